@@ -1,0 +1,34 @@
+# Two commands for a fresh machine (see README.md):
+#   make demo   set up .venv and run the main job on data_samples/
+#   make test   set up .venv with the test extra and run the test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+OUT ?= demo_output
+
+.PHONY: demo test test-slow test-all bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+	touch $@
+
+demo: $(VENV)/.installed
+	$(BIN)/qualcode load data_samples/transcripts --attributes data_samples/attributes.csv
+
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest -m "not slow" -q
+
+test-slow: $(VENV)/.installed
+	$(BIN)/python -m pytest -m slow -q
+
+test-all: $(VENV)/.installed
+	$(BIN)/python -m pytest -q
+
+bench: $(VENV)/.installed
+	$(BIN)/python bench/load_1m_words.py
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache build *.egg-info

@@ -1,0 +1,26 @@
+"""qualcode: qualitative analysis of interview transcripts, in Spanish and English.
+
+The names a notebook needs, in the order of the data flow::
+
+    import qualcode as qc
+    corpus, report = qc.load_corpus("data_samples/transcripts", attributes="data_samples/attributes.csv")
+"""
+
+from __future__ import annotations
+
+# io before corpus: the readers' package imports the Corpus it builds.
+from .io import LoadReport, SurveyColumns, load_corpus  # isort: skip
+from .corpus import Corpus  # isort: skip
+from .errors import QualcodeError, QualcodeWarning
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Corpus",
+    "LoadReport",
+    "QualcodeError",
+    "QualcodeWarning",
+    "SurveyColumns",
+    "load_corpus",
+    "__version__",
+]

@@ -1,0 +1,51 @@
+"""``qualcode load``: read transcripts and print what was loaded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import pandas as pd
+import typer
+
+from ..errors import QualcodeError
+from ..io import load_corpus
+from . import app
+
+
+@app.command("load")
+def load(
+    paths: List[str] = typer.Argument(..., help="Transcript files, folders or glob patterns."),
+    attributes: Optional[Path] = typer.Option(None, "--attributes", "-a", help="Participant attributes sheet (CSV/XLSX)."),
+    unit: str = typer.Option("turn", help="Segment unit: turn, paragraph or sentence."),
+    language: Optional[str] = typer.Option(None, help="Force es or en (default: detect per document)."),
+) -> None:
+    """Load transcripts and print a summary per document and any problems.
+
+    Example:
+
+        qualcode load data_samples/transcripts --attributes data_samples/attributes.csv
+    """
+    try:
+        corpus, report = load_corpus(paths, attributes=attributes, unit=unit, language=language)  # type: ignore[arg-type]
+    except QualcodeError as exc:
+        typer.secho(f"error: {exc}", err=True, fg="red")
+        raise typer.Exit(2) from None
+    summary = corpus.summary()
+    keep = [c for c in ["doc_id", "format", "language", "n_turns", "n_segments", "n_words", "n_speakers",
+                        "role", "district", "stage", "round"] if c in summary.columns]
+    with pd.option_context("display.max_rows", 200, "display.width", 160, "display.max_columns", 20):
+        typer.echo(summary[keep].to_string(index=False))
+    typer.echo("")
+    typer.echo(f"{corpus!r}")
+    by_role = corpus.segments["speaker_role"].value_counts().to_dict()
+    typer.echo("segments by speaker role: " + ", ".join(f"{k} {v}" for k, v in sorted(by_role.items())))
+    problems = report[report["status"] != "ok"]
+    if len(problems):
+        typer.echo("")
+        typer.echo(f"{report.n_errors} file(s) failed, {len(problems) - report.n_errors} warning(s):")
+        for row in problems.itertuples():
+            colour = "red" if row.status == "error" else "yellow"
+            typer.secho(f"  [{row.status}] {row.message}", fg=colour)
+    if report.n_errors:
+        raise typer.Exit(1)

@@ -1,0 +1,192 @@
+"""The corpus: documents and their segments as two DataFrames.
+
+Segmentation happens here. A segment is a speaker turn (the default), a
+paragraph of a turn, or a sentence of a turn; its ``start``/``end`` always
+index the document's canonical text, and its ``segment_id`` depends only on
+the document id, its text and how many identical segments precede it, so
+loading the same file again gives the same ids, and so does adding a
+paragraph elsewhere in the document.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .errors import ParameterError
+from .io.text import ParsedTranscript, speaker_role
+from .nlp.normalize import fold_label
+from .nlp.pipeline import sentence_spans
+from .schemas import DOCUMENTS, SEGMENTS
+
+__all__ = ["Corpus", "UNITS", "segment_id"]
+
+UNITS = ("turn", "paragraph", "sentence")
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
+
+
+def segment_id(doc_id: str, text: str, occurrence: int = 0) -> str:
+    """The stable id of a segment: 16 hex digits of BLAKE2b over id, text and occurrence.
+
+    Examples
+    --------
+    >>> segment_id("int_d02_final", "Sí.") == segment_id("int_d02_final", "Sí.")
+    True
+    >>> segment_id("int_d02_final", "Sí.", 1) == segment_id("int_d02_final", "Sí.")
+    False
+    """
+    payload = f"{doc_id}\x1f{text}\x1f{occurrence}".encode("utf-8")
+    return hashlib.blake2b(payload, digest_size=8).hexdigest()
+
+
+@dataclass
+class _Document:
+    """A read document before segmentation (internal hand-over from the readers)."""
+
+    doc_id: str
+    source_path: str
+    format: str
+    encoding: str
+    sha256: str
+    parsed: ParsedTranscript
+    language: str
+    attributes: dict[str, str] | None = None
+
+
+def _split(parsed: ParsedTranscript, unit: str, language: str) -> list[list[tuple[int, int]]]:
+    """Per turn, the (start, end) spans of its segments."""
+    text = parsed.text
+    if unit == "turn":
+        return [[(t.start, t.end)] for t in parsed.turns]
+    if unit == "paragraph":
+        out = []
+        for t in parsed.turns:
+            spans = []
+            pos = t.start
+            for piece in _PARAGRAPH_BREAK.split(text[t.start:t.end]):
+                begin = text.index(piece, pos) if piece else pos
+                stripped = piece.strip()
+                if stripped:
+                    s = begin + (len(piece) - len(piece.lstrip()))
+                    spans.append((s, s + len(stripped)))
+                pos = begin + len(piece)
+            out.append(spans)
+        return out
+    relative = sentence_spans([text[t.start:t.end] for t in parsed.turns], language)
+    return [[(t.start + a, t.start + b) for a, b in spans] for t, spans in zip(parsed.turns, relative)]
+
+
+def _build(docs: list[_Document], unit: str, interviewer: frozenset[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    seg: dict[str, list] = {c.name: [] for c in SEGMENTS}
+    doc_rows: dict[str, list] = {c.name: [] for c in DOCUMENTS}
+    for doc in docs:
+        parsed = doc.parsed
+        labels = frozenset(fold_label(t.speaker) for t in parsed.turns if t.speaker)
+        seen: Counter[str] = Counter()
+        n_segments = n_words = 0
+        for turn_no, (turn, spans) in enumerate(zip(parsed.turns, _split(parsed, unit, doc.language)), 1):
+            role = speaker_role(turn.speaker, interviewer=interviewer, labels_in_doc=labels)
+            if turn.speaker is None and not parsed.labelled:
+                role = "participant"
+            for part, (start, end) in enumerate(spans, 1):
+                text = parsed.text[start:end]
+                occurrence = seen[text]
+                seen[text] += 1
+                seg["segment_id"].append(segment_id(doc.doc_id, text, occurrence))
+                seg["doc_id"].append(doc.doc_id)
+                seg["turn"].append(turn_no)
+                seg["part"].append(part)
+                seg["speaker"].append(turn.speaker)
+                seg["speaker_role"].append(role)
+                seg["start"].append(start)
+                seg["end"].append(end)
+                seg["timestamp"].append(turn.timestamp)
+                seg["field"].append(turn.field)
+                seg["text"].append(text)
+                seg["language"].append(doc.language)
+                n_segments += 1
+                n_words += len(text.split())
+        for name, value in (
+            ("doc_id", doc.doc_id), ("source_path", doc.source_path), ("format", doc.format),
+            ("encoding", doc.encoding), ("language", doc.language), ("sha256", doc.sha256),
+            ("n_turns", len(parsed.turns)), ("n_segments", n_segments), ("n_words", n_words),
+            ("labelled", parsed.labelled), ("text", parsed.text),
+        ):
+            doc_rows[name].append(value)
+    documents = pd.DataFrame({c.name: pd.array(doc_rows[c.name], dtype=c.dtype) for c in DOCUMENTS})
+    segments = pd.DataFrame({c.name: pd.array(seg[c.name], dtype=c.dtype) for c in SEGMENTS})
+    return documents, segments
+
+
+class Corpus:
+    """Documents and their segments.
+
+    Build one with :func:`qualcode.load_corpus`. Both tables are pandas
+    DataFrames whose columns are declared in :mod:`qualcode.schemas`:
+    ``documents`` (``doc_id``, ``source_path``, ``format``, ``encoding``,
+    ``language``, ``sha256``, ``n_turns``, ``n_segments``, ``n_words``,
+    ``labelled``, ``text``, then attribute columns) and ``segments``
+    (``segment_id``, ``doc_id``, ``turn``, ``part``, ``speaker``,
+    ``speaker_role``, ``start``, ``end``, ``timestamp``, ``field``, ``text``,
+    ``language``, then attribute columns).
+
+    Examples
+    --------
+    >>> corpus, report = load_corpus("data_samples/transcripts")  # doctest: +SKIP
+    >>> corpus.segments.query("speaker_role == 'participant'")[["speaker", "text"]].head()  # doctest: +SKIP
+    """
+
+    def __init__(self, documents: pd.DataFrame, segments: pd.DataFrame, *, unit: str = "turn") -> None:
+        if unit not in UNITS:
+            raise ParameterError(f"unit must be one of {UNITS}, got {unit!r}.")
+        self.documents = documents
+        self.segments = segments
+        self.unit = unit
+
+    @classmethod
+    def _from_documents(cls, docs: list[_Document], *, unit: str = "turn",
+                        interviewer: frozenset[str] = frozenset()) -> "Corpus":
+        documents, segments = _build(docs, unit, interviewer)
+        return cls(documents, segments, unit=unit)
+
+    @property
+    def attributes(self) -> list[str]:
+        """Names of the attribute columns merged from the participant sheet."""
+        declared = {c.name for c in DOCUMENTS}
+        return [c for c in self.documents.columns if c not in declared]
+
+    def text(self, doc_id: str) -> str:
+        """The canonical text of document ``doc_id`` (what ``start``/``end`` index)."""
+        match = self.documents.loc[self.documents["doc_id"] == doc_id, "text"]
+        if match.empty:
+            raise ParameterError(f"no document {doc_id!r} in the corpus; see corpus.documents['doc_id'].")
+        return str(match.iloc[0])
+
+    def summary(self) -> pd.DataFrame:
+        """One row per document: format, language, turns, segments, words, speakers, attributes.
+
+        Columns: ``doc_id``, ``format``, ``language``, ``n_turns``,
+        ``n_segments``, ``n_words``, ``n_speakers``, ``n_participant_segments``,
+        then the attribute columns.
+        """
+        segs = self.segments
+        speakers = segs.dropna(subset=["speaker"]).groupby("doc_id")["speaker"].nunique()
+        participant = segs[segs["speaker_role"] == "participant"].groupby("doc_id").size()
+        out = self.documents[["doc_id", "format", "language", "n_turns", "n_segments", "n_words"]].copy()
+        out["n_speakers"] = out["doc_id"].map(speakers).fillna(0).astype("Int64")
+        out["n_participant_segments"] = out["doc_id"].map(participant).fillna(0).astype("Int64")
+        for column in self.attributes:
+            out[column] = self.documents[column]
+        return out
+
+    def __len__(self) -> int:
+        return len(self.documents)
+
+    def __repr__(self) -> str:
+        words = int(self.documents["n_words"].sum()) if len(self.documents) else 0
+        return (f"Corpus({len(self.documents)} documents, {len(self.segments)} segments "
+                f"(unit={self.unit!r}), {words:,} words)")

@@ -1,0 +1,141 @@
+"""The qualcode exception hierarchy.
+
+Every error qualcode raises derives from :class:`QualcodeError` and from the
+builtin it refines, so ``except ValueError`` in user code keeps working.
+Messages say what failed, where (file and line, row or code id) and what to
+do next.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "QualcodeError",
+    "QualcodeWarning",
+    "InputFileError",
+    "EmptyDocumentError",
+    "BinaryFileError",
+    "EncodingError",
+    "TranscriptFormatError",
+    "SubtitleFormatError",
+    "UnsupportedFormatError",
+    "ProtectedFileError",
+    "DuplicateDocumentError",
+    "AttributesError",
+    "CodebookError",
+    "ExchangeFileError",
+    "MissingDependencyError",
+    "ParameterError",
+    "NoSpeakerLabelsWarning",
+    "AttributesWarning",
+    "CodebookWarning",
+    "where",
+]
+
+
+def where(path: str | Path | None, line: int | None = None, *, row: int | None = None) -> str:
+    """Format a location as ``file:line`` or ``file, row N`` for messages."""
+    name = str(path) if path is not None else "<input>"
+    if line is not None:
+        return f"{name}:{line}"
+    if row is not None:
+        return f"{name}, row {row}"
+    return name
+
+
+class QualcodeError(Exception):
+    """Base class of every error raised by qualcode.
+
+    Attributes
+    ----------
+    path : str or None
+        The file the error is about, when there is one.
+    line : int or None
+        1-based line (or spreadsheet row) in ``path``, when known.
+    """
+
+    def __init__(self, message: str, *, path: str | Path | None = None,
+                 line: int | None = None, **details: Any) -> None:
+        super().__init__(message)
+        self.path = str(path) if path is not None else None
+        self.line = line
+        for key, value in details.items():
+            setattr(self, key, value)
+
+
+class QualcodeWarning(UserWarning):
+    """Base class of every warning issued by qualcode."""
+
+
+class InputFileError(QualcodeError, ValueError):
+    """An input file cannot be read as the kind of file its name promises."""
+
+
+class EmptyDocumentError(InputFileError):
+    """The file is empty or holds only white space."""
+
+
+class BinaryFileError(InputFileError):
+    """A binary file (an image, a PDF, an archive) carries a text extension."""
+
+
+class EncodingError(InputFileError):
+    """The bytes of a text file could not be decoded with confidence."""
+
+
+class TranscriptFormatError(InputFileError):
+    """A transcript's structure is invalid (for example a corrupt Word file)."""
+
+
+class SubtitleFormatError(TranscriptFormatError):
+    """A WebVTT or SRT file is malformed (missing header, bad timestamps, ...)."""
+
+
+class UnsupportedFormatError(InputFileError):
+    """No reader handles this file suffix."""
+
+
+class ProtectedFileError(InputFileError):
+    """The file is password-protected or encrypted and cannot be opened."""
+
+
+class DuplicateDocumentError(InputFileError):
+    """Two input files would get the same document id."""
+
+
+class AttributesError(QualcodeError, ValueError):
+    """The participant-attributes sheet is invalid.
+
+    ``issues`` is a DataFrame (``row``, ``column``, ``problem``) listing every
+    problem found, not only the first.
+    """
+
+
+class CodebookError(QualcodeError, ValueError):
+    """A codebook is invalid; ``issues`` lists every problem at once."""
+
+
+class ExchangeFileError(QualcodeError, ValueError):
+    """A REFI-QDA exchange file is unsafe or does not follow the schema."""
+
+
+class MissingDependencyError(QualcodeError, ImportError):
+    """An optional dependency is needed; the message names the extra to install."""
+
+
+class ParameterError(QualcodeError, ValueError):
+    """A function argument has an invalid value; the message lists the valid ones."""
+
+
+class NoSpeakerLabelsWarning(QualcodeWarning):
+    """A transcript has no speaker labels and was read as a single speaker."""
+
+
+class AttributesWarning(QualcodeWarning):
+    """The attributes sheet and the corpus do not match exactly."""
+
+
+class CodebookWarning(QualcodeWarning):
+    """A codebook is usable but something in it deserves a look."""

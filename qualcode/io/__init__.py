@@ -1,0 +1,393 @@
+"""Files to tables: ``load_corpus`` reads transcripts of every supported format.
+
+Each reader turns one file into a :class:`~qualcode.io.text.ParsedTranscript`
+(canonical text + speaker turns); ``load_corpus`` dispatches by suffix,
+merges the attributes sheet, segments, and reports every file's outcome in a
+:class:`LoadReport`. A bad file never stops the others.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import logging
+import unicodedata
+from pathlib import Path
+from typing import Callable, Iterable, Literal, Sequence, Union
+
+import pandas as pd
+
+from ..corpus import UNITS, Corpus, _Document
+from ..errors import (
+    DuplicateDocumentError,
+    InputFileError,
+    NoSpeakerLabelsWarning,
+    ParameterError,
+    QualcodeError,
+    UnsupportedFormatError,
+)
+from ..nlp.language import detect_language
+from ..nlp.normalize import fold, fold_label
+from .docx import read_docx_text
+from .encoding import read_text
+from .subtitles import parse_subtitles
+from .tables import SurveyColumns, read_attributes, read_survey
+from .text import ParsedTranscript, parse_transcript
+
+__all__ = ["load_corpus", "LoadReport", "SurveyColumns", "read_attributes", "SUFFIXES"]
+
+log = logging.getLogger("qualcode.io")
+
+SUFFIXES = {
+    ".txt": "txt", ".md": "md", ".docx": "docx", ".vtt": "vtt", ".srt": "srt",
+    ".csv": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx",
+}
+PathsLike = Union[str, Path, Iterable[Union[str, Path]]]
+_REPORT_COLUMNS = ["path", "doc_id", "status", "error", "message", "line", "n_segments"]
+
+
+class LoadReport(pd.DataFrame):
+    """What happened to every input of a load: a DataFrame, one row per file or problem.
+
+    Columns: ``path``, ``doc_id`` (``<NA>`` when none was made), ``status``
+    (``ok``, ``warning`` or ``error``), ``error`` (the exception class name),
+    ``message`` (what happened and what to do), ``line`` (where in the file,
+    when known) and ``n_segments``.
+
+    Examples
+    --------
+    >>> corpus, report = load_corpus("data_samples/transcripts")  # doctest: +SKIP
+    >>> report.errors  # doctest: +SKIP
+    """
+
+    @property
+    def _constructor(self):  # type: ignore[no-untyped-def]
+        return LoadReport
+
+    @property
+    def errors(self) -> pd.DataFrame:
+        """The rows whose status is ``error``."""
+        return pd.DataFrame(self[self["status"] == "error"])
+
+    @property
+    def warnings(self) -> pd.DataFrame:
+        """The rows whose status is ``warning``."""
+        return pd.DataFrame(self[self["status"] == "warning"])
+
+    @property
+    def n_errors(self) -> int:
+        """How many inputs failed."""
+        return int((self["status"] == "error").sum())
+
+    def raise_first_error(self) -> None:
+        """Raise :class:`~qualcode.errors.InputFileError` for the first failed input, if any."""
+        if self.n_errors:
+            row = self.errors.iloc[0]
+            raise InputFileError(str(row["message"]), path=row["path"])
+
+
+def _expand(paths: PathsLike, skip: set[Path]) -> tuple[list[Path], list[dict]]:
+    """Turn a path, folder, glob or list of them into files; unsupported files are reported."""
+    items = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    if not items:
+        raise ParameterError("load_corpus needs at least one path, folder or glob pattern.")
+    files: list[Path] = []
+    rows: list[dict] = []
+    for item in items:
+        text = str(item)
+        explicit = False
+        if any(ch in text for ch in "*?[") and not Path(text).exists():
+            matches = sorted(glob.glob(text, recursive=True))
+            if not matches:
+                raise InputFileError(f"no files match {text!r}. Check the pattern and the current folder.")
+            candidates = [Path(m) for m in matches if Path(m).is_file()]
+        elif Path(text).is_dir():
+            candidates = sorted(p for p in Path(text).rglob("*") if p.is_file())
+        else:
+            candidates, explicit = [Path(text)], True
+        for path in candidates:
+            if not explicit and (path.name.startswith((".", "~$")) or path.resolve() in skip):
+                continue
+            if not explicit and path.suffix.lower() not in SUFFIXES:
+                # Files met while walking a folder that are not transcripts are
+                # listed, not read: a stray PDF or audio file is no error.
+                rows.append(_row(path, None, "warning", "UnsupportedFormatError",
+                                 f"{path}: skipped: qualcode reads {', '.join(sorted(SUFFIXES))} files."))
+                continue
+            files.append(path)
+    return files, rows
+
+
+def _row(path: Path | str, doc_id: str | None, status: str, error: str | None, message: str,
+         line: int | None = None, n_segments: int | None = None) -> dict:
+    return {"path": str(path), "doc_id": doc_id, "status": status, "error": error, "message": message,
+            "line": line, "n_segments": n_segments}
+
+
+def _doc_id_for(path: Path, rule: str | Callable[[Path], str]) -> str:
+    if callable(rule):
+        value = rule(path)
+    elif rule == "stem":
+        value = path.stem
+    elif rule == "name":
+        value = path.name
+    elif rule == "path":
+        value = path.as_posix()
+    else:
+        raise ParameterError(f"doc_id must be 'stem', 'name', 'path' or a function, got {rule!r}.")
+    # macOS stores accented file names decomposed (NFD); ids must not depend on that.
+    return unicodedata.normalize("NFC", str(value)).strip()
+
+
+def _read_one(path: Path, fmt: str, speakers: frozenset[str]) -> tuple[ParsedTranscript, str, bytes]:
+    if not path.exists():
+        raise InputFileError(f"{path}: no such file. Check the path.", path=path)
+    data = path.read_bytes()
+    if fmt == "docx":
+        return parse_transcript(read_docx_text(path), path=path, speakers=speakers), "docx", data
+    text, encoding = read_text(path)
+    if fmt in ("vtt", "srt"):
+        return parse_subtitles(text, path=path, kind=fmt, speakers=speakers), encoding, data
+    return parse_transcript(text, path=path, speakers=speakers), encoding, data
+
+
+def load_corpus(
+    paths_or_glob: PathsLike,
+    *,
+    attributes: str | Path | pd.DataFrame | None = None,
+    unit: Literal["turn", "paragraph", "sentence"] = "turn",
+    language: Literal["es", "en"] | None = None,
+    survey: SurveyColumns | None = None,
+    speakers: Sequence[str] = (),
+    interviewer: Sequence[str] = (),
+    doc_id: Literal["stem", "name", "path"] | Callable[[Path], str] = "stem",
+    attributes_key: str | None = None,
+    required_attributes: Sequence[str] = (),
+) -> tuple[Corpus, LoadReport]:
+    """Load transcripts into a :class:`~qualcode.corpus.Corpus`, reporting every file.
+
+    Parameters
+    ----------
+    paths_or_glob : path, folder, glob pattern, or a list of them
+        ``.txt``/``.md`` with speaker labels, ``.docx``, ``.vtt``, ``.srt``,
+        and, with ``survey``, ``.csv``/``.xlsx`` survey answers. Folders are
+        read recursively; hidden files and Office lock files are ignored.
+    attributes : path or DataFrame, optional
+        Participant attributes, one row per document, keyed by document id
+        or file name (see :func:`~qualcode.io.tables.read_attributes`).
+    unit : {"turn", "paragraph", "sentence"}
+        What a segment is. Sentences come from a blank spaCy pipeline.
+    language : {"es", "en"}, optional
+        Force one language; otherwise a ``language`` attribute or detection decides.
+    survey : SurveyColumns, optional
+        How to read ``.csv``/``.xlsx`` files as survey answers.
+    speakers, interviewer : sequence of str
+        Extra labels to accept as speakers / to treat as the interviewer.
+    doc_id : {"stem", "name", "path"} or callable
+        How a file's document id is made (default: file name without suffix).
+
+    Returns
+    -------
+    (Corpus, LoadReport)
+        The corpus of every file that loaded, and one report row per file
+        (plus rows for attribute-sheet mismatches).
+
+    Raises
+    ------
+    AttributesError
+        If the attributes sheet itself is invalid (every problem listed).
+    InputFileError
+        If a glob matches nothing. Problems with single files are reported, not raised.
+
+    Examples
+    --------
+    >>> corpus, report = load_corpus("data_samples/transcripts",
+    ...                              attributes="data_samples/attributes.csv")  # doctest: +SKIP
+    >>> report["status"].value_counts()  # doctest: +SKIP
+    """
+    if unit not in UNITS:
+        raise ParameterError(f"unit must be one of {UNITS}, got {unit!r}.")
+    if language not in (None, "es", "en"):
+        raise ParameterError(f"language must be 'es', 'en' or None (detect), got {language!r}.")
+    attr_frame: pd.DataFrame | None = None
+    rows: list[dict] = []
+    skip: set[Path] = set()
+    if attributes is not None:
+        attr_frame, warnings = read_attributes(attributes, key=attributes_key, required=required_attributes)
+        source = "attributes" if isinstance(attributes, pd.DataFrame) else str(attributes)
+        rows += [_row(source, None, "warning", "AttributesWarning", w) for w in warnings]
+        if not isinstance(attributes, pd.DataFrame):
+            skip.add(Path(attributes).resolve())
+    files, skipped = _expand(paths_or_glob, skip)
+    rows += skipped
+    forced_speakers = frozenset(fold_label(s) for s in speakers)
+    docs: list[_Document] = []
+    owner: dict[str, Path] = {}
+
+    for path in files:
+        fmt = SUFFIXES.get(path.suffix.lower())
+        try:
+            if fmt is None:
+                raise UnsupportedFormatError(
+                    f"{path}: qualcode does not read {path.suffix or 'suffix-less'} files; supported: "
+                    f"{', '.join(sorted(SUFFIXES))}.", path=path)
+            if fmt in ("csv", "xlsx"):
+                if survey is None:
+                    raise UnsupportedFormatError(
+                        f"{path}: spreadsheets are read as survey answers; pass survey=SurveyColumns(id=..., "
+                        "text=[...]) naming the id and answer columns (or attributes=... if this is the "
+                        "attributes sheet).", path=path)
+                stem = _doc_id_for(path, doc_id)
+                data = path.read_bytes()
+                responses = read_survey(path, survey)
+                made = []
+                for response_id, attrs, parsed in responses:
+                    did = f"{stem}#{response_id}"
+                    _claim(did, path, owner)
+                    sha = hashlib.sha256(parsed.text.encode("utf-8")).hexdigest()
+                    made.append(_Document(did, str(path), fmt, "n/a", sha, parsed, language or "", attrs))
+                docs += made
+                n = sum(len(d.parsed.turns) for d in made)
+                rows.append(_row(path, f"{stem}#*", "ok", None,
+                                 f"{len(made)} responses, {n} answers", None, n))
+                continue
+            did = _doc_id_for(path, doc_id)
+            _claim(did, path, owner)
+            parsed, encoding, data = _read_one(path, fmt, forced_speakers)
+            if not parsed.turns:
+                raise InputFileError(f"{path}: no speech found in the file.", path=path)
+            doc = _Document(did, str(path), fmt, encoding, hashlib.sha256(data).hexdigest(), parsed,
+                            language or "")
+            docs.append(doc)
+            notes = list(parsed.notes)
+            status = "ok"
+            if not parsed.labelled:
+                status = "warning"
+                notes.insert(0, "no speaker labels found: read as one speaker, one turn per paragraph "
+                                "(pass speakers=[...] if the labels have an unusual form)")
+                log.warning("%s", NoSpeakerLabelsWarning.__name__)
+            elif any("overlaps" in n or "empty cue" in n for n in notes):
+                status = "warning"
+            rows.append(_row(path, did, status, None, "; ".join(notes) or "loaded"))
+        except QualcodeError as exc:
+            rows.append(_row(path, None, "error", type(exc).__name__, str(exc), getattr(exc, "line", None)))
+        except Exception as exc:  # a reader bug must not sink the batch; say so plainly
+            rows.append(_row(path, None, "error", type(exc).__name__,
+                             f"{path}: unexpected error while reading ({type(exc).__name__}: {exc}). "
+                             "Please report this with the file's format (not its content)."))
+
+    _set_languages(docs, language, attr_frame)
+    corpus = Corpus._from_documents(docs, unit=unit, interviewer=frozenset(fold_label(s) for s in interviewer))
+    if survey is not None:
+        _merge_survey_attributes(corpus, docs)
+    if attr_frame is not None:
+        rows += _merge_attributes(corpus, attr_frame, str(attributes) if not isinstance(attributes, pd.DataFrame)
+                                  else "attributes")
+    counts = corpus.documents.set_index("doc_id")["n_segments"] if len(corpus.documents) else pd.Series(dtype=int)
+    for row in rows:
+        if row["doc_id"] in counts.index and row["n_segments"] is None:
+            row["n_segments"] = int(counts[row["doc_id"]])
+    report = LoadReport(pd.DataFrame(rows, columns=_REPORT_COLUMNS))
+    report["line"] = report["line"].astype("Int64")
+    report["n_segments"] = report["n_segments"].astype("Int64")
+    log.info("loaded %d documents, %d segments; %d inputs failed", len(corpus.documents),
+             len(corpus.segments), report.n_errors)
+    return corpus, report
+
+
+def _claim(did: str, path: Path, owner: dict[str, Path]) -> None:
+    if did in owner:
+        raise DuplicateDocumentError(
+            f"{path}: would get document id {did!r}, which {owner[did]} already has. Rename one of the "
+            "files, or load with doc_id='name' or doc_id='path' to keep both.", path=path)
+    owner[did] = path
+
+
+def _set_languages(docs: list[_Document], language: str | None, attrs: pd.DataFrame | None) -> None:
+    if language is not None:
+        return
+    given: dict[str, str] = {}
+    if attrs is not None and "language" in attrs.columns:
+        lookup = _attribute_lookup(attrs)
+        for doc in docs:
+            row = _match(doc, lookup)
+            if row is not None and attrs.loc[row, "language"]:
+                given[doc.doc_id] = str(attrs.loc[row, "language"])
+    detected = [given.get(d.doc_id) or detect_language(d.parsed.text) for d in docs]
+    known = [lang for lang in detected if lang]
+    fallback = max(set(known), key=known.count) if known else "es"
+    for doc, lang in zip(docs, detected):
+        doc.language = lang or fallback
+
+
+def _attribute_lookup(attrs: pd.DataFrame) -> dict[str, object]:
+    lookup: dict[str, object] = {}
+    for row, key in attrs["doc_id"].items():
+        lookup.setdefault(fold(unicodedata.normalize("NFC", key)), row)
+    return lookup
+
+
+def _match(doc: _Document, lookup: dict[str, object]) -> object | None:
+    path = Path(doc.source_path)
+    for key in (doc.doc_id, path.name, path.stem):
+        row = lookup.get(fold(unicodedata.normalize("NFC", key)))
+        if row is not None:
+            return row
+    return None
+
+
+def _merge_attributes(corpus: Corpus, attrs: pd.DataFrame, source: str) -> list[dict]:
+    """Add attribute columns to documents and segments; report rows that match nothing and vice versa."""
+    rows: list[dict] = []
+    lookup = _attribute_lookup(attrs)
+    columns = [c for c in attrs.columns if c not in ("doc_id", "language")]
+    matched: dict[str, object] = {}
+    for doc_path, did in zip(corpus.documents["source_path"], corpus.documents["doc_id"]):
+        stub = _Document(did, doc_path, "", "", "", ParsedTranscript("", []), "")
+        row = _match(stub, lookup)
+        if row is None and "#" in did:
+            row = lookup.get(fold(did.split("#", 1)[1]))
+        if row is None:
+            rows.append(_row(doc_path, did, "warning", "AttributesWarning",
+                             f"{source}: no row for document {did!r}; its attribute columns are left empty. "
+                             "Add a row for it to the sheet."))
+        else:
+            matched[did] = row
+    used = set(matched.values())
+    for row, key in attrs["doc_id"].items():
+        if row not in used:
+            rows.append(_row(source, None, "warning", "AttributesWarning",
+                             f"{source}, row {row}: document {key!r} is not in the corpus "
+                             "(a misspelt id, or a transcript that failed to load or is missing).", row))
+    ids = corpus.documents["doc_id"]
+    for column in columns:
+        values = {did: attrs.at[row, column] for did, row in matched.items()}
+        series = pd.array([values.get(d) for d in ids], dtype="string")
+        corpus.documents[column] = _typed(series)
+        corpus.segments[column] = corpus.segments["doc_id"].map(dict(zip(ids, corpus.documents[column])))
+        corpus.segments[column] = corpus.segments[column].astype(corpus.documents[column].dtype)
+    return rows
+
+
+def _typed(values: pd.api.extensions.ExtensionArray) -> pd.Series:
+    """Whole-number columns (round, cycle) become integers so they sort as numbers."""
+    series = pd.Series(values)
+    present = series.dropna()
+    present = present[present != ""]
+    if len(present) and present.str.fullmatch(r"-?(0|[1-9]\d{0,8})").all():
+        return pd.to_numeric(series.replace("", pd.NA)).astype("Int64")
+    return series.replace("", pd.NA)
+
+
+def _merge_survey_attributes(corpus: Corpus, docs: list[_Document]) -> None:
+    attrs = {d.doc_id: d.attributes for d in docs}
+    columns: list[str] = []
+    for value in attrs.values():
+        for column in value or {}:
+            if column not in columns:
+                columns.append(column)
+    ids = corpus.documents["doc_id"]
+    for column in columns:
+        series = _typed(pd.array([(attrs.get(d) or {}).get(column) for d in ids], dtype="string"))
+        corpus.documents[column] = series.values
+        corpus.segments[column] = corpus.segments["doc_id"].map(dict(zip(ids, series))).astype(series.dtype)

@@ -1,0 +1,165 @@
+"""Subtitle transcripts (``.vtt`` WebVTT and ``.srt`` SubRip) through webvtt-py.
+
+Before parsing, every cue's timing line is checked here so that a malformed
+file fails with its line number (webvtt-py reports none). Speaker names come
+from WebVTT voice tags (``<v Moderadora>``) or from a label at the start of a
+cue (``Entrevistadora: ...``); a cue without either continues the previous
+speaker. Consecutive cues of one speaker form one turn.
+
+The document text is rendered as ``Speaker: speech`` blocks separated by blank
+lines; segment offsets point into that rendering, which is also what the
+REFI-QDA export writes as the plain-text source.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import SubtitleFormatError
+from ..nlp.normalize import fold_label
+from .text import ParsedTranscript, Turn, _accepted, _candidate, parse_timestamp
+
+__all__ = ["parse_subtitles"]
+
+_VTT_TIME = re.compile(r"^(?:\d{2,}:)?[0-5]\d:[0-5]\d\.\d{3}$")
+_SRT_TIME = re.compile(r"^\d{1,2}:[0-5]\d:[0-5]\d[,.]\d{1,3}$")
+
+
+@dataclass
+class _Cue:
+    line: int
+    start: float
+    end: float
+    has_text: bool
+
+
+def _check_cues(text: str, path: Path, kind: str) -> tuple[list[_Cue], list[str]]:
+    lines = text.split("\n")
+    notes: list[str] = []
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if kind == "vtt" and (first is None or not lines[first].lstrip().startswith("WEBVTT")):
+        raise SubtitleFormatError(
+            f"{path}:{(first or 0) + 1}: missing the 'WEBVTT' header line that every WebVTT file starts "
+            "with. Add a first line 'WEBVTT' followed by a blank line, or rename the file to .srt if it is SubRip.",
+            path=path, line=(first or 0) + 1,
+        )
+    pattern = _VTT_TIME if kind == "vtt" else _SRT_TIME
+    example = "00:01:02.500 --> 00:01:05.000" if kind == "vtt" else "00:01:02,500 --> 00:01:05,000"
+    cues: list[_Cue] = []
+    for index, line in enumerate(lines):
+        if "-->" not in line:
+            continue
+        number = index + 1
+        left, _, right = line.partition("-->")
+        start_s = left.strip()
+        end_s = right.strip().split()[0] if right.strip() else ""
+        for value in (start_s, end_s):
+            if not pattern.match(value):
+                raise SubtitleFormatError(
+                    f"{path}:{number}: bad timestamp {value!r} in the cue timing line {line.strip()!r}. "
+                    f"Timings look like '{example}'; fix the line in a text editor.",
+                    path=path, line=number,
+                )
+        start, end = parse_timestamp(start_s), parse_timestamp(end_s)
+        if end < start:
+            raise SubtitleFormatError(
+                f"{path}:{number}: the cue ends ({end_s}) before it starts ({start_s}). "
+                "Fix the timing line in a text editor.",
+                path=path, line=number,
+            )
+        if cues and start < cues[-1].start:
+            raise SubtitleFormatError(
+                f"{path}:{number}: this cue starts at {start_s}, before the previous cue "
+                f"(line {cues[-1].line}) — the cues are out of order. Fix the timings so they increase.",
+                path=path, line=number,
+            )
+        if cues and start < cues[-1].end:
+            notes.append(
+                f"line {number}: cue overlaps the previous one (line {cues[-1].line}); kept in file order"
+            )
+        has_text = index + 1 < len(lines) and bool(lines[index + 1].strip())
+        if not has_text:
+            notes.append(f"line {number}: empty cue skipped")
+        cues.append(_Cue(number, start, end, has_text))
+    if not cues:
+        raise SubtitleFormatError(
+            f"{path}: no cue timing lines ('{example}') were found. Check that this is a "
+            f"{'WebVTT' if kind == 'vtt' else 'SubRip'} file.",
+            path=path, line=1,
+        )
+    return cues, notes
+
+
+def parse_subtitles(text: str, *, path: str | Path, kind: str,
+                    speakers: frozenset[str] = frozenset()) -> ParsedTranscript:
+    """Parse normalised WebVTT (``kind="vtt"``) or SubRip (``kind="srt"``) text into turns.
+
+    Raises
+    ------
+    SubtitleFormatError
+        With the line number, for a missing header, a malformed, reversed or
+        out-of-order timing, or content webvtt-py cannot parse.
+    """
+    import webvtt
+    from webvtt.errors import MalformedCaptionError, MalformedFileError
+
+    path = Path(path)
+    cues, notes = _check_cues(text, path, kind)
+    try:
+        if kind == "vtt":
+            captions = webvtt.from_buffer(io.StringIO(text), strict=True).captions
+        else:
+            captions = webvtt.from_buffer(io.StringIO(text), format="srt").captions
+    except (MalformedFileError, MalformedCaptionError) as exc:
+        raise SubtitleFormatError(
+            f"{path}: the subtitle file is malformed ({exc}). Check the cue blocks are separated by blank lines.",
+            path=path,
+        ) from None
+    with_text = [cue for cue in cues if cue.has_text]
+    captions = [c for c in captions if c.text.strip()]
+    if len(captions) != len(with_text):
+        raise SubtitleFormatError(
+            f"{path}: {len(with_text)} cues have text but only {len(captions)} could be parsed; a cue block "
+            "is probably malformed (for example a timing line without a blank line before it).",
+            path=path,
+        )
+
+    # Decide which leading "Label:" prefixes are speakers, with the same rules as text files.
+    heads = [_candidate(" ".join(c.text.split("\n"))) for c in captions]
+    counts: dict[str, int] = {}
+    for head in heads:
+        if head is not None:
+            key = fold_label(head[0])
+            counts[key] = counts.get(key, 0) + 1
+
+    pieces: list[tuple[str | None, float, int, str]] = []  # speaker, start, line, text
+    speaker: str | None = None
+    for caption, cue, head in zip(captions, with_text, heads):
+        body = " ".join(part.strip() for part in caption.text.split("\n") if part.strip())
+        new_speaker = caption.voice.strip() if caption.voice else None
+        if head is not None and _accepted(head[0], head[3], counts[fold_label(head[0])], speakers):
+            body = body[head[2]:].strip() if not new_speaker else body
+            new_speaker = new_speaker or head[0]
+        if new_speaker is not None:
+            speaker = new_speaker
+        if pieces and pieces[-1][0] == speaker:
+            prev = pieces[-1]
+            pieces[-1] = (prev[0], prev[1], prev[2], f"{prev[3]} {body}".strip())
+        else:
+            pieces.append((speaker, cue.start, cue.line, body))
+
+    parts: list[str] = []
+    turns: list[Turn] = []
+    offset = 0
+    for who, start, line, body in pieces:
+        if not body:
+            continue
+        prefix = f"{who}: " if who else ""
+        block = prefix + body
+        turns.append(Turn(who, offset + len(prefix), offset + len(block), start, line))
+        parts.append(block)
+        offset += len(block) + 2
+    return ParsedTranscript("\n\n".join(parts), turns, any(t.speaker for t in turns), notes)

@@ -1,0 +1,320 @@
+"""Spreadsheets in: survey answers (one segment per answer) and the attributes sheet.
+
+CSV files are decoded with the same encoding layer as transcripts (a Spanish
+Excel writes Windows-1252 with ``;`` as delimiter) and read with every cell as
+text, so ``01`` stays ``01`` and no date is reinterpreted.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Sequence
+
+import pandas as pd
+
+from ..errors import AttributesError, InputFileError, TranscriptFormatError
+from ..nlp.normalize import fold_label
+from .docx import check_office_container
+from .encoding import decode_bytes, normalize_text
+from .text import ParsedTranscript, Turn
+
+__all__ = ["SurveyColumns", "read_table", "read_survey", "read_attributes", "KEY_COLUMNS"]
+
+KEY_COLUMNS = ("doc_id", "document", "documento", "file", "filename", "file_name", "archivo",
+               "nombre_archivo", "transcript", "transcripcion", "id")
+KNOWN_ATTRIBUTES = ("participant", "pseudonym", "role", "district", "stage", "round", "date",
+                    "language", "cycle", "cohort", "school", "gender", "age", "group")
+# Columns the corpus tables already have; an attribute may not reuse them.
+RESERVED = ("segment_id", "turn", "part", "speaker", "speaker_role", "start", "end", "timestamp",
+            "text", "field", "source_path", "format", "encoding", "sha256", "n_turns", "n_segments",
+            "n_words", "labelled")
+
+
+@dataclass(frozen=True)
+class SurveyColumns:
+    """Which columns of a survey sheet hold what.
+
+    Parameters
+    ----------
+    id : str
+        Column with one unique id per response (a ticket or respondent id).
+    text : sequence of str
+        Open-ended answer columns; each non-blank answer becomes one segment.
+    attributes : sequence of str, optional
+        Columns kept as attributes of each response; by default every other column.
+    speaker : str, optional
+        Column naming who answered (a participant code); defaults to ``id``.
+    sheet : str, optional
+        Worksheet name for ``.xlsx`` files; the first sheet by default.
+
+    Examples
+    --------
+    >>> SurveyColumns(id="ticket_id", text=["q1_aprendizaje"], speaker="participant").id
+    'ticket_id'
+    """
+
+    id: str
+    text: Sequence[str]
+    attributes: Sequence[str] | None = None
+    speaker: str | None = None
+    sheet: str | None = None
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time(0) else value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return normalize_text(str(value))
+
+
+def _read_xlsx(path: Path, sheet: str | None) -> pd.DataFrame:
+    check_office_container(path, "Excel")
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise TranscriptFormatError(
+            f"{path}: the Excel file is damaged or not a real .xlsx ({type(exc).__name__}: {exc}). "
+            "Open it in Excel or LibreOffice and save it again as .xlsx.",
+            path=path,
+        ) from None
+    try:
+        if sheet is not None and sheet not in book.sheetnames:
+            raise InputFileError(
+                f"{path}: there is no sheet {sheet!r}; the sheets are {book.sheetnames}.", path=path
+            )
+        ws = book[sheet] if sheet is not None else book.worksheets[0]
+        rows = [[_cell(v) for v in row] for row in ws.iter_rows(values_only=True)]
+    finally:
+        book.close()
+    # The header is the first row with any content; blank rows are skipped but
+    # the spreadsheet row number of every data row is kept for messages.
+    numbered = [(i + 1, r) for i, r in enumerate(rows) if any(c.strip() for c in r)]
+    if not numbered:
+        raise InputFileError(f"{path}: the sheet is empty.", path=path)
+    header_row, header = numbered[0]
+    width = max(len(header), *(len(r) for _, r in numbered))
+    header = [h.strip() for h in header] + [""] * (width - len(header))
+    keep = [i for i, h in enumerate(header) if h]
+    data = [[(r + [""] * width)[i] for i in keep] for _, r in numbered[1:]]
+    frame = pd.DataFrame(data, columns=[header[i] for i in keep], dtype=object)
+    frame.index = pd.Index([n for n, _ in numbered[1:]], name="row")
+    return frame
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    data = path.read_bytes()
+    if not data.strip():
+        raise InputFileError(f"{path}: the file is empty.", path=path)
+    text, _ = decode_bytes(data, path=path)
+    text = normalize_text(text)
+    sample = text[:65536]
+    try:
+        delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        first = sample.split("\n", 1)[0]
+        delimiter = max(",;\t|", key=first.count)
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False,
+                            skip_blank_lines=True)
+    except (pd.errors.ParserError, csv.Error) as exc:
+        raise InputFileError(
+            f"{path}: the CSV could not be parsed ({exc}). Check the quoting on that line, or save it "
+            "again from Excel as 'CSV UTF-8'.",
+            path=path,
+        ) from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    frame = frame.loc[:, [c for c in frame.columns if c and not c.startswith("Unnamed:")]]
+    frame = frame[frame.apply(lambda r: any(v.strip() for v in r), axis=1)] if len(frame) else frame
+    frame.index = pd.Index(frame.index + 2, name="row")
+    return frame
+
+
+def read_table(path: str | Path, *, sheet: str | None = None) -> pd.DataFrame:
+    """Read a ``.csv``/``.tsv``/``.xlsx`` sheet with every cell as text.
+
+    The index holds the spreadsheet row number of each row (the header is
+    row 1), for messages that point at the right row.
+
+    Raises
+    ------
+    InputFileError
+        For an unreadable, empty, damaged or password-protected file.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        return _read_xlsx(path, sheet)
+    if suffix in (".csv", ".tsv", ".txt"):
+        return _read_csv(path)
+    raise InputFileError(f"{path}: sheets must be .csv or .xlsx, not {suffix!r}.", path=path)
+
+
+def _close(name: str, options: Sequence[str]) -> str:
+    match = difflib.get_close_matches(name, list(options), n=1, cutoff=0.6)
+    return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+def read_survey(path: str | Path, columns: SurveyColumns) -> list[tuple[str, dict[str, str], ParsedTranscript]]:
+    """Read survey answers: one document per response, one turn per non-blank answer.
+
+    Returns ``(response_id, attributes, parsed)`` triples. The rendered text
+    of a response is ``column:\\nanswer`` blocks; each answer turn carries the
+    column name in ``Turn.field``.
+    """
+    path = Path(path)
+    frame = read_table(path, sheet=columns.sheet)
+    wanted = [columns.id, *columns.text, *(columns.attributes or ()),
+              *([columns.speaker] if columns.speaker else [])]
+    missing = [c for c in wanted if c not in frame.columns]
+    if missing:
+        hints = ", ".join(f"{c!r}{_close(c, frame.columns)}" for c in missing)
+        raise InputFileError(
+            f"{path}: column(s) {hints} not found; the sheet has {list(frame.columns)}. "
+            "Name the survey columns as they appear in the header row.",
+            path=path,
+        )
+    ids = frame[columns.id].str.strip()
+    blank = ids[ids == ""]
+    if len(blank):
+        raise InputFileError(
+            f"{path}, row {blank.index[0]}: the id column {columns.id!r} is blank. Every response needs an id.",
+            path=path, line=int(blank.index[0]),
+        )
+    dup = ids[ids.duplicated(keep=False)]
+    if len(dup):
+        rows = ", ".join(str(r) for r in dup.index[:10])
+        raise InputFileError(
+            f"{path}: ids in {columns.id!r} repeat (rows {rows}); each response needs a unique id.",
+            path=path, line=int(dup.index[0]),
+        )
+    attribute_columns = list(columns.attributes) if columns.attributes is not None else [
+        c for c in frame.columns if c not in (columns.id, *columns.text)
+    ]
+    out = []
+    for row_number, row in frame.iterrows():
+        parts: list[str] = []
+        turns: list[Turn] = []
+        offset = 0
+        speaker = row[columns.speaker].strip() if columns.speaker else row[columns.id].strip()
+        for column in columns.text:
+            answer = row[column].strip()
+            if not answer:
+                continue
+            block = f"{column}:\n{answer}"
+            turns.append(Turn(speaker or None, offset + len(column) + 2, offset + len(block), None,
+                              int(row_number), column))
+            parts.append(block)
+            offset += len(block) + 2
+        attributes = {c: row[c].strip() for c in attribute_columns}
+        out.append((row[columns.id].strip(), attributes, ParsedTranscript("\n\n".join(parts), turns)))
+    return out
+
+
+@dataclass
+class _Issues:
+    rows: list[dict[str, object]] = field(default_factory=list)
+
+    def add(self, row: object, column: object, problem: str) -> None:
+        self.rows.append({"row": row, "column": column, "problem": problem})
+
+
+def read_attributes(source: str | Path | pd.DataFrame, *, key: str | None = None,
+                    required: Sequence[str] = (), sheet: str | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """Read and validate a participant-attributes sheet.
+
+    Parameters
+    ----------
+    source : path or DataFrame
+        CSV (any delimiter, any common encoding) or XLSX, one row per document.
+    key : str, optional
+        The column naming the document (its id, or its file name with or
+        without suffix). By default the first of ``KEY_COLUMNS`` present.
+    required : sequence of str
+        Attribute columns that must exist (``("role", "district")``).
+
+    Returns
+    -------
+    (DataFrame, list of str)
+        The table with the key column renamed ``doc_id`` (index: sheet row
+        numbers) and warnings for the load report.
+
+    Raises
+    ------
+    AttributesError
+        Listing every problem at once in ``.issues`` (``row``, ``column``,
+        ``problem``): no key column, missing columns, blank or conflicting
+        duplicate keys, names clashing with corpus columns.
+    """
+    path = None if isinstance(source, pd.DataFrame) else Path(source)
+    frame = source.copy() if isinstance(source, pd.DataFrame) else read_table(path, sheet=sheet)
+    frame = frame.astype(object).where(frame.notna(), "").map(lambda v: str(v).strip())
+    frame.columns = [str(c).strip() for c in frame.columns]
+    name = str(path) if path else "attributes"
+    issues = _Issues()
+    warnings: list[str] = []
+    folded = {fold_label(c).replace(" ", "_"): c for c in frame.columns}
+    if key is not None:
+        key_column = key if key in frame.columns else None
+    else:
+        key_column = next((folded[k] for k in KEY_COLUMNS if k in folded), None)
+    if key_column is None:
+        wanted = key or " / ".join(KEY_COLUMNS[:5])
+        issues.add(1, None, f"no document column: expected {wanted!r}{_close(key or 'doc_id', frame.columns)}; "
+                            f"found {list(frame.columns)}")
+    for column in required:
+        if column not in frame.columns:
+            issues.add(1, column, f"required column {column!r} is missing{_close(column, frame.columns)}; "
+                                  f"expected columns: {list(required)}")
+    for column in frame.columns:
+        if column == key_column:
+            continue
+        if column in RESERVED:
+            issues.add(1, column, f"column {column!r} clashes with a corpus column; rename it in the sheet")
+        lowered = fold_label(column)
+        if lowered not in KNOWN_ATTRIBUTES and column not in required:
+            hint = difflib.get_close_matches(lowered, KNOWN_ATTRIBUTES, n=1, cutoff=0.8)
+            if hint:
+                warnings.append(f"{name}: column {column!r} looks like a misspelling of {hint[0]!r}")
+    if key_column is not None:
+        keys = frame[key_column]
+        for row in keys[keys == ""].index:
+            issues.add(row, key_column, "the document column is blank")
+        present = frame[keys != ""]
+        for value, group in present.groupby(key_column, sort=False):
+            if len(group) < 2:
+                continue
+            rows = list(group.index)
+            if (group.nunique() <= 1).all():
+                warnings.append(f"{name}: rows {rows} repeat the same row for {value!r}; kept once")
+            else:
+                issues.add(rows[1], key_column,
+                           f"document {value!r} has {len(rows)} rows with different values (rows {rows}); "
+                           "keep one row per document")
+    if "language" in frame.columns:
+        bad = frame[~frame["language"].isin(["", "es", "en"])]
+        for row, value in bad["language"].items():
+            issues.add(row, "language", f"language {value!r} is not 'es' or 'en'")
+    if issues.rows:
+        table = pd.DataFrame(issues.rows, columns=["row", "column", "problem"])
+        lines = "\n".join(f"  row {r.row}: {r.problem}" for r in table.itertuples())
+        raise AttributesError(
+            f"{name}: the attributes sheet has {len(table)} problem(s):\n{lines}\n"
+            "Fix them in the sheet and load again.",
+            path=path, issues=table,
+        )
+    frame = frame.rename(columns={key_column: "doc_id"})
+    frame = frame[~frame.duplicated(keep="first")]
+    return frame, warnings

@@ -1,0 +1,142 @@
+"""Blank spaCy pipelines for Spanish and English, built once per language.
+
+No trained model is needed (none for Spanish installs with spaCy 3.8): a
+blank pipeline with a sentencizer and the lookup lemmatizer from
+``spacy-lookups-data``. Two small fixes make them fit interview Spanish:
+``¿``/``¡`` start a sentence instead of ending the previous one, and the
+case-sensitive lemma table is asked again in lower case, so ``COLABORAMOS``
+lemmatises like ``colaboramos``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from ..errors import ParameterError
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+
+__all__ = ["get_nlp", "sentence_spans", "LANGUAGES"]
+
+LANGUAGES = ("es", "en")
+# spaCy refuses texts longer than nlp.max_length; longer turns are split at
+# white space into windows of this size before sentence splitting.
+_WINDOW = 200_000
+
+
+def _check_lang(lang: str) -> None:
+    if lang not in LANGUAGES:
+        raise ParameterError(f"lang must be one of {LANGUAGES}, got {lang!r}.")
+
+
+def _register_components() -> None:
+    from spacy.language import Language
+
+    if "qc_inverted_punct" in Language.factories:
+        return
+
+    @Language.component("qc_inverted_punct")
+    def inverted_punct(doc):  # type: ignore[no-untyped-def]
+        for i, tok in enumerate(doc[:-1]):
+            if tok.text in ("¿", "¡") and i > 0 and doc[i - 1].text in (".", "?", "!", "…"):
+                tok.is_sent_start = True
+                doc[i + 1].is_sent_start = False
+        return doc
+
+    @Language.factory("qc_lowercase_lemma")
+    def lowercase_lemma(nlp, name):  # type: ignore[no-untyped-def]
+        table = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup")
+
+        def component(doc):  # type: ignore[no-untyped-def]
+            for tok in doc:
+                if tok.lemma_ == tok.text and not tok.is_lower:
+                    tok.lemma_ = table.get(tok.lower_, tok.lower_)
+            return doc
+
+        return component
+
+
+@lru_cache(maxsize=None)
+def _sentencizer(lang: str) -> "Language":
+    import spacy
+
+    _register_components()
+    nlp = spacy.blank(lang)
+    nlp.add_pipe("sentencizer")
+    if lang == "es":
+        nlp.add_pipe("qc_inverted_punct")
+    nlp.max_length = _WINDOW + 10
+    return nlp
+
+
+@lru_cache(maxsize=None)
+def get_nlp(lang: str) -> "Language":
+    """The full blank pipeline for ``lang``: sentencizer and lookup lemmas.
+
+    Built on first use and cached; needs ``spacy-lookups-data`` (a core
+    dependency) and no download.
+
+    Examples
+    --------
+    >>> [t.lemma_ for t in get_nlp("es")("COLABORAMOS harto")]
+    ['colaborar', 'harto']
+    """
+    import spacy
+
+    _check_lang(lang)
+    _register_components()
+    nlp = spacy.blank(lang)
+    nlp.add_pipe("sentencizer")
+    if lang == "es":
+        nlp.add_pipe("qc_inverted_punct")
+    # Without mode="lookup" the blank lemmatizer silently returns surface forms.
+    nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+    nlp.initialize()
+    nlp.add_pipe("qc_lowercase_lemma")
+    nlp.max_length = _WINDOW + 10
+    return nlp
+
+
+def _windows(text: str) -> list[tuple[int, str]]:
+    if len(text) <= _WINDOW:
+        return [(0, text)]
+    out: list[tuple[int, str]] = []
+    start = 0
+    while start < len(text):
+        end = min(start + _WINDOW, len(text))
+        if end < len(text):
+            cut = max(text.rfind("\n", start, end), text.rfind(". ", start, end), text.rfind(" ", start, end))
+            if cut > start:
+                end = cut + 1
+        out.append((start, text[start:end]))
+        start = end
+    return out
+
+
+def sentence_spans(texts: list[str], lang: str) -> list[list[tuple[int, int]]]:
+    """Sentence ``(start, end)`` offsets within each text, white space trimmed.
+
+    Examples
+    --------
+    >>> sentence_spans(["Hace falta. ¿Usted me entiende?"], "es")
+    [[(0, 11), (12, 30)]]
+    """
+    _check_lang(lang)
+    nlp = _sentencizer(lang)
+    out: list[list[tuple[int, int]]] = []
+    for text in texts:
+        spans: list[tuple[int, int]] = []
+        for base, window in _windows(text):
+            for sent in nlp(window).sents:
+                start = base + sent.start_char
+                end = base + sent.end_char
+                chunk = text[start:end]
+                stripped = chunk.strip()
+                if not stripped:
+                    continue
+                start += len(chunk) - len(chunk.lstrip())
+                spans.append((start, start + len(stripped)))
+        out.append(spans)
+    return out
