@@ -85,10 +85,12 @@ def _check_cues(text: str, path: Path, kind: str) -> tuple[list[_Cue], list[str]
             notes.append(f"line {number}: empty cue skipped")
         cues.append(_Cue(number, start, end, has_text))
     if not cues:
+        start = (first or 0) + (1 if kind == "vtt" else 0)
+        where = next((i + 1 for i in range(start, len(lines)) if lines[i].strip()), (first or 0) + 1)
         raise SubtitleFormatError(
-            f"{path}: no cue timing lines ('{example}') were found. Check that this is a "
-            f"{'WebVTT' if kind == 'vtt' else 'SubRip'} file.",
-            path=path, line=1,
+            f"{path}:{where}: text without any cue timing line ('{example}') — no cues were found. "
+            f"Check that this is a {'WebVTT' if kind == 'vtt' else 'SubRip'} file.",
+            path=path, line=where,
         )
     return cues, notes
 

@@ -126,19 +126,35 @@ def _read_csv(path: Path) -> pd.DataFrame:
     except csv.Error:
         first = sample.split("\n", 1)[0]
         delimiter = max(",;\t|", key=first.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    numbered: list[tuple[int, list[str]]] = []
+    line = 1
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False,
-                            skip_blank_lines=True)
-    except (pd.errors.ParserError, csv.Error) as exc:
+        for record in reader:
+            if any(cell.strip() for cell in record):
+                numbered.append((line, record))
+            line = reader.line_num + 1
+    except csv.Error as exc:
         raise InputFileError(
-            f"{path}: the CSV could not be parsed ({exc}). Check the quoting on that line, or save it "
-            "again from Excel as 'CSV UTF-8'.",
-            path=path,
+            f"{path}:{reader.line_num}: the CSV could not be parsed ({exc}). Check the quoting on that "
+            "line, or save the sheet again from Excel as 'CSV UTF-8'.",
+            path=path, line=reader.line_num,
         ) from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    frame = frame.loc[:, [c for c in frame.columns if c and not c.startswith("Unnamed:")]]
-    frame = frame[frame.apply(lambda r: any(v.strip() for v in r), axis=1)] if len(frame) else frame
-    frame.index = pd.Index(frame.index + 2, name="row")
+    if not numbered:
+        raise InputFileError(f"{path}: the file has no rows.", path=path)
+    header = [h.strip() for h in numbered[0][1]]
+    width = len(header)
+    for number, record in numbered[1:]:
+        if len(record) > width and any(c.strip() for c in record[width:]):
+            raise InputFileError(
+                f"{path}:{number}: this row has {len(record)} cells but the header has {width}. "
+                "A cell probably contains the delimiter without quotes; fix the row or re-export the sheet.",
+                path=path, line=number,
+            )
+    keep = [i for i, h in enumerate(header) if h]
+    data = [[(r + [""] * width)[i] for i in keep] for _, r in numbered[1:]]
+    frame = pd.DataFrame(data, columns=[header[i] for i in keep], dtype=object)
+    frame.index = pd.Index([n for n, _ in numbered[1:]], name="row")
     return frame
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 __all__ = ["fold", "fold_label"]
 
@@ -22,6 +23,7 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+@lru_cache(maxsize=8192)
 def fold_label(label: str) -> str:
     """Fold a speaker label and collapse inner white space (``Directora  3`` → ``directora 3``)."""
     return _SPACES.sub(" ", fold(label)).strip()

@@ -80,8 +80,8 @@ def get_nlp(lang: str) -> "Language":
 
     Examples
     --------
-    >>> [t.lemma_ for t in get_nlp("es")("COLABORAMOS harto")]
-    ['colaborar', 'harto']
+    >>> [t.lemma_ for t in get_nlp("es")("COLABORAMOS con las Directoras")]
+    ['colaborar', 'con', 'los', 'director']
     """
     import spacy
 
@@ -121,7 +121,7 @@ def sentence_spans(texts: list[str], lang: str) -> list[list[tuple[int, int]]]:
     Examples
     --------
     >>> sentence_spans(["Hace falta. ¿Usted me entiende?"], "es")
-    [[(0, 11), (12, 30)]]
+    [[(0, 11), (12, 31)]]
     """
     _check_lang(lang)
     nlp = _sentencizer(lang)

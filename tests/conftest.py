@@ -1,0 +1,61 @@
+"""Shared fixtures: sample data paths and small file factories."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import settings
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "data_samples"
+
+settings.register_profile("ci", max_examples=200, deadline=None)
+settings.register_profile("dev", max_examples=50, deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+
+@pytest.fixture(scope="session")
+def samples() -> Path:
+    """The shipped sample data folder."""
+    return SAMPLES
+
+
+@pytest.fixture
+def write(tmp_path: Path):
+    """Write ``content`` (str or bytes) to ``tmp_path/name`` and return the path."""
+
+    def _write(name: str, content: str | bytes, encoding: str = "utf-8") -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, str):
+            path.write_bytes(content.encode(encoding))
+        else:
+            path.write_bytes(content)
+        return path
+
+    return _write
+
+
+@pytest.fixture
+def make_docx():
+    """Build a real Word file: ``make_docx(path, paragraphs)``."""
+    return _make_docx
+
+
+def _make_docx(path: Path, paragraphs: list[str]) -> Path:
+    """A real Word file with one paragraph per item (``**x**`` at the start becomes a bold run)."""
+    import docx
+
+    document = docx.Document()
+    for text in paragraphs:
+        paragraph = document.add_paragraph()
+        if text.startswith("**") and "**" in text[2:]:
+            bold, rest = text[2:].split("**", 1)
+            paragraph.add_run(bold).bold = True
+            paragraph.add_run(rest)
+        else:
+            paragraph.add_run(text)
+    document.save(str(path))
+    return path
