@@ -29,6 +29,7 @@ test-all: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/load_1m_words.py
+	$(BIN)/python bench/load_large_file.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache build *.egg-info
