@@ -16,6 +16,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 demo: $(VENV)/.installed
+	$(BIN)/qualcode codebook validate nic_study
 	$(BIN)/qualcode load data_samples/transcripts --attributes data_samples/attributes.csv
 
 test: $(VENV)/.installed

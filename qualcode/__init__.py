@@ -4,6 +4,7 @@ The names a notebook needs, in the order of the data flow::
 
     import qualcode as qc
     corpus, report = qc.load_corpus("data_samples/transcripts", attributes="data_samples/attributes.csv")
+    codebook = qc.load_codebook("nic_study")
 """
 
 from __future__ import annotations
@@ -11,16 +12,21 @@ from __future__ import annotations
 # io before corpus: the readers' package imports the Corpus it builds.
 from .io import LoadReport, SurveyColumns, load_corpus  # isort: skip
 from .corpus import Corpus  # isort: skip
+from .codebook import Code, Codebook, load_codebook, save_codebook
 from .errors import QualcodeError, QualcodeWarning
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Code",
+    "Codebook",
     "Corpus",
     "LoadReport",
     "QualcodeError",
     "QualcodeWarning",
     "SurveyColumns",
+    "load_codebook",
     "load_corpus",
+    "save_codebook",
     "__version__",
 ]

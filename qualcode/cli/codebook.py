@@ -1,0 +1,84 @@
+"""``qualcode codebook validate|convert|show``: check and convert codebooks."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import typer
+
+from ..codebook import load_codebook, save_codebook
+from ..errors import CodebookError, QualcodeError
+from . import app
+
+codebook_app = typer.Typer(help="Check, show and convert codebooks (YAML, spreadsheet, REFI-QDA .qdc).",
+                           no_args_is_help=True)
+app.add_typer(codebook_app, name="codebook")
+
+
+def _load(path: str):  # type: ignore[no-untyped-def]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        codebook = load_codebook(path)
+    for warning in caught:
+        typer.secho(f"warning: {warning.message}", err=True, fg="yellow")
+    return codebook
+
+
+@codebook_app.command("validate")
+def validate(path: str = typer.Argument(..., help="Codebook file (.yaml, .xlsx, .csv, .qdc) or shipped name.")) -> None:
+    """Check a codebook and list every problem with its line or row.
+
+    Example:
+
+        qualcode codebook validate codebooks/collaboration.yaml
+    """
+    try:
+        codebook = _load(path)
+    except CodebookError as exc:
+        typer.secho(str(exc), err=True, fg="red")
+        raise typer.Exit(1) from None
+    except QualcodeError as exc:
+        typer.secho(f"error: {exc}", err=True, fg="red")
+        raise typer.Exit(1) from None
+    frame = codebook.to_frame()
+    typer.echo(f"{path}: valid. {len(codebook)} codes in {len(codebook.dimensions)} dimension(s) "
+               f"({', '.join(codebook.dimensions)}); depth up to {int(frame['depth'].max())}; version {codebook.version}.")
+
+
+@codebook_app.command("show")
+def show(path: str = typer.Argument(..., help="Codebook file or shipped name."),
+         lang: str = typer.Option("es", help="Label language: es or en.")) -> None:
+    """Print the code tree with labels.
+
+    Example:
+
+        qualcode codebook show nic_study --lang en
+    """
+    try:
+        codebook = _load(path)
+    except QualcodeError as exc:
+        typer.secho(str(exc), err=True, fg="red")
+        raise typer.Exit(1) from None
+    for code in codebook:
+        typer.echo(f"{'  ' * code.depth}{code.id}  {code.label.get(lang) or ''}")
+
+
+@codebook_app.command("convert")
+def convert(source: str = typer.Argument(..., help="Codebook to read (file or shipped name)."),
+            target: Path = typer.Argument(..., help="File to write: .yaml, .xlsx or .qdc."),
+            lang: str = typer.Option("es", help="Code names in a .qdc: es or en.")) -> None:
+    """Convert a codebook between YAML, spreadsheet and REFI-QDA .qdc.
+
+    Examples:
+
+        qualcode codebook convert nic_study nic_study.qdc --lang en
+
+        qualcode codebook convert codebooks/leadership.yaml leadership.xlsx
+    """
+    try:
+        save_codebook(_load(source), target, lang=lang)
+    except QualcodeError as exc:
+        typer.secho(str(exc), err=True, fg="red")
+        raise typer.Exit(1) from None
+    typer.echo(f"wrote {target}")

@@ -1,0 +1,226 @@
+"""REFI-QDA codebook exchange (``.qdc``): read files from ATLAS.ti, NVivo, MAXQDA, Taguette …; write valid ones.
+
+A ``.qdc`` code has only a name, a colour and a free-text description. So
+that qualcode → ``.qdc`` → qualcode loses nothing, the description of each
+code qualcode writes is a short, readable YAML block (id, labels, definition,
+criteria, examples, keywords), and the codebook's own metadata travels in a
+code group (``Set``) holding the dimensions. Files from other tools have
+plain descriptions: their codes get ids made from their names, their name as
+label in both languages, and their description as definition.
+
+Every written file is validated against the official schema shipped with
+qualcode; reading refuses DTDs and entities (case C6).
+"""
+
+from __future__ import annotations
+
+import uuid
+import warnings
+from functools import lru_cache
+from pathlib import Path
+from typing import IO
+
+import yaml
+
+from ..errors import CodebookWarning, ExchangeFileError
+from ..io.safe import parse_xml_safely
+from ..nlp.normalize import fold
+from .model import LANGS, LIST_FIELDS, TEXT_FIELDS, Code, Codebook
+from .validate import build_codebook
+
+__all__ = ["read_qdc", "write_qdc", "qdc_bytes", "validate_qdc", "code_guid"]
+
+NS = "urn:QDA-XML:codebook:1.0"
+_GUID_NAMESPACE = uuid.UUID("6f1f3b1e-3c55-4d2e-9a59-9c1de0a6b0a1")
+_MARK = "qualcode:"
+_SCHEMA_DIR = Path(__file__).resolve().parents[1] / "_data" / "refi"
+
+
+def code_guid(code_id: str) -> str:
+    """The REFI-QDA GUID of a code: stable for the same id in every export.
+
+    Examples
+    --------
+    >>> code_guid("collaboration.trust") == code_guid("collaboration.trust")
+    True
+    """
+    return str(uuid.uuid5(_GUID_NAMESPACE, code_id)).upper()
+
+
+@lru_cache(maxsize=None)
+def _schema(name: str):  # type: ignore[no-untyped-def]
+    from lxml import etree
+
+    return etree.XMLSchema(etree.parse(str(_SCHEMA_DIR / name)))
+
+
+def validate_qdc(data: bytes, *, name: str = "codebook.qdc") -> list[str]:
+    """Validate ``.qdc`` bytes against the official Codebook.xsd; return the errors (empty when valid)."""
+    root = parse_xml_safely(data, name=name)
+    schema = _schema("Codebook.xsd")
+    schema.validate(root)
+    return [f"line {e.line}: {e.message}" for e in schema.error_log]
+
+
+def _description(code: Code) -> str:
+    block = {"id": code.id, **{k: v for k, v in code.to_dict().items() if k not in ("id", "color")}}
+    return _MARK + "\n" + yaml.safe_dump(block, sort_keys=False, allow_unicode=True, width=100)
+
+
+def qdc_bytes(codebook: Codebook, *, lang: str = "es") -> bytes:
+    """The codebook as ``.qdc`` bytes (UTF-8), code names in ``lang``."""
+    from lxml import etree
+
+    if lang not in LANGS:
+        from ..errors import ParameterError
+
+        raise ParameterError(f"lang must be one of {LANGS}, got {lang!r}.")
+    root = etree.Element(f"{{{NS}}}CodeBook", nsmap={None: NS})
+    from .. import __version__
+
+    root.set("origin", f"qualcode {__version__}")
+    codes_el = etree.SubElement(root, f"{{{NS}}}Codes")
+    elements: dict[str | None, object] = {None: codes_el}
+    for code in codebook.codes:
+        parent = elements[code.parent_id]
+        el = etree.SubElement(parent, f"{{{NS}}}Code")
+        el.set("guid", code_guid(code.id))
+        other = [x for x in LANGS if x != lang][0]
+        el.set("name", code.label[lang] or code.label[other] or code.id)
+        el.set("isCodable", "true")
+        if code.color:
+            el.set("color", code.color)
+        desc = etree.SubElement(el, f"{{{NS}}}Description")
+        desc.text = _description(code)
+        elements[code.id] = el
+    sets = etree.SubElement(root, f"{{{NS}}}Sets")
+    group = etree.SubElement(sets, f"{{{NS}}}Set")
+    group.set("guid", str(uuid.uuid5(_GUID_NAMESPACE, "codebook:" + codebook.id)).upper())
+    group.set("name", codebook.title[lang] or codebook.id)
+    meta = {"codebook": codebook.id, "title": dict(codebook.title), "description": dict(codebook.description),
+            "references": list(codebook.references)}
+    etree.SubElement(group, f"{{{NS}}}Description").text = _MARK + "\n" + yaml.safe_dump(
+        meta, sort_keys=False, allow_unicode=True, width=100)
+    for dimension in codebook.dimensions:
+        etree.SubElement(group, f"{{{NS}}}MemberCode").set("guid", code_guid(dimension))
+    data = etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
+    errors = validate_qdc(data)
+    if errors:  # pragma: no cover - a bug in this writer, never the user's input
+        raise ExchangeFileError(f"internal error: the written .qdc does not validate: {errors[:3]}")
+    return data
+
+
+def write_qdc(codebook: Codebook, target: str | Path | IO[bytes], *, lang: str = "es") -> None:
+    """Write ``codebook`` as a REFI-QDA ``.qdc`` file (validated; atomic for paths)."""
+    data = qdc_bytes(codebook, lang=lang)
+    if isinstance(target, (str, Path)):
+        from ..io.atomic import atomic_write_bytes
+
+        atomic_write_bytes(target, data)
+    else:
+        target.write(data)
+
+
+def _local(el) -> str:  # type: ignore[no-untyped-def]
+    from lxml import etree
+
+    return etree.QName(el).localname
+
+
+def _slug(name: str) -> str:
+    import re
+
+    slug = re.sub(r"[^a-z0-9]+", "_", fold(name)).strip("_")
+    if not slug or not slug[0].isalpha():
+        slug = "c_" + slug
+    return slug[:48]
+
+
+def _parse_block(text: str) -> dict | None:
+    if not text.startswith(_MARK):
+        return None
+    try:
+        data = yaml.safe_load(text[len(_MARK):])
+    except yaml.YAMLError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def read_qdc(path: str | Path, data: bytes | None = None) -> Codebook:
+    """Read a REFI-QDA ``.qdc`` codebook (or the CodeBook of a project file).
+
+    Tolerates what real tools write: namespaces ``1.0``, ``1:0`` and ``0:4``,
+    an empty ``<Sets/>``, upper- or lower-case GUIDs.
+
+    Raises
+    ------
+    ExchangeFileError
+        For unsafe (DTD/entities) or damaged XML, with the line.
+    CodebookError
+        If the codes do not make a valid codebook.
+    """
+    path = Path(path)
+    name = str(path)
+    raw = path.read_bytes() if data is None else data
+    root = parse_xml_safely(raw, name=name)
+    codebook_el = root if _local(root) == "CodeBook" else next(
+        (el for el in root.iter() if isinstance(el.tag, str) and _local(el) == "CodeBook"), None)
+    if codebook_el is None:
+        raise ExchangeFileError(f"{name}: no <CodeBook> element; this is not a REFI-QDA codebook.", path=name)
+    codes_el = next((el for el in codebook_el if isinstance(el.tag, str) and _local(el) == "Codes"), None)
+    entries: list[dict] = []
+    guid_to_id: dict[str, str] = {}
+    foreign = 0
+
+    def walk(parent_el, parent_id: str | None) -> None:  # type: ignore[no-untyped-def]
+        nonlocal foreign
+        siblings: set[str] = set()
+        for el in parent_el:
+            if not isinstance(el.tag, str) or _local(el) != "Code":
+                continue
+            desc_el = next((d for d in el if isinstance(d.tag, str) and _local(d) == "Description"), None)
+            description = (desc_el.text or "").strip() if desc_el is not None else ""
+            block = _parse_block(description)
+            if block and isinstance(block.get("id"), str):
+                code_id = block["id"]
+                entry = {k: block.get(k) for k in (*TEXT_FIELDS, *LIST_FIELDS)}
+            else:
+                foreign += 1
+                base = _slug(el.get("name") or "code")
+                slug, n = base, 2
+                while slug in siblings:
+                    slug, n = f"{base}_{n}", n + 1
+                siblings.add(slug)
+                code_id = f"{parent_id}.{slug}" if parent_id else slug
+                label = (el.get("name") or code_id).strip()
+                entry = {"label": {lang: label for lang in LANGS},
+                         "definition": {lang: description for lang in LANGS} if description else {}}
+            entry["id"] = code_id
+            entry["parent"] = parent_id
+            entry["color"] = el.get("color")
+            entry["line"] = el.sourceline
+            guid_to_id[(el.get("guid") or "").strip("{}").upper()] = code_id
+            entries.append(entry)
+            walk(el, code_id)
+
+    if codes_el is not None:
+        walk(codes_el, None)
+    meta: dict = {"id": path.stem}
+    ignored_sets = []
+    for set_el in codebook_el.iter():
+        if not isinstance(set_el.tag, str) or _local(set_el) != "Set":
+            continue
+        desc_el = next((d for d in set_el if isinstance(d.tag, str) and _local(d) == "Description"), None)
+        block = _parse_block((desc_el.text or "").strip()) if desc_el is not None else None
+        if block and "codebook" in block:
+            meta = {"id": block["codebook"], "title": block.get("title"), "description": block.get("description"),
+                    "references": block.get("references")}
+        else:
+            ignored_sets.append(set_el.get("name"))
+    if ignored_sets:
+        warnings.warn(f"{name}: code groups (sets) {ignored_sets} are not part of a qualcode codebook and were "
+                      "not imported; the codes in them were.", CodebookWarning, stacklevel=2)
+    if foreign and meta.get("title") is None:
+        origin = codebook_el.get("origin") or root.get("origin")
+        meta["title"] = {lang: f"{path.stem}" + (f" ({origin})" if origin else "") for lang in LANGS}
+    return build_codebook(meta, entries, source=name)

@@ -1,0 +1,222 @@
+"""Spreadsheet codebooks: one row per code with a parent column, as researchers write them.
+
+Columns (any order; extra columns are ignored with a warning): ``code_id``,
+``parent_id``, and per language ``label_es``/``label_en``,
+``definition_*``, ``inclusion_*``, ``exclusion_*``, ``examples_*`` (one
+example per line in the cell), ``keywords_*`` and ``negative_keywords_*``
+(separated by ``;``, new lines or, when neither is used, commas), and
+``color``. A ``codebook`` sheet may hold ``id``, ``title_*``,
+``description_*`` and ``references`` (one per line).
+
+Short ids are accepted where a parent is given (``trust`` under
+``collaboration`` becomes ``collaboration.trust``). Merged cells are filled
+from their top-left value; blank rows are skipped.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+from typing import IO
+
+from ..errors import CodebookError, CodebookWarning
+from ..nlp.normalize import fold
+from .model import LANGS, LIST_FIELDS, TEXT_FIELDS, Codebook
+from .validate import build_codebook
+
+__all__ = ["read_sheet_codebook", "write_sheet_codebook", "SHEET_COLUMNS"]
+
+SHEET_COLUMNS = ["code_id", "parent_id"] + [
+    f"{name}_{lang}" for name in (*TEXT_FIELDS, *LIST_FIELDS) for lang in LANGS] + ["color"]
+_ALIASES = {"id": "code_id", "code": "code_id", "codigo": "code_id", "code_id": "code_id",
+            "parent": "parent_id", "padre": "parent_id", "parent_id": "parent_id", "colour": "color",
+            "color": "color"}
+_SPLIT = re.compile(r"[;\n]")
+
+
+def _header_key(value: object) -> str:
+    key = re.sub(r"[\s\-]+", "_", fold(str(value or "")).strip())
+    return _ALIASES.get(key, key)
+
+
+def _rows_from_xlsx(path: Path) -> dict[str, list[tuple[int, list[str]]]]:
+    from openpyxl import load_workbook
+
+    from ..io.docx import check_office_container
+
+    check_office_container(path, "Excel")
+    try:
+        book = load_workbook(path, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for damaged files
+        raise CodebookError(f"{path}: the Excel file could not be opened ({type(exc).__name__}: {exc}). "
+                            "Save it again as .xlsx.", path=path) from None
+    sheets: dict[str, list[tuple[int, list[str]]]] = {}
+    for ws in book.worksheets:
+        # Merged cells keep their value only in the top-left cell: fill the range.
+        fills = {}
+        for merged in ws.merged_cells.ranges:
+            value = ws.cell(merged.min_row, merged.min_col).value
+            for row in range(merged.min_row, merged.max_row + 1):
+                for col in range(merged.min_col, merged.max_col + 1):
+                    fills[(row, col)] = value
+        rows = []
+        for r, row in enumerate(ws.iter_rows(values_only=True), start=1):
+            values = [fills.get((r, c), v) for c, v in enumerate(row, start=1)]
+            rows.append((r, ["" if v is None else str(v) for v in values]))
+        sheets[ws.title] = rows
+    return sheets
+
+
+def _rows_from_csv(path: Path) -> dict[str, list[tuple[int, list[str]]]]:
+    from ..io.tables import read_table
+
+    frame = read_table(path)
+    rows = [(1, list(frame.columns))] + [(int(i), list(r)) for i, r in zip(frame.index, frame.values.tolist())]
+    return {"codes": rows}
+
+
+def _split_list(cell: str, name: str) -> list[str]:
+    cell = cell.strip()
+    if not cell:
+        return []
+    if name == "examples":
+        return [line.strip() for line in cell.split("\n") if line.strip()]
+    parts = _SPLIT.split(cell) if _SPLIT.search(cell) else cell.split(",")
+    return [p.strip() for p in parts if p.strip()]
+
+
+def read_sheet_codebook(path: str | Path) -> Codebook:
+    """Read a codebook from ``.xlsx`` (sheets ``codes`` and optional ``codebook``) or ``.csv``.
+
+    Raises
+    ------
+    CodebookError
+        When no header row with ``code_id`` (or ``id``/``code``) is found, or
+        for any validation problem, listing every row at fault.
+    """
+    path = Path(path)
+    sheets = _rows_from_xlsx(path) if path.suffix.lower() in (".xlsx", ".xlsm") else _rows_from_csv(path)
+    codes_sheet = next((rows for title, rows in sheets.items() if fold(title) in ("codes", "codigos", "codebook_codes")),
+                       None) or next(iter(sheets.values()))
+    header_at = next((i for i, (_, row) in enumerate(codes_sheet) if "code_id" in [_header_key(c) for c in row]
+                      or "label_en" in [_header_key(c) for c in row] or "label_es" in [_header_key(c) for c in row]), None)
+    if header_at is None:
+        raise CodebookError(
+            f"{path}: no header row with 'code_id' and labels was found. Expected columns: {SHEET_COLUMNS}.",
+            path=path)
+    header = [_header_key(c) for c in codes_sheet[header_at][1]]
+    extra = [codes_sheet[header_at][1][i] for i, h in enumerate(header) if h and h not in SHEET_COLUMNS]
+    if extra:
+        warnings.warn(f"{path}: column(s) {extra} are not codebook fields and were ignored "
+                      f"(known columns: {SHEET_COLUMNS}).", CodebookWarning, stacklevel=2)
+    raw: list[tuple[int, dict[str, str]]] = []
+    for number, row in codes_sheet[header_at + 1:]:
+        cells = {h: (row[i] if i < len(row) else "").strip() for i, h in enumerate(header) if h in SHEET_COLUMNS}
+        # A row with nothing but a parent (filled in from a merged cell) is blank.
+        if not any(v for k, v in cells.items() if k != "parent_id"):
+            continue
+        raw.append((number, cells))
+
+    # Resolve short ids (``trust`` under ``collaboration``) through the parent column.
+    short_parent = {cells.get("code_id", ""): cells.get("parent_id", "") for _, cells in raw}
+
+    def full(code_id: str) -> str:
+        chain = [code_id]
+        while "." not in chain[-1] and short_parent.get(chain[-1]) in short_parent:
+            parent = short_parent[chain[-1]]
+            if parent in chain:
+                return code_id  # a cycle: leave the ids as written; validation reports it
+            chain.append(parent)
+        return ".".join(reversed(chain))
+
+    entries = []
+    for number, cells in raw:
+        code_id = cells.get("code_id", "")
+        parent = cells.get("parent_id", "")
+        entry: dict = {"row": number, "id": full(code_id) if code_id else None,
+                       "parent": (full(parent) if parent else None)}
+        for name in TEXT_FIELDS:
+            entry[name] = {lang: cells.get(f"{name}_{lang}", "") for lang in LANGS}
+        for name in LIST_FIELDS:
+            entry[name] = {lang: _split_list(cells.get(f"{name}_{lang}", ""), name) for lang in LANGS}
+        entry["color"] = cells.get("color") or None
+        entries.append(entry)
+
+    meta: dict = {"id": path.stem}
+    for title, rows in sheets.items():
+        if fold(title) != "codebook":
+            continue
+        for _, row in rows:
+            if len(row) >= 2 and row[0].strip():
+                key, value = _header_key(row[0]), row[1]
+                if key == "id" or key == "code_id":
+                    meta["id"] = value.strip()
+                elif key == "references":
+                    meta["references"] = [r.strip() for r in value.split("\n") if r.strip()]
+                elif "_" in key and key.rsplit("_", 1)[1] in LANGS and key.rsplit("_", 1)[0] in ("title", "description"):
+                    field, lang = key.rsplit("_", 1)
+                    meta.setdefault(field, {})[lang] = value.strip()
+    return build_codebook(meta, entries, source=str(path))
+
+
+def _text_cell(cell, value: str) -> None:  # type: ignore[no-untyped-def]
+    # A value starting with "=" would be stored as a formula; force text.
+    cell.value = value
+    if isinstance(value, str) and value.startswith("="):
+        cell.data_type = "s"
+
+
+def write_sheet_codebook(codebook: Codebook, target: str | Path | IO[bytes]) -> None:
+    """Write the codebook as ``.xlsx`` (sheets ``codes`` and ``codebook``), atomically for paths."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    book = Workbook()
+    ws = book.active
+    ws.title = "codes"
+    ws.append(SHEET_COLUMNS)
+    frame = codebook.to_frame()
+    for record in frame.to_dict("records"):
+        values = []
+        for column in SHEET_COLUMNS:
+            value = record.get(column)
+            if isinstance(value, list):
+                value = ("\n" if column.startswith("examples") else "; ").join(value)
+            values.append("" if value is None else value)
+        ws.append([None] * len(values))
+        for index, value in enumerate(values, start=1):
+            _text_cell(ws.cell(ws.max_row, index), value if value != "" else None)
+    bold = Font(bold=True, color="FFFFFF")
+    fill = PatternFill("solid", fgColor="44546A")
+    widths = {"code_id": 38, "parent_id": 30, "color": 10}
+    for index, column in enumerate(SHEET_COLUMNS, start=1):
+        cell = ws.cell(1, index)
+        cell.font, cell.fill = bold, fill
+        letter = cell.column_letter
+        ws.column_dimensions[letter].width = widths.get(column, 24 if column.startswith(("label", "keywords", "negative")) else 50)
+    for row in ws.iter_rows(min_row=2):
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    ws.freeze_panes = "C2"
+    ws.auto_filter.ref = ws.dimensions
+    meta = book.create_sheet("codebook")
+    meta.append(["field", "value"])
+    meta.append(["id", codebook.id])
+    for field in ("title", "description"):
+        for lang in LANGS:
+            meta.append([f"{field}_{lang}", getattr(codebook, field)[lang]])
+    meta.append(["references", "\n".join(codebook.references)])
+    meta.append(["version", codebook.version])
+    meta.column_dimensions["A"].width = 18
+    meta.column_dimensions["B"].width = 100
+    for row in meta.iter_rows():
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    if isinstance(target, (str, Path)):
+        from ..io.atomic import atomic_path
+
+        with atomic_path(target) as tmp:
+            book.save(tmp)
+    else:
+        book.save(target)
