@@ -27,6 +27,8 @@ __all__ = [
     "CodebookError",
     "ExchangeFileError",
     "MissingDependencyError",
+    "ProjectError",
+    "ReviewSheetError",
     "ParameterError",
     "NoSpeakerLabelsWarning",
     "AttributesWarning",
@@ -119,6 +121,14 @@ class CodebookError(QualcodeError, ValueError):
 
 class ExchangeFileError(QualcodeError, ValueError):
     """A REFI-QDA exchange file is unsafe or does not follow the schema."""
+
+
+class ProjectError(QualcodeError, ValueError):
+    """A project file cannot be created, opened or used as asked."""
+
+
+class ReviewSheetError(QualcodeError, ValueError):
+    """A review workbook cannot be read; ``issues`` lists the rows it could not take."""
 
 
 class MissingDependencyError(QualcodeError, ImportError):

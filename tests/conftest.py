@@ -59,3 +59,31 @@ def _make_docx(path: Path, paragraphs: list[str]) -> Path:
             paragraph.add_run(text)
     document.save(str(path))
     return path
+
+
+@pytest.fixture(scope="session")
+def sample_corpus():
+    """The sample transcripts with attributes, loaded once."""
+    import qualcode as qc
+
+    corpus, _ = qc.load_corpus(SAMPLES / "transcripts", attributes=SAMPLES / "attributes.csv")
+    return corpus
+
+
+@pytest.fixture(scope="session")
+def study_codebook():
+    import qualcode as qc
+
+    return qc.load_codebook("nic_study")
+
+
+@pytest.fixture
+def project(tmp_path, sample_corpus, study_codebook):
+    """A fresh project file with the sample corpus and the study codebook."""
+    from qualcode.project import Project
+
+    p = Project.create(tmp_path / "study.qualcode")
+    p.add_corpus(sample_corpus)
+    p.add_codebook(study_codebook)
+    yield p
+    p.close()

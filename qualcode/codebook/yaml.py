@@ -34,7 +34,11 @@ __all__ = ["read_yaml_codebook", "write_yaml_codebook", "dump_yaml"]
 _META_FIELDS = ("qualcode_codebook", "id", "title", "description", "references", "codes", "include")
 
 
-class _LineLoader(yaml.SafeLoader):
+# libyaml's parser when the wheel has it (it does on the usual platforms): 5-10x faster.
+_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _LineLoader(_Base):  # type: ignore[misc, valid-type]
     """SafeLoader that records each mapping's line and refuses duplicate keys."""
 
     duplicates: list[tuple[str, int]]

@@ -1,0 +1,567 @@
+"""The project file: one SQLite database that holds a study and never loses a human decision.
+
+A notebook, the command line and the review spreadsheet all read and write
+the same file. It holds the corpus (documents and segments), every codebook
+version, the machine's suggestions, the append-only decision log, where
+decisions were re-anchored after a transcript changed, and a cache for
+later stages (embeddings). Open it with any SQLite tool: the tables are
+plain and documented in :data:`SCHEMA`.
+
+Safety: the database runs in WAL mode with full synchronisation; every write
+is one ``BEGIN IMMEDIATE`` transaction, so two processes can save at the same
+time (one waits for the other) and a process killed mid-save leaves every
+committed decision in place. Triggers refuse any UPDATE or DELETE on the
+decision log.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import sqlite3
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator, Literal, Sequence
+
+import pandas as pd
+
+from .corpus import Corpus
+from .errors import ParameterError, ProjectError
+from .schemas import DOCUMENTS, SEGMENTS
+
+__all__ = ["Project", "SCHEMA", "SCHEMA_VERSION", "text_hash"]
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE meta (            -- key/value facts about the project file
+    key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE documents (       -- one row per transcript or survey response
+    doc_id TEXT PRIMARY KEY, source_path TEXT, format TEXT, encoding TEXT, language TEXT,
+    sha256 TEXT NOT NULL, n_turns INTEGER, n_segments INTEGER, n_words INTEGER, labelled INTEGER,
+    unit TEXT NOT NULL, text TEXT NOT NULL,
+    attributes TEXT NOT NULL DEFAULT '{}',   -- JSON object: role, district, stage, round, ...
+    added_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE TABLE segments (        -- the current segments of every document
+    segment_id TEXT PRIMARY KEY, doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+    turn INTEGER, part INTEGER, speaker TEXT, speaker_role TEXT, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
+    timestamp REAL, field TEXT, text TEXT NOT NULL, language TEXT,
+    text_sha TEXT NOT NULL);     -- 16 hex digits of SHA-256 of text: what review sheets check
+CREATE INDEX segments_doc ON segments(doc_id, start);
+CREATE TABLE codebooks (       -- every codebook version ever added, as YAML
+    version TEXT PRIMARY KEY, codebook_id TEXT NOT NULL, yaml TEXT NOT NULL, added_at TEXT NOT NULL,
+    seq INTEGER NOT NULL);
+CREATE TABLE codes (           -- the codes of each codebook version, flat, for SQL readers
+    version TEXT NOT NULL REFERENCES codebooks(version), code_id TEXT NOT NULL, parent_id TEXT,
+    dimension TEXT, label_es TEXT, label_en TEXT, definition_es TEXT, definition_en TEXT, color TEXT,
+    PRIMARY KEY (version, code_id));
+CREATE TABLE suggestions (     -- machine suggestions; replaced when re-run, never mixed with decisions
+    segment_id TEXT NOT NULL, code_id TEXT NOT NULL, method TEXT NOT NULL, score REAL NOT NULL,
+    evidence TEXT, codebook_version TEXT NOT NULL, rank INTEGER, created_at TEXT NOT NULL,
+    PRIMARY KEY (segment_id, code_id, method, codebook_version));
+CREATE TABLE decisions (       -- the append-only log of human decisions
+    decision_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    segment_id TEXT NOT NULL, code_id TEXT NOT NULL, coder TEXT NOT NULL,
+    decision TEXT NOT NULL CHECK (decision IN ('accept', 'reject', 'manual')),
+    span_start INTEGER NOT NULL DEFAULT 0,   -- coded span, relative to the segment's start
+    span_end INTEGER,                        -- NULL: to the segment's end
+    doc_id TEXT NOT NULL, quote TEXT NOT NULL, -- the words decided on, as they were: for re-anchoring
+    memo TEXT, created_at TEXT NOT NULL,
+    source TEXT NOT NULL CHECK (source IN ('notebook', 'sheet', 'import', 'cli', 'widget')),
+    method TEXT, score REAL, codebook_version TEXT);
+CREATE INDEX decisions_key ON decisions(segment_id, code_id, coder);
+CREATE TRIGGER decisions_no_update BEFORE UPDATE ON decisions
+    BEGIN SELECT RAISE(ABORT, 'the decision log is append-only'); END;
+CREATE TRIGGER decisions_no_delete BEFORE DELETE ON decisions
+    BEGIN SELECT RAISE(ABORT, 'the decision log is append-only'); END;
+CREATE TABLE anchors (         -- where a decision moved after its transcript changed (append-only)
+    anchor_id INTEGER PRIMARY KEY AUTOINCREMENT, decision_id INTEGER NOT NULL REFERENCES decisions(decision_id),
+    segment_id TEXT,             -- NULL: could not be re-anchored (an orphan, reported)
+    span_start INTEGER, span_end INTEGER, method TEXT NOT NULL, similarity REAL, moved_at TEXT NOT NULL);
+CREATE TRIGGER anchors_no_update BEFORE UPDATE ON anchors
+    BEGIN SELECT RAISE(ABORT, 'the anchor log is append-only'); END;
+CREATE TRIGGER anchors_no_delete BEFORE DELETE ON anchors
+    BEGIN SELECT RAISE(ABORT, 'the anchor log is append-only'); END;
+CREATE TABLE cache (           -- derived data (embeddings ...), safe to delete
+    kind TEXT NOT NULL, model TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,
+    PRIMARY KEY (kind, model, key));
+"""
+
+# Migrations from version N to N+1, applied in order inside one transaction.
+_MIGRATIONS: dict[int, str] = {}
+
+DecisionKind = Literal["accept", "reject", "manual"]
+Source = Literal["notebook", "sheet", "import", "cli", "widget"]
+
+
+def text_hash(text: str) -> str:
+    """16 hex digits of SHA-256 of ``text``: the integrity check review sheets carry.
+
+    Examples
+    --------
+    >>> text_hash("Sí.") == text_hash("Sí.") != text_hash("Si.")
+    True
+    """
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+def _py(value: object) -> object:
+    """NumPy/pandas scalars to plain Python for sqlite3; NA to None."""
+    if value is None or value is pd.NA:
+        return None
+    try:
+        if pd.isna(value):  # type: ignore[arg-type]
+            return None
+    except (TypeError, ValueError):
+        pass
+    if hasattr(value, "item"):
+        return value.item()  # type: ignore[union-attr]
+    return value
+
+
+class Project:
+    """A study in one SQLite file.
+
+    Use :meth:`create` for a new file and :meth:`open` for an existing one;
+    both return a Project that can be used as a context manager.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "study.qualcode"
+    >>> with Project.create(path) as project:
+    ...     project.schema_version
+    1
+    """
+
+    def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
+        self.path = path
+        self._db = connection
+        self._codebooks: dict[str, object] = {}
+
+    # -- opening ----------------------------------------------------------------
+    @staticmethod
+    def _connect(path: Path) -> sqlite3.Connection:
+        db = sqlite3.connect(str(path), timeout=60.0, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA busy_timeout = 60000")
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = FULL")
+        db.execute("PRAGMA foreign_keys = ON")
+        return db
+
+    @classmethod
+    def create(cls, path: str | Path, *, exist_ok: bool = False) -> "Project":
+        """Create a new project file (or open it when ``exist_ok`` and it exists).
+
+        Raises
+        ------
+        ProjectError
+            If the file exists and ``exist_ok`` is false.
+        """
+        path = Path(path)
+        if path.exists():
+            if exist_ok:
+                return cls.open(path)
+            raise ProjectError(f"{path}: a file already exists. Open it with Project.open(), or choose another name.",
+                               path=path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = cls._connect(path)
+        project = cls(path, db)
+        with project._write():
+            for statement in _statements(SCHEMA):
+                db.execute(statement)
+            from . import __version__
+
+            db.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", [
+                ("schema_version", str(SCHEMA_VERSION)), ("created_at", _now()),
+                ("created_by", f"qualcode {__version__}"),
+            ])
+        return project
+
+    @classmethod
+    def open(cls, path: str | Path) -> "Project":
+        """Open an existing project file, upgrading its schema if it is older.
+
+        Raises
+        ------
+        ProjectError
+            If the file does not exist, is not a qualcode project, or was
+            written by a newer qualcode.
+        """
+        path = Path(path)
+        if not path.exists():
+            raise ProjectError(f"{path}: no such project file. Create one with Project.create().", path=path)
+        try:
+            db = cls._connect(path)
+            row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise ProjectError(f"{path}: not a qualcode project file ({exc}).", path=path) from None
+        if row is None:
+            raise ProjectError(f"{path}: not a qualcode project file (no schema version).", path=path)
+        version = int(row[0])
+        project = cls(path, db)
+        if version > SCHEMA_VERSION:
+            db.close()
+            raise ProjectError(
+                f"{path}: written by a newer qualcode (schema {version}, this one reads up to {SCHEMA_VERSION}). "
+                "Upgrade qualcode: pip install -U qualcode.", path=path)
+        if version < SCHEMA_VERSION:
+            project._migrate(version)
+        return project
+
+    def _migrate(self, version: int) -> None:
+        with self._write():
+            for step in range(version, SCHEMA_VERSION):
+                for statement in _statements(_MIGRATIONS[step]):
+                    self._db.execute(statement)
+            self._db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+
+    def close(self) -> None:
+        """Close the connection (the file stays consistent whether or not this is called)."""
+        self._db.close()
+
+    def __enter__(self) -> "Project":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        counts = {t: self._db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                  for t in ("documents", "segments", "suggestions", "decisions")}
+        return (f"Project({str(self.path)!r}: {counts['documents']} documents, {counts['segments']} segments, "
+                f"{counts['suggestions']} suggestions, {counts['decisions']} decisions)")
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version of the file."""
+        return int(self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0])
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; taken at once so concurrent writers queue instead of failing."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        else:
+            self._db.execute("COMMIT")
+
+    def _frame(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
+        return pd.read_sql_query(sql, self._db, params=list(params))
+
+    # -- corpus -----------------------------------------------------------------
+    def add_corpus(self, corpus: Corpus) -> pd.DataFrame:
+        """Add new documents, update changed ones, leave unchanged ones alone.
+
+        A document is unchanged when its content hash and segmentation unit
+        are the same. When a changed document replaces an older version,
+        decisions on segments that no longer exist are re-anchored to the
+        same words (exact, then fuzzy), or reported as orphans; none is lost.
+
+        Returns
+        -------
+        DataFrame
+            One row per document: ``doc_id``, ``action`` (added, updated,
+            unchanged), ``n_segments``, ``n_reanchored``, ``n_orphaned``.
+        """
+        from .review.anchor import reanchor
+
+        rows = []
+        now = _now()
+        declared = [c.name for c in DOCUMENTS if c.name != "text"]
+        attributes = corpus.attributes
+        with self._write() as db:
+            existing = {r[0]: (r[1], r[2]) for r in db.execute("SELECT doc_id, sha256, unit FROM documents")}
+            for doc in corpus.documents.to_dict("records"):
+                doc_id = doc["doc_id"]
+                if existing.get(doc_id) == (doc["sha256"], corpus.unit):
+                    rows.append({"doc_id": doc_id, "action": "unchanged", "n_segments": int(doc["n_segments"]),
+                                 "n_reanchored": 0, "n_orphaned": 0})
+                    continue
+                attrs = {a: _py(doc.get(a)) for a in attributes}
+                values = [_py(doc[c]) for c in declared]
+                segs = corpus.segments[corpus.segments["doc_id"] == doc_id]
+                old_starts = dict(db.execute("SELECT segment_id, start FROM segments WHERE doc_id = ?", (doc_id,)))
+                if doc_id in existing:
+                    db.execute(
+                        f"UPDATE documents SET {', '.join(f'{c} = ?' for c in declared)}, unit = ?, text = ?, "
+                        "attributes = ?, updated_at = ? WHERE doc_id = ?",
+                        values + [corpus.unit, doc["text"], json.dumps(attrs, ensure_ascii=False), now, doc_id])
+                    db.execute("DELETE FROM segments WHERE doc_id = ?", (doc_id,))
+                    action = "updated"
+                else:
+                    db.execute(
+                        f"INSERT INTO documents ({', '.join(declared)}, unit, text, attributes, added_at, updated_at) "
+                        f"VALUES ({', '.join('?' * (len(declared) + 5))})",
+                        values + [corpus.unit, doc["text"], json.dumps(attrs, ensure_ascii=False), now, now])
+                    action = "added"
+                self._insert_segments(db, segs)
+                moved = orphaned = 0
+                if action == "updated":
+                    gone = {k: v for k, v in old_starts.items() if k not in set(segs["segment_id"])}
+                    if gone:
+                        moved, orphaned = reanchor(db, gone, segs, doc["text"], now)
+                rows.append({"doc_id": doc_id, "action": action, "n_segments": len(segs),
+                             "n_reanchored": moved, "n_orphaned": orphaned})
+        return pd.DataFrame(rows, columns=["doc_id", "action", "n_segments", "n_reanchored", "n_orphaned"])
+
+    @staticmethod
+    def _insert_segments(db: sqlite3.Connection, segs: pd.DataFrame) -> None:
+        columns = [c.name for c in SEGMENTS]
+        records = []
+        for values in segs[columns].itertuples(index=False, name=None):
+            row = [_py(v) for v in values]
+            row.append(text_hash(row[columns.index("text")]))
+            records.append(row)
+        quoted = ", ".join('"end"' if c == "end" else c for c in columns)
+        db.executemany(f"INSERT INTO segments ({quoted}, text_sha) VALUES ({', '.join('?' * (len(columns) + 1))})",
+                       records)
+
+    def _attributes(self) -> pd.DataFrame:
+        rows = self._db.execute("SELECT doc_id, attributes FROM documents ORDER BY rowid").fetchall()
+        frame = pd.DataFrame([{"doc_id": d, **json.loads(a)} for d, a in rows])
+        if frame.empty:
+            return pd.DataFrame({"doc_id": pd.Series(dtype="string")})
+        for column in frame.columns[1:]:
+            present = frame[column].dropna()
+            if len(present) and all(isinstance(v, int) and not isinstance(v, bool) for v in present):
+                frame[column] = frame[column].astype("Int64")
+            else:
+                frame[column] = frame[column].astype("string")
+        frame["doc_id"] = frame["doc_id"].astype("string")
+        return frame
+
+    @property
+    def documents(self) -> pd.DataFrame:
+        """The documents table (columns of :data:`qualcode.schemas.DOCUMENTS`, ``unit``, then attributes)."""
+        names = [c.name for c in DOCUMENTS]
+        frame = self._frame(f"SELECT {', '.join(names)}, unit, added_at, updated_at FROM documents ORDER BY rowid")
+        frame = _typed(frame, DOCUMENTS)
+        attrs = self._attributes()
+        return frame.merge(attrs, on="doc_id", how="left") if len(attrs.columns) > 1 else frame
+
+    @property
+    def segments(self) -> pd.DataFrame:
+        """The segments table (columns of :data:`qualcode.schemas.SEGMENTS`, ``text_sha``, then attributes)."""
+        names = ", ".join('s."end"' if c.name == "end" else f"s.{c.name}" for c in SEGMENTS)
+        frame = self._frame(f"SELECT {names}, s.text_sha FROM segments s JOIN documents d USING (doc_id) "
+                            "ORDER BY d.rowid, s.start")
+        frame = _typed(frame, SEGMENTS)
+        attrs = self._attributes()
+        return frame.merge(attrs, on="doc_id", how="left") if len(attrs.columns) > 1 else frame
+
+    @property
+    def corpus(self) -> Corpus:
+        """The stored corpus as a :class:`Corpus` (documents with their text, segments, attributes)."""
+        units = {r[0] for r in self._db.execute("SELECT DISTINCT unit FROM documents")}
+        unit = units.pop() if len(units) == 1 else "turn"
+        segments = self.segments.drop(columns=["text_sha"])
+        documents = self.documents.drop(columns=["unit", "added_at", "updated_at"])
+        return Corpus(documents, segments, unit=unit)
+
+    # -- codebooks --------------------------------------------------------------
+    def add_codebook(self, codebook: "Codebook") -> str:  # type: ignore[name-defined]  # noqa: F821
+        """Record a codebook version (a no-op when this exact version is stored); return its version."""
+        from .codebook.yaml import dump_yaml
+
+        version = codebook.version
+        with self._write() as db:
+            if db.execute("SELECT 1 FROM codebooks WHERE version = ?", (version,)).fetchone():
+                # Re-adding an older version makes it current again.
+                db.execute("UPDATE codebooks SET seq = (SELECT max(seq) + 1 FROM codebooks) WHERE version = ?",
+                           (version,))
+                return version
+            seq = (db.execute("SELECT coalesce(max(seq), 0) FROM codebooks").fetchone()[0] or 0) + 1
+            db.execute("INSERT INTO codebooks(version, codebook_id, yaml, added_at, seq) VALUES (?, ?, ?, ?, ?)",
+                       (version, codebook.id, dump_yaml(codebook), _now(), seq))
+            frame = codebook.to_frame()
+            db.executemany(
+                "INSERT INTO codes(version, code_id, parent_id, dimension, label_es, label_en, definition_es, "
+                "definition_en, color) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(version, r["code_id"], r["parent_id"], r["dimension"], r.get("label_es"), r.get("label_en"),
+                  r.get("definition_es"), r.get("definition_en"), r["color"]) for r in frame.to_dict("records")])
+        return version
+
+    def codebook(self, version: str | None = None) -> "Codebook":  # type: ignore[name-defined]  # noqa: F821
+        """The current codebook (the last added), or a given version.
+
+        Raises
+        ------
+        ProjectError
+            If the project has no codebook yet, or not that version.
+        """
+        import tempfile
+
+        from .codebook.yaml import read_yaml_codebook
+
+        if version is None:
+            row = self._db.execute("SELECT version, yaml FROM codebooks ORDER BY seq DESC LIMIT 1").fetchone()
+        else:
+            row = self._db.execute("SELECT version, yaml FROM codebooks WHERE version = ?", (version,)).fetchone()
+        if row is None:
+            raise ProjectError(f"{self.path}: no codebook{' ' + version if version else ''} in the project; "
+                               "add one with project.add_codebook(qc.load_codebook(...)).", path=self.path)
+        if row[0] not in self._codebooks:  # versions are content hashes: safe to cache
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / "codebook.yaml"
+                path.write_text(row[1], encoding="utf-8")
+                self._codebooks[row[0]] = read_yaml_codebook(path)
+        return copy.deepcopy(self._codebooks[row[0]])
+
+    @property
+    def codes(self) -> pd.DataFrame:
+        """The codes table of the current codebook (see :meth:`Codebook.to_frame`)."""
+        return self.codebook().to_frame()
+
+    # -- suggestions ------------------------------------------------------------
+    def add_suggestions(self, suggestions: pd.DataFrame) -> int:
+        """Store suggestions, replacing earlier ones for the same segment, code, method and codebook version."""
+        needed = ["segment_id", "code_id", "method", "score", "codebook_version"]
+        missing = [c for c in needed if c not in suggestions.columns]
+        if missing:
+            raise ParameterError(f"suggestions lack column(s) {missing}; they need {needed}.")
+        now = _now()
+        records = []
+        for row in suggestions.to_dict("records"):
+            evidence = row.get("evidence")
+            if not isinstance(evidence, str):
+                evidence = json.dumps(_py(evidence) if not isinstance(evidence, (list, dict)) else evidence,
+                                      ensure_ascii=False)
+            records.append((row["segment_id"], row["code_id"], row["method"], float(row["score"]), evidence,
+                            row["codebook_version"], _py(row.get("rank")), now))
+        with self._write() as db:
+            db.executemany("INSERT OR REPLACE INTO suggestions VALUES (?, ?, ?, ?, ?, ?, ?, ?)", records)
+        return len(records)
+
+    @property
+    def suggestions(self) -> pd.DataFrame:
+        """Stored suggestions: ``segment_id``, ``code_id``, ``method``, ``score``, ``evidence``,
+        ``codebook_version``, ``rank``, ``created_at``."""
+        return self._frame("SELECT * FROM suggestions ORDER BY segment_id, rank, code_id")
+
+    # -- decisions (the log lives in review/decisions.py) ------------------------
+    @property
+    def decisions(self) -> pd.DataFrame:
+        """The current decision per (segment, code, coder); see :func:`qualcode.decisions`."""
+        from .review.decisions import decisions
+
+        return decisions(self)
+
+    def accept(self, rows: pd.DataFrame | Sequence[str], code_ids: Sequence[str] | str | None = None, *,
+               coder: str, memo: str | None = None, source: Source = "notebook") -> pd.DataFrame:
+        """Accept suggestions (or segment ids with code ids); see :func:`qualcode.accept`."""
+        from .review.decisions import record
+
+        return record(self, "accept", rows, code_ids, coder=coder, memo=memo, source=source)
+
+    def reject(self, rows: pd.DataFrame | Sequence[str], code_ids: Sequence[str] | str | None = None, *,
+               coder: str, memo: str | None = None, source: Source = "notebook") -> pd.DataFrame:
+        """Reject suggestions (or segment ids with code ids); see :func:`qualcode.reject`."""
+        from .review.decisions import record
+
+        return record(self, "reject", rows, code_ids, coder=coder, memo=memo, source=source)
+
+    def add_manual(self, rows: pd.DataFrame | Sequence[str], code_ids: Sequence[str] | str | None = None, *,
+                   coder: str, memo: str | None = None, source: Source = "notebook",
+                   spans: Sequence[tuple[int, int]] | None = None) -> pd.DataFrame:
+        """Code segments by hand (optionally only a span of each); see :func:`qualcode.add_manual`."""
+        from .review.decisions import record
+
+        return record(self, "manual", rows, code_ids, coder=coder, memo=memo, source=source, spans=spans)
+
+    def apply_review(self, review: pd.DataFrame, *, coder: str | None = None) -> pd.DataFrame:
+        """Append the decisions of a read review sheet; see :func:`qualcode.apply_review`."""
+        from .review.sheet import apply_review
+
+        return apply_review(self, review, coder=coder)
+
+    @property
+    def orphans(self) -> pd.DataFrame:
+        """Decisions whose words could not be found again after their transcript changed."""
+        from .review.decisions import decisions
+
+        frame = decisions(self, history=True)
+        return frame[frame["anchor"] == "orphan"].reset_index(drop=True)
+
+    # -- plain-text mirror --------------------------------------------------------
+    def dump(self, folder: str | Path) -> list[Path]:
+        """Write a plain-text mirror for version control: codebook, decisions, documents, segments.
+
+        Files: ``codebook.yaml`` (current), ``decisions.csv`` (the whole log),
+        ``anchors.csv``, ``documents.csv`` (with text and attributes) and
+        ``segments.csv``, sorted so that a new round shows as added lines.
+        """
+        from .io.atomic import atomic_write_text
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        written = []
+        if self._db.execute("SELECT count(*) FROM codebooks").fetchone()[0]:
+            from .codebook.yaml import dump_yaml
+
+            atomic_write_text(folder / "codebook.yaml", dump_yaml(self.codebook()))
+            written.append(folder / "codebook.yaml")
+        tables = {
+            "decisions.csv": "SELECT * FROM decisions ORDER BY decision_id",
+            "anchors.csv": "SELECT * FROM anchors ORDER BY anchor_id",
+            "documents.csv": "SELECT * FROM documents ORDER BY doc_id",
+            "segments.csv": 'SELECT * FROM segments ORDER BY doc_id, start',
+        }
+        for name, sql in tables.items():
+            atomic_write_text(folder / name, self._frame(sql).to_csv(index=False, lineterminator="\n"))
+            written.append(folder / name)
+        return written
+
+    @classmethod
+    def load_dump(cls, folder: str | Path, path: str | Path) -> "Project":
+        """Rebuild a project file at ``path`` from a folder written by :meth:`dump`."""
+        from .codebook.yaml import read_yaml_codebook
+
+        folder = Path(folder)
+        project = cls.create(path)
+        read = {name: pd.read_csv(folder / f"{name}.csv", dtype=object, keep_default_na=False, na_values=[""])
+                for name in ("documents", "segments", "decisions", "anchors")}
+        with project._write() as db:
+            for table, frame in read.items():
+                if frame.empty:
+                    continue
+                columns = ", ".join(f'"{c}"' for c in frame.columns)
+                db.executemany(f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * len(frame.columns))})",
+                               [[None if pd.isna(v) else v for v in row] for row in frame.itertuples(index=False)])
+        if (folder / "codebook.yaml").exists():
+            project.add_codebook(read_yaml_codebook(folder / "codebook.yaml"))
+        return project
+
+
+def _statements(script: str) -> list[str]:
+    """Split a schema script into statements (triggers contain semicolons inside BEGIN … END)."""
+    out, buffer = [], []
+    for line in script.splitlines():
+        code = line.split("--", 1)[0].rstrip()
+        if not code:
+            continue
+        buffer.append(code)
+        joined = " ".join(buffer)
+        if joined.endswith(";") and (not joined.lstrip().upper().startswith("CREATE TRIGGER") or joined.endswith("END;")):
+            out.append(joined)
+            buffer = []
+    return out
+
+
+def _typed(frame: pd.DataFrame, columns: Sequence) -> pd.DataFrame:
+    for column in columns:
+        if column.name in frame.columns:
+            if column.dtype == "boolean":
+                frame[column.name] = frame[column.name].astype("Int64").astype("boolean")
+            else:
+                frame[column.name] = frame[column.name].astype(column.dtype)
+    return frame

@@ -1,0 +1,10 @@
+"""Human decisions: accept, reject, code by hand, review in Excel, re-anchor after corrections.
+
+The log is append-only and lives in the :class:`~qualcode.project.Project`.
+"""
+
+from __future__ import annotations
+
+from .decisions import accept, add_manual, coded_quotes, decisions, reject
+
+__all__ = ["accept", "reject", "add_manual", "decisions", "coded_quotes"]
