@@ -14,10 +14,30 @@ from .io import LoadReport, SurveyColumns, load_corpus  # isort: skip
 from .corpus import Corpus  # isort: skip
 from .codebook import Code, Codebook, load_codebook, save_codebook
 from .errors import QualcodeError, QualcodeWarning
+from .project import Project
+from .review import (
+    accept,
+    add_manual,
+    apply_review,
+    coded_quotes,
+    decisions,
+    export_review_sheet,
+    read_review_sheet,
+    reject,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Project",
+    "accept",
+    "add_manual",
+    "apply_review",
+    "coded_quotes",
+    "decisions",
+    "export_review_sheet",
+    "read_review_sheet",
+    "reject",
     "Code",
     "Codebook",
     "Corpus",

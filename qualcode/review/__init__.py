@@ -6,5 +6,7 @@ The log is append-only and lives in the :class:`~qualcode.project.Project`.
 from __future__ import annotations
 
 from .decisions import accept, add_manual, coded_quotes, decisions, reject
+from .sheet import apply_review, export_review_sheet, normalize_decision, read_review_sheet
 
-__all__ = ["accept", "reject", "add_manual", "decisions", "coded_quotes"]
+__all__ = ["accept", "reject", "add_manual", "decisions", "coded_quotes", "export_review_sheet",
+           "read_review_sheet", "apply_review", "normalize_decision"]

@@ -43,17 +43,17 @@ def _pairs(rows: pd.DataFrame | Sequence[str] | str, code_ids: Sequence[str] | s
     return pd.DataFrame({"segment_id": segment_ids, "code_id": codes})
 
 
-def record(project: "Project", kind: str, rows: pd.DataFrame | Sequence[str] | str,
-           code_ids: Sequence[str] | str | None = None, *, coder: str, memo: str | None = None,
-           source: str = "notebook", spans: Sequence[tuple[int, int]] | None = None,
-           memos: Sequence[str | None] | None = None) -> pd.DataFrame:
-    """Append one decision per row to the log, in one transaction, and return them.
+def prepare(project: "Project", kind: str, rows: pd.DataFrame | Sequence[str] | str,
+            code_ids: Sequence[str] | str | None = None, *, coder: str, memo: str | None = None,
+            source: str = "notebook", spans: Sequence[tuple[int, int] | None] | None = None,
+            memos: Sequence[str | None] | None = None) -> list[tuple]:
+    """Check decisions and return the rows to insert, without writing anything.
 
     Raises
     ------
     ParameterError
         For an empty coder name, unknown segments or codes (all listed), or a
-        span outside its segment. Nothing is written then.
+        span outside its segment.
     """
     from ..project import _now, _py
 
@@ -65,7 +65,7 @@ def record(project: "Project", kind: str, rows: pd.DataFrame | Sequence[str] | s
         raise ParameterError(f"source must be one of {_SOURCES}, not {source!r}.")
     frame = _pairs(rows, code_ids)
     if frame.empty:
-        return pd.DataFrame(columns=DECISION_COLUMNS)
+        return []
     db = project._db
     marks = ", ".join("?" * len(frame))
     segments = {r[0]: (r[1], r[2]) for r in db.execute(
@@ -99,11 +99,17 @@ def record(project: "Project", kind: str, rows: pd.DataFrame | Sequence[str] | s
                                      f"(length {len(text)}); spans are offsets within the segment.")
             if span_start == 0 and span_end == len(text):
                 span_end = None
-        quote = text[span_start:span_end]
         note = memos[i] if memos is not None else memo
-        records.append((row["segment_id"], row["code_id"], coder.strip(), kind, span_start, span_end, doc_id, quote,
-                        note if note else None, now, source, _py(row.get("method")), _py(row.get("score")),
-                        _py(row.get("codebook_version")) or codebook.version))
+        records.append((row["segment_id"], row["code_id"], coder.strip(), kind, span_start, span_end, doc_id,
+                        text[span_start:span_end], note if note else None, now, source, _py(row.get("method")),
+                        _py(row.get("score")), _py(row.get("codebook_version")) or codebook.version))
+    return records
+
+
+def insert(project: "Project", records: list[tuple]) -> pd.DataFrame:
+    """Append prepared decision rows in one transaction and return them as decisions."""
+    if not records:
+        return pd.DataFrame(columns=DECISION_COLUMNS)
     with project._write() as tx:
         first = tx.execute("SELECT coalesce(max(decision_id), 0) FROM decisions").fetchone()[0]
         tx.executemany(
@@ -112,6 +118,18 @@ def record(project: "Project", kind: str, rows: pd.DataFrame | Sequence[str] | s
             records)
     out = decisions(project, history=True)
     return out[out["decision_id"] > first].reset_index(drop=True)
+
+
+def record(project: "Project", kind: str, rows: pd.DataFrame | Sequence[str] | str,
+           code_ids: Sequence[str] | str | None = None, *, coder: str, memo: str | None = None,
+           source: str = "notebook", spans: Sequence[tuple[int, int] | None] | None = None,
+           memos: Sequence[str | None] | None = None) -> pd.DataFrame:
+    """Append one decision per row to the log, in one transaction, and return them.
+
+    Nothing is written when any row is invalid (see :func:`prepare`).
+    """
+    return insert(project, prepare(project, kind, rows, code_ids, coder=coder, memo=memo, source=source,
+                                   spans=spans, memos=memos))
 
 
 def accept(project: "Project", rows: pd.DataFrame | Sequence[str] | str, code_ids: Sequence[str] | str | None = None,

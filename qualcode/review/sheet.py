@@ -1,0 +1,457 @@
+"""The review workbook: decide on suggestions in Excel or LibreOffice, bring the decisions back.
+
+``export_review_sheet`` writes one row per suggestion (or per participant
+segment, to code by hand) with the quote, the interviewer's question before
+it, the document's attributes, the code's label, the score and its evidence,
+and three columns for the coder: a decision (drop-down), a different code
+(drop-down of code ids) and a memo. Hidden columns carry each row's segment
+id and a hash of its text.
+
+``read_review_sheet`` accepts what people really do to a sheet (case R1):
+decisions written ``sí``, ``Accept ``, ``x``, ``0`` or left blank; rows
+sorted, deleted or duplicated; columns moved; the sheet renamed.
+``apply_review`` refuses rows whose segment changed since the export (R2),
+skips decisions already recorded (so applying a sheet twice changes
+nothing), and appends the rest in one transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+import pandas as pd
+
+from ..errors import ParameterError, ReviewSheetError
+from ..nlp.normalize import fold
+
+if TYPE_CHECKING:
+    from ..project import Project
+
+__all__ = ["export_review_sheet", "read_review_sheet", "apply_review", "normalize_decision"]
+
+FORMAT = "qualcode-review-1"
+# Column key → header per language. Readers accept either language's header.
+HEADERS = {
+    "n": {"es": "n°", "en": "no."},
+    "doc_id": {"es": "documento", "en": "document"},
+    "speaker": {"es": "hablante", "en": "speaker"},
+    "question": {"es": "pregunta previa", "en": "question before"},
+    "quote": {"es": "cita", "en": "quote"},
+    "code_id": {"es": "código", "en": "code"},
+    "code_label": {"es": "etiqueta", "en": "label"},
+    "score": {"es": "puntaje", "en": "score"},
+    "method": {"es": "método", "en": "method"},
+    "evidence": {"es": "evidencia", "en": "evidence"},
+    "decision": {"es": "decisión", "en": "decision"},
+    "other_code": {"es": "otro código", "en": "other code"},
+    "memo": {"es": "memo", "en": "memo"},
+}
+HIDDEN = ("_segment_id", "_text_sha", "_code_id")
+CHOICES = {"es": ("aceptar", "rechazar"), "en": ("accept", "reject")}
+_ACCEPT = {"accept", "accepted", "aceptar", "aceptado", "aceptada", "acepto", "acepta", "si", "s", "yes", "y", "x",
+           "ok", "1", "true", "verdadero", "v", "✓", "✔", "+", "a"}
+_REJECT = {"reject", "rejected", "rechazar", "rechazado", "rechazada", "rechazo", "rechaza", "no", "n", "0", "false",
+           "falso", "f", "-", "✗", "✘", "r"}
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_CELL_LIMIT = 32_767
+
+
+def normalize_decision(value: object) -> str | None:
+    """Map what coders write to ``"accept"``, ``"reject"`` or ``None`` (blank).
+
+    Raises
+    ------
+    ParameterError
+        For a value that is neither (the message lists what is understood).
+
+    Examples
+    --------
+    >>> [normalize_decision(v) for v in ["sí", "Accept ", "x", "0", "", None, "Rechazado"]]
+    ['accept', 'accept', 'accept', 'reject', None, None, 'reject']
+    """
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return None
+    text = fold(str(value)).strip().rstrip(".!")
+    if not text:
+        return None
+    if text in _ACCEPT:
+        return "accept"
+    if text in _REJECT:
+        return "reject"
+    raise ParameterError(f"decision {str(value)!r} is not understood; write accept/aceptar/sí/x or reject/rechazar/no/0.")
+
+
+def _cell_text(value: object) -> str | None:
+    """Text safe to put in a cell: no control characters, within Excel's cell limit."""
+    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
+        return None
+    text = _CONTROL.sub(" ", str(value))
+    if len(text) > _CELL_LIMIT:
+        text = text[: _CELL_LIMIT - 40] + " … [truncated in this sheet]"
+    return text
+
+
+def _put(cell, value: object) -> None:  # type: ignore[no-untyped-def]
+    """Set a cell so that text is always text: '=SUM(…)' spoken by a participant is never a formula."""
+    if isinstance(value, str):
+        cell.value = value
+        cell.data_type = "s"
+    else:
+        cell.value = value
+
+
+def _evidence_text(value: object) -> str | None:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {v}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return "; ".join(_evidence_text(v) or "" for v in value)
+    return str(value)
+
+
+def _questions(segments: pd.DataFrame) -> pd.Series:
+    """For every segment, the text of the last interviewer turn before it in its document."""
+    ordered = segments.sort_values(["doc_id", "start"])
+    asked = ordered["text"].where(ordered["speaker_role"] == "interviewer")
+    previous = asked.groupby(ordered["doc_id"]).shift(1)
+    previous = previous.groupby(ordered["doc_id"]).ffill()
+    return previous.reindex(segments.index)
+
+
+def export_review_sheet(project: "Project", suggestions: pd.DataFrame | None, path: str | Path | IO[bytes], *,
+                        lang: str = "es", coder: str | None = None, attributes: list[str] | None = None,
+                        question_chars: int = 600) -> int:
+    """Write a review workbook; return the number of rows.
+
+    Parameters
+    ----------
+    project : Project
+    suggestions : DataFrame or None
+        Rows with ``segment_id`` and ``code_id`` (and optionally ``score``,
+        ``method``, ``evidence``). ``None`` writes one row per participant
+        segment with an empty code, for coding by hand.
+    path : path or binary file object
+        Where to write the ``.xlsx`` (atomically for paths).
+    lang : {"es", "en"}
+        Headers, code labels and decision choices.
+    coder : str, optional
+        Recorded in the workbook; ``apply_review`` uses it unless told otherwise.
+    attributes : list of str, optional
+        Attribute columns to show (default: every attribute of the project).
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    from ..project import _now
+
+    if lang not in CHOICES:
+        raise ParameterError(f"lang must be 'es' or 'en', got {lang!r}.")
+    segments = project.segments
+    codebook = project.codebook()
+    labels = {c.id: (c.label[lang] or c.label["es" if lang == "en" else "en"]) for c in codebook}
+    segments["question"] = _questions(segments)
+    declared = {"segment_id", "doc_id", "turn", "part", "speaker", "speaker_role", "start", "end", "timestamp",
+                "field", "text", "language", "text_sha", "question"}
+    shown = attributes if attributes is not None else [c for c in segments.columns if c not in declared]
+    unknown = [a for a in shown if a not in segments.columns]
+    if unknown:
+        raise ParameterError(f"attribute column(s) {unknown} are not in the project; it has "
+                             f"{[c for c in segments.columns if c not in declared]}.")
+    if suggestions is None:
+        rows = segments[segments["speaker_role"] == "participant"][["segment_id"]].assign(code_id=None)
+    else:
+        missing = [c for c in ("segment_id", "code_id") if c not in suggestions.columns]
+        if missing:
+            raise ParameterError(f"suggestions need column(s) {missing}.")
+        rows = suggestions.copy()
+    table = rows.merge(segments, on="segment_id", how="left", validate="many_to_one")
+    lost = table[table["doc_id"].isna()]
+    if len(lost):
+        raise ParameterError(f"{len(lost)} suggestion(s) point to segments not in the project, "
+                             f"e.g. {list(lost['segment_id'][:3])}; add the corpus first.")
+    table = table.sort_values(["doc_id", "start"], kind="stable").reset_index(drop=True)
+
+    book = Workbook()
+    ws = book.active
+    ws.title = "revision" if lang == "es" else "review"
+    keys = ["n", "doc_id", "speaker", *shown, "question", "quote", "code_id", "code_label", "score", "method",
+            "evidence", "decision", "other_code", "memo", *HIDDEN]
+    headers = [HEADERS[k][lang] if k in HEADERS else k for k in keys]
+    ws.append(headers)
+    for i, row in enumerate(table.to_dict("records"), start=1):
+        question = row.get("question")
+        if isinstance(question, str) and len(question) > question_chars:
+            question = question[:question_chars] + " …"
+        values = {
+            "n": i, "doc_id": row["doc_id"], "speaker": row.get("speaker"), "question": question,
+            "quote": row["text"], "code_id": row.get("code_id"), "code_label": labels.get(row.get("code_id") or ""),
+            "score": None if pd.isna(row.get("score", None)) else round(float(row["score"]), 3),
+            "method": row.get("method"), "evidence": _evidence_text(row.get("evidence")),
+            "decision": None, "other_code": None, "memo": None,
+            "_segment_id": row["segment_id"], "_text_sha": row["text_sha"], "_code_id": row.get("code_id"),
+            **{a: row.get(a) for a in shown},
+        }
+        r = ws.max_row + 1
+        for c, key in enumerate(keys, start=1):
+            value = values.get(key)
+            if value is pd.NA or (isinstance(value, float) and pd.isna(value)):
+                value = None
+            if hasattr(value, "item"):
+                value = value.item()
+            _put(ws.cell(r, c), _cell_text(value) if isinstance(value, str) else value)
+
+    n_rows = ws.max_row
+    # Styles: readable, filterable, frozen header; the quote column wide and wrapped.
+    header_font, header_fill = Font(bold=True, color="FFFFFF"), PatternFill("solid", fgColor="2F5597")
+    decide_fill = PatternFill("solid", fgColor="FFF2CC")
+    widths = {"n": 6, "doc_id": 24, "speaker": 14, "question": 45, "quote": 70, "code_id": 34, "code_label": 26,
+              "score": 8, "method": 10, "evidence": 30, "decision": 12, "other_code": 30, "memo": 30}
+    for c, key in enumerate(keys, start=1):
+        letter = get_column_letter(c)
+        cell = ws.cell(1, c)
+        cell.font, cell.fill = header_font, header_fill
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+        ws.column_dimensions[letter].width = widths.get(key, 14)
+        if key in HIDDEN:
+            ws.column_dimensions[letter].hidden = True
+        wrap = key in ("question", "quote", "evidence", "memo", "code_label")
+        for r in range(2, n_rows + 1):
+            target = ws.cell(r, c)
+            target.alignment = Alignment(wrap_text=wrap, vertical="top")
+            if key in ("decision", "other_code", "memo"):
+                target.fill = decide_fill
+    ws.freeze_panes = ws.cell(2, keys.index("quote") + 1)
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(keys))}{n_rows}"
+
+    codes_ws = book.create_sheet("codes")
+    codes_ws.append(["code_id", "label"])
+    for code in codebook:
+        codes_ws.append([code.id, labels[code.id]])
+    codes_ws.sheet_state = "hidden"
+    about = book.create_sheet("about")
+    from .. import __version__
+
+    for key, value in [("format", FORMAT), ("project", str(project.path)), ("exported_at", _now()),
+                       ("codebook_version", codebook.version), ("coder", coder or ""), ("lang", lang),
+                       ("rows", n_rows - 1), ("qualcode", __version__)]:
+        about.append([key, value])
+    about.sheet_state = "hidden"
+
+    if n_rows > 1:
+        first, last = 2, max(n_rows, 2)
+        decision_col = get_column_letter(keys.index("decision") + 1)
+        choice = DataValidation(type="list", formula1='"' + ",".join(CHOICES[lang]) + '"', allow_blank=True,
+                                errorStyle="warning", showErrorMessage=True,
+                                error=("Escriba aceptar o rechazar" if lang == "es" else "Write accept or reject"))
+        choice.add(f"{decision_col}{first}:{decision_col}{last}")
+        other_col = get_column_letter(keys.index("other_code") + 1)
+        other = DataValidation(type="list", formula1=f"=codes!$A$2:$A${len(codebook) + 1}", allow_blank=True,
+                               errorStyle="warning", showErrorMessage=True)
+        other.add(f"{other_col}{first}:{other_col}{last}")
+        ws.add_data_validation(choice)
+        ws.add_data_validation(other)
+
+    if isinstance(path, (str, Path)):
+        from ..io.atomic import atomic_path
+
+        with atomic_path(path) as tmp:
+            book.save(tmp)
+    else:
+        book.save(path)
+    return n_rows - 1
+
+
+def _header_map() -> dict[str, str]:
+    out = {}
+    for key, names in HEADERS.items():
+        out[fold(key)] = key
+        for name in names.values():
+            out[fold(name)] = key
+    for key in HIDDEN:
+        out[key] = key
+    out["otro codigo"] = "other_code"
+    out["other_code"] = "other_code"
+    return out
+
+
+def read_review_sheet(path: str | Path) -> pd.DataFrame:
+    """Read a (possibly hand-edited) review workbook.
+
+    The sheet holding the hidden ``_segment_id`` column is found whatever
+    its name; columns are found by header whatever their order.
+
+    Returns
+    -------
+    DataFrame
+        One row per sheet row: ``row`` (spreadsheet row), ``segment_id``,
+        ``text_sha``, ``code_id``, ``decision`` (accept, reject or ``<NA>``),
+        ``other_code``, ``memo``, ``problem`` (why the row cannot be taken,
+        or ``<NA>``). ``attrs`` holds the export's ``coder``,
+        ``codebook_version`` and ``lang``.
+
+    Raises
+    ------
+    ReviewSheetError
+        If the file is not a readable ``.xlsx`` or holds no review sheet.
+    """
+    from openpyxl import load_workbook
+
+    path = Path(path)
+    try:
+        book = load_workbook(path, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for damaged files
+        raise ReviewSheetError(f"{path}: the review workbook could not be opened ({type(exc).__name__}: {exc}).",
+                               path=path) from None
+    names = _header_map()
+    target = None
+    for ws in book.worksheets:
+        header = [fold(str(c.value)).strip() if c.value is not None else "" for c in next(ws.iter_rows(max_row=1))]
+        if "_segment_id" in header:
+            target, columns = ws, {names[h]: i for i, h in enumerate(header) if h in names}
+            break
+    if target is None:
+        raise ReviewSheetError(
+            f"{path}: no sheet has the hidden '_segment_id' column that review workbooks carry. Was the sheet "
+            "copied into a new file, or the hidden columns deleted? Export a new review sheet.", path=path)
+    meta = {}
+    if "about" in book.sheetnames:
+        meta = {str(r[0]): r[1] for r in book["about"].iter_rows(values_only=True) if r and r[0]}
+    missing = [k for k in ("_text_sha", "decision") if k not in columns]
+    if missing:
+        raise ReviewSheetError(f"{path}: the review sheet lacks column(s) {missing}; export a new review sheet.",
+                               path=path)
+    rows = []
+    for number, values in enumerate(target.iter_rows(min_row=2, values_only=True), start=2):
+        get = {k: (values[i] if i < len(values) else None) for k, i in columns.items()}
+        if not any(v not in (None, "") for v in values):
+            continue
+        record = {"row": number, "segment_id": get.get("_segment_id"), "text_sha": get.get("_text_sha"),
+                  "code_id": get.get("_code_id") or get.get("code_id"), "decision": None,
+                  "other_code": (str(get.get("other_code")).strip() or None) if get.get("other_code") else None,
+                  "memo": (str(get.get("memo")).strip() or None) if get.get("memo") is not None else None,
+                  "problem": None}
+        if not record["segment_id"]:
+            record["problem"] = "the hidden segment id is empty (the row was typed in by hand?)"
+        else:
+            try:
+                record["decision"] = normalize_decision(get.get("decision"))
+            except ParameterError as exc:
+                record["problem"] = str(exc)
+        rows.append(record)
+    frame = pd.DataFrame(rows, columns=["row", "segment_id", "text_sha", "code_id", "decision", "other_code", "memo",
+                                        "problem"]).astype({"row": "Int64"})
+    for column in ("segment_id", "text_sha", "code_id", "decision", "other_code", "memo", "problem"):
+        frame[column] = frame[column].astype("string")
+    # Duplicated rows: identical ones count once; different decisions for one suggestion are a problem.
+    decided = frame[frame["problem"].isna()]
+    for _, group in decided.groupby(["segment_id", "code_id"], dropna=False):
+        if len(group) < 2:
+            continue
+        distinct = group[["decision", "other_code", "memo"]].drop_duplicates()
+        if len(distinct) > 1:
+            rows_list = list(group["row"])
+            frame.loc[group.index, "problem"] = (f"rows {rows_list} give different decisions for the same "
+                                                 "suggestion; keep one")
+        else:
+            frame.loc[group.index[1:], "problem"] = f"duplicate of row {group['row'].iloc[0]} (taken once)"
+    frame.attrs.update({"path": str(path), "coder": meta.get("coder") or None,
+                        "codebook_version": meta.get("codebook_version"), "lang": meta.get("lang"),
+                        "format": meta.get("format")})
+    return frame
+
+
+def apply_review(project: "Project", review: pd.DataFrame, *, coder: str | None = None) -> pd.DataFrame:
+    """Append a read review sheet's decisions to the project's log, in one transaction.
+
+    Rows whose segment no longer exists or whose text changed since the
+    export are refused (case R2), never applied to other words. A decision
+    already current for that coder is skipped, so applying the same sheet
+    twice adds nothing. ``other code`` means the suggested code is wrong:
+    it is rejected (unless accepted explicitly) and the other code added by hand.
+
+    Returns
+    -------
+    DataFrame
+        One row per sheet row: ``row``, ``segment_id``, ``code_id``,
+        ``outcome`` (applied, unchanged, blank, refused), ``decisions``
+        (what was appended, e.g. ``reject+manual``), ``message``.
+    """
+    from .decisions import decisions, insert, prepare
+
+    who = coder or review.attrs.get("coder")
+    if not who:
+        raise ReviewSheetError("say who made these decisions: apply_review(..., coder='ana') "
+                               "(the workbook was exported without a coder).")
+    db = project._db
+    current_sha = dict(db.execute("SELECT segment_id, text_sha FROM segments"))
+    codes = {c.id for c in project.codebook()}
+    latest = decisions(project, coder=who)
+    state = {(r.segment_id, r.code_id): (r.decision, r.memo if isinstance(r.memo, str) else None)
+             for r in latest.itertuples()}
+    report, planned = [], []
+    for r in review.to_dict("records"):
+        row = {"row": r["row"], "segment_id": r["segment_id"], "code_id": r["code_id"], "outcome": "refused",
+               "decisions": "", "message": ""}
+        problem = r.get("problem")
+        seg, code = r["segment_id"], r["code_id"]
+        code = None if code is pd.NA else code
+        other = None if r["other_code"] is pd.NA else r["other_code"]
+        memo = None if r["memo"] is pd.NA else r["memo"]
+        decision = None if r["decision"] is pd.NA else r["decision"]
+        if isinstance(problem, str):
+            if problem.startswith("duplicate of row"):
+                row.update(outcome="unchanged", message=problem)
+            else:
+                row["message"] = problem
+            report.append(row)
+            continue
+        if seg not in current_sha:
+            row["message"] = ("its segment is no longer in the project (the transcript was corrected after the "
+                              "export); re-export the review sheet")
+            report.append(row)
+            continue
+        if current_sha[seg] != r["text_sha"]:
+            row["message"] = "its segment's text changed since the export; re-export the review sheet"
+            report.append(row)
+            continue
+        wanted: list[tuple[str, str]] = []
+        if decision is not None and code:
+            wanted.append((decision, code))
+        if other:
+            if other not in codes:
+                row["message"] = f"other code {other!r} is not in the codebook"
+                report.append(row)
+                continue
+            if code and decision is None:
+                wanted.append(("reject", code))
+            wanted.append(("manual", other))
+        if not wanted:
+            row.update(outcome="blank", message="no decision in this row")
+            report.append(row)
+            continue
+        if code and code not in codes:
+            row["message"] = f"code {code!r} is not in the project's codebook any more"
+            report.append(row)
+            continue
+        todo = [(kind, c) for kind, c in wanted if state.get((seg, c)) != (kind, memo)]
+        for kind, c in todo:
+            planned.append((kind, seg, c, memo))
+            state[(seg, c)] = (kind, memo)
+        row.update(outcome="applied" if todo else "unchanged", decisions="+".join(k for k, _ in todo) or "")
+        report.append(row)
+    records: list[tuple] = []
+    for kind in ("accept", "reject", "manual"):
+        chosen = [p for p in planned if p[0] == kind]
+        if chosen:
+            records += prepare(project, kind, [p[1] for p in chosen], [p[2] for p in chosen], coder=who,
+                               memos=[p[3] for p in chosen], source="sheet")
+    insert(project, records)
+    return pd.DataFrame(report, columns=["row", "segment_id", "code_id", "outcome", "decisions", "message"])
+
