@@ -522,11 +522,15 @@ class Project:
         return written
 
     @classmethod
-    def load_dump(cls, folder: str | Path, path: str | Path) -> "Project":
-        """Rebuild a project file at ``path`` from a folder written by :meth:`dump`."""
+    def load_dump(cls, folder: str | Path, path: str | Path | None = None) -> "Project":
+        """Rebuild a project file from a folder written by :meth:`dump`.
+
+        ``path`` defaults to ``<folder>.qualcode`` beside the folder.
+        """
         from .codebook.yaml import read_yaml_codebook
 
         folder = Path(folder)
+        path = Path(path) if path is not None else folder.parent / f"{folder.name}.qualcode"
         project = cls.create(path)
         read = {name: pd.read_csv(folder / f"{name}.csv", dtype=object, keep_default_na=False, na_values=[""])
                 for name in ("documents", "segments", "decisions", "anchors")}

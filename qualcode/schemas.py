@@ -14,7 +14,7 @@ import pandas as pd
 
 from .errors import ParameterError
 
-__all__ = ["Column", "DOCUMENTS", "SEGMENTS", "TABLES", "validate_table", "empty_table"]
+__all__ = ["Column", "DOCUMENTS", "SEGMENTS", "SUGGESTIONS", "TABLES", "validate_table", "empty_table"]
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,18 @@ SEGMENTS = (
     Column("language", "string", "es or en, the document's language"),
 )
 
-TABLES = {"documents": DOCUMENTS, "segments": SEGMENTS}
+SUGGESTIONS = (
+    Column("segment_id", "string", "the segment the code is suggested for"),
+    Column("doc_id", "string", "its document"),
+    Column("code_id", "string", "the suggested code"),
+    Column("method", "string", "keyword, embedding, learned, or several joined by '+' after an ensemble"),
+    Column("score", "Float64", "0–1, higher is more confident; calibrated so 0.5 means 'worth a look' for every method"),
+    Column("evidence", "string", "why, in words: the matched keywords, or the nearest example and its similarity"),
+    Column("spans", "object", "list of [start, end] offsets in the document text of the words that carry the code"),
+    Column("codebook_version", "string", "the codebook version the suggestion was made with"),
+)
+
+TABLES = {"documents": DOCUMENTS, "segments": SEGMENTS, "suggestions": SUGGESTIONS}
 
 
 def empty_table(name: str) -> pd.DataFrame:

@@ -1,0 +1,74 @@
+"""The coder contract (scikit-learn estimators): ``fit(codebook, decisions=None)`` → self, ``suggest(segments)``.
+
+Constructor arguments are stored unchanged; ``fit`` does the work and sets
+learned state ending in ``_``; ``suggest`` before ``fit`` raises
+``NotFittedError``. Subclassing :class:`sklearn.base.BaseEstimator` gives
+``get_params``, ``clone`` and a notebook repr. Every coder returns the
+suggestions table declared in :data:`qualcode.schemas.SUGGESTIONS`.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
+
+from ..errors import ParameterError
+from ..schemas import SUGGESTIONS
+
+__all__ = ["BaseCoder", "participant_units", "empty_suggestions", "NotFittedError", "SUGGESTION_COLUMNS"]
+
+SUGGESTION_COLUMNS = [c.name for c in SUGGESTIONS]
+
+
+def empty_suggestions() -> pd.DataFrame:
+    """An empty suggestions table with the declared columns and dtypes."""
+    return pd.DataFrame({c.name: pd.Series(dtype=c.dtype) for c in SUGGESTIONS})
+
+
+def typed_suggestions(rows: list[dict] | pd.DataFrame) -> pd.DataFrame:
+    """Rows → the suggestions table, columns in the declared order and dtypes."""
+    frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows)
+    if frame.empty:
+        return empty_suggestions()
+    for column in SUGGESTIONS:
+        if column.name not in frame.columns:
+            frame[column.name] = None
+        if column.dtype != "object":
+            frame[column.name] = frame[column.name].astype(column.dtype)
+    extra = [c for c in frame.columns if c not in SUGGESTION_COLUMNS]
+    return frame[SUGGESTION_COLUMNS + extra].reset_index(drop=True)
+
+
+def participant_units(segments: pd.DataFrame, skip_roles: Sequence[str]) -> pd.DataFrame:
+    """The segments a coder may suggest for: every role but ``skip_roles`` (interviewers by default).
+
+    Raises
+    ------
+    ParameterError
+        If ``segments`` lacks the columns coders need.
+    """
+    needed = ["segment_id", "doc_id", "text", "start", "speaker_role", "language"]
+    missing = [c for c in needed if c not in segments.columns]
+    if missing:
+        raise ParameterError(f"segments lack column(s) {missing}; pass corpus.segments or project.segments.")
+    units = segments[~segments["speaker_role"].isin(list(skip_roles))]
+    return units.reset_index(drop=True)
+
+
+class BaseCoder(BaseEstimator):
+    """Base class of qualcode's coders; see the module docstring for the contract."""
+
+    method = "base"
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "codebook_version_"):
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call .fit(codebook) first.")
+
+    def fit(self, codebook, decisions: pd.DataFrame | None = None):  # type: ignore[no-untyped-def]
+        raise NotImplementedError  # pragma: no cover
+
+    def suggest(self, segments: pd.DataFrame) -> pd.DataFrame:
+        raise NotImplementedError  # pragma: no cover
