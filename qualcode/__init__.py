@@ -13,6 +13,7 @@ from __future__ import annotations
 from .io import LoadReport, SurveyColumns, load_corpus  # isort: skip
 from .corpus import Corpus  # isort: skip
 from .codebook import Code, Codebook, load_codebook, save_codebook
+from .coders import EmbeddingCoder, EnsembleCoder, KeywordCoder, LearnedCoder, evaluate, suggest
 from .errors import QualcodeError, QualcodeWarning
 from .project import Project
 from .review import (
@@ -29,6 +30,12 @@ from .review import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "EmbeddingCoder",
+    "EnsembleCoder",
+    "KeywordCoder",
+    "LearnedCoder",
+    "evaluate",
+    "suggest",
     "Project",
     "accept",
     "add_manual",

@@ -59,7 +59,7 @@ CREATE TABLE codes (           -- the codes of each codebook version, flat, for 
     PRIMARY KEY (version, code_id));
 CREATE TABLE suggestions (     -- machine suggestions; replaced when re-run, never mixed with decisions
     segment_id TEXT NOT NULL, code_id TEXT NOT NULL, method TEXT NOT NULL, score REAL NOT NULL,
-    evidence TEXT, codebook_version TEXT NOT NULL, rank INTEGER, created_at TEXT NOT NULL,
+    evidence TEXT, spans TEXT, codebook_version TEXT NOT NULL, rank INTEGER, created_at TEXT NOT NULL,
     PRIMARY KEY (segment_id, code_id, method, codebook_version));
 CREATE TABLE decisions (       -- the append-only log of human decisions
     decision_id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -436,17 +436,41 @@ class Project:
             if not isinstance(evidence, str):
                 evidence = json.dumps(_py(evidence) if not isinstance(evidence, (list, dict)) else evidence,
                                       ensure_ascii=False)
-            records.append((row["segment_id"], row["code_id"], row["method"], float(row["score"]), evidence,
+            spans = row.get("spans")
+            spans = json.dumps(spans) if isinstance(spans, (list, tuple)) else None
+            records.append((row["segment_id"], row["code_id"], row["method"], float(row["score"]), evidence, spans,
                             row["codebook_version"], _py(row.get("rank")), now))
         with self._write() as db:
-            db.executemany("INSERT OR REPLACE INTO suggestions VALUES (?, ?, ?, ?, ?, ?, ?, ?)", records)
+            db.executemany("INSERT OR REPLACE INTO suggestions(segment_id, code_id, method, score, evidence, spans, "
+                           "codebook_version, rank, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", records)
         return len(records)
 
     @property
     def suggestions(self) -> pd.DataFrame:
-        """Stored suggestions: ``segment_id``, ``code_id``, ``method``, ``score``, ``evidence``,
+        """Stored suggestions: ``segment_id``, ``code_id``, ``method``, ``score``, ``evidence``, ``spans``,
         ``codebook_version``, ``rank``, ``created_at``."""
-        return self._frame("SELECT * FROM suggestions ORDER BY segment_id, rank, code_id")
+        frame = self._frame("SELECT * FROM suggestions ORDER BY segment_id, rank, code_id")
+        frame["spans"] = [json.loads(v) if isinstance(v, str) else None for v in frame["spans"]]
+        return frame
+
+    # -- cache ----------------------------------------------------------------------
+    def cache_get(self, kind: str, model: str, keys: Sequence[str]) -> dict[str, bytes]:
+        """Cached values for ``keys`` (those present), e.g. embeddings by text hash."""
+        out: dict[str, bytes] = {}
+        keys = list(keys)
+        for i in range(0, len(keys), 900):  # SQLite's limit on bound parameters
+            chunk = keys[i:i + 900]
+            marks = ", ".join("?" * len(chunk))
+            out.update(self._db.execute(
+                f"SELECT key, value FROM cache WHERE kind = ? AND model = ? AND key IN ({marks})",
+                [kind, model, *chunk]).fetchall())
+        return out
+
+    def cache_put(self, kind: str, model: str, items: dict[str, bytes]) -> None:
+        """Store derived values (one transaction); existing keys are replaced."""
+        with self._write() as db:
+            db.executemany("INSERT OR REPLACE INTO cache(kind, model, key, value) VALUES (?, ?, ?, ?)",
+                           [(kind, model, k, v) for k, v in items.items()])
 
     # -- decisions (the log lives in review/decisions.py) ------------------------
     @property

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 from .base import BaseCoder, NotFittedError
+from .embedders import CachedEmbedder, Embedder, TfidfEmbedder, USEEmbedder, get_embedder
+from .embedding import EmbeddingCoder
+from .ensemble import EnsembleCoder, suggest
+from .evaluate import evaluate
 from .keyword import KeywordCoder
+from .learned import LearnedCoder
 
-__all__ = ["BaseCoder", "KeywordCoder", "NotFittedError"]
+__all__ = ["BaseCoder", "KeywordCoder", "EmbeddingCoder", "LearnedCoder", "EnsembleCoder", "suggest", "evaluate", "Embedder", "USEEmbedder", "TfidfEmbedder",
+           "CachedEmbedder", "get_embedder", "NotFittedError"]

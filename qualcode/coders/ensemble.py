@@ -1,0 +1,187 @@
+"""EnsembleCoder and ``suggest()``: one ranked table from every method.
+
+Combination
+    For a (segment, code) found by several zero-shot methods the scores
+    combine as independent evidence, ``1 − Π(1 − score)``, and the methods
+    and their evidence are joined (``keyword+embedding``). Where the learned
+    coder has a model for a code (enough accepted and rejected examples), its
+    score replaces the zero-shot ones for that code: it has seen what this
+    team means by it.
+Ranking
+    Per segment, by score; ``top_k`` and ``min_score`` cut the list.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+from ..codebook import Codebook
+from ..errors import ParameterError
+from .base import BaseCoder, SUGGESTION_COLUMNS, typed_suggestions
+
+__all__ = ["EnsembleCoder", "suggest", "DEFAULT_TOP_K", "DEFAULT_MIN_SCORE"]
+
+# Chosen on the sample gold coding (bench/evaluate_coders.py prints the sweep):
+# the pair that maximised micro-F1 of the zero-shot ensemble against both coders.
+DEFAULT_TOP_K = 3
+DEFAULT_MIN_SCORE = 0.4
+
+
+class EnsembleCoder(BaseCoder):
+    """Run several coders and merge their suggestions into one ranked table.
+
+    Parameters
+    ----------
+    coders : list of coders
+        Unfitted coders (they are cloned and fitted by ``fit``). Default:
+        a KeywordCoder and an EmbeddingCoder.
+    top_k : int
+        At most this many codes per segment.
+    min_score : float
+        Drop suggestions below this combined score.
+
+    Examples
+    --------
+    >>> EnsembleCoder(top_k=2).fit(codebook).suggest(corpus.segments)  # doctest: +SKIP
+    """
+
+    method = "ensemble"
+
+    def __init__(self, coders: Sequence[BaseCoder] | None = None, *, top_k: int = DEFAULT_TOP_K,
+                 min_score: float = DEFAULT_MIN_SCORE) -> None:
+        self.coders = coders
+        self.top_k = top_k
+        self.min_score = min_score
+
+    def fit(self, codebook: Codebook, decisions: pd.DataFrame | None = None) -> "EnsembleCoder":
+        """Fit every member coder on the codebook (and the decisions, for those that learn)."""
+        if self.top_k < 1:
+            raise ParameterError(f"top_k must be at least 1, got {self.top_k}.")
+        if not 0 <= self.min_score <= 1:
+            raise ParameterError(f"min_score must be in [0, 1], got {self.min_score}.")
+        if self.coders is None:
+            from .embedding import EmbeddingCoder
+            from .keyword import KeywordCoder
+
+            members: list[BaseCoder] = [KeywordCoder(), EmbeddingCoder()]
+        else:
+            members = list(self.coders)
+        self.coders_ = [clone(c).fit(codebook, decisions) for c in members]
+        self.codebook_version_ = codebook.version
+        return self
+
+    def suggest(self, segments: pd.DataFrame) -> pd.DataFrame:
+        """The merged, ranked suggestions: the suggestions table plus ``rank`` (1 = best for its segment)."""
+        self._check_fitted()
+        parts = [c.suggest(segments) for c in self.coders_]
+        return combine(parts, top_k=self.top_k, min_score=self.min_score,
+                       learned_codes=set().union(*(getattr(c, "models_", {}).keys() for c in self.coders_)))
+
+
+def combine(parts: list[pd.DataFrame], *, top_k: int, min_score: float,
+            learned_codes: set[str] = frozenset()) -> pd.DataFrame:  # type: ignore[assignment]
+    """Merge per-method suggestion tables (see the module docstring) and rank them."""
+    frames = [p for p in parts if not p.empty]
+    if not frames:
+        out = typed_suggestions([])
+        out["rank"] = pd.Series(dtype="Int64")
+        return out
+    both = pd.concat(frames, ignore_index=True)
+    if learned_codes:
+        zero_shot = both["method"] != "learned"
+        both = both[~(zero_shot & both["code_id"].isin(learned_codes))]
+    grouped = both.groupby(["segment_id", "code_id"], sort=False)
+    merged = grouped.agg(
+        doc_id=("doc_id", "first"),
+        miss=("score", lambda s: float(np.prod(1.0 - s.astype(float).to_numpy()))),
+        method=("method", lambda m: "+".join(sorted(set(m)))),
+        evidence=("evidence", lambda e: " | ".join(x for x in e if isinstance(x, str) and x)),
+        spans=("spans", lambda s: [span for spans in s if isinstance(spans, list) for span in spans]),
+        codebook_version=("codebook_version", "first"),
+    ).reset_index()
+    merged["score"] = (1.0 - merged.pop("miss")).round(4)
+    merged = merged[merged["score"] >= min_score]
+    merged = merged.sort_values(["segment_id", "score", "code_id"], ascending=[True, False, True], kind="stable")
+    merged["rank"] = merged.groupby("segment_id").cumcount() + 1
+    merged = merged[merged["rank"] <= top_k]
+    out = typed_suggestions(merged[SUGGESTION_COLUMNS + ["rank"]])
+    out["rank"] = out["rank"].astype("Int64")
+    return out
+
+
+def suggest(source, codebook: Codebook | None = None, *, methods: Sequence[str] = ("keyword", "embedding"),
+            learn: bool | None = None, top_k: int = DEFAULT_TOP_K, min_score: float = DEFAULT_MIN_SCORE,
+            embedder: str = "use", store: bool = True) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """Suggest codes in one call, for a Project or a segments table.
+
+    Parameters
+    ----------
+    source : Project or DataFrame
+        A project (its segments, its current codebook, its decisions and its
+        embedding cache are used, and the suggestions are stored in it), or
+        a segments table such as ``corpus.segments``.
+    codebook : Codebook, optional
+        Required with a segments table; defaults to the project's current codebook.
+    methods : sequence of {"keyword", "embedding"}
+        The zero-shot coders to combine.
+    learn : bool, optional
+        Add the learned coder (trained on the project's accepted and rejected
+        decisions). Default: when the project holds decisions.
+    top_k, min_score
+        Per segment at most ``top_k`` codes scoring at least ``min_score``.
+
+    Returns
+    -------
+    DataFrame
+        ``segment_id``, ``doc_id``, ``code_id``, ``method``, ``score``,
+        ``evidence``, ``spans``, ``codebook_version``, ``rank``.
+
+    Examples
+    --------
+    >>> suggestions = qc.suggest(project)  # doctest: +SKIP
+    >>> suggestions.merge(project.segments[["segment_id", "text"]]).head()  # doctest: +SKIP
+    """
+    from ..project import Project
+    from .embedding import EmbeddingCoder
+    from .keyword import KeywordCoder
+
+    project = source if isinstance(source, Project) else None
+    if project is not None:
+        segments = project.segments
+        codebook = codebook or project.codebook()
+    elif isinstance(source, pd.DataFrame):
+        segments = source
+        if codebook is None:
+            raise ParameterError("give the codebook: qc.suggest(segments, codebook).")
+    else:
+        raise ParameterError("suggest() takes a Project or a segments DataFrame.")
+    unknown = [m for m in methods if m not in ("keyword", "embedding")]
+    if unknown:
+        raise ParameterError(f"unknown method(s) {unknown}; choose from 'keyword' and 'embedding'.")
+    cache: Path | None = project.path if project is not None else None
+    coders: list[BaseCoder] = []
+    if "keyword" in methods:
+        coders.append(KeywordCoder())
+    if "embedding" in methods:
+        coders.append(EmbeddingCoder(embedder, cache=cache))
+    decisions = None
+    if project is not None:
+        from ..review.decisions import decisions as current
+
+        decisions = current(project)
+    if learn is None:
+        learn = decisions is not None and not decisions.empty
+    if learn:
+        from .learned import LearnedCoder
+
+        coders.append(LearnedCoder(embedder, cache=cache))
+    ensemble = EnsembleCoder(coders, top_k=top_k, min_score=min_score).fit(codebook, decisions)
+    result = ensemble.suggest(segments)
+    if project is not None and store and not result.empty:
+        project.add_suggestions(result)
+    return result

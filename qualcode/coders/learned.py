@@ -1,0 +1,150 @@
+"""LearnedCoder: learns each code from the segments people accepted and rejected.
+
+For every code with at least ``min_positive`` accepted (or hand-coded)
+segments and ``min_negative`` counter-examples, a logistic regression is
+trained on the segments' sentence embeddings. Counter-examples are the
+segments rejected for that code, and the segments the coders coded with
+other codes but not this one (they looked at them and did not see it).
+Suggestions carry ``method="learned"``; the evidence names how many examples
+the model learned from and the nearest accepted segment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..codebook import Codebook
+from ..errors import ParameterError
+from .base import BaseCoder, participant_units, typed_suggestions
+from .embedders import CachedEmbedder, Embedder, get_embedder
+
+__all__ = ["LearnedCoder", "training_labels"]
+
+
+def training_labels(decisions: pd.DataFrame) -> tuple[pd.Series, dict[str, set[str]], dict[str, set[str]]]:
+    """From decisions: the text of each decided segment, and per code its positive and negative segments.
+
+    A segment is positive for a code when any coder's current decision
+    accepts it or codes it by hand; negative when rejected (and positive for
+    no one) or when it was coded with other codes only.
+    """
+    needed = ["segment_id", "code_id", "decision", "quote"]
+    missing = [c for c in needed if c not in decisions.columns]
+    if missing:
+        raise ParameterError(f"decisions lack column(s) {missing}; pass qc.decisions(project).")
+    texts = decisions.sort_values("quote", key=lambda s: s.str.len()).drop_duplicates("segment_id", keep="last")
+    text = texts.set_index("segment_id")["quote"]
+    positive: dict[str, set[str]] = {}
+    negative: dict[str, set[str]] = {}
+    for code, seg, kind in decisions[["code_id", "segment_id", "decision"]].itertuples(index=False):
+        (positive if kind in ("accept", "manual") else negative).setdefault(code, set()).add(seg)
+    coded = set().union(*positive.values()) if positive else set()
+    for code in set(positive) | set(negative):
+        pos = positive.get(code, set())
+        negative[code] = (negative.get(code, set()) | (coded - pos)) - pos
+    return text, positive, negative
+
+
+class LearnedCoder(BaseCoder):
+    """Suggest codes the way this team applied them, from its accepted and rejected segments.
+
+    Parameters
+    ----------
+    embedder : str or Embedder
+        As for :class:`EmbeddingCoder` (default ``"use"``).
+    cache : path, optional
+        A project file for the embedding cache.
+    min_positive, min_negative : int
+        Examples a code needs before it gets a model.
+    C : float
+        Inverse regularisation of the logistic regressions.
+    min_score : float
+        Suggestions below this probability are dropped.
+
+    Attributes
+    ----------
+    models_ : dict
+        code_id → fitted ``LogisticRegression``.
+    counts_ : DataFrame
+        ``code_id``, ``n_positive``, ``n_negative``, ``learned`` (bool).
+    """
+
+    method = "learned"
+
+    def __init__(self, embedder: "str | Embedder" = "use", *, cache: str | Path | None = None,
+                 min_positive: int = 3, min_negative: int = 3, C: float = 1.0,
+                 skip_roles: tuple[str, ...] = ("interviewer", "unknown"), min_score: float = 0.05) -> None:
+        self.embedder = embedder
+        self.cache = cache
+        self.min_positive = min_positive
+        self.min_negative = min_negative
+        self.C = C
+        self.skip_roles = skip_roles
+        self.min_score = min_score
+
+    def fit(self, codebook: Codebook, decisions: pd.DataFrame | None = None) -> "LearnedCoder":
+        """Train one model per code that has enough accepted and rejected segments."""
+        from sklearn.linear_model import LogisticRegression
+
+        self.embedder_ = CachedEmbedder(get_embedder(self.embedder), self.cache)
+        if hasattr(self.embedder_.embedder, "fit"):
+            self.embedder_.embedder.fit([t for c in codebook for lang in ("es", "en")
+                                         for t in (c.definition[lang], *c.examples[lang]) if t])
+        self.models_: dict[str, object] = {}
+        self.exemplars_: dict[str, tuple[list[str], np.ndarray]] = {}
+        rows = []
+        known = {c.id for c in codebook}
+        if decisions is not None and not decisions.empty:
+            decisions = decisions[decisions["code_id"].isin(known)]
+            text, positive, negative = training_labels(decisions)
+            ids = list(text.index)
+            vectors = self.embedder_.encode([str(t) for t in text])
+            index = {s: i for i, s in enumerate(ids)}
+            for code in sorted(set(positive) | set(negative)):
+                pos = sorted(positive.get(code, set()))
+                neg = sorted(negative.get(code, set()))
+                learned = len(pos) >= self.min_positive and len(neg) >= self.min_negative
+                rows.append({"code_id": code, "n_positive": len(pos), "n_negative": len(neg), "learned": learned})
+                if not learned:
+                    continue
+                X = vectors[[index[s] for s in pos + neg]]
+                y = np.array([1] * len(pos) + [0] * len(neg))
+                model = LogisticRegression(C=self.C, class_weight="balanced", max_iter=2000)
+                self.models_[code] = model.fit(X, y)
+                self.exemplars_[code] = ([str(text[s]) for s in pos], vectors[[index[s] for s in pos]])
+        self.counts_ = pd.DataFrame(rows, columns=["code_id", "n_positive", "n_negative", "learned"])
+        self.codebook_version_ = codebook.version
+        return self
+
+    def suggest(self, segments: pd.DataFrame) -> pd.DataFrame:
+        """Suggestions from the learned models (codes without a model are left to the zero-shot coders)."""
+        self._check_fitted()
+        units = participant_units(segments, self.skip_roles)
+        if units.empty or not self.models_:
+            return typed_suggestions([])
+        texts = [str(t) for t in units["text"]]
+        vectors = self.embedder_.encode(texts)
+        counts = self.counts_.set_index("code_id")
+        rows = []
+        for code, model in self.models_.items():
+            probability = model.predict_proba(vectors)[:, 1]  # type: ignore[attr-defined]
+            keep = np.flatnonzero(probability >= self.min_score)
+            if not len(keep):
+                continue
+            examples, example_vectors = self.exemplars_[code]
+            sims = vectors[keep] @ example_vectors.T
+            nearest = sims.argmax(axis=1)
+            n_pos, n_neg = int(counts.loc[code, "n_positive"]), int(counts.loc[code, "n_negative"])
+            for k, i in enumerate(keep.tolist()):
+                shown = examples[nearest[k]]
+                shown = shown if len(shown) <= 120 else shown[:117] + "…"
+                rows.append({"segment_id": units.at[i, "segment_id"], "doc_id": units.at[i, "doc_id"],
+                             "code_id": code, "method": self.method, "score": round(float(probability[i]), 4),
+                             "evidence": f"learned from {n_pos} coded / {n_neg} not; nearest coded: «{shown}» "
+                                         f"{float(sims[k, nearest[k]]):.2f}",
+                             "spans": [[int(units.at[i, "start"]), int(units.at[i, "start"]) + len(texts[i])]],
+                             "codebook_version": self.codebook_version_})
+        return typed_suggestions(rows)
