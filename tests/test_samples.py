@@ -35,3 +35,16 @@ def test_exit_tickets_load_as_one_segment_per_answer(samples):
     assert len(corpus.documents) >= 40
     assert set(corpus.segments["field"]) == {"q1_aprendizaje", "q2_dificultad"}
     assert set(corpus.segments["modality"]) == {"presencial", "online"}
+
+
+def test_sample_codings_point_to_existing_segments_and_codes(samples, sample_corpus, study_codebook):
+    import pandas as pd
+
+    participant = set(sample_corpus.segments.query("speaker_role == 'participant'")["segment_id"])
+    codes = {c.id for c in study_codebook}
+    for coder in ("ana", "luis"):
+        coding = pd.read_csv(samples / "coding" / f"{coder}.csv")
+        assert set(coding["segment_id"]) <= participant, coder
+        assert set(coding["code_id"]) <= codes, coder
+        assert coding["segment_id"].nunique() > 200
+        assert not coding.duplicated(["segment_id", "code_id"]).any()
