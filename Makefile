@@ -31,6 +31,8 @@ test-all: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(BIN)/python bench/load_1m_words.py
 	$(BIN)/python bench/load_large_file.py
+	$(BIN)/python bench/coders_1m_words.py
+	$(BIN)/python bench/evaluate_coders.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache build *.egg-info

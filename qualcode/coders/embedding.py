@@ -235,19 +235,23 @@ class EmbeddingCoder(BaseCoder):
             better = scores[w] > best_score[i]
             best_score[i, better] = scores[w, better]
             best_window[i, better] = w
-        seg_ids = units["segment_id"].tolist()
-        doc_ids = units["doc_id"].tolist()
         keep_i, keep_c = np.nonzero(best_score >= self.min_score)
-        proto_text = self.prototypes_["text"].tolist()
-        proto_kind = self.prototypes_["kind"].tolist()
-        proto_lang = self.prototypes_["lang"].tolist()
-        for i, c in zip(keep_i.tolist(), keep_c.tolist()):
-            w = int(best_window[i, c])
-            p = int(nearest[w, c])
-            sim = float(vectors[row_of[texts[w]]] @ self.proto_vectors_[p])
-            shown = proto_text[p] if len(proto_text[p]) <= 140 else proto_text[p][:137] + "…"
-            rows.append({"segment_id": seg_ids[i], "doc_id": doc_ids[i], "code_id": self.codes_[c],
-                         "method": self.method, "score": round(float(best_score[i, c]), 4),
-                         "evidence": f"≈ {proto_kind[p]} ({proto_lang[p]}): «{shown}» {sim:.2f}",
-                         "spans": [list(spans[w])], "codebook_version": self.codebook_version_})
+        if not len(keep_i):
+            return typed_suggestions([])
+        w = best_window[keep_i, keep_c]
+        p = nearest[w, keep_c]
+        sims = np.einsum("ij,ij->i", vectors[take[w]], self.proto_vectors_[p])
+        shown = [f"≈ {k} ({lang}): «{t if len(t) <= 140 else t[:137] + '…'}»" for k, lang, t in
+                 zip(self.prototypes_["kind"], self.prototypes_["lang"], self.prototypes_["text"])]
+        codes = np.array(self.codes_, dtype=object)
+        rows = pd.DataFrame({
+            "segment_id": units["segment_id"].to_numpy()[keep_i],
+            "doc_id": units["doc_id"].to_numpy()[keep_i],
+            "code_id": codes[keep_c],
+            "method": self.method,
+            "score": np.round(best_score[keep_i, keep_c].astype(float), 4),
+            "evidence": [f"{shown[j]} {sim:.2f}" for j, sim in zip(p.tolist(), sims.tolist())],
+            "spans": [[list(spans[k])] for k in w.tolist()],
+            "codebook_version": self.codebook_version_,
+        })
         return typed_suggestions(rows)

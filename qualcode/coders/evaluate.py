@@ -128,3 +128,56 @@ def evaluate(suggestions: pd.DataFrame, gold: pd.DataFrame, *, segments: Iterabl
     baseline["_rank"] = baseline.groupby("segment_id").cumcount() + 1
     rows = _table("coder", gold, suggestions, ranked, ids, k) + _table("baseline", gold, baseline, baseline, ids, k)
     return pd.DataFrame(rows, columns=EVALUATION_COLUMNS)
+
+
+def grouped_cross_validation(segments: pd.DataFrame, codebook, gold: pd.DataFrame, groups,  # type: ignore[no-untyped-def]
+                             *, folds: int = 5, embedder="use", top_k: int | None = None,
+                             min_score: float | None = None) -> dict[str, pd.DataFrame]:
+    """Does learning from decisions help on people it has not seen? Cross-validation grouped by participant.
+
+    For each fold, a :class:`LearnedCoder` is trained on the gold coding of the
+    other folds' participants; the zero-shot ensemble and the ensemble with
+    the learned coder both suggest for the held-out participants. A
+    participant's segments are never in both the training and the test side.
+
+    Parameters
+    ----------
+    segments : DataFrame
+        Participant segments (``segment_id``, ``text``, ...).
+    gold : DataFrame
+        ``segment_id``, ``code_id`` of a human coding.
+    groups : array-like
+        One participant key per row of ``segments``.
+
+    Returns
+    -------
+    dict
+        ``"zero_shot"`` and ``"learned"``: :func:`evaluate` tables over all held-out segments.
+    """
+    from sklearn.model_selection import GroupKFold
+
+    from .embedding import EmbeddingCoder
+    from .ensemble import DEFAULT_MIN_SCORE, DEFAULT_TOP_K, combine
+    from .keyword import KeywordCoder
+    from .learned import LearnedCoder
+
+    top_k = DEFAULT_TOP_K if top_k is None else top_k
+    min_score = DEFAULT_MIN_SCORE if min_score is None else min_score
+    segments = segments.reset_index(drop=True)
+    keyword = KeywordCoder().fit(codebook).suggest(segments)
+    embedding = EmbeddingCoder(embedder, min_score=0.0).fit(codebook).suggest(segments)
+    texts = segments.set_index("segment_id")["text"]
+    zero, learned_parts = [], []
+    for train, test in GroupKFold(n_splits=folds).split(segments, groups=groups):
+        train_ids = set(segments.loc[train, "segment_id"])
+        test_ids = set(segments.loc[test, "segment_id"])
+        decisions = gold[gold["segment_id"].isin(train_ids)]
+        decisions = decisions.assign(decision="accept", quote=decisions["segment_id"].map(texts))
+        learner = LearnedCoder(embedder).fit(codebook, decisions)
+        kw = keyword[keyword["segment_id"].isin(test_ids)]
+        em = embedding[embedding["segment_id"].isin(test_ids)]
+        zero.append(combine([kw, em], top_k=top_k, min_score=min_score))
+        learned_parts.append(combine([kw, em, learner.suggest(segments.loc[test])], top_k=top_k,
+                                     min_score=min_score, learned_codes=set(learner.models_)))
+    return {"zero_shot": evaluate(pd.concat(zero), gold, segments=segments, k=top_k),
+            "learned": evaluate(pd.concat(learned_parts), gold, segments=segments, k=top_k)}

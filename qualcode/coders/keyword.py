@@ -52,6 +52,41 @@ _SENTENCE_END = re.compile(r"[.!?…]+[\"'»”)\]]*(?=\s|$)")
 _MIN_STEM = 5
 
 
+def _lower(text: str) -> str:
+    """Lower case with offsets kept: str.lower() unless it changes the length (rare letters like İ)."""
+    low = text.lower()
+    return low if len(low) == len(text) else text.translate(_LOWER)
+
+
+_PREVIOUS = re.compile(r"(\w+)[ \t-]*$")
+
+
+def _phrase_span(low: str, pattern: "_Pattern", start: int, end: int, lexicon: "_Lexicon") -> tuple[int, int] | None:
+    """Extend a match of a phrase's anchor word to the whole phrase, or None if the neighbours differ.
+
+    Words of a phrase may be separated by spaces or a hyphen, not by punctuation.
+    """
+    stop = end
+    for token in pattern.tokens[pattern.anchor + 1:]:
+        following = _WORD.search(low, stop)
+        if following is None or low[stop:following.start()].strip(" -\t") != "":
+            return None
+        if token.match(lexicon.keys(following.group(0))) is None:
+            return None
+        stop = following.end()
+    first = start
+    for token in reversed(pattern.tokens[:pattern.anchor]):
+        previous = _PREVIOUS.search(low, max(0, first - 60), first)
+        if previous is None or token.match(lexicon.keys(previous.group(1))) is None:
+            return None
+        first = previous.start(1)
+    return first, stop
+
+
+def _is_word(char: str) -> bool:
+    return char.isalnum() or char == "_"
+
+
 def _fold_table() -> dict[int, str]:
     """One character → one character: lower case without accents, so offsets never move."""
     table: dict[int, str] = {}
@@ -139,12 +174,15 @@ class _Pattern:
     tokens: tuple[_Token, ...]
     negative: bool
     regex: re.Pattern[str] | None = None
+    anchor: int = 0  # the phrase word looked up first: its first word that is not a stop word
 
 
 def _compile(keyword: str, code_id: str, negative: bool, lexicon: _Lexicon) -> _Pattern:
     text = keyword.strip()
     if len(text) > 2 and text.startswith("/") and text.endswith("/"):
         return _Pattern(code_id, text, (), negative, re.compile(text[1:-1], re.IGNORECASE))
+    from ..codebook.validate import _stop_words
+
     tokens = []
     words = re.findall(r"\w+\*?", text.translate(_LOWER))
     for word in words:
@@ -153,7 +191,11 @@ def _compile(keyword: str, code_id: str, negative: bool, lexicon: _Lexicon) -> _
         else:
             form, lemma, root = lexicon.keys(word)
             tokens.append(_Token(form, lemma, root, ""))
-    return _Pattern(code_id, text, tuple(tokens), negative)
+    stop = _stop_words(lexicon.lang)
+    # Looking phrases up by their first content word ("whatsapp" in "el grupo de whatsapp" would be
+    # better still, but the first is enough to skip the articles every sentence has).
+    anchor = next((i for i, t in enumerate(tokens) if t.prefix or (t.form not in stop and t.lemma not in stop)), 0)
+    return _Pattern(code_id, text, tuple(tokens), negative, anchor=anchor)
 
 
 class KeywordCoder(BaseCoder):
@@ -211,40 +253,38 @@ class KeywordCoder(BaseCoder):
             self.patterns_[lang] = patterns
         return self
 
-    def _triggers(self, lang: str, words: set[str]) -> tuple[re.Pattern[str] | None, dict[str, list[tuple[_Pattern, str]]]]:
-        """The words that can start a pattern, and the regex that finds them."""
+    def _index(self, lang: str, words: set[str]) -> tuple[dict[str, tuple[list, list]],
+                                                           dict[tuple[int, int], frozenset[str]]]:
+        """For the corpus's distinct words: which start a pattern, and which can fill each later phrase slot."""
         lexicon = self.lexicons_[lang]
-        starts: dict[str, list[tuple[_Pattern, str]]] = {}
-        word_patterns = [p for p in self.patterns_[lang] if p.tokens]
-        by_form: dict[str, list[_Pattern]] = {}
-        prefixed: list[_Pattern] = []
-        for pattern in word_patterns:
-            first = pattern.tokens[0]
-            if first.prefix:
-                prefixed.append(pattern)
-            else:
-                for key in {first.form, first.lemma, first.root} - {""}:
-                    by_form.setdefault(key, []).append(pattern)
+        by_key: dict[str, set[str]] = {}
         for word in words:
-            keys = lexicon.keys(word)
-            found: list[tuple[_Pattern, str]] = []
-            seen: set[int] = set()
-            for key in set(keys) - {""}:
-                for pattern in by_form.get(key, ()):
-                    kind = pattern.tokens[0].match(keys)
-                    if kind and id(pattern) not in seen:
-                        seen.add(id(pattern))
-                        found.append((pattern, kind))
-            for pattern in prefixed:
-                kind = pattern.tokens[0].match(keys)
-                if kind:
-                    found.append((pattern, kind))
-            if found:
-                starts[word] = found
-        if not starts:
-            return None, starts
-        alternation = "|".join(re.escape(w) for w in sorted(starts, key=len, reverse=True))
-        return re.compile(rf"(?<!\w)(?:{alternation})(?!\w)"), starts
+            for key in lexicon.keys(word):
+                if key:
+                    by_key.setdefault(key, set()).add(word)
+
+        def words_for(token: _Token) -> frozenset[str]:
+            if token.prefix:
+                return frozenset(w for w in words if token.match(lexicon.keys(w)))
+            found: set[str] = set()
+            for key in {token.form, token.lemma, token.root} - {""}:
+                found |= {w for w in by_key.get(key, ()) if token.match(lexicon.keys(w))}
+            return frozenset(found)
+
+        starts: dict[str, tuple[list, list]] = {}
+        slots: dict[tuple[int, int], frozenset[str]] = {}
+        for pattern in self.patterns_[lang]:
+            if not pattern.tokens:
+                continue
+            anchor = pattern.tokens[pattern.anchor]
+            for word in words_for(anchor):
+                kind = anchor.match(lexicon.keys(word))
+                singles, phrases = starts.setdefault(word, ([], []))
+                (singles if len(pattern.tokens) == 1 else phrases).append((pattern, kind))
+            for j, token in enumerate(pattern.tokens):
+                if j != pattern.anchor:
+                    slots[(id(pattern), j)] = words_for(token)
+        return starts, slots
 
     def suggest(self, segments: pd.DataFrame) -> pd.DataFrame:
         """Suggestions for every participant segment whose text holds a keyword.
@@ -266,13 +306,14 @@ class KeywordCoder(BaseCoder):
         rows: list[dict] = []
         for lang, group in units.groupby(langs):
             lang = lang if lang in self.lexicons_ else "es"
-            lowered = [str(t).translate(_LOWER) for t in group["text"]]
-            words = set(_WORD.findall("\n".join(lowered)))
-            trigger, starts = self._triggers(lang, words)
+            lowered = [_lower(str(t)) for t in group["text"]]
+            vocab = [set(_WORD.findall(low)) for low in lowered]
+            starts, slots = self._index(lang, set().union(*vocab))
             regexes = [p for p in self.patterns_[lang] if p.regex is not None]
-            for (seg_id, doc_id, base, text), low in zip(
-                    group[["segment_id", "doc_id", "start", "text"]].itertuples(index=False, name=None), lowered):
-                hits = self._hits(text, low, trigger, starts, regexes, lang)
+            for (seg_id, doc_id, base, text), low, here in zip(
+                    group[["segment_id", "doc_id", "start", "text"]].itertuples(index=False, name=None), lowered,
+                    vocab):
+                hits = self._hits(text, low, here, starts, slots, regexes, lang)
                 if hits:
                     rows.extend(self._score(seg_id, doc_id, int(base), text, hits))
         frame = typed_suggestions(rows)
@@ -280,28 +321,32 @@ class KeywordCoder(BaseCoder):
             frame = frame[frame["score"] >= self.min_score].reset_index(drop=True)
         return frame
 
-    def _hits(self, text: str, low: str, trigger: re.Pattern[str] | None,
-              starts: dict[str, list[tuple[_Pattern, str]]], regexes: list[_Pattern],
+    def _hits(self, text: str, low: str, here: set[str], starts: dict[str, tuple[list, list]],
+              slots: dict[tuple[int, int], frozenset[str]], regexes: list[_Pattern],
               lang: str) -> list[tuple[_Pattern, str, int, int]]:
         hits: list[tuple[_Pattern, str, int, int]] = []
         lexicon = self.lexicons_[lang]
-        if trigger is not None:
-            for match in trigger.finditer(low):
-                for pattern, kind in starts[match.group(0)]:
-                    if len(pattern.tokens) == 1:
-                        hits.append((pattern, kind, match.start(), match.end()))
-                        continue
-                    end = match.end()
-                    for token in pattern.tokens[1:]:
-                        following = _WORD.search(low, end)
-                        # Words of a phrase may be separated by spaces or a hyphen, not by a sentence.
-                        if following is None or low[end:following.start()].strip(" -\t") != "":
-                            break
-                        if token.match(lexicon.keys(following.group(0))) is None:
-                            break
-                        end = following.end()
-                    else:
-                        hits.append((pattern, "phrase", match.start(), end))
+        for word in here & starts.keys():
+            singles, phrases = starts[word]
+            # Only phrases whose every other word also occurs in this segment can match.
+            candidates = singles + [(p, k) for p, k in phrases
+                                    if all(not here.isdisjoint(slots[(id(p), j)])
+                                           for j in range(len(p.tokens)) if j != p.anchor)] \
+                if phrases else singles
+            if not candidates:
+                continue
+            position = low.find(word)
+            while position != -1:
+                end = position + len(word)
+                if (position == 0 or not _is_word(low[position - 1])) and (end == len(low) or not _is_word(low[end])):
+                    for pattern, kind in candidates:
+                        if len(pattern.tokens) == 1:
+                            hits.append((pattern, kind, position, end))
+                        else:
+                            span = _phrase_span(low, pattern, position, end, lexicon)
+                            if span is not None:
+                                hits.append((pattern, "phrase", *span))
+                position = low.find(word, end)
         for pattern in regexes:
             for match in pattern.regex.finditer(text):  # type: ignore[union-attr]
                 if match.end() > match.start():
@@ -321,11 +366,14 @@ class KeywordCoder(BaseCoder):
         rows = []
         for code_id, found in by_code.items():
             # A word inside a longer match of the same code ("ciclo" in "segundo ciclo") is not new evidence.
-            found = [h for h in found if not any(o[3] <= h[3] and h[4] <= o[4] and (o[4] - o[3]) > (h[4] - h[3])
-                                                 for o in found)]
+            if len(found) > 1:
+                found = [h for h in found if not any(o[3] <= h[3] and h[4] <= o[4] and (o[4] - o[3]) > (h[4] - h[3])
+                                                     for o in found)]
             best_score, best_hits = 0.0, []
-            for first in sorted({s for s, *_ in found}):
-                inside = [h for h in found if first <= h[0] < first + self.window]
+            sentences = sorted({h[0] for h in found})
+            firsts = sentences if sentences[-1] - sentences[0] >= self.window else sentences[:1]
+            for first in firsts:
+                inside = found if len(firsts) == 1 else [h for h in found if first <= h[0] < first + self.window]
                 weights: dict[str, float] = {}
                 for _, pattern, kind, _, _ in inside:
                     weight = WEIGHTS["phrase"] if kind == "phrase" else WEIGHTS[kind]

@@ -102,3 +102,10 @@ def test_codebook_without_keywords_in_the_corpus_language_warns():
 def test_suggest_before_fit_raises():
     with pytest.raises(NotFittedError):
         KeywordCoder().suggest(segments("x"))
+
+
+def test_phrase_starting_with_an_article_matches_whole():
+    codebook = Codebook("p", codes=[Code("c", label={"es": "C"}, keywords={"es": ["el grupo de whatsapp"]})])
+    out = KeywordCoder().fit(codebook).suggest(segments("Nos salvó el Grupo de WhatsApp.", "Un grupo de WhatsApp."))
+    assert list(out["segment_id"]) == ["s0"]
+    assert out["evidence"].iloc[0] == "«el Grupo de WhatsApp» (el grupo de whatsapp)"
