@@ -12,6 +12,7 @@ from __future__ import annotations
 # io before corpus: the readers' package imports the Corpus it builds.
 from .io import LoadReport, SurveyColumns, load_corpus  # isort: skip
 from .corpus import Corpus  # isort: skip
+from .analysis import first_appearance, saturation, saturation_orderings, unseen_codes
 from .codebook import Code, Codebook, load_codebook, save_codebook
 from .coders import EmbeddingCoder, EnsembleCoder, KeywordCoder, LearnedCoder, evaluate, suggest
 from .errors import QualcodeError, QualcodeWarning
@@ -30,6 +31,10 @@ from .review import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "first_appearance",
+    "saturation",
+    "saturation_orderings",
+    "unseen_codes",
     "EmbeddingCoder",
     "EnsembleCoder",
     "KeywordCoder",

@@ -1,0 +1,270 @@
+"""Code saturation: when did new interviews stop adding new codes?
+
+Pure functions over any codings table with ``doc_id`` and ``code_id`` (one
+row per coded occurrence; only presence counts; a ``count`` column, if any,
+counts a code as present when above zero).
+
+This measures *code* saturation (no new codes), not meaning saturation (no
+new nuance within a code; Hennink, Kaiser & Marconi 2017), and it is one lens
+on a study, not proof: reflexive thematic analysis rejects the idea (Braun &
+Clarke 2019). Results always say which method and parameters they used.
+
+References
+----------
+Guest, G., Namey, E., & Chen, M. (2020). A simple method to assess and report thematic saturation in
+qualitative research. PLOS ONE, 15(5), e0232076.
+Francis, J. J., et al. (2010). What is an adequate sample size? Operationalising data saturation for
+theory-based interview studies. Psychology & Health, 25(10), 1229–1245.
+Chao, A. (1987). Estimating the population size for capture-recapture data with unequal catchability.
+Biometrics, 43(4), 783–791.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ParameterError
+
+__all__ = ["first_appearance", "saturation", "saturation_orderings", "unseen_codes"]
+
+
+def _present(codings: pd.DataFrame) -> pd.DataFrame:
+    missing = [c for c in ("doc_id", "code_id") if c not in codings.columns]
+    if missing:
+        raise ParameterError(f"the codings table needs column(s) {missing} (one row per coded occurrence).")
+    if "count" in codings.columns:
+        codings = codings[pd.to_numeric(codings["count"], errors="coerce").fillna(0) > 0]
+    if "decision" in codings.columns:
+        codings = codings[codings["decision"].isin(["accept", "manual"])]
+    return codings
+
+
+def _doc_order(codings: pd.DataFrame, order: str | Sequence[str] | None) -> list[str]:
+    if order is None:
+        return list(dict.fromkeys(codings["doc_id"]))
+    if isinstance(order, str):
+        if order not in codings.columns:
+            raise ParameterError(f"order {order!r} is not a column of the codings table; give a column "
+                                 f"(date, stage, round, …) or the list of document ids in order.")
+        firsts = codings.groupby("doc_id", sort=False)[order].first()
+        frame = pd.DataFrame({"doc_id": firsts.index, "key": firsts.to_numpy()})
+        return list(frame.sort_values(["key", "doc_id"], kind="stable")["doc_id"])
+    listed = list(order)
+    unknown = sorted(set(codings["doc_id"]) - set(listed))
+    if unknown:
+        raise ParameterError(f"the order does not list document(s) {unknown[:5]}; list every coded document.")
+    if len(set(listed)) != len(listed):
+        raise ParameterError("the order lists a document twice.")
+    return listed
+
+
+def first_appearance(codings: pd.DataFrame, order: str | Sequence[str] | None = None) -> pd.DataFrame:
+    """Per document in analysis order: the codes it has, the codes new to the study, the running total.
+
+    Parameters
+    ----------
+    codings : DataFrame
+        ``doc_id``, ``code_id`` (e.g. :func:`qualcode.coded_quotes`).
+    order : column name or list of doc ids, optional
+        ``"date"``, ``"round"``, … (documents sorted by it, ties by id), an
+        explicit list (documents without codes may be listed), or ``None``
+        for the order documents first appear in the table.
+
+    Returns
+    -------
+    DataFrame
+        ``position`` (1-based), ``doc_id``, ``n_codes``, ``n_new``,
+        ``cumulative``, ``new_codes`` (list, in code order).
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"doc_id": ["a", "a", "b", "c"], "code_id": ["x", "y", "x", "z"]})
+    >>> first_appearance(c)[["doc_id", "n_new", "cumulative"]].values.tolist()
+    [['a', 2, 2], ['b', 0, 2], ['c', 1, 3]]
+    """
+    codings = _present(codings)
+    docs = _doc_order(codings, order)
+    by_doc = codings.groupby("doc_id")["code_id"].agg(lambda s: sorted(set(s))).to_dict()
+    seen: set[str] = set()
+    rows = []
+    for position, doc in enumerate(docs, 1):
+        codes = by_doc.get(doc, [])
+        new = [c for c in codes if c not in seen]
+        seen.update(new)
+        rows.append({"position": position, "doc_id": doc, "n_codes": len(codes), "n_new": len(new),
+                     "cumulative": len(seen), "new_codes": new})
+    return pd.DataFrame(rows, columns=["position", "doc_id", "n_codes", "n_new", "cumulative", "new_codes"])
+
+
+def _guest(new: list[int], base: int, run: int, threshold: float) -> dict:
+    n = len(new)
+    if n < base + run:
+        return {"saturated": False, "point": None, "notation": f"too few documents for one run ({n} < {base}+{run})",
+                "base_codes": sum(new[:base]), "windows": ""}
+    base_codes = sum(new[:base])
+    if base_codes == 0:
+        raise ParameterError(f"no codes in the first {base} documents: the new-information ratio is undefined. "
+                             "Start the base later (order) or check the codings.")
+    windows = []
+    for s in range(base + 1, n - run + 2):  # 1-based window start
+        k = sum(new[s - 1:s - 1 + run])
+        windows.append(f"{s}–{s + run - 1}: {k}/{base_codes}")
+        if k / base_codes <= threshold:
+            return {"saturated": True, "point": s - 1, "notation": f"{s - 1}+{run}", "base_codes": base_codes,
+                    "windows": ", ".join(windows)}
+    return {"saturated": False, "point": None, "notation": f"not saturated at {n}", "base_codes": base_codes,
+            "windows": ", ".join(windows)}
+
+
+def _francis(new: list[int], init: int, stop: int) -> dict:
+    n = len(new)
+    if n < init + stop:
+        return {"saturated": False, "point": None, "notation": f"too few documents ({n} < {init}+{stop})",
+                "base_codes": sum(new[:init]), "windows": ""}
+    for end in range(init + stop, n + 1):
+        if sum(new[end - stop:end]) == 0:
+            return {"saturated": True, "point": end, "notation": f"saturated at {end} ({init}+{stop})",
+                    "base_codes": sum(new[:init]), "windows": ""}
+    return {"saturated": False, "point": None, "notation": f"not saturated ({init}+{stop}, {n} documents)",
+            "base_codes": sum(new[:init]), "windows": ""}
+
+
+def _groups(codings: pd.DataFrame, by: str | None) -> list[tuple[str, pd.DataFrame]]:
+    if by is None:
+        return [("all", codings)]
+    if by == "dimension" and "dimension" not in codings.columns:
+        codings = codings.assign(dimension=codings["code_id"].str.split(".").str[0])
+    if by not in codings.columns:
+        raise ParameterError(f"by={by!r} is not a column of the codings table (or 'dimension').")
+    return [(str(key), group) for key, group in codings.groupby(by, sort=True)]
+
+
+def saturation(codings: pd.DataFrame, order: str | Sequence[str] | None = None, *,
+               method: Literal["guest", "francis"] = "guest", base: int = 4, run: int = 2,
+               threshold: float = 0.05, init: int = 10, stop: int = 3, by: str | None = None) -> pd.DataFrame:
+    """Was code saturation reached, and where? In the notation of the method.
+
+    Parameters
+    ----------
+    codings : DataFrame
+        ``doc_id``, ``code_id``.
+    order : column name or list of doc ids, optional
+        Analysis order (see :func:`first_appearance`).
+    method : {"guest", "francis"}
+        Guest, Namey & Chen (2020): base ``base``, run ``run``, new-information
+        ``threshold`` (≤, against the codes of the base). Francis et al.
+        (2010): initial sample ``init``, stopping criterion ``stop``.
+    by : str, optional
+        ``"dimension"`` (codes grouped by the first part of their id) or a
+        column (``round``, ``district``…): each group computed on its own.
+
+    Returns
+    -------
+    DataFrame
+        ``group``, ``method``, ``parameters``, ``n_documents``, ``n_codes``,
+        ``base_codes``, ``saturated``, ``point`` (the saturation point: last
+        document of the base-and-runs, or ``<NA>``), ``notation`` (``"8+2"``,
+        ``"not saturated at 15"``…), ``windows`` (the new-information ratio of
+        each run examined).
+
+    Examples
+    --------
+    >>> new = [5, 4, 3, 1, 1, 1, 0, 1, 0, 0, 1, 0, 1, 0, 0]
+    >>> rows = [(f"d{i:02d}", f"c{sum(new[:i]) + j}") for i, n in enumerate(new) for j in range(n)]
+    >>> c = pd.DataFrame(rows, columns=["doc_id", "code_id"])
+    >>> saturation(c, [f"d{i:02d}" for i in range(15)])["notation"].iloc[0]
+    '8+2'
+    """
+    if method not in ("guest", "francis"):
+        raise ParameterError(f"method must be 'guest' or 'francis', got {method!r}.")
+    if method == "guest" and (base < 1 or run < 1 or not 0 <= threshold < 1):
+        raise ParameterError("base and run must be at least 1 and threshold in [0, 1).")
+    codings = _present(codings)
+    rows = []
+    order_list = _doc_order(codings, order)
+    for group, part in _groups(codings, by):
+        if by is not None and by != "dimension" and by in codings.columns:
+            docs = [d for d in order_list if d in set(part["doc_id"])]
+        else:
+            docs = order_list
+        table = first_appearance(part, docs)
+        new = table["n_new"].tolist()
+        if method == "guest":
+            result = _guest(new, base, run, threshold)
+            parameters = f"base={base}, run={run}, threshold={threshold:.0%}"
+        else:
+            result = _francis(new, init, stop)
+            parameters = f"init={init}, stop={stop}"
+        rows.append({"group": group, "method": method, "parameters": parameters, "n_documents": len(docs),
+                     "n_codes": int(table["cumulative"].iloc[-1]) if len(table) else 0, **result})
+    frame = pd.DataFrame(rows, columns=["group", "method", "parameters", "n_documents", "n_codes", "base_codes",
+                                        "saturated", "point", "notation", "windows"])
+    frame["point"] = frame["point"].astype("Int64")
+    return frame
+
+
+def saturation_orderings(codings: pd.DataFrame, *, n_orderings: int = 1000, seed: int = 0,
+                         method: Literal["guest", "francis"] = "guest", base: int = 4, run: int = 2,
+                         threshold: float = 0.05, init: int = 10, stop: int = 3,
+                         by: str | None = None) -> pd.DataFrame:
+    """Order-robust saturation: the saturation point over many random orderings of the documents.
+
+    Returns
+    -------
+    DataFrame
+        ``group``, ``n_orderings``, ``share_saturated``, ``median``, ``q25``,
+        ``q75`` (of the saturation point over the orderings that saturate).
+    """
+    codings = _present(codings)
+    rng = np.random.default_rng(seed)
+    docs = list(dict.fromkeys(codings["doc_id"]))
+    results: dict[str, list[float]] = {}
+    counts: dict[str, int] = {}
+    for _ in range(n_orderings):
+        order = [docs[i] for i in rng.permutation(len(docs))]
+        table = saturation(codings, order, method=method, base=base, run=run, threshold=threshold, init=init,
+                           stop=stop, by=by)
+        for row in table.itertuples():
+            counts[row.group] = counts.get(row.group, 0) + 1
+            if row.saturated:
+                results.setdefault(row.group, []).append(float(row.point))
+    rows = []
+    for group, total in counts.items():
+        points = np.array(results.get(group, []))
+        rows.append({"group": group, "n_orderings": total, "share_saturated": len(points) / total,
+                     "median": float(np.median(points)) if len(points) else float("nan"),
+                     "q25": float(np.percentile(points, 25)) if len(points) else float("nan"),
+                     "q75": float(np.percentile(points, 75)) if len(points) else float("nan")})
+    return pd.DataFrame(rows, columns=["group", "n_orderings", "share_saturated", "median", "q25", "q75"])
+
+
+def unseen_codes(codings: pd.DataFrame, *, by: str | None = None) -> pd.DataFrame:
+    """How many codes are still unseen? Chao1 from the code × document incidence matrix.
+
+    ``T̂ = K + ((m−1)/m) · Q1² / (2·Q2)`` when ``Q2 > 0``, else
+    ``K + ((m−1)/m) · Q1·(Q1−1)/2``, with ``K`` codes observed over ``m``
+    documents, ``Q1`` codes in exactly one document and ``Q2`` in exactly two.
+
+    Returns
+    -------
+    DataFrame
+        ``group``, ``n_documents`` (m), ``observed`` (K), ``q1``, ``q2``,
+        ``estimated_total`` (T̂), ``share_observed`` (K / T̂).
+    """
+    codings = _present(codings)
+    rows = []
+    for group, part in _groups(codings, by):
+        m = part["doc_id"].nunique()
+        incidence = part.drop_duplicates(["doc_id", "code_id"]).groupby("code_id").size()
+        k = len(incidence)
+        q1 = int((incidence == 1).sum())
+        q2 = int((incidence == 2).sum())
+        factor = (m - 1) / m if m else 0.0
+        total = k + factor * (q1 * q1 / (2 * q2) if q2 > 0 else q1 * (q1 - 1) / 2)
+        rows.append({"group": group, "n_documents": m, "observed": k, "q1": q1, "q2": q2,
+                     "estimated_total": total, "share_observed": k / total if total else float("nan")})
+    return pd.DataFrame(rows, columns=["group", "n_documents", "observed", "q1", "q2", "estimated_total",
+                                       "share_observed"])
