@@ -12,7 +12,20 @@ from __future__ import annotations
 # io before corpus: the readers' package imports the Corpus it builds.
 from .io import LoadReport, SurveyColumns, load_corpus  # isort: skip
 from .corpus import Corpus  # isort: skip
-from .analysis import first_appearance, saturation, saturation_orderings, unseen_codes
+from .analysis import (
+    code_by_attribute,
+    code_frequencies,
+    cohen_kappa,
+    cooccurrence,
+    disagreements,
+    first_appearance,
+    krippendorff_alpha,
+    percent_agreement,
+    rollup,
+    saturation,
+    saturation_orderings,
+    unseen_codes,
+)
 from .codebook import Code, Codebook, load_codebook, save_codebook
 from .coders import EmbeddingCoder, EnsembleCoder, KeywordCoder, LearnedCoder, evaluate, suggest
 from .errors import QualcodeError, QualcodeWarning
@@ -31,6 +44,14 @@ from .review import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "code_by_attribute",
+    "code_frequencies",
+    "cohen_kappa",
+    "cooccurrence",
+    "disagreements",
+    "krippendorff_alpha",
+    "percent_agreement",
+    "rollup",
     "first_appearance",
     "saturation",
     "saturation_orderings",

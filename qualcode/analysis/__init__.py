@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from .agreement import agreement_matrix, cohen_kappa, disagreements, krippendorff_alpha, percent_agreement
+from .frequencies import code_by_attribute, code_frequencies, cooccurrence, participant_keys, rollup
 from .saturation import first_appearance, saturation, saturation_orderings, unseen_codes
 
-__all__ = ["first_appearance", "saturation", "saturation_orderings", "unseen_codes"]
+__all__ = ["first_appearance", "saturation", "saturation_orderings", "unseen_codes", "code_frequencies",
+           "code_by_attribute", "cooccurrence", "rollup", "participant_keys", "agreement_matrix",
+           "percent_agreement", "cohen_kappa", "krippendorff_alpha", "disagreements"]
