@@ -18,6 +18,7 @@ from .analysis import (
     cohen_kappa,
     cooccurrence,
     disagreements,
+    emergent_themes,
     first_appearance,
     krippendorff_alpha,
     percent_agreement,
@@ -29,6 +30,7 @@ from .analysis import (
 from .codebook import Code, Codebook, load_codebook, save_codebook
 from .coders import EmbeddingCoder, EnsembleCoder, KeywordCoder, LearnedCoder, evaluate, suggest
 from .errors import QualcodeError, QualcodeWarning
+from .export import plot_code_by_attribute, plot_cooccurrence, plot_frequencies, plot_saturation
 from .project import Project
 from .review import (
     accept,
@@ -44,6 +46,11 @@ from .review import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "emergent_themes",
+    "plot_code_by_attribute",
+    "plot_cooccurrence",
+    "plot_frequencies",
+    "plot_saturation",
     "code_by_attribute",
     "code_frequencies",
     "cohen_kappa",

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from .agreement import agreement_matrix, cohen_kappa, disagreements, krippendorff_alpha, percent_agreement
+from .emergent import emergent_themes
 from .frequencies import code_by_attribute, code_frequencies, cooccurrence, participant_keys, rollup
 from .saturation import first_appearance, saturation, saturation_orderings, unseen_codes
 
-__all__ = ["first_appearance", "saturation", "saturation_orderings", "unseen_codes", "code_frequencies",
+__all__ = ["emergent_themes", "first_appearance", "saturation", "saturation_orderings", "unseen_codes", "code_frequencies",
            "code_by_attribute", "cooccurrence", "rollup", "participant_keys", "agreement_matrix",
            "percent_agreement", "cohen_kappa", "krippendorff_alpha", "disagreements"]

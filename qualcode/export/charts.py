@@ -1,0 +1,167 @@
+"""Charts with matplotlib: each function takes an optional Axes and returns the Figure; none calls show().
+
+Labels are code labels in one language when a codebook is given (code ids
+otherwise), wrapped so long Spanish labels stay whole; figures are sized to
+their labels and laid out so nothing is clipped. In a notebook the returned
+figure displays inline; ``fig.savefig("x.png")`` or ``.svg`` writes a file.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ParameterError
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+__all__ = ["plot_frequencies", "plot_code_by_attribute", "plot_saturation", "plot_cooccurrence"]
+
+_DIMENSION_COLOURS = ["#e76f51", "#6a4c93", "#2a9d8f", "#e9c46a", "#264653", "#f4a261"]
+
+
+def _figure(ax: "Axes | None", size: tuple[float, float]) -> tuple["Figure", "Axes"]:
+    from matplotlib.figure import Figure
+
+    if ax is not None:
+        return ax.figure, ax  # type: ignore[return-value]
+    # A bare Figure (not pyplot): no global state, no GUI, safe in scripts and notebooks alike.
+    fig = Figure(figsize=size, layout="constrained")
+    return fig, fig.add_subplot()
+
+
+def _labels(codes: Sequence[str], codebook, lang: str, width: int = 38) -> list[str]:  # type: ignore[no-untyped-def]
+    out = []
+    for code in codes:
+        label = code
+        if codebook is not None and code in codebook:
+            label = codebook[code].label.get(lang) or code
+        out.append(textwrap.fill(str(label), width))
+    return out
+
+
+def plot_frequencies(freq: pd.DataFrame, *, codebook=None, lang: str = "es", value: str = "n_participants",  # type: ignore[no-untyped-def]
+                     top: int | None = None, ax: "Axes | None" = None) -> "Figure":
+    """Horizontal bars of code frequencies, grouped and coloured by dimension.
+
+    Parameters
+    ----------
+    freq : DataFrame
+        From :func:`qualcode.code_frequencies`.
+    value : str
+        ``n_segments``, ``n_documents``, ``n_participants`` or ``pct_participants``.
+    """
+    if value not in freq.columns:
+        raise ParameterError(f"value {value!r} is not a column of the frequency table ({list(freq.columns)}).")
+    table = freq.sort_values(["dimension", value], ascending=[True, True])
+    if top is not None:
+        table = table.sort_values(value, ascending=False).head(top).sort_values(["dimension", value])
+    labels = _labels(table["code_id"], codebook, lang)
+    lines = sum(label.count("\n") + 1 for label in labels)
+    fig, ax = _figure(ax, (9, max(3.0, 0.32 * lines + 1.2)))
+    dims = list(dict.fromkeys(table["dimension"]))
+    palette = {d: (codebook[d].color if codebook is not None and d in codebook and codebook[d].color
+                   else _DIMENSION_COLOURS[i % len(_DIMENSION_COLOURS)]) for i, d in enumerate(dims)}
+    colours = [palette[d] for d in table["dimension"]]
+    ax.barh(range(len(table)), table[value], color=colours)
+    ax.set_yticks(range(len(table)), labels, fontsize=8)
+    axis_names = {"en": {"n_segments": "coded segments", "n_documents": "documents", "n_participants": "participants",
+                         "pct_participants": "% of participants"},
+                  "es": {"n_segments": "segmentos codificados", "n_documents": "documentos",
+                         "n_participants": "participantes", "pct_participants": "% de participantes"}}
+    ax.set_xlabel(axis_names.get(lang, axis_names["en"]).get(value, value))
+    from matplotlib.patches import Patch
+
+    names = _labels(dims, codebook, lang, 30)
+    ax.legend(handles=[Patch(color=palette[d], label=n) for d, n in zip(dims, names)], loc="lower right", fontsize=8)
+    ax.set_title("Code frequencies" if lang == "en" else "Frecuencia de códigos")
+    return fig
+
+
+def plot_code_by_attribute(table: pd.DataFrame, by: str, *, codebook=None, lang: str = "es",  # type: ignore[no-untyped-def]
+                           value: str = "n", ax: "Axes | None" = None) -> "Figure":
+    """Heatmap of a code × attribute table (from :func:`qualcode.code_by_attribute`), cells annotated."""
+    if by not in table.columns or value not in table.columns:
+        raise ParameterError(f"the table needs columns {by!r} and {value!r}.")
+    grid = table.pivot_table(index="code_id", columns=by, values=value, aggfunc="sum", fill_value=0)
+    labels = _labels(grid.index, codebook, lang)
+    lines = sum(label.count("\n") + 1 for label in labels)
+    fig, ax = _figure(ax, (max(6.0, 1.3 * grid.shape[1] + 4.5), max(3.0, 0.3 * lines + 1.5)))
+    image = ax.imshow(grid.to_numpy(dtype=float), aspect="auto", cmap="YlGnBu")
+    ax.set_yticks(range(grid.shape[0]), labels, fontsize=8)
+    ax.set_xticks(range(grid.shape[1]), [textwrap.fill(str(c), 14) for c in grid.columns], fontsize=8)
+    peak = float(grid.to_numpy().max()) or 1.0
+    for i in range(grid.shape[0]):
+        for j in range(grid.shape[1]):
+            cell = grid.iat[i, j]
+            ax.text(j, i, f"{cell:g}", ha="center", va="center", fontsize=7,
+                    color="white" if cell > 0.6 * peak else "black")
+    fig.colorbar(image, ax=ax, shrink=0.8, label=value)
+    ax.set_title(f"{'Codes by' if lang == 'en' else 'Códigos por'} {by}")
+    return fig
+
+
+def plot_saturation(first: pd.DataFrame, result: pd.Series | None = None, *, threshold: float = 0.05,
+                    ax: "Axes | None" = None, lang: str = "es") -> "Figure":
+    """Saturation curve: codes found so far, new codes per document, and the saturation point.
+
+    Parameters
+    ----------
+    first : DataFrame
+        From :func:`qualcode.first_appearance`.
+    result : Series, optional
+        One row of :func:`qualcode.saturation` (Guest): its base size sets
+        the threshold line, its point the marker, its notation the title.
+    """
+    fig, ax = _figure(ax, (9, 4.5))
+    x = first["position"].to_numpy()
+    ax.bar(x, first["n_new"], color="#e9c46a", label="new codes" if lang == "en" else "códigos nuevos")
+    ax.plot(x, first["cumulative"], marker="o", color="#264653", label="codes so far" if lang == "en" else "códigos acumulados")
+    if result is not None and pd.notna(result.get("base_codes")):
+        allowed = threshold * float(result["base_codes"])
+        words = "threshold {t} of base" if lang == "en" else "umbral {t} de la base"
+        ax.axhline(allowed, linestyle="--", color="#e76f51", linewidth=1,
+                   label=f"{words.format(t=f'{threshold:.0%}')} ({allowed:.2f})")
+    if result is not None and bool(result.get("saturated")):
+        point = int(result["point"])
+        ax.axvline(point, color="#2a9d8f", linewidth=2,
+                   label=f"{'saturation' if lang == 'en' else 'saturación'} {result['notation']}")
+    title = "Code saturation" if lang == "en" else "Saturación de códigos"
+    if result is not None:
+        title += f": {result['notation']}"
+    ax.set_title(title)
+    ax.set_xlabel("document, in analysis order" if lang == "en" else "documento, en orden de análisis")
+    ax.set_ylabel("codes" if lang == "en" else "códigos")
+    names = [str(d) if len(str(d)) <= 24 else str(d)[:23] + "…" for d in first["doc_id"]]
+    ax.set_xticks(x, names, rotation=60, ha="right", fontsize=7)
+    ax.legend(fontsize=8, loc="center right")
+    return fig
+
+
+def plot_cooccurrence(cooc: pd.DataFrame, *, codebook=None, lang: str = "es", top: int = 15,  # type: ignore[no-untyped-def]
+                      ax: "Axes | None" = None) -> "Figure":
+    """Heatmap of how often the most co-occurring codes appear together (from :func:`qualcode.cooccurrence`)."""
+    if cooc.empty:
+        raise ParameterError("no co-occurring codes to plot.")
+    totals = pd.concat([cooc[["code_a", "n"]].rename(columns={"code_a": "code"}),
+                        cooc[["code_b", "n"]].rename(columns={"code_b": "code"})]).groupby("code")["n"].sum()
+    codes = list(totals.sort_values(ascending=False).index[:top])
+    matrix = np.zeros((len(codes), len(codes)))
+    index = {c: i for i, c in enumerate(codes)}
+    for a, b, n in cooc[["code_a", "code_b", "n"]].itertuples(index=False):
+        if a in index and b in index:
+            matrix[index[a], index[b]] = matrix[index[b], index[a]] = n
+    labels = _labels(codes, codebook, lang, 28)
+    size = max(5.0, 0.45 * len(codes) + 3.5)
+    fig, ax = _figure(ax, (size + 1.5, size))
+    image = ax.imshow(matrix, cmap="Purples")
+    ax.set_xticks(range(len(codes)), labels, rotation=70, ha="right", fontsize=7)
+    ax.set_yticks(range(len(codes)), labels, fontsize=7)
+    fig.colorbar(image, ax=ax, shrink=0.7, label="segments with both" if lang == "en" else "segmentos con ambos")
+    ax.set_title("Co-occurrence" if lang == "en" else "Co-ocurrencia")
+    return fig
