@@ -30,7 +30,18 @@ from .analysis import (
 from .codebook import Code, Codebook, load_codebook, save_codebook
 from .coders import EmbeddingCoder, EnsembleCoder, KeywordCoder, LearnedCoder, evaluate, suggest
 from .errors import QualcodeError, QualcodeWarning
-from .export import plot_code_by_attribute, plot_cooccurrence, plot_frequencies, plot_saturation
+from .export import (
+    Pseudonymizer,
+    export_excel,
+    export_report,
+    export_tables,
+    plot_code_by_attribute,
+    plot_cooccurrence,
+    plot_frequencies,
+    plot_saturation,
+    quote_tags,
+    report_tables,
+)
 from .project import Project
 from .review import (
     accept,
@@ -46,6 +57,12 @@ from .review import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "Pseudonymizer",
+    "export_excel",
+    "export_report",
+    "export_tables",
+    "quote_tags",
+    "report_tables",
     "emergent_themes",
     "plot_code_by_attribute",
     "plot_cooccurrence",

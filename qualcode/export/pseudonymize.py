@@ -1,0 +1,159 @@
+"""Pseudonymization: replace people's names with consistent pseudonyms before anything leaves the machine (E4).
+
+Names come from a list the team provides (participants, colleagues, staff)
+and from detection: a capitalised word after a form of address people use
+for someone (``la tía Gloria``, ``don Patricio``, ``la señora Marta``,
+``Mrs Lee``), and a spaCy pipeline with named-entity recognition when the
+team names one that is installed (none is needed or downloaded). The same
+name always gets the same pseudonym; the mapping stays in memory and is
+written only where the user asks (:meth:`Pseudonymizer.save_mapping`).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+import pandas as pd
+
+from ..errors import MissingDependencyError, ParameterError
+
+__all__ = ["Pseudonymizer", "quote_tags"]
+
+# Forms of address after which a capitalised word is a person's name.
+_CUES = ("tía", "tia", "tío", "tio", "don", "doña", "dona", "señora", "senora", "señor", "senor", "sra", "sr",
+         "srta", "profesora", "profesor", "educadora", "mrs", "mr", "ms", "miss", "dr", "dra")
+_NAME = r"[A-ZÁÉÍÓÚÑ][a-záéíóúñü]+(?:\s+[A-ZÁÉÍÓÚÑ][a-záéíóúñü]+)?"
+_CUE_PATTERN = re.compile(rf"\b(?i:{'|'.join(_CUES)})\.?\s+({_NAME})")
+# Capitalised words that follow a cue but are not people ("la señora del Servicio" is not caught anyway).
+_NOT_NAMES = {"Servicio", "Local", "Slep", "SLEP", "Dios", "Ministerio", "Junji", "JUNJI", "Integra"}
+
+
+class Pseudonymizer:
+    """Consistent pseudonyms for the names in a study's texts.
+
+    Parameters
+    ----------
+    names : sequence of str or mapping, optional
+        Names to replace; a mapping also gives each one its pseudonym.
+    detect : bool
+        Also find names after forms of address (``tía``, ``don``, ``Mrs`` …).
+    spacy_model : str, optional
+        An installed spaCy pipeline with an NER component (``PER``/``PERSON``
+        entities are replaced too).
+    template : str
+        How new pseudonyms are made; ``{n}`` is a running number.
+
+    Examples
+    --------
+    >>> p = Pseudonymizer(["Marcela"]).fit(["La tía Gloria habló con Marcela."])
+    >>> p.transform("La tía Gloria habló con Marcela.")
+    'La tía Persona 2 habló con Persona 1.'
+    """
+
+    def __init__(self, names: Sequence[str] | Mapping[str, str] | None = None, *, detect: bool = True,
+                 spacy_model: str | None = None, template: str = "Persona {n}") -> None:
+        self.names = names
+        self.detect = detect
+        self.spacy_model = spacy_model
+        self.template = template
+
+    def fit(self, texts: Iterable[str]) -> "Pseudonymizer":
+        """Collect the names to replace from the given list and from ``texts``."""
+        mapping: dict[str, str] = {}
+        given = self.names or []
+        items = given.items() if isinstance(given, Mapping) else [(n, None) for n in given]
+        for name, pseudonym in items:
+            name = str(name).strip()
+            if name:
+                mapping[name] = pseudonym or self.template.format(n=len(mapping) + 1)
+        texts = [t for t in texts if isinstance(t, str)]
+        found: list[str] = []
+        if self.detect:
+            for text in texts:
+                found += [m.group(1) for m in _CUE_PATTERN.finditer(text)]
+        if self.spacy_model:
+            found += self._entities(texts)
+        from ..codebook.validate import _stop_words
+        from ..nlp.normalize import fold
+
+        common = _stop_words("es") | _stop_words("en")
+        for name in found:
+            name = name.strip()
+            first = name.split()[0] if name else ""
+            if name and name not in mapping and first not in _NOT_NAMES and fold(first) not in common:
+                mapping[name] = self.template.format(n=len(mapping) + 1)
+        if not mapping:
+            self.mapping_: dict[str, str] = {}
+            self._pattern = None
+            return self
+        self.mapping_ = mapping
+        # Longest first, so "Marta Rojas" is replaced before "Marta".
+        alternatives = sorted(mapping, key=len, reverse=True)
+        self._pattern = re.compile(r"(?<!\w)(" + "|".join(re.escape(n) for n in alternatives) + r")(?!\w)")
+        return self
+
+    def _entities(self, texts: list[str]) -> list[str]:
+        try:
+            import spacy
+
+            nlp = spacy.load(self.spacy_model)  # type: ignore[arg-type]
+        except (ImportError, OSError) as exc:
+            raise MissingDependencyError(
+                f"spaCy pipeline {self.spacy_model!r} is not installed; install it as a package or leave "
+                "spacy_model unset (qualcode downloads no model).") from exc
+        return [ent.text for doc in nlp.pipe(texts) for ent in doc.ents if ent.label_ in ("PER", "PERSON")]
+
+    def transform(self, text: object) -> object:
+        """``text`` with every known name replaced (non-text values pass through)."""
+        if not hasattr(self, "mapping_"):
+            raise ParameterError("call fit(texts) before transform().")
+        if not isinstance(text, str) or self._pattern is None:
+            return text
+        return self._pattern.sub(lambda m: self.mapping_[m.group(1)], text)
+
+    def transform_frame(self, frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+        """A copy of ``frame`` with names replaced in the given text columns."""
+        out = frame.copy()
+        for column in columns:
+            if column in out.columns:
+                out[column] = out[column].map(self.transform)
+        return out
+
+    @property
+    def mapping(self) -> pd.DataFrame:
+        """The name → pseudonym table (keep it apart from the exports)."""
+        return pd.DataFrame(sorted(self.mapping_.items(), key=lambda kv: kv[1]), columns=["name", "pseudonym"])
+
+    def save_mapping(self, path: str | Path) -> None:
+        """Write the mapping to a CSV the user chose (atomically); nothing else ever writes it."""
+        from ..io.atomic import atomic_write_text
+
+        atomic_write_text(path, self.mapping.to_csv(index=False, lineterminator="\n"))
+
+
+def quote_tags(quotes: pd.DataFrame, *, role: str = "role", stage: str = "stage",
+               participant: str = "participant") -> pd.Series:
+    """Tags like the reference report's (``Dfinal1``, ``Pintermediate2``): role initial, stage, participant number.
+
+    Participants are numbered within each (role, stage) in order of first appearance.
+
+    Examples
+    --------
+    >>> q = pd.DataFrame({"role": ["principal", "principal", "supporting professional"],
+    ...                   "stage": ["final", "final", "final"], "participant": ["D02", "D05", "PA2"]})
+    >>> quote_tags(q).tolist()
+    ['Dfinal1', 'Dfinal2', 'Sfinal1']
+    """
+    missing = [c for c in (role, stage, participant) if c not in quotes.columns]
+    if missing:
+        raise ParameterError(f"quote tags need attribute column(s) {missing}.")
+    initials = {"principal": "D", "directora": "D", "director": "D"}
+    numbers: dict[tuple[str, str], dict[str, int]] = {}
+    tags = []
+    for r, s, p in zip(quotes[role].astype(str), quotes[stage].astype(str), quotes[participant].astype(str)):
+        seen = numbers.setdefault((r, s), {})
+        seen.setdefault(p, len(seen) + 1)
+        tags.append(f"{initials.get(r.lower(), r[:1].upper())}{s}{seen[p]}")
+    return pd.Series(tags, index=quotes.index, dtype="string")
