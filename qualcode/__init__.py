@@ -33,12 +33,14 @@ from .errors import QualcodeError, QualcodeWarning
 from .export import (
     Pseudonymizer,
     export_excel,
+    export_refi_qda,
     export_report,
     export_tables,
     plot_code_by_attribute,
     plot_cooccurrence,
     plot_frequencies,
     plot_saturation,
+    import_refi_qda,
     quote_tags,
     report_tables,
 )
@@ -57,6 +59,8 @@ from .review import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "export_refi_qda",
+    "import_refi_qda",
     "Pseudonymizer",
     "export_excel",
     "export_report",

@@ -5,6 +5,8 @@ from __future__ import annotations
 from .charts import plot_code_by_attribute, plot_cooccurrence, plot_frequencies, plot_saturation
 from .excel import export_excel, export_report, export_tables, report_tables
 from .pseudonymize import Pseudonymizer, quote_tags
+from .refi_qda import export_refi_qda, import_refi_qda, validate_qde
 
 __all__ = ["plot_frequencies", "plot_code_by_attribute", "plot_saturation", "plot_cooccurrence", "export_excel",
-           "export_report", "export_tables", "report_tables", "Pseudonymizer", "quote_tags"]
+           "export_report", "export_tables", "report_tables", "Pseudonymizer", "quote_tags",
+           "export_refi_qda", "import_refi_qda", "validate_qde"]

@@ -1,0 +1,94 @@
+"""REFI-QDA .qdpx: valid against the official schema, stable through export → import → export, other tools' files, C6."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import qualcode as qc
+from qualcode.errors import ExchangeFileError
+from qualcode.export import export_refi_qda, import_refi_qda, validate_qde
+
+REFI = Path(__file__).resolve().parents[1] / "data" / "refi"
+
+
+@pytest.fixture
+def coded(project, samples):
+    coding = pd.read_csv(samples / "coding" / "ana.csv")
+    project.add_manual(list(coding["segment_id"]), list(coding["code_id"]), coder="ana", source="import")
+    segs = list(coding["segment_id"][:3])
+    qc.accept(project, segs, list(coding["code_id"][:3]), coder="luis", memo="claro, la soledad del cargo")
+    qc.add_manual(project, segs[:1], "collaboration.tensions", coder="luis", spans=[(0, 20)])
+    return project
+
+
+def test_written_qdpx_validates_and_carries_sources_codes_users_cases(coded, tmp_path):
+    export_refi_qda(coded, tmp_path / "estudio.qdpx")
+    archive = zipfile.ZipFile(tmp_path / "estudio.qdpx")
+    names = archive.namelist()
+    assert names[0] == "project.qde" and sum(n.startswith("Sources/") for n in names) == len(coded.documents)
+    qde = archive.read("project.qde")
+    assert validate_qde(qde) == []
+    text = qde.decode("utf-8")
+    # One selection per coded span, one Coding per (code, coder) on it.
+    assert text.count("<PlainTextSelection ") >= 240 and text.count("<Coding ") == 435 + 3 + 1
+    assert 'name="ana"' in text and 'name="luis"' in text
+    assert "<Case " in text and 'name="district"' in text and "claro, la soledad del cargo" in text
+
+
+def test_export_import_export_is_stable(coded, tmp_path):
+    export_refi_qda(coded, tmp_path / "a.qdpx")
+    imported = import_refi_qda(tmp_path / "a.qdpx", tmp_path / "b.qualcode")
+    export_refi_qda(imported, tmp_path / "b.qdpx")
+    assert (tmp_path / "a.qdpx").read_bytes() == (tmp_path / "b.qdpx").read_bytes()
+    before = qc.coded_quotes(coded)[["doc_id", "code_id", "coder", "quote", "start", "end"]]
+    after = qc.coded_quotes(imported)[["doc_id", "code_id", "coder", "quote", "start", "end"]]
+    key = ["doc_id", "start", "code_id", "coder"]
+    assert before.sort_values(key).reset_index(drop=True).equals(after.sort_values(key).reset_index(drop=True))
+    assert imported.codebook().to_frame().drop(columns=[]).equals(coded.codebook().to_frame())
+    docs = imported.documents.set_index("doc_id")
+    assert docs.loc["int_d02_final", "stage"] == "final" and docs.loc["int_d02_final", "round"] == 2
+
+
+def test_atlasti_project_imports_its_codes(tmp_path):
+    project = import_refi_qda(REFI / "atlasti-win-23.2_target-project.qdpx", tmp_path / "atlas.qualcode")
+    codes = project.codebook().to_frame()
+    assert len(codes) == 3 and codes["depth"].max() == 1
+    assert codes["label_en"].iloc[0] == "Commits" and project.documents.empty
+
+
+def test_hand_authored_project_with_missing_sources_says_so(tmp_path):
+    qdpx = tmp_path / "toolkit.qdpx"
+    with zipfile.ZipFile(qdpx, "w") as archive:
+        archive.writestr("project.qde", (REFI / "qdpx-toolkit_hand-authored_all-features_project.qde").read_bytes())
+    with pytest.warns(qc.QualcodeWarning, match="no plain text"):
+        project = import_refi_qda(qdpx, tmp_path / "toolkit.qualcode")
+    assert len(project.codebook().to_frame()) == 4
+
+
+def test_c6_qdpx_with_path_traversal_or_entities_is_refused(tmp_path):
+    evil = tmp_path / "evil.qdpx"
+    with zipfile.ZipFile(evil, "w") as archive:
+        archive.writestr("project.qde", b'<Project xmlns="urn:QDA-XML:project:1.0" name="x"/>')
+        archive.writestr("../../escape.txt", b"x")
+    with pytest.raises(ExchangeFileError, match="outside the archive"):
+        import_refi_qda(evil, tmp_path / "e.qualcode")
+    assert not (tmp_path / "e.qualcode").exists()
+    xxe = tmp_path / "xxe.qdpx"
+    with zipfile.ZipFile(xxe, "w") as archive:
+        archive.writestr("project.qde", b'<?xml version="1.0"?><!DOCTYPE p [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+                                       b'<Project xmlns="urn:QDA-XML:project:1.0" name="&x;"/>')
+    with pytest.raises(ExchangeFileError, match="DTD or entities"):
+        import_refi_qda(xxe, tmp_path / "x.qualcode")
+
+
+def test_qdpx_without_a_qde_is_refused(tmp_path):
+    empty = tmp_path / "empty.qdpx"
+    with zipfile.ZipFile(empty, "w") as archive:
+        archive.writestr("Sources/a.txt", b"hola")
+    with pytest.raises(ExchangeFileError, match="exactly one .qde"):
+        import_refi_qda(empty, tmp_path / "n.qualcode")
