@@ -18,6 +18,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed
 	$(BIN)/qualcode codebook validate nic_study
 	$(BIN)/qualcode load data_samples/transcripts --attributes data_samples/attributes.csv
+	$(BIN)/qualcode demo --out $(OUT)
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest -m "not slow" -q

@@ -28,7 +28,7 @@ F = TypeVar("F", bound=Callable[..., object])
 
 
 def _register() -> None:
-    from . import codebook, corpus  # noqa: F401  (registers the commands on ``app``)
+    from . import codebook, corpus, demo, study  # noqa: F401  (registers the commands on ``app``)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -170,7 +170,8 @@ def export_review_sheet(project: "Project", suggestions: pd.DataFrame | None, pa
         missing = [c for c in ("segment_id", "code_id") if c not in suggestions.columns]
         if missing:
             raise ParameterError(f"suggestions need column(s) {missing}.")
-        rows = suggestions.copy()
+        keep = [c for c in ("segment_id", "code_id", "score", "method", "evidence") if c in suggestions.columns]
+        rows = suggestions[keep].copy()
     table = rows.merge(segments, on="segment_id", how="left", validate="many_to_one")
     lost = table[table["doc_id"].isna()]
     if len(lost):

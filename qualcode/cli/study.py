@@ -1,0 +1,215 @@
+"""Project commands: init, add, suggest, review export/apply, report, saturation, and the demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import pandas as pd
+import typer
+
+from ..errors import QualcodeError
+from . import app
+
+review_app = typer.Typer(help="Review suggestions in a spreadsheet: export a workbook, apply it back.",
+                         no_args_is_help=True)
+app.add_typer(review_app, name="review")
+
+
+def _fail(exc: Exception, code: int = 1) -> None:
+    typer.secho(f"error: {exc}", err=True, fg="red")
+    raise typer.Exit(code)
+
+
+def _open(path: Path):  # type: ignore[no-untyped-def]
+    from ..project import Project
+
+    try:
+        return Project.open(path)
+    except QualcodeError as exc:
+        _fail(exc, 2)
+
+
+@app.command("init")
+def init(project: Path = typer.Argument(..., help="Project file to create (e.g. study.qualcode)."),
+         codebook: str = typer.Option("nic_study", "--codebook", "-c", help="Codebook file or shipped name.")) -> None:
+    """Create a project file with a codebook.
+
+    Example:
+
+        qualcode init study.qualcode --codebook codebooks/collaboration.yaml
+    """
+    from ..codebook import load_codebook
+    from ..project import Project
+
+    try:
+        book = load_codebook(codebook)
+        with Project.create(project) as p:
+            version = p.add_codebook(book)
+    except QualcodeError as exc:
+        _fail(exc, 2)
+    typer.echo(f"created {project} with codebook {book.id} ({len(book)} codes, version {version})")
+
+
+@app.command("add")
+def add(project: Path = typer.Argument(..., help="Project file."),
+        paths: List[str] = typer.Argument(..., help="Transcript files, folders or globs."),
+        attributes: Optional[Path] = typer.Option(None, "--attributes", "-a", help="Attributes sheet (CSV/XLSX)."),
+        unit: str = typer.Option("turn", help="Segment unit: turn, paragraph or sentence.")) -> None:
+    """Add (or update) transcripts; unchanged files are skipped, decisions re-anchor to corrected text.
+
+    Example:
+
+        qualcode add study.qualcode data_samples/transcripts --attributes data_samples/attributes.csv
+    """
+    from ..io import load_corpus
+
+    p = _open(project)
+    try:
+        corpus, report = load_corpus(paths, attributes=attributes, unit=unit)  # type: ignore[arg-type]
+        result = p.add_corpus(corpus)
+    except QualcodeError as exc:
+        _fail(exc, 2)
+    counts = result["action"].value_counts().to_dict()
+    typer.echo(f"{counts.get('added', 0)} added, {counts.get('updated', 0)} updated, "
+               f"{counts.get('unchanged', 0)} unchanged; {int(result['n_reanchored'].sum())} decisions re-anchored, "
+               f"{int(result['n_orphaned'].sum())} orphaned")
+    for row in report[report["status"] != "ok"].itertuples():
+        typer.secho(f"  [{row.status}] {row.message}", fg="red" if row.status == "error" else "yellow")
+    if report.n_errors:
+        raise typer.Exit(1)
+
+
+@app.command("suggest")
+def suggest_cmd(project: Path = typer.Argument(..., help="Project file."),
+                top_k: int = typer.Option(3, "--top-k", help="At most this many codes per segment."),
+                min_score: float = typer.Option(0.4, "--min-score", help="Drop suggestions below this score."),
+                methods: str = typer.Option("keyword,embedding", help="Zero-shot methods, comma-separated."),
+                learn: Optional[bool] = typer.Option(None, "--learn/--no-learn",
+                                                     help="Learn from decisions (default: when there are some).")) -> None:
+    """Suggest codes for every participant segment and store them in the project.
+
+    Example:
+
+        qualcode suggest study.qualcode --top-k 3 --min-score 0.4
+    """
+    from ..coders import suggest
+
+    p = _open(project)
+    try:
+        out = suggest(p, methods=tuple(m.strip() for m in methods.split(",") if m.strip()), top_k=top_k,
+                      min_score=min_score, learn=learn)
+    except QualcodeError as exc:
+        _fail(exc)
+    typer.echo(f"{len(out)} suggestions for {out['segment_id'].nunique() if len(out) else 0} segments "
+               f"({', '.join(f'{k} {v}' for k, v in out['method'].value_counts().items()) if len(out) else 'none'})")
+
+
+@review_app.command("export")
+def review_export(project: Path = typer.Argument(..., help="Project file."),
+                  out: Path = typer.Argument(..., help="Workbook to write (.xlsx)."),
+                  coder: Optional[str] = typer.Option(None, help="Who will review (recorded in the workbook)."),
+                  lang: str = typer.Option("es", help="Labels and headers: es or en."),
+                  undecided: bool = typer.Option(True, help="Only suggestions this coder has not decided yet.")) -> None:
+    """Write a review workbook of the stored suggestions (drop-downs, filters, hidden integrity columns).
+
+    Example:
+
+        qualcode review export study.qualcode revision_ana.xlsx --coder ana
+    """
+    from ..review import decisions, export_review_sheet
+
+    p = _open(project)
+    suggestions = p.suggestions
+    if undecided and coder and len(suggestions):
+        done = decisions(p, coder=coder)
+        seen = set(zip(done["segment_id"], done["code_id"]))
+        suggestions = suggestions[[k not in seen for k in zip(suggestions["segment_id"], suggestions["code_id"])]]
+    try:
+        n = export_review_sheet(p, suggestions, out, lang=lang, coder=coder)
+    except QualcodeError as exc:
+        _fail(exc)
+    typer.echo(f"wrote {out}: {n} rows to review")
+
+
+@review_app.command("apply")
+def review_apply(project: Path = typer.Argument(..., help="Project file."),
+                 sheet: Path = typer.Argument(..., help="Reviewed workbook."),
+                 coder: Optional[str] = typer.Option(None, help="Who reviewed (default: as exported).")) -> None:
+    """Apply a reviewed workbook: append its decisions; refuse rows whose text changed since the export.
+
+    Example:
+
+        qualcode review apply study.qualcode revision_ana.xlsx
+    """
+    from ..review import apply_review, read_review_sheet
+
+    p = _open(project)
+    try:
+        report = apply_review(p, read_review_sheet(sheet), coder=coder)
+    except QualcodeError as exc:
+        _fail(exc)
+    counts = report["outcome"].value_counts().to_dict()
+    typer.echo(", ".join(f"{v} {k}" for k, v in counts.items()))
+    for row in report[report["outcome"] == "refused"].itertuples():
+        typer.secho(f"  row {row.row}: {row.message}", fg="yellow")
+    if counts.get("refused"):
+        raise typer.Exit(1)
+
+
+@app.command("report")
+def report_cmd(project: Path = typer.Argument(..., help="Project file."),
+               out: Path = typer.Argument(..., help="Report workbook to write (.xlsx)."),
+               lang: str = typer.Option("es", help="Labels: es or en."),
+               qdpx: Optional[Path] = typer.Option(None, help="Also write a REFI-QDA .qdpx here."),
+               csv: Optional[Path] = typer.Option(None, help="Also write every table as CSV into this folder."),
+               pseudonymize: Optional[Path] = typer.Option(None, help="A text file of names to replace (one per line); "
+                                                                       "detected names are replaced too.")) -> None:
+    """Write the report workbook (quotes, frequencies, saturation, codebook, charts), and optionally CSV and .qdpx.
+
+    Example:
+
+        qualcode report study.qualcode informe.xlsx --qdpx estudio.qdpx --csv tablas/
+    """
+    from ..export import Pseudonymizer, export_refi_qda, export_report, export_tables
+
+    p = _open(project)
+    try:
+        names = Pseudonymizer([n.strip() for n in pseudonymize.read_text(encoding="utf-8").splitlines() if n.strip()]) \
+            if pseudonymize else None
+        tables = export_report(p, out, lang=lang, pseudonymizer=names)
+        typer.echo(f"wrote {out} ({len(tables)} tables)")
+        if csv:
+            written = export_tables(tables, csv)
+            typer.echo(f"wrote {len(written)} CSV files to {csv}")
+        if qdpx:
+            export_refi_qda(p, qdpx, lang=lang)
+            typer.echo(f"wrote {qdpx}")
+    except QualcodeError as exc:
+        _fail(exc)
+
+
+@app.command("saturation")
+def saturation_cmd(project: Path = typer.Argument(..., help="Project file."),
+                   order: str = typer.Option("date", help="Attribute that orders the interviews."),
+                   by: Optional[str] = typer.Option(None, help="'dimension' or an attribute (round, district …)."),
+                   method: str = typer.Option("guest", help="guest or francis.")) -> None:
+    """Print the saturation verdict of the coded quotes.
+
+    Example:
+
+        qualcode saturation study.qualcode --by dimension
+    """
+    from ..analysis import saturation
+    from ..review import coded_quotes
+
+    p = _open(project)
+    quotes = coded_quotes(p)
+    if quotes.empty:
+        _fail(QualcodeError("no coded quotes yet: accept some suggestions first"))
+    try:
+        table = saturation(quotes, order=order if order in quotes.columns else None, by=by, method=method)  # type: ignore[arg-type]
+    except QualcodeError as exc:
+        _fail(exc, 2)
+    with pd.option_context("display.width", 160, "display.max_colwidth", 80):
+        typer.echo(table[["group", "method", "parameters", "n_documents", "n_codes", "notation"]].to_string(index=False))
