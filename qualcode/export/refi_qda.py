@@ -52,6 +52,14 @@ def validate_qde(data: bytes, *, name: str = "project.qde") -> list[str]:
     return [f"line {e.line}: {e.message}" for e in schema.error_log]
 
 
+def _variable_value(parent, attribute: str, value: object, integer: bool) -> None:  # type: ignore[no-untyped-def]
+    from lxml import etree
+
+    value_el = etree.SubElement(parent, f"{{{NS}}}VariableValue")
+    etree.SubElement(value_el, f"{{{NS}}}VariableRef").set("targetGUID", _guid("variable", attribute))
+    etree.SubElement(value_el, f"{{{NS}}}{'IntegerValue' if integer else 'TextValue'}").text = str(value)
+
+
 def _qde(project: "Project", *, lang: str) -> tuple[bytes, dict[str, str]]:
     from lxml import etree
 
@@ -110,10 +118,7 @@ def _qde(project: "Project", *, lang: str) -> tuple[bytes, dict[str, str]]:
                 values = group[attribute].dropna().unique()
                 if len(values) != 1:
                     continue  # differs between the case's documents: kept on each document below
-                value_el = etree.SubElement(case, E("VariableValue"))
-                etree.SubElement(value_el, E("VariableRef")).set("targetGUID", _guid("variable", attribute))
-                tag = "IntegerValue" if str(documents[attribute].dtype) == "Int64" else "TextValue"
-                etree.SubElement(value_el, E(tag)).text = str(first[attribute])
+                _variable_value(case, attribute, first[attribute], str(documents[attribute].dtype) == "Int64")
             for doc_id in group["doc_id"]:
                 etree.SubElement(case, E("SourceRef")).set("targetGUID", _guid("source", doc_id))
     sources = etree.SubElement(root, E("Sources"))
@@ -149,10 +154,7 @@ def _qde(project: "Project", *, lang: str) -> tuple[bytes, dict[str, str]]:
             value = getattr(doc, attribute) if attribute.isidentifier() else documents.loc[doc.Index, attribute]
             if value is None or value is pd.NA or (isinstance(value, float) and value != value):
                 continue
-            value_el = etree.SubElement(source, E("VariableValue"))
-            etree.SubElement(value_el, E("VariableRef")).set("targetGUID", _guid("variable", attribute))
-            tag = "IntegerValue" if str(documents[attribute].dtype) == "Int64" else "TextValue"
-            etree.SubElement(value_el, E(tag)).text = str(value)
+            _variable_value(source, attribute, value, str(documents[attribute].dtype) == "Int64")
     if notes:
         notes_el = etree.SubElement(root, E("Notes"))
         for note_guid, coder, memo in notes:
