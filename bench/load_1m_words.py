@@ -60,11 +60,17 @@ def main() -> None:
         start = time.perf_counter()
         corpus, report = qc.load_corpus(folder, unit=args.unit)
         elapsed = time.perf_counter() - start
+        start = time.perf_counter()
+        two, _ = qc.load_corpus(folder, unit=args.unit, workers=2)
+        parallel = time.perf_counter() - start
+        identical = two.segments.equals(corpus.segments)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     print(f"files: {len(files)}  words: {words:,}  segments: {len(corpus.segments):,}  errors: {report.n_errors}")
     print(f"baseline (read + decode bytes): {baseline:.2f} s")
     print(f"load_corpus(unit={args.unit!r}): {elapsed:.2f} s  ({elapsed / baseline:.1f}x baseline)  "
           f"{words / elapsed:,.0f} words/s  target < 30 s: {'met' if elapsed < 30 else 'NOT met'}")
+    print(f"load_corpus(workers=2): {parallel:.2f} s ({parallel / elapsed:.2f}x one worker; identical result: "
+          f"{identical})")
     print(f"peak RSS: {peak:,.0f} MiB  target < 2048 MiB: {'met' if peak < 2048 else 'NOT met'}")
     if report.n_errors or elapsed >= 30 or peak >= 2048:
         sys.exit(1)

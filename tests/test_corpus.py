@@ -106,3 +106,11 @@ def test_corpus_summary_counts_speakers_and_participant_segments(tmp_path, write
     row = corpus.summary().iloc[0]
     assert (row["n_speakers"], row["n_participant_segments"], row["n_words"]) == (3, 2, 3)
     assert "1 documents, 3 segments" in repr(corpus)
+
+
+def test_load_corpus_with_two_workers_gives_identical_results(samples):
+    one, report_one = qc.load_corpus(samples / "transcripts", attributes=samples / "attributes.csv")
+    two, report_two = qc.load_corpus(samples / "transcripts", attributes=samples / "attributes.csv", workers=2)
+    assert one.documents.equals(two.documents)
+    assert one.segments.equals(two.segments)
+    assert report_one.equals(report_two)

@@ -55,7 +55,8 @@ def init(project: Path = typer.Argument(..., help="Project file to create (e.g. 
 def add(project: Path = typer.Argument(..., help="Project file."),
         paths: List[str] = typer.Argument(..., help="Transcript files, folders or globs."),
         attributes: Optional[Path] = typer.Option(None, "--attributes", "-a", help="Attributes sheet (CSV/XLSX)."),
-        unit: str = typer.Option("turn", help="Segment unit: turn, paragraph or sentence.")) -> None:
+        unit: str = typer.Option("turn", help="Segment unit: turn, paragraph or sentence."),
+        workers: int = typer.Option(1, "--workers", "-w", help="Read files in this many processes.")) -> None:
     """Add (or update) transcripts; unchanged files are skipped, decisions re-anchor to corrected text.
 
     Example:
@@ -66,7 +67,7 @@ def add(project: Path = typer.Argument(..., help="Project file."),
 
     p = _open(project)
     try:
-        corpus, report = load_corpus(paths, attributes=attributes, unit=unit)  # type: ignore[arg-type]
+        corpus, report = load_corpus(paths, attributes=attributes, unit=unit, workers=workers)  # type: ignore[arg-type]
         result = p.add_corpus(corpus)
     except QualcodeError as exc:
         _fail(exc, 2)

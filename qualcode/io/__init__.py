@@ -12,6 +12,7 @@ import glob
 import hashlib
 import logging
 import unicodedata
+from functools import partial
 from pathlib import Path
 from typing import Callable, Iterable, Literal, Sequence, Union
 
@@ -151,6 +152,52 @@ def _read_one(path: Path, fmt: str, speakers: frozenset[str]) -> tuple[ParsedTra
     return parse_transcript(text, path=path, speakers=speakers), encoding, data
 
 
+def _load_file(job: tuple[Path, str | None, str | None], *, survey: SurveyColumns | None,
+               doc_id: "str | Callable[[Path], str]", language: str | None,
+               speakers: frozenset[str]) -> tuple[list[_Document], dict]:
+    """Read one file into documents and its report row (runs in worker processes too: no shared state)."""
+    path, fmt, did = job
+    try:
+        if fmt is None:
+            raise UnsupportedFormatError(
+                f"{path}: qualcode does not read {path.suffix or 'suffix-less'} files; supported: "
+                f"{', '.join(sorted(SUFFIXES))}.", path=path)
+        if fmt in ("csv", "xlsx"):
+            if survey is None:
+                raise UnsupportedFormatError(
+                    f"{path}: spreadsheets are read as survey answers; pass survey=SurveyColumns(id=..., "
+                    "text=[...]) naming the id and answer columns (or attributes=... if this is the "
+                    "attributes sheet).", path=path)
+            stem = _doc_id_for(path, doc_id)
+            made = []
+            for response_id, attrs, parsed in read_survey(path, survey):
+                sha = hashlib.sha256(parsed.text.encode("utf-8")).hexdigest()
+                made.append(_Document(f"{stem}#{response_id}", str(path), fmt, "n/a", sha, parsed, language or "",
+                                      attrs))
+            n = sum(len(d.parsed.turns) for d in made)
+            return made, _row(path, f"{stem}#*", "ok", None, f"{len(made)} responses, {n} answers", None, n)
+        parsed, encoding, data = _read_one(path, fmt, speakers)
+        if not parsed.turns:
+            raise InputFileError(f"{path}: no speech found in the file.", path=path)
+        doc = _Document(str(did), str(path), fmt, encoding, hashlib.sha256(data).hexdigest(), parsed, language or "")
+        notes = list(parsed.notes)
+        status = "ok"
+        if not parsed.labelled:
+            status = "warning"
+            notes.insert(0, "no speaker labels found: read as one speaker, one turn per paragraph "
+                            "(pass speakers=[...] if the labels have an unusual form)")
+            log.warning("%s", NoSpeakerLabelsWarning.__name__)
+        elif any("overlaps" in n or "empty cue" in n for n in notes):
+            status = "warning"
+        return [doc], _row(path, did, status, None, "; ".join(notes) or "loaded")
+    except QualcodeError as exc:
+        return [], _row(path, None, "error", type(exc).__name__, str(exc), getattr(exc, "line", None))
+    except Exception as exc:  # a reader bug must not sink the batch; say so plainly
+        return [], _row(path, None, "error", type(exc).__name__,
+                        f"{path}: unexpected error while reading ({type(exc).__name__}: {exc}). "
+                        "Please report this with the file's format (not its content).")
+
+
 def load_corpus(
     paths_or_glob: PathsLike,
     *,
@@ -163,6 +210,7 @@ def load_corpus(
     doc_id: Literal["stem", "name", "path"] | Callable[[Path], str] = "stem",
     attributes_key: str | None = None,
     required_attributes: Sequence[str] = (),
+    workers: int = 1,
 ) -> tuple[Corpus, LoadReport]:
     """Load transcripts into a :class:`~qualcode.corpus.Corpus`, reporting every file.
 
@@ -185,6 +233,8 @@ def load_corpus(
         Extra labels to accept as speakers / to treat as the interviewer.
     doc_id : {"stem", "name", "path"} or callable
         How a file's document id is made (default: file name without suffix).
+    workers : int
+        Read files in this many processes (large rounds); the result is identical to one worker.
 
     Returns
     -------
@@ -224,57 +274,46 @@ def load_corpus(
     docs: list[_Document] = []
     owner: dict[str, Path] = {}
 
+    # Document ids come from file names, so clashes are found before anything is read; survey
+    # responses get their ids from the content and are checked after reading.
+    jobs: list[tuple[Path, str | None, str | None]] = []
+    outcomes: list[tuple[list[_Document], dict] | None] = []
     for path in files:
         fmt = SUFFIXES.get(path.suffix.lower())
-        try:
-            if fmt is None:
-                raise UnsupportedFormatError(
-                    f"{path}: qualcode does not read {path.suffix or 'suffix-less'} files; supported: "
-                    f"{', '.join(sorted(SUFFIXES))}.", path=path)
-            if fmt in ("csv", "xlsx"):
-                if survey is None:
-                    raise UnsupportedFormatError(
-                        f"{path}: spreadsheets are read as survey answers; pass survey=SurveyColumns(id=..., "
-                        "text=[...]) naming the id and answer columns (or attributes=... if this is the "
-                        "attributes sheet).", path=path)
-                stem = _doc_id_for(path, doc_id)
-                data = path.read_bytes()
-                responses = read_survey(path, survey)
-                made = []
-                for response_id, attrs, parsed in responses:
-                    did = f"{stem}#{response_id}"
-                    _claim(did, path, owner)
-                    sha = hashlib.sha256(parsed.text.encode("utf-8")).hexdigest()
-                    made.append(_Document(did, str(path), fmt, "n/a", sha, parsed, language or "", attrs))
-                docs += made
-                n = sum(len(d.parsed.turns) for d in made)
-                rows.append(_row(path, f"{stem}#*", "ok", None,
-                                 f"{len(made)} responses, {n} answers", None, n))
-                continue
+        did = None
+        if fmt is not None and fmt not in ("csv", "xlsx"):
             did = _doc_id_for(path, doc_id)
-            _claim(did, path, owner)
-            parsed, encoding, data = _read_one(path, fmt, forced_speakers)
-            if not parsed.turns:
-                raise InputFileError(f"{path}: no speech found in the file.", path=path)
-            doc = _Document(did, str(path), fmt, encoding, hashlib.sha256(data).hexdigest(), parsed,
-                            language or "")
-            docs.append(doc)
-            notes = list(parsed.notes)
-            status = "ok"
-            if not parsed.labelled:
-                status = "warning"
-                notes.insert(0, "no speaker labels found: read as one speaker, one turn per paragraph "
-                                "(pass speakers=[...] if the labels have an unusual form)")
-                log.warning("%s", NoSpeakerLabelsWarning.__name__)
-            elif any("overlaps" in n or "empty cue" in n for n in notes):
-                status = "warning"
-            rows.append(_row(path, did, status, None, "; ".join(notes) or "loaded"))
-        except QualcodeError as exc:
-            rows.append(_row(path, None, "error", type(exc).__name__, str(exc), getattr(exc, "line", None)))
-        except Exception as exc:  # a reader bug must not sink the batch; say so plainly
-            rows.append(_row(path, None, "error", type(exc).__name__,
-                             f"{path}: unexpected error while reading ({type(exc).__name__}: {exc}). "
-                             "Please report this with the file's format (not its content)."))
+            if did in owner:
+                error = DuplicateDocumentError(
+                    f"{path}: would get document id {did!r}, which {owner[did]} already has. Rename one of the "
+                    "files, or load with doc_id='name' or doc_id='path' to keep both.", path=path)
+                outcomes.append(([], _row(path, None, "error", type(error).__name__, str(error))))
+                continue
+            owner[did] = path
+        jobs.append((path, fmt, did))
+        outcomes.append(None)
+    task = partial(_load_file, survey=survey, doc_id=doc_id, language=language, speakers=forced_speakers)
+    if workers > 1 and len(jobs) > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(task, jobs, chunksize=max(1, len(jobs) // (4 * workers))))
+    else:
+        results = [task(job) for job in jobs]
+    it = iter(results)
+    outcomes = [next(it) if outcome is None else outcome for outcome in outcomes]
+    for (made, row) in outcomes:  # type: ignore[misc]
+        clash = next((d for d in made if d.doc_id in owner and owner[d.doc_id] != Path(d.source_path)), None)
+        if clash is not None:
+            error = DuplicateDocumentError(
+                f"{row['path']}: would get document id {clash.doc_id!r}, which {owner[clash.doc_id]} already has.",
+                path=row["path"])
+            row = _row(row["path"], None, "error", type(error).__name__, str(error))
+            made = []
+        for doc in made:
+            owner.setdefault(doc.doc_id, Path(doc.source_path))
+        docs += made
+        rows.append(row)
 
     _set_languages(docs, language, attr_frame)
     corpus = Corpus._from_documents(docs, unit=unit, interviewer=frozenset(fold_label(s) for s in interviewer))
@@ -293,14 +332,6 @@ def load_corpus(
     log.info("loaded %d documents, %d segments; %d inputs failed", len(corpus.documents),
              len(corpus.segments), report.n_errors)
     return corpus, report
-
-
-def _claim(did: str, path: Path, owner: dict[str, Path]) -> None:
-    if did in owner:
-        raise DuplicateDocumentError(
-            f"{path}: would get document id {did!r}, which {owner[did]} already has. Rename one of the "
-            "files, or load with doc_id='name' or doc_id='path' to keep both.", path=path)
-    owner[did] = path
 
 
 def _set_languages(docs: list[_Document], language: str | None, attrs: pd.DataFrame | None) -> None:
