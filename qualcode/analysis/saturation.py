@@ -159,7 +159,9 @@ def saturation(codings: pd.DataFrame, order: str | Sequence[str] | None = None, 
         (2010): initial sample ``init``, stopping criterion ``stop``.
     by : str, optional
         ``"dimension"`` (codes grouped by the first part of their id) or a
-        column (``round``, ``district``…): each group computed on its own.
+        column (``round``, ``district``…): each group computed on its own; a
+        group with no codes in its base is reported as ``undefined: …``
+        (without ``by`` that case raises).
 
     Returns
     -------
@@ -193,8 +195,15 @@ def saturation(codings: pd.DataFrame, order: str | Sequence[str] | None = None, 
         table = first_appearance(part, docs)
         new = table["n_new"].tolist()
         if method == "guest":
-            result = _guest(new, base, run, threshold)
             parameters = f"base={base}, run={run}, threshold={threshold:.0%}"
+            try:
+                result = _guest(new, base, run, threshold)
+            except ParameterError as exc:
+                if by is None:
+                    raise
+                # One group without codes in its base must not hide the verdicts of the others.
+                result = {"saturated": False, "point": None, "notation": f"undefined: {exc}".split(". ")[0],
+                          "base_codes": 0, "windows": ""}
         else:
             result = _francis(new, init, stop)
             parameters = f"init={init}, stop={stop}"

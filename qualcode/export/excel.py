@@ -85,9 +85,13 @@ def report_tables(quotes: pd.DataFrame, codebook, *, segments: pd.DataFrame | No
     first = first_appearance(quotes, order=ordering)
     first["new_codes"] = first["new_codes"].map(lambda codes: "; ".join(labels.get(c, c) for c in codes))
     tables[t["first"]] = first
-    results = [saturation(quotes, order=ordering), saturation(quotes, order=ordering, method="francis"),
-               saturation(quotes, order=ordering, by="dimension"),
-               saturation(quotes, order=ordering, method="francis", by="dimension")]
+    results = []
+    for options in ({}, {"method": "francis"}, {"by": "dimension"}, {"method": "francis", "by": "dimension"}):
+        try:
+            results.append(saturation(quotes, order=ordering, **options))
+        except ParameterError as exc:  # e.g. no codes yet in the base: say so in the report, do not fail it
+            results.append(pd.DataFrame([{"group": options.get("by", "all"), "method": options.get("method", "guest"),
+                                          "notation": f"undefined: {exc}"}]))
     tables[t["saturation"]] = pd.concat(results, ignore_index=True)
     book = codebook.to_frame()
     keep = ["code_id", "parent_id", f"label_{lang}", f"definition_{lang}", f"inclusion_{lang}", f"exclusion_{lang}",
@@ -247,8 +251,11 @@ def export_report(project: "Project", path: str | Path, *, lang: str = "es", cod
         order = "date" if "date" in quotes.columns else None
         figures["frequencies"] = plot_frequencies(code_frequencies(quotes, segments=project.segments),
                                                   codebook=codebook, lang=lang)
-        figures["saturation"] = plot_saturation(first_appearance(quotes, order=order),
-                                                saturation(quotes, order=order).iloc[0], lang=lang)
+        try:
+            verdict = saturation(quotes, order=order).iloc[0]
+        except ParameterError:
+            verdict = None
+        figures["saturation"] = plot_saturation(first_appearance(quotes, order=order), verdict, lang=lang)
     from .. import __version__
 
     about = {"qualcode": __version__, "project": Path(project.path).name, "codebook": f"{codebook.id} {codebook.version}",

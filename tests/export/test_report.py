@@ -128,3 +128,13 @@ def test_report_converts_to_pdf_in_libreoffice(coded, tmp_path):
     assert result.returncode == 0, result.stderr
     pdf = tmp_path / "out" / "informe.pdf"
     assert pdf.exists() and pdf.stat().st_size > 10_000 and pdf.read_bytes().startswith(b"%PDF")
+
+
+def test_report_says_when_saturation_is_undefined_for_a_dimension(project, tmp_path):
+    segs = project.segments.query("speaker_role == 'participant'").sort_values("date")
+    firsts = segs.groupby("doc_id", sort=False).head(1).head(7)
+    qc.add_manual(project, list(firsts["segment_id"]), "leadership.workload.time", coder="ana")
+    qc.add_manual(project, [firsts["segment_id"].iloc[-1]], "collaboration.isolation", coder="ana")
+    table = export_report(project, tmp_path / "x.xlsx")["Saturación"].set_index(["group", "method"])
+    assert table.loc[("collaboration", "guest"), "notation"].startswith("undefined: no codes in the first 4")
+    assert not table.loc[("leadership", "guest"), "notation"].startswith("undefined")
