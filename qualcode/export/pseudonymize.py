@@ -121,6 +121,64 @@ class Pseudonymizer:
                 out[column] = out[column].map(self.transform)
         return out
 
+    def transform_corpus(self, corpus):  # type: ignore[no-untyped-def]
+        """A new Corpus whose documents and segments carry pseudonyms, offsets recomputed.
+
+        Names are replaced in each document's text; every segment's
+        ``start``/``end`` is moved to the same words in the new text (so
+        ``text[start:end] == segment text`` still holds) and its
+        ``segment_id`` is computed afresh from the new text. Speakers and the
+        ``pseudonym``/``participant`` attributes are replaced too.
+        """
+        from bisect import bisect_right
+
+        from ..corpus import Corpus, segment_id
+
+        if not hasattr(self, "mapping_"):
+            self.fit(list(corpus.documents["text"]))
+        documents = corpus.documents.copy()
+        segments = corpus.segments.copy()
+        new_texts, shifts = [], {}
+        for doc_id, text in zip(documents["doc_id"], documents["text"]):
+            pieces, starts, deltas, last, delta = [], [], [], 0, 0
+            for match in (self._pattern.finditer(text) if self._pattern is not None else []):
+                replacement = self.mapping_[match.group(1)]
+                pieces.append(text[last:match.start()])
+                pieces.append(replacement)
+                delta += len(replacement) - (match.end() - match.start())
+                starts.append(match.end())
+                deltas.append(delta)
+                last = match.end()
+            pieces.append(text[last:])
+            new_texts.append("".join(pieces))
+            shifts[doc_id] = (starts, deltas)
+
+        def moved(doc_id: str, offset: int) -> int:
+            starts, deltas = shifts[doc_id]
+            k = bisect_right(starts, offset)
+            return offset + (deltas[k - 1] if k else 0)
+
+        documents["text"] = pd.array(new_texts, dtype="string")
+        texts = dict(zip(documents["doc_id"], new_texts))
+        new_start = [moved(d, int(s)) for d, s in zip(segments["doc_id"], segments["start"])]
+        new_end = [moved(d, int(e)) for d, e in zip(segments["doc_id"], segments["end"])]
+        segments["start"] = pd.array(new_start, dtype="Int64")
+        segments["end"] = pd.array(new_end, dtype="Int64")
+        segments["text"] = pd.array([texts[d][a:b] for d, a, b in zip(segments["doc_id"], new_start, new_end)],
+                                    dtype="string")
+        seen: dict[tuple[str, str], int] = {}
+        ids = []
+        for doc_id, text in zip(segments["doc_id"], segments["text"]):
+            k = seen.get((doc_id, text), 0)
+            seen[(doc_id, text)] = k + 1
+            ids.append(segment_id(doc_id, text, k))
+        segments["segment_id"] = pd.array(ids, dtype="string")
+        for frame in (documents, segments):
+            for column in ("speaker", "pseudonym", "participant"):
+                if column in frame.columns:
+                    frame[column] = frame[column].map(self.transform).astype(frame[column].dtype)
+        return Corpus(documents, segments, unit=corpus.unit)
+
     @property
     def mapping(self) -> pd.DataFrame:
         """The name → pseudonym table (keep it apart from the exports)."""

@@ -138,3 +138,21 @@ def test_report_says_when_saturation_is_undefined_for_a_dimension(project, tmp_p
     table = export_report(project, tmp_path / "x.xlsx")["Saturación"].set_index(["group", "method"])
     assert table.loc[("collaboration", "guest"), "notation"].startswith("undefined: no codes in the first 4")
     assert not table.loc[("leadership", "guest"), "notation"].startswith("undefined")
+
+
+def test_e4_pseudonymized_corpus_keeps_offsets_and_hides_names(sample_corpus):
+    pseudonymizer = Pseudonymizer(["Marcela", "Rodrigo", "Helen"])
+    hidden = pseudonymizer.transform_corpus(sample_corpus)
+    names = set(pseudonymizer.mapping["name"])
+    assert {"Gloria", "Patricio"} <= names
+    import re
+
+    pattern = re.compile(r"(?<!\w)(" + "|".join(map(re.escape, names)) + r")(?!\w)")
+    for doc_id, text in zip(hidden.documents["doc_id"], hidden.documents["text"]):
+        assert not pattern.search(text), doc_id
+    for doc_id, group in hidden.segments.groupby("doc_id"):
+        text = hidden.text(doc_id)
+        assert all(text[s:e] == t for s, e, t in group[["start", "end", "text"]].itertuples(index=False))
+    assert len(hidden.segments) == len(sample_corpus.segments)
+    assert hidden.segments["segment_id"].is_unique
+    assert sample_corpus.text("int_d02_final") != hidden.text("int_d02_final")
