@@ -160,17 +160,12 @@ def read_sheet_codebook(path: str | Path) -> Codebook:
     return build_codebook(meta, entries, source=str(path))
 
 
-def _text_cell(cell, value: str) -> None:  # type: ignore[no-untyped-def]
-    # A value starting with "=" would be stored as a formula; force text.
-    cell.value = value
-    if isinstance(value, str) and value.startswith("="):
-        cell.data_type = "s"
-
-
 def write_sheet_codebook(codebook: Codebook, target: str | Path | IO[bytes]) -> None:
     """Write the codebook as ``.xlsx`` (sheets ``codes`` and ``codebook``), atomically for paths."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
+
+    from ..export.safe import put
 
     book = Workbook()
     ws = book.active
@@ -186,7 +181,7 @@ def write_sheet_codebook(codebook: Codebook, target: str | Path | IO[bytes]) -> 
             values.append("" if value is None else value)
         ws.append([None] * len(values))
         for index, value in enumerate(values, start=1):
-            _text_cell(ws.cell(ws.max_row, index), value if value != "" else None)
+            put(ws.cell(ws.max_row, index), value if value != "" else None)
     bold = Font(bold=True, color="FFFFFF")
     fill = PatternFill("solid", fgColor="44546A")
     widths = {"code_id": 38, "parent_id": 30, "color": 10}

@@ -19,7 +19,6 @@ A codebook can also combine others: ``include: [leadership.yaml, ...]``
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import IO
 

@@ -17,13 +17,13 @@ nothing), and appends the rest in one transaction.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 import pandas as pd
 
 from ..errors import ParameterError, ReviewSheetError
+from ..export.safe import put
 from ..nlp.normalize import fold
 
 if TYPE_CHECKING:
@@ -54,8 +54,6 @@ _ACCEPT = {"accept", "accepted", "aceptar", "aceptado", "aceptada", "acepto", "a
            "ok", "1", "true", "verdadero", "v", "✓", "✔", "+", "a"}
 _REJECT = {"reject", "rejected", "rechazar", "rechazado", "rechazada", "rechazo", "rechaza", "no", "n", "0", "false",
            "falso", "f", "-", "✗", "✘", "r"}
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-_CELL_LIMIT = 32_767
 
 
 def normalize_decision(value: object) -> str | None:
@@ -81,25 +79,6 @@ def normalize_decision(value: object) -> str | None:
     if text in _REJECT:
         return "reject"
     raise ParameterError(f"decision {str(value)!r} is not understood; write accept/aceptar/sí/x or reject/rechazar/no/0.")
-
-
-def _cell_text(value: object) -> str | None:
-    """Text safe to put in a cell: no control characters, within Excel's cell limit."""
-    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
-        return None
-    text = _CONTROL.sub(" ", str(value))
-    if len(text) > _CELL_LIMIT:
-        text = text[: _CELL_LIMIT - 40] + " … [truncated in this sheet]"
-    return text
-
-
-def _put(cell, value: object) -> None:  # type: ignore[no-untyped-def]
-    """Set a cell so that text is always text: '=SUM(…)' spoken by a participant is never a formula."""
-    if isinstance(value, str):
-        cell.value = value
-        cell.data_type = "s"
-    else:
-        cell.value = value
 
 
 def _evidence_text(value: object) -> str | None:
@@ -201,12 +180,8 @@ def export_review_sheet(project: "Project", suggestions: pd.DataFrame | None, pa
         }
         r = ws.max_row + 1
         for c, key in enumerate(keys, start=1):
-            value = values.get(key)
-            if value is pd.NA or (isinstance(value, float) and pd.isna(value)):
-                value = None
-            if hasattr(value, "item"):
-                value = value.item()
-            _put(ws.cell(r, c), _cell_text(value) if isinstance(value, str) else value)
+            # Typed as text, control characters out, within the cell limit (qualcode.export.safe).
+            put(ws.cell(r, c), values.get(key))
 
     n_rows = ws.max_row
     # Styles: readable, filterable, frozen header; the quote column wide and wrapped.

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import qualcode as qc
-from qualcode.coders import CachedEmbedder, EmbeddingCoder, EnsembleCoder, KeywordCoder, LearnedCoder, evaluate
+from qualcode.coders import CachedEmbedder, EmbeddingCoder, LearnedCoder, evaluate
 from qualcode.coders.embedding import windows
 from qualcode.coders.ensemble import combine
 from qualcode.errors import ParameterError
