@@ -30,6 +30,7 @@ __all__ = [
     "ProjectError",
     "ReviewSheetError",
     "ParameterError",
+    "SchedulerError",
     "NoSpeakerLabelsWarning",
     "AttributesWarning",
     "CodebookWarning",
@@ -137,6 +138,10 @@ class MissingDependencyError(QualcodeError, ImportError):
 
 class ParameterError(QualcodeError, ValueError):
     """A function argument has an invalid value; the message lists the valid ones."""
+
+
+class SchedulerError(QualcodeError, RuntimeError):
+    """Work could not run where it was sent (a Dask scheduler unreachable, a worker lost)."""
 
 
 class NoSpeakerLabelsWarning(QualcodeWarning):

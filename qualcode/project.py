@@ -423,8 +423,17 @@ class Project:
         return self.codebook().to_frame()
 
     # -- suggestions ------------------------------------------------------------
-    def add_suggestions(self, suggestions: pd.DataFrame) -> int:
-        """Store suggestions, replacing earlier ones for the same segment, code, method and codebook version."""
+    def add_suggestions(self, suggestions: pd.DataFrame, *, replace_segments: Sequence[str] | None = None,
+                        codebook_version: str | None = None) -> int:
+        """Store suggestions, replacing earlier ones for the same segment, code, method and codebook version.
+
+        With ``replace_segments`` (and ``codebook_version``), every earlier
+        suggestion for those segments under that codebook version goes first,
+        in the same transaction: a re-run's table replaces the last one's,
+        including codes no longer suggested. Decisions are never touched.
+        """
+        if replace_segments is not None and codebook_version is None:
+            raise ParameterError("give codebook_version with replace_segments.")
         needed = ["segment_id", "code_id", "method", "score", "codebook_version"]
         missing = [c for c in needed if c not in suggestions.columns]
         if missing:
@@ -441,6 +450,9 @@ class Project:
             records.append((row["segment_id"], row["code_id"], row["method"], float(row["score"]), evidence, spans,
                             row["codebook_version"], _py(row.get("rank")), now))
         with self._write() as db:
+            if replace_segments is not None:
+                db.executemany("DELETE FROM suggestions WHERE segment_id = ? AND codebook_version = ?",
+                               [(sid, codebook_version) for sid in replace_segments])
             db.executemany("INSERT OR REPLACE INTO suggestions(segment_id, code_id, method, score, evidence, spans, "
                            "codebook_version, rank, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", records)
         return len(records)

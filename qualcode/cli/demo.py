@@ -40,19 +40,10 @@ def _fill_review(sheet: Path, gold: pd.DataFrame) -> tuple[int, int]:
     return yes, no
 
 
-def _suggest_with_learning(project, segments: pd.DataFrame) -> pd.DataFrame:  # type: ignore[no-untyped-def]
-    """Zero-shot and learned suggestions for ``segments``, learning from every decision so far."""
-    from ..coders import EmbeddingCoder, EnsembleCoder, KeywordCoder, LearnedCoder
-
-    coders = [KeywordCoder(), EmbeddingCoder(cache=project.path), LearnedCoder(cache=project.path)]
-    from ..review.decisions import decisions
-
-    return EnsembleCoder(coders).fit(project.codebook(), decisions(project)).suggest(segments)
-
-
 @app.command("demo")
 def demo(out: Path = typer.Option(Path("demo_output"), "--out", "-o", help="Folder for the project and the outputs."),
-         samples: Path = typer.Option(ROOT / "data_samples", help="The sample data folder.")) -> None:
+         samples: Path = typer.Option(ROOT / "data_samples", help="The sample data folder."),
+         workers: int = typer.Option(1, "--workers", "-w", min=1, help="Local worker processes.")) -> None:
     """Run the whole flow on data_samples/ as two rounds and write the report, charts and a .qdpx.
 
     Example:
@@ -60,6 +51,7 @@ def demo(out: Path = typer.Option(Path("demo_output"), "--out", "-o", help="Fold
         qualcode demo --out demo_output
     """
     import qualcode as qc
+    from ..batch import decision_changes, run_round
 
     out.mkdir(parents=True, exist_ok=True)
     path = out / "estudio.qualcode"
@@ -71,41 +63,35 @@ def demo(out: Path = typer.Option(Path("demo_output"), "--out", "-o", help="Fold
         docs = corpus.documents[corpus.documents["round"] == round_no]
         part = qc.Corpus(docs.reset_index(drop=True),
                          corpus.segments[corpus.segments["doc_id"].isin(docs["doc_id"])].reset_index(drop=True))
-        added = project.add_corpus(part)
-        counts = added["action"].value_counts().to_dict()
-        changed = set(added.loc[added["action"] != "unchanged", "doc_id"])
+        # The same call as 'qualcode round': add, suggest what is new (learning from the decisions so far),
+        # write the review workbook. Only the last round writes the report, below.
+        result = run_round(project, part, out=out, coder="ana", name=f"ronda{round_no}", report=False,
+                           workers=workers, progress=False)
+        counts = result.documents["action"].value_counts().to_dict()
         line = (f"round {round_no}: {counts.get('added', 0)} documents added, {counts.get('updated', 0)} updated, "
                 f"{counts.get('unchanged', 0)} unchanged")
-        if changed:
-            # Only what is new is suggested and reviewed; the rest keeps its decisions.
-            new_segments = project.segments[project.segments["doc_id"].isin(changed)]
-            suggestions = _suggest_with_learning(project, new_segments)
-            project.add_suggestions(suggestions)
-            sheet = out / f"revision_ronda{round_no}.xlsx"
-            qc.export_review_sheet(project, suggestions, sheet, coder="ana")
-            yes, no = _fill_review(sheet, gold)
-            qc.apply_review(project, qc.read_review_sheet(sheet))
-            round_ids = set(new_segments["segment_id"])
-            round_gold = gold[gold["segment_id"].isin(round_ids)]
+        before = qc.coded_quotes(project)
+        if len(result.segments):
+            yes = no = 0
+            if result.written:
+                sheet = result.written[0]
+                yes, no = _fill_review(sheet, gold)
+                qc.apply_review(project, qc.read_review_sheet(sheet))
+            round_gold = gold[gold["segment_id"].isin(set(result.segments["segment_id"]))]
             current = qc.decisions(project, coder="ana")
             have = set(zip(current["segment_id"], current["code_id"]))
             missing = round_gold[[k not in have for k in zip(round_gold["segment_id"], round_gold["code_id"])]]
             if len(missing):
                 # What the suggestions missed, the coder adds by hand.
                 project.add_manual(list(missing["segment_id"]), list(missing["code_id"]), coder="ana", source="cli")
-            line += (f"; {len(new_segments)} segments, {len(suggestions)} suggestions "
-                     f"({', '.join(f'{k} {v}' for k, v in suggestions['method'].value_counts().items())}); "
+            methods = ", ".join(f"{k} {v}" for k, v in result.suggestions["method"].value_counts().items())
+            line += (f"; {len(result.segments)} segments, {len(result.suggestions)} suggestions ({methods}); "
                      f"review: {yes} accepted, {no} rejected; {len(missing)} codes added by hand")
         else:
             line += "; nothing new to suggest or review"
-        quotes = qc.coded_quotes(project)
-        earlier = set(quotes.loc[quotes["round"] < round_no, "code_id"])
-        first_seen = set(quotes.loc[quotes["round"] == round_no, "code_id"]) - earlier
-        before = qc.saturation(quotes[quotes["round"] < round_no], order="date").iloc[0]["notation"] \
-            if (quotes["round"] < round_no).any() else "—"
-        after = qc.saturation(quotes[quotes["round"] <= round_no], order="date").iloc[0]["notation"]
-        typer.echo(f"{line}; {len(first_seen)} codes seen for the first time; saturation (Guest 4+2, 5%): "
-                   f"{before} → {after}")
+        changes = decision_changes(before, qc.coded_quotes(project))
+        typer.echo(f"{line}; {len(changes['codes_first_seen'])} codes seen for the first time; saturation "
+                   f"(Guest 4+2, 5%): {changes['saturation_before']} → {changes['saturation_after']}")
     quotes = qc.coded_quotes(project)
     precision = len(set(zip(quotes["segment_id"], quotes["code_id"]))) if len(quotes) else 0
     tables = qc.export_report(project, out / "informe.xlsx", lang="es")

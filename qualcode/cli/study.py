@@ -16,6 +16,14 @@ review_app = typer.Typer(help="Review suggestions in a spreadsheet: export a wor
 app.add_typer(review_app, name="review")
 
 
+WORKERS = typer.Option(1, "--workers", "-w", min=1, help="Spread the work over this many local processes "
+                                                         "(results identical to one).")
+SCHEDULER = typer.Option(None, "--scheduler", metavar="ADDRESS",
+                         help="Run the work on this Dask scheduler (tcp://host:8786; pip install 'qualcode[dask]'). "
+                              "Workers must see the transcript files at the same paths.")
+QUIET = typer.Option(False, "--quiet", "-q", help="No progress bars.")
+
+
 def _fail(exc: Exception, code: int = 1) -> None:
     typer.secho(f"error: {exc}", err=True, fg="red")
     raise typer.Exit(code)
@@ -56,8 +64,10 @@ def add(project: Path = typer.Argument(..., help="Project file."),
         paths: List[str] = typer.Argument(..., help="Transcript files, folders or globs."),
         attributes: Optional[Path] = typer.Option(None, "--attributes", "-a", help="Attributes sheet (CSV/XLSX)."),
         unit: str = typer.Option("turn", help="Segment unit: turn, paragraph or sentence."),
-        workers: int = typer.Option(1, "--workers", "-w", help="Read files in this many processes.")) -> None:
+        workers: int = WORKERS, scheduler: Optional[str] = SCHEDULER, quiet: bool = QUIET) -> None:
     """Add (or update) transcripts; unchanged files are skipped, decisions re-anchor to corrected text.
+
+    Exit code 1 when some files could not be read (each is listed; the rest are added).
 
     Example:
 
@@ -67,7 +77,8 @@ def add(project: Path = typer.Argument(..., help="Project file."),
 
     p = _open(project)
     try:
-        corpus, report = load_corpus(paths, attributes=attributes, unit=unit, workers=workers)  # type: ignore[arg-type]
+        corpus, report = load_corpus(paths, attributes=attributes, unit=unit, workers=workers,  # type: ignore[arg-type]
+                                     scheduler=scheduler, progress=not quiet)
         result = p.add_corpus(corpus)
     except QualcodeError as exc:
         _fail(exc, 2)
@@ -87,23 +98,79 @@ def suggest_cmd(project: Path = typer.Argument(..., help="Project file."),
                 min_score: float = typer.Option(0.4, "--min-score", help="Drop suggestions below this score."),
                 methods: str = typer.Option("keyword,embedding", help="Zero-shot methods, comma-separated."),
                 learn: Optional[bool] = typer.Option(None, "--learn/--no-learn",
-                                                     help="Learn from decisions (default: when there are some).")) -> None:
-    """Suggest codes for every participant segment and store them in the project.
+                                                     help="Learn from decisions (default: when there are some)."),
+                document: Optional[List[str]] = typer.Option(None, "--document", "-d",
+                                                             help="Only this document (repeat for more)."),
+                workers: int = WORKERS, scheduler: Optional[str] = SCHEDULER, quiet: bool = QUIET) -> None:
+    """Suggest codes for participant segments and store them in the project (replacing earlier ones).
 
-    Example:
+    Embeddings of texts seen before come from the project's cache, so a re-run
+    encodes only what is new.
+
+    Examples:
 
         qualcode suggest study.qualcode --top-k 3 --min-score 0.4
+
+        qualcode suggest study.qualcode --workers 2 -d int_d02_final -d int_d05_final
+
+        qualcode suggest study.qualcode --scheduler tcp://10.0.0.5:8786
     """
     from ..coders import suggest
 
     p = _open(project)
     try:
         out = suggest(p, methods=tuple(m.strip() for m in methods.split(",") if m.strip()), top_k=top_k,
-                      min_score=min_score, learn=learn)
+                      min_score=min_score, learn=learn, documents=document or None, workers=workers,
+                      scheduler=scheduler, progress=not quiet)
     except QualcodeError as exc:
         _fail(exc)
     typer.echo(f"{len(out)} suggestions for {out['segment_id'].nunique() if len(out) else 0} segments "
                f"({', '.join(f'{k} {v}' for k, v in out['method'].value_counts().items()) if len(out) else 'none'})")
+
+
+@app.command("round")
+def round_cmd(project: Path = typer.Argument(..., help="Project file (created with 'qualcode init')."),
+              paths: List[str] = typer.Argument(..., help="The round's transcript files, folders or globs."),
+              attributes: Optional[Path] = typer.Option(None, "--attributes", "-a", help="Attributes sheet (CSV/XLSX)."),
+              out: Path = typer.Option(Path("."), "--out", "-o", help="Folder for the review and report workbooks."),
+              coder: Optional[str] = typer.Option(None, help="Who will review: leaves out what they already decided."),
+              lang: str = typer.Option("es", help="Workbook language: es or en."),
+              name: Optional[str] = typer.Option(None, help="Round name in file names (default: its 'round' attribute)."),
+              report: bool = typer.Option(True, "--report/--no-report", help="Also write the report workbook."),
+              unit: str = typer.Option("turn", help="Segment unit: turn, paragraph or sentence."),
+              methods: str = typer.Option("keyword,embedding", help="Zero-shot methods, comma-separated."),
+              workers: int = WORKERS, scheduler: Optional[str] = SCHEDULER, quiet: bool = QUIET) -> None:
+    """Add a round of interviews, suggest codes for what is new, write the review and report workbooks.
+
+    Unchanged files are skipped; only new and changed documents are suggested
+    (cached embeddings are reused); decisions are never touched. Files that
+    cannot be read are listed and the rest of the round goes on (exit code 1).
+    Apply the reviewed workbook with 'qualcode review apply'.
+
+    Examples:
+
+        qualcode round study.qualcode entrevistas/ronda2 -a atributos.csv --out ronda2 --coder ana
+
+        qualcode round study.qualcode "nacional/**/*.docx" -a atributos.xlsx --out nacional --workers 8
+
+        qualcode round study.qualcode nacional/ -a atributos.xlsx --scheduler tcp://10.0.0.5:8786
+    """
+    from ..batch import run_round
+
+    p = _open(project)
+    try:
+        result = run_round(p, paths, attributes=attributes, unit=unit, out=out, coder=coder, lang=lang, name=name,
+                           report=report, methods=tuple(m.strip() for m in methods.split(",") if m.strip()),
+                           workers=workers, scheduler=scheduler, progress=not quiet)
+    except QualcodeError as exc:
+        _fail(exc, 2)
+    failed = result.load_report[result.load_report["status"] != "ok"]
+    for row in failed.itertuples():
+        typer.secho(f"  [{row.status}] {row.message}", fg="red" if row.status == "error" else "yellow", err=True)
+    for line in result.summary():
+        typer.echo(line)
+    if result.exit_code:
+        raise typer.Exit(result.exit_code)
 
 
 @review_app.command("export")
@@ -145,13 +212,21 @@ def review_apply(project: Path = typer.Argument(..., help="Project file."),
     """
     from ..review import apply_review, read_review_sheet
 
+    from ..batch import decision_changes
+    from ..review import coded_quotes
+
     p = _open(project)
     try:
+        before = coded_quotes(p)
         report = apply_review(p, read_review_sheet(sheet), coder=coder)
+        changes = decision_changes(before, coded_quotes(p))
     except QualcodeError as exc:
         _fail(exc)
     counts = report["outcome"].value_counts().to_dict()
     typer.echo(", ".join(f"{v} {k}" for k, v in counts.items()))
+    first = changes["codes_first_seen"]
+    typer.echo(f"codes coded for the first time: {len(first)}{' (' + ', '.join(first) + ')' if first else ''}; "
+               f"saturation: {changes['saturation_before']} → {changes['saturation_after']}")
     for row in report[report["outcome"] == "refused"].itertuples():
         typer.secho(f"  row {row.row}: {row.message}", fg="yellow")
     if counts.get("refused"):

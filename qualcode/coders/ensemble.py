@@ -76,11 +76,54 @@ class EnsembleCoder(BaseCoder):
         return self
 
     def suggest(self, segments: pd.DataFrame) -> pd.DataFrame:
-        """The merged, ranked suggestions: the suggestions table plus ``rank`` (1 = best for its segment)."""
+        """The merged, ranked suggestions: the suggestions table plus ``rank`` (1 = best for its segment).
+
+        Inside ``with qualcode.parallel.Runner(workers=N):`` keyword matching
+        runs over chunks of documents in the workers and texts are encoded
+        there in batches; the result is the same as with one worker.
+        """
         self._check_fitted()
-        parts = [c.suggest(segments) for c in self.coders_]
+        parts = [_suggest_spread(c, segments) for c in self.coders_]
         return combine(parts, top_k=self.top_k, min_score=self.min_score,
                        learned_codes=set().union(*(getattr(c, "models_", {}).keys() for c in self.coders_)))
+
+
+# Keyword matching is spread by chunks of whole documents of about this many segments: large enough
+# that shipping the fitted coder to a worker costs little beside the matching.
+CHUNK_SEGMENTS = 2000
+
+
+def _suggest_chunk(coder: BaseCoder, segments: pd.DataFrame) -> pd.DataFrame:
+    return coder.suggest(segments)
+
+
+def _suggest_spread(coder: BaseCoder, segments: pd.DataFrame) -> pd.DataFrame:
+    """``coder.suggest(segments)``, by chunks of documents in the current runner's workers when that pays.
+
+    Only coders whose suggestions for a segment depend on nothing else in the
+    batch are spread (the keyword coder); the embedding coders already spread
+    their encoding, which is where their time goes.
+    """
+    from ..parallel import current
+    from .keyword import KeywordCoder
+
+    runner = current()
+    if not (runner.parallel and isinstance(coder, KeywordCoder) and len(segments) > CHUNK_SEGMENTS):
+        return coder.suggest(segments)
+    sizes = segments.groupby("doc_id", sort=False).size()
+    chunks, ids, count = [], [], 0
+    for doc_id, n in sizes.items():
+        ids.append(doc_id)
+        count += int(n)
+        if count >= CHUNK_SEGMENTS:
+            chunks.append(ids)
+            ids, count = [], 0
+    if ids:
+        chunks.append(ids)
+    parts = runner.map(_suggest_chunk, [segments[segments["doc_id"].isin(c)] for c in chunks], shared=coder,
+                       desc=f"keyword matching, {len(chunks)} chunks")
+    frames = [p for p in parts if not p.empty]
+    return pd.concat(frames, ignore_index=True) if frames else typed_suggestions([])
 
 
 def combine(parts: list[pd.DataFrame], *, top_k: int, min_score: float,
@@ -116,7 +159,9 @@ def combine(parts: list[pd.DataFrame], *, top_k: int, min_score: float,
 
 def suggest(source, codebook: Codebook | None = None, *, methods: Sequence[str] = ("keyword", "embedding"),
             learn: bool | None = None, top_k: int = DEFAULT_TOP_K, min_score: float = DEFAULT_MIN_SCORE,
-            embedder: str = "use", store: bool = True) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+            embedder: str = "use", store: bool = True, documents: Sequence[str] | None = None,
+            workers: int = 1, scheduler: str | None = None,
+            progress: bool = False) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     """Suggest codes in one call, for a Project or a segments table.
 
     Parameters
@@ -134,6 +179,20 @@ def suggest(source, codebook: Codebook | None = None, *, methods: Sequence[str] 
         decisions). Default: when the project holds decisions.
     top_k, min_score
         Per segment at most ``top_k`` codes scoring at least ``min_score``.
+    store : bool
+        With a project, store the suggestions there, replacing earlier ones
+        for the same segments and codebook version.
+    documents : sequence of str, optional
+        Only these documents (e.g. what a new round added); the project's
+        other suggestions are left as they are.
+    workers : int
+        Spread keyword matching and encoding over this many local processes;
+        the result is identical to one worker.
+    scheduler : str, optional
+        Run that work on the Dask cluster at this address instead (extra
+        ``qualcode[dask]``); only this process writes the project file.
+    progress : bool
+        Show progress bars (see :mod:`qualcode.progress`).
 
     Returns
     -------
@@ -160,6 +219,12 @@ def suggest(source, codebook: Codebook | None = None, *, methods: Sequence[str] 
             raise ParameterError("give the codebook: qc.suggest(segments, codebook).")
     else:
         raise ParameterError("suggest() takes a Project or a segments DataFrame.")
+    if documents is not None:
+        wanted = set(documents)
+        unknown_docs = sorted(wanted - set(segments["doc_id"]))
+        if unknown_docs:
+            raise ParameterError(f"no segments for document(s) {unknown_docs[:5]}; add them to the project first.")
+        segments = segments[segments["doc_id"].isin(wanted)]
     unknown = [m for m in methods if m not in ("keyword", "embedding")]
     if unknown:
         raise ParameterError(f"unknown method(s) {unknown}; choose from 'keyword' and 'embedding'.")
@@ -180,8 +245,12 @@ def suggest(source, codebook: Codebook | None = None, *, methods: Sequence[str] 
         from .learned import LearnedCoder
 
         coders.append(LearnedCoder(embedder, cache=cache))
-    ensemble = EnsembleCoder(coders, top_k=top_k, min_score=min_score).fit(codebook, decisions)
-    result = ensemble.suggest(segments)
-    if project is not None and store and not result.empty:
-        project.add_suggestions(result)
+    from ..parallel import using
+
+    with using(workers, scheduler, progress=progress):
+        ensemble = EnsembleCoder(coders, top_k=top_k, min_score=min_score).fit(codebook, decisions)
+        result = ensemble.suggest(segments)
+    if project is not None and store:
+        project.add_suggestions(result, replace_segments=list(segments["segment_id"]),
+                                codebook_version=ensemble.codebook_version_)
     return result

@@ -198,6 +198,10 @@ def _load_file(job: tuple[Path, str | None, str | None], *, survey: SurveyColumn
                         "Please report this with the file's format (not its content).")
 
 
+def _load_group(group: list[tuple[Path, str | None, str | None]], *, task: Callable) -> list:
+    return [task(job) for job in group]
+
+
 def load_corpus(
     paths_or_glob: PathsLike,
     *,
@@ -211,6 +215,8 @@ def load_corpus(
     attributes_key: str | None = None,
     required_attributes: Sequence[str] = (),
     workers: int = 1,
+    scheduler: str | None = None,
+    progress: bool = False,
 ) -> tuple[Corpus, LoadReport]:
     """Load transcripts into a :class:`~qualcode.corpus.Corpus`, reporting every file.
 
@@ -235,6 +241,11 @@ def load_corpus(
         How a file's document id is made (default: file name without suffix).
     workers : int
         Read files in this many processes (large rounds); the result is identical to one worker.
+    scheduler : str, optional
+        Read them on the Dask cluster at this address instead (extra
+        ``qualcode[dask]``; the workers must see the files at the same paths).
+    progress : bool
+        Show a progress bar over the files (see :mod:`qualcode.progress`).
 
     Returns
     -------
@@ -293,13 +304,16 @@ def load_corpus(
         jobs.append((path, fmt, did))
         outcomes.append(None)
     task = partial(_load_file, survey=survey, doc_id=doc_id, language=language, speakers=forced_speakers)
-    if workers > 1 and len(jobs) > 1:
-        from concurrent.futures import ProcessPoolExecutor
+    from ..parallel import batches, using
 
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(task, jobs, chunksize=max(1, len(jobs) // (4 * workers))))
-    else:
-        results = [task(job) for job in jobs]
+    with using(workers, scheduler, progress=progress) as runner:
+        if runner.parallel:
+            # Files travel to workers in groups: a message per file costs more than a small file takes.
+            size = max(1, min(16, len(jobs) // (4 * max(runner.workers, 2))))
+            groups = runner.map(partial(_load_group, task=task), batches(jobs, size), desc="load (groups of files)")
+            results = [r for group in groups for r in group]
+        else:
+            results = runner.map(task, jobs, desc="load")
     it = iter(results)
     outcomes = [next(it) if outcome is None else outcome for outcome in outcomes]
     for (made, row) in outcomes:  # type: ignore[misc]
