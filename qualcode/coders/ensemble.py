@@ -138,8 +138,22 @@ def combine(parts: list[pd.DataFrame], *, top_k: int, min_score: float,
     if learned_codes:
         zero_shot = both["method"] != "learned"
         both = both[~(zero_shot & both["code_id"].isin(learned_codes))]
-    grouped = both.groupby(["segment_id", "code_id"], sort=False)
-    merged = grouped.agg(
+    # Most (segment, code) pairs come from one method only: they are taken as they are, and only the pairs
+    # found by several methods go through the (slower, per-group) merge.
+    both = both.reset_index(drop=True)
+    repeated = both.duplicated(["segment_id", "code_id"], keep=False)
+    single = both.loc[~repeated]
+    single = single[(1.0 - (1.0 - single["score"].astype(float))).round(4) >= min_score]
+    single = pd.DataFrame({
+        "segment_id": single["segment_id"], "code_id": single["code_id"], "doc_id": single["doc_id"],
+        "miss": 1.0 - single["score"].astype(float),
+        "method": single["method"],
+        "evidence": [x if isinstance(x, str) else "" for x in single["evidence"]],
+        "spans": [list(x) if isinstance(x, list) else [] for x in single["spans"]],
+        "codebook_version": single["codebook_version"],
+    })
+    grouped = both.loc[repeated].groupby(["segment_id", "code_id"], sort=False)
+    multi = grouped.agg(
         doc_id=("doc_id", "first"),
         miss=("score", lambda s: float(np.prod(1.0 - s.astype(float).to_numpy()))),
         method=("method", lambda m: "+".join(sorted(set(m)))),
@@ -147,6 +161,7 @@ def combine(parts: list[pd.DataFrame], *, top_k: int, min_score: float,
         spans=("spans", lambda s: [span for spans in s if isinstance(spans, list) for span in spans]),
         codebook_version=("codebook_version", "first"),
     ).reset_index()
+    merged = pd.concat([single, multi], ignore_index=True) if len(multi) else single.reset_index(drop=True)
     merged["score"] = (1.0 - merged.pop("miss")).round(4)
     merged = merged[merged["score"] >= min_score]
     merged = merged.sort_values(["segment_id", "score", "code_id"], ascending=[True, False, True], kind="stable")
