@@ -34,6 +34,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/load_large_file.py
 	$(BIN)/python bench/coders_1m_words.py
 	$(BIN)/python bench/evaluate_coders.py
+	$(BIN)/python bench/round_workers.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache build *.egg-info
