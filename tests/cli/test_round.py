@@ -110,3 +110,22 @@ def test_a_round_where_nothing_can_be_read_exits_two(tmp_path, write):
 def test_round_help_has_examples():
     result = run("round", "--help")
     assert result.exit_code == 0 and "qualcode round study.qualcode" in result.output and "--scheduler" in result.output
+
+
+def _commands(group, prefix=()):
+    for name, command in group.commands.items():
+        if hasattr(command, "commands"):
+            yield from _commands(command, prefix + (name,))
+        else:
+            yield prefix + (name,)
+
+
+def test_every_command_has_help_with_an_example():
+    import typer
+
+    commands = list(_commands(typer.main.get_command(app)))
+    assert len(commands) >= 12
+    for path in commands:
+        result = run(*path, "--help")
+        assert result.exit_code == 0, path
+        assert "Example" in result.output and f"qualcode {' '.join(path)}" in result.output, path
