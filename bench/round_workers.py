@@ -46,12 +46,11 @@ def build(folder: Path, target_words: int) -> int:
 
 def one_round(folder: Path, project_path: Path, workers: int) -> tuple[float, "object"]:
     import qualcode as qc
-    from qualcode.batch import run_round
 
     project = qc.Project.create(project_path)
     project.add_codebook(qc.load_codebook("nic_study"))
     start = time.perf_counter()
-    result = run_round(project, folder, workers=workers, report=False)
+    result = qc.run_round(project, folder, workers=workers, report=False)
     elapsed = time.perf_counter() - start
     project.close()
     return elapsed, result
@@ -62,7 +61,6 @@ def main() -> None:
     parser.add_argument("--words", type=int, default=1_000_000)
     args = parser.parse_args()
     import qualcode as qc
-    from qualcode.batch import run_round
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "round"
@@ -79,7 +77,7 @@ def main() -> None:
         print(f"  workers=2: {two:.1f} s  ratio {two / one:.2f}x one worker; identical suggestions: {identical}")
         project = qc.Project.open(Path(tmp) / "one.qualcode")
         start = time.perf_counter()
-        again = run_round(project, folder, report=False)
+        again = qc.run_round(project, folder, report=False)
         rerun = time.perf_counter() - start
         project.close()
         print(f"  re-run on the unchanged files: {rerun:.2f} s ({len(again.suggestions)} suggestions made)  "

@@ -27,6 +27,7 @@ from .analysis import (
     saturation_orderings,
     unseen_codes,
 )
+from .batch import RoundResult, run_round
 from .codebook import Code, Codebook, load_codebook, save_codebook
 from .coders import EmbeddingCoder, EnsembleCoder, KeywordCoder, LearnedCoder, evaluate, suggest
 from .errors import QualcodeError, QualcodeWarning
@@ -46,6 +47,7 @@ from .export import (
 )
 from .project import Project
 from .review import (
+    ReviewWidget,
     accept,
     add_manual,
     apply_review,
@@ -54,6 +56,7 @@ from .review import (
     export_review_sheet,
     read_review_sheet,
     reject,
+    review_widget,
 )
 
 __version__ = "0.1.0"
@@ -90,6 +93,8 @@ __all__ = [
     "LearnedCoder",
     "evaluate",
     "suggest",
+    "run_round",
+    "RoundResult",
     "Project",
     "accept",
     "add_manual",
@@ -99,6 +104,8 @@ __all__ = [
     "export_review_sheet",
     "read_review_sheet",
     "reject",
+    "review_widget",
+    "ReviewWidget",
     "Code",
     "Codebook",
     "Corpus",

@@ -1,4 +1,4 @@
-"""Human decisions: accept, reject, code by hand, review in Excel, re-anchor after corrections.
+"""Human decisions: accept, reject, code by hand, review in a notebook widget or in Excel, re-anchor.
 
 The log is append-only and lives in the :class:`~qualcode.project.Project`.
 """
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from .decisions import accept, add_manual, coded_quotes, decisions, reject
 from .sheet import apply_review, export_review_sheet, normalize_decision, read_review_sheet
+from .widget import ReviewQueue, ReviewWidget, review_widget
 
 __all__ = ["accept", "reject", "add_manual", "decisions", "coded_quotes", "export_review_sheet",
-           "read_review_sheet", "apply_review", "normalize_decision"]
+           "read_review_sheet", "apply_review", "normalize_decision", "ReviewQueue", "ReviewWidget", "review_widget"]
