@@ -43,6 +43,10 @@ def _needs() -> str | None:
 
 
 MISSING = _needs()
+# CI sets QUALCODE_REQUIRE_BROWSER=1: there a missing browser is a failure, not a quiet skip.
+REQUIRED = os.environ.get("QUALCODE_REQUIRE_BROWSER") == "1"
+if MISSING is not None and REQUIRED:
+    raise RuntimeError(f"the widget's browser test cannot run: {MISSING}")
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(MISSING is not None, reason=str(MISSING))]
 
 
