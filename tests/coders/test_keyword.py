@@ -109,3 +109,33 @@ def test_phrase_starting_with_an_article_matches_whole():
     out = KeywordCoder().fit(codebook).suggest(segments("Nos salvó el Grupo de WhatsApp.", "Un grupo de WhatsApp."))
     assert list(out["segment_id"]) == ["s0"]
     assert out["evidence"].iloc[0] == "«el Grupo de WhatsApp» (el grupo de whatsapp)"
+
+
+def test_fitted_coder_pickles_small_and_suggests_the_same(sample_corpus, study_codebook):
+    import pickle
+
+    coder = KeywordCoder().fit(study_codebook)
+    data = pickle.dumps(coder)
+    # The compiled keywords only: lemma tables and stemmers (megabytes) load again in the receiving process.
+    assert len(data) < 1_000_000
+    before = coder.suggest(sample_corpus.segments)
+    pd.testing.assert_frame_equal(pickle.loads(data).suggest(sample_corpus.segments), before)
+    pd.testing.assert_frame_equal(coder.suggest(sample_corpus.segments), before)
+
+
+def test_suggestions_do_not_depend_on_how_segments_are_batched(sample_corpus, study_codebook):
+    coder = KeywordCoder().fit(study_codebook)
+    segs = sample_corpus.segments
+    assert segs["language"].nunique() == 2  # both languages, so batches differ in what they hold
+    whole = coder.suggest(segs)
+    by_document = [coder.suggest(doc) for _, doc in segs.groupby("doc_id", sort=False)]
+    pd.testing.assert_frame_equal(pd.concat(by_document, ignore_index=True), whole)
+    uneven = [coder.suggest(segs.iloc[a:b]) for a, b in [(0, 1), (1, 50), (50, 51), (51, 300), (300, len(segs))]]
+    pd.testing.assert_frame_equal(pd.concat(uneven, ignore_index=True), whole)
+
+
+def test_rows_follow_the_segments_then_the_codebook(coder):
+    out = coder.suggest(segments("Hay falta de tiempo y confianza.", "Colaboramos.", "We trust them.",
+                                 "Confianza al colaborar."))
+    assert list(zip(out["segment_id"], out["code_id"])) == [
+        ("s0", "trust"), ("s0", "time"), ("s1", "collaboration"), ("s3", "collaboration"), ("s3", "trust")]
