@@ -82,7 +82,7 @@ class RoundResult:
     ----------
     documents : DataFrame
         One row per document of the round: ``doc_id``, ``action`` (added,
-        updated, unchanged), ``n_segments``, ``n_reanchored``, ``n_orphaned``.
+        updated, attributes, unchanged), ``n_segments``, ``n_reanchored``, ``n_orphaned``.
     load_report : LoadReport
         One row per file (``status`` ok, warning or error, with the message).
     segments : DataFrame
@@ -122,7 +122,8 @@ class RoundResult:
     def summary(self) -> list[str]:
         """The round in a few lines, for a terminal or a log (counts and code ids; no participant text)."""
         counts = self.documents["action"].value_counts().to_dict() if len(self.documents) else {}
-        lines = [f"documents: {counts.get('added', 0)} added, {counts.get('updated', 0)} updated, "
+        relabelled = f"{counts['attributes']} with new attributes, " if counts.get("attributes") else ""
+        lines = [f"documents: {counts.get('added', 0)} added, {counts.get('updated', 0)} updated, {relabelled}"
                  f"{counts.get('unchanged', 0)} unchanged, {self.n_failed} failed"]
         if len(self.documents):
             reanchored, orphaned = int(self.documents["n_reanchored"].sum()), int(self.documents["n_orphaned"].sum())
@@ -213,7 +214,7 @@ def run_round(project: "Project", source: "str | Path | Sequence[str | Path] | C
             corpus, report_frame = load_corpus(source, attributes=attributes, unit=unit)  # type: ignore[arg-type]
         documents = project.add_corpus(corpus) if len(corpus.documents) else \
             pd.DataFrame(columns=["doc_id", "action", "n_segments", "n_reanchored", "n_orphaned"])
-        changed = list(documents.loc[documents["action"] != "unchanged", "doc_id"])
+        changed = list(documents.loc[documents["action"].isin(["added", "updated"]), "doc_id"])
         segments = project.segments
         segments = segments[segments["doc_id"].isin(changed)].reset_index(drop=True)
         if changed:

@@ -271,7 +271,8 @@ class Project:
         -------
         DataFrame
             One row per document: ``doc_id``, ``action`` (added, updated,
-            unchanged), ``n_segments``, ``n_reanchored``, ``n_orphaned``.
+            attributes (same text, new attributes), unchanged),
+            ``n_segments``, ``n_reanchored``, ``n_orphaned``.
         """
         from .review.anchor import reanchor
 
@@ -280,14 +281,22 @@ class Project:
         declared = [c.name for c in DOCUMENTS if c.name != "text"]
         attributes = corpus.attributes
         with self._write() as db:
-            existing = {r[0]: (r[1], r[2]) for r in db.execute("SELECT doc_id, sha256, unit FROM documents")}
+            existing = {r[0]: (r[1], r[2], r[3]) for r in
+                        db.execute("SELECT doc_id, sha256, unit, attributes FROM documents")}
             for doc in corpus.documents.to_dict("records"):
                 doc_id = doc["doc_id"]
-                if existing.get(doc_id) == (doc["sha256"], corpus.unit):
-                    rows.append({"doc_id": doc_id, "action": "unchanged", "n_segments": int(doc["n_segments"]),
+                attrs = {a: _py(doc.get(a)) for a in attributes}
+                if doc_id in existing and existing[doc_id][:2] == (doc["sha256"], corpus.unit):
+                    action = "unchanged"
+                    # A corrected attributes sheet reaches documents whose text did not change; loading
+                    # without a sheet leaves the attributes they have.
+                    if any(v is not None for v in attrs.values()) and attrs != json.loads(existing[doc_id][2]):
+                        db.execute("UPDATE documents SET attributes = ?, updated_at = ? WHERE doc_id = ?",
+                                   (json.dumps(attrs, ensure_ascii=False), now, doc_id))
+                        action = "attributes"
+                    rows.append({"doc_id": doc_id, "action": action, "n_segments": int(doc["n_segments"]),
                                  "n_reanchored": 0, "n_orphaned": 0})
                     continue
-                attrs = {a: _py(doc.get(a)) for a in attributes}
                 values = [_py(doc[c]) for c in declared]
                 segs = corpus.segments[corpus.segments["doc_id"] == doc_id]
                 old_starts = dict(db.execute("SELECT segment_id, start FROM segments WHERE doc_id = ?", (doc_id,)))

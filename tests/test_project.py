@@ -50,6 +50,24 @@ def test_add_corpus_is_a_no_op_for_unchanged_files(project, sample_corpus):
     assert project.segments.equals(before)
 
 
+def test_a_corrected_attributes_sheet_reaches_unchanged_documents(project, samples, tmp_path):
+    import pandas as pd
+
+    sheet = pd.read_csv(samples / "attributes.csv")
+    sheet.loc[sheet["doc_id"] == "int_d02_final", "district"] = "Valle Oriente"
+    sheet.to_csv(tmp_path / "corrected.csv", index=False)
+    segments = project.segments[["segment_id", "text"]]
+    corrected, _ = qc.load_corpus(samples / "transcripts", attributes=tmp_path / "corrected.csv")
+    result = project.add_corpus(corrected).set_index("doc_id")["action"]
+    assert result["int_d02_final"] == "attributes" and (result.drop("int_d02_final") == "unchanged").all()
+    assert project.documents.set_index("doc_id").loc["int_d02_final", "district"] == "Valle Oriente"
+    assert project.segments[["segment_id", "text"]].equals(segments)
+    # Loading the same files without a sheet keeps the attributes the documents have.
+    bare, _ = qc.load_corpus(samples / "transcripts")
+    assert set(project.add_corpus(bare)["action"]) == {"unchanged"}
+    assert project.documents.set_index("doc_id").loc["int_d02_final", "district"] == "Valle Oriente"
+
+
 def test_project_tables_keep_attributes_and_types(project, sample_corpus):
     docs = project.documents.set_index("doc_id")
     assert docs.loc["int_d02_final", "stage"] == "final" and docs.loc["int_d02_final", "round"] == 2

@@ -83,7 +83,8 @@ def add(project: Path = typer.Argument(..., help="Project file."),
     except QualcodeError as exc:
         _fail(exc, 2)
     counts = result["action"].value_counts().to_dict()
-    typer.echo(f"{counts.get('added', 0)} added, {counts.get('updated', 0)} updated, "
+    relabelled = f"{counts['attributes']} with new attributes, " if counts.get("attributes") else ""
+    typer.echo(f"{counts.get('added', 0)} added, {counts.get('updated', 0)} updated, {relabelled}"
                f"{counts.get('unchanged', 0)} unchanged; {int(result['n_reanchored'].sum())} decisions re-anchored, "
                f"{int(result['n_orphaned'].sum())} orphaned")
     for row in report[report["status"] != "ok"].itertuples():
