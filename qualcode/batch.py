@@ -32,7 +32,21 @@ if TYPE_CHECKING:
     from .io import LoadReport
     from .project import Project
 
-__all__ = ["RoundResult", "run_round", "saturation_verdict", "decision_changes"]
+__all__ = ["RoundResult", "run_round", "saturation_verdict", "decision_changes", "count_actions"]
+
+
+def count_actions(documents: pd.DataFrame) -> str:
+    """What :meth:`~qualcode.project.Project.add_corpus` did, in words.
+
+    Examples
+    --------
+    >>> count_actions(pd.DataFrame({"action": ["added", "added", "unchanged"]}))
+    '2 added, 0 updated, 1 unchanged'
+    """
+    counts = documents["action"].value_counts().to_dict() if len(documents) else {}
+    relabelled = f"{counts['attributes']} with new attributes, " if counts.get("attributes") else ""
+    return (f"{counts.get('added', 0)} added, {counts.get('updated', 0)} updated, {relabelled}"
+            f"{counts.get('unchanged', 0)} unchanged")
 
 
 def saturation_verdict(quotes: pd.DataFrame, order: str = "date") -> str:
@@ -121,10 +135,7 @@ class RoundResult:
 
     def summary(self) -> list[str]:
         """The round in a few lines, for a terminal or a log (counts and code ids; no participant text)."""
-        counts = self.documents["action"].value_counts().to_dict() if len(self.documents) else {}
-        relabelled = f"{counts['attributes']} with new attributes, " if counts.get("attributes") else ""
-        lines = [f"documents: {counts.get('added', 0)} added, {counts.get('updated', 0)} updated, {relabelled}"
-                 f"{counts.get('unchanged', 0)} unchanged, {self.n_failed} failed"]
+        lines = [f"documents: {count_actions(self.documents)}, {self.n_failed} failed"]
         if len(self.documents):
             reanchored, orphaned = int(self.documents["n_reanchored"].sum()), int(self.documents["n_orphaned"].sum())
             if reanchored or orphaned:
@@ -203,7 +214,8 @@ def run_round(project: "Project", source: "str | Path | Sequence[str | Path] | C
     from .export import export_report
     from .io import load_corpus
     from .parallel import using
-    from .review import coded_quotes, decisions, export_review_sheet
+    from .review.decisions import coded_quotes, undecided
+    from .review.sheet import export_review_sheet
 
     before = coded_quotes(project)
     with using(workers, scheduler, progress=progress):
@@ -247,11 +259,7 @@ def run_round(project: "Project", source: "str | Path | Sequence[str | Path] | C
             name = f"{'ronda' if lang == 'es' else 'round'}{rounds[0]}" if len(rounds) == 1 else \
                 ("ronda" if lang == "es" else "round")
         if len(found):
-            todo = found
-            if coder:
-                done = decisions(project, coder=coder)
-                have = set(zip(done["segment_id"], done["code_id"]))
-                todo = found[[k not in have for k in zip(found["segment_id"], found["code_id"])]]
+            todo = undecided(project, found, coder) if coder else found
             sheet = _free_path(folder / f"{'revision' if lang == 'es' else 'review'}_{name}.xlsx")
             result.n_review_rows = export_review_sheet(project, todo, sheet, lang=lang, coder=coder)
             result.written.append(sheet)

@@ -51,7 +51,7 @@ def demo(out: Path = typer.Option(Path("demo_output"), "--out", "-o", help="Fold
         qualcode demo --out demo_output
     """
     import qualcode as qc
-    from ..batch import decision_changes, run_round
+    from ..batch import count_actions, decision_changes, run_round
 
     out.mkdir(parents=True, exist_ok=True)
     path = out / "estudio.qualcode"
@@ -67,9 +67,7 @@ def demo(out: Path = typer.Option(Path("demo_output"), "--out", "-o", help="Fold
         # write the review workbook. Only the last round writes the report, below.
         result = run_round(project, part, out=out, coder="ana", name=f"ronda{round_no}", report=False,
                            workers=workers, progress=False)
-        counts = result.documents["action"].value_counts().to_dict()
-        line = (f"round {round_no}: {counts.get('added', 0)} documents added, {counts.get('updated', 0)} updated, "
-                f"{counts.get('unchanged', 0)} unchanged")
+        line = f"round {round_no}: documents {count_actions(result.documents)}"
         before = qc.coded_quotes(project)
         if len(result.segments):
             yes = no = 0

@@ -24,6 +24,10 @@ SCHEDULER = typer.Option(None, "--scheduler", metavar="ADDRESS",
 QUIET = typer.Option(False, "--quiet", "-q", help="No progress bars.")
 
 
+def _methods(spec: str) -> tuple[str, ...]:
+    return tuple(m.strip() for m in spec.split(",") if m.strip())
+
+
 def _fail(exc: Exception, code: int = 1) -> None:
     typer.secho(f"error: {exc}", err=True, fg="red")
     raise typer.Exit(code)
@@ -73,6 +77,7 @@ def add(project: Path = typer.Argument(..., help="Project file."),
 
         qualcode add study.qualcode data_samples/transcripts --attributes data_samples/attributes.csv
     """
+    from ..batch import count_actions
     from ..io import load_corpus
 
     p = _open(project)
@@ -82,10 +87,7 @@ def add(project: Path = typer.Argument(..., help="Project file."),
         result = p.add_corpus(corpus)
     except QualcodeError as exc:
         _fail(exc, 2)
-    counts = result["action"].value_counts().to_dict()
-    relabelled = f"{counts['attributes']} with new attributes, " if counts.get("attributes") else ""
-    typer.echo(f"{counts.get('added', 0)} added, {counts.get('updated', 0)} updated, {relabelled}"
-               f"{counts.get('unchanged', 0)} unchanged; {int(result['n_reanchored'].sum())} decisions re-anchored, "
+    typer.echo(f"{count_actions(result)}; {int(result['n_reanchored'].sum())} decisions re-anchored, "
                f"{int(result['n_orphaned'].sum())} orphaned")
     for row in report[report["status"] != "ok"].itertuples():
         typer.secho(f"  [{row.status}] {row.message}", fg="red" if row.status == "error" else "yellow")
@@ -120,7 +122,7 @@ def suggest_cmd(project: Path = typer.Argument(..., help="Project file."),
 
     p = _open(project)
     try:
-        out = suggest(p, methods=tuple(m.strip() for m in methods.split(",") if m.strip()), top_k=top_k,
+        out = suggest(p, methods=_methods(methods), top_k=top_k,
                       min_score=min_score, learn=learn, documents=document or None, workers=workers,
                       scheduler=scheduler, progress=not quiet)
     except QualcodeError as exc:
@@ -161,7 +163,7 @@ def round_cmd(project: Path = typer.Argument(..., help="Project file (created wi
     p = _open(project)
     try:
         result = run_round(p, paths, attributes=attributes, unit=unit, out=out, coder=coder, lang=lang, name=name,
-                           report=report, methods=tuple(m.strip() for m in methods.split(",") if m.strip()),
+                           report=report, methods=_methods(methods),
                            workers=workers, scheduler=scheduler, progress=not quiet)
     except QualcodeError as exc:
         _fail(exc, 2)
@@ -186,14 +188,13 @@ def review_export(project: Path = typer.Argument(..., help="Project file."),
 
         qualcode review export study.qualcode revision_ana.xlsx --coder ana
     """
-    from ..review import decisions, export_review_sheet
+    from ..review import export_review_sheet
+    from ..review.decisions import undecided as not_decided
 
     p = _open(project)
     suggestions = p.suggestions
-    if undecided and coder and len(suggestions):
-        done = decisions(p, coder=coder)
-        seen = set(zip(done["segment_id"], done["code_id"]))
-        suggestions = suggestions[[k not in seen for k in zip(suggestions["segment_id"], suggestions["code_id"])]]
+    if undecided and coder:
+        suggestions = not_decided(p, suggestions, coder)
     try:
         n = export_review_sheet(p, suggestions, out, lang=lang, coder=coder)
     except QualcodeError as exc:
@@ -211,10 +212,8 @@ def review_apply(project: Path = typer.Argument(..., help="Project file."),
 
         qualcode review apply study.qualcode revision_ana.xlsx
     """
-    from ..review import apply_review, read_review_sheet
-
     from ..batch import decision_changes
-    from ..review import coded_quotes
+    from ..review import apply_review, coded_quotes, read_review_sheet
 
     p = _open(project)
     try:

@@ -228,8 +228,7 @@ class CachedEmbedder:
             runner = current()
             todo = batches(list(missing.values()), BATCH_SIZE)
             if runner.parallel:
-                done = runner.map(_encode_batch, [(self.embedder, batch) for batch in todo],
-                                  desc=f"encode {len(missing)} texts")
+                done = runner.map(_encode_batch, todo, shared=self.embedder, desc=f"encode {len(missing)} texts")
             else:
                 done = runner.map(self.embedder.encode, todo, desc=f"encode {len(missing)} texts")
             vectors = np.vstack(done)
@@ -250,8 +249,7 @@ class CachedEmbedder:
 _LOADED: dict[str, "Embedder"] = {}
 
 
-def _encode_batch(job: "tuple[Embedder, list[str]]") -> np.ndarray:
+def _encode_batch(embedder: "Embedder", texts: list[str]) -> np.ndarray:
     """Encode one batch in a worker process, which loads each model (known by its name) once."""
-    embedder, texts = job
     loaded = _LOADED.setdefault(embedder.name, embedder)
     return loaded.encode(texts)

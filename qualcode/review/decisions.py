@@ -18,7 +18,7 @@ from .anchor import current_anchor_sql
 if TYPE_CHECKING:
     from ..project import Project
 
-__all__ = ["record", "accept", "reject", "add_manual", "decisions", "coded_quotes", "DECISION_COLUMNS"]
+__all__ = ["record", "accept", "reject", "add_manual", "decisions", "undecided", "coded_quotes", "DECISION_COLUMNS"]
 
 DECISION_COLUMNS = ["decision_id", "segment_id", "code_id", "coder", "decision", "start", "end", "memo",
                     "created_at", "source", "doc_id", "quote", "method", "score", "codebook_version", "anchor"]
@@ -224,6 +224,21 @@ def decisions(project: "Project", *, history: bool = False, coder: str | None = 
     current = frame[frame["anchor"] != "orphan"]
     current = current.drop_duplicates(["segment_id", "code_id", "coder"], keep="last")
     return current[DECISION_COLUMNS].reset_index(drop=True)
+
+
+def undecided(project: "Project", rows: pd.DataFrame, coder: str) -> pd.DataFrame:
+    """The rows (suggestions, say) whose (segment, code) ``coder`` has not decided yet, in their order.
+
+    Examples
+    --------
+    >>> todo = undecided(project, project.suggestions, coder="ana")  # doctest: +SKIP
+    """
+    if rows.empty:
+        return rows
+    done = decisions(project, coder=coder)
+    decided = set(zip(done["segment_id"], done["code_id"]))
+    keep = [pair not in decided for pair in zip(rows["segment_id"], rows["code_id"])]
+    return rows.loc[pd.Series(keep, index=rows.index, dtype=bool)]
 
 
 def coded_quotes(project: "Project", *, coder: str | None = None) -> pd.DataFrame:

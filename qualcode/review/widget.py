@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Sequence
 import pandas as pd
 
 from ..errors import MissingDependencyError, ParameterError, QualcodeError
-from .decisions import decisions, insert, prepare
+from .decisions import insert, prepare, undecided
 from .sheet import _evidence_text, _questions
 
 if TYPE_CHECKING:
@@ -251,10 +251,7 @@ class ReviewQueue:
         table["_created"] = table["created_at"].astype("string").fillna("")
         table = table.sort_values(["_created", "_score"], ascending=False, kind="stable")
         table = table.drop_duplicates(["segment_id", "code_id"], keep="first")
-        done = decisions(self.project, coder=self.coder)
-        decided = set(zip(done["segment_id"], done["code_id"]))
-        keep = [pair not in decided for pair in zip(table["segment_id"], table["code_id"])]
-        table = table.loc[pd.Series(keep, index=table.index, dtype=bool)]
+        table = undecided(self.project, table, self.coder)
         if self.order == "document":
             keys, ascending = ["reading_order", "_score", "code_id"], [True, False, True]
         else:
