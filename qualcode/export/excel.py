@@ -206,7 +206,8 @@ def export_tables(tables: Mapping[str, pd.DataFrame], folder: str | Path, *, for
                 raise MissingDependencyError('Parquet needs pyarrow: pip install "qualcode[parquet]"') from exc
             plain = frame.copy()
             for column in plain.columns:
-                if plain[column].map(lambda v: isinstance(v, (list, dict))).any():
+                # Not Series.map(...).any(): on a string column map() keeps the string dtype, which cannot any().
+                if any(isinstance(v, (list, dict)) for v in plain[column]):
                     plain[column] = plain[column].map(lambda v: "; ".join(map(str, v)) if isinstance(v, list) else v)
             with atomic_path(path) as tmp:
                 plain.to_parquet(tmp, index=False)
