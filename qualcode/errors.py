@@ -31,6 +31,7 @@ __all__ = [
     "ReviewSheetError",
     "ParameterError",
     "SchedulerError",
+    "OutputExistsError",
     "NoSpeakerLabelsWarning",
     "AttributesWarning",
     "CodebookWarning",
@@ -142,6 +143,14 @@ class ParameterError(QualcodeError, ValueError):
 
 class SchedulerError(QualcodeError, RuntimeError):
     """Work could not run where it was sent (a Dask scheduler unreachable, a worker lost)."""
+
+
+class OutputExistsError(QualcodeError, FileExistsError):
+    """A file qualcode would write already exists: it is never replaced unless asked (``overwrite=True``).
+
+    ``path`` is the existing file, ``suggestion`` a free name beside it, and
+    ``cli_message`` the same message in command-line words (``--overwrite``).
+    """
 
 
 class NoSpeakerLabelsWarning(QualcodeWarning):

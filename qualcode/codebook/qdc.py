@@ -110,13 +110,13 @@ def qdc_bytes(codebook: Codebook, *, lang: str = "es") -> bytes:
     return data
 
 
-def write_qdc(codebook: Codebook, target: str | Path | IO[bytes], *, lang: str = "es") -> None:
-    """Write ``codebook`` as a REFI-QDA ``.qdc`` file (validated; atomic for paths)."""
+def write_qdc(codebook: Codebook, target: str | Path | IO[bytes], *, lang: str = "es", overwrite: bool = False) -> None:
+    """Write ``codebook`` as a REFI-QDA ``.qdc`` file (validated; atomic for paths; an existing file only with ``overwrite``)."""
     data = qdc_bytes(codebook, lang=lang)
     if isinstance(target, (str, Path)):
         from ..io.atomic import atomic_write_bytes
 
-        atomic_write_bytes(target, data)
+        atomic_write_bytes(target, data, overwrite=overwrite)
     else:
         target.write(data)
 

@@ -160,8 +160,11 @@ def read_sheet_codebook(path: str | Path) -> Codebook:
     return build_codebook(meta, entries, source=str(path))
 
 
-def write_sheet_codebook(codebook: Codebook, target: str | Path | IO[bytes]) -> None:
-    """Write the codebook as ``.xlsx`` (sheets ``codes`` and ``codebook``), atomically for paths."""
+def write_sheet_codebook(codebook: Codebook, target: str | Path | IO[bytes], *, overwrite: bool = False) -> None:
+    """Write the codebook as ``.xlsx`` (sheets ``codes`` and ``codebook``), atomically for paths.
+
+    An existing file (someone's edited codebook) is replaced only with ``overwrite=True``.
+    """
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
 
@@ -211,7 +214,7 @@ def write_sheet_codebook(codebook: Codebook, target: str | Path | IO[bytes]) -> 
     if isinstance(target, (str, Path)):
         from ..io.atomic import atomic_path
 
-        with atomic_path(target) as tmp:
+        with atomic_path(target, overwrite=overwrite) as tmp:
             book.save(tmp)
     else:
         book.save(target)

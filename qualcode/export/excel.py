@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ..project import Project
     from .pseudonymize import Pseudonymizer
 
-__all__ = ["report_tables", "export_excel", "export_tables", "export_report"]
+__all__ = ["report_tables", "export_excel", "export_tables", "export_report", "table_files"]
 
 _TITLES = {
     "es": {"about": "Léame", "quotes": "Citas", "frequencies": "Frecuencias", "by": "Por", "cooccurrence":
@@ -102,8 +102,11 @@ def report_tables(quotes: pd.DataFrame, codebook, *, segments: pd.DataFrame | No
 
 def export_excel(tables: Mapping[str, pd.DataFrame], target: str | Path | IO[bytes], *,
                  charts: Mapping[str, "Figure"] | None = None, about: Mapping[str, object] | None = None,
-                 lang: str = "es") -> list[str]:
+                 lang: str = "es", overwrite: bool = False) -> list[str]:
     """Write tables (one sheet each) and charts (PNG images on one sheet) to a formatted workbook.
+
+    An existing file at ``target`` is replaced only with ``overwrite=True``
+    (otherwise :class:`~qualcode.errors.OutputExistsError`, nothing written).
 
     Headers are bold on a coloured band; the header row is frozen; filters
     are on; long text wraps; column widths follow the content. Returns the
@@ -114,6 +117,10 @@ def export_excel(tables: Mapping[str, pd.DataFrame], target: str | Path | IO[byt
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
+    from ..io.atomic import check_writable
+
+    if isinstance(target, (str, Path)):
+        check_writable([target], overwrite=overwrite)
     t = _TITLES.get(lang, _TITLES["en"])
     book = Workbook()
     used: set[str] = set()
@@ -174,31 +181,72 @@ def export_excel(tables: Mapping[str, pd.DataFrame], target: str | Path | IO[byt
     if isinstance(target, (str, Path)):
         from ..io.atomic import atomic_path
 
-        with atomic_path(target) as tmp:
+        with atomic_path(target, overwrite=overwrite) as tmp:
             book.save(tmp)
     else:
         book.save(target)
     return names
 
 
-def export_tables(tables: Mapping[str, pd.DataFrame], folder: str | Path, *, format: str = "csv") -> list[Path]:
-    """Write each table as ``<folder>/<name>.csv`` (formula-safe, UTF-8 with BOM for Excel) or ``.parquet``."""
+def table_files(tables: Mapping[str, pd.DataFrame], folder: str | Path, *, format: str = "csv") -> list[Path]:
+    """The files :func:`export_tables` writes for ``tables``: ``<folder>/<title as a file name>.<format>``.
+
+    Examples
+    --------
+    >>> [p.name for p in table_files({"Por district": pd.DataFrame()}, "tablas")]
+    ['por_district.csv']
+    """
     import re
 
-    from ..io.atomic import atomic_path, atomic_write_bytes
+    folder = Path(folder)
+    stems = [re.sub(r"[^\w\-]+", "_", title, flags=re.UNICODE).strip("_").lower() or "table" for title in tables]
+    return [folder / f"{stem}.{format}" for stem in stems]
+
+
+def export_tables(tables: Mapping[str, pd.DataFrame], folder: str | Path, *, format: str = "csv",
+                  overwrite: bool = False) -> list[Path]:
+    """Write each table as ``<folder>/<name>.csv`` (formula-safe, UTF-8 with BOM for Excel) or ``.parquet``.
+
+    Parameters
+    ----------
+    tables : dict of DataFrame
+        E.g. what :func:`export_report` returns.
+    folder : path
+        Created if needed.
+    format : {"csv", "parquet"}
+    overwrite : bool, default False
+        Replace files of an earlier export. Without it, if any file would be
+        replaced, nothing is written.
+
+    Returns
+    -------
+    list of Path
+        The files written (see :func:`table_files`).
+
+    Raises
+    ------
+    OutputExistsError
+        If a file exists and ``overwrite`` is false.
+
+    Examples
+    --------
+    >>> export_tables(export_report(project, "informe.xlsx"), "tablas")  # doctest: +SKIP
+    """
+    from ..io.atomic import atomic_path, atomic_write_bytes, check_writable
 
     if format not in ("csv", "parquet"):
         raise ParameterError(f"format must be 'csv' or 'parquet', got {format!r}.")
     folder = Path(folder)
+    paths = table_files(tables, folder, format=format)
+    check_writable(paths, overwrite=overwrite)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for title, frame in tables.items():
-        stem = re.sub(r"[^\w\-]+", "_", title, flags=re.UNICODE).strip("_").lower() or "table"
-        path = folder / f"{stem}.{format}"
+    for (title, frame), path in zip(tables.items(), paths):
         if format == "csv":
             safe = frame.map(csv_text) if len(frame) else frame
             # A byte-order mark makes Excel read UTF-8 (á, ñ) correctly when the file is double-clicked.
-            atomic_write_bytes(path, safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig"))
+            atomic_write_bytes(path, safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig"),
+                               overwrite=overwrite)
         else:
             try:
                 import pyarrow  # noqa: F401
@@ -209,7 +257,7 @@ def export_tables(tables: Mapping[str, pd.DataFrame], folder: str | Path, *, for
                 # Not Series.map(...).any(): on a string column map() keeps the string dtype, which cannot any().
                 if any(isinstance(v, (list, dict)) for v in plain[column]):
                     plain[column] = plain[column].map(lambda v: "; ".join(map(str, v)) if isinstance(v, list) else v)
-            with atomic_path(path) as tmp:
+            with atomic_path(path, overwrite=overwrite) as tmp:
                 plain.to_parquet(tmp, index=False)
         written.append(path)
     return written
@@ -217,7 +265,7 @@ def export_tables(tables: Mapping[str, pd.DataFrame], folder: str | Path, *, for
 
 def export_report(project: "Project", path: str | Path, *, lang: str = "es", coder: str | None = None,
                   pseudonymizer: "Pseudonymizer | None" = None, charts: bool = True,
-                  by: Sequence[str] = _DEFAULT_BY) -> dict[str, pd.DataFrame]:
+                  by: Sequence[str] = _DEFAULT_BY, overwrite: bool = False) -> dict[str, pd.DataFrame]:
     """Write the project's report workbook (coded quotes, frequencies, saturation, codebook, charts).
 
     Parameters
@@ -229,14 +277,20 @@ def export_report(project: "Project", path: str | Path, *, lang: str = "es", cod
     pseudonymizer : Pseudonymizer, optional
         Fitted or not: names in quotes, speakers and memos are replaced
         before anything is written. Its mapping is not written here.
+    overwrite : bool, default False
+        Replace an existing workbook at ``path`` (a report may hold a
+        colleague's notes: without it, :class:`~qualcode.errors.OutputExistsError`).
 
     Returns
     -------
     dict of DataFrame
         The tables written (also usable with :func:`export_tables`).
     """
+    from ..io.atomic import check_writable
     from ..review.decisions import coded_quotes
 
+    if isinstance(path, (str, Path)):
+        check_writable([path], overwrite=overwrite)
     codebook = project.codebook()
     quotes = coded_quotes(project, coder=coder)
     if pseudonymizer is not None:
@@ -263,5 +317,5 @@ def export_report(project: "Project", path: str | Path, *, lang: str = "es", cod
              "coded quotes": len(quotes), "coders": ", ".join(sorted(quotes["coder"].unique())) if len(quotes) else "",
              "pseudonymized": "yes" if pseudonymizer is not None else "no",
              "saturation": "code saturation (no new codes), one lens on the study, not proof"}
-    export_excel(tables, path, charts=figures, about=about, lang=lang)
+    export_excel(tables, path, charts=figures, about=about, lang=lang, overwrite=overwrite)
     return tables

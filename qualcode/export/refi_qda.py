@@ -167,21 +167,26 @@ def _qde(project: "Project", *, lang: str) -> tuple[bytes, dict[str, str]]:
     return data, texts
 
 
-def export_refi_qda(project: "Project", path: str | Path, *, lang: str = "es") -> Path:
+def export_refi_qda(project: "Project", path: str | Path, *, lang: str = "es", overwrite: bool = False) -> Path:
     """Write the project as a REFI-QDA ``.qdpx`` (validated against the official schema; atomic).
 
     Parameters
     ----------
     lang : {"es", "en"}
         Which label names the codes in the other tool.
+    overwrite : bool, default False
+        Replace an existing file at ``path``.
 
     Raises
     ------
+    OutputExistsError
+        If ``path`` exists and ``overwrite`` is false (nothing is written).
     ExchangeFileError
         Never for user data; only if the written XML does not validate (a bug).
     """
-    from ..io.atomic import atomic_write_bytes
+    from ..io.atomic import atomic_write_bytes, check_writable
 
+    check_writable([path], overwrite=overwrite)
     data, texts = _qde(project, lang=lang)
     errors = validate_qde(data)
     if errors:  # pragma: no cover - a bug in this writer
@@ -195,7 +200,7 @@ def export_refi_qda(project: "Project", path: str | Path, *, lang: str = "es") -
             info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, texts[name].encode("utf-8"))
-    atomic_write_bytes(path, buffer.getvalue())
+    atomic_write_bytes(path, buffer.getvalue(), overwrite=overwrite)
     return Path(path)
 
 

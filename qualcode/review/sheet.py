@@ -104,8 +104,11 @@ def _questions(segments: pd.DataFrame) -> pd.Series:
 
 def export_review_sheet(project: "Project", suggestions: pd.DataFrame | None, path: str | Path | IO[bytes], *,
                         lang: str = "es", coder: str | None = None, attributes: list[str] | None = None,
-                        question_chars: int = 600) -> int:
+                        question_chars: int = 600, overwrite: bool = False) -> int:
     """Write a review workbook; return the number of rows.
+
+    An existing workbook (perhaps already filled in by a coder) is never
+    replaced unless ``overwrite=True``.
 
     Parameters
     ----------
@@ -122,14 +125,29 @@ def export_review_sheet(project: "Project", suggestions: pd.DataFrame | None, pa
         Recorded in the workbook; ``apply_review`` uses it unless told otherwise.
     attributes : list of str, optional
         Attribute columns to show (default: every attribute of the project).
+    overwrite : bool, default False
+        Replace an existing file at ``path``.
+
+    Raises
+    ------
+    OutputExistsError
+        If ``path`` exists and ``overwrite`` is false (nothing is written).
+
+    Examples
+    --------
+    >>> qc.export_review_sheet(project, project.suggestions, "revision_ana.xlsx", coder="ana")  # doctest: +SKIP
+    412
     """
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
 
+    from ..io.atomic import check_writable
     from ..project import _now
 
+    if isinstance(path, (str, Path)):
+        check_writable([path], overwrite=overwrite)  # before any work: a filled workbook is never lost
     if lang not in CHOICES:
         raise ParameterError(f"lang must be 'es' or 'en', got {lang!r}.")
     segments = project.segments
@@ -237,7 +255,7 @@ def export_review_sheet(project: "Project", suggestions: pd.DataFrame | None, pa
     if isinstance(path, (str, Path)):
         from ..io.atomic import atomic_path
 
-        with atomic_path(path) as tmp:
+        with atomic_path(path, overwrite=overwrite) as tmp:
             book.save(tmp)
     else:
         book.save(path)
