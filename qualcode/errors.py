@@ -32,6 +32,7 @@ __all__ = [
     "ParameterError",
     "SchedulerError",
     "OutputExistsError",
+    "ReplacedCharactersWarning",
     "NoSpeakerLabelsWarning",
     "AttributesWarning",
     "CodebookWarning",
@@ -159,6 +160,15 @@ class NoSpeakerLabelsWarning(QualcodeWarning):
 
 class AttributesWarning(QualcodeWarning):
     """The attributes sheet and the corpus do not match exactly."""
+
+
+class ReplacedCharactersWarning(QualcodeWarning):
+    """Characters a file format cannot hold were replaced by spaces while writing; ``path``, ``count``, ``places``."""
+
+    def __init__(self, message: str, *, path: str | None = None, count: int = 0,
+                 places: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.path, self.count, self.places = path, count, places or []
 
 
 class CodebookWarning(QualcodeWarning):

@@ -548,6 +548,7 @@ class Project:
         any of these files exists, nothing is written
         (:class:`~qualcode.errors.OutputExistsError`).
         """
+        from .export.safe import csv_frame
         from .io.atomic import atomic_write_text, check_writable
 
         folder = Path(folder)
@@ -567,8 +568,10 @@ class Project:
             "segments.csv": 'SELECT * FROM segments ORDER BY doc_id, start',
         }
         for name, sql in tables.items():
-            atomic_write_text(folder / name, self._frame(sql).to_csv(index=False, lineterminator="\n"),
-                              overwrite=overwrite)
+            # Formula-like fields get a leading apostrophe (Excel opens .csv on a double-click); load_dump
+            # takes it off again, so the mirror round-trips exactly.
+            safe = csv_frame(self._frame(sql), name, exact=True)
+            atomic_write_text(folder / name, safe.to_csv(index=False, lineterminator="\n"), overwrite=overwrite)
             written.append(folder / name)
         return written
 
@@ -579,12 +582,16 @@ class Project:
         ``path`` defaults to ``<folder>.qualcode`` beside the folder.
         """
         from .codebook.yaml import read_yaml_codebook
+        from .export.safe import csv_value
 
         folder = Path(folder)
         path = Path(path) if path is not None else folder.parent / f"{folder.name}.qualcode"
         project = cls.create(path)
-        read = {name: pd.read_csv(folder / f"{name}.csv", dtype=object, keep_default_na=False, na_values=[""])
-                for name in ("documents", "segments", "decisions", "anchors")}
+        read = {}
+        for name in ("documents", "segments", "decisions", "anchors"):
+            frame = pd.read_csv(folder / f"{name}.csv", dtype=object, keep_default_na=False, na_values=[""])
+            frame.columns = [csv_value(c) for c in frame.columns]
+            read[name] = frame.map(csv_value) if len(frame) else frame
         with project._write() as db:
             for table, frame in read.items():
                 if frame.empty:

@@ -15,7 +15,7 @@ from typing import IO, TYPE_CHECKING, Mapping, Sequence
 import pandas as pd
 
 from ..errors import MissingDependencyError, ParameterError
-from .safe import csv_text, put, sheet_name
+from .safe import csv_frame, put, put_row, sheet_name
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -131,10 +131,8 @@ def export_excel(tables: Mapping[str, pd.DataFrame], target: str | Path | IO[byt
         ws.title = sheet_name(t["about"], used)
         names.append(ws.title)
         for key, value in about.items():
-            ws.append([None, None])
-            put(ws.cell(ws.max_row, 1), str(key))
-            put(ws.cell(ws.max_row, 2), value if not isinstance(value, (list, dict)) else str(value))
-            ws.cell(ws.max_row, 1).font = Font(bold=True)
+            row = put_row(ws, [str(key), value if not isinstance(value, (list, dict)) else str(value)])
+            ws.cell(row, 1).font = Font(bold=True)
         ws.column_dimensions["A"].width = 28
         ws.column_dimensions["B"].width = 100
         first = False
@@ -243,7 +241,8 @@ def export_tables(tables: Mapping[str, pd.DataFrame], folder: str | Path, *, for
     written = []
     for (title, frame), path in zip(tables.items(), paths):
         if format == "csv":
-            safe = frame.map(csv_text) if len(frame) else frame
+            # Headers too: the code × attribute tables' column names are attribute values (case hostile 08).
+            safe = csv_frame(frame, path.name)
             # A byte-order mark makes Excel read UTF-8 (á, ñ) correctly when the file is double-clicked.
             atomic_write_bytes(path, safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig"),
                                overwrite=overwrite)

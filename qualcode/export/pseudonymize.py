@@ -191,8 +191,11 @@ class Pseudonymizer:
         the only key to earlier pseudonymized outputs).
         """
         from ..io.atomic import atomic_write_text
+        from .safe import csv_frame
 
-        atomic_write_text(path, self.mapping.to_csv(index=False, lineterminator="\n"), overwrite=overwrite)
+        # Names starting with = + - @ are neutralised reversibly (a leading apostrophe; see safe.csv_value).
+        text = csv_frame(self.mapping, Path(path).name, exact=True).to_csv(index=False, lineterminator="\n")
+        atomic_write_text(path, text, overwrite=overwrite)
 
 
 def quote_tags(quotes: pd.DataFrame, *, role: str = "role", stage: str = "stage",

@@ -23,7 +23,7 @@ from typing import IO, TYPE_CHECKING
 import pandas as pd
 
 from ..errors import ParameterError, ReviewSheetError
-from ..export.safe import put
+from ..export.safe import put, put_row
 from ..nlp.normalize import fold
 
 if TYPE_CHECKING:
@@ -182,7 +182,7 @@ def export_review_sheet(project: "Project", suggestions: pd.DataFrame | None, pa
     keys = ["n", "doc_id", "speaker", *shown, "question", "quote", "code_id", "code_label", "score", "method",
             "evidence", "decision", "other_code", "memo", *HIDDEN]
     headers = [HEADERS[k][lang] if k in HEADERS else k for k in keys]
-    ws.append(headers)
+    put_row(ws, headers)  # attribute names are the user's: typed as text like every cell
     for i, row in enumerate(table.to_dict("records"), start=1):
         question = row.get("question")
         if isinstance(question, str) and len(question) > question_chars:
@@ -225,9 +225,9 @@ def export_review_sheet(project: "Project", suggestions: pd.DataFrame | None, pa
     ws.auto_filter.ref = f"A1:{get_column_letter(len(keys))}{n_rows}"
 
     codes_ws = book.create_sheet("codes")
-    codes_ws.append(["code_id", "label"])
+    put_row(codes_ws, ["code_id", "label"])
     for code in codebook:
-        codes_ws.append([code.id, labels[code.id]])
+        put_row(codes_ws, [code.id, labels[code.id]])
     codes_ws.sheet_state = "hidden"
     about = book.create_sheet("about")
     from .. import __version__
@@ -235,7 +235,7 @@ def export_review_sheet(project: "Project", suggestions: pd.DataFrame | None, pa
     for key, value in [("format", FORMAT), ("project", str(project.path)), ("exported_at", _now()),
                        ("codebook_version", codebook.version), ("coder", coder or ""), ("lang", lang),
                        ("rows", n_rows - 1), ("qualcode", __version__)]:
-        about.append([key, value])
+        put_row(about, [key, value])
     about.sheet_state = "hidden"
 
     if n_rows > 1:
