@@ -10,6 +10,7 @@ import typer
 from ..codebook import load_codebook, save_codebook
 from ..errors import CodebookError, QualcodeError
 from . import app
+from .study import showing_warnings
 
 codebook_app = typer.Typer(help="Check, show and convert codebooks (YAML, spreadsheet, REFI-QDA .qdc).",
                            no_args_is_help=True)
@@ -65,6 +66,7 @@ def show(path: str = typer.Argument(..., help="Codebook file or shipped name."),
 
 
 @codebook_app.command("convert")
+@showing_warnings
 def convert(source: str = typer.Argument(..., help="Codebook to read (file or shipped name)."),
             target: Path = typer.Argument(..., help="File to write: .yaml, .xlsx or .qdc."),
             lang: str = typer.Option("es", help="Code names in a .qdc: es or en."),

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+import warnings
 from pathlib import Path
-from typing import List, Optional
+from typing import Callable, List, Optional, TypeVar
 
 import pandas as pd
 import typer
 
 from ..errors import QualcodeError
 from . import app
+
+F = TypeVar("F", bound=Callable[..., object])
 
 review_app = typer.Typer(help="Review suggestions in a spreadsheet: export a workbook, apply it back.",
                          no_args_is_help=True)
@@ -34,6 +38,26 @@ def _fail(exc: Exception, code: int = 1) -> None:
     # Errors that name a Python parameter carry the same message in command-line words.
     typer.secho(f"error: {getattr(exc, 'cli_message', None) or exc}", err=True, fg="red")
     raise typer.Exit(code)
+
+
+def showing_warnings(command: F) -> F:
+    """Show qualcode's warnings during ``command`` (e.g. characters replaced in a written file) as ``warning:`` lines."""
+    from ..errors import QualcodeWarning
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", QualcodeWarning)
+            try:
+                return command(*args, **kwargs)
+            finally:
+                for warning in caught:
+                    if issubclass(warning.category, QualcodeWarning):
+                        typer.secho(f"warning: {warning.message}", err=True, fg="yellow")
+                    else:
+                        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def _open(path: Path):  # type: ignore[no-untyped-def]
@@ -135,6 +159,7 @@ def suggest_cmd(project: Path = typer.Argument(..., help="Project file."),
 
 
 @app.command("round")
+@showing_warnings
 def round_cmd(project: Path = typer.Argument(..., help="Project file (created with 'qualcode init')."),
               paths: List[str] = typer.Argument(..., help="The round's transcript files, folders or globs."),
               attributes: Optional[Path] = typer.Option(None, "--attributes", "-a", help="Attributes sheet (CSV/XLSX)."),
@@ -183,6 +208,7 @@ def round_cmd(project: Path = typer.Argument(..., help="Project file (created wi
 
 
 @review_app.command("export")
+@showing_warnings
 def review_export(project: Path = typer.Argument(..., help="Project file."),
                   out: Path = typer.Argument(..., help="Workbook to write (.xlsx)."),
                   coder: Optional[str] = typer.Option(None, help="Who will review (recorded in the workbook)."),
@@ -246,6 +272,7 @@ def review_apply(project: Path = typer.Argument(..., help="Project file."),
 
 
 @app.command("report")
+@showing_warnings
 def report_cmd(project: Path = typer.Argument(..., help="Project file."),
                out: Path = typer.Argument(..., help="Report workbook to write (.xlsx)."),
                lang: str = typer.Option("es", help="Labels: es or en."),
@@ -270,6 +297,7 @@ def report_cmd(project: Path = typer.Argument(..., help="Project file."),
 
     from ..export import Pseudonymizer, export_refi_qda, export_report, export_tables
     from ..export.excel import table_files
+    from ..export.safe import reporting
     from ..io.atomic import atomic_write_bytes, check_writable
 
     p = _open(project)
@@ -279,7 +307,8 @@ def report_cmd(project: Path = typer.Argument(..., help="Project file."),
             if pseudonymize else None
         # The workbook is made in memory first: if a CSV would be refused, nothing at all is written.
         workbook = io.BytesIO()
-        tables = export_report(p, workbook, lang=lang, pseudonymizer=names)
+        with reporting(out, "an .xlsx workbook"):
+            tables = export_report(p, workbook, lang=lang, pseudonymizer=names)
         if csv:
             check_writable(table_files(tables, csv), overwrite=overwrite)
         atomic_write_bytes(out, workbook.getvalue(), overwrite=overwrite)

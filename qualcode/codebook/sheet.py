@@ -165,6 +165,13 @@ def write_sheet_codebook(codebook: Codebook, target: str | Path | IO[bytes], *, 
 
     An existing file (someone's edited codebook) is replaced only with ``overwrite=True``.
     """
+    from ..export.safe import reporting
+
+    with reporting(target, "an .xlsx workbook"):
+        _write_sheet_codebook(codebook, target, overwrite=overwrite)
+
+
+def _write_sheet_codebook(codebook: Codebook, target: str | Path | IO[bytes], *, overwrite: bool) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
 

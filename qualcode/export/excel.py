@@ -112,15 +112,23 @@ def export_excel(tables: Mapping[str, pd.DataFrame], target: str | Path | IO[byt
     are on; long text wraps; column widths follow the content. Returns the
     sheet names used (made valid and unique).
     """
+    from ..io.atomic import check_writable
+    from .safe import reporting
+
+    if isinstance(target, (str, Path)):
+        check_writable([target], overwrite=overwrite)
+    with reporting(target, "an .xlsx workbook"):
+        return _export_excel(tables, target, charts=charts, about=about, lang=lang, overwrite=overwrite)
+
+
+def _export_excel(tables: Mapping[str, pd.DataFrame], target: str | Path | IO[bytes], *,
+                  charts: Mapping[str, "Figure"] | None, about: Mapping[str, object] | None, lang: str,
+                  overwrite: bool) -> list[str]:
     from openpyxl import Workbook
     from openpyxl.drawing.image import Image
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
-    from ..io.atomic import check_writable
-
-    if isinstance(target, (str, Path)):
-        check_writable([target], overwrite=overwrite)
     t = _TITLES.get(lang, _TITLES["en"])
     book = Workbook()
     used: set[str] = set()
@@ -231,6 +239,7 @@ def export_tables(tables: Mapping[str, pd.DataFrame], folder: str | Path, *, for
     >>> export_tables(export_report(project, "informe.xlsx"), "tablas")  # doctest: +SKIP
     """
     from ..io.atomic import atomic_path, atomic_write_bytes, check_writable
+    from .safe import reporting
 
     if format not in ("csv", "parquet"):
         raise ParameterError(f"format must be 'csv' or 'parquet', got {format!r}.")
@@ -242,7 +251,8 @@ def export_tables(tables: Mapping[str, pd.DataFrame], folder: str | Path, *, for
     for (title, frame), path in zip(tables.items(), paths):
         if format == "csv":
             # Headers too: the code × attribute tables' column names are attribute values (case hostile 08).
-            safe = csv_frame(frame, path.name)
+            with reporting(path, "this table (as in the report workbook)"):
+                safe = csv_frame(frame, path.name)
             # A byte-order mark makes Excel read UTF-8 (á, ñ) correctly when the file is double-clicked.
             atomic_write_bytes(path, safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig"),
                                overwrite=overwrite)

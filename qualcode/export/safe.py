@@ -51,12 +51,16 @@ class _Tally:
     def __init__(self) -> None:
         self.count = 0
         self.places: list[str] = []
-        self.n_places = 0
+        self.seen: set[str] = set()
+
+    @property
+    def n_places(self) -> int:
+        return len(self.seen)
 
     def add(self, n: int, where: str | None) -> None:
         self.count += n
-        if where is not None:
-            self.n_places += 1
+        if where is not None and where not in self.seen:
+            self.seen.add(where)
             if len(self.places) < _SHOWN_PLACES:
                 self.places.append(where)
 

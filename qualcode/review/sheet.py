@@ -138,16 +138,26 @@ def export_review_sheet(project: "Project", suggestions: pd.DataFrame | None, pa
     >>> qc.export_review_sheet(project, project.suggestions, "revision_ana.xlsx", coder="ana")  # doctest: +SKIP
     412
     """
+    from ..export.safe import reporting
+    from ..io.atomic import check_writable
+
+    if isinstance(path, (str, Path)):
+        check_writable([path], overwrite=overwrite)  # before any work: a filled workbook is never lost
+    with reporting(path, "an .xlsx workbook"):
+        return _export_review_sheet(project, suggestions, path, lang=lang, coder=coder, attributes=attributes,
+                                    question_chars=question_chars, overwrite=overwrite)
+
+
+def _export_review_sheet(project: "Project", suggestions: pd.DataFrame | None, path: str | Path | IO[bytes], *,
+                         lang: str, coder: str | None, attributes: list[str] | None, question_chars: int,
+                         overwrite: bool) -> int:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    from ..io.atomic import check_writable
     from ..project import _now
 
-    if isinstance(path, (str, Path)):
-        check_writable([path], overwrite=overwrite)  # before any work: a filled workbook is never lost
     if lang not in CHOICES:
         raise ParameterError(f"lang must be 'es' or 'en', got {lang!r}.")
     segments = project.segments
