@@ -191,7 +191,7 @@ def export_refi_qda(project: "Project", path: str | Path, *, lang: str = "es", o
     ExchangeFileError
         Never for user data; only if the written XML does not validate (a bug).
     """
-    from ..io.atomic import atomic_write_bytes, check_writable
+    from ..io.atomic import check_writable
     from .safe import reporting
 
     check_writable([path], overwrite=overwrite)
