@@ -296,10 +296,21 @@ def export_report(project: "Project", path: str | Path, *, lang: str = "es", cod
         The tables written (also usable with :func:`export_tables`).
     """
     from ..io.atomic import check_writable
-    from ..review.decisions import coded_quotes
+    from .safe import reporting
 
     if isinstance(path, (str, Path)):
         check_writable([path], overwrite=overwrite)
+    # One report for the workbook, charts included (their labels are drawn in it).
+    with reporting(path, "an .xlsx workbook"):
+        return _export_report(project, path, lang=lang, coder=coder, pseudonymizer=pseudonymizer, charts=charts, by=by,
+                              overwrite=overwrite)
+
+
+def _export_report(project: "Project", path: str | Path | IO[bytes], *, lang: str, coder: str | None,
+                   pseudonymizer: "Pseudonymizer | None", charts: bool, by: Sequence[str],
+                   overwrite: bool) -> dict[str, pd.DataFrame]:
+    from ..review.decisions import coded_quotes
+
     codebook = project.codebook()
     quotes = coded_quotes(project, coder=coder)
     if pseudonymizer is not None:

@@ -77,6 +77,7 @@ def test_every_writer_writes_odd_characters_replaced_the_same_way_and_reported(t
         for message in written[name]:
             assert message.count > 0 and message.places and "replaced by" in str(message)
             assert "Carla" not in str(message) and "campana" not in str(message)
+    assert "chart labels" in written["informe.xlsx"][0].places  # the document named with ESC, on the x axis
     review = {str(m.path): m for m in written["revision.xlsx"]}[str(out / "revision.xlsx")]
     assert any(p.startswith("sheet 'revision' cell") for p in review.places)
     qdpx = written["estudio.qdpx"][0]
