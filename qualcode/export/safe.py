@@ -241,6 +241,13 @@ def put(cell, value: object) -> None:  # type: ignore[no-untyped-def]
 def put_row(ws, values: Sequence[object]) -> int:  # type: ignore[no-untyped-def]
     """Append a row of ``values`` to worksheet ``ws`` through :func:`put` (``Worksheet.append`` makes
     ``=…`` a live formula); return the row number.
+
+    Examples
+    --------
+    >>> from openpyxl import Workbook
+    >>> ws = Workbook().active
+    >>> put_row(ws, ["coder", '=HYPERLINK("http://x","ana")']), ws["B1"].data_type
+    (1, 's')
     """
     ws.append([None] * len(values))  # empty cells: append() finds the next row, put() fills it
     row = ws.max_row
