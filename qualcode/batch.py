@@ -110,6 +110,8 @@ class RoundResult:
         round's review is applied).
     written : list of Path
         The workbooks written.
+    kept : list of Path
+        Existing workbooks left untouched: the new ones got the next free name.
     """
 
     documents: pd.DataFrame
@@ -120,6 +122,7 @@ class RoundResult:
     saturation: str
     written: list[Path] = field(default_factory=list)
     n_review_rows: int = 0
+    kept: list[Path] = field(default_factory=list)
 
     @property
     def n_failed(self) -> int:
@@ -153,6 +156,9 @@ class RoundResult:
         lines.append(f"codes suggested that no coded quote has yet: {len(first)}"
                      + (f" ({', '.join(first[:8])}{', …' if len(first) > 8 else ''})" if first else ""))
         lines.append(f"saturation so far: {self.saturation} (moves when this round's review is applied)")
+        for path in self.kept:
+            lines.append(f"kept {path} as it was (it may hold someone's work): the new workbook has the next free "
+                         "name (--overwrite replaces it instead)")
         for path in self.written:
             lines.append(f"wrote {path}")
         return lines
@@ -160,12 +166,9 @@ class RoundResult:
 
 def _free_path(path: Path) -> Path:
     """``path``, or ``name-2.xlsx``, ``name-3.xlsx`` … if it exists: a workbook may hold a coder's unsaved work."""
-    if not path.exists():
-        return path
-    k = 2
-    while (candidate := path.with_name(f"{path.stem}-{k}{path.suffix}")).exists():
-        k += 1
-    return candidate
+    from .io.atomic import free_path
+
+    return free_path(path)
 
 
 def run_round(project: "Project", source: "str | Path | Sequence[str | Path] | Corpus", *,
@@ -174,7 +177,7 @@ def run_round(project: "Project", source: "str | Path | Sequence[str | Path] | C
               methods: Sequence[str] = ("keyword", "embedding"), learn: bool | None = None,
               top_k: int | None = None, min_score: float | None = None, embedder: str = "use",
               report: bool = True, name: str | None = None, workers: int = 1, scheduler: str | None = None,
-              progress: bool = False) -> RoundResult:
+              progress: bool = False, overwrite: bool = False) -> RoundResult:
     """Add a round of transcripts, suggest codes for what is new, and write the review and report workbooks.
 
     Parameters
@@ -186,8 +189,12 @@ def run_round(project: "Project", source: "str | Path | Sequence[str | Path] | C
         The attributes sheet (role, district, stage, round …).
     out : folder, optional
         Where to write ``revision_<name>.xlsx`` (``review_`` with
-        ``lang="en"``; never over an existing one) and ``informe.xlsx``
-        (``report.xlsx``). Without it nothing is written but the project.
+        ``lang="en"``) and ``informe.xlsx`` (``report.xlsx``). An existing
+        workbook is never replaced: the new one gets the next free name
+        (``revision_ronda2-2.xlsx``), listed in ``written``. Without ``out``
+        nothing is written but the project.
+    overwrite : bool, default False
+        Replace existing workbooks of those names instead.
     coder : str, optional
         Who will review: the workbook leaves out what this coder already decided.
     name : str, optional
@@ -260,11 +267,18 @@ def run_round(project: "Project", source: "str | Path | Sequence[str | Path] | C
                 ("ronda" if lang == "es" else "round")
         if len(found):
             todo = undecided(project, found, coder) if coder else found
-            sheet = _free_path(folder / f"{'revision' if lang == 'es' else 'review'}_{name}.xlsx")
-            result.n_review_rows = export_review_sheet(project, todo, sheet, lang=lang, coder=coder)
+            sheet = folder / f"{'revision' if lang == 'es' else 'review'}_{name}.xlsx"
+            if not overwrite and sheet.exists():
+                result.kept.append(sheet)
+                sheet = _free_path(sheet)
+            result.n_review_rows = export_review_sheet(project, todo, sheet, lang=lang, coder=coder,
+                                                       overwrite=overwrite)
             result.written.append(sheet)
         if report:
             target = folder / ("informe.xlsx" if lang == "es" else "report.xlsx")
-            export_report(project, target, lang=lang)
+            if not overwrite and target.exists():
+                result.kept.append(target)
+                target = _free_path(target)
+            export_report(project, target, lang=lang, overwrite=overwrite)
             result.written.append(target)
     return result

@@ -31,6 +31,8 @@ __all__ = [
     "ReviewSheetError",
     "ParameterError",
     "SchedulerError",
+    "OutputExistsError",
+    "ReplacedCharactersWarning",
     "NoSpeakerLabelsWarning",
     "AttributesWarning",
     "CodebookWarning",
@@ -144,12 +146,29 @@ class SchedulerError(QualcodeError, RuntimeError):
     """Work could not run where it was sent (a Dask scheduler unreachable, a worker lost)."""
 
 
+class OutputExistsError(QualcodeError, FileExistsError):
+    """A file qualcode would write already exists: it is never replaced unless asked (``overwrite=True``).
+
+    ``path`` is the existing file, ``suggestion`` a free name beside it, and
+    ``cli_message`` the same message in command-line words (``--overwrite``).
+    """
+
+
 class NoSpeakerLabelsWarning(QualcodeWarning):
     """A transcript has no speaker labels and was read as a single speaker."""
 
 
 class AttributesWarning(QualcodeWarning):
     """The attributes sheet and the corpus do not match exactly."""
+
+
+class ReplacedCharactersWarning(QualcodeWarning):
+    """Characters a file format cannot hold were replaced by spaces while writing; ``path``, ``count``, ``places``."""
+
+    def __init__(self, message: str, *, path: str | None = None, count: int = 0,
+                 places: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.path, self.count, self.places = path, count, places or []
 
 
 class CodebookWarning(QualcodeWarning):

@@ -538,22 +538,28 @@ class Project:
         return frame[frame["anchor"] == "orphan"].reset_index(drop=True)
 
     # -- plain-text mirror --------------------------------------------------------
-    def dump(self, folder: str | Path) -> list[Path]:
+    def dump(self, folder: str | Path, *, overwrite: bool = False) -> list[Path]:
         """Write a plain-text mirror for version control: codebook, decisions, documents, segments.
 
         Files: ``codebook.yaml`` (current), ``decisions.csv`` (the whole log),
         ``anchors.csv``, ``documents.csv`` (with text and attributes) and
         ``segments.csv``, sorted so that a new round shows as added lines.
+        Refreshing an earlier mirror takes ``overwrite=True``; without it, if
+        any of these files exists, nothing is written
+        (:class:`~qualcode.errors.OutputExistsError`).
         """
-        from .io.atomic import atomic_write_text
+        from .export.safe import csv_frame
+        from .io.atomic import atomic_write_text, check_writable
 
         folder = Path(folder)
+        names = ["codebook.yaml", "decisions.csv", "anchors.csv", "documents.csv", "segments.csv"]
+        check_writable([folder / n for n in names], overwrite=overwrite)
         folder.mkdir(parents=True, exist_ok=True)
         written = []
         if self._db.execute("SELECT count(*) FROM codebooks").fetchone()[0]:
             from .codebook.yaml import dump_yaml
 
-            atomic_write_text(folder / "codebook.yaml", dump_yaml(self.codebook()))
+            atomic_write_text(folder / "codebook.yaml", dump_yaml(self.codebook()), overwrite=overwrite)
             written.append(folder / "codebook.yaml")
         tables = {
             "decisions.csv": "SELECT * FROM decisions ORDER BY decision_id",
@@ -562,7 +568,10 @@ class Project:
             "segments.csv": 'SELECT * FROM segments ORDER BY doc_id, start',
         }
         for name, sql in tables.items():
-            atomic_write_text(folder / name, self._frame(sql).to_csv(index=False, lineterminator="\n"))
+            # Formula-like fields get a leading apostrophe (Excel opens .csv on a double-click); load_dump
+            # takes it off again, so the mirror round-trips exactly.
+            safe = csv_frame(self._frame(sql), name, exact=True)
+            atomic_write_text(folder / name, safe.to_csv(index=False, lineterminator="\n"), overwrite=overwrite)
             written.append(folder / name)
         return written
 
@@ -573,12 +582,16 @@ class Project:
         ``path`` defaults to ``<folder>.qualcode`` beside the folder.
         """
         from .codebook.yaml import read_yaml_codebook
+        from .export.safe import csv_value
 
         folder = Path(folder)
         path = Path(path) if path is not None else folder.parent / f"{folder.name}.qualcode"
         project = cls.create(path)
-        read = {name: pd.read_csv(folder / f"{name}.csv", dtype=object, keep_default_na=False, na_values=[""])
-                for name in ("documents", "segments", "decisions", "anchors")}
+        read = {}
+        for name in ("documents", "segments", "decisions", "anchors"):
+            frame = pd.read_csv(folder / f"{name}.csv", dtype=object, keep_default_na=False, na_values=[""])
+            frame.columns = [csv_value(c) for c in frame.columns]
+            read[name] = frame.map(csv_value) if len(frame) else frame
         with project._write() as db:
             for table, frame in read.items():
                 if frame.empty:

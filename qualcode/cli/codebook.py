@@ -10,6 +10,7 @@ import typer
 from ..codebook import load_codebook, save_codebook
 from ..errors import CodebookError, QualcodeError
 from . import app
+from .study import showing_warnings
 
 codebook_app = typer.Typer(help="Check, show and convert codebooks (YAML, spreadsheet, REFI-QDA .qdc).",
                            no_args_is_help=True)
@@ -65,20 +66,28 @@ def show(path: str = typer.Argument(..., help="Codebook file or shipped name."),
 
 
 @codebook_app.command("convert")
+@showing_warnings
 def convert(source: str = typer.Argument(..., help="Codebook to read (file or shipped name)."),
             target: Path = typer.Argument(..., help="File to write: .yaml, .xlsx or .qdc."),
-            lang: str = typer.Option("es", help="Code names in a .qdc: es or en.")) -> None:
+            lang: str = typer.Option("es", help="Code names in a .qdc: es or en."),
+            overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing file (by default an "
+                                                                     "existing codebook is never replaced).")) -> None:
     """Convert a codebook between YAML, spreadsheet and REFI-QDA .qdc.
+
+    An existing target (perhaps a codebook someone edited) is never replaced
+    unless --overwrite is given.
 
     Examples:
 
         qualcode codebook convert nic_study nic_study.qdc --lang en
 
         qualcode codebook convert codebooks/leadership.yaml leadership.xlsx
+
+        qualcode codebook convert leadership.xlsx codebooks/leadership.yaml --overwrite
     """
     try:
-        save_codebook(_load(source), target, lang=lang)
+        save_codebook(_load(source), target, lang=lang, overwrite=overwrite)
     except QualcodeError as exc:
-        typer.secho(str(exc), err=True, fg="red")
+        typer.secho(str(getattr(exc, "cli_message", None) or exc), err=True, fg="red")
         raise typer.Exit(1) from None
     typer.echo(f"wrote {target}")

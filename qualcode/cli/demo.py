@@ -92,15 +92,16 @@ def demo(out: Path = typer.Option(Path("demo_output"), "--out", "-o", help="Fold
                    f"(Guest 4+2, 5%): {changes['saturation_before']} → {changes['saturation_after']}")
     quotes = qc.coded_quotes(project)
     precision = len(set(zip(quotes["segment_id"], quotes["code_id"]))) if len(quotes) else 0
-    tables = qc.export_report(project, out / "informe.xlsx", lang="es")
-    qc.export_tables(tables, out / "tablas")
+    # The demo owns its --out folder: a re-run replaces its own report, tables, charts and .qdpx.
+    tables = qc.export_report(project, out / "informe.xlsx", lang="es", overwrite=True)
+    qc.export_tables(tables, out / "tablas", overwrite=True)
     charts = out / "graficos"
     charts.mkdir(exist_ok=True)
     qc.plot_frequencies(qc.code_frequencies(quotes, segments=project.segments), codebook=project.codebook()) \
         .savefig(charts / "frecuencias.png", dpi=110)
     qc.plot_saturation(qc.first_appearance(quotes, order="date"), qc.saturation(quotes, order="date").iloc[0]) \
         .savefig(charts / "saturacion.png", dpi=110)
-    qc.export_refi_qda(project, out / "estudio.qdpx")
+    qc.export_refi_qda(project, out / "estudio.qdpx", overwrite=True)
     by_dim = qc.saturation(quotes, order="date", by="dimension")
     typer.echo(f"coded quotes: {precision}; saturation by dimension: "
                + "; ".join(f"{r.group} {r.notation}" for r in by_dim.itertuples()))

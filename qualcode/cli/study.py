@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+import warnings
 from pathlib import Path
-from typing import List, Optional
+from typing import Callable, List, Optional, TypeVar
 
 import pandas as pd
 import typer
 
 from ..errors import QualcodeError
 from . import app
+
+F = TypeVar("F", bound=Callable[..., object])
 
 review_app = typer.Typer(help="Review suggestions in a spreadsheet: export a workbook, apply it back.",
                          no_args_is_help=True)
@@ -22,6 +26,8 @@ SCHEDULER = typer.Option(None, "--scheduler", metavar="ADDRESS",
                          help="Run the work on this Dask scheduler (tcp://host:8786; pip install 'qualcode[dask]'). "
                               "Workers must see the transcript files at the same paths.")
 QUIET = typer.Option(False, "--quiet", "-q", help="No progress bars.")
+OVERWRITE = typer.Option(False, "--overwrite", help="Replace existing files of these names (by default an existing "
+                                                    "file, perhaps someone's work, is never replaced).")
 
 
 def _methods(spec: str) -> tuple[str, ...]:
@@ -29,8 +35,29 @@ def _methods(spec: str) -> tuple[str, ...]:
 
 
 def _fail(exc: Exception, code: int = 1) -> None:
-    typer.secho(f"error: {exc}", err=True, fg="red")
+    # Errors that name a Python parameter carry the same message in command-line words.
+    typer.secho(f"error: {getattr(exc, 'cli_message', None) or exc}", err=True, fg="red")
     raise typer.Exit(code)
+
+
+def showing_warnings(command: F) -> F:
+    """Show qualcode's warnings during ``command`` (e.g. characters replaced in a written file) as ``warning:`` lines."""
+    from ..errors import QualcodeWarning
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", QualcodeWarning)
+            try:
+                return command(*args, **kwargs)
+            finally:
+                for warning in caught:
+                    if issubclass(warning.category, QualcodeWarning):
+                        typer.secho(f"warning: {warning.message}", err=True, fg="yellow")
+                    else:
+                        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def _open(path: Path):  # type: ignore[no-untyped-def]
@@ -132,6 +159,7 @@ def suggest_cmd(project: Path = typer.Argument(..., help="Project file."),
 
 
 @app.command("round")
+@showing_warnings
 def round_cmd(project: Path = typer.Argument(..., help="Project file (created with 'qualcode init')."),
               paths: List[str] = typer.Argument(..., help="The round's transcript files, folders or globs."),
               attributes: Optional[Path] = typer.Option(None, "--attributes", "-a", help="Attributes sheet (CSV/XLSX)."),
@@ -142,13 +170,16 @@ def round_cmd(project: Path = typer.Argument(..., help="Project file (created wi
               report: bool = typer.Option(True, "--report/--no-report", help="Also write the report workbook."),
               unit: str = typer.Option("turn", help="Segment unit: turn, paragraph or sentence."),
               methods: str = typer.Option("keyword,embedding", help="Zero-shot methods, comma-separated."),
-              workers: int = WORKERS, scheduler: Optional[str] = SCHEDULER, quiet: bool = QUIET) -> None:
+              workers: int = WORKERS, scheduler: Optional[str] = SCHEDULER, quiet: bool = QUIET,
+              overwrite: bool = OVERWRITE) -> None:
     """Add a round of interviews, suggest codes for what is new, write the review and report workbooks.
 
     Unchanged files are skipped; only new and changed documents are suggested
     (cached embeddings are reused); decisions are never touched. Files that
     cannot be read are listed and the rest of the round goes on (exit code 1).
-    Apply the reviewed workbook with 'qualcode review apply'.
+    A workbook already in --out is kept as it is: the new one gets the next
+    free name (revision_ronda2-2.xlsx), and the summary says so; --overwrite
+    replaces it instead. Apply the reviewed workbook with 'qualcode review apply'.
 
     Examples:
 
@@ -164,7 +195,7 @@ def round_cmd(project: Path = typer.Argument(..., help="Project file (created wi
     try:
         result = run_round(p, paths, attributes=attributes, unit=unit, out=out, coder=coder, lang=lang, name=name,
                            report=report, methods=_methods(methods),
-                           workers=workers, scheduler=scheduler, progress=not quiet)
+                           workers=workers, scheduler=scheduler, progress=not quiet, overwrite=overwrite)
     except QualcodeError as exc:
         _fail(exc, 2)
     failed = result.load_report[result.load_report["status"] != "ok"]
@@ -177,16 +208,23 @@ def round_cmd(project: Path = typer.Argument(..., help="Project file (created wi
 
 
 @review_app.command("export")
+@showing_warnings
 def review_export(project: Path = typer.Argument(..., help="Project file."),
                   out: Path = typer.Argument(..., help="Workbook to write (.xlsx)."),
                   coder: Optional[str] = typer.Option(None, help="Who will review (recorded in the workbook)."),
                   lang: str = typer.Option("es", help="Labels and headers: es or en."),
-                  undecided: bool = typer.Option(True, help="Only suggestions this coder has not decided yet.")) -> None:
+                  undecided: bool = typer.Option(True, help="Only suggestions this coder has not decided yet."),
+                  overwrite: bool = OVERWRITE) -> None:
     """Write a review workbook of the stored suggestions (drop-downs, filters, hidden integrity columns).
 
-    Example:
+    An existing workbook (perhaps already filled in) is never replaced: the
+    command stops and says so; give another name, or --overwrite on purpose.
+
+    Examples:
 
         qualcode review export study.qualcode revision_ana.xlsx --coder ana
+
+        qualcode review export study.qualcode revision_ana.xlsx --coder ana --overwrite
     """
     from ..review import export_review_sheet
     from ..review.decisions import undecided as not_decided
@@ -196,7 +234,7 @@ def review_export(project: Path = typer.Argument(..., help="Project file."),
     if undecided and coder:
         suggestions = not_decided(p, suggestions, coder)
     try:
-        n = export_review_sheet(p, suggestions, out, lang=lang, coder=coder)
+        n = export_review_sheet(p, suggestions, out, lang=lang, coder=coder, overwrite=overwrite)
     except QualcodeError as exc:
         _fail(exc)
     typer.echo(f"wrote {out}: {n} rows to review")
@@ -234,32 +272,52 @@ def review_apply(project: Path = typer.Argument(..., help="Project file."),
 
 
 @app.command("report")
+@showing_warnings
 def report_cmd(project: Path = typer.Argument(..., help="Project file."),
                out: Path = typer.Argument(..., help="Report workbook to write (.xlsx)."),
                lang: str = typer.Option("es", help="Labels: es or en."),
                qdpx: Optional[Path] = typer.Option(None, help="Also write a REFI-QDA .qdpx here."),
                csv: Optional[Path] = typer.Option(None, help="Also write every table as CSV into this folder."),
                pseudonymize: Optional[Path] = typer.Option(None, help="A text file of names to replace (one per line); "
-                                                                       "detected names are replaced too.")) -> None:
+                                                                       "detected names are replaced too."),
+               overwrite: bool = OVERWRITE) -> None:
     """Write the report workbook (quotes, frequencies, saturation, codebook, charts), and optionally CSV and .qdpx.
 
-    Example:
+    If any of the files exists (the workbook, the .qdpx, a CSV of the same
+    table), nothing is written and the command says which; give other names,
+    or --overwrite to replace them.
+
+    Examples:
 
         qualcode report study.qualcode informe.xlsx --qdpx estudio.qdpx --csv tablas/
+
+        qualcode report study.qualcode informe.xlsx --csv tablas/ --overwrite
     """
+    import io
+
     from ..export import Pseudonymizer, export_refi_qda, export_report, export_tables
+    from ..export.excel import table_files
+    from ..export.safe import reporting
+    from ..io.atomic import atomic_write_bytes, check_writable
 
     p = _open(project)
     try:
+        check_writable([out, *([qdpx] if qdpx else [])], overwrite=overwrite)
         names = Pseudonymizer([n.strip() for n in pseudonymize.read_text(encoding="utf-8").splitlines() if n.strip()]) \
             if pseudonymize else None
-        tables = export_report(p, out, lang=lang, pseudonymizer=names)
+        # The workbook is made in memory first: if a CSV would be refused, nothing at all is written.
+        workbook = io.BytesIO()
+        with reporting(out, "an .xlsx workbook"):
+            tables = export_report(p, workbook, lang=lang, pseudonymizer=names)
+        if csv:
+            check_writable(table_files(tables, csv), overwrite=overwrite)
+        atomic_write_bytes(out, workbook.getvalue(), overwrite=overwrite)
         typer.echo(f"wrote {out} ({len(tables)} tables)")
         if csv:
-            written = export_tables(tables, csv)
+            written = export_tables(tables, csv, overwrite=overwrite)
             typer.echo(f"wrote {len(written)} CSV files to {csv}")
         if qdpx:
-            export_refi_qda(p, qdpx, lang=lang)
+            export_refi_qda(p, qdpx, lang=lang, overwrite=overwrite)
             typer.echo(f"wrote {qdpx}")
     except QualcodeError as exc:
         _fail(exc)

@@ -80,17 +80,19 @@ def load_codebook(path: str | Path) -> Codebook:
 
 
 def save_codebook(codebook: Codebook, target: str | Path | IO, *, format: str | None = None,
-                  lang: str = "es") -> None:
+                  lang: str = "es", overwrite: bool = False) -> None:
     """Write a codebook as YAML, ``.xlsx`` or ``.qdc`` (by suffix or ``format``); atomic for paths.
 
     ``lang`` chooses the code names in a ``.qdc`` (the other tools show one label).
+    An existing file (perhaps a codebook someone edited) is replaced only with
+    ``overwrite=True``; otherwise :class:`~qualcode.errors.OutputExistsError`.
     """
     kind = (format or Path(str(target)).suffix.lstrip(".")).lower()
     if kind in ("yaml", "yml"):
-        write_yaml_codebook(codebook, target)
+        write_yaml_codebook(codebook, target, overwrite=overwrite)
     elif kind in ("xlsx", "sheet"):
-        write_sheet_codebook(codebook, target)
+        write_sheet_codebook(codebook, target, overwrite=overwrite)
     elif kind == "qdc":
-        write_qdc(codebook, target, lang=lang)
+        write_qdc(codebook, target, lang=lang, overwrite=overwrite)
     else:
         raise ParameterError(f"save_codebook writes yaml, xlsx or qdc; got {kind!r}.")

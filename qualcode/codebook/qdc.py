@@ -71,6 +71,8 @@ def qdc_bytes(codebook: Codebook, *, lang: str = "es") -> bytes:
     """The codebook as ``.qdc`` bytes (UTF-8), code names in ``lang``."""
     from lxml import etree
 
+    from ..export.safe import clean_text
+
     if lang not in LANGS:
         from ..errors import ParameterError
 
@@ -86,21 +88,21 @@ def qdc_bytes(codebook: Codebook, *, lang: str = "es") -> bytes:
         el = etree.SubElement(parent, f"{{{NS}}}Code")
         el.set("guid", code_guid(code.id))
         other = [x for x in LANGS if x != lang][0]
-        el.set("name", code.label[lang] or code.label[other] or code.id)
+        el.set("name", clean_text(code.label[lang] or code.label[other] or code.id, "code names"))
         el.set("isCodable", "true")
         if code.color:
             el.set("color", code.color)
         desc = etree.SubElement(el, f"{{{NS}}}Description")
-        desc.text = _description(code)
+        desc.text = clean_text(_description(code), "code descriptions")
         elements[code.id] = el
     sets = etree.SubElement(root, f"{{{NS}}}Sets")
     group = etree.SubElement(sets, f"{{{NS}}}Set")
     group.set("guid", str(uuid.uuid5(_GUID_NAMESPACE, "codebook:" + codebook.id)).upper())
-    group.set("name", codebook.title[lang] or codebook.id)
+    group.set("name", clean_text(codebook.title[lang] or codebook.id, "the codebook title"))
     meta = {"codebook": codebook.id, "title": dict(codebook.title), "description": dict(codebook.description),
             "references": list(codebook.references)}
-    etree.SubElement(group, f"{{{NS}}}Description").text = _MARK + "\n" + yaml.safe_dump(
-        meta, sort_keys=False, allow_unicode=True, width=100)
+    etree.SubElement(group, f"{{{NS}}}Description").text = clean_text(_MARK + "\n" + yaml.safe_dump(
+        meta, sort_keys=False, allow_unicode=True, width=100), "the codebook description")
     for dimension in codebook.dimensions:
         etree.SubElement(group, f"{{{NS}}}MemberCode").set("guid", code_guid(dimension))
     data = etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
@@ -110,13 +112,16 @@ def qdc_bytes(codebook: Codebook, *, lang: str = "es") -> bytes:
     return data
 
 
-def write_qdc(codebook: Codebook, target: str | Path | IO[bytes], *, lang: str = "es") -> None:
-    """Write ``codebook`` as a REFI-QDA ``.qdc`` file (validated; atomic for paths)."""
-    data = qdc_bytes(codebook, lang=lang)
+def write_qdc(codebook: Codebook, target: str | Path | IO[bytes], *, lang: str = "es", overwrite: bool = False) -> None:
+    """Write ``codebook`` as a REFI-QDA ``.qdc`` file (validated; atomic for paths; an existing file only with ``overwrite``)."""
+    from ..export.safe import reporting
+
+    with reporting(target, "XML (.qdc)"):
+        data = qdc_bytes(codebook, lang=lang)
     if isinstance(target, (str, Path)):
         from ..io.atomic import atomic_write_bytes
 
-        atomic_write_bytes(target, data)
+        atomic_write_bytes(target, data, overwrite=overwrite)
     else:
         target.write(data)
 

@@ -160,17 +160,27 @@ def read_sheet_codebook(path: str | Path) -> Codebook:
     return build_codebook(meta, entries, source=str(path))
 
 
-def write_sheet_codebook(codebook: Codebook, target: str | Path | IO[bytes]) -> None:
-    """Write the codebook as ``.xlsx`` (sheets ``codes`` and ``codebook``), atomically for paths."""
+def write_sheet_codebook(codebook: Codebook, target: str | Path | IO[bytes], *, overwrite: bool = False) -> None:
+    """Write the codebook as ``.xlsx`` (sheets ``codes`` and ``codebook``), atomically for paths.
+
+    An existing file (someone's edited codebook) is replaced only with ``overwrite=True``.
+    """
+    from ..export.safe import reporting
+
+    with reporting(target, "an .xlsx workbook"):
+        _write_sheet_codebook(codebook, target, overwrite=overwrite)
+
+
+def _write_sheet_codebook(codebook: Codebook, target: str | Path | IO[bytes], *, overwrite: bool) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
 
-    from ..export.safe import put
+    from ..export.safe import put_row
 
     book = Workbook()
     ws = book.active
     ws.title = "codes"
-    ws.append(SHEET_COLUMNS)
+    put_row(ws, SHEET_COLUMNS)
     frame = codebook.to_frame()
     for record in frame.to_dict("records"):
         values = []
@@ -179,9 +189,7 @@ def write_sheet_codebook(codebook: Codebook, target: str | Path | IO[bytes]) -> 
             if isinstance(value, list):
                 value = ("\n" if column.startswith("examples") else "; ").join(value)
             values.append("" if value is None else value)
-        ws.append([None] * len(values))
-        for index, value in enumerate(values, start=1):
-            put(ws.cell(ws.max_row, index), value if value != "" else None)
+        put_row(ws, [value if value != "" else None for value in values])
     bold = Font(bold=True, color="FFFFFF")
     fill = PatternFill("solid", fgColor="44546A")
     widths = {"code_id": 38, "parent_id": 30, "color": 10}
@@ -196,13 +204,14 @@ def write_sheet_codebook(codebook: Codebook, target: str | Path | IO[bytes]) -> 
     ws.freeze_panes = "C2"
     ws.auto_filter.ref = ws.dimensions
     meta = book.create_sheet("codebook")
-    meta.append(["field", "value"])
-    meta.append(["id", codebook.id])
+    # Titles, descriptions and references come from other teams' files: typed as text, never formulas.
+    put_row(meta, ["field", "value"])
+    put_row(meta, ["id", codebook.id])
     for field in ("title", "description"):
         for lang in LANGS:
-            meta.append([f"{field}_{lang}", getattr(codebook, field)[lang]])
-    meta.append(["references", "\n".join(codebook.references)])
-    meta.append(["version", codebook.version])
+            put_row(meta, [f"{field}_{lang}", getattr(codebook, field)[lang]])
+    put_row(meta, ["references", "\n".join(codebook.references)])
+    put_row(meta, ["version", codebook.version])
     meta.column_dimensions["A"].width = 18
     meta.column_dimensions["B"].width = 100
     for row in meta.iter_rows():
@@ -211,7 +220,7 @@ def write_sheet_codebook(codebook: Codebook, target: str | Path | IO[bytes]) -> 
     if isinstance(target, (str, Path)):
         from ..io.atomic import atomic_path
 
-        with atomic_path(target) as tmp:
+        with atomic_path(target, overwrite=overwrite) as tmp:
             book.save(tmp)
     else:
         book.save(target)

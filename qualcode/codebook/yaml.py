@@ -173,12 +173,12 @@ def dump_yaml(codebook: Codebook) -> str:
     return header + yaml.dump(codebook.to_dict(), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
 
 
-def write_yaml_codebook(codebook: Codebook, target: str | Path | IO[str]) -> None:
-    """Write ``codebook`` as YAML to a path (atomically) or a text file object."""
+def write_yaml_codebook(codebook: Codebook, target: str | Path | IO[str], *, overwrite: bool = False) -> None:
+    """Write ``codebook`` as YAML to a path (atomically; an existing file only with ``overwrite``) or a text file object."""
     text = dump_yaml(codebook)
     if isinstance(target, (str, Path)):
         from ..io.atomic import atomic_write_text
 
-        atomic_write_text(Path(target), text)
+        atomic_write_text(Path(target), text, overwrite=overwrite)
     else:
         target.write(text)

@@ -41,8 +41,15 @@ def _labels(codes: Sequence[str], codebook, lang: str, width: int = 38) -> list[
         label = code
         if codebook is not None and code in codebook:
             label = codebook[code].label.get(lang) or code
-        out.append(textwrap.fill(str(label), width))
+        out.append(textwrap.fill(_drawable(label), width))
     return out
+
+
+def _drawable(value: object) -> str:
+    """Text a font can draw: control characters and non-characters become spaces, as in every written file."""
+    from .safe import clean_text
+
+    return clean_text(str(value), "chart labels")
 
 
 def plot_frequencies(freq: pd.DataFrame, *, codebook=None, lang: str = "es", value: str = "n_participants",  # type: ignore[no-untyped-def]
@@ -94,7 +101,7 @@ def plot_code_by_attribute(table: pd.DataFrame, by: str, *, codebook=None, lang:
     fig, ax = _figure(ax, (max(6.0, 1.3 * grid.shape[1] + 4.5), max(3.0, 0.3 * lines + 1.5)))
     image = ax.imshow(grid.to_numpy(dtype=float), aspect="auto", cmap="YlGnBu")
     ax.set_yticks(range(grid.shape[0]), labels, fontsize=8)
-    ax.set_xticks(range(grid.shape[1]), [textwrap.fill(str(c), 14) for c in grid.columns], fontsize=8)
+    ax.set_xticks(range(grid.shape[1]), [textwrap.fill(_drawable(c), 14) for c in grid.columns], fontsize=8)
     peak = float(grid.to_numpy().max()) or 1.0
     for i in range(grid.shape[0]):
         for j in range(grid.shape[1]):
@@ -137,7 +144,7 @@ def plot_saturation(first: pd.DataFrame, result: pd.Series | None = None, *, thr
     ax.set_title(title)
     ax.set_xlabel("document, in analysis order" if lang == "en" else "documento, en orden de análisis")
     ax.set_ylabel("codes" if lang == "en" else "códigos")
-    names = [str(d) if len(str(d)) <= 24 else str(d)[:23] + "…" for d in first["doc_id"]]
+    names = [_drawable(d) if len(str(d)) <= 24 else _drawable(d)[:23] + "…" for d in first["doc_id"]]
     ax.set_xticks(x, names, rotation=60, ha="right", fontsize=7)
     ax.legend(fontsize=8, loc="center right")
     return fig

@@ -15,7 +15,7 @@ from typing import IO, TYPE_CHECKING, Mapping, Sequence
 import pandas as pd
 
 from ..errors import MissingDependencyError, ParameterError
-from .safe import csv_text, put, sheet_name
+from .safe import csv_frame, put, put_row, sheet_name
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ..project import Project
     from .pseudonymize import Pseudonymizer
 
-__all__ = ["report_tables", "export_excel", "export_tables", "export_report"]
+__all__ = ["report_tables", "export_excel", "export_tables", "export_report", "table_files"]
 
 _TITLES = {
     "es": {"about": "Léame", "quotes": "Citas", "frequencies": "Frecuencias", "by": "Por", "cooccurrence":
@@ -102,13 +102,28 @@ def report_tables(quotes: pd.DataFrame, codebook, *, segments: pd.DataFrame | No
 
 def export_excel(tables: Mapping[str, pd.DataFrame], target: str | Path | IO[bytes], *,
                  charts: Mapping[str, "Figure"] | None = None, about: Mapping[str, object] | None = None,
-                 lang: str = "es") -> list[str]:
+                 lang: str = "es", overwrite: bool = False) -> list[str]:
     """Write tables (one sheet each) and charts (PNG images on one sheet) to a formatted workbook.
+
+    An existing file at ``target`` is replaced only with ``overwrite=True``
+    (otherwise :class:`~qualcode.errors.OutputExistsError`, nothing written).
 
     Headers are bold on a coloured band; the header row is frozen; filters
     are on; long text wraps; column widths follow the content. Returns the
     sheet names used (made valid and unique).
     """
+    from ..io.atomic import check_writable
+    from .safe import reporting
+
+    if isinstance(target, (str, Path)):
+        check_writable([target], overwrite=overwrite)
+    with reporting(target, "an .xlsx workbook"):
+        return _export_excel(tables, target, charts=charts, about=about, lang=lang, overwrite=overwrite)
+
+
+def _export_excel(tables: Mapping[str, pd.DataFrame], target: str | Path | IO[bytes], *,
+                  charts: Mapping[str, "Figure"] | None, about: Mapping[str, object] | None, lang: str,
+                  overwrite: bool) -> list[str]:
     from openpyxl import Workbook
     from openpyxl.drawing.image import Image
     from openpyxl.styles import Alignment, Font, PatternFill
@@ -124,10 +139,8 @@ def export_excel(tables: Mapping[str, pd.DataFrame], target: str | Path | IO[byt
         ws.title = sheet_name(t["about"], used)
         names.append(ws.title)
         for key, value in about.items():
-            ws.append([None, None])
-            put(ws.cell(ws.max_row, 1), str(key))
-            put(ws.cell(ws.max_row, 2), value if not isinstance(value, (list, dict)) else str(value))
-            ws.cell(ws.max_row, 1).font = Font(bold=True)
+            row = put_row(ws, [str(key), value if not isinstance(value, (list, dict)) else str(value)])
+            ws.cell(row, 1).font = Font(bold=True)
         ws.column_dimensions["A"].width = 28
         ws.column_dimensions["B"].width = 100
         first = False
@@ -174,31 +187,75 @@ def export_excel(tables: Mapping[str, pd.DataFrame], target: str | Path | IO[byt
     if isinstance(target, (str, Path)):
         from ..io.atomic import atomic_path
 
-        with atomic_path(target) as tmp:
+        with atomic_path(target, overwrite=overwrite) as tmp:
             book.save(tmp)
     else:
         book.save(target)
     return names
 
 
-def export_tables(tables: Mapping[str, pd.DataFrame], folder: str | Path, *, format: str = "csv") -> list[Path]:
-    """Write each table as ``<folder>/<name>.csv`` (formula-safe, UTF-8 with BOM for Excel) or ``.parquet``."""
+def table_files(tables: Mapping[str, pd.DataFrame], folder: str | Path, *, format: str = "csv") -> list[Path]:
+    """The files :func:`export_tables` writes for ``tables``: ``<folder>/<title as a file name>.<format>``.
+
+    Examples
+    --------
+    >>> [p.name for p in table_files({"Por district": pd.DataFrame()}, "tablas")]
+    ['por_district.csv']
+    """
     import re
 
-    from ..io.atomic import atomic_path, atomic_write_bytes
+    folder = Path(folder)
+    stems = [re.sub(r"[^\w\-]+", "_", title, flags=re.UNICODE).strip("_").lower() or "table" for title in tables]
+    return [folder / f"{stem}.{format}" for stem in stems]
+
+
+def export_tables(tables: Mapping[str, pd.DataFrame], folder: str | Path, *, format: str = "csv",
+                  overwrite: bool = False) -> list[Path]:
+    """Write each table as ``<folder>/<name>.csv`` (formula-safe, UTF-8 with BOM for Excel) or ``.parquet``.
+
+    Parameters
+    ----------
+    tables : dict of DataFrame
+        E.g. what :func:`export_report` returns.
+    folder : path
+        Created if needed.
+    format : {"csv", "parquet"}
+    overwrite : bool, default False
+        Replace files of an earlier export. Without it, if any file would be
+        replaced, nothing is written.
+
+    Returns
+    -------
+    list of Path
+        The files written (see :func:`table_files`).
+
+    Raises
+    ------
+    OutputExistsError
+        If a file exists and ``overwrite`` is false.
+
+    Examples
+    --------
+    >>> export_tables(export_report(project, "informe.xlsx"), "tablas")  # doctest: +SKIP
+    """
+    from ..io.atomic import atomic_path, atomic_write_bytes, check_writable
+    from .safe import reporting
 
     if format not in ("csv", "parquet"):
         raise ParameterError(f"format must be 'csv' or 'parquet', got {format!r}.")
     folder = Path(folder)
+    paths = table_files(tables, folder, format=format)
+    check_writable(paths, overwrite=overwrite)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for title, frame in tables.items():
-        stem = re.sub(r"[^\w\-]+", "_", title, flags=re.UNICODE).strip("_").lower() or "table"
-        path = folder / f"{stem}.{format}"
+    for (title, frame), path in zip(tables.items(), paths):
         if format == "csv":
-            safe = frame.map(csv_text) if len(frame) else frame
+            # Headers too: the code × attribute tables' column names are attribute values (case hostile 08).
+            with reporting(path, "this table (as in the report workbook)"):
+                safe = csv_frame(frame, path.name)
             # A byte-order mark makes Excel read UTF-8 (á, ñ) correctly when the file is double-clicked.
-            atomic_write_bytes(path, safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig"))
+            atomic_write_bytes(path, safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig"),
+                               overwrite=overwrite)
         else:
             try:
                 import pyarrow  # noqa: F401
@@ -206,9 +263,10 @@ def export_tables(tables: Mapping[str, pd.DataFrame], folder: str | Path, *, for
                 raise MissingDependencyError('Parquet needs pyarrow: pip install "qualcode[parquet]"') from exc
             plain = frame.copy()
             for column in plain.columns:
-                if plain[column].map(lambda v: isinstance(v, (list, dict))).any():
+                # Not Series.map(...).any(): on a string column map() keeps the string dtype, which cannot any().
+                if any(isinstance(v, (list, dict)) for v in plain[column]):
                     plain[column] = plain[column].map(lambda v: "; ".join(map(str, v)) if isinstance(v, list) else v)
-            with atomic_path(path) as tmp:
+            with atomic_path(path, overwrite=overwrite) as tmp:
                 plain.to_parquet(tmp, index=False)
         written.append(path)
     return written
@@ -216,7 +274,7 @@ def export_tables(tables: Mapping[str, pd.DataFrame], folder: str | Path, *, for
 
 def export_report(project: "Project", path: str | Path, *, lang: str = "es", coder: str | None = None,
                   pseudonymizer: "Pseudonymizer | None" = None, charts: bool = True,
-                  by: Sequence[str] = _DEFAULT_BY) -> dict[str, pd.DataFrame]:
+                  by: Sequence[str] = _DEFAULT_BY, overwrite: bool = False) -> dict[str, pd.DataFrame]:
     """Write the project's report workbook (coded quotes, frequencies, saturation, codebook, charts).
 
     Parameters
@@ -228,12 +286,29 @@ def export_report(project: "Project", path: str | Path, *, lang: str = "es", cod
     pseudonymizer : Pseudonymizer, optional
         Fitted or not: names in quotes, speakers and memos are replaced
         before anything is written. Its mapping is not written here.
+    overwrite : bool, default False
+        Replace an existing workbook at ``path`` (a report may hold a
+        colleague's notes: without it, :class:`~qualcode.errors.OutputExistsError`).
 
     Returns
     -------
     dict of DataFrame
         The tables written (also usable with :func:`export_tables`).
     """
+    from ..io.atomic import check_writable
+    from .safe import reporting
+
+    if isinstance(path, (str, Path)):
+        check_writable([path], overwrite=overwrite)
+    # One report for the workbook, charts included (their labels are drawn in it).
+    with reporting(path, "an .xlsx workbook"):
+        return _export_report(project, path, lang=lang, coder=coder, pseudonymizer=pseudonymizer, charts=charts, by=by,
+                              overwrite=overwrite)
+
+
+def _export_report(project: "Project", path: str | Path | IO[bytes], *, lang: str, coder: str | None,
+                   pseudonymizer: "Pseudonymizer | None", charts: bool, by: Sequence[str],
+                   overwrite: bool) -> dict[str, pd.DataFrame]:
     from ..review.decisions import coded_quotes
 
     codebook = project.codebook()
@@ -262,5 +337,5 @@ def export_report(project: "Project", path: str | Path, *, lang: str = "es", cod
              "coded quotes": len(quotes), "coders": ", ".join(sorted(quotes["coder"].unique())) if len(quotes) else "",
              "pseudonymized": "yes" if pseudonymizer is not None else "no",
              "saturation": "code saturation (no new codes), one lens on the study, not proof"}
-    export_excel(tables, path, charts=figures, about=about, lang=lang)
+    export_excel(tables, path, charts=figures, about=about, lang=lang, overwrite=overwrite)
     return tables

@@ -184,11 +184,18 @@ class Pseudonymizer:
         """The name → pseudonym table (keep it apart from the exports)."""
         return pd.DataFrame(sorted(self.mapping_.items(), key=lambda kv: kv[1]), columns=["name", "pseudonym"])
 
-    def save_mapping(self, path: str | Path) -> None:
-        """Write the mapping to a CSV the user chose (atomically); nothing else ever writes it."""
-        from ..io.atomic import atomic_write_text
+    def save_mapping(self, path: str | Path, *, overwrite: bool = False) -> None:
+        """Write the mapping to a CSV the user chose (atomically); nothing else ever writes it.
 
-        atomic_write_text(path, self.mapping.to_csv(index=False, lineterminator="\n"))
+        An existing mapping is replaced only with ``overwrite=True`` (it may be
+        the only key to earlier pseudonymized outputs).
+        """
+        from ..io.atomic import atomic_write_text
+        from .safe import csv_frame
+
+        # Names starting with = + - @ are neutralised reversibly (a leading apostrophe; see safe.csv_value).
+        text = csv_frame(self.mapping, Path(path).name, exact=True).to_csv(index=False, lineterminator="\n")
+        atomic_write_text(path, text, overwrite=overwrite)
 
 
 def quote_tags(quotes: pd.DataFrame, *, role: str = "role", stage: str = "stage",

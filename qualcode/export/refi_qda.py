@@ -57,7 +57,14 @@ def _variable_value(parent, attribute: str, value: object, integer: bool) -> Non
 
     value_el = etree.SubElement(parent, f"{{{NS}}}VariableValue")
     etree.SubElement(value_el, f"{{{NS}}}VariableRef").set("targetGUID", _guid("variable", attribute))
-    etree.SubElement(value_el, f"{{{NS}}}{'IntegerValue' if integer else 'TextValue'}").text = str(value)
+    etree.SubElement(value_el, f"{{{NS}}}{'IntegerValue' if integer else 'TextValue'}").text = _x(value, "attribute values")
+
+
+def _x(value: object, where: str) -> str:
+    """Text XML 1.0 can hold (BEL, ESC, NUL, U+FFFF … become spaces, counted; see export.safe.clean_text)."""
+    from .safe import clean_text
+
+    return clean_text(str(value), where)
 
 
 def _qde(project: "Project", *, lang: str) -> tuple[bytes, dict[str, str]]:
@@ -74,7 +81,7 @@ def _qde(project: "Project", *, lang: str) -> tuple[bytes, dict[str, str]]:
     current = current[current["decision"].isin(["accept", "manual"])].sort_values(["doc_id", "start", "code_id", "coder"])
     root = etree.Element(E("Project"), nsmap={None: NS})
     stored = project._db.execute("SELECT value FROM meta WHERE key = 'name'").fetchone()
-    root.set("name", stored[0] if stored else Path(project.path).stem)
+    root.set("name", _x(stored[0] if stored else Path(project.path).stem, "the project name"))
     root.set("origin", f"qualcode {__version__}")
     coders = sorted(set(current["coder"]))
     if coders:
@@ -82,7 +89,7 @@ def _qde(project: "Project", *, lang: str) -> tuple[bytes, dict[str, str]]:
         for coder in coders:
             user = etree.SubElement(users, E("User"))
             user.set("guid", _guid("user", coder))
-            user.set("name", coder)
+            user.set("name", _x(coder, "coder names"))
     book = etree.SubElement(root, E("CodeBook"))
     codes_el = etree.SubElement(book, E("Codes"))
     parents = {None: codes_el}
@@ -90,11 +97,11 @@ def _qde(project: "Project", *, lang: str) -> tuple[bytes, dict[str, str]]:
     for code in codebook:
         el = etree.SubElement(parents[code.parent_id], E("Code"))
         el.set("guid", code_guid(code.id))
-        el.set("name", code.label[lang] or code.label[other] or code.id)
+        el.set("name", _x(code.label[lang] or code.label[other] or code.id, "code names"))
         el.set("isCodable", "true")
         if code.color:
             el.set("color", code.color)
-        etree.SubElement(el, E("Description")).text = _description(code)
+        etree.SubElement(el, E("Description")).text = _x(_description(code), "code descriptions")
         parents[code.id] = el
     declared = {"doc_id", "source_path", "format", "encoding", "language", "sha256", "n_turns", "n_segments", "n_words",
                 "labelled", "text", "unit", "added_at", "updated_at"}
@@ -104,7 +111,7 @@ def _qde(project: "Project", *, lang: str) -> tuple[bytes, dict[str, str]]:
         for attribute in attributes:
             var = etree.SubElement(variables, E("Variable"))
             var.set("guid", _guid("variable", attribute))
-            var.set("name", attribute)
+            var.set("name", _x(attribute, "attribute names"))
             var.set("typeOfVariable", "Integer" if str(documents[attribute].dtype) == "Int64" else "Text")
         key = "participant" if "participant" in attributes else None
         cases = etree.SubElement(root, E("Cases"))
@@ -112,7 +119,7 @@ def _qde(project: "Project", *, lang: str) -> tuple[bytes, dict[str, str]]:
         for name, group in groups:
             case = etree.SubElement(cases, E("Case"))
             case.set("guid", _guid("case", str(name)))
-            case.set("name", str(name))
+            case.set("name", _x(name, "case names"))
             first = group.iloc[0]
             for attribute in attributes:
                 values = group[attribute].dropna().unique()
@@ -129,14 +136,14 @@ def _qde(project: "Project", *, lang: str) -> tuple[bytes, dict[str, str]]:
         guid = _guid("source", doc.doc_id)
         source = etree.SubElement(sources, E("TextSource"))
         source.set("guid", guid)
-        source.set("name", str(doc.doc_id))
+        source.set("name", _x(doc.doc_id, "document names"))
         source.set("plainTextPath", f"internal://{guid}.txt")
         texts[f"Sources/{guid}.txt"] = str(doc.text)
         coded = by_doc.get(doc.doc_id)
         for (start, end), spans in (coded.groupby(["start", "end"], sort=True) if coded is not None else []):
             selection = etree.SubElement(source, E("PlainTextSelection"))
             selection.set("guid", _guid("selection", f"{doc.doc_id}:{start}:{end}"))
-            selection.set("name", str(doc.text)[int(start):int(end)][:60])
+            selection.set("name", _x(str(doc.text)[int(start):int(end)][:60], "coded selections' names"))
             selection.set("startPosition", str(int(start)))
             selection.set("endPosition", str(int(end)))
             for row in spans.itertuples():
@@ -160,28 +167,44 @@ def _qde(project: "Project", *, lang: str) -> tuple[bytes, dict[str, str]]:
         for note_guid, coder, memo in notes:
             note = etree.SubElement(notes_el, E("Note"))
             note.set("guid", note_guid)
-            note.set("name", f"memo ({coder})")
+            note.set("name", _x(f"memo ({coder})", "memo names"))
             note.set("creatingUser", _guid("user", coder))
-            etree.SubElement(note, E("PlainTextContent")).text = memo
+            etree.SubElement(note, E("PlainTextContent")).text = _x(memo, "memos")
     data = etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
     return data, texts
 
 
-def export_refi_qda(project: "Project", path: str | Path, *, lang: str = "es") -> Path:
+def export_refi_qda(project: "Project", path: str | Path, *, lang: str = "es", overwrite: bool = False) -> Path:
     """Write the project as a REFI-QDA ``.qdpx`` (validated against the official schema; atomic).
 
     Parameters
     ----------
     lang : {"es", "en"}
         Which label names the codes in the other tool.
+    overwrite : bool, default False
+        Replace an existing file at ``path``.
 
     Raises
     ------
+    OutputExistsError
+        If ``path`` exists and ``overwrite`` is false (nothing is written).
     ExchangeFileError
         Never for user data; only if the written XML does not validate (a bug).
     """
+    from ..io.atomic import check_writable
+    from .safe import reporting
+
+    check_writable([path], overwrite=overwrite)
+    with reporting(path, "XML (the .qdpx project)"):
+        _write_qdpx(project, path, lang=lang, overwrite=overwrite)
+    return Path(path)
+
+
+def _write_qdpx(project: "Project", path: str | Path, *, lang: str, overwrite: bool) -> None:
     from ..io.atomic import atomic_write_bytes
 
+    # The sources' plain text (Sources/*.txt) is kept exactly: selections' positions refer to it, and a text
+    # file may hold any character. Only the XML (names, memos, labels) has characters replaced.
     data, texts = _qde(project, lang=lang)
     errors = validate_qde(data)
     if errors:  # pragma: no cover - a bug in this writer
@@ -195,8 +218,7 @@ def export_refi_qda(project: "Project", path: str | Path, *, lang: str = "es") -
             info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, texts[name].encode("utf-8"))
-    atomic_write_bytes(path, buffer.getvalue())
-    return Path(path)
+    atomic_write_bytes(path, buffer.getvalue(), overwrite=overwrite)
 
 
 def _local(el) -> str:  # type: ignore[no-untyped-def]

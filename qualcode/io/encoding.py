@@ -10,6 +10,7 @@ every machine.
 from __future__ import annotations
 
 import codecs
+import re
 import unicodedata
 from pathlib import Path
 
@@ -145,6 +146,9 @@ def _detect_legacy(data: bytes) -> str | None:
     return None
 
 
+_TRAILING_EOF = re.compile(r"\x1a[\x1a\s]*\Z")
+
+
 def normalize_text(text: str) -> str:
     """Normalise newlines to ``\\n`` and Unicode to NFC; map Word's odd breaks.
 
@@ -156,7 +160,11 @@ def normalize_text(text: str) -> str:
     --------
     >>> normalize_text("a\\r\\nb\\rc\\x0bd")
     'a\\nb\\nc\\nd'
+    >>> normalize_text("Con eso.\\n\\x1a")
+    'Con eso.\\n'
     """
+    # A DOS end-of-file mark (Ctrl-Z) at the end is the end of the file, not part of the last turn.
+    text = _TRAILING_EOF.sub("", text)
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     # Word's manual line break (vertical tab), form feed, and the Unicode

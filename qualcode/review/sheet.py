@@ -23,7 +23,7 @@ from typing import IO, TYPE_CHECKING
 import pandas as pd
 
 from ..errors import ParameterError, ReviewSheetError
-from ..export.safe import put
+from ..export.safe import put, put_row
 from ..nlp.normalize import fold
 
 if TYPE_CHECKING:
@@ -104,8 +104,11 @@ def _questions(segments: pd.DataFrame) -> pd.Series:
 
 def export_review_sheet(project: "Project", suggestions: pd.DataFrame | None, path: str | Path | IO[bytes], *,
                         lang: str = "es", coder: str | None = None, attributes: list[str] | None = None,
-                        question_chars: int = 600) -> int:
+                        question_chars: int = 600, overwrite: bool = False) -> int:
     """Write a review workbook; return the number of rows.
+
+    An existing workbook (perhaps already filled in by a coder) is never
+    replaced unless ``overwrite=True``.
 
     Parameters
     ----------
@@ -122,7 +125,32 @@ def export_review_sheet(project: "Project", suggestions: pd.DataFrame | None, pa
         Recorded in the workbook; ``apply_review`` uses it unless told otherwise.
     attributes : list of str, optional
         Attribute columns to show (default: every attribute of the project).
+    overwrite : bool, default False
+        Replace an existing file at ``path``.
+
+    Raises
+    ------
+    OutputExistsError
+        If ``path`` exists and ``overwrite`` is false (nothing is written).
+
+    Examples
+    --------
+    >>> qc.export_review_sheet(project, project.suggestions, "revision_ana.xlsx", coder="ana")  # doctest: +SKIP
+    412
     """
+    from ..export.safe import reporting
+    from ..io.atomic import check_writable
+
+    if isinstance(path, (str, Path)):
+        check_writable([path], overwrite=overwrite)  # before any work: a filled workbook is never lost
+    with reporting(path, "an .xlsx workbook"):
+        return _export_review_sheet(project, suggestions, path, lang=lang, coder=coder, attributes=attributes,
+                                    question_chars=question_chars, overwrite=overwrite)
+
+
+def _export_review_sheet(project: "Project", suggestions: pd.DataFrame | None, path: str | Path | IO[bytes], *,
+                         lang: str, coder: str | None, attributes: list[str] | None, question_chars: int,
+                         overwrite: bool) -> int:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
@@ -164,7 +192,7 @@ def export_review_sheet(project: "Project", suggestions: pd.DataFrame | None, pa
     keys = ["n", "doc_id", "speaker", *shown, "question", "quote", "code_id", "code_label", "score", "method",
             "evidence", "decision", "other_code", "memo", *HIDDEN]
     headers = [HEADERS[k][lang] if k in HEADERS else k for k in keys]
-    ws.append(headers)
+    put_row(ws, headers)  # attribute names are the user's: typed as text like every cell
     for i, row in enumerate(table.to_dict("records"), start=1):
         question = row.get("question")
         if isinstance(question, str) and len(question) > question_chars:
@@ -207,9 +235,9 @@ def export_review_sheet(project: "Project", suggestions: pd.DataFrame | None, pa
     ws.auto_filter.ref = f"A1:{get_column_letter(len(keys))}{n_rows}"
 
     codes_ws = book.create_sheet("codes")
-    codes_ws.append(["code_id", "label"])
+    put_row(codes_ws, ["code_id", "label"])
     for code in codebook:
-        codes_ws.append([code.id, labels[code.id]])
+        put_row(codes_ws, [code.id, labels[code.id]])
     codes_ws.sheet_state = "hidden"
     about = book.create_sheet("about")
     from .. import __version__
@@ -217,7 +245,7 @@ def export_review_sheet(project: "Project", suggestions: pd.DataFrame | None, pa
     for key, value in [("format", FORMAT), ("project", str(project.path)), ("exported_at", _now()),
                        ("codebook_version", codebook.version), ("coder", coder or ""), ("lang", lang),
                        ("rows", n_rows - 1), ("qualcode", __version__)]:
-        about.append([key, value])
+        put_row(about, [key, value])
     about.sheet_state = "hidden"
 
     if n_rows > 1:
@@ -237,7 +265,7 @@ def export_review_sheet(project: "Project", suggestions: pd.DataFrame | None, pa
     if isinstance(path, (str, Path)):
         from ..io.atomic import atomic_path
 
-        with atomic_path(path) as tmp:
+        with atomic_path(path, overwrite=overwrite) as tmp:
             book.save(tmp)
     else:
         book.save(path)

@@ -64,7 +64,8 @@ def test_e1_formula_like_speech_stays_text_in_xlsx_and_csv(tmp_path, speech):
 
 def test_e2_long_quotes_and_control_characters(tmp_path):
     frame = pd.DataFrame({"quote": ["a" * 40_000, "uno\x0bdos\x00tres"]})
-    export_excel({"Citas": frame}, tmp_path / "x.xlsx")
+    with pytest.warns(qc.errors.ReplacedCharactersWarning, match=r"2 characters .* in sheet 'Citas' cell A3"):
+        export_excel({"Citas": frame}, tmp_path / "x.xlsx")
     ws = openpyxl.load_workbook(tmp_path / "x.xlsx")["Citas"]
     assert len(ws["A2"].value) == CELL_LIMIT and ws["A2"].value.endswith("[…]")
     assert ws["A3"].value == "uno dos tres"

@@ -48,7 +48,7 @@ def test_no_sequence_loses_or_duplicates_a_decision(ops):
                 current[(segs[s], CODES[c])] = step[0]
             else:
                 path = tmp / "r.xlsx"
-                qc.export_review_sheet(project, suggestions, path, coder="ana")
+                qc.export_review_sheet(project, suggestions, path, coder="ana", overwrite=True)  # a fresh sheet each step
                 book = openpyxl.load_workbook(path)
                 ws = book.worksheets[0]
                 header = [c.value for c in ws[1]]
