@@ -148,6 +148,10 @@ def round_cmd(project: Path = typer.Argument(..., help="Project file (created wi
     Unchanged files are skipped; only new and changed documents are suggested
     (cached embeddings are reused); decisions are never touched. Files that
     cannot be read are listed and the rest of the round goes on (exit code 1).
+    A round that was interrupted (Ctrl-C, kill, full disk) is finished by
+    running it again: the re-run suggests for what has no suggestions yet and
+    writes the review workbook still owed; a workbook the interrupted run
+    already wrote is kept as it is, never written over.
     Apply the reviewed workbook with 'qualcode review apply'.
 
     Examples:
@@ -167,6 +171,10 @@ def round_cmd(project: Path = typer.Argument(..., help="Project file (created wi
                            workers=workers, scheduler=scheduler, progress=not quiet)
     except QualcodeError as exc:
         _fail(exc, 2)
+    except KeyboardInterrupt:
+        typer.secho("interrupted: what was saved is kept; run the same command again to finish the round",
+                    err=True, fg="yellow")
+        raise typer.Exit(130)
     failed = result.load_report[result.load_report["status"] != "ok"]
     for row in failed.itertuples():
         typer.secho(f"  [{row.status}] {row.message}", fg="red" if row.status == "error" else "yellow", err=True)
