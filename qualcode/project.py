@@ -501,8 +501,7 @@ class Project:
         pending = _get_meta(self._db, _UNSUGGESTED, [])
         if not pending:
             return []
-        present = {r[0] for r in self._db.execute(
-            "SELECT doc_id FROM documents WHERE doc_id IN (SELECT value FROM json_each(?))", (json.dumps(pending),))}
+        present = {r[0] for r in self._db.execute("SELECT doc_id FROM documents")}
         return [d for d in pending if d in present]
 
     def rounds_in_progress(self) -> list[dict]:
@@ -686,10 +685,12 @@ def _mark_suggested(db: sqlite3.Connection, segment_ids: Sequence[str]) -> None:
     pending = _get_meta(db, _UNSUGGESTED, [])
     if not pending:
         return
-    replaced = set(segment_ids)
-    done = {doc for doc, seg in db.execute(
-        "SELECT doc_id, segment_id FROM segments WHERE doc_id IN (SELECT value FROM json_each(?))",
-        (json.dumps(pending),)) if seg in replaced}
+    replaced, done = set(segment_ids), set()
+    for i in range(0, len(pending), 900):  # SQLite's limit on bound parameters
+        chunk = pending[i:i + 900]
+        done.update(doc for doc, seg in db.execute(
+            f"SELECT doc_id, segment_id FROM segments WHERE doc_id IN ({', '.join('?' * len(chunk))})", chunk)
+            if seg in replaced)
     if not done:
         return
     left = [d for d in pending if d not in done]

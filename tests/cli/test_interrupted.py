@@ -404,3 +404,19 @@ def test_killed_commands_resume_to_the_uninterrupted_state(tmp_path, samples):
     rounds = [t["left"] for t in killed if t["kind"].startswith("round")]
     assert any(r["documents"] and not r["suggestions"] for r in rounds), rounds
     assert any(r["suggestions"] and r["round in progress"] for r in rounds), rounds
+
+
+def test_round_says_when_documents_outside_it_still_have_no_suggestions(tmp_path, samples):
+    folder = _round_folder(tmp_path, samples)
+    other = tmp_path / "r2"
+    other.mkdir()
+    shutil.copy(samples / "transcripts" / "int_d02_final.txt", other)
+    project = tmp_path / "study.qualcode"
+    assert run("init", project).exit_code == 0
+    assert run("add", project, folder, "-q").exit_code == 0
+    result = run("round", project, other, "--out", tmp_path / "out", "--methods", "keyword", "-q")
+    assert result.exit_code == 0, result.output
+    assert "documents: 1 added" in result.output and "resuming" not in result.output
+    assert "4 documents added earlier are not in this round and have no suggestions yet" in result.output
+    with qc.Project.open(project) as p:
+        assert len(p.unsuggested) == 4 and p.rounds_in_progress() == []
