@@ -270,7 +270,7 @@ def run_round(project: "Project", source: "str | Path | Sequence[str | Path] | C
         min_score = DEFAULT_MIN_SCORE if min_score is None else min_score
         plan = _resume_plan(project, documents, changed, out is not None,
                             {"methods": list(methods), "learn": learn, "top_k": top_k, "min_score": min_score,
-                             "embedder": embedder, "codebook_version": project.codebook().version})
+                             "embedder": embedder, "codebook_version": _codebook_version(project)})
         segments = project.segments
         segments = segments[segments["doc_id"].isin(plan.todo + plan.owed)].reset_index(drop=True)
         if plan.todo:
@@ -372,6 +372,15 @@ def _resume_plan(project: "Project", documents: pd.DataFrame, changed: list[str]
         for record in previous[1:]:
             project.end_round(record["id"])
     return plan
+
+
+def _codebook_version(project: "Project") -> str | None:
+    from .errors import ProjectError
+
+    try:
+        return project.codebook().version
+    except ProjectError:  # no codebook yet: suggest() says so, if there is anything to suggest
+        return None
 
 
 def _with_stored(project: "Project", found: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
