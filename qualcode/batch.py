@@ -368,6 +368,8 @@ def _resume_plan(project: "Project", documents: pd.DataFrame, changed: list[str]
     if plan.todo or plan.owed:
         plan.record = {"id": previous[0]["id"] if previous else None, "documents": plan.todo + plan.owed,
                        "options": options, "sheet": str(plan.sheet) if plan.sheet else None}
+        if previous:
+            plan.record["started_at"] = previous[0].get("started_at")
         plan.record["id"] = project.save_round(plan.record)
         for record in previous[1:]:
             project.end_round(record["id"])

@@ -512,8 +512,8 @@ class Project:
         list of dict
             What :meth:`save_round` stored, oldest first, each with its ``id``.
         """
-        rows = self._db.execute("SELECT key, value FROM meta WHERE key LIKE ? ORDER BY key",
-                                (_ROUND + "%",)).fetchall()
+        rows = self._db.execute("SELECT key, value FROM meta WHERE key GLOB ? ORDER BY key",
+                                (_ROUND + "*",)).fetchall()
         records = [{**json.loads(value), "id": key[len(_ROUND):]} for key, value in rows]
         return sorted(records, key=lambda r: r.get("started_at", ""))
 
