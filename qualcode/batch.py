@@ -13,12 +13,20 @@ interviews, the next cohort). :func:`run_round`
    decided yet, and the report workbook of the whole project,
 
 and returns what the round changed. Human decisions are never touched.
+
+A round killed or interrupted at any point (after adding the documents,
+while storing suggestions, while writing the workbooks) is finished by
+running it again: documents added but never suggested are suggested, the
+review workbook still owed is written from the stored suggestions, and a
+review workbook the interrupted run had already written is kept as it is (a
+coder may have started filling it) instead of being written again.
 :func:`decision_changes` says what applying a reviewed workbook changed: the
 codes seen for the first time and the saturation verdict before and after.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
@@ -100,9 +108,11 @@ class RoundResult:
     load_report : LoadReport
         One row per file (``status`` ok, warning or error, with the message).
     segments : DataFrame
-        The segments of the new and changed documents.
+        The segments of the new and changed documents (and of those an
+        interrupted run of the round left unfinished).
     suggestions : DataFrame
-        The suggestions made for them (stored in the project).
+        The suggestions made for them (stored in the project): what the
+        round's review workbook holds.
     codes_first_suggested : list of str
         Codes suggested in this round that no coded quote had before.
     saturation : str
@@ -110,8 +120,25 @@ class RoundResult:
         round's review is applied).
     written : list of Path
         The workbooks written.
+    n_review_rows : int
+        Rows of the review workbook (written or kept).
+    resumed : list of str
+        Documents added earlier (by an interrupted run, or ``qualcode add``)
+        that had no suggestions: suggested now.
+    owed : list of str
+        Documents whose suggestions an interrupted run stored without writing
+        its review workbook: they are in this run's workbook.
+    resumed_sheets : list of Path
+        Review workbooks an interrupted run of this round had written: kept as
+        they are (a coder may have started filling them), not written again.
     kept : list of Path
-        Existing workbooks left untouched: the new ones got the next free name.
+        Workbooks already in ``out`` and left untouched: the new ones got the
+        next free name.
+    n_unsuggested_elsewhere : int
+        Documents added earlier, never suggested, that are not in this round.
+    report_not_rewritten : Path or None
+        The report workbook already in ``out`` when the round had nothing new
+        to suggest: not written again (``qualcode report`` writes a fresh one).
     """
 
     documents: pd.DataFrame
@@ -122,7 +149,12 @@ class RoundResult:
     saturation: str
     written: list[Path] = field(default_factory=list)
     n_review_rows: int = 0
+    resumed: list[str] = field(default_factory=list)
+    owed: list[str] = field(default_factory=list)
+    resumed_sheets: list[Path] = field(default_factory=list)
     kept: list[Path] = field(default_factory=list)
+    n_unsuggested_elsewhere: int = 0
+    report_not_rewritten: Path | None = None
 
     @property
     def n_failed(self) -> int:
@@ -139,6 +171,18 @@ class RoundResult:
     def summary(self) -> list[str]:
         """The round in a few lines, for a terminal or a log (counts and code ids; no participant text)."""
         lines = [f"documents: {count_actions(self.documents)}, {self.n_failed} failed"]
+        if self.resumed:
+            lines.append(f"resuming the interrupted round: suggesting for {len(self.resumed)} documents added "
+                         "earlier that have no suggestions yet")
+        if self.owed:
+            lines.append(f"resuming the interrupted round: its suggestions for {len(self.owed)} documents were "
+                         "stored; they go into its review workbook")
+        for path in self.resumed_sheets:
+            lines.append(f"resuming the interrupted round: {path} was already written and is kept as it is "
+                         f"({self.n_review_rows} rows; it may hold a coder's work)")
+        if self.n_unsuggested_elsewhere:
+            lines.append(f"{self.n_unsuggested_elsewhere} documents added earlier are not in this round and have "
+                         "no suggestions yet: re-run their round, or run 'qualcode suggest'")
         if len(self.documents):
             reanchored, orphaned = int(self.documents["n_reanchored"].sum()), int(self.documents["n_orphaned"].sum())
             if reanchored or orphaned:
@@ -159,6 +203,9 @@ class RoundResult:
         for path in self.kept:
             lines.append(f"kept {path} as it was (it may hold someone's work): the new workbook has the next free "
                          "name (--overwrite replaces it instead)")
+        if self.report_not_rewritten is not None:
+            lines.append(f"nothing new: {self.report_not_rewritten} is not written again "
+                         "(run 'qualcode report' for a fresh one, or --overwrite)")
         for path in self.written:
             lines.append(f"wrote {path}")
         return lines
@@ -234,14 +281,20 @@ def run_round(project: "Project", source: "str | Path | Sequence[str | Path] | C
         documents = project.add_corpus(corpus) if len(corpus.documents) else \
             pd.DataFrame(columns=["doc_id", "action", "n_segments", "n_reanchored", "n_orphaned"])
         changed = list(documents.loc[documents["action"].isin(["added", "updated"]), "doc_id"])
+        top_k = DEFAULT_TOP_K if top_k is None else top_k
+        min_score = DEFAULT_MIN_SCORE if min_score is None else min_score
+        plan = _resume_plan(project, documents, changed, out is not None,
+                            {"methods": list(methods), "learn": learn, "top_k": top_k, "min_score": min_score,
+                             "embedder": embedder, "codebook_version": _codebook_version(project)})
         segments = project.segments
-        segments = segments[segments["doc_id"].isin(changed)].reset_index(drop=True)
-        if changed:
-            found = suggest(project, methods=methods, learn=learn, embedder=embedder, documents=changed,
-                            top_k=DEFAULT_TOP_K if top_k is None else top_k,
-                            min_score=DEFAULT_MIN_SCORE if min_score is None else min_score)
+        segments = segments[segments["doc_id"].isin(plan.todo + plan.owed)].reset_index(drop=True)
+        if plan.todo:
+            found = suggest(project, methods=methods, learn=learn, embedder=embedder, documents=plan.todo,
+                            top_k=top_k, min_score=min_score)
         else:
             found = combine([], top_k=1, min_score=0.0)
+        if plan.owed:
+            found = _with_stored(project, found, segments[segments["doc_id"].isin(plan.owed)])
     if len(report_frame):
         # A study's attributes sheet lists every round's participants: rows for documents of other rounds
         # are expected here, not a problem to report one by one.
@@ -257,7 +310,8 @@ def run_round(project: "Project", source: "str | Path | Sequence[str | Path] | C
     seen = set(before["code_id"]) if len(before) else set()
     first = sorted(set(found["code_id"]) - seen)
     result = RoundResult(documents.reset_index(drop=True), report_frame, segments, found, first,
-                         saturation_verdict(before))
+                         saturation_verdict(before), resumed=plan.resumed, owed=plan.owed,
+                         n_unsuggested_elsewhere=plan.n_elsewhere)
     if out is not None and len(documents):
         folder = Path(out)
         folder.mkdir(parents=True, exist_ok=True)
@@ -267,18 +321,101 @@ def run_round(project: "Project", source: "str | Path | Sequence[str | Path] | C
                 ("ronda" if lang == "es" else "round")
         if len(found):
             todo = undecided(project, found, coder) if coder else found
-            sheet = folder / f"{'revision' if lang == 'es' else 'review'}_{name}.xlsx"
-            if not overwrite and sheet.exists():
-                result.kept.append(sheet)
-                sheet = _free_path(sheet)
-            result.n_review_rows = export_review_sheet(project, todo, sheet, lang=lang, coder=coder,
-                                                       overwrite=overwrite)
-            result.written.append(sheet)
-        if report:
-            target = folder / ("informe.xlsx" if lang == "es" else "report.xlsx")
+            if plan.sheet is not None and plan.sheet.exists():
+                # The interrupted run wrote it (atomically: it is whole); a coder may have started filling it.
+                result.n_review_rows = len(todo)
+                result.resumed_sheets.append(plan.sheet)
+            else:
+                sheet = folder / f"{'revision' if lang == 'es' else 'review'}_{name}.xlsx"
+                if not overwrite and sheet.exists():
+                    result.kept.append(sheet)
+                    sheet = _free_path(sheet)
+                if plan.record is not None:
+                    # Recorded before writing: a re-run after the write keeps this file instead of adding another.
+                    plan.record["sheet"] = str(sheet.absolute())
+                    project.save_round(plan.record)
+                result.n_review_rows = export_review_sheet(project, todo, sheet, lang=lang, coder=coder,
+                                                           overwrite=overwrite)
+                result.written.append(sheet)
+        target = folder / ("informe.xlsx" if lang == "es" else "report.xlsx")
+        if report and not overwrite and target.exists() and not len(found) and plan.record is None:
+            # A re-run with nothing new: another informe-N.xlsx beside the same report would only be noise.
+            result.report_not_rewritten = target
+        elif report:
             if not overwrite and target.exists():
                 result.kept.append(target)
                 target = _free_path(target)
             export_report(project, target, lang=lang, overwrite=overwrite)
             result.written.append(target)
+    if plan.record is not None and out is not None:
+        project.end_round(plan.record["id"])
     return result
+
+
+@dataclass
+class _Plan:
+    todo: list[str]                   # documents to suggest for now
+    owed: list[str]                   # documents whose suggestions an interrupted run stored, without a workbook
+    resumed: list[str]                # of ``todo``: added earlier, never suggested
+    n_elsewhere: int                  # documents added earlier, never suggested, not in this round
+    record: dict | None = None        # the round in progress, as stored in the project
+    sheet: Path | None = None         # the review workbook an interrupted run chose
+
+
+def _resume_plan(project: "Project", documents: pd.DataFrame, changed: list[str], writes: bool,
+                 options: dict) -> _Plan:
+    """What this round has to do, including what an interrupted run of it left undone.
+
+    A round is recorded in the project (:meth:`~qualcode.project.Project.save_round`) before its suggestions
+    are stored and forgotten once its workbooks are written; documents added but never suggested are listed
+    by the project in the transaction that adds them. Whatever point a run was killed at, the re-run
+    suggests for what has no suggestions yet, writes the review workbook it owes from the stored ones, and
+    keeps a workbook the killed run had already written.
+    """
+    in_round = list(documents["doc_id"])
+    pending = set(project.unsuggested)
+    todo = list(changed) + [d for d in in_round if d in pending and d not in set(changed)]
+    resumed = [d for d in todo if d not in set(changed)]
+    plan = _Plan(todo, [], resumed, len(pending - set(in_round)))
+    if not writes:
+        return plan
+    options = json.loads(json.dumps(options))  # as it reads back from the project
+    previous = [r for r in project.rounds_in_progress() if set(r.get("documents", [])) <= set(in_round)]
+    for record in previous:
+        left = [d for d in record["documents"] if d not in set(plan.todo) | set(plan.owed)]
+        if record.get("options") == options:
+            plan.owed += left
+            if record.get("sheet") and plan.sheet is None:
+                plan.sheet = Path(record["sheet"])
+        else:
+            # Stored under another codebook version or other options: this run's workbook needs them afresh.
+            plan.todo += left
+    if plan.todo or plan.owed:
+        plan.record = {"id": previous[0]["id"] if previous else None, "documents": plan.todo + plan.owed,
+                       "options": options, "sheet": str(plan.sheet) if plan.sheet else None}
+        if previous:
+            plan.record["started_at"] = previous[0].get("started_at")
+        plan.record["id"] = project.save_round(plan.record)
+        for record in previous[1:]:
+            project.end_round(record["id"])
+    return plan
+
+
+def _codebook_version(project: "Project") -> str | None:
+    from .errors import ProjectError
+
+    try:
+        return project.codebook().version
+    except ProjectError:  # no codebook yet: suggest() says so, if there is anything to suggest
+        return None
+
+
+def _with_stored(project: "Project", found: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
+    """``found`` and the stored suggestions for ``segments`` under the current codebook, in the same form."""
+    version = project.codebook().version
+    stored = project.suggestions
+    stored = stored[(stored["codebook_version"] == version) & stored["segment_id"].isin(set(segments["segment_id"]))]
+    stored = stored.merge(segments[["segment_id", "doc_id"]], on="segment_id", how="left")
+    stored = stored[list(found.columns)].astype(found.dtypes.to_dict())
+    frames = [f for f in (found, stored) if len(f)]
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else (frames[0] if frames else found)

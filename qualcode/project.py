@@ -321,6 +321,12 @@ class Project:
                         moved, orphaned = reanchor(db, gone, segs, doc["text"], now)
                 rows.append({"doc_id": doc_id, "action": action, "n_segments": len(segs),
                              "n_reanchored": moved, "n_orphaned": orphaned})
+            # In the same transaction: what has no suggestions yet, so that a round killed before storing them
+            # (or 'qualcode add' then 'qualcode round') still suggests for these documents when re-run.
+            new = [r["doc_id"] for r in rows if r["action"] in ("added", "updated") and r["n_segments"]]
+            if new:
+                pending = _get_meta(db, _UNSUGGESTED, [])
+                _set_meta(db, _UNSUGGESTED, pending + [d for d in new if d not in set(pending)])
         return pd.DataFrame(rows, columns=["doc_id", "action", "n_segments", "n_reanchored", "n_orphaned"])
 
     @staticmethod
@@ -439,7 +445,8 @@ class Project:
         With ``replace_segments`` (and ``codebook_version``), every earlier
         suggestion for those segments under that codebook version goes first,
         in the same transaction: a re-run's table replaces the last one's,
-        including codes no longer suggested. Decisions are never touched.
+        including codes no longer suggested, and their documents leave
+        :attr:`unsuggested`. Decisions are never touched.
         """
         if replace_segments is not None and codebook_version is None:
             raise ParameterError("give codebook_version with replace_segments.")
@@ -462,6 +469,7 @@ class Project:
             if replace_segments is not None:
                 db.executemany("DELETE FROM suggestions WHERE segment_id = ? AND codebook_version = ?",
                                [(sid, codebook_version) for sid in replace_segments])
+                _mark_suggested(db, replace_segments)
             db.executemany("INSERT OR REPLACE INTO suggestions(segment_id, code_id, method, score, evidence, spans, "
                            "codebook_version, rank, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", records)
         return len(records)
@@ -473,6 +481,73 @@ class Project:
         frame = self._frame("SELECT * FROM suggestions ORDER BY segment_id, rank, code_id")
         frame["spans"] = [json.loads(v) if isinstance(v, str) else None for v in frame["spans"]]
         return frame
+
+    # -- work an interrupted command left to finish ---------------------------------
+    @property
+    def unsuggested(self) -> list[str]:
+        """Documents added or changed whose suggestions have not been stored since, in the order added.
+
+        :meth:`add_corpus` lists them in the transaction that adds them, and
+        :meth:`add_suggestions` (with ``replace_segments``) takes them off in
+        the transaction that stores their suggestions: a round killed between
+        the two, or ``qualcode add`` then ``qualcode round``, still suggests
+        for them when re-run.
+
+        Examples
+        --------
+        >>> project.add_corpus(corpus); project.unsuggested  # doctest: +SKIP
+        ['int_d02_final', 'int_d13_final']
+        """
+        pending = _get_meta(self._db, _UNSUGGESTED, [])
+        if not pending:
+            return []
+        present = {r[0] for r in self._db.execute("SELECT doc_id FROM documents")}
+        return [d for d in pending if d in present]
+
+    def rounds_in_progress(self) -> list[dict]:
+        """Rounds that started and did not finish (killed, interrupted, or failed writing a workbook).
+
+        Returns
+        -------
+        list of dict
+            What :meth:`save_round` stored, oldest first, each with its ``id``.
+        """
+        rows = self._db.execute("SELECT key, value FROM meta WHERE key GLOB ? ORDER BY key",
+                                (_ROUND + "*",)).fetchall()
+        records = [{**json.loads(value), "id": key[len(_ROUND):]} for key, value in rows]
+        return sorted(records, key=lambda r: r.get("started_at", ""))
+
+    def save_round(self, record: dict) -> str:
+        """Record (or update) a round in progress, in one transaction; return its id.
+
+        :func:`qualcode.batch.run_round` records which documents the round
+        owes a review workbook for, the suggestion options and the workbook
+        it chose, so that a re-run finishes exactly what the interrupted one
+        would have done, and clears the record with :meth:`end_round`.
+
+        Parameters
+        ----------
+        record : dict
+            JSON-serialisable; with an ``id`` from an earlier call to update it.
+
+        Examples
+        --------
+        >>> round_id = project.save_round({"documents": ["int_d02_final"]})  # doctest: +SKIP
+        >>> project.end_round(round_id)  # doctest: +SKIP
+        """
+        import uuid
+
+        round_id = record.get("id") or uuid.uuid4().hex[:12]
+        value = {k: v for k, v in record.items() if k != "id"}
+        value.setdefault("started_at", _now())
+        with self._write() as db:
+            _set_meta(db, _ROUND + round_id, value)
+        return round_id
+
+    def end_round(self, round_id: str) -> None:
+        """Forget a round in progress: it finished (a no-op for an unknown id)."""
+        with self._write() as db:
+            db.execute("DELETE FROM meta WHERE key = ?", (_ROUND + round_id,))
 
     # -- cache ----------------------------------------------------------------------
     def cache_get(self, kind: str, model: str, keys: Sequence[str]) -> dict[str, bytes]:
@@ -602,6 +677,40 @@ class Project:
         if (folder / "codebook.yaml").exists():
             project.add_codebook(read_yaml_codebook(folder / "codebook.yaml"))
         return project
+
+
+# Keys of the meta table that hold work in progress (JSON values).
+_UNSUGGESTED = "unsuggested_documents"
+_ROUND = "round_in_progress:"
+
+
+def _get_meta(db: sqlite3.Connection, key: str, default: object) -> object:
+    row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return json.loads(row[0]) if row else default
+
+
+def _set_meta(db: sqlite3.Connection, key: str, value: object) -> None:
+    db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, json.dumps(value, ensure_ascii=False)))
+
+
+def _mark_suggested(db: sqlite3.Connection, segment_ids: Sequence[str]) -> None:
+    """Take the documents of ``segment_ids`` off the unsuggested list (inside the storing transaction)."""
+    pending = _get_meta(db, _UNSUGGESTED, [])
+    if not pending:
+        return
+    replaced, done = set(segment_ids), set()
+    for i in range(0, len(pending), 900):  # SQLite's limit on bound parameters
+        chunk = pending[i:i + 900]
+        done.update(doc for doc, seg in db.execute(
+            f"SELECT doc_id, segment_id FROM segments WHERE doc_id IN ({', '.join('?' * len(chunk))})", chunk)
+            if seg in replaced)
+    if not done:
+        return
+    left = [d for d in pending if d not in done]
+    if left:
+        _set_meta(db, _UNSUGGESTED, left)
+    else:
+        db.execute("DELETE FROM meta WHERE key = ?", (_UNSUGGESTED,))
 
 
 def _statements(script: str) -> list[str]:

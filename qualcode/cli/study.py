@@ -179,7 +179,11 @@ def round_cmd(project: Path = typer.Argument(..., help="Project file (created wi
     cannot be read are listed and the rest of the round goes on (exit code 1).
     A workbook already in --out is kept as it is: the new one gets the next
     free name (revision_ronda2-2.xlsx), and the summary says so; --overwrite
-    replaces it instead. Apply the reviewed workbook with 'qualcode review apply'.
+    replaces it instead. A round that was interrupted (Ctrl-C, kill, full
+    disk) is finished by running it again: the re-run suggests for what has no
+    suggestions yet and writes the review workbook still owed; a workbook the
+    interrupted run already wrote is kept as it is, never written over.
+    Apply the reviewed workbook with 'qualcode review apply'.
 
     Examples:
 
@@ -198,6 +202,10 @@ def round_cmd(project: Path = typer.Argument(..., help="Project file (created wi
                            workers=workers, scheduler=scheduler, progress=not quiet, overwrite=overwrite)
     except QualcodeError as exc:
         _fail(exc, 2)
+    except KeyboardInterrupt:
+        typer.secho("interrupted: what was saved is kept; run the same command again to finish the round",
+                    err=True, fg="yellow")
+        raise typer.Exit(130)
     failed = result.load_report[result.load_report["status"] != "ok"]
     for row in failed.itertuples():
         typer.secho(f"  [{row.status}] {row.message}", fg="red" if row.status == "error" else "yellow", err=True)
