@@ -239,28 +239,58 @@ def report_cmd(project: Path = typer.Argument(..., help="Project file."),
                lang: str = typer.Option("es", help="Labels: es or en."),
                qdpx: Optional[Path] = typer.Option(None, help="Also write a REFI-QDA .qdpx here."),
                csv: Optional[Path] = typer.Option(None, help="Also write every table as CSV into this folder."),
-               pseudonymize: Optional[Path] = typer.Option(None, help="A text file of names to replace (one per line); "
-                                                                       "detected names are replaced too.")) -> None:
+               pseudonymize: Optional[Path] = typer.Option(None, help="A text file of names to replace (one per line), "
+                                                                       "in every output of this command; detected "
+                                                                       "names are replaced too."),
+               mapping: Optional[Path] = typer.Option(None, help="With --pseudonymize: write the name → pseudonym "
+                                                                  "table here (it holds the real names: keep it "
+                                                                  "apart from the outputs).")) -> None:
     """Write the report workbook (quotes, frequencies, saturation, codebook, charts), and optionally CSV and .qdpx.
 
-    Example:
+    With --pseudonymize, every output (workbook, CSV, .qdpx, the lines printed)
+    is written from a pseudonymized copy of the project: no listed or
+    detected name in any case or accent, in texts, speakers, document ids,
+    attributes or memos. The name → pseudonym table is written only with
+    --mapping.
+
+    Examples:
 
         qualcode report study.qualcode informe.xlsx --qdpx estudio.qdpx --csv tablas/
+
+        qualcode report study.qualcode informe.xlsx --pseudonymize nombres.txt --mapping ../privado/mapeo.csv
     """
+    from contextlib import nullcontext
+
     from ..export import Pseudonymizer, export_refi_qda, export_report, export_tables
 
+    if mapping is not None and pseudonymize is None:
+        _fail(QualcodeError("--mapping needs --pseudonymize (the names file)"), 2)
     p = _open(project)
     try:
-        names = Pseudonymizer([n.strip() for n in pseudonymize.read_text(encoding="utf-8").splitlines() if n.strip()]) \
-            if pseudonymize else None
-        tables = export_report(p, out, lang=lang, pseudonymizer=names)
-        typer.echo(f"wrote {out} ({len(tables)} tables)")
-        if csv:
-            written = export_tables(tables, csv)
-            typer.echo(f"wrote {len(written)} CSV files to {csv}")
-        if qdpx:
-            export_refi_qda(p, qdpx, lang=lang)
-            typer.echo(f"wrote {qdpx}")
+        names = Pseudonymizer.from_file(pseudonymize) if pseudonymize else None
+        with (names.project(p) if names is not None else nullcontext(p)) as source:
+            tables = export_report(source, out, lang=lang)
+            typer.echo(f"wrote {out} ({len(tables)} tables)")
+            if csv:
+                written = export_tables(tables, csv)
+                typer.echo(f"wrote {len(written)} CSV files to {csv}")
+            if qdpx:
+                export_refi_qda(source, qdpx, lang=lang)
+                typer.echo(f"wrote {qdpx}")
+        if names is not None:
+            n, listed, detected = names._counts()
+            kept = "" if mapping else "; the name → pseudonym table is not written (--mapping FILE writes it)"
+            typer.echo(f"pseudonymized every output: {n} name{'s' if n != 1 else ''} replaced ({listed} listed, "
+                       f"{detected} detected){kept}")
+            if mapping is not None:
+                names.save_mapping(mapping)
+                typer.echo(f"wrote the name → pseudonym table to {mapping}")
+                outputs = [o for o in (out, qdpx) if o is not None]
+                beside = any(mapping.resolve().parent == o.resolve().parent for o in outputs) or \
+                    (csv is not None and csv.resolve() in mapping.resolve().parents)
+                if beside:
+                    typer.secho(f"warning: {mapping} holds the real names and sits next to the outputs; keep it "
+                                "apart from what you share.", fg="yellow", err=True)
     except QualcodeError as exc:
         _fail(exc)
 

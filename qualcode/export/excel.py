@@ -206,7 +206,7 @@ def export_tables(tables: Mapping[str, pd.DataFrame], folder: str | Path, *, for
                 raise MissingDependencyError('Parquet needs pyarrow: pip install "qualcode[parquet]"') from exc
             plain = frame.copy()
             for column in plain.columns:
-                if plain[column].map(lambda v: isinstance(v, (list, dict))).any():
+                if any(isinstance(v, (list, dict)) for v in plain[column]):
                     plain[column] = plain[column].map(lambda v: "; ".join(map(str, v)) if isinstance(v, list) else v)
             with atomic_path(path) as tmp:
                 plain.to_parquet(tmp, index=False)
@@ -226,8 +226,10 @@ def export_report(project: "Project", path: str | Path, *, lang: str = "es", cod
     coder : str, optional
         Only this coder's decisions (default: everyone's).
     pseudonymizer : Pseudonymizer, optional
-        Fitted or not: names in quotes, speakers and memos are replaced
-        before anything is written. Its mapping is not written here.
+        Write the report from a pseudonymized copy of the project (see
+        :meth:`Pseudonymizer.project`): no listed or detected name, in any case
+        or accent, in any sheet, column, chart or sheet name; the 'about'
+        sheet says what was covered. Its mapping is not written here.
 
     Returns
     -------
@@ -235,14 +237,18 @@ def export_report(project: "Project", path: str | Path, *, lang: str = "es", cod
         The tables written (also usable with :func:`export_tables`).
     """
     from ..review.decisions import coded_quotes
+    from .pseudonymize import PseudonymizedProject
 
+    if pseudonymizer is not None and not isinstance(project, PseudonymizedProject):
+        with pseudonymizer.project(project) as hidden:
+            return export_report(hidden, path, lang=lang, coder=pseudonymizer.transform(coder) if coder else None,
+                                 charts=charts, by=by)
+    hidden = project.pseudonymizer if isinstance(project, PseudonymizedProject) else None
     codebook = project.codebook()
     quotes = coded_quotes(project, coder=coder)
-    if pseudonymizer is not None:
-        if not hasattr(pseudonymizer, "mapping_"):
-            pseudonymizer.fit(list(project.segments["text"]) + list(quotes["memo"].dropna()))
-        quotes = pseudonymizer.transform_frame(quotes, ["quote", "memo", "pseudonym"])
     tables = report_tables(quotes, codebook, segments=project.segments, lang=lang, by=by)
+    if hidden is not None:  # the data are pseudonymized already; this pass also covers what tables derive (titles)
+        tables = {hidden.transform(title): hidden._scrub(frame) for title, frame in tables.items()}
     figures = {}
     if charts and len(quotes):
         from ..analysis import code_frequencies, first_appearance, saturation
@@ -260,7 +266,7 @@ def export_report(project: "Project", path: str | Path, *, lang: str = "es", cod
 
     about = {"qualcode": __version__, "project": Path(project.path).name, "codebook": f"{codebook.id} {codebook.version}",
              "coded quotes": len(quotes), "coders": ", ".join(sorted(quotes["coder"].unique())) if len(quotes) else "",
-             "pseudonymized": "yes" if pseudonymizer is not None else "no",
+             "pseudonymized": hidden.coverage() if hidden is not None else "no",
              "saturation": "code saturation (no new codes), one lens on the study, not proof"}
     export_excel(tables, path, charts=figures, about=about, lang=lang)
     return tables

@@ -30,6 +30,7 @@ from ..errors import ExchangeFileError, QualcodeWarning
 
 if TYPE_CHECKING:
     from ..project import Project
+    from .pseudonymize import Pseudonymizer
 
 __all__ = ["export_refi_qda", "import_refi_qda", "validate_qde"]
 
@@ -167,13 +168,19 @@ def _qde(project: "Project", *, lang: str) -> tuple[bytes, dict[str, str]]:
     return data, texts
 
 
-def export_refi_qda(project: "Project", path: str | Path, *, lang: str = "es") -> Path:
+def export_refi_qda(project: "Project", path: str | Path, *, lang: str = "es",
+                    pseudonymizer: "Pseudonymizer | None" = None) -> Path:
     """Write the project as a REFI-QDA ``.qdpx`` (validated against the official schema; atomic).
 
     Parameters
     ----------
     lang : {"es", "en"}
         Which label names the codes in the other tool.
+    pseudonymizer : Pseudonymizer, optional
+        Write a pseudonymized copy of the project (see
+        :meth:`Pseudonymizer.project`): sources' text and names, selections,
+        memos, cases, variables and users hold no listed or detected name;
+        selections still point at the same words.
 
     Raises
     ------
@@ -181,7 +188,11 @@ def export_refi_qda(project: "Project", path: str | Path, *, lang: str = "es") -
         Never for user data; only if the written XML does not validate (a bug).
     """
     from ..io.atomic import atomic_write_bytes
+    from .pseudonymize import PseudonymizedProject
 
+    if pseudonymizer is not None and not isinstance(project, PseudonymizedProject):
+        with pseudonymizer.project(project) as hidden:
+            return export_refi_qda(hidden, path, lang=lang)
     data, texts = _qde(project, lang=lang)
     errors = validate_qde(data)
     if errors:  # pragma: no cover - a bug in this writer
