@@ -23,6 +23,7 @@ import json
 import re
 import unicodedata
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping, Sequence
 
@@ -40,6 +41,15 @@ _NAME = r"[A-ZÁÉÍÓÚÑ][a-záéíóúñü]+(?:\s+[A-ZÁÉÍÓÚÑ][a-záéí
 _CUE_PATTERN = re.compile(rf"\b(?i:{'|'.join(_CUES)})\.?\s+({_NAME})")
 # Capitalised words that follow a cue but are not people ("la señora del Servicio" is not caught anyway).
 _NOT_NAMES = {"Servicio", "Local", "Slep", "SLEP", "Dios", "Ministerio", "Junji", "JUNJI", "Integra"}
+# Speaker labels that are capitalised words but name a role or a crowd, not a person (folded).
+_NOT_NAME_LABELS = {
+    "voz", "voces", "todos", "todas", "varios", "varias", "grupo", "equipo", "publico", "audiencia", "asistente",
+    "alumno", "alumna", "estudiante", "apoderado", "apoderada", "mama", "papa", "madre", "padre", "abuela",
+    "abuelo", "hijo", "hija", "nino", "nina", "hombre", "mujer", "otro", "otra", "otros", "familia", "vecina",
+    "vecino", "host", "guest", "audience", "voice", "everyone", "all", "student", "parent", "mother", "father",
+    "man", "woman", "other", "group", "team", "unknown", "desconocido", "desconocida", "inaudible", "narrador",
+    "narradora", "narrator", "traductor", "traductora", "translator", "observador", "observadora", "observer",
+}
 # Letters on neither side: "Rosa" is found in "ROSA:", "rosa_marzo" and "Rosa2", never inside "Rosario".
 _BEFORE, _AFTER = r"(?<![^\W\d_])", r"(?![^\W\d_])"
 # What may separate the words of a name: in text, spaces (or a hyphen); in ids and file names, also _ and .
@@ -48,6 +58,7 @@ _COVERED = ("quotes, transcripts, speaker labels, document and file ids, attribu
             "the codebook, chart labels and the project's name")
 
 
+@lru_cache(maxsize=None)
 def _fold_char(char: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFD", char.casefold()) if not unicodedata.combining(c))
 
@@ -96,8 +107,8 @@ def _label_is_a_name(label: str, common: set[str]) -> bool:
         return False
     folded = fold_label(label)
     first = folded.split(" ")[0]
-    if len(folded) < 3 or first in _ROLE_WORDS or folded in _NOT_SPEAKERS or _CODE_LIKE.match(folded) \
-            or _WORD_AND_NUMBER.match(folded):
+    if len(folded) < 3 or first in _ROLE_WORDS or first in _NOT_NAME_LABELS or folded in _NOT_SPEAKERS \
+            or _CODE_LIKE.match(folded) or _WORD_AND_NUMBER.match(folded):
         return False
     return not any(w in common for w in folded.split(" ")) and words[0] not in _NOT_NAMES
 
@@ -220,12 +231,12 @@ class Pseudonymizer:
         from ..codebook.validate import _stop_words
         from ..nlp.normalize import fold
 
-        texts = [t for t in texts if isinstance(t, str)]
+        texts = list(dict.fromkeys(t for t in texts if isinstance(t, str)))  # memos repeat: read each once
         found: list[str] = []
         common = _stop_words("es") | _stop_words("en")
         if self.detect:
-            found += list(dict.fromkeys(s.strip() for s in speakers
-                                        if isinstance(s, str) and _label_is_a_name(s.strip(), common)))
+            labels = dict.fromkeys(s.strip() for s in speakers if isinstance(s, str))
+            found += [label for label in labels if _label_is_a_name(label, common)]
             for text in texts:
                 found += [m.group(1) for m in _CUE_PATTERN.finditer(text)]
         if self.spacy_model:

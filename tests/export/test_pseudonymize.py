@@ -236,3 +236,20 @@ def test_names_file_that_cannot_be_read_is_a_clear_error(study, tmp_path):
     latin.write_bytes("María\nRosa\n".encode("cp1252"))
     p = Pseudonymizer.from_file(latin)
     assert p.names == ["María", "Rosa"]
+
+
+def test_pseudonymizer_detects_speaker_labels_that_are_names_not_roles():
+    labels = ["Entrevistadora", "ENTREVISTADORA", "D2", "PA4", "Directora 3", "E", "Moderadora", "Voz", "Host",
+              "Todos", "Rosa", "ANA MARÍA", "Ximena", "Ximena"]
+    p = Pseudonymizer().fit([], speakers=labels)
+    assert set(p.mapping["name"]) == {"Rosa", "ANA MARÍA", "Ximena"}
+    assert p.transform("Ana María habló con rosa.") == "Persona 2 habló con Persona 1."
+
+
+def test_saved_mapping_read_back_gives_the_same_pseudonyms(tmp_path):
+    p = Pseudonymizer(["Rosa", "Marisol"]).fit(["La tía Gloria llegó."])
+    p.save_mapping(tmp_path / "mapeo.csv")
+    again = Pseudonymizer.from_file(tmp_path / "mapeo.csv").fit([])
+    assert dict(zip(again.mapping["name"], again.mapping["pseudonym"])) == p.mapping_
+    text = "Rosa, Marisol y la tía Gloria"
+    assert again.transform(text) == p.transform(text) == "Persona 1, Persona 2 y la tía Persona 3"
