@@ -265,9 +265,12 @@ def report_cmd(project: Path = typer.Argument(..., help="Project file."),
 
     if mapping is not None and pseudonymize is None:
         _fail(QualcodeError("--mapping needs --pseudonymize (the names file)"), 2)
-    p = _open(project)
     try:
         names = Pseudonymizer.from_file(pseudonymize) if pseudonymize else None
+    except QualcodeError as exc:
+        _fail(exc, 2)
+    p = _open(project)
+    try:
         with (names.project(p) if names is not None else nullcontext(p)) as source:
             tables = export_report(source, out, lang=lang)
             typer.echo(f"wrote {out} ({len(tables)} tables)")

@@ -230,7 +230,7 @@ def test_pseudonym_mapping_is_written_only_where_asked_and_apart(study, tmp_path
 def test_names_file_that_cannot_be_read_is_a_clear_error(study, tmp_path):
     result = CliRunner().invoke(app, ["report", str(study.path), str(tmp_path / "r.xlsx"), "--pseudonymize",
                                       str(tmp_path / "no_such_names.txt")])
-    assert result.exit_code != 0 and "no_such_names.txt" in result.output
+    assert result.exit_code == 2 and "no_such_names.txt" in result.output
     assert not (tmp_path / "r.xlsx").exists()
     latin = tmp_path / "latin.txt"
     latin.write_bytes("María\nRosa\n".encode("cp1252"))
