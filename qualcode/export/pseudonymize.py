@@ -37,7 +37,9 @@ __all__ = ["Pseudonymizer", "PseudonymizedProject", "quote_tags"]
 # Forms of address after which a capitalised word is a person's name.
 _CUES = ("tía", "tia", "tío", "tio", "don", "doña", "dona", "señora", "senora", "señor", "senor", "sra", "sr",
          "srta", "profesora", "profesor", "educadora", "mrs", "mr", "ms", "miss", "dr", "dra")
-_NAME = r"[A-ZÁÉÍÓÚÑ][a-záéíóúñü]+(?:\s+[A-ZÁÉÍÓÚÑ][a-záéíóúñü]+)?"
+# A capitalised word, or one in capitals (transcripts typed in capitals: "LA TÍA GLORIA").
+_WORD = r"(?:[A-ZÁÉÍÓÚÑ][a-záéíóúñü]+|[A-ZÁÉÍÓÚÑ]{2,}(?![a-záéíóúñü]))"
+_NAME = rf"{_WORD}(?:[ \t]+{_WORD})?"
 _CUE_PATTERN = re.compile(rf"\b(?i:{'|'.join(_CUES)})\.?\s+({_NAME})")
 # Capitalised words that follow a cue but are not people ("la señora del Servicio" is not caught anyway).
 _NOT_NAMES = {"Servicio", "Local", "Slep", "SLEP", "Dios", "Ministerio", "Junji", "JUNJI", "Integra"}
@@ -60,6 +62,8 @@ _COVERED = ("quotes, transcripts, speaker labels, document and file ids, attribu
 
 @lru_cache(maxsize=None)
 def _fold_char(char: str) -> str:
+    if char in "’‘ʼ`´":  # one apostrophe: "D’Angelo" is "D'Angelo"
+        return "'"
     return "".join(c for c in unicodedata.normalize("NFD", char.casefold()) if not unicodedata.combining(c))
 
 
@@ -241,11 +245,19 @@ class Pseudonymizer:
                 found += [m.group(1) for m in _CUE_PATTERN.finditer(text)]
         if self.spacy_model:
             found += self._entities(texts)
+        from ..io.text import _ROLE_WORDS
+
         for name in found:
-            name = name.strip()
-            first = name.split()[0] if name else ""
-            if name and first not in _NOT_NAMES and fold(first) not in common:
-                self._add(name, None, "detected")
+            words = name.split()
+            while len(words) > 1 and fold(words[-1]) in common:  # "la tía Gloria Que …": Gloria
+                words.pop()
+            first = words[0] if words else ""
+            # "la señora Directora" names a role: replacing "directora" everywhere would rewrite the study.
+            if first and first not in _NOT_NAMES and fold(first) not in common and fold(first) not in _ROLE_WORDS \
+                    and fold(first) not in _NOT_NAME_LABELS:
+                self._add(" ".join(words), None, "detected")
+                if len(words) > 1:  # "don Pedro Soto" is also "Pedro" elsewhere: the same pseudonym
+                    self._add(first, self._keys[_key(" ".join(words))], "detected")
         self._compile()
         return self
 
@@ -459,7 +471,7 @@ class Pseudonymizer:
             documents.append({**doc, "doc_id": ids[doc["doc_id"]], "text": text,
                               "source_path": self.transform_id(doc["source_path"]),
                               "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
-                              "attributes": json.dumps({self.transform(k): self.transform(v)
+                              "attributes": json.dumps({self.transform_id(k): self.transform(v)
                                                         for k, v in attributes.items()}, ensure_ascii=False)})
         starts: dict[str, tuple[str, int, int]] = {}  # old segment id → (old doc id, old start, new start)
         segment_ids: dict[str, str] = {}

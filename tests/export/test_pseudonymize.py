@@ -242,7 +242,8 @@ def test_pseudonymizer_detects_speaker_labels_that_are_names_not_roles():
     labels = ["Entrevistadora", "ENTREVISTADORA", "D2", "PA4", "Directora 3", "E", "Moderadora", "Voz", "Host",
               "Todos", "Rosa", "ANA MARÍA", "Ximena", "Ximena"]
     p = Pseudonymizer().fit([], speakers=labels)
-    assert set(p.mapping["name"]) == {"Rosa", "ANA MARÍA", "Ximena"}
+    assert set(p.mapping["name"]) == {"Rosa", "ANA MARÍA", "ANA", "Ximena"}
+    assert p.mapping_["ANA"] == p.mapping_["ANA MARÍA"]  # her first name alone is the same person
     assert p.transform("Ana María habló con rosa.") == "Persona 2 habló con Persona 1."
 
 
@@ -253,3 +254,12 @@ def test_saved_mapping_read_back_gives_the_same_pseudonyms(tmp_path):
     assert dict(zip(again.mapping["name"], again.mapping["pseudonym"])) == p.mapping_
     text = "Rosa, Marisol y la tía Gloria"
     assert again.transform(text) == p.transform(text) == "Persona 1, Persona 2 y la tía Persona 3"
+
+
+def test_pseudonymizer_detects_names_in_capitals_and_never_a_role():
+    text = ("LA TÍA GLORIA y DON PEDRO VINO. La señora Directora y el señor Director, no. "
+            "Habló la profesora D’Angelo con Pedro.")
+    p = Pseudonymizer(["D'Angelo"]).fit([text])
+    assert set(p.mapping["name"]) == {"D'Angelo", "GLORIA", "PEDRO VINO", "PEDRO"}
+    assert p.transform(text) == ("LA TÍA Persona 2 y DON Persona 3. La señora Directora y el señor "
+                                 "Director, no. Habló la profesora Persona 1 con Persona 3.")
