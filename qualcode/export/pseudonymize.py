@@ -211,7 +211,20 @@ class Pseudonymizer:
         items = given.items() if isinstance(given, Mapping) else [(n, None) for n in given]
         for name, pseudonym in items:
             self._add(str(name), pseudonym or None, "listed")
+        for name in list(self.mapping_):
+            self._add_first_name(name, "listed")
         return self._learn(texts, speakers)
+
+    def _add_first_name(self, name: str, source: str) -> None:
+        """A full name's first word alone is the same person ("Marta Rojas" … "Marta"): the same pseudonym."""
+        from ..codebook.validate import _stop_words
+        from ..io.text import _ROLE_WORDS
+        from ..nlp.normalize import fold
+
+        words = name.split()
+        first = fold(words[0]) if len(words) > 1 else ""
+        if len(first) >= 3 and first not in _ROLE_WORDS and first not in _stop_words("es") | _stop_words("en"):
+            self._add(words[0], self._keys[_key(name)], source)
 
     def _add(self, name: str, pseudonym: str | None, source: str) -> None:
         name = name.strip()
@@ -256,8 +269,7 @@ class Pseudonymizer:
             if first and first not in _NOT_NAMES and fold(first) not in common and fold(first) not in _ROLE_WORDS \
                     and fold(first) not in _NOT_NAME_LABELS:
                 self._add(" ".join(words), None, "detected")
-                if len(words) > 1:  # "don Pedro Soto" is also "Pedro" elsewhere: the same pseudonym
-                    self._add(first, self._keys[_key(" ".join(words))], "detected")
+                self._add_first_name(" ".join(words), "detected")
         self._compile()
         return self
 

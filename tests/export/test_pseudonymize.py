@@ -263,3 +263,10 @@ def test_pseudonymizer_detects_names_in_capitals_and_never_a_role():
     assert set(p.mapping["name"]) == {"D'Angelo", "GLORIA", "PEDRO VINO", "PEDRO"}
     assert p.transform(text) == ("LA TÍA Persona 2 y DON Persona 3. La señora Directora y el señor "
                                  "Director, no. Habló la profesora Persona 1 con Persona 3.")
+
+
+def test_a_listed_full_name_hides_the_first_name_alone_too():
+    p = Pseudonymizer(["Marta Rojas", "Daniela Soto"], detect=False).fit([])
+    text = "Marta Rojas  1 minute 2 seconds\nMARTA pregunta; daniela responde; Soto no; Martina tampoco."
+    assert p.transform(text) == ("Persona 1  1 minute 2 seconds\nPersona 1 pregunta; Persona 2 responde; Soto no; "
+                                 "Martina tampoco.")
