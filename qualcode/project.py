@@ -437,6 +437,50 @@ class Project:
         """The codes table of the current codebook (see :meth:`Codebook.to_frame`)."""
         return self.codebook().to_frame()
 
+    # -- derived copies (a pseudonymized view) -------------------------------------
+    _STUDY_TABLES = ("documents", "segments", "decisions", "anchors")
+
+    def snapshot(self) -> dict[str, list[dict]]:
+        """Every stored row of the study's tables (and ``meta``), as plain values, read in one snapshot.
+
+        For derived copies such as :meth:`qualcode.Pseudonymizer.project`: the
+        caller rewrites the rows and builds a new file with :meth:`from_snapshot`.
+        Suggestions, codebooks and the cache are not read.
+        """
+        self._db.execute("BEGIN")  # one read snapshot: a writer in another process cannot tear the copy
+        try:
+            out = {}
+            for table in ("meta", *self._STUDY_TABLES):
+                cursor = self._db.execute(f"SELECT * FROM {table} ORDER BY rowid")
+                names = [d[0] for d in cursor.description]
+                out[table] = [dict(zip(names, row)) for row in cursor]
+        finally:
+            self._db.execute("COMMIT")
+        return out
+
+    @classmethod
+    def from_snapshot(cls, path: str | Path, rows: dict[str, list[dict]],
+                      codebook: "Codebook | None") -> "Project":  # type: ignore[name-defined]  # noqa: F821
+        """A new project file at ``path`` holding ``rows`` (as :meth:`snapshot` returns them) and ``codebook``."""
+        project = cls.create(path)
+        try:
+            if codebook is not None:
+                project.add_codebook(codebook)
+            with project._write() as db:
+                name = [r["value"] for r in rows.get("meta", []) if r["key"] == "name"]
+                if name:
+                    db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('name', ?)", (name[0],))
+                for table in cls._STUDY_TABLES:
+                    if rows.get(table):
+                        columns = list(rows[table][0])
+                        quoted = ", ".join(f'"{c}"' for c in columns)
+                        db.executemany(f"INSERT INTO {table} ({quoted}) VALUES ({', '.join('?' * len(columns))})",
+                                       [[r[c] for c in columns] for r in rows[table]])
+        except BaseException:
+            project.close()
+            raise
+        return project
+
     # -- suggestions ------------------------------------------------------------
     def add_suggestions(self, suggestions: pd.DataFrame, *, replace_segments: Sequence[str] | None = None,
                         codebook_version: str | None = None) -> int:

@@ -286,47 +286,79 @@ def report_cmd(project: Path = typer.Argument(..., help="Project file."),
                lang: str = typer.Option("es", help="Labels: es or en."),
                qdpx: Optional[Path] = typer.Option(None, help="Also write a REFI-QDA .qdpx here."),
                csv: Optional[Path] = typer.Option(None, help="Also write every table as CSV into this folder."),
-               pseudonymize: Optional[Path] = typer.Option(None, help="A text file of names to replace (one per line); "
-                                                                       "detected names are replaced too."),
+               pseudonymize: Optional[Path] = typer.Option(None, help="A text file of names to replace (one per line), "
+                                                                       "in every output of this command; detected "
+                                                                       "names are replaced too."),
+               mapping: Optional[Path] = typer.Option(None, help="With --pseudonymize: write the name → pseudonym "
+                                                                  "table here (it holds the real names: keep it "
+                                                                  "apart from the outputs)."),
                overwrite: bool = OVERWRITE) -> None:
     """Write the report workbook (quotes, frequencies, saturation, codebook, charts), and optionally CSV and .qdpx.
 
     If any of the files exists (the workbook, the .qdpx, a CSV of the same
-    table), nothing is written and the command says which; give other names,
-    or --overwrite to replace them.
+    table, the mapping), nothing is written and the command says which; give
+    other names, or --overwrite to replace them.
+
+    With --pseudonymize, every output (workbook, CSV, .qdpx, the lines printed)
+    is written from a pseudonymized copy of the project: no listed or
+    detected name in any case or accent, in texts, speakers, document ids,
+    attributes or memos. The name → pseudonym table is written only with
+    --mapping.
 
     Examples:
 
         qualcode report study.qualcode informe.xlsx --qdpx estudio.qdpx --csv tablas/
 
         qualcode report study.qualcode informe.xlsx --csv tablas/ --overwrite
+
+        qualcode report study.qualcode informe.xlsx --pseudonymize nombres.txt --mapping ../privado/mapeo.csv
     """
     import io
+    from contextlib import nullcontext
 
     from ..export import Pseudonymizer, export_refi_qda, export_report, export_tables
     from ..export.excel import table_files
     from ..export.safe import reporting
     from ..io.atomic import atomic_write_bytes, check_writable
 
+    if mapping is not None and pseudonymize is None:
+        _fail(QualcodeError("--mapping needs --pseudonymize (the names file)"), 2)
+    try:
+        names = Pseudonymizer.from_file(pseudonymize) if pseudonymize else None
+    except QualcodeError as exc:
+        _fail(exc, 2)
     p = _open(project)
     try:
-        check_writable([out, *([qdpx] if qdpx else [])], overwrite=overwrite)
-        names = Pseudonymizer([n.strip() for n in pseudonymize.read_text(encoding="utf-8").splitlines() if n.strip()]) \
-            if pseudonymize else None
-        # The workbook is made in memory first: if a CSV would be refused, nothing at all is written.
-        workbook = io.BytesIO()
-        with reporting(out, "an .xlsx workbook"):
-            tables = export_report(p, workbook, lang=lang, pseudonymizer=names)
-        if csv:
-            check_writable(table_files(tables, csv), overwrite=overwrite)
-        atomic_write_bytes(out, workbook.getvalue(), overwrite=overwrite)
-        typer.echo(f"wrote {out} ({len(tables)} tables)")
-        if csv:
-            written = export_tables(tables, csv, overwrite=overwrite)
-            typer.echo(f"wrote {len(written)} CSV files to {csv}")
-        if qdpx:
-            export_refi_qda(p, qdpx, lang=lang, overwrite=overwrite)
-            typer.echo(f"wrote {qdpx}")
+        check_writable([out, *([qdpx] if qdpx else []), *([mapping] if mapping else [])], overwrite=overwrite)
+        with (names.project(p) if names is not None else nullcontext(p)) as source:
+            # The workbook is made in memory first: if a CSV would be refused, nothing at all is written.
+            workbook = io.BytesIO()
+            with reporting(out, "an .xlsx workbook"):
+                tables = export_report(source, workbook, lang=lang)
+            if csv:
+                check_writable(table_files(tables, csv), overwrite=overwrite)
+            atomic_write_bytes(out, workbook.getvalue(), overwrite=overwrite)
+            typer.echo(f"wrote {out} ({len(tables)} tables)")
+            if csv:
+                written = export_tables(tables, csv, overwrite=overwrite)
+                typer.echo(f"wrote {len(written)} CSV files to {csv}")
+            if qdpx:
+                export_refi_qda(source, qdpx, lang=lang, overwrite=overwrite)
+                typer.echo(f"wrote {qdpx}")
+        if names is not None:
+            n, listed, detected = names.counts()
+            kept = "" if mapping else "; the name → pseudonym table is not written (--mapping FILE writes it)"
+            typer.echo(f"pseudonymized every output: {n} name{'s' if n != 1 else ''} replaced ({listed} listed, "
+                       f"{detected} detected){kept}")
+            if mapping is not None:
+                names.save_mapping(mapping, overwrite=overwrite)
+                typer.echo(f"wrote the name → pseudonym table to {mapping}")
+                outputs = [o for o in (out, qdpx) if o is not None]
+                beside = any(mapping.resolve().parent == o.resolve().parent for o in outputs) or \
+                    (csv is not None and csv.resolve() in mapping.resolve().parents)
+                if beside:
+                    typer.secho(f"warning: {mapping} holds the real names and sits next to the outputs; keep it "
+                                "apart from what you share.", fg="yellow", err=True)
     except QualcodeError as exc:
         _fail(exc)
 

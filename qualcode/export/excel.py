@@ -284,8 +284,10 @@ def export_report(project: "Project", path: str | Path, *, lang: str = "es", cod
     coder : str, optional
         Only this coder's decisions (default: everyone's).
     pseudonymizer : Pseudonymizer, optional
-        Fitted or not: names in quotes, speakers and memos are replaced
-        before anything is written. Its mapping is not written here.
+        Write the report from a pseudonymized copy of the project (see
+        :meth:`Pseudonymizer.project`): no listed or detected name, in any case
+        or accent, in any sheet, column, chart or sheet name; the 'about'
+        sheet says what was covered. Its mapping is not written here.
     overwrite : bool, default False
         Replace an existing workbook at ``path`` (a report may hold a
         colleague's notes: without it, :class:`~qualcode.errors.OutputExistsError`).
@@ -310,14 +312,18 @@ def _export_report(project: "Project", path: str | Path | IO[bytes], *, lang: st
                    pseudonymizer: "Pseudonymizer | None", charts: bool, by: Sequence[str],
                    overwrite: bool) -> dict[str, pd.DataFrame]:
     from ..review.decisions import coded_quotes
+    from .pseudonymize import PseudonymizedProject
 
+    if pseudonymizer is not None and not isinstance(project, PseudonymizedProject):
+        with pseudonymizer.project(project) as hidden:
+            return _export_report(hidden, path, lang=lang, coder=pseudonymizer.transform(coder) if coder else None,
+                                  pseudonymizer=None, charts=charts, by=by, overwrite=overwrite)
+    hidden = project.pseudonymizer if isinstance(project, PseudonymizedProject) else None
     codebook = project.codebook()
     quotes = coded_quotes(project, coder=coder)
-    if pseudonymizer is not None:
-        if not hasattr(pseudonymizer, "mapping_"):
-            pseudonymizer.fit(list(project.segments["text"]) + list(quotes["memo"].dropna()))
-        quotes = pseudonymizer.transform_frame(quotes, ["quote", "memo", "pseudonym"])
     tables = report_tables(quotes, codebook, segments=project.segments, lang=lang, by=by)
+    if hidden is not None:  # the data are pseudonymized already; this pass also covers what tables derive (titles)
+        tables = {hidden.transform(title): hidden.scrub(frame) for title, frame in tables.items()}
     figures = {}
     if charts and len(quotes):
         from ..analysis import code_frequencies, first_appearance, saturation
@@ -335,7 +341,7 @@ def _export_report(project: "Project", path: str | Path | IO[bytes], *, lang: st
 
     about = {"qualcode": __version__, "project": Path(project.path).name, "codebook": f"{codebook.id} {codebook.version}",
              "coded quotes": len(quotes), "coders": ", ".join(sorted(quotes["coder"].unique())) if len(quotes) else "",
-             "pseudonymized": "yes" if pseudonymizer is not None else "no",
+             "pseudonymized": hidden.coverage() if hidden is not None else "no",
              "saturation": "code saturation (no new codes), one lens on the study, not proof"}
     export_excel(tables, path, charts=figures, about=about, lang=lang, overwrite=overwrite)
     return tables

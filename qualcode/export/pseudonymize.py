@@ -4,41 +4,136 @@ Names come from a list the team provides (participants, colleagues, staff)
 and from detection: a capitalised word after a form of address people use
 for someone (``la tía Gloria``, ``don Patricio``, ``la señora Marta``,
 ``Mrs Lee``), and a spaCy pipeline with named-entity recognition when the
-team names one that is installed (none is needed or downloaded). The same
-name always gets the same pseudonym; the mapping stays in memory and is
-written only where the user asks (:meth:`Pseudonymizer.save_mapping`).
+team names one that is installed (none is needed or downloaded), and
+speaker labels that read as names (``Rosa:``). A name is matched as a whole
+word in any case and with or without accents (``María``, ``MARIA``,
+``maria``), in texts and in ids (``ent_rosa_marzo``). The same name always
+gets the same pseudonym; the mapping stays in memory and is written only
+where the user asks (:meth:`Pseudonymizer.save_mapping`).
+
+Outputs are pseudonymized at the data, before any writer sees them:
+:meth:`Pseudonymizer.project` makes a temporary pseudonymized copy of a
+project (texts, ids, speakers, attributes, memos, offsets moved with the
+words) and the report, table, chart and ``.qdpx`` writers write from it.
 """
 
 from __future__ import annotations
 
+import json
 import re
+import unicodedata
+from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Iterator, Mapping, Sequence
 
 import pandas as pd
 
 from ..errors import MissingDependencyError, ParameterError
+from ..project import Project
 
-__all__ = ["Pseudonymizer", "quote_tags"]
+__all__ = ["Pseudonymizer", "PseudonymizedProject", "quote_tags"]
 
 # Forms of address after which a capitalised word is a person's name.
 _CUES = ("tía", "tia", "tío", "tio", "don", "doña", "dona", "señora", "senora", "señor", "senor", "sra", "sr",
          "srta", "profesora", "profesor", "educadora", "mrs", "mr", "ms", "miss", "dr", "dra")
-_NAME = r"[A-ZÁÉÍÓÚÑ][a-záéíóúñü]+(?:\s+[A-ZÁÉÍÓÚÑ][a-záéíóúñü]+)?"
+# A capitalised word, or one in capitals (transcripts typed in capitals: "LA TÍA GLORIA").
+_WORD = r"(?:[A-ZÁÉÍÓÚÑ][a-záéíóúñü]+|[A-ZÁÉÍÓÚÑ]{2,}(?![a-záéíóúñü]))"
+_NAME = rf"{_WORD}(?:[ \t]+{_WORD})?"
 _CUE_PATTERN = re.compile(rf"\b(?i:{'|'.join(_CUES)})\.?\s+({_NAME})")
 # Capitalised words that follow a cue but are not people ("la señora del Servicio" is not caught anyway).
 _NOT_NAMES = {"Servicio", "Local", "Slep", "SLEP", "Dios", "Ministerio", "Junji", "JUNJI", "Integra"}
+# Speaker labels that are capitalised words but name a role or a crowd, not a person (folded).
+_NOT_NAME_LABELS = {
+    "voz", "voces", "todos", "todas", "varios", "varias", "grupo", "equipo", "publico", "audiencia", "asistente",
+    "alumno", "alumna", "estudiante", "apoderado", "apoderada", "mama", "papa", "madre", "padre", "abuela",
+    "abuelo", "hijo", "hija", "nino", "nina", "hombre", "mujer", "otro", "otra", "otros", "familia", "vecina",
+    "vecino", "host", "guest", "audience", "voice", "everyone", "all", "student", "parent", "mother", "father",
+    "man", "woman", "other", "group", "team", "unknown", "desconocido", "desconocida", "inaudible", "narrador",
+    "narradora", "narrator", "traductor", "traductora", "translator", "observador", "observadora", "observer",
+}
+# Letters on neither side: "Rosa" is found in "ROSA:", "rosa_marzo" and "Rosa2", never inside "Rosario".
+_BEFORE, _AFTER = r"(?<![^\W\d_])", r"(?![^\W\d_])"
+# What may separate the words of a name: in text, spaces (or a hyphen); in ids and file names, also _ and .
+_TEXT_GAP, _ID_GAP = r"[\s\-]+", r"[\s_.\-]+"
+_COVERED = ("quotes, transcripts, speaker labels, document and file ids, attribute names and values, memos, "
+            "the codebook, chart labels and the project's name")
+
+
+@lru_cache(maxsize=None)
+def _fold_char(char: str) -> str:
+    if char in "’‘ʼ`´":  # one apostrophe: "D’Angelo" is "D'Angelo"
+        return "'"
+    return "".join(c for c in unicodedata.normalize("NFD", char.casefold()) if not unicodedata.combining(c))
+
+
+def _folded(text: str) -> tuple[str, list[int] | None]:
+    """``text`` case- and accent-folded, and where each folded character came from (None: same place).
+
+    Folding is per character so a match in the folded text maps back to the
+    exact characters of the original (a decomposed ``i`` + accent included).
+    """
+    table = {ord(c): _fold_char(c) for c in set(text)}
+    if all(len(v) == 1 for v in table.values()):
+        return text.translate(table), None
+    out: list[str] = []
+    index: list[int] = []
+    for i, char in enumerate(text):
+        piece = table[ord(char)]
+        out.append(piece)
+        index.extend([i] * len(piece))
+    index.append(len(text))
+    return "".join(out), index
+
+
+def _key(name: str) -> str:
+    """How a name is compared: folded, its words separated by one space (``María  José`` → ``maria jose``)."""
+    return " ".join(w for w in re.split(r"[\s_.\-]+", _folded(name)[0]) if w)
+
+
+def _slug(pseudonym: str, matched: str) -> str:
+    """The pseudonym as it goes into an id or file name: no spaces, in the case the name was written."""
+    slug = re.sub(r"\s+", "_", pseudonym.strip())
+    if matched.islower():
+        return slug.lower()
+    if matched.isupper():
+        return slug.upper()
+    return slug
+
+
+def _label_is_a_name(label: str, common: set[str]) -> bool:
+    """A speaker label that reads as a person's name: ``Rosa``, ``Ana María`` (not ``Entrevistadora``, ``D2``)."""
+    from ..io.text import _CODE_LIKE, _NOT_SPEAKERS, _ROLE_WORDS, _WORD_AND_NUMBER
+    from ..nlp.normalize import fold_label
+
+    words = label.split()
+    if not 1 <= len(words) <= 3 or not all(w.isalpha() and w[0].isupper() for w in words):
+        return False
+    folded = fold_label(label)
+    first = folded.split(" ")[0]
+    if len(folded) < 3 or first in _ROLE_WORDS or first in _NOT_NAME_LABELS or folded in _NOT_SPEAKERS \
+            or _CODE_LIKE.match(folded) or _WORD_AND_NUMBER.match(folded):
+        return False
+    return not any(w in common for w in folded.split(" ")) and words[0] not in _NOT_NAMES
 
 
 class Pseudonymizer:
-    """Consistent pseudonyms for the names in a study's texts.
+    """Consistent pseudonyms for the names in a study: in its texts, ids, labels, attributes and memos.
+
+    Names are matched as whole words in any case and with or without accents
+    (listing ``María`` replaces ``MARIA``, ``maria`` and ``Maria`` too, never
+    ``Mariano``). Use :meth:`project` (or the ``pseudonymizer=`` parameter of
+    :func:`qualcode.export_report` and :func:`qualcode.export_refi_qda`) to
+    write outputs from a pseudonymized copy of a whole project.
 
     Parameters
     ----------
     names : sequence of str or mapping, optional
         Names to replace; a mapping also gives each one its pseudonym.
     detect : bool
-        Also find names after forms of address (``tía``, ``don``, ``Mrs`` …).
+        Also find names after forms of address (``tía``, ``don``, ``Mrs`` …)
+        and speaker labels that read as names (``Rosa:``; not ``Entrevistadora:``
+        nor ``D2:``).
     spacy_model : str, optional
         An installed spaCy pipeline with an NER component (``PER``/``PERSON``
         entities are replaced too).
@@ -50,6 +145,10 @@ class Pseudonymizer:
     >>> p = Pseudonymizer(["Marcela"]).fit(["La tía Gloria habló con Marcela."])
     >>> p.transform("La tía Gloria habló con Marcela.")
     'La tía Persona 2 habló con Persona 1.'
+    >>> p.transform("MARCELA y marcela, no Marcelo")
+    'Persona 1 y Persona 1, no Marcelo'
+    >>> p.transform_id("ent_marcela_marzo")
+    'ent_persona_1_marzo'
     """
 
     def __init__(self, names: Sequence[str] | Mapping[str, str] | None = None, *, detect: bool = True,
@@ -59,40 +158,130 @@ class Pseudonymizer:
         self.spacy_model = spacy_model
         self.template = template
 
-    def fit(self, texts: Iterable[str]) -> "Pseudonymizer":
-        """Collect the names to replace from the given list and from ``texts``."""
-        mapping: dict[str, str] = {}
+    @classmethod
+    def from_file(cls, path: str | Path, **options: object) -> "Pseudonymizer":
+        """A Pseudonymizer for the names in a file: one per line, or a CSV with ``name`` (and ``pseudonym``) columns.
+
+        The file's encoding is detected as for transcripts (UTF-8 with or
+        without BOM, UTF-16, Windows-1252 …); blank lines and lines starting
+        with ``#`` are skipped.
+
+        Raises
+        ------
+        InputFileError
+            When the file is missing, unreadable or lists no name.
+
+        Examples
+        --------
+        >>> Pseudonymizer.from_file("nombres.txt")  # doctest: +SKIP
+        """
+        from ..errors import InputFileError
+        from ..io.encoding import decode_bytes, normalize_text
+
+        path = Path(path)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise InputFileError(f"{path}: cannot read the names file ({exc.strerror or exc}); give a text file "
+                                 "with one name per line.", path=path) from None
+        text = normalize_text(decode_bytes(data, path=path)[0])
+        lines = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+        names: list[str] | dict[str, str] = lines
+        header = [c.strip().lower() for c in lines[0].split(",")] if lines else []
+        if header[:1] == ["name"] or header[:1] == ["nombre"]:
+            import csv
+
+            rows = list(csv.reader(lines[1:]))
+            if len(header) > 1:
+                names = {r[0].strip(): r[1].strip() for r in rows if r and r[0].strip() and len(r) > 1}
+                names.update({r[0].strip(): "" for r in rows if r and r[0].strip() and len(r) == 1})
+            else:
+                names = [r[0].strip() for r in rows if r and r[0].strip()]
+        if not names:
+            raise InputFileError(f"{path}: the names file lists no name; write one name per line.", path=path)
+        return cls(names, **options)  # type: ignore[arg-type]
+
+    # -- learning the names ------------------------------------------------------
+    def fit(self, texts: Iterable[str], *, speakers: Iterable[str] = ()) -> "Pseudonymizer":
+        """Collect the names to replace: the given list, and names detected in ``texts`` and ``speakers`` labels."""
+        self.mapping_: dict[str, str] = {}
+        self.sources_: dict[str, str] = {}
+        self._keys: dict[str, str] = {}
         given = self.names or []
         items = given.items() if isinstance(given, Mapping) else [(n, None) for n in given]
         for name, pseudonym in items:
-            name = str(name).strip()
-            if name:
-                mapping[name] = pseudonym or self.template.format(n=len(mapping) + 1)
-        texts = [t for t in texts if isinstance(t, str)]
+            self._add(str(name), pseudonym or None, "listed")
+        for name in list(self.mapping_):
+            self._add_first_name(name, "listed")
+        return self._learn(texts, speakers)
+
+    def _add_first_name(self, name: str, source: str) -> None:
+        """A full name's first word alone is the same person ("Marta Rojas" … "Marta"): the same pseudonym."""
+        from ..codebook.validate import _stop_words
+        from ..io.text import _ROLE_WORDS
+        from ..nlp.normalize import fold
+
+        words = name.split()
+        first = fold(words[0]) if len(words) > 1 else ""
+        if len(first) >= 3 and first not in _ROLE_WORDS and first not in _stop_words("es") | _stop_words("en"):
+            self._add(words[0], self._keys[_key(name)], source)
+
+    def _add(self, name: str, pseudonym: str | None, source: str) -> None:
+        name = name.strip()
+        key = _key(name) if name else ""
+        if not key or not re.search(r"[^\W\d_]", key):
+            return
+        if key not in self._keys:
+            used = set(self._keys.values())
+            n = len(used) + 1
+            while not pseudonym and self.template.format(n=n) in used:
+                n += 1
+            self._keys[key] = pseudonym or self.template.format(n=n)
+        if name not in self.mapping_:
+            self.mapping_[name] = self._keys[key]
+            self.sources_[name] = source
+
+    def _learn(self, texts: Iterable[str], speakers: Iterable[str] = ()) -> "Pseudonymizer":
+        """Add the names detected in ``texts`` and ``speakers`` (names already known keep their pseudonym)."""
+        if not hasattr(self, "mapping_"):
+            return self.fit(texts, speakers=speakers)
+        from ..codebook.validate import _stop_words
+        from ..nlp.normalize import fold
+
+        texts = list(dict.fromkeys(t for t in texts if isinstance(t, str)))  # memos repeat: read each once
         found: list[str] = []
+        common = _stop_words("es") | _stop_words("en")
         if self.detect:
+            labels = dict.fromkeys(s.strip() for s in speakers if isinstance(s, str))
+            found += [label for label in labels if _label_is_a_name(label, common)]
             for text in texts:
                 found += [m.group(1) for m in _CUE_PATTERN.finditer(text)]
         if self.spacy_model:
             found += self._entities(texts)
-        from ..codebook.validate import _stop_words
-        from ..nlp.normalize import fold
+        from ..io.text import _ROLE_WORDS
 
-        common = _stop_words("es") | _stop_words("en")
         for name in found:
-            name = name.strip()
-            first = name.split()[0] if name else ""
-            if name and name not in mapping and first not in _NOT_NAMES and fold(first) not in common:
-                mapping[name] = self.template.format(n=len(mapping) + 1)
-        if not mapping:
-            self.mapping_: dict[str, str] = {}
-            self._pattern = None
-            return self
-        self.mapping_ = mapping
-        # Longest first, so "Marta Rojas" is replaced before "Marta".
-        alternatives = sorted(mapping, key=len, reverse=True)
-        self._pattern = re.compile(r"(?<!\w)(" + "|".join(re.escape(n) for n in alternatives) + r")(?!\w)")
+            words = name.split()
+            while len(words) > 1 and fold(words[-1]) in common:  # "la tía Gloria Que …": Gloria
+                words.pop()
+            first = words[0] if words else ""
+            # "la señora Directora" names a role: replacing "directora" everywhere would rewrite the study.
+            if first and first not in _NOT_NAMES and fold(first) not in common and fold(first) not in _ROLE_WORDS \
+                    and fold(first) not in _NOT_NAME_LABELS:
+                self._add(" ".join(words), None, "detected")
+                self._add_first_name(" ".join(words), "detected")
+        self._compile()
         return self
+
+    def _compile(self) -> None:
+        # Longest first, so "Marta Rojas" is replaced before "Marta".
+        keys = sorted(self._keys, key=len, reverse=True)
+        if not keys:
+            self._text_pattern = self._id_pattern = None
+            return
+        for attr, gap in (("_text_pattern", _TEXT_GAP), ("_id_pattern", _ID_GAP)):
+            alternatives = "|".join(gap.join(re.escape(w) for w in k.split(" ")) for k in keys)
+            setattr(self, attr, re.compile(f"{_BEFORE}(?:{alternatives}){_AFTER}"))
 
     def _entities(self, texts: list[str]) -> list[str]:
         try:
@@ -105,13 +294,43 @@ class Pseudonymizer:
                 "spacy_model unset (qualcode downloads no model).") from exc
         return [ent.text for doc in nlp.pipe(texts) for ent in doc.ents if ent.label_ in ("PER", "PERSON")]
 
-    def transform(self, text: object) -> object:
-        """``text`` with every known name replaced (non-text values pass through)."""
+    # -- replacing ---------------------------------------------------------------
+    def _fitted(self) -> None:
         if not hasattr(self, "mapping_"):
             raise ParameterError("call fit(texts) before transform().")
-        if not isinstance(text, str) or self._pattern is None:
-            return text
-        return self._pattern.sub(lambda m: self.mapping_[m.group(1)], text)
+
+    def _replace(self, text: str, *, ids: bool = False) -> tuple[str, list[int], list[int]]:
+        """``text`` with every name replaced, the original end of each replacement and the running shift there."""
+        pattern = self._id_pattern if ids else self._text_pattern
+        if pattern is None or not text:
+            return text, [], []
+        folded, index = _folded(text)
+        pieces, ends, shifts, last, shift = [], [], [], 0, 0
+        for match in pattern.finditer(folded):
+            start, end = (match.start(), match.end()) if index is None else (index[match.start()], index[match.end()])
+            pseudonym = self._keys[_key(match.group())]
+            replacement = _slug(pseudonym, text[start:end]) if ids else pseudonym
+            pieces += [text[last:start], replacement]
+            shift += len(replacement) - (end - start)
+            ends.append(end)
+            shifts.append(shift)
+            last = end
+        pieces.append(text[last:])
+        return "".join(pieces), ends, shifts
+
+    def transform(self, text: object) -> object:
+        """``text`` with every known name replaced, in any case or accent (non-text values pass through)."""
+        self._fitted()
+        return self._replace(text)[0] if isinstance(text, str) else text
+
+    def transform_id(self, value: object) -> object:
+        """An id or file name with every known name replaced (``ent_rosa_marzo`` → ``ent_persona_1_marzo``).
+
+        In ids, ``_``, ``.``, ``-`` and digits separate words, and the
+        pseudonym is written without spaces in the case the name had.
+        """
+        self._fitted()
+        return self._replace(value, ids=True)[0] if isinstance(value, str) else value
 
     def transform_frame(self, frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
         """A copy of ``frame`` with names replaced in the given text columns."""
@@ -121,63 +340,222 @@ class Pseudonymizer:
                 out[column] = out[column].map(self.transform)
         return out
 
+    def scrub(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Every text cell and column name of ``frame`` with names replaced (the last pass before writing)."""
+        out = frame.rename(columns=lambda c: self.transform(c) if isinstance(c, str) else c)
+        for column in out.columns:
+            if out[column].dtype == object or isinstance(out[column].dtype, pd.StringDtype):
+                out[column] = out[column].map(
+                    lambda v: self.transform(v) if isinstance(v, str)
+                    else [self.transform(x) for x in v] if isinstance(v, list) else v).astype(out[column].dtype)
+        return out
+
+    def _mover(self, text: str):  # type: ignore[no-untyped-def]
+        """The new text and a function moving an offset of the old text to the same place in the new one."""
+        from bisect import bisect_right
+
+        new, ends, shifts = self._replace(text)
+
+        def moved(offset: int) -> int:
+            k = bisect_right(ends, offset)
+            return min(offset + (shifts[k - 1] if k else 0), len(new))
+
+        return new, moved
+
     def transform_corpus(self, corpus):  # type: ignore[no-untyped-def]
         """A new Corpus whose documents and segments carry pseudonyms, offsets recomputed.
 
-        Names are replaced in each document's text; every segment's
+        Names are replaced in each document's text and id; every segment's
         ``start``/``end`` is moved to the same words in the new text (so
         ``text[start:end] == segment text`` still holds) and its
-        ``segment_id`` is computed afresh from the new text. Speakers and the
-        ``pseudonym``/``participant`` attributes are replaced too.
+        ``segment_id`` is computed afresh. Speakers and every text attribute
+        are replaced too.
         """
-        from bisect import bisect_right
-
         from ..corpus import Corpus, segment_id
 
         if not hasattr(self, "mapping_"):
-            self.fit(list(corpus.documents["text"]))
+            self.fit(list(corpus.documents["text"]), speakers=corpus.segments["speaker"].dropna().unique())
         documents = corpus.documents.copy()
         segments = corpus.segments.copy()
-        new_texts, shifts = [], {}
+        ids = {d: self.transform_id(d) for d in documents["doc_id"]}
+        texts, movers = {}, {}
         for doc_id, text in zip(documents["doc_id"], documents["text"]):
-            pieces, starts, deltas, last, delta = [], [], [], 0, 0
-            for match in (self._pattern.finditer(text) if self._pattern is not None else []):
-                replacement = self.mapping_[match.group(1)]
-                pieces.append(text[last:match.start()])
-                pieces.append(replacement)
-                delta += len(replacement) - (match.end() - match.start())
-                starts.append(match.end())
-                deltas.append(delta)
-                last = match.end()
-            pieces.append(text[last:])
-            new_texts.append("".join(pieces))
-            shifts[doc_id] = (starts, deltas)
-
-        def moved(doc_id: str, offset: int) -> int:
-            starts, deltas = shifts[doc_id]
-            k = bisect_right(starts, offset)
-            return offset + (deltas[k - 1] if k else 0)
-
-        documents["text"] = pd.array(new_texts, dtype="string")
-        texts = dict(zip(documents["doc_id"], new_texts))
-        new_start = [moved(d, int(s)) for d, s in zip(segments["doc_id"], segments["start"])]
-        new_end = [moved(d, int(e)) for d, e in zip(segments["doc_id"], segments["end"])]
+            texts[doc_id], movers[doc_id] = self._mover(text)
+        new_start = [movers[d](int(s)) for d, s in zip(segments["doc_id"], segments["start"])]
+        new_end = [movers[d](int(e)) for d, e in zip(segments["doc_id"], segments["end"])]
+        documents["text"] = pd.array([texts[d] for d in documents["doc_id"]], dtype="string")
         segments["start"] = pd.array(new_start, dtype="Int64")
         segments["end"] = pd.array(new_end, dtype="Int64")
         segments["text"] = pd.array([texts[d][a:b] for d, a, b in zip(segments["doc_id"], new_start, new_end)],
                                     dtype="string")
+        for frame in (documents, segments):
+            frame["doc_id"] = frame["doc_id"].map(ids).astype(frame["doc_id"].dtype)
         seen: dict[tuple[str, str], int] = {}
-        ids = []
+        new_ids = []
         for doc_id, text in zip(segments["doc_id"], segments["text"]):
             k = seen.get((doc_id, text), 0)
             seen[(doc_id, text)] = k + 1
-            ids.append(segment_id(doc_id, text, k))
-        segments["segment_id"] = pd.array(ids, dtype="string")
+            new_ids.append(segment_id(doc_id, text, k))
+        segments["segment_id"] = pd.array(new_ids, dtype="string")
+        keep = {"doc_id", "segment_id", "text", "format", "encoding", "language", "sha256", "speaker_role"}
         for frame in (documents, segments):
-            for column in ("speaker", "pseudonym", "participant"):
-                if column in frame.columns:
-                    frame[column] = frame[column].map(self.transform).astype(frame[column].dtype)
+            for column in frame.columns:
+                if column not in keep and (frame[column].dtype == object or isinstance(frame[column].dtype,
+                                                                                        pd.StringDtype)):
+                    transform = self.transform_id if column == "source_path" else self.transform
+                    frame[column] = frame[column].map(transform).astype(frame[column].dtype)
         return Corpus(documents, segments, unit=corpus.unit)
+
+    # -- a whole project ------------------------------------------------------------
+    @contextmanager
+    def project(self, project: "Project") -> Iterator["PseudonymizedProject"]:
+        """A temporary pseudonymized copy of ``project``, for writing outputs that leave the machine.
+
+        Names are learnt from the whole project (transcripts, memos, the
+        words of decisions, speaker labels) and replaced everywhere: document
+        texts and ids, source paths, speaker labels, attribute names and
+        values, segments (offsets moved with the words), decisions' words,
+        memos and coder names (coders are the team, so their names stay
+        unless one is listed or detected), the codebook's texts and the
+        project's name. Writers given the copy write no name; the copy (a
+        file in a private temporary folder) is deleted when the block ends.
+
+        Yields
+        ------
+        PseudonymizedProject
+            A :class:`qualcode.Project`; write reports and ``.qdpx`` from it.
+
+        Examples
+        --------
+        >>> with qc.Pseudonymizer(["Rosa"]).project(project) as hidden:  # doctest: +SKIP
+        ...     qc.export_report(hidden, "informe.xlsx")
+        ...     qc.export_refi_qda(hidden, "estudio.qdpx")
+        """
+        import shutil
+        import tempfile
+
+        from ..errors import ProjectError
+
+        if isinstance(project, PseudonymizedProject):
+            yield project
+            return
+        rows = project.snapshot()
+        try:
+            codebook = project.codebook()
+        except ProjectError:
+            codebook = None
+        self._learn([r["text"] for r in rows["documents"]] + [r["memo"] for r in rows["decisions"]]
+                    + [r["quote"] for r in rows["decisions"]],
+                    speakers=[r["speaker"] for r in rows["segments"]])
+        hidden = self._rows(rows)
+        folder = tempfile.mkdtemp(prefix="qualcode-pseudonymized-")  # private to this user (0700)
+        name = self.transform_id(Path(project.path).stem) or "project"
+        try:
+            view = PseudonymizedProject.from_snapshot(Path(folder) / f"{name}.qualcode", hidden,
+                                                   self._codebook(codebook) if codebook is not None else None)
+            view.pseudonymizer = self
+            try:
+                yield view
+            finally:
+                view.close()
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def _rows(self, rows: dict[str, list[dict]]) -> dict[str, list[dict]]:
+        """The project's stored rows with every name replaced and every offset moved with its words."""
+        import hashlib
+
+        from ..corpus import segment_id
+        from ..project import text_hash
+
+        ids: dict[str, str] = {}
+        for doc in rows["documents"]:
+            new = self.transform_id(doc["doc_id"])
+            while new in ids.values():  # a name's pseudonym may make two ids equal: keep them apart
+                new += "_"
+            ids[doc["doc_id"]] = new
+        texts, movers = {}, {}
+        documents = []
+        for doc in rows["documents"]:
+            text, movers[doc["doc_id"]] = self._mover(doc["text"])
+            texts[doc["doc_id"]] = text
+            attributes = json.loads(doc["attributes"] or "{}")
+            documents.append({**doc, "doc_id": ids[doc["doc_id"]], "text": text,
+                              "source_path": self.transform_id(doc["source_path"]),
+                              "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+                              "attributes": json.dumps({self.transform_id(k): self.transform(v)
+                                                        for k, v in attributes.items()}, ensure_ascii=False)})
+        starts: dict[str, tuple[str, int, int]] = {}  # old segment id → (old doc id, old start, new start)
+        segment_ids: dict[str, str] = {}
+        seen: dict[tuple[str, str], int] = {}
+        segments = []
+        for seg in sorted(rows["segments"], key=lambda s: (s["doc_id"], s["start"])):
+            moved = movers[seg["doc_id"]]
+            start, end = moved(seg["start"]), moved(seg["end"])
+            text = texts[seg["doc_id"]][start:end]
+            doc_id = ids[seg["doc_id"]]
+            k = seen.get((doc_id, text), 0)
+            seen[(doc_id, text)] = k + 1
+            segment_ids[seg["segment_id"]] = segment_id(doc_id, text, k)
+            starts[seg["segment_id"]] = (seg["doc_id"], seg["start"], start)
+            segments.append({**seg, "segment_id": segment_ids[seg["segment_id"]], "doc_id": doc_id, "start": start,
+                             "end": end, "text": text, "text_sha": text_hash(text),
+                             "speaker": self.transform(seg["speaker"]), "field": self.transform(seg["field"])})
+
+        def span(row: dict) -> dict:
+            # Spans count from their segment's start: move them with the words of the document.
+            where = starts.get(row["segment_id"])
+            out = {"segment_id": segment_ids.get(row["segment_id"], row["segment_id"])}
+            if where is not None:
+                old_doc, old_start, new_start = where
+                moved = movers[old_doc]
+                for column in ("span_start", "span_end"):
+                    if row[column] is not None:
+                        out[column] = moved(old_start + int(row[column])) - new_start
+            return out
+
+        decisions = [{**d, **span(d), "doc_id": ids.get(d["doc_id"], self.transform_id(d["doc_id"])),
+                      "quote": self.transform(d["quote"]), "memo": self.transform(d["memo"]),
+                      "coder": self.transform(d["coder"])} for d in rows["decisions"]]
+        anchors = [{**a, **(span(a) if a["segment_id"] is not None else {})} for a in rows["anchors"]]
+        meta = [{**m, "value": self.transform_id(m["value"])} for m in rows["meta"] if m["key"] == "name"]
+        return {"meta": meta, "documents": documents, "segments": segments, "decisions": decisions,
+                "anchors": anchors}
+
+    def _codebook(self, codebook):  # type: ignore[no-untyped-def]
+        """The codebook with names replaced in its texts (labels, definitions, examples …); ids unchanged."""
+        from dataclasses import replace
+
+        from ..codebook.model import LIST_FIELDS, TEXT_FIELDS
+
+        def texts(value: dict) -> dict:
+            return {lang: self.transform(v) for lang, v in value.items()}
+
+        codes = [replace(code, **{f: texts(getattr(code, f)) for f in TEXT_FIELDS},
+                         **{f: {lang: [self.transform(x) for x in v] for lang, v in getattr(code, f).items()}
+                            for f in LIST_FIELDS}) for code in codebook]
+        return replace(codebook, codes=codes, title=texts(codebook.title), description=texts(codebook.description),
+                       references=[self.transform(r) for r in codebook.references])
+
+    def counts(self) -> tuple[int, int, int]:
+        """People replaced: in all, listed, detected only (a name listed twice in two spellings counts once)."""
+        self._fitted()
+        listed = {self._keys[_key(n)] for n, s in self.sources_.items() if s == "listed"}
+        detected = {self._keys[_key(n)] for n, s in self.sources_.items() if s == "detected"} - listed
+        return len(listed | detected), len(listed), len(detected)
+
+    def coverage(self) -> str:
+        """What pseudonymization covered, in one line for a report's 'about' sheet (no name shown).
+
+        Examples
+        --------
+        >>> print(Pseudonymizer(["Rosa"], detect=False).fit([]).coverage())  # doctest: +ELLIPSIS
+        yes: 1 name (1 listed, 0 detected) replaced wherever it appears: quotes, ...
+        """
+        n, listed, detected = self.counts()
+        return (f"yes: {n} name{'s' if n != 1 else ''} ({listed} listed, {detected} detected) replaced "
+                f"wherever {'they appear' if n != 1 else 'it appears'}: {_COVERED}, in any case or accent; "
+                "coder names stay unless listed or detected; a name neither listed nor detected is not replaced")
 
     @property
     def mapping(self) -> pd.DataFrame:
@@ -196,6 +574,17 @@ class Pseudonymizer:
         # Names starting with = + - @ are neutralised reversibly (a leading apostrophe; see safe.csv_value).
         text = csv_frame(self.mapping, Path(path).name, exact=True).to_csv(index=False, lineterminator="\n")
         atomic_write_text(path, text, overwrite=overwrite)
+
+
+
+class PseudonymizedProject(Project):
+    """A temporary pseudonymized copy of a project (see :meth:`Pseudonymizer.project`); writers treat it as any project.
+
+    ``pseudonymizer`` is the :class:`Pseudonymizer` that made it: the report
+    says what it covered.
+    """
+
+    pseudonymizer: Pseudonymizer
 
 
 def quote_tags(quotes: pd.DataFrame, *, role: str = "role", stage: str = "stage",

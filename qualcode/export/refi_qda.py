@@ -30,6 +30,7 @@ from ..errors import ExchangeFileError, QualcodeWarning
 
 if TYPE_CHECKING:
     from ..project import Project
+    from .pseudonymize import Pseudonymizer
 
 __all__ = ["export_refi_qda", "import_refi_qda", "validate_qde"]
 
@@ -174,7 +175,8 @@ def _qde(project: "Project", *, lang: str) -> tuple[bytes, dict[str, str]]:
     return data, texts
 
 
-def export_refi_qda(project: "Project", path: str | Path, *, lang: str = "es", overwrite: bool = False) -> Path:
+def export_refi_qda(project: "Project", path: str | Path, *, lang: str = "es", overwrite: bool = False,
+                    pseudonymizer: "Pseudonymizer | None" = None) -> Path:
     """Write the project as a REFI-QDA ``.qdpx`` (validated against the official schema; atomic).
 
     Parameters
@@ -183,6 +185,11 @@ def export_refi_qda(project: "Project", path: str | Path, *, lang: str = "es", o
         Which label names the codes in the other tool.
     overwrite : bool, default False
         Replace an existing file at ``path``.
+    pseudonymizer : Pseudonymizer, optional
+        Write a pseudonymized copy of the project (see
+        :meth:`Pseudonymizer.project`): sources' text and names, selections,
+        memos, cases, variables and users hold no listed or detected name;
+        selections still point at the same words.
 
     Raises
     ------
@@ -194,9 +201,15 @@ def export_refi_qda(project: "Project", path: str | Path, *, lang: str = "es", o
     from ..io.atomic import check_writable
     from .safe import reporting
 
+    from .pseudonymize import PseudonymizedProject
+
     check_writable([path], overwrite=overwrite)
     with reporting(path, "XML (the .qdpx project)"):
-        _write_qdpx(project, path, lang=lang, overwrite=overwrite)
+        if pseudonymizer is not None and not isinstance(project, PseudonymizedProject):
+            with pseudonymizer.project(project) as hidden:
+                _write_qdpx(hidden, path, lang=lang, overwrite=overwrite)
+        else:
+            _write_qdpx(project, path, lang=lang, overwrite=overwrite)
     return Path(path)
 
 
