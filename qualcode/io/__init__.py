@@ -32,7 +32,7 @@ from ..nlp.normalize import fold, fold_label
 from .docx import read_docx
 from .encoding import read_decoded
 from .subtitles import parse_subtitles
-from .tables import SurveyColumns, read_attributes, read_survey
+from .tables import SurveyColumns, is_survey_table, read_attributes, read_survey, table_hint
 from .text import ParsedTranscript, parse_transcript
 
 __all__ = ["load_corpus", "LoadReport", "SurveyColumns", "read_attributes", "SUFFIXES"]
@@ -156,7 +156,9 @@ def _read_one(path: Path, fmt: str, speakers: frozenset[str]) -> tuple[ParsedTra
     else:
         parsed = parse_transcript(decoded.text, path=path, speakers=speakers)
     parsed.notes[:0] = decoded.notes(path.name)
-    return parsed, decoded.encoding, data, decoded.warnings(path.name)
+    warnings = decoded.warnings(path.name)
+    hint = table_hint(decoded.text, path.name) if fmt in ("txt", "md") else None
+    return parsed, decoded.encoding, data, warnings + ([hint] if hint else [])
 
 
 def _load_file(job: tuple[Path, str | None, str | None], *, survey: SurveyColumns | None,
@@ -169,6 +171,8 @@ def _load_file(job: tuple[Path, str | None, str | None], *, survey: SurveyColumn
             raise UnsupportedFormatError(
                 f"{path}: qualcode does not read {path.suffix or 'suffix-less'} files; supported: "
                 f"{', '.join(sorted(SUFFIXES))}.", path=path)
+        if fmt in ("txt", "md") and survey is not None and is_survey_table(path, survey):
+            fmt = "csv"  # Excel's "Unicode Text" export: a tab-separated survey named .txt
         if fmt in ("csv", "xlsx"):
             if survey is None:
                 raise UnsupportedFormatError(
@@ -177,12 +181,14 @@ def _load_file(job: tuple[Path, str | None, str | None], *, survey: SurveyColumn
                     "attributes sheet).", path=path)
             stem = _doc_id_for(path, doc_id)
             made = []
-            for response_id, attrs, parsed in read_survey(path, survey):
+            repaired: list[str] = []
+            for response_id, attrs, parsed in read_survey(path, survey, warnings=repaired):
                 sha = hashlib.sha256(parsed.text.encode("utf-8")).hexdigest()
                 made.append(_Document(f"{stem}#{response_id}", str(path), fmt, "n/a", sha, parsed, language or "",
                                       attrs))
             n = sum(len(d.parsed.turns) for d in made)
-            return made, _row(path, f"{stem}#*", "ok", None, f"{len(made)} responses, {n} answers", None, n)
+            return made, _row(path, f"{stem}#*", "warning" if repaired else "ok", None,
+                              "; ".join([f"{len(made)} responses, {n} answers", *repaired]), None, n)
         parsed, encoding, data, warnings = _read_one(path, fmt, speakers)
         if not parsed.turns:
             raise InputFileError(f"{path}: no speech found in the file.", path=path)
