@@ -41,7 +41,8 @@ deleted paragraph mark                 the paragraph joins the next one, as afte
                                        gives that cell's blocks; a table nested in a cell that has
                                        neighbours is part of that cell's speech (one line per row);
                                        one nested in a single-cell (layout) row is read as a table of
-                                       turns; deleted rows and cells are left out
+                                       turns; a speaker cell merged down (``w:vMerge``) labels every
+                                       row it spans; deleted rows and cells are left out
 table header row                       ``Hablante | Intervención``, ``Speaker | Text``, ``Nombre |
                                        Texto`` (column titles), or a short row marked "repeat as
                                        header row" (``w:tblHeader``): not a turn (reported)
@@ -465,9 +466,16 @@ class _Walker:
                 marked = any(_key(p) == "w:tblHeader" and _on(p) for p in props)
             cells: list[list[str]] = []
             columns = list(self._items(tr, "w:tc"))
-            for tc in columns:
+            for number, tc in enumerate(columns):
                 props = _child(tc, "w:tcPr")
                 if props is not None and any(_key(p) == "w:cellDel" for p in props):
+                    continue
+                merged = props is not None and any(_key(p) == "w:vMerge" and _attr(p, "val") != "restart"
+                                                   for p in props)
+                if merged and number == 0 and rows:
+                    # A speaker cell merged down over several rows: each row is that speaker's turn.
+                    # Only the first column is repeated; repeating speech would double its words.
+                    cells.append(rows[-1][0][0] if rows[-1][0] else [])
                     continue
                 self.cells.append(len(columns) > 1)
                 cells.append(self.blocks(tc))

@@ -6,7 +6,7 @@ module decides which, refuses binary files that carry a text extension, and
 normalises newlines and Unicode so character offsets mean the same thing on
 every machine.
 
-Two repairs are made, and reported line by line (:class:`Decoded`):
+Three repairs are made, and reported line by line (:class:`Decoded`):
 
 - a UTF-8 file with an answer pasted from a Windows-1252 file keeps its
   UTF-8 lines as they are; only the byte runs that are not UTF-8 are read as
@@ -14,7 +14,10 @@ Two repairs are made, and reported line by line (:class:`Decoded`):
   ``PeÃ±alolÃ©n``);
 - C1 control characters (U+0080–U+009F) that a cp1252 → Latin-1 → UTF-8
   conversion left where curly quotes, dashes, ``…`` or ``€`` belonged become
-  those characters again.
+  those characters again;
+- UTF-8 text that was once read as Windows-1252 and saved again
+  (``PeÃ±alolÃ©n``, ``â€œ``) gets its letters back, run by run, only where
+  the garbled run decodes as UTF-8.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import bisect
 import codecs
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import BinaryFileError, EmptyDocumentError, EncodingError
@@ -115,6 +118,9 @@ def _decode_whole(data: bytes, path: str | Path | None) -> tuple[str, str]:
             try:
                 return data.decode(encoding), encoding.replace("-sig", "") + "-bom"
             except UnicodeDecodeError as exc:
+                if bom == codecs.BOM_UTF8:
+                    # Notepad's UTF-8 with a Windows-1252 answer pasted or appended later.
+                    return data[len(bom):].decode("utf-8", errors="qualcode.cp1252"), MIXED
                 raise EncodingError(
                     f"{path or '<input>'}: starts with a {encoding} byte-order mark but is not valid "
                     f"{encoding} ({exc.reason} at byte {exc.start}). Re-save it as UTF-8.",
@@ -206,6 +212,9 @@ class Decoded:
     unmapped : tuple of int
         Lines with bytes or controls that mean nothing in Windows-1252 (bytes
         became U+FFFD; controls U+0081, U+008D, U+008F, U+0090, U+009D are kept).
+    double_lines : tuple of int
+        Lines where UTF-8 text that had been read as Windows-1252 once before
+        (``PeÃ±alolÃ©n``, ``Itâ€™s``) was given back its letters.
 
     Examples
     --------
@@ -219,6 +228,7 @@ class Decoded:
     repaired_lines: tuple[int, ...] = ()
     c1_lines: tuple[int, ...] = ()
     unmapped: tuple[int, ...] = ()
+    double_lines: tuple[int, ...] = ()
 
     def warnings(self, name: str) -> list[str]:
         """Load-report lines for what was repaired in file ``name`` (empty when nothing was)."""
@@ -230,6 +240,9 @@ class Decoded:
         if self.c1_lines:
             out.append(f"{name}, {_lines(self.c1_lines)}: invisible control characters (U+0080-U+009F) read as "
                        "the Windows-1252 quotes, dashes, '…' or '€' they stand for")
+        if self.double_lines:
+            out.append(f"{name}, {_lines(self.double_lines)}: text garbled by an earlier wrong conversion "
+                       "('PeÃ±alolÃ©n', 'â€œ') given back its letters ('Peñalolén', '“'); check it there")
         if self.unmapped:
             out.append(f"{name}, {_lines(self.unmapped)}: bytes or control characters that mean nothing in "
                        "Windows-1252 (shown as '\ufffd' or kept); retype those characters and save as UTF-8")
@@ -275,8 +288,11 @@ def decode(data: bytes, *, path: str | Path | None = None) -> Decoded:
     unmapped: tuple[int, ...] = ()
     if encoding == MIXED:
         repaired, unmapped = _repaired_lines(data)
-    text, c1_lines, controls = _map_c1(text)
-    return Decoded(text, encoding, repaired, c1_lines, tuple(sorted({*unmapped, *controls})))
+    # C1 first: a garbled "â\x80\x9c" (read as Latin-1) becomes "â€œ", which the second step turns into "“".
+    text, c1_lines, _ = _map_c1(text)
+    text, double = _undo_double_decoding(text)
+    _, _, controls = _map_c1(text)
+    return Decoded(text, encoding, repaired, c1_lines, tuple(sorted({*unmapped, *controls})), double)
 
 
 def _decode_mixed(data: bytes) -> str | None:
@@ -336,6 +352,40 @@ def _map_c1(text: str) -> tuple[str, tuple[int, ...], tuple[int, ...]]:
         return char
 
     return _C1.sub(swap, text), tuple(sorted(mapped)), tuple(sorted(kept))
+
+
+# UTF-8 read as Windows-1252 once ("mojibake"): the lead byte of a Spanish letter or of ¿ ¡ ° (Ã, Â)
+# or of a curly quote, dash, ellipsis or euro (â€, â‚) followed by continuation characters. Only these
+# shapes are repaired: they almost never occur in real Spanish or English text.
+_CONTINUATION = "".join(sorted({bytes([b]).decode("cp1252", errors="ignore") for b in range(0x80, 0xC0)} - {""}))
+_DOUBLE = re.compile(f"(?:[ÂÃ][{re.escape(_CONTINUATION)}]|â[€‚][{re.escape(_CONTINUATION)}\x81\x8d\x8f\x90\x9d])+")
+
+
+def _undo_double_decoding(text: str) -> tuple[str, tuple[int, ...]]:
+    """``PeÃ±alolÃ©n`` → ``Peñalolén`` where the garbled run decodes as UTF-8; returns the lines repaired."""
+    if text.isascii() or _DOUBLE.search(text) is None:
+        return text, ()
+    starts = [0] + [m.end() for m in _LINE_BREAK.finditer(text)]
+    fixed: set[int] = set()
+
+    def undo(match: re.Match[str]) -> str:
+        run = match.group()
+        try:
+            good = bytes(_cp1252_byte(c) for c in run).decode("utf-8")
+        except (UnicodeError, ValueError):
+            return run
+        fixed.add(bisect.bisect_right(starts, match.start()))
+        return good
+
+    return _DOUBLE.sub(undo, text), tuple(sorted(fixed))
+
+
+def _cp1252_byte(char: str) -> int:
+    """The byte Windows-1252 writes for ``char``; C1 controls stand for the five bytes it leaves undefined."""
+    try:
+        return char.encode("cp1252")[0]
+    except UnicodeEncodeError:
+        return ord(char)  # ValueError in bytes() above when it is beyond a byte
 
 
 def _lines(numbers: tuple[int, ...]) -> str:
@@ -423,4 +473,4 @@ def read_decoded(path: str | Path) -> Decoded:
             f"{path}: the file holds only white space. Check the export, or remove the file.",
             path=path,
         )
-    return Decoded(text, decoded.encoding, decoded.repaired_lines, decoded.c1_lines, decoded.unmapped)
+    return replace(decoded, text=text)

@@ -292,7 +292,9 @@ def is_survey_table(path: str | Path, columns: SurveyColumns) -> bool:
     except (OSError, InputFileError):
         return False
     shape = sniff_table(text)
-    return shape is not None and {columns.id, *columns.text} <= set(shape.header)
+    # One survey column in the header is enough: a misspelt other column is then reported by
+    # read_survey with the close name, instead of the table being read as a transcript.
+    return shape is not None and bool({columns.id, *columns.text} & set(shape.header))
 
 
 def table_hint(text: str, name: str) -> str | None:

@@ -268,3 +268,13 @@ def test_word_word_count_equals_the_visible_words_of_the_source(tmp_path_factory
     assert report.n_errors == 0
     assert int(corpus.documents["n_words"].iloc[0]) == expected
     assert not re.search(r"\b(E|D1):", " ".join(corpus.segments["text"]))
+
+
+def test_word_speaker_cell_merged_down_labels_every_row_it_spans(tmp_path):
+    merged = '<w:tc><w:tcPr><w:vMerge/></w:tcPr><w:p/></w:tc>'
+    body = table(row("Hablante", "Intervención"),
+                 row(f'<w:tcPr><w:vMerge w:val="restart"/></w:tcPr>{p(r("E"))}', "¿Cómo partió?"),
+                 f"<w:tr>{merged}<w:tc>{p(r('¿Y después?'))}</w:tc></w:tr>",
+                 row("D2", "Después, bien."))
+    got = turns(word_file(tmp_path / "m.docx", body))
+    assert [(s, t) for s, _, t in got] == [("E", "¿Cómo partió?"), ("E", "¿Y después?"), ("D2", "Después, bien.")]

@@ -133,3 +133,22 @@ def test_mixed_encodings_clean_utf8_reports_nothing(write):
     path = write("limpio.txt", "E: ¿Qué?\n\nD1: “Nada” – todo bien…\n")
     _, report, _ = _segments(path)
     assert (report.iloc[0]["status"], report.iloc[0]["message"]) == ("ok", "loaded")
+
+
+def test_mixed_encodings_utf8_with_bom_and_an_appended_cp1252_answer_is_repaired(write):
+    data = "\ufeffE: ¿Cómo?\n\nD1: ".encode("utf-8") + "Después, “bien”.".encode("cp1252") + b"\n"
+    corpus, report, segs = _segments(write("bom.txt", data))
+    assert [t for _, _, t in segs] == ["¿Cómo?", "Después, “bien”."]
+    assert "bom.txt, line 3: not UTF-8" in report.iloc[0]["message"]
+
+
+def test_mixed_encodings_text_decoded_twice_gets_its_letters_back_and_is_reported(write):
+    garbled = "D1: En PeÃ±alolÃ©n dijeron â€œsÃ­â€\x9d â€“ Â¿quÃ© mÃ¡s?"
+    latin1 = "E: â\x80\x9cPregunta final\x85â\x80\x9d"
+    path = write("doble.txt", f"E: ¿Dónde?\n\n{garbled}\n\n{latin1}\n")
+    corpus, report, segs = _segments(path)
+    assert [t for _, _, t in segs] == ["¿Dónde?", "En Peñalolén dijeron “sí” – ¿qué más?", "“Pregunta final…”"]
+    message = report.iloc[0]["message"]
+    assert "doble.txt, lines 3, 5: text garbled by an earlier wrong conversion" in message
+    assert "doble.txt, line 5: invisible control characters" in message
+    assert "mean nothing" not in message

@@ -156,3 +156,10 @@ def test_excel_sniff_table_never_takes_a_shipped_transcript_for_a_table():
     assert paths
     for path in paths:
         assert sniff_table(read_text(path)[0]) is None, path.name
+
+
+def test_excel_unicode_text_with_a_misspelt_survey_column_names_the_close_one():
+    _, report = qc.load_corpus(REAL / "encuesta_unicode.txt",
+                               survey=qc.SurveyColumns(id="ticket_id", text=["q1_aprendisaje"]))
+    assert report.iloc[0]["error"] == "InputFileError"
+    assert "did you mean 'q1_aprendizaje'" in report.iloc[0]["message"]
