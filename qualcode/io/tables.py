@@ -419,11 +419,12 @@ def read_attributes(source: str | Path | pd.DataFrame, *, key: str | None = None
     """
     path = None if isinstance(source, pd.DataFrame) else Path(source)
     frame = source.copy() if isinstance(source, pd.DataFrame) else read_table(path, sheet=sheet)
+    repaired = list(frame.attrs.get("warnings", []))  # lines the encoding layer repaired
     frame = frame.astype(object).where(frame.notna(), "").map(lambda v: str(v).strip())
     frame.columns = [str(c).strip() for c in frame.columns]
     name = str(path) if path else "attributes"
     issues = _Issues()
-    warnings: list[str] = []
+    warnings: list[str] = repaired
     folded = {fold_label(c).replace(" ", "_"): c for c in frame.columns}
     if key is not None:
         key_column = key if key in frame.columns else None

@@ -69,7 +69,7 @@ def test_read_table_names_the_row_with_too_many_cells(tmp_path, write):
 from pathlib import Path  # noqa: E402
 
 from qualcode.io.encoding import read_text  # noqa: E402
-from qualcode.io.tables import sniff_table  # noqa: E402
+from qualcode.io.tables import read_attributes, sniff_table  # noqa: E402
 
 REAL = Path(__file__).parents[1] / "data" / "real"
 TICKETS = qc.SurveyColumns(id="ticket_id", text=["q1_aprendizaje", "q2_dificultad"], speaker="participante")
@@ -163,3 +163,10 @@ def test_excel_unicode_text_with_a_misspelt_survey_column_names_the_close_one():
                                survey=qc.SurveyColumns(id="ticket_id", text=["q1_aprendisaje"]))
     assert report.iloc[0]["error"] == "InputFileError"
     assert "did you mean 'q1_aprendizaje'" in report.iloc[0]["message"]
+
+
+def test_excel_attributes_sheet_with_a_pasted_cp1252_cell_names_the_line(write):
+    data = "doc_id;district\nd01;Peñalolén\nd02;".encode("utf-8") + "Ñuñoa".encode("cp1252") + b"\n"
+    frame, warnings = read_attributes(write("attrs.csv", data))
+    assert list(frame["district"]) == ["Peñalolén", "Ñuñoa"]
+    assert any("attrs.csv, line 3: not UTF-8 like the rest of the file" in w for w in warnings)
