@@ -112,7 +112,7 @@ def decode_bytes(data: bytes, *, path: str | Path | None = None) -> tuple[str, s
 
 
 def _decode_whole(data: bytes, path: str | Path | None) -> tuple[str, str]:
-    """The encoding decision (see :func:`decode_bytes`), before C1 repair."""
+    """The encoding decision (see :func:`decode_bytes`), before the C1 and garbled-text repairs."""
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             try:
