@@ -223,18 +223,17 @@ def test_word_document_part_with_a_dtd_is_refused(tmp_path):
 
 WORDS = st.lists(st.sampled_from(["casa", "red", "jardín", "niños", "datos", "ciclo", "mejora", "año", "¿por",
                                   "qué?", "sí,", "e-mail", "educadora"]), min_size=1, max_size=5)
-VISIBLE = {
-    "plain": lambda t: r(t),
-    "ins": lambda t: f"<w:ins {CHANGE}>{r(t)}</w:ins>",
-    "moveTo": lambda t: f"<w:moveTo {CHANGE}>{r(t)}</w:moveTo>",
-    "hyperlink": lambda t: f"<w:hyperlink>{r(t)}</w:hyperlink>",
-    "smartTag": lambda t: f'<w:smartTag w:element="x">{r(t)}</w:smartTag>',
-    "customXml": lambda t: f'<w:customXml w:element="x">{r(t)}</w:customXml>',
-    "sdt": lambda t: f"<w:sdt><w:sdtContent>{r(t)}</w:sdtContent></w:sdt>",
-    "fldSimple": lambda t: f'<w:fldSimple w:instr=" REF x ">{r(t)}</w:fldSimple>',
-    "field": lambda t: field(" REF x ", r(t)),
-    "alternate": lambda t: (f'<mc:AlternateContent><mc:Choice Requires="wps">{r(t)}</mc:Choice>'
-                            f"<mc:Fallback>{r(t)}</mc:Fallback></mc:AlternateContent>"),
+WRAPPERS = {  # containers whose text Word shows; each takes the XML of runs and wraps it
+    "ins": lambda x: f"<w:ins {CHANGE}>{x}</w:ins>",
+    "moveTo": lambda x: f"<w:moveTo {CHANGE}>{x}</w:moveTo>",
+    "hyperlink": lambda x: f"<w:hyperlink>{x}</w:hyperlink>",
+    "smartTag": lambda x: f'<w:smartTag w:element="x">{x}</w:smartTag>',
+    "customXml": lambda x: f'<w:customXml w:element="x">{x}</w:customXml>',
+    "sdt": lambda x: f"<w:sdt><w:sdtPr/><w:sdtContent>{x}</w:sdtContent></w:sdt>",
+    "fldSimple": lambda x: f'<w:fldSimple w:instr=" REF x ">{x}</w:fldSimple>',
+    "field": lambda x: field(" REF x ", x),
+    "alternate": lambda x: (f'<mc:AlternateContent><mc:Choice Requires="wps">{x}</mc:Choice>'
+                            f"<mc:Fallback>{x}</mc:Fallback></mc:AlternateContent>"),
 }
 HIDDEN = {
     "del": lambda t: f"<w:del {CHANGE}><w:r><w:delText>{t}</w:delText></w:r></w:del>",
@@ -243,8 +242,17 @@ HIDDEN = {
     "code": lambda t: f'<w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText>{t}</w:instrText></w:r>'
                       '<w:r><w:fldChar w:fldCharType="end"/></w:r>',
 }
-PIECE = st.tuples(st.sampled_from(sorted(VISIBLE)), WORDS, st.sampled_from(sorted(HIDDEN)), WORDS)
-TURN = st.tuples(st.sampled_from(["table", "paragraph", "text box"]), st.lists(PIECE, min_size=1, max_size=4))
+PIECE = st.tuples(st.lists(st.sampled_from(sorted(WRAPPERS)), max_size=2), WORDS,
+                  st.sampled_from(sorted(HIDDEN)), WORDS)
+TURN = st.tuples(st.sampled_from(["table", "table with header", "paragraph", "text box"]),
+                 st.lists(PIECE, min_size=1, max_size=4))
+
+
+def _visible(wrappers: list[str], text: str) -> str:
+    xml = r(text)
+    for name in wrappers:
+        xml = WRAPPERS[name](xml)
+    return xml
 
 
 @settings(max_examples=25, deadline=None)
@@ -254,11 +262,12 @@ def test_word_word_count_equals_the_visible_words_of_the_source(tmp_path_factory
     for number, (shape, pieces) in enumerate(document):
         speech = []
         for visible, words, hidden, unseen in pieces:
-            speech.append(VISIBLE[visible](" " + " ".join(words)) + HIDDEN[hidden](" " + " ".join(unseen)))
+            speech.append(_visible(visible, " " + " ".join(words)) + HIDDEN[hidden](" " + " ".join(unseen)))
             expected += len(words)
         label = "E" if number % 2 == 0 else "D1"
-        if shape == "table":
-            body.append(table(row(label, p(*speech))))
+        if shape.startswith("table"):
+            header = [row("Hablante", "Intervención")] if shape.endswith("header") else []
+            body.append(table(*header, row(label, p(*speech))))
         elif shape == "text box":
             body.append(p(r(f"{label}:"), *speech[:1], text_box(p(*speech[1:]))))
         else:
