@@ -157,7 +157,8 @@ def _read_one(path: Path, fmt: str, speakers: frozenset[str]) -> tuple[ParsedTra
         parsed = parse_transcript(decoded.text, path=path, speakers=speakers)
     parsed.notes[:0] = decoded.notes(path.name)
     warnings = decoded.warnings(path.name)
-    hint = table_hint(decoded.text, path.name) if fmt in ("txt", "md") else None
+    # Only a file without speaker labels can be a table read by mistake ("E:\t¿Hola?" lines line up too).
+    hint = table_hint(decoded.text, path.name) if fmt in ("txt", "md") and not parsed.labelled else None
     return parsed, decoded.encoding, data, warnings + ([hint] if hint else [])
 
 

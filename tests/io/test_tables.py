@@ -170,3 +170,10 @@ def test_excel_attributes_sheet_with_a_pasted_cp1252_cell_names_the_line(write):
     frame, warnings = read_attributes(write("attrs.csv", data))
     assert list(frame["district"]) == ["Peñalolén", "Ñuñoa"]
     assert any("attrs.csv, line 3: not UTF-8 like the rest of the file" in w for w in warnings)
+
+
+def test_excel_transcript_with_tabs_after_labels_is_not_taken_for_a_table(write):
+    path = write("tabs.txt", "E:\t¿Cómo partió?\nD1:\tCon miedo.\nE:\t¿Y ahora?\nD1:\tMejor.\n")
+    corpus, report = qc.load_corpus(path)
+    assert (report.iloc[0]["status"], report.iloc[0]["message"]) == ("ok", "loaded")
+    assert list(corpus.segments["speaker"]) == ["E", "D1", "E", "D1"]
