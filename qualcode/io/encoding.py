@@ -234,7 +234,7 @@ class Decoded:
         """Load-report lines for what was repaired in file ``name`` (empty when nothing was)."""
         out = []
         if self.repaired_lines:
-            out.append(f"{name}, {_lines(self.repaired_lines)}: not UTF-8 like the rest of the file; read as "
+            out.append(f"{name}, {_lines(self.repaired_lines)}: not UTF-8 (other lines are); read as "
                        "Windows-1252, as text pasted from another program usually is. Check the text there, and "
                        "save the file as UTF-8 to make this warning go away")
         if self.c1_lines:

@@ -83,7 +83,7 @@ def test_mixed_encodings_a_pasted_cp1252_answer_does_not_turn_utf8_lines_into_mo
     assert corpus.documents["encoding"].iloc[0] == "utf-8+cp1252"
     row = report.iloc[0]
     assert row["status"] == "warning"
-    assert "mixed_utf8_cp1252.txt, line 7: not UTF-8 like the rest of the file; read as Windows-1252" in row["message"]
+    assert "mixed_utf8_cp1252.txt, line 7: not UTF-8 (other lines are); read as Windows-1252" in row["message"]
 
 
 def test_mixed_encodings_c1_controls_become_the_cp1252_quotes_they_stand_for():
@@ -152,3 +152,12 @@ def test_mixed_encodings_text_decoded_twice_gets_its_letters_back_and_is_reporte
     assert "doble.txt, lines 3, 5: text garbled by an earlier wrong conversion" in message
     assert "doble.txt, line 5: invisible control characters" in message
     assert "mean nothing" not in message
+
+
+def test_mixed_encodings_a_utf8_answer_pasted_into_a_cp1252_file_is_read_too(write):
+    data = ("E: ¿Cómo partió?\n\nD1: Con miedo, año difícil.\n\nE: ¿Y después?\n\n".encode("cp1252")
+            + "D1: Después, “mejor” – Peñalolén.\n".encode("utf-8"))
+    corpus, report, segs = _segments(write("inverso.txt", data))
+    assert [t for _, _, t in segs] == ["¿Cómo partió?", "Con miedo, año difícil.", "¿Y después?",
+                                       "Después, “mejor” – Peñalolén."]
+    assert "inverso.txt, lines 1, 3, 5: not UTF-8 (other lines are); read as Windows-1252" in report.iloc[0]["message"]

@@ -147,7 +147,7 @@ def test_excel_survey_csv_with_a_pasted_cp1252_cell_names_the_line(write):
     path = write("mix.csv", data)
     _, report = qc.load_corpus(path, survey=qc.SurveyColumns(id="ticket_id", text=["q1"]))
     assert report.iloc[0]["status"] == "warning"
-    assert "mix.csv, line 3: not UTF-8 like the rest of the file" in report.iloc[0]["message"]
+    assert "mix.csv, line 3: not UTF-8 (other lines are)" in report.iloc[0]["message"]
 
 
 def test_excel_sniff_table_never_takes_a_shipped_transcript_for_a_table():
@@ -169,7 +169,7 @@ def test_excel_attributes_sheet_with_a_pasted_cp1252_cell_names_the_line(write):
     data = "doc_id;district\nd01;Peñalolén\nd02;".encode("utf-8") + "Ñuñoa".encode("cp1252") + b"\n"
     frame, warnings = read_attributes(write("attrs.csv", data))
     assert list(frame["district"]) == ["Peñalolén", "Ñuñoa"]
-    assert any("attrs.csv, line 3: not UTF-8 like the rest of the file" in w for w in warnings)
+    assert any("attrs.csv, line 3: not UTF-8 (other lines are)" in w for w in warnings)
 
 
 def test_excel_transcript_with_tabs_after_labels_is_not_taken_for_a_table(write):
