@@ -10,48 +10,39 @@ wrong, so this module reads the XML itself.
 
 Containers handled, and how:
 
-=====================================  ==============================================================
-``w:p`` paragraph                      one block; speaker labels are then found as in plain text
-``w:r`` / ``w:t`` run and text         kept (``w:rPr/w:vanish`` hidden text is left out, reported)
-``w:tab``, ``w:ptab``                  a tab
-``w:br``, ``w:cr``                     a line break (``\\n``)
-``w:noBreakHyphen``                    ``-``
-``w:softHyphen``                       nothing (it only shows at the end of a line)
-``w:sym``                              its character; symbol-font pictures (U+F000–U+F0FF) are left out
-``w:ins``, ``w:moveTo``                kept: changes read as accepted (counted, reported)
-``w:del``, ``w:delText``,              left out: deleted or moved-away text (counted, reported)
-``w:moveFrom``
-deleted paragraph mark                 the paragraph joins the next one, as after "Accept all"
-``w:hyperlink``, ``w:smartTag``,       their runs are kept
-``w:customXml``, ``w:dir``, ``w:bdo``
-``w:sdt`` / ``w:sdtContent``           content controls: the content is kept (block, row, cell, run)
-``w:fldSimple``                        its result runs are kept
-``w:fldChar`` complex fields           the result (between ``separate`` and ``end``) is kept; the
-                                       instruction (``w:instrText``) is not; nested fields work
-``w:ruby``                             the base text; the pronunciation guide (``w:rt``) is not kept
-``m:oMath``, ``m:oMathPara``           the equation's text
-``w:drawing``, ``w:pict``, ``w:object``  text boxes inside (``w:txbxContent``) become blocks after
-                                       the paragraph that anchors them (counted, reported)
-``mc:AlternateContent``                one branch only: the first ``mc:Choice``, else
-                                       ``mc:Fallback`` (both hold the same text box; reading both
-                                       would double it)
-``w:tbl`` / ``w:tr`` / ``w:tc``        rows in order; a row whose first cell is short becomes
-                                       ``Speaker: speech`` (a time-mark column becomes
-                                       ``[00:01:02] Speaker: speech``); a row with one filled cell
-                                       gives that cell's blocks; a table nested in a cell that has
-                                       neighbours is part of that cell's speech (one line per row);
-                                       one nested in a single-cell (layout) row is read as a table of
-                                       turns; a speaker cell merged down (``w:vMerge``) labels every
-                                       row it spans; deleted rows and cells are left out
-table header row                       ``Hablante | Intervención``, ``Speaker | Text``, ``Nombre |
-                                       Texto`` (column titles), or a short row marked "repeat as
-                                       header row" (``w:tblHeader``): not a turn (reported)
-=====================================  ==============================================================
+- ``w:p`` paragraph: one block; speaker labels are then found as in plain text.
+- ``w:r`` / ``w:t`` run and text: kept; hidden text (``w:rPr/w:vanish``) is left out and reported.
+- ``w:tab``, ``w:ptab``: a tab. ``w:br``, ``w:cr``: a line break (``\\n``).
+- ``w:noBreakHyphen``: ``-``. ``w:softHyphen``: nothing (it only shows at the end of a line).
+- ``w:sym``: its character; symbol-font pictures (U+F000–U+F0FF, Wingdings) are left out and counted.
+- ``w:ins``, ``w:moveTo``: kept, as after "Accept all changes" (counted, reported).
+- ``w:del`` / ``w:delText``, ``w:moveFrom``: left out (counted, reported); a deleted paragraph mark
+  joins the paragraph to the next one.
+- ``w:hyperlink``, ``w:smartTag``, ``w:customXml``, ``w:dir``, ``w:bdo``: their runs are kept.
+- ``w:sdt`` / ``w:sdtContent`` content controls: the content is kept, around blocks, rows, cells or runs.
+- ``w:fldSimple``: its result runs are kept. Complex fields (``w:fldChar`` begin / separate / end):
+  the result is kept, the instruction (``w:instrText``) is not; nested fields work.
+- ``w:ruby``: the base text; the pronunciation guide (``w:rt``) is not kept.
+- ``m:oMath``, ``m:oMathPara``: the equation's text.
+- ``w:drawing``, ``w:pict``, ``w:object``: text boxes inside (``w:txbxContent``, also in grouped
+  shapes) become blocks after the paragraph that anchors them (counted, reported).
+- ``mc:AlternateContent``: one branch only, the first ``mc:Choice``, else ``mc:Fallback`` (both hold
+  the same text box; reading both would double it).
+- ``w:tbl`` / ``w:tr`` / ``w:tc``: rows in order. A row whose first cell is short becomes
+  ``Speaker: speech`` (a time-mark column becomes ``[00:01:02] Speaker: speech``); a row with one
+  filled cell gives that cell's blocks; a speaker cell merged down (``w:vMerge``) labels every row it
+  spans; a table nested in a cell that has neighbours is part of that cell's speech (one line per
+  row), one nested in a single-cell (layout) row is read as a table of turns; deleted rows
+  (``w:trPr/w:del``) and cells (``w:cellDel``) are left out.
+- Table header rows: a leading row of column titles (``Hablante | Intervención``, ``Speaker | Text``,
+  ``Nombre | Texto``, ``Tiempo | Hablante | Texto``), a short row marked "repeat as header row"
+  (``w:tblHeader``), or a bold row of mostly titles, is not a turn (reported).
 
 Not transcript text, so not read: footnotes, endnotes and comments (their
-reference marks are counted and reported), page headers and footers, and
-embedded documents (``w:altChunk``, reported). Old binary ``.doc`` files and
-password-protected files are refused with what to do.
+reference marks are counted and reported), page headers and footers, charts
+and SmartArt (separate parts), and embedded documents (``w:altChunk``,
+reported). Old binary ``.doc`` files and password-protected files are refused
+with what to do.
 """
 
 from __future__ import annotations
