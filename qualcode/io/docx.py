@@ -183,7 +183,9 @@ def read_docx(path: str | Path) -> WordText:
     body = next((child for child in root if _key(child) == "w:body"), None)
     blocks = walker.blocks(body) if body is not None else []
     text = normalize_text("\n\n".join(block.strip("\n") for block in blocks if block.strip()))
-    return WordText(text, *walker.report())
+    notes, warnings = walker.report()
+    # Warnings are printed on their own by the CLI: they name the file.
+    return WordText(text, notes, [f"{path.name}: {w}" for w in warnings])
 
 
 def read_docx_text(path: str | Path) -> str:

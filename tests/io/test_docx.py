@@ -128,7 +128,8 @@ def test_word_tracked_changes_are_read_as_accepted_and_reported():
     ]
     row_ = report.iloc[0]
     assert row_["status"] == "warning"
-    assert "tracked changes read as if accepted (2 insertion(s) kept, 1 deletion(s) left out)" in row_["message"]
+    assert ("tracked_changes.docx: Word tracked changes read as if accepted (2 insertion(s) kept, 1 deletion(s) "
+            "left out)") in row_["message"]
 
 
 def test_word_table_header_row_is_not_a_turn():
