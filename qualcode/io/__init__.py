@@ -29,10 +29,10 @@ from ..errors import (
 )
 from ..nlp.language import detect_language
 from ..nlp.normalize import fold, fold_label
-from .docx import read_docx_text
-from .encoding import read_text
+from .docx import read_docx
+from .encoding import read_decoded
 from .subtitles import parse_subtitles
-from .tables import SurveyColumns, read_attributes, read_survey
+from .tables import SurveyColumns, is_survey_table, read_attributes, read_survey, table_hint
 from .text import ParsedTranscript, parse_transcript
 
 __all__ = ["load_corpus", "LoadReport", "SurveyColumns", "read_attributes", "SUFFIXES"]
@@ -140,16 +140,26 @@ def _doc_id_for(path: Path, rule: str | Callable[[Path], str]) -> str:
     return unicodedata.normalize("NFC", str(value)).strip()
 
 
-def _read_one(path: Path, fmt: str, speakers: frozenset[str]) -> tuple[ParsedTranscript, str, bytes]:
+def _read_one(path: Path, fmt: str, speakers: frozenset[str]) -> tuple[ParsedTranscript, str, bytes, list[str]]:
+    """Parse one transcript; also return what its reader warns about (tracked changes, repaired lines)."""
     if not path.exists():
         raise InputFileError(f"{path}: no such file. Check the path.", path=path)
     data = path.read_bytes()
     if fmt == "docx":
-        return parse_transcript(read_docx_text(path), path=path, speakers=speakers), "docx", data
-    text, encoding = read_text(path)
+        word = read_docx(path)
+        parsed = parse_transcript(word.text, path=path, speakers=speakers)
+        parsed.notes[:0] = word.notes
+        return parsed, "docx", data, word.warnings
+    decoded = read_decoded(path)
     if fmt in ("vtt", "srt"):
-        return parse_subtitles(text, path=path, kind=fmt, speakers=speakers), encoding, data
-    return parse_transcript(text, path=path, speakers=speakers), encoding, data
+        parsed = parse_subtitles(decoded.text, path=path, kind=fmt, speakers=speakers)
+    else:
+        parsed = parse_transcript(decoded.text, path=path, speakers=speakers)
+    parsed.notes[:0] = decoded.notes(path.name)
+    warnings = decoded.warnings(path.name)
+    # Only a file without speaker labels can be a table read by mistake ("E:\t¿Hola?" lines line up too).
+    hint = table_hint(decoded.text, path.name) if fmt in ("txt", "md") and not parsed.labelled else None
+    return parsed, decoded.encoding, data, warnings + ([hint] if hint else [])
 
 
 def _load_file(job: tuple[Path, str | None, str | None], *, survey: SurveyColumns | None,
@@ -162,6 +172,8 @@ def _load_file(job: tuple[Path, str | None, str | None], *, survey: SurveyColumn
             raise UnsupportedFormatError(
                 f"{path}: qualcode does not read {path.suffix or 'suffix-less'} files; supported: "
                 f"{', '.join(sorted(SUFFIXES))}.", path=path)
+        if fmt in ("txt", "md") and survey is not None and is_survey_table(path, survey):
+            fmt = "csv"  # Excel's "Unicode Text" export: a tab-separated survey named .txt
         if fmt in ("csv", "xlsx"):
             if survey is None:
                 raise UnsupportedFormatError(
@@ -170,18 +182,20 @@ def _load_file(job: tuple[Path, str | None, str | None], *, survey: SurveyColumn
                     "attributes sheet).", path=path)
             stem = _doc_id_for(path, doc_id)
             made = []
-            for response_id, attrs, parsed in read_survey(path, survey):
+            repaired: list[str] = []
+            for response_id, attrs, parsed in read_survey(path, survey, warnings=repaired):
                 sha = hashlib.sha256(parsed.text.encode("utf-8")).hexdigest()
                 made.append(_Document(f"{stem}#{response_id}", str(path), fmt, "n/a", sha, parsed, language or "",
                                       attrs))
             n = sum(len(d.parsed.turns) for d in made)
-            return made, _row(path, f"{stem}#*", "ok", None, f"{len(made)} responses, {n} answers", None, n)
-        parsed, encoding, data = _read_one(path, fmt, speakers)
+            return made, _row(path, f"{stem}#*", "warning" if repaired else "ok", None,
+                              "; ".join([f"{len(made)} responses, {n} answers", *repaired]), None, n)
+        parsed, encoding, data, warnings = _read_one(path, fmt, speakers)
         if not parsed.turns:
             raise InputFileError(f"{path}: no speech found in the file.", path=path)
         doc = _Document(str(did), str(path), fmt, encoding, hashlib.sha256(data).hexdigest(), parsed, language or "")
-        notes = list(parsed.notes)
-        status = "ok"
+        notes = warnings + list(parsed.notes)
+        status = "warning" if warnings else "ok"
         if not parsed.labelled:
             status = "warning"
             notes.insert(0, "no speaker labels found: read as one speaker, one turn per paragraph "

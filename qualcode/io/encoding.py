@@ -5,18 +5,33 @@ Transcripts arrive as UTF-8 (with or without a byte-order mark), UTF-16
 module decides which, refuses binary files that carry a text extension, and
 normalises newlines and Unicode so character offsets mean the same thing on
 every machine.
+
+Three repairs are made, and reported line by line (:class:`Decoded`):
+
+- a UTF-8 file with an answer pasted from a Windows-1252 file keeps its
+  UTF-8 lines as they are; only the byte runs that are not UTF-8 are read as
+  Windows-1252 (one pasted answer must not turn the whole file into
+  ``PeÃ±alolÃ©n``);
+- C1 control characters (U+0080–U+009F) that a cp1252 → Latin-1 → UTF-8
+  conversion left where curly quotes, dashes, ``…`` or ``€`` belonged become
+  those characters again;
+- UTF-8 text that was once read as Windows-1252 and saved again
+  (``PeÃ±alolÃ©n``, ``â€œ``) gets its letters back, run by run, only where
+  the garbled run decodes as UTF-8.
 """
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import re
 import unicodedata
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import BinaryFileError, EmptyDocumentError, EncodingError
 
-__all__ = ["decode_bytes", "read_text", "normalize_text", "sniff_binary"]
+__all__ = ["Decoded", "decode", "decode_bytes", "read_decoded", "read_text", "normalize_text", "sniff_binary"]
 
 _BOMS = [
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -75,8 +90,10 @@ def decode_bytes(data: bytes, *, path: str | Path | None = None) -> tuple[str, s
     """Decode ``data`` and return ``(text, encoding)``.
 
     The byte-order mark decides first; then strict UTF-8; then BOM-less
-    UTF-16; then charset detection among the code pages Spanish and English
-    users meet (Windows-1252 preferred).
+    UTF-16; then UTF-8 with Windows-1252 lines (``"utf-8+cp1252"``); then
+    charset detection among the code pages Spanish and English users meet
+    (Windows-1252 preferred). C1 controls standing for cp1252 punctuation are
+    mapped back. :func:`decode` also says which lines were repaired.
 
     Raises
     ------
@@ -90,11 +107,20 @@ def decode_bytes(data: bytes, *, path: str | Path | None = None) -> tuple[str, s
     >>> decode_bytes("acción".encode("cp1252"))
     ('acción', 'cp1252')
     """
+    decoded = decode(data, path=path)
+    return decoded.text, decoded.encoding
+
+
+def _decode_whole(data: bytes, path: str | Path | None) -> tuple[str, str]:
+    """The encoding decision (see :func:`decode_bytes`), before the C1 and garbled-text repairs."""
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             try:
                 return data.decode(encoding), encoding.replace("-sig", "") + "-bom"
             except UnicodeDecodeError as exc:
+                if bom == codecs.BOM_UTF8:
+                    # Notepad's UTF-8 with a Windows-1252 answer pasted or appended later.
+                    return data[len(bom):].decode("utf-8", errors="qualcode.cp1252"), MIXED
                 raise EncodingError(
                     f"{path or '<input>'}: starts with a {encoding} byte-order mark but is not valid "
                     f"{encoding} ({exc.reason} at byte {exc.start}). Re-save it as UTF-8.",
@@ -117,6 +143,9 @@ def decode_bytes(data: bytes, *, path: str | Path | None = None) -> tuple[str, s
             return data.decode(utf16), utf16
         except UnicodeDecodeError:
             pass
+    mixed = _decode_mixed(data)
+    if mixed is not None:
+        return mixed, MIXED
     encoding = _detect_legacy(data)
     if encoding is None:
         raise EncodingError(
@@ -147,6 +176,234 @@ def _detect_legacy(data: bytes) -> str | None:
 
 
 _TRAILING_EOF = re.compile(r"\x1a[\x1a\s]*\Z")
+
+
+# -- repairs, reported line by line ------------------------------------------------------------
+
+MIXED = "utf-8+cp1252"
+_GUESSED = ("cp1252", "latin_1", "mac_roman", "cp850", "utf-16-le", "utf-16-be")
+_UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+_C1 = re.compile("[\x80-\x9f]")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def _cp1252_run(error: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: bytes that are not UTF-8 are read as Windows-1252 (U+FFFD where it has none)."""
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    return error.object[error.start:error.end].decode("cp1252", errors="replace"), error.end
+
+
+codecs.register_error("qualcode.cp1252", _cp1252_run)
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """Text decoded from bytes, and what was repaired on the way (1-based line numbers).
+
+    Attributes
+    ----------
+    text : str
+        The decoded text.
+    encoding : str
+        ``utf-8``, ``utf-8-bom``, ``utf-16-bom``, ``utf-16-le``, ``cp1252``, …,
+        or ``utf-8+cp1252`` for UTF-8 with some lines in Windows-1252.
+    repaired_lines : tuple of int
+        Lines whose bytes were not UTF-8 and were read as Windows-1252.
+    c1_lines : tuple of int
+        Lines where C1 control characters became the cp1252 punctuation they stand for.
+    unmapped : tuple of int
+        Lines with bytes or controls that mean nothing in Windows-1252 (bytes
+        became U+FFFD; controls U+0081, U+008D, U+008F, U+0090, U+009D are kept).
+    double_lines : tuple of int
+        Lines where UTF-8 text that had been read as Windows-1252 once before
+        (``PeÃ±alolÃ©n``, ``Itâ€™s``) was given back its letters.
+
+    Examples
+    --------
+    >>> d = decode("Peñalolén\\n".encode("utf-8") + "Después".encode("cp1252"))
+    >>> d.text, d.encoding, d.repaired_lines
+    ('Peñalolén\\nDespués', 'utf-8+cp1252', (2,))
+    """
+
+    text: str
+    encoding: str
+    repaired_lines: tuple[int, ...] = ()
+    c1_lines: tuple[int, ...] = ()
+    unmapped: tuple[int, ...] = ()
+    double_lines: tuple[int, ...] = ()
+
+    def warnings(self, name: str) -> list[str]:
+        """Load-report lines for what was repaired in file ``name`` (empty when nothing was)."""
+        out = []
+        if self.repaired_lines:
+            out.append(f"{name}, {_lines(self.repaired_lines)}: not UTF-8 (other lines are); read as "
+                       "Windows-1252, as text pasted from another program usually is. Check the text there, and "
+                       "save the file as UTF-8 to make this warning go away")
+        if self.c1_lines:
+            out.append(f"{name}, {_lines(self.c1_lines)}: invisible control characters (U+0080-U+009F) read as "
+                       "the Windows-1252 quotes, dashes, '…' or '€' they stand for")
+        if self.double_lines:
+            out.append(f"{name}, {_lines(self.double_lines)}: text garbled by an earlier wrong conversion "
+                       "('PeÃ±alolÃ©n', 'â€œ') given back its letters ('Peñalolén', '“'); check it there")
+        if self.unmapped:
+            out.append(f"{name}, {_lines(self.unmapped)}: bytes or control characters that mean nothing in "
+                       "Windows-1252 (shown as '\ufffd' or kept); retype those characters and save as UTF-8")
+        return out
+
+    def notes(self, name: str) -> list[str]:
+        """Load-report lines that are facts, not problems: a guessed encoding."""
+        if self.encoding in _GUESSED:
+            return [f"{name} is not UTF-8: its encoding was guessed as {self.encoding}; if accents look wrong, "
+                    "save it as UTF-8 and load it again"]
+        return []
+
+
+def decode(data: bytes, *, path: str | Path | None = None) -> Decoded:
+    """Decode ``data`` as :func:`decode_bytes` does, saying which lines were repaired.
+
+    Parameters
+    ----------
+    data : bytes
+        The file's bytes.
+    path : str or Path, optional
+        For messages.
+
+    Returns
+    -------
+    Decoded
+        Text (not yet normalised), encoding, and repaired line numbers.
+
+    Raises
+    ------
+    BinaryFileError
+        If the bytes are an image, PDF, archive or other binary file.
+    EncodingError
+        If no candidate decodes the bytes.
+
+    Examples
+    --------
+    >>> decode("\\x93sí\\x94".encode("utf-8")).text
+    '“sí”'
+    """
+    text, encoding = _decode_whole(data, path)
+    repaired: tuple[int, ...] = ()
+    unmapped: tuple[int, ...] = ()
+    if encoding == MIXED:
+        repaired, unmapped = _repaired_lines(data)
+    # UTF-8 writes C1 controls with a C2 byte and the letters of garbled text (Ã, Â, â) with a C3
+    # byte: two fast tests spare regular-expression passes over large clean files.
+    clean_utf8 = encoding in ("utf-8", "utf-8-bom")
+    if clean_utf8 and b"\xc3" not in data and b"\xc2" not in data:
+        return Decoded(text, encoding)
+    c1_lines: tuple[int, ...] = ()
+    controls: tuple[int, ...] = ()
+    if not (clean_utf8 and b"\xc2" not in data):
+        # C1 first: a garbled "â\x80\x9c" (read as Latin-1) becomes "â€œ", which the next step turns into "“".
+        text, c1_lines, controls = _map_c1(text)
+    text, double = _undo_double_decoding(text)
+    if controls and double:
+        controls = _map_c1(text)[2]  # the garbled runs may have used some of them up
+    return Decoded(text, encoding, repaired, c1_lines, tuple(sorted({*unmapped, *controls})), double)
+
+
+def _decode_mixed(data: bytes) -> str | None:
+    """UTF-8 whose invalid byte runs are read as Windows-1252; ``None`` without UTF-8 evidence.
+
+    The evidence is a line that is valid UTF-8 beyond ASCII, or at least two
+    UTF-8 sequences: a Windows-1252 file almost never has either by chance.
+    """
+    sequences = 0
+    for match in _UTF8_SEQUENCE.finditer(data):
+        sequences += 1
+        if sequences >= 2:
+            break
+    if sequences == 0:
+        return None
+    if sequences < 2 and not any(not line.isascii() and _is_utf8(line) for line in data.splitlines()):
+        return None
+    return data.decode("utf-8", errors="qualcode.cp1252")
+
+
+def _is_utf8(line: bytes) -> bool:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _repaired_lines(data: bytes) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Lines that were not UTF-8, and those of them with bytes Windows-1252 does not define."""
+    repaired, unmapped = [], []
+    for number, line in enumerate(data.splitlines(), 1):
+        if line.isascii() or _is_utf8(line):
+            continue
+        repaired.append(number)
+        if "\ufffd" in line.decode("utf-8", errors="qualcode.cp1252"):
+            unmapped.append(number)
+    return tuple(repaired), tuple(unmapped)
+
+
+def _map_c1(text: str) -> tuple[str, tuple[int, ...], tuple[int, ...]]:
+    """C1 controls → the cp1252 characters they stand for; returns the text, mapped and unmapped lines."""
+    if text.isascii() or _C1.search(text) is None:
+        return text, (), ()
+    starts = [0] + [m.end() for m in _LINE_BREAK.finditer(text)]
+    mapped: set[int] = set()
+    kept: set[int] = set()
+
+    def swap(match: re.Match[str]) -> str:
+        line = bisect.bisect_right(starts, match.start())
+        try:
+            char = bytes([ord(match.group())]).decode("cp1252")
+        except UnicodeDecodeError:  # 0x81, 0x8D, 0x8F, 0x90, 0x9D: nothing in cp1252
+            kept.add(line)
+            return match.group()
+        mapped.add(line)
+        return char
+
+    return _C1.sub(swap, text), tuple(sorted(mapped)), tuple(sorted(kept))
+
+
+# UTF-8 read as Windows-1252 once ("mojibake"): the lead byte of a Spanish letter or of ¿ ¡ ° (Ã, Â)
+# or of a curly quote, dash, ellipsis or euro (â€, â‚) followed by continuation characters. Only these
+# shapes are repaired: they almost never occur in real Spanish or English text.
+_CONTINUATION = "".join(sorted({bytes([b]).decode("cp1252", errors="ignore") for b in range(0x80, 0xC0)} - {""}))
+_DOUBLE = re.compile(f"(?:[ÂÃ][{re.escape(_CONTINUATION)}]|â[€‚][{re.escape(_CONTINUATION)}\x81\x8d\x8f\x90\x9d])+")
+
+
+def _undo_double_decoding(text: str) -> tuple[str, tuple[int, ...]]:
+    """``PeÃ±alolÃ©n`` → ``Peñalolén`` where the garbled run decodes as UTF-8; returns the lines repaired."""
+    if not ("Ã" in text or "Â" in text or "â€" in text or "â‚" in text) or _DOUBLE.search(text) is None:
+        return text, ()
+    starts = [0] + [m.end() for m in _LINE_BREAK.finditer(text)]
+    fixed: set[int] = set()
+
+    def undo(match: re.Match[str]) -> str:
+        run = match.group()
+        try:
+            good = bytes(_cp1252_byte(c) for c in run).decode("utf-8")
+        except (UnicodeError, ValueError):
+            return run
+        fixed.add(bisect.bisect_right(starts, match.start()))
+        return good
+
+    return _DOUBLE.sub(undo, text), tuple(sorted(fixed))
+
+
+def _cp1252_byte(char: str) -> int:
+    """The byte Windows-1252 writes for ``char``; C1 controls stand for the five bytes it leaves undefined."""
+    try:
+        return char.encode("cp1252")[0]
+    except UnicodeEncodeError:
+        return ord(char)  # ValueError in bytes() above when it is beyond a byte
+
+
+def _lines(numbers: tuple[int, ...]) -> str:
+    shown = ", ".join(str(n) for n in numbers[:10])
+    more = f" and {len(numbers) - 10} more" if len(numbers) > 10 else ""
+    return f"line{'s' if len(numbers) > 1 else ''} {shown}{more}"
 
 
 def normalize_text(text: str) -> str:
@@ -187,6 +444,36 @@ def read_text(path: str | Path) -> tuple[str, str]:
     EmptyDocumentError
         If the file is empty or holds only white space.
     """
+    decoded = read_decoded(path)
+    return decoded.text, decoded.encoding
+
+
+def read_decoded(path: str | Path) -> Decoded:
+    """Read a text file into a :class:`Decoded`: normalised text, encoding, repaired lines.
+
+    Parameters
+    ----------
+    path : str or Path
+        A text file (transcript, subtitles, CSV).
+
+    Returns
+    -------
+    Decoded
+        ``text`` normalised by :func:`normalize_text`; ``warnings(path)``
+        gives the load-report lines for repairs.
+
+    Raises
+    ------
+    EmptyDocumentError
+        If the file is empty or holds only white space.
+    BinaryFileError, EncodingError
+        As :func:`decode`.
+
+    Examples
+    --------
+    >>> read_decoded("data_samples/transcripts/int_d01_ronda1.txt").encoding  # doctest: +SKIP
+    'utf-8'
+    """
     path = Path(path)
     data = path.read_bytes()
     if not data.strip():
@@ -195,11 +482,11 @@ def read_text(path: str | Path) -> tuple[str, str]:
             "Check that the transcript was exported completely, or remove the file from the batch.",
             path=path,
         )
-    text, encoding = decode_bytes(data, path=path)
-    text = normalize_text(text)
+    decoded = decode(data, path=path)
+    text = normalize_text(decoded.text)
     if not text.strip():
         raise EmptyDocumentError(
             f"{path}: the file holds only white space. Check the export, or remove the file.",
             path=path,
         )
-    return text, encoding
+    return replace(decoded, text=text)

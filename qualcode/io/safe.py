@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import zipfile
 from pathlib import Path, PurePosixPath
+from typing import Callable
 
 from ..errors import ExchangeFileError
 
@@ -78,8 +79,12 @@ def _safe_name(name: str) -> bool:
     return ".." not in parts
 
 
-def read_zip_safely(path: str | Path, *, limits: ZipLimits | None = None) -> dict[str, bytes]:
+def read_zip_safely(path: str | Path, *, limits: ZipLimits | None = None,
+                    wanted: Callable[[str], bool] | None = None) -> dict[str, bytes]:
     """Read every member of a zip into memory, refusing path traversal and zip bombs.
+
+    ``wanted``, when given, picks the members to inflate (a Word reader needs
+    two XML parts, not the images); every name is still checked.
 
     Returns
     -------
@@ -109,7 +114,7 @@ def read_zip_safely(path: str | Path, *, limits: ZipLimits | None = None) -> dic
                 raise ExchangeFileError(
                     f"{name}: member {info.filename!r} points outside the archive (absolute path or '..'); "
                     "refused, nothing was read or written.", path=name)
-            if info.is_dir():
+            if info.is_dir() or (wanted is not None and not wanted(info.filename)):
                 continue
             if total + info.file_size > limits.max_total:
                 raise ExchangeFileError(

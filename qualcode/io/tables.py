@@ -2,7 +2,11 @@
 
 CSV files are decoded with the same encoding layer as transcripts (a Spanish
 Excel writes Windows-1252 with ``;`` as delimiter) and read with every cell as
-text, so ``01`` stays ``01`` and no date is reinterpreted.
+text, so ``01`` stays ``01`` and no date is reinterpreted. The delimiter (tab,
+``;``, ``,`` or ``|``) is the one that gives every row as many cells as the
+header, so Excel's "Unicode Text" export (UTF-16, tab-separated, saved as
+``.txt``) reads like any CSV; :func:`sniff_table` tells such a file from a
+transcript.
 """
 
 from __future__ import annotations
@@ -21,10 +25,11 @@ import pandas as pd
 from ..errors import AttributesError, InputFileError, TranscriptFormatError
 from ..nlp.normalize import fold_label
 from .docx import check_office_container
-from .encoding import decode_bytes, normalize_text
+from .encoding import decode, normalize_text
 from .text import ParsedTranscript, Turn
 
-__all__ = ["SurveyColumns", "read_table", "read_survey", "read_attributes", "KEY_COLUMNS"]
+__all__ = ["SurveyColumns", "TableShape", "sniff_table", "is_survey_table", "table_hint", "read_table",
+           "read_survey", "read_attributes", "KEY_COLUMNS"]
 
 KEY_COLUMNS = ("doc_id", "document", "documento", "file", "filename", "file_name", "archivo",
                "nombre_archivo", "transcript", "transcripcion", "id")
@@ -114,18 +119,102 @@ def _read_xlsx(path: Path, sheet: str | None) -> pd.DataFrame:
     return frame
 
 
+_DELIMITERS = "\t;,|"
+
+
+@dataclass(frozen=True)
+class TableShape:
+    """How a delimited text file is laid out: ``delimiter``, ``header`` cells, ``n_rows`` data rows."""
+
+    delimiter: str
+    header: tuple[str, ...]
+    n_rows: int
+
+
+def _records(text: str, delimiter: str, limit: int) -> list[list[str]]:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    out: list[list[str]] = []
+    try:
+        for record in reader:
+            if any(cell.strip() for cell in record):
+                out.append(record)
+            if len(out) >= limit:
+                break
+    except csv.Error:
+        return out
+    return out
+
+
+def _shape(text: str, delimiter: str) -> tuple[float, TableShape] | None:
+    """How well ``delimiter`` splits ``text`` into a table: share of rows as wide as the header."""
+    records = _records(text[:262144], delimiter, 200)
+    if len(records) < 2 or len(records[0]) < 2:
+        return None
+    width = len(records[0])
+    fitting = sum(len(r) == width or (len(r) > width and not any(c.strip() for c in r[width:]))
+                  for r in records[1:])
+    header = tuple(cell.strip() for cell in records[0])
+    return fitting / (len(records) - 1), TableShape(delimiter, header, len(records) - 1)
+
+
+def _sniff_delimiter(text: str) -> str:
+    """The delimiter that splits most rows into as many cells as the header (tab first on ties)."""
+    best, best_score = None, (-1.0, 0)
+    for delimiter in _DELIMITERS:
+        found = _shape(text, delimiter)
+        if found is not None and (found[0], len(found[1].header)) > best_score:
+            best, best_score = delimiter, (found[0], len(found[1].header))
+    if best is None:
+        first = text.split("\n", 1)[0]
+        return max(_DELIMITERS, key=first.count)
+    return best
+
+
+def sniff_table(text: str, *, delimiters: str = _DELIMITERS) -> TableShape | None:
+    """Return the shape of ``text`` if it is a delimited table with a header row, else ``None``.
+
+    A table here has at least two data rows, a header of two or more
+    distinct, non-blank, short cells, and nine rows in ten (quoted multi-line
+    cells counted right) as wide as the header. Transcripts are prose: their
+    lines do not line up like that.
+
+    Parameters
+    ----------
+    text : str
+        Decoded, normalised text.
+    delimiters : str
+        The delimiters to try (``"\\t"`` to ask only about tab-separated tables).
+
+    Returns
+    -------
+    TableShape or None
+
+    Examples
+    --------
+    >>> sniff_table("id\\tq1\\nT1\\tSí\\nT2\\tNo\\n").header
+    ('id', 'q1')
+    >>> sniff_table("E: Hola, ¿cómo está?\\n\\nD1: Bien, gracias.\\n") is None
+    True
+    """
+    for delimiter in delimiters:
+        found = _shape(text, delimiter)
+        if found is None:
+            continue
+        share, shape = found
+        header = shape.header
+        if (share >= 0.9 and shape.n_rows >= 2 and all(header) and len(set(header)) == len(header)
+                and all(len(cell) <= 64 and "\n" not in cell for cell in header)):
+            return shape
+    return None
+
+
 def _read_csv(path: Path) -> pd.DataFrame:
     data = path.read_bytes()
     if not data.strip():
         raise InputFileError(f"{path}: the file is empty.", path=path)
-    text, _ = decode_bytes(data, path=path)
-    text = normalize_text(text)
-    sample = text[:65536]
-    try:
-        delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
-    except csv.Error:
-        first = sample.split("\n", 1)[0]
-        delimiter = max(",;\t|", key=first.count)
+    decoded = decode(data, path=path)
+    text = normalize_text(decoded.text)
+    delimiter = _sniff_delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     numbered: list[tuple[int, list[str]]] = []
     line = 1
@@ -155,6 +244,8 @@ def _read_csv(path: Path) -> pd.DataFrame:
     data = [[(r + [""] * width)[i] for i in keep] for _, r in numbered[1:]]
     frame = pd.DataFrame(data, columns=[header[i] for i in keep], dtype=object)
     frame.index = pd.Index([n for n, _ in numbered[1:]], name="row")
+    # What the encoding layer repaired travels with the table, for the load report.
+    frame.attrs["warnings"] = decoded.warnings(path.name)
     return frame
 
 
@@ -183,15 +274,67 @@ def _close(name: str, options: Sequence[str]) -> str:
     return f" (did you mean {match[0]!r}?)" if match else ""
 
 
-def read_survey(path: str | Path, columns: SurveyColumns) -> list[tuple[str, dict[str, str], ParsedTranscript]]:
+def is_survey_table(path: str | Path, columns: SurveyColumns) -> bool:
+    """Whether a text file (``.txt`` too) is a delimited table holding the survey's id and answer columns.
+
+    Excel's "Unicode Text" export is a tab-separated UTF-16 file that Excel
+    names ``.txt``; with ``survey=`` it is read as the survey, not as a
+    transcript.
+
+    Examples
+    --------
+    >>> is_survey_table("notes.txt", SurveyColumns(id="ticket_id", text=["q1"]))  # doctest: +SKIP
+    False
+    """
+    path = Path(path)
+    try:
+        text = normalize_text(decode(path.read_bytes(), path=path).text)
+    except (OSError, InputFileError):
+        return False
+    shape = sniff_table(text)
+    # One survey column in the header is enough: a misspelt other column is then reported by
+    # read_survey with the close name, instead of the table being read as a transcript.
+    return shape is not None and bool({columns.id, *columns.text} & set(shape.header))
+
+
+def table_hint(text: str, name: str) -> str | None:
+    """A load-report warning for a transcript that is really a tab-separated table, or ``None``.
+
+    Examples
+    --------
+    >>> table_hint("id\\tq1\\nT1\\tSí\\nT2\\tNo\\n", "t.txt")[:40]
+    't.txt looks like a table, not a transcri'
+    """
+    shape = sniff_table(text, delimiters="\t")
+    if shape is None:
+        return None
+    # Answer columns hold the longest cells; suggest those, not the participant or place columns.
+    rows = _records(text[:262144], "\t", 200)[1:]
+    width = len(shape.header)
+    mean = [sum(len(r[i].strip()) for r in rows if i < len(r)) / max(len(rows), 1) for i in range(width)]
+    longest = sorted(range(1, width), key=lambda i: -mean[i])
+    chosen = [i for i in longest if mean[i] >= 20][:4] or longest[:1]
+    answers = ", ".join(repr(shape.header[i]) for i in sorted(chosen))
+    return (f"{name} looks like a table, not a transcript (tab-separated, {shape.n_rows} rows, columns "
+            f"{', '.join(shape.header)}); to read it as survey answers, load it with "
+            f"survey=SurveyColumns(id={shape.header[0]!r}, text=[{answers}]) naming the id and answer columns")
+
+
+def read_survey(path: str | Path, columns: SurveyColumns, *,
+                warnings: list[str] | None = None) -> list[tuple[str, dict[str, str], ParsedTranscript]]:
     """Read survey answers: one document per response, one turn per non-blank answer.
 
     Returns ``(response_id, attributes, parsed)`` triples. The rendered text
     of a response is ``column:\\nanswer`` blocks; each answer turn carries the
-    column name in ``Turn.field``.
+    column name in ``Turn.field``. ``.csv``, ``.tsv`` and ``.txt`` (Excel's
+    "Unicode Text") are read with the delimiter sniffed; ``.xlsx`` by sheet.
+    Lines the encoding layer repaired are appended to ``warnings`` when a list
+    is given.
     """
     path = Path(path)
     frame = read_table(path, sheet=columns.sheet)
+    if warnings is not None:
+        warnings.extend(frame.attrs.get("warnings", []))
     wanted = [columns.id, *columns.text, *(columns.attributes or ()),
               *([columns.speaker] if columns.speaker else [])]
     missing = [c for c in wanted if c not in frame.columns]
@@ -276,11 +419,12 @@ def read_attributes(source: str | Path | pd.DataFrame, *, key: str | None = None
     """
     path = None if isinstance(source, pd.DataFrame) else Path(source)
     frame = source.copy() if isinstance(source, pd.DataFrame) else read_table(path, sheet=sheet)
+    repaired = list(frame.attrs.get("warnings", []))  # lines the encoding layer repaired
     frame = frame.astype(object).where(frame.notna(), "").map(lambda v: str(v).strip())
     frame.columns = [str(c).strip() for c in frame.columns]
     name = str(path) if path else "attributes"
     issues = _Issues()
-    warnings: list[str] = []
+    warnings: list[str] = repaired
     folded = {fold_label(c).replace(" ", "_"): c for c in frame.columns}
     if key is not None:
         key_column = key if key in frame.columns else None
