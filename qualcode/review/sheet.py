@@ -365,8 +365,7 @@ def apply_review(project: "Project", review: pd.DataFrame, *, coder: str | None 
     if not who:
         raise ReviewSheetError("say who made these decisions: apply_review(..., coder='ana') "
                                "(the workbook was exported without a coder).")
-    db = project._db
-    current_sha = dict(db.execute("SELECT segment_id, text_sha FROM segments"))
+    current_sha = dict(project.query("SELECT segment_id, text_sha FROM segments"))
     codes = {c.id for c in project.codebook()}
     latest = decisions(project, coder=who)
     state = {(r.segment_id, r.code_id): (r.decision, r.memo if isinstance(r.memo, str) else None)
@@ -422,7 +421,7 @@ def apply_review(project: "Project", review: pd.DataFrame, *, coder: str | None 
             state[(seg, c)] = (kind, memo)
         row.update(outcome="applied" if todo else "unchanged", decisions="+".join(k for k, _ in todo) or "")
         report.append(row)
-    records: list[tuple] = []
+    records: list = []
     for kind in ("accept", "reject", "manual"):
         chosen = [p for p in planned if p[0] == kind]
         if chosen:
