@@ -190,7 +190,8 @@ _VIEW = """
                CASE WHEN a.anchor_id IS NULL THEN 'original' WHEN a.segment_id IS NULL THEN 'orphan'
                     ELSE a.method END AS anchor
         FROM decisions d
-        LEFT JOIN anchors a ON a.anchor_id = (SELECT max(x.anchor_id) FROM anchors x WHERE x.decision_id = d.decision_id)
+        LEFT JOIN anchors a
+            ON a.anchor_id = (SELECT max(x.anchor_id) FROM anchors x WHERE x.decision_id = d.decision_id)
         {where}
     ) c
     LEFT JOIN segments s ON s.segment_id = c.segment_id
@@ -490,5 +491,6 @@ def _pairs(rows: pd.DataFrame | Sequence[str] | str, code_ids: Sequence[str] | s
         raise ParameterError("give code_ids with segment ids (one code for all, or one per segment).")
     codes = [code_ids] * len(segment_ids) if isinstance(code_ids, str) else list(code_ids)
     if len(codes) != len(segment_ids):
-        raise ParameterError(f"{len(segment_ids)} segment ids but {len(codes)} code ids; give one code or one per segment.")
+        raise ParameterError(f"{len(segment_ids)} segment ids but {len(codes)} code ids; "
+                             "give one code or one per segment.")
     return pd.DataFrame({"segment_id": segment_ids, "code_id": codes})

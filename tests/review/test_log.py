@@ -114,10 +114,12 @@ QDE = """<?xml version="1.0" encoding="utf-8"?>
     <TextSource guid="{S}" name="entrevista.txt">
       <PlainTextContent>{text}</PlainTextContent>
       <PlainTextSelection guid="{A}" startPosition="{a0}" endPosition="{a1}">
-        <Coding guid="{CA}" creatingUser="{U}" creationDateTime="2024-03-01T10:00:00Z"><CodeRef targetGUID="{C}"/></Coding>
+        <Coding guid="{CA}" creatingUser="{U}" creationDateTime="2024-03-01T10:00:00Z">
+          <CodeRef targetGUID="{C}"/></Coding>
       </PlainTextSelection>
       <PlainTextSelection guid="{B}" startPosition="{b0}" endPosition="{b1}">
-        <Coding guid="{CB}" creatingUser="{U}" creationDateTime="2024-03-01T10:05:00Z"><CodeRef targetGUID="{C}"/></Coding>
+        <Coding guid="{CB}" creatingUser="{U}" creationDateTime="2024-03-01T10:05:00Z">
+          <CodeRef targetGUID="{C}"/></Coding>
       </PlainTextSelection>
     </TextSource>
   </Sources>
