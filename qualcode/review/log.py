@@ -420,8 +420,8 @@ class DecisionLog:
         """Current (kind, absolute span, memo) per key, for the coders and segments of ``decisions``."""
         state: dict[tuple[str, str, str], list[tuple]] = {}
         for coder in sorted({d.coder for d in decisions}):
-            segments = {d.segment_id for d in decisions if d.coder == coder}
-            frame = self._on_segments(segments, coder=coder, connection=db)
+            keys = {(d.segment_id, d.code_id) for d in decisions if d.coder == coder}
+            frame = self._on_keys(keys, coder=coder, connection=db)
             for r in current_view(frame).itertuples(index=False):
                 span = (int(r.start), int(r.end)) if not pd.isna(r.start) else (None, None)
                 state.setdefault((r.segment_id, r.code_id, r.coder), []).append(
@@ -455,6 +455,39 @@ class DecisionLog:
         frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
         return _typed(frame.sort_values("decision_id").reset_index(drop=True))
 
+    def _on_keys(self, keys: Iterable[tuple[str, str]], *, coder: str,
+                 connection=None) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+        """Every decision of ``coder`` anchored now on these (segment, code) keys, oldest first.
+
+        Each key is looked up in the index: the cost follows the keys' own
+        history, not the log's length.
+        """
+        parts = []
+        ordered = sorted(set(keys))
+        for i in range(0, len(ordered), _CHUNK // 2):
+            chunk = ordered[i:i + _CHUNK // 2]
+            segments = sorted({seg for seg, _ in chunk})
+            pairs = ", ".join("(?, ?)" for _ in chunk)
+            where = (f"WHERE d.decision_id IN (SELECT x.decision_id FROM (VALUES {pairs}) k CROSS JOIN decisions x "
+                     "ON x.segment_id = k.column1 AND x.code_id = k.column2 AND x.coder = ? "
+                     f"UNION SELECT decision_id FROM anchors WHERE segment_id IN ({', '.join('?' * len(segments))})) "
+                     "AND d.coder = ?")
+            params = [*[v for pair in chunk for v in pair], coder, *segments, coder]
+            sql = _VIEW.format(where=where)
+            if connection is not None:
+                cursor = connection.execute(sql, params)
+                part = pd.DataFrame(cursor.fetchall(), columns=[c[0] for c in cursor.description])
+            else:
+                part = self.project.query_frame(sql, params)
+            wanted = set(chunk)
+            keep = pd.Series([pair in wanted for pair in zip(part["segment_id"], part["code_id"])], index=part.index,
+                             dtype=bool)
+            parts.append(part[keep])
+        if not parts:
+            return _typed(pd.DataFrame(columns=DECISION_COLUMNS))
+        frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+        return _typed(frame.sort_values("decision_id").reset_index(drop=True))
+
     def current_on(self, segment_ids: Iterable[str], *, coder: str | None = None) -> pd.DataFrame:
         """The current decisions on these segments only (columns of :data:`DECISION_COLUMNS`).
 
@@ -466,7 +499,8 @@ class DecisionLog:
         """The rows (suggestions, say) whose (segment, code) ``coder`` has not decided yet, in their order."""
         if rows.empty:
             return rows
-        done = self.current_on(rows["segment_id"].dropna().unique(), coder=coder)
+        keys = {(seg, code) for seg, code in zip(rows["segment_id"], rows["code_id"]) if isinstance(seg, str)}
+        done = current_view(self._on_keys(keys, coder=coder))
         decided = set(zip(done["segment_id"], done["code_id"]))
         keep = [pair not in decided for pair in zip(rows["segment_id"], rows["code_id"])]
         return rows.loc[pd.Series(keep, index=rows.index, dtype=bool)]
