@@ -35,6 +35,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/coders_1m_words.py
 	$(BIN)/python bench/evaluate_coders.py
 	$(BIN)/python bench/round_workers.py
+	$(BIN)/python bench/decision_log.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache build *.egg-info

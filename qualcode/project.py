@@ -20,6 +20,7 @@ import copy
 import hashlib
 import json
 import sqlite3
+import uuid
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -80,6 +81,8 @@ CREATE TABLE anchors (         -- where a decision moved after its transcript ch
     anchor_id INTEGER PRIMARY KEY AUTOINCREMENT, decision_id INTEGER NOT NULL REFERENCES decisions(decision_id),
     segment_id TEXT,             -- NULL: could not be re-anchored (an orphan, reported)
     span_start INTEGER, span_end INTEGER, method TEXT NOT NULL, similarity REAL, moved_at TEXT NOT NULL);
+CREATE INDEX anchors_decision ON anchors(decision_id, anchor_id);  -- a decision's latest anchor, at any log size
+CREATE INDEX anchors_segment ON anchors(segment_id);               -- decisions moved into given segments
 CREATE TRIGGER anchors_no_update BEFORE UPDATE ON anchors
     BEGIN SELECT RAISE(ABORT, 'the anchor log is append-only'); END;
 CREATE TRIGGER anchors_no_delete BEFORE DELETE ON anchors
@@ -91,6 +94,12 @@ CREATE TABLE cache (           -- derived data (embeddings ...), safe to delete
 
 # Migrations from version N to N+1, applied in order inside one transaction.
 _MIGRATIONS: dict[int, str] = {}
+
+# Indexes added after schema 1 shipped: created on open when missing (an older qualcode still reads the file).
+_INDEXES = {
+    "anchors_decision": "CREATE INDEX IF NOT EXISTS anchors_decision ON anchors(decision_id, anchor_id)",
+    "anchors_segment": "CREATE INDEX IF NOT EXISTS anchors_segment ON anchors(segment_id)",
+}
 
 DecisionKind = Literal["accept", "reject", "manual"]
 Source = Literal["notebook", "sheet", "import", "cli", "widget"]
@@ -144,6 +153,7 @@ class Project:
         self.path = path
         self._db = connection
         self._codebooks: dict[str, object] = {}
+        self._log: object | None = None
 
     # -- opening ----------------------------------------------------------------
     @staticmethod
@@ -180,7 +190,7 @@ class Project:
 
             db.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", [
                 ("schema_version", str(SCHEMA_VERSION)), ("created_at", _now()),
-                ("created_by", f"qualcode {__version__}"),
+                ("created_by", f"qualcode {__version__}"), ("project_id", uuid.uuid4().hex),
             ])
         return project
 
@@ -213,7 +223,20 @@ class Project:
                 "Upgrade qualcode: pip install -U qualcode.", path=path)
         if version < SCHEMA_VERSION:
             project._migrate(version)
+        project._add_missing_indexes()
         return project
+
+    def _add_missing_indexes(self) -> None:
+        present = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        missing = [sql for name, sql in _INDEXES.items() if name not in present]
+        if not missing:
+            return
+        try:
+            with self._write() as db:
+                for sql in missing:
+                    db.execute(sql)
+        except sqlite3.OperationalError:
+            pass  # a read-only file: reads are only slower on a long log
 
     def _migrate(self, version: int) -> None:
         with self._write():
@@ -257,6 +280,55 @@ class Project:
 
     def _frame(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
         return pd.read_sql_query(sql, self._db, params=list(params))
+
+    # -- for qualcode's own modules (the decision log, importers): SQL on this file --------------
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction on the project file, for qualcode's own modules.
+
+        ``BEGIN IMMEDIATE`` is taken at once, so what is read inside sees
+        every other process's committed writes and no other writer can come
+        in between the read and the write; everything commits together or
+        nothing does. Notebooks use the public methods instead.
+
+        Yields
+        ------
+        sqlite3.Connection
+            The connection, inside the transaction.
+        """
+        with self._write() as db:
+            yield db
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
+        """Rows of a read-only SQL query on the project file (for qualcode's own modules)."""
+        return self._db.execute(sql, list(params)).fetchall()
+
+    def query_frame(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
+        """A read-only SQL query on the project file as a DataFrame (for qualcode's own modules)."""
+        return self._frame(sql, params)
+
+    @property
+    def project_id(self) -> str:
+        """This project's identity, copied into the workbooks it exports (a random hex string).
+
+        Created with the project; a project made by an older qualcode gets one
+        the first time it is asked for. Copies of the file share it.
+        """
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'project_id'").fetchone()
+        if row is not None:
+            return str(row[0])
+        with self._write() as db:  # INSERT OR IGNORE: two processes asking at once agree on one id
+            db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('project_id', ?)", (uuid.uuid4().hex,))
+            return str(db.execute("SELECT value FROM meta WHERE key = 'project_id'").fetchone()[0])
+
+    @property
+    def log(self) -> "DecisionLog":  # type: ignore[name-defined]  # noqa: F821
+        """The decision log's owner (:class:`qualcode.review.log.DecisionLog`): typed rows, one transaction each."""
+        if self._log is None:
+            from .review.log import DecisionLog
+
+            self._log = DecisionLog(self)
+        return self._log  # type: ignore[return-value]
 
     # -- corpus -----------------------------------------------------------------
     def add_corpus(self, corpus: Corpus) -> pd.DataFrame:

@@ -37,7 +37,7 @@ def test_project_is_plain_sqlite_in_wal_mode(project):
 
 
 def test_open_refuses_a_file_from_a_newer_qualcode(project):
-    with project._write() as db:
+    with project.transaction() as db:
         db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION + 1),))
     with pytest.raises(ProjectError, match="newer qualcode"):
         Project.open(project.path)

@@ -252,7 +252,11 @@ def review_export(project: Path = typer.Argument(..., help="Project file."),
 def review_apply(project: Path = typer.Argument(..., help="Project file."),
                  sheet: Path = typer.Argument(..., help="Reviewed workbook."),
                  coder: Optional[str] = typer.Option(None, help="Who reviewed (default: as exported).")) -> None:
-    """Apply a reviewed workbook: append its decisions; refuse rows whose text changed since the export.
+    """Apply a reviewed workbook: append what changed; refuse rows whose text changed since the export.
+
+    Applying the same workbook again changes nothing. "otro código" takes a code label or id. Exit code 1
+    when some rows or cells could not be taken (each is listed; the rest is applied) or the workbook is
+    refused as a whole (another project's); 2 without a coder (nothing is applied).
 
     Example:
 
@@ -267,15 +271,18 @@ def review_apply(project: Path = typer.Argument(..., help="Project file."),
         report = apply_review(p, read_review_sheet(sheet), coder=coder)
         changes = decision_changes(before, coded_quotes(p))
     except QualcodeError as exc:
+        if getattr(exc, "parameter", None) == "coder":  # the library's hint names a Python argument
+            _fail(QualcodeError(f"{sheet}: the workbook was exported without a coder, so say who made these "
+                                f"decisions; give the coder: qualcode review apply {project} {sheet} --coder ana"), 2)
         _fail(exc)
     counts = report["outcome"].value_counts().to_dict()
     typer.echo(", ".join(f"{v} {k}" for k, v in counts.items()))
     first = changes["codes_first_seen"]
     typer.echo(f"codes coded for the first time: {len(first)}{' (' + ', '.join(first) + ')' if first else ''}; "
                f"saturation: {changes['saturation_before']} → {changes['saturation_after']}")
-    for row in report[report["outcome"] == "refused"].itertuples():
+    for row in report[report["outcome"].isin(["refused", "partial"])].itertuples():
         typer.secho(f"  row {row.row}: {row.message}", fg="yellow")
-    if counts.get("refused"):
+    if counts.get("refused") or counts.get("partial"):
         raise typer.Exit(1)
 
 

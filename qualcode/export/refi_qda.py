@@ -81,8 +81,8 @@ def _qde(project: "Project", *, lang: str) -> tuple[bytes, dict[str, str]]:
     current = decisions(project)
     current = current[current["decision"].isin(["accept", "manual"])].sort_values(["doc_id", "start", "code_id", "coder"])
     root = etree.Element(E("Project"), nsmap={None: NS})
-    stored = project._db.execute("SELECT value FROM meta WHERE key = 'name'").fetchone()
-    root.set("name", _x(stored[0] if stored else Path(project.path).stem, "the project name"))
+    stored = project.query("SELECT value FROM meta WHERE key = 'name'")
+    root.set("name", _x(stored[0][0] if stored else Path(project.path).stem, "the project name"))
     root.set("origin", f"qualcode {__version__}")
     coders = sorted(set(current["coder"]))
     if coders:
@@ -269,7 +269,7 @@ def import_refi_qda(path: str | Path, project_path: str | Path, *, unit: str = "
     from ..io.safe import parse_xml_safely, read_zip_safely
     from ..io.text import parse_transcript
     from ..project import Project
-    from ..review.decisions import insert, prepare
+    from ..review.log import Decision
 
     path = Path(path)
     members = read_zip_safely(path)
@@ -358,12 +358,13 @@ def import_refi_qda(path: str | Path, project_path: str | Path, *, unit: str = "
 
         _merge_survey_attributes(corpus, docs)
     project = Project.create(project_path)
-    with project._write() as db:
+    with project.transaction() as db:
         db.execute("INSERT INTO meta(key, value) VALUES ('name', ?)", (root.get("name") or path.stem,))
     project.add_corpus(corpus)
     if codebook is not None:
         project.add_codebook(codebook)
     segments = corpus.segments
+    version = codebook.version if codebook is not None else None
     records = []
     skipped = 0
     for doc_id, start, end, code_id, who, memo, created in selections:
@@ -375,12 +376,12 @@ def import_refi_qda(path: str | Path, project_path: str | Path, *, unit: str = "
             a, b = max(start, int(seg.start)) - int(seg.start), min(end, int(seg.end)) - int(seg.start)
             if b <= a:
                 continue
-            rows = prepare(project, "manual", [seg.segment_id], [code_id], coder=who, memo=memo, source="import",
-                           spans=[(a, b)])
-            if created:
-                rows = [r[:9] + (created,) + r[10:] for r in rows]
-            records += rows
-    insert(project, records)
+            # Each selection is its own coding: two selections of one code in one turn stay two.
+            records.append(Decision.imported(
+                seg.segment_id, code_id, who, doc_id=doc_id, quote=seg.text[a:b],
+                span=(a, None if (a, b) == (0, len(seg.text)) else b), created_at=created, memo=memo,
+                codebook_version=version))
+    project.log.append(records)
     if skipped:
         warnings.warn(f"{path}: {skipped} coding(s) refer to codes or sources that could not be read; not imported.",
                       QualcodeWarning, stacklevel=2)

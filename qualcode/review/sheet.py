@@ -4,15 +4,19 @@
 segment, to code by hand) with the quote, the interviewer's question before
 it, the document's attributes, the code's label, the score and its evidence,
 and three columns for the coder: a decision (drop-down), a different code
-(drop-down of code ids) and a memo. Hidden columns carry each row's segment
+(drop-down of code labels in the workbook's language; an id or a label in
+either language is understood) and a memo. Hidden columns carry each row's segment
 id and a hash of its text.
 
 ``read_review_sheet`` accepts what people really do to a sheet (case R1):
 decisions written ``sí``, ``Accept ``, ``x``, ``0`` or left blank; rows
 sorted, deleted or duplicated; columns moved; the sheet renamed.
-``apply_review`` refuses rows whose segment changed since the export (R2),
-skips decisions already recorded (so applying a sheet twice changes
-nothing), and appends the rest in one transaction.
+``apply_review`` refuses a workbook exported from another project (its id
+is in the hidden ``about`` sheet) and rows whose segment changed since the
+export (R2), takes the rows of a segment together as their net effect,
+skips what is already current (read inside the write transaction, so
+applying a sheet twice, even from two processes at once, changes nothing),
+and appends the rest in one transaction.
 """
 
 from __future__ import annotations
@@ -242,7 +246,8 @@ def _export_review_sheet(project: "Project", suggestions: pd.DataFrame | None, p
     about = book.create_sheet("about")
     from .. import __version__
 
-    for key, value in [("format", FORMAT), ("project", str(project.path)), ("exported_at", _now()),
+    for key, value in [("format", FORMAT), ("project", str(Path(project.path).resolve())),
+                       ("project_id", project.project_id), ("exported_at", _now()),
                        ("codebook_version", codebook.version), ("coder", coder or ""), ("lang", lang),
                        ("rows", n_rows - 1), ("qualcode", __version__)]:
         put_row(about, [key, value])
@@ -256,7 +261,8 @@ def _export_review_sheet(project: "Project", suggestions: pd.DataFrame | None, p
                                 error=("Escriba aceptar o rechazar" if lang == "es" else "Write accept or reject"))
         choice.add(f"{decision_col}{first}:{decision_col}{last}")
         other_col = get_column_letter(keys.index("other_code") + 1)
-        other = DataValidation(type="list", formula1=f"=codes!$A$2:$A${len(codebook) + 1}", allow_blank=True,
+        # The labels in the workbook's language (column B of "codes"); apply_review takes a label or an id.
+        other = DataValidation(type="list", formula1=f"=codes!$B$2:$B${len(codebook) + 1}", allow_blank=True,
                                errorStyle="warning", showErrorMessage=True)
         other.add(f"{other_col}{first}:{other_col}{last}")
         ws.add_data_validation(choice)
@@ -296,9 +302,12 @@ def read_review_sheet(path: str | Path) -> pd.DataFrame:
     DataFrame
         One row per sheet row: ``row`` (spreadsheet row), ``segment_id``,
         ``text_sha``, ``code_id``, ``decision`` (accept, reject or ``<NA>``),
-        ``other_code``, ``memo``, ``problem`` (why the row cannot be taken,
-        or ``<NA>``). ``attrs`` holds the export's ``coder``,
-        ``codebook_version`` and ``lang``.
+        ``other_code``, ``memo``, ``method`` and ``score`` (of the
+        suggestion), ``problem`` (why the row cannot be taken, or ``<NA>``),
+        ``decision_problem`` (the decision cell is not understood; the
+        row's other code can still be taken). ``attrs`` holds the export's
+        ``coder``, ``codebook_version``, ``lang``, ``project`` (its path) and
+        ``project_id`` (``None`` for workbooks of older qualcode versions).
 
     Raises
     ------
@@ -340,18 +349,22 @@ def read_review_sheet(path: str | Path) -> pd.DataFrame:
                   "code_id": get.get("_code_id") or get.get("code_id"), "decision": None,
                   "other_code": (str(get.get("other_code")).strip() or None) if get.get("other_code") else None,
                   "memo": (str(get.get("memo")).strip() or None) if get.get("memo") is not None else None,
-                  "problem": None}
+                  "method": (str(get.get("method")).strip() or None) if get.get("method") else None,
+                  "score": _number(get.get("score")), "problem": None, "decision_problem": None}
         if not record["segment_id"]:
             record["problem"] = "the hidden segment id is empty (the row was typed in by hand?)"
         else:
             try:
                 record["decision"] = normalize_decision(get.get("decision"))
             except ParameterError as exc:
-                record["problem"] = str(exc)
+                # Only this cell is unclear: the row's other code can still be taken.
+                record["decision_problem"] = str(exc)
         rows.append(record)
     frame = pd.DataFrame(rows, columns=["row", "segment_id", "text_sha", "code_id", "decision", "other_code", "memo",
-                                        "problem"]).astype({"row": "Int64"})
-    for column in ("segment_id", "text_sha", "code_id", "decision", "other_code", "memo", "problem"):
+                                        "method", "score", "problem", "decision_problem"]).astype({"row": "Int64"})
+    frame["score"] = frame["score"].astype("Float64")
+    for column in ("segment_id", "text_sha", "code_id", "decision", "other_code", "memo", "method", "problem",
+                   "decision_problem"):
         frame[column] = frame[column].astype("string")
     # Duplicated rows: identical ones count once; different decisions for one suggestion are a problem.
     decided = frame[frame["problem"].isna()]
@@ -367,95 +380,241 @@ def read_review_sheet(path: str | Path) -> pd.DataFrame:
             frame.loc[group.index[1:], "problem"] = f"duplicate of row {group['row'].iloc[0]} (taken once)"
     frame.attrs.update({"path": str(path), "coder": meta.get("coder") or None,
                         "codebook_version": meta.get("codebook_version"), "lang": meta.get("lang"),
-                        "format": meta.get("format")})
+                        "format": meta.get("format"), "project": meta.get("project"),
+                        "project_id": str(meta["project_id"]) if meta.get("project_id") else None})
     return frame
+
+
+def _number(value: object) -> float | None:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if number != number else number
 
 
 def apply_review(project: "Project", review: pd.DataFrame, *, coder: str | None = None) -> pd.DataFrame:
     """Append a read review sheet's decisions to the project's log, in one transaction.
 
-    Rows whose segment no longer exists or whose text changed since the
-    export are refused (case R2), never applied to other words. A decision
-    already current for that coder is skipped, so applying the same sheet
-    twice adds nothing. ``other code`` means the suggested code is wrong:
-    it is rejected (unless accepted explicitly) and the other code added by hand.
+    What the rows of one segment say about one code is taken together, as
+    its net effect: accept X on one row and X as "other code" on a sibling
+    row is one accept of X; a row that rejects X and another that picks X is
+    a conflict, reported on both rows, and nothing is recorded for X. The
+    result is compared with the coder's current decisions *inside* the write
+    transaction and only changes are appended, so applying the same sheet any
+    number of times, or from two processes at once, changes nothing after the
+    first. Accepts and rejects keep the suggestion's method and score.
+
+    ``other code`` takes a code id or a label in either language (case and
+    accents do not matter): the suggested code is rejected (unless the row
+    accepts it) and the other code added by hand. An unclear cell is
+    reported (with the closest codes) and the row's other decisions are
+    still recorded. Rows whose segment no longer exists or whose text
+    changed since the export are refused (case R2), never applied to other
+    words; a workbook exported from another project is refused as a whole.
+
+    Parameters
+    ----------
+    project : Project
+    review : DataFrame
+        As returned by :func:`read_review_sheet`.
+    coder : str, optional
+        Who made the decisions (default: the coder recorded at export).
 
     Returns
     -------
     DataFrame
         One row per sheet row: ``row``, ``segment_id``, ``code_id``,
-        ``outcome`` (applied, unchanged, blank, refused), ``decisions``
-        (what was appended, e.g. ``reject+manual``), ``message``.
-    """
-    from .decisions import decisions, insert, prepare
+        ``outcome`` (applied, unchanged, blank, partial: some cells taken and
+        one not understood, refused), ``decisions`` (what was appended, e.g.
+        ``reject+manual``), ``message``.
 
+    Raises
+    ------
+    ReviewSheetError
+        Without a coder (``parameter="coder"``), or for a workbook exported
+        from another project; nothing is applied then.
+
+    Examples
+    --------
+    >>> report = qc.apply_review(project, qc.read_review_sheet("revision_ana.xlsx"))  # doctest: +SKIP
+    >>> report[report["outcome"].isin(["refused", "partial"])]  # doctest: +SKIP
+    """
+    from ..project import text_hash
+    from .log import Decision, _chunks
+
+    path = review.attrs.get("path")
+    where = f"{path}: " if path else ""
     who = coder or review.attrs.get("coder")
     if not who:
-        raise ReviewSheetError("say who made these decisions: apply_review(..., coder='ana') "
-                               "(the workbook was exported without a coder).")
-    db = project._db
-    current_sha = dict(db.execute("SELECT segment_id, text_sha FROM segments"))
-    codes = {c.id for c in project.codebook()}
-    latest = decisions(project, coder=who)
-    state = {(r.segment_id, r.code_id): (r.decision, r.memo if isinstance(r.memo, str) else None)
-             for r in latest.itertuples()}
-    report, planned = [], []
-    for r in review.to_dict("records"):
-        row = {"row": r["row"], "segment_id": r["segment_id"], "code_id": r["code_id"], "outcome": "refused",
-               "decisions": "", "message": ""}
-        problem = r.get("problem")
-        seg, code = r["segment_id"], r["code_id"]
-        code = None if code is pd.NA else code
-        other = None if r["other_code"] is pd.NA else r["other_code"]
-        memo = None if r["memo"] is pd.NA else r["memo"]
-        decision = None if r["decision"] is pd.NA else r["decision"]
-        if isinstance(problem, str):
-            if problem.startswith("duplicate of row"):
-                row.update(outcome="unchanged", message=problem)
-            else:
-                row["message"] = problem
-            report.append(row)
+        raise ReviewSheetError(f"{where}say who made these decisions: apply_review(..., coder='ana') "
+                               "(the workbook was exported without a coder).", path=path, parameter="coder")
+    exported_from = review.attrs.get("project_id")
+    if exported_from and exported_from != project.project_id:
+        raise ReviewSheetError(
+            f"{where}this workbook was exported from another project ({review.attrs.get('project') or '?'}, "
+            f"id {exported_from[:8]}), not from {project.path}; apply it to that project, or re-export from this one.",
+            path=path)
+    log = project.log
+    rows = [_clean(r) for r in review.to_dict("records")]
+    places = log.segments({r["segment_id"] for r in rows if r["segment_id"]})
+    usable = [r for r in rows if r["problem"] is None and r["segment_id"]]
+    if usable and not exported_from and not any(r["segment_id"] in places for r in usable):
+        # A workbook of an older qualcode (no project id) none of whose rows is in this project.
+        raise ReviewSheetError(
+            f"{where}none of the workbook's {len(usable)} rows is a segment of {project.path}: it was exported from "
+            "another project, or every transcript in it changed since the export. Apply it to the project it came "
+            "from, or re-export from this one.", path=path)
+    codebook = project.codebook()
+    codes = {c.id for c in codebook}
+    report: list[dict] = []
+    # (segment, code) → what the rows say about it: (kind, index in report, memo)
+    intents: dict[tuple[str, str], list[tuple[str, int, str | None]]] = {}
+    suggested: dict[tuple[str, str], dict] = {}
+    for r in rows:
+        out = {"row": r["row"], "segment_id": r["segment_id"], "code_id": r["code_id"], "outcome": "refused",
+               "decisions": "", "message": "", "notes": [], "parts": []}
+        report.append(out)
+        seg, code, other, decision, memo = r["segment_id"], r["code_id"], r["other_code"], r["decision"], r["memo"]
+        if r["problem"] is not None:
+            if r["problem"].startswith("duplicate of row"):
+                out["outcome"] = "unchanged"
+            out["message"] = r["problem"]
             continue
-        if seg not in current_sha:
-            row["message"] = ("its segment is no longer in the project (the transcript was corrected after the "
+        if seg not in places:
+            out["message"] = ("its segment is no longer in the project (the transcript was corrected after the "
                               "export); re-export the review sheet")
-            report.append(row)
             continue
-        if current_sha[seg] != r["text_sha"]:
-            row["message"] = "its segment's text changed since the export; re-export the review sheet"
-            report.append(row)
+        if text_hash(places[seg][1]) != r["text_sha"]:
+            out["message"] = "its segment's text changed since the export; re-export the review sheet"
             continue
+        notes = out["notes"]
+        if r["decision_problem"] is not None:
+            notes.append(r["decision_problem"])
+        if code and code not in codes:
+            if decision is not None or other:
+                notes.append(f"code {code!r} is not in the project's codebook any more: its decision is not recorded")
+            code = None
+        elif not code and decision is not None and not other:
+            notes.append("this row suggests no code: write the code in 'other code' to code the segment by hand")
         wanted: list[tuple[str, str]] = []
         if decision is not None and code:
             wanted.append((decision, code))
         if other:
-            if other not in codes:
-                row["message"] = f"other code {other!r} is not in the codebook"
-                report.append(row)
-                continue
-            if code and decision is None:
-                wanted.append(("reject", code))
-            wanted.append(("manual", other))
-        if not wanted:
-            row.update(outcome="blank", message="no decision in this row")
-            report.append(row)
+            chosen, problem = _resolve_code(other, codebook)
+            if problem:
+                notes.append(problem)
+            elif chosen == code:
+                wanted.append(("accept", chosen))  # the suggested code picked as "other code": it applies
+            elif chosen:
+                if code and decision is None and r["decision_problem"] is None:
+                    wanted.append(("reject", code))  # another code instead of the suggested one
+                wanted.append(("manual", chosen))
+        if code:
+            suggested[(seg, code)] = r
+        index = len(report) - 1
+        for kind, c in wanted:
+            intents.setdefault((seg, c), []).append((kind, index, memo))
+        if not wanted and not notes:
+            if memo:
+                notes.append("a memo without a decision is not recorded: write aceptar/rechazar or another code")
+            else:
+                out.update(outcome="blank", message="no decision in this row")
+    # The net effect per (segment, code), compared with the current state inside the write transaction.
+    stored = _stored_suggestions(project, {seg for seg, _ in intents}, _chunks)
+    version = log.current_version()
+    planned: list[tuple[Decision, list[int], list[int]]] = []  # decision, rows that asked for it, rows covered
+    for (seg, c), items in sorted(intents.items(), key=lambda kv: min(i for _, i, _ in kv[1])):
+        positive = [i for i in items if i[0] != "reject"]
+        negative = [i for i in items if i[0] == "reject"]
+        if positive and negative:
+            rows_said = sorted({report[i]["row"] for _, i, _ in items})
+            for _, i, _ in items:
+                report[i]["notes"].append(f"rows {rows_said} disagree on code {c!r} for this segment (rejected and "
+                                          "chosen): nothing recorded for it; keep one")
             continue
-        if code and code not in codes:
-            row["message"] = f"code {code!r} is not in the project's codebook any more"
-            report.append(row)
-            continue
-        todo = [(kind, c) for kind, c in wanted if state.get((seg, c)) != (kind, memo)]
-        for kind, c in todo:
-            planned.append((kind, seg, c, memo))
-            state[(seg, c)] = (kind, memo)
-        row.update(outcome="applied" if todo else "unchanged", decisions="+".join(k for k, _ in todo) or "")
-        report.append(row)
-    records: list[tuple] = []
-    for kind in ("accept", "reject", "manual"):
-        chosen = [p for p in planned if p[0] == kind]
-        if chosen:
-            records += prepare(project, kind, [p[1] for p in chosen], [p[2] for p in chosen], coder=who,
-                               memos=[p[3] for p in chosen], source="sheet")
-    insert(project, records)
+        kind = "reject" if negative else ("accept" if any(k == "accept" for k, _, _ in positive) else "manual")
+        group = negative or positive
+        memos = list(dict.fromkeys(m for _, _, m in group if m))
+        doc_id, text, _, _ = places[seg]
+        info = _suggestion_info(suggested.get((seg, c)), stored.get((seg, c), []), version)
+        if kind == "manual":
+            decision_ = Decision.manual(seg, c, who, doc_id=doc_id, quote=text, memo=" | ".join(memos) or None,
+                                        source="sheet", codebook_version=version)
+        else:
+            decision_ = getattr(Decision, kind)(seg, c, who, doc_id=doc_id, quote=text,
+                                               memo=" | ".join(memos) or None, source="sheet", **info)
+        asked = [i for k, i, _ in group if k == kind]
+        planned.append((decision_, asked, [i for _, i, _ in group]))
+    _, appended = log.append_changes([p[0] for p in planned])
+    for (decision_, asked, covered), new in zip(planned, appended):
+        for i in covered:
+            report[i]["parts"].append("applied" if new else "unchanged")
+        if new:
+            for i in dict.fromkeys(asked):
+                report[i]["decisions"] = "+".join(filter(None, [report[i]["decisions"], decision_.decision]))
+    for out in report:
+        parts, notes = out.pop("parts"), out.pop("notes")
+        if parts:
+            out["outcome"] = "partial" if notes else ("applied" if "applied" in parts else "unchanged")
+        elif notes:
+            out["outcome"] = "refused"
+        if notes:
+            out["message"] = "; ".join(dict.fromkeys(notes))
     return pd.DataFrame(report, columns=["row", "segment_id", "code_id", "outcome", "decisions", "message"])
 
+
+def _clean(row: dict) -> dict:
+    """A read row with pandas' missing values as ``None``."""
+    return {k: (None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else v) for k, v in row.items()}
+
+
+def _resolve_code(typed: str, codebook) -> tuple[str | None, str | None]:  # type: ignore[no-untyped-def]
+    """The code an "other code" cell names (an id, or a label in either language), or why it names none."""
+    import difflib
+
+    def key(text: str) -> str:
+        return " ".join(fold(text).split())
+
+    wanted = key(typed)
+    names: dict[str, set[str]] = {}
+    for code in codebook:
+        for name in (code.id, *(label for label in code.label.values() if label)):
+            names.setdefault(key(name), set()).add(code.id)
+    found = names.get(wanted, set())
+    if len(found) == 1:
+        return next(iter(found)), None
+    if found:
+        return None, (f"other code {typed!r} is the label of several codes ({', '.join(sorted(found))}); "
+                      "write the code id")
+    shown = {}
+    for code in codebook:
+        label = code.label.get("es") or code.label.get("en") or code.id
+        for name in (code.id, *(v for v in code.label.values() if v)):
+            shown.setdefault(key(name), f"{label!r} ({code.id})" if label != code.id else code.id)
+    close = difflib.get_close_matches(wanted, list(shown), n=3, cutoff=0.6)
+    hint = f"closest: {', '.join(dict.fromkeys(shown[c] for c in close))}" if close else \
+        "pick one from the drop-down, or see project.codes"
+    return None, f"other code {typed!r} is not a code of the codebook ({hint}); not recorded"
+
+
+def _stored_suggestions(project: "Project", segment_ids: set[str], chunks) -> dict:  # type: ignore[no-untyped-def]
+    """(segment, code) → stored suggestions ``(method, score, codebook_version)``, for these segments only."""
+    out: dict[tuple[str, str], list[tuple]] = {}
+    for chunk in chunks(sorted(segment_ids)):
+        marks = ", ".join("?" * len(chunk))
+        for seg, code, method, score, version in project.query(
+                "SELECT segment_id, code_id, method, score, codebook_version FROM suggestions "
+                f"WHERE segment_id IN ({marks}) ORDER BY rank, method", chunk):
+            out.setdefault((seg, code), []).append((method, score, version))
+    return out
+
+
+def _suggestion_info(row: dict | None, stored: list[tuple], version: str) -> dict:
+    """Method, score and codebook version of the suggestion a row decided on, as the notebook records them."""
+    if row is None:
+        return {"codebook_version": version}
+    for method, score, codebook_version in stored:
+        if row["method"] is None or method == row["method"]:
+            return {"method": method, "score": float(score), "codebook_version": codebook_version}
+    return {"method": row["method"], "score": row["score"], "codebook_version": version}

@@ -23,6 +23,7 @@ import pandas as pd
 
 from ..errors import MissingDependencyError, ParameterError, QualcodeError
 from .decisions import insert, prepare, undecided
+from .log import Decision
 from .sheet import _evidence_text, _questions
 
 if TYPE_CHECKING:
@@ -327,7 +328,7 @@ class ReviewQueue:
                                  "or build a new queue.")
         return self._position
 
-    def _decide(self, position: int, status: str, records: list[tuple]) -> pd.DataFrame:
+    def _decide(self, position: int, status: str, records: list[Decision]) -> pd.DataFrame:
         saved = insert(self.project, records)
         self._status[position] = status
         self._move_on(position)

@@ -44,7 +44,10 @@ def test_review_sheet_has_dropdowns_hidden_integrity_columns_and_layout(project,
     hidden = [ws.cell(1, i + 1).column_letter for i, h in enumerate(header) if h.startswith("_")]
     assert all(ws.column_dimensions[letter].hidden for letter in hidden) and len(hidden) == 3
     formulas = sorted(dv.formula1 for dv in ws.data_validations.dataValidation)
-    assert formulas == ['"aceptar,rechazar"', f"=codes!$A$2:$A${len(project.codebook()) + 1}"]
+    # "otro código" offers the labels in the workbook's language (column B of the hidden codes sheet).
+    assert formulas == ['"aceptar,rechazar"', f"=codes!$B$2:$B${len(project.codebook()) + 1}"]
+    listed = [r[0] for r in book["codes"].iter_rows(min_row=2, min_col=2, max_col=2, values_only=True)]
+    assert listed == [c.label["es"] for c in project.codebook()]
     assert ws.freeze_panes and ws.auto_filter.ref.startswith("A1:")
     assert book["codes"].sheet_state == "hidden" and book["about"]["B1"].value == "qualcode-review-1"
     quote_col = header.index("cita") + 1

@@ -1,0 +1,530 @@
+"""The decision log's owner: typed, frozen decision rows, appended in one transaction, and the current view.
+
+Every human decision is a :class:`Decision`, built with a named constructor
+(:meth:`Decision.accept`, :meth:`Decision.reject`, :meth:`Decision.manual`,
+:meth:`Decision.imported`), and appended by the project's
+:class:`DecisionLog` (``project.log``) to the ``decisions`` table; nothing is
+ever updated or deleted. A write reads back only the rows it wrote and, when
+asked to skip what is already current, only the keys concerned, so its cost
+does not grow with the length of the log.
+
+Identity, and changing your mind
+--------------------------------
+A decision is about one code on one segment by one coder, and covers a span
+of the segment (the whole segment for accepting or rejecting a suggestion;
+any span for coding by hand or importing another tool's codings). The
+*current* view follows four rules, in log order:
+
+1. A decision on the same span replaces the earlier one (accept, reject and a
+   whole-segment manual coding all cover the whole segment).
+2. Codings of different spans coexist: several spans of one code by one coder
+   in one segment (as ATLAS.ti, NVivo or MAXQDA projects have) are all current.
+3. A reject of the code on the segment replaces *all* that coder's earlier
+   spans of the code there: "this code does not apply here".
+4. A later accept or manual coding of the code on the segment replaces an
+   earlier reject.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Iterable, Literal, Sequence
+
+import pandas as pd
+
+from ..errors import ParameterError, ProjectError
+
+if TYPE_CHECKING:
+    from ..project import Project
+
+__all__ = ["Decision", "DecisionLog", "DECISION_COLUMNS", "SOURCES", "current_view"]
+
+Kind = Literal["accept", "reject", "manual"]
+KINDS = ("accept", "reject", "manual")
+SOURCES = ("notebook", "sheet", "import", "cli", "widget")
+DECISION_COLUMNS = ["decision_id", "segment_id", "code_id", "coder", "decision", "start", "end", "memo",
+                    "created_at", "source", "doc_id", "quote", "method", "score", "codebook_version", "anchor"]
+_STORED = ("segment_id", "code_id", "coder", "decision", "span_start", "span_end", "doc_id", "quote", "memo",
+           "created_at", "source", "method", "score", "codebook_version")
+_KEY = ["segment_id", "code_id", "coder"]
+_CHUNK = 400  # segment ids per query (twice in one statement, under SQLite's bound-parameter limit)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One human decision, as stored in the log (a row of the ``decisions`` table).
+
+    Build it with a named constructor; a :class:`DecisionLog` appends it.
+
+    Attributes
+    ----------
+    segment_id, code_id, coder : str
+        What was decided, on which segment, by whom.
+    decision : {"accept", "reject", "manual"}
+    doc_id : str
+    quote : str
+        The words decided on, as they read then (used to re-anchor).
+    span_start, span_end : int, int or None
+        The coded span, as offsets within the segment; ``span_end`` ``None``:
+        to the segment's end.
+    memo, source, method, score, codebook_version, created_at
+        As in the table; ``created_at`` ``None`` is stamped when appended.
+
+    Examples
+    --------
+    >>> d = Decision.manual("9f2c", "trust", "ana", doc_id="d1", quote="confío", span=(4, 10))
+    >>> d.decision, d.span, d.key
+    ('manual', (4, 10), ('9f2c', 'trust', 'ana'))
+    """
+
+    segment_id: str
+    code_id: str
+    coder: str
+    decision: Kind
+    doc_id: str
+    quote: str
+    span_start: int = 0
+    span_end: int | None = None
+    memo: str | None = None
+    source: str = "notebook"
+    method: str | None = None
+    score: float | None = None
+    codebook_version: str | None = None
+    created_at: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.decision not in KINDS:
+            raise ParameterError(f"decision must be accept, reject or manual, not {self.decision!r}.")
+        if not isinstance(self.coder, str) or not self.coder.strip():
+            raise ParameterError("coder must be a non-empty name (a person, or a method such as 'model').")
+        if self.source not in SOURCES:
+            raise ParameterError(f"source must be one of {SOURCES}, not {self.source!r}.")
+        if self.span_start < 0 or (self.span_end is not None and self.span_end <= self.span_start):
+            raise ParameterError(f"span ({self.span_start}, {self.span_end}) is empty or negative.")
+        object.__setattr__(self, "coder", self.coder.strip())
+        object.__setattr__(self, "memo", self.memo or None)  # "" and None are the same: no memo
+
+    # -- named constructors -------------------------------------------------------------
+    @classmethod
+    def accept(cls, segment_id: str, code_id: str, coder: str, *, doc_id: str, quote: str,
+               memo: str | None = None, source: str = "notebook", method: str | None = None,
+               score: float | None = None, codebook_version: str | None = None) -> "Decision":
+        """The coder accepts ``code_id`` on the whole segment (a suggestion's method and score kept)."""
+        return cls(segment_id, code_id, coder, "accept", doc_id, quote, memo=memo, source=source, method=method,
+                   score=score, codebook_version=codebook_version)
+
+    @classmethod
+    def reject(cls, segment_id: str, code_id: str, coder: str, *, doc_id: str, quote: str,
+               memo: str | None = None, source: str = "notebook", method: str | None = None,
+               score: float | None = None, codebook_version: str | None = None) -> "Decision":
+        """The coder rejects ``code_id`` on the segment: it replaces all their spans of that code there."""
+        return cls(segment_id, code_id, coder, "reject", doc_id, quote, memo=memo, source=source, method=method,
+                   score=score, codebook_version=codebook_version)
+
+    @classmethod
+    def manual(cls, segment_id: str, code_id: str, coder: str, *, doc_id: str, quote: str,
+               span: tuple[int, int | None] | None = None, memo: str | None = None, source: str = "notebook",
+               codebook_version: str | None = None) -> "Decision":
+        """The coder codes ``span`` of the segment (default: all of it) by hand; ``quote`` is the span's words."""
+        start, end = span if span is not None else (0, None)
+        return cls(segment_id, code_id, coder, "manual", doc_id, quote, span_start=int(start),
+                   span_end=None if end is None else int(end), memo=memo, source=source,
+                   codebook_version=codebook_version)
+
+    @classmethod
+    def imported(cls, segment_id: str, code_id: str, coder: str, *, doc_id: str, quote: str,
+                 span: tuple[int, int | None] | None, created_at: str | None, memo: str | None = None,
+                 codebook_version: str | None = None) -> "Decision":
+        """A coding read from another tool's project: manual, ``source="import"``, its own creation time."""
+        return replace(cls.manual(segment_id, code_id, coder, doc_id=doc_id, quote=quote, span=span, memo=memo,
+                                  source="import", codebook_version=codebook_version), created_at=created_at or None)
+
+    # -- identity -----------------------------------------------------------------------
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """``(segment_id, code_id, coder)``: what an accept or a reject is about."""
+        return (self.segment_id, self.code_id, self.coder)
+
+    @property
+    def span(self) -> tuple[int, int | None]:
+        """``(span_start, span_end)`` within the segment; several spans of one key may be current."""
+        return (self.span_start, self.span_end)
+
+    def _stored(self, now: str) -> tuple:
+        values = {name: getattr(self, name) for name in _STORED}
+        values["created_at"] = self.created_at or now
+        return tuple(values[name] for name in _STORED)
+
+
+def current_view(frame: pd.DataFrame) -> pd.DataFrame:
+    """The current decisions of a log frame (columns of :data:`DECISION_COLUMNS`, in log order).
+
+    Applies the rules of the module docstring: orphans are left out; per
+    (segment, code, coder), a reject replaces everything before it and is
+    replaced by anything after it; per span, the latest decision stands.
+    """
+    frame = frame[frame["anchor"] != "orphan"]
+    if frame.empty:
+        return frame.reset_index(drop=True)
+    groups = [frame[k] for k in _KEY]
+    ids = frame["decision_id"].astype("int64")
+    last_reject = ids.where(frame["decision"].eq("reject")).groupby(groups).transform("max")
+    frame = frame[last_reject.isna() | (ids >= last_reject)]
+    ids = frame["decision_id"].astype("int64")
+    last = ids.groupby([frame[k] for k in _KEY]).transform("max")
+    frame = frame[frame["decision"].ne("reject") | ids.eq(last)]
+    return frame.drop_duplicates([*_KEY, "start", "end"], keep="last").reset_index(drop=True)
+
+
+_VIEW = """
+    SELECT c.decision_id, c.segment_id, c.code_id, c.coder, c.decision,
+           s.start + c.span_start AS start,
+           CASE WHEN c.span_end IS NULL THEN s."end" ELSE s.start + c.span_end END AS "end",
+           c.memo, c.created_at, c.source, c.doc_id, c.quote, c.method, c.score, c.codebook_version, c.anchor
+    FROM (
+        SELECT d.decision_id, d.code_id, d.coder, d.decision, d.memo, d.created_at, d.source, d.doc_id, d.quote,
+               d.method, d.score, d.codebook_version,
+               CASE WHEN a.anchor_id IS NULL THEN d.segment_id ELSE a.segment_id END AS segment_id,
+               CASE WHEN a.anchor_id IS NULL THEN d.span_start ELSE a.span_start END AS span_start,
+               CASE WHEN a.anchor_id IS NULL THEN d.span_end ELSE a.span_end END AS span_end,
+               CASE WHEN a.anchor_id IS NULL THEN 'original' WHEN a.segment_id IS NULL THEN 'orphan'
+                    ELSE a.method END AS anchor
+        FROM decisions d
+        LEFT JOIN anchors a
+            ON a.anchor_id = (SELECT max(x.anchor_id) FROM anchors x WHERE x.decision_id = d.decision_id)
+        {where}
+    ) c
+    LEFT JOIN segments s ON s.segment_id = c.segment_id
+    ORDER BY c.decision_id
+"""
+# Decisions anchored now on some segments: written there and never moved, or moved there.
+_ON_SEGMENTS = """WHERE d.decision_id IN (
+        SELECT decision_id FROM decisions WHERE segment_id IN ({marks})
+        UNION SELECT decision_id FROM anchors WHERE segment_id IN ({marks}))"""
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    for column in ("start", "end", "decision_id"):
+        frame[column] = frame[column].astype("Int64")
+    frame["score"] = frame["score"].astype("Float64")
+    return frame[DECISION_COLUMNS]
+
+
+def _chunks(items: Sequence[str]) -> Iterable[list[str]]:
+    items = list(items)
+    for i in range(0, len(items), _CHUNK):
+        yield items[i:i + _CHUNK]
+
+
+class DecisionLog:
+    """The owner of a project's decision log (get it as ``project.log``).
+
+    Reads and writes go through the project's transaction and query methods;
+    nothing else in qualcode writes to the ``decisions`` table.
+
+    Examples
+    --------
+    >>> log = project.log  # doctest: +SKIP
+    >>> rows = log.prepare("accept", suggestions.head(3), coder="ana")  # doctest: +SKIP
+    >>> log.append(rows)  # doctest: +SKIP
+    """
+
+    def __init__(self, project: "Project") -> None:
+        self.project = project
+
+    # -- building decisions ---------------------------------------------------------------
+    def code_ids(self) -> set[str]:
+        """The code ids of the project's current codebook.
+
+        Raises
+        ------
+        ProjectError
+            If the project has no codebook.
+        """
+        project = self.project
+        rows = project.query("SELECT version FROM codebooks ORDER BY seq DESC LIMIT 1")
+        if not rows:
+            raise ProjectError(f"{project.path}: add a codebook before recording decisions "
+                               "(project.add_codebook(qc.load_codebook(...))).", path=project.path)
+        return {r[0] for r in project.query("SELECT code_id FROM codes WHERE version = ?", [rows[0][0]])}
+
+    def current_version(self) -> str:
+        """The version of the project's current codebook."""
+        rows = self.project.query("SELECT version FROM codebooks ORDER BY seq DESC LIMIT 1")
+        return str(rows[0][0]) if rows else ""
+
+    def segments(self, segment_ids: Iterable[str]) -> dict[str, tuple[str, str, int, int]]:
+        """``segment_id → (doc_id, text, start, end)`` for the given ids that are in the project."""
+        out: dict[str, tuple[str, str, int, int]] = {}
+        for chunk in _chunks(sorted(set(segment_ids))):
+            marks = ", ".join("?" * len(chunk))
+            out.update({r[0]: (r[1], r[2], int(r[3]), int(r[4])) for r in self.project.query(
+                f'SELECT segment_id, doc_id, text, start, "end" FROM segments WHERE segment_id IN ({marks})', chunk)})
+        return out
+
+    def prepare(self, kind: str, rows: pd.DataFrame | Sequence[str] | str,
+                code_ids: Sequence[str] | str | None = None, *, coder: str, memo: str | None = None,
+                source: str = "notebook", spans: Sequence[tuple[int, int] | None] | None = None,
+                memos: Sequence[str | None] | None = None) -> list[Decision]:
+        """Check decisions and build them, without writing anything.
+
+        Parameters
+        ----------
+        kind : {"accept", "reject", "manual"}
+        rows : DataFrame or sequence of segment ids
+            Suggestion rows (``segment_id``, ``code_id``, optionally
+            ``method``, ``score``, ``codebook_version``), or segment ids with ``code_ids``.
+        spans : sequence of (start, end) or None, optional
+            One per row: offsets within the segment (``None``: all of it).
+        memos : sequence of str or None, optional
+            One memo per row (instead of ``memo`` for all).
+
+        Returns
+        -------
+        list of Decision
+
+        Raises
+        ------
+        ParameterError
+            For an empty coder name, unknown segments or codes (all listed), or a
+            span outside its segment.
+        ProjectError
+            If the project has no codebook.
+        """
+        if kind not in KINDS:
+            raise ParameterError(f"decision must be accept, reject or manual, not {kind!r}.")
+        if not isinstance(coder, str) or not coder.strip():
+            raise ParameterError("coder must be a non-empty name (a person, or a method such as 'model').")
+        if source not in SOURCES:
+            raise ParameterError(f"source must be one of {SOURCES}, not {source!r}.")
+        frame = _pairs(rows, code_ids)
+        if frame.empty:
+            return []
+        segments = self.segments(frame["segment_id"])
+        unknown = sorted(set(frame["segment_id"]) - set(segments))
+        if unknown:
+            raise ParameterError(f"{len(unknown)} segment id(s) are not in the project, e.g. {unknown[:5]}; "
+                                 "add the corpus first (project.add_corpus) or check the ids.")
+        codes = self.code_ids()
+        bad_codes = sorted(set(frame["code_id"]) - codes)
+        if bad_codes:
+            raise ParameterError(f"code id(s) {bad_codes} are not in the project's codebook "
+                                 f"(version {self.current_version()}); see project.codes.")
+        if spans is not None and len(spans) != len(frame):
+            raise ParameterError(f"{len(frame)} rows but {len(spans)} spans; give one (start, end) per row.")
+        if memos is not None and len(memos) != len(frame):
+            raise ParameterError(f"{len(frame)} rows but {len(memos)} memos.")
+        from ..project import _py
+
+        version = self.current_version()
+        out = []
+        for i, row in enumerate(frame.to_dict("records")):
+            doc_id, text, _, _ = segments[row["segment_id"]]
+            span_start, span_end = 0, None
+            if spans is not None and spans[i] is not None:
+                span_start, span_end = int(spans[i][0]), int(spans[i][1])  # type: ignore[index]
+                if not 0 <= span_start < span_end <= len(text):
+                    raise ParameterError(f"span {spans[i]} is outside segment {row['segment_id']} "
+                                         f"(length {len(text)}); spans are offsets within the segment.")
+                if span_start == 0 and span_end == len(text):
+                    span_end = None
+            note = memos[i] if memos is not None else memo
+            out.append(Decision(row["segment_id"], row["code_id"], coder, kind, doc_id,  # type: ignore[arg-type]
+                                text[span_start:span_end], span_start=span_start, span_end=span_end,
+                                memo=note or None, source=source, method=_py(row.get("method")),
+                                score=_py(row.get("score")),
+                                codebook_version=_py(row.get("codebook_version")) or version))
+        return out
+
+    # -- writing ----------------------------------------------------------------------------
+    def append(self, decisions: Sequence[Decision]) -> pd.DataFrame:
+        """Append decisions in one transaction; return them as rows of the log (columns of :data:`DECISION_COLUMNS`).
+
+        Only the appended rows are read back: the cost does not depend on the log's length.
+        """
+        return self.append_changes(decisions, skip_current=False)[0]
+
+    def append_changes(self, decisions: Sequence[Decision], *,
+                       skip_current: bool = True) -> tuple[pd.DataFrame, list[bool]]:
+        """Append the decisions that change the current view, in one transaction.
+
+        What is current is read *inside* the write transaction (``BEGIN
+        IMMEDIATE``), for the keys concerned only: two processes appending the
+        same decisions at once add them once. A decision is already current
+        when its coder's current decision on that span of that code is the
+        same (kind and memo); a reject, when it is the code's only current
+        decision on the segment.
+
+        Returns
+        -------
+        (DataFrame, list of bool)
+            The appended rows, and for each given decision whether it was appended.
+        """
+        from ..project import _now
+
+        decisions = list(decisions)
+        if not decisions:
+            return pd.DataFrame(columns=DECISION_COLUMNS), []
+        now = _now()
+        with self.project.transaction() as db:
+            places = self._places(db, {d.segment_id for d in decisions})
+            missing = sorted({d.segment_id for d in decisions} - set(places))
+            if missing:
+                raise ParameterError(f"{len(missing)} segment id(s) are not in the project, e.g. {missing[:5]}.")
+            if skip_current:
+                state = self._state(db, decisions, places)
+                wanted = []
+                for d in decisions:
+                    span = _absolute(d, places)
+                    rows = state.setdefault(d.key, [])
+                    if d.decision == "reject":
+                        same = len(rows) == 1 and rows[0][0] == "reject" and rows[0][2] == d.memo
+                        state[d.key] = [("reject", span, d.memo)]
+                    else:
+                        same = (d.decision, span, d.memo) in rows
+                        state[d.key] = [r for r in rows if r[0] != "reject" and r[1] != span] + \
+                            [(d.decision, span, d.memo)]
+                    wanted.append(not same)
+            else:
+                wanted = [True] * len(decisions)
+            chosen = [d for d, w in zip(decisions, wanted) if w]
+            if chosen:
+                db.executemany(f"INSERT INTO decisions({', '.join(_STORED)}) VALUES ({', '.join('?' * len(_STORED))})",
+                               [d._stored(now) for d in chosen])
+                # One writer at a time (BEGIN IMMEDIATE) and AUTOINCREMENT: the new ids are consecutive.
+                last = db.execute("SELECT max(decision_id) FROM decisions").fetchone()[0]
+        if not chosen:
+            return pd.DataFrame(columns=DECISION_COLUMNS), wanted
+        first = last - len(chosen) + 1
+        records = []
+        for offset, d in enumerate(chosen):
+            start, end = _absolute(d, places)
+            records.append({"decision_id": first + offset, "segment_id": d.segment_id, "code_id": d.code_id,
+                            "coder": d.coder, "decision": d.decision, "start": start, "end": end, "memo": d.memo,
+                            "created_at": d.created_at or now, "source": d.source, "doc_id": d.doc_id,
+                            "quote": d.quote, "method": d.method, "score": d.score,
+                            "codebook_version": d.codebook_version, "anchor": "original"})
+        return _typed(pd.DataFrame(records, columns=DECISION_COLUMNS)), wanted
+
+    @staticmethod
+    def _places(db, segment_ids: set[str]) -> dict[str, tuple[int, int]]:  # type: ignore[no-untyped-def]
+        out: dict[str, tuple[int, int]] = {}
+        for chunk in _chunks(sorted(segment_ids)):
+            marks = ", ".join("?" * len(chunk))
+            out.update({r[0]: (int(r[1]), int(r[2])) for r in db.execute(
+                f'SELECT segment_id, start, "end" FROM segments WHERE segment_id IN ({marks})', chunk)})
+        return out
+
+    def _state(self, db, decisions: list[Decision],  # type: ignore[no-untyped-def]
+               places: dict[str, tuple[int, int]]) -> dict[tuple[str, str, str], list[tuple]]:
+        """Current (kind, absolute span, memo) per key, for the coders and segments of ``decisions``."""
+        state: dict[tuple[str, str, str], list[tuple]] = {}
+        for coder in sorted({d.coder for d in decisions}):
+            keys = {(d.segment_id, d.code_id) for d in decisions if d.coder == coder}
+            frame = self._on_keys(keys, coder=coder, connection=db)
+            for r in current_view(frame).itertuples(index=False):
+                span = (int(r.start), int(r.end)) if not pd.isna(r.start) else (None, None)
+                state.setdefault((r.segment_id, r.code_id, r.coder), []).append(
+                    (r.decision, span, r.memo if isinstance(r.memo, str) and r.memo else None))
+        return state
+
+    # -- reading ------------------------------------------------------------------------------
+    def frame(self, *, history: bool = False, coder: str | None = None) -> pd.DataFrame:
+        """The whole log (``history=True``) or its current view; see :func:`qualcode.decisions`."""
+        where, params = ("WHERE d.coder = ?", [coder]) if coder else ("", [])
+        frame = _typed(self.project.query_frame(_VIEW.format(where=where), params))
+        return frame if history else current_view(frame)
+
+    def _on_segments(self, segment_ids: Iterable[str], *, coder: str | None = None,
+                     connection=None) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+        """Every decision anchored now on these segments (orphans excluded), oldest first."""
+        parts = []
+        for chunk in _chunks(sorted(set(segment_ids))):
+            marks = ", ".join("?" * len(chunk))
+            where = _ON_SEGMENTS.format(marks=marks) + (" AND d.coder = ?" if coder else "")
+            params = [*chunk, *chunk, *([coder] if coder else [])]
+            sql = _VIEW.format(where=where)
+            if connection is not None:
+                cursor = connection.execute(sql, params)
+                part = pd.DataFrame(cursor.fetchall(), columns=[c[0] for c in cursor.description])
+            else:
+                part = self.project.query_frame(sql, params)
+            parts.append(part[part["segment_id"].isin(chunk)])
+        if not parts:
+            return _typed(pd.DataFrame(columns=DECISION_COLUMNS))
+        frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+        return _typed(frame.sort_values("decision_id").reset_index(drop=True))
+
+    def _on_keys(self, keys: Iterable[tuple[str, str]], *, coder: str,
+                 connection=None) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+        """Every decision of ``coder`` anchored now on these (segment, code) keys, oldest first.
+
+        Each key is looked up in the index: the cost follows the keys' own
+        history, not the log's length.
+        """
+        parts = []
+        ordered = sorted(set(keys))
+        for i in range(0, len(ordered), _CHUNK // 2):
+            chunk = ordered[i:i + _CHUNK // 2]
+            segments = sorted({seg for seg, _ in chunk})
+            pairs = ", ".join("(?, ?)" for _ in chunk)
+            where = (f"WHERE d.decision_id IN (SELECT x.decision_id FROM (VALUES {pairs}) k CROSS JOIN decisions x "
+                     "ON x.segment_id = k.column1 AND x.code_id = k.column2 AND x.coder = ? "
+                     f"UNION SELECT decision_id FROM anchors WHERE segment_id IN ({', '.join('?' * len(segments))})) "
+                     "AND d.coder = ?")
+            params = [*[v for pair in chunk for v in pair], coder, *segments, coder]
+            sql = _VIEW.format(where=where)
+            if connection is not None:
+                cursor = connection.execute(sql, params)
+                part = pd.DataFrame(cursor.fetchall(), columns=[c[0] for c in cursor.description])
+            else:
+                part = self.project.query_frame(sql, params)
+            wanted = set(chunk)
+            keep = pd.Series([pair in wanted for pair in zip(part["segment_id"], part["code_id"])], index=part.index,
+                             dtype=bool)
+            parts.append(part[keep])
+        if not parts:
+            return _typed(pd.DataFrame(columns=DECISION_COLUMNS))
+        frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+        return _typed(frame.sort_values("decision_id").reset_index(drop=True))
+
+    def current_on(self, segment_ids: Iterable[str], *, coder: str | None = None) -> pd.DataFrame:
+        """The current decisions on these segments only (columns of :data:`DECISION_COLUMNS`).
+
+        Reads the decisions of those segments, not the whole log.
+        """
+        return current_view(self._on_segments(segment_ids, coder=coder))
+
+    def undecided(self, rows: pd.DataFrame, coder: str) -> pd.DataFrame:
+        """The rows (suggestions, say) whose (segment, code) ``coder`` has not decided yet, in their order."""
+        if rows.empty:
+            return rows
+        keys = {(seg, code) for seg, code in zip(rows["segment_id"], rows["code_id"]) if isinstance(seg, str)}
+        done = current_view(self._on_keys(keys, coder=coder))
+        decided = set(zip(done["segment_id"], done["code_id"]))
+        keep = [pair not in decided for pair in zip(rows["segment_id"], rows["code_id"])]
+        return rows.loc[pd.Series(keep, index=rows.index, dtype=bool)]
+
+
+def _absolute(d: Decision, places: dict[str, tuple[int, int]]) -> tuple[int, int]:
+    start, end = places[d.segment_id]
+    return start + d.span_start, (end if d.span_end is None else start + d.span_end)
+
+
+def _pairs(rows: pd.DataFrame | Sequence[str] | str, code_ids: Sequence[str] | str | None) -> pd.DataFrame:
+    if isinstance(rows, pd.DataFrame):
+        missing = [c for c in ("segment_id", "code_id") if c not in rows.columns and not (c == "code_id" and code_ids)]
+        if missing:
+            raise ParameterError(f"the rows need column(s) {missing} (suggestion rows have both).")
+        frame = rows.copy()
+        if code_ids is not None:
+            frame["code_id"] = code_ids if isinstance(code_ids, str) else list(code_ids)
+        return frame.reset_index(drop=True)
+    segment_ids = [rows] if isinstance(rows, str) else list(rows)
+    if code_ids is None:
+        raise ParameterError("give code_ids with segment ids (one code for all, or one per segment).")
+    codes = [code_ids] * len(segment_ids) if isinstance(code_ids, str) else list(code_ids)
+    if len(codes) != len(segment_ids):
+        raise ParameterError(f"{len(segment_ids)} segment ids but {len(codes)} code ids; "
+                             "give one code or one per segment.")
+    return pd.DataFrame({"segment_id": segment_ids, "code_id": codes})
