@@ -1,17 +1,48 @@
-"""Plain-text transcripts with speaker labels (``.txt``, ``.md``).
+"""Plain-text transcripts with speaker labels (``.txt``, ``.md``, and the text of ``.docx``).
 
-Transcription services, Word exports and hand-typed notes label speakers in
-many ways; every variant below is recognised, with optional timestamps::
+Speakers are decided per file, from the whole file's evidence, never line by
+line: every line that *could* open a turn is collected first, then the labels
+that recur, sit at line starts in the file's consistent shape, or are known
+role words are taken; a label used once is taken only when it has the file's
+label shape and is a plausible name, and then it is reported.
 
-    ENTREVISTADORA: ...            Entrevistador/a: ...        E: ...
-    D1: ...                        Directora 3 (00:02:11): ... [00:01:02] Speaker 1: ...
-    **Moderadora**: ...            **Moderadora:** ...
-    Entrevistadora:                (a label alone on its line; speech on the next lines)
+Label grammar (one example each)
+--------------------------------
+A label opens a line and is 1-4 words (letters, digits, ``.'/-_``)::
 
-A line is a speaker turn only when its label looks like a speaker: a known
-role word, a code such as ``D1`` or ``PA4``, a word and a number, a label in
-capitals or bold, a name the user passes, or a name used as a label at least
-twice. A transcriber's ``Nota: ...`` inside speech stays speech.
+    Entrevistadora: ¿Cómo parte el día?        label, colon, speech
+    Entrevistadora:                            label alone; speech on the next lines
+    **Moderadora**: ...   **Moderadora:** ...  bold (Markdown)
+    [SPEAKER_00]: ...     SPEAKER_00: ...      WhisperX / pyannote diarization
+    [00:00:05] Hablante 1: ...                 time, then label and colon
+    Directora 3 (00:02:11): ...                label, time, colon
+    Marta Rojas  0:03                          Otter.ai: name and time alone on a line, no colon
+    Marta Rojas   1 minute 2 seconds           Microsoft Teams .txt (also "1 minuto 2 segundos")
+    00:01:02 Marta Rojas                       time then name alone on a line
+    00:01:02                                   a time alone on a line: the next label's time
+
+Time marks (become the ``timestamp`` column in seconds and leave the text)::
+
+    0:03   1:02   00:01:02   00:01:02.500   00:00:01,500   [01:02]   (00:01:02)
+    [00:00:00.031 --> 00:00:04.112]   1 minute 2 seconds   1 hora 2 minutos 3 segundos
+
+Which labels are speakers
+-------------------------
+* always: a label you name (``speakers=[...]``, ``--speakers``), also as a
+  bare line or a header line of any shape; a known role word alone or with a
+  number or name (``Entrevistador/a``, ``Moderadora``, ``E``, ``P``/``R``,
+  ``Hablante 2``, ``Participante 3``, ``Speaker 1``, ``Interviewer``); a code
+  (``D1``, ``PA4``, ``SPEAKER_00``); a label in capitals or bold.
+* a plausible name (capitalised words, particles such as *de*, *la*, *van*
+  allowed: ``María José Soto Díaz``) used at least twice;
+* a plausible name used once, when the file's other labels have the same shape
+  (colon or header line, casing, brackets, time mark) and, in files whose turns
+  are separated by blank lines, it too follows a blank line. It is reported.
+
+Not speakers: a colon inside speech (``Por ejemplo: ...``, ``A veces: ...``,
+``I told her: ...``, ``Nota: ...``) — the words before it are not a plausible
+name or do not have the file's label shape; these lines are reported as kept
+inside speech.
 """
 
 from __future__ import annotations
@@ -20,23 +51,35 @@ import re
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from pathlib import Path
+from typing import Iterable
 
 from ..nlp.normalize import fold_label
 
-__all__ = ["Turn", "ParsedTranscript", "parse_transcript", "parse_timestamp", "speaker_role"]
+__all__ = [
+    "Turn", "ParsedTranscript", "parse_transcript", "parse_timestamp", "speaker_role", "find_interviewer",
+]
 
-_TS = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?"
+_CLOCK = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?"
+# "1 minute 2 seconds" (Teams .txt export), also in Spanish and with hours.
+_SPOKEN = (r"\d{1,3}[ \t]+(?:hours?|horas?|minutes?|minutos?|seconds?|segundos?)"
+           r"(?:[ \t]+\d{1,3}[ \t]+(?:hours?|horas?|minutes?|minutos?|seconds?|segundos?)){0,2}")
+_TS = rf"{_CLOCK}(?:[ \t]*-->?[ \t]*{_CLOCK})?"
+_TSX = rf"(?:\[{_TS}\]|\({_TS}\)|{_TS})"
+_LABEL = r"[^\W\d_][\w .'/\-]{0,47}?"
 _HEAD = re.compile(
     rf"""^[ \t]*
-    (?:[\[(]?(?P<ts1>{_TS})[\])]?[ \t]*(?:-[ \t]*)?)?
+    (?:(?P<ts1>{_TSX})[ \t]*(?:-[ \t]*)?)?
     (?P<md>\*\*|__)?[ \t]*
-    (?P<label>[^\W\d_](?:[^\W_]|[ .'/\-]){{0,47}}?)
+    (?P<br>\[)?(?P<label>{_LABEL})(?(br)\])
     [ \t]*(?:\*\*|__)?
-    [ \t]*(?:[\[(](?P<ts2>{_TS})[\])])?
+    [ \t]*(?:(?P<ts2>\[{_TS}\]|\({_TS}\)|(?<=[ \t]){_CLOCK}))?
     [ \t]*(?:\*\*|__)?[ \t]*:(?!\d)[ \t]*(?:\*\*|__)?[ \t]*""",
     re.X,
 )
-_TIME_ONLY = re.compile(rf"^[ \t]*[\[(]?{_TS}[\])]?[ \t]*$")
+# A header line without a colon: "Name  0:03" or "00:01:02 Name", nothing else on the line.
+_HEADER_AFTER = re.compile(rf"^[ \t]*(?P<br>\[)?(?P<label>{_LABEL})(?(br)\])[ \t]+(?P<ts>{_TSX}|{_SPOKEN})[ \t]*$")
+_HEADER_BEFORE = re.compile(rf"^[ \t]*(?P<ts>{_TSX})[ \t]+(?:-[ \t]*)?(?P<br>\[)?(?P<label>{_LABEL})(?(br)\])[ \t]*$")
+_TIME_ONLY = re.compile(rf"^[ \t]*(?P<ts>{_TSX})[ \t]*$")
 
 # Labels that mark the person asking. Matched on the folded first word(s).
 _INTERVIEWER = {
@@ -52,7 +95,7 @@ _ROLE_WORDS = _INTERVIEWER | {
     "tecnico", "apoyo", "asistente", "respondent", "respondente", "interviewee", "entrevistada",
     "entrevistado", "persona", "principal", "coach", "teacher", "profesora", "profesor",
     "coordinadora", "coordinador", "jefa", "jefe", "asesora", "asesor", "respuesta", "answer",
-    "p", "r", "a", "sra", "sr", "sra.", "sr.", "dra", "dra.",
+    "p", "r", "a", "sra", "sr", "sra.", "sr.", "dra", "dra.", "orador", "oradora", "voz",
 }
 # Words that end in a colon in speech or headers but never name a speaker.
 _NOT_SPEAKERS = {
@@ -64,9 +107,21 @@ _NOT_SPEAKERS = {
     "eso", "esto", "ahora", "despues", "antes", "primero", "segundo", "luego", "finally",
     "first", "second", "o sea", "or", "because", "like", "ok", "okay", "dijo", "dije", "said",
     "pregunto", "asked", "resumen", "summary", "objetivo", "objective", "participantes",
-    "participants", "asistentes", "attendees", "lugar y fecha",
+    "participants", "asistentes", "attendees", "lugar y fecha", "recording", "grabacion",
 }
-_CODE_LIKE = re.compile(r"^[a-z]{1,3}\s?\d{1,3}$")
+# First words of speech that never start a name ("Yo le dije:", "I told her:", "Por ejemplo:").
+_FUNCTION_WORDS = {
+    "yo", "tu", "el", "ella", "nosotros", "nosotras", "ellos", "ellas", "usted", "ustedes", "le", "les", "me",
+    "te", "se", "nos", "mi", "mis", "su", "sus", "un", "una", "unos", "unas", "los", "las", "por", "para",
+    "con", "sin", "en", "de", "del", "al", "a", "cuando", "donde", "aunque", "pues", "tambien", "solo",
+    "siempre", "nunca", "hay", "fue", "era", "dice", "digo", "i", "you", "he", "she", "we", "they", "it",
+    "my", "our", "the", "a", "an", "in", "on", "at", "for", "with", "when", "there", "this", "that",
+    "what", "she", "his", "her", "basically", "sometimes", "maybe", "a veces", "por ejemplo",
+}
+# Lower-case words allowed inside a name (María de la Luz, Vincent van Gogh).
+_PARTICLES = {"de", "del", "la", "las", "los", "y", "e", "van", "von", "der", "den", "da", "di", "do", "dos",
+              "du", "le", "el", "bin", "ibn", "al"}
+_CODE_LIKE = re.compile(r"^(?:[a-z]{1,3} ?\d{1,3}|(?:speaker|spk|hablante)_?\d{1,3})$")
 _WORD_AND_NUMBER = re.compile(r"^[^\W\d_]+(?: [^\W\d_]+)? \d{1,3}$")
 
 
@@ -84,26 +139,43 @@ class Turn:
 
 @dataclass
 class ParsedTranscript:
-    """A document's canonical text and its turns, as every reader returns it."""
+    """A document's canonical text and its turns, as every reader returns it.
+
+    ``notes`` are what the reader was unsure about (said in the load report);
+    ``uncertain`` is true when one of them should make the file's report row a
+    warning; ``interviewer`` holds the folded labels taken as the interviewer
+    for this file (see :func:`find_interviewer`).
+    """
 
     text: str
     turns: list[Turn]
     labelled: bool = True
     notes: list[str] = dc_field(default_factory=list)
+    uncertain: bool = False
+    interviewer: frozenset[str] = frozenset()
 
 
 def parse_timestamp(value: str) -> float:
-    """``'00:02:11'`` → 131.0; ``'1:02'`` → 62.0; ``'00:00:01,500'`` → 1.5.
+    """A time mark in seconds: ``'00:02:11'`` → 131.0, ``'1:02'`` → 62.0, ``'1 minute 2 seconds'`` → 62.0.
+
+    Brackets and a range's end (``[00:00:01,500 --> 00:00:03,000]``) are ignored.
 
     Examples
     --------
-    >>> parse_timestamp("01:02:03.5")
-    3723.5
+    >>> parse_timestamp("01:02:03.5"), parse_timestamp("[00:00:01,500 --> 00:00:03,000]")
+    (3723.5, 1.5)
+    >>> parse_timestamp("1 minuto 2 segundos")
+    62.0
     """
-    value = value.strip().replace(",", ".")
-    parts = value.split(":")
+    value = value.strip().strip("[]()").split("-")[0].strip().replace(",", ".")
+    if re.search(r"[a-z]", value, re.I):
+        seconds = 0.0
+        for number, unit in re.findall(r"(\d+)\s*([a-z]+)", value, re.I):
+            scale = 3600 if unit.lower().startswith("h") else 60 if unit.lower().startswith("m") else 1
+            seconds += int(number) * scale
+        return float(seconds)
     seconds = 0.0
-    for part in parts:
+    for part in value.split(":"):
         seconds = seconds * 60 + float(part)
     return seconds
 
@@ -112,9 +184,10 @@ def speaker_role(label: str | None, *, interviewer: frozenset[str] = frozenset()
                  labels_in_doc: frozenset[str] = frozenset()) -> str:
     """Classify a speaker label as ``"interviewer"``, ``"participant"`` or ``"unknown"``.
 
-    ``interviewer`` holds extra folded labels that the user says belong to the
-    interviewer. ``P`` is read as *Pregunta* (interviewer) only when the same
-    document also has ``R`` (*Respuesta*) turns.
+    ``interviewer`` holds extra folded labels that the user says (or the file's
+    evidence shows, see :func:`find_interviewer`) belong to the interviewer.
+    ``P`` is read as *Pregunta* (interviewer) only when the same document also
+    has ``R`` (*Respuesta*) turns.
 
     Examples
     --------
@@ -134,32 +207,139 @@ def speaker_role(label: str | None, *, interviewer: frozenset[str] = frozenset()
     return "participant"
 
 
-def _candidate(line: str) -> tuple[str, str | None, int, bool] | None:
-    """If ``line`` starts with something label-shaped, return (label, ts, speech_col, bold)."""
+@dataclass
+class _Candidate:
+    """Something label-shaped at the start of a line."""
+
+    label: str
+    ts: str | None
+    col: int          # where the speech starts in the line (len(line) when it starts on the next line)
+    bold: bool
+    style: str        # "colon", "header" (no colon, with a time) or "bare" (a named speaker alone)
+    bracketed: bool
+
+    @property
+    def shape(self) -> tuple[str, bool, bool, bool, bool]:
+        return (self.style, self.ts is not None, self.bold, self.bracketed, _is_upper(self.label))
+
+
+def _is_upper(label: str) -> bool:
+    letters = [ch for ch in label if ch.isalpha()]
+    return len(letters) >= 2 and all(ch.isupper() for ch in letters)
+
+
+def _clean(label: str) -> str:
+    return label.strip().rstrip("*_ ").strip()
+
+
+def _candidate(line: str, forced: frozenset[str] = frozenset()) -> _Candidate | None:
+    """If ``line`` starts with something label-shaped, describe it."""
+    if forced and line.strip() and fold_label(line.strip().strip("[]*_:")) in forced:
+        label = line.strip().strip("[]*_:").strip()
+        return _Candidate(label, None, len(line), False, "bare", line.strip().startswith("["))
     match = _HEAD.match(line)
-    if match is None:
-        return None
-    label = match.group("label").strip().rstrip("*_ ").strip()
-    if not label or len(label.split()) > 4:
-        return None
-    ts = match.group("ts1") or match.group("ts2")
-    return label, ts, match.end(), match.group("md") is not None
+    if match is not None:
+        label = _clean(match.group("label"))
+        if label and len(label.split()) <= 4:
+            return _Candidate(label, match.group("ts1") or match.group("ts2"), match.end(),
+                              match.group("md") is not None, "colon", match.group("br") is not None)
+    for pattern in (_HEADER_AFTER, _HEADER_BEFORE):
+        match = pattern.match(line)
+        if match is not None:
+            label = _clean(match.group("label"))
+            if label and len(label.split()) <= 4:
+                return _Candidate(label, match.group("ts"), len(line), False, "header", match.group("br") is not None)
+    return None
 
 
-def _accepted(label: str, bold: bool, count: int, forced: frozenset[str]) -> bool:
-    folded = fold_label(label)
+def _is_role(folded: str) -> bool:
+    words = folded.split(" ")
+    if folded in _ROLE_WORDS:
+        return True
+    # "Directora 3", "Hablante 1", "Entrevistadora Ana": a role word of 2+ letters, then a number or a name.
+    return len(words[0]) > 1 and words[0] in _ROLE_WORDS and len(words) <= 3 and \
+        all(w.isdigit() or w[:1].isalpha() for w in words[1:]) and \
+        not any(w in _FUNCTION_WORDS for w in words[1:])
+
+
+def _strong(c: _Candidate, forced: frozenset[str]) -> bool:
+    folded = fold_label(c.label)
     if folded in forced:
         return True
     if folded in _NOT_SPEAKERS or folded.split(" ")[0] in {"http", "https"}:
         return False
-    first = folded.split(" ")[0]
-    if first in _ROLE_WORDS or _CODE_LIKE.match(folded) or _WORD_AND_NUMBER.match(folded):
+    if _is_role(folded) or _CODE_LIKE.match(folded) or _WORD_AND_NUMBER.match(folded):
         return True
-    letters = [ch for ch in label if ch.isalpha()]
-    if bold or (len(letters) >= 2 and label.isupper()):
-        return True
-    # A capitalised name (a pseudonym) used as a label more than once.
-    return count >= 2 and label[0].isupper() and len(folded.split(" ")) <= 3
+    return (c.bold or _is_upper(c.label)) and _plausible_name(c.label, any_case=True)
+
+
+def _plausible_name(label: str, any_case: bool = False) -> bool:
+    """Capitalised words (particles allowed inside), not a word that opens speech."""
+    folded = fold_label(label)
+    words = label.split()
+    if not words or len(words) > 4 or folded in _NOT_SPEAKERS or folded in _FUNCTION_WORDS:
+        return False
+    if fold_label(words[0]) in _FUNCTION_WORDS or fold_label(words[0]) in _NOT_SPEAKERS:
+        return False
+    for index, word in enumerate(words):
+        if any_case or word[:1].isupper() or word[:1].isdigit():
+            continue
+        if index > 0 and index < len(words) - 1 and fold_label(word) in _PARTICLES:
+            continue
+        return False
+    return True
+
+
+def _decide(candidates: dict[int, _Candidate], forced: frozenset[str],
+            after_blank: dict[int, bool] | None = None,
+            line_of: dict[int, int] | None = None) -> tuple[set[int], list[str], bool]:
+    """Which candidate lines open turns, from the whole file's evidence.
+
+    Returns the accepted line indexes, notes for the report and whether the
+    decision was uncertain (a label used once was taken).
+    """
+    counts: dict[str, int] = {}
+    for c in candidates.values():
+        counts[fold_label(c.label)] = counts.get(fold_label(c.label), 0) + 1
+    strong = {i for i, c in candidates.items() if _strong(c, forced)}
+    recurring = {i for i, c in candidates.items()
+                 if i not in strong and counts[fold_label(c.label)] >= 2 and _plausible_name(c.label)}
+    established = strong | recurring
+    shapes = {candidates[i].shape for i in established}
+    upper = bool(established) and all(_is_upper(candidates[i].label) for i in established)
+    # Turns separated by blank lines: a label that does not follow a blank line is speech.
+    blank_layout = after_blank is not None and len(established) >= 3 and \
+        sum(after_blank.get(i, True) for i in established) >= 0.9 * len(established)
+
+    def fits(i: int) -> bool:
+        c = candidates[i]
+        if upper and not _is_upper(c.label):
+            return False
+        if blank_layout and not after_blank.get(i, True):  # type: ignore[union-attr]
+            return False
+        return c.shape in shapes
+
+    accepted = set(strong) | {i for i in recurring if fits(i) or not strong}
+    once: list[int] = []
+    if accepted:
+        for i, c in candidates.items():
+            if i in accepted or counts[fold_label(c.label)] != 1 or not _plausible_name(c.label):
+                continue
+            if fits(i):
+                accepted.add(i)
+                once.append(i)
+    notes: list[str] = []
+    line_of = line_of or {}
+    for i in once:
+        notes.append(f"line {line_of.get(i, i + 1)}: label {candidates[i].label!r} is used once; taken as a "
+                     "speaker because the file's other labels have its shape (if it is speech, edit that line)")
+    kept = sorted(i for i, c in candidates.items() if i not in accepted and c.style == "colon")
+    if kept and accepted:
+        shown = ", ".join(f"{line_of.get(i, i + 1)} ({candidates[i].label}:)" for i in kept[:3])
+        more = f" and {len(kept) - 3} more" if len(kept) > 3 else ""
+        notes.append(f"{len(kept)} line(s) with a colon kept inside speech, not read as speakers: line {shown}{more} "
+                     "(if one is a speaker, pass speakers=[...] / --speakers naming it)")
+    return accepted, notes, bool(once)
 
 
 def parse_transcript(text: str, *, path: str | Path | None = None,
@@ -173,20 +353,26 @@ def parse_transcript(text: str, *, path: str | Path | None = None,
     path : str or Path, optional
         Used in messages only.
     speakers : frozenset of str
-        Folded labels always accepted as speakers (for unusual label styles).
+        Folded labels always accepted as speakers, in any of the label shapes of
+        the module docstring and also alone on a line.
 
     Returns
     -------
     ParsedTranscript
-        ``turns`` cover every non-blank line: speech after a label belongs to
-        that speaker; lines before the first label form an unlabelled turn;
-        a file without any label becomes one unlabelled turn per paragraph.
+        ``turns`` cover every non-blank line outside labels and time marks:
+        speech after a label belongs to that speaker; lines before the first
+        label form an unlabelled turn; a file without any label becomes one
+        unlabelled turn per paragraph. ``notes`` say what was uncertain.
 
     Examples
     --------
     >>> p = parse_transcript("E: ¿Cómo parte el día?\\nD1 (00:00:09): Con el WhatsApp.\\n")
     >>> [(t.speaker, p.text[t.start:t.end], t.timestamp) for t in p.turns]
     [('E', '¿Cómo parte el día?', None), ('D1', 'Con el WhatsApp.', 9.0)]
+    >>> p = parse_transcript("Marta Rojas  0:03\\nHola.\\n\\nDaniela Soto  0:14\\nBuenas.\\n\\n"
+    ...                      "Marta Rojas  0:31\\n¿Y?\\n\\nDaniela Soto  0:35\\nBien.\\n")
+    >>> [(t.speaker, t.timestamp) for t in p.turns][:2]
+    [('Marta Rojas', 3.0), ('Daniela Soto', 14.0)]
     """
     lines: list[tuple[int, str]] = []
     offset = 0
@@ -194,18 +380,19 @@ def parse_transcript(text: str, *, path: str | Path | None = None,
         lines.append((offset, raw))
         offset += len(raw) + 1
 
-    candidates: dict[int, tuple[str, str | None, int, bool]] = {}
-    counts: dict[str, int] = {}
+    candidates: dict[int, _Candidate] = {}
+    after_blank: dict[int, bool] = {}
+    previous_blank = True
     for index, (_, line) in enumerate(lines):
-        found = _candidate(line)
+        found = _candidate(line, speakers)
         if found is not None:
             candidates[index] = found
-            key = fold_label(found[0])
-            counts[key] = counts.get(key, 0) + 1
-    accepted = {
-        index for index, (label, _, _, bold) in candidates.items()
-        if _accepted(label, bold, counts[fold_label(label)], speakers)
-    }
+            after_blank[index] = previous_blank
+        if line.strip() and not _TIME_ONLY.match(line):
+            previous_blank = False
+        elif not line.strip():
+            previous_blank = True
+    accepted, notes, uncertain = _decide(candidates, speakers, after_blank)
     if not accepted:
         return _paragraph_turns(text, lines)
 
@@ -213,7 +400,6 @@ def parse_transcript(text: str, *, path: str | Path | None = None,
     current: Turn | None = None
     content_end: int | None = None
     pending_ts: float | None = None
-    notes: list[str] = []
 
     def close() -> None:
         nonlocal current
@@ -226,15 +412,15 @@ def parse_transcript(text: str, *, path: str | Path | None = None,
         if index in accepted:
             close()
             content_end = None
-            label, ts, col, _ = candidates[index]
-            timestamp = parse_timestamp(ts) if ts else pending_ts
+            c = candidates[index]
+            timestamp = parse_timestamp(c.ts) if c.ts else pending_ts
             pending_ts = None
-            current = Turn(label, line_start + col, line_start + col, timestamp, index + 1)
-            if line[col:].strip():
+            current = Turn(c.label, line_start + c.col, line_start + c.col, timestamp, index + 1)
+            if line[c.col:].strip():
                 content_end = line_start + len(line.rstrip())
             continue
-        if _TIME_ONLY.match(line):
-            pending_ts = parse_timestamp(line.strip().strip("[]()"))
+        if _TIME_ONLY.match(line) and (index + 1 in accepted or content_end is None or current is None):
+            pending_ts = parse_timestamp(line.strip())
             continue
         if not line.strip():
             continue
@@ -246,7 +432,7 @@ def parse_transcript(text: str, *, path: str | Path | None = None,
             current.start = line_start + (len(line) - len(line.lstrip()))
         content_end = line_start + len(line.rstrip())
     close()
-    return ParsedTranscript(text, turns, True, notes)
+    return ParsedTranscript(text, turns, True, notes, uncertain)
 
 
 def _paragraph_turns(text: str, lines: list[tuple[int, str]]) -> ParsedTranscript:
@@ -265,4 +451,66 @@ def _paragraph_turns(text: str, lines: list[tuple[int, str]]) -> ParsedTranscrip
             current.end = end
     if current is not None:
         turns.append(current)
-    return ParsedTranscript(text, turns, False, [])
+    return ParsedTranscript(text, turns, False, [], True)
+
+
+def find_interviewer(parsed: ParsedTranscript, given: Iterable[str] = ()) -> tuple[frozenset[str], str, bool]:
+    """Who asks in this file, and why: named by the user, a role word, or a guess from the questions.
+
+    Parameters
+    ----------
+    parsed : ParsedTranscript
+    given : iterable of str
+        Labels the user named as the interviewer (``interviewer=[...]``, ``--interviewer``).
+
+    Returns
+    -------
+    (labels, reason, guessed)
+        The folded labels to treat as interviewer in this file (empty when a
+        role word already says it, or when nobody is), a sentence for the load
+        report, and whether it was a guess.
+
+    Examples
+    --------
+    >>> p = parse_transcript("Hablante 1: ¿Cómo fue?\\nHablante 2: Bien.\\nHablante 1: ¿Y ahora?\\nHablante 2: Mejor.")
+    >>> find_interviewer(p)[0]
+    frozenset({'hablante 1'})
+    """
+    given_folded = frozenset(fold_label(g) for g in given)
+    order: list[str] = []
+    display: dict[str, str] = {}
+    asked: dict[str, int] = {}
+    spoke: dict[str, int] = {}
+    for turn in parsed.turns:
+        if not turn.speaker:
+            continue
+        key = fold_label(turn.speaker)
+        if key not in display:
+            order.append(key)
+            display[key] = turn.speaker
+        spoke[key] = spoke.get(key, 0) + 1
+        asked[key] = asked.get(key, 0) + ("?" in parsed.text[turn.start:turn.end])
+    if not order:
+        return frozenset(), "", False
+    remedy = ("if another speaker asks, name it with interviewer=['<label>'] "
+              "(command line: --interviewer '<label>')")
+    named = [k for k in order if k in given_folded]
+    if named:
+        return frozenset(named), f"interviewer {', '.join(display[k] for k in named)} (named by you)", False
+    labels = frozenset(order)
+    roles = [k for k in order if speaker_role(display[k], labels_in_doc=labels) == "interviewer"]
+    if roles:
+        return frozenset(), f"interviewer {', '.join(display[k] for k in roles)} (role word)", False
+    if len(order) < 2:
+        return frozenset(), f"one speaker ({display[order[0]]}), taken as a participant; {remedy}", False
+    ratio = {k: asked[k] / spoke[k] for k in order}
+    best = max(order, key=lambda k: (ratio[k], -order.index(k)))
+    others = max(ratio[k] for k in order if k != best)
+    if spoke[best] >= 2 and ratio[best] >= 0.5 and others <= ratio[best] / 2:
+        why = (f"{display[best]} taken as interviewer by guess: {asked[best]} of {spoke[best]} turns ask a "
+               f"question, at most {others:.0%} of any other speaker's")
+        if order[0] == best:
+            why += "; first to speak"
+        return frozenset({best}), f"{why}; {remedy}", True
+    return frozenset(), (f"no interviewer found among {len(order)} speakers (no role word, nobody asks most "
+                         f"questions): every turn counts as a participant's; {remedy}"), True
