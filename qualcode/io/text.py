@@ -16,6 +16,7 @@ A label opens a line and is 1-4 words (letters, digits, ``.'/-_``)::
     [SPEAKER_00]: ...     SPEAKER_00: ...      WhisperX / pyannote diarization
     [00:00:05] Hablante 1: ...                 time, then label and colon
     Directora 3 (00:02:11): ...                label, time, colon
+    Marta Rojas: [00:00:03] ...                label, colon, time in brackets
     Marta Rojas  0:03                          Otter.ai: name and time alone on a line, no colon
     Marta Rojas   1 minute 2 seconds           Microsoft Teams .txt (also "1 minuto 2 segundos")
     00:01:02 Marta Rojas                       time then name alone on a line
@@ -73,7 +74,8 @@ _HEAD = re.compile(
     (?P<br>\[)?(?P<label>{_LABEL})(?(br)\])
     [ \t]*(?:\*\*|__)?
     [ \t]*(?:(?P<ts2>\[{_TS}\]|\({_TS}\)|(?<=[ \t]){_CLOCK}))?
-    [ \t]*(?:\*\*|__)?[ \t]*:(?!\d)[ \t]*(?:\*\*|__)?[ \t]*""",
+    [ \t]*(?:\*\*|__)?[ \t]*:(?!\d)[ \t]*(?:\*\*|__)?[ \t]*
+    (?:(?P<ts3>\[{_TS}\]|\({_TS}\))[ \t]*)?""",
     re.X,
 )
 # A header line without a colon: "Name  0:03" or "00:01:02 Name", nothing else on the line.
@@ -241,7 +243,7 @@ def _candidate(line: str, forced: frozenset[str] = frozenset()) -> _Candidate | 
     if match is not None:
         label = _clean(match.group("label"))
         if label and len(label.split()) <= 4:
-            return _Candidate(label, match.group("ts1") or match.group("ts2"), match.end(),
+            return _Candidate(label, match.group("ts1") or match.group("ts2") or match.group("ts3"), match.end(),
                               match.group("md") is not None, "colon", match.group("br") is not None)
     for pattern in (_HEADER_AFTER, _HEADER_BEFORE):
         match = pattern.match(line)
@@ -252,14 +254,14 @@ def _candidate(line: str, forced: frozenset[str] = frozenset()) -> _Candidate | 
     return None
 
 
-def _is_role(folded: str) -> bool:
-    words = folded.split(" ")
+def _is_role(label: str) -> bool:
+    folded = fold_label(label)
     if folded in _ROLE_WORDS:
         return True
     # "Directora 3", "Hablante 1", "Entrevistadora Ana": a role word of 2+ letters, then a number or a name.
+    words, original = folded.split(" "), label.split()
     return len(words[0]) > 1 and words[0] in _ROLE_WORDS and len(words) <= 3 and \
-        all(w.isdigit() or w[:1].isalpha() for w in words[1:]) and \
-        not any(w in _FUNCTION_WORDS for w in words[1:])
+        all(w[:1].isdigit() or w[:1].isupper() for w in original[1:])
 
 
 def _strong(c: _Candidate, forced: frozenset[str]) -> bool:
@@ -268,7 +270,7 @@ def _strong(c: _Candidate, forced: frozenset[str]) -> bool:
         return True
     if folded in _NOT_SPEAKERS or folded.split(" ")[0] in {"http", "https"}:
         return False
-    if _is_role(folded) or _CODE_LIKE.match(folded) or _WORD_AND_NUMBER.match(folded):
+    if _is_role(c.label) or _CODE_LIKE.match(folded) or _WORD_AND_NUMBER.match(folded):
         return True
     return (c.bold or _is_upper(c.label)) and _plausible_name(c.label, any_case=True)
 
@@ -408,6 +410,12 @@ def parse_transcript(text: str, *, path: str | Path | None = None,
             turns.append(current)
         current = None
 
+    next_text = [len(lines)] * len(lines)  # per line, the next line that is not blank
+    upcoming = len(lines)
+    for index in range(len(lines) - 1, -1, -1):
+        next_text[index] = upcoming
+        if lines[index][1].strip():
+            upcoming = index
     for index, (line_start, line) in enumerate(lines):
         if index in accepted:
             close()
@@ -419,7 +427,7 @@ def parse_transcript(text: str, *, path: str | Path | None = None,
             if line[c.col:].strip():
                 content_end = line_start + len(line.rstrip())
             continue
-        if _TIME_ONLY.match(line) and (index + 1 in accepted or content_end is None or current is None):
+        if _TIME_ONLY.match(line) and (next_text[index] in accepted or content_end is None or current is None):
             pending_ts = parse_timestamp(line.strip())
             continue
         if not line.strip():
