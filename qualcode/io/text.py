@@ -221,8 +221,8 @@ class _Candidate:
     bracketed: bool
 
     @property
-    def shape(self) -> tuple[str, bool, bool, bool, bool]:
-        return (self.style, self.ts is not None, self.bold, self.bracketed, _is_upper(self.label))
+    def shape(self) -> tuple[str, bool, bool, bool]:
+        return (self.style, self.ts is not None, self.bold, self.bracketed)
 
 
 def _is_upper(label: str) -> bool:
@@ -308,7 +308,10 @@ def _decide(candidates: dict[int, _Candidate], forced: frozenset[str],
                  if i not in strong and counts[fold_label(c.label)] >= 2 and _plausible_name(c.label)}
     established = strong | recurring
     shapes = {candidates[i].shape for i in established}
-    upper = bool(established) and all(_is_upper(candidates[i].label) for i in established)
+    # Casing is evidence only from labels made of words (not codes such as E, D1 or SPEAKER_00).
+    worded = [i for i in established if not _CODE_LIKE.match(fold_label(candidates[i].label))
+              and len(candidates[i].label) > 1]
+    upper = bool(worded) and all(_is_upper(candidates[i].label) for i in worded)
     # Turns separated by blank lines: a label that does not follow a blank line is speech.
     blank_layout = after_blank is not None and len(established) >= 3 and \
         sum(after_blank.get(i, True) for i in established) >= 0.9 * len(established)

@@ -160,7 +160,8 @@ _ASIDES = ["Por ejemplo:", "A veces:", "I told her:", "So basically:", "Nota:", 
 _INTERVIEWERS = ["Entrevistadora", "Interviewer", "Moderadora", "E", "Hablante 1", "SPEAKER_00", "Entrevistador/a"]
 _OTHERS = [["Marta Rojas", "Inés", "María José Soto Díaz"], ["Directora 2", "D1", "PA4"],
            ["SPEAKER_01", "SPEAKER_02", "SPEAKER_03"], ["Hablante 2", "Hablante 3", "Participante 4"]]
-_STYLES = ["colon", "time_first", "speaker_time", "alone", "bold", "otter", "teams", "srt", "vtt", "vtt_voice"]
+_STYLES = ["colon", "time_first", "speaker_time", "time_after_colon", "alone", "bold", "otter", "teams",
+           "teams_tab", "time_header", "srt", "vtt", "vtt_voice"]
 
 
 def _clock(seconds: int, style: str) -> str:
@@ -199,6 +200,9 @@ def _render(style: str, turns: list[tuple[str, int, list[str]]], blank: bool) ->
             "bold": f"**{label}:** {speech}",
             "otter": f"{label}  {_clock(t, style)}\n{speech}",
             "teams": f"{label}   {_clock(t, style)}\n{speech}",
+            "teams_tab": f"{label}\t{_clock(t, 'otter')}\n{speech}",
+            "time_header": f"{_clock(t, style)} {label}\n{speech}",
+            "time_after_colon": f"{label}: [{_clock(t, style)}] {speech}",
         }[style]
         blocks.append(head)
     return sep.join(blocks) + "\n", ".md" if style == "bold" else ".txt"
@@ -213,7 +217,8 @@ def interviews(draw):
     turns, t = [], draw(st.integers(0, 4000))
     for i in range(n):
         label = asker if i % 2 == 0 else draw(st.sampled_from(others))
-        first = draw(st.lists(st.sampled_from(_WORDS), min_size=1, max_size=8))
+        # A line that is only a clock time is a time mark by the grammar, so speech starts with a word.
+        first = [draw(st.sampled_from(_WORDS[:10]))] + draw(st.lists(st.sampled_from(_WORDS), max_size=7))
         lines = [" ".join(first).capitalize() if i % 2 else f"¿{' '.join(first)}?"]
         if i % 2 and draw(st.booleans()):
             rest = draw(st.lists(st.sampled_from(_WORDS), min_size=1, max_size=5))
