@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ..errors import SubtitleFormatError
 from ..nlp.normalize import fold_label
-from .text import ParsedTranscript, Turn, _candidate, _decide, parse_timestamp
+from .text import ParsedTranscript, Turn, _Candidate, _candidate, _decide, parse_timestamp
 
 __all__ = ["parse_subtitles"]
 
@@ -133,10 +133,18 @@ def parse_subtitles(text: str, *, path: str | Path, kind: str,
 
     # Decide which leading "Label:" prefixes are speakers from the whole file, with the same rules as
     # text files (Zoom and WhisperX put a label on every cue, so a name used once has the file's shape).
-    heads = {i: head for i, c in enumerate(captions)
-             if (head := _candidate(" ".join(c.text.split("\n")), speakers)) is not None and head.style == "colon"}
+    heads = {}
+    for i, c in enumerate(captions):
+        first, _, rest = c.text.strip().partition("\n")
+        if speakers and rest.strip() and fold_label(first.strip().strip("[]:")) in speakers:
+            # A name the user gave, alone on the cue's first line: the speech is the rest of the cue.
+            heads[i] = _Candidate(first.strip().strip("[]:").strip(), None, len(first.strip()) + 1, False, "bare",
+                                  False)
+        elif (head := _candidate(" ".join(c.text.split("\n")), speakers)) is not None and head.style == "colon":
+            heads[i] = head
     cue_lines = {i: cue.line for i, cue in enumerate(with_text)}
-    accepted, label_notes, uncertain = _decide(heads, speakers, line_of=cue_lines)
+    accepted, label_notes, uncertain = _decide(heads, speakers, line_of=cue_lines,
+                                               text="\n".join(c.text for c in captions))
     notes += label_notes
 
     pieces: list[tuple[str | None, float, int, str]] = []  # speaker, start, line, text
@@ -146,7 +154,9 @@ def parse_subtitles(text: str, *, path: str | Path, kind: str,
         new_speaker = caption.voice.strip() if caption.voice else None
         if index in accepted:
             head = heads[index]
-            body = body[head.col:].strip() if not new_speaker else body
+            if not new_speaker:
+                body = " ".join(part.strip() for part in caption.text.strip()[head.col:].split("\n") if part.strip()) \
+                    if head.style == "bare" else body[head.col:].strip()
             new_speaker = new_speaker or head.label
         if new_speaker is not None:
             speaker = new_speaker

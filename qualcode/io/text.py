@@ -16,15 +16,18 @@ A label opens a line and is 1-4 words (letters, digits, ``.'/-_``)::
     [SPEAKER_00]: ...     SPEAKER_00: ...      WhisperX / pyannote diarization
     [00:00:05] Hablante 1: ...                 time, then label and colon
     Directora 3 (00:02:11): ...                label, time, colon
+    I: Wie war das? #00:00:05-3#               MAXQDA f4/f5: the mark ends the paragraph (next turn's time)
     Marta Rojas: [00:00:03] ...                label, colon, time in brackets
     Marta Rojas  0:03                          Otter.ai: name and time alone on a line, no colon
     Marta Rojas   1 minute 2 seconds           Microsoft Teams .txt (also "1 minuto 2 segundos")
+    [Marta Rojas] 10:15:02                     Zoom saved chat transcript (bracketed name, then time)
+    Marta Rojas - 00:01:02                     a dash, bar or dot between name and time
     00:01:02 Marta Rojas                       time then name alone on a line
     00:01:02                                   a time alone on a line: the next label's time
 
 Time marks (become the ``timestamp`` column in seconds and leave the text)::
 
-    0:03   1:02   00:01:02   00:01:02.500   00:00:01,500   [01:02]   (00:01:02)
+    0:03   1:02   00:01:02   00:01:02.500   00:00:01,500   [01:02]   (00:01:02)   #00:01:02-5#
     [00:00:00.031 --> 00:00:04.112]   1 minute 2 seconds   1 hora 2 minutos 3 segundos
 
 Which labels are speakers
@@ -66,7 +69,7 @@ _SPOKEN = (r"\d{1,3}[ \t]+(?:hours?|horas?|minutes?|minutos?|seconds?|segundos?)
            r"(?:[ \t]+\d{1,3}[ \t]+(?:hours?|horas?|minutes?|minutos?|seconds?|segundos?)){0,2}")
 _TS = rf"{_CLOCK}(?:[ \t]*-->?[ \t]*{_CLOCK})?"
 _TSX = rf"(?:\[{_TS}\]|\({_TS}\)|{_TS})"
-_LABEL = r"[^\W\d_][\w .'/\-]{0,47}?"
+_LABEL = r"[^\W\d_][\w .'/()\-]{0,47}?"
 _HEAD = re.compile(
     rf"""^[ \t]*
     (?:(?P<ts1>{_TSX})[ \t]*(?:-[ \t]*)?)?
@@ -79,8 +82,13 @@ _HEAD = re.compile(
     re.X,
 )
 # A header line without a colon: "Name  0:03" or "00:01:02 Name", nothing else on the line.
-_HEADER_AFTER = re.compile(rf"^[ \t]*(?P<br>\[)?(?P<label>{_LABEL})(?(br)\])[ \t]+(?P<ts>{_TSX}|{_SPOKEN})[ \t]*$")
-_HEADER_BEFORE = re.compile(rf"^[ \t]*(?P<ts>{_TSX})[ \t]+(?:-[ \t]*)?(?P<br>\[)?(?P<label>{_LABEL})(?(br)\])[ \t]*$")
+_HEADER_AFTER = re.compile(
+    rf"^[ \t]*(?P<br>\[)?(?P<label>{_LABEL})(?(br)\])[ \t]+(?:[-–|·][ \t]+)?(?P<ts>{_TSX}|{_SPOKEN})[ \t]*$")
+_HEADER_BEFORE = re.compile(
+    rf"^[ \t]*(?P<ts>{_TSX})[ \t]+(?:[-–|·][ \t]*)?(?P<br>\[)?(?P<label>{_LABEL})(?(br)\])[ \t]*$")
+# MAXQDA f4/f5 time mark at the end of a paragraph: "#00:01:02-5#" (when the paragraph ends).
+_F4_MARK = re.compile(r"[ \t]*#(?P<ts>\d{1,2}:\d{2}:\d{2})(?:[-.,]\d{1,3})?#[ \t]*$")
+_LOWER_WORD = re.compile(r"(?<![\w'])[^\W\d_A-ZÁÉÍÓÚÑÜ][\w']*")
 _TIME_ONLY = re.compile(rf"^[ \t]*(?P<ts>{_TSX})[ \t]*$")
 
 # Labels that mark the person asking. Matched on the folded first word(s).
@@ -110,6 +118,10 @@ _NOT_SPEAKERS = {
     "first", "second", "o sea", "or", "because", "like", "ok", "okay", "dijo", "dije", "said",
     "pregunto", "asked", "resumen", "summary", "objetivo", "objective", "participantes",
     "participants", "asistentes", "attendees", "lugar y fecha", "recording", "grabacion",
+    "honestly", "basically", "actually", "anyway", "sometimes", "obviously", "however", "remember", "imagine",
+    "look", "listen", "again", "key", "problem", "problema", "idea", "clave", "verdad", "obvio", "igual",
+    "total", "digamos", "sinceramente", "francamente", "realmente", "imaginate", "fijate", "oiga", "ademas",
+    "tambien", "tampoco", "incluso", "resultado", "conclusion", "osea", "pues", "oh", "ah", "eh", "um",
 }
 # First words of speech that never start a name ("Yo le dije:", "I told her:", "Por ejemplo:").
 _FUNCTION_WORDS = {
@@ -275,9 +287,14 @@ def _strong(c: _Candidate, forced: frozenset[str]) -> bool:
     return (c.bold or _is_upper(c.label)) and _plausible_name(c.label, any_case=True)
 
 
-def _plausible_name(label: str, any_case: bool = False) -> bool:
-    """Capitalised words (particles allowed inside), not a word that opens speech."""
+def _plausible_name(label: str, any_case: bool = False, common: frozenset[str] = frozenset()) -> bool:
+    """Capitalised words (particles allowed inside), not a word that opens speech.
+
+    ``common`` holds folded words the file also writes in lower case: words, not names.
+    """
     folded = fold_label(label)
+    if common and any(fold_label(w) in common for w in label.split() if fold_label(w) not in _PARTICLES):
+        return False
     words = label.split()
     if not words or len(words) > 4 or folded in _NOT_SPEAKERS or folded in _FUNCTION_WORDS:
         return False
@@ -294,7 +311,7 @@ def _plausible_name(label: str, any_case: bool = False) -> bool:
 
 def _decide(candidates: dict[int, _Candidate], forced: frozenset[str],
             after_blank: dict[int, bool] | None = None,
-            line_of: dict[int, int] | None = None) -> tuple[set[int], list[str], bool]:
+            line_of: dict[int, int] | None = None, text: str = "") -> tuple[set[int], list[str], bool]:
     """Which candidate lines open turns, from the whole file's evidence.
 
     Returns the accepted line indexes, notes for the report and whether the
@@ -326,9 +343,10 @@ def _decide(candidates: dict[int, _Candidate], forced: frozenset[str],
 
     accepted = set(strong) | {i for i in recurring if fits(i) or not strong}
     once: list[int] = []
+    common = frozenset(fold_label(w) for w in _LOWER_WORD.findall(text)) if text else frozenset()
     if accepted:
         for i, c in candidates.items():
-            if i in accepted or counts[fold_label(c.label)] != 1 or not _plausible_name(c.label):
+            if i in accepted or counts[fold_label(c.label)] != 1 or not _plausible_name(c.label, common=common):
                 continue
             if fits(i):
                 accepted.add(i)
@@ -397,7 +415,7 @@ def parse_transcript(text: str, *, path: str | Path | None = None,
             previous_blank = False
         elif not line.strip():
             previous_blank = True
-    accepted, notes, uncertain = _decide(candidates, speakers, after_blank)
+    accepted, notes, uncertain = _decide(candidates, speakers, after_blank, text=text)
     if not accepted:
         return _paragraph_turns(text, lines)
 
@@ -406,8 +424,17 @@ def parse_transcript(text: str, *, path: str | Path | None = None,
     content_end: int | None = None
     pending_ts: float | None = None
 
+    f4_end: float | None = None  # the previous paragraph's f4 end mark: when this turn starts
+
     def close() -> None:
-        nonlocal current
+        nonlocal current, content_end, f4_end
+        if current is not None and content_end is not None:
+            mark = _F4_MARK.search(text, current.start, content_end)
+            if mark is not None and mark.end() == content_end:
+                content_end = mark.start()
+                if current.timestamp is None and (f4_end is not None or not turns):
+                    current.timestamp = f4_end if f4_end is not None else 0.0
+                f4_end = parse_timestamp(mark.group("ts"))
         if current is not None and content_end is not None and content_end > current.start:
             current.end = content_end
             turns.append(current)
