@@ -53,8 +53,11 @@ class LoadReport(pd.DataFrame):
 
     Columns: ``path``, ``doc_id`` (``<NA>`` when none was made), ``status``
     (``ok``, ``warning`` or ``error``), ``error`` (the exception class name),
-    ``message`` (what happened and what to do), ``line`` (where in the file,
-    when known) and ``n_segments``.
+    ``message`` (what happened and what to do: for a transcript, how many turns
+    and speakers were read, who was taken as interviewer and why, and anything
+    uncertain — no labels, a label used once, a guessed interviewer — with the
+    option that fixes it), ``line`` (where in the file, when known) and
+    ``n_segments``. A transcript whose structure was guessed is a ``warning``.
 
     Examples
     --------

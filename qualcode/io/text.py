@@ -343,10 +343,14 @@ def _decide(candidates: dict[int, _Candidate], forced: frozenset[str],
 
     accepted = set(strong) | {i for i in recurring if fits(i) or not strong}
     once: list[int] = []
-    common = frozenset(fold_label(w) for w in _LOWER_WORD.findall(text)) if text else frozenset()
+    common: frozenset[str] | None = None  # made only when a label used once needs it (large files)
     if accepted:
         for i, c in candidates.items():
-            if i in accepted or counts[fold_label(c.label)] != 1 or not _plausible_name(c.label, common=common):
+            if i in accepted or counts[fold_label(c.label)] != 1 or not _plausible_name(c.label):
+                continue
+            if common is None:
+                common = frozenset(fold_label(w) for w in set(_LOWER_WORD.findall(text)))
+            if not _plausible_name(c.label, common=common):
                 continue
             if fits(i):
                 accepted.add(i)
@@ -429,7 +433,8 @@ def parse_transcript(text: str, *, path: str | Path | None = None,
     def close() -> None:
         nonlocal current, content_end, f4_end
         if current is not None and content_end is not None:
-            mark = _F4_MARK.search(text, current.start, content_end)
+            mark = _F4_MARK.search(text, max(current.start, content_end - 24), content_end) \
+                if text[content_end - 1:content_end] == "#" else None
             if mark is not None and mark.end() == content_end:
                 content_end = mark.start()
                 if current.timestamp is None and (f4_end is not None or not turns):

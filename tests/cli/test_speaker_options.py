@@ -51,3 +51,16 @@ def test_cli_add_and_round_take_the_interviewer_option(tmp_path, command):
     assert list(roles["Hablante 2"]) == ["interviewer"] and list(roles["Hablante 1"]) == ["participant"]
 
 
+
+
+def test_adding_an_unchanged_file_again_with_another_interviewer_updates_its_roles(tmp_path):
+    project = tmp_path / "p.qualcode"
+    assert run("init", project).exit_code == 0
+    assert "1 added" in run("add", project, HABLANTE, "-q").output
+    again = run("add", project, HABLANTE, "-q")
+    assert "1 unchanged" in again.output, again.output
+    fixed = run("add", project, HABLANTE, "-q", "--interviewer", "Hablante 2")
+    assert "1 updated" in fixed.output and "0 orphaned" in fixed.output, fixed.output
+    with qc.Project.open(project) as p:
+        roles = p.segments.groupby("speaker")["speaker_role"].unique()
+    assert list(roles["Hablante 2"]) == ["interviewer"]
