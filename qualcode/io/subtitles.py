@@ -144,7 +144,7 @@ def parse_subtitles(text: str, *, path: str | Path, kind: str,
             heads[i] = head
     cue_lines = {i: cue.line for i, cue in enumerate(with_text)}
     accepted, label_notes, uncertain = _decide(heads, speakers, line_of=cue_lines,
-                                               text="\n".join(c.text for c in captions))
+                                               text="\n".join(c.text for c in captions), units=len(captions))
     notes += label_notes
 
     pieces: list[tuple[str | None, float, int, str]] = []  # speaker, start, line, text

@@ -254,16 +254,22 @@ def _candidate(line: str, forced: frozenset[str] = frozenset()) -> _Candidate | 
     match = _HEAD.match(line)
     if match is not None:
         label = _clean(match.group("label"))
-        if label and len(label.split()) <= 4:
+        if label and _short(label):
             return _Candidate(label, match.group("ts1") or match.group("ts2") or match.group("ts3"), match.end(),
                               match.group("md") is not None, "colon", match.group("br") is not None)
     for pattern in (_HEADER_AFTER, _HEADER_BEFORE):
         match = pattern.match(line)
         if match is not None:
             label = _clean(match.group("label"))
-            if label and len(label.split()) <= 4:
+            if label and _short(label):
                 return _Candidate(label, match.group("ts"), len(line), False, "header", match.group("br") is not None)
     return None
+
+
+def _short(label: str) -> bool:
+    """At most four words besides particles (``Ana María del Pino Soto``): longer is a sentence."""
+    words = label.split()
+    return len(words) <= 6 and sum(fold_label(w) not in _PARTICLES for w in words) <= 4
 
 
 def _is_role(label: str) -> bool:
@@ -296,7 +302,7 @@ def _plausible_name(label: str, any_case: bool = False, common: frozenset[str] =
     if common and any(fold_label(w) in common for w in label.split() if fold_label(w) not in _PARTICLES):
         return False
     words = label.split()
-    if not words or len(words) > 4 or folded in _NOT_SPEAKERS or folded in _FUNCTION_WORDS:
+    if not words or not _short(label) or folded in _NOT_SPEAKERS or folded in _FUNCTION_WORDS:
         return False
     if fold_label(words[0]) in _FUNCTION_WORDS or fold_label(words[0]) in _NOT_SPEAKERS:
         return False
@@ -311,7 +317,8 @@ def _plausible_name(label: str, any_case: bool = False, common: frozenset[str] =
 
 def _decide(candidates: dict[int, _Candidate], forced: frozenset[str],
             after_blank: dict[int, bool] | None = None,
-            line_of: dict[int, int] | None = None, text: str = "") -> tuple[set[int], list[str], bool]:
+            line_of: dict[int, int] | None = None, text: str = "",
+            units: int = 0) -> tuple[set[int], list[str], bool]:
     """Which candidate lines open turns, from the whole file's evidence.
 
     Returns the accepted line indexes, notes for the report and whether the
@@ -343,6 +350,17 @@ def _decide(candidates: dict[int, _Candidate], forced: frozenset[str],
 
     accepted = set(strong) | {i for i in recurring if fits(i) or not strong}
     once: list[int] = []
+    # Every cue opens with "Label:" in one shape, as Zoom and diarization scripts write them: the file
+    # says these are labels, whatever the names look like ("iPhone de Marta", "marta rojas").
+    colon = [i for i, c in candidates.items() if c.style == "colon"]
+    if units >= 3 and len(colon) >= 0.9 * units and len({candidates[i].shape for i in colon}) == 1:
+        for i in colon:
+            first = fold_label(candidates[i].label).split(" ")[0]
+            if i in accepted or first in _NOT_SPEAKERS or first in _FUNCTION_WORDS:
+                continue
+            accepted.add(i)
+            if counts[fold_label(candidates[i].label)] == 1:
+                once.append(i)
     common: frozenset[str] | None = None  # made only when a label used once needs it (large files)
     if accepted:
         for i, c in candidates.items():

@@ -106,3 +106,21 @@ def test_the_interviewer_is_named_by_role_word_user_or_questions_and_the_reason_
     chat = parse_transcript("Ana: ¿Cómo fue?\nLuis: ¿Bien?\nAna: Sí.\nLuis: Ya.\n")
     labels, why, guessed = find_interviewer(chat)
     assert labels == frozenset() and guessed and why.startswith("no interviewer found among 2 speakers")
+
+
+def _cues(*lines: str) -> str:
+    return "WEBVTT\n\n" + "\n\n".join(f"00:00:{i:02d}.000 --> 00:00:{i:02d}.500\n{line}"
+                                      for i, line in enumerate(lines, 1)) + "\n"
+
+
+@pytest.mark.parametrize("names", [
+    ("iPhone de Marta", "marta rojas", "Ana María del Pino Soto"),
+    ("Marta (she/her)", "Dr. Luis Soto", "Carolina Vega"),
+])
+def test_zoom_display_names_of_any_shape_are_speakers_when_every_cue_has_one(names):
+    a, b, once = names
+    parsed = parse_subtitles(_cues(f"{a}: ¿Hola?", f"{b}: Bien. Por ejemplo: así.", f"{a}: ¿Y?", f"{once}: Nada.",
+                                   f"{b}: Ya."), path="zoom.vtt", kind="vtt")
+    assert [t.speaker for t in parsed.turns] == [a, b, a, once, b]
+    assert parsed.text[parsed.turns[1].start:parsed.turns[1].end] == "Bien. Por ejemplo: así."
+    assert f"label {once!r} is used once" in parsed.notes[0] and "line 12" in parsed.notes[0]
