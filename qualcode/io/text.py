@@ -378,7 +378,9 @@ def _decide(candidates: dict[int, _Candidate], forced: frozenset[str],
     for i in once:
         notes.append(f"line {line_of.get(i, i + 1)}: label {candidates[i].label!r} is used once; taken as a "
                      "speaker because the file's other labels have its shape (if it is speech, edit that line)")
-    kept = sorted(i for i, c in candidates.items() if i not in accepted and c.style == "colon")
+    # Known non-speakers (Nota:, Fecha:, Ejemplo:) are not worth a note; other colons read as speech are.
+    kept = sorted(i for i, c in candidates.items() if i not in accepted and c.style == "colon"
+                  and fold_label(c.label) not in _NOT_SPEAKERS)
     if kept and accepted:
         shown = ", ".join(f"{line_of.get(i, i + 1)} ({candidates[i].label}:)" for i in kept[:3])
         more = f" and {len(kept) - 3} more" if len(kept) > 3 else ""
