@@ -24,6 +24,8 @@ A label opens a line and is 1-4 words (letters, digits, ``.'/-_``)::
     Marta Rojas - 00:01:02                     a dash, bar or dot between name and time
     00:01:02 Marta Rojas                       time then name alone on a line
     00:01:02                                   a time alone on a line: the next label's time
+    0:0:0.0 --> 0:0:3.120                      a time (or cue range) line, then the name alone on
+    Marta Rojas                                its line, then the speech (Teams .docx, Google Meet)
 
 Time marks (become the ``timestamp`` column in seconds and leave the text)::
 
@@ -89,7 +91,11 @@ _HEADER_BEFORE = re.compile(
 # MAXQDA f4/f5 time mark at the end of a paragraph: "#00:01:02-5#" (when the paragraph ends).
 _F4_MARK = re.compile(r"[ \t]*#(?P<ts>\d{1,2}:\d{2}:\d{2})(?:[-.,]\d{1,3})?#[ \t]*$")
 _LOWER_WORD = re.compile(r"(?<![\w'])[^\W\d_A-ZÁÉÍÓÚÑÜ][\w']*")
-_TIME_ONLY = re.compile(rf"^[ \t]*(?P<ts>{_TSX})[ \t]*$")
+# A line holding only a time mark or a cue range; fields may have one digit ("0:0:3.120", Teams .docx).
+_LOOSE = r"\d{1,2}:\d{1,2}(?::\d{1,2})?(?:[.,]\d{1,3})?"
+_TIME_ONLY = re.compile(rf"^[ \t]*[\[(]?(?P<ts>{_LOOSE}(?:[ \t]*-->?[ \t]*{_LOOSE})?)[\])]?[ \t]*$")
+# A name alone on its line right after a time line: "0:0:0.0 --> 0:0:3.120" / "Marta Rojas" / speech.
+_NAME_LINE = re.compile(rf"^[ \t]*(?P<br>\[)?(?P<label>{_LABEL})(?(br)\])[ \t]*:?[ \t]*$")
 
 # Labels that mark the person asking. Matched on the folded first word(s).
 _INTERVIEWER = {
@@ -430,11 +436,18 @@ def parse_transcript(text: str, *, path: str | Path | None = None,
     candidates: dict[int, _Candidate] = {}
     after_blank: dict[int, bool] = {}
     previous_blank = True
+    previous_time = False
     for index, (_, line) in enumerate(lines):
         found = _candidate(line, speakers)
+        if found is None and previous_time and (name := _NAME_LINE.match(line)) is not None \
+                and _short(_clean(name.group("label"))):
+            found = _Candidate(_clean(name.group("label")), None, len(line), False, "after_time",
+                               name.group("br") is not None)
         if found is not None:
             candidates[index] = found
             after_blank[index] = previous_blank
+        if line.strip():
+            previous_time = _TIME_ONLY.match(line) is not None
         if line.strip() and not _TIME_ONLY.match(line):
             previous_blank = False
         elif not line.strip():

@@ -18,6 +18,9 @@ pregunta_respuesta.txt         ``P:`` / ``R:`` (Pregunta / Respuesta)
 focus_group_bold.md            ``**Moderadora:**`` Markdown, a participant who speaks once
 label_alone_colon_in_speech    ``ENTREVISTADORA:`` alone on its line, "Por ejemplo:" in speech
 no_labels.txt                  prose without labels: one speaker, a warning naming the file
+teams_docx_cues.txt            Teams .docx text: ``0:0:0.0 --> 0:0:4.120`` line, name line, speech
+maxqda_f4.txt                  MAXQDA f4/f5: ``I: ... #00:00:04-2#`` (the mark ends the paragraph)
+zoom_chat_transcript.txt       Zoom saved transcript: ``[Name] 10:15:04`` line, speech below
 =============================  =====================================================
 
 The property test at the end writes random interviews in every label style and
@@ -67,6 +70,12 @@ MATRIX = [
         ('ENTREVISTADORA', 'interviewer', None, '¿Y'),
         ('DIRECTORA 4', 'participant', None, 'Tiempo.'),
     ]),
+    ('maxqda_f4.txt', 'ok', 22, [
+        ('I', 'interviewer', 0.0, '¿Cómo'),
+        ('B', 'participant', 4.0, 'Cada'),
+        ('I', 'interviewer', 12.0, '¿Y'),
+        ('B', 'participant', 65.0, 'Lo'),
+    ]),
     ('no_labels.txt', 'warning', 14, [
         (None, 'participant', None, 'Escribo'),
         (None, 'participant', None, 'El'),
@@ -101,6 +110,12 @@ MATRIX = [
         ('Lucía Herrera', 'interviewer', 65.0, 'Who'),
         ('Tomás Vidal', 'participant', 69.0, 'We'),
     ]),
+    ('teams_docx_cues.txt', 'warning', 22, [
+        ('Lucía Herrera', 'interviewer', 0.0, '¿Cómo'),
+        ('Tomás Vidal', 'participant', 12.0, 'Cada'),
+        ('Lucía Herrera', 'interviewer', 65.0, '¿Y'),
+        ('Tomás Vidal', 'participant', 69.0, 'Lo'),
+    ]),
     ('teams_tab.txt', 'warning', 21, [
         ('Lucía Herrera', 'interviewer', 4.0, 'How'),
         ('Tomás Vidal', 'participant', 12.0, 'Each'),
@@ -131,6 +146,12 @@ MATRIX = [
         ('Ana María del Pino', 'participant', 17.0, 'Nosotras'),
         ('Lucía Herrera', 'interviewer', 65.0, '¿Y'),
         ('Tomás Vidal', 'participant', 69.0, 'Lo'),
+    ]),
+    ('zoom_chat_transcript.txt', 'warning', 22, [
+        ('Lucía Herrera', 'interviewer', 36904.0, '¿Cómo'),
+        ('Tomás Vidal', 'participant', 36912.0, 'Cada'),
+        ('Lucía Herrera', 'interviewer', 36965.0, '¿Y'),
+        ('Tomás Vidal', 'participant', 36969.0, 'Lo'),
     ]),
 ]
 

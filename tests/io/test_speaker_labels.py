@@ -124,3 +124,14 @@ def test_zoom_display_names_of_any_shape_are_speakers_when_every_cue_has_one(nam
     assert [t.speaker for t in parsed.turns] == [a, b, a, once, b]
     assert parsed.text[parsed.turns[1].start:parsed.turns[1].end] == "Bien. Por ejemplo: así."
     assert f"label {once!r} is used once" in parsed.notes[0] and "line 12" in parsed.notes[0]
+
+
+@pytest.mark.parametrize("time_line", ["0:0:{s}.0 --> 0:0:{e}.120", "00:00:{s:02d}", "[00:00:{s:02d}]"])
+def test_time_line_then_name_alone_then_speech_is_a_turn(time_line):
+    blocks = []
+    for k, (name, speech) in enumerate([("Marta Rojas", "Hola, ¿qué tal?"), ("Ana Li", "Bien, gracias."),
+                                        ("Marta Rojas", "¿Y el equipo?"), ("Ana Li", "Bien.")]):
+        blocks.append(f"{time_line.format(s=3 * k, e=3 * k + 2)}\n{name}\n{speech}")
+    got = turns("\n\n".join(blocks) + "\n")
+    assert got == [("Marta Rojas", 0.0, "Hola, ¿qué tal?"), ("Ana Li", 3.0, "Bien, gracias."),
+                   ("Marta Rojas", 6.0, "¿Y el equipo?"), ("Ana Li", 9.0, "Bien.")]
