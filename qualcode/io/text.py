@@ -324,7 +324,7 @@ def _plausible_name(label: str, any_case: bool = False, common: frozenset[str] =
 def _decide(candidates: dict[int, _Candidate], forced: frozenset[str],
             after_blank: dict[int, bool] | None = None,
             line_of: dict[int, int] | None = None, text: str = "",
-            units: int = 0) -> tuple[set[int], list[str], bool]:
+            units: int = 0, follows_open: frozenset[int] = frozenset()) -> tuple[set[int], list[str], bool]:
     """Which candidate lines open turns, from the whole file's evidence.
 
     Returns the accepted line indexes, notes for the report and whether the
@@ -371,6 +371,8 @@ def _decide(candidates: dict[int, _Candidate], forced: frozenset[str],
     if accepted:
         for i, c in candidates.items():
             if i in accepted or counts[fold_label(c.label)] != 1 or not _plausible_name(c.label):
+                continue
+            if i in follows_open:  # right under a label whose speech starts on the next line: that speech
                 continue
             if common is None:
                 common = frozenset(fold_label(w) for w in set(_LOWER_WORD.findall(text)))
@@ -433,6 +435,12 @@ def parse_transcript(text: str, *, path: str | Path | None = None,
         lines.append((offset, raw))
         offset += len(raw) + 1
 
+    next_text = [len(lines)] * len(lines)  # per line, the next line that is not blank
+    upcoming = len(lines)
+    for index in range(len(lines) - 1, -1, -1):
+        next_text[index] = upcoming
+        if lines[index][1].strip():
+            upcoming = index
     candidates: dict[int, _Candidate] = {}
     after_blank: dict[int, bool] = {}
     previous_blank = True
@@ -452,7 +460,11 @@ def parse_transcript(text: str, *, path: str | Path | None = None,
             previous_blank = False
         elif not line.strip():
             previous_blank = True
-    accepted, notes, uncertain = _decide(candidates, speakers, after_blank, text=text)
+    # Candidates on the line right after a label whose speech starts on the next line (Otter, Teams,
+    # a label alone) are that speech unless they are labels on their own evidence.
+    opens_below = [i for i, c in candidates.items() if c.col >= len(lines[i][1].rstrip())]
+    follows_open = frozenset(next_text[i] for i in opens_below if next_text[i] in candidates)
+    accepted, notes, uncertain = _decide(candidates, speakers, after_blank, text=text, follows_open=follows_open)
     if not accepted:
         return _paragraph_turns(text, lines)
 
@@ -478,12 +490,6 @@ def parse_transcript(text: str, *, path: str | Path | None = None,
             turns.append(current)
         current = None
 
-    next_text = [len(lines)] * len(lines)  # per line, the next line that is not blank
-    upcoming = len(lines)
-    for index in range(len(lines) - 1, -1, -1):
-        next_text[index] = upcoming
-        if lines[index][1].strip():
-            upcoming = index
     for index, (line_start, line) in enumerate(lines):
         if index in accepted:
             close()

@@ -182,7 +182,7 @@ _INTERVIEWERS = ["Entrevistadora", "Interviewer", "Moderadora", "E", "Hablante 1
 _OTHERS = [["Marta Rojas", "Inés", "María José Soto Díaz"], ["Directora 2", "D1", "PA4"],
            ["SPEAKER_01", "SPEAKER_02", "SPEAKER_03"], ["Hablante 2", "Hablante 3", "Participante 4"]]
 _STYLES = ["colon", "time_first", "speaker_time", "time_after_colon", "alone", "bold", "otter", "teams",
-           "teams_tab", "time_header", "srt", "vtt", "vtt_voice"]
+           "teams_tab", "time_header", "teams_cues", "f4", "docx", "srt", "vtt", "vtt_voice"]
 
 
 def _clock(seconds: int, style: str) -> str:
@@ -211,9 +211,14 @@ def _render(style: str, turns: list[tuple[str, int, list[str]]], blank: bool) ->
         body = "\n\n".join(cues) + "\n"
         return (body, ".srt") if style == "srt" else ("WEBVTT\n\n" + body, ".vtt")
     blocks = []
-    for label, t, lines in turns:
+    for k, (label, t, lines) in enumerate(turns):
         speech = "\n".join(lines)
+        ends = turns[k + 1][1] if k + 1 < len(turns) else t + 1
         head = {
+            "teams_cues": f"{t // 3600}:{t // 60 % 60}:{t % 60}.0 --> {ends // 3600}:{ends // 60 % 60}:{ends % 60}.0"
+                          f"\n{label}\n{speech}",
+            "f4": f"{label}: {speech} #{_clock(ends, style)}-0#",
+            "docx": f"{label}: {speech}",
             "colon": f"{label}: {speech}",
             "time_first": f"[{_clock(t, style)}] {label}: {speech}",
             "speaker_time": f"{label} ({_clock(t, style)}): {speech}",
@@ -226,7 +231,7 @@ def _render(style: str, turns: list[tuple[str, int, list[str]]], blank: bool) ->
             "time_after_colon": f"{label}: [{_clock(t, style)}] {speech}",
         }[style]
         blocks.append(head)
-    return sep.join(blocks) + "\n", ".md" if style == "bold" else ".txt"
+    return sep.join(blocks) + "\n", {"bold": ".md", "docx": ".docx"}.get(style, ".txt")
 
 
 @st.composite
@@ -257,7 +262,15 @@ def test_every_word_comes_back_with_its_speaker_and_time_in_every_format(tmp_pat
     style, turns, blank = case
     content, suffix = _render(style, turns, blank)
     path = tmp_path / f"entrevista{suffix}"
-    path.write_text(content, encoding="utf-8")
+    if suffix == ".docx":
+        import docx
+
+        document = docx.Document()
+        for line in content.rstrip("\n").split("\n"):
+            document.add_paragraph(line)
+        document.save(str(path))
+    else:
+        path.write_text(content, encoding="utf-8")
     corpus, report = qc.load_corpus(path, language="es")
     segs = corpus.segments
     text = corpus.documents["text"].iloc[0]
@@ -274,7 +287,9 @@ def test_every_word_comes_back_with_its_speaker_and_time_in_every_format(tmp_pat
     assert int(corpus.documents["n_words"].iloc[0]) == words
     assert list(segs["speaker"]) == [label for label, _, _ in expected]
     assert [s.text.split() for s in segs.itertuples()] == [" ".join(lines).split() for _, _, lines in expected]
-    if style not in ("colon", "alone", "bold"):
+    if style == "f4":  # a mark ends its paragraph: each turn starts at the previous mark
+        assert list(segs["timestamp"].astype(float)) == [0.0] + [float(t) for _, t, _ in expected[1:]]
+    elif style not in ("colon", "alone", "bold", "docx"):
         assert list(segs["timestamp"].astype(float)) == [float(t) for _, t, _ in expected]
     roles = dict(zip(segs["speaker"], segs["speaker_role"]))
     assert roles[expected[0][0]] == "interviewer"

@@ -135,3 +135,10 @@ def test_time_line_then_name_alone_then_speech_is_a_turn(time_line):
     got = turns("\n\n".join(blocks) + "\n")
     assert got == [("Marta Rojas", 0.0, "Hola, ¿qué tal?"), ("Ana Li", 3.0, "Bien, gracias."),
                    ("Marta Rojas", 6.0, "¿Y el equipo?"), ("Ana Li", 9.0, "Bien.")]
+
+
+def test_a_name_and_time_line_right_under_a_header_is_speech():
+    text = ("Marta Rojas  0:01\n¿Qué hora era?\n\nAna Li  0:05\nRed 10:30\n\nMarta Rojas  0:09\n¿Seguro?\n\n"
+            "Ana Li  0:12\nSí.\n")
+    assert [(g[0], g[2]) for g in turns(text)] == [("Marta Rojas", "¿Qué hora era?"), ("Ana Li", "Red 10:30"),
+                                                   ("Marta Rojas", "¿Seguro?"), ("Ana Li", "Sí.")]
