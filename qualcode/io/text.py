@@ -588,7 +588,9 @@ def find_interviewer(parsed: ParsedTranscript, given: Iterable[str] = ()) -> tup
     ratio = {k: asked[k] / spoke[k] for k in order}
     best = max(order, key=lambda k: (ratio[k], -order.index(k)))
     others = max(ratio[k] for k in order if k != best)
-    if spoke[best] >= 2 and ratio[best] >= 0.5 and others <= ratio[best] / 2:
+    # The one who asks: at least two questions, in at least a third of their turns, and clearly more
+    # often than anyone else (a participant's "¿me entiendes?" does not make them the interviewer).
+    if asked[best] >= 2 and ratio[best] >= 1 / 3 and ratio[best] >= 1.5 * others:
         why = (f"{display[best]} taken as interviewer by guess: {asked[best]} of {spoke[best]} turns ask a "
                f"question, at most {others:.0%} of any other speaker's")
         if order[0] == best:

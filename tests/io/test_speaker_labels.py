@@ -142,3 +142,10 @@ def test_a_name_and_time_line_right_under_a_header_is_speech():
             "Ana Li  0:12\nSí.\n")
     assert [(g[0], g[2]) for g in turns(text)] == [("Marta Rojas", "¿Qué hora era?"), ("Ana Li", "Red 10:30"),
                                                    ("Marta Rojas", "¿Seguro?"), ("Ana Li", "Sí.")]
+
+
+def test_the_interviewer_guess_survives_a_participants_rhetorical_questions():
+    text = "".join(f"Hablante 1: Ya. ¿Y {k}?\nHablante 2: Sí, ¿me entiendes? Fue así.\nHablante 2: Bueno.\n"
+                   for k in range(4))
+    labels, why, guessed = find_interviewer(parse_transcript(text))
+    assert labels == {"hablante 1"} and guessed
