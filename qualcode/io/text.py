@@ -8,7 +8,8 @@ label shape and is a plausible name, and then it is reported.
 
 Label grammar (one example each)
 --------------------------------
-A label opens a line and is 1-4 words (letters, digits, ``.'/-_``)::
+A label opens a line and is 1-4 words besides particles such as *de*, *del*,
+*la* (letters, digits, ``.'/()-_``)::
 
     Entrevistadora: ¿Cómo parte el día?        label, colon, speech
     Entrevistadora:                            label alone; speech on the next lines
@@ -45,10 +46,22 @@ Which labels are speakers
   (colon or header line, casing, brackets, time mark) and, in files whose turns
   are separated by blank lines, it too follows a blank line. It is reported.
 
+* in subtitles where (nearly) every cue opens with ``Name:`` in one shape
+  (Zoom), every such name, whatever it looks like (``iPhone de Marta``).
+
 Not speakers: a colon inside speech (``Por ejemplo: ...``, ``A veces: ...``,
 ``I told her: ...``, ``Nota: ...``) — the words before it are not a plausible
-name or do not have the file's label shape; these lines are reported as kept
-inside speech.
+name (a function word, a lower-case word, a word the file also writes in lower
+case) or do not have the file's label shape; these lines are reported as kept
+inside speech. A name-and-time line right under a header is that header's speech.
+
+Who is the interviewer
+----------------------
+:func:`find_interviewer`, per file: the labels the user names
+(``interviewer=[...]``, ``--interviewer``); else a role word (``Entrevistadora``,
+``Moderadora``, ``E``, ``Interviewer``, ``P`` beside ``R``); else, as a reported
+guess, the speaker who asks clearly more often than anyone else (``Hablante 1``,
+``SPEAKER_00``, a Zoom host); else nobody, reported.
 """
 
 from __future__ import annotations
