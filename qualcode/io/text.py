@@ -79,36 +79,44 @@ __all__ = [
 ]
 
 _CLOCK = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?"
+# White space runs are bounded (and lines stripped before matching) so that no line, however long,
+# makes the label patterns backtrack for long.
+_W, _W1 = r"[ \t]{0,20}", r"[ \t]{1,20}"
 # "1 minute 2 seconds" (Teams .txt export), also in Spanish and with hours.
-_SPOKEN = (r"\d{1,3}[ \t]+(?:hours?|horas?|minutes?|minutos?|seconds?|segundos?)"
-           r"(?:[ \t]+\d{1,3}[ \t]+(?:hours?|horas?|minutes?|minutos?|seconds?|segundos?)){0,2}")
-_TS = rf"{_CLOCK}(?:[ \t]*-->?[ \t]*{_CLOCK})?"
+_SPOKEN = (rf"\d{{1,3}}{_W1}(?:hours?|horas?|minutes?|minutos?|seconds?|segundos?)"
+           rf"(?:{_W1}\d{{1,3}}{_W1}(?:hours?|horas?|minutes?|minutos?|seconds?|segundos?)){{0,2}}")
+_TS = rf"{_CLOCK}(?:{_W}-->?{_W}{_CLOCK})?"
 _TSX = rf"(?:\[{_TS}\]|\({_TS}\)|{_TS})"
 _LABEL = r"[^\W\d_][\w .'/()\-]{0,47}?"
+# Matched on a line without its leading white space.
 _HEAD = re.compile(
-    rf"""^[ \t]*
-    (?:(?P<ts1>{_TSX})[ \t]*(?:-[ \t]*)?)?
-    (?P<md>\*\*|__)?[ \t]*
+    rf"""^(?:(?P<ts1>{_TSX}){_W}(?:-{_W})?)?
+    (?:(?P<md>\*\*|__){_W})?
     (?P<br>\[)?(?P<label>{_LABEL})(?(br)\])
-    [ \t]*(?:\*\*|__)?
-    [ \t]*(?:(?P<ts2>\[{_TS}\]|\({_TS}\)|(?<=[ \t]){_CLOCK}))?
-    [ \t]*(?:\*\*|__)?[ \t]*:(?!\d)[ \t]*(?:\*\*|__)?[ \t]*
-    (?:(?P<ts3>\[{_TS}\]|\({_TS}\))[ \t]*)?""",
+    (?:{_W}(?:\*\*|__))?
+    (?:{_W}(?P<ts2>\[{_TS}\]|\({_TS}\)|(?<=[ \t]){_CLOCK}))?
+    (?:{_W}(?:\*\*|__))?
+    {_W}:(?!\d){_W}(?:(?:\*\*|__){_W})?
+    (?:(?P<ts3>\[{_TS}\]|\({_TS}\)){_W})?""",
     re.X,
 )
-# A header line without a colon: "Name  0:03" or "00:01:02 Name", nothing else on the line.
+# A header line without a colon: "Name  0:03" or "00:01:02 Name", nothing else on the (stripped) line.
 _HEADER_AFTER = re.compile(
-    rf"^[ \t]*(?P<br>\[)?(?P<label>{_LABEL})(?(br)\])[ \t]+(?:[-–|·][ \t]+)?(?P<ts>{_TSX}|{_SPOKEN})[ \t]*$")
+    rf"^(?P<br>\[)?(?P<label>{_LABEL})(?(br)\]){_W1}(?:[-–|·]{_W1})?(?P<ts>{_TSX}|{_SPOKEN})$")
 _HEADER_BEFORE = re.compile(
-    rf"^[ \t]*(?P<ts>{_TSX})[ \t]+(?:[-–|·][ \t]*)?(?P<br>\[)?(?P<label>{_LABEL})(?(br)\])[ \t]*$")
+    rf"^(?P<ts>{_TSX}){_W1}(?:[-–|·]{_W})?(?P<br>\[)?(?P<label>{_LABEL})(?(br)\])$")
 # MAXQDA f4/f5 time mark at the end of a paragraph: "#00:01:02-5#" (when the paragraph ends).
 _F4_MARK = re.compile(r"[ \t]*#(?P<ts>\d{1,2}:\d{2}:\d{2})(?:[-.,]\d{1,3})?#[ \t]*$")
 _LOWER_WORD = re.compile(r"(?<![\w'])[^\W\d_A-ZÁÉÍÓÚÑÜ][\w']*")
-# A line holding only a time mark or a cue range; fields may have one digit ("0:0:3.120", Teams .docx).
+# A (stripped) line holding only a time mark or a cue range; fields may have one digit ("0:0:3.120").
 _LOOSE = r"\d{1,2}:\d{1,2}(?::\d{1,2})?(?:[.,]\d{1,3})?"
-_TIME_ONLY = re.compile(rf"^[ \t]*[\[(]?(?P<ts>{_LOOSE}(?:[ \t]*-->?[ \t]*{_LOOSE})?)[\])]?[ \t]*$")
-# A name alone on its line right after a time line: "0:0:0.0 --> 0:0:3.120" / "Marta Rojas" / speech.
-_NAME_LINE = re.compile(rf"^[ \t]*(?P<br>\[)?(?P<label>{_LABEL})(?(br)\])[ \t]*:?[ \t]*$")
+_TIME_LINE = re.compile(rf"^[\[(]?(?P<ts>{_LOOSE}(?:{_W}-->?{_W}{_LOOSE})?)[\])]?$")
+# A name alone on its (stripped) line right after a time line: "0:0:0.0 --> 0:0:3.120" / "Marta Rojas".
+_NAME_LINE = re.compile(rf"^(?P<br>\[)?(?P<label>{_LABEL})(?(br)\]){_W}:?$")
+
+
+def _time_only(line: str) -> bool:
+    return _TIME_LINE.match(line.strip(" \t")) is not None
 
 # Labels that mark the person asking. Matched on the folded first word(s).
 _INTERVIEWER = {
@@ -270,14 +278,17 @@ def _candidate(line: str, forced: frozenset[str] = frozenset()) -> _Candidate | 
     if forced and line.strip() and fold_label(line.strip().strip("[]*_:")) in forced:
         label = line.strip().strip("[]*_:").strip()
         return _Candidate(label, None, len(line), False, "bare", line.strip().startswith("["))
-    match = _HEAD.match(line)
+    body = line.lstrip(" \t")
+    lead = len(line) - len(body)
+    match = _HEAD.match(body)
     if match is not None:
         label = _clean(match.group("label"))
         if label and _short(label):
-            return _Candidate(label, match.group("ts1") or match.group("ts2") or match.group("ts3"), match.end(),
-                              match.group("md") is not None, "colon", match.group("br") is not None)
+            return _Candidate(label, match.group("ts1") or match.group("ts2") or match.group("ts3"),
+                              lead + match.end(), match.group("md") is not None, "colon", match.group("br") is not None)
+    full = body.rstrip(" \t")
     for pattern in (_HEADER_AFTER, _HEADER_BEFORE):
-        match = pattern.match(line)
+        match = pattern.match(full)
         if match is not None:
             label = _clean(match.group("label"))
             if label and _short(label):
@@ -460,7 +471,7 @@ def parse_transcript(text: str, *, path: str | Path | None = None,
     previous_time = False
     for index, (_, line) in enumerate(lines):
         found = _candidate(line, speakers)
-        if found is None and previous_time and (name := _NAME_LINE.match(line)) is not None \
+        if found is None and previous_time and (name := _NAME_LINE.match(line.strip(" \t"))) is not None \
                 and _short(_clean(name.group("label"))):
             found = _Candidate(_clean(name.group("label")), None, len(line), False, "after_time",
                                name.group("br") is not None)
@@ -468,8 +479,8 @@ def parse_transcript(text: str, *, path: str | Path | None = None,
             candidates[index] = found
             after_blank[index] = previous_blank
         if line.strip():
-            previous_time = _TIME_ONLY.match(line) is not None
-        if line.strip() and not _TIME_ONLY.match(line):
+            previous_time = _time_only(line)
+        if line.strip() and not _time_only(line):
             previous_blank = False
         elif not line.strip():
             previous_blank = True
@@ -514,7 +525,7 @@ def parse_transcript(text: str, *, path: str | Path | None = None,
             if line[c.col:].strip():
                 content_end = line_start + len(line.rstrip())
             continue
-        if _TIME_ONLY.match(line) and (next_text[index] in accepted or content_end is None or current is None):
+        if _time_only(line) and (next_text[index] in accepted or content_end is None or current is None):
             pending_ts = parse_timestamp(line.strip())
             continue
         if not line.strip():

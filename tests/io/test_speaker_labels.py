@@ -149,3 +149,14 @@ def test_the_interviewer_guess_survives_a_participants_rhetorical_questions():
                    for k in range(4))
     labels, why, guessed = find_interviewer(parse_transcript(text))
     assert labels == {"hablante 1"} and guessed
+
+
+@pytest.mark.parametrize("line", [" " * 100_000 + "x", "00:00" + " " * 100_000 + "x", "Ana" + " \t" * 50_000 + ":",
+                                  "Ana " + "1 minute " * 20_000, "00:00 " * 20_000 + "Ana"])
+def test_label_patterns_never_backtrack_for_long_on_long_lines(line):
+    import time
+
+    started = time.perf_counter()
+    parsed = parse_transcript(f"{line}\nE: ¿Hola?\nD1: Bien.\n{line}\n")
+    assert time.perf_counter() - started < 2.0
+    assert [t.speaker for t in parsed.turns][1:3] == ["E", "D1"]
