@@ -248,7 +248,7 @@ def speaker_role(label: str | None, *, interviewer: frozenset[str] = frozenset()
     return "participant"
 
 
-@dataclass
+@dataclass(slots=True)
 class _Candidate:
     """Something label-shaped at the start of a line."""
 
