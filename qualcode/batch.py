@@ -224,7 +224,8 @@ def run_round(project: "Project", source: "str | Path | Sequence[str | Path] | C
               methods: Sequence[str] = ("keyword", "embedding"), learn: bool | None = None,
               top_k: int | None = None, min_score: float | None = None, embedder: str = "use",
               report: bool = True, name: str | None = None, workers: int = 1, scheduler: str | None = None,
-              progress: bool = False, overwrite: bool = False) -> RoundResult:
+              progress: bool = False, overwrite: bool = False, speakers: Sequence[str] = (),
+              interviewer: Sequence[str] = ()) -> RoundResult:
     """Add a round of transcripts, suggest codes for what is new, and write the review and report workbooks.
 
     Parameters
@@ -248,6 +249,8 @@ def run_round(project: "Project", source: "str | Path | Sequence[str | Path] | C
         The round's name in file names (default: its ``round`` attribute, or ``round``).
     workers, scheduler, progress
         Where the loading and the suggestion work run (see :mod:`qualcode.parallel`).
+    speakers, interviewer : sequence of str
+        Speaker labels to accept and the interviewer's labels (see :func:`~qualcode.io.load_corpus`).
     Other parameters
         As :func:`~qualcode.coders.suggest`.
 
@@ -277,7 +280,8 @@ def run_round(project: "Project", source: "str | Path | Sequence[str | Path] | C
             corpus = source
             report_frame = pd.DataFrame({"path": [], "doc_id": [], "status": []})
         else:
-            corpus, report_frame = load_corpus(source, attributes=attributes, unit=unit)  # type: ignore[arg-type]
+            corpus, report_frame = load_corpus(source, attributes=attributes, unit=unit,  # type: ignore[arg-type]
+                                               speakers=speakers, interviewer=interviewer)
         documents = project.add_corpus(corpus) if len(corpus.documents) else \
             pd.DataFrame(columns=["doc_id", "action", "n_segments", "n_reanchored", "n_orphaned"])
         changed = list(documents.loc[documents["action"].isin(["added", "updated"]), "doc_id"])

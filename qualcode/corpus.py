@@ -89,7 +89,7 @@ def _build(docs: list[_Document], unit: str, interviewer: frozenset[str]) -> tup
         seen: Counter[str] = Counter()
         n_segments = n_words = 0
         for turn_no, (turn, spans) in enumerate(zip(parsed.turns, _split(parsed, unit, doc.language)), 1):
-            role = speaker_role(turn.speaker, interviewer=interviewer, labels_in_doc=labels)
+            role = speaker_role(turn.speaker, interviewer=interviewer | parsed.interviewer, labels_in_doc=labels)
             if turn.speaker is None and not parsed.labelled:
                 role = "participant"
             for part, (start, end) in enumerate(spans, 1):

@@ -358,7 +358,8 @@ class Project:
             for doc in corpus.documents.to_dict("records"):
                 doc_id = doc["doc_id"]
                 attrs = {a: _py(doc.get(a)) for a in attributes}
-                if doc_id in existing and existing[doc_id][:2] == (doc["sha256"], corpus.unit):
+                if doc_id in existing and existing[doc_id][:2] == (doc["sha256"], corpus.unit) and \
+                        self._same_turns(db, doc_id, corpus.segments):
                     action = "unchanged"
                     # A corrected attributes sheet reaches documents whose text did not change; loading
                     # without a sheet leaves the attributes they have.
@@ -400,6 +401,15 @@ class Project:
                 pending = _get_meta(db, _UNSUGGESTED, [])
                 _set_meta(db, _UNSUGGESTED, pending + [d for d in new if d not in set(pending)])
         return pd.DataFrame(rows, columns=["doc_id", "action", "n_segments", "n_reanchored", "n_orphaned"])
+
+    @staticmethod
+    def _same_turns(db: sqlite3.Connection, doc_id: str, segments: pd.DataFrame) -> bool:
+        """Same segments, speakers and roles as stored: a file loaded again with other ``speakers=`` or
+        ``interviewer=`` has the same bytes but not the same turns, and must be updated."""
+        stored = db.execute("SELECT segment_id, speaker, speaker_role FROM segments WHERE doc_id = ? ORDER BY rowid",
+                            (doc_id,)).fetchall()
+        new = segments.loc[segments["doc_id"] == doc_id, ["segment_id", "speaker", "speaker_role"]]
+        return stored == [tuple(_py(v) for v in row) for row in new.itertuples(index=False, name=None)]
 
     @staticmethod
     def _insert_segments(db: sqlite3.Connection, segs: pd.DataFrame) -> None:

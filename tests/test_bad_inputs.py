@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import qualcode as qc
-from qualcode.errors import AttributesError
+from qualcode.errors import AttributesError, NoSpeakerLabelsWarning
 
 GOOD = "ENTREVISTADORA: ¿Cómo se sintió este año?\nD1: Al principio muy sola, la verdad.\n"
 
@@ -94,9 +94,11 @@ def test_t5_speaker_label_variants_load_as_turns(tmp_path, write, interviewer, p
 # T6 ---------------------------------------------------------------------------
 def test_t6_no_labels_reads_one_speaker_with_a_warning(tmp_path, write):
     write("sin.txt", "Escribo esto como reflexión.\n\nEl equipo cambió mucho este año.\n")
-    corpus, report = load(tmp_path)
+    with pytest.warns(NoSpeakerLabelsWarning, match="sin.txt: no speaker labels"):
+        corpus, report = load(tmp_path)
     row = status(report, "sin.txt")
     assert row["status"] == "warning" and "no speaker labels" in row["message"]
+    assert "speakers=[" in row["message"] and "--speakers" in row["message"]
     assert len(corpus.segments) == 2 and set(corpus.segments["speaker_role"]) == {"participant"}
 
 

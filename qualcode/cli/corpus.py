@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import List, Optional
 
 import pandas as pd
 import typer
 
-from ..errors import QualcodeError
+from ..errors import NoSpeakerLabelsWarning, QualcodeError
 from ..io import load_corpus
 from . import app
+
+SPEAKERS = typer.Option(None, "--speakers", metavar="LABEL",
+                        help="A speaker label qualcode does not recognise on its own (repeat for more), "
+                             "e.g. --speakers 'Marta Rojas' --speakers 'SPEAKER_00'.")
+INTERVIEWER = typer.Option(None, "--interviewer", metavar="LABEL",
+                           help="The interviewer's label in the files (repeat for more), e.g. --interviewer "
+                                "'Hablante 1'. Default: a role word (Entrevistadora, Moderadora, E:), else "
+                                "the speaker who asks most questions; each file's row says who and why.")
 
 
 @app.command("load")
@@ -19,15 +28,23 @@ def load(
     attributes: Optional[Path] = typer.Option(None, "--attributes", "-a", help="Participant attributes sheet (CSV/XLSX)."),
     unit: str = typer.Option("turn", help="Segment unit: turn, paragraph or sentence."),
     language: Optional[str] = typer.Option(None, help="Force es or en (default: detect per document)."),
+    speakers: Optional[List[str]] = SPEAKERS,
+    interviewer: Optional[List[str]] = INTERVIEWER,
 ) -> None:
     """Load transcripts and print a summary per document and any problems.
 
     Example:
 
         qualcode load data_samples/transcripts --attributes data_samples/attributes.csv
+
+        qualcode load entrevistas/ --interviewer "Hablante 1" --speakers "SPEAKER_00"
     """
     try:
-        corpus, report = load_corpus(paths, attributes=attributes, unit=unit, language=language)  # type: ignore[arg-type]
+        with warnings.catch_warnings():
+            # Each file's row below says it, with the remedy; no second, bare copy on stderr.
+            warnings.simplefilter("ignore", NoSpeakerLabelsWarning)
+            corpus, report = load_corpus(paths, attributes=attributes, unit=unit, language=language,  # type: ignore[arg-type]
+                                         speakers=speakers or (), interviewer=interviewer or ())
     except QualcodeError as exc:
         typer.secho(f"error: {exc}", err=True, fg="red")
         raise typer.Exit(2) from None
@@ -40,6 +57,12 @@ def load(
     typer.echo(f"{corpus!r}")
     by_role = corpus.segments["speaker_role"].value_counts().to_dict()
     typer.echo("segments by speaker role: " + ", ".join(f"{k} {v}" for k, v in sorted(by_role.items())))
+    files = report[report["doc_id"].notna() & (report["status"] == "ok")]
+    if len(files):
+        typer.echo("")
+        typer.echo("speakers and interviewer per file:")
+        for row in files.itertuples():
+            typer.echo(f"  {row.message}")
     problems = report[report["status"] != "ok"]
     if len(problems):
         typer.echo("")

@@ -10,8 +10,9 @@ from typing import Callable, List, Optional, TypeVar
 import pandas as pd
 import typer
 
-from ..errors import QualcodeError
+from ..errors import NoSpeakerLabelsWarning, QualcodeError
 from . import app
+from .corpus import INTERVIEWER, SPEAKERS
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -95,7 +96,8 @@ def add(project: Path = typer.Argument(..., help="Project file."),
         paths: List[str] = typer.Argument(..., help="Transcript files, folders or globs."),
         attributes: Optional[Path] = typer.Option(None, "--attributes", "-a", help="Attributes sheet (CSV/XLSX)."),
         unit: str = typer.Option("turn", help="Segment unit: turn, paragraph or sentence."),
-        workers: int = WORKERS, scheduler: Optional[str] = SCHEDULER, quiet: bool = QUIET) -> None:
+        workers: int = WORKERS, scheduler: Optional[str] = SCHEDULER, quiet: bool = QUIET,
+        speakers: Optional[List[str]] = SPEAKERS, interviewer: Optional[List[str]] = INTERVIEWER) -> None:
     """Add (or update) transcripts; unchanged files are skipped, decisions re-anchor to corrected text.
 
     Exit code 1 when some files could not be read (each is listed; the rest are added).
@@ -109,8 +111,11 @@ def add(project: Path = typer.Argument(..., help="Project file."),
 
     p = _open(project)
     try:
-        corpus, report = load_corpus(paths, attributes=attributes, unit=unit, workers=workers,  # type: ignore[arg-type]
-                                     scheduler=scheduler, progress=not quiet)
+        with warnings.catch_warnings():  # the rows printed below say it, with the remedy
+            warnings.simplefilter("ignore", NoSpeakerLabelsWarning)
+            corpus, report = load_corpus(paths, attributes=attributes, unit=unit, workers=workers,  # type: ignore[arg-type]
+                                         scheduler=scheduler, progress=not quiet,
+                                         speakers=speakers or (), interviewer=interviewer or ())
         result = p.add_corpus(corpus)
     except QualcodeError as exc:
         _fail(exc, 2)
@@ -171,7 +176,8 @@ def round_cmd(project: Path = typer.Argument(..., help="Project file (created wi
               unit: str = typer.Option("turn", help="Segment unit: turn, paragraph or sentence."),
               methods: str = typer.Option("keyword,embedding", help="Zero-shot methods, comma-separated."),
               workers: int = WORKERS, scheduler: Optional[str] = SCHEDULER, quiet: bool = QUIET,
-              overwrite: bool = OVERWRITE) -> None:
+              overwrite: bool = OVERWRITE, speakers: Optional[List[str]] = SPEAKERS,
+              interviewer: Optional[List[str]] = INTERVIEWER) -> None:
     """Add a round of interviews, suggest codes for what is new, write the review and report workbooks.
 
     Unchanged files are skipped; only new and changed documents are suggested
@@ -197,9 +203,12 @@ def round_cmd(project: Path = typer.Argument(..., help="Project file (created wi
 
     p = _open(project)
     try:
-        result = run_round(p, paths, attributes=attributes, unit=unit, out=out, coder=coder, lang=lang, name=name,
-                           report=report, methods=_methods(methods),
-                           workers=workers, scheduler=scheduler, progress=not quiet, overwrite=overwrite)
+        with warnings.catch_warnings():  # the rows printed below say it, with the remedy
+            warnings.simplefilter("ignore", NoSpeakerLabelsWarning)
+            result = run_round(p, paths, attributes=attributes, unit=unit, out=out, coder=coder, lang=lang, name=name,
+                               report=report, methods=_methods(methods),
+                               workers=workers, scheduler=scheduler, progress=not quiet, overwrite=overwrite,
+                               speakers=speakers or (), interviewer=interviewer or ())
     except QualcodeError as exc:
         _fail(exc, 2)
     except KeyboardInterrupt:

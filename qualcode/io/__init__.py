@@ -12,6 +12,7 @@ import glob
 import hashlib
 import logging
 import unicodedata
+import warnings as pywarnings
 from functools import partial
 from pathlib import Path
 from typing import Callable, Iterable, Literal, Sequence, Union
@@ -33,7 +34,7 @@ from .docx import read_docx
 from .encoding import read_decoded
 from .subtitles import parse_subtitles
 from .tables import SurveyColumns, is_survey_table, read_attributes, read_survey, table_hint
-from .text import ParsedTranscript, parse_transcript
+from .text import ParsedTranscript, find_interviewer, parse_transcript
 
 __all__ = ["load_corpus", "LoadReport", "SurveyColumns", "read_attributes", "SUFFIXES"]
 
@@ -52,8 +53,11 @@ class LoadReport(pd.DataFrame):
 
     Columns: ``path``, ``doc_id`` (``<NA>`` when none was made), ``status``
     (``ok``, ``warning`` or ``error``), ``error`` (the exception class name),
-    ``message`` (what happened and what to do), ``line`` (where in the file,
-    when known) and ``n_segments``.
+    ``message`` (what happened and what to do: for a transcript, how many turns
+    and speakers were read, who was taken as interviewer and why, and anything
+    uncertain — no labels, a label used once, a guessed interviewer — with the
+    option that fixes it), ``line`` (where in the file, when known) and
+    ``n_segments``. A transcript whose structure was guessed is a ``warning``.
 
     Examples
     --------
@@ -164,7 +168,7 @@ def _read_one(path: Path, fmt: str, speakers: frozenset[str]) -> tuple[ParsedTra
 
 def _load_file(job: tuple[Path, str | None, str | None], *, survey: SurveyColumns | None,
                doc_id: "str | Callable[[Path], str]", language: str | None,
-               speakers: frozenset[str]) -> tuple[list[_Document], dict]:
+               speakers: frozenset[str], interviewer: frozenset[str] = frozenset()) -> tuple[list[_Document], dict]:
     """Read one file into documents and its report row (runs in worker processes too: no shared state)."""
     path, fmt, did = job
     try:
@@ -193,17 +197,23 @@ def _load_file(job: tuple[Path, str | None, str | None], *, survey: SurveyColumn
         parsed, encoding, data, warnings = _read_one(path, fmt, speakers)
         if not parsed.turns:
             raise InputFileError(f"{path}: no speech found in the file.", path=path)
+        parsed.interviewer, who, guessed = find_interviewer(parsed, interviewer)
         doc = _Document(str(did), str(path), fmt, encoding, hashlib.sha256(data).hexdigest(), parsed, language or "")
-        notes = warnings + list(parsed.notes)
-        status = "warning" if warnings else "ok"
+        speakers_seen = {t.speaker for t in parsed.turns if t.speaker}
+        notes = [*warnings, f"{len(parsed.turns)} turns, {len(speakers_seen)} speakers" + (f"; {who}" if who else "")]
+        notes += parsed.notes
+        status = "warning" if warnings or parsed.uncertain or guessed else "ok"
         if not parsed.labelled:
-            status = "warning"
-            notes.insert(0, "no speaker labels found: read as one speaker, one turn per paragraph "
-                            "(pass speakers=[...] if the labels have an unusual form)")
-            log.warning("%s", NoSpeakerLabelsWarning.__name__)
+            lines = sum(1 for line in parsed.text.split("\n") if line.strip())
+            notes[len(warnings)] = (f"no speaker labels found in {lines} lines: read as one speaker, {len(parsed.turns)} turns "
+                        "(one per paragraph). If the file has labels, name them: speakers=['Name', ...] "
+                        "(command line: --speakers 'Name')")
         elif any("overlaps" in n or "empty cue" in n for n in notes):
             status = "warning"
-        return [doc], _row(path, did, status, None, "; ".join(notes) or "loaded")
+        row = _row(path, did, status, None, f"{path}: " + "; ".join(notes))
+        if not parsed.labelled:
+            row["_warn"] = True  # warned in the calling process: a worker's warnings never reach the user
+        return [doc], row
     except QualcodeError as exc:
         return [], _row(path, None, "error", type(exc).__name__, str(exc), getattr(exc, "line", None))
     except Exception as exc:  # a reader bug must not sink the batch; say so plainly
@@ -249,8 +259,15 @@ def load_corpus(
         Force one language; otherwise a ``language`` attribute or detection decides.
     survey : SurveyColumns, optional
         How to read ``.csv``/``.xlsx`` files as survey answers.
-    speakers, interviewer : sequence of str
-        Extra labels to accept as speakers / to treat as the interviewer.
+    speakers : sequence of str
+        Labels to accept as speakers in every file, in any shape (``Name:``,
+        ``[Name]:``, ``Name  0:03`` or ``Name`` alone on a line), for labels
+        qualcode does not recognise on its own (see :mod:`qualcode.io.text`).
+    interviewer : sequence of str
+        Labels of the interviewer. Without it, each file's interviewer is a
+        role word (``Entrevistadora``, ``Moderadora``, ``E``, ``Interviewer``)
+        or, failing that, a guess: the speaker who asks most of the questions.
+        The report row of every file says who was taken and why.
     doc_id : {"stem", "name", "path"} or callable
         How a file's document id is made (default: file name without suffix).
     workers : int
@@ -273,6 +290,11 @@ def load_corpus(
         If the attributes sheet itself is invalid (every problem listed).
     InputFileError
         If a glob matches nothing. Problems with single files are reported, not raised.
+
+    Warns
+    -----
+    NoSpeakerLabelsWarning
+        For each file read without speaker labels; the message names the file.
 
     Examples
     --------
@@ -317,7 +339,8 @@ def load_corpus(
             owner[did] = path
         jobs.append((path, fmt, did))
         outcomes.append(None)
-    task = partial(_load_file, survey=survey, doc_id=doc_id, language=language, speakers=forced_speakers)
+    task = partial(_load_file, survey=survey, doc_id=doc_id, language=language, speakers=forced_speakers,
+                   interviewer=frozenset(fold_label(s) for s in interviewer))
     from ..parallel import batches, using
 
     with using(workers, scheduler, progress=progress) as runner:
@@ -354,6 +377,9 @@ def load_corpus(
     for row in rows:
         if row["doc_id"] in counts.index and row["n_segments"] is None:
             row["n_segments"] = int(counts[row["doc_id"]])
+    for row in rows:
+        if row.pop("_warn", False):
+            pywarnings.warn(NoSpeakerLabelsWarning(str(row["message"])), stacklevel=2)
     report = LoadReport(pd.DataFrame(rows, columns=_REPORT_COLUMNS))
     report["line"] = report["line"].astype("Int64")
     report["n_segments"] = report["n_segments"].astype("Int64")

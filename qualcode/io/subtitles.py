@@ -3,8 +3,10 @@
 Before parsing, every cue's timing line is checked here so that a malformed
 file fails with its line number (webvtt-py reports none). Speaker names come
 from WebVTT voice tags (``<v Moderadora>``) or from a label at the start of a
-cue (``Entrevistadora: ...``); a cue without either continues the previous
-speaker. Consecutive cues of one speaker form one turn.
+cue (``Entrevistadora: ...``, Zoom's ``Display Name: ...``, WhisperX's
+``[SPEAKER_00]: ...``), decided for the whole file as in :mod:`qualcode.io.text`
+(a name used once is taken when the other cues carry labels of its shape, and
+reported); a cue without either continues the previous speaker. Consecutive cues of one speaker form one turn.
 
 The document text is rendered as ``Speaker: speech`` blocks separated by blank
 lines; segment offsets point into that rendering, which is also what the
@@ -20,7 +22,7 @@ from pathlib import Path
 
 from ..errors import SubtitleFormatError
 from ..nlp.normalize import fold_label
-from .text import ParsedTranscript, Turn, _accepted, _candidate, parse_timestamp
+from .text import ParsedTranscript, Turn, _Candidate, _candidate, _decide, parse_timestamp
 
 __all__ = ["parse_subtitles"]
 
@@ -129,22 +131,33 @@ def parse_subtitles(text: str, *, path: str | Path, kind: str,
             path=path,
         )
 
-    # Decide which leading "Label:" prefixes are speakers, with the same rules as text files.
-    heads = [_candidate(" ".join(c.text.split("\n"))) for c in captions]
-    counts: dict[str, int] = {}
-    for head in heads:
-        if head is not None:
-            key = fold_label(head[0])
-            counts[key] = counts.get(key, 0) + 1
+    # Decide which leading "Label:" prefixes are speakers from the whole file, with the same rules as
+    # text files (Zoom and WhisperX put a label on every cue, so a name used once has the file's shape).
+    heads = {}
+    for i, c in enumerate(captions):
+        first, _, rest = c.text.strip().partition("\n")
+        if speakers and rest.strip() and fold_label(first.strip().strip("[]:")) in speakers:
+            # A name the user gave, alone on the cue's first line: the speech is the rest of the cue.
+            heads[i] = _Candidate(first.strip().strip("[]:").strip(), None, len(first.strip()) + 1, False, "bare",
+                                  False)
+        elif (head := _candidate(" ".join(c.text.split("\n")), speakers)) is not None and head.style == "colon":
+            heads[i] = head
+    cue_lines = {i: cue.line for i, cue in enumerate(with_text)}
+    accepted, label_notes, uncertain = _decide(heads, speakers, line_of=cue_lines,
+                                               text="\n".join(c.text for c in captions), units=len(captions))
+    notes += label_notes
 
     pieces: list[tuple[str | None, float, int, str]] = []  # speaker, start, line, text
     speaker: str | None = None
-    for caption, cue, head in zip(captions, with_text, heads):
+    for index, (caption, cue) in enumerate(zip(captions, with_text)):
         body = " ".join(part.strip() for part in caption.text.split("\n") if part.strip())
         new_speaker = caption.voice.strip() if caption.voice else None
-        if head is not None and _accepted(head[0], head[3], counts[fold_label(head[0])], speakers):
-            body = body[head[2]:].strip() if not new_speaker else body
-            new_speaker = new_speaker or head[0]
+        if index in accepted:
+            head = heads[index]
+            if not new_speaker:
+                body = " ".join(part.strip() for part in caption.text.strip()[head.col:].split("\n") if part.strip()) \
+                    if head.style == "bare" else body[head.col:].strip()
+            new_speaker = new_speaker or head.label
         if new_speaker is not None:
             speaker = new_speaker
         if pieces and pieces[-1][0] == speaker:
@@ -164,4 +177,5 @@ def parse_subtitles(text: str, *, path: str | Path, kind: str,
         turns.append(Turn(who, offset + len(prefix), offset + len(block), start, line))
         parts.append(block)
         offset += len(block) + 2
-    return ParsedTranscript("\n\n".join(parts), turns, any(t.speaker for t in turns), notes)
+    labelled = any(t.speaker for t in turns)
+    return ParsedTranscript("\n\n".join(parts), turns, labelled, notes, uncertain or not labelled)

@@ -1,17 +1,67 @@
-"""Plain-text transcripts with speaker labels (``.txt``, ``.md``).
+"""Plain-text transcripts with speaker labels (``.txt``, ``.md``, and the text of ``.docx``).
 
-Transcription services, Word exports and hand-typed notes label speakers in
-many ways; every variant below is recognised, with optional timestamps::
+Speakers are decided per file, from the whole file's evidence, never line by
+line: every line that *could* open a turn is collected first, then the labels
+that recur, sit at line starts in the file's consistent shape, or are known
+role words are taken; a label used once is taken only when it has the file's
+label shape and is a plausible name, and then it is reported.
 
-    ENTREVISTADORA: ...            Entrevistador/a: ...        E: ...
-    D1: ...                        Directora 3 (00:02:11): ... [00:01:02] Speaker 1: ...
-    **Moderadora**: ...            **Moderadora:** ...
-    Entrevistadora:                (a label alone on its line; speech on the next lines)
+Label grammar (one example each)
+--------------------------------
+A label opens a line and is 1-4 words besides particles such as *de*, *del*,
+*la* (letters, digits, ``.'/()-_``)::
 
-A line is a speaker turn only when its label looks like a speaker: a known
-role word, a code such as ``D1`` or ``PA4``, a word and a number, a label in
-capitals or bold, a name the user passes, or a name used as a label at least
-twice. A transcriber's ``Nota: ...`` inside speech stays speech.
+    Entrevistadora: ¿Cómo parte el día?        label, colon, speech
+    Entrevistadora:                            label alone; speech on the next lines
+    **Moderadora**: ...   **Moderadora:** ...  bold (Markdown)
+    [SPEAKER_00]: ...     SPEAKER_00: ...      WhisperX / pyannote diarization
+    [00:00:05] Hablante 1: ...                 time, then label and colon
+    Directora 3 (00:02:11): ...                label, time, colon
+    I: Wie war das? #00:00:05-3#               MAXQDA f4/f5: the mark ends the paragraph (next turn's time)
+    Marta Rojas: [00:00:03] ...                label, colon, time in brackets
+    Marta Rojas  0:03                          Otter.ai: name and time alone on a line, no colon
+    Marta Rojas   1 minute 2 seconds           Microsoft Teams .txt (also "1 minuto 2 segundos")
+    [Marta Rojas] 10:15:02                     Zoom saved chat transcript (bracketed name, then time)
+    Marta Rojas - 00:01:02                     a dash, bar or dot between name and time
+    00:01:02 Marta Rojas                       time then name alone on a line
+    00:01:02                                   a time alone on a line: the next label's time
+    0:0:0.0 --> 0:0:3.120                      a time (or cue range) line, then the name alone on
+    Marta Rojas                                its line, then the speech (Teams .docx, Google Meet)
+
+Time marks (become the ``timestamp`` column in seconds and leave the text)::
+
+    0:03   1:02   00:01:02   00:01:02.500   00:00:01,500   [01:02]   (00:01:02)   #00:01:02-5#
+    [00:00:00.031 --> 00:00:04.112]   1 minute 2 seconds   1 hora 2 minutos 3 segundos
+
+Which labels are speakers
+-------------------------
+* always: a label you name (``speakers=[...]``, ``--speakers``), also as a
+  bare line or a header line of any shape; a known role word alone or with a
+  number or name (``Entrevistador/a``, ``Moderadora``, ``E``, ``P``/``R``,
+  ``Hablante 2``, ``Participante 3``, ``Speaker 1``, ``Interviewer``); a code
+  (``D1``, ``PA4``, ``SPEAKER_00``); a label in capitals or bold.
+* a plausible name (capitalised words, particles such as *de*, *la*, *van*
+  allowed: ``María José Soto Díaz``) used at least twice;
+* a plausible name used once, when the file's other labels have the same shape
+  (colon or header line, casing, brackets, time mark) and, in files whose turns
+  are separated by blank lines, it too follows a blank line. It is reported.
+
+* in subtitles where (nearly) every cue opens with ``Name:`` in one shape
+  (Zoom), every such name, whatever it looks like (``iPhone de Marta``).
+
+Not speakers: a colon inside speech (``Por ejemplo: ...``, ``A veces: ...``,
+``I told her: ...``, ``Nota: ...``) — the words before it are not a plausible
+name (a function word, a lower-case word, a word the file also writes in lower
+case) or do not have the file's label shape; these lines are reported as kept
+inside speech. A name-and-time line right under a header is that header's speech.
+
+Who is the interviewer
+----------------------
+:func:`find_interviewer`, per file: the labels the user names
+(``interviewer=[...]``, ``--interviewer``); else a role word (``Entrevistadora``,
+``Moderadora``, ``E``, ``Interviewer``, ``P`` beside ``R``); else, as a reported
+guess, the speaker who asks clearly more often than anyone else (``Hablante 1``,
+``SPEAKER_00``, a Zoom host); else nobody, reported.
 """
 
 from __future__ import annotations
@@ -20,23 +70,53 @@ import re
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from pathlib import Path
+from typing import Iterable
 
 from ..nlp.normalize import fold_label
 
-__all__ = ["Turn", "ParsedTranscript", "parse_transcript", "parse_timestamp", "speaker_role"]
+__all__ = [
+    "Turn", "ParsedTranscript", "parse_transcript", "parse_timestamp", "speaker_role", "find_interviewer",
+]
 
-_TS = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?"
+_CLOCK = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?"
+# White space runs are bounded (and lines stripped before matching) so that no line, however long,
+# makes the label patterns backtrack for long.
+_W, _W1 = r"[ \t]{0,20}", r"[ \t]{1,20}"
+# "1 minute 2 seconds" (Teams .txt export), also in Spanish and with hours.
+_SPOKEN = (rf"\d{{1,3}}{_W1}(?:hours?|horas?|minutes?|minutos?|seconds?|segundos?)"
+           rf"(?:{_W1}\d{{1,3}}{_W1}(?:hours?|horas?|minutes?|minutos?|seconds?|segundos?)){{0,2}}")
+_TS = rf"{_CLOCK}(?:{_W}-->?{_W}{_CLOCK})?"
+_TSX = rf"(?:\[{_TS}\]|\({_TS}\)|{_TS})"
+_LABEL = r"[^\W\d_][\w .'/()\-]{0,47}?"
+# Matched on a line without its leading white space.
 _HEAD = re.compile(
-    rf"""^[ \t]*
-    (?:[\[(]?(?P<ts1>{_TS})[\])]?[ \t]*(?:-[ \t]*)?)?
-    (?P<md>\*\*|__)?[ \t]*
-    (?P<label>[^\W\d_](?:[^\W_]|[ .'/\-]){{0,47}}?)
-    [ \t]*(?:\*\*|__)?
-    [ \t]*(?:[\[(](?P<ts2>{_TS})[\])])?
-    [ \t]*(?:\*\*|__)?[ \t]*:(?!\d)[ \t]*(?:\*\*|__)?[ \t]*""",
+    rf"""^(?:(?P<ts1>{_TSX}){_W}(?:-{_W})?)?
+    (?:(?P<md>\*\*|__){_W})?
+    (?P<br>\[)?(?P<label>{_LABEL})(?(br)\])
+    (?:{_W}(?:\*\*|__))?
+    (?:{_W}(?P<ts2>\[{_TS}\]|\({_TS}\)|(?<=[ \t]){_CLOCK}))?
+    (?:{_W}(?:\*\*|__))?
+    {_W}:(?!\d){_W}(?:(?:\*\*|__){_W})?
+    (?:(?P<ts3>\[{_TS}\]|\({_TS}\)){_W})?""",
     re.X,
 )
-_TIME_ONLY = re.compile(rf"^[ \t]*[\[(]?{_TS}[\])]?[ \t]*$")
+# A header line without a colon: "Name  0:03" or "00:01:02 Name", nothing else on the (stripped) line.
+_HEADER_AFTER = re.compile(
+    rf"^(?P<br>\[)?(?P<label>{_LABEL})(?(br)\]){_W1}(?:[-–|·]{_W1})?(?P<ts>{_TSX}|{_SPOKEN})$")
+_HEADER_BEFORE = re.compile(
+    rf"^(?P<ts>{_TSX}){_W1}(?:[-–|·]{_W})?(?P<br>\[)?(?P<label>{_LABEL})(?(br)\])$")
+# MAXQDA f4/f5 time mark at the end of a paragraph: "#00:01:02-5#" (when the paragraph ends).
+_F4_MARK = re.compile(r"[ \t]*#(?P<ts>\d{1,2}:\d{2}:\d{2})(?:[-.,]\d{1,3})?#[ \t]*$")
+_LOWER_WORD = re.compile(r"(?<![\w'])[^\W\d_A-ZÁÉÍÓÚÑÜ][\w']*")
+# A (stripped) line holding only a time mark or a cue range; fields may have one digit ("0:0:3.120").
+_LOOSE = r"\d{1,2}:\d{1,2}(?::\d{1,2})?(?:[.,]\d{1,3})?"
+_TIME_LINE = re.compile(rf"^[\[(]?(?P<ts>{_LOOSE}(?:{_W}-->?{_W}{_LOOSE})?)[\])]?$")
+# A name alone on its (stripped) line right after a time line: "0:0:0.0 --> 0:0:3.120" / "Marta Rojas".
+_NAME_LINE = re.compile(rf"^(?P<br>\[)?(?P<label>{_LABEL})(?(br)\]){_W}:?$")
+
+
+def _time_only(line: str) -> bool:
+    return _TIME_LINE.match(line.strip(" \t")) is not None
 
 # Labels that mark the person asking. Matched on the folded first word(s).
 _INTERVIEWER = {
@@ -52,7 +132,7 @@ _ROLE_WORDS = _INTERVIEWER | {
     "tecnico", "apoyo", "asistente", "respondent", "respondente", "interviewee", "entrevistada",
     "entrevistado", "persona", "principal", "coach", "teacher", "profesora", "profesor",
     "coordinadora", "coordinador", "jefa", "jefe", "asesora", "asesor", "respuesta", "answer",
-    "p", "r", "a", "sra", "sr", "sra.", "sr.", "dra", "dra.",
+    "p", "r", "a", "sra", "sr", "sra.", "sr.", "dra", "dra.", "orador", "oradora", "voz",
 }
 # Words that end in a colon in speech or headers but never name a speaker.
 _NOT_SPEAKERS = {
@@ -64,9 +144,25 @@ _NOT_SPEAKERS = {
     "eso", "esto", "ahora", "despues", "antes", "primero", "segundo", "luego", "finally",
     "first", "second", "o sea", "or", "because", "like", "ok", "okay", "dijo", "dije", "said",
     "pregunto", "asked", "resumen", "summary", "objetivo", "objective", "participantes",
-    "participants", "asistentes", "attendees", "lugar y fecha",
+    "participants", "asistentes", "attendees", "lugar y fecha", "recording", "grabacion",
+    "honestly", "basically", "actually", "anyway", "sometimes", "obviously", "however", "remember", "imagine",
+    "look", "listen", "again", "key", "problem", "problema", "idea", "clave", "verdad", "obvio", "igual",
+    "total", "digamos", "sinceramente", "francamente", "realmente", "imaginate", "fijate", "oiga", "ademas",
+    "tambien", "tampoco", "incluso", "resultado", "conclusion", "osea", "pues", "oh", "ah", "eh", "um",
 }
-_CODE_LIKE = re.compile(r"^[a-z]{1,3}\s?\d{1,3}$")
+# First words of speech that never start a name ("Yo le dije:", "I told her:", "Por ejemplo:").
+_FUNCTION_WORDS = {
+    "yo", "tu", "el", "ella", "nosotros", "nosotras", "ellos", "ellas", "usted", "ustedes", "le", "les", "me",
+    "te", "se", "nos", "mi", "mis", "su", "sus", "un", "una", "unos", "unas", "los", "las", "por", "para",
+    "con", "sin", "en", "de", "del", "al", "a", "cuando", "donde", "aunque", "pues", "tambien", "solo",
+    "siempre", "nunca", "hay", "fue", "era", "dice", "digo", "i", "you", "he", "she", "we", "they", "it",
+    "my", "our", "the", "a", "an", "in", "on", "at", "for", "with", "when", "there", "this", "that",
+    "what", "she", "his", "her", "basically", "sometimes", "maybe", "a veces", "por ejemplo",
+}
+# Lower-case words allowed inside a name (María de la Luz, Vincent van Gogh).
+_PARTICLES = {"de", "del", "la", "las", "los", "y", "e", "van", "von", "der", "den", "da", "di", "do", "dos",
+              "du", "le", "el", "bin", "ibn", "al"}
+_CODE_LIKE = re.compile(r"^(?:[a-z]{1,3} ?\d{1,3}|(?:speaker|spk|hablante)_?\d{1,3})$")
 _WORD_AND_NUMBER = re.compile(r"^[^\W\d_]+(?: [^\W\d_]+)? \d{1,3}$")
 
 
@@ -84,26 +180,43 @@ class Turn:
 
 @dataclass
 class ParsedTranscript:
-    """A document's canonical text and its turns, as every reader returns it."""
+    """A document's canonical text and its turns, as every reader returns it.
+
+    ``notes`` are what the reader was unsure about (said in the load report);
+    ``uncertain`` is true when one of them should make the file's report row a
+    warning; ``interviewer`` holds the folded labels taken as the interviewer
+    for this file (see :func:`find_interviewer`).
+    """
 
     text: str
     turns: list[Turn]
     labelled: bool = True
     notes: list[str] = dc_field(default_factory=list)
+    uncertain: bool = False
+    interviewer: frozenset[str] = frozenset()
 
 
 def parse_timestamp(value: str) -> float:
-    """``'00:02:11'`` → 131.0; ``'1:02'`` → 62.0; ``'00:00:01,500'`` → 1.5.
+    """A time mark in seconds: ``'00:02:11'`` → 131.0, ``'1:02'`` → 62.0, ``'1 minute 2 seconds'`` → 62.0.
+
+    Brackets and a range's end (``[00:00:01,500 --> 00:00:03,000]``) are ignored.
 
     Examples
     --------
-    >>> parse_timestamp("01:02:03.5")
-    3723.5
+    >>> parse_timestamp("01:02:03.5"), parse_timestamp("[00:00:01,500 --> 00:00:03,000]")
+    (3723.5, 1.5)
+    >>> parse_timestamp("1 minuto 2 segundos")
+    62.0
     """
-    value = value.strip().replace(",", ".")
-    parts = value.split(":")
+    value = value.strip().strip("[]()").split("-")[0].strip().replace(",", ".")
+    if re.search(r"[a-z]", value, re.I):
+        seconds = 0.0
+        for number, unit in re.findall(r"(\d+)\s*([a-z]+)", value, re.I):
+            scale = 3600 if unit.lower().startswith("h") else 60 if unit.lower().startswith("m") else 1
+            seconds += int(number) * scale
+        return float(seconds)
     seconds = 0.0
-    for part in parts:
+    for part in value.split(":"):
         seconds = seconds * 60 + float(part)
     return seconds
 
@@ -112,9 +225,10 @@ def speaker_role(label: str | None, *, interviewer: frozenset[str] = frozenset()
                  labels_in_doc: frozenset[str] = frozenset()) -> str:
     """Classify a speaker label as ``"interviewer"``, ``"participant"`` or ``"unknown"``.
 
-    ``interviewer`` holds extra folded labels that the user says belong to the
-    interviewer. ``P`` is read as *Pregunta* (interviewer) only when the same
-    document also has ``R`` (*Respuesta*) turns.
+    ``interviewer`` holds extra folded labels that the user says (or the file's
+    evidence shows, see :func:`find_interviewer`) belong to the interviewer.
+    ``P`` is read as *Pregunta* (interviewer) only when the same document also
+    has ``R`` (*Respuesta*) turns.
 
     Examples
     --------
@@ -134,32 +248,177 @@ def speaker_role(label: str | None, *, interviewer: frozenset[str] = frozenset()
     return "participant"
 
 
-def _candidate(line: str) -> tuple[str, str | None, int, bool] | None:
-    """If ``line`` starts with something label-shaped, return (label, ts, speech_col, bold)."""
-    match = _HEAD.match(line)
-    if match is None:
-        return None
-    label = match.group("label").strip().rstrip("*_ ").strip()
-    if not label or len(label.split()) > 4:
-        return None
-    ts = match.group("ts1") or match.group("ts2")
-    return label, ts, match.end(), match.group("md") is not None
+@dataclass(slots=True)
+class _Candidate:
+    """Something label-shaped at the start of a line."""
+
+    label: str
+    ts: str | None
+    col: int          # where the speech starts in the line (len(line) when it starts on the next line)
+    bold: bool
+    style: str        # "colon", "header" (no colon, with a time) or "bare" (a named speaker alone)
+    bracketed: bool
+
+    @property
+    def shape(self) -> tuple[str, bool, bool, bool]:
+        return (self.style, self.ts is not None, self.bold, self.bracketed)
 
 
-def _accepted(label: str, bold: bool, count: int, forced: frozenset[str]) -> bool:
+def _is_upper(label: str) -> bool:
+    letters = [ch for ch in label if ch.isalpha()]
+    return len(letters) >= 2 and all(ch.isupper() for ch in letters)
+
+
+def _clean(label: str) -> str:
+    return label.strip().rstrip("*_ ").strip()
+
+
+def _candidate(line: str, forced: frozenset[str] = frozenset()) -> _Candidate | None:
+    """If ``line`` starts with something label-shaped, describe it."""
+    if forced and line.strip() and fold_label(line.strip().strip("[]*_:")) in forced:
+        label = line.strip().strip("[]*_:").strip()
+        return _Candidate(label, None, len(line), False, "bare", line.strip().startswith("["))
+    body = line.lstrip(" \t")
+    lead = len(line) - len(body)
+    match = _HEAD.match(body)
+    if match is not None:
+        label = _clean(match.group("label"))
+        if label and _short(label):
+            return _Candidate(label, match.group("ts1") or match.group("ts2") or match.group("ts3"),
+                              lead + match.end(), match.group("md") is not None, "colon", match.group("br") is not None)
+    full = body.rstrip(" \t")
+    for pattern in (_HEADER_AFTER, _HEADER_BEFORE):
+        match = pattern.match(full)
+        if match is not None:
+            label = _clean(match.group("label"))
+            if label and _short(label):
+                return _Candidate(label, match.group("ts"), len(line), False, "header", match.group("br") is not None)
+    return None
+
+
+def _short(label: str) -> bool:
+    """At most four words besides particles (``Ana María del Pino Soto``): longer is a sentence."""
+    words = label.split()
+    return len(words) <= 6 and sum(fold_label(w) not in _PARTICLES for w in words) <= 4
+
+
+def _is_role(label: str) -> bool:
     folded = fold_label(label)
+    if folded in _ROLE_WORDS:
+        return True
+    # "Directora 3", "Hablante 1", "Entrevistadora Ana": a role word of 2+ letters, then a number or a name.
+    words, original = folded.split(" "), label.split()
+    return len(words[0]) > 1 and words[0] in _ROLE_WORDS and len(words) <= 3 and \
+        all(w[:1].isdigit() or w[:1].isupper() for w in original[1:])
+
+
+def _strong(c: _Candidate, forced: frozenset[str]) -> bool:
+    folded = fold_label(c.label)
     if folded in forced:
         return True
     if folded in _NOT_SPEAKERS or folded.split(" ")[0] in {"http", "https"}:
         return False
-    first = folded.split(" ")[0]
-    if first in _ROLE_WORDS or _CODE_LIKE.match(folded) or _WORD_AND_NUMBER.match(folded):
+    if _is_role(c.label) or _CODE_LIKE.match(folded) or _WORD_AND_NUMBER.match(folded):
         return True
-    letters = [ch for ch in label if ch.isalpha()]
-    if bold or (len(letters) >= 2 and label.isupper()):
-        return True
-    # A capitalised name (a pseudonym) used as a label more than once.
-    return count >= 2 and label[0].isupper() and len(folded.split(" ")) <= 3
+    return (c.bold or _is_upper(c.label)) and _plausible_name(c.label, any_case=True)
+
+
+def _plausible_name(label: str, any_case: bool = False, common: frozenset[str] = frozenset()) -> bool:
+    """Capitalised words (particles allowed inside), not a word that opens speech.
+
+    ``common`` holds folded words the file also writes in lower case: words, not names.
+    """
+    folded = fold_label(label)
+    if common and any(fold_label(w) in common for w in label.split() if fold_label(w) not in _PARTICLES):
+        return False
+    words = label.split()
+    if not words or not _short(label) or folded in _NOT_SPEAKERS or folded in _FUNCTION_WORDS:
+        return False
+    if fold_label(words[0]) in _FUNCTION_WORDS or fold_label(words[0]) in _NOT_SPEAKERS:
+        return False
+    for index, word in enumerate(words):
+        if any_case or word[:1].isupper() or word[:1].isdigit():
+            continue
+        if index > 0 and index < len(words) - 1 and fold_label(word) in _PARTICLES:
+            continue
+        return False
+    return True
+
+
+def _decide(candidates: dict[int, _Candidate], forced: frozenset[str],
+            after_blank: dict[int, bool] | None = None,
+            line_of: dict[int, int] | None = None, text: str = "",
+            units: int = 0, follows_open: frozenset[int] = frozenset()) -> tuple[set[int], list[str], bool]:
+    """Which candidate lines open turns, from the whole file's evidence.
+
+    Returns the accepted line indexes, notes for the report and whether the
+    decision was uncertain (a label used once was taken).
+    """
+    counts: dict[str, int] = {}
+    for c in candidates.values():
+        counts[fold_label(c.label)] = counts.get(fold_label(c.label), 0) + 1
+    strong = {i for i, c in candidates.items() if _strong(c, forced)}
+    recurring = {i for i, c in candidates.items()
+                 if i not in strong and counts[fold_label(c.label)] >= 2 and _plausible_name(c.label)}
+    established = strong | recurring
+    shapes = {candidates[i].shape for i in established}
+    # Casing is evidence only from labels made of words (not codes such as E, D1 or SPEAKER_00).
+    worded = [i for i in established if not _CODE_LIKE.match(fold_label(candidates[i].label))
+              and len(candidates[i].label) > 1]
+    upper = bool(worded) and all(_is_upper(candidates[i].label) for i in worded)
+    # Turns separated by blank lines: a label that does not follow a blank line is speech.
+    blank_layout = after_blank is not None and len(established) >= 3 and \
+        sum(after_blank.get(i, True) for i in established) >= 0.9 * len(established)
+
+    def fits(i: int) -> bool:
+        c = candidates[i]
+        if upper and not _is_upper(c.label):
+            return False
+        if blank_layout and not after_blank.get(i, True):  # type: ignore[union-attr]
+            return False
+        return c.shape in shapes
+
+    accepted = set(strong) | {i for i in recurring if fits(i) or not strong}
+    once: list[int] = []
+    # Every cue opens with "Label:" in one shape, as Zoom and diarization scripts write them: the file
+    # says these are labels, whatever the names look like ("iPhone de Marta", "marta rojas").
+    colon = [i for i, c in candidates.items() if c.style == "colon"]
+    if units >= 3 and len(colon) >= 0.9 * units and len({candidates[i].shape for i in colon}) == 1:
+        for i in colon:
+            first = fold_label(candidates[i].label).split(" ")[0]
+            if i in accepted or first in _NOT_SPEAKERS or first in _FUNCTION_WORDS:
+                continue
+            accepted.add(i)
+            if counts[fold_label(candidates[i].label)] == 1:
+                once.append(i)
+    common: frozenset[str] | None = None  # made only when a label used once needs it (large files)
+    if accepted:
+        for i, c in candidates.items():
+            if i in accepted or counts[fold_label(c.label)] != 1 or not _plausible_name(c.label):
+                continue
+            if i in follows_open:  # right under a label whose speech starts on the next line: that speech
+                continue
+            if common is None:
+                common = frozenset(fold_label(w) for w in set(_LOWER_WORD.findall(text)))
+            if not _plausible_name(c.label, common=common):
+                continue
+            if fits(i):
+                accepted.add(i)
+                once.append(i)
+    notes: list[str] = []
+    line_of = line_of or {}
+    for i in once:
+        notes.append(f"line {line_of.get(i, i + 1)}: label {candidates[i].label!r} is used once; taken as a "
+                     "speaker because the file's other labels have its shape (if it is speech, edit that line)")
+    # Known non-speakers (Nota:, Fecha:, Ejemplo:) are not worth a note; other colons read as speech are.
+    kept = sorted(i for i, c in candidates.items() if i not in accepted and c.style == "colon"
+                  and fold_label(c.label) not in _NOT_SPEAKERS)
+    if kept and accepted:
+        shown = ", ".join(f"{line_of.get(i, i + 1)} ({candidates[i].label}:)" for i in kept[:3])
+        more = f" and {len(kept) - 3} more" if len(kept) > 3 else ""
+        notes.append(f"{len(kept)} line(s) with a colon kept inside speech, not read as speakers: line {shown}{more} "
+                     "(if one is a speaker, pass speakers=[...] / --speakers naming it)")
+    return accepted, notes, bool(once)
 
 
 def parse_transcript(text: str, *, path: str | Path | None = None,
@@ -173,20 +432,26 @@ def parse_transcript(text: str, *, path: str | Path | None = None,
     path : str or Path, optional
         Used in messages only.
     speakers : frozenset of str
-        Folded labels always accepted as speakers (for unusual label styles).
+        Folded labels always accepted as speakers, in any of the label shapes of
+        the module docstring and also alone on a line.
 
     Returns
     -------
     ParsedTranscript
-        ``turns`` cover every non-blank line: speech after a label belongs to
-        that speaker; lines before the first label form an unlabelled turn;
-        a file without any label becomes one unlabelled turn per paragraph.
+        ``turns`` cover every non-blank line outside labels and time marks:
+        speech after a label belongs to that speaker; lines before the first
+        label form an unlabelled turn; a file without any label becomes one
+        unlabelled turn per paragraph. ``notes`` say what was uncertain.
 
     Examples
     --------
     >>> p = parse_transcript("E: ¿Cómo parte el día?\\nD1 (00:00:09): Con el WhatsApp.\\n")
     >>> [(t.speaker, p.text[t.start:t.end], t.timestamp) for t in p.turns]
     [('E', '¿Cómo parte el día?', None), ('D1', 'Con el WhatsApp.', 9.0)]
+    >>> p = parse_transcript("Marta Rojas  0:03\\nHola.\\n\\nDaniela Soto  0:14\\nBuenas.\\n\\n"
+    ...                      "Marta Rojas  0:31\\n¿Y?\\n\\nDaniela Soto  0:35\\nBien.\\n")
+    >>> [(t.speaker, t.timestamp) for t in p.turns][:2]
+    [('Marta Rojas', 3.0), ('Daniela Soto', 14.0)]
     """
     lines: list[tuple[int, str]] = []
     offset = 0
@@ -194,18 +459,36 @@ def parse_transcript(text: str, *, path: str | Path | None = None,
         lines.append((offset, raw))
         offset += len(raw) + 1
 
-    candidates: dict[int, tuple[str, str | None, int, bool]] = {}
-    counts: dict[str, int] = {}
+    next_text = [len(lines)] * len(lines)  # per line, the next line that is not blank
+    upcoming = len(lines)
+    for index in range(len(lines) - 1, -1, -1):
+        next_text[index] = upcoming
+        if lines[index][1].strip():
+            upcoming = index
+    candidates: dict[int, _Candidate] = {}
+    after_blank: dict[int, bool] = {}
+    previous_blank = True
+    previous_time = False
     for index, (_, line) in enumerate(lines):
-        found = _candidate(line)
+        found = _candidate(line, speakers)
+        if found is None and previous_time and (name := _NAME_LINE.match(line.strip(" \t"))) is not None \
+                and _short(_clean(name.group("label"))):
+            found = _Candidate(_clean(name.group("label")), None, len(line), False, "after_time",
+                               name.group("br") is not None)
         if found is not None:
             candidates[index] = found
-            key = fold_label(found[0])
-            counts[key] = counts.get(key, 0) + 1
-    accepted = {
-        index for index, (label, _, _, bold) in candidates.items()
-        if _accepted(label, bold, counts[fold_label(label)], speakers)
-    }
+            after_blank[index] = previous_blank
+        if line.strip():
+            previous_time = _time_only(line)
+        if line.strip() and not _time_only(line):
+            previous_blank = False
+        elif not line.strip():
+            previous_blank = True
+    # Candidates on the line right after a label whose speech starts on the next line (Otter, Teams,
+    # a label alone) are that speech unless they are labels on their own evidence.
+    opens_below = [i for i, c in candidates.items() if c.col >= len(lines[i][1].rstrip())]
+    follows_open = frozenset(next_text[i] for i in opens_below if next_text[i] in candidates)
+    accepted, notes, uncertain = _decide(candidates, speakers, after_blank, text=text, follows_open=follows_open)
     if not accepted:
         return _paragraph_turns(text, lines)
 
@@ -213,10 +496,19 @@ def parse_transcript(text: str, *, path: str | Path | None = None,
     current: Turn | None = None
     content_end: int | None = None
     pending_ts: float | None = None
-    notes: list[str] = []
+
+    f4_end: float | None = None  # the previous paragraph's f4 end mark: when this turn starts
 
     def close() -> None:
-        nonlocal current
+        nonlocal current, content_end, f4_end
+        if current is not None and content_end is not None:
+            mark = _F4_MARK.search(text, max(current.start, content_end - 24), content_end) \
+                if text[content_end - 1:content_end] == "#" else None
+            if mark is not None and mark.end() == content_end:
+                content_end = mark.start()
+                if current.timestamp is None and (f4_end is not None or not turns):
+                    current.timestamp = f4_end if f4_end is not None else 0.0
+                f4_end = parse_timestamp(mark.group("ts"))
         if current is not None and content_end is not None and content_end > current.start:
             current.end = content_end
             turns.append(current)
@@ -226,15 +518,15 @@ def parse_transcript(text: str, *, path: str | Path | None = None,
         if index in accepted:
             close()
             content_end = None
-            label, ts, col, _ = candidates[index]
-            timestamp = parse_timestamp(ts) if ts else pending_ts
+            c = candidates[index]
+            timestamp = parse_timestamp(c.ts) if c.ts else pending_ts
             pending_ts = None
-            current = Turn(label, line_start + col, line_start + col, timestamp, index + 1)
-            if line[col:].strip():
+            current = Turn(c.label, line_start + c.col, line_start + c.col, timestamp, index + 1)
+            if line[c.col:].strip():
                 content_end = line_start + len(line.rstrip())
             continue
-        if _TIME_ONLY.match(line):
-            pending_ts = parse_timestamp(line.strip().strip("[]()"))
+        if _time_only(line) and (next_text[index] in accepted or content_end is None or current is None):
+            pending_ts = parse_timestamp(line.strip())
             continue
         if not line.strip():
             continue
@@ -246,7 +538,7 @@ def parse_transcript(text: str, *, path: str | Path | None = None,
             current.start = line_start + (len(line) - len(line.lstrip()))
         content_end = line_start + len(line.rstrip())
     close()
-    return ParsedTranscript(text, turns, True, notes)
+    return ParsedTranscript(text, turns, True, notes, uncertain)
 
 
 def _paragraph_turns(text: str, lines: list[tuple[int, str]]) -> ParsedTranscript:
@@ -265,4 +557,68 @@ def _paragraph_turns(text: str, lines: list[tuple[int, str]]) -> ParsedTranscrip
             current.end = end
     if current is not None:
         turns.append(current)
-    return ParsedTranscript(text, turns, False, [])
+    return ParsedTranscript(text, turns, False, [], True)
+
+
+def find_interviewer(parsed: ParsedTranscript, given: Iterable[str] = ()) -> tuple[frozenset[str], str, bool]:
+    """Who asks in this file, and why: named by the user, a role word, or a guess from the questions.
+
+    Parameters
+    ----------
+    parsed : ParsedTranscript
+    given : iterable of str
+        Labels the user named as the interviewer (``interviewer=[...]``, ``--interviewer``).
+
+    Returns
+    -------
+    (labels, reason, guessed)
+        The folded labels to treat as interviewer in this file (empty when a
+        role word already says it, or when nobody is), a sentence for the load
+        report, and whether it was a guess.
+
+    Examples
+    --------
+    >>> p = parse_transcript("Hablante 1: ¿Cómo fue?\\nHablante 2: Bien.\\nHablante 1: ¿Y ahora?\\nHablante 2: Mejor.")
+    >>> find_interviewer(p)[0]
+    frozenset({'hablante 1'})
+    """
+    given_folded = frozenset(fold_label(g) for g in given)
+    order: list[str] = []
+    display: dict[str, str] = {}
+    asked: dict[str, int] = {}
+    spoke: dict[str, int] = {}
+    for turn in parsed.turns:
+        if not turn.speaker:
+            continue
+        key = fold_label(turn.speaker)
+        if key not in display:
+            order.append(key)
+            display[key] = turn.speaker
+        spoke[key] = spoke.get(key, 0) + 1
+        asked[key] = asked.get(key, 0) + ("?" in parsed.text[turn.start:turn.end])
+    if not order:
+        return frozenset(), "", False
+    remedy = ("if another speaker asks, name it with interviewer=['<label>'] "
+              "(command line: --interviewer '<label>')")
+    named = [k for k in order if k in given_folded]
+    if named:
+        return frozenset(named), f"interviewer {', '.join(display[k] for k in named)} (named by you)", False
+    labels = frozenset(order)
+    roles = [k for k in order if speaker_role(display[k], labels_in_doc=labels) == "interviewer"]
+    if roles:
+        return frozenset(), f"interviewer {', '.join(display[k] for k in roles)} (role word)", False
+    if len(order) < 2:
+        return frozenset(), f"one speaker ({display[order[0]]}), taken as a participant; {remedy}", False
+    ratio = {k: asked[k] / spoke[k] for k in order}
+    best = max(order, key=lambda k: (ratio[k], -order.index(k)))
+    others = max(ratio[k] for k in order if k != best)
+    # The one who asks: at least two questions, in at least a third of their turns, and clearly more
+    # often than anyone else (a participant's "¿me entiendes?" does not make them the interviewer).
+    if asked[best] >= 2 and ratio[best] >= 1 / 3 and ratio[best] >= 1.5 * others:
+        why = (f"{display[best]} taken as interviewer by guess: {asked[best]} of {spoke[best]} turns ask a "
+               f"question, at most {others:.0%} of any other speaker's")
+        if order[0] == best:
+            why += "; first to speak"
+        return frozenset({best}), f"{why}; {remedy}", True
+    return frozenset(), (f"no interviewer found among {len(order)} speakers (no role word, nobody asks most "
+                         f"questions): every turn counts as a participant's; {remedy}"), True

@@ -1,0 +1,162 @@
+"""Issue 16 kinds 2-4 beyond the given cases: label and time-mark shapes, colons in speech, the interviewer."""
+
+from __future__ import annotations
+
+import pytest
+
+from qualcode.io.subtitles import parse_subtitles
+from qualcode.io.text import find_interviewer, parse_transcript
+
+
+def turns(text: str, **kwargs):
+    parsed = parse_transcript(text, **kwargs)
+    assert all(parsed.text[t.start:t.end] == parsed.text[t.start:t.end].strip() for t in parsed.turns)
+    return [(t.speaker, t.timestamp, parsed.text[t.start:t.end]) for t in parsed.turns]
+
+
+TWO = [("Ana", "¿Qué tal?"), ("Luis", "Bien.")]
+
+
+@pytest.mark.parametrize("template, t1, t2", [
+    ("{name} (00:01:02): {speech}", 62.0, 62.0),
+    ("00:01:02.500 {name}: {speech}", 62.5, 62.5),
+    ("1:02 {name}: {speech}", 62.0, 62.0),
+    ("[01:02] {name}: {speech}", 62.0, 62.0),
+    ("(00:01:02) {name}: {speech}", 62.0, 62.0),
+    ("{name}: [00:01:02] {speech}", 62.0, 62.0),
+    ("{name} 00:01:02: {speech}", 62.0, 62.0),
+    ("{name}  1:02\n{speech}", 62.0, 62.0),
+    ("{name}     1:02\n{speech}", 62.0, 62.0),
+    ("{name}\t1:02\n{speech}", 62.0, 62.0),
+    ("{name} - 00:01:02\n{speech}", 62.0, 62.0),
+    ("[{name}] 00:01:02\n{speech}", 62.0, 62.0),
+    ("{name}   1 minute 2 seconds\n{speech}", 62.0, 62.0),
+    ("{name}   1 minuto 2 segundos\n{speech}", 62.0, 62.0),
+    ("00:01:02 {name}\n{speech}", 62.0, 62.0),
+    ("[00:01:02 --> 00:01:05] {name}: {speech}", 62.0, 62.0),
+])
+@pytest.mark.parametrize("names", [("Entrevistadora", "Marta Rojas"), ("Interviewer", "Jane Doe"),
+                                   ("E", "P"), ("SPEAKER_00", "SPEAKER_01"), ("Hablante 1", "Hablante 2")])
+def test_label_and_time_mark_shapes_give_speaker_time_and_clean_speech(template, t1, t2, names):
+    lines = []
+    for k in range(2):
+        for name, (_, speech) in zip(names, TWO):
+            lines.append(template.format(name=name, speech=speech))
+    got = turns("\n\n".join(lines) + "\n")
+    assert [(g[0], g[2]) for g in got] == [(names[0], "¿Qué tal?"), (names[1], "Bien.")] * 2
+    assert {g[1] for g in got} == {t1}
+
+
+def test_maxqda_f4_time_marks_leave_the_text_and_time_the_next_turn():
+    got = turns("I: ¿Cómo fue? #00:00:05-3#\nB: Bien, harto trabajo. #00:00:09-1#\nI: ¿Y ahora? #00:00:12-0#\n"
+                "B: Mejor. #00:00:15-2#\n")
+    assert got == [("I", 0.0, "¿Cómo fue?"), ("B", 5.0, "Bien, harto trabajo."), ("I", 9.0, "¿Y ahora?"),
+                   ("B", 12.0, "Mejor.")]
+
+
+def test_a_time_line_before_a_blank_line_times_the_next_label():
+    assert turns("00:00:03\n\nE: ¿Hola?\n00:00:07\n\nD1: Bien.\n") == [("E", 3.0, "¿Hola?"), ("D1", 7.0, "Bien.")]
+
+
+def test_role_label_with_parenthesised_gender_ending_is_a_speaker():
+    assert [g[0] for g in turns("Entrevistador(a): ¿Qué tal?\nD1: Bien.\n")] == ["Entrevistador(a)", "D1"]
+
+
+@pytest.mark.parametrize("aside", ["Por ejemplo: la asistencia", "A veces: se cae", "I told her: no way",
+                                   "So basically: we share", "Yo le dije: mira", "My mother: she said no",
+                                   "Honestly: it was hard, honestly", "Entonces: nada", "La directora: dijo que no"])
+@pytest.mark.parametrize("labels", [("Entrevistadora", "Rosa"), ("INTERVIEWER", "PRINCIPAL 3"), ("E", "D1")])
+@pytest.mark.parametrize("blank", [True, False])
+def test_a_colon_inside_speech_is_not_a_speaker_in_any_layout(aside, labels, blank):
+    sep = "\n\n" if blank else "\n"
+    text = sep.join([f"{labels[0]}: ¿Qué cambió?", f"{labels[1]}: Varias cosas.\n{aside}.",
+                     f"{labels[0]}: ¿Y?", f"{labels[1]}: Tiempo."]) + "\n"
+    got = turns(text)
+    assert [g[0] for g in got] == [labels[0], labels[1]] * 2
+    assert got[1][2] == f"Varias cosas.\n{aside}."
+
+
+def test_a_name_used_once_needs_the_files_label_shape():
+    # The file's labels are capitals: a mixed-case "Marta:" once is speech, reported as such.
+    parsed = parse_transcript("ENTREVISTADORA: ¿Y?\nDIRECTORA 1: Bien.\nMarta: le dijo que sí.\n"
+                              "ENTREVISTADORA: ¿Y?\nDIRECTORA 1: Nada.\n")
+    assert [t.speaker for t in parsed.turns] == ["ENTREVISTADORA", "DIRECTORA 1"] * 2
+    assert any("Marta:" in n for n in parsed.notes)
+    # Same shape as the others: taken, and said.
+    parsed = parse_transcript("Moderadora: ¿Y?\nRosa: Bien.\nModeradora: ¿Y?\nRosa: Nada.\nMarta: Yo igual.\n")
+    assert [t.speaker for t in parsed.turns][-1] == "Marta" and parsed.uncertain
+    assert "label 'Marta' is used once" in parsed.notes[0]
+
+
+def test_names_given_as_speakers_are_read_alone_on_a_cue_line():
+    vtt = "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nMarta Rojas\nHola, ¿qué tal?\n\n" \
+          "00:00:03.000 --> 00:00:04.000\nAna Li\nBien.\n"
+    parsed = parse_subtitles(vtt, path="x.vtt", kind="vtt", speakers=frozenset({"marta rojas", "ana li"}))
+    assert [(t.speaker, t.timestamp, parsed.text[t.start:t.end]) for t in parsed.turns] == [
+        ("Marta Rojas", 1.0, "Hola, ¿qué tal?"), ("Ana Li", 3.0, "Bien.")]
+
+
+def test_the_interviewer_is_named_by_role_word_user_or_questions_and_the_reason_is_given():
+    role = parse_transcript("Moderadora: ¿Y?\nRosa: Bien.\nModeradora: ¿Y?\nRosa: Nada.\n")
+    assert find_interviewer(role)[1:] == ("interviewer Moderadora (role word)", False)
+    asks = parse_transcript("Ana: ¿Cómo fue?\nLuis: Bien.\nAna: ¿Y ahora?\nLuis: Mejor.\n")
+    labels, why, guessed = find_interviewer(asks)
+    assert labels == {"ana"} and guessed and "by guess" in why and "--interviewer" in why
+    assert find_interviewer(asks, ["Luis"])[:2] == (frozenset({"luis"}), "interviewer Luis (named by you)")
+    chat = parse_transcript("Ana: ¿Cómo fue?\nLuis: ¿Bien?\nAna: Sí.\nLuis: Ya.\n")
+    labels, why, guessed = find_interviewer(chat)
+    assert labels == frozenset() and guessed and why.startswith("no interviewer found among 2 speakers")
+
+
+def _cues(*lines: str) -> str:
+    return "WEBVTT\n\n" + "\n\n".join(f"00:00:{i:02d}.000 --> 00:00:{i:02d}.500\n{line}"
+                                      for i, line in enumerate(lines, 1)) + "\n"
+
+
+@pytest.mark.parametrize("names", [
+    ("iPhone de Marta", "marta rojas", "Ana María del Pino Soto"),
+    ("Marta (she/her)", "Dr. Luis Soto", "Carolina Vega"),
+])
+def test_zoom_display_names_of_any_shape_are_speakers_when_every_cue_has_one(names):
+    a, b, once = names
+    parsed = parse_subtitles(_cues(f"{a}: ¿Hola?", f"{b}: Bien. Por ejemplo: así.", f"{a}: ¿Y?", f"{once}: Nada.",
+                                   f"{b}: Ya."), path="zoom.vtt", kind="vtt")
+    assert [t.speaker for t in parsed.turns] == [a, b, a, once, b]
+    assert parsed.text[parsed.turns[1].start:parsed.turns[1].end] == "Bien. Por ejemplo: así."
+    assert f"label {once!r} is used once" in parsed.notes[0] and "line 12" in parsed.notes[0]
+
+
+@pytest.mark.parametrize("time_line", ["0:0:{s}.0 --> 0:0:{e}.120", "00:00:{s:02d}", "[00:00:{s:02d}]"])
+def test_time_line_then_name_alone_then_speech_is_a_turn(time_line):
+    blocks = []
+    for k, (name, speech) in enumerate([("Marta Rojas", "Hola, ¿qué tal?"), ("Ana Li", "Bien, gracias."),
+                                        ("Marta Rojas", "¿Y el equipo?"), ("Ana Li", "Bien.")]):
+        blocks.append(f"{time_line.format(s=3 * k, e=3 * k + 2)}\n{name}\n{speech}")
+    got = turns("\n\n".join(blocks) + "\n")
+    assert got == [("Marta Rojas", 0.0, "Hola, ¿qué tal?"), ("Ana Li", 3.0, "Bien, gracias."),
+                   ("Marta Rojas", 6.0, "¿Y el equipo?"), ("Ana Li", 9.0, "Bien.")]
+
+
+def test_a_name_and_time_line_right_under_a_header_is_speech():
+    text = ("Marta Rojas  0:01\n¿Qué hora era?\n\nAna Li  0:05\nRed 10:30\n\nMarta Rojas  0:09\n¿Seguro?\n\n"
+            "Ana Li  0:12\nSí.\n")
+    assert [(g[0], g[2]) for g in turns(text)] == [("Marta Rojas", "¿Qué hora era?"), ("Ana Li", "Red 10:30"),
+                                                   ("Marta Rojas", "¿Seguro?"), ("Ana Li", "Sí.")]
+
+
+def test_the_interviewer_guess_survives_a_participants_rhetorical_questions():
+    text = "".join(f"Hablante 1: Ya. ¿Y {k}?\nHablante 2: Sí, ¿me entiendes? Fue así.\nHablante 2: Bueno.\n"
+                   for k in range(4))
+    labels, why, guessed = find_interviewer(parse_transcript(text))
+    assert labels == {"hablante 1"} and guessed
+
+
+@pytest.mark.parametrize("line", [" " * 100_000 + "x", "00:00" + " " * 100_000 + "x", "Ana" + " \t" * 50_000 + ":",
+                                  "Ana " + "1 minute " * 20_000, "00:00 " * 20_000 + "Ana"])
+def test_label_patterns_never_backtrack_for_long_on_long_lines(line):
+    import time
+
+    started = time.perf_counter()
+    parsed = parse_transcript(f"{line}\nE: ¿Hola?\nD1: Bien.\n{line}\n")
+    assert time.perf_counter() - started < 2.0
+    assert [t.speaker for t in parsed.turns][1:3] == ["E", "D1"]
