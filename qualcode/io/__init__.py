@@ -205,9 +205,12 @@ def _load_file(job: tuple[Path, str | None, str | None], *, survey: SurveyColumn
         status = "warning" if warnings or parsed.uncertain or guessed else "ok"
         if not parsed.labelled:
             lines = sum(1 for line in parsed.text.split("\n") if line.strip())
-            notes[len(warnings)] = (f"no speaker labels found in {lines} lines: read as one speaker, {len(parsed.turns)} turns "
-                        "(one per paragraph). If the file has labels, name them: speakers=['Name', ...] "
-                        "(command line: --speakers 'Name')")
+            read_as = f"no speaker labels found in {lines} lines: read as one speaker, {len(parsed.turns)} turns " \
+                "(one per paragraph)"
+            # A table read by mistake has its own remedy (survey=) above; naming speakers would not help it.
+            table = any("looks like a table, not a transcript" in w for w in warnings)
+            notes[len(warnings)] = read_as if table else (
+                f"{read_as}. If the file has labels, name them: speakers=['Name', ...] (command line: --speakers 'Name')")
         elif any("overlaps" in n or "empty cue" in n for n in notes):
             status = "warning"
         row = _row(path, did, status, None, f"{path}: " + "; ".join(notes))
