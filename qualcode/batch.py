@@ -321,8 +321,12 @@ def run_round(project: "Project", source: "str | Path | Sequence[str | Path] | C
         folder.mkdir(parents=True, exist_ok=True)
         if name is None:
             rounds = corpus.documents["round"].dropna().unique() if "round" in corpus.documents.columns else []
-            name = f"{'ronda' if lang == 'es' else 'round'}{rounds[0]}" if len(rounds) == 1 else \
-                ("ronda" if lang == "es" else "round")
+            word = "ronda" if lang == "es" else "round"
+            # A round attribute of 2 names the files ronda2; one that already reads "ronda2" or "R2" is kept as it is.
+            value = str(rounds[0]).strip() if len(rounds) == 1 else ""
+            number = value[:-2] if value.endswith(".0") else value
+            name = (f"{word}{number}" if number.isdigit() else value.replace("/", "-").replace("\\", "-")) \
+                if value else word
         if len(found):
             todo = undecided(project, found, coder) if coder else found
             if plan.sheet is not None and plan.sheet.exists():

@@ -85,9 +85,14 @@ def convert(source: str = typer.Argument(..., help="Codebook to read (file or sh
 
         qualcode codebook convert leadership.xlsx codebooks/leadership.yaml --overwrite
     """
+    from ..errors import OutputExistsError
+    from ..io.atomic import check_outputs
+
     try:
+        if Path(source).exists():
+            check_outputs({"the target": target}, {"the source": source})
         save_codebook(_load(source), target, lang=lang, overwrite=overwrite)
     except QualcodeError as exc:
-        typer.secho(str(getattr(exc, "cli_message", None) or exc), err=True, fg="red")
-        raise typer.Exit(1) from None
+        typer.secho(f"error: {getattr(exc, 'cli_message', None) or exc}", err=True, fg="red")
+        raise typer.Exit(2 if isinstance(exc, OutputExistsError) else 1) from None
     typer.echo(f"wrote {target}")

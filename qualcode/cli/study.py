@@ -36,9 +36,12 @@ def _methods(spec: str) -> tuple[str, ...]:
 
 
 def _fail(exc: Exception, code: int = 1) -> None:
+    from ..errors import OutputExistsError
+
     # Errors that name a Python parameter carry the same message in command-line words.
     typer.secho(f"error: {getattr(exc, 'cli_message', None) or exc}", err=True, fg="red")
-    raise typer.Exit(code)
+    # A refused write did nothing at all: exit 2, as for any command that could do nothing.
+    raise typer.Exit(2 if isinstance(exc, OutputExistsError) else code)
 
 
 def showing_warnings(command: F) -> F:
@@ -246,6 +249,12 @@ def review_export(project: Path = typer.Argument(..., help="Project file."),
     from ..review import export_review_sheet
     from ..review.decisions import undecided as not_decided
 
+    from ..io.atomic import check_outputs
+
+    try:
+        check_outputs({"the workbook": out}, {"the project": project})
+    except QualcodeError as exc:
+        _fail(exc, 2)
     p = _open(project)
     suggestions = p.suggestions
     if undecided and coder:
@@ -335,10 +344,15 @@ def report_cmd(project: Path = typer.Argument(..., help="Project file."),
     from ..export import Pseudonymizer, export_refi_qda, export_report, export_tables
     from ..export.excel import table_files
     from ..export.safe import reporting
-    from ..io.atomic import atomic_write_bytes, check_writable
+    from ..io.atomic import atomic_write_bytes, check_outputs, check_writable
 
     if mapping is not None and pseudonymize is None:
         _fail(QualcodeError("--mapping needs --pseudonymize (the names file)"), 2)
+    try:
+        check_outputs({"the report workbook": out, "--qdpx": qdpx, "--mapping": mapping, "--csv": csv},
+                      {"the project": project, "--pseudonymize": pseudonymize})
+    except QualcodeError as exc:
+        _fail(exc, 2)
     try:
         names = Pseudonymizer.from_file(pseudonymize) if pseudonymize else None
     except QualcodeError as exc:
@@ -352,7 +366,10 @@ def report_cmd(project: Path = typer.Argument(..., help="Project file."),
             with reporting(out, "an .xlsx workbook"):
                 tables = export_report(source, workbook, lang=lang)
             if csv:
-                check_writable(table_files(tables, csv), overwrite=overwrite)
+                files = table_files(tables, csv)
+                check_outputs({**{"the report workbook": out, "--qdpx": qdpx, "--mapping": mapping},
+                               **{f"--csv ({f.name})": f for f in files}}, {"the project": project})
+                check_writable(files, overwrite=overwrite)
             atomic_write_bytes(out, workbook.getvalue(), overwrite=overwrite)
             typer.echo(f"wrote {out} ({len(tables)} tables)")
             if csv:

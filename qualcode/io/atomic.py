@@ -14,6 +14,10 @@ Three promises, kept in one place so that every writer keeps them:
   again at the final step, which uses a hard link: it fails if a file of that
   name appeared meanwhile (another process, a colleague's save), so no race
   can replace it.
+* **Never over a project file or a command's own input.** Not even with
+  ``overwrite=True``: a SQLite file (a qualcode project holds every decision)
+  is never an output's target, and :func:`check_outputs` refuses a command
+  whose output is one of its inputs or another of its outputs.
 * **The mode the umask gives.** A new file gets ``0666 & ~umask`` (like any
   file a program creates), not the owner-only ``0600`` of a temporary file:
   colleagues on a shared server can open the workbooks meant for them. A
@@ -31,7 +35,9 @@ from typing import Iterable, Iterator
 
 from ..errors import OutputExistsError
 
-__all__ = ["atomic_path", "atomic_write_text", "atomic_write_bytes", "check_writable", "free_path"]
+__all__ = ["atomic_path", "atomic_write_text", "atomic_write_bytes", "check_writable", "check_outputs", "free_path"]
+
+_SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 def free_path(path: str | Path) -> Path:
@@ -54,31 +60,92 @@ def free_path(path: str | Path) -> Path:
     return candidate
 
 
-def _refuse(target: Path) -> OutputExistsError:
+def _refuse(targets: list[Path]) -> OutputExistsError:
+    target = targets[0]
     suggestion = free_path(target).name
-    said = f"{target}: the file already exists and may hold someone's work; it was left untouched. "
+    if len(targets) == 1:
+        said = f"{target}: the file already exists and may hold someone's work; it was left untouched. "
+        other, other_cli = f"Write to another name (e.g. {suggestion})", f"Give another name (e.g. {suggestion})"
+    else:
+        shown = ", ".join(str(t) for t in targets[:5]) + (f" and {len(targets) - 5} more" if len(targets) > 5 else "")
+        said = (f"{len(targets)} files already exist and may hold someone's work: {shown}; nothing was written. ")
+        other = other_cli = "Write to other names or another folder"
     return OutputExistsError(
-        said + f"Write to another name (e.g. {suggestion}), or replace it on purpose with overwrite=True.",
+        said + f"{other}, or replace {'it' if len(targets) == 1 else 'them'} on purpose with overwrite=True.",
         path=target, suggestion=suggestion,
-        cli_message=said + f"Give another name (e.g. {suggestion}), or replace it on purpose with --overwrite.")
+        cli_message=said + f"{other_cli}, or replace {'it' if len(targets) == 1 else 'them'} on purpose with "
+                           "--overwrite.")
+
+
+def _is_database(path: Path) -> bool:
+    """A SQLite file (a qualcode project), or the write-ahead log or shared memory beside one."""
+    if path.name.endswith(("-wal", "-shm", "-journal")):
+        return True
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(len(_SQLITE_HEADER)) == _SQLITE_HEADER
+    except OSError:
+        return False
+
+
+def _refuse_database(target: Path) -> OutputExistsError:
+    said = (f"{target} is a qualcode project file (or a database beside one): no output ever replaces it, not even "
+            "with overwrite, because it holds every decision. Nothing was written. ")
+    return OutputExistsError(said + "Write the output to another name.", path=target, suggestion=None,
+                             cli_message=said + "Give the output another name.")
 
 
 def check_writable(targets: Iterable[str | Path], *, overwrite: bool = False) -> None:
     """Refuse, before any work, if one of ``targets`` exists and ``overwrite`` is false.
 
     Writers of several files (a folder of tables, a dump) call this first, so
-    that nothing is written when one file would be refused.
+    that nothing is written when one file would be refused. A project file
+    (any SQLite database) is refused even with ``overwrite=True``.
 
     Raises
     ------
     OutputExistsError
-        Naming the first existing file (``.path``) and how to go on.
+        Naming every existing file (``.path`` is the first) and how to go on.
     """
-    if overwrite:
-        return
-    for target in targets:
-        if Path(target).exists():
-            raise _refuse(Path(target))
+    existing = [Path(t) for t in targets if Path(t).exists()]
+    for target in existing:
+        if _is_database(target):
+            raise _refuse_database(target)
+    if existing and not overwrite:
+        raise _refuse(existing)
+
+
+def check_outputs(outputs: dict[str, str | Path | None], inputs: dict[str, str | Path | None]) -> None:
+    """Refuse a command whose outputs collide: an output that is an input, or two outputs at one path.
+
+    ``outputs`` and ``inputs`` map how the user named each file (a CLI option
+    such as ``"--mapping"``, or a parameter name) to its path; ``None`` is skipped.
+    Checked before anything is written, so a slip (``--mapping nombres.txt``,
+    ``--qdpx`` naming the workbook) never costs the input or half the outputs.
+
+    Raises
+    ------
+    ParameterError
+        Naming both uses of the path and what to do.
+
+    Examples
+    --------
+    >>> check_outputs({"--mapping": "n.txt"}, {"--pseudonymize": "n.txt"})
+    Traceback (most recent call last):
+    qualcode.errors.ParameterError: n.txt is given as --mapping and as --pseudonymize: one command cannot ...
+    """
+    from ..errors import ParameterError
+
+    seen: dict[Path, str] = {}
+    for kind, group in (("input", inputs), ("output", outputs)):
+        for name, path in group.items():
+            if path is None:
+                continue
+            key = Path(path).expanduser().resolve()
+            if key in seen:
+                raise ParameterError(f"{path} is given as {name} and as {seen[key]}: one command cannot write a file "
+                                     "it reads or writes twice. Give each output its own name.")
+            seen[key] = name
 
 
 def _create_beside(target: Path) -> tuple[Path, int]:
@@ -103,14 +170,14 @@ def _link_into_place(tmp: Path, target: Path) -> None:
     try:
         os.link(tmp, target)
     except FileExistsError:
-        raise _refuse(target) from None
+        raise _refuse([target]) from None
     except OSError as exc:
         # File systems without hard links (FAT, some network shares): check, then rename.
         if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK, errno.ENOSYS,
                              errno.EACCES):
             raise
         if target.exists():
-            raise _refuse(target) from None
+            raise _refuse([target]) from None
         os.replace(tmp, target)
         return
     tmp.unlink()

@@ -129,3 +129,21 @@ def test_every_command_has_help_with_an_example():
         result = run(*path, "--help")
         assert result.exit_code == 0, path
         assert "Example" in result.output and f"qualcode {' '.join(path)}" in result.output, path
+
+
+def test_round_workbooks_are_named_after_the_round_attribute_without_repeating_the_word(tmp_path, samples):
+    """A team whose sheet says round 'ronda1' (not 1) got revision_rondaronda1.xlsx; a path in it must not escape."""
+    import pandas as pd
+
+    attributes = pd.read_csv(samples / "attributes.csv", dtype=str)
+    names = {}
+    for value, expected in (("1", "revision_ronda1.xlsx"), ("ronda1", "revision_ronda1.xlsx"),
+                            ("../../fuera", "revision_..-..-fuera.xlsx")):
+        project = qc.Project.create(tmp_path / f"p{len(names)}.qualcode")
+        project.add_codebook(qc.load_codebook("nic_study"))
+        out = tmp_path / f"out{len(names)}"
+        result = qc.run_round(project, samples / "transcripts" / ROUND_1[1], attributes=attributes.assign(round=value),
+                              out=out, methods=("keyword",), report=False)
+        names[value] = [p.name for p in result.written]
+        assert names[value] == [expected] and (out / expected).exists()
+        project.close()

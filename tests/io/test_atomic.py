@@ -163,7 +163,7 @@ def test_review_export_never_overwrites_a_filled_workbook(tmp_path):
     book.save(sheet)
     filled = sheet.read_bytes()
     result = runner.invoke(app, args)
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # nothing was done
     assert "already exists" in result.output and "--overwrite" in result.output and "revision_ana-2.xlsx" in result.output
     assert "overwrite=True" not in result.output
     assert sheet.read_bytes() == filled
@@ -193,12 +193,12 @@ def test_report_command_writes_nothing_when_one_output_exists(tmp_path):
     args = ["report", str(tmp_path / "p.qualcode"), str(tmp_path / "informe.xlsx"), "--qdpx", str(tmp_path / "e.qdpx"),
             "--csv", str(tmp_path / "tablas")]
     result = runner.invoke(app, args)
-    assert result.exit_code == 1 and "e.qdpx" in result.output and "--overwrite" in result.output
+    assert result.exit_code == 2 and "e.qdpx" in result.output and "--overwrite" in result.output
     assert not (tmp_path / "informe.xlsx").exists() and not (tmp_path / "tablas").exists()
     (tmp_path / "e.qdpx").unlink()
     assert runner.invoke(app, args).exit_code == 0
     again = runner.invoke(app, args)
-    assert again.exit_code == 1 and "informe.xlsx" in again.output
+    assert again.exit_code == 2 and "informe.xlsx" in again.output
     assert runner.invoke(app, [*args, "--overwrite"]).exit_code == 0
 
 
@@ -217,3 +217,70 @@ def test_round_keeps_an_existing_workbook_and_says_which_name_it_wrote(tmp_path)
     summary = "\n".join(result.summary())
     assert f"kept {out / 'informe.xlsx'} as it was" in summary and f"wrote {out / 'informe-2.xlsx'}" in summary
     project.close()
+
+
+def _cli():  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from qualcode.cli import _register, app
+
+    _register()
+    runner = CliRunner()
+    return lambda *args: runner.invoke(app, [str(a) for a in args])
+
+
+def test_no_output_replaces_a_project_file_even_with_overwrite(tmp_path):
+    """A slip of --overwrite onto the project (or its -wal) would cost every decision: refused whatever the writer."""
+    tiny_project(tmp_path).close()
+    project = tmp_path / "p.qualcode"
+    before, run = project.read_bytes(), _cli()
+    attempts = [("report", project, project, "--overwrite"),
+                ("report", project, tmp_path / "x.xlsx", "--qdpx", project, "--overwrite"),
+                ("review", "export", project, project, "--overwrite")]
+    for args in attempts:
+        result = run(*args)
+        assert result.exit_code == 2, (args, result.output)
+        assert "no output ever replaces it" in result.output or "cannot write a file it reads" in result.output
+    # A project file under any name (a copy, a backup named like an output) is refused by every writer.
+    copies = [tmp_path / name for name in ("copia.txt", "copia.qdpx", "copia.yaml")]
+    for copy in copies:
+        copy.write_bytes(before)
+    with qc.Project.open(project) as p:
+        for write in (lambda: atomic_write_text(copies[0], "x", overwrite=True),
+                      lambda: qc.export_refi_qda(p, copies[1], overwrite=True),
+                      lambda: qc.save_codebook(qc.load_codebook("nic_study"), copies[2], overwrite=True)):
+            with pytest.raises(OutputExistsError, match="no output ever replaces it"):
+                write()
+    assert project.read_bytes() == before and all(copy.read_bytes() == before for copy in copies)
+    with qc.Project.open(project) as p:
+        assert len(qc.decisions(p)) == 2
+
+
+def test_an_output_that_is_an_input_or_another_output_is_refused_before_writing(tmp_path):
+    tiny_project(tmp_path).close()
+    project, run = tmp_path / "p.qualcode", _cli()
+    names = tmp_path / "nombres.txt"
+    names.write_text("Marcela\n", encoding="utf-8")
+    result = run("report", project, tmp_path / "i.xlsx", "--pseudonymize", names, "--mapping", names, "--overwrite")
+    assert result.exit_code == 2 and "--mapping and as --pseudonymize" in result.output
+    assert names.read_text(encoding="utf-8") == "Marcela\n" and not (tmp_path / "i.xlsx").exists()
+    result = run("report", project, tmp_path / "same.xlsx", "--qdpx", tmp_path / "same.xlsx")
+    assert result.exit_code == 2 and not (tmp_path / "same.xlsx").exists()
+    first = run("report", project, tmp_path / "a.xlsx", "--csv", tmp_path / "t")
+    assert first.exit_code == 0, first.output
+    table = sorted((tmp_path / "t").glob("*.csv"))[0]
+    result = run("report", project, tmp_path / "b.xlsx", "--csv", tmp_path / "t2", "--pseudonymize", names,
+                 "--mapping", tmp_path / "t2" / table.name)
+    assert result.exit_code != 0 and "--mapping" in result.output
+    assert not (tmp_path / "b.xlsx").exists() and not (tmp_path / "t2").exists()
+
+
+def test_a_refused_write_names_every_existing_file(tmp_path):
+    tiny_project(tmp_path).close()
+    run = _cli()
+    args = ("report", tmp_path / "p.qualcode", tmp_path / "informe.xlsx", "--csv", tmp_path / "tablas",
+            "--qdpx", tmp_path / "e.qdpx")
+    assert run(*args).exit_code == 0
+    result = run(*args)
+    assert result.exit_code == 2
+    assert "informe.xlsx" in result.output and "e.qdpx" in result.output and "files already exist" in result.output
