@@ -12,7 +12,9 @@ For each log size, on its own copy of the project file:
    fresh workbooks on other segments; median).
 
 Wall and CPU time are printed side by side with the ratio to the 0 baseline
-measured in the same run; target: cost at 100,000 within 1.5x the cost at 0.
+measured in the same run; target: cost at 100,000 within 1.5x the cost at 0,
+judged on CPU time (wall time includes fsync waits, which depend on what
+else the shared machine's disk is doing; it is printed beside it).
 
     python bench/decision_log.py [--sizes 0,10000,100000] [--repeat 15]
 """
@@ -150,16 +152,18 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(f"{'operation':<26}" + "".join(f"{f'{n:,} in log':>30}" for n in sizes))
     print(f"{'':<26}" + "".join(f"{'wall ms (×0)  cpu ms (×0)':>30}" for _ in sizes))
-    worst = 0.0
+    worst = worst_wall = 0.0
     for op in base:
         cells = []
         for n in sizes:
             wall, cpu = results[n][op]
             rw, rc = wall / base[op][0], cpu / base[op][1] if base[op][1] else float("nan")
-            worst = max(worst, rw) if n == sizes[-1] else worst
+            if n == sizes[-1]:
+                worst, worst_wall = max(worst, rc), max(worst_wall, rw)
             cells.append(f"{wall * 1000:8.1f} ({rw:4.2f})  {cpu * 1000:7.1f} ({rc:4.2f})")
         print(f"{op:<26}" + "".join(f"{c:>30}" for c in cells))
-    print(f"\nwall time at {sizes[-1]:,} decisions ÷ at {sizes[0]:,}: at most {worst:.2f}x (target ≤ 1.5x)")
+    print(f"\nCPU time at {sizes[-1]:,} decisions ÷ at {sizes[0]:,}: at most {worst:.2f}x (target ≤ 1.5x: "
+          f"{'met' if worst <= 1.5 else 'NOT met'}); wall time: at most {worst_wall:.2f}x")
     return 0 if worst <= 1.5 else 1
 
 
