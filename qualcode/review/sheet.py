@@ -650,7 +650,7 @@ def apply_review(project: "Project", review: pd.DataFrame, *, coder: str | None 
             out["outcome"] = "stale" if not notes else "refused"
         elif notes:
             out["outcome"] = "refused"
-        messages = [*notes, *stale, *remarks]
+        messages = [*([out["message"]] if out["message"] else []), *notes, *stale, *remarks]
         if messages:
             out["message"] = "; ".join(dict.fromkeys(messages))
     return pd.DataFrame(report, columns=["row", "segment_id", "code_id", "outcome", "decisions", "message"])

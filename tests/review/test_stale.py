@@ -273,4 +273,18 @@ def test_a_memo_that_became_a_formula_is_recorded_as_text_and_reported(tmp_path)
     report = apply(project, other).set_index("code_id")
     assert report.loc[X, "outcome"] == "refused"
     assert "formula whose value the spreadsheet did not save" in report.loc[X, "message"]
+
+    # A row's own problem is still said when its memo is a formula too (here: a duplicated row).
+    third = tmp_path / "rev3.xlsx"
+    qc.export_review_sheet(project, project.suggestions, third, coder="carla")
+    fill(third, {(X, "decisión"): "sí", (X, "memo"): "=-de nuevo"})
+    book = openpyxl.load_workbook(third)
+    ws = book.worksheets[0]
+    ws.append([c.value for c in ws[row_of(third, X)]])
+    book.save(third)
+    report = apply(project, third)
+    copy = report[report["row"] == ws.max_row].iloc[0]
+    assert copy["outcome"] == "unchanged" and copy["message"].startswith(f"duplicate of row {row_of(third, X)}")
+    assert "the memo is a formula in the spreadsheet; recorded as its text" in copy["message"]
+    assert current(project, "carla")[X] == ("accept", "-de nuevo")
     project.close()
