@@ -196,7 +196,7 @@ class Workbook:
         exported = _instant(self.exported_at)
         found = None
         for row in history:
-            if row.get("export_id") == self.export_id:
+            if isinstance(row.get("export_id"), str) and row["export_id"] == self.export_id:
                 continue  # this very workbook, applied earlier: editing and re-applying it is allowed
             if self.log_position is not None:
                 after = int(row["decision_id"]) > self.log_position
