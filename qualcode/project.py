@@ -34,7 +34,7 @@ from .schemas import DOCUMENTS, SEGMENTS
 
 __all__ = ["Project", "SCHEMA", "SCHEMA_VERSION", "text_hash"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE meta (            -- key/value facts about the project file
@@ -71,7 +71,8 @@ CREATE TABLE decisions (       -- the append-only log of human decisions
     doc_id TEXT NOT NULL, quote TEXT NOT NULL, -- the words decided on, as they were: for re-anchoring
     memo TEXT, created_at TEXT NOT NULL,
     source TEXT NOT NULL CHECK (source IN ('notebook', 'sheet', 'import', 'cli', 'widget')),
-    method TEXT, score REAL, codebook_version TEXT);
+    method TEXT, score REAL, codebook_version TEXT,
+    export_id TEXT);                         -- the review workbook it was applied from (schema 2); else NULL
 CREATE INDEX decisions_key ON decisions(segment_id, code_id, coder);
 CREATE TRIGGER decisions_no_update BEFORE UPDATE ON decisions
     BEGIN SELECT RAISE(ABORT, 'the decision log is append-only'); END;
@@ -93,7 +94,11 @@ CREATE TABLE cache (           -- derived data (embeddings ...), safe to delete
 """
 
 # Migrations from version N to N+1, applied in order inside one transaction.
-_MIGRATIONS: dict[int, str] = {}
+_MIGRATIONS: dict[int, str] = {
+    # 1 → 2: which review workbook (its export id) a decision was applied from, so that re-applying an older
+    # workbook cannot reverse a later decision. ADD COLUMN touches no row: the append-only triggers stay.
+    1: "ALTER TABLE decisions ADD COLUMN export_id TEXT;",
+}
 
 # Indexes added after schema 1 shipped: created on open when missing (an older qualcode still reads the file).
 _INDEXES = {
@@ -146,7 +151,7 @@ class Project:
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "study.qualcode"
     >>> with Project.create(path) as project:
     ...     project.schema_version
-    1
+    2
     """
 
     def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
@@ -240,6 +245,8 @@ class Project:
 
     def _migrate(self, version: int) -> None:
         with self._write():
+            # Read again inside the transaction: another process may have migrated the file meanwhile.
+            version = int(self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0])
             for step in range(version, SCHEMA_VERSION):
                 for statement in _statements(_MIGRATIONS[step]):
                     self._db.execute(statement)

@@ -272,9 +272,10 @@ def review_apply(project: Path = typer.Argument(..., help="Project file."),
                  coder: Optional[str] = typer.Option(None, help="Who reviewed (default: as exported).")) -> None:
     """Apply a reviewed workbook: append what changed; refuse rows whose text changed since the export.
 
-    Applying the same workbook again changes nothing. "otro código" takes a code label or id. Exit code 1
-    when some rows or cells could not be taken (each is listed; the rest is applied) or the workbook is
-    refused as a whole (another project's); 2 without a coder (nothing is applied).
+    Applying the same workbook again changes nothing. "otro código" takes a code label or id. A row the
+    coder decided again after the export (another workbook, the notebook) is "stale": the later decision is
+    kept. Exit code 1 when some rows or cells could not be taken (each is listed; the rest is applied) or the
+    workbook is refused as a whole (another project's); 2 without a coder (nothing is applied).
 
     Example:
 
@@ -298,9 +299,11 @@ def review_apply(project: Path = typer.Argument(..., help="Project file."),
     first = changes["codes_first_seen"]
     typer.echo(f"codes coded for the first time: {len(first)}{' (' + ', '.join(first) + ')' if first else ''}; "
                f"saturation: {changes['saturation_before']} → {changes['saturation_after']}")
-    for row in report[report["outcome"].isin(["refused", "partial"])].itertuples():
+    told = report["outcome"].isin(["refused", "partial", "stale"]) | \
+        (report["outcome"].eq("applied") & report["message"].ne(""))
+    for row in report[told].itertuples():
         typer.secho(f"  row {row.row}: {row.message}", fg="yellow")
-    if counts.get("refused") or counts.get("partial"):
+    if counts.get("refused") or counts.get("partial") or counts.get("stale"):
         raise typer.Exit(1)
 
 

@@ -128,7 +128,8 @@ def decisions(project: "Project", *, history: bool = False, coder: str | None = 
         ``start``/``end`` (offsets in the current document text), ``memo``,
         ``created_at``, ``source``, ``doc_id``, ``quote`` (the words decided
         on, as they read then), ``method``, ``score``, ``codebook_version``,
-        ``anchor`` (original, exact, fuzzy or orphan).
+        ``anchor`` (original, exact, fuzzy or orphan), ``export_id`` (the
+        review workbook a decision was applied from; ``None`` otherwise).
     """
     return project.log.frame(history=history, coder=coder)
 

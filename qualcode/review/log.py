@@ -37,15 +37,16 @@ from ..errors import ParameterError, ProjectError
 if TYPE_CHECKING:
     from ..project import Project
 
-__all__ = ["Decision", "DecisionLog", "DECISION_COLUMNS", "SOURCES", "current_view"]
+__all__ = ["Decision", "DecisionLog", "Workbook", "DECISION_COLUMNS", "SOURCES", "current_view"]
 
 Kind = Literal["accept", "reject", "manual"]
 KINDS = ("accept", "reject", "manual")
 SOURCES = ("notebook", "sheet", "import", "cli", "widget")
 DECISION_COLUMNS = ["decision_id", "segment_id", "code_id", "coder", "decision", "start", "end", "memo",
-                    "created_at", "source", "doc_id", "quote", "method", "score", "codebook_version", "anchor"]
+                    "created_at", "source", "doc_id", "quote", "method", "score", "codebook_version", "anchor",
+                    "export_id"]
 _STORED = ("segment_id", "code_id", "coder", "decision", "span_start", "span_end", "doc_id", "quote", "memo",
-           "created_at", "source", "method", "score", "codebook_version")
+           "created_at", "source", "method", "score", "codebook_version", "export_id")
 _KEY = ["segment_id", "code_id", "coder"]
 _CHUNK = 400  # segment ids per query (twice in one statement, under SQLite's bound-parameter limit)
 
@@ -69,6 +70,9 @@ class Decision:
         to the segment's end.
     memo, source, method, score, codebook_version, created_at
         As in the table; ``created_at`` ``None`` is stamped when appended.
+    export_id : str or None
+        The export id of the review workbook the decision was applied from
+        (``source="sheet"``); ``None`` for every other source.
 
     Examples
     --------
@@ -91,6 +95,7 @@ class Decision:
     score: float | None = None
     codebook_version: str | None = None
     created_at: str | None = None
+    export_id: str | None = None
 
     def __post_init__(self) -> None:
         if self.decision not in KINDS:
@@ -108,28 +113,30 @@ class Decision:
     @classmethod
     def accept(cls, segment_id: str, code_id: str, coder: str, *, doc_id: str, quote: str,
                memo: str | None = None, source: str = "notebook", method: str | None = None,
-               score: float | None = None, codebook_version: str | None = None) -> "Decision":
+               score: float | None = None, codebook_version: str | None = None,
+               export_id: str | None = None) -> "Decision":
         """The coder accepts ``code_id`` on the whole segment (a suggestion's method and score kept)."""
         return cls(segment_id, code_id, coder, "accept", doc_id, quote, memo=memo, source=source, method=method,
-                   score=score, codebook_version=codebook_version)
+                   score=score, codebook_version=codebook_version, export_id=export_id)
 
     @classmethod
     def reject(cls, segment_id: str, code_id: str, coder: str, *, doc_id: str, quote: str,
                memo: str | None = None, source: str = "notebook", method: str | None = None,
-               score: float | None = None, codebook_version: str | None = None) -> "Decision":
+               score: float | None = None, codebook_version: str | None = None,
+               export_id: str | None = None) -> "Decision":
         """The coder rejects ``code_id`` on the segment: it replaces all their spans of that code there."""
         return cls(segment_id, code_id, coder, "reject", doc_id, quote, memo=memo, source=source, method=method,
-                   score=score, codebook_version=codebook_version)
+                   score=score, codebook_version=codebook_version, export_id=export_id)
 
     @classmethod
     def manual(cls, segment_id: str, code_id: str, coder: str, *, doc_id: str, quote: str,
                span: tuple[int, int | None] | None = None, memo: str | None = None, source: str = "notebook",
-               codebook_version: str | None = None) -> "Decision":
+               codebook_version: str | None = None, export_id: str | None = None) -> "Decision":
         """The coder codes ``span`` of the segment (default: all of it) by hand; ``quote`` is the span's words."""
         start, end = span if span is not None else (0, None)
         return cls(segment_id, code_id, coder, "manual", doc_id, quote, span_start=int(start),
                    span_end=None if end is None else int(end), memo=memo, source=source,
-                   codebook_version=codebook_version)
+                   codebook_version=codebook_version, export_id=export_id)
 
     @classmethod
     def imported(cls, segment_id: str, code_id: str, coder: str, *, doc_id: str, quote: str,
@@ -156,6 +163,60 @@ class Decision:
         return tuple(values[name] for name in _STORED)
 
 
+@dataclass(frozen=True)
+class Workbook:
+    """The review workbook decisions are applied from: what the staleness check needs.
+
+    Attributes
+    ----------
+    export_id : str
+        The workbook's export id (the hidden ``about`` sheet's ``export_id``;
+        for workbooks of older qualcode versions, built from the project id
+        and ``exported_at``); recorded with each decision applied from it.
+    exported_at : str or None
+        When it was exported (ISO 8601).
+    log_position : int or None
+        The highest decision id in the log when it was exported (``None`` for
+        older workbooks: ``exported_at`` is compared with ``created_at`` then).
+
+    Examples
+    --------
+    >>> book = Workbook("5e0c", "2026-11-30T18:02:00+00:00", 3)
+    >>> book.later_than_export([{"decision_id": 3, "export_id": None}, {"decision_id": 4, "export_id": "5e0c"}])
+    >>> book.later_than_export([{"decision_id": 5, "export_id": None, "decision": "reject"}])["decision_id"]
+    5
+    """
+
+    export_id: str
+    exported_at: str | None = None
+    log_position: int | None = None
+
+    def later_than_export(self, history: Sequence[dict]) -> dict | None:
+        """The latest of ``history`` (a key's decisions) made after the export by anything but this workbook."""
+        exported = _instant(self.exported_at)
+        found = None
+        for row in history:
+            if isinstance(row.get("export_id"), str) and row["export_id"] == self.export_id:
+                continue  # this very workbook, applied earlier: editing and re-applying it is allowed
+            if self.log_position is not None:
+                after = int(row["decision_id"]) > self.log_position
+            elif exported is not None:
+                made = _instant(row.get("created_at"))
+                after = made is None or made > exported  # an unreadable time: keep the decision, never reverse it
+            else:
+                after = False  # nothing tells when the workbook was made: as before this check existed
+            if after and (found is None or int(row["decision_id"]) > int(found["decision_id"])):
+                found = row
+        return found
+
+
+def _instant(value: object) -> pd.Timestamp | None:
+    if not isinstance(value, str) or not value:
+        return None
+    stamp = pd.to_datetime(value, utc=True, errors="coerce")
+    return None if pd.isna(stamp) else stamp
+
+
 def current_view(frame: pd.DataFrame) -> pd.DataFrame:
     """The current decisions of a log frame (columns of :data:`DECISION_COLUMNS`, in log order).
 
@@ -180,10 +241,11 @@ _VIEW = """
     SELECT c.decision_id, c.segment_id, c.code_id, c.coder, c.decision,
            s.start + c.span_start AS start,
            CASE WHEN c.span_end IS NULL THEN s."end" ELSE s.start + c.span_end END AS "end",
-           c.memo, c.created_at, c.source, c.doc_id, c.quote, c.method, c.score, c.codebook_version, c.anchor
+           c.memo, c.created_at, c.source, c.doc_id, c.quote, c.method, c.score, c.codebook_version, c.anchor,
+           c.export_id
     FROM (
         SELECT d.decision_id, d.code_id, d.coder, d.decision, d.memo, d.created_at, d.source, d.doc_id, d.quote,
-               d.method, d.score, d.codebook_version,
+               d.method, d.score, d.codebook_version, d.export_id,
                CASE WHEN a.anchor_id IS NULL THEN d.segment_id ELSE a.segment_id END AS segment_id,
                CASE WHEN a.anchor_id IS NULL THEN d.span_start ELSE a.span_start END AS span_start,
                CASE WHEN a.anchor_id IS NULL THEN d.span_end ELSE a.span_end END AS span_end,
@@ -360,41 +422,88 @@ class DecisionLog:
         (DataFrame, list of bool)
             The appended rows, and for each given decision whether it was appended.
         """
+        frame, outcomes, _ = self._append(list(decisions), skip_current=skip_current, workbook=None)
+        return frame, [o == "applied" for o in outcomes]
+
+    def append_from_workbook(self, decisions: Sequence[Decision],
+                             workbook: "Workbook") -> tuple[pd.DataFrame, list[str], list[dict | None]]:
+        """Append a review workbook's decisions that change the current view and are not stale, in one transaction.
+
+        Like :meth:`append_changes`, and besides: a decision whose (segment,
+        code) its coder decided again *after the workbook was exported*, by
+        anything but this same workbook (another workbook, the notebook, the
+        widget, an import), is stale and not appended: applying an older
+        workbook never reverses a later decision, while editing a workbook
+        and applying it again still works. Both checks read the log inside the
+        write transaction.
+
+        Parameters
+        ----------
+        decisions : sequence of Decision
+            Built with ``source="sheet"`` and ``export_id=workbook.export_id``.
+        workbook : Workbook
+            The export's id and when it was exported.
+
+        Returns
+        -------
+        (DataFrame, list of str, list of dict or None)
+            The appended rows; per decision its outcome (``applied``,
+            ``unchanged`` or ``stale``); per decision, for a stale one, the
+            later decision that stands (``decision``, ``created_at``,
+            ``source``, ``export_id``), else ``None``.
+
+        Examples
+        --------
+        >>> book = Workbook(export_id="5e0c…", exported_at="2026-11-30T18:02:00+00:00", log_position=41)
+        >>> frame, outcomes, later = project.log.append_from_workbook(rows, book)  # doctest: +SKIP
+        """
+        return self._append(list(decisions), skip_current=True, workbook=workbook)
+
+    def _append(self, decisions: list[Decision], *, skip_current: bool,
+                workbook: "Workbook | None") -> tuple[pd.DataFrame, list[str], list[dict | None]]:
         from ..project import _now
 
-        decisions = list(decisions)
         if not decisions:
-            return pd.DataFrame(columns=DECISION_COLUMNS), []
+            return pd.DataFrame(columns=DECISION_COLUMNS), [], []
         now = _now()
+        later: list[dict | None] = [None] * len(decisions)
         with self.project.transaction() as db:
             places = self._places(db, {d.segment_id for d in decisions})
             missing = sorted({d.segment_id for d in decisions} - set(places))
             if missing:
                 raise ParameterError(f"{len(missing)} segment id(s) are not in the project, e.g. {missing[:5]}.")
+            outcomes = ["applied"] * len(decisions)
             if skip_current:
-                state = self._state(db, decisions, places)
-                wanted = []
-                for d in decisions:
+                history: dict[tuple[str, str, str], list[dict]] = {}
+                state = self._state(db, decisions, places, history)
+                for i, d in enumerate(decisions):
                     span = _absolute(d, places)
                     rows = state.setdefault(d.key, [])
                     if d.decision == "reject":
                         same = len(rows) == 1 and rows[0][0] == "reject" and rows[0][2] == d.memo
-                        state[d.key] = [("reject", span, d.memo)]
                     else:
                         same = (d.decision, span, d.memo) in rows
+                    if same:
+                        outcomes[i] = "unchanged"
+                        continue
+                    if workbook is not None:
+                        newer = workbook.later_than_export(history.get(d.key, []))
+                        if newer is not None:
+                            outcomes[i], later[i] = "stale", newer
+                            continue
+                    if d.decision == "reject":
+                        state[d.key] = [("reject", span, d.memo)]
+                    else:
                         state[d.key] = [r for r in rows if r[0] != "reject" and r[1] != span] + \
                             [(d.decision, span, d.memo)]
-                    wanted.append(not same)
-            else:
-                wanted = [True] * len(decisions)
-            chosen = [d for d, w in zip(decisions, wanted) if w]
+            chosen = [d for d, o in zip(decisions, outcomes) if o == "applied"]
             if chosen:
                 db.executemany(f"INSERT INTO decisions({', '.join(_STORED)}) VALUES ({', '.join('?' * len(_STORED))})",
                                [d._stored(now) for d in chosen])
                 # One writer at a time (BEGIN IMMEDIATE) and AUTOINCREMENT: the new ids are consecutive.
                 last = db.execute("SELECT max(decision_id) FROM decisions").fetchone()[0]
         if not chosen:
-            return pd.DataFrame(columns=DECISION_COLUMNS), wanted
+            return pd.DataFrame(columns=DECISION_COLUMNS), outcomes, later
         first = last - len(chosen) + 1
         records = []
         for offset, d in enumerate(chosen):
@@ -403,8 +512,9 @@ class DecisionLog:
                             "coder": d.coder, "decision": d.decision, "start": start, "end": end, "memo": d.memo,
                             "created_at": d.created_at or now, "source": d.source, "doc_id": d.doc_id,
                             "quote": d.quote, "method": d.method, "score": d.score,
-                            "codebook_version": d.codebook_version, "anchor": "original"})
-        return _typed(pd.DataFrame(records, columns=DECISION_COLUMNS)), wanted
+                            "codebook_version": d.codebook_version, "anchor": "original",
+                            "export_id": d.export_id})
+        return _typed(pd.DataFrame(records, columns=DECISION_COLUMNS)), outcomes, later
 
     @staticmethod
     def _places(db, segment_ids: set[str]) -> dict[str, tuple[int, int]]:  # type: ignore[no-untyped-def]
@@ -416,12 +526,20 @@ class DecisionLog:
         return out
 
     def _state(self, db, decisions: list[Decision],  # type: ignore[no-untyped-def]
-               places: dict[str, tuple[int, int]]) -> dict[tuple[str, str, str], list[tuple]]:
-        """Current (kind, absolute span, memo) per key, for the coders and segments of ``decisions``."""
+               places: dict[str, tuple[int, int]],
+               history: dict | None = None) -> dict[tuple[str, str, str], list[tuple]]:
+        """Current (kind, absolute span, memo) per key, for the coders and segments of ``decisions``.
+
+        ``history``, when given, is filled with every decision per key (as dicts, oldest first).
+        """
         state: dict[tuple[str, str, str], list[tuple]] = {}
         for coder in sorted({d.coder for d in decisions}):
             keys = {(d.segment_id, d.code_id) for d in decisions if d.coder == coder}
             frame = self._on_keys(keys, coder=coder, connection=db)
+            if history is not None:
+                for r in frame[["segment_id", "code_id", "coder", "decision_id", "decision", "created_at", "source",
+                                "export_id"]].to_dict("records"):
+                    history.setdefault((r["segment_id"], r["code_id"], r["coder"]), []).append(r)
             for r in current_view(frame).itertuples(index=False):
                 span = (int(r.start), int(r.end)) if not pd.isna(r.start) else (None, None)
                 state.setdefault((r.segment_id, r.code_id, r.coder), []).append(

@@ -16,7 +16,9 @@ is in the hidden ``about`` sheet) and rows whose segment changed since the
 export (R2), takes the rows of a segment together as their net effect,
 skips what is already current (read inside the write transaction, so
 applying a sheet twice, even from two processes at once, changes nothing),
-and appends the rest in one transaction.
+refuses, row by row, what its coder decided again since the export by other
+means (``stale``: an older workbook never reverses a later decision), and
+appends the rest in one transaction.
 """
 
 from __future__ import annotations
@@ -244,10 +246,17 @@ def _export_review_sheet(project: "Project", suggestions: pd.DataFrame | None, p
         put_row(codes_ws, [code.id, labels[code.id]])
     codes_ws.sheet_state = "hidden"
     about = book.create_sheet("about")
+    import uuid
+
     from .. import __version__
 
+    # export_id: recorded with every decision applied from this workbook, so that editing and re-applying it
+    # works while re-applying an older one never reverses a later decision; log_position: the last decision
+    # in the log when exported (what "later" means, independent of clocks and of imported creation times).
+    position = project.query("SELECT max(decision_id) FROM decisions")[0][0] or 0
     for key, value in [("format", FORMAT), ("project", str(Path(project.path).resolve())),
                        ("project_id", project.project_id), ("exported_at", _now()),
+                       ("export_id", uuid.uuid4().hex), ("log_position", int(position)),
                        ("codebook_version", codebook.version), ("coder", coder or ""), ("lang", lang),
                        ("rows", n_rows - 1), ("qualcode", __version__)]:
         put_row(about, [key, value])
@@ -305,9 +314,12 @@ def read_review_sheet(path: str | Path) -> pd.DataFrame:
         ``other_code``, ``memo``, ``method`` and ``score`` (of the
         suggestion), ``problem`` (why the row cannot be taken, or ``<NA>``),
         ``decision_problem`` (the decision cell is not understood; the
-        row's other code can still be taken). ``attrs`` holds the export's
-        ``coder``, ``codebook_version``, ``lang``, ``project`` (its path) and
-        ``project_id`` (``None`` for workbooks of older qualcode versions).
+        row's other code can still be taken), ``remark`` (something taken
+        as it was not written, e.g. a memo the spreadsheet turned into a
+        formula, recorded as its text). ``attrs`` holds the export's
+        ``coder``, ``codebook_version``, ``lang``, ``project`` (its path),
+        ``project_id``, ``exported_at``, ``export_id`` and ``log_position``
+        (``None`` when a workbook of an older qualcode version lacks them).
 
     Raises
     ------
@@ -318,7 +330,9 @@ def read_review_sheet(path: str | Path) -> pd.DataFrame:
 
     path = Path(path)
     try:
-        book = load_workbook(path, data_only=True)
+        # Formulas as their text (data_only=False): a memo typed "=…", "+…" or "-…" became a formula, and
+        # its words are in the formula, not in the value the spreadsheet computed (an error, or nothing).
+        book = load_workbook(path)
     except Exception as exc:  # openpyxl raises many kinds for damaged files
         raise ReviewSheetError(f"{path}: the review workbook could not be opened ({type(exc).__name__}: {exc}).",
                                path=path) from None
@@ -341,30 +355,51 @@ def read_review_sheet(path: str | Path) -> pd.DataFrame:
         raise ReviewSheetError(f"{path}: the review sheet lacks column(s) {missing}; export a new review sheet.",
                                path=path)
     rows = []
-    for number, values in enumerate(target.iter_rows(min_row=2, values_only=True), start=2):
-        get = {k: (values[i] if i < len(values) else None) for k, i in columns.items()}
+    cached = None  # the values the spreadsheet computed, read only if a formula sits where a value is expected
+    for number, cells in enumerate(target.iter_rows(min_row=2), start=2):
+        values = [c.value for c in cells]
         if not any(v not in (None, "") for v in values):
             continue
+        get = {k: (values[i] if i < len(values) else None) for k, i in columns.items()}
+        remarks, unsaved = [], False
+        for key, i in columns.items():
+            if i >= len(cells) or cells[i].data_type != "f":
+                continue
+            if key in _TYPED_TEXT:
+                # Someone's words that the spreadsheet took for a formula: keep them, and say so.
+                get[key] = _formula_text(values[i])
+                remarks.append(f"the {_TYPED_TEXT[key]} is a formula in the spreadsheet; recorded as its text")
+            else:
+                if cached is None:
+                    cached = load_workbook(path, data_only=True)[target.title]
+                get[key] = cached.cell(number, i + 1).value
+                if key == "decision" and get[key] is None:
+                    unsaved = True
         record = {"row": number, "segment_id": get.get("_segment_id"), "text_sha": get.get("_text_sha"),
                   "code_id": get.get("_code_id") or get.get("code_id"), "decision": None,
                   "other_code": (str(get.get("other_code")).strip() or None) if get.get("other_code") else None,
                   "memo": (str(get.get("memo")).strip() or None) if get.get("memo") is not None else None,
                   "method": (str(get.get("method")).strip() or None) if get.get("method") else None,
-                  "score": _number(get.get("score")), "problem": None, "decision_problem": None}
+                  "score": _number(get.get("score")), "problem": None, "decision_problem": None,
+                  "remark": "; ".join(remarks) or None}
         if not record["segment_id"]:
             record["problem"] = "the hidden segment id is empty (the row was typed in by hand?)"
         else:
             try:
                 record["decision"] = normalize_decision(get.get("decision"))
+                if unsaved:
+                    record["decision_problem"] = ("the decision cell is a formula whose value the spreadsheet did "
+                                                  "not save; type the decision (aceptar/rechazar)")
             except ParameterError as exc:
                 # Only this cell is unclear: the row's other code can still be taken.
                 record["decision_problem"] = str(exc)
         rows.append(record)
     frame = pd.DataFrame(rows, columns=["row", "segment_id", "text_sha", "code_id", "decision", "other_code", "memo",
-                                        "method", "score", "problem", "decision_problem"]).astype({"row": "Int64"})
+                                        "method", "score", "problem", "decision_problem", "remark"]
+                         ).astype({"row": "Int64"})
     frame["score"] = frame["score"].astype("Float64")
     for column in ("segment_id", "text_sha", "code_id", "decision", "other_code", "memo", "method", "problem",
-                   "decision_problem"):
+                   "decision_problem", "remark"):
         frame[column] = frame[column].astype("string")
     # Duplicated rows: identical ones count once; different decisions for one suggestion are a problem.
     decided = frame[frame["problem"].isna()]
@@ -381,8 +416,38 @@ def read_review_sheet(path: str | Path) -> pd.DataFrame:
     frame.attrs.update({"path": str(path), "coder": meta.get("coder") or None,
                         "codebook_version": meta.get("codebook_version"), "lang": meta.get("lang"),
                         "format": meta.get("format"), "project": meta.get("project"),
-                        "project_id": str(meta["project_id"]) if meta.get("project_id") else None})
+                        "project_id": str(meta["project_id"]) if meta.get("project_id") else None,
+                        "exported_at": str(meta["exported_at"]) if meta.get("exported_at") else None,
+                        "export_id": str(meta["export_id"]) if meta.get("export_id") else None,
+                        "log_position": _position(meta.get("log_position"))})
     return frame
+
+
+# Columns where a person types free text (shown by these names in a row's report).
+_TYPED_TEXT = {"memo": "memo", "other_code": "'other code' cell"}
+
+
+def _formula_text(value: object) -> str:
+    """The words of a cell the spreadsheet turned into a formula.
+
+    A cell started with ``+`` or ``-`` is stored as ``=+…`` / ``=-…``: the
+    ``=`` is the spreadsheet's and goes. Any other formula is kept whole,
+    ``=`` included: the person typed it, and no word is lost.
+
+    Examples
+    --------
+    >>> _formula_text("=-muy general"), _formula_text("=muy general, sin apoyo")
+    ('-muy general', '=muy general, sin apoyo')
+    """
+    text = str(getattr(value, "text", value) or "")  # array formulas carry their text in .text
+    return text[1:] if text[:2] in ("=+", "=-") else text
+
+
+def _position(value: object) -> int | None:
+    try:
+        return int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
 
 
 def _number(value: object) -> float | None:
@@ -413,6 +478,15 @@ def apply_review(project: "Project", review: pd.DataFrame, *, coder: str | None 
     changed since the export are refused (case R2), never applied to other
     words; a workbook exported from another project is refused as a whole.
 
+    Applying an older workbook never reverses a later decision: a row whose
+    segment and code its coder decided again after the workbook was exported,
+    by anything but this same workbook (another workbook, the notebook, the
+    widget, an import), is ``stale``: not applied, and reported with the
+    decision that stands. Editing a workbook and applying it again works as
+    before (each decision records the workbook's ``export_id``). A memo or
+    "other code" the spreadsheet turned into a formula is taken as its text
+    and the row says so.
+
     Parameters
     ----------
     project : Project
@@ -426,8 +500,9 @@ def apply_review(project: "Project", review: pd.DataFrame, *, coder: str | None 
     DataFrame
         One row per sheet row: ``row``, ``segment_id``, ``code_id``,
         ``outcome`` (applied, unchanged, blank, partial: some cells taken and
-        one not understood, refused), ``decisions`` (what was appended, e.g.
-        ``reject+manual``), ``message``.
+        one not understood or stale, stale: decided again since the export,
+        refused), ``decisions`` (what was appended, e.g. ``reject+manual``),
+        ``message`` (also for applied rows, e.g. a memo taken from a formula).
 
     Raises
     ------
@@ -456,6 +531,8 @@ def apply_review(project: "Project", review: pd.DataFrame, *, coder: str | None 
             f"id {exported_from[:8]}), not from {project.path}; apply it to that project, or re-export from this one.",
             path=path)
     log = project.log
+    workbook = _workbook(review, project.project_id)
+    export_id = workbook.export_id if workbook is not None else None
     rows = [_clean(r) for r in review.to_dict("records")]
     places = log.segments({r["segment_id"] for r in rows if r["segment_id"]})
     usable = [r for r in rows if r["problem"] is None and r["segment_id"]]
@@ -473,8 +550,11 @@ def apply_review(project: "Project", review: pd.DataFrame, *, coder: str | None 
     suggested: dict[tuple[str, str], dict] = {}
     for r in rows:
         out = {"row": r["row"], "segment_id": r["segment_id"], "code_id": r["code_id"], "outcome": "refused",
-               "decisions": "", "message": "", "notes": [], "parts": []}
+               "decisions": "", "message": "", "notes": [], "parts": [], "remarks": [],
+               "stale": []}
         report.append(out)
+        if r.get("remark"):
+            out["remarks"].append(r["remark"])
         seg, code, other, decision, memo = r["segment_id"], r["code_id"], r["other_code"], r["decision"], r["memo"]
         if r["problem"] is not None:
             if r["problem"].startswith("duplicate of row"):
@@ -540,28 +620,71 @@ def apply_review(project: "Project", review: pd.DataFrame, *, coder: str | None 
         info = _suggestion_info(suggested.get((seg, c)), stored.get((seg, c), []), version)
         if kind == "manual":
             decision_ = Decision.manual(seg, c, who, doc_id=doc_id, quote=text, memo=" | ".join(memos) or None,
-                                        source="sheet", codebook_version=version)
+                                        source="sheet", codebook_version=version, export_id=export_id)
         else:
             decision_ = getattr(Decision, kind)(seg, c, who, doc_id=doc_id, quote=text,
-                                               memo=" | ".join(memos) or None, source="sheet", **info)
+                                               memo=" | ".join(memos) or None, source="sheet",
+                                               export_id=export_id, **info)
         asked = [i for k, i, _ in group if k == kind]
         planned.append((decision_, asked, [i for _, i, _ in group]))
-    _, appended = log.append_changes([p[0] for p in planned])
-    for (decision_, asked, covered), new in zip(planned, appended):
+    if workbook is not None:
+        _, outcomes, later = log.append_from_workbook([p[0] for p in planned], workbook)
+    else:  # no trace of when or where the workbook was made (very old qualcode): as before
+        _, appended = log.append_changes([p[0] for p in planned])
+        outcomes, later = ["applied" if a else "unchanged" for a in appended], [None] * len(planned)
+    for (decision_, asked, covered), outcome, newer in zip(planned, outcomes, later):
         for i in covered:
-            report[i]["parts"].append("applied" if new else "unchanged")
-        if new:
+            report[i]["parts"].append(outcome)
+            if newer is not None:
+                report[i]["stale"].append(_stale_message(who, newer, export_id))
+        if outcome == "applied":
             for i in dict.fromkeys(asked):
                 report[i]["decisions"] = "+".join(filter(None, [report[i]["decisions"], decision_.decision]))
     for out in report:
-        parts, notes = out.pop("parts"), out.pop("notes")
-        if parts:
-            out["outcome"] = "partial" if notes else ("applied" if "applied" in parts else "unchanged")
+        parts, notes, stale = out.pop("parts"), out.pop("notes"), out.pop("stale")
+        remarks = out.pop("remarks")
+        taken = [p for p in parts if p != "stale"]
+        if taken:
+            out["outcome"] = "partial" if notes or stale else ("applied" if "applied" in taken else "unchanged")
+        elif stale:
+            out["outcome"] = "stale" if not notes else "refused"
         elif notes:
             out["outcome"] = "refused"
-        if notes:
-            out["message"] = "; ".join(dict.fromkeys(notes))
+        messages = [*([out["message"]] if out["message"] else []), *notes, *stale, *remarks]
+        if messages:
+            out["message"] = "; ".join(dict.fromkeys(messages))
     return pd.DataFrame(report, columns=["row", "segment_id", "code_id", "outcome", "decisions", "message"])
+
+
+def _workbook(review: pd.DataFrame, project_id: str):  # type: ignore[no-untyped-def]
+    """The staleness check's view of the workbook a read sheet came from (``None``: nothing to tell)."""
+    from .log import Workbook
+
+    attrs = review.attrs
+    exported_at = attrs.get("exported_at")
+    export_id = attrs.get("export_id")
+    if not export_id and exported_at:
+        # Exported before workbooks carried an id: its project and moment of export name it.
+        export_id = f"{attrs.get('project_id') or project_id}@{exported_at}"
+    if not export_id:
+        return None
+    return Workbook(str(export_id), exported_at, attrs.get("log_position") if attrs.get("export_id") else None)
+
+
+_FROM = {"notebook": "in the notebook", "widget": "in the review widget", "cli": "from the command line",
+         "import": "imported from another tool's project", "sheet": "from another workbook"}
+
+
+def _stale_message(coder: str, later: dict, export_id: str | None) -> str:
+    """Why a row is not applied: its coder decided again after the export (no quote, no memo: no names)."""
+    made = pd.to_datetime(later.get("created_at"), utc=True, errors="coerce")
+    when = made.tz_convert(None).strftime("%Y-%m-%d %H:%M UTC") if not pd.isna(made) else "time unknown"
+    source = later.get("source")
+    where = _FROM.get(str(source), f"from {source}")
+    if source == "sheet" and not isinstance(later.get("export_id"), str):
+        where = "from a workbook (which one was not recorded)"
+    return (f"{coder} decided this again after this workbook was exported ({later.get('decision')}, {when}, "
+            f"{where}); the later decision is kept — re-export to see the current state")
 
 
 def _clean(row: dict) -> dict:
@@ -576,7 +699,7 @@ def _resolve_code(typed: str, codebook) -> tuple[str | None, str | None]:  # typ
     def key(text: str) -> str:
         return " ".join(fold(text).split())
 
-    wanted = key(typed)
+    wanted = key(typed.lstrip("="))  # a cell the spreadsheet took for a formula: no code starts with "="
     names: dict[str, set[str]] = {}
     for code in codebook:
         for name in (code.id, *(label for label in code.label.values() if label)):

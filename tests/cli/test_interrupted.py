@@ -33,7 +33,7 @@ ROOT = Path(qc.__file__).resolve().parents[1]
 ROUND = ["fg_cerroazul_diagnostico.txt", "int_d02_intermedia.txt", "int_d07_intermedia.txt",
          "int_pa4_intermediate.txt"]
 # The review workbook's facts that differ between two runs of the same round by nature.
-VOLATILE = {"exported_at", "project", "project_id"}  # differ between two projects by design
+VOLATILE = {"exported_at", "project", "project_id", "export_id"}  # differ between two projects (or exports) by design
 
 
 def run(*args):

@@ -150,6 +150,10 @@ def check_apply_twice(shared, codes, rows, prior):
             qc.add_manual(project, [sid], code, coder=coder, spans=[(0, 5)], memo="antes")
         else:
             getattr(qc, "add_manual" if kind == "manual" else kind)(project, [sid], code, coder=coder)
+    # The earlier decisions are in the log when the workbook is exported: decisions made after the export
+    # by other means are not reversed by it (test_applying_an_older_workbook_never_reverses_a_later_decision).
+    template = shared["folder"] / f"{coder}-template.xlsx"
+    qc.export_review_sheet(project, project.suggestions, template, coder=coder)
     cells, meant = {}, []
     for i, (code, (decision, other, memo)) in enumerate(zip(codes, rows)):
         sibling = codes[(i + 1) % len(codes)] if len(codes) > 1 else ELSEWHERE
@@ -161,7 +165,7 @@ def check_apply_twice(shared, codes, rows, prior):
         cells.update({(code, "decisión"): decision, (code, "otro código"): typed, (code, "memo"): memo})
         meant.append((code, qc.review.normalize_decision(decision), other_id, memo))
     meant.sort(key=lambda row: SUGGESTED.index(row[0]))  # the workbook's row order (memos are joined in it)
-    path = fill(shared["template"], shared["folder"] / f"{coder}.xlsx", cells)
+    path = fill(template, shared["folder"] / f"{coder}.xlsx", cells)
     before = state(project, coder)
     n_before = len(qc.decisions(project, history=True))
     first = qc.apply_review(project, qc.read_review_sheet(path), coder=coder)
