@@ -215,8 +215,9 @@ def _load_file(job: tuple[Path, str | None, str | None], *, survey: SurveyColumn
         status = "warning" if warnings or parsed.uncertain or guessed else "ok"
         if not parsed.labelled:
             lines = sum(1 for line in parsed.text.split("\n") if line.strip())
-            read_as = f"no speaker labels found in {lines} lines: read as one speaker, {len(parsed.turns)} turns " \
-                "(one per paragraph)"
+            n = len(parsed.turns)
+            read_as = (f"no speaker labels found in {parsed.counted or f'{lines} lines'}: read as one speaker, "
+                       f"{n} turn{'s' * (n != 1)} ({parsed.joined})")
             # A table read by mistake has its own remedy (survey=) above; naming speakers would not help it.
             table = any("looks like a table, not a transcript" in w for w in warnings)
             notes[len(warnings)] = read_as if table else (

@@ -183,6 +183,8 @@ class ParsedTranscript:
     """A document's canonical text and its turns, as every reader returns it.
 
     ``notes`` are what the reader was unsure about (said in the load report);
+    ``counted`` and ``joined`` say, for a file without labels, what was
+    counted and how its turns were made (empty ``counted``: the text's lines);
     ``uncertain`` is true when one of them should make the file's report row a
     warning; ``interviewer`` holds the folded labels taken as the interviewer
     for this file (see :func:`find_interviewer`).
@@ -194,6 +196,10 @@ class ParsedTranscript:
     notes: list[str] = dc_field(default_factory=list)
     uncertain: bool = False
     interviewer: frozenset[str] = frozenset()
+    # What the report counts when no labels were found: the source's lines, and how turns were made
+    # (a subtitle file's rendering has fewer lines than the file, so the reader says it).
+    counted: str = ""
+    joined: str = "one per paragraph"
 
 
 def parse_timestamp(value: str) -> float:

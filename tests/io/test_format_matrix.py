@@ -7,6 +7,9 @@ services' documented export formats, with invented names:
 otter.txt                      Otter.ai TXT: ``Name  m:ss`` line, speech below
 teams.txt / teams_tab.txt      Teams .txt: ``Name   1 minute 5 seconds``; ``Name<TAB>0:04``
 teams.vtt                      Teams .vtt: ``<v Name>speech</v>`` voice tags, cue ids
+teams_name_line.vtt            Teams/Zoom .vtt: the name alone on each cue's first line, speech
+                               below; a cue without a name, a five-word name used once
+name_line.srt                  the same shape in SubRip
 zoom.vtt                       Zoom cloud recording: ``Display Name: speech`` on every cue,
                                a four-word name used once
 whisperx.srt / whisperx.txt    WhisperX diarization: ``[SPEAKER_00]: ...`` / ``SPEAKER_00: ...``
@@ -109,6 +112,19 @@ MATRIX = [
         ('Tomás Vidal', 'participant', 12.0, 'Each'),
         ('Lucía Herrera', 'interviewer', 65.0, 'Who'),
         ('Tomás Vidal', 'participant', 69.0, 'We'),
+    ]),
+    ('teams_name_line.vtt', 'warning', 36, [
+        ('Rocío Fuentes', 'interviewer', 3.0, '¿Cómo'),
+        ('Gabriel Soto', 'participant', 9.0, 'Nos'),
+        ('Rocío Fuentes', 'interviewer', 19.0, '¿Y'),
+        ('María Paz de la Fuente', 'participant', 23.0, 'Yo'),
+        ('Gabriel Soto', 'participant', 27.0, 'La'),
+    ]),
+    ('name_line.srt', 'warning', 25, [
+        ('Rocío Fuentes', 'interviewer', 3.0, '¿Cómo'),
+        ('Gabriel Soto', 'participant', 9.0, 'Nos'),
+        ('Rocío Fuentes', 'interviewer', 16.0, '¿Y'),
+        ('Gabriel Soto', 'participant', 21.0, 'La'),
     ]),
     ('teams_docx_cues.txt', 'warning', 22, [
         ('Lucía Herrera', 'interviewer', 0.0, '¿Cómo'),
