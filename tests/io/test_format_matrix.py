@@ -20,6 +20,9 @@ e_p_parenthesised_time.txt     ``(01:02) E: ...`` / ``P:`` with "A veces:" in sp
 pregunta_respuesta.txt         ``P:`` / ``R:`` (Pregunta / Respuesta)
 focus_group_bold.md            ``**Moderadora:**`` Markdown, a participant who speaks once
 label_alone_colon_in_speech    ``ENTREVISTADORA:`` alone on its line, "Por ejemplo:" in speech
+role_alone_caps.txt            ``ENTREVISTADORA`` / ``DIRECTORA`` alone, no colon; a heading, a "NO" line
+role_alone_no_blank.txt        ``E`` / ``Participante 2`` alone, no colon, no blank lines; a "Sí." line
+caps_names_alone.txt           ``MARTA`` / ``JULIÁN`` alone in capitals (recurring); a heading used once
 no_labels.txt                  prose without labels: one speaker, a warning naming the file
 teams_docx_cues.txt            Teams .docx text: ``0:0:0.0 --> 0:0:4.120`` line, name line, speech
 maxqda_f4.txt                  MAXQDA f4/f5: ``I: ... #00:00:04-2#`` (the mark ends the paragraph)
@@ -94,6 +97,25 @@ MATRIX = [
         ('R', 'participant', None, 'Cada'),
         ('P', 'interviewer', None, '¿Y'),
         ('R', 'participant', None, 'Lo'),
+    ]),
+    ('role_alone_caps.txt', 'ok', 35, [
+        (None, 'unknown', None, 'ENTREVISTA'),
+        ('ENTREVISTADORA', 'interviewer', None, '¿Cómo'),
+        ('DIRECTORA', 'participant', None, 'Acompañada.'),
+        ('ENTREVISTADORA', 'interviewer', None, '¿Qué'),
+        ('DIRECTORA', 'participant', None, 'Ahora'),
+    ]),
+    ('role_alone_no_blank.txt', 'ok', 23, [
+        ('E', 'interviewer', None, '¿Cómo'),
+        ('Participante 2', 'participant', None, 'Con'),
+        ('E', 'interviewer', None, '¿Y'),
+        ('Participante 2', 'participant', None, 'La'),
+    ]),
+    ('caps_names_alone.txt', 'warning', 26, [
+        ('MARTA', 'interviewer', None, '¿Cómo'),
+        ('JULIÁN', 'participant', None, 'Cada'),
+        ('MARTA', 'interviewer', None, '¿Quién'),
+        ('JULIÁN', 'participant', None, 'Votamos'),
     ]),
     ('speaker_then_time.txt', 'ok', 29, [
         ('Interviewer', 'interviewer', 4.0, 'How'),
