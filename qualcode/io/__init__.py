@@ -11,6 +11,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import logging
+import re
 import unicodedata
 import warnings as pywarnings
 from functools import partial
@@ -53,10 +54,10 @@ class LoadReport(pd.DataFrame):
 
     Columns: ``path``, ``doc_id`` (``<NA>`` when none was made), ``status``
     (``ok``, ``warning`` or ``error``), ``error`` (the exception class name),
-    ``message`` (what happened and what to do: for a transcript, how many turns
+    ``message`` (the file named once, then what happened and what to do: for a transcript, how many turns
     and speakers were read, who was taken as interviewer and why, and anything
     uncertain — no labels, a label used once, a guessed interviewer — with the
-    option that fixes it), ``line`` (where in the file, when known) and
+    option that fixes it), ``line`` (the first line of the file the message is about, when it names one) and
     ``n_segments``. A transcript whose structure was guessed is a ``warning``.
 
     Examples
@@ -123,8 +124,16 @@ def _expand(paths: PathsLike, skip: set[Path]) -> tuple[list[Path], list[dict]]:
     return files, rows
 
 
+_LINE_IN_MESSAGE = re.compile(r"^:(\d+):|(?<![\w(])lines? (\d+)\b")
+
+
 def _row(path: Path | str, doc_id: str | None, status: str, error: str | None, message: str,
          line: int | None = None, n_segments: int | None = None) -> dict:
+    if line is None:
+        # The ``line`` column holds the first line the message is about ("path:12: ...", "line 16: ...").
+        rest = message[len(str(path)):] if message.startswith(str(path)) else message
+        found = _LINE_IN_MESSAGE.search(rest)
+        line = int(found.group(1) or found.group(2)) if found else None
     return {"path": str(path), "doc_id": doc_id, "status": status, "error": error, "message": message,
             "line": line, "n_segments": n_segments}
 
@@ -159,10 +168,11 @@ def _read_one(path: Path, fmt: str, speakers: frozenset[str]) -> tuple[ParsedTra
         parsed = parse_subtitles(decoded.text, path=path, kind=fmt, speakers=speakers)
     else:
         parsed = parse_transcript(decoded.text, path=path, speakers=speakers)
-    parsed.notes[:0] = decoded.notes(path.name)
-    warnings = decoded.warnings(path.name)
+    # The report row names the file once, so what the readers say does not repeat it.
+    parsed.notes[:0] = decoded.notes()
+    warnings = decoded.warnings()
     # Only a file without speaker labels can be a table read by mistake ("E:\t¿Hola?" lines line up too).
-    hint = table_hint(decoded.text, path.name) if fmt in ("txt", "md") and not parsed.labelled else None
+    hint = table_hint(decoded.text) if fmt in ("txt", "md") and not parsed.labelled else None
     return parsed, decoded.encoding, data, warnings + ([hint] if hint else [])
 
 
@@ -205,8 +215,9 @@ def _load_file(job: tuple[Path, str | None, str | None], *, survey: SurveyColumn
         status = "warning" if warnings or parsed.uncertain or guessed else "ok"
         if not parsed.labelled:
             lines = sum(1 for line in parsed.text.split("\n") if line.strip())
-            read_as = f"no speaker labels found in {lines} lines: read as one speaker, {len(parsed.turns)} turns " \
-                "(one per paragraph)"
+            n = len(parsed.turns)
+            read_as = (f"no speaker labels found in {parsed.counted or f'{lines} lines'}: read as one speaker, "
+                       f"{n} turn{'s' * (n != 1)} ({parsed.joined})")
             # A table read by mistake has its own remedy (survey=) above; naming speakers would not help it.
             table = any("looks like a table, not a transcript" in w for w in warnings)
             notes[len(warnings)] = read_as if table else (

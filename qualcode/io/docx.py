@@ -184,8 +184,8 @@ def read_docx(path: str | Path) -> WordText:
     blocks = walker.blocks(body) if body is not None else []
     text = normalize_text("\n\n".join(block.strip("\n") for block in blocks if block.strip()))
     notes, warnings = walker.report()
-    # Warnings are printed on their own by the CLI: they name the file.
-    return WordText(text, notes, [f"{path.name}: {w}" for w in warnings])
+    # The load report's row names the file once; its warnings do not repeat it.
+    return WordText(text, notes, warnings)
 
 
 def read_docx_text(path: str | Path) -> str:

@@ -233,28 +233,32 @@ class Decoded:
     unmapped: tuple[int, ...] = ()
     double_lines: tuple[int, ...] = ()
 
-    def warnings(self, name: str) -> list[str]:
-        """Load-report lines for what was repaired in file ``name`` (empty when nothing was)."""
+    def warnings(self, name: str | None = None) -> list[str]:
+        """Load-report lines for what was repaired in file ``name`` (empty when nothing was).
+
+        Without ``name`` the lines start with the line numbers: for a report row that names the file once.
+        """
         out = []
+        name = f"{name}, " if name else ""
         if self.repaired_lines:
-            out.append(f"{name}, {_lines(self.repaired_lines)}: not UTF-8 (other lines are); read as "
+            out.append(f"{name}{_lines(self.repaired_lines)}: not UTF-8 (other lines are); read as "
                        "Windows-1252, as text pasted from another program usually is. Check the text there, and "
                        "save the file as UTF-8 to make this warning go away")
         if self.c1_lines:
-            out.append(f"{name}, {_lines(self.c1_lines)}: invisible control characters (U+0080-U+009F) read as "
+            out.append(f"{name}{_lines(self.c1_lines)}: invisible control characters (U+0080-U+009F) read as "
                        "the Windows-1252 quotes, dashes, '…' or '€' they stand for")
         if self.double_lines:
-            out.append(f"{name}, {_lines(self.double_lines)}: text garbled by an earlier wrong conversion "
+            out.append(f"{name}{_lines(self.double_lines)}: text garbled by an earlier wrong conversion "
                        "('PeÃ±alolÃ©n', 'â€œ') given back its letters ('Peñalolén', '“'); check it there")
         if self.unmapped:
-            out.append(f"{name}, {_lines(self.unmapped)}: bytes or control characters that mean nothing in "
+            out.append(f"{name}{_lines(self.unmapped)}: bytes or control characters that mean nothing in "
                        "Windows-1252 (shown as '\ufffd' or kept); retype those characters and save as UTF-8")
         return out
 
-    def notes(self, name: str) -> list[str]:
-        """Load-report lines that are facts, not problems: a guessed encoding."""
+    def notes(self, name: str | None = None) -> list[str]:
+        """Load-report lines that are facts, not problems: a guessed encoding (``name``: the file, if said)."""
         if self.encoding in _GUESSED:
-            return [f"{name} is not UTF-8: its encoding was guessed as {self.encoding}; if accents look wrong, "
+            return [f"{name or 'the file'} is not UTF-8: its encoding was guessed as {self.encoding}; if accents look wrong, "
                     "save it as UTF-8 and load it again"]
         return []
 

@@ -4,7 +4,9 @@ Before parsing, every cue's timing line is checked here so that a malformed
 file fails with its line number (webvtt-py reports none). Speaker names come
 from WebVTT voice tags (``<v Moderadora>``) or from a label at the start of a
 cue (``Entrevistadora: ...``, Zoom's ``Display Name: ...``, WhisperX's
-``[SPEAKER_00]: ...``), decided for the whole file as in :mod:`qualcode.io.text`
+``[SPEAKER_00]: ...``) or from a display name alone on the cue's first line with the
+speech below (Teams/Zoom exports; taken when such name lines, some recurring, open
+at least three quarters of the cues), decided for the whole file as in :mod:`qualcode.io.text`
 (a name used once is taken when the other cues carry labels of its shape, and
 reported); a cue without either continues the previous speaker. Consecutive cues of one speaker form one turn.
 
@@ -22,7 +24,7 @@ from pathlib import Path
 
 from ..errors import SubtitleFormatError
 from ..nlp.normalize import fold_label
-from .text import ParsedTranscript, Turn, _Candidate, _candidate, _decide, parse_timestamp
+from .text import _NAME_LINE, ParsedTranscript, Turn, _Candidate, _candidate, _clean, _decide, _short, parse_timestamp
 
 __all__ = ["parse_subtitles"]
 
@@ -134,12 +136,30 @@ def parse_subtitles(text: str, *, path: str | Path, kind: str,
     # Decide which leading "Label:" prefixes are speakers from the whole file, with the same rules as
     # text files (Zoom and WhisperX put a label on every cue, so a name used once has the file's shape).
     heads = {}
+    # Teams/Zoom exports that put the display name alone on a cue's first line, the speech below: a
+    # name-shaped first line on (nearly) every cue is a label line, decided like a name under a time line
+    # in a text file (the cue's timing line is that time line): recurring names, and names used once
+    # when they have the file's shape.
+    alone: dict[int, _Candidate] = {}
+    for i, c in enumerate(captions):
+        first, _, rest = c.text.strip().partition("\n")
+        # A first line ending a sentence ("Exacto.") is speech; an abbreviation ("Dra.") may end a name.
+        sentence = first.rstrip().endswith(":") or (first.rstrip().endswith(".") and len(first.split()[-1]) > 4)
+        name = _NAME_LINE.match(first.strip()) if rest.strip() and not sentence else None
+        if name is not None and _short(_clean(name.group("label"))):
+            alone[i] = _Candidate(_clean(name.group("label")), None, len(first.strip()) + 1, False, "after_time",
+                                  name.group("br") is not None)
+    recurs = len({fold_label(c.label) for c in alone.values()}) < len(alone)
+    if not (recurs and len(alone) >= 0.75 * len(captions)):
+        alone = {}
     for i, c in enumerate(captions):
         first, _, rest = c.text.strip().partition("\n")
         if speakers and rest.strip() and fold_label(first.strip().strip("[]:")) in speakers:
             # A name the user gave, alone on the cue's first line: the speech is the rest of the cue.
             heads[i] = _Candidate(first.strip().strip("[]:").strip(), None, len(first.strip()) + 1, False, "bare",
                                   False)
+        elif i in alone:
+            heads[i] = alone[i]
         elif (head := _candidate(" ".join(c.text.split("\n")), speakers)) is not None and head.style == "colon":
             heads[i] = head
     cue_lines = {i: cue.line for i, cue in enumerate(with_text)}
@@ -156,7 +176,7 @@ def parse_subtitles(text: str, *, path: str | Path, kind: str,
             head = heads[index]
             if not new_speaker:
                 body = " ".join(part.strip() for part in caption.text.strip()[head.col:].split("\n") if part.strip()) \
-                    if head.style == "bare" else body[head.col:].strip()
+                    if head.style in ("bare", "after_time") else body[head.col:].strip()
             new_speaker = new_speaker or head.label
         if new_speaker is not None:
             speaker = new_speaker
@@ -178,4 +198,7 @@ def parse_subtitles(text: str, *, path: str | Path, kind: str,
         parts.append(block)
         offset += len(block) + 2
     labelled = any(t.speaker for t in turns)
-    return ParsedTranscript("\n\n".join(parts), turns, labelled, notes, uncertain or not labelled)
+    n_lines = sum(1 for c in captions for part in c.text.split("\n") if part.strip())
+    return ParsedTranscript("\n\n".join(parts), turns, labelled, notes, uncertain or not labelled,
+                            counted=f"{n_lines} text line{'s' * (n_lines != 1)} of {len(captions)} "
+                                    f"cue{'s' * (len(captions) != 1)}", joined="consecutive cues joined")

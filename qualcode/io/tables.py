@@ -297,7 +297,7 @@ def is_survey_table(path: str | Path, columns: SurveyColumns) -> bool:
     return shape is not None and bool({columns.id, *columns.text} & set(shape.header))
 
 
-def table_hint(text: str, name: str) -> str | None:
+def table_hint(text: str, name: str | None = None) -> str | None:
     """A load-report warning for a transcript that is really a tab-separated table, or ``None``.
 
     Examples
@@ -315,7 +315,7 @@ def table_hint(text: str, name: str) -> str | None:
     longest = sorted(range(1, width), key=lambda i: -mean[i])
     chosen = [i for i in longest if mean[i] >= 20][:4] or longest[:1]
     answers = ", ".join(repr(shape.header[i]) for i in sorted(chosen))
-    return (f"{name} looks like a table, not a transcript (tab-separated, {shape.n_rows} rows, columns "
+    return (f"{name + ' ' if name else ''}looks like a table, not a transcript (tab-separated, {shape.n_rows} rows, columns "
             f"{', '.join(shape.header)}); to read it as survey answers, load it with "
             f"survey=SurveyColumns(id={shape.header[0]!r}, text=[{answers}]) naming the id and answer columns")
 

@@ -27,6 +27,8 @@ A label opens a line and is 1-4 words besides particles such as *de*, *del*,
     00:01:02                                   a time alone on a line: the next label's time
     0:0:0.0 --> 0:0:3.120                      a time (or cue range) line, then the name alone on
     Marta Rojas                                its line, then the speech (Teams .docx, Google Meet)
+    ENTREVISTADORA                             a role word, code or capitals alone on a line, no colon,
+    ¿Cómo se siente en la red?                 the speech below (taken when such labels recur: see below)
 
 Time marks (become the ``timestamp`` column in seconds and leave the text)::
 
@@ -46,6 +48,13 @@ Which labels are speakers
   (colon or header line, casing, brackets, time mark) and, in files whose turns
   are separated by blank lines, it too follows a blank line. It is reported.
 
+* alone on a line without a colon, speech below, when no label was named: a
+  role word or code (``Entrevistadora``, ``E``, ``Participante 2``, ``D1``) or
+  short capitals (``MARTA``) that recur in that shape, each followed by speech,
+  not another such line (blank-line layouts: after a blank line); a role word
+  used once beside them (reported). A heading or a one-word line of speech
+  (``NO``, ``Sí.``) used once is not a speaker; capitals used once are reported.
+  In a file whose labels have another shape (``Name:``) only role words are.
 * in subtitles where (nearly) every cue opens with ``Name:`` in one shape
   (Zoom), every such name, whatever it looks like (``iPhone de Marta``).
 
@@ -183,6 +192,8 @@ class ParsedTranscript:
     """A document's canonical text and its turns, as every reader returns it.
 
     ``notes`` are what the reader was unsure about (said in the load report);
+    ``counted`` and ``joined`` say, for a file without labels, what was
+    counted and how its turns were made (empty ``counted``: the text's lines);
     ``uncertain`` is true when one of them should make the file's report row a
     warning; ``interviewer`` holds the folded labels taken as the interviewer
     for this file (see :func:`find_interviewer`).
@@ -194,6 +205,10 @@ class ParsedTranscript:
     notes: list[str] = dc_field(default_factory=list)
     uncertain: bool = False
     interviewer: frozenset[str] = frozenset()
+    # What the report counts when no labels were found: the source's lines, and how turns were made
+    # (a subtitle file's rendering has fewer lines than the file, so the reader says it).
+    counted: str = ""
+    joined: str = "one per paragraph"
 
 
 def parse_timestamp(value: str) -> float:
@@ -345,6 +360,71 @@ def _plausible_name(label: str, any_case: bool = False, common: frozenset[str] =
     return True
 
 
+_ALONE = re.compile(rf"^{_LABEL}$")
+# Lines alone in capitals that annotate a recording, never a speaker.
+_ANNOTATIONS = {"risas", "risa", "laughter", "laughs", "inaudible", "silencio", "silence", "pausa", "pause",
+                "crosstalk", "fin", "end", "musica", "music", "aplausos", "applause", "llanto", "corte", "cut"}
+
+
+def _alone_labels(lines: list[tuple[int, str]], candidates: dict[int, _Candidate], next_text: list[int],
+                  others: bool) -> tuple[dict[int, _Candidate], list[str], bool]:
+    """Labels alone on their line without a colon (``ENTREVISTADORA`` / speech below), from the file's evidence.
+
+    A line is a possible label when it is only a role word (``Entrevistadora``, ``Hablante 2``, ``E``) or a
+    short line in capitals that could be a name, and speech (not another such line) follows it. They are
+    taken when a label recurs, so a heading or a shouted "NO" alone does not become a speaker: labels
+    used at least twice, and role words used once beside them (reported). When the file's other labels
+    have another shape (``Name:``), only role words are taken. Returns the accepted lines, notes and
+    whether a label was taken on weaker evidence (capitals that are no role word, or a label used once).
+    """
+    possible: dict[int, _Candidate] = {}
+    for index, (_, line) in enumerate(lines):
+        body = line.strip()
+        if index in candidates or not body or _ALONE.match(body) is None:
+            continue
+        if body.endswith(".") and len(body.split()[-1]) > 4:  # a sentence ("Exacto."), not "Dra."
+            continue
+        label = _clean(body)
+        folded = fold_label(label)
+        if not label or not _short(label) or folded in _NOT_SPEAKERS or folded in _ANNOTATIONS \
+                or folded.split(" ")[0] in _FUNCTION_WORDS - _ROLE_WORDS:
+            continue
+        if _is_role(label) or _CODE_LIKE.match(folded) or (_is_upper(label) and _plausible_name(label, any_case=True)):
+            possible[index] = _Candidate(label, None, len(line), False, "alone", False)
+    # The alternating shape: speech follows every label.
+    possible = {i: c for i, c in possible.items()
+                if next_text[i] < len(lines) and next_text[i] not in possible and next_text[i] not in candidates}
+    counts: dict[str, int] = {}
+    for c in possible.values():
+        counts[fold_label(c.label)] = counts.get(fold_label(c.label), 0) + 1
+    taken = {i: c for i, c in possible.items() if counts[fold_label(c.label)] >= 2
+             and (not others or _is_role(c.label))}
+    if not taken:
+        return {}, [], False
+    # A file whose labels follow blank lines: one that does not is inside a turn (speech, a quote).
+    def after_blank(i: int) -> bool:
+        return i == 0 or not lines[i - 1][1].strip()
+    blank_layout = sum(after_blank(i) for i in taken) >= 0.9 * len(taken)
+    once = [i for i, c in possible.items() if i not in taken and _is_role(c.label)
+            and (not blank_layout or after_blank(i))]
+    taken.update({i: possible[i] for i in once})
+    taken = {i: c for i, c in taken.items() if not blank_layout or after_blank(i)}
+    shown = ", ".join(dict.fromkeys(c.label for c in taken.values()))
+    weak = any(not _is_role(c.label) for c in taken.values())
+    notes = [f"{len(taken)} line(s) alone with no colon read as speaker labels ({shown}): "
+             f"{'role words' if not weak else 'capitals'} alone on a line before speech, recurring "
+             "(if one is a heading, not a speaker, name the speakers: speakers=[...] / --speakers '...'; "
+             "then only those are read from lines alone)"]
+    notes += [f"line {i + 1}: label {possible[i].label!r} is used once; taken as a speaker because it is a role "
+              "word alone on its line like the file's other labels (if it is speech, edit that line)" for i in once]
+    kept = [i for i, c in possible.items() if i not in taken and not _is_role(c.label)]
+    if kept:
+        where = ", ".join(f"{i + 1} ({possible[i].label})" for i in kept[:3])
+        notes.append(f"{len(kept)} line(s) in capitals alone, used once, kept as text, not speakers: line {where} "
+                     "(if one is a speaker, pass speakers=[...] / --speakers naming it)")
+    return taken, notes, weak or bool(once)
+
+
 def _decide(candidates: dict[int, _Candidate], forced: frozenset[str],
             after_blank: dict[int, bool] | None = None,
             line_of: dict[int, int] | None = None, text: str = "",
@@ -489,6 +569,12 @@ def parse_transcript(text: str, *, path: str | Path | None = None,
     opens_below = [i for i, c in candidates.items() if c.col >= len(lines[i][1].rstrip())]
     follows_open = frozenset(next_text[i] for i in opens_below if next_text[i] in candidates)
     accepted, notes, uncertain = _decide(candidates, speakers, after_blank, text=text, follows_open=follows_open)
+    if not speakers:  # labels the user named are the speakers; lines alone are not guessed then
+        alone, alone_notes, alone_uncertain = _alone_labels(lines, candidates, next_text, bool(accepted))
+        candidates.update(alone)
+        accepted |= set(alone)
+        notes += alone_notes
+        uncertain = uncertain or alone_uncertain
     if not accepted:
         return _paragraph_turns(text, lines)
 

@@ -83,7 +83,7 @@ def test_mixed_encodings_a_pasted_cp1252_answer_does_not_turn_utf8_lines_into_mo
     assert corpus.documents["encoding"].iloc[0] == "utf-8+cp1252"
     row = report.iloc[0]
     assert row["status"] == "warning"
-    assert "mixed_utf8_cp1252.txt, line 7: not UTF-8 (other lines are); read as Windows-1252" in row["message"]
+    assert "mixed_utf8_cp1252.txt: line 7: not UTF-8 (other lines are); read as Windows-1252" in row["message"]
 
 
 def test_mixed_encodings_c1_controls_become_the_cp1252_quotes_they_stand_for():
@@ -91,7 +91,7 @@ def test_mixed_encodings_c1_controls_become_the_cp1252_quotes_they_stand_for():
     assert segs[1] == ("D2", "participant", "Es un “espacio seguro”, donde uno puede decir ‘no sé’ sin miedo.")
     assert not any(0x80 <= ord(c) <= 0x9F for c in corpus.text("c1_controls"))
     assert report.iloc[0]["status"] == "warning"
-    assert "c1_controls.txt, line 3: invisible control characters (U+0080-U+009F) read as" in report.iloc[0]["message"]
+    assert "c1_controls.txt: line 3: invisible control characters (U+0080-U+009F) read as" in report.iloc[0]["message"]
 
 
 def test_mixed_encodings_cp1252_runs_on_several_lines_are_named_line_by_line(write):
@@ -103,14 +103,14 @@ def test_mixed_encodings_cp1252_runs_on_several_lines_are_named_line_by_line(wri
     corpus, report, segs = _segments(path)
     assert [t for _, _, t in segs] == ["¿Cómo partió la reunión?", "Llegó tarde el “café” – nadie se quejó.",
                                        "¿Y después?", "Seguimos en Ñuñoa, año próximo…"]
-    assert "varias.txt, lines 3, 7: not UTF-8" in report.iloc[0]["message"]
+    assert "varias.txt: lines 3, 7: not UTF-8" in report.iloc[0]["message"]
 
 
 def test_mixed_encodings_bytes_without_a_cp1252_meaning_are_reported(write):
     path = write("raro.txt", "E: ¿Qué?\n\nD1: Bien ".encode("utf-8") + b"\x81 y \xe9xito.\n")
     corpus, report, segs = _segments(path)
     assert segs[1][2] == "Bien \ufffd y éxito."
-    assert "raro.txt, line 3: bytes or control characters that mean nothing in Windows-1252" in report.iloc[0]["message"]
+    assert "; line 3: bytes or control characters that mean nothing in Windows-1252" in report.iloc[0]["message"]
 
 
 def test_mixed_encodings_c1_ellipsis_euro_and_dash_are_mapped_and_undefined_controls_reported():
@@ -140,7 +140,7 @@ def test_mixed_encodings_utf8_with_bom_and_an_appended_cp1252_answer_is_repaired
     data = "\ufeffE: ¿Cómo?\n\nD1: ".encode("utf-8") + "Después, “bien”.".encode("cp1252") + b"\n"
     corpus, report, segs = _segments(write("bom.txt", data))
     assert [t for _, _, t in segs] == ["¿Cómo?", "Después, “bien”."]
-    assert "bom.txt, line 3: not UTF-8" in report.iloc[0]["message"]
+    assert "bom.txt: line 3: not UTF-8" in report.iloc[0]["message"]
 
 
 def test_mixed_encodings_text_decoded_twice_gets_its_letters_back_and_is_reported(write):
@@ -150,8 +150,8 @@ def test_mixed_encodings_text_decoded_twice_gets_its_letters_back_and_is_reporte
     corpus, report, segs = _segments(path)
     assert [t for _, _, t in segs] == ["¿Dónde?", "En Peñalolén dijeron “sí” – ¿qué más?", "“Pregunta final…”"]
     message = report.iloc[0]["message"]
-    assert "doble.txt, lines 3, 5: text garbled by an earlier wrong conversion" in message
-    assert "doble.txt, line 5: invisible control characters" in message
+    assert "; lines 3, 5: text garbled by an earlier wrong conversion" in message
+    assert "doble.txt: line 5: invisible control characters" in message
     assert "mean nothing" not in message
 
 
@@ -161,4 +161,4 @@ def test_mixed_encodings_a_utf8_answer_pasted_into_a_cp1252_file_is_read_too(wri
     corpus, report, segs = _segments(write("inverso.txt", data))
     assert [t for _, _, t in segs] == ["¿Cómo partió?", "Con miedo, año difícil.", "¿Y después?",
                                        "Después, “mejor” – Peñalolén."]
-    assert "inverso.txt, lines 1, 3, 5: not UTF-8 (other lines are); read as Windows-1252" in report.iloc[0]["message"]
+    assert "inverso.txt: lines 1, 3, 5: not UTF-8 (other lines are); read as Windows-1252" in report.iloc[0]["message"]

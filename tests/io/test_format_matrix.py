@@ -7,6 +7,9 @@ services' documented export formats, with invented names:
 otter.txt                      Otter.ai TXT: ``Name  m:ss`` line, speech below
 teams.txt / teams_tab.txt      Teams .txt: ``Name   1 minute 5 seconds``; ``Name<TAB>0:04``
 teams.vtt                      Teams .vtt: ``<v Name>speech</v>`` voice tags, cue ids
+teams_name_line.vtt            Teams/Zoom .vtt: the name alone on each cue's first line, speech
+                               below; a cue without a name, a five-word name used once
+name_line.srt                  the same shape in SubRip
 zoom.vtt                       Zoom cloud recording: ``Display Name: speech`` on every cue,
                                a four-word name used once
 whisperx.srt / whisperx.txt    WhisperX diarization: ``[SPEAKER_00]: ...`` / ``SPEAKER_00: ...``
@@ -17,6 +20,9 @@ e_p_parenthesised_time.txt     ``(01:02) E: ...`` / ``P:`` with "A veces:" in sp
 pregunta_respuesta.txt         ``P:`` / ``R:`` (Pregunta / Respuesta)
 focus_group_bold.md            ``**Moderadora:**`` Markdown, a participant who speaks once
 label_alone_colon_in_speech    ``ENTREVISTADORA:`` alone on its line, "Por ejemplo:" in speech
+role_alone_caps.txt            ``ENTREVISTADORA`` / ``DIRECTORA`` alone, no colon; a heading, a "NO" line
+role_alone_no_blank.txt        ``E`` / ``Participante 2`` alone, no colon, no blank lines; a "Sí." line
+caps_names_alone.txt           ``MARTA`` / ``JULIÁN`` alone in capitals (recurring); a heading used once
 no_labels.txt                  prose without labels: one speaker, a warning naming the file
 teams_docx_cues.txt            Teams .docx text: ``0:0:0.0 --> 0:0:4.120`` line, name line, speech
 maxqda_f4.txt                  MAXQDA f4/f5: ``I: ... #00:00:04-2#`` (the mark ends the paragraph)
@@ -92,6 +98,25 @@ MATRIX = [
         ('P', 'interviewer', None, '¿Y'),
         ('R', 'participant', None, 'Lo'),
     ]),
+    ('role_alone_caps.txt', 'ok', 35, [
+        (None, 'unknown', None, 'ENTREVISTA'),
+        ('ENTREVISTADORA', 'interviewer', None, '¿Cómo'),
+        ('DIRECTORA', 'participant', None, 'Acompañada.'),
+        ('ENTREVISTADORA', 'interviewer', None, '¿Qué'),
+        ('DIRECTORA', 'participant', None, 'Ahora'),
+    ]),
+    ('role_alone_no_blank.txt', 'ok', 23, [
+        ('E', 'interviewer', None, '¿Cómo'),
+        ('Participante 2', 'participant', None, 'Con'),
+        ('E', 'interviewer', None, '¿Y'),
+        ('Participante 2', 'participant', None, 'La'),
+    ]),
+    ('caps_names_alone.txt', 'warning', 26, [
+        ('MARTA', 'interviewer', None, '¿Cómo'),
+        ('JULIÁN', 'participant', None, 'Cada'),
+        ('MARTA', 'interviewer', None, '¿Quién'),
+        ('JULIÁN', 'participant', None, 'Votamos'),
+    ]),
     ('speaker_then_time.txt', 'ok', 29, [
         ('Interviewer', 'interviewer', 4.0, 'How'),
         ('Tomás Vidal', 'participant', 12.0, 'Each'),
@@ -109,6 +134,19 @@ MATRIX = [
         ('Tomás Vidal', 'participant', 12.0, 'Each'),
         ('Lucía Herrera', 'interviewer', 65.0, 'Who'),
         ('Tomás Vidal', 'participant', 69.0, 'We'),
+    ]),
+    ('teams_name_line.vtt', 'warning', 36, [
+        ('Rocío Fuentes', 'interviewer', 3.0, '¿Cómo'),
+        ('Gabriel Soto', 'participant', 9.0, 'Nos'),
+        ('Rocío Fuentes', 'interviewer', 19.0, '¿Y'),
+        ('María Paz de la Fuente', 'participant', 23.0, 'Yo'),
+        ('Gabriel Soto', 'participant', 27.0, 'La'),
+    ]),
+    ('name_line.srt', 'warning', 25, [
+        ('Rocío Fuentes', 'interviewer', 3.0, '¿Cómo'),
+        ('Gabriel Soto', 'participant', 9.0, 'Nos'),
+        ('Rocío Fuentes', 'interviewer', 16.0, '¿Y'),
+        ('Gabriel Soto', 'participant', 21.0, 'La'),
     ]),
     ('teams_docx_cues.txt', 'warning', 22, [
         ('Lucía Herrera', 'interviewer', 0.0, '¿Cómo'),

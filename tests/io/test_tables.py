@@ -129,7 +129,7 @@ def test_excel_tab_table_saved_as_txt_without_survey_says_to_pass_survey():
         _, report = qc.load_corpus(REAL / "encuesta_unicode.txt")
     row = report.iloc[0]
     assert row["status"] == "warning"
-    assert ("encuesta_unicode.txt looks like a table, not a transcript (tab-separated, 4 rows, columns ticket_id, "
+    assert ("encuesta_unicode.txt: looks like a table, not a transcript (tab-separated, 4 rows, columns ticket_id, "
             "participante, comuna, q1_aprendizaje, q2_dificultad); to read it as survey answers, load it with "
             "survey=SurveyColumns(id='ticket_id', text=['q1_aprendizaje', 'q2_dificultad'])") in row["message"]
     assert "speakers=" not in row["message"]  # naming speakers would not help a table

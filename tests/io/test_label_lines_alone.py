@@ -1,0 +1,97 @@
+"""Speaker labels alone on their line without a colon (issue 16): a display name on each subtitle cue's
+first line (Teams/Zoom .vtt), and role words or recurring capitals alone before the speech."""
+
+from __future__ import annotations
+
+import warnings
+
+import qualcode as qc
+from qualcode.errors import NoSpeakerLabelsWarning
+from qualcode.io.subtitles import parse_subtitles
+
+
+def _vtt(*cues: str) -> str:
+    return "WEBVTT\n\n" + "\n\n".join(f"{n}\n00:00:{2 * n:02d}.000 --> 00:00:{2 * n + 1:02d}.000\n{c}"
+                                      for n, c in enumerate(cues, 1)) + "\n"
+
+
+def test_subtitle_cue_name_alone_on_first_line_is_the_speaker():
+    parsed = parse_subtitles(_vtt("Inés Carrasco\n¿Cómo parte el día?", "Pedro Alarcón\nCon el WhatsApp.",
+                                  "Inés Carrasco\n¿Y después?", "Pedro Alarcón\nRevisamos los datos\ncon el equipo."),
+                             path="teams.vtt", kind="vtt")
+    got = [(t.speaker, parsed.text[t.start:t.end]) for t in parsed.turns]
+    assert got == [("Inés Carrasco", "¿Cómo parte el día?"), ("Pedro Alarcón", "Con el WhatsApp."),
+                   ("Inés Carrasco", "¿Y después?"), ("Pedro Alarcón", "Revisamos los datos con el equipo.")]
+    assert parsed.labelled and not parsed.uncertain
+
+
+def test_subtitle_cue_first_lines_of_wrapped_speech_are_not_speakers():
+    # Wrapped speech: the first lines do not recur as names on (nearly) every cue.
+    parsed = parse_subtitles(_vtt("Bueno, la verdad\nes que nos juntamos.", "Exacto.\nAsí lo hacemos.",
+                                  "Mañana\nvolvemos a vernos.", "Exacto.\nY el lunes también."),
+                             path="wrapped.vtt", kind="vtt")
+    assert not parsed.labelled
+    assert all(t.speaker is None for t in parsed.turns)
+
+
+def test_subtitle_without_labels_report_counts_the_file_lines_and_cues(tmp_path):
+    path = tmp_path / "sin_nombres.vtt"
+    path.write_text(_vtt("Bueno, la verdad\nes que nos juntamos.", "Cada mes\nen el jardín.",
+                         "Y revisamos\nlos datos.", "Con el equipo\nentero."), encoding="utf-8")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _, report = qc.load_corpus(path)
+    message = report.iloc[0]["message"]
+    assert "no speaker labels found in 8 text lines of 4 cues: read as one speaker, 1 turn (consecutive cues " \
+           "joined)" in message
+    assert any(issubclass(w.category, NoSpeakerLabelsWarning) for w in caught)
+
+
+def _turns(text: str, **kwargs):
+    from qualcode.io.text import parse_transcript
+
+    parsed = parse_transcript(text, **kwargs)
+    return parsed, [(t.speaker, parsed.text[t.start:t.end]) for t in parsed.turns]
+
+
+def test_role_label_alone_without_colon_is_a_speaker():
+    parsed, got = _turns("ENTREVISTADORA\n¿Cómo se siente en la red?\n\nDIRECTORA\nAcompañada. Antes me sentía sola.\n\n"
+                         "ENTREVISTADORA\n¿Y ahora?\n\nDIRECTORA\nMejor.\n")
+    assert got == [("ENTREVISTADORA", "¿Cómo se siente en la red?"), ("DIRECTORA", "Acompañada. Antes me sentía sola."),
+                   ("ENTREVISTADORA", "¿Y ahora?"), ("DIRECTORA", "Mejor.")]
+    assert "4 line(s) alone with no colon read as speaker labels (ENTREVISTADORA, DIRECTORA)" in parsed.notes[0]
+    assert not parsed.uncertain
+
+
+def test_role_label_alone_used_once_is_taken_beside_recurring_ones_and_reported():
+    parsed, got = _turns("Moderadora\n¿Quién parte?\n\nParticipante 1\nYo.\n\nModeradora\n¿Alguien más?\n\n"
+                         "Participante 3\nTambién yo.\n")
+    assert [s for s, _ in got] == ["Moderadora", "Participante 1", "Moderadora", "Participante 3"]
+    assert parsed.uncertain and any("line 10: label 'Participante 3' is used once" in n for n in parsed.notes)
+
+
+def test_heading_or_one_word_speech_alone_is_not_a_speaker():
+    # No label recurs: headings and shouted words stay text, one turn per paragraph.
+    parsed, got = _turns("INTRODUCCIÓN\nLa red partió en 2019.\n\nNO\nnunca lo pensamos así.\n\n"
+                         "SÍ.\nFue un cambio.\n\nCIERRE\nGracias.\n")
+    assert not parsed.labelled and all(s is None for s, _ in got)
+    # Recurring capitals without speech after them (a list of words) are no labels either.
+    parsed, got = _turns("ROJO\nVERDE\nROJO\nVERDE\n")
+    assert not parsed.labelled
+
+
+def test_capitals_alone_recurring_are_speakers_and_naming_speakers_keeps_only_those():
+    text = "MARTA\n¿Cómo?\n\nJULIÁN\nBien.\n\nVISITA AL JARDÍN\nSe escucha ruido.\n\nMARTA\n¿Y?\n\nJULIÁN\nYa.\n\n" \
+           "VISITA AL JARDÍN\nFin de la grabación.\n"
+    parsed, got = _turns(text)
+    assert [s for s, _ in got] == ["MARTA", "JULIÁN", "VISITA AL JARDÍN", "MARTA", "JULIÁN", "VISITA AL JARDÍN"]
+    assert parsed.uncertain and "capitals alone on a line before speech" in parsed.notes[0]
+    # The remedy the note gives works: the named speakers, and nothing else, are read from lines alone.
+    parsed, got = _turns(text, speakers=frozenset({"marta", "julian"}))
+    assert [s for s, _ in got] == ["MARTA", "JULIÁN", "MARTA", "JULIÁN"]
+    assert "VISITA AL JARDÍN\nSe escucha ruido." in got[1][1]
+
+
+def test_role_label_alone_beside_colon_labels_only_role_words_are_taken():
+    parsed, got = _turns("E: ¿Cómo parte?\nD1: Con el equipo.\nMAÑANA\nseguimos.\nE: ¿Y?\nD1: Ya.\nMAÑANA\nvemos.\n")
+    assert [s for s, _ in got] == ["E", "D1", "E", "D1"]
