@@ -274,8 +274,8 @@ def review_apply(project: Path = typer.Argument(..., help="Project file."),
 
     Applying the same workbook again changes nothing. "otro código" takes a code label or id. A row the
     coder decided again after the export (another workbook, the notebook) is "stale": the later decision is
-    kept. Exit code 1 when some rows or cells could not be taken (each is listed; the rest is applied) or the
-    workbook is refused as a whole (another project's); 2 without a coder (nothing is applied).
+    kept. Exit code 1 when some rows or cells could not be taken (each is listed; the rest is applied); 2 when
+    nothing is applied (the workbook is another project's, unreadable, or has no coder).
 
     Example:
 
@@ -293,7 +293,7 @@ def review_apply(project: Path = typer.Argument(..., help="Project file."),
         if getattr(exc, "parameter", None) == "coder":  # the library's hint names a Python argument
             _fail(QualcodeError(f"{sheet}: the workbook was exported without a coder, so say who made these "
                                 f"decisions; give the coder: qualcode review apply {project} {sheet} --coder ana"), 2)
-        _fail(exc)
+        _fail(exc, 2)  # a refused workbook is refused whole: nothing was applied
     counts = report["outcome"].value_counts().to_dict()
     typer.echo(", ".join(f"{v} {k}" for k, v in counts.items()))
     first = changes["codes_first_seen"]

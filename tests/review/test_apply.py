@@ -257,6 +257,14 @@ def test_a_workbook_from_another_project_is_refused_once_clearly(tmp_path):
         qc.apply_review(b, qc.read_review_sheet(path))
     assert "re-export from this one" in str(caught.value) and str(tmp_path / "a") in str(caught.value)
     assert qc.decisions(b, history=True).empty
+    b.close()
+    from qualcode.cli import _register, app
+
+    _register()
+    result = CliRunner().invoke(app, ["review", "apply", str(tmp_path / "b" / "estudio.qualcode"), str(path)])
+    assert result.exit_code == 2 and result.output.count("exported from another project") == 1  # once, nothing done
+    b = qc.Project.open(tmp_path / "b" / "estudio.qualcode")
+    assert qc.decisions(b, history=True).empty
     assert list(qc.apply_review(a, qc.read_review_sheet(path))["outcome"]) == ["applied", "blank", "blank"]
 
 
