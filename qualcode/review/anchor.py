@@ -16,21 +16,24 @@ from bisect import bisect_right
 
 import pandas as pd
 
-__all__ = ["reanchor", "FUZZY_THRESHOLD", "current_anchor_sql"]
+__all__ = ["reanchor", "FUZZY_THRESHOLD", "current_anchor_sql", "ANCHORED_COLUMNS", "LATEST_ANCHOR_JOIN"]
 
 # rapidfuzz similarity (0–100) a corrected segment must reach to carry a decision.
 FUZZY_THRESHOLD = 80.0
 
-current_anchor_sql = """
-    SELECT d.decision_id,
+# Where a decision (``d``) is anchored now: its latest row in ``anchors`` (``a``), or where it was written.
+# Shared with the decision log's views (review/log.py), so both read anchors the same way.
+ANCHORED_COLUMNS = """
            CASE WHEN a.anchor_id IS NULL THEN d.segment_id ELSE a.segment_id END AS segment_id,
            CASE WHEN a.anchor_id IS NULL THEN d.span_start ELSE a.span_start END AS span_start,
            CASE WHEN a.anchor_id IS NULL THEN d.span_end ELSE a.span_end END AS span_end,
            CASE WHEN a.anchor_id IS NULL THEN 'original' WHEN a.segment_id IS NULL THEN 'orphan'
-                ELSE a.method END AS anchor
-    FROM decisions d
-    LEFT JOIN anchors a ON a.anchor_id = (SELECT max(anchor_id) FROM anchors WHERE decision_id = d.decision_id)
-"""
+                ELSE a.method END AS anchor"""
+LATEST_ANCHOR_JOIN = """
+    LEFT JOIN anchors a
+        ON a.anchor_id = (SELECT max(x.anchor_id) FROM anchors x WHERE x.decision_id = d.decision_id)"""
+
+current_anchor_sql = f"SELECT d.decision_id, {ANCHORED_COLUMNS} FROM decisions d {LATEST_ANCHOR_JOIN}"
 
 
 def reanchor(db: sqlite3.Connection, gone: dict[str, int], segments: pd.DataFrame, text: str,

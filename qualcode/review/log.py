@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Iterable, Literal, Sequence
 import pandas as pd
 
 from ..errors import ParameterError, ProjectError
+from .anchor import ANCHORED_COLUMNS, LATEST_ANCHOR_JOIN
 
 if TYPE_CHECKING:
     from ..project import Project
@@ -245,20 +246,13 @@ _VIEW = """
            c.export_id
     FROM (
         SELECT d.decision_id, d.code_id, d.coder, d.decision, d.memo, d.created_at, d.source, d.doc_id, d.quote,
-               d.method, d.score, d.codebook_version, d.export_id,
-               CASE WHEN a.anchor_id IS NULL THEN d.segment_id ELSE a.segment_id END AS segment_id,
-               CASE WHEN a.anchor_id IS NULL THEN d.span_start ELSE a.span_start END AS span_start,
-               CASE WHEN a.anchor_id IS NULL THEN d.span_end ELSE a.span_end END AS span_end,
-               CASE WHEN a.anchor_id IS NULL THEN 'original' WHEN a.segment_id IS NULL THEN 'orphan'
-                    ELSE a.method END AS anchor
-        FROM decisions d
-        LEFT JOIN anchors a
-            ON a.anchor_id = (SELECT max(x.anchor_id) FROM anchors x WHERE x.decision_id = d.decision_id)
-        {where}
+               d.method, d.score, d.codebook_version, d.export_id, {anchored}
+        FROM decisions d {latest}
+        {{where}}
     ) c
     LEFT JOIN segments s ON s.segment_id = c.segment_id
     ORDER BY c.decision_id
-"""
+""".format(anchored=ANCHORED_COLUMNS, latest=LATEST_ANCHOR_JOIN)
 # Decisions anchored now on some segments: written there and never moved, or moved there.
 _ON_SEGMENTS = """WHERE d.decision_id IN (
         SELECT decision_id FROM decisions WHERE segment_id IN ({marks})
