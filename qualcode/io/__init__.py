@@ -153,8 +153,10 @@ def _doc_id_for(path: Path, rule: str | Callable[[Path], str]) -> str:
     return unicodedata.normalize("NFC", str(value)).strip()
 
 
-def _read_one(path: Path, fmt: str, speakers: frozenset[str]) -> tuple[ParsedTranscript, str, bytes, list[str]]:
-    """Parse one transcript; also return what its reader warns about (tracked changes, repaired lines)."""
+def _read_one(path: Path, fmt: str,
+              speakers: frozenset[str]) -> tuple[ParsedTranscript, str, bytes, list[str], str | None]:
+    """Parse one transcript; also return what its reader warns about (tracked changes, repaired lines) and, for
+    an unlabelled text file that lines up as a table, the hint to load it as a survey."""
     if not path.exists():
         raise InputFileError(f"{path}: no such file. Check the path.", path=path)
     data = path.read_bytes()
@@ -162,7 +164,7 @@ def _read_one(path: Path, fmt: str, speakers: frozenset[str]) -> tuple[ParsedTra
         word = read_docx(path)
         parsed = parse_transcript(word.text, path=path, speakers=speakers)
         parsed.notes[:0] = word.notes
-        return parsed, "docx", data, word.warnings
+        return parsed, "docx", data, word.warnings, None
     decoded = read_decoded(path)
     if fmt in ("vtt", "srt"):
         parsed = parse_subtitles(decoded.text, path=path, kind=fmt, speakers=speakers)
@@ -173,7 +175,7 @@ def _read_one(path: Path, fmt: str, speakers: frozenset[str]) -> tuple[ParsedTra
     warnings = decoded.warnings()
     # Only a file without speaker labels can be a table read by mistake ("E:\t¿Hola?" lines line up too).
     hint = table_hint(decoded.text) if fmt in ("txt", "md") and not parsed.labelled else None
-    return parsed, decoded.encoding, data, warnings + ([hint] if hint else [])
+    return parsed, decoded.encoding, data, warnings, hint
 
 
 def _load_file(job: tuple[Path, str | None, str | None], *, survey: SurveyColumns | None,
@@ -204,7 +206,8 @@ def _load_file(job: tuple[Path, str | None, str | None], *, survey: SurveyColumn
             n = sum(len(d.parsed.turns) for d in made)
             return made, _row(path, f"{stem}#*", "warning" if repaired else "ok", None,
                               "; ".join([f"{len(made)} responses, {n} answers", *repaired]), None, n)
-        parsed, encoding, data, warnings = _read_one(path, fmt, speakers)
+        parsed, encoding, data, warnings, survey_hint = _read_one(path, fmt, speakers)
+        warnings = warnings + ([survey_hint] if survey_hint else [])
         if not parsed.turns:
             raise InputFileError(f"{path}: no speech found in the file.", path=path)
         parsed.interviewer, who, guessed = find_interviewer(parsed, interviewer)
@@ -219,8 +222,7 @@ def _load_file(job: tuple[Path, str | None, str | None], *, survey: SurveyColumn
             read_as = (f"no speaker labels found in {parsed.counted or f'{lines} lines'}: read as one speaker, "
                        f"{n} turn{'s' * (n != 1)} ({parsed.joined})")
             # A table read by mistake has its own remedy (survey=) above; naming speakers would not help it.
-            table = any("looks like a table, not a transcript" in w for w in warnings)
-            notes[len(warnings)] = read_as if table else (
+            notes[len(warnings)] = read_as if survey_hint else (
                 f"{read_as}. If the file has labels, name them: speakers=['Name', ...] (command line: --speakers 'Name')")
         elif any("overlaps" in n or "empty cue" in n for n in notes):
             status = "warning"
