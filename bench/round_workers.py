@@ -44,7 +44,7 @@ def build(folder: Path, target_words: int) -> int:
     return words
 
 
-def one_round(folder: Path, project_path: Path, workers: int) -> tuple[float, "object"]:
+def one_round(folder: Path, project_path: Path, workers: int) -> tuple[float, object]:
     import qualcode as qc
 
     project = qc.Project.create(project_path)

@@ -27,9 +27,10 @@ codes seen for the first time and the saturation verdict before and after.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
     from .io import LoadReport
     from .project import Project
 
-__all__ = ["RoundResult", "run_round", "saturation_verdict", "decision_changes", "count_actions"]
+__all__ = ["RoundResult", "count_actions", "decision_changes", "run_round", "saturation_verdict"]
 
 
 def count_actions(documents: pd.DataFrame) -> str:
@@ -142,7 +143,7 @@ class RoundResult:
     """
 
     documents: pd.DataFrame
-    load_report: "LoadReport | pd.DataFrame"
+    load_report: LoadReport | pd.DataFrame
     segments: pd.DataFrame
     suggestions: pd.DataFrame
     codes_first_suggested: list[str]
@@ -218,7 +219,7 @@ def _free_path(path: Path) -> Path:
     return free_path(path)
 
 
-def run_round(project: "Project", source: "str | Path | Sequence[str | Path] | Corpus", *,
+def run_round(project: Project, source: str | Path | Sequence[str | Path] | Corpus, *,
               attributes: str | Path | pd.DataFrame | None = None, unit: str = "turn",
               out: str | Path | None = None, coder: str | None = None, lang: str = "es",
               methods: Sequence[str] = ("keyword", "embedding"), learn: bool | None = None,
@@ -370,7 +371,7 @@ class _Plan:
     sheet: Path | None = None         # the review workbook an interrupted run chose
 
 
-def _resume_plan(project: "Project", documents: pd.DataFrame, changed: list[str], writes: bool,
+def _resume_plan(project: Project, documents: pd.DataFrame, changed: list[str], writes: bool,
                  options: dict) -> _Plan:
     """What this round has to do, including what an interrupted run of it left undone.
 
@@ -409,7 +410,7 @@ def _resume_plan(project: "Project", documents: pd.DataFrame, changed: list[str]
     return plan
 
 
-def _codebook_version(project: "Project") -> str | None:
+def _codebook_version(project: Project) -> str | None:
     from .errors import ProjectError
 
     try:
@@ -418,7 +419,7 @@ def _codebook_version(project: "Project") -> str | None:
         return None
 
 
-def _with_stored(project: "Project", found: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
+def _with_stored(project: Project, found: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
     """``found`` and the stored suggestions for ``segments`` under the current codebook, in the same form."""
     version = project.codebook().version
     stored = project.suggestions

@@ -23,7 +23,7 @@ from .nlp.normalize import fold_label
 from .nlp.pipeline import sentence_spans
 from .schemas import DOCUMENTS, SEGMENTS
 
-__all__ = ["Corpus", "UNITS", "segment_id"]
+__all__ = ["UNITS", "Corpus", "segment_id"]
 
 UNITS = ("turn", "paragraph", "sentence")
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
@@ -39,7 +39,7 @@ def segment_id(doc_id: str, text: str, occurrence: int = 0) -> str:
     >>> segment_id("int_d02_final", "Sí.", 1) == segment_id("int_d02_final", "Sí.")
     False
     """
-    payload = f"{doc_id}\x1f{text}\x1f{occurrence}".encode("utf-8")
+    payload = f"{doc_id}\x1f{text}\x1f{occurrence}".encode()
     return hashlib.blake2b(payload, digest_size=8).hexdigest()
 
 
@@ -149,7 +149,7 @@ class Corpus:
 
     @classmethod
     def _from_documents(cls, docs: list[_Document], *, unit: str = "turn",
-                        interviewer: frozenset[str] = frozenset()) -> "Corpus":
+                        interviewer: frozenset[str] = frozenset()) -> Corpus:
         documents, segments = _build(docs, unit, interviewer)
         return cls(documents, segments, unit=unit)
 

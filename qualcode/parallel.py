@@ -24,19 +24,20 @@ from __future__ import annotations
 
 import contextvars
 import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
-from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
+from typing import Any, TypeVar
 
 from .errors import MissingDependencyError, ParameterError, SchedulerError
 from .progress import Progress
 
-__all__ = ["Runner", "current", "batches", "using"]
+__all__ = ["Runner", "batches", "current", "using"]
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-_CURRENT: contextvars.ContextVar["Runner | None"] = contextvars.ContextVar("qualcode_runner", default=None)
+_CURRENT: contextvars.ContextVar[Runner | None] = contextvars.ContextVar("qualcode_runner", default=None)
 
 
 def batches(items: Sequence[T], size: int) -> list[list[T]]:
@@ -171,7 +172,7 @@ class Runner:
             self._client.close()
             self._client = None
 
-    def __enter__(self) -> "Runner":
+    def __enter__(self) -> Runner:
         self._token = _CURRENT.set(self)
         return self
 

@@ -21,10 +21,11 @@ import hashlib
 import json
 import sqlite3
 import uuid
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator, Literal, Sequence
+from typing import Literal
 
 import pandas as pd
 
@@ -32,7 +33,7 @@ from .corpus import Corpus
 from .errors import ParameterError, ProjectError
 from .schemas import DOCUMENTS, SEGMENTS
 
-__all__ = ["Project", "SCHEMA", "SCHEMA_VERSION", "text_hash"]
+__all__ = ["SCHEMA", "SCHEMA_VERSION", "Project", "text_hash"]
 
 SCHEMA_VERSION = 2
 
@@ -171,7 +172,7 @@ class Project:
         return db
 
     @classmethod
-    def create(cls, path: str | Path, *, exist_ok: bool = False) -> "Project":
+    def create(cls, path: str | Path, *, exist_ok: bool = False) -> Project:
         """Create a new project file (or open it when ``exist_ok`` and it exists).
 
         Raises
@@ -200,7 +201,7 @@ class Project:
         return project
 
     @classmethod
-    def open(cls, path: str | Path) -> "Project":
+    def open(cls, path: str | Path) -> Project:
         """Open an existing project file, upgrading its schema if it is older.
 
         Raises
@@ -256,7 +257,7 @@ class Project:
         """Close the connection (the file stays consistent whether or not this is called)."""
         self._db.close()
 
-    def __enter__(self) -> "Project":
+    def __enter__(self) -> Project:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -329,7 +330,7 @@ class Project:
             return str(db.execute("SELECT value FROM meta WHERE key = 'project_id'").fetchone()[0])
 
     @property
-    def log(self) -> "DecisionLog":  # type: ignore[name-defined]  # noqa: F821
+    def log(self) -> DecisionLog:  # type: ignore[name-defined]  # noqa: F821
         """The decision log's owner (:class:`qualcode.review.log.DecisionLog`): typed rows, one transaction each."""
         if self._log is None:
             from .review.log import DecisionLog
@@ -473,7 +474,7 @@ class Project:
         return Corpus(documents, segments, unit=unit)
 
     # -- codebooks --------------------------------------------------------------
-    def add_codebook(self, codebook: "Codebook") -> str:  # type: ignore[name-defined]  # noqa: F821
+    def add_codebook(self, codebook: Codebook) -> str:  # type: ignore[name-defined]  # noqa: F821
         """Record a codebook version (a no-op when this exact version is stored); return its version."""
         from .codebook.yaml import dump_yaml
 
@@ -495,7 +496,7 @@ class Project:
                   r.get("definition_es"), r.get("definition_en"), r["color"]) for r in frame.to_dict("records")])
         return version
 
-    def codebook(self, version: str | None = None) -> "Codebook":  # type: ignore[name-defined]  # noqa: F821
+    def codebook(self, version: str | None = None) -> Codebook:  # type: ignore[name-defined]  # noqa: F821
         """The current codebook (the last added), or a given version.
 
         Raises
@@ -549,7 +550,7 @@ class Project:
 
     @classmethod
     def from_snapshot(cls, path: str | Path, rows: dict[str, list[dict]],
-                      codebook: "Codebook | None") -> "Project":  # type: ignore[name-defined]  # noqa: F821
+                      codebook: Codebook | None) -> Project:  # type: ignore[name-defined]  # noqa: F821
         """A new project file at ``path`` holding ``rows`` (as :meth:`snapshot` returns them) and ``codebook``."""
         project = cls.create(path)
         try:
@@ -784,7 +785,7 @@ class Project:
         return written
 
     @classmethod
-    def load_dump(cls, folder: str | Path, path: str | Path | None = None) -> "Project":
+    def load_dump(cls, folder: str | Path, path: str | Path | None = None) -> Project:
         """Rebuild a project file from a folder written by :meth:`dump`.
 
         ``path`` defaults to ``<folder>.qualcode`` beside the folder.

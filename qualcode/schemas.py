@@ -14,7 +14,7 @@ import pandas as pd
 
 from .errors import ParameterError
 
-__all__ = ["Column", "DOCUMENTS", "SEGMENTS", "SUGGESTIONS", "TABLES", "validate_table", "empty_table"]
+__all__ = ["DOCUMENTS", "SEGMENTS", "SUGGESTIONS", "TABLES", "Column", "empty_table", "validate_table"]
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from .codebook import Codebook
 from .coders.base import SUGGESTION_COLUMNS, NotFittedError
 from .errors import QualcodeError
 
-__all__ = ["check_coder", "HashingEmbedder"]
+__all__ = ["HashingEmbedder", "check_coder"]
 
 
 class HashingEmbedder:

@@ -137,8 +137,8 @@ def test_t7_old_binary_doc_renamed_docx_says_save_as_docx(tmp_path, write):
 
 
 def test_t7_password_protected_xlsx_is_refused(tmp_path):
-    from msoffcrypto.format.ooxml import OOXMLFile
     import openpyxl
+    from msoffcrypto.format.ooxml import OOXMLFile
 
     book = openpyxl.Workbook()
     book.active.append(["id", "respuesta"])

@@ -7,6 +7,20 @@ from .emergent import emergent_themes
 from .frequencies import code_by_attribute, code_frequencies, cooccurrence, participant_keys, rollup
 from .saturation import first_appearance, saturation, saturation_orderings, unseen_codes
 
-__all__ = ["emergent_themes", "first_appearance", "saturation", "saturation_orderings", "unseen_codes", "code_frequencies",
-           "code_by_attribute", "cooccurrence", "rollup", "participant_keys", "agreement_matrix",
-           "percent_agreement", "cohen_kappa", "krippendorff_alpha", "disagreements"]
+__all__ = [
+    "agreement_matrix",
+    "code_by_attribute",
+    "code_frequencies",
+    "cohen_kappa",
+    "cooccurrence",
+    "disagreements",
+    "emergent_themes",
+    "first_appearance",
+    "krippendorff_alpha",
+    "participant_keys",
+    "percent_agreement",
+    "rollup",
+    "saturation",
+    "saturation_orderings",
+    "unseen_codes",
+]

@@ -18,25 +18,25 @@ Krippendorff, K. (2011). Computing Krippendorff's alpha-reliability. Annenberg S
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError
 
-__all__ = ["agreement_matrix", "percent_agreement", "cohen_kappa", "krippendorff_alpha", "disagreements"]
+__all__ = ["agreement_matrix", "cohen_kappa", "disagreements", "krippendorff_alpha", "percent_agreement"]
 
 
 def _reviewed(codings: pd.DataFrame, coders: Sequence[str],
               reviewed: Mapping[str, Sequence[str]] | Sequence[str] | None) -> dict[str, set[str]]:
     if reviewed is None:
         every = set(codings["segment_id"])
-        return {c: every for c in coders}
+        return dict.fromkeys(coders, every)
     if isinstance(reviewed, Mapping):
         return {c: set(reviewed.get(c, ())) for c in coders}
     every = set(reviewed)
-    return {c: every for c in coders}
+    return dict.fromkeys(coders, every)
 
 
 def agreement_matrix(codings: pd.DataFrame, *, coders: Sequence[str] | None = None,

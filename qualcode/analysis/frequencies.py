@@ -7,14 +7,15 @@ as ``role`` or ``district`` are used when asked for) and returns a tidy table.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from itertools import combinations
-from typing import Literal, Sequence
+from typing import Literal
 
 import pandas as pd
 
 from ..errors import ParameterError
 
-__all__ = ["code_frequencies", "code_by_attribute", "cooccurrence", "rollup", "participant_keys"]
+__all__ = ["code_by_attribute", "code_frequencies", "cooccurrence", "participant_keys", "rollup"]
 
 
 def _check(codings: pd.DataFrame, needed: Sequence[str] = ("segment_id", "doc_id", "code_id")) -> pd.DataFrame:

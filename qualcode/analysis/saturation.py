@@ -21,7 +21,8 @@ Biometrics, 43(4), 783–791.
 
 from __future__ import annotations
 
-from typing import Literal, Sequence
+from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 import pandas as pd

@@ -8,7 +8,8 @@ Exit code 1 also means "some inputs failed, the rest was done".
 from __future__ import annotations
 
 import sys
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 import typer
 

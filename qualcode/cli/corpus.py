@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import List, Optional
 
 import pandas as pd
 import typer
@@ -24,12 +23,12 @@ INTERVIEWER = typer.Option(None, "--interviewer", metavar="LABEL",
 
 @app.command("load")
 def load(
-    paths: List[str] = typer.Argument(..., help="Transcript files, folders or glob patterns."),
-    attributes: Optional[Path] = typer.Option(None, "--attributes", "-a", help="Participant attributes sheet (CSV/XLSX)."),
+    paths: list[str] = typer.Argument(..., help="Transcript files, folders or glob patterns."),
+    attributes: Path | None = typer.Option(None, "--attributes", "-a", help="Participant attributes sheet (CSV/XLSX)."),
     unit: str = typer.Option("turn", help="Segment unit: turn, paragraph or sentence."),
-    language: Optional[str] = typer.Option(None, help="Force es or en (default: detect per document)."),
-    speakers: Optional[List[str]] = SPEAKERS,
-    interviewer: Optional[List[str]] = INTERVIEWER,
+    language: str | None = typer.Option(None, help="Force es or en (default: detect per document)."),
+    speakers: list[str] | None = SPEAKERS,
+    interviewer: list[str] | None = INTERVIEWER,
 ) -> None:
     """Load transcripts and print a summary per document and any problems.
 

@@ -51,6 +51,7 @@ def demo(out: Path = typer.Option(Path("demo_output"), "--out", "-o", help="Fold
         qualcode demo --out demo_output
     """
     import qualcode as qc
+
     from ..batch import count_actions, decision_changes, run_round
 
     out.mkdir(parents=True, exist_ok=True)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import functools
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, List, Optional, TypeVar
+from typing import TypeVar
 
 import pandas as pd
 import typer
@@ -96,11 +97,11 @@ def init(project: Path = typer.Argument(..., help="Project file to create (e.g. 
 
 @app.command("add")
 def add(project: Path = typer.Argument(..., help="Project file."),
-        paths: List[str] = typer.Argument(..., help="Transcript files, folders or globs."),
-        attributes: Optional[Path] = typer.Option(None, "--attributes", "-a", help="Attributes sheet (CSV/XLSX)."),
+        paths: list[str] = typer.Argument(..., help="Transcript files, folders or globs."),
+        attributes: Path | None = typer.Option(None, "--attributes", "-a", help="Attributes sheet (CSV/XLSX)."),
         unit: str = typer.Option("turn", help="Segment unit: turn, paragraph or sentence."),
-        workers: int = WORKERS, scheduler: Optional[str] = SCHEDULER, quiet: bool = QUIET,
-        speakers: Optional[List[str]] = SPEAKERS, interviewer: Optional[List[str]] = INTERVIEWER) -> None:
+        workers: int = WORKERS, scheduler: str | None = SCHEDULER, quiet: bool = QUIET,
+        speakers: list[str] | None = SPEAKERS, interviewer: list[str] | None = INTERVIEWER) -> None:
     """Add (or update) transcripts; unchanged files are skipped, decisions re-anchor to corrected text.
 
     Exit code 1 when some files could not be read (each is listed; the rest are added).
@@ -135,11 +136,11 @@ def suggest_cmd(project: Path = typer.Argument(..., help="Project file."),
                 top_k: int = typer.Option(3, "--top-k", help="At most this many codes per segment."),
                 min_score: float = typer.Option(0.4, "--min-score", help="Drop suggestions below this score."),
                 methods: str = typer.Option("keyword,embedding", help="Zero-shot methods, comma-separated."),
-                learn: Optional[bool] = typer.Option(None, "--learn/--no-learn",
+                learn: bool | None = typer.Option(None, "--learn/--no-learn",
                                                      help="Learn from decisions (default: when there are some)."),
-                document: Optional[List[str]] = typer.Option(None, "--document", "-d",
+                document: list[str] | None = typer.Option(None, "--document", "-d",
                                                              help="Only this document (repeat for more)."),
-                workers: int = WORKERS, scheduler: Optional[str] = SCHEDULER, quiet: bool = QUIET) -> None:
+                workers: int = WORKERS, scheduler: str | None = SCHEDULER, quiet: bool = QUIET) -> None:
     """Suggest codes for participant segments and store them in the project (replacing earlier ones).
 
     Embeddings of texts seen before come from the project's cache, so a re-run
@@ -169,18 +170,18 @@ def suggest_cmd(project: Path = typer.Argument(..., help="Project file."),
 @app.command("round")
 @showing_warnings
 def round_cmd(project: Path = typer.Argument(..., help="Project file (created with 'qualcode init')."),
-              paths: List[str] = typer.Argument(..., help="The round's transcript files, folders or globs."),
-              attributes: Optional[Path] = typer.Option(None, "--attributes", "-a", help="Attributes sheet (CSV/XLSX)."),
+              paths: list[str] = typer.Argument(..., help="The round's transcript files, folders or globs."),
+              attributes: Path | None = typer.Option(None, "--attributes", "-a", help="Attributes sheet (CSV/XLSX)."),
               out: Path = typer.Option(Path("."), "--out", "-o", help="Folder for the review and report workbooks."),
-              coder: Optional[str] = typer.Option(None, help="Who will review: leaves out what they already decided."),
+              coder: str | None = typer.Option(None, help="Who will review: leaves out what they already decided."),
               lang: str = typer.Option("es", help="Workbook language: es or en."),
-              name: Optional[str] = typer.Option(None, help="Round name in file names (default: its 'round' attribute)."),
+              name: str | None = typer.Option(None, help="Round name in file names (default: its 'round' attribute)."),
               report: bool = typer.Option(True, "--report/--no-report", help="Also write the report workbook."),
               unit: str = typer.Option("turn", help="Segment unit: turn, paragraph or sentence."),
               methods: str = typer.Option("keyword,embedding", help="Zero-shot methods, comma-separated."),
-              workers: int = WORKERS, scheduler: Optional[str] = SCHEDULER, quiet: bool = QUIET,
-              overwrite: bool = OVERWRITE, speakers: Optional[List[str]] = SPEAKERS,
-              interviewer: Optional[List[str]] = INTERVIEWER) -> None:
+              workers: int = WORKERS, scheduler: str | None = SCHEDULER, quiet: bool = QUIET,
+              overwrite: bool = OVERWRITE, speakers: list[str] | None = SPEAKERS,
+              interviewer: list[str] | None = INTERVIEWER) -> None:
     """Add a round of interviews, suggest codes for what is new, write the review and report workbooks.
 
     Unchanged files are skipped; only new and changed documents are suggested
@@ -231,7 +232,7 @@ def round_cmd(project: Path = typer.Argument(..., help="Project file (created wi
 @showing_warnings
 def review_export(project: Path = typer.Argument(..., help="Project file."),
                   out: Path = typer.Argument(..., help="Workbook to write (.xlsx)."),
-                  coder: Optional[str] = typer.Option(None, help="Who will review (recorded in the workbook)."),
+                  coder: str | None = typer.Option(None, help="Who will review (recorded in the workbook)."),
                   lang: str = typer.Option("es", help="Labels and headers: es or en."),
                   undecided: bool = typer.Option(True, help="Only suggestions this coder has not decided yet."),
                   overwrite: bool = OVERWRITE) -> None:
@@ -246,10 +247,9 @@ def review_export(project: Path = typer.Argument(..., help="Project file."),
 
         qualcode review export study.qualcode revision_ana.xlsx --coder ana --overwrite
     """
+    from ..io.atomic import check_outputs
     from ..review import export_review_sheet
     from ..review.decisions import undecided as not_decided
-
-    from ..io.atomic import check_outputs
 
     try:
         check_outputs({"the workbook": out}, {"the project": project})
@@ -269,7 +269,7 @@ def review_export(project: Path = typer.Argument(..., help="Project file."),
 @review_app.command("apply")
 def review_apply(project: Path = typer.Argument(..., help="Project file."),
                  sheet: Path = typer.Argument(..., help="Reviewed workbook."),
-                 coder: Optional[str] = typer.Option(None, help="Who reviewed (default: as exported).")) -> None:
+                 coder: str | None = typer.Option(None, help="Who reviewed (default: as exported).")) -> None:
     """Apply a reviewed workbook: append what changed; refuse rows whose text changed since the export.
 
     Applying the same workbook again changes nothing. "otro código" takes a code label or id. A row the
@@ -312,12 +312,12 @@ def review_apply(project: Path = typer.Argument(..., help="Project file."),
 def report_cmd(project: Path = typer.Argument(..., help="Project file."),
                out: Path = typer.Argument(..., help="Report workbook to write (.xlsx)."),
                lang: str = typer.Option("es", help="Labels: es or en."),
-               qdpx: Optional[Path] = typer.Option(None, help="Also write a REFI-QDA .qdpx here."),
-               csv: Optional[Path] = typer.Option(None, help="Also write every table as CSV into this folder."),
-               pseudonymize: Optional[Path] = typer.Option(None, help="A text file of names to replace (one per line), "
+               qdpx: Path | None = typer.Option(None, help="Also write a REFI-QDA .qdpx here."),
+               csv: Path | None = typer.Option(None, help="Also write every table as CSV into this folder."),
+               pseudonymize: Path | None = typer.Option(None, help="A text file of names to replace (one per line), "
                                                                        "in every output of this command; detected "
                                                                        "names are replaced too."),
-               mapping: Optional[Path] = typer.Option(None, help="With --pseudonymize: write the name → pseudonym "
+               mapping: Path | None = typer.Option(None, help="With --pseudonymize: write the name → pseudonym "
                                                                   "table here (it holds the real names: keep it "
                                                                   "apart from the outputs)."),
                overwrite: bool = OVERWRITE) -> None:
@@ -370,7 +370,7 @@ def report_cmd(project: Path = typer.Argument(..., help="Project file."),
                 tables = export_report(source, workbook, lang=lang)
             if csv:
                 files = table_files(tables, csv)
-                check_outputs({**{"the report workbook": out, "--qdpx": qdpx, "--mapping": mapping},
+                check_outputs({"the report workbook": out, "--qdpx": qdpx, "--mapping": mapping,
                                **{f"--csv ({f.name})": f for f in files}}, {"the project": project})
                 check_writable(files, overwrite=overwrite)
             atomic_write_bytes(out, workbook.getvalue(), overwrite=overwrite)
@@ -402,7 +402,7 @@ def report_cmd(project: Path = typer.Argument(..., help="Project file."),
 @app.command("saturation")
 def saturation_cmd(project: Path = typer.Argument(..., help="Project file."),
                    order: str = typer.Option("date", help="Attribute that orders the interviews."),
-                   by: Optional[str] = typer.Option(None, help="'dimension' or an attribute (round, district …)."),
+                   by: str | None = typer.Option(None, help="'dimension' or an attribute (round, district …)."),
                    method: str = typer.Option("guest", help="guest or francis.")) -> None:
     """Print the saturation verdict of the coded quotes.
 

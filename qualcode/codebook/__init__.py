@@ -19,8 +19,14 @@ from .validate import language_gaps, warn_language_gaps
 from .yaml import read_yaml_codebook, write_yaml_codebook
 
 __all__ = [
-    "Code", "Codebook", "load_codebook", "save_codebook", "shipped_codebooks", "language_gaps",
-    "warn_language_gaps", "validate_qdc",
+    "Code",
+    "Codebook",
+    "language_gaps",
+    "load_codebook",
+    "save_codebook",
+    "shipped_codebooks",
+    "validate_qdc",
+    "warn_language_gaps",
 ]
 
 _READERS = {".yaml": read_yaml_codebook, ".yml": read_yaml_codebook, ".xlsx": read_sheet_codebook,

@@ -12,14 +12,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Iterator, Sequence
 
 import pandas as pd
 
 from ..errors import ParameterError
 
-__all__ = ["Code", "Codebook", "LANGS", "ID_PATTERN", "TEXT_FIELDS", "LIST_FIELDS"]
+__all__ = ["ID_PATTERN", "LANGS", "LIST_FIELDS", "TEXT_FIELDS", "Code", "Codebook"]
 
 LANGS = ("es", "en")
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
@@ -221,7 +221,7 @@ class Codebook:
             f"{name}_{lang}" for lang in self.languages for name in (*TEXT_FIELDS, *LIST_FIELDS)]
         return pd.DataFrame(rows, columns=columns)
 
-    def filter(self, *, dimension: str | Sequence[str] | None = None, lang: str | None = None) -> "Codebook":
+    def filter(self, *, dimension: str | Sequence[str] | None = None, lang: str | None = None) -> Codebook:
         """A codebook with only some dimensions, or only one language's fields.
 
         Examples

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import uuid
 import warnings
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import IO
 
@@ -28,7 +28,7 @@ from ..nlp.normalize import fold
 from .model import LANGS, LIST_FIELDS, TEXT_FIELDS, Code, Codebook
 from .validate import build_codebook
 
-__all__ = ["read_qdc", "write_qdc", "qdc_bytes", "validate_qdc", "code_guid"]
+__all__ = ["code_guid", "qdc_bytes", "read_qdc", "validate_qdc", "write_qdc"]
 
 NS = "urn:QDA-XML:codebook:1.0"
 _GUID_NAMESPACE = uuid.UUID("6f1f3b1e-3c55-4d2e-9a59-9c1de0a6b0a1")
@@ -47,7 +47,7 @@ def code_guid(code_id: str) -> str:
     return str(uuid.uuid5(_GUID_NAMESPACE, code_id)).upper()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _schema(name: str):  # type: ignore[no-untyped-def]
     from lxml import etree
 
@@ -198,8 +198,8 @@ def read_qdc(path: str | Path, data: bytes | None = None) -> Codebook:
                 siblings.add(slug)
                 code_id = f"{parent_id}.{slug}" if parent_id else slug
                 label = (el.get("name") or code_id).strip()
-                entry = {"label": {lang: label for lang in LANGS},
-                         "definition": {lang: description for lang in LANGS} if description else {}}
+                entry = {"label": dict.fromkeys(LANGS, label),
+                         "definition": dict.fromkeys(LANGS, description) if description else {}}
             entry["id"] = code_id
             entry["parent"] = parent_id
             entry["color"] = el.get("color")
@@ -227,5 +227,5 @@ def read_qdc(path: str | Path, data: bytes | None = None) -> Codebook:
                       "not imported; the codes in them were.", CodebookWarning, stacklevel=2)
     if foreign and meta.get("title") is None:
         origin = codebook_el.get("origin") or root.get("origin")
-        meta["title"] = {lang: f"{path.stem}" + (f" ({origin})" if origin else "") for lang in LANGS}
+        meta["title"] = dict.fromkeys(LANGS, f"{path.stem}" + (f" ({origin})" if origin else ""))
     return build_codebook(meta, entries, source=name)

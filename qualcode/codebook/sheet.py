@@ -25,7 +25,7 @@ from ..nlp.normalize import fold
 from .model import LANGS, LIST_FIELDS, TEXT_FIELDS, Codebook
 from .validate import build_codebook
 
-__all__ = ["read_sheet_codebook", "write_sheet_codebook", "SHEET_COLUMNS"]
+__all__ = ["SHEET_COLUMNS", "read_sheet_codebook", "write_sheet_codebook"]
 
 SHEET_COLUMNS = ["code_id", "parent_id"] + [
     f"{name}_{lang}" for name in (*TEXT_FIELDS, *LIST_FIELDS) for lang in LANGS] + ["color"]

@@ -12,8 +12,8 @@ from __future__ import annotations
 import difflib
 import re
 import warnings
-from functools import lru_cache
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from functools import cache
 
 import pandas as pd
 
@@ -21,14 +21,14 @@ from ..errors import CodebookError, CodebookWarning
 from ..nlp.normalize import fold
 from .model import ID_PATTERN, LANGS, LIST_FIELDS, TEXT_FIELDS, Code, Codebook
 
-__all__ = ["build_codebook", "check_keyword", "language_gaps", "warn_language_gaps", "CODE_FIELDS"]
+__all__ = ["CODE_FIELDS", "build_codebook", "check_keyword", "language_gaps", "warn_language_gaps"]
 
 CODE_FIELDS = ("id", "label", "color", *TEXT_FIELDS[1:], *LIST_FIELDS, "codes")
 _COLOR = re.compile(r"^#([0-9a-fA-F]{6}|[0-9a-fA-F]{3})$")
 _WORD = re.compile(r"[^\W_]+(?:\*)?|\*", re.UNICODE)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _stop_words(lang: str) -> frozenset[str]:
     if lang == "es":
         from spacy.lang.es.stop_words import STOP_WORDS

@@ -28,7 +28,7 @@ from ..errors import CodebookError
 from .model import Codebook
 from .validate import CODE_FIELDS, build_codebook
 
-__all__ = ["read_yaml_codebook", "write_yaml_codebook", "dump_yaml"]
+__all__ = ["dump_yaml", "read_yaml_codebook", "write_yaml_codebook"]
 
 _META_FIELDS = ("qualcode_codebook", "id", "title", "description", "references", "codes", "include")
 

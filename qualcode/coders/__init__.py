@@ -10,5 +10,18 @@ from .evaluate import evaluate
 from .keyword import KeywordCoder
 from .learned import LearnedCoder
 
-__all__ = ["BaseCoder", "KeywordCoder", "EmbeddingCoder", "LearnedCoder", "EnsembleCoder", "suggest", "evaluate", "Embedder", "USEEmbedder", "TfidfEmbedder",
-           "CachedEmbedder", "get_embedder", "NotFittedError"]
+__all__ = [
+    "BaseCoder",
+    "CachedEmbedder",
+    "Embedder",
+    "EmbeddingCoder",
+    "EnsembleCoder",
+    "KeywordCoder",
+    "LearnedCoder",
+    "NotFittedError",
+    "TfidfEmbedder",
+    "USEEmbedder",
+    "evaluate",
+    "get_embedder",
+    "suggest",
+]

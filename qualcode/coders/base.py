@@ -9,7 +9,7 @@ suggestions table declared in :data:`qualcode.schemas.SUGGESTIONS`.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import pandas as pd
 from sklearn.base import BaseEstimator
@@ -18,7 +18,7 @@ from sklearn.exceptions import NotFittedError
 from ..errors import ParameterError
 from ..schemas import SUGGESTIONS
 
-__all__ = ["BaseCoder", "participant_units", "empty_suggestions", "NotFittedError", "SUGGESTION_COLUMNS"]
+__all__ = ["SUGGESTION_COLUMNS", "BaseCoder", "NotFittedError", "empty_suggestions", "participant_units"]
 
 SUGGESTION_COLUMNS = [c.name for c in SUGGESTIONS]
 

@@ -26,15 +26,23 @@ from __future__ import annotations
 import hashlib
 import logging
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from ..errors import MissingDependencyError, ParameterError, QualcodeWarning
 
-__all__ = ["Embedder", "USEEmbedder", "TfidfEmbedder", "SentenceTransformerEmbedder", "CachedEmbedder",
-           "get_embedder", "BATCH_SIZE"]
+__all__ = [
+    "BATCH_SIZE",
+    "CachedEmbedder",
+    "Embedder",
+    "SentenceTransformerEmbedder",
+    "TfidfEmbedder",
+    "USEEmbedder",
+    "get_embedder",
+]
 
 log = logging.getLogger("qualcode.coders")
 
@@ -112,7 +120,7 @@ class TfidfEmbedder:
         stem = _stemmer(self.lang).stemWord
         return [stem(w) for w in re.findall(r"[^\W\d_]{3,}", fold_fast(text))]
 
-    def fit(self, texts: Sequence[str]) -> "TfidfEmbedder":
+    def fit(self, texts: Sequence[str]) -> TfidfEmbedder:
         from sklearn.decomposition import TruncatedSVD
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.pipeline import make_pipeline
@@ -162,7 +170,7 @@ class SentenceTransformerEmbedder:
         return _normalise(self._model.encode(list(texts), normalize_embeddings=True))
 
 
-def get_embedder(spec: "str | Embedder | None") -> "Embedder":
+def get_embedder(spec: str | Embedder | None) -> Embedder:
     """An embedder from a spec: ``"use"`` (default), ``"tfidf"``, ``"st:<model>"``, or an instance.
 
     When the default package is missing, says so and falls back to TF-IDF.
@@ -201,7 +209,7 @@ class CachedEmbedder:
         How many texts were actually sent to the model (the rest came from the cache).
     """
 
-    def __init__(self, embedder: "Embedder", cache: "str | Path | None" = None) -> None:
+    def __init__(self, embedder: Embedder, cache: str | Path | None = None) -> None:
         self.embedder = embedder
         self.cache = cache
         self.n_encoded = 0
@@ -246,10 +254,10 @@ class CachedEmbedder:
         return np.vstack([self._memory[k] for k in keys])
 
 
-_LOADED: dict[str, "Embedder"] = {}
+_LOADED: dict[str, Embedder] = {}
 
 
-def _encode_batch(embedder: "Embedder", texts: list[str]) -> np.ndarray:
+def _encode_batch(embedder: Embedder, texts: list[str]) -> np.ndarray:
     """Encode one batch in a worker process, which loads each model (known by its name) once."""
     loaded = _LOADED.setdefault(embedder.name, embedder)
     return loaded.encode(texts)

@@ -108,7 +108,7 @@ class EmbeddingCoder(BaseCoder):
 
     method = "embedding"
 
-    def __init__(self, embedder: "str | Embedder" = "use", *, cache: str | Path | None = None,
+    def __init__(self, embedder: str | Embedder = "use", *, cache: str | Path | None = None,
                  skip_roles: tuple[str, ...] = ("interviewer", "unknown"), max_words: int = 60,
                  exclusion_weight: float = 0.5, z0: float = 2.0, tau: float = 0.5,
                  min_score: float = 0.05) -> None:
@@ -122,7 +122,7 @@ class EmbeddingCoder(BaseCoder):
         self.min_score = min_score
 
     # -- fitting ------------------------------------------------------------------
-    def fit(self, codebook: Codebook, decisions: pd.DataFrame | None = None) -> "EmbeddingCoder":
+    def fit(self, codebook: Codebook, decisions: pd.DataFrame | None = None) -> EmbeddingCoder:
         """Embed the codebook's prototypes and measure each code's background (decisions are not used)."""
         if self.max_words < 5:
             raise ParameterError(f"max_words must be at least 5, got {self.max_words}.")

@@ -13,8 +13,8 @@ Ranking
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -22,9 +22,9 @@ from sklearn.base import clone
 
 from ..codebook import Codebook
 from ..errors import ParameterError
-from .base import BaseCoder, SUGGESTION_COLUMNS, typed_suggestions
+from .base import SUGGESTION_COLUMNS, BaseCoder, typed_suggestions
 
-__all__ = ["EnsembleCoder", "suggest", "DEFAULT_TOP_K", "DEFAULT_MIN_SCORE"]
+__all__ = ["DEFAULT_MIN_SCORE", "DEFAULT_TOP_K", "EnsembleCoder", "suggest"]
 
 # Chosen on the sample gold coding (bench/evaluate_coders.py prints the sweep):
 # the pair that maximised micro-F1 of the zero-shot ensemble against both coders.
@@ -58,7 +58,7 @@ class EnsembleCoder(BaseCoder):
         self.top_k = top_k
         self.min_score = min_score
 
-    def fit(self, codebook: Codebook, decisions: pd.DataFrame | None = None) -> "EnsembleCoder":
+    def fit(self, codebook: Codebook, decisions: pd.DataFrame | None = None) -> EnsembleCoder:
         """Fit every member coder on the codebook (and the decisions, for those that learn)."""
         if self.top_k < 1:
             raise ParameterError(f"top_k must be at least 1, got {self.top_k}.")

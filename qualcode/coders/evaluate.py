@@ -8,13 +8,13 @@ codes for every segment.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import pandas as pd
 
 from ..errors import ParameterError
 
-__all__ = ["evaluate", "EVALUATION_COLUMNS"]
+__all__ = ["EVALUATION_COLUMNS", "evaluate"]
 
 EVALUATION_COLUMNS = ["system", "level", "code_id", "n_gold", "n_suggested", "tp", "fp", "fn", "precision", "recall",
                       "f1", "kappa", "recall_at_k"]

@@ -50,7 +50,7 @@ from ._keyword_index import WORD as _WORD
 from ._keyword_index import WordIndex, expand, index_words
 from .base import BaseCoder, participant_units, typed_suggestions
 
-__all__ = ["KeywordCoder", "fold_fast", "WEIGHTS"]
+__all__ = ["WEIGHTS", "KeywordCoder", "fold_fast"]
 
 WEIGHTS = {"phrase": 1.0, "form": 0.7, "lemma": 0.7, "root": 0.5, "prefix": 0.5}
 _SENTENCE_END = re.compile(r"[.!?…]+[\"'»”)\]]*(?=\s|$)")
@@ -67,7 +67,7 @@ def _lower(text: str) -> str:
 _PREVIOUS = re.compile(r"(\w+)[ \t-]*$")
 
 
-def _phrase_span(low: str, pattern: "_Pattern", start: int, end: int, lexicon: "_Lexicon") -> tuple[int, int] | None:
+def _phrase_span(low: str, pattern: _Pattern, start: int, end: int, lexicon: _Lexicon) -> tuple[int, int] | None:
     """Extend a match of a phrase's anchor word to the whole phrase, or None if the neighbours differ.
 
     Words of a phrase may be separated by spaces or a hyphen, not by punctuation.
@@ -328,7 +328,7 @@ class KeywordCoder(BaseCoder):
         self.window = window
         self.min_score = min_score
 
-    def fit(self, codebook: Codebook, decisions: pd.DataFrame | None = None) -> "KeywordCoder":
+    def fit(self, codebook: Codebook, decisions: pd.DataFrame | None = None) -> KeywordCoder:
         """Compile the codebook's keywords (decisions are not used by this coder)."""
         if self.lang not in (None, "es", "en"):
             raise ParameterError(f"lang must be 'es', 'en' or None, got {self.lang!r}.")

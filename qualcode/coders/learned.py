@@ -74,7 +74,7 @@ class LearnedCoder(BaseCoder):
 
     method = "learned"
 
-    def __init__(self, embedder: "str | Embedder" = "use", *, cache: str | Path | None = None,
+    def __init__(self, embedder: str | Embedder = "use", *, cache: str | Path | None = None,
                  min_positive: int = 3, min_negative: int = 3, C: float = 1.0,
                  skip_roles: tuple[str, ...] = ("interviewer", "unknown"), min_score: float = 0.05) -> None:
         self.embedder = embedder
@@ -85,7 +85,7 @@ class LearnedCoder(BaseCoder):
         self.skip_roles = skip_roles
         self.min_score = min_score
 
-    def fit(self, codebook: Codebook, decisions: pd.DataFrame | None = None) -> "LearnedCoder":
+    def fit(self, codebook: Codebook, decisions: pd.DataFrame | None = None) -> LearnedCoder:
         """Train one model per code that has enough accepted and rejected segments."""
         from sklearn.linear_model import LogisticRegression
 

@@ -7,6 +7,18 @@ from .excel import export_excel, export_report, export_tables, report_tables
 from .pseudonymize import Pseudonymizer, quote_tags
 from .refi_qda import export_refi_qda, import_refi_qda, validate_qde
 
-__all__ = ["plot_frequencies", "plot_code_by_attribute", "plot_saturation", "plot_cooccurrence", "export_excel",
-           "export_report", "export_tables", "report_tables", "Pseudonymizer", "quote_tags",
-           "export_refi_qda", "import_refi_qda", "validate_qde"]
+__all__ = [
+    "Pseudonymizer",
+    "export_excel",
+    "export_refi_qda",
+    "export_report",
+    "export_tables",
+    "import_refi_qda",
+    "plot_code_by_attribute",
+    "plot_cooccurrence",
+    "plot_frequencies",
+    "plot_saturation",
+    "quote_tags",
+    "report_tables",
+    "validate_qde",
+]

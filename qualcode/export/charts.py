@@ -9,7 +9,8 @@ figure displays inline; ``fig.savefig("x.png")`` or ``.svg`` writes a file.
 from __future__ import annotations
 
 import textwrap
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -20,12 +21,12 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["plot_frequencies", "plot_code_by_attribute", "plot_saturation", "plot_cooccurrence"]
+__all__ = ["plot_code_by_attribute", "plot_cooccurrence", "plot_frequencies", "plot_saturation"]
 
 _DIMENSION_COLOURS = ["#e76f51", "#6a4c93", "#2a9d8f", "#e9c46a", "#264653", "#f4a261"]
 
 
-def _figure(ax: "Axes | None", size: tuple[float, float]) -> tuple["Figure", "Axes"]:
+def _figure(ax: Axes | None, size: tuple[float, float]) -> tuple[Figure, Axes]:
     from matplotlib.figure import Figure
 
     if ax is not None:
@@ -53,7 +54,7 @@ def _drawable(value: object) -> str:
 
 
 def plot_frequencies(freq: pd.DataFrame, *, codebook=None, lang: str = "es", value: str = "n_participants",  # type: ignore[no-untyped-def]
-                     top: int | None = None, ax: "Axes | None" = None) -> "Figure":
+                     top: int | None = None, ax: Axes | None = None) -> Figure:
     """Horizontal bars of code frequencies, grouped and coloured by dimension.
 
     Parameters
@@ -91,7 +92,7 @@ def plot_frequencies(freq: pd.DataFrame, *, codebook=None, lang: str = "es", val
 
 
 def plot_code_by_attribute(table: pd.DataFrame, by: str, *, codebook=None, lang: str = "es",  # type: ignore[no-untyped-def]
-                           value: str = "n", ax: "Axes | None" = None) -> "Figure":
+                           value: str = "n", ax: Axes | None = None) -> Figure:
     """Heatmap of a code × attribute table (from :func:`qualcode.code_by_attribute`), cells annotated."""
     if by not in table.columns or value not in table.columns:
         raise ParameterError(f"the table needs columns {by!r} and {value!r}.")
@@ -114,7 +115,7 @@ def plot_code_by_attribute(table: pd.DataFrame, by: str, *, codebook=None, lang:
 
 
 def plot_saturation(first: pd.DataFrame, result: pd.Series | None = None, *, threshold: float = 0.05,
-                    ax: "Axes | None" = None, lang: str = "es") -> "Figure":
+                    ax: Axes | None = None, lang: str = "es") -> Figure:
     """Saturation curve: codes found so far, new codes per document, and the saturation point.
 
     Parameters
@@ -151,7 +152,7 @@ def plot_saturation(first: pd.DataFrame, result: pd.Series | None = None, *, thr
 
 
 def plot_cooccurrence(cooc: pd.DataFrame, *, codebook=None, lang: str = "es", top: int = 15,  # type: ignore[no-untyped-def]
-                      ax: "Axes | None" = None) -> "Figure":
+                      ax: Axes | None = None) -> Figure:
     """Heatmap of how often the most co-occurring codes appear together (from :func:`qualcode.cooccurrence`)."""
     if cooc.empty:
         raise ParameterError("no co-occurring codes to plot.")

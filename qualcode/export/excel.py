@@ -9,8 +9,9 @@ project. Every cell is written safely (see :mod:`qualcode.export.safe`).
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Mapping, Sequence
+from typing import IO, TYPE_CHECKING
 
 import pandas as pd
 
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from ..project import Project
     from .pseudonymize import Pseudonymizer
 
-__all__ = ["report_tables", "export_excel", "export_tables", "export_report", "table_files"]
+__all__ = ["export_excel", "export_report", "export_tables", "report_tables", "table_files"]
 
 _TITLES = {
     "es": {"about": "Léame", "quotes": "Citas", "frequencies": "Frecuencias", "by": "Por", "cooccurrence":
@@ -101,7 +102,7 @@ def report_tables(quotes: pd.DataFrame, codebook, *, segments: pd.DataFrame | No
 
 
 def export_excel(tables: Mapping[str, pd.DataFrame], target: str | Path | IO[bytes], *,
-                 charts: Mapping[str, "Figure"] | None = None, about: Mapping[str, object] | None = None,
+                 charts: Mapping[str, Figure] | None = None, about: Mapping[str, object] | None = None,
                  lang: str = "es", overwrite: bool = False) -> list[str]:
     """Write tables (one sheet each) and charts (PNG images on one sheet) to a formatted workbook.
 
@@ -122,7 +123,7 @@ def export_excel(tables: Mapping[str, pd.DataFrame], target: str | Path | IO[byt
 
 
 def _export_excel(tables: Mapping[str, pd.DataFrame], target: str | Path | IO[bytes], *,
-                  charts: Mapping[str, "Figure"] | None, about: Mapping[str, object] | None, lang: str,
+                  charts: Mapping[str, Figure] | None, about: Mapping[str, object] | None, lang: str,
                   overwrite: bool) -> list[str]:
     from openpyxl import Workbook
     from openpyxl.drawing.image import Image
@@ -272,8 +273,8 @@ def export_tables(tables: Mapping[str, pd.DataFrame], folder: str | Path, *, for
     return written
 
 
-def export_report(project: "Project", path: str | Path, *, lang: str = "es", coder: str | None = None,
-                  pseudonymizer: "Pseudonymizer | None" = None, charts: bool = True,
+def export_report(project: Project, path: str | Path, *, lang: str = "es", coder: str | None = None,
+                  pseudonymizer: Pseudonymizer | None = None, charts: bool = True,
                   by: Sequence[str] = _DEFAULT_BY, overwrite: bool = False) -> dict[str, pd.DataFrame]:
     """Write the project's report workbook (coded quotes, frequencies, saturation, codebook, charts).
 
@@ -308,8 +309,8 @@ def export_report(project: "Project", path: str | Path, *, lang: str = "es", cod
                               overwrite=overwrite)
 
 
-def _export_report(project: "Project", path: str | Path | IO[bytes], *, lang: str, coder: str | None,
-                   pseudonymizer: "Pseudonymizer | None", charts: bool, by: Sequence[str],
+def _export_report(project: Project, path: str | Path | IO[bytes], *, lang: str, coder: str | None,
+                   pseudonymizer: Pseudonymizer | None, charts: bool, by: Sequence[str],
                    overwrite: bool) -> dict[str, pd.DataFrame]:
     from ..review.decisions import coded_quotes
     from .pseudonymize import PseudonymizedProject

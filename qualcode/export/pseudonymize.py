@@ -22,17 +22,17 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Iterable, Iterator, Mapping, Sequence
 
 import pandas as pd
 
 from ..errors import MissingDependencyError, ParameterError
 from ..project import Project
 
-__all__ = ["Pseudonymizer", "PseudonymizedProject", "quote_tags"]
+__all__ = ["PseudonymizedProject", "Pseudonymizer", "quote_tags"]
 
 # Forms of address after which a capitalised word is a person's name.
 _CUES = ("tía", "tia", "tío", "tio", "don", "doña", "dona", "señora", "senora", "señor", "senor", "sra", "sr",
@@ -60,7 +60,7 @@ _COVERED = ("quotes, transcripts, speaker labels, document and file ids, attribu
             "the codebook, chart labels and the project's name")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _fold_char(char: str) -> str:
     if char in "’‘ʼ`´":  # one apostrophe: "D’Angelo" is "D'Angelo"
         return "'"
@@ -159,7 +159,7 @@ class Pseudonymizer:
         self.template = template
 
     @classmethod
-    def from_file(cls, path: str | Path, **options: object) -> "Pseudonymizer":
+    def from_file(cls, path: str | Path, **options: object) -> Pseudonymizer:
         """A Pseudonymizer for the names in a file: one per line, or a CSV with ``name`` (and ``pseudonym``) columns.
 
         The file's encoding is detected as for transcripts (UTF-8 with or
@@ -202,7 +202,7 @@ class Pseudonymizer:
         return cls(names, **options)  # type: ignore[arg-type]
 
     # -- learning the names ------------------------------------------------------
-    def fit(self, texts: Iterable[str], *, speakers: Iterable[str] = ()) -> "Pseudonymizer":
+    def fit(self, texts: Iterable[str], *, speakers: Iterable[str] = ()) -> Pseudonymizer:
         """Collect the names to replace: the given list, and names detected in ``texts`` and ``speakers`` labels."""
         self.mapping_: dict[str, str] = {}
         self.sources_: dict[str, str] = {}
@@ -241,7 +241,7 @@ class Pseudonymizer:
             self.mapping_[name] = self._keys[key]
             self.sources_[name] = source
 
-    def _learn(self, texts: Iterable[str], speakers: Iterable[str] = ()) -> "Pseudonymizer":
+    def _learn(self, texts: Iterable[str], speakers: Iterable[str] = ()) -> Pseudonymizer:
         """Add the names detected in ``texts`` and ``speakers`` (names already known keep their pseudonym)."""
         if not hasattr(self, "mapping_"):
             return self.fit(texts, speakers=speakers)
@@ -408,7 +408,7 @@ class Pseudonymizer:
 
     # -- a whole project ------------------------------------------------------------
     @contextmanager
-    def project(self, project: "Project") -> Iterator["PseudonymizedProject"]:
+    def project(self, project: Project) -> Iterator[PseudonymizedProject]:
         """A temporary pseudonymized copy of ``project``, for writing outputs that leave the machine.
 
         Names are learnt from the whole project (transcripts, memos, the

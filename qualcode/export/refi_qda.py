@@ -68,7 +68,7 @@ def _x(value: object, where: str) -> str:
     return clean_text(str(value), where)
 
 
-def _qde(project: "Project", *, lang: str) -> tuple[bytes, dict[str, str]]:
+def _qde(project: Project, *, lang: str) -> tuple[bytes, dict[str, str]]:
     from lxml import etree
 
     from .. import __version__
@@ -175,8 +175,8 @@ def _qde(project: "Project", *, lang: str) -> tuple[bytes, dict[str, str]]:
     return data, texts
 
 
-def export_refi_qda(project: "Project", path: str | Path, *, lang: str = "es", overwrite: bool = False,
-                    pseudonymizer: "Pseudonymizer | None" = None) -> Path:
+def export_refi_qda(project: Project, path: str | Path, *, lang: str = "es", overwrite: bool = False,
+                    pseudonymizer: Pseudonymizer | None = None) -> Path:
     """Write the project as a REFI-QDA ``.qdpx`` (validated against the official schema; atomic).
 
     Parameters
@@ -199,9 +199,8 @@ def export_refi_qda(project: "Project", path: str | Path, *, lang: str = "es", o
         Never for user data; only if the written XML does not validate (a bug).
     """
     from ..io.atomic import check_writable
-    from .safe import reporting
-
     from .pseudonymize import PseudonymizedProject
+    from .safe import reporting
 
     check_writable([path], overwrite=overwrite)
     with reporting(path, "XML (the .qdpx project)"):
@@ -213,7 +212,7 @@ def export_refi_qda(project: "Project", path: str | Path, *, lang: str = "es", o
     return Path(path)
 
 
-def _write_qdpx(project: "Project", path: str | Path, *, lang: str, overwrite: bool) -> None:
+def _write_qdpx(project: Project, path: str | Path, *, lang: str, overwrite: bool) -> None:
     from ..io.atomic import atomic_write_bytes
 
     # The sources' plain text (Sources/*.txt) is kept exactly: selections' positions refer to it, and a text
@@ -249,7 +248,7 @@ def _first(el, name: str):  # type: ignore[no-untyped-def]
     return found[0] if found else None
 
 
-def import_refi_qda(path: str | Path, project_path: str | Path, *, unit: str = "turn") -> "Project":
+def import_refi_qda(path: str | Path, project_path: str | Path, *, unit: str = "turn") -> Project:
     """Create a project from a ``.qdpx`` written by qualcode or another tool.
 
     Documents keep their text exactly (positions in the file refer to it);

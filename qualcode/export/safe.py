@@ -25,15 +25,27 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Iterator, Sequence
 
 from ..errors import ReplacedCharactersWarning
 
-__all__ = ["cell_text", "clean_text", "csv_text", "csv_value", "csv_frame", "sheet_name", "put", "put_row",
-           "reporting", "CELL_LIMIT", "FORMULA_START", "FORBIDDEN"]
+__all__ = [
+    "CELL_LIMIT",
+    "FORBIDDEN",
+    "FORMULA_START",
+    "cell_text",
+    "clean_text",
+    "csv_frame",
+    "csv_text",
+    "csv_value",
+    "put",
+    "put_row",
+    "reporting",
+    "sheet_name",
+]
 
 CELL_LIMIT = 32_767
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -14,9 +14,10 @@ import logging
 import re
 import unicodedata
 import warnings as pywarnings
+from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Callable, Iterable, Literal, Sequence, Union
+from typing import Literal, Union
 
 import pandas as pd
 
@@ -37,7 +38,7 @@ from .subtitles import parse_subtitles
 from .tables import SurveyColumns, is_survey_table, read_attributes, read_survey, table_hint
 from .text import ParsedTranscript, find_interviewer, parse_transcript
 
-__all__ = ["load_corpus", "LoadReport", "SurveyColumns", "read_attributes", "SUFFIXES"]
+__all__ = ["SUFFIXES", "LoadReport", "SurveyColumns", "load_corpus", "read_attributes"]
 
 log = logging.getLogger("qualcode.io")
 
@@ -45,7 +46,7 @@ SUFFIXES = {
     ".txt": "txt", ".md": "md", ".docx": "docx", ".vtt": "vtt", ".srt": "srt",
     ".csv": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx",
 }
-PathsLike = Union[str, Path, Iterable[Union[str, Path]]]
+PathsLike = Union[str, Path, Iterable[str | Path]]
 _REPORT_COLUMNS = ["path", "doc_id", "status", "error", "message", "line", "n_segments"]
 
 
@@ -179,7 +180,7 @@ def _read_one(path: Path, fmt: str,
 
 
 def _load_file(job: tuple[Path, str | None, str | None], *, survey: SurveyColumns | None,
-               doc_id: "str | Callable[[Path], str]", language: str | None,
+               doc_id: str | Callable[[Path], str], language: str | None,
                speakers: frozenset[str], interviewer: frozenset[str] = frozenset()) -> tuple[list[_Document], dict]:
     """Read one file into documents and its report row (runs in worker processes too: no shared state)."""
     path, fmt, did = job

@@ -29,13 +29,13 @@ from __future__ import annotations
 import errno
 import os
 import secrets
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from ..errors import OutputExistsError
 
-__all__ = ["atomic_path", "atomic_write_text", "atomic_write_bytes", "check_writable", "check_outputs", "free_path"]
+__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text", "check_outputs", "check_writable", "free_path"]
 
 _SQLITE_HEADER = b"SQLite format 3\x00"
 

@@ -57,7 +57,7 @@ from ..nlp.normalize import fold_label
 from .encoding import normalize_text
 from .safe import parse_xml_safely, read_zip_safely
 
-__all__ = ["read_docx", "read_docx_text", "WordText", "check_office_container"]
+__all__ = ["WordText", "check_office_container", "read_docx", "read_docx_text"]
 
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from ..errors import BinaryFileError, EmptyDocumentError, EncodingError
 
-__all__ = ["Decoded", "decode", "decode_bytes", "read_decoded", "read_text", "normalize_text", "sniff_binary"]
+__all__ = ["Decoded", "decode", "decode_bytes", "normalize_text", "read_decoded", "read_text", "sniff_binary"]
 
 _BOMS = [
     (codecs.BOM_UTF32_LE, "utf-32"),

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import re
 import zipfile
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import Callable
 
 from ..errors import ExchangeFileError
 
-__all__ = ["parse_xml_safely", "read_zip_safely", "ZipLimits"]
+__all__ = ["ZipLimits", "parse_xml_safely", "read_zip_safely"]
 
 _DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 MAX_XML_BYTES = 512 * 1024 * 1024

@@ -15,10 +15,10 @@ import csv
 import difflib
 import io
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Sequence
 
 import pandas as pd
 
@@ -28,8 +28,17 @@ from .docx import check_office_container
 from .encoding import decode, normalize_text
 from .text import ParsedTranscript, Turn
 
-__all__ = ["SurveyColumns", "TableShape", "sniff_table", "is_survey_table", "table_hint", "read_table",
-           "read_survey", "read_attributes", "KEY_COLUMNS"]
+__all__ = [
+    "KEY_COLUMNS",
+    "SurveyColumns",
+    "TableShape",
+    "is_survey_table",
+    "read_attributes",
+    "read_survey",
+    "read_table",
+    "sniff_table",
+    "table_hint",
+]
 
 KEY_COLUMNS = ("doc_id", "document", "documento", "file", "filename", "file_name", "archivo",
                "nombre_archivo", "transcript", "transcripcion", "id")

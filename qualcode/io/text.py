@@ -76,15 +76,20 @@ guess, the speaker who asks clearly more often than anyone else (``Hablante 1``,
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from pathlib import Path
-from typing import Iterable
 
 from ..nlp.normalize import fold_label
 
 __all__ = [
-    "Turn", "ParsedTranscript", "parse_transcript", "parse_timestamp", "speaker_role", "find_interviewer",
+    "ParsedTranscript",
+    "Turn",
+    "find_interviewer",
+    "parse_timestamp",
+    "parse_transcript",
+    "speaker_role",
 ]
 
 _CLOCK = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?"
@@ -165,8 +170,8 @@ _FUNCTION_WORDS = {
     "te", "se", "nos", "mi", "mis", "su", "sus", "un", "una", "unos", "unas", "los", "las", "por", "para",
     "con", "sin", "en", "de", "del", "al", "a", "cuando", "donde", "aunque", "pues", "tambien", "solo",
     "siempre", "nunca", "hay", "fue", "era", "dice", "digo", "i", "you", "he", "she", "we", "they", "it",
-    "my", "our", "the", "a", "an", "in", "on", "at", "for", "with", "when", "there", "this", "that",
-    "what", "she", "his", "her", "basically", "sometimes", "maybe", "a veces", "por ejemplo",
+    "my", "our", "the", "an", "in", "on", "at", "for", "with", "when", "there", "this", "that",
+    "what", "his", "her", "basically", "sometimes", "maybe", "a veces", "por ejemplo",
 }
 # Lower-case words allowed inside a name (María de la Luz, Vincent van Gogh).
 _PARTICLES = {"de", "del", "la", "las", "los", "y", "e", "van", "von", "der", "den", "da", "di", "do", "dos",

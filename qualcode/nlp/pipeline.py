@@ -10,7 +10,7 @@ lemmatises like ``colaboramos``.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from typing import TYPE_CHECKING
 
 from ..errors import ParameterError
@@ -18,7 +18,7 @@ from ..errors import ParameterError
 if TYPE_CHECKING:
     from spacy.language import Language
 
-__all__ = ["get_nlp", "sentence_spans", "LANGUAGES"]
+__all__ = ["LANGUAGES", "get_nlp", "sentence_spans"]
 
 LANGUAGES = ("es", "en")
 # spaCy refuses texts longer than nlp.max_length; longer turns are split at
@@ -58,8 +58,8 @@ def _register_components() -> None:
         return component
 
 
-@lru_cache(maxsize=None)
-def _sentencizer(lang: str) -> "Language":
+@cache
+def _sentencizer(lang: str) -> Language:
     import spacy
 
     _register_components()
@@ -71,8 +71,8 @@ def _sentencizer(lang: str) -> "Language":
     return nlp
 
 
-@lru_cache(maxsize=None)
-def get_nlp(lang: str) -> "Language":
+@cache
+def get_nlp(lang: str) -> Language:
     """The full blank pipeline for ``lang``: sentencizer and lookup lemmas.
 
     Built on first use and cached; needs ``spacy-lookups-data`` (a core

@@ -9,5 +9,17 @@ from .decisions import accept, add_manual, coded_quotes, decisions, reject
 from .sheet import apply_review, export_review_sheet, normalize_decision, read_review_sheet
 from .widget import ReviewQueue, ReviewWidget, review_widget
 
-__all__ = ["accept", "reject", "add_manual", "decisions", "coded_quotes", "export_review_sheet",
-           "read_review_sheet", "apply_review", "normalize_decision", "ReviewQueue", "ReviewWidget", "review_widget"]
+__all__ = [
+    "ReviewQueue",
+    "ReviewWidget",
+    "accept",
+    "add_manual",
+    "apply_review",
+    "coded_quotes",
+    "decisions",
+    "export_review_sheet",
+    "normalize_decision",
+    "read_review_sheet",
+    "reject",
+    "review_widget",
+]

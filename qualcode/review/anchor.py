@@ -16,7 +16,7 @@ from bisect import bisect_right
 
 import pandas as pd
 
-__all__ = ["reanchor", "FUZZY_THRESHOLD", "current_anchor_sql", "ANCHORED_COLUMNS", "LATEST_ANCHOR_JOIN"]
+__all__ = ["ANCHORED_COLUMNS", "FUZZY_THRESHOLD", "LATEST_ANCHOR_JOIN", "current_anchor_sql", "reanchor"]
 
 # rapidfuzz similarity (0–100) a corrected segment must reach to carry a decision.
 FUZZY_THRESHOLD = 80.0

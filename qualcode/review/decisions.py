@@ -11,7 +11,8 @@ them (the rules are in :mod:`qualcode.review.log`).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -20,10 +21,10 @@ from .log import DECISION_COLUMNS, Decision
 if TYPE_CHECKING:
     from ..project import Project
 
-__all__ = ["record", "accept", "reject", "add_manual", "decisions", "undecided", "coded_quotes", "DECISION_COLUMNS"]
+__all__ = ["DECISION_COLUMNS", "accept", "add_manual", "coded_quotes", "decisions", "record", "reject", "undecided"]
 
 
-def prepare(project: "Project", kind: str, rows: pd.DataFrame | Sequence[str] | str,
+def prepare(project: Project, kind: str, rows: pd.DataFrame | Sequence[str] | str,
             code_ids: Sequence[str] | str | None = None, *, coder: str, memo: str | None = None,
             source: str = "notebook", spans: Sequence[tuple[int, int] | None] | None = None,
             memos: Sequence[str | None] | None = None) -> list[Decision]:
@@ -35,12 +36,12 @@ def prepare(project: "Project", kind: str, rows: pd.DataFrame | Sequence[str] | 
                                memos=memos)
 
 
-def insert(project: "Project", records: Sequence[Decision]) -> pd.DataFrame:
+def insert(project: Project, records: Sequence[Decision]) -> pd.DataFrame:
     """Append prepared decisions in one transaction and return them as decisions (only they are read back)."""
     return project.log.append(records)
 
 
-def record(project: "Project", kind: str, rows: pd.DataFrame | Sequence[str] | str,
+def record(project: Project, kind: str, rows: pd.DataFrame | Sequence[str] | str,
            code_ids: Sequence[str] | str | None = None, *, coder: str, memo: str | None = None,
            source: str = "notebook", spans: Sequence[tuple[int, int] | None] | None = None,
            memos: Sequence[str | None] | None = None) -> pd.DataFrame:
@@ -52,7 +53,7 @@ def record(project: "Project", kind: str, rows: pd.DataFrame | Sequence[str] | s
                                    spans=spans, memos=memos))
 
 
-def accept(project: "Project", rows: pd.DataFrame | Sequence[str] | str, code_ids: Sequence[str] | str | None = None,
+def accept(project: Project, rows: pd.DataFrame | Sequence[str] | str, code_ids: Sequence[str] | str | None = None,
            *, coder: str, memo: str | None = None, source: str = "notebook") -> pd.DataFrame:
     """Accept suggestions for ``coder``: append an ``accept`` decision per row.
 
@@ -79,7 +80,7 @@ def accept(project: "Project", rows: pd.DataFrame | Sequence[str] | str, code_id
     return record(project, "accept", rows, code_ids, coder=coder, memo=memo, source=source)
 
 
-def reject(project: "Project", rows: pd.DataFrame | Sequence[str] | str, code_ids: Sequence[str] | str | None = None,
+def reject(project: Project, rows: pd.DataFrame | Sequence[str] | str, code_ids: Sequence[str] | str | None = None,
            *, coder: str, memo: str | None = None, source: str = "notebook") -> pd.DataFrame:
     """Reject suggestions for ``coder``: append a ``reject`` decision per row (see :func:`accept`).
 
@@ -90,7 +91,7 @@ def reject(project: "Project", rows: pd.DataFrame | Sequence[str] | str, code_id
     return record(project, "reject", rows, code_ids, coder=coder, memo=memo, source=source)
 
 
-def add_manual(project: "Project", rows: pd.DataFrame | Sequence[str] | str,
+def add_manual(project: Project, rows: pd.DataFrame | Sequence[str] | str,
                code_ids: Sequence[str] | str | None = None, *, coder: str, memo: str | None = None,
                source: str = "notebook", spans: Sequence[tuple[int, int]] | None = None) -> pd.DataFrame:
     """Code segments by hand: append a ``manual`` decision per row.
@@ -105,7 +106,7 @@ def add_manual(project: "Project", rows: pd.DataFrame | Sequence[str] | str,
     return record(project, "manual", rows, code_ids, coder=coder, memo=memo, source=source, spans=spans)
 
 
-def decisions(project: "Project", *, history: bool = False, coder: str | None = None) -> pd.DataFrame:
+def decisions(project: Project, *, history: bool = False, coder: str | None = None) -> pd.DataFrame:
     """The decision log: the current decisions, or all of it.
 
     The current view holds the latest decision per (segment, code, coder)
@@ -134,7 +135,7 @@ def decisions(project: "Project", *, history: bool = False, coder: str | None = 
     return project.log.frame(history=history, coder=coder)
 
 
-def undecided(project: "Project", rows: pd.DataFrame, coder: str) -> pd.DataFrame:
+def undecided(project: Project, rows: pd.DataFrame, coder: str) -> pd.DataFrame:
     """The rows (suggestions, say) whose (segment, code) ``coder`` has not decided yet, in their order.
 
     Reads only the decisions on the rows' segments, not the whole log.
@@ -146,7 +147,7 @@ def undecided(project: "Project", rows: pd.DataFrame, coder: str) -> pd.DataFram
     return project.log.undecided(rows, coder)
 
 
-def coded_quotes(project: "Project", *, coder: str | None = None) -> pd.DataFrame:
+def coded_quotes(project: Project, *, coder: str | None = None) -> pd.DataFrame:
     """Coded quotes: current accept or manual decisions, with the words, the speaker and the attributes.
 
     Returns

@@ -27,8 +27,9 @@ any span for coding by hand or importing another tool's codings). The
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Iterable, Literal, Sequence
+from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
 
@@ -38,7 +39,7 @@ from .anchor import ANCHORED_COLUMNS, LATEST_ANCHOR_JOIN
 if TYPE_CHECKING:
     from ..project import Project
 
-__all__ = ["Decision", "DecisionLog", "Workbook", "DECISION_COLUMNS", "SOURCES", "current_view"]
+__all__ = ["DECISION_COLUMNS", "SOURCES", "Decision", "DecisionLog", "Workbook", "current_view"]
 
 Kind = Literal["accept", "reject", "manual"]
 KINDS = ("accept", "reject", "manual")
@@ -115,7 +116,7 @@ class Decision:
     def accept(cls, segment_id: str, code_id: str, coder: str, *, doc_id: str, quote: str,
                memo: str | None = None, source: str = "notebook", method: str | None = None,
                score: float | None = None, codebook_version: str | None = None,
-               export_id: str | None = None) -> "Decision":
+               export_id: str | None = None) -> Decision:
         """The coder accepts ``code_id`` on the whole segment (a suggestion's method and score kept)."""
         return cls(segment_id, code_id, coder, "accept", doc_id, quote, memo=memo, source=source, method=method,
                    score=score, codebook_version=codebook_version, export_id=export_id)
@@ -124,7 +125,7 @@ class Decision:
     def reject(cls, segment_id: str, code_id: str, coder: str, *, doc_id: str, quote: str,
                memo: str | None = None, source: str = "notebook", method: str | None = None,
                score: float | None = None, codebook_version: str | None = None,
-               export_id: str | None = None) -> "Decision":
+               export_id: str | None = None) -> Decision:
         """The coder rejects ``code_id`` on the segment: it replaces all their spans of that code there."""
         return cls(segment_id, code_id, coder, "reject", doc_id, quote, memo=memo, source=source, method=method,
                    score=score, codebook_version=codebook_version, export_id=export_id)
@@ -132,7 +133,7 @@ class Decision:
     @classmethod
     def manual(cls, segment_id: str, code_id: str, coder: str, *, doc_id: str, quote: str,
                span: tuple[int, int | None] | None = None, memo: str | None = None, source: str = "notebook",
-               codebook_version: str | None = None, export_id: str | None = None) -> "Decision":
+               codebook_version: str | None = None, export_id: str | None = None) -> Decision:
         """The coder codes ``span`` of the segment (default: all of it) by hand; ``quote`` is the span's words."""
         start, end = span if span is not None else (0, None)
         return cls(segment_id, code_id, coder, "manual", doc_id, quote, span_start=int(start),
@@ -142,7 +143,7 @@ class Decision:
     @classmethod
     def imported(cls, segment_id: str, code_id: str, coder: str, *, doc_id: str, quote: str,
                  span: tuple[int, int | None] | None, created_at: str | None, memo: str | None = None,
-                 codebook_version: str | None = None) -> "Decision":
+                 codebook_version: str | None = None) -> Decision:
         """A coding read from another tool's project: manual, ``source="import"``, its own creation time."""
         return replace(cls.manual(segment_id, code_id, coder, doc_id=doc_id, quote=quote, span=span, memo=memo,
                                   source="import", codebook_version=codebook_version), created_at=created_at or None)
@@ -238,7 +239,7 @@ def current_view(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.drop_duplicates([*_KEY, "start", "end"], keep="last").reset_index(drop=True)
 
 
-_VIEW = """
+_VIEW = f"""
     SELECT c.decision_id, c.segment_id, c.code_id, c.coder, c.decision,
            s.start + c.span_start AS start,
            CASE WHEN c.span_end IS NULL THEN s."end" ELSE s.start + c.span_end END AS "end",
@@ -246,13 +247,13 @@ _VIEW = """
            c.export_id
     FROM (
         SELECT d.decision_id, d.code_id, d.coder, d.decision, d.memo, d.created_at, d.source, d.doc_id, d.quote,
-               d.method, d.score, d.codebook_version, d.export_id, {anchored}
-        FROM decisions d {latest}
+               d.method, d.score, d.codebook_version, d.export_id, {ANCHORED_COLUMNS}
+        FROM decisions d {LATEST_ANCHOR_JOIN}
         {{where}}
     ) c
     LEFT JOIN segments s ON s.segment_id = c.segment_id
     ORDER BY c.decision_id
-""".format(anchored=ANCHORED_COLUMNS, latest=LATEST_ANCHOR_JOIN)
+"""
 # Decisions anchored now on some segments: written there and never moved, or moved there.
 _ON_SEGMENTS = """WHERE d.decision_id IN (
         SELECT decision_id FROM decisions WHERE segment_id IN ({marks})
@@ -285,7 +286,7 @@ class DecisionLog:
     >>> log.append(rows)  # doctest: +SKIP
     """
 
-    def __init__(self, project: "Project") -> None:
+    def __init__(self, project: Project) -> None:
         self.project = project
 
     # -- building decisions ---------------------------------------------------------------
@@ -420,7 +421,7 @@ class DecisionLog:
         return frame, [o == "applied" for o in outcomes]
 
     def append_from_workbook(self, decisions: Sequence[Decision],
-                             workbook: "Workbook") -> tuple[pd.DataFrame, list[str], list[dict | None]]:
+                             workbook: Workbook) -> tuple[pd.DataFrame, list[str], list[dict | None]]:
         """Append a review workbook's decisions that change the current view and are not stale, in one transaction.
 
         Like :meth:`append_changes`, and besides: a decision whose (segment,
@@ -454,7 +455,7 @@ class DecisionLog:
         return self._append(list(decisions), skip_current=True, workbook=workbook)
 
     def _append(self, decisions: list[Decision], *, skip_current: bool,
-                workbook: "Workbook | None") -> tuple[pd.DataFrame, list[str], list[dict | None]]:
+                workbook: Workbook | None) -> tuple[pd.DataFrame, list[str], list[dict | None]]:
         from ..project import _now
 
         if not decisions:

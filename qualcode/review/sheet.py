@@ -35,7 +35,7 @@ from ..nlp.normalize import fold
 if TYPE_CHECKING:
     from ..project import Project
 
-__all__ = ["export_review_sheet", "read_review_sheet", "apply_review", "normalize_decision"]
+__all__ = ["apply_review", "export_review_sheet", "normalize_decision", "read_review_sheet"]
 
 FORMAT = "qualcode-review-1"
 # Column key → header per language. Readers accept either language's header.
@@ -108,7 +108,7 @@ def _questions(segments: pd.DataFrame) -> pd.Series:
     return previous.reindex(segments.index)
 
 
-def export_review_sheet(project: "Project", suggestions: pd.DataFrame | None, path: str | Path | IO[bytes], *,
+def export_review_sheet(project: Project, suggestions: pd.DataFrame | None, path: str | Path | IO[bytes], *,
                         lang: str = "es", coder: str | None = None, attributes: list[str] | None = None,
                         question_chars: int = 600, overwrite: bool = False) -> int:
     """Write a review workbook; return the number of rows.
@@ -154,7 +154,7 @@ def export_review_sheet(project: "Project", suggestions: pd.DataFrame | None, pa
                                     question_chars=question_chars, overwrite=overwrite)
 
 
-def _export_review_sheet(project: "Project", suggestions: pd.DataFrame | None, path: str | Path | IO[bytes], *,
+def _export_review_sheet(project: Project, suggestions: pd.DataFrame | None, path: str | Path | IO[bytes], *,
                          lang: str, coder: str | None, attributes: list[str] | None, question_chars: int,
                          overwrite: bool) -> int:
     from openpyxl import Workbook
@@ -458,7 +458,7 @@ def _number(value: object) -> float | None:
     return None if number != number else number
 
 
-def apply_review(project: "Project", review: pd.DataFrame, *, coder: str | None = None) -> pd.DataFrame:
+def apply_review(project: Project, review: pd.DataFrame, *, coder: str | None = None) -> pd.DataFrame:
     """Append a read review sheet's decisions to the project's log, in one transaction.
 
     What the rows of one segment say about one code is taken together, as
@@ -721,7 +721,7 @@ def _resolve_code(typed: str, codebook) -> tuple[str | None, str | None]:  # typ
     return None, f"other code {typed!r} is not a code of the codebook ({hint}); not recorded"
 
 
-def _stored_suggestions(project: "Project", segment_ids: set[str], chunks) -> dict:  # type: ignore[no-untyped-def]
+def _stored_suggestions(project: Project, segment_ids: set[str], chunks) -> dict:  # type: ignore[no-untyped-def]
     """(segment, code) → stored suggestions ``(method, score, codebook_version)``, for these segments only."""
     out: dict[tuple[str, str], list[tuple]] = {}
     for chunk in chunks(sorted(segment_ids)):

@@ -16,8 +16,9 @@ a shortcut box; :func:`review_widget` builds both in one call.
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pandas as pd
 
@@ -29,8 +30,15 @@ from .sheet import _evidence_text, _questions
 if TYPE_CHECKING:
     from ..project import Project
 
-__all__ = ["ReviewItem", "ReviewProgress", "ReviewQueue", "ReviewWidget", "review_widget", "highlight_html",
-           "SHORTCUTS"]
+__all__ = [
+    "SHORTCUTS",
+    "ReviewItem",
+    "ReviewProgress",
+    "ReviewQueue",
+    "ReviewWidget",
+    "highlight_html",
+    "review_widget",
+]
 
 #: Keys typed in the widget's shortcut box and the action each one runs.
 SHORTCUTS = {"a": "accept", "r": "reject", "o": "other", "s": "skip", "b": "back", "v": "back"}
@@ -192,7 +200,7 @@ class ReviewQueue:
     ReviewProgress(decided=1, skipped=0, total=46)
     """
 
-    def __init__(self, project: "Project", coder: str, *, suggestions: pd.DataFrame | None = None,
+    def __init__(self, project: Project, coder: str, *, suggestions: pd.DataFrame | None = None,
                  lang: str = "es", order: str = "document", question_chars: int = 600) -> None:
         if not isinstance(coder, str) or not coder.strip():
             raise ParameterError("coder must be a non-empty name, e.g. ReviewQueue(project, coder='ana').")
@@ -584,7 +592,7 @@ class ReviewWidget:
         self.details.value = "<br>".join(lines)
 
 
-def review_widget(project: "Project | str | Path", coder: str, *, lang: str = "es",
+def review_widget(project: Project | str | Path, coder: str, *, lang: str = "es",
                   suggestions: pd.DataFrame | None = None, order: str = "document") -> ReviewWidget:
     """A widget to review suggestions one at a time in a notebook, each decision saved at once.
 

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 import qualcode as qc
-from qualcode.coders import KeywordCoder, NotFittedError
 from qualcode.codebook import Code, Codebook
+from qualcode.coders import KeywordCoder, NotFittedError
 from qualcode.errors import CodebookWarning
 
 CODEBOOK = Codebook("t", codes=[

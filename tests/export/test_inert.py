@@ -10,7 +10,6 @@ from pathlib import Path
 
 import openpyxl
 import pandas as pd
-import pytest
 
 import qualcode as qc
 from qualcode.export.refi_qda import validate_qde

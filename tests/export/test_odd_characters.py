@@ -9,7 +9,6 @@ import zipfile
 from pathlib import Path
 
 import openpyxl
-import pytest
 
 import qualcode as qc
 from qualcode.errors import ReplacedCharactersWarning

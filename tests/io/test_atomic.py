@@ -30,7 +30,7 @@ def umask():
     os.umask(saved)
 
 
-def tiny_project(folder: Path) -> "qc.Project":
+def tiny_project(folder: Path) -> qc.Project:
     """Two short interviews, the study codebook, every participant turn coded by ana."""
     docs = folder / "docs"
     docs.mkdir(parents=True)
@@ -47,7 +47,7 @@ def tiny_project(folder: Path) -> "qc.Project":
     return project
 
 
-def every_output(project: "qc.Project", out: Path) -> list[Path]:
+def every_output(project: qc.Project, out: Path) -> list[Path]:
     """Write every kind of file qualcode writes; return the files."""
     out.mkdir(parents=True, exist_ok=True)
     qc.export_review_sheet(project, project.segments[["segment_id"]].assign(code_id="collaboration"),
@@ -131,10 +131,9 @@ def test_no_writer_replaces_an_existing_file_without_overwrite(tmp_path, kind):
 
 def test_atomic_write_never_replaces_a_file_that_appears_while_writing(tmp_path):
     target = tmp_path / "rev.xlsx"
-    with pytest.raises(OutputExistsError, match="rev-2.xlsx"):
-        with atomic_path(target) as tmp:
-            tmp.write_text("ours")
-            target.write_text("a colleague saved first")  # between the first check and the final move
+    with pytest.raises(OutputExistsError, match="rev-2.xlsx"), atomic_path(target) as tmp:
+        tmp.write_text("ours")
+        target.write_text("a colleague saved first")  # between the first check and the final move
     assert target.read_text() == "a colleague saved first"
     assert [f.name for f in tmp_path.iterdir()] == ["rev.xlsx"]
 

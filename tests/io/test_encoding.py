@@ -95,10 +95,10 @@ def test_mixed_encodings_c1_controls_become_the_cp1252_quotes_they_stand_for():
 
 
 def test_mixed_encodings_cp1252_runs_on_several_lines_are_named_line_by_line(write):
-    utf8 = "E: ¿Cómo partió la reunión?\r\n\r\nD4: ".encode("utf-8")
+    utf8 = "E: ¿Cómo partió la reunión?\r\n\r\nD4: ".encode()
     data = (utf8 + "Llegó tarde el “café” – nadie se quejó.\r\n\r\n".encode("cp1252")
-            + "E: ¿Y después?\r\n\r\nD4: Seguimos en Ñuñoa, ".encode("utf-8") + "año próximo…".encode("cp1252")
-            + "\r\n".encode("utf-8"))
+            + "E: ¿Y después?\r\n\r\nD4: Seguimos en Ñuñoa, ".encode() + "año próximo…".encode("cp1252")
+            + b"\r\n")
     path = write("varias.txt", data)
     corpus, report, segs = _segments(path)
     assert [t for _, _, t in segs] == ["¿Cómo partió la reunión?", "Llegó tarde el “café” – nadie se quejó.",
@@ -107,14 +107,14 @@ def test_mixed_encodings_cp1252_runs_on_several_lines_are_named_line_by_line(wri
 
 
 def test_mixed_encodings_bytes_without_a_cp1252_meaning_are_reported(write):
-    path = write("raro.txt", "E: ¿Qué?\n\nD1: Bien ".encode("utf-8") + b"\x81 y \xe9xito.\n")
+    path = write("raro.txt", "E: ¿Qué?\n\nD1: Bien ".encode() + b"\x81 y \xe9xito.\n")
     corpus, report, segs = _segments(path)
     assert segs[1][2] == "Bien \ufffd y éxito."
     assert "; line 3: bytes or control characters that mean nothing in Windows-1252" in report.iloc[0]["message"]
 
 
 def test_mixed_encodings_c1_ellipsis_euro_and_dash_are_mapped_and_undefined_controls_reported():
-    decoded = decode("Costó 5\x80 \x96 bueno\x85\nfin\x81".encode("utf-8"))
+    decoded = decode("Costó 5\x80 \x96 bueno\x85\nfin\x81".encode())
     assert decoded.text == "Costó 5€ – bueno…\nfin\x81"
     assert decoded.c1_lines == (1,) and decoded.unmapped == (2,)
 
@@ -157,7 +157,7 @@ def test_mixed_encodings_text_decoded_twice_gets_its_letters_back_and_is_reporte
 
 def test_mixed_encodings_a_utf8_answer_pasted_into_a_cp1252_file_is_read_too(write):
     data = ("E: ¿Cómo partió?\n\nD1: Con miedo, año difícil.\n\nE: ¿Y después?\n\n".encode("cp1252")
-            + "D1: Después, “mejor” – Peñalolén.\n".encode("utf-8"))
+            + "D1: Después, “mejor” – Peñalolén.\n".encode())
     corpus, report, segs = _segments(write("inverso.txt", data))
     assert [t for _, _, t in segs] == ["¿Cómo partió?", "Con miedo, año difícil.", "¿Y después?",
                                        "Después, “mejor” – Peñalolén."]

@@ -11,8 +11,8 @@ REAL = Path(__file__).parents[1] / "data" / "real"
 
 def test_load_report_names_the_file_once_in_every_message(tmp_path):
     mixed = tmp_path / "mixed.txt"
-    mixed.write_bytes("E: ¿Cómo?\n".encode("utf-8") + "D1: Después.\n".encode("cp1252")
-                      + "E: ¿Y?\nD1: Sí.\n".encode("utf-8"))
+    mixed.write_bytes("E: ¿Cómo?\n".encode() + "D1: Después.\n".encode("cp1252")
+                      + "E: ¿Y?\nD1: Sí.\n".encode())
     _, report = qc.load_corpus([mixed, REAL / "tracked_changes.docx"])
     for row, name in zip(report.itertuples(), ["mixed.txt", "tracked_changes.docx"]):
         assert row.message.count(name) == 1, row.message
@@ -22,8 +22,8 @@ def test_load_report_names_the_file_once_in_every_message(tmp_path):
 
 def test_load_report_line_column_holds_the_first_line_the_message_is_about(tmp_path):
     mixed = tmp_path / "mixed.txt"
-    mixed.write_bytes("E: ¿Cómo?\n".encode("utf-8") + "D1: Después.\n".encode("cp1252")
-                      + "E: ¿Y?\nD1: Sí.\n".encode("utf-8"))
+    mixed.write_bytes("E: ¿Cómo?\n".encode() + "D1: Después.\n".encode("cp1252")
+                      + "E: ¿Y?\nD1: Sí.\n".encode())
     bad = tmp_path / "bad.srt"
     bad.write_text("1\n00:00:01,000 --> 00:00:02,000\nHola.\n\n2\n00:00:03 --> 00:00:04,000\nChao.\n", encoding="utf-8")
     clean = tmp_path / "clean.txt"

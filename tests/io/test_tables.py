@@ -145,7 +145,7 @@ def test_excel_survey_txt_next_to_transcripts_only_the_table_is_read_as_survey(t
 
 
 def test_excel_survey_csv_with_a_pasted_cp1252_cell_names_the_line(write):
-    data = "ticket_id,q1\nT1,Peñalolén\nT2,".encode("utf-8") + "Después".encode("cp1252") + b"\n"
+    data = "ticket_id,q1\nT1,Peñalolén\nT2,".encode() + "Después".encode("cp1252") + b"\n"
     path = write("mix.csv", data)
     _, report = qc.load_corpus(path, survey=qc.SurveyColumns(id="ticket_id", text=["q1"]))
     assert report.iloc[0]["status"] == "warning"
@@ -168,7 +168,7 @@ def test_excel_unicode_text_with_a_misspelt_survey_column_names_the_close_one():
 
 
 def test_excel_attributes_sheet_with_a_pasted_cp1252_cell_names_the_line(write):
-    data = "doc_id;district\nd01;Peñalolén\nd02;".encode("utf-8") + "Ñuñoa".encode("cp1252") + b"\n"
+    data = "doc_id;district\nd01;Peñalolén\nd02;".encode() + "Ñuñoa".encode("cp1252") + b"\n"
     frame, warnings = read_attributes(write("attrs.csv", data))
     assert list(frame["district"]) == ["Peñalolén", "Ñuñoa"]
     assert any("attrs.csv, line 3: not UTF-8 (other lines are)" in w for w in warnings)

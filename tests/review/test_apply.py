@@ -176,7 +176,7 @@ def check_apply_twice(shared, codes, rows, prior):
         again = qc.apply_review(project, qc.read_review_sheet(path), coder=coder)
         assert len(qc.decisions(project, history=True)) == n_after
         assert state(project, coder) == expected(before, net_intent(meant), whole)
-        assert not (again["outcome"] == "applied").any() and "" == "".join(again["decisions"])
+        assert not (again["outcome"] == "applied").any() and "".join(again["decisions"]) == ""
     appended = qc.decisions(project, history=True).iloc[n_before:]
     assert not appended["code_id"].duplicated().any()  # the net effect: at most one decision per code
     disagree = first["message"].str.contains("disagree")
