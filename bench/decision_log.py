@@ -22,6 +22,7 @@ else the shared machine's disk is doing; it is printed beside it).
 from __future__ import annotations
 
 import argparse
+import functools
 import random
 import shutil
 import statistics
@@ -37,7 +38,8 @@ CODERS = ["ana", "luis", "camila", "model"]
 def base_project(folder: Path):  # type: ignore[no-untyped-def]
     import qualcode as qc
 
-    corpus, _ = qc.load_corpus(ROOT / "data_samples" / "transcripts", attributes=ROOT / "data_samples" / "attributes.csv")
+    samples = ROOT / "data_samples"
+    corpus, _ = qc.load_corpus(samples / "transcripts", attributes=samples / "attributes.csv")
     project = qc.Project.create(folder / "base.qualcode")
     project.add_corpus(corpus)
     project.add_codebook(qc.load_codebook("nic_study"))
@@ -55,11 +57,11 @@ def fill_log(project, n: int, seed: int = 7) -> None:  # type: ignore[no-untyped
     codes = [c.id for c in project.codebook()]
     version = project.codebook().version
     batch: list[Decision] = []
-    for i in range(n):
+    for _ in range(n):
         seg, code, coder = rng.choice(segs), rng.choice(codes), rng.choice(CODERS)
         kind = rng.choices(["accept", "reject", "manual", "span"], weights=[5, 3, 1, 1])[0]
         memo = rng.choice([None, None, None, "revisar con el equipo", "habla del SLEP, no de la escuela"])
-        common = dict(doc_id=seg["doc_id"], memo=memo, codebook_version=version)
+        common = {"doc_id": seg["doc_id"], "memo": memo, "codebook_version": version}
         if kind == "span" and len(seg["text"]) > 12:
             a = rng.randrange(0, len(seg["text"]) - 10)
             b = rng.randrange(a + 5, len(seg["text"]))
@@ -104,6 +106,12 @@ def workbook(project, rows, path: Path, rng: random.Random) -> Path:  # type: ig
     return path
 
 
+def apply_workbook(project, path: Path) -> None:
+    import qualcode as qc
+
+    qc.apply_review(project, qc.read_review_sheet(path))
+
+
 def measure(path: Path, repeat: int, seed: int) -> dict[str, tuple[float, float]]:
     import qualcode as qc
 
@@ -113,14 +121,14 @@ def measure(path: Path, repeat: int, seed: int) -> dict[str, tuple[float, float]
     out: dict[str, list[tuple[float, float]]] = {"accept": [], "reject": [], "apply workbook (40 rows)": []}
     for i in range(repeat):
         row = suggestions.iloc[[i]]
-        out["accept"].append(timed(lambda: qc.accept(project, row, coder="ana")))
+        out["accept"].append(timed(functools.partial(qc.accept, project, row, coder="ana")))
         row = suggestions.iloc[[repeat + i]]
-        out["reject"].append(timed(lambda: qc.reject(project, row, coder="ana", memo="no corresponde")))
+        out["reject"].append(timed(functools.partial(qc.reject, project, row, coder="ana", memo="no corresponde")))
     folder = path.parent
     for i in range(max(3, repeat // 3)):
         rows = suggestions.iloc[2 * repeat + 40 * i: 2 * repeat + 40 * (i + 1)]
         sheet = workbook(project, rows, folder / f"rev{i}.xlsx", rng)
-        out["apply workbook (40 rows)"].append(timed(lambda: qc.apply_review(project, qc.read_review_sheet(sheet))))
+        out["apply workbook (40 rows)"].append(timed(functools.partial(apply_workbook, project, sheet)))
     project.close()
     return {k: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v)) for k, v in out.items()}
 

@@ -42,7 +42,8 @@ def main() -> None:
     from qualcode.coders import EmbeddingCoder, KeywordCoder, LearnedCoder, evaluate
     from qualcode.coders.ensemble import DEFAULT_MIN_SCORE, DEFAULT_TOP_K, combine
 
-    corpus, _ = qc.load_corpus(ROOT / "data_samples" / "transcripts", attributes=ROOT / "data_samples" / "attributes.csv")
+    samples = ROOT / "data_samples"
+    corpus, _ = qc.load_corpus(samples / "transcripts", attributes=samples / "attributes.csv")
     codebook = qc.load_codebook("nic_study")
     segments = corpus.segments
     part = segments[segments["speaker_role"] == "participant"].reset_index(drop=True)
@@ -122,7 +123,8 @@ def main() -> None:
     print("\n5. Ensemble + learned, held out, per dimension and weakest/strongest codes")
     dims = learned_all[(learned_all["system"] == "coder") & (learned_all["level"] == "dimension")]
     print(dims[["code_id", "n_gold", "precision", "recall", "f1", "kappa"]].round(3).to_string(index=False))
-    codes = learned_all[(learned_all["system"] == "coder") & (learned_all["level"] == "code") & (learned_all["n_gold"] >= 5)]
+    coder_rows = learned_all[learned_all["system"] == "coder"]
+    codes = coder_rows[(coder_rows["level"] == "code") & (coder_rows["n_gold"] >= 5)]
     ordered = codes.sort_values("f1")
     print("weakest:")
     print(ordered.head(6)[["code_id", "n_gold", "precision", "recall", "f1"]].round(3).to_string(index=False))

@@ -37,7 +37,8 @@ def build(folder: Path, target_words: int) -> int:
     while words < target_words:
         opener = f"{OPENERS[copy % len(OPENERS)]} {copy // len(OPENERS)},"
         for doc_id, turns in segments.groupby("doc_id", sort=True):
-            lines = [f"{speaker}: {opener} {text}" for speaker, text in zip(turns["speaker"], turns["text"])]
+            pairs = zip(turns["speaker"], turns["text"], strict=True)
+            lines = [f"{speaker}: {opener} {text}" for speaker, text in pairs]
             (folder / f"{doc_id}_{copy:04d}.txt").write_text("\n\n".join(lines) + "\n", encoding="utf-8")
             words += sum(len(line.split()) for line in lines)
         copy += 1

@@ -30,7 +30,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
 
@@ -220,7 +220,8 @@ def _free_path(path: Path) -> Path:
 
 
 def run_round(project: Project, source: str | Path | Sequence[str | Path] | Corpus, *,
-              attributes: str | Path | pd.DataFrame | None = None, unit: str = "turn",
+              attributes: str | Path | pd.DataFrame | None = None,
+              unit: Literal["turn", "paragraph", "sentence"] = "turn",
               out: str | Path | None = None, coder: str | None = None, lang: str = "es",
               methods: Sequence[str] = ("keyword", "embedding"), learn: bool | None = None,
               top_k: int | None = None, min_score: float | None = None, embedder: str = "use",
@@ -281,7 +282,7 @@ def run_round(project: Project, source: str | Path | Sequence[str | Path] | Corp
             corpus = source
             report_frame = pd.DataFrame({"path": [], "doc_id": [], "status": []})
         else:
-            corpus, report_frame = load_corpus(source, attributes=attributes, unit=unit,  # type: ignore[arg-type]
+            corpus, report_frame = load_corpus(source, attributes=attributes, unit=unit,
                                                speakers=speakers, interviewer=interviewer)
         documents = project.add_corpus(corpus) if len(corpus.documents) else \
             pd.DataFrame(columns=["doc_id", "action", "n_segments", "n_reanchored", "n_orphaned"])
@@ -321,7 +322,7 @@ def run_round(project: Project, source: str | Path | Sequence[str | Path] | Corp
         folder = Path(out)
         folder.mkdir(parents=True, exist_ok=True)
         if name is None:
-            rounds = corpus.documents["round"].dropna().unique() if "round" in corpus.documents.columns else []
+            rounds = list(corpus.documents["round"].dropna().unique()) if "round" in corpus.documents.columns else []
             word = "ronda" if lang == "es" else "round"
             # A round attribute of 2 names the files ronda2; one that already reads "ronda2" or "R2" is kept as it is.
             value = str(rounds[0]).strip() if len(rounds) == 1 else ""

@@ -77,7 +77,7 @@ def _split(parsed: ParsedTranscript, unit: str, language: str) -> list[list[tupl
             out.append(spans)
         return out
     relative = sentence_spans([text[t.start:t.end] for t in parsed.turns], language)
-    return [[(t.start + a, t.start + b) for a, b in spans] for t, spans in zip(parsed.turns, relative)]
+    return [[(t.start + a, t.start + b) for a, b in spans] for t, spans in zip(parsed.turns, relative, strict=True)]
 
 
 def _build(docs: list[_Document], unit: str, interviewer: frozenset[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -88,7 +88,7 @@ def _build(docs: list[_Document], unit: str, interviewer: frozenset[str]) -> tup
         labels = frozenset(fold_label(t.speaker) for t in parsed.turns if t.speaker)
         seen: Counter[str] = Counter()
         n_segments = n_words = 0
-        for turn_no, (turn, spans) in enumerate(zip(parsed.turns, _split(parsed, unit, doc.language)), 1):
+        for turn_no, (turn, spans) in enumerate(zip(parsed.turns, _split(parsed, unit, doc.language), strict=True), 1):
             role = speaker_role(turn.speaker, interviewer=interviewer | parsed.interviewer, labels_in_doc=labels)
             if turn.speaker is None and not parsed.labelled:
                 role = "participant"
@@ -117,8 +117,8 @@ def _build(docs: list[_Document], unit: str, interviewer: frozenset[str]) -> tup
             ("labelled", parsed.labelled), ("text", parsed.text),
         ):
             doc_rows[name].append(value)
-    documents = pd.DataFrame({c.name: pd.array(doc_rows[c.name], dtype=c.dtype) for c in DOCUMENTS})
-    segments = pd.DataFrame({c.name: pd.array(seg[c.name], dtype=c.dtype) for c in SEGMENTS})
+    documents = pd.DataFrame({c.name: pd.Series(doc_rows[c.name], dtype=c.dtype) for c in DOCUMENTS})
+    segments = pd.DataFrame({c.name: pd.Series(seg[c.name], dtype=c.dtype) for c in SEGMENTS})
     return documents, segments
 
 

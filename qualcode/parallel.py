@@ -123,19 +123,20 @@ class Runner:
         shared object (a fitted coder, say) travels to each worker once
         instead of with every item. An exception in any item is raised here.
         """
-        items = list(items)
+        # What fn is called with: the items, or (shared, item) pairs.
+        work: list[Any] = list(items)
         if shared is not None:
             fn = partial(_with_shared, fn)
-            if self.scheduler is not None and self.parallel and len(items) > 1:
+            if self.scheduler is not None and self.parallel and len(work) > 1:
                 handle = self._dask().scatter(shared, broadcast=True, hash=False)
-                items = [(handle, item) for item in items]  # type: ignore[misc]
+                work = [(handle, item) for item in work]
             else:
-                items = [(shared, item) for item in items]  # type: ignore[misc]
-        bar = Progress(len(items), desc, enabled=self.progress and len(items) > 1)
+                work = [(shared, item) for item in work]
+        bar = Progress(len(work), desc, enabled=self.progress and len(work) > 1)
         try:
-            if not self.parallel or len(items) <= 1:
+            if not self.parallel or len(work) <= 1:
                 out = []
-                for item in items:
+                for item in work:
                     out.append(fn(item))
                     bar.update()
                 return out
@@ -143,7 +144,7 @@ class Runner:
                 from distributed import as_completed as dask_completed
 
                 client = self._dask()
-                futures = client.map(fn, items, pure=False)
+                futures = client.map(fn, work, pure=False)
                 for _ in dask_completed(futures, loop=client.loop):
                     bar.update()
                 try:
@@ -156,7 +157,7 @@ class Runner:
             from concurrent.futures import as_completed
 
             pool = self._local()
-            futures = [pool.submit(fn, item) for item in items]
+            futures = [pool.submit(fn, item) for item in work]
             for _ in as_completed(futures):
                 bar.update()
             return [f.result() for f in futures]

@@ -185,11 +185,11 @@ def test_t8_empty_cues_and_overlaps_load_with_a_warning(tmp_path, write):
 def test_t9_two_files_with_the_same_id_report_the_second(tmp_path, write):
     write("d02.txt", GOOD)
     write("d02.docx", b"")  # never read: the id clash is found first
-    corpus, report = load(tmp_path)
+    _corpus, report = load(tmp_path)
     row = status(report, "d02.txt")
     assert row["error"] == "DuplicateDocumentError" and "d02.docx" in row["message"]
     assert "doc_id='name'" in row["message"]
-    both, report2 = qc.load_corpus([tmp_path / "d02.txt"], doc_id="name")
+    both, _report2 = qc.load_corpus([tmp_path / "d02.txt"], doc_id="name")
     assert list(both.documents["doc_id"]) == ["d02.txt"]
 
 
@@ -218,7 +218,7 @@ def test_t10_missing_key_column_lists_the_expected_ones(tmp_path, write):
 
 
 def test_t10_misspelled_required_column_is_named(tmp_path, write):
-    with pytest.raises(AttributesError, match="'district' is missing.*did you mean 'distrct'"):
+    with pytest.raises(AttributesError, match=r"'district' is missing.*did you mean 'distrct'"):
         attributes_case(tmp_path, write, "doc_id,distrct\nd01,Cerro Azul\nd02,Las Acacias\n",
                         required_attributes=["district"])
 

@@ -81,7 +81,7 @@ def test_language_is_detected_per_document_or_forced(tmp_path, write):
     write("es.txt", "E: ¿Cómo fue el año?\nD1: Igual fue duro, pero la red nos ayudó harto.\n")
     write("en.txt", "Interviewer: How was the year?\nPA4: It was hard, but the network really helped us.\n")
     corpus, _ = qc.load_corpus(tmp_path)
-    assert dict(zip(corpus.documents["doc_id"], corpus.documents["language"])) == {"en": "en", "es": "es"}
+    assert dict(zip(corpus.documents["doc_id"], corpus.documents["language"], strict=True)) == {"en": "en", "es": "es"}
     forced, _ = qc.load_corpus(tmp_path, language="es")
     assert set(forced.segments["language"]) == {"es"}
 

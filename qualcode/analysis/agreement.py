@@ -63,7 +63,7 @@ def agreement_matrix(codings: pd.DataFrame, *, coders: Sequence[str] | None = No
     index = pd.MultiIndex.from_product([units, codes], names=["segment_id", "code_id"])
     frame = pd.DataFrame(index=index)
     for coder in coders:
-        given = set(zip(*codings.loc[codings["coder"] == coder, ["segment_id", "code_id"]].T.values))
+        given = set(zip(*codings.loc[codings["coder"] == coder, ["segment_id", "code_id"]].T.values, strict=True))
         values = np.array([1.0 if (s, c) in given else 0.0 for s, c in index], dtype=float)
         in_review = np.array([s in seen[coder] for s, _ in index])
         values[~in_review] = np.nan

@@ -84,7 +84,10 @@ def emergent_themes(segments: pd.DataFrame, codings: pd.DataFrame, *, codebook=N
         X = vectorizer.transform(group["text"]).toarray()
         B = vectorizer.transform(background["text"]).toarray() if len(background) else np.zeros((1, X.shape[1]))
         k = max(1, min(len(group) // min_size, 8))
-        labels = KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(X) if k > 1 else np.zeros(len(group), int)
+        if k > 1:
+            labels = KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(X)
+        else:
+            labels = np.zeros(len(group), int)
         vocab = np.array(vectorizer.get_feature_names_out())
         surface = _surface_forms(group["text"], analyze)
         code_matrix, code_ids = _code_vectors(codebook, str(lang), vectorizer)

@@ -55,7 +55,8 @@ def rollup(codings: pd.DataFrame, *, to: Literal["dimension", "parent"] = "dimen
     if to == "dimension":
         mapped = codings["code_id"].str.split(".").str[0]
     elif to == "parent":
-        mapped = codings["code_id"].where(~codings["code_id"].str.contains(r"\."), codings["code_id"].str.rsplit(".", n=1).str[0])
+        ids = codings["code_id"]
+        mapped = ids.where(~ids.str.contains(r"\."), ids.str.rsplit(".", n=1).str[0])
     else:
         raise ParameterError(f"to must be 'dimension' or 'parent', got {to!r}.")
     return codings.assign(code_id=mapped).drop_duplicates(["segment_id", "code_id"]).reset_index(drop=True)
@@ -87,8 +88,8 @@ def code_frequencies(codings: pd.DataFrame, *, segments: pd.DataFrame | None = N
         parts = [codings]
         levels = codings["code_id"].str.count(r"\.")
         for depth in range(int(levels.max()) if len(codings) else 0):
-            up = codings[levels > depth].assign(code_id=lambda f: f["code_id"].str.split(".").str[: depth + 1].str.join("."))
-            parts.append(up)
+            up = codings[levels > depth]
+            parts.append(up.assign(code_id=up["code_id"].str.split(".").str[: depth + 1].str.join(".")))
         codings = pd.concat(parts, ignore_index=True).drop_duplicates(["segment_id", "code_id"])
     if segments is not None:
         population = participant_keys(segments[segments["speaker_role"] == "participant"]
@@ -129,7 +130,8 @@ def code_by_attribute(codings: pd.DataFrame, by: str | Sequence[str], *,
     --------
     >>> c = pd.DataFrame({"segment_id": ["1", "2", "3"], "doc_id": "d", "code_id": ["x", "x", "y"],
     ...                   "district": ["A", "B", "A"]})
-    >>> code_by_attribute(c, "district").pivot(index="code_id", columns="district", values="n").fillna(0).values.tolist()
+    >>> table = code_by_attribute(c, "district")
+    >>> table.pivot(index="code_id", columns="district", values="n").fillna(0).values.tolist()
     [[1.0, 1.0], [1.0, 0.0]]
     """
     by = [by] if isinstance(by, str) else list(by)

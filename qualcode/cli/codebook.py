@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from ..codebook import load_codebook, save_codebook
+from ..codebook import Codebook, load_codebook, save_codebook
 from ..errors import CodebookError, QualcodeError
 from . import app
 from .study import showing_warnings
@@ -17,7 +17,7 @@ codebook_app = typer.Typer(help="Check, show and convert codebooks (YAML, spread
 app.add_typer(codebook_app, name="codebook")
 
 
-def _load(path: str):  # type: ignore[no-untyped-def]
+def _load(path: str) -> Codebook:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         codebook = load_codebook(path)
@@ -44,7 +44,8 @@ def validate(path: str = typer.Argument(..., help="Codebook file (.yaml, .xlsx, 
         raise typer.Exit(1) from None
     frame = codebook.to_frame()
     typer.echo(f"{path}: valid. {len(codebook)} codes in {len(codebook.dimensions)} dimension(s) "
-               f"({', '.join(codebook.dimensions)}); depth up to {int(frame['depth'].max())}; version {codebook.version}.")
+               f"({', '.join(codebook.dimensions)}); depth up to {int(frame['depth'].max())}; "
+               f"version {codebook.version}.")
 
 
 @codebook_app.command("show")

@@ -42,8 +42,10 @@ def load(
         with warnings.catch_warnings():
             # Each file's row below says it, with the remedy; no second, bare copy on stderr.
             warnings.simplefilter("ignore", NoSpeakerLabelsWarning)
-            corpus, report = load_corpus(paths, attributes=attributes, unit=unit, language=language,  # type: ignore[arg-type]
-                                         speakers=speakers or (), interviewer=interviewer or ())
+            corpus, report = load_corpus(
+                paths, attributes=attributes, speakers=speakers or (), interviewer=interviewer or (),
+                unit=unit, language=language,  # type: ignore[arg-type]  # the user's text; load_corpus() refuses others
+            )
     except QualcodeError as exc:
         typer.secho(f"error: {exc}", err=True, fg="red")
         raise typer.Exit(2) from None

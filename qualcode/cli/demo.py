@@ -27,8 +27,9 @@ def _fill_review(sheet: Path, gold: pd.DataFrame) -> tuple[int, int]:
     book = openpyxl.load_workbook(sheet)
     ws = book.worksheets[0]
     header = [c.value for c in ws[1]]
-    seg_col, code_col, decision_col = header.index("_segment_id") + 1, header.index("_code_id") + 1, header.index("decisión") + 1
-    wanted = set(zip(gold["segment_id"], gold["code_id"]))
+    seg_col, code_col = header.index("_segment_id") + 1, header.index("_code_id") + 1
+    decision_col = header.index("decisión") + 1
+    wanted = set(zip(gold["segment_id"], gold["code_id"], strict=True))
     yes = no = 0
     for row in range(2, ws.max_row + 1):
         key = (ws.cell(row, seg_col).value, ws.cell(row, code_col).value)
@@ -58,7 +59,7 @@ def demo(out: Path = typer.Option(Path("demo_output"), "--out", "-o", help="Fold
     path = out / "estudio.qualcode"
     project = qc.Project.open(path) if path.exists() else qc.Project.create(path)
     project.add_codebook(qc.load_codebook("nic_study"))
-    corpus, report = qc.load_corpus(samples / "transcripts", attributes=samples / "attributes.csv")
+    corpus, _ = qc.load_corpus(samples / "transcripts", attributes=samples / "attributes.csv")
     gold = pd.read_csv(samples / "coding" / "ana.csv")
     for round_no in sorted(corpus.documents["round"].dropna().unique()):
         docs = corpus.documents[corpus.documents["round"] == round_no]
@@ -78,8 +79,9 @@ def demo(out: Path = typer.Option(Path("demo_output"), "--out", "-o", help="Fold
                 qc.apply_review(project, qc.read_review_sheet(sheet))
             round_gold = gold[gold["segment_id"].isin(set(result.segments["segment_id"]))]
             current = qc.decisions(project, coder="ana")
-            have = set(zip(current["segment_id"], current["code_id"]))
-            missing = round_gold[[k not in have for k in zip(round_gold["segment_id"], round_gold["code_id"])]]
+            have = set(zip(current["segment_id"], current["code_id"], strict=True))
+            keys = zip(round_gold["segment_id"], round_gold["code_id"], strict=True)
+            missing = round_gold[[k not in have for k in keys]]
             if len(missing):
                 # What the suggestions missed, the coder adds by hand.
                 project.add_manual(list(missing["segment_id"]), list(missing["code_id"]), coder="ana", source="cli")
@@ -92,7 +94,7 @@ def demo(out: Path = typer.Option(Path("demo_output"), "--out", "-o", help="Fold
         typer.echo(f"{line}; {len(changes['codes_first_seen'])} codes seen for the first time; saturation "
                    f"(Guest 4+2, 5%): {changes['saturation_before']} → {changes['saturation_after']}")
     quotes = qc.coded_quotes(project)
-    precision = len(set(zip(quotes["segment_id"], quotes["code_id"]))) if len(quotes) else 0
+    precision = len(set(zip(quotes["segment_id"], quotes["code_id"], strict=True))) if len(quotes) else 0
     # The demo owns its --out folder: a re-run replaces its own report, tables, charts and .qdpx.
     tables = qc.export_report(project, out / "informe.xlsx", lang="es", overwrite=True)
     qc.export_tables(tables, out / "tablas", overwrite=True)

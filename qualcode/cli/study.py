@@ -6,7 +6,7 @@ import functools
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, NoReturn, ParamSpec, TypeVar
 
 import pandas as pd
 import typer
@@ -15,7 +15,11 @@ from ..errors import NoSpeakerLabelsWarning, QualcodeError
 from . import app
 from .corpus import INTERVIEWER, SPEAKERS
 
-F = TypeVar("F", bound=Callable[..., object])
+if TYPE_CHECKING:
+    from ..project import Project
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 review_app = typer.Typer(help="Review suggestions in a spreadsheet: export a workbook, apply it back.",
                          no_args_is_help=True)
@@ -36,7 +40,7 @@ def _methods(spec: str) -> tuple[str, ...]:
     return tuple(m.strip() for m in spec.split(",") if m.strip())
 
 
-def _fail(exc: Exception, code: int = 1) -> None:
+def _fail(exc: Exception, code: int = 1) -> NoReturn:
     from ..errors import OutputExistsError
 
     # Errors that name a Python parameter carry the same message in command-line words.
@@ -45,12 +49,15 @@ def _fail(exc: Exception, code: int = 1) -> None:
     raise typer.Exit(2 if isinstance(exc, OutputExistsError) else code)
 
 
-def showing_warnings(command: F) -> F:
-    """Show qualcode's warnings during ``command`` (e.g. characters replaced in a written file) as ``warning:`` lines."""
+def showing_warnings(command: Callable[P, R]) -> Callable[P, R]:
+    """Show qualcode's warnings during ``command`` as ``warning:`` lines.
+
+    For example the characters replaced in a written file.
+    """
     from ..errors import QualcodeWarning
 
     @functools.wraps(command)
-    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", QualcodeWarning)
             try:
@@ -62,10 +69,10 @@ def showing_warnings(command: F) -> F:
                     else:
                         warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
-def _open(path: Path):  # type: ignore[no-untyped-def]
+def _open(path: Path) -> Project:
     from ..project import Project
 
     try:
@@ -117,9 +124,11 @@ def add(project: Path = typer.Argument(..., help="Project file."),
     try:
         with warnings.catch_warnings():  # the rows printed below say it, with the remedy
             warnings.simplefilter("ignore", NoSpeakerLabelsWarning)
-            corpus, report = load_corpus(paths, attributes=attributes, unit=unit, workers=workers,  # type: ignore[arg-type]
-                                         scheduler=scheduler, progress=not quiet,
-                                         speakers=speakers or (), interviewer=interviewer or ())
+            corpus, report = load_corpus(
+                paths, attributes=attributes, workers=workers, scheduler=scheduler, progress=not quiet,
+                speakers=speakers or (), interviewer=interviewer or (),
+                unit=unit,  # type: ignore[arg-type]  # the user's text; load_corpus() refuses others
+            )
         result = p.add_corpus(corpus)
     except QualcodeError as exc:
         _fail(exc, 2)
@@ -209,16 +218,17 @@ def round_cmd(project: Path = typer.Argument(..., help="Project file (created wi
     try:
         with warnings.catch_warnings():  # the rows printed below say it, with the remedy
             warnings.simplefilter("ignore", NoSpeakerLabelsWarning)
-            result = run_round(p, paths, attributes=attributes, unit=unit, out=out, coder=coder, lang=lang, name=name,
+            result = run_round(p, paths, attributes=attributes, out=out, coder=coder, lang=lang, name=name,
                                report=report, methods=_methods(methods),
                                workers=workers, scheduler=scheduler, progress=not quiet, overwrite=overwrite,
-                               speakers=speakers or (), interviewer=interviewer or ())
+                               speakers=speakers or (), interviewer=interviewer or (),
+                               unit=unit)  # type: ignore[arg-type]  # the user's text; load_corpus() refuses others
     except QualcodeError as exc:
         _fail(exc, 2)
     except KeyboardInterrupt:
         typer.secho("interrupted: what was saved is kept; run the same command again to finish the round",
                     err=True, fg="yellow")
-        raise typer.Exit(130)
+        raise typer.Exit(130) from None
     failed = result.load_report[result.load_report["status"] != "ok"]
     for row in failed.itertuples():
         typer.secho(f"  [{row.status}] {row.message}", fg="red" if row.status == "error" else "yellow", err=True)
@@ -418,8 +428,10 @@ def saturation_cmd(project: Path = typer.Argument(..., help="Project file."),
     if quotes.empty:
         _fail(QualcodeError("no coded quotes yet: accept some suggestions first"))
     try:
-        table = saturation(quotes, order=order if order in quotes.columns else None, by=by, method=method)  # type: ignore[arg-type]
+        table = saturation(quotes, order=order if order in quotes.columns else None, by=by,
+                           method=method)  # type: ignore[arg-type]  # the user's text; saturation() refuses others
     except QualcodeError as exc:
         _fail(exc, 2)
     with pd.option_context("display.width", 160, "display.max_colwidth", 80):
-        typer.echo(table[["group", "method", "parameters", "n_documents", "n_codes", "notation"]].to_string(index=False))
+        columns = ["group", "method", "parameters", "n_documents", "n_codes", "notation"]
+        typer.echo(table[columns].to_string(index=False))

@@ -14,6 +14,7 @@ import json
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import pandas as pd
 
@@ -247,5 +248,6 @@ class Codebook:
 
 
 def _only(code: Code, lang: str) -> Code:
-    kept = {name: {lang: getattr(code, name)[lang]} for name in (*TEXT_FIELDS, *LIST_FIELDS)}
+    # Field name -> its one-language mapping: the values are the text and list fields' own types.
+    kept: dict[str, Any] = {name: {lang: getattr(code, name)[lang]} for name in (*TEXT_FIELDS, *LIST_FIELDS)}
     return replace(code, **kept)

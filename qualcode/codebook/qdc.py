@@ -18,7 +18,7 @@ import uuid
 import warnings
 from functools import cache
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import yaml
 
@@ -27,6 +27,9 @@ from ..io.safe import parse_xml_safely
 from ..nlp.normalize import fold
 from .model import LANGS, LIST_FIELDS, TEXT_FIELDS, Code, Codebook
 from .validate import build_codebook
+
+if TYPE_CHECKING:
+    from lxml import etree
 
 __all__ = ["code_guid", "qdc_bytes", "read_qdc", "validate_qdc", "write_qdc"]
 
@@ -48,7 +51,7 @@ def code_guid(code_id: str) -> str:
 
 
 @cache
-def _schema(name: str):  # type: ignore[no-untyped-def]
+def _schema(name: str) -> etree.XMLSchema:
     from lxml import etree
 
     return etree.XMLSchema(etree.parse(str(_SCHEMA_DIR / name)))
@@ -87,7 +90,7 @@ def qdc_bytes(codebook: Codebook, *, lang: str = "es") -> bytes:
         parent = elements[code.parent_id]
         el = etree.SubElement(parent, f"{{{NS}}}Code")
         el.set("guid", code_guid(code.id))
-        other = [x for x in LANGS if x != lang][0]
+        other = next(x for x in LANGS if x != lang)
         el.set("name", clean_text(code.label[lang] or code.label[other] or code.id, "code names"))
         el.set("isCodable", "true")
         if code.color:
@@ -113,7 +116,10 @@ def qdc_bytes(codebook: Codebook, *, lang: str = "es") -> bytes:
 
 
 def write_qdc(codebook: Codebook, target: str | Path | IO[bytes], *, lang: str = "es", overwrite: bool = False) -> None:
-    """Write ``codebook`` as a REFI-QDA ``.qdc`` file (validated; atomic for paths; an existing file only with ``overwrite``)."""
+    """Write ``codebook`` as a REFI-QDA ``.qdc`` file.
+
+    The file is validated, written atomically for paths, and an existing file is replaced only with ``overwrite``.
+    """
     from ..export.safe import reporting
 
     with reporting(target, "XML (.qdc)"):
@@ -126,7 +132,7 @@ def write_qdc(codebook: Codebook, target: str | Path | IO[bytes], *, lang: str =
         target.write(data)
 
 
-def _local(el) -> str:  # type: ignore[no-untyped-def]
+def _local(el: etree._Element) -> str:
     from lxml import etree
 
     return etree.QName(el).localname
@@ -177,7 +183,7 @@ def read_qdc(path: str | Path, data: bytes | None = None) -> Codebook:
     guid_to_id: dict[str, str] = {}
     foreign = 0
 
-    def walk(parent_el, parent_id: str | None) -> None:  # type: ignore[no-untyped-def]
+    def walk(parent_el: etree._Element, parent_id: str | None) -> None:
         nonlocal foreign
         siblings: set[str] = set()
         for el in parent_el:

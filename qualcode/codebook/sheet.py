@@ -61,8 +61,8 @@ def _rows_from_xlsx(path: Path) -> dict[str, list[tuple[int, list[str]]]]:
                 for col in range(merged.min_col, merged.max_col + 1):
                     fills[(row, col)] = value
         rows = []
-        for r, row in enumerate(ws.iter_rows(values_only=True), start=1):
-            values = [fills.get((r, c), v) for c, v in enumerate(row, start=1)]
+        for r, cells in enumerate(ws.iter_rows(values_only=True), start=1):
+            values = [fills.get((r, c), v) for c, v in enumerate(cells, start=1)]
             rows.append((r, ["" if v is None else str(v) for v in values]))
         sheets[ws.title] = rows
     return sheets
@@ -72,7 +72,8 @@ def _rows_from_csv(path: Path) -> dict[str, list[tuple[int, list[str]]]]:
     from ..io.tables import read_table
 
     frame = read_table(path)
-    rows = [(1, list(frame.columns))] + [(int(i), list(r)) for i, r in zip(frame.index, frame.values.tolist())]
+    records = zip(frame.index, frame.values.tolist(), strict=True)
+    rows = [(1, list(frame.columns)), *((int(i), list(r)) for i, r in records)]
     return {"codes": rows}
 
 
@@ -97,10 +98,10 @@ def read_sheet_codebook(path: str | Path) -> Codebook:
     """
     path = Path(path)
     sheets = _rows_from_xlsx(path) if path.suffix.lower() in (".xlsx", ".xlsm") else _rows_from_csv(path)
-    codes_sheet = next((rows for title, rows in sheets.items() if fold(title) in ("codes", "codigos", "codebook_codes")),
-                       None) or next(iter(sheets.values()))
-    header_at = next((i for i, (_, row) in enumerate(codes_sheet) if "code_id" in [_header_key(c) for c in row]
-                      or "label_en" in [_header_key(c) for c in row] or "label_es" in [_header_key(c) for c in row]), None)
+    codes_sheet = next((rows for title, rows in sheets.items()
+                        if fold(title) in ("codes", "codigos", "codebook_codes")), None) or next(iter(sheets.values()))
+    header_at = next((i for i, (_, row) in enumerate(codes_sheet)
+                      if {"code_id", "label_en", "label_es"} & {_header_key(c) for c in row}), None)
     if header_at is None:
         raise CodebookError(
             f"{path}: no header row with 'code_id' and labels was found. Expected columns: {SHEET_COLUMNS}.",
@@ -154,8 +155,8 @@ def read_sheet_codebook(path: str | Path) -> Codebook:
                     meta["id"] = value.strip()
                 elif key == "references":
                     meta["references"] = [r.strip() for r in value.split("\n") if r.strip()]
-                elif "_" in key and key.rsplit("_", 1)[1] in LANGS and key.rsplit("_", 1)[0] in ("title", "description"):
-                    field, lang = key.rsplit("_", 1)
+                elif key.rpartition("_")[0] in ("title", "description") and key.rpartition("_")[2] in LANGS:
+                    field, _, lang = key.rpartition("_")
                     meta.setdefault(field, {})[lang] = value.strip()
     return build_codebook(meta, entries, source=str(path))
 
@@ -174,11 +175,12 @@ def write_sheet_codebook(codebook: Codebook, target: str | Path | IO[bytes], *, 
 def _write_sheet_codebook(codebook: Codebook, target: str | Path | IO[bytes], *, overwrite: bool) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
 
     from ..export.safe import put_row
 
     book = Workbook()
-    ws = book.active
+    ws = book.worksheets[0]  # a new workbook holds one sheet, the active one
     ws.title = "codes"
     put_row(ws, SHEET_COLUMNS)
     frame = codebook.to_frame()
@@ -196,8 +198,8 @@ def _write_sheet_codebook(codebook: Codebook, target: str | Path | IO[bytes], *,
     for index, column in enumerate(SHEET_COLUMNS, start=1):
         cell = ws.cell(1, index)
         cell.font, cell.fill = bold, fill
-        letter = cell.column_letter
-        ws.column_dimensions[letter].width = widths.get(column, 24 if column.startswith(("label", "keywords", "negative")) else 50)
+        wide = column.startswith(("label", "keywords", "negative"))
+        ws.column_dimensions[get_column_letter(index)].width = widths.get(column, 24 if wide else 50)
     for row in ws.iter_rows(min_row=2):
         for cell in row:
             cell.alignment = Alignment(wrap_text=True, vertical="top")

@@ -62,13 +62,19 @@ def check_keyword(keyword: object, lang: str) -> str | None:
     if not words:
         return f"keyword {text!r} has no letters or digits"
     for i, word in enumerate(words):
-        if "*" in word:
-            if word == "*" or i != len(words) - 1 or len(word) < 4:
-                return (f"invalid pattern {text!r}: '*' may only end the last word, after at least "
-                        "three letters (colabor*)")
+        if "*" in word and (word == "*" or i != len(words) - 1 or len(word) < 4):
+            return (f"invalid pattern {text!r}: '*' may only end the last word, after at least "
+                    "three letters (colabor*)")
     if all(fold(w.rstrip("*")) in _stop_words(lang) for w in words):
         return f"keyword {text!r} is made only of stop words and would match almost every segment"
     return None
+
+
+def _place(where: str | None) -> str:
+    """How a problem's place follows the file name: ``:12`` for a YAML line, ``, row 4`` for a sheet row."""
+    if where and where.startswith("line"):
+        return ":" + where.split()[-1]
+    return ", " + where if where else ""
 
 
 def _issue(issues: list[dict], code_id: object, field: str | None, where: str | None, problem: str) -> None:
@@ -103,9 +109,10 @@ def build_codebook(meta: dict, entries: Sequence[dict], *, source: str | None = 
         With ``issues`` (``code_id``, ``field``, ``where``, ``problem``).
     """
     issues: list[dict] = []
-    for code_id, name, where in unknown_fields:
+    for owner, name, where in unknown_fields:
         hint = difflib.get_close_matches(name, CODE_FIELDS, n=1, cutoff=0.7)
-        _issue(issues, code_id, name, where, f"unknown field {name!r}" + (f" (did you mean {hint[0]!r}?)" if hint else ""))
+        suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+        _issue(issues, owner, name, where, f"unknown field {name!r}{suggestion}")
 
     seen: dict[str, dict] = {}
     for entry in entries:
@@ -141,7 +148,7 @@ def build_codebook(meta: dict, entries: Sequence[dict], *, source: str | None = 
                 if not cyclic.intersection(loop):
                     cyclic.update(loop)
                     _issue(issues, loop[0], "parent", _where(seen[loop[0]]),
-                           f"cycle in the hierarchy: {' -> '.join(loop + [loop[0]])}")
+                           f"cycle in the hierarchy: {' -> '.join([*loop, loop[0]])}")
                 break
             path.append(node)
             node = parents[node]
@@ -204,9 +211,7 @@ def build_codebook(meta: dict, entries: Sequence[dict], *, source: str | None = 
     if issues:
         table = pd.DataFrame(issues, columns=["code_id", "field", "where", "problem"])
         name = source or "codebook"
-        lines = "\n".join(
-            f"  {name}{(':' + r.where.split()[-1]) if r.where and r.where.startswith('line') else (', ' + r.where if r.where else '')}"
-            f" [{r.code_id or '-'}] {r.problem}" for r in table.itertuples())
+        lines = "\n".join(f"  {name}{_place(r.where)} [{r.code_id or '-'}] {r.problem}" for r in table.itertuples())
         raise CodebookError(f"{name}: the codebook has {len(table)} problem(s):\n{lines}\nFix them and load again.",
                             path=source, issues=table)
     ordered = _tree_order(codes)

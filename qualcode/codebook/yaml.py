@@ -19,8 +19,9 @@ A codebook can also combine others: ``include: [leadership.yaml, ...]``
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING, Any
 
 import yaml
 
@@ -34,15 +35,19 @@ _META_FIELDS = ("qualcode_codebook", "id", "title", "description", "references",
 
 
 # libyaml's parser when the wheel has it (it does on the usual platforms): 5-10x faster.
-_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+if TYPE_CHECKING:
+    # Typed as the pure-Python loader: the C one has the same constructor methods.
+    _Base = yaml.SafeLoader
+else:
+    _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _LineLoader(_Base):  # type: ignore[misc, valid-type]
+class _LineLoader(_Base):
     """SafeLoader that records each mapping's line and refuses duplicate keys."""
 
     duplicates: list[tuple[str, int]]
 
-    def construct_mapping(self, node, deep=False):  # type: ignore[no-untyped-def]
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
         keys = [self.construct_object(k, deep=True) for k, _ in node.value]
         for i, key in enumerate(keys):
             if key in keys[:i]:
@@ -80,7 +85,7 @@ def _load(text: str, name: str) -> tuple[dict, list[tuple[str, int]]]:
     return data, loader.duplicates
 
 
-def _strip_lines(value):  # type: ignore[no-untyped-def]
+def _strip_lines(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _strip_lines(v) for k, v in value.items() if k != "__line__"}
     if isinstance(value, list):
@@ -158,7 +163,7 @@ class _Dumper(yaml.SafeDumper):
     pass
 
 
-def _str(dumper: yaml.SafeDumper, value: str):  # type: ignore[no-untyped-def]
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     style = ">" if len(value) > 80 and "\n" not in value else ('|' if "\n" in value else None)
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
@@ -174,7 +179,10 @@ def dump_yaml(codebook: Codebook) -> str:
 
 
 def write_yaml_codebook(codebook: Codebook, target: str | Path | IO[str], *, overwrite: bool = False) -> None:
-    """Write ``codebook`` as YAML to a path (atomically; an existing file only with ``overwrite``) or a text file object."""
+    """Write ``codebook`` as YAML to a path or a text file object.
+
+    A path is written atomically, and an existing file is replaced only with ``overwrite``.
+    """
     text = dump_yaml(codebook)
     if isinstance(target, (str, Path)):
         from ..io.atomic import atomic_write_text

@@ -39,6 +39,7 @@ import unicodedata
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -49,6 +50,9 @@ from ..errors import ParameterError
 from ._keyword_index import WORD as _WORD
 from ._keyword_index import WordIndex, expand, index_words
 from .base import BaseCoder, participant_units, typed_suggestions
+
+if TYPE_CHECKING:
+    from spacy.lookups import Table
 
 __all__ = ["WEIGHTS", "KeywordCoder", "fold_fast"]
 
@@ -102,7 +106,8 @@ def _fold_table() -> dict[int, str]:
 
 
 _FOLD = _fold_table()
-_LOWER = {code: chr(code).lower() for code in range(0x41, 0x2FF) if len(chr(code).lower()) == 1 and chr(code).lower() != chr(code)}
+_LOWER = {code: chr(code).lower() for code in range(0x41, 0x2FF)
+          if len(chr(code).lower()) == 1 and chr(code).lower() != chr(code)}
 
 
 def fold_fast(text: str) -> str:
@@ -117,17 +122,17 @@ def fold_fast(text: str) -> str:
 
 
 @lru_cache(maxsize=2)
-def _stemmer(lang: str):  # type: ignore[no-untyped-def]
+def _stemmer(lang: str):
     import snowballstemmer
 
     return snowballstemmer.stemmer("spanish" if lang == "es" else "english")
 
 
 @lru_cache(maxsize=2)
-def _lemma_table(lang: str):  # type: ignore[no-untyped-def]
-    from ..nlp.pipeline import get_nlp
+def _lemma_table(lang: str) -> Table:
+    from ..nlp.pipeline import get_nlp, lookup_table
 
-    return get_nlp(lang).get_pipe("lemmatizer").lookups.get_table("lemma_lookup")
+    return lookup_table(get_nlp(lang), "lemma_lookup")
 
 
 class _Lexicon:
@@ -407,9 +412,9 @@ class KeywordCoder(BaseCoder):
             for word, kind in vocabulary.matching(pattern.tokens[pattern.anchor]):
                 pairs.append((word, int(phrase), i, WEIGHTS["phrase" if phrase else kind]))
             if phrase:
-                for j, token in enumerate(pattern.tokens):
+                for j, other in enumerate(pattern.tokens):
                     if j != pattern.anchor:
-                        slots[(i, j - pattern.anchor)] = [word for word, _ in vocabulary.matching(token)]
+                        slots[(i, j - pattern.anchor)] = [word for word, _ in vocabulary.matching(other)]
         pairs.sort()
         pair_word = np.array([p[0] for p in pairs], dtype=np.intp)
         per_word = np.bincount(pair_word, minlength=n_words)
@@ -465,7 +470,7 @@ class KeywordCoder(BaseCoder):
             i = int(pattern_of[k])
             if any(here.isdisjoint(words) for (j, offset), words in slots.items() if j == i and offset < 0):
                 alive[k] = False
-        rows = []
+        rows: list[tuple[int, int, int, int, int]] = []
         for k in np.flatnonzero(alive).tolist():
             u, i = int(unit[k]), int(pattern_of[k])
             span = _phrase_span(low[u], patterns[i], int(start[k]), int(end[k]), lexicon)
@@ -482,12 +487,12 @@ class KeywordCoder(BaseCoder):
 
     def _expressions(self, texts: list[str], patterns: list[_Pattern]) -> _Hits:
         """Matches of the ``/…/`` keywords (on the text as written)."""
-        rows = []
+        rows: list[tuple[int, int, int, int, int]] = []
         regexes = [(i, p.regex) for i, p in enumerate(patterns) if p.regex is not None]
         if regexes:
             for u, text in enumerate(texts):
                 found = [(i, match.start(), match.end()) for i, regex in regexes
-                         for match in regex.finditer(text)  # type: ignore[union-attr]
+                         for match in regex.finditer(text)
                          if match.end() > match.start()]
                 if found:
                     # An expression may start anywhere, even among the punctuation that ends a sentence.
@@ -530,12 +535,15 @@ class KeywordCoder(BaseCoder):
         at = order[shown]
         unit = hits.unit[at]
         pieces = [f"«{texts[u][a:b]}» ({keyword[k]})" for u, a, b, k in
-                  zip(unit.tolist(), hits.start[at].tolist(), hits.end[at].tolist(), hits.pattern[at].tolist())]
+                  zip(unit.tolist(), hits.start[at].tolist(), hits.end[at].tolist(), hits.pattern[at].tolist(),
+                      strict=True)]
         base = units["start"].to_numpy(dtype=object)[unit].astype(np.int64)
-        offsets = [[a, b] for a, b in zip((base + hits.start[at]).tolist(), (base + hits.end[at]).tolist())]
+        offsets = [[a, b] for a, b in zip((base + hits.start[at]).tolist(), (base + hits.end[at]).tolist(),
+                                          strict=True)]
         bounds = np.cumsum(np.add.reduceat(shown, firsts)).tolist()
-        evidence = [pieces[a] if b - a == 1 else ", ".join(pieces[a:b]) for a, b in zip([0] + bounds[:-1], bounds)]
-        spans = [offsets[a:b] for a, b in zip([0] + bounds[:-1], bounds)]
+        ranges = list(zip([0, *bounds[:-1]], bounds, strict=True))  # per row: its shown matches
+        evidence = [pieces[a] if b - a == 1 else ", ".join(pieces[a:b]) for a, b in ranges]
+        spans = [offsets[a:b] for a, b in ranges]
 
         row_unit = hits.unit[order][firsts]
         frame = pd.DataFrame({
@@ -643,8 +651,10 @@ def _isin_sorted(values: np.ndarray, table: np.ndarray) -> np.ndarray:
 
 def _hits_from_rows(rows: list[tuple[int, int, int, int, int]], *, rank: int) -> _Hits:
     """``(unit, pattern, start, end, sentence)`` rows of phrase or expression matches (weight 1) as arrays."""
-    unit, pattern, start, end, sentence = (np.array(column, dtype=np.intp) for column in zip(*rows)) if rows else \
-        (np.zeros(0, dtype=np.intp),) * 5
+    if rows:
+        unit, pattern, start, end, sentence = (np.array(column, dtype=np.intp) for column in zip(*rows, strict=True))
+    else:
+        unit = pattern = start = end = sentence = np.zeros(0, dtype=np.intp)
     return _Hits(unit=unit, pattern=pattern, weight=np.full(len(unit), WEIGHTS["phrase"]), start=start, end=end,
                  rank=np.full(len(unit), rank, dtype=np.intp), sentence=sentence)
 

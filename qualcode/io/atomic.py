@@ -137,7 +137,7 @@ def check_outputs(outputs: dict[str, str | Path | None], inputs: dict[str, str |
     from ..errors import ParameterError
 
     seen: dict[Path, str] = {}
-    for kind, group in (("input", inputs), ("output", outputs)):
+    for group in (inputs, outputs):
         for name, path in group.items():
             if path is None:
                 continue

@@ -49,13 +49,18 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import ExchangeFileError, ProtectedFileError, TranscriptFormatError
 from ..nlp.normalize import fold_label
 from .encoding import normalize_text
 from .safe import parse_xml_safely, read_zip_safely
+
+if TYPE_CHECKING:
+    from lxml import etree
 
 __all__ = ["WordText", "check_office_container", "read_docx", "read_docx_text"]
 
@@ -203,7 +208,7 @@ def read_docx_text(path: str | Path) -> str:
     return read_docx(path).text
 
 
-def _main_part(path: Path):  # type: ignore[no-untyped-def]
+def _main_part(path: Path) -> etree._Element:
     """The parsed main document part, found through ``_rels/.rels`` (``word/document.xml`` by default)."""
     rels = read_zip_safely(path, wanted=lambda name: name == "_rels/.rels")
     target = "word/document.xml"
@@ -218,12 +223,12 @@ def _main_part(path: Path):  # type: ignore[no-untyped-def]
     return parse_xml_safely(parts[target], name=f"{path}:{target}")
 
 
-def _local(el) -> str:  # type: ignore[no-untyped-def]
+def _local(el: etree._Element) -> str:
     tag = el.tag if isinstance(el.tag, str) else ""
     return tag.rsplit("}", 1)[-1]
 
 
-def _key(el) -> str:  # type: ignore[no-untyped-def]
+def _key(el: etree._Element) -> str:
     """``w:p`` for a paragraph in either OOXML flavour; ``?:name`` for other namespaces."""
     tag = el.tag
     if not isinstance(tag, str):
@@ -234,23 +239,23 @@ def _key(el) -> str:  # type: ignore[no-untyped-def]
     return tag
 
 
-def _attr(el, local: str) -> str | None:  # type: ignore[no-untyped-def]
+def _attr(el: etree._Element, local: str) -> str | None:
     for name, value in el.attrib.items():
         if name.rsplit("}", 1)[-1] == local:
             return str(value)
     return None
 
 
-def _on(el) -> bool:  # type: ignore[no-untyped-def]
+def _on(el: etree._Element) -> bool:
     """An on/off property (``<w:b/>``, ``<w:vanish w:val="0"/>``) is on unless its value says off."""
     return (_attr(el, "val") or "true").lower() not in ("0", "false", "off")
 
 
-def _child(el, key: str):  # type: ignore[no-untyped-def]
+def _child(el: etree._Element, key: str) -> etree._Element | None:
     return next((c for c in el if _key(c) == key), None)
 
 
-def _branch(alternate):  # type: ignore[no-untyped-def]
+def _branch(alternate: etree._Element) -> etree._Element | None:
     """The one branch of ``mc:AlternateContent`` to read: the first Choice, else the Fallback."""
     choice = _child(alternate, "mc:Choice")
     return choice if choice is not None else _child(alternate, "mc:Fallback")
@@ -270,7 +275,7 @@ class _Walker:
         self.cells: list[bool] = []
 
     # -- blocks ------------------------------------------------------------------------------
-    def blocks(self, container) -> list[str]:  # type: ignore[no-untyped-def]
+    def blocks(self, container: etree._Element) -> list[str]:
         """Block-level content (body, cell, text box, content control) → texts in order."""
         out: list[str] = []
         carry = ""
@@ -293,7 +298,7 @@ class _Walker:
             out.append(carry)
         return out
 
-    def _block_items(self, container):  # type: ignore[no-untyped-def]
+    def _block_items(self, container: etree._Element) -> Iterator[etree._Element]:
         for el in container:
             key = _key(el)
             if key in ("w:p", "w:tbl"):
@@ -311,7 +316,7 @@ class _Walker:
             elif key == "w:altChunk":
                 self.counts["altChunk"] += 1
 
-    def _paragraph(self, p) -> tuple[str, bool, list[str]]:  # type: ignore[no-untyped-def]
+    def _paragraph(self, p: etree._Element) -> tuple[str, bool, list[str]]:
         """Text of a paragraph, whether its mark was deleted (it joins the next), and its text boxes."""
         parts: list[str] = []
         floating: list[str] = []
@@ -327,7 +332,7 @@ class _Walker:
         return "".join(parts), joins_next, floating
 
     # -- inline ------------------------------------------------------------------------------
-    def _inline(self, el, parts: list[str], floating: list[str]) -> None:  # type: ignore[no-untyped-def]
+    def _inline(self, el: etree._Element, parts: list[str], floating: list[str]) -> None:
         key = _key(el)
         if key == "w:r":
             self._run(el, parts, floating)
@@ -362,14 +367,14 @@ class _Walker:
         """Outside every field instruction (nested fields: each level must be in its result)."""
         return all(state == "result" for state in self.fields)
 
-    def _run(self, run, parts: list[str], floating: list[str]) -> None:  # type: ignore[no-untyped-def]
+    def _run(self, run: etree._Element, parts: list[str], floating: list[str]) -> None:
         props = _child(run, "w:rPr")
         hidden = props is not None and any(_key(p) == "w:vanish" and _on(p) for p in props)
         if hidden and any(_key(c) == "w:t" and c.text for c in run):
             self.counts["hidden"] += 1
         self._run_content(run, parts, floating, hidden)
 
-    def _run_content(self, run, parts: list[str], floating: list[str], hidden: bool) -> None:  # type: ignore[no-untyped-def]
+    def _run_content(self, run: etree._Element, parts: list[str], floating: list[str], hidden: bool) -> None:
         for el in run:
             key = _key(el)
             if key == "w:fldChar":
@@ -407,7 +412,7 @@ class _Walker:
                     self._run_content(branch, parts, floating, hidden)
             # w:delText, w:instrText, w:softHyphen, w:lastRenderedPageBreak...: nothing Word shows as text.
 
-    def _symbol(self, el) -> str:  # type: ignore[no-untyped-def]
+    def _symbol(self, el: etree._Element) -> str:
         try:
             code = int(_attr(el, "char") or "", 16)
         except ValueError:
@@ -418,7 +423,7 @@ class _Walker:
             return ""
         return chr(code)
 
-    def _text_boxes(self, el) -> list[str]:  # type: ignore[no-untyped-def]
+    def _text_boxes(self, el: etree._Element) -> list[str]:
         out: list[str] = []
         for child in el:
             key = _key(child)
@@ -434,7 +439,7 @@ class _Walker:
         return out
 
     # -- tables ------------------------------------------------------------------------------
-    def _items(self, el, key: str):  # type: ignore[no-untyped-def]
+    def _items(self, el: etree._Element, key: str) -> Iterator[etree._Element]:
         """Rows of a table or cells of a row, also inside content controls and custom XML."""
         for child in el:
             child_key = _key(child)
@@ -447,7 +452,7 @@ class _Walker:
             elif child_key in ("w:customXml", *_ACCEPTED):
                 yield from self._items(child, key)
 
-    def _table(self, table) -> list[str]:  # type: ignore[no-untyped-def]
+    def _table(self, table: etree._Element) -> list[str]:
         rows: list[tuple[list[list[str]], bool, bool]] = []
         for tr in self._items(table, "w:tr"):
             props = _child(tr, "w:trPr")
@@ -495,7 +500,7 @@ class _Walker:
                 out.extend(b for cell in cells for b in cell)
         return out
 
-    def _bold(self, row) -> bool:  # type: ignore[no-untyped-def]
+    def _bold(self, row: etree._Element) -> bool:
         """Every run with text in the row is bold (direct formatting)."""
         runs = [r for r in row.iter() if _key(r) == "w:r" and any(_key(c) == "w:t" and c.text for c in r)]
         for run in runs:

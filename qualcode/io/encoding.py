@@ -146,14 +146,14 @@ def _decode_whole(data: bytes, path: str | Path | None) -> tuple[str, str]:
     mixed = _decode_mixed(data)
     if mixed is not None:
         return mixed, MIXED
-    encoding = _detect_legacy(data)
-    if encoding is None:
+    legacy = _detect_legacy(data)
+    if legacy is None:
         raise EncodingError(
             f"{path or '<input>'}: the text encoding could not be detected. "
             "Open the file in a text editor and save it as UTF-8.",
             path=path,
         )
-    return data.decode(encoding), encoding
+    return data.decode(legacy), legacy
 
 
 def _detect_legacy(data: bytes) -> str | None:
@@ -258,8 +258,8 @@ class Decoded:
     def notes(self, name: str | None = None) -> list[str]:
         """Load-report lines that are facts, not problems: a guessed encoding (``name``: the file, if said)."""
         if self.encoding in _GUESSED:
-            return [f"{name or 'the file'} is not UTF-8: its encoding was guessed as {self.encoding}; if accents look wrong, "
-                    "save it as UTF-8 and load it again"]
+            return [f"{name or 'the file'} is not UTF-8: its encoding was guessed as {self.encoding}; "
+                    "if accents look wrong, save it as UTF-8 and load it again"]
         return []
 
 
@@ -318,7 +318,7 @@ def _decode_mixed(data: bytes) -> str | None:
     UTF-8 sequences: a Windows-1252 file almost never has either by chance.
     """
     sequences = 0
-    for match in _UTF8_SEQUENCE.finditer(data):
+    for _ in _UTF8_SEQUENCE.finditer(data):
         sequences += 1
         if sequences >= 2:
             break

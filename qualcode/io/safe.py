@@ -14,8 +14,12 @@ import re
 import zipfile
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from ..errors import ExchangeFileError
+
+if TYPE_CHECKING:
+    from lxml import etree
 
 __all__ = ["ZipLimits", "parse_xml_safely", "read_zip_safely"]
 
@@ -23,7 +27,7 @@ _DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 MAX_XML_BYTES = 512 * 1024 * 1024
 
 
-def parse_xml_safely(data: bytes, *, name: str):  # type: ignore[no-untyped-def]
+def parse_xml_safely(data: bytes, *, name: str) -> etree._Element:
     """Parse XML bytes with lxml, refusing DTDs, entities and network access.
 
     Raises

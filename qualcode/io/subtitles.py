@@ -169,7 +169,7 @@ def parse_subtitles(text: str, *, path: str | Path, kind: str,
 
     pieces: list[tuple[str | None, float, int, str]] = []  # speaker, start, line, text
     speaker: str | None = None
-    for index, (caption, cue) in enumerate(zip(captions, with_text)):
+    for index, (caption, cue) in enumerate(zip(captions, with_text, strict=True)):
         body = " ".join(part.strip() for part in caption.text.split("\n") if part.strip())
         new_speaker = caption.voice.strip() if caption.voice else None
         if index in accepted:

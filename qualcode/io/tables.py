@@ -15,7 +15,7 @@ import csv
 import difflib
 import io
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -118,7 +118,7 @@ def _read_xlsx(path: Path, sheet: str | None) -> pd.DataFrame:
     numbered = [(i + 1, r) for i, r in enumerate(rows) if any(c.strip() for c in r)]
     if not numbered:
         raise InputFileError(f"{path}: the sheet is empty.", path=path)
-    header_row, header = numbered[0]
+    header = numbered[0][1]
     width = max(len(header), *(len(r) for _, r in numbered))
     header = [h.strip() for h in header] + [""] * (width - len(header))
     keep = [i for i, h in enumerate(header) if h]
@@ -218,10 +218,10 @@ def sniff_table(text: str, *, delimiters: str = _DELIMITERS) -> TableShape | Non
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
-    data = path.read_bytes()
-    if not data.strip():
+    raw = path.read_bytes()
+    if not raw.strip():
         raise InputFileError(f"{path}: the file is empty.", path=path)
-    decoded = decode(data, path=path)
+    decoded = decode(raw, path=path)
     text = normalize_text(decoded.text)
     delimiter = _sniff_delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -278,7 +278,7 @@ def read_table(path: str | Path, *, sheet: str | None = None) -> pd.DataFrame:
     raise InputFileError(f"{path}: sheets must be .csv or .xlsx, not {suffix!r}.", path=path)
 
 
-def _close(name: str, options: Sequence[str]) -> str:
+def _close(name: str, options: Iterable[str]) -> str:
     match = difflib.get_close_matches(name, list(options), n=1, cutoff=0.6)
     return f" (did you mean {match[0]!r}?)" if match else ""
 
@@ -324,8 +324,8 @@ def table_hint(text: str, name: str | None = None) -> str | None:
     longest = sorted(range(1, width), key=lambda i: -mean[i])
     chosen = [i for i in longest if mean[i] >= 20][:4] or longest[:1]
     answers = ", ".join(repr(shape.header[i]) for i in sorted(chosen))
-    return (f"{name + ' ' if name else ''}looks like a table, not a transcript (tab-separated, {shape.n_rows} rows, columns "
-            f"{', '.join(shape.header)}); to read it as survey answers, load it with "
+    return (f"{name + ' ' if name else ''}looks like a table, not a transcript (tab-separated, {shape.n_rows} rows, "
+            f"columns {', '.join(shape.header)}); to read it as survey answers, load it with "
             f"survey=SurveyColumns(id={shape.header[0]!r}, text=[{answers}]) naming the id and answer columns")
 
 
@@ -372,7 +372,8 @@ def read_survey(path: str | Path, columns: SurveyColumns, *,
         c for c in frame.columns if c not in (columns.id, *columns.text)
     ]
     out = []
-    for row_number, row in frame.iterrows():
+    # The index holds the spreadsheet row numbers (see read_table).
+    for row_number, (_, row) in zip(frame.index.tolist(), frame.iterrows(), strict=True):
         parts: list[str] = []
         turns: list[Turn] = []
         offset = 0
@@ -426,8 +427,12 @@ def read_attributes(source: str | Path | pd.DataFrame, *, key: str | None = None
         ``problem``): no key column, missing columns, blank or conflicting
         duplicate keys, names clashing with corpus columns.
     """
-    path = None if isinstance(source, pd.DataFrame) else Path(source)
-    frame = source.copy() if isinstance(source, pd.DataFrame) else read_table(path, sheet=sheet)
+    path: Path | None
+    if isinstance(source, pd.DataFrame):
+        path, frame = None, source.copy()
+    else:
+        path = Path(source)
+        frame = read_table(path, sheet=sheet)
     repaired = list(frame.attrs.get("warnings", []))  # lines the encoding layer repaired
     frame = frame.astype(object).where(frame.notna(), "").map(lambda v: str(v).strip())
     frame.columns = [str(c).strip() for c in frame.columns]

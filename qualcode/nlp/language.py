@@ -13,10 +13,22 @@ __all__ = ["detect_language"]
 # Frequent function words that belong to one language only (``no``, ``me``,
 # ``a``, ``he`` are in both and left out).
 _ES = frozenset(
-    ["de", "la", "que", "el", "en", "y", "los", "se", "del", "las", "un", "por", "con", "una", "su", "para", "es", "al", "lo", "como", "más", "pero", "sus", "le", "ya", "este", "sí", "porque", "esta", "entre", "cuando", "muy", "sin", "sobre", "también", "hasta", "hay", "donde", "desde", "todo", "nos", "durante", "todos", "uno", "les", "ni", "contra", "otros", "ese", "eso", "ante", "ellos", "esto", "mí", "antes", "algunos", "qué", "unos", "yo", "otro", "otras", "otra", "él", "tanto", "esa", "estos", "mucho", "nada", "muchos", "cual", "poco", "ella", "estar", "estas", "algunas", "algo", "nosotros", "mis", "tú", "te", "ti", "tus", "ellas", "nosotras", "igual", "entonces", "pues", "bueno", "harto", "acá", "allá", "cómo", "están", "era", "fue", "ser", "han", "hemos", "tengo", "tiene", "tenemos", "hacer", "cuando", "aquí", "también", "porque"]
+    ["de", "la", "que", "el", "en", "y", "los", "se", "del", "las", "un", "por", "con", "una", "su", "para", "es",
+     "al", "lo", "como", "más", "pero", "sus", "le", "ya", "este", "sí", "porque", "esta", "entre", "cuando", "muy",
+     "sin", "sobre", "también", "hasta", "hay", "donde", "desde", "todo", "nos", "durante", "todos", "uno", "les",
+     "ni", "contra", "otros", "ese", "eso", "ante", "ellos", "esto", "mí", "antes", "algunos", "qué", "unos", "yo",
+     "otro", "otras", "otra", "él", "tanto", "esa", "estos", "mucho", "nada", "muchos", "cual", "poco", "ella",
+     "estar", "estas", "algunas", "algo", "nosotros", "mis", "tú", "te", "ti", "tus", "ellas", "nosotras", "igual",
+     "entonces", "pues", "bueno", "harto", "acá", "allá", "cómo", "están", "era", "fue", "ser", "han", "hemos",
+     "tengo", "tiene", "tenemos", "hacer", "cuando", "aquí", "también", "porque"]
 )
 _EN = frozenset(
-    ["the", "and", "of", "to", "is", "in", "that", "it", "was", "for", "on", "are", "with", "as", "his", "they", "be", "at", "have", "this", "from", "or", "had", "by", "but", "what", "we", "can", "out", "other", "were", "all", "there", "when", "up", "your", "how", "said", "an", "each", "she", "which", "do", "their", "if", "will", "about", "many", "then", "them", "would", "so", "these", "her", "him", "has", "been", "than", "its", "who", "did", "my", "our", "just", "really", "because", "you", "don't", "i'm", "it's", "know", "think", "we're", "they're", "there's", "lot", "kind", "really", "those", "could", "should", "been", "being", "into", "over", "after", "also"]
+    ["the", "and", "of", "to", "is", "in", "that", "it", "was", "for", "on", "are", "with", "as", "his", "they", "be",
+     "at", "have", "this", "from", "or", "had", "by", "but", "what", "we", "can", "out", "other", "were", "all",
+     "there", "when", "up", "your", "how", "said", "an", "each", "she", "which", "do", "their", "if", "will", "about",
+     "many", "then", "them", "would", "so", "these", "her", "him", "has", "been", "than", "its", "who", "did", "my",
+     "our", "just", "really", "because", "you", "don't", "i'm", "it's", "know", "think", "we're", "they're", "there's",
+     "lot", "kind", "really", "those", "could", "should", "been", "being", "into", "over", "after", "also"]
 )
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 

@@ -10,15 +10,19 @@ lemmatises like ``colaboramos``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from ..errors import ParameterError
 
 if TYPE_CHECKING:
     from spacy.language import Language
+    from spacy.lookups import Table
+    from spacy.pipeline import Lemmatizer
+    from spacy.tokens import Doc
 
-__all__ = ["LANGUAGES", "get_nlp", "sentence_spans"]
+__all__ = ["LANGUAGES", "get_nlp", "lookup_table", "sentence_spans"]
 
 LANGUAGES = ("es", "en")
 # spaCy refuses texts longer than nlp.max_length; longer turns are split at
@@ -38,7 +42,7 @@ def _register_components() -> None:
         return
 
     @Language.component("qc_inverted_punct")
-    def inverted_punct(doc):  # type: ignore[no-untyped-def]
+    def inverted_punct(doc: Doc) -> Doc:
         for i, tok in enumerate(doc[:-1]):
             if tok.text in ("¿", "¡") and i > 0 and doc[i - 1].text in (".", "?", "!", "…"):
                 tok.is_sent_start = True
@@ -46,10 +50,10 @@ def _register_components() -> None:
         return doc
 
     @Language.factory("qc_lowercase_lemma")
-    def lowercase_lemma(nlp, name):  # type: ignore[no-untyped-def]
-        table = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup")
+    def lowercase_lemma(nlp: Language, name: str) -> Callable[[Doc], Doc]:
+        table = lookup_table(nlp, "lemma_lookup")
 
-        def component(doc):  # type: ignore[no-untyped-def]
+        def component(doc: Doc) -> Doc:
             for tok in doc:
                 if tok.lemma_ == tok.text and not tok.is_lower:
                     tok.lemma_ = table.get(tok.lower_, tok.lower_)
@@ -97,6 +101,31 @@ def get_nlp(lang: str) -> Language:
     nlp.add_pipe("qc_lowercase_lemma")
     nlp.max_length = _WINDOW + 10
     return nlp
+
+
+def lookup_table(nlp: Language, name: str) -> Table:
+    """A lookup table of the lemmatizer in a pipeline built by :func:`get_nlp`.
+
+    Parameters
+    ----------
+    nlp : Language
+        A pipeline from :func:`get_nlp` (it has spaCy's lookup ``lemmatizer``).
+    name : str
+        The table, e.g. ``"lemma_lookup"`` (from ``spacy-lookups-data``).
+
+    Returns
+    -------
+    spacy.lookups.Table
+        Surface form → lemma, case-sensitive.
+
+    Examples
+    --------
+    >>> lookup_table(get_nlp("es"), "lemma_lookup").get("colaboramos")
+    'colaborar'
+    """
+    # get_nlp adds spaCy's lookup Lemmatizer under this name; get_pipe is typed for any pipe.
+    lemmatizer = cast("Lemmatizer", nlp.get_pipe("lemmatizer"))
+    return lemmatizer.lookups.get_table(name)
 
 
 def _windows(text: str) -> list[tuple[int, str]]:

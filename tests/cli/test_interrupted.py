@@ -391,7 +391,7 @@ def test_killed_commands_resume_to_the_uninterrupted_state(tmp_path, samples):
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = [pool.submit(_trial, study, tmp_path / f"trial_{i:02d}_{kind}", kind, when, delay, sig)
-                   for i, ((kind, when, delay), sig) in enumerate(zip(plans, signals))]
+                   for i, ((kind, when, delay), sig) in enumerate(zip(plans, signals, strict=True))]
         trials = [f.result() for f in futures]
     for t in trials:
         print(t)

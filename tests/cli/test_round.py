@@ -115,9 +115,9 @@ def test_round_help_has_examples():
 def _commands(group, prefix=()):
     for name, command in group.commands.items():
         if hasattr(command, "commands"):
-            yield from _commands(command, prefix + (name,))
+            yield from _commands(command, (*prefix, name))
         else:
-            yield prefix + (name,)
+            yield (*prefix, name)
 
 
 def test_every_command_has_help_with_an_example():

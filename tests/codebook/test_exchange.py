@@ -149,10 +149,10 @@ def test_c6_zip_over_the_size_budget_is_refused(tmp_path):
 @pytest.mark.slow
 def test_c6_zip_expanding_to_gigabytes_is_refused_early(tmp_path):
     path = tmp_path / "giga.qdpx"
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        with archive.open("project.qde", "w", force_zip64=True) as member:
-            block = b"\0" * (16 * 1024 * 1024)
-            for _ in range(192):  # 3 GiB of zeros, about 3 MB on disk
-                member.write(block)
+    with (zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive,
+          archive.open("project.qde", "w", force_zip64=True) as member):
+        block = b"\0" * (16 * 1024 * 1024)
+        for _ in range(192):  # 3 GiB of zeros, about 3 MB on disk
+            member.write(block)
     with pytest.raises(ExchangeFileError, match="zip bomb"):
         read_zip_safely(path)

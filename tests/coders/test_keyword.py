@@ -137,5 +137,5 @@ def test_suggestions_do_not_depend_on_how_segments_are_batched(sample_corpus, st
 def test_rows_follow_the_segments_then_the_codebook(coder):
     out = coder.suggest(segments("Hay falta de tiempo y confianza.", "Colaboramos.", "We trust them.",
                                  "Confianza al colaborar."))
-    assert list(zip(out["segment_id"], out["code_id"])) == [
+    assert list(zip(out["segment_id"], out["code_id"], strict=True)) == [
         ("s0", "trust"), ("s0", "time"), ("s1", "collaboration"), ("s3", "collaboration"), ("s3", "trust")]

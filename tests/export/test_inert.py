@@ -42,7 +42,7 @@ def hostile_project(folder: Path) -> Project:
                                    "\n\n00:00:05.000 --> 00:00:08.000\n<v +Rosa>@SUM(1+1) trabajamos juntas.\n",
                                    encoding="utf-8")
     names.append("@vtt")
-    values = PAYLOADS[:5] + ["@y"]  # (a CR inside an attributes sheet cell is a line break to the reader)
+    values = [*PAYLOADS[:5], "@y"]  # (a CR inside an attributes sheet cell is a line break to the reader)
     attributes = pd.DataFrame({"doc_id": names, "role": values, "=district": values[1:] + values[:1],
                                "stage": ["@final", "-inicial", "+x", "=y", "\tz", "-w"], "participant": values})
     attributes.to_csv(folder / "atributos.csv", index=False)

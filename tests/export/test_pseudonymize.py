@@ -251,7 +251,7 @@ def test_saved_mapping_read_back_gives_the_same_pseudonyms(tmp_path):
     p = Pseudonymizer(["Rosa", "Marisol"]).fit(["La tía Gloria llegó."])
     p.save_mapping(tmp_path / "mapeo.csv")
     again = Pseudonymizer.from_file(tmp_path / "mapeo.csv").fit([])
-    assert dict(zip(again.mapping["name"], again.mapping["pseudonym"])) == p.mapping_
+    assert dict(zip(again.mapping["name"], again.mapping["pseudonym"], strict=True)) == p.mapping_
     text = "Rosa, Marisol y la tía Gloria"
     assert again.transform(text) == p.transform(text) == "Persona 1, Persona 2 y la tía Persona 3"
 

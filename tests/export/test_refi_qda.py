@@ -89,5 +89,5 @@ def test_qdpx_without_a_qde_is_refused(tmp_path):
     empty = tmp_path / "empty.qdpx"
     with zipfile.ZipFile(empty, "w") as archive:
         archive.writestr("Sources/a.txt", b"hola")
-    with pytest.raises(ExchangeFileError, match="exactly one .qde"):
+    with pytest.raises(ExchangeFileError, match=r"exactly one \.qde"):
         import_refi_qda(empty, tmp_path / "n.qualcode")

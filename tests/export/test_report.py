@@ -59,7 +59,7 @@ def test_e1_formula_like_speech_stays_text_in_xlsx_and_csv(tmp_path, speech):
     assert cell.value == speech.replace("\r", "\r") and cell.data_type == "s"
     path = export_tables({"citas": frame}, tmp_path / "csv")[0]
     first = path.read_text(encoding="utf-8-sig").splitlines()[1]
-    assert first.startswith("'") or first.startswith("\"'")
+    assert first.startswith(("'", "\"'"))
 
 
 def test_e2_long_quotes_and_control_characters(tmp_path):
@@ -149,7 +149,7 @@ def test_e4_pseudonymized_corpus_keeps_offsets_and_hides_names(sample_corpus):
     import re
 
     pattern = re.compile(r"(?<!\w)(" + "|".join(map(re.escape, names)) + r")(?!\w)")
-    for doc_id, text in zip(hidden.documents["doc_id"], hidden.documents["text"]):
+    for doc_id, text in zip(hidden.documents["doc_id"], hidden.documents["text"], strict=True):
         assert not pattern.search(text), doc_id
     for doc_id, group in hidden.segments.groupby("doc_id"):
         text = hidden.text(doc_id)

@@ -131,7 +131,7 @@ def test_no_writer_replaces_an_existing_file_without_overwrite(tmp_path, kind):
 
 def test_atomic_write_never_replaces_a_file_that_appears_while_writing(tmp_path):
     target = tmp_path / "rev.xlsx"
-    with pytest.raises(OutputExistsError, match="rev-2.xlsx"), atomic_path(target) as tmp:
+    with pytest.raises(OutputExistsError, match=r"rev-2\.xlsx"), atomic_path(target) as tmp:
         tmp.write_text("ours")
         target.write_text("a colleague saved first")  # between the first check and the final move
     assert target.read_text() == "a colleague saved first"

@@ -114,11 +114,11 @@ def turns(path: Path) -> list[tuple[str | None, str, str]]:
     for doc_id, start, end, text in segs[["doc_id", "start", "end", "text"]].itertuples(index=False):
         assert corpus.text(doc_id)[start:end] == text
     speakers = segs["speaker"].astype(object).where(segs["speaker"].notna(), None)
-    return list(zip(speakers, segs["speaker_role"], segs["text"]))
+    return list(zip(speakers, segs["speaker_role"], segs["text"], strict=True))
 
 
 def test_word_tracked_changes_are_read_as_accepted_and_reported():
-    corpus, report = qc.load_corpus(REAL / "tracked_changes.docx")
+    _corpus, report = qc.load_corpus(REAL / "tracked_changes.docx")
     assert turns(REAL / "tracked_changes.docx") == [
         ("ENTREVISTADORA", "interviewer", "¿Cada cuánto se reúne la red de directoras?"),
         ("DIRECTORA 2", "participant",

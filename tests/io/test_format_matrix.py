@@ -282,7 +282,7 @@ def interviews(draw):
     for i in range(n):
         label = asker if i % 2 == 0 else draw(st.sampled_from(others))
         # A line that is only a clock time is a time mark by the grammar, so speech starts with a word.
-        first = [draw(st.sampled_from(_WORDS[:10]))] + draw(st.lists(st.sampled_from(_WORDS), max_size=7))
+        first = [draw(st.sampled_from(_WORDS[:10])), *draw(st.lists(st.sampled_from(_WORDS), max_size=7))]
         lines = [" ".join(first).capitalize() if i % 2 else f"¿{' '.join(first)}?"]
         if i % 2 and draw(st.booleans()):
             rest = draw(st.lists(st.sampled_from(_WORDS), min_size=1, max_size=5))
@@ -329,7 +329,7 @@ def test_every_word_comes_back_with_its_speaker_and_time_in_every_format(tmp_pat
         assert list(segs["timestamp"].astype(float)) == [0.0] + [float(t) for _, t, _ in expected[1:]]
     elif style not in ("colon", "alone", "bold", "docx"):
         assert list(segs["timestamp"].astype(float)) == [float(t) for _, t, _ in expected]
-    roles = dict(zip(segs["speaker"], segs["speaker_role"]))
+    roles = dict(zip(segs["speaker"], segs["speaker_role"], strict=True))
     assert roles[expected[0][0]] == "interviewer"
     assert all(roles[label] == "participant" for label, _, _ in expected[1::2])
     assert report.iloc[0]["status"] in ("ok", "warning")

@@ -93,5 +93,5 @@ def test_capitals_alone_recurring_are_speakers_and_naming_speakers_keeps_only_th
 
 
 def test_role_label_alone_beside_colon_labels_only_role_words_are_taken():
-    parsed, got = _turns("E: ¿Cómo parte?\nD1: Con el equipo.\nMAÑANA\nseguimos.\nE: ¿Y?\nD1: Ya.\nMAÑANA\nvemos.\n")
+    _parsed, got = _turns("E: ¿Cómo parte?\nD1: Con el equipo.\nMAÑANA\nseguimos.\nE: ¿Y?\nD1: Ya.\nMAÑANA\nvemos.\n")
     assert [s for s, _ in got] == ["E", "D1", "E", "D1"]

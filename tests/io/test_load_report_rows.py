@@ -14,7 +14,7 @@ def test_load_report_names_the_file_once_in_every_message(tmp_path):
     mixed.write_bytes("E: ¿Cómo?\n".encode() + "D1: Después.\n".encode("cp1252")
                       + "E: ¿Y?\nD1: Sí.\n".encode())
     _, report = qc.load_corpus([mixed, REAL / "tracked_changes.docx"])
-    for row, name in zip(report.itertuples(), ["mixed.txt", "tracked_changes.docx"]):
+    for row, name in zip(report.itertuples(), ["mixed.txt", "tracked_changes.docx"], strict=True):
         assert row.message.count(name) == 1, row.message
     assert report.iloc[0]["message"].startswith(f"{mixed}: line 2: not UTF-8")
     assert "tracked_changes.docx: Word tracked changes read as if accepted" in report.iloc[1]["message"]

@@ -119,6 +119,6 @@ def test_the_speakers_remedy_works_for_names_alone_on_a_line(tmp_path):
     path.write_text("Ana Pérez\nHola, ¿cómo estás?\n\nbea\nBien, gracias.\n", encoding="utf-8")
     with pytest.warns(qc.errors.NoSpeakerLabelsWarning, match="solo.txt"):
         qc.load_corpus(path)
-    corpus, report = qc.load_corpus(path, speakers=["Ana Pérez", "Bea"])
+    corpus, _report = qc.load_corpus(path, speakers=["Ana Pérez", "Bea"])
     assert list(corpus.segments["speaker"]) == ["Ana Pérez", "bea"]
     assert list(corpus.segments["text"]) == ["Hola, ¿cómo estás?", "Bien, gracias."]

@@ -39,8 +39,8 @@ TWO = [("Ana", "¿Qué tal?"), ("Luis", "Bien.")]
                                    ("E", "P"), ("SPEAKER_00", "SPEAKER_01"), ("Hablante 1", "Hablante 2")])
 def test_label_and_time_mark_shapes_give_speaker_time_and_clean_speech(template, t1, t2, names):
     lines = []
-    for k in range(2):
-        for name, (_, speech) in zip(names, TWO):
+    for _k in range(2):
+        for name, (_, speech) in zip(names, TWO, strict=True):
             lines.append(template.format(name=name, speech=speech))
     got = turns("\n\n".join(lines) + "\n")
     assert [(g[0], g[2]) for g in got] == [(names[0], "¿Qué tal?"), (names[1], "Bien.")] * 2
@@ -147,7 +147,7 @@ def test_a_name_and_time_line_right_under_a_header_is_speech():
 def test_the_interviewer_guess_survives_a_participants_rhetorical_questions():
     text = "".join(f"Hablante 1: Ya. ¿Y {k}?\nHablante 2: Sí, ¿me entiendes? Fue así.\nHablante 2: Bueno.\n"
                    for k in range(4))
-    labels, why, guessed = find_interviewer(parse_transcript(text))
+    labels, _why, guessed = find_interviewer(parse_transcript(text))
     assert labels == {"hablante 1"} and guessed
 
 

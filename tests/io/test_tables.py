@@ -50,7 +50,7 @@ def test_read_table_keeps_row_numbers_and_text_cells(tmp_path, write):
 
 
 def test_read_table_refuses_other_suffixes(tmp_path, write):
-    with pytest.raises(InputFileError, match=".ods"):
+    with pytest.raises(InputFileError, match=r"\.ods"):
         read_table(write("a.ods", "x"))
 
 

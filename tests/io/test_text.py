@@ -65,7 +65,7 @@ def test_parse_transcript_without_labels_gives_unlabelled_paragraphs():
 
 def test_parse_transcript_keeps_a_header_before_the_first_label():
     parsed = parse_transcript("Entrevista final, noviembre\n\nE: ¿Partimos?\nD2: Sí.\n")
-    assert [(t.speaker, parsed.text[t.start:t.end]) for t in parsed.turns][0] == (None, "Entrevista final, noviembre")
+    assert next((t.speaker, parsed.text[t.start:t.end]) for t in parsed.turns) == (None, "Entrevista final, noviembre")
     assert parsed.notes
 
 

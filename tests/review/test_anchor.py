@@ -47,7 +47,7 @@ def test_typo_fix_and_added_paragraph_keep_every_decision_on_the_same_words(tmp_
     assert quotes.loc["collaboration.isolation", "quote"].startswith("Al principio me sentía muy sola; nadie")
     assert quotes.loc["collaboration.channels", "quote"].startswith("Con el grupo de WhatsApp")
     assert quotes.loc["leadership.focus.administrative", "quote"] == "informes todo el tiempo"
-    anchors = dict(zip(decisions(project)["code_id"], decisions(project)["anchor"]))
+    anchors = dict(zip(decisions(project)["code_id"], decisions(project)["anchor"], strict=True))
     assert anchors == {"collaboration.isolation": "fuzzy", "collaboration.channels": "original",
                        "leadership.focus.administrative": "exact"}
     text = project.corpus.text("d01")

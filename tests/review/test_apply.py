@@ -98,14 +98,14 @@ def expected(before: dict[str, list[tuple]], net: dict[str, tuple[str, str | Non
             after[code] = [("reject", *whole, memo)]
         else:
             kept = [r for r in after.get(code, []) if r[0] != "reject" and (r[1], r[2]) != whole]
-            after[code] = kept + [(kind, *whole, memo)]
+            after[code] = [*kept, (kind, *whole, memo)]
     return {k: sorted(v, key=str) for k, v in after.items()}
 
 
 OTHER = st.sampled_from(["none", "own", "sibling", "elsewhere_id", "elsewhere_label_es", "elsewhere_label_en"])
 ROW = st.tuples(st.sampled_from([None, "sí", "no"]), OTHER, st.sampled_from([None, "memo 1", "memo 2"]))
 PRIOR = st.lists(st.tuples(st.sampled_from(["accept", "reject", "manual", "span"]),
-                           st.sampled_from(SUGGESTED + [ELSEWHERE])), max_size=2)
+                           st.sampled_from([*SUGGESTED, ELSEWHERE])), max_size=2)
 
 
 @pytest.fixture(scope="module")
@@ -120,8 +120,8 @@ def shared(tmp_path_factory):
     project.close()
 
 
-CASES = dict(codes=st.permutations(SUGGESTED).flatmap(lambda p: st.integers(1, 3).map(lambda n: p[:n])),
-             rows=st.lists(ROW, min_size=3, max_size=3), prior=PRIOR)
+CASES = {"codes": st.permutations(SUGGESTED).flatmap(lambda p: st.integers(1, 3).map(lambda n: p[:n])),
+         "rows": st.lists(ROW, min_size=3, max_size=3), "prior": PRIOR}
 QUICK = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                         HealthCheck.function_scoped_fixture])
 
@@ -144,7 +144,7 @@ def check_apply_twice(shared, codes, rows, prior):
     after 0-2 earlier decisions: the first apply gives the net intent, the next ones add nothing."""
     project, seg = shared["project"], shared["segment"]
     coder = f"coder{next(shared['n'])}"  # a fresh coder per example: independent states in one project
-    sid, text = seg["segment_id"], seg["text"]
+    sid = seg["segment_id"]
     for kind, code in prior:
         if kind == "span":
             qc.add_manual(project, [sid], code, coder=coder, spans=[(0, 5)], memo="antes")
@@ -155,7 +155,7 @@ def check_apply_twice(shared, codes, rows, prior):
     template = shared["folder"] / f"{coder}-template.xlsx"
     qc.export_review_sheet(project, project.suggestions, template, coder=coder)
     cells, meant = {}, []
-    for i, (code, (decision, other, memo)) in enumerate(zip(codes, rows)):
+    for i, (code, (decision, other, memo)) in enumerate(zip(codes, rows, strict=False)):  # rows: always 3, used for 1-3 codes
         sibling = codes[(i + 1) % len(codes)] if len(codes) > 1 else ELSEWHERE
         typed, other_id = {
             "none": (None, None), "own": (code, code), "sibling": (sibling, sibling),
@@ -191,7 +191,7 @@ def test_accept_x_and_x_as_other_code_on_a_sibling_row_is_one_accept_once(tmp_pa
     fill(path, path, {(x, "decisión"): "sí", (y, "decisión"): "no", (y, "otro código"): x})
     reports = [qc.apply_review(project, qc.read_review_sheet(path)) for _ in range(3)]
     history = qc.decisions(project, history=True)
-    assert sorted(zip(history["code_id"], history["decision"])) == sorted([(x, "accept"), (y, "reject")])
+    assert sorted(zip(history["code_id"], history["decision"], strict=True)) == sorted([(x, "accept"), (y, "reject")])
     assert list(reports[0]["outcome"][:2]) == ["applied", "applied"]
     assert all(set(r["outcome"]) <= {"unchanged", "blank"} for r in reports[1:])
 
@@ -206,7 +206,7 @@ def test_rows_that_reject_and_choose_one_code_are_reported_and_the_rest_recorded
     assert report.loc[x, "outcome"] == "refused" and "disagree on code" in report.loc[x, "message"]
     assert report.loc[y, "outcome"] == "partial" and report.loc[y, "decisions"] == "reject"
     current = qc.decisions(project)
-    assert list(zip(current["code_id"], current["decision"])) == [(y, "reject")]
+    assert list(zip(current["code_id"], current["decision"], strict=True)) == [(y, "reject")]
 
 
 WORKER = textwrap.dedent("""

@@ -35,7 +35,7 @@ def test_r4_two_coders_saving_at_the_same_time_both_succeed(project):
     project.close()
     procs = [writer(path, coder, 25, 40) for coder in ("ana", "luis")]
     for proc in procs:
-        out, err = proc.communicate(timeout=300)
+        _out, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err
     reopened = qc.Project.open(path)
     log = qc.decisions(reopened, history=True)

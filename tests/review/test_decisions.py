@@ -21,7 +21,7 @@ def test_latest_decision_wins_and_history_keeps_all(project):
     reject(project, [seg], "collaboration.isolation", coder="ana", memo="habla del equipo, no de ella")
     accept(project, [seg], "collaboration.isolation", coder="luis")
     current = decisions(project)
-    assert sorted(zip(current["coder"], current["decision"])) == [("ana", "reject"), ("luis", "accept")]
+    assert sorted(zip(current["coder"], current["decision"], strict=True)) == [("ana", "reject"), ("luis", "accept")]
     assert len(decisions(project, history=True)) == 3
     assert list(decisions(project, coder="ana")["memo"]) == ["habla del equipo, no de ella"]
 

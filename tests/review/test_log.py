@@ -64,7 +64,7 @@ def test_several_spans_of_one_code_by_one_coder_in_one_segment_are_all_current(p
     qc.add_manual(project, [sid, sid], CODE, coder="ana", spans=[(0, 5), (10, 20)])
     qc.add_manual(project, [sid], CODE, coder="ana", spans=[(10, 20)], memo="same span again: replaces")
     current = qc.decisions(project)
-    assert sorted(zip(current["start"] - seg["start"], current["end"] - seg["start"])) == [(0, 5), (10, 20)]
+    assert sorted(zip(current["start"] - seg["start"], current["end"] - seg["start"], strict=True)) == [(0, 5), (10, 20)]
     assert current.set_index("start").loc[seg["start"] + 10, "memo"] == "same span again: replaces"
     quotes = qc.coded_quotes(project)
     assert sorted(quotes["quote"]) == sorted([seg["text"][0:5], seg["text"][10:20]])

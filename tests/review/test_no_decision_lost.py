@@ -69,7 +69,7 @@ def test_no_sequence_loses_or_duplicates_a_decision(ops):
                         current[key] = decision
         history = qc.decisions(project, history=True)
         assert len(history) == len(log)
-        assert sorted(zip(history["segment_id"], history["code_id"], history["decision"])) == sorted(log)
+        assert sorted(zip(history["segment_id"], history["code_id"], history["decision"], strict=True)) == sorted(log)
         now = qc.decisions(project)
-        assert dict(zip(zip(now["segment_id"], now["code_id"]), now["decision"])) == current
+        assert dict(zip(zip(now["segment_id"], now["code_id"], strict=True), now["decision"], strict=True)) == current
         project.close()

@@ -56,7 +56,7 @@ def test_queue_is_in_reading_order_best_suggestion_first_within_a_turn(study):
     assert len(queue) == len(stored) > 10
     order = {sid: i for i, sid in enumerate(study.segments["segment_id"])}
     table = queue.table
-    keys = [(order[s], -score) for s, score in zip(table["segment_id"], table["score"])]
+    keys = [(order[s], -score) for s, score in zip(table["segment_id"], table["score"], strict=True)]
     assert keys == sorted(keys)
     by_score = ReviewQueue(study, "ana", order="score").table["score"].tolist()
     assert by_score == sorted(by_score, reverse=True)
@@ -66,8 +66,8 @@ def test_queue_leaves_out_what_this_coder_already_decided(study):
     first = study.suggestions.iloc[[0, 1]]
     qc.accept(study, first.iloc[[0]], coder="ana")
     qc.add_manual(study, first.iloc[[1]], coder="ana")
-    pairs = set(zip(ReviewQueue(study, "ana").table["segment_id"], ReviewQueue(study, "ana").table["code_id"]))
-    assert not pairs & set(zip(first["segment_id"], first["code_id"]))
+    pairs = set(zip(ReviewQueue(study, "ana").table["segment_id"], ReviewQueue(study, "ana").table["code_id"], strict=True))
+    assert not pairs & set(zip(first["segment_id"], first["code_id"], strict=True))
     assert len(ReviewQueue(study, "ana")) == len(study.suggestions) - 2
     assert len(ReviewQueue(study, "luis")) == len(study.suggestions)
 
