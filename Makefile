@@ -1,12 +1,13 @@
 # Two commands for a fresh machine (see README.md):
 #   make demo   set up .venv and run the main job on data_samples/
 #   make test   set up .venv with the test extra and run the test suite
+#   make lint   ruff and mypy (configured in pyproject.toml); CI runs it before the tests
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= demo_output
 
-.PHONY: demo test test-slow test-all bench clean
+.PHONY: demo test lint test-slow test-all bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +23,10 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest -m "not slow" -q
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check qualcode tests bench
+	$(BIN)/mypy
 
 test-slow: $(VENV)/.installed
 	$(BIN)/python -m pytest -m slow -q
