@@ -8,12 +8,17 @@ Examples
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 from sklearn.base import clone
 
 from .codebook import Codebook
 from .coders.base import SUGGESTION_COLUMNS, NotFittedError
 from .errors import QualcodeError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["HashingEmbedder", "check_coder"]
 
@@ -27,7 +32,7 @@ class HashingEmbedder:
         self.dim = dim
         self.calls = 0
 
-    def encode(self, texts: list[str]):  # type: ignore[no-untyped-def]
+    def encode(self, texts: list[str]) -> np.ndarray:
         import hashlib
         import re
 
@@ -46,7 +51,8 @@ class HashingEmbedder:
         return out / norms
 
 
-def check_coder(coder, codebook: Codebook, segments: pd.DataFrame, decisions: pd.DataFrame | None = None) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+def check_coder(coder, codebook: Codebook, segments: pd.DataFrame,
+                decisions: pd.DataFrame | None = None) -> pd.DataFrame:
     """Assert the coder contract; return the fitted coder's suggestions.
 
     Checks: parameters survive ``get_params``/``clone``; ``suggest`` before

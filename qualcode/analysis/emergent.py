@@ -12,6 +12,8 @@ codebook, so a team can decide whether it is new or was missed.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -19,10 +21,15 @@ import pandas as pd
 from ..errors import ParameterError
 from .frequencies import participant_keys
 
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from ..codebook import Codebook
+
 __all__ = ["emergent_themes"]
 
 
-def _analyzer(lang: str):  # type: ignore[no-untyped-def]
+def _analyzer(lang: str) -> Callable[[str], list[str]]:
     from ..codebook.validate import _stop_words
     from ..coders.keyword import _stemmer, fold_fast
 
@@ -35,7 +42,7 @@ def _analyzer(lang: str):  # type: ignore[no-untyped-def]
     return analyze
 
 
-def emergent_themes(segments: pd.DataFrame, codings: pd.DataFrame, *, codebook=None,  # type: ignore[no-untyped-def]
+def emergent_themes(segments: pd.DataFrame, codings: pd.DataFrame, *, codebook: Codebook | None = None,
                     min_words: int = 15, min_size: int = 3, per_theme: int = 3, seed: int = 0) -> pd.DataFrame:
     """Candidate themes from participant segments that no accepted code covers.
 
@@ -118,7 +125,7 @@ def emergent_themes(segments: pd.DataFrame, codings: pd.DataFrame, *, codebook=N
     return frame
 
 
-def _surface_forms(texts: pd.Series, analyze) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def _surface_forms(texts: pd.Series, analyze: Callable[[str], list[str]]) -> dict[str, str]:
     """The most frequent written form of each root, to show words people said, not stems."""
     from collections import Counter
 
@@ -133,7 +140,8 @@ def _surface_forms(texts: pd.Series, analyze) -> dict[str, str]:  # type: ignore
     return {root: counter.most_common(1)[0][0] for root, counter in forms.items()}
 
 
-def _code_vectors(codebook, lang: str, vectorizer):  # type: ignore[no-untyped-def]
+def _code_vectors(codebook: Codebook | None, lang: str,
+                  vectorizer: TfidfVectorizer) -> tuple[np.ndarray | None, list[str]]:
     if codebook is None:
         return None, []
     texts, ids = [], []

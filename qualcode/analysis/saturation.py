@@ -237,10 +237,10 @@ def saturation_orderings(codings: pd.DataFrame, *, n_orderings: int = 1000, seed
         order = [docs[i] for i in rng.permutation(len(docs))]
         table = saturation(codings, order, method=method, base=base, run=run, threshold=threshold, init=init,
                            stop=stop, by=by)
-        for row in table.itertuples():
-            counts[row.group] = counts.get(row.group, 0) + 1
-            if row.saturated:
-                results.setdefault(row.group, []).append(float(row.point))
+        for group, saturated, point in zip(table["group"], table["saturated"], table["point"], strict=True):
+            counts[group] = counts.get(group, 0) + 1
+            if saturated:
+                results.setdefault(group, []).append(float(point))
     rows = []
     for group, total in counts.items():
         points = np.array(results.get(group, []))

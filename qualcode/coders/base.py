@@ -10,13 +10,20 @@ suggestions table declared in :data:`qualcode.schemas.SUGGESTIONS`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import pandas as pd
+from pandas.api.types import pandas_dtype
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
 from ..errors import ParameterError
 from ..schemas import SUGGESTIONS
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from ..codebook import Codebook
 
 __all__ = ["SUGGESTION_COLUMNS", "BaseCoder", "NotFittedError", "empty_suggestions", "participant_units"]
 
@@ -37,7 +44,7 @@ def typed_suggestions(rows: list[dict] | pd.DataFrame) -> pd.DataFrame:
         if column.name not in frame.columns:
             frame[column.name] = None
         if column.dtype != "object":
-            frame[column.name] = frame[column.name].astype(column.dtype)
+            frame[column.name] = frame[column.name].astype(pandas_dtype(column.dtype))
     extra = [c for c in frame.columns if c not in SUGGESTION_COLUMNS]
     return frame[SUGGESTION_COLUMNS + extra].reset_index(drop=True)
 
@@ -67,7 +74,7 @@ class BaseCoder(BaseEstimator):
         if not hasattr(self, "codebook_version_"):
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call .fit(codebook) first.")
 
-    def fit(self, codebook, decisions: pd.DataFrame | None = None):  # type: ignore[no-untyped-def]
+    def fit(self, codebook: Codebook, decisions: pd.DataFrame | None = None) -> Self:
         raise NotImplementedError  # pragma: no cover
 
     def suggest(self, segments: pd.DataFrame) -> pd.DataFrame:

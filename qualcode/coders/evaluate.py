@@ -8,11 +8,19 @@ codes for every segment.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from ..errors import ParameterError
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from ..codebook import Codebook
+    from .embedders import Embedder
 
 __all__ = ["EVALUATION_COLUMNS", "evaluate"]
 
@@ -45,19 +53,22 @@ def _scores(gold: set[tuple[str, str]], predicted: set[tuple[str, str]], univers
             "precision": precision, "recall": recall, "f1": f1, "kappa": kappa}
 
 
+def _at_level(code: str, level: str) -> str:
+    """The code itself at level ``"code"``, its dimension at level ``"dimension"``."""
+    return code if level == "code" else code.split(".", 1)[0]
+
+
 def _table(system: str, gold: pd.DataFrame, predicted: pd.DataFrame, ranked: pd.DataFrame, segments: list[str],
            k: int) -> list[dict]:
     rows = []
     universe = set(segments)
-    gold_pairs = {p for p in zip(gold["segment_id"], gold["code_id"]) if p[0] in universe}
-    pred_pairs = {p for p in zip(predicted["segment_id"], predicted["code_id"]) if p[0] in universe}
+    gold_pairs = {p for p in zip(gold["segment_id"], gold["code_id"], strict=True) if p[0] in universe}
+    pred_pairs = {p for p in zip(predicted["segment_id"], predicted["code_id"], strict=True) if p[0] in universe}
     top = ranked[ranked["_rank"] <= k]
-    top_pairs = set(zip(top["segment_id"], top["code_id"]))
+    top_pairs = set(zip(top["segment_id"], top["code_id"], strict=True))
     codes = sorted({c for _, c in gold_pairs | pred_pairs})
     for level in ("code", "dimension"):
-        def key(code: str) -> str:
-            return code if level == "code" else code.split(".", 1)[0]
-
+        key = functools.partial(_at_level, level=level)
         g = {(s, key(c)) for s, c in gold_pairs}
         p = {(s, key(c)) for s, c in pred_pairs}
         t = {(s, key(c)) for s, c in top_pairs}
@@ -130,8 +141,8 @@ def evaluate(suggestions: pd.DataFrame, gold: pd.DataFrame, *, segments: Iterabl
     return pd.DataFrame(rows, columns=EVALUATION_COLUMNS)
 
 
-def grouped_cross_validation(segments: pd.DataFrame, codebook, gold: pd.DataFrame, groups,  # type: ignore[no-untyped-def]
-                             *, folds: int = 5, embedder="use", top_k: int | None = None,
+def grouped_cross_validation(segments: pd.DataFrame, codebook: Codebook, gold: pd.DataFrame, groups: ArrayLike,
+                             *, folds: int = 5, embedder: str | Embedder = "use", top_k: int | None = None,
                              min_score: float | None = None) -> dict[str, pd.DataFrame]:
     """Does learning from decisions help on people it has not seen? Cross-validation grouped by participant.
 

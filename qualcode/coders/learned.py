@@ -12,6 +12,7 @@ the model learned from and the nearest accepted segment.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,9 @@ from ..codebook import Codebook
 from ..errors import ParameterError
 from .base import BaseCoder, participant_units, typed_suggestions
 from .embedders import CachedEmbedder, Embedder, get_embedder
+
+if TYPE_CHECKING:
+    from sklearn.linear_model import LogisticRegression
 
 __all__ = ["LearnedCoder", "training_labels"]
 
@@ -93,7 +97,7 @@ class LearnedCoder(BaseCoder):
         if hasattr(self.embedder_.embedder, "fit"):
             self.embedder_.embedder.fit([t for c in codebook for lang in ("es", "en")
                                          for t in (c.definition[lang], *c.examples[lang]) if t])
-        self.models_: dict[str, object] = {}
+        self.models_: dict[str, LogisticRegression] = {}
         self.exemplars_: dict[str, tuple[list[str], np.ndarray]] = {}
         rows = []
         known = {c.id for c in codebook}
@@ -126,11 +130,12 @@ class LearnedCoder(BaseCoder):
         if units.empty or not self.models_:
             return typed_suggestions([])
         texts = [str(t) for t in units["text"]]
+        starts = [int(s) for s in units["start"]]
         vectors = self.embedder_.encode(texts)
         counts = self.counts_.set_index("code_id")
         rows = []
         for code, model in self.models_.items():
-            probability = model.predict_proba(vectors)[:, 1]  # type: ignore[attr-defined]
+            probability = model.predict_proba(vectors)[:, 1]
             keep = np.flatnonzero(probability >= self.min_score)
             if not len(keep):
                 continue
@@ -145,6 +150,6 @@ class LearnedCoder(BaseCoder):
                              "code_id": code, "method": self.method, "score": round(float(probability[i]), 4),
                              "evidence": f"learned from {n_pos} coded / {n_neg} not; nearest coded: «{shown}» "
                                          f"{float(sims[k, nearest[k]]):.2f}",
-                             "spans": [[int(units.at[i, "start"]), int(units.at[i, "start"]) + len(texts[i])]],
+                             "spans": [[starts[i], starts[i] + len(texts[i])]],
                              "codebook_version": self.codebook_version_})
         return typed_suggestions(rows)

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+    from ..codebook import Codebook
+
 __all__ = ["plot_code_by_attribute", "plot_cooccurrence", "plot_frequencies", "plot_saturation"]
 
 _DIMENSION_COLOURS = ["#e76f51", "#6a4c93", "#2a9d8f", "#e9c46a", "#264653", "#f4a261"]
@@ -30,13 +32,13 @@ def _figure(ax: Axes | None, size: tuple[float, float]) -> tuple[Figure, Axes]:
     from matplotlib.figure import Figure
 
     if ax is not None:
-        return ax.figure, ax  # type: ignore[return-value]
+        return ax.figure, ax  # type: ignore[return-value]  # an Axes in a SubFigure gives that SubFigure, kept as is
     # A bare Figure (not pyplot): no global state, no GUI, safe in scripts and notebooks alike.
     fig = Figure(figsize=size, layout="constrained")
     return fig, fig.add_subplot()
 
 
-def _labels(codes: Sequence[str], codebook, lang: str, width: int = 38) -> list[str]:  # type: ignore[no-untyped-def]
+def _labels(codes: Sequence[str], codebook: Codebook | None, lang: str, width: int = 38) -> list[str]:
     out = []
     for code in codes:
         label = code
@@ -53,8 +55,8 @@ def _drawable(value: object) -> str:
     return clean_text(str(value), "chart labels")
 
 
-def plot_frequencies(freq: pd.DataFrame, *, codebook=None, lang: str = "es", value: str = "n_participants",  # type: ignore[no-untyped-def]
-                     top: int | None = None, ax: Axes | None = None) -> Figure:
+def plot_frequencies(freq: pd.DataFrame, *, codebook: Codebook | None = None, lang: str = "es",
+                     value: str = "n_participants", top: int | None = None, ax: Axes | None = None) -> Figure:
     """Horizontal bars of code frequencies, grouped and coloured by dimension.
 
     Parameters
@@ -86,12 +88,13 @@ def plot_frequencies(freq: pd.DataFrame, *, codebook=None, lang: str = "es", val
     from matplotlib.patches import Patch
 
     names = _labels(dims, codebook, lang, 30)
-    ax.legend(handles=[Patch(color=palette[d], label=n) for d, n in zip(dims, names)], loc="lower right", fontsize=8)
+    handles = [Patch(color=palette[d], label=n) for d, n in zip(dims, names, strict=True)]  # one label per dimension
+    ax.legend(handles=handles, loc="lower right", fontsize=8)
     ax.set_title("Code frequencies" if lang == "en" else "Frecuencia de códigos")
     return fig
 
 
-def plot_code_by_attribute(table: pd.DataFrame, by: str, *, codebook=None, lang: str = "es",  # type: ignore[no-untyped-def]
+def plot_code_by_attribute(table: pd.DataFrame, by: str, *, codebook: Codebook | None = None, lang: str = "es",
                            value: str = "n", ax: Axes | None = None) -> Figure:
     """Heatmap of a code × attribute table (from :func:`qualcode.code_by_attribute`), cells annotated."""
     if by not in table.columns or value not in table.columns:
@@ -129,7 +132,8 @@ def plot_saturation(first: pd.DataFrame, result: pd.Series | None = None, *, thr
     fig, ax = _figure(ax, (9, 4.5))
     x = first["position"].to_numpy()
     ax.bar(x, first["n_new"], color="#e9c46a", label="new codes" if lang == "en" else "códigos nuevos")
-    ax.plot(x, first["cumulative"], marker="o", color="#264653", label="codes so far" if lang == "en" else "códigos acumulados")
+    ax.plot(x, first["cumulative"], marker="o", color="#264653",
+            label="codes so far" if lang == "en" else "códigos acumulados")
     if result is not None and pd.notna(result.get("base_codes")):
         allowed = threshold * float(result["base_codes"])
         words = "threshold {t} of base" if lang == "en" else "umbral {t} de la base"
@@ -151,7 +155,7 @@ def plot_saturation(first: pd.DataFrame, result: pd.Series | None = None, *, thr
     return fig
 
 
-def plot_cooccurrence(cooc: pd.DataFrame, *, codebook=None, lang: str = "es", top: int = 15,  # type: ignore[no-untyped-def]
+def plot_cooccurrence(cooc: pd.DataFrame, *, codebook: Codebook | None = None, lang: str = "es", top: int = 15,
                       ax: Axes | None = None) -> Figure:
     """Heatmap of how often the most co-occurring codes appear together (from :func:`qualcode.cooccurrence`)."""
     if cooc.empty:
