@@ -58,8 +58,7 @@ from .review import (
     reject,
     review_widget,
 )
-
-__version__ = "0.1.0"
+from .version import __version__
 
 __all__ = [
     "Code",

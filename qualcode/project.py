@@ -32,6 +32,7 @@ import pandas as pd
 from .corpus import Corpus
 from .errors import ParameterError, ProjectError
 from .schemas import DOCUMENTS, SEGMENTS
+from .version import __version__
 
 __all__ = ["SCHEMA", "SCHEMA_VERSION", "Project", "text_hash"]
 
@@ -192,8 +193,6 @@ class Project:
         with project._write():
             for statement in _statements(SCHEMA):
                 db.execute(statement)
-            from . import __version__
-
             db.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", [
                 ("schema_version", str(SCHEMA_VERSION)), ("created_at", _now()),
                 ("created_by", f"qualcode {__version__}"), ("project_id", uuid.uuid4().hex),

@@ -25,6 +25,7 @@ import yaml
 from ..errors import CodebookWarning, ExchangeFileError
 from ..io.safe import parse_xml_safely
 from ..nlp.normalize import fold
+from ..version import __version__
 from .model import LANGS, LIST_FIELDS, TEXT_FIELDS, Code, Codebook
 from .validate import build_codebook
 
@@ -78,8 +79,6 @@ def qdc_bytes(codebook: Codebook, *, lang: str = "es") -> bytes:
 
         raise ParameterError(f"lang must be one of {LANGS}, got {lang!r}.")
     root = etree.Element(f"{{{NS}}}CodeBook", nsmap={None: NS})
-    from .. import __version__
-
     root.set("origin", f"qualcode {__version__}")
     codes_el = etree.SubElement(root, f"{{{NS}}}Codes")
     elements: dict[str | None, object] = {None: codes_el}
