@@ -264,7 +264,8 @@ def import_refi_qda(path: str | Path, project_path: str | Path, *, unit: str = "
     import hashlib
 
     from ..codebook.qdc import read_qdc
-    from ..corpus import Corpus, _Document
+    from ..corpus import Corpus
+    from ..corpus import ReadDocument as _Document
     from ..io.safe import parse_xml_safely, read_zip_safely
     from ..io.text import parse_transcript
     from ..project import Project
@@ -348,12 +349,12 @@ def import_refi_qda(path: str | Path, project_path: str | Path, *, unit: str = "
                     who = users.get((coding.get("creatingUser") or selection.get("creatingUser") or "").strip("{}").upper(),
                                     "imported")
                     selections.append((doc_id, start, end, code_id, who, memo, coding.get("creationDateTime")))
-    from ..io import _set_languages
+    from ..io import assign_languages as _set_languages
 
     _set_languages(docs, None, None)
     corpus = Corpus._from_documents(docs, unit=unit)
     if any(d.attributes for d in docs):
-        from ..io import _merge_survey_attributes
+        from ..io import merge_survey_attributes as _merge_survey_attributes
 
         _merge_survey_attributes(corpus, docs)
     project = Project.create(project_path)

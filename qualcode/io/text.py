@@ -78,9 +78,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from dataclasses import field as dc_field
 from pathlib import Path
 
+from ..corpus import INTERVIEWER_WORDS, ParsedTranscript, Turn, speaker_role
 from ..nlp.normalize import fold_label
 
 __all__ = [
@@ -132,15 +132,8 @@ _NAME_LINE = re.compile(rf"^(?P<br>\[)?(?P<label>{_LABEL})(?(br)\]){_W}:?$")
 def _time_only(line: str) -> bool:
     return _TIME_LINE.match(line.strip(" \t")) is not None
 
-# Labels that mark the person asking. Matched on the folded first word(s).
-_INTERVIEWER = {
-    "entrevistador", "entrevistadora", "entrevistador/a", "entrevistador(a)", "entrevistadores",
-    "e", "i", "int", "interviewer", "moderador", "moderadora", "moderador/a", "moderator",
-    "facilitador", "facilitadora", "facilitator", "investigador", "investigadora",
-    "investigador/a", "researcher", "pregunta", "q", "question",
-}
 # First words that make a label a speaker even when it appears once.
-_ROLE_WORDS = _INTERVIEWER | {
+_ROLE_WORDS = INTERVIEWER_WORDS | {
     "directora", "director", "directoras", "educadora", "educador", "participante", "participant",
     "speaker", "hablante", "interlocutor", "interlocutora", "profesional", "docente", "tecnica",
     "tecnico", "apoyo", "asistente", "respondent", "respondente", "interviewee", "entrevistada",
@@ -180,42 +173,6 @@ _CODE_LIKE = re.compile(r"^(?:[a-z]{1,3} ?\d{1,3}|(?:speaker|spk|hablante)_?\d{1
 _WORD_AND_NUMBER = re.compile(r"^[^\W\d_]+(?: [^\W\d_]+)? \d{1,3}$")
 
 
-@dataclass
-class Turn:
-    """One speaker turn: the speech is ``text[start:end]`` of the document."""
-
-    speaker: str | None
-    start: int
-    end: int
-    timestamp: float | None = None
-    line: int = 1
-    field: str | None = None
-
-
-@dataclass
-class ParsedTranscript:
-    """A document's canonical text and its turns, as every reader returns it.
-
-    ``notes`` are what the reader was unsure about (said in the load report);
-    ``counted`` and ``joined`` say, for a file without labels, what was
-    counted and how its turns were made (empty ``counted``: the text's lines);
-    ``uncertain`` is true when one of them should make the file's report row a
-    warning; ``interviewer`` holds the folded labels taken as the interviewer
-    for this file (see :func:`find_interviewer`).
-    """
-
-    text: str
-    turns: list[Turn]
-    labelled: bool = True
-    notes: list[str] = dc_field(default_factory=list)
-    uncertain: bool = False
-    interviewer: frozenset[str] = frozenset()
-    # What the report counts when no labels were found: the source's lines, and how turns were made
-    # (a subtitle file's rendering has fewer lines than the file, so the reader says it).
-    counted: str = ""
-    joined: str = "one per paragraph"
-
-
 def parse_timestamp(value: str) -> float:
     """A time mark in seconds: ``'00:02:11'`` → 131.0, ``'1:02'`` → 62.0, ``'1 minute 2 seconds'`` → 62.0.
 
@@ -239,33 +196,6 @@ def parse_timestamp(value: str) -> float:
     for part in value.split(":"):
         seconds = seconds * 60 + float(part)
     return seconds
-
-
-def speaker_role(label: str | None, *, interviewer: frozenset[str] = frozenset(),
-                 labels_in_doc: frozenset[str] = frozenset()) -> str:
-    """Classify a speaker label as ``"interviewer"``, ``"participant"`` or ``"unknown"``.
-
-    ``interviewer`` holds extra folded labels that the user says (or the file's
-    evidence shows, see :func:`find_interviewer`) belong to the interviewer.
-    ``P`` is read as *Pregunta* (interviewer) only when the same document also
-    has ``R`` (*Respuesta*) turns.
-
-    Examples
-    --------
-    >>> speaker_role("ENTREVISTADORA"), speaker_role("Directora 3"), speaker_role(None)
-    ('interviewer', 'participant', 'unknown')
-    """
-    if label is None:
-        return "unknown"
-    folded = fold_label(label)
-    if folded in interviewer:
-        return "interviewer"
-    if folded == "p":
-        return "interviewer" if "r" in labels_in_doc else "participant"
-    first = folded.split(" ")[0]
-    if folded in _INTERVIEWER or (first in _INTERVIEWER and len(first) > 1):
-        return "interviewer"
-    return "participant"
 
 
 @dataclass(slots=True)
