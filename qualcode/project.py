@@ -756,8 +756,8 @@ class Project:
         any of these files exists, nothing is written
         (:class:`~qualcode.errors.OutputExistsError`).
         """
-        from .export.safe import csv_frame
         from .io.atomic import atomic_write_text, check_writable
+        from .io.cells import csv_frame
 
         folder = Path(folder)
         names = ["codebook.yaml", "decisions.csv", "anchors.csv", "documents.csv", "segments.csv"]
@@ -790,7 +790,7 @@ class Project:
         ``path`` defaults to ``<folder>.qualcode`` beside the folder.
         """
         from .codebook.yaml import read_yaml_codebook
-        from .export.safe import csv_value
+        from .io.cells import csv_value
 
         folder = Path(folder)
         path = Path(path) if path is not None else folder.parent / f"{folder.name}.qualcode"

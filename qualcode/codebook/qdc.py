@@ -22,7 +22,9 @@ from typing import IO
 
 import yaml
 
-from ..errors import CodebookWarning, ExchangeFileError
+from ..errors import CodebookWarning, ExchangeFileError, ParameterError
+from ..io.atomic import atomic_write_bytes
+from ..io.cells import clean_text, reporting
 from ..io.safe import parse_xml_safely
 from ..nlp.normalize import fold
 from ..version import __version__
@@ -72,11 +74,7 @@ def qdc_bytes(codebook: Codebook, *, lang: str = "es") -> bytes:
     """The codebook as ``.qdc`` bytes (UTF-8), code names in ``lang``."""
     from lxml import etree
 
-    from ..export.safe import clean_text
-
     if lang not in LANGS:
-        from ..errors import ParameterError
-
         raise ParameterError(f"lang must be one of {LANGS}, got {lang!r}.")
     root = etree.Element(f"{{{NS}}}CodeBook", nsmap={None: NS})
     root.set("origin", f"qualcode {__version__}")
@@ -113,13 +111,9 @@ def qdc_bytes(codebook: Codebook, *, lang: str = "es") -> bytes:
 
 def write_qdc(codebook: Codebook, target: str | Path | IO[bytes], *, lang: str = "es", overwrite: bool = False) -> None:
     """Write ``codebook`` as a REFI-QDA ``.qdc`` file (validated; atomic for paths; an existing file only with ``overwrite``)."""
-    from ..export.safe import reporting
-
     with reporting(target, "XML (.qdc)"):
         data = qdc_bytes(codebook, lang=lang)
     if isinstance(target, (str, Path)):
-        from ..io.atomic import atomic_write_bytes
-
         atomic_write_bytes(target, data, overwrite=overwrite)
     else:
         target.write(data)

@@ -569,7 +569,7 @@ class Pseudonymizer:
         the only key to earlier pseudonymized outputs).
         """
         from ..io.atomic import atomic_write_text
-        from .safe import csv_frame
+        from ..io.cells import csv_frame
 
         # Names starting with = + - @ are neutralised reversibly (a leading apostrophe; see safe.csv_value).
         text = csv_frame(self.mapping, Path(path).name, exact=True).to_csv(index=False, lineterminator="\n")

@@ -62,8 +62,8 @@ def _variable_value(parent, attribute: str, value: object, integer: bool) -> Non
 
 
 def _x(value: object, where: str) -> str:
-    """Text XML 1.0 can hold (BEL, ESC, NUL, U+FFFF … become spaces, counted; see export.safe.clean_text)."""
-    from .safe import clean_text
+    """Text XML 1.0 can hold (BEL, ESC, NUL, U+FFFF … become spaces, counted; see io.cells.clean_text)."""
+    from ..io.cells import clean_text
 
     return clean_text(str(value), where)
 
@@ -199,8 +199,8 @@ def export_refi_qda(project: Project, path: str | Path, *, lang: str = "es", ove
         Never for user data; only if the written XML does not validate (a bug).
     """
     from ..io.atomic import check_writable
+    from ..io.cells import reporting
     from .pseudonymize import PseudonymizedProject
-    from .safe import reporting
 
     check_writable([path], overwrite=overwrite)
     with reporting(path, "XML (the .qdpx project)"):
