@@ -33,7 +33,7 @@ class HashingEmbedder:
 
         import numpy as np
 
-        from .coders.keyword import fold_fast
+        from .nlp.normalize import fold_fast
 
         self.calls += len(texts)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)

@@ -33,6 +33,8 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from ..errors import MissingDependencyError, ParameterError, QualcodeWarning
+from ..nlp.normalize import fold_fast
+from ..nlp.words import stemmer
 
 __all__ = [
     "BATCH_SIZE",
@@ -115,9 +117,7 @@ class TfidfEmbedder:
     def _analyzer(self, text: str) -> list[str]:
         import re
 
-        from .keyword import _stemmer, fold_fast
-
-        stem = _stemmer(self.lang).stemWord
+        stem = stemmer(self.lang).stemWord
         return [stem(w) for w in re.findall(r"[^\W\d_]{3,}", fold_fast(text))]
 
     def fit(self, texts: Sequence[str]) -> TfidfEmbedder:

@@ -44,7 +44,7 @@ def _guid(kind: str, key: str) -> str:
 
 def validate_qde(data: bytes, *, name: str = "project.qde") -> list[str]:
     """Validate ``project.qde`` bytes against the official Project.xsd; return the errors (empty when valid)."""
-    from ..codebook.qdc import _schema
+    from ..codebook.qdc import refi_schema as _schema
     from ..io.safe import parse_xml_safely
 
     root = parse_xml_safely(data, name=name)
@@ -72,7 +72,8 @@ def _qde(project: Project, *, lang: str) -> tuple[bytes, dict[str, str]]:
     from lxml import etree
 
     from .. import __version__
-    from ..codebook.qdc import _description, code_guid
+    from ..codebook.qdc import code_description as _description
+    from ..codebook.qdc import code_guid
     from ..review.decisions import decisions
 
     E = lambda tag: f"{{{NS}}}{tag}"  # noqa: E731
