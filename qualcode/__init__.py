@@ -29,7 +29,7 @@ from .analysis import (
 )
 from .batch import RoundResult, run_round
 from .codebook import Code, Codebook, load_codebook, save_codebook
-from .coders import EmbeddingCoder, EnsembleCoder, KeywordCoder, LearnedCoder, evaluate, suggest
+from .coders import EmbeddingCoder, EnsembleCoder, KeywordCoder, LearnedCoder, evaluate
 from .errors import QualcodeError, QualcodeWarning
 from .export import (
     Pseudonymizer,
@@ -59,6 +59,7 @@ from .review import (
     review_widget,
 )
 from .version import __version__
+from .workflow import suggest
 
 __all__ = [
     "Code",

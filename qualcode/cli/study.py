@@ -154,7 +154,7 @@ def suggest_cmd(project: Path = typer.Argument(..., help="Project file."),
 
         qualcode suggest study.qualcode --scheduler tcp://10.0.0.5:8786
     """
-    from ..coders import suggest
+    from ..workflow import suggest
 
     p = _open(project)
     try:

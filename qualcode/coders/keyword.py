@@ -46,6 +46,7 @@ from ..codebook import Codebook
 from ..codebook.validate import warn_language_gaps
 from ..errors import ParameterError
 from ..nlp.normalize import fold_fast
+from ..nlp.pipeline import get_nlp
 from ..nlp.words import stemmer, stop_words
 from ._keyword_index import WORD as _WORD
 from ._keyword_index import WordIndex, expand, index_words
@@ -95,8 +96,6 @@ _LOWER = {code: chr(code).lower() for code in range(0x41, 0x2FF) if len(chr(code
 
 @lru_cache(maxsize=2)
 def _lemma_table(lang: str):  # type: ignore[no-untyped-def]
-    from ..nlp.pipeline import get_nlp
-
     return get_nlp(lang).get_pipe("lemmatizer").lookups.get_table("lemma_lookup")
 
 
