@@ -32,6 +32,7 @@ from ..errors import (
 )
 from ..nlp.language import detect_language
 from ..nlp.normalize import fold, fold_label
+from ..parallel import batches, using
 from .docx import read_docx
 from .encoding import read_decoded
 from .subtitles import parse_subtitles
@@ -358,8 +359,6 @@ def load_corpus(
         outcomes.append(None)
     task = partial(_load_file, survey=survey, doc_id=doc_id, language=language, speakers=forced_speakers,
                    interviewer=frozenset(fold_label(s) for s in interviewer))
-    from ..parallel import batches, using
-
     with using(workers, scheduler, progress=progress) as runner:
         if runner.parallel:
             # Files travel to workers in groups: a message per file costs more than a small file takes.
