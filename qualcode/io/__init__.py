@@ -167,7 +167,7 @@ def _read_one(path: Path, fmt: str,
         parsed = parse_transcript(word.text, path=path, speakers=speakers)
         parsed.notes[:0] = word.notes
         return parsed, "docx", data, word.warnings, None
-    decoded = read_decoded(path)
+    decoded = read_decoded(path, data=data)
     if fmt in ("vtt", "srt"):
         parsed = parse_subtitles(decoded.text, path=path, kind=fmt, speakers=speakers)
     else:
