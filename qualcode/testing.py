@@ -16,6 +16,7 @@ from sklearn.base import clone
 from .codebook import Codebook
 from .coders.base import SUGGESTION_COLUMNS, NotFittedError
 from .errors import QualcodeError
+from .nlp.normalize import fold_fast
 
 if TYPE_CHECKING:
     import numpy as np
@@ -37,8 +38,6 @@ class HashingEmbedder:
         import re
 
         import numpy as np
-
-        from .coders.keyword import fold_fast
 
         self.calls += len(texts)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)

@@ -15,6 +15,10 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ..errors import ParameterError
+from .embedding import EmbeddingCoder
+from .ensemble import DEFAULT_MIN_SCORE, DEFAULT_TOP_K, combine
+from .keyword import KeywordCoder
+from .learned import LearnedCoder
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -166,11 +170,6 @@ def grouped_cross_validation(segments: pd.DataFrame, codebook: Codebook, gold: p
         ``"zero_shot"`` and ``"learned"``: :func:`evaluate` tables over all held-out segments.
     """
     from sklearn.model_selection import GroupKFold
-
-    from .embedding import EmbeddingCoder
-    from .ensemble import DEFAULT_MIN_SCORE, DEFAULT_TOP_K, combine
-    from .keyword import KeywordCoder
-    from .learned import LearnedCoder
 
     top_k = DEFAULT_TOP_K if top_k is None else top_k
     min_score = DEFAULT_MIN_SCORE if min_score is None else min_score
