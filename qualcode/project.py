@@ -25,7 +25,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -34,6 +34,10 @@ from .corpus import Corpus
 from .errors import ParameterError, ProjectError
 from .schemas import DOCUMENTS, SEGMENTS
 from .version import __version__
+
+if TYPE_CHECKING:
+    from .codebook import Codebook
+    from .review.log import DecisionLog
 
 __all__ = ["SCHEMA", "SCHEMA_VERSION", "Project", "text_hash"]
 
@@ -128,17 +132,17 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
-def _py(value: object) -> object:
+def _py(value: Any) -> Any:
     """NumPy/pandas scalars to plain Python for sqlite3; NA to None."""
     if value is None or value is pd.NA:
         return None
     try:
-        if pd.isna(value):  # type: ignore[arg-type]
+        if pd.isna(value):
             return None
     except (TypeError, ValueError):
         pass
     if hasattr(value, "item"):
-        return value.item()  # type: ignore[union-attr]
+        return value.item()
     return value
 
 
@@ -197,8 +201,8 @@ class Project:
     def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
         self.path = path
         self._db = connection
-        self._codebooks: dict[str, object] = {}
-        self._log: object | None = None
+        self._codebooks: dict[str, Codebook] = {}
+        self._log: DecisionLog | None = None
 
     # -- opening ----------------------------------------------------------------
     @staticmethod
@@ -323,7 +327,7 @@ class Project:
         else:
             self._db.execute("COMMIT")
 
-    def _frame(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
+    def _frame(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
         return pd.read_sql_query(sql, self._db, params=list(params))
 
     # -- for qualcode's own modules (the decision log, importers): SQL on this file --------------
@@ -367,13 +371,13 @@ class Project:
             return str(db.execute("SELECT value FROM meta WHERE key = 'project_id'").fetchone()[0])
 
     @property
-    def log(self) -> DecisionLog:  # type: ignore[name-defined]  # noqa: F821
+    def log(self) -> DecisionLog:
         """The decision log's owner (:class:`qualcode.review.log.DecisionLog`): typed rows, one transaction each."""
         if self._log is None:
             from .review.log import DecisionLog
 
             self._log = DecisionLog(self)
-        return self._log  # type: ignore[return-value]
+        return self._log
 
     # -- corpus -----------------------------------------------------------------
     def add_corpus(self, corpus: Corpus) -> pd.DataFrame:
@@ -422,14 +426,14 @@ class Project:
                     db.execute(
                         f"UPDATE documents SET {', '.join(f'{c} = ?' for c in declared)}, unit = ?, text = ?, "
                         "attributes = ?, updated_at = ? WHERE doc_id = ?",
-                        values + [corpus.unit, doc["text"], json.dumps(attrs, ensure_ascii=False), now, doc_id])
+                        [*values, corpus.unit, doc["text"], json.dumps(attrs, ensure_ascii=False), now, doc_id])
                     db.execute("DELETE FROM segments WHERE doc_id = ?", (doc_id,))
                     action = "updated"
                 else:
                     db.execute(
                         f"INSERT INTO documents ({', '.join(declared)}, unit, text, attributes, added_at, updated_at) "
                         f"VALUES ({', '.join('?' * (len(declared) + 5))})",
-                        values + [corpus.unit, doc["text"], json.dumps(attrs, ensure_ascii=False), now, now])
+                        [*values, corpus.unit, doc["text"], json.dumps(attrs, ensure_ascii=False), now, now])
                     action = "added"
                 self._insert_segments(db, segs)
                 moved = orphaned = 0
@@ -511,7 +515,7 @@ class Project:
         return Corpus(documents, segments, unit=unit)
 
     # -- codebooks --------------------------------------------------------------
-    def add_codebook(self, codebook: Codebook) -> str:  # type: ignore[name-defined]  # noqa: F821
+    def add_codebook(self, codebook: Codebook) -> str:
         """Record a codebook version (a no-op when this exact version is stored); return its version."""
         from .codebook.yaml import dump_yaml
 
@@ -533,7 +537,7 @@ class Project:
                   r.get("definition_es"), r.get("definition_en"), r["color"]) for r in frame.to_dict("records")])
         return version
 
-    def codebook(self, version: str | None = None) -> Codebook:  # type: ignore[name-defined]  # noqa: F821
+    def codebook(self, version: str | None = None) -> Codebook:
         """The current codebook (the last added), or a given version.
 
         Raises
@@ -575,14 +579,14 @@ class Project:
             for table in ("meta", *self._STUDY_TABLES):
                 cursor = self._db.execute(f"SELECT * FROM {table} ORDER BY rowid")
                 names = [d[0] for d in cursor.description]
-                out[table] = [dict(zip(names, row)) for row in cursor]
+                out[table] = [dict(zip(names, row, strict=True)) for row in cursor]
         finally:
             self._db.execute("COMMIT")
         return out
 
     @classmethod
     def from_snapshot(cls, path: str | Path, rows: dict[str, list[dict]],
-                      codebook: Codebook | None) -> Project:  # type: ignore[name-defined]  # noqa: F821
+                      codebook: Codebook | None) -> Project:
         """A new project file at ``path`` holding ``rows`` (as :meth:`snapshot` returns them) and ``codebook``."""
         project = cls.create(path)
         try:
@@ -863,7 +867,8 @@ _UNSUGGESTED = "unsuggested_documents"
 _ROUND = "round_in_progress:"
 
 
-def _get_meta(db: sqlite3.Connection, key: str, default: object) -> object:
+def _get_meta(db: sqlite3.Connection, key: str, default: Any) -> Any:
+    """The JSON value stored under ``key`` in the meta table (``default`` when absent)."""
     row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
     return json.loads(row[0]) if row else default
 
@@ -877,7 +882,7 @@ def _mark_suggested(db: sqlite3.Connection, segment_ids: Sequence[str]) -> None:
     pending = _get_meta(db, _UNSUGGESTED, [])
     if not pending:
         return
-    replaced, done = set(segment_ids), set()
+    replaced, done = set(segment_ids), set[str]()
     for i in range(0, len(pending), 900):  # SQLite's limit on bound parameters
         chunk = pending[i:i + 900]
         done.update(doc for doc, seg in db.execute(
@@ -901,7 +906,8 @@ def _statements(script: str) -> list[str]:
             continue
         buffer.append(code)
         joined = " ".join(buffer)
-        if joined.endswith(";") and (not joined.lstrip().upper().startswith("CREATE TRIGGER") or joined.endswith("END;")):
+        trigger = joined.lstrip().upper().startswith("CREATE TRIGGER")
+        if joined.endswith(";") and (not trigger or joined.endswith("END;")):
             out.append(joined)
             buffer = []
     return out

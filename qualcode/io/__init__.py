@@ -14,10 +14,10 @@ import logging
 import re
 import unicodedata
 import warnings as pywarnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Literal, Union
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -47,7 +47,7 @@ SUFFIXES = {
     ".txt": "txt", ".md": "md", ".docx": "docx", ".vtt": "vtt", ".srt": "srt",
     ".csv": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx",
 }
-PathsLike = Union[str, Path, Iterable[str | Path]]
+PathsLike = str | Path | Iterable[str | Path]
 _REPORT_COLUMNS = ["path", "doc_id", "status", "error", "message", "line", "n_segments"]
 
 
@@ -69,7 +69,7 @@ class LoadReport(pd.DataFrame):
     """
 
     @property
-    def _constructor(self):  # type: ignore[no-untyped-def]
+    def _constructor(self) -> type[LoadReport]:
         return LoadReport
 
     @property
@@ -225,7 +225,8 @@ def _load_file(job: tuple[Path, str | None, str | None], *, survey: SurveyColumn
                        f"{n} turn{'s' * (n != 1)} ({parsed.joined})")
             # A table read by mistake has its own remedy (survey=) above; naming speakers would not help it.
             notes[len(warnings)] = read_as if survey_hint else (
-                f"{read_as}. If the file has labels, name them: speakers=['Name', ...] (command line: --speakers 'Name')")
+                f"{read_as}. If the file has labels, name them: speakers=['Name', ...] "
+                "(command line: --speakers 'Name')")
         elif any("overlaps" in n or "empty cue" in n for n in notes):
             status = "warning"
         row = _row(path, did, status, None, f"{path}: " + "; ".join(notes))
@@ -368,8 +369,8 @@ def load_corpus(
         else:
             results = runner.map(task, jobs, desc="load")
     it = iter(results)
-    outcomes = [next(it) if outcome is None else outcome for outcome in outcomes]
-    for (made, row) in outcomes:  # type: ignore[misc]
+    done: list[tuple[list[ReadDocument], dict]] = [next(it) if outcome is None else outcome for outcome in outcomes]
+    for (made, row) in done:
         clash = next((d for d in made if d.doc_id in owner and owner[d.doc_id] != Path(d.source_path)), None)
         if clash is not None:
             error = DuplicateDocumentError(
@@ -437,23 +438,23 @@ def assign_languages(docs: list[ReadDocument], language: str | None, attrs: pd.D
         lookup = _attribute_lookup(attrs)
         for doc in docs:
             row = _match(doc, lookup)
-            if row is not None and attrs.loc[row, "language"]:
-                given[doc.doc_id] = str(attrs.loc[row, "language"])
+            if row is not None and attrs.at[row, "language"]:
+                given[doc.doc_id] = str(attrs.at[row, "language"])
     detected = [given.get(d.doc_id) or detect_language(d.parsed.text) for d in docs]
     known = [lang for lang in detected if lang]
     fallback = max(set(known), key=known.count) if known else "es"
-    for doc, lang in zip(docs, detected):
+    for doc, lang in zip(docs, detected, strict=True):
         doc.language = lang or fallback
 
 
-def _attribute_lookup(attrs: pd.DataFrame) -> dict[str, object]:
-    lookup: dict[str, object] = {}
+def _attribute_lookup(attrs: pd.DataFrame) -> dict[str, Hashable]:
+    lookup: dict[str, Hashable] = {}
     for row, key in attrs["doc_id"].items():
         lookup.setdefault(fold(unicodedata.normalize("NFC", key)), row)
     return lookup
 
 
-def _match(doc: ReadDocument, lookup: dict[str, object]) -> object | None:
+def _match(doc: ReadDocument, lookup: dict[str, Hashable]) -> Hashable | None:
     path = Path(doc.source_path)
     for key in (doc.doc_id, path.name, path.stem):
         row = lookup.get(fold(unicodedata.normalize("NFC", key)))
@@ -467,8 +468,8 @@ def _merge_attributes(corpus: Corpus, attrs: pd.DataFrame, source: str) -> list[
     rows: list[dict] = []
     lookup = _attribute_lookup(attrs)
     columns = [c for c in attrs.columns if c not in ("doc_id", "language")]
-    matched: dict[str, object] = {}
-    for doc_path, did in zip(corpus.documents["source_path"], corpus.documents["doc_id"]):
+    matched: dict[str, Hashable] = {}
+    for doc_path, did in zip(corpus.documents["source_path"], corpus.documents["doc_id"], strict=True):
         stub = ReadDocument(did, doc_path, "", "", "", ParsedTranscript("", []), "")
         row = _match(stub, lookup)
         if row is None and "#" in did:
@@ -484,13 +485,15 @@ def _merge_attributes(corpus: Corpus, attrs: pd.DataFrame, source: str) -> list[
         if row not in used:
             rows.append(_row(source, None, "warning", "AttributesWarning",
                              f"{source}, row {row}: document {key!r} is not in the corpus "
-                             "(a misspelt id, or a transcript that failed to load or is missing).", row))
+                             "(a misspelt id, or a transcript that failed to load or is missing).",
+                             row))  # type: ignore[arg-type]  # the sheet's row label: its row number, from a file
     ids = corpus.documents["doc_id"]
     for column in columns:
-        values = {did: attrs.at[row, column] for did, row in matched.items()}
+        values: dict[str, Any] = {did: attrs.at[row, column] for did, row in matched.items()}  # the sheet's text
         series = pd.array([values.get(d) for d in ids], dtype="string")
         corpus.documents[column] = _typed(series)
-        corpus.segments[column] = corpus.segments["doc_id"].map(dict(zip(ids, corpus.documents[column])))
+        by_doc = dict(zip(ids, corpus.documents[column], strict=True))
+        corpus.segments[column] = corpus.segments["doc_id"].map(by_doc)
         corpus.segments[column] = corpus.segments[column].astype(corpus.documents[column].dtype)
     return rows
 
@@ -531,4 +534,5 @@ def merge_survey_attributes(corpus: Corpus, docs: list[ReadDocument]) -> None:
     for column in columns:
         series = _typed(pd.array([(attrs.get(d) or {}).get(column) for d in ids], dtype="string"))
         corpus.documents[column] = series.values
-        corpus.segments[column] = corpus.segments["doc_id"].map(dict(zip(ids, series))).astype(series.dtype)
+        by_doc = dict(zip(ids, series, strict=True))
+        corpus.segments[column] = corpus.segments["doc_id"].map(by_doc).astype(series.dtype)

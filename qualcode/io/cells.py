@@ -29,8 +29,14 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import ReplacedCharactersWarning
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from openpyxl.cell.cell import Cell, MergedCell
+    from openpyxl.worksheet.worksheet import Worksheet
 
 __all__ = [
     "CELL_LIMIT",
@@ -204,7 +210,7 @@ def csv_value(field: object) -> object:
     return field
 
 
-def csv_frame(frame, name: str = "", *, exact: bool = False):  # type: ignore[no-untyped-def]
+def csv_frame(frame: pd.DataFrame, name: str = "", *, exact: bool = False) -> pd.DataFrame:
     """``frame`` with every field and every column name through :func:`csv_text`, ready for ``to_csv``.
 
     Places are given as ``<name> line N, column M`` (the line in the CSV
@@ -231,7 +237,7 @@ def csv_frame(frame, name: str = "", *, exact: bool = False):  # type: ignore[no
     return out
 
 
-def put(cell, value: object) -> None:  # type: ignore[no-untyped-def]
+def put(cell: Cell | MergedCell, value: object) -> None:
     """Write ``value`` into an openpyxl cell; text is always stored as text, never as a formula."""
     if value is None or value is _NA:
         cell.value = None
@@ -247,10 +253,10 @@ def put(cell, value: object) -> None:  # type: ignore[no-untyped-def]
         cell.value = cell_text(value, f"sheet {cell.parent.title!r} cell {cell.coordinate}")
         cell.data_type = "s"
     else:
-        cell.value = value
+        cell.value = value  # type: ignore[assignment]  # any other type: openpyxl refuses it, naming the type
 
 
-def put_row(ws, values: Sequence[object]) -> int:  # type: ignore[no-untyped-def]
+def put_row(ws: Worksheet, values: Sequence[object]) -> int:
     """Append a row of ``values`` to worksheet ``ws`` through :func:`put` (``Worksheet.append`` makes
     ``=…`` a live formula); return the row number.
 
@@ -274,7 +280,8 @@ def sheet_name(name: str, used: set[str]) -> str:
     Examples
     --------
     >>> used = set()
-    >>> sheet_name("Citas: Colaboración [todas las subcategorías]", used), sheet_name("Citas: Colaboración [todas]", used)
+    >>> first = sheet_name("Citas: Colaboración [todas las subcategorías]", used)
+    >>> first, sheet_name("Citas: Colaboración [todas]", used)
     ('Citas Colaboración (todas las…', 'Citas Colaboración (todas)')
     """
     clean = clean_text(name, "a sheet name").replace("[", "(").replace("]", ")")
@@ -289,6 +296,7 @@ def sheet_name(name: str, used: set[str]) -> str:
     return candidate
 
 
+_NA: object
 try:
     import pandas as _pd
 
