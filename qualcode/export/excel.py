@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Literal
 
 import pandas as pd
 
@@ -63,7 +63,8 @@ def report_tables(quotes: pd.DataFrame, codebook, *, segments: pd.DataFrame | No
         quotes["tag"] = quote_tags(quotes)
     quotes["code"] = quotes["code_id"].map(labels)
     quotes["dimension"] = quotes["code_id"].str.split(".").str[0]
-    attributes = [c for c in ("participant", "pseudonym", "role", "district", "stage", "round", "date") if c in quotes.columns]
+    attributes = [c for c in ("participant", "pseudonym", "role", "district", "stage", "round", "date")
+                  if c in quotes.columns]
     columns = [c for c in ["quote", "code_id", "code", "tag", "doc_id", "speaker", *attributes, "start", "timestamp",
                            "coder", "decision", "memo"] if c in quotes.columns]
     for dimension in codebook.dimensions:
@@ -87,11 +88,13 @@ def report_tables(quotes: pd.DataFrame, codebook, *, segments: pd.DataFrame | No
     first["new_codes"] = first["new_codes"].map(lambda codes: "; ".join(labels.get(c, c) for c in codes))
     tables[t["first"]] = first
     results = []
-    for options in ({}, {"method": "francis"}, {"by": "dimension"}, {"method": "francis", "by": "dimension"}):
+    runs: list[tuple[Literal["guest", "francis"], str | None]] = [
+        ("guest", None), ("francis", None), ("guest", "dimension"), ("francis", "dimension")]
+    for method, by_group in runs:
         try:
-            results.append(saturation(quotes, order=ordering, **options))
+            results.append(saturation(quotes, order=ordering, method=method, by=by_group))
         except ParameterError as exc:  # e.g. no codes yet in the base: say so in the report, do not fail it
-            results.append(pd.DataFrame([{"group": options.get("by", "all"), "method": options.get("method", "guest"),
+            results.append(pd.DataFrame([{"group": by_group or "all", "method": method,
                                           "notation": f"undefined: {exc}"}]))
     tables[t["saturation"]] = pd.concat(results, ignore_index=True)
     book = codebook.to_frame()
@@ -136,7 +139,7 @@ def _export_excel(tables: Mapping[str, pd.DataFrame], target: str | Path | IO[by
     names = []
     first = True
     if about:
-        ws = book.active
+        ws = book.worksheets[0]  # a new workbook holds one sheet, the active one
         ws.title = sheet_name(t["about"], used)
         names.append(ws.title)
         for key, value in about.items():
@@ -147,7 +150,7 @@ def _export_excel(tables: Mapping[str, pd.DataFrame], target: str | Path | IO[by
         first = False
     header_font, header_fill = Font(bold=True, color="FFFFFF"), PatternFill("solid", fgColor="2F5597")
     for title, frame in tables.items():
-        ws = book.active if first else book.create_sheet()
+        ws = book.worksheets[0] if first else book.create_sheet()
         first = False
         ws.title = sheet_name(title, used)
         names.append(ws.title)
@@ -157,8 +160,8 @@ def _export_excel(tables: Mapping[str, pd.DataFrame], target: str | Path | IO[by
             put(cell, name)
             cell.font, cell.fill = header_font, header_fill
             cell.alignment = Alignment(wrap_text=True, vertical="center")
-        for r, row in enumerate(frame.itertuples(index=False, name=None), start=2):
-            for c, value in enumerate(row, start=1):
+        for r, values in enumerate(frame.itertuples(index=False, name=None), start=2):
+            for c, value in enumerate(values, start=1):
                 put(ws.cell(r, c), value)
         for c, name in enumerate(columns, start=1):
             sample = frame.iloc[:200, c - 1].tolist() if len(frame) else []
@@ -249,7 +252,7 @@ def export_tables(tables: Mapping[str, pd.DataFrame], folder: str | Path, *, for
     check_writable(paths, overwrite=overwrite)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for (title, frame), path in zip(tables.items(), paths):
+    for frame, path in zip(tables.values(), paths, strict=True):  # one file per table
         if format == "csv":
             # Headers too: the code × attribute tables' column names are attribute values (case hostile 08).
             with reporting(path, "this table (as in the report workbook)"):
