@@ -32,12 +32,8 @@ from .codebook import Code, Codebook, load_codebook, save_codebook
 from .coders import EmbeddingCoder, EnsembleCoder, KeywordCoder, LearnedCoder, evaluate, suggest
 from .errors import QualcodeError, QualcodeWarning
 from .export import (
-    Pseudonymizer,
     export_excel,
-    export_refi_qda,
-    export_report,
     export_tables,
-    import_refi_qda,
     plot_code_by_attribute,
     plot_cooccurrence,
     plot_frequencies,
@@ -58,6 +54,7 @@ from .review import (
     reject,
     review_widget,
 )
+from .workflow import Pseudonymizer, export_refi_qda, export_report, import_refi_qda
 
 __version__ = "0.1.0"
 

@@ -344,7 +344,8 @@ def report_cmd(project: Path = typer.Argument(..., help="Project file."),
     import io
     from contextlib import nullcontext
 
-    from ..export import Pseudonymizer, export_refi_qda, export_report, export_tables
+    from ..export import export_tables
+    from ..workflow import Pseudonymizer, export_refi_qda, export_report
     from ..export.excel import table_files
     from ..export.safe import reporting
     from ..io.atomic import atomic_write_bytes, check_outputs, check_writable

@@ -48,7 +48,25 @@ def code_guid(code_id: str) -> str:
 
 
 @cache
-def _schema(name: str):  # type: ignore[no-untyped-def]
+def refi_schema(name: str):  # type: ignore[no-untyped-def]
+    """The official REFI-QDA XML schema ``name`` (``"Codebook.xsd"`` or ``"Project.xsd"``), shipped with qualcode.
+
+    Parsed once per process (cached); used to validate what qualcode writes.
+
+    Parameters
+    ----------
+    name : str
+        File name of the schema in ``qualcode/_data/refi``.
+
+    Returns
+    -------
+    lxml.etree.XMLSchema
+
+    Examples
+    --------
+    >>> refi_schema("Codebook.xsd") is refi_schema("Codebook.xsd")
+    True
+    """
     from lxml import etree
 
     return etree.XMLSchema(etree.parse(str(_SCHEMA_DIR / name)))
@@ -57,12 +75,23 @@ def _schema(name: str):  # type: ignore[no-untyped-def]
 def validate_qdc(data: bytes, *, name: str = "codebook.qdc") -> list[str]:
     """Validate ``.qdc`` bytes against the official Codebook.xsd; return the errors (empty when valid)."""
     root = parse_xml_safely(data, name=name)
-    schema = _schema("Codebook.xsd")
+    schema = refi_schema("Codebook.xsd")
     schema.validate(root)
     return [f"line {e.line}: {e.message}" for e in schema.error_log]
 
 
-def _description(code: Code) -> str:
+def code_description(code: Code) -> str:
+    """The REFI-QDA ``<Description>`` of ``code``: a marked YAML block with every field, so nothing is lost.
+
+    :func:`read_qdc` recognises the mark and rebuilds the code from the block
+    (label, definition, inclusion, exclusion, examples, keywords …).
+
+    Examples
+    --------
+    >>> code = Code("x", label={"es": "Equis"})
+    >>> code_description(code).splitlines()[1]
+    'id: x'
+    """
     block = {"id": code.id, **{k: v for k, v in code.to_dict().items() if k not in ("id", "color")}}
     return _MARK + "\n" + yaml.safe_dump(block, sort_keys=False, allow_unicode=True, width=100)
 
@@ -93,7 +122,7 @@ def qdc_bytes(codebook: Codebook, *, lang: str = "es") -> bytes:
         if code.color:
             el.set("color", code.color)
         desc = etree.SubElement(el, f"{{{NS}}}Description")
-        desc.text = clean_text(_description(code), "code descriptions")
+        desc.text = clean_text(code_description(code), "code descriptions")
         elements[code.id] = el
     sets = etree.SubElement(root, f"{{{NS}}}Sets")
     group = etree.SubElement(sets, f"{{{NS}}}Set")

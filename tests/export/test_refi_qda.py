@@ -10,7 +10,8 @@ import pytest
 
 import qualcode as qc
 from qualcode.errors import ExchangeFileError
-from qualcode.export import export_refi_qda, import_refi_qda, validate_qde
+from qualcode.export import validate_qde
+from qualcode.workflow import export_refi_qda, import_refi_qda
 
 REFI = Path(__file__).resolve().parents[1] / "data" / "refi"
 
