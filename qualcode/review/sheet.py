@@ -29,8 +29,11 @@ from typing import IO, TYPE_CHECKING
 import pandas as pd
 
 from ..errors import ParameterError, ReviewSheetError
-from ..export.safe import put, put_row
+from ..export.safe import put, put_row, reporting
+from ..io.atomic import atomic_path, check_writable
 from ..nlp.normalize import fold
+from ..project import text_hash
+from .log import Decision, Workbook, chunks, utc_now
 
 if TYPE_CHECKING:
     from ..project import Project
@@ -144,9 +147,6 @@ def export_review_sheet(project: Project, suggestions: pd.DataFrame | None, path
     >>> qc.export_review_sheet(project, project.suggestions, "revision_ana.xlsx", coder="ana")  # doctest: +SKIP
     412
     """
-    from ..export.safe import reporting
-    from ..io.atomic import check_writable
-
     if isinstance(path, (str, Path)):
         check_writable([path], overwrite=overwrite)  # before any work: a filled workbook is never lost
     with reporting(path, "an .xlsx workbook"):
@@ -161,8 +161,6 @@ def _export_review_sheet(project: Project, suggestions: pd.DataFrame | None, pat
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
-
-    from ..project import _now
 
     if lang not in CHOICES:
         raise ParameterError(f"lang must be 'es' or 'en', got {lang!r}.")
@@ -255,7 +253,7 @@ def _export_review_sheet(project: Project, suggestions: pd.DataFrame | None, pat
     # in the log when exported (what "later" means, independent of clocks and of imported creation times).
     position = project.query("SELECT max(decision_id) FROM decisions")[0][0] or 0
     for key, value in [("format", FORMAT), ("project", str(Path(project.path).resolve())),
-                       ("project_id", project.project_id), ("exported_at", _now()),
+                       ("project_id", project.project_id), ("exported_at", utc_now()),
                        ("export_id", uuid.uuid4().hex), ("log_position", int(position)),
                        ("codebook_version", codebook.version), ("coder", coder or ""), ("lang", lang),
                        ("rows", n_rows - 1), ("qualcode", __version__)]:
@@ -278,8 +276,6 @@ def _export_review_sheet(project: Project, suggestions: pd.DataFrame | None, pat
         ws.add_data_validation(other)
 
     if isinstance(path, (str, Path)):
-        from ..io.atomic import atomic_path
-
         with atomic_path(path, overwrite=overwrite) as tmp:
             book.save(tmp)
     else:
@@ -515,9 +511,6 @@ def apply_review(project: Project, review: pd.DataFrame, *, coder: str | None = 
     >>> report = qc.apply_review(project, qc.read_review_sheet("revision_ana.xlsx"))  # doctest: +SKIP
     >>> report[report["outcome"].isin(["refused", "partial"])]  # doctest: +SKIP
     """
-    from ..project import text_hash
-    from .log import Decision, _chunks
-
     path = review.attrs.get("path")
     where = f"{path}: " if path else ""
     who = coder or review.attrs.get("coder")
@@ -601,7 +594,7 @@ def apply_review(project: Project, review: pd.DataFrame, *, coder: str | None = 
             else:
                 out.update(outcome="blank", message="no decision in this row")
     # The net effect per (segment, code), compared with the current state inside the write transaction.
-    stored = _stored_suggestions(project, {seg for seg, _ in intents}, _chunks)
+    stored = _stored_suggestions(project, {seg for seg, _ in intents})
     version = log.current_version()
     planned: list[tuple[Decision, list[int], list[int]]] = []  # decision, rows that asked for it, rows covered
     for (seg, c), items in sorted(intents.items(), key=lambda kv: min(i for _, i, _ in kv[1])):
@@ -658,8 +651,6 @@ def apply_review(project: Project, review: pd.DataFrame, *, coder: str | None = 
 
 def _workbook(review: pd.DataFrame, project_id: str):  # type: ignore[no-untyped-def]
     """The staleness check's view of the workbook a read sheet came from (``None``: nothing to tell)."""
-    from .log import Workbook
-
     attrs = review.attrs
     exported_at = attrs.get("exported_at")
     export_id = attrs.get("export_id")
@@ -721,7 +712,7 @@ def _resolve_code(typed: str, codebook) -> tuple[str | None, str | None]:  # typ
     return None, f"other code {typed!r} is not a code of the codebook ({hint}); not recorded"
 
 
-def _stored_suggestions(project: Project, segment_ids: set[str], chunks) -> dict:  # type: ignore[no-untyped-def]
+def _stored_suggestions(project: Project, segment_ids: set[str]) -> dict:
     """(segment, code) → stored suggestions ``(method, score, codebook_version)``, for these segments only."""
     out: dict[tuple[str, str], list[tuple]] = {}
     for chunk in chunks(sorted(segment_ids)):
