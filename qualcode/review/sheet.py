@@ -34,6 +34,7 @@ from ..io.atomic import atomic_path, check_writable
 from ..nlp.normalize import fold
 from ..project import text_hash
 from .log import Decision, Workbook, chunks, utc_now
+from .table import evidence_text, review_table
 
 if TYPE_CHECKING:
     from ..project import Project
@@ -90,27 +91,6 @@ def normalize_decision(value: object) -> str | None:
     raise ParameterError(f"decision {str(value)!r} is not understood; write accept/aceptar/sí/x or reject/rechazar/no/0.")
 
 
-def _evidence_text(value: object) -> str | None:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict):
-        return "; ".join(f"{k}: {v}" for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return "; ".join(_evidence_text(v) or "" for v in value)
-    return str(value)
-
-
-def _questions(segments: pd.DataFrame) -> pd.Series:
-    """For every segment, the text of the last interviewer turn before it in its document."""
-    ordered = segments.sort_values(["doc_id", "start"])
-    asked = ordered["text"].where(ordered["speaker_role"] == "interviewer")
-    previous = asked.groupby(ordered["doc_id"]).shift(1)
-    previous = previous.groupby(ordered["doc_id"]).ffill()
-    return previous.reindex(segments.index)
-
-
 def export_review_sheet(project: Project, suggestions: pd.DataFrame | None, path: str | Path | IO[bytes], *,
                         lang: str = "es", coder: str | None = None, attributes: list[str] | None = None,
                         question_chars: int = 600, overwrite: bool = False) -> int:
@@ -164,31 +144,14 @@ def _export_review_sheet(project: Project, suggestions: pd.DataFrame | None, pat
 
     if lang not in CHOICES:
         raise ParameterError(f"lang must be 'es' or 'en', got {lang!r}.")
-    segments = project.segments
     codebook = project.codebook()
     labels = {c.id: (c.label[lang] or c.label["es" if lang == "en" else "en"]) for c in codebook}
-    segments["question"] = _questions(segments)
-    declared = {"segment_id", "doc_id", "turn", "part", "speaker", "speaker_role", "start", "end", "timestamp",
-                "field", "text", "language", "text_sha", "question"}
-    shown = attributes if attributes is not None else [c for c in segments.columns if c not in declared]
-    unknown = [a for a in shown if a not in segments.columns]
+    table = review_table(project, suggestions, question_chars=question_chars)
+    shown = attributes if attributes is not None else table.attrs["attributes"]
+    unknown = [a for a in shown if a not in table.attrs["segment_columns"]]
     if unknown:
         raise ParameterError(f"attribute column(s) {unknown} are not in the project; it has "
-                             f"{[c for c in segments.columns if c not in declared]}.")
-    if suggestions is None:
-        rows = segments[segments["speaker_role"] == "participant"][["segment_id"]].assign(code_id=None)
-    else:
-        missing = [c for c in ("segment_id", "code_id") if c not in suggestions.columns]
-        if missing:
-            raise ParameterError(f"suggestions need column(s) {missing}.")
-        keep = [c for c in ("segment_id", "code_id", "score", "method", "evidence") if c in suggestions.columns]
-        rows = suggestions[keep].copy()
-    table = rows.merge(segments, on="segment_id", how="left", validate="many_to_one")
-    lost = table[table["doc_id"].isna()]
-    if len(lost):
-        raise ParameterError(f"{len(lost)} suggestion(s) point to segments not in the project, "
-                             f"e.g. {list(lost['segment_id'][:3])}; add the corpus first.")
-    table = table.sort_values(["doc_id", "start"], kind="stable").reset_index(drop=True)
+                             f"{table.attrs['attributes']}.")
 
     book = Workbook()
     ws = book.active
@@ -198,14 +161,11 @@ def _export_review_sheet(project: Project, suggestions: pd.DataFrame | None, pat
     headers = [HEADERS[k][lang] if k in HEADERS else k for k in keys]
     put_row(ws, headers)  # attribute names are the user's: typed as text like every cell
     for i, row in enumerate(table.to_dict("records"), start=1):
-        question = row.get("question")
-        if isinstance(question, str) and len(question) > question_chars:
-            question = question[:question_chars] + " …"
         values = {
-            "n": i, "doc_id": row["doc_id"], "speaker": row.get("speaker"), "question": question,
+            "n": i, "doc_id": row["doc_id"], "speaker": row.get("speaker"), "question": row.get("question"),
             "quote": row["text"], "code_id": row.get("code_id"), "code_label": labels.get(row.get("code_id") or ""),
             "score": None if pd.isna(row.get("score", None)) else round(float(row["score"]), 3),
-            "method": row.get("method"), "evidence": _evidence_text(row.get("evidence")),
+            "method": row.get("method"), "evidence": evidence_text(row.get("evidence")),
             "decision": None, "other_code": None, "memo": None,
             "_segment_id": row["segment_id"], "_text_sha": row["text_sha"], "_code_id": row.get("code_id"),
             **{a: row.get(a) for a in shown},
