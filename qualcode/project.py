@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
 import pandas as pd
 
@@ -528,7 +528,7 @@ class Project:
 
     @classmethod
     def from_snapshot(cls, path: str | Path, rows: dict[str, list[dict]],
-                      codebook: Codebook | None) -> Project:
+                      codebook: Codebook | None) -> Self:
         """A new project file at ``path`` holding ``rows`` (as :meth:`snapshot` returns them) and ``codebook``."""
         project = cls.create(path)
         try:

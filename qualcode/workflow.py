@@ -105,7 +105,7 @@ def pseudonymized_project(project: Project, pseudonymizer: TextPseudonymizer) ->
             pseudonymizer.transform_codebook(codebook) if codebook is not None else None)
         view.pseudonymizer = pseudonymizer
         try:
-            yield view  # type: ignore[misc]
+            yield view
         finally:
             view.close()
     finally:
@@ -252,12 +252,12 @@ def _export_report(project: Project, path: str | Path | IO[bytes], *, lang: str,
         with pseudonymized_project(project, pseudonymizer) as hidden:
             return _export_report(hidden, path, lang=lang, coder=pseudonymizer.transform(coder) if coder else None,
                                   pseudonymizer=None, charts=charts, by=by, overwrite=overwrite)
-    hidden = project.pseudonymizer if isinstance(project, PseudonymizedProject) else None
+    names = project.pseudonymizer if isinstance(project, PseudonymizedProject) else None
     codebook = project.codebook()
     quotes = coded_quotes(project, coder=coder)
     tables = report_tables(quotes, codebook, segments=project.segments, lang=lang, by=by)
-    if hidden is not None:  # the data are pseudonymized already; this pass also covers what tables derive (titles)
-        tables = {hidden.transform(title): hidden.scrub(frame) for title, frame in tables.items()}
+    if names is not None:  # the data are pseudonymized already; this pass also covers what tables derive (titles)
+        tables = {names.transform(title): names.scrub(frame) for title, frame in tables.items()}
     figures = {}
     if charts and len(quotes):
         order = "date" if "date" in quotes.columns else None
@@ -273,7 +273,7 @@ def _export_report(project: Project, path: str | Path | IO[bytes], *, lang: str,
     about = {"qualcode": __version__, "project": Path(project.path).name,
              "codebook": f"{codebook.id} {codebook.version}",
              "coded quotes": len(quotes), "coders": ", ".join(sorted(quotes["coder"].unique())) if len(quotes) else "",
-             "pseudonymized": hidden.coverage() if hidden is not None else "no",
+             "pseudonymized": names.coverage() if names is not None else "no",
              "saturation": "code saturation (no new codes), one lens on the study, not proof"}
     export_excel(tables, path, charts=figures, about=about, lang=lang, overwrite=overwrite)
     return tables

@@ -345,10 +345,10 @@ def report_cmd(project: Path = typer.Argument(..., help="Project file."),
     from contextlib import nullcontext
 
     from ..export import export_tables
-    from ..workflow import Pseudonymizer, export_refi_qda, export_report
     from ..export.excel import table_files
     from ..export.safe import reporting
     from ..io.atomic import atomic_write_bytes, check_outputs, check_writable
+    from ..workflow import Pseudonymizer, export_refi_qda, export_report
 
     if mapping is not None and pseudonymize is None:
         _fail(QualcodeError("--mapping needs --pseudonymize (the names file)"), 2)
