@@ -29,7 +29,7 @@ from .analysis import (
 )
 from .batch import RoundResult, run_round
 from .codebook import Code, Codebook, load_codebook, save_codebook
-from .coders import EmbeddingCoder, EnsembleCoder, KeywordCoder, LearnedCoder, evaluate, suggest
+from .coders import EmbeddingCoder, EnsembleCoder, KeywordCoder, LearnedCoder, evaluate
 from .errors import QualcodeError, QualcodeWarning
 from .export import (
     export_excel,
@@ -54,9 +54,8 @@ from .review import (
     reject,
     review_widget,
 )
-from .workflow import Pseudonymizer, export_refi_qda, export_report, import_refi_qda
-
-__version__ = "0.1.0"
+from .version import __version__
+from .workflow import Pseudonymizer, export_refi_qda, export_report, import_refi_qda, suggest
 
 __all__ = [
     "Code",

@@ -35,7 +35,6 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from .analysis import saturation
-from .coders import suggest
 from .coders.ensemble import DEFAULT_MIN_SCORE, DEFAULT_TOP_K, combine
 from .corpus import Corpus
 from .errors import ProjectError, QualcodeError
@@ -44,7 +43,7 @@ from .io.atomic import free_path
 from .parallel import using
 from .review.decisions import coded_quotes, undecided
 from .review.sheet import export_review_sheet
-from .workflow import export_report
+from .workflow import export_report, suggest
 
 if TYPE_CHECKING:
     from .io import LoadReport
@@ -258,7 +257,7 @@ def run_round(project: Project, source: str | Path | Sequence[str | Path] | Corp
     speakers, interviewer : sequence of str
         Speaker labels to accept and the interviewer's labels (see :func:`~qualcode.io.load_corpus`).
     Other parameters
-        As :func:`~qualcode.coders.suggest`.
+        As :func:`~qualcode.workflow.suggest`.
 
     Returns
     -------

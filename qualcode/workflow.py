@@ -20,20 +20,104 @@ from typing import IO
 import pandas as pd
 
 from .analysis import code_frequencies, first_appearance, saturation
+from .codebook import Codebook
+from .coders import ensemble
+from .coders.ensemble import DEFAULT_MIN_SCORE, DEFAULT_TOP_K
 from .corpus import Corpus, segment_id
 from .errors import ParameterError, ProjectError, QualcodeWarning
 from .export.charts import plot_frequencies, plot_saturation
 from .export.excel import DEFAULT_BY, export_excel, report_tables
 from .export.pseudonymize import Pseudonymizer as TextPseudonymizer
 from .export.refi_qda import qdpx_bytes, read_qdpx
-from .export.safe import reporting
-from .io import _merge_survey_attributes, _set_languages
+from .io import assign_languages, merge_survey_attributes
 from .io.atomic import atomic_write_bytes, check_writable
+from .io.cells import reporting
 from .project import Project, text_hash
 from .review.decisions import coded_quotes, decisions
 from .review.log import Decision
+from .version import __version__
 
 # -- suggestions (coders ↔ project) ------------------------------------------------------------------------------
+
+
+def suggest(source: Project | pd.DataFrame, codebook: Codebook | None = None, *,
+            methods: Sequence[str] = ("keyword", "embedding"), learn: bool | None = None,
+            top_k: int = DEFAULT_TOP_K, min_score: float = DEFAULT_MIN_SCORE, embedder: str = "use",
+            store: bool = True, documents: Sequence[str] | None = None, workers: int = 1,
+            scheduler: str | None = None, progress: bool = False) -> pd.DataFrame:
+    """Suggest codes in one call, for a Project or a segments table.
+
+    Parameters
+    ----------
+    source : Project or DataFrame
+        A project (its segments, its current codebook, its decisions and its
+        embedding cache are used, and the suggestions are stored in it), or
+        a segments table such as ``corpus.segments``.
+    codebook : Codebook, optional
+        Required with a segments table; defaults to the project's current codebook.
+    methods : sequence of {"keyword", "embedding"}
+        The zero-shot coders to combine.
+    learn : bool, optional
+        Add the learned coder (trained on the project's accepted and rejected
+        decisions). Default: when the project holds decisions.
+    top_k, min_score
+        Per segment at most ``top_k`` codes scoring at least ``min_score``.
+    store : bool
+        With a project, store the suggestions there, replacing earlier ones
+        for the same segments and codebook version.
+    documents : sequence of str, optional
+        Only these documents (e.g. what a new round added); the project's
+        other suggestions are left as they are.
+    workers : int
+        Spread keyword matching and encoding over this many local processes;
+        the result is identical to one worker.
+    scheduler : str, optional
+        Run that work on the Dask cluster at this address instead (extra
+        ``qualcode[dask]``); only this process writes the project file.
+    progress : bool
+        Show progress bars (see :mod:`qualcode.progress`).
+
+    Returns
+    -------
+    DataFrame
+        ``segment_id``, ``doc_id``, ``code_id``, ``method``, ``score``,
+        ``evidence``, ``spans``, ``codebook_version``, ``rank``.
+
+    Raises
+    ------
+    ParameterError
+        For a source that is neither, a segments table without a codebook, documents with no segments,
+        an unknown method.
+
+    Notes
+    -----
+    The coders themselves work on tables (:func:`qualcode.coders.suggest`); this reads the project's
+    segments, codebook and decisions, gives the coders the project's embedding cache, and stores what
+    they return.
+
+    Examples
+    --------
+    >>> suggestions = qc.suggest(project)  # doctest: +SKIP
+    >>> suggestions.merge(project.segments[["segment_id", "text"]]).head()  # doctest: +SKIP
+    """
+    if isinstance(source, pd.DataFrame):
+        return ensemble.suggest(source, codebook, methods=methods, learn=learn, top_k=top_k, min_score=min_score,
+                                embedder=embedder, documents=documents, workers=workers, scheduler=scheduler,
+                                progress=progress)
+    if not isinstance(source, Project):
+        raise ParameterError("suggest() takes a Project or a segments DataFrame.")
+    segments = source.segments
+    codebook = codebook or source.codebook()
+    result = ensemble.suggest(segments, codebook, decisions=decisions(source), methods=methods, learn=learn,
+                              top_k=top_k, min_score=min_score, embedder=embedder,
+                              cache=source.embedding_cache(), documents=documents, workers=workers,
+                              scheduler=scheduler, progress=progress)
+    if store:
+        wanted = segments if documents is None else segments[segments["doc_id"].isin(set(documents))]
+        source.add_suggestions(result, replace_segments=list(wanted["segment_id"]),
+                               codebook_version=codebook.version)
+    return result
+
 
 # -- reports and exchange (export ↔ project) ----------------------------------------------------------------------
 
@@ -268,8 +352,6 @@ def _export_report(project: Project, path: str | Path | IO[bytes], *, lang: str,
         except ParameterError:
             verdict = None
         figures["saturation"] = plot_saturation(first_appearance(quotes, order=order), verdict, lang=lang)
-    from . import __version__
-
     about = {"qualcode": __version__, "project": Path(project.path).name,
              "codebook": f"{codebook.id} {codebook.version}",
              "coded quotes": len(quotes), "coders": ", ".join(sorted(quotes["coder"].unique())) if len(quotes) else "",
@@ -373,10 +455,10 @@ def import_refi_qda(path: str | Path, project_path: str | Path, *, unit: str = "
     path = Path(path)
     contents = read_qdpx(path)
     docs, codebook = contents.documents, contents.codebook
-    _set_languages(docs, None, None)
+    assign_languages(docs, None, None)
     corpus = Corpus._from_documents(docs, unit=unit)
     if any(d.attributes for d in docs):
-        _merge_survey_attributes(corpus, docs)
+        merge_survey_attributes(corpus, docs)
     project = Project.create(project_path)
     with project.transaction() as db:
         db.execute("INSERT INTO meta(key, value) VALUES ('name', ?)", (contents.name,))

@@ -22,13 +22,16 @@ from typing import IO
 
 import yaml
 
-from ..errors import CodebookWarning, ExchangeFileError
+from ..errors import CodebookWarning, ExchangeFileError, ParameterError
+from ..io.atomic import atomic_write_bytes
+from ..io.cells import clean_text, reporting
 from ..io.safe import parse_xml_safely
 from ..nlp.normalize import fold
+from ..version import __version__
 from .model import LANGS, LIST_FIELDS, TEXT_FIELDS, Code, Codebook
 from .validate import build_codebook
 
-__all__ = ["code_guid", "qdc_bytes", "read_qdc", "validate_qdc", "write_qdc"]
+__all__ = ["code_description", "code_guid", "qdc_bytes", "read_qdc", "refi_schema", "validate_qdc", "write_qdc"]
 
 NS = "urn:QDA-XML:codebook:1.0"
 _GUID_NAMESPACE = uuid.UUID("6f1f3b1e-3c55-4d2e-9a59-9c1de0a6b0a1")
@@ -49,23 +52,10 @@ def code_guid(code_id: str) -> str:
 
 @cache
 def refi_schema(name: str):  # type: ignore[no-untyped-def]
-    """The official REFI-QDA XML schema ``name`` (``"Codebook.xsd"`` or ``"Project.xsd"``), shipped with qualcode.
+    """The official REFI-QDA XML Schema ``name`` (``"Codebook.xsd"`` or ``"Project.xsd"``) shipped with qualcode.
 
-    Parsed once per process (cached); used to validate what qualcode writes.
-
-    Parameters
-    ----------
-    name : str
-        File name of the schema in ``qualcode/_data/refi``.
-
-    Returns
-    -------
-    lxml.etree.XMLSchema
-
-    Examples
-    --------
-    >>> refi_schema("Codebook.xsd") is refi_schema("Codebook.xsd")
-    True
+    Parsed on every call (an ``lxml.etree.XMLSchema``); the ``.qdc`` and ``.qdpx`` writers validate what
+    they write against it (https://www.qdasoftware.org).
     """
     from lxml import etree
 
@@ -81,16 +71,10 @@ def validate_qdc(data: bytes, *, name: str = "codebook.qdc") -> list[str]:
 
 
 def code_description(code: Code) -> str:
-    """The REFI-QDA ``<Description>`` of ``code``: a marked YAML block with every field, so nothing is lost.
+    """A code's REFI-QDA ``Description`` text: a ``qualcode:`` marker line, then the code's fields as YAML.
 
-    :func:`read_qdc` recognises the mark and rebuilds the code from the block
-    (label, definition, inclusion, exclusion, examples, keywords …).
-
-    Examples
-    --------
-    >>> code = Code("x", label={"es": "Equis"})
-    >>> code_description(code).splitlines()[1]
-    'id: x'
+    Other tools show it as the code's memo; :func:`read_qdc` reads the fields back from it, so a codebook
+    survives a round trip through them.
     """
     block = {"id": code.id, **{k: v for k, v in code.to_dict().items() if k not in ("id", "color")}}
     return _MARK + "\n" + yaml.safe_dump(block, sort_keys=False, allow_unicode=True, width=100)
@@ -100,15 +84,9 @@ def qdc_bytes(codebook: Codebook, *, lang: str = "es") -> bytes:
     """The codebook as ``.qdc`` bytes (UTF-8), code names in ``lang``."""
     from lxml import etree
 
-    from ..export.safe import clean_text
-
     if lang not in LANGS:
-        from ..errors import ParameterError
-
         raise ParameterError(f"lang must be one of {LANGS}, got {lang!r}.")
     root = etree.Element(f"{{{NS}}}CodeBook", nsmap={None: NS})
-    from .. import __version__
-
     root.set("origin", f"qualcode {__version__}")
     codes_el = etree.SubElement(root, f"{{{NS}}}Codes")
     elements: dict[str | None, object] = {None: codes_el}
@@ -143,13 +121,9 @@ def qdc_bytes(codebook: Codebook, *, lang: str = "es") -> bytes:
 
 def write_qdc(codebook: Codebook, target: str | Path | IO[bytes], *, lang: str = "es", overwrite: bool = False) -> None:
     """Write ``codebook`` as a REFI-QDA ``.qdc`` file (validated; atomic for paths; an existing file only with ``overwrite``)."""
-    from ..export.safe import reporting
-
     with reporting(target, "XML (.qdc)"):
         data = qdc_bytes(codebook, lang=lang)
     if isinstance(target, (str, Path)):
-        from ..io.atomic import atomic_write_bytes
-
         atomic_write_bytes(target, data, overwrite=overwrite)
     else:
         target.write(data)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError
-from .safe import clean_text
+from ..io.cells import clean_text
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

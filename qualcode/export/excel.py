@@ -3,7 +3,7 @@
 ``report_tables`` computes every table of the report (pure); ``export_excel``
 writes tables (and optional charts) to one ``.xlsx``; ``export_tables``
 writes them as CSV or Parquet files. :func:`qualcode.workflow.export_report`
-does all of it for a project. Every cell is written safely (see :mod:`qualcode.export.safe`).
+does all of it for a project. Every cell is written safely (see :mod:`qualcode.io.cells`).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import pandas as pd
 from ..analysis import code_by_attribute, code_frequencies, cooccurrence, first_appearance, saturation
 from ..errors import MissingDependencyError, ParameterError
 from ..io.atomic import atomic_path, atomic_write_bytes, check_writable
+from ..io.cells import csv_frame, put, put_row, reporting, sheet_name
 from .pseudonymize import quote_tags
-from .safe import csv_frame, put, put_row, reporting, sheet_name
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -30,14 +30,17 @@ from pathlib import Path
 import pandas as pd
 
 from ..codebook.model import LIST_FIELDS, TEXT_FIELDS
-from ..codebook.validate import _stop_words
 from ..corpus import Corpus, segment_id
 from ..errors import InputFileError, MissingDependencyError, ParameterError
 from ..io.atomic import atomic_write_text
+from ..io.cells import csv_frame
 from ..io.encoding import decode_bytes, normalize_text
-from ..io.text import _CODE_LIKE, _NOT_SPEAKERS, _ROLE_WORDS, _WORD_AND_NUMBER
+from ..io.text import CODE_LIKE as _CODE_LIKE
+from ..io.text import NOT_SPEAKERS as _NOT_SPEAKERS
+from ..io.text import ROLE_WORDS as _ROLE_WORDS
+from ..io.text import WORD_AND_NUMBER as _WORD_AND_NUMBER
 from ..nlp.normalize import fold, fold_label
-from .safe import csv_frame
+from ..nlp.words import stop_words as _stop_words
 
 __all__ = ["Pseudonymizer", "quote_tags"]
 

@@ -34,11 +34,12 @@ import pandas as pd
 
 from ..codebook.model import Codebook
 from ..codebook.qdc import code_description, code_guid, read_qdc, refi_schema
-from ..corpus import _Document
+from ..corpus import ReadDocument
 from ..errors import ExchangeFileError, QualcodeWarning
+from ..io.cells import clean_text
 from ..io.safe import parse_xml_safely, read_zip_safely
 from ..io.text import parse_transcript
-from .safe import clean_text
+from ..version import __version__
 
 __all__ = ["SELECTION_COLUMNS", "QdpxContents", "qde_bytes", "qdpx_bytes", "read_qdpx", "validate_qde"]
 
@@ -67,7 +68,7 @@ def _variable_value(parent, attribute: str, value: object, integer: bool) -> Non
 
 
 def _x(value: object, where: str) -> str:
-    """Text XML 1.0 can hold (BEL, ESC, NUL, U+FFFF … become spaces, counted; see export.safe.clean_text)."""
+    """Text XML 1.0 can hold (BEL, ESC, NUL, U+FFFF … become spaces, counted; see io.cells.clean_text)."""
     return clean_text(str(value), where)
 
 
@@ -98,8 +99,6 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
         The XML, and ``Sources/<guid>.txt`` → text for each document.
     """
     from lxml import etree
-
-    from .. import __version__
 
     E = lambda tag: f"{{{NS}}}{tag}"  # noqa: E731
     current = decisions[decisions["decision"].isin(["accept", "manual"])].sort_values(
@@ -278,7 +277,7 @@ class QdpxContents(NamedTuple):
 
     name: str
     codebook: Codebook | None
-    documents: list[_Document]
+    documents: list[ReadDocument]
     selections: pd.DataFrame
 
 
@@ -378,7 +377,7 @@ def read_qdpx(path: str | Path) -> QdpxContents:
                 content = [c for c in value if _local(c) != "VariableRef"]
                 if name_ and content:
                     attrs[name_] = content[0].text
-            docs.append(_Document(doc_id, str(path), "qdpx", "utf-8", sha, parsed, "", attrs or None))
+            docs.append(ReadDocument(doc_id, str(path), "qdpx", "utf-8", sha, parsed, "", attrs or None))
             for selection in _children(source, "PlainTextSelection"):
                 start, end = int(selection.get("startPosition")), int(selection.get("endPosition"))
                 for coding in _children(selection, "Coding"):

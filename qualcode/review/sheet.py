@@ -29,10 +29,11 @@ from typing import IO, TYPE_CHECKING
 import pandas as pd
 
 from ..errors import ParameterError, ReviewSheetError
-from ..export.safe import put, put_row, reporting
 from ..io.atomic import atomic_path, check_writable
+from ..io.cells import put, put_row, reporting
 from ..nlp.normalize import fold
 from ..project import text_hash
+from ..version import __version__
 from .log import Decision, Workbook, chunks, utc_now
 from .table import evidence_text, review_table
 
@@ -172,7 +173,7 @@ def _export_review_sheet(project: Project, suggestions: pd.DataFrame | None, pat
         }
         r = ws.max_row + 1
         for c, key in enumerate(keys, start=1):
-            # Typed as text, control characters out, within the cell limit (qualcode.export.safe).
+            # Typed as text, control characters out, within the cell limit (qualcode.io.cells).
             put(ws.cell(r, c), values.get(key))
 
     n_rows = ws.max_row
@@ -205,8 +206,6 @@ def _export_review_sheet(project: Project, suggestions: pd.DataFrame | None, pat
     codes_ws.sheet_state = "hidden"
     about = book.create_sheet("about")
     import uuid
-
-    from .. import __version__
 
     # export_id: recorded with every decision applied from this workbook, so that editing and re-applying it
     # works while re-applying an older one never reverses a later decision; log_position: the last decision
