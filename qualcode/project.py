@@ -201,7 +201,7 @@ class Project:
         return db
 
     @classmethod
-    def create(cls, path: str | Path, *, exist_ok: bool = False) -> Project:
+    def create(cls, path: str | Path, *, exist_ok: bool = False) -> Self:
         """Create a new project file (or open it when ``exist_ok`` and it exists).
 
         Raises
@@ -228,7 +228,7 @@ class Project:
         return project
 
     @classmethod
-    def open(cls, path: str | Path) -> Project:
+    def open(cls, path: str | Path) -> Self:
         """Open an existing project file, upgrading its schema if it is older.
 
         Raises

@@ -280,7 +280,7 @@ class Pseudonymizer(TextPseudonymizer):
         return pseudonymized_project(project, self)
 
 
-def export_report(project: Project, path: str | Path, *, lang: str = "es", coder: str | None = None,
+def export_report(project: Project, path: str | Path | IO[bytes], *, lang: str = "es", coder: str | None = None,
                   pseudonymizer: TextPseudonymizer | None = None, charts: bool = True,
                   by: Sequence[str] = DEFAULT_BY, overwrite: bool = False) -> dict[str, pd.DataFrame]:
     """Write the project's report workbook (coded quotes, frequencies, saturation, codebook, charts).

@@ -320,7 +320,7 @@ class CachedEmbedder:
 
     def encode(self, texts: list[str]) -> np.ndarray:
         keys = [_key(t) for t in texts]
-        missing = {k: t for k, t in zip(keys, texts) if k not in self._memory}
+        missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in self._memory}
         if missing and self.cache is not None:
             found = self.cache.get([(self.name, k) for k in missing])
             for (_, k), vector in found.items():
@@ -335,7 +335,7 @@ class CachedEmbedder:
                 done = runner.map(self.embedder.encode, todo, desc=f"encode {len(missing)} texts")
             vectors = np.vstack(done)
             self.n_encoded += len(missing)
-            fresh = dict(zip(missing, vectors))
+            fresh = dict(zip(missing, vectors, strict=True))  # one row per missing text
             self._memory.update(fresh)
             if self.cache is not None:
                 self.cache.put({(self.name, k): v for k, v in fresh.items()})

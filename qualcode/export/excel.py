@@ -24,6 +24,8 @@ from .pseudonymize import quote_tags
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from ..codebook import Codebook
+
 __all__ = ["DEFAULT_BY", "export_excel", "export_tables", "report_tables", "table_files"]
 
 _TITLES = {
@@ -38,8 +40,9 @@ _TITLES = {
 DEFAULT_BY = ("role", "district", "stage", "round")
 
 
-def report_tables(quotes: pd.DataFrame, codebook, *, segments: pd.DataFrame | None = None,  # type: ignore[no-untyped-def]
-                  lang: str = "es", by: Sequence[str] = DEFAULT_BY, order: str | None = "date") -> dict[str, pd.DataFrame]:
+def report_tables(quotes: pd.DataFrame, codebook: Codebook, *, segments: pd.DataFrame | None = None,
+                  lang: str = "es", by: Sequence[str] = DEFAULT_BY,
+                  order: str | None = "date") -> dict[str, pd.DataFrame]:
     """Every table of the report, keyed by sheet title (in ``lang``), from coded quotes and the codebook.
 
     Returns

@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import pandas as pd
 
@@ -41,6 +43,14 @@ from ..io.text import ROLE_WORDS as _ROLE_WORDS
 from ..io.text import WORD_AND_NUMBER as _WORD_AND_NUMBER
 from ..nlp.normalize import fold, fold_label
 from ..nlp.words import stop_words as _stop_words
+
+if TYPE_CHECKING:
+    # typing.Self is Python 3.11+; qualcode supports 3.10.
+    from typing_extensions import Self
+
+    from ..codebook.model import Codebook
+
+_T = TypeVar("_T")
 
 __all__ = ["Pseudonymizer", "quote_tags"]
 
@@ -111,7 +121,7 @@ def _slug(pseudonym: str, matched: str) -> str:
     return slug
 
 
-def _label_is_a_name(label: str, common: set[str]) -> bool:
+def _label_is_a_name(label: str, common: AbstractSet[str]) -> bool:
     """A speaker label that reads as a person's name: ``Rosa``, ``Ana María`` (not ``Entrevistadora``, ``D2``)."""
     words = label.split()
     if not 1 <= len(words) <= 3 or not all(w.isalpha() and w[0].isupper() for w in words):
@@ -166,7 +176,7 @@ class Pseudonymizer:
         self.template = template
 
     @classmethod
-    def from_file(cls, path: str | Path, **options: object) -> Pseudonymizer:
+    def from_file(cls, path: str | Path, **options: Any) -> Self:
         """A Pseudonymizer for the names in a file: one per line, or a CSV with ``name`` (and ``pseudonym``) columns.
 
         The file's encoding is detected as for transcripts (UTF-8 with or
@@ -203,10 +213,10 @@ class Pseudonymizer:
                 names = [r[0].strip() for r in rows if r and r[0].strip()]
         if not names:
             raise InputFileError(f"{path}: the names file lists no name; write one name per line.", path=path)
-        return cls(names, **options)  # type: ignore[arg-type]
+        return cls(names, **options)
 
     # -- learning the names ------------------------------------------------------
-    def fit(self, texts: Iterable[str], *, speakers: Iterable[str] = ()) -> Pseudonymizer:
+    def fit(self, texts: Iterable[str], *, speakers: Iterable[str] = ()) -> Self:
         """Collect the names to replace: the given list, and names detected in ``texts`` and ``speakers`` labels."""
         self.mapping_: dict[str, str] = {}
         self.sources_: dict[str, str] = {}
@@ -241,7 +251,7 @@ class Pseudonymizer:
             self.mapping_[name] = self._keys[key]
             self.sources_[name] = source
 
-    def learn(self, texts: Iterable[str], speakers: Iterable[str] = ()) -> Pseudonymizer:
+    def learn(self, texts: Iterable[str], speakers: Iterable[str] = ()) -> Self:
         """Add the names detected in ``texts`` and ``speakers`` (names already known keep their pseudonym).
 
         Unlike :meth:`fit`, names learnt before are kept: a project's copy
@@ -325,10 +335,22 @@ class Pseudonymizer:
         pieces.append(text[last:])
         return "".join(pieces), ends, shifts
 
+    @overload
+    def transform(self, text: str) -> str: ...
+
+    @overload
+    def transform(self, text: _T) -> _T: ...
+
     def transform(self, text: object) -> object:
         """``text`` with every known name replaced, in any case or accent (non-text values pass through)."""
         self._fitted()
         return self._replace(text)[0] if isinstance(text, str) else text
+
+    @overload
+    def transform_id(self, value: str) -> str: ...
+
+    @overload
+    def transform_id(self, value: _T) -> _T: ...
 
     def transform_id(self, value: object) -> object:
         """An id or file name with every known name replaced (``ent_rosa_marzo`` → ``ent_persona_1_marzo``).
@@ -357,7 +379,7 @@ class Pseudonymizer:
                     else [self.transform(x) for x in v] if isinstance(v, list) else v).astype(out[column].dtype)
         return out
 
-    def mover(self, text: str):  # type: ignore[no-untyped-def]
+    def mover(self, text: str) -> tuple[str, Callable[[int], int]]:
         """The new text and a function moving an offset of the old text to the same place in the new one.
 
         Examples
@@ -376,7 +398,7 @@ class Pseudonymizer:
 
         return new, moved
 
-    def transform_corpus(self, corpus):  # type: ignore[no-untyped-def]
+    def transform_corpus(self, corpus: Corpus) -> Corpus:
         """A new Corpus whose documents and segments carry pseudonyms, offsets recomputed.
 
         Names are replaced in each document's text and id; every segment's
@@ -391,20 +413,20 @@ class Pseudonymizer:
         segments = corpus.segments.copy()
         ids = {d: self.transform_id(d) for d in documents["doc_id"]}
         texts, movers = {}, {}
-        for doc_id, text in zip(documents["doc_id"], documents["text"]):
+        for doc_id, text in zip(documents["doc_id"], documents["text"], strict=True):
             texts[doc_id], movers[doc_id] = self.mover(text)
-        new_start = [movers[d](int(s)) for d, s in zip(segments["doc_id"], segments["start"])]
-        new_end = [movers[d](int(e)) for d, e in zip(segments["doc_id"], segments["end"])]
+        new_start = [movers[d](int(s)) for d, s in zip(segments["doc_id"], segments["start"], strict=True)]
+        new_end = [movers[d](int(e)) for d, e in zip(segments["doc_id"], segments["end"], strict=True)]
         documents["text"] = pd.array([texts[d] for d in documents["doc_id"]], dtype="string")
         segments["start"] = pd.array(new_start, dtype="Int64")
         segments["end"] = pd.array(new_end, dtype="Int64")
-        segments["text"] = pd.array([texts[d][a:b] for d, a, b in zip(segments["doc_id"], new_start, new_end)],
-                                    dtype="string")
+        segments["text"] = pd.array([texts[d][a:b] for d, a, b in zip(segments["doc_id"], new_start, new_end,
+                                                                          strict=True)], dtype="string")
         for frame in (documents, segments):
             frame["doc_id"] = frame["doc_id"].map(ids).astype(frame["doc_id"].dtype)
         seen: dict[tuple[str, str], int] = {}
         new_ids = []
-        for doc_id, text in zip(segments["doc_id"], segments["text"]):
+        for doc_id, text in zip(segments["doc_id"], segments["text"], strict=True):
             k = seen.get((doc_id, text), 0)
             seen[(doc_id, text)] = k + 1
             new_ids.append(segment_id(doc_id, text, k))
@@ -418,16 +440,20 @@ class Pseudonymizer:
                     frame[column] = frame[column].map(transform).astype(frame[column].dtype)
         return Corpus(documents, segments, unit=corpus.unit)
 
-    def transform_codebook(self, codebook):  # type: ignore[no-untyped-def]
+    def transform_codebook(self, codebook: Codebook) -> Codebook:
         """The codebook with names replaced in its texts (labels, definitions, examples …); ids unchanged."""
         from dataclasses import replace
 
         def texts(value: dict) -> dict:
             return {lang: self.transform(v) for lang, v in value.items()}
 
-        codes = [replace(code, **{f: texts(getattr(code, f)) for f in TEXT_FIELDS},
-                         **{f: {lang: [self.transform(x) for x in v] for lang, v in getattr(code, f).items()}
-                            for f in LIST_FIELDS}) for code in codebook]
+        codes = []
+        for code in codebook:
+            # Field name -> its per-language texts (TEXT_FIELDS) or lists (LIST_FIELDS), names replaced.
+            changes: dict[str, Any] = {f: texts(getattr(code, f)) for f in TEXT_FIELDS}
+            changes.update({f: {lang: [self.transform(x) for x in v] for lang, v in getattr(code, f).items()}
+                            for f in LIST_FIELDS})
+            codes.append(replace(code, **changes))
         return replace(codebook, codes=codes, title=texts(codebook.title), description=texts(codebook.description),
                        references=[self.transform(r) for r in codebook.references])
 
@@ -454,7 +480,8 @@ class Pseudonymizer:
     @property
     def mapping(self) -> pd.DataFrame:
         """The name → pseudonym table (keep it apart from the exports)."""
-        return pd.DataFrame(sorted(self.mapping_.items(), key=lambda kv: kv[1]), columns=["name", "pseudonym"])
+        pairs = sorted(self.mapping_.items(), key=lambda kv: kv[1])
+        return pd.DataFrame(pairs, columns=["name", "pseudonym"])
 
     def save_mapping(self, path: str | Path, *, overwrite: bool = False) -> None:
         """Write the mapping to a CSV the user chose (atomically); nothing else ever writes it.
@@ -487,7 +514,8 @@ def quote_tags(quotes: pd.DataFrame, *, role: str = "role", stage: str = "stage"
     initials = {"principal": "D", "directora": "D", "director": "D"}
     numbers: dict[tuple[str, str], dict[str, int]] = {}
     tags = []
-    for r, s, p in zip(quotes[role].astype(str), quotes[stage].astype(str), quotes[participant].astype(str)):
+    for r, s, p in zip(quotes[role].astype(str), quotes[stage].astype(str), quotes[participant].astype(str),
+                       strict=True):
         seen = numbers.setdefault((r, s), {})
         seen.setdefault(p, len(seen) + 1)
         tags.append(f"{initials.get(r.lower(), r[:1].upper())}{s}{seen[p]}")

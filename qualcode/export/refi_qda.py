@@ -28,7 +28,7 @@ import uuid
 import warnings
 import zipfile
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pandas as pd
 
@@ -40,6 +40,9 @@ from ..io.cells import clean_text
 from ..io.safe import parse_xml_safely, read_zip_safely
 from ..io.text import parse_transcript
 from ..version import __version__
+
+if TYPE_CHECKING:
+    from lxml import etree
 
 __all__ = ["SELECTION_COLUMNS", "QdpxContents", "qde_bytes", "qdpx_bytes", "read_qdpx", "validate_qde"]
 
@@ -59,12 +62,13 @@ def validate_qde(data: bytes, *, name: str = "project.qde") -> list[str]:
     return [f"line {e.line}: {e.message}" for e in schema.error_log]
 
 
-def _variable_value(parent, attribute: str, value: object, integer: bool) -> None:  # type: ignore[no-untyped-def]
+def _variable_value(parent: etree._Element, attribute: str, value: object, integer: bool) -> None:
     from lxml import etree
 
     value_el = etree.SubElement(parent, f"{{{NS}}}VariableValue")
     etree.SubElement(value_el, f"{{{NS}}}VariableRef").set("targetGUID", _guid("variable", attribute))
-    etree.SubElement(value_el, f"{{{NS}}}{'IntegerValue' if integer else 'TextValue'}").text = _x(value, "attribute values")
+    kind = "IntegerValue" if integer else "TextValue"
+    etree.SubElement(value_el, f"{{{NS}}}{kind}").text = _x(value, "attribute values")
 
 
 def _x(value: object, where: str) -> str:
@@ -115,7 +119,7 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
             user.set("name", _x(coder, "coder names"))
     book = etree.SubElement(root, E("CodeBook"))
     codes_el = etree.SubElement(book, E("Codes"))
-    parents = {None: codes_el}
+    parents: dict[str | None, etree._Element] = {None: codes_el}
     other = "en" if lang == "es" else "es"
     for code in codebook:
         el = etree.SubElement(parents[code.parent_id], E("Code"))
@@ -139,10 +143,10 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
         key = "participant" if "participant" in attributes else None
         cases = etree.SubElement(root, E("Cases"))
         groups = documents.groupby(key, sort=True) if key else documents.groupby("doc_id", sort=True)
-        for name, group in groups:
+        for case_key, group in groups:
             case = etree.SubElement(cases, E("Case"))
-            case.set("guid", _guid("case", str(name)))
-            case.set("name", _x(name, "case names"))
+            case.set("guid", _guid("case", str(case_key)))
+            case.set("name", _x(case_key, "case names"))
             first = group.iloc[0]
             for attribute in attributes:
                 values = group[attribute].dropna().unique()
@@ -156,7 +160,7 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
     notes: list[tuple[str, str, str]] = []
     by_doc = dict(tuple(current.groupby("doc_id")))
     for doc in documents.itertuples():
-        guid = _guid("source", doc.doc_id)
+        guid = _guid("source", str(doc.doc_id))  # doc_id is text already (string dtype)
         source = etree.SubElement(sources, E("TextSource"))
         source.set("guid", guid)
         source.set("name", _x(doc.doc_id, "document names"))
@@ -181,7 +185,7 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
                     etree.SubElement(coding, E("NoteRef")).set("targetGUID", note_guid)
         # Attributes travel on each document too (a case's documents may differ: stage, round, date).
         for attribute in attributes:
-            value = getattr(doc, attribute) if attribute.isidentifier() else documents.loc[doc.Index, attribute]
+            value = getattr(doc, attribute) if attribute.isidentifier() else documents.at[doc.Index, attribute]
             if value is None or value is pd.NA or (isinstance(value, float) and value != value):
                 continue
             _variable_value(source, attribute, value, str(documents[attribute].dtype) == "Int64")
@@ -237,17 +241,17 @@ def qdpx_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFr
     return buffer.getvalue()
 
 
-def _local(el) -> str:  # type: ignore[no-untyped-def]
+def _local(el: etree._Element) -> str:
     from lxml import etree
 
     return etree.QName(el).localname if isinstance(el.tag, str) else ""
 
 
-def _children(el, name: str) -> list:  # type: ignore[no-untyped-def]
+def _children(el: etree._Element, name: str) -> list[etree._Element]:
     return [c for c in el if _local(c) == name]
 
 
-def _first(el, name: str):  # type: ignore[no-untyped-def]
+def _first(el: etree._Element, name: str) -> etree._Element | None:
     found = _children(el, name)
     return found[0] if found else None
 
@@ -325,21 +329,25 @@ def read_qdpx(path: str | Path) -> QdpxContents:
     root = parse_xml_safely(data, name=f"{path}:{qde[0]}")
     users = {u.get("guid", "").strip("{}").upper(): (u.get("name") or "imported")
              for users in _children(root, "Users") for u in _children(users, "User")}
-    codebook = read_qdc(path.with_suffix(".qdc"), data=data) if _first(root, "CodeBook") is not None else None
+    codebook_el = _first(root, "CodeBook")
+    codebook = read_qdc(path.with_suffix(".qdc"), data=data) if codebook_el is not None else None
     guid_to_code = {}
-    if codebook is not None:
-        codebook_el = _first(root, "CodeBook")
+    if codebook is not None and codebook_el is not None:
         ours = {code_guid(c.id): c.id for c in codebook}
         ordered = [el for el in codebook_el.iter() if _local(el) == "Code"]
-        for el, code in zip(ordered, codebook.codes if len(ordered) == len(codebook.codes) else []):
+        # Matched by position only when the counts agree; otherwise nothing is (an empty list on purpose).
+        for el, code in zip(ordered, codebook.codes if len(ordered) == len(codebook.codes) else [], strict=False):
             guid_to_code[el.get("guid", "").strip("{}").upper()] = code.id
-        guid_to_code.update({g: c for g, c in ours.items()})
+        guid_to_code.update(ours)
     variables = {v.get("guid", "").strip("{}").upper(): v.get("name")
                  for block in _children(root, "Variables") for v in _children(block, "Variable")}
-    notes = {n.get("guid", "").strip("{}").upper(): (_first(n, "PlainTextContent").text or "")
-             for block in _children(root, "Notes") for n in _children(block, "Note")
-             if _first(n, "PlainTextContent") is not None}
-    doc_attributes: dict[str, dict[str, object]] = {}
+    notes: dict[str, str] = {}
+    for block in _children(root, "Notes"):
+        for n in _children(block, "Note"):
+            content = _first(n, "PlainTextContent")
+            if content is not None:
+                notes[n.get("guid", "").strip("{}").upper()] = content.text or ""
+    doc_attributes: dict[str, dict[str, Any]] = {}  # attribute name -> the XML element's text
     for block in _children(root, "Cases"):
         for case in _children(block, "Case"):
             values = {}
@@ -385,8 +393,8 @@ def read_qdpx(path: str | Path) -> QdpxContents:
                     code_id = guid_to_code.get((ref.get("targetGUID") if ref is not None else "").strip("{}").upper())
                     memo = " ".join(notes.get(n.get("targetGUID", "").strip("{}").upper(), "")
                                     for n in _children(coding, "NoteRef")).strip() or None
-                    who = users.get((coding.get("creatingUser") or selection.get("creatingUser") or "").strip("{}").upper(),
-                                    "imported")
+                    user = coding.get("creatingUser") or selection.get("creatingUser") or ""
+                    who = users.get(user.strip("{}").upper(), "imported")
                     selections.append((doc_id, start, end, code_id, who, memo, coding.get("creationDateTime")))
     return QdpxContents(root.get("name") or path.stem, codebook, docs,
                         pd.DataFrame(selections, columns=SELECTION_COLUMNS, dtype=object))

@@ -31,7 +31,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
@@ -281,7 +281,7 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
-def sql_value(value: object) -> object:
+def sql_value(value: Any) -> Any:
     """A table cell as sqlite3 stores it: NumPy/pandas scalars to plain Python, NA to None.
 
     Examples
@@ -293,12 +293,12 @@ def sql_value(value: object) -> object:
     if value is None or value is pd.NA:
         return None
     try:
-        if pd.isna(value):  # type: ignore[arg-type]
+        if pd.isna(value):
             return None
     except (TypeError, ValueError):
         pass
     if hasattr(value, "item"):
-        return value.item()  # type: ignore[union-attr]
+        return value.item()
     return value
 
 

@@ -38,6 +38,7 @@ from .log import Decision, Workbook, chunks, utc_now
 from .table import evidence_text, review_table
 
 if TYPE_CHECKING:
+    from ..codebook import Codebook
     from ..project import Project
 
 __all__ = ["apply_review", "export_review_sheet", "normalize_decision", "read_review_sheet"]
@@ -89,7 +90,8 @@ def normalize_decision(value: object) -> str | None:
         return "accept"
     if text in _REJECT:
         return "reject"
-    raise ParameterError(f"decision {str(value)!r} is not understood; write accept/aceptar/sí/x or reject/rechazar/no/0.")
+    raise ParameterError(f"decision {str(value)!r} is not understood; "
+                         "write accept/aceptar/sí/x or reject/rechazar/no/0.")
 
 
 def export_review_sheet(project: Project, suggestions: pd.DataFrame | None, path: str | Path | IO[bytes], *,
@@ -155,7 +157,7 @@ def _export_review_sheet(project: Project, suggestions: pd.DataFrame | None, pat
                              f"{table.attrs['attributes']}.")
 
     book = Workbook()
-    ws = book.active
+    ws = book.worksheets[0]  # a new workbook holds one sheet, the active one
     ws.title = "revision" if lang == "es" else "review"
     keys = ["n", "doc_id", "speaker", *shown, "question", "quote", "code_id", "code_label", "score", "method",
             "evidence", "decision", "other_code", "memo", *HIDDEN]
@@ -196,7 +198,7 @@ def _export_review_sheet(project: Project, suggestions: pd.DataFrame | None, pat
             target.alignment = Alignment(wrap_text=wrap, vertical="top")
             if key in ("decision", "other_code", "memo"):
                 target.fill = decide_fill
-    ws.freeze_panes = ws.cell(2, keys.index("quote") + 1)
+    ws.freeze_panes = ws.cell(2, keys.index("quote") + 1).coordinate
     ws.auto_filter.ref = f"A1:{get_column_letter(len(keys))}{n_rows}"
 
     codes_ws = book.create_sheet("codes")
@@ -400,14 +402,14 @@ def _formula_text(value: object) -> str:
 
 def _position(value: object) -> int | None:
     try:
-        return int(value)  # type: ignore[arg-type]
+        return int(value)  # type: ignore[call-overload]  # any cell value: one int() refuses means None
     except (TypeError, ValueError):
         return None
 
 
 def _number(value: object) -> float | None:
     try:
-        number = float(value)  # type: ignore[arg-type]
+        number = float(value)  # type: ignore[arg-type]  # any cell value: one float() refuses means None
     except (TypeError, ValueError):
         return None
     return None if number != number else number
@@ -536,7 +538,7 @@ def apply_review(project: Project, review: pd.DataFrame, *, coder: str | None = 
             chosen, problem = _resolve_code(other, codebook)
             if problem:
                 notes.append(problem)
-            elif chosen == code:
+            elif chosen is not None and chosen == code:  # chosen is None only with a problem, above
                 wanted.append(("accept", chosen))  # the suggested code picked as "other code": it applies
             elif chosen:
                 if code and decision is None and r["decision_problem"] is None:
@@ -584,7 +586,7 @@ def apply_review(project: Project, review: pd.DataFrame, *, coder: str | None = 
     else:  # no trace of when or where the workbook was made (very old qualcode): as before
         _, appended = log.append_changes([p[0] for p in planned])
         outcomes, later = ["applied" if a else "unchanged" for a in appended], [None] * len(planned)
-    for (decision_, asked, covered), outcome, newer in zip(planned, outcomes, later):
+    for (decision_, asked, covered), outcome, newer in zip(planned, outcomes, later, strict=True):  # one per decision
         for i in covered:
             report[i]["parts"].append(outcome)
             if newer is not None:
@@ -608,7 +610,7 @@ def apply_review(project: Project, review: pd.DataFrame, *, coder: str | None = 
     return pd.DataFrame(report, columns=["row", "segment_id", "code_id", "outcome", "decisions", "message"])
 
 
-def _workbook(review: pd.DataFrame, project_id: str):  # type: ignore[no-untyped-def]
+def _workbook(review: pd.DataFrame, project_id: str) -> Workbook | None:
     """The staleness check's view of the workbook a read sheet came from (``None``: nothing to tell)."""
     attrs = review.attrs
     exported_at = attrs.get("exported_at")
@@ -627,7 +629,8 @@ _FROM = {"notebook": "in the notebook", "widget": "in the review widget", "cli":
 
 def _stale_message(coder: str, later: dict, export_id: str | None) -> str:
     """Why a row is not applied: its coder decided again after the export (no quote, no memo: no names)."""
-    made = pd.to_datetime(later.get("created_at"), utc=True, errors="coerce")
+    made = pd.to_datetime(later.get("created_at"), utc=True,  # type: ignore[call-overload]  # None gives NaT
+                          errors="coerce")
     when = made.tz_convert(None).strftime("%Y-%m-%d %H:%M UTC") if not pd.isna(made) else "time unknown"
     source = later.get("source")
     where = _FROM.get(str(source), f"from {source}")
@@ -642,7 +645,7 @@ def _clean(row: dict) -> dict:
     return {k: (None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else v) for k, v in row.items()}
 
 
-def _resolve_code(typed: str, codebook) -> tuple[str | None, str | None]:  # type: ignore[no-untyped-def]
+def _resolve_code(typed: str, codebook: Codebook) -> tuple[str | None, str | None]:
     """The code an "other code" cell names (an id, or a label in either language), or why it names none."""
     import difflib
 
@@ -660,7 +663,7 @@ def _resolve_code(typed: str, codebook) -> tuple[str | None, str | None]:  # typ
     if found:
         return None, (f"other code {typed!r} is the label of several codes ({', '.join(sorted(found))}); "
                       "write the code id")
-    shown = {}
+    shown: dict[str, str] = {}
     for code in codebook:
         label = code.label.get("es") or code.label.get("en") or code.id
         for name in (code.id, *(v for v in code.label.values() if v)):
