@@ -3,20 +3,32 @@
 from __future__ import annotations
 
 import functools
+import io
 import warnings
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn, ParamSpec, TypeVar
+from typing import NoReturn, ParamSpec, TypeVar
 
 import pandas as pd
 import typer
 
-from ..errors import NoSpeakerLabelsWarning, QualcodeError
-from . import app
+from ..analysis import saturation
+from ..batch import count_actions, decision_changes, run_round
+from ..codebook import load_codebook
+from ..errors import NoSpeakerLabelsWarning, OutputExistsError, QualcodeError, QualcodeWarning
+from ..export import export_tables
+from ..export.excel import table_files
+from ..io import load_corpus
+from ..io.atomic import atomic_write_bytes, check_outputs, check_writable
+from ..io.cells import reporting
+from ..project import Project
+from ..review.decisions import coded_quotes
+from ..review.decisions import undecided as not_decided
+from ..review.sheet import apply_review, export_review_sheet, read_review_sheet
+from ..workflow import Pseudonymizer, export_refi_qda, export_report, suggest
+from .app import app
 from .corpus import INTERVIEWER, SPEAKERS
-
-if TYPE_CHECKING:
-    from ..project import Project
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -41,8 +53,6 @@ def _methods(spec: str) -> tuple[str, ...]:
 
 
 def _fail(exc: Exception, code: int = 1) -> NoReturn:
-    from ..errors import OutputExistsError
-
     # Errors that name a Python parameter carry the same message in command-line words.
     typer.secho(f"error: {getattr(exc, 'cli_message', None) or exc}", err=True, fg="red")
     # A refused write did nothing at all: exit 2, as for any command that could do nothing.
@@ -54,8 +64,6 @@ def showing_warnings(command: Callable[P, R]) -> Callable[P, R]:
 
     For example the characters replaced in a written file.
     """
-    from ..errors import QualcodeWarning
-
     @functools.wraps(command)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         with warnings.catch_warnings(record=True) as caught:
@@ -73,8 +81,6 @@ def showing_warnings(command: Callable[P, R]) -> Callable[P, R]:
 
 
 def _open(path: Path) -> Project:
-    from ..project import Project
-
     try:
         return Project.open(path)
     except QualcodeError as exc:
@@ -90,8 +96,6 @@ def init(project: Path = typer.Argument(..., help="Project file to create (e.g. 
 
         qualcode init study.qualcode --codebook codebooks/collaboration.yaml
     """
-    from ..codebook import load_codebook
-    from ..project import Project
 
     try:
         book = load_codebook(codebook)
@@ -117,8 +121,6 @@ def add(project: Path = typer.Argument(..., help="Project file."),
 
         qualcode add study.qualcode data_samples/transcripts --attributes data_samples/attributes.csv
     """
-    from ..batch import count_actions
-    from ..io import load_corpus
 
     p = _open(project)
     try:
@@ -163,7 +165,6 @@ def suggest_cmd(project: Path = typer.Argument(..., help="Project file."),
 
         qualcode suggest study.qualcode --scheduler tcp://10.0.0.5:8786
     """
-    from ..workflow import suggest
 
     p = _open(project)
     try:
@@ -212,7 +213,6 @@ def round_cmd(project: Path = typer.Argument(..., help="Project file (created wi
 
         qualcode round study.qualcode nacional/ -a atributos.xlsx --scheduler tcp://10.0.0.5:8786
     """
-    from ..batch import run_round
 
     p = _open(project)
     try:
@@ -257,9 +257,6 @@ def review_export(project: Path = typer.Argument(..., help="Project file."),
 
         qualcode review export study.qualcode revision_ana.xlsx --coder ana --overwrite
     """
-    from ..io.atomic import check_outputs
-    from ..review import export_review_sheet
-    from ..review.decisions import undecided as not_decided
 
     try:
         check_outputs({"the workbook": out}, {"the project": project})
@@ -291,8 +288,6 @@ def review_apply(project: Path = typer.Argument(..., help="Project file."),
 
         qualcode review apply study.qualcode revision_ana.xlsx
     """
-    from ..batch import decision_changes
-    from ..review import apply_review, coded_quotes, read_review_sheet
 
     p = _open(project)
     try:
@@ -351,14 +346,7 @@ def report_cmd(project: Path = typer.Argument(..., help="Project file."),
 
         qualcode report study.qualcode informe.xlsx --pseudonymize nombres.txt --mapping ../privado/mapeo.csv
     """
-    import io
-    from contextlib import nullcontext
 
-    from ..export import export_tables
-    from ..export.excel import table_files
-    from ..io.atomic import atomic_write_bytes, check_outputs, check_writable
-    from ..io.cells import reporting
-    from ..workflow import Pseudonymizer, export_refi_qda, export_report
 
     if mapping is not None and pseudonymize is None:
         _fail(QualcodeError("--mapping needs --pseudonymize (the names file)"), 2)
@@ -421,8 +409,6 @@ def saturation_cmd(project: Path = typer.Argument(..., help="Project file."),
 
         qualcode saturation study.qualcode --by dimension
     """
-    from ..analysis import saturation
-    from ..review import coded_quotes
 
     p = _open(project)
     quotes = coded_quotes(p)
