@@ -276,7 +276,7 @@ class Pseudonymizer:
             for text in texts:
                 found += [m.group(1) for m in _CUE_PATTERN.finditer(text)]
         if self.spacy_model:
-            found += self._entities(texts)
+            found += self._entities(texts, self.spacy_model)
         for name in found:
             words = name.split()
             while len(words) > 1 and fold(words[-1]) in common:  # "la tía Gloria Que …": Gloria
@@ -300,14 +300,14 @@ class Pseudonymizer:
             alternatives = "|".join(gap.join(re.escape(w) for w in k.split(" ")) for k in keys)
             setattr(self, attr, re.compile(f"{_BEFORE}(?:{alternatives}){_AFTER}"))
 
-    def _entities(self, texts: list[str]) -> list[str]:
+    def _entities(self, texts: list[str], model: str) -> list[str]:
         try:
             import spacy
 
-            nlp = spacy.load(self.spacy_model)  # type: ignore[arg-type]
+            nlp = spacy.load(model)
         except (ImportError, OSError) as exc:
             raise MissingDependencyError(
-                f"spaCy pipeline {self.spacy_model!r} is not installed; install it as a package or leave "
+                f"spaCy pipeline {model!r} is not installed; install it as a package or leave "
                 "spacy_model unset (qualcode downloads no model).") from exc
         return [ent.text for doc in nlp.pipe(texts) for ent in doc.ents if ent.label_ in ("PER", "PERSON")]
 

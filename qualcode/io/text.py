@@ -457,12 +457,13 @@ def decide_speakers(candidates: dict[int, LabelCandidate], forced: frozenset[str
     # Turns separated by blank lines: a label that does not follow a blank line is speech.
     blank_layout = after_blank is not None and len(established) >= 3 and \
         sum(after_blank.get(i, True) for i in established) >= 0.9 * len(established)
+    blanks = after_blank if after_blank is not None else {}  # consulted only with a blank layout
 
     def fits(i: int) -> bool:
         c = candidates[i]
         if upper and not _is_upper(c.label):
             return False
-        if blank_layout and not after_blank.get(i, True):  # type: ignore[union-attr]
+        if blank_layout and not blanks.get(i, True):
             return False
         return c.shape in shapes
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 from bisect import bisect_right
+from types import ModuleType
 
 import pandas as pd
 
@@ -92,7 +93,8 @@ def _exact(text: str, quote: str, old_pos: int, starts: list[int], ends: list[in
     return index, best - starts[index], best + len(quote) - starts[index]
 
 
-def _fuzzy(quote: str, texts: list[str], starts: list[int], old_pos: int, fuzz) -> tuple[tuple[int, int, int] | None, float]:  # type: ignore[no-untyped-def]
+def _fuzzy(quote: str, texts: list[str], starts: list[int], old_pos: int,
+           fuzz: ModuleType) -> tuple[tuple[int, int, int] | None, float]:
     best: tuple[float, int, int, int, int] | None = None  # score, -distance, index, start, end
     for index, candidate in enumerate(texts):
         if abs(len(candidate) - len(quote)) > max(len(quote), 40) and len(candidate) < len(quote):

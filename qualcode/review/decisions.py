@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from .log import DECISION_COLUMNS, Decision
+from .log import DECISION_COLUMNS, Decision, Kind
 
 if TYPE_CHECKING:
     from ..project import Project
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["DECISION_COLUMNS", "accept", "add_manual", "coded_quotes", "decisions", "record", "reject", "undecided"]
 
 
-def prepare(project: Project, kind: str, rows: pd.DataFrame | Sequence[str] | str,
+def prepare(project: Project, kind: Kind, rows: pd.DataFrame | Sequence[str] | str,
             code_ids: Sequence[str] | str | None = None, *, coder: str, memo: str | None = None,
             source: str = "notebook", spans: Sequence[tuple[int, int] | None] | None = None,
             memos: Sequence[str | None] | None = None) -> list[Decision]:
@@ -41,7 +41,7 @@ def insert(project: Project, records: Sequence[Decision]) -> pd.DataFrame:
     return project.log.append(records)
 
 
-def record(project: Project, kind: str, rows: pd.DataFrame | Sequence[str] | str,
+def record(project: Project, kind: Kind, rows: pd.DataFrame | Sequence[str] | str,
            code_ids: Sequence[str] | str | None = None, *, coder: str, memo: str | None = None,
            source: str = "notebook", spans: Sequence[tuple[int, int] | None] | None = None,
            memos: Sequence[str | None] | None = None) -> pd.DataFrame:
@@ -86,7 +86,8 @@ def reject(project: Project, rows: pd.DataFrame | Sequence[str] | str, code_ids:
 
     Examples
     --------
-    >>> qc.reject(project, suggestions.iloc[[3]], coder="ana", memo="habla del municipio, no del SLEP")  # doctest: +SKIP
+    >>> qc.reject(project, suggestions.iloc[[3]], coder="ana",  # doctest: +SKIP
+    ...           memo="habla del municipio, no del SLEP")
     """
     return record(project, "reject", rows, code_ids, coder=coder, memo=memo, source=source)
 
@@ -172,7 +173,7 @@ def coded_quotes(project: Project, *, coder: str | None = None) -> pd.DataFrame:
     merged = current.merge(segments[columns + attributes].rename(columns={"start": "segment_start"}),
                            on="segment_id", how="left")
     merged["quote"] = [text[s - base:e - base] for text, s, e, base in
-                       zip(merged["text"], merged["start"], merged["end"], merged["segment_start"])]
+                       zip(merged["text"], merged["start"], merged["end"], merged["segment_start"], strict=True)]
     keep = ["segment_id", "doc_id", "code_id", "coder", "decision", "quote", "start", "end", "speaker",
             "speaker_role", "timestamp", "memo", "created_at", *attributes]
     return merged[keep].reset_index(drop=True)

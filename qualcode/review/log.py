@@ -376,7 +376,7 @@ class DecisionLog:
                 f'SELECT segment_id, doc_id, text, start, "end" FROM segments WHERE segment_id IN ({marks})', chunk)})
         return out
 
-    def prepare(self, kind: str, rows: pd.DataFrame | Sequence[str] | str,
+    def prepare(self, kind: Kind, rows: pd.DataFrame | Sequence[str] | str,
                 code_ids: Sequence[str] | str | None = None, *, coder: str, memo: str | None = None,
                 source: str = "notebook", spans: Sequence[tuple[int, int] | None] | None = None,
                 memos: Sequence[str | None] | None = None) -> list[Decision]:
@@ -441,7 +441,7 @@ class DecisionLog:
                 if span_start == 0 and span_end == len(text):
                     span_end = None
             note = memos[i] if memos is not None else memo
-            out.append(Decision(row["segment_id"], row["code_id"], coder, kind, doc_id,  # type: ignore[arg-type]
+            out.append(Decision(row["segment_id"], row["code_id"], coder, kind, doc_id,
                                 text[span_start:span_end], span_start=span_start, span_end=span_end,
                                 memo=note or None, source=source, method=sql_value(row.get("method")),
                                 score=sql_value(row.get("score")),
@@ -544,7 +544,7 @@ class DecisionLog:
                     else:
                         state[d.key] = [r for r in rows if r[0] != "reject" and r[1] != span] + \
                             [(d.decision, span, d.memo)]
-            chosen = [d for d, o in zip(decisions, outcomes) if o == "applied"]
+            chosen = [d for d, o in zip(decisions, outcomes, strict=True) if o == "applied"]
             if chosen:
                 db.executemany(f"INSERT INTO decisions({', '.join(_STORED)}) VALUES ({', '.join('?' * len(_STORED))})",
                                [d._stored(now) for d in chosen])
@@ -565,7 +565,7 @@ class DecisionLog:
         return _typed(pd.DataFrame(records, columns=DECISION_COLUMNS)), outcomes, later
 
     @staticmethod
-    def _places(db, segment_ids: set[str]) -> dict[str, tuple[int, int]]:  # type: ignore[no-untyped-def]
+    def _places(db: sqlite3.Connection, segment_ids: set[str]) -> dict[str, tuple[int, int]]:
         out: dict[str, tuple[int, int]] = {}
         for chunk in chunks(sorted(segment_ids)):
             marks = ", ".join("?" * len(chunk))
@@ -573,7 +573,7 @@ class DecisionLog:
                 f'SELECT segment_id, start, "end" FROM segments WHERE segment_id IN ({marks})', chunk)})
         return out
 
-    def _state(self, db, decisions: list[Decision],  # type: ignore[no-untyped-def]
+    def _state(self, db: sqlite3.Connection, decisions: list[Decision],
                places: dict[str, tuple[int, int]],
                history: dict | None = None) -> dict[tuple[str, str, str], list[tuple]]:
         """Current (kind, absolute span, memo) per key, for the coders and segments of ``decisions``.
@@ -588,10 +588,13 @@ class DecisionLog:
                 for r in frame[["segment_id", "code_id", "coder", "decision_id", "decision", "created_at", "source",
                                 "export_id"]].to_dict("records"):
                     history.setdefault((r["segment_id"], r["code_id"], r["coder"]), []).append(r)
-            for r in current_view(frame).itertuples(index=False):
-                span = (int(r.start), int(r.end)) if not pd.isna(r.start) else (None, None)
-                state.setdefault((r.segment_id, r.code_id, r.coder), []).append(
-                    (r.decision, span, r.memo if isinstance(r.memo, str) and r.memo else None))
+            view = current_view(frame)
+            for seg, code, who, kind, start, end, memo in zip(
+                    view["segment_id"], view["code_id"], view["coder"], view["decision"], view["start"], view["end"],
+                    view["memo"], strict=True):
+                span = (int(start), int(end)) if not pd.isna(start) else (None, None)
+                state.setdefault((seg, code, who), []).append(
+                    (kind, span, memo if isinstance(memo, str) and memo else None))
         return state
 
     # -- reading ------------------------------------------------------------------------------
@@ -602,7 +605,7 @@ class DecisionLog:
         return frame if history else current_view(frame)
 
     def _on_segments(self, segment_ids: Iterable[str], *, coder: str | None = None,
-                     connection=None) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+                     connection: sqlite3.Connection | None = None) -> pd.DataFrame:
         """Every decision anchored now on these segments (orphans excluded), oldest first."""
         parts = []
         for chunk in chunks(sorted(set(segment_ids))):
@@ -622,7 +625,7 @@ class DecisionLog:
         return _typed(frame.sort_values("decision_id").reset_index(drop=True))
 
     def _on_keys(self, keys: Iterable[tuple[str, str]], *, coder: str,
-                 connection=None) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+                 connection: sqlite3.Connection | None = None) -> pd.DataFrame:
         """Every decision of ``coder`` anchored now on these (segment, code) keys, oldest first.
 
         Each key is looked up in the index: the cost follows the keys' own
@@ -646,8 +649,8 @@ class DecisionLog:
             else:
                 part = self.project.query_frame(sql, params)
             wanted = set(chunk)
-            keep = pd.Series([pair in wanted for pair in zip(part["segment_id"], part["code_id"])], index=part.index,
-                             dtype=bool)
+            found = zip(part["segment_id"], part["code_id"], strict=True)
+            keep = pd.Series([pair in wanted for pair in found], index=part.index, dtype=bool)
             parts.append(part[keep])
         if not parts:
             return _typed(pd.DataFrame(columns=DECISION_COLUMNS))
@@ -665,10 +668,11 @@ class DecisionLog:
         """The rows (suggestions, say) whose (segment, code) ``coder`` has not decided yet, in their order."""
         if rows.empty:
             return rows
-        keys = {(seg, code) for seg, code in zip(rows["segment_id"], rows["code_id"]) if isinstance(seg, str)}
+        pairs = list(zip(rows["segment_id"], rows["code_id"], strict=True))
+        keys = {(seg, code) for seg, code in pairs if isinstance(seg, str)}
         done = current_view(self._on_keys(keys, coder=coder))
-        decided = set(zip(done["segment_id"], done["code_id"]))
-        keep = [pair not in decided for pair in zip(rows["segment_id"], rows["code_id"])]
+        decided = set(zip(done["segment_id"], done["code_id"], strict=True))
+        keep = [pair not in decided for pair in pairs]
         return rows.loc[pd.Series(keep, index=rows.index, dtype=bool)]
 
 

@@ -461,7 +461,7 @@ class ReviewWidget:
         self.back_button = button("back", "")
         self.other_button = button("other", "warning")
         # A first entry that means "none chosen", so the empty drop-down says what it is for.
-        options = [(f"— {text['choose']} —", None)]
+        options: list[tuple[str, str | None]] = [(f"— {text['choose']} —", None)]
         options += [(f"{label} ({code_id})", code_id) for code_id, label in queue.codes.items()]
         self.other_code = w.Dropdown(options=options, value=None, layout=w.Layout(width="420px"))
         self.other_code.add_class("qualcode-other-code")
@@ -553,7 +553,7 @@ class ReviewWidget:
             b.disabled = finished
         self.back_button.disabled = not queue.can_go_back
         self.status.value = f"<small>{message}</small>" if message else ""
-        if finished:
+        if item is None:  # finished
             self.question.value = ""
             self.quote.value = f"<b>{html.escape(t['done'] if done.total else t['empty'])}</b>"
             self.details.value = ""
