@@ -31,6 +31,7 @@ import pandas as pd
 
 from ..errors import MissingDependencyError, ParameterError
 from ..project import Project
+from ..spans import to_document, to_segment
 
 __all__ = ["PseudonymizedProject", "Pseudonymizer", "quote_tags"]
 
@@ -503,7 +504,8 @@ class Pseudonymizer:
                              "speaker": self.transform(seg["speaker"]), "field": self.transform(seg["field"])})
 
         def span(row: dict) -> dict:
-            # Spans count from their segment's start: move them with the words of the document.
+            # Stored spans count from their segment's start: to document offsets, moved with the words of the
+            # document, and back to the new segment's start. A missing end (to the segment's end) stays missing.
             where = starts.get(row["segment_id"])
             out = {"segment_id": segment_ids.get(row["segment_id"], row["segment_id"])}
             if where is not None:
@@ -511,7 +513,8 @@ class Pseudonymizer:
                 moved = movers[old_doc]
                 for column in ("span_start", "span_end"):
                     if row[column] is not None:
-                        out[column] = moved(old_start + int(row[column])) - new_start
+                        at, _ = to_document((int(row[column]), int(row[column])), old_start)
+                        out[column], _ = to_segment((moved(at), moved(at)), new_start)
             return out
 
         decisions = [{**d, **span(d), "doc_id": ids.get(d["doc_id"], self.transform_id(d["doc_id"])),

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ..errors import ExchangeFileError, QualcodeWarning
+from ..spans import clip, to_log, to_segment
 
 if TYPE_CHECKING:
     from ..project import Project
@@ -372,13 +373,13 @@ def import_refi_qda(path: str | Path, project_path: str | Path, *, unit: str = "
             continue
         overlapping = segments[(segments["doc_id"] == doc_id) & (segments["start"] < end) & (segments["end"] > start)]
         for seg in overlapping.itertuples():
-            a, b = max(start, int(seg.start)) - int(seg.start), min(end, int(seg.end)) - int(seg.start)
-            if b <= a:
+            part = clip((start, end), (seg.start, seg.end))
+            if part is None:
                 continue
             # Each selection is its own coding: two selections of one code in one turn stay two.
             records.append(Decision.imported(
-                seg.segment_id, code_id, who, doc_id=doc_id, quote=seg.text[a:b],
-                span=(a, None if (a, b) == (0, len(seg.text)) else b), created_at=created, memo=memo,
+                seg.segment_id, code_id, who, doc_id=doc_id, quote=seg.text[slice(*to_segment(part, seg.start))],
+                span=to_log(part, (seg.start, seg.end)), created_at=created, memo=memo,
                 codebook_version=version))
     project.log.append(records)
     if skipped:

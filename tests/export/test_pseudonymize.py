@@ -87,9 +87,9 @@ def study(tmp_path, write):
     said = project.segments.query("speaker_role == 'participant'")
     first = said.iloc[0]
     # A span after the names of its turn: its offsets must move with the text.
-    span_start = first["text"].index("MARIA")
+    span_start = first["start"] + first["text"].index("MARIA")  # document offsets
     qc.add_manual(project, [first["segment_id"]], "collaboration.channels", coder="ana",
-                  spans=[(span_start, len(first["text"]))], memo="maría y Rosa se apoyan; ver a Ximena")
+                  spans=[(span_start, first["end"])], memo="maría y Rosa se apoyan; ver a Ximena")
     qc.add_manual(project, list(said["segment_id"][1:]), "collaboration.channels", coder="ana",
                   memo="la tía Gloria, otra vez")
     qc.accept(project, list(said["segment_id"][:2]), "leadership", coder="luis", memo="ROSA lo dice claro")

@@ -21,7 +21,8 @@ def coded(project, samples):
     project.add_manual(list(coding["segment_id"]), list(coding["code_id"]), coder="ana", source="import")
     segs = list(coding["segment_id"][:3])
     qc.accept(project, segs, list(coding["code_id"][:3]), coder="luis", memo="claro, la soledad del cargo")
-    qc.add_manual(project, segs[:1], "collaboration.tensions", coder="luis", spans=[(0, 20)])
+    start = int(project.segments.set_index("segment_id").loc[segs[0], "start"])
+    qc.add_manual(project, segs[:1], "collaboration.tensions", coder="luis", spans=[(start, start + 20)])
     return project
 
 

@@ -29,7 +29,7 @@ def coded_project(tmp_path):
     segs = project.segments.set_index("turn")
     project.accept([segs.loc[2, "segment_id"]], "collaboration.isolation", coder="ana")
     project.accept([segs.loc[4, "segment_id"]], "collaboration.channels", coder="ana")
-    start = segs.loc[6, "text"].index("informes")
+    start = segs.loc[6, "start"] + segs.loc[6, "text"].index("informes")  # document offsets
     add_manual(project, [segs.loc[6, "segment_id"]], "leadership.focus.administrative", coder="ana",
                spans=[(start, start + len("informes todo el tiempo"))])
     return project
