@@ -184,9 +184,12 @@ def coded_quotes(project: Project, *, coder: str | None = None) -> pd.DataFrame:
     -------
     DataFrame
         ``segment_id``, ``doc_id``, ``code_id``, ``coder``, ``decision``,
-        ``quote`` (the words as they read now), ``start``, ``end``,
-        ``speaker``, ``speaker_role``, ``timestamp``, ``memo``,
-        ``created_at``, then the document's attribute columns.
+        ``quote_now`` (the words at ``start:end`` of the document as it
+        reads now; :func:`decisions` has ``quote``, the words as they read
+        when decided, which differ after a corrected transcript re-anchored
+        the decision), ``start``, ``end``, ``speaker``, ``speaker_role``,
+        ``timestamp``, ``memo``, ``created_at``, then the document's
+        attribute columns.
 
     Examples
     --------
@@ -201,9 +204,9 @@ def coded_quotes(project: Project, *, coder: str | None = None) -> pd.DataFrame:
                                                            "text", "language", "text_sha"}]
     merged = current.merge(segments[columns + attributes].rename(columns={"start": "segment_start"}),
                            on="segment_id", how="left")
-    merged["quote"] = [text[slice(*to_segment((s, e), base))] for text, s, e, base in
-                       zip(merged["text"], merged["start"], merged["end"], merged["segment_start"])]
-    keep = ["segment_id", "doc_id", "code_id", "coder", "decision", "quote", "start", "end", "speaker",
+    merged["quote_now"] = [text[slice(*to_segment((s, e), base))] for text, s, e, base in
+                           zip(merged["text"], merged["start"], merged["end"], merged["segment_start"])]
+    keep = ["segment_id", "doc_id", "code_id", "coder", "decision", "quote_now", "start", "end", "speaker",
             "speaker_role", "timestamp", "memo", "created_at", *attributes]
     return merged[keep].reset_index(drop=True)
 

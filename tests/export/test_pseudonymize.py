@@ -178,11 +178,11 @@ def test_pseudonymized_qdpx_selections_point_at_the_same_words(study, tmp_path):
             n += 1
     assert n == 5
     quotes = qc.coded_quotes(study)
-    spans = quotes[quotes["quote"].str.startswith("MARIA")]
+    spans = quotes[quotes["quote_now"].str.startswith("MARIA")]
     assert len(spans) == 1  # the span after two names moved with them:
     hidden = qc.import_refi_qda(tmp_path / "e.qdpx", tmp_path / "back.qualcode")
     back = qc.coded_quotes(hidden)
-    assert back["quote"].str.startswith("Persona 3 también viene").sum() == 1
+    assert back["quote_now"].str.startswith("Persona 3 también viene").sum() == 1
     assert not names_in(hidden.documents.to_csv() + back.to_csv(), LISTED + DETECTED)
 
 

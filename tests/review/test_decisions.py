@@ -45,11 +45,11 @@ def test_coded_quotes_join_text_speaker_and_attributes(project):
     quotes = coded_quotes(project)
     assert len(quotes) == 2
     whole = quotes[quotes["code_id"] == "collaboration.isolation"].iloc[0]
-    assert whole["quote"] == first["text"] and whole["speaker"] == first["speaker"]
+    assert whole["quote_now"] == first["text"] and whole["speaker"] == first["speaker"]
     assert whole["district"] == first["district"] and whole["stage"] == first["stage"]
     part = quotes[quotes["code_id"] == "leadership.workload"].iloc[0]
-    assert part["quote"] == first["text"][:10]
-    assert project.corpus.text(part["doc_id"])[part["start"]:part["end"]] == part["quote"]
+    assert part["quote_now"] == first["text"][:10]
+    assert project.corpus.text(part["doc_id"])[part["start"]:part["end"]] == part["quote_now"]
 
 
 def test_bad_decisions_write_nothing(project):

@@ -80,7 +80,7 @@ def test_several_spans_of_one_code_by_one_coder_in_one_segment_are_all_current(p
     assert sorted(zip(current["start"] - seg["start"], current["end"] - seg["start"])) == [(0, 5), (10, 20)]
     assert current.set_index("start").loc[seg["start"] + 10, "memo"] == "same span again: replaces"
     quotes = qc.coded_quotes(project)
-    assert sorted(quotes["quote"]) == sorted([seg["text"][0:5], seg["text"][10:20]])
+    assert sorted(quotes["quote_now"]) == sorted([seg["text"][0:5], seg["text"][10:20]])
 
 
 def test_a_reject_replaces_every_span_of_the_code_and_a_later_coding_replaces_the_reject(project):
@@ -151,7 +151,7 @@ def test_refi_qda_import_keeps_two_selections_of_one_code_in_one_turn(tmp_path):
         archive.writestr("project.qde", qde)
     project = qc.import_refi_qda(tmp_path / "otra.qdpx", tmp_path / "p.qualcode")
     quotes = qc.coded_quotes(project)
-    assert sorted(quotes["quote"]) == sorted([first, second]) and set(quotes["coder"]) == {"camila"}
+    assert sorted(quotes["quote_now"]) == sorted([first, second]) and set(quotes["coder"]) == {"camila"}
     assert len(quotes["segment_id"].unique()) == 1
     current = qc.decisions(project)
     assert sorted(current["created_at"]) == ["2024-03-01T10:00:00Z", "2024-03-01T10:05:00Z"]
