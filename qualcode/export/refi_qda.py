@@ -372,15 +372,15 @@ def import_refi_qda(path: str | Path, project_path: str | Path, *, unit: str = "
             skipped += 1
             continue
         overlapping = segments[(segments["doc_id"] == doc_id) & (segments["start"] < end) & (segments["end"] > start)]
-        for seg in overlapping.itertuples():
-            part = clip((start, end), (seg.start, seg.end))
+        columns = [overlapping[c].tolist() for c in ("segment_id", "start", "end", "text")]
+        for sid, seg_start, seg_end, seg_text in zip(*columns, strict=True):
+            part = clip((start, end), (seg_start, seg_end))
             if part is None:
                 continue
             # Each selection is its own coding: two selections of one code in one turn stay two.
             records.append(Decision.imported(
-                seg.segment_id, code_id, who, doc_id=doc_id, quote=seg.text[slice(*to_segment(part, seg.start))],
-                span=to_log(part, (seg.start, seg.end)), created_at=created, memo=memo,
-                codebook_version=version))
+                sid, code_id, who, doc_id=doc_id, quote=seg_text[slice(*to_segment(part, seg_start))],
+                span=to_log(part, (seg_start, seg_end)), created_at=created, memo=memo, codebook_version=version))
     project.log.append(records)
     if skipped:
         warnings.warn(f"{path}: {skipped} coding(s) refer to codes or sources that could not be read; not imported.",
