@@ -17,17 +17,16 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError
+from ..nlp.normalize import fold_fast
+from ..nlp.words import stemmer, stop_words
 from .frequencies import participant_keys
 
 __all__ = ["emergent_themes"]
 
 
 def _analyzer(lang: str):  # type: ignore[no-untyped-def]
-    from ..codebook.validate import _stop_words
-    from ..coders.keyword import _stemmer, fold_fast
-
-    stop = _stop_words(lang)
-    stem = _stemmer(lang).stemWord
+    stop = stop_words(lang)
+    stem = stemmer(lang).stemWord
 
     def analyze(text: str) -> list[str]:
         return [stem(w) for w in re.findall(r"[^\W\d_]{3,}", fold_fast(text)) if w not in stop]
@@ -118,8 +117,6 @@ def emergent_themes(segments: pd.DataFrame, codings: pd.DataFrame, *, codebook=N
 def _surface_forms(texts: pd.Series, analyze) -> dict[str, str]:  # type: ignore[no-untyped-def]
     """The most frequent written form of each root, to show words people said, not stems."""
     from collections import Counter
-
-    from ..coders.keyword import fold_fast
 
     forms: dict[str, Counter] = {}
     for text in texts:

@@ -25,6 +25,7 @@ from typing import IO
 import yaml
 
 from ..errors import CodebookError
+from ..io.atomic import atomic_write_text
 from .model import Codebook
 from .validate import CODE_FIELDS, build_codebook
 
@@ -177,8 +178,6 @@ def write_yaml_codebook(codebook: Codebook, target: str | Path | IO[str], *, ove
     """Write ``codebook`` as YAML to a path (atomically; an existing file only with ``overwrite``) or a text file object."""
     text = dump_yaml(codebook)
     if isinstance(target, (str, Path)):
-        from ..io.atomic import atomic_write_text
-
         atomic_write_text(Path(target), text, overwrite=overwrite)
     else:
         target.write(text)

@@ -104,7 +104,10 @@ def _slug(pseudonym: str, matched: str) -> str:
 
 def _label_is_a_name(label: str, common: set[str]) -> bool:
     """A speaker label that reads as a person's name: ``Rosa``, ``Ana María`` (not ``Entrevistadora``, ``D2``)."""
-    from ..io.text import _CODE_LIKE, _NOT_SPEAKERS, _ROLE_WORDS, _WORD_AND_NUMBER
+    from ..io.text import CODE_LIKE as _CODE_LIKE
+    from ..io.text import NOT_SPEAKERS as _NOT_SPEAKERS
+    from ..io.text import ROLE_WORDS as _ROLE_WORDS
+    from ..io.text import WORD_AND_NUMBER as _WORD_AND_NUMBER
     from ..nlp.normalize import fold_label
 
     words = label.split()
@@ -218,9 +221,9 @@ class Pseudonymizer:
 
     def _add_first_name(self, name: str, source: str) -> None:
         """A full name's first word alone is the same person ("Marta Rojas" … "Marta"): the same pseudonym."""
-        from ..codebook.validate import _stop_words
-        from ..io.text import _ROLE_WORDS
+        from ..io.text import ROLE_WORDS as _ROLE_WORDS
         from ..nlp.normalize import fold
+        from ..nlp.words import stop_words as _stop_words
 
         words = name.split()
         first = fold(words[0]) if len(words) > 1 else ""
@@ -246,8 +249,8 @@ class Pseudonymizer:
         """Add the names detected in ``texts`` and ``speakers`` (names already known keep their pseudonym)."""
         if not hasattr(self, "mapping_"):
             return self.fit(texts, speakers=speakers)
-        from ..codebook.validate import _stop_words
         from ..nlp.normalize import fold
+        from ..nlp.words import stop_words as _stop_words
 
         texts = list(dict.fromkeys(t for t in texts if isinstance(t, str)))  # memos repeat: read each once
         found: list[str] = []
@@ -259,7 +262,7 @@ class Pseudonymizer:
                 found += [m.group(1) for m in _CUE_PATTERN.finditer(text)]
         if self.spacy_model:
             found += self._entities(texts)
-        from ..io.text import _ROLE_WORDS
+        from ..io.text import ROLE_WORDS as _ROLE_WORDS
 
         for name in found:
             words = name.split()
@@ -572,7 +575,7 @@ class Pseudonymizer:
         the only key to earlier pseudonymized outputs).
         """
         from ..io.atomic import atomic_write_text
-        from .safe import csv_frame
+        from ..io.cells import csv_frame
 
         # Names starting with = + - @ are neutralised reversibly (a leading apostrophe; see safe.csv_value).
         text = csv_frame(self.mapping, Path(path).name, exact=True).to_csv(index=False, lineterminator="\n")
