@@ -541,9 +541,7 @@ class Project:
         ProjectError
             If the project has no codebook yet, or not that version.
         """
-        import tempfile
-
-        from .codebook.yaml import read_yaml_codebook
+        from .codebook.yaml import parse_yaml_codebook
 
         if version is None:
             row = self._db.execute("SELECT version, yaml FROM codebooks ORDER BY seq DESC LIMIT 1").fetchone()
@@ -553,10 +551,7 @@ class Project:
             raise ProjectError(f"{self.path}: no codebook{' ' + version if version else ''} in the project; "
                                "add one with project.add_codebook(qc.load_codebook(...)).", path=self.path)
         if row[0] not in self._codebooks:  # versions are content hashes: safe to cache
-            with tempfile.TemporaryDirectory() as tmp:
-                path = Path(tmp) / "codebook.yaml"
-                path.write_text(row[1], encoding="utf-8")
-                self._codebooks[row[0]] = read_yaml_codebook(path)
+            self._codebooks[row[0]] = parse_yaml_codebook(row[1])
         return copy.deepcopy(self._codebooks[row[0]])
 
     @property

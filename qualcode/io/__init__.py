@@ -32,6 +32,7 @@ from ..errors import (
 )
 from ..nlp.language import detect_language
 from ..nlp.normalize import fold, fold_label
+from ..parallel import batches, using
 from .docx import read_docx
 from .encoding import read_decoded
 from .subtitles import parse_subtitles
@@ -166,7 +167,7 @@ def _read_one(path: Path, fmt: str,
         parsed = parse_transcript(word.text, path=path, speakers=speakers)
         parsed.notes[:0] = word.notes
         return parsed, "docx", data, word.warnings, None
-    decoded = read_decoded(path)
+    decoded = read_decoded(path, data=data)
     if fmt in ("vtt", "srt"):
         parsed = parse_subtitles(decoded.text, path=path, kind=fmt, speakers=speakers)
     else:
@@ -358,8 +359,6 @@ def load_corpus(
         outcomes.append(None)
     task = partial(_load_file, survey=survey, doc_id=doc_id, language=language, speakers=forced_speakers,
                    interviewer=frozenset(fold_label(s) for s in interviewer))
-    from ..parallel import batches, using
-
     with using(workers, scheduler, progress=progress) as runner:
         if runner.parallel:
             # Files travel to workers in groups: a message per file costs more than a small file takes.

@@ -22,7 +22,7 @@ PAYLOADS = ['=HYPERLINK("http://evil.example","x")', "+cmd|' /C calc'!A0", "-2+3
 
 
 def csv_value(field):
-    """What a CSV field written for reading back holds: one leading apostrophe comes off (safe.csv_value)."""
+    """What a CSV field written for reading back holds: one leading apostrophe comes off (io.cells.csv_value)."""
     return field[1:] if isinstance(field, str) and field.startswith("'") else field
 
 
