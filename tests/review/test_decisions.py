@@ -68,7 +68,7 @@ def test_bad_decisions_write_nothing(project):
         with pytest.raises(ParameterError, match=rf"span of row 0 \(0, 4\) is outside segment {seg} "
                                                  rf"\(document offsets {start} to {end}\); spans are document"):
             add_manual(project, [seg], "collaboration.isolation", coder="ana", spans=[(0, 4)])
-    with pytest.raises(ParameterError, match="span of row 1 .* empty"):
+    with pytest.raises(ParameterError, match=r"span of row 1 .* empty"):
         add_manual(project, [seg, seg], "collaboration.isolation", coder="ana", spans=[None, (start, start)])
     assert decisions(project, history=True).empty
 

@@ -68,7 +68,8 @@ def test_spans_are_given_in_document_offsets_and_stored_from_the_segments_start(
     # The log's stored form is what it always was: from the segment's start, no end for the whole segment.
     assert [tuple(r) for r in stored] == [(3, 9, text[3:9]), (0, None, text), (3, end - at, text[3:])]
     current = qc.decisions(project)
-    assert sorted(zip(current["start"], current["end"])) == sorted([(at + 3, at + 9), (at, end), (at + 3, end)])
+    wanted = [(at + 3, at + 9), (at, end), (at + 3, end)]
+    assert sorted(zip(current["start"], current["end"], strict=True)) == sorted(wanted)
 
 
 def test_several_spans_of_one_code_by_one_coder_in_one_segment_are_all_current(project):
