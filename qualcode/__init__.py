@@ -32,12 +32,8 @@ from .codebook import Code, Codebook, load_codebook, save_codebook
 from .coders import EmbeddingCoder, EnsembleCoder, KeywordCoder, LearnedCoder, evaluate
 from .errors import QualcodeError, QualcodeWarning
 from .export import (
-    Pseudonymizer,
     export_excel,
-    export_refi_qda,
-    export_report,
     export_tables,
-    import_refi_qda,
     plot_code_by_attribute,
     plot_cooccurrence,
     plot_frequencies,
@@ -59,7 +55,7 @@ from .review import (
     review_widget,
 )
 from .version import __version__
-from .workflow import suggest
+from .workflow import Pseudonymizer, export_refi_qda, export_report, import_refi_qda, suggest
 
 __all__ = [
     "Code",

@@ -344,10 +344,11 @@ def report_cmd(project: Path = typer.Argument(..., help="Project file."),
     import io
     from contextlib import nullcontext
 
-    from ..export import Pseudonymizer, export_refi_qda, export_report, export_tables
+    from ..export import export_tables
     from ..export.excel import table_files
     from ..io.atomic import atomic_write_bytes, check_outputs, check_writable
     from ..io.cells import reporting
+    from ..workflow import Pseudonymizer, export_refi_qda, export_report
 
     if mapping is not None and pseudonymize is None:
         _fail(QualcodeError("--mapping needs --pseudonymize (the names file)"), 2)
