@@ -42,18 +42,9 @@ from .export import (
     report_tables,
 )
 from .project import Project
-from .review import (
-    ReviewWidget,
-    accept,
-    add_manual,
-    apply_review,
-    coded_quotes,
-    decisions,
-    export_review_sheet,
-    read_review_sheet,
-    reject,
-    review_widget,
-)
+from .review.decisions import accept, add_manual, coded_quotes, decisions, reject
+from .review.sheet import apply_review, export_review_sheet, read_review_sheet
+from .review.widget import ReviewWidget, review_widget
 from .version import __version__
 from .workflow import Pseudonymizer, export_refi_qda, export_report, import_refi_qda, suggest
 

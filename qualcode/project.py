@@ -727,46 +727,33 @@ class Project:
 
     # -- decisions (the log lives in review/decisions.py) ------------------------
     @property
+    # The decision conveniences go straight to the log (review/log.py, below this module); the notebook functions
+    # in qualcode.review.decisions are the same calls with the project as first argument.
     def decisions(self) -> pd.DataFrame:
         """The current decision per (segment, code, coder); see :func:`qualcode.decisions`."""
-        from .review.decisions import decisions
-
-        return decisions(self)
+        return self.log.frame()
 
     def accept(self, rows: pd.DataFrame | Sequence[str], code_ids: Sequence[str] | str | None = None, *,
                coder: str, memo: str | None = None, source: Source = "notebook") -> pd.DataFrame:
         """Accept suggestions (or segment ids with code ids); see :func:`qualcode.accept`."""
-        from .review.decisions import record
-
-        return record(self, "accept", rows, code_ids, coder=coder, memo=memo, source=source)
+        return self.log.append(self.log.prepare("accept", rows, code_ids, coder=coder, memo=memo, source=source))
 
     def reject(self, rows: pd.DataFrame | Sequence[str], code_ids: Sequence[str] | str | None = None, *,
                coder: str, memo: str | None = None, source: Source = "notebook") -> pd.DataFrame:
         """Reject suggestions (or segment ids with code ids); see :func:`qualcode.reject`."""
-        from .review.decisions import record
-
-        return record(self, "reject", rows, code_ids, coder=coder, memo=memo, source=source)
+        return self.log.append(self.log.prepare("reject", rows, code_ids, coder=coder, memo=memo, source=source))
 
     def add_manual(self, rows: pd.DataFrame | Sequence[str], code_ids: Sequence[str] | str | None = None, *,
                    coder: str, memo: str | None = None, source: Source = "notebook",
                    spans: Sequence[tuple[int, int]] | None = None) -> pd.DataFrame:
         """Code segments by hand (optionally a span of each, in document offsets); see :func:`qualcode.add_manual`."""
-        from .review.decisions import record
-
-        return record(self, "manual", rows, code_ids, coder=coder, memo=memo, source=source, spans=spans)
-
-    def apply_review(self, review: pd.DataFrame, *, coder: str | None = None) -> pd.DataFrame:
-        """Append the decisions of a read review sheet; see :func:`qualcode.apply_review`."""
-        from .review.sheet import apply_review
-
-        return apply_review(self, review, coder=coder)
+        return self.log.append(self.log.prepare("manual", rows, code_ids, coder=coder, memo=memo, source=source,
+                                                spans=spans))
 
     @property
     def orphans(self) -> pd.DataFrame:
         """Decisions whose words could not be found again after their transcript changed."""
-        from .review.decisions import decisions
-
-        frame = decisions(self, history=True)
+        frame = self.log.frame(history=True)
         return frame[frame["anchor"] == "orphan"].reset_index(drop=True)
 
     # -- plain-text mirror --------------------------------------------------------
