@@ -750,7 +750,7 @@ class Project:
     def add_manual(self, rows: pd.DataFrame | Sequence[str], code_ids: Sequence[str] | str | None = None, *,
                    coder: str, memo: str | None = None, source: Source = "notebook",
                    spans: Sequence[tuple[int, int]] | None = None) -> pd.DataFrame:
-        """Code segments by hand (optionally only a span of each); see :func:`qualcode.add_manual`."""
+        """Code segments by hand (optionally a span of each, in document offsets); see :func:`qualcode.add_manual`."""
         return self.log.append(self.log.prepare("manual", rows, code_ids, coder=coder, memo=memo, source=source,
                                                 spans=spans))
 

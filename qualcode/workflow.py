@@ -35,6 +35,7 @@ from .io.cells import reporting
 from .project import Project, text_hash
 from .review.decisions import coded_quotes, decisions
 from .review.log import Decision
+from .spans import clip, to_document, to_log, to_segment
 from .version import __version__
 
 # -- suggestions (coders ↔ project) ------------------------------------------------------------------------------
@@ -234,7 +235,8 @@ def _pseudonymized_rows(pseudonymizer: TextPseudonymizer, rows: dict[str, list[d
                          "speaker": p.transform(seg["speaker"]), "field": p.transform(seg["field"])})
 
     def span(row: dict) -> dict:
-        # Spans count from their segment's start: move them with the words of the document.
+        # Stored spans count from their segment's start: to document offsets, moved with the words of the
+        # document, and back to the new segment's start. A missing end (to the segment's end) stays missing.
         where = starts.get(row["segment_id"])
         out = {"segment_id": segment_ids.get(row["segment_id"], row["segment_id"])}
         if where is not None:
@@ -242,7 +244,8 @@ def _pseudonymized_rows(pseudonymizer: TextPseudonymizer, rows: dict[str, list[d
             moved = movers[old_doc]
             for column in ("span_start", "span_end"):
                 if row[column] is not None:
-                    out[column] = moved(old_start + int(row[column])) - new_start
+                    at, _ = to_document((int(row[column]), int(row[column])), old_start)
+                    out[column], _ = to_segment((moved(at), moved(at)), new_start)
         return out
 
     decisions = [{**d, **span(d), "doc_id": ids.get(d["doc_id"], p.transform_id(d["doc_id"])),
@@ -474,15 +477,15 @@ def import_refi_qda(path: str | Path, project_path: str | Path, *, unit: str = "
             skipped += 1
             continue
         overlapping = segments[(segments["doc_id"] == doc_id) & (segments["start"] < end) & (segments["end"] > start)]
-        for seg in overlapping.itertuples():
-            a, b = max(start, int(seg.start)) - int(seg.start), min(end, int(seg.end)) - int(seg.start)
-            if b <= a:
+        columns = [overlapping[c].tolist() for c in ("segment_id", "start", "end", "text")]
+        for sid, seg_start, seg_end, seg_text in zip(*columns, strict=True):
+            part = clip((start, end), (seg_start, seg_end))
+            if part is None:
                 continue
             # Each selection is its own coding: two selections of one code in one turn stay two.
             records.append(Decision.imported(
-                seg.segment_id, code_id, who, doc_id=doc_id, quote=seg.text[a:b],
-                span=(a, None if (a, b) == (0, len(seg.text)) else b), created_at=created, memo=memo,
-                codebook_version=version))
+                sid, code_id, who, doc_id=doc_id, quote=seg_text[slice(*to_segment(part, seg_start))],
+                span=to_log(part, (seg_start, seg_end)), created_at=created, memo=memo, codebook_version=version))
     project.log.append(records)
     if skipped:
         warnings.warn(f"{path}: {skipped} coding(s) refer to codes or sources that could not be read; not imported.",

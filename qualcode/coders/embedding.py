@@ -31,6 +31,7 @@ import pandas as pd
 
 from ..codebook import Codebook
 from ..errors import ParameterError
+from ..spans import to_document
 from .base import BaseCoder, participant_units, typed_suggestions
 from .embedders import CachedEmbedder, Embedder, EmbeddingCache, get_embedder
 
@@ -217,7 +218,7 @@ class EmbeddingCoder(BaseCoder):
         for i, (text, base) in enumerate(zip(units["text"], units["start"], strict=True)):
             for a, b in windows(str(text), self.max_words):
                 owner.append(i)
-                spans.append((int(base) + a, int(base) + b))
+                spans.append(to_document((a, b), base))
                 texts.append(str(text)[a:b])
         distinct = list(dict.fromkeys(texts))
         vectors = self.embedder_.encode(distinct)

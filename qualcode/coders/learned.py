@@ -18,6 +18,7 @@ import pandas as pd
 
 from ..codebook import Codebook
 from ..errors import ParameterError
+from ..spans import to_document
 from .base import BaseCoder, participant_units, typed_suggestions
 from .embedders import CachedEmbedder, Embedder, EmbeddingCache, get_embedder
 
@@ -150,6 +151,6 @@ class LearnedCoder(BaseCoder):
                              "code_id": code, "method": self.method, "score": round(float(probability[i]), 4),
                              "evidence": f"learned from {n_pos} coded / {n_neg} not; nearest coded: «{shown}» "
                                          f"{float(sims[k, nearest[k]]):.2f}",
-                             "spans": [[starts[i], starts[i] + len(texts[i])]],
+                             "spans": [list(to_document((0, len(texts[i])), starts[i]))],
                              "codebook_version": self.codebook_version_})
         return typed_suggestions(rows)

@@ -45,6 +45,10 @@ def report_tables(quotes: pd.DataFrame, codebook: Codebook, *, segments: pd.Data
                   order: str | None = "date") -> dict[str, pd.DataFrame]:
     """Every table of the report, keyed by sheet title (in ``lang``), from coded quotes and the codebook.
 
+    ``quotes`` is a coded-quotes table (:func:`qualcode.coded_quotes`): its
+    ``quote_now`` is the report's ``quote`` column (a table with ``quote``
+    instead is taken as it is).
+
     Returns
     -------
     dict of DataFrame
@@ -60,6 +64,8 @@ def report_tables(quotes: pd.DataFrame, codebook: Codebook, *, segments: pd.Data
     labels = {c.id: c.label[lang] or c.label["es" if lang == "en" else "en"] for c in codebook}
     tables: dict[str, pd.DataFrame] = {}
     quotes = quotes.copy()
+    if "quote_now" in quotes.columns:  # the report shows the words as they read now, under the header "quote"
+        quotes = quotes.drop(columns="quote", errors="ignore").rename(columns={"quote_now": "quote"})
     if {"role", "stage", "participant"} <= set(quotes.columns):
         quotes["tag"] = quote_tags(quotes)
     quotes["code"] = quotes["code_id"].map(labels)

@@ -17,6 +17,8 @@ from types import ModuleType
 
 import pandas as pd
 
+from ..spans import Span, to_document, to_log
+
 __all__ = ["ANCHORED_COLUMNS", "FUZZY_THRESHOLD", "LATEST_ANCHOR_JOIN", "current_anchor_sql", "reanchor"]
 
 # rapidfuzz similarity (0–100) a corrected segment must reach to carry a decision.
@@ -56,7 +58,7 @@ def reanchor(db: sqlite3.Connection, gone: dict[str, int], segments: pd.DataFram
     texts = segs["text"].tolist()
     moved = orphaned = 0
     for decision_id, old_segment, span_start, quote in rows:
-        old_pos = gone[old_segment] + (span_start or 0)
+        old_pos, _ = to_document((span_start or 0, span_start or 0), gone[old_segment])  # where its words began
         target = _exact(text, quote, old_pos, starts, ends)
         method, similarity = "exact", 100.0
         if target is None:
@@ -67,16 +69,17 @@ def reanchor(db: sqlite3.Connection, gone: dict[str, int], segments: pd.DataFram
                        "moved_at) VALUES (?, NULL, NULL, NULL, 'orphan', ?, ?)", (decision_id, similarity, now))
             orphaned += 1
             continue
-        index, rel_start, rel_end = target
-        whole = rel_start == 0 and rel_end == ends[index] - starts[index]
+        index, span = target
+        rel_start, rel_end = to_log(span, (starts[index], ends[index]))
         db.execute("INSERT INTO anchors(decision_id, segment_id, span_start, span_end, method, similarity, moved_at) "
                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                   (decision_id, ids[index], rel_start, None if whole else rel_end, method, similarity, now))
+                   (decision_id, ids[index], rel_start, rel_end, method, similarity, now))
         moved += 1
     return moved, orphaned
 
 
-def _exact(text: str, quote: str, old_pos: int, starts: list[int], ends: list[int]) -> tuple[int, int, int] | None:
+def _exact(text: str, quote: str, old_pos: int, starts: list[int], ends: list[int]) -> tuple[int, Span] | None:
+    """The segment (index) holding the occurrence of ``quote`` in ``text`` nearest ``old_pos``, and its span."""
     if not quote:
         return None
     best = None
@@ -90,11 +93,12 @@ def _exact(text: str, quote: str, old_pos: int, starts: list[int], ends: list[in
     index = bisect_right(starts, best) - 1
     if index < 0 or best + len(quote) > ends[index]:
         return None  # the words now straddle two segments: leave it to the fuzzy pass
-    return index, best - starts[index], best + len(quote) - starts[index]
+    return index, (best, best + len(quote))
 
 
 def _fuzzy(quote: str, texts: list[str], starts: list[int], old_pos: int,
-           fuzz: ModuleType) -> tuple[tuple[int, int, int] | None, float]:
+           fuzz: ModuleType) -> tuple[tuple[int, Span] | None, float]:
+    """The segment (index) most like ``quote`` and the span (document offsets) that matches, with its score."""
     best: tuple[float, int, int, int, int] | None = None  # score, -distance, index, start, end
     for index, candidate in enumerate(texts):
         if abs(len(candidate) - len(quote)) > max(len(quote), 40) and len(candidate) < len(quote):
@@ -111,4 +115,4 @@ def _fuzzy(quote: str, texts: list[str], starts: list[int], old_pos: int,
             best = key
     if best is None or best[0] < FUZZY_THRESHOLD:
         return None, (best[0] if best else 0.0)
-    return (best[2], best[3], best[4]), best[0]
+    return (best[2], to_document((best[3], best[4]), starts[best[2]])), best[0]

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from ..spans import to_segment
 from .log import DECISION_COLUMNS, Decision, Kind
 
 if TYPE_CHECKING:
@@ -97,12 +98,41 @@ def add_manual(project: Project, rows: pd.DataFrame | Sequence[str] | str,
                source: str = "notebook", spans: Sequence[tuple[int, int]] | None = None) -> pd.DataFrame:
     """Code segments by hand: append a ``manual`` decision per row.
 
-    ``spans`` optionally codes only part of each segment: ``(start, end)``
-    offsets within the segment's text.
+    Parameters
+    ----------
+    project : Project
+    rows : DataFrame or sequence of segment ids
+        Segment rows (``segment_id``, and ``code_id`` unless ``code_ids`` is
+        given), or segment ids with ``code_ids``.
+    code_ids : str or sequence of str, optional
+        One code for all rows, or one per row.
+    coder : str
+        Who codes (a person's name or initials).
+    memo : str, optional
+        A note kept with each decision.
+    spans : sequence of (start, end), optional
+        One per row: code only that part of the segment. Document offsets,
+        like ``segments.start``/``end``, ``suggestions.spans`` and
+        ``decisions.start``/``end``: ``document_text[start:end]`` are the
+        coded words, which must lie inside the row's segment.
+
+    Returns
+    -------
+    DataFrame
+        The appended decisions (columns of :func:`decisions`).
+
+    Raises
+    ------
+    ParameterError
+        For unknown segments or codes, or a span that is empty or outside its
+        segment (the message names the row and the segment's offsets).
 
     Examples
     --------
     >>> qc.add_manual(project, ["9f2c..."], "collaboration.building_blocks.trust", coder="ana")  # doctest: +SKIP
+    >>> seg = project.segments.iloc[4]  # doctest: +SKIP
+    >>> qc.add_manual(project, [seg.segment_id], "leadership.workload", coder="ana",
+    ...               spans=[(seg.start + 10, seg.start + 42)])  # doctest: +SKIP
     """
     return record(project, "manual", rows, code_ids, coder=coder, memo=memo, source=source, spans=spans)
 
@@ -155,9 +185,12 @@ def coded_quotes(project: Project, *, coder: str | None = None) -> pd.DataFrame:
     -------
     DataFrame
         ``segment_id``, ``doc_id``, ``code_id``, ``coder``, ``decision``,
-        ``quote`` (the words as they read now), ``start``, ``end``,
-        ``speaker``, ``speaker_role``, ``timestamp``, ``memo``,
-        ``created_at``, then the document's attribute columns.
+        ``quote_now`` (the words at ``start:end`` of the document as it
+        reads now; :func:`decisions` has ``quote``, the words as they read
+        when decided, which differ after a corrected transcript re-anchored
+        the decision), ``start``, ``end``, ``speaker``, ``speaker_role``,
+        ``timestamp``, ``memo``, ``created_at``, then the document's
+        attribute columns.
 
     Examples
     --------
@@ -172,9 +205,10 @@ def coded_quotes(project: Project, *, coder: str | None = None) -> pd.DataFrame:
                                                            "text", "language", "text_sha"}]
     merged = current.merge(segments[columns + attributes].rename(columns={"start": "segment_start"}),
                            on="segment_id", how="left")
-    merged["quote"] = [text[s - base:e - base] for text, s, e, base in
-                       zip(merged["text"], merged["start"], merged["end"], merged["segment_start"], strict=True)]
-    keep = ["segment_id", "doc_id", "code_id", "coder", "decision", "quote", "start", "end", "speaker",
+    merged["quote_now"] = [text[slice(*to_segment((s, e), base))] for text, s, e, base in
+                           zip(merged["text"], merged["start"], merged["end"], merged["segment_start"],
+                               strict=True)]
+    keep = ["segment_id", "doc_id", "code_id", "coder", "decision", "quote_now", "start", "end", "speaker",
             "speaker_role", "timestamp", "memo", "created_at", *attributes]
     return merged[keep].reset_index(drop=True)
 

@@ -36,6 +36,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import pandas as pd
 
 from ..errors import ParameterError, ProjectError
+from ..spans import from_log, to_log
+from ..spans import validate as validate_span
 from .anchor import ANCHORED_COLUMNS, LATEST_ANCHOR_JOIN, reanchor
 
 if TYPE_CHECKING:
@@ -71,8 +73,10 @@ class Decision:
     quote : str
         The words decided on, as they read then (used to re-anchor).
     span_start, span_end : int, int or None
-        The coded span, as offsets within the segment; ``span_end`` ``None``:
-        to the segment's end.
+        The coded span as the log stores it: offsets within the segment,
+        ``span_end`` ``None``: to the segment's end (convert with
+        :func:`qualcode.spans.to_log` / :func:`~qualcode.spans.from_log`;
+        every public table gives document offsets).
     memo, source, method, score, codebook_version, created_at
         As in the table; ``created_at`` ``None`` is stamped when appended.
     export_id : str or None
@@ -137,7 +141,12 @@ class Decision:
     def manual(cls, segment_id: str, code_id: str, coder: str, *, doc_id: str, quote: str,
                span: tuple[int, int | None] | None = None, memo: str | None = None, source: str = "notebook",
                codebook_version: str | None = None, export_id: str | None = None) -> Decision:
-        """The coder codes ``span`` of the segment (default: all of it) by hand; ``quote`` is the span's words."""
+        """The coder codes ``span`` of the segment (default: all of it) by hand; ``quote`` is the span's words.
+
+        ``span`` is in the log's stored form, ``(span_start, span_end)``
+        within the segment (:func:`qualcode.spans.to_log` makes it from
+        document offsets).
+        """
         start, end = span if span is not None else (0, None)
         return cls(segment_id, code_id, coder, "manual", doc_id, quote, span_start=int(start),
                    span_end=None if end is None else int(end), memo=memo, source=source,
@@ -244,6 +253,7 @@ def current_view(frame: pd.DataFrame) -> pd.DataFrame:
 
 _VIEW = f"""
     SELECT c.decision_id, c.segment_id, c.code_id, c.coder, c.decision,
+           -- qualcode.spans.from_log, in SQL: the view is read in one query
            s.start + c.span_start AS start,
            CASE WHEN c.span_end IS NULL THEN s."end" ELSE s.start + c.span_end END AS "end",
            c.memo, c.created_at, c.source, c.doc_id, c.quote, c.method, c.score, c.codebook_version, c.anchor,
@@ -389,7 +399,9 @@ class DecisionLog:
             Suggestion rows (``segment_id``, ``code_id``, optionally
             ``method``, ``score``, ``codebook_version``), or segment ids with ``code_ids``.
         spans : sequence of (start, end) or None, optional
-            One per row: offsets within the segment (``None``: all of it).
+            One per row: document offsets (like ``segments.start``/``end``)
+            inside the row's segment (``None``: all of it). Stored relative to
+            the segment (:func:`qualcode.spans.to_log`).
         memos : sequence of str or None, optional
             One memo per row (instead of ``memo`` for all).
 
@@ -431,15 +443,12 @@ class DecisionLog:
         version = self.current_version()
         out = []
         for i, row in enumerate(frame.to_dict("records")):
-            doc_id, text, _, _ = segments[row["segment_id"]]
+            doc_id, text, seg_start, seg_end = segments[row["segment_id"]]
             span_start, span_end = 0, None
             if spans is not None and spans[i] is not None:
-                span_start, span_end = int(spans[i][0]), int(spans[i][1])  # type: ignore[index]
-                if not 0 <= span_start < span_end <= len(text):
-                    raise ParameterError(f"span {spans[i]} is outside segment {row['segment_id']} "
-                                         f"(length {len(text)}); spans are offsets within the segment.")
-                if span_start == 0 and span_end == len(text):
-                    span_end = None
+                span = validate_span(spans[i], (seg_start, seg_end), what=f"span of row {i}",
+                                     where=f"segment {row['segment_id']}")
+                span_start, span_end = to_log(span, (seg_start, seg_end))
             note = memos[i] if memos is not None else memo
             out.append(Decision(row["segment_id"], row["code_id"], coder, kind, doc_id,
                                 text[span_start:span_end], span_start=span_start, span_end=span_end,
@@ -677,8 +686,7 @@ class DecisionLog:
 
 
 def _absolute(d: Decision, places: dict[str, tuple[int, int]]) -> tuple[int, int]:
-    start, end = places[d.segment_id]
-    return start + d.span_start, (end if d.span_end is None else start + d.span_end)
+    return from_log(d.span_start, d.span_end, places[d.segment_id])
 
 
 def _pairs(rows: pd.DataFrame | Sequence[str] | str, code_ids: Sequence[str] | str | None) -> pd.DataFrame:

@@ -24,6 +24,8 @@ import pandas as pd
 
 from ..errors import MissingDependencyError, ParameterError, QualcodeError
 from ..project import Project
+from ..spans import clip, merge, to_segment
+from ..spans import parse as parse_spans
 from .decisions import insert, prepare, undecided
 from .log import Decision
 from .table import evidence_text, review_table
@@ -84,15 +86,8 @@ def highlight_html(text: str, spans: Sequence[Sequence[int]] | None, *, tag: str
     >>> highlight_html("Confío en <ellas> & más", [(0, 6), (10, 17), (12, 14)])
     '<mark>Confío</mark> en <mark>&lt;ellas&gt;</mark> &amp; más'
     """
-    clipped = sorted((max(0, int(s)), min(len(text), int(e))) for s, e in (spans or ()))
-    merged: list[list[int]] = []
-    for start, end in clipped:
-        if start >= end:
-            continue
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
+    inside = (clip(span, (0, len(text))) for span in (spans or ()))
+    merged = merge(span for span in inside if span is not None)
     out, at = [], 0
     for start, end in merged:
         out.append(html.escape(text[at:start]))
@@ -105,8 +100,10 @@ def highlight_html(text: str, spans: Sequence[Sequence[int]] | None, *, tag: str
 class ReviewItem(NamedTuple):
     """One suggestion as the reviewer sees it.
 
-    ``spans`` are offsets within ``quote`` (the segment's text); ``quote_html``
-    and ``question_html`` are escaped and safe to display. ``status`` is what
+    ``spans`` are the suggestion's spans in document offsets (like
+    ``suggestions.spans`` and ``segments.start``/``end``), clipped to the
+    segment; ``quote`` is the segment's text. ``quote_html`` (``quote`` with
+    the spans marked) and ``question_html`` are escaped and safe to display. ``status`` is what
     happened to it in this queue: ``None``, ``"accept"``, ``"reject"``,
     ``"other"`` or ``"skip"``.
     """
@@ -140,22 +137,6 @@ class ReviewProgress(NamedTuple):
     def remaining(self) -> int:
         """Suggestions not decided yet, skipped ones included."""
         return self.total - self.decided
-
-
-def _segment_spans(spans: object, seg_start: int, seg_end: int) -> list[tuple[int, int]]:
-    """Document offsets → offsets within the segment, keeping only what falls inside it."""
-    if not isinstance(spans, (list, tuple)):
-        return []
-    out = []
-    for span in spans:
-        try:
-            start, end = int(span[0]), int(span[1])
-        except (TypeError, ValueError, IndexError):
-            continue  # a hand-made suggestions table may carry anything here; it only costs the highlight
-        start, end = max(start, seg_start), min(end, seg_end)
-        if start < end:
-            out.append((start - seg_start, end - seg_start))
-    return sorted(set(out))
 
 
 class ReviewQueue:
@@ -295,7 +276,9 @@ class ReviewQueue:
             raise ParameterError(f"position {position} is outside the queue (0 to {len(self._table) - 1}).")
         row = self._table.iloc[position]
         start, end = int(row["start"]), int(row["end"])
-        spans = _segment_spans(row["spans"], start, end)
+        # What falls inside the segment (a hand-made suggestions table may carry anything in ``spans``).
+        inside = (clip(span, (start, end)) for span in parse_spans(row["spans"]))
+        spans = sorted({span for span in inside if span is not None})
         question = row["question"] if isinstance(row["question"], str) else None
         score = None if pd.isna(row["score"]) else float(row["score"])
         return ReviewItem(
@@ -304,7 +287,7 @@ class ReviewQueue:
             code_label=self.codes[row["code_id"]], code_definition=self._definitions.get(row["code_id"]),
             method=row["method"] if isinstance(row["method"], str) else None, score=score,
             evidence=evidence_text(row["evidence"]), question=question, quote=row["text"], spans=spans,
-            quote_html=highlight_html(row["text"], spans),
+            quote_html=highlight_html(row["text"], [to_segment(span, start) for span in spans]),
             question_html=html.escape(question) if question is not None else None, status=self._status[position])
 
     def current(self) -> ReviewItem | None:

@@ -85,9 +85,9 @@ def study(tmp_path, write):
     said = project.segments.query("speaker_role == 'participant'")
     first = said.iloc[0]
     # A span after the names of its turn: its offsets must move with the text.
-    span_start = first["text"].index("MARIA")
+    span_start = first["start"] + first["text"].index("MARIA")  # document offsets
     qc.add_manual(project, [first["segment_id"]], "collaboration.channels", coder="ana",
-                  spans=[(span_start, len(first["text"]))], memo="maría y Rosa se apoyan; ver a Ximena")
+                  spans=[(span_start, first["end"])], memo="maría y Rosa se apoyan; ver a Ximena")
     qc.add_manual(project, list(said["segment_id"][1:]), "collaboration.channels", coder="ana",
                   memo="la tía Gloria, otra vez")
     qc.accept(project, list(said["segment_id"][:2]), "leadership", coder="luis", memo="ROSA lo dice claro")
@@ -176,11 +176,11 @@ def test_pseudonymized_qdpx_selections_point_at_the_same_words(study, tmp_path):
             n += 1
     assert n == 5
     quotes = qc.coded_quotes(study)
-    spans = quotes[quotes["quote"].str.startswith("MARIA")]
+    spans = quotes[quotes["quote_now"].str.startswith("MARIA")]
     assert len(spans) == 1  # the span after two names moved with them:
     hidden = qc.import_refi_qda(tmp_path / "e.qdpx", tmp_path / "back.qualcode")
     back = qc.coded_quotes(hidden)
-    assert back["quote"].str.startswith("Persona 3 también viene").sum() == 1
+    assert back["quote_now"].str.startswith("Persona 3 también viene").sum() == 1
     assert not names_in(hidden.documents.to_csv() + back.to_csv(), LISTED + DETECTED)
 
 

@@ -22,7 +22,8 @@ def coded(project, samples):
     project.add_manual(list(coding["segment_id"]), list(coding["code_id"]), coder="ana", source="import")
     segs = list(coding["segment_id"][:3])
     qc.accept(project, segs, list(coding["code_id"][:3]), coder="luis", memo="claro, la soledad del cargo")
-    qc.add_manual(project, segs[:1], "collaboration.tensions", coder="luis", spans=[(0, 20)])
+    start = int(project.segments.set_index("segment_id").loc[segs[0], "start"])
+    qc.add_manual(project, segs[:1], "collaboration.tensions", coder="luis", spans=[(start, start + 20)])
     return project
 
 
@@ -45,8 +46,8 @@ def test_export_import_export_is_stable(coded, tmp_path):
     imported = import_refi_qda(tmp_path / "a.qdpx", tmp_path / "b.qualcode")
     export_refi_qda(imported, tmp_path / "b.qdpx")
     assert (tmp_path / "a.qdpx").read_bytes() == (tmp_path / "b.qdpx").read_bytes()
-    before = qc.coded_quotes(coded)[["doc_id", "code_id", "coder", "quote", "start", "end"]]
-    after = qc.coded_quotes(imported)[["doc_id", "code_id", "coder", "quote", "start", "end"]]
+    before = qc.coded_quotes(coded)[["doc_id", "code_id", "coder", "quote_now", "start", "end"]]
+    after = qc.coded_quotes(imported)[["doc_id", "code_id", "coder", "quote_now", "start", "end"]]
     key = ["doc_id", "start", "code_id", "coder"]
     assert before.sort_values(key).reset_index(drop=True).equals(after.sort_values(key).reset_index(drop=True))
     assert imported.codebook().to_frame().drop(columns=[]).equals(coded.codebook().to_frame())

@@ -29,7 +29,7 @@ def coded_project(tmp_path):
     segs = project.segments.set_index("turn")
     project.accept([segs.loc[2, "segment_id"]], "collaboration.isolation", coder="ana")
     project.accept([segs.loc[4, "segment_id"]], "collaboration.channels", coder="ana")
-    start = segs.loc[6, "text"].index("informes")
+    start = segs.loc[6, "start"] + segs.loc[6, "text"].index("informes")  # document offsets
     add_manual(project, [segs.loc[6, "segment_id"]], "leadership.focus.administrative", coder="ana",
                spans=[(start, start + len("informes todo el tiempo"))])
     return project
@@ -44,15 +44,15 @@ def test_typo_fix_and_added_paragraph_keep_every_decision_on_the_same_words(tmp_
     assert result.iloc[0]["action"] == "updated"
     assert result.iloc[0]["n_orphaned"] == 0 and result.iloc[0]["n_reanchored"] == 2
     quotes = coded_quotes(project).set_index("code_id")
-    assert quotes.loc["collaboration.isolation", "quote"].startswith("Al principio me sentía muy sola; nadie")
-    assert quotes.loc["collaboration.channels", "quote"].startswith("Con el grupo de WhatsApp")
-    assert quotes.loc["leadership.focus.administrative", "quote"] == "informes todo el tiempo"
+    assert quotes.loc["collaboration.isolation", "quote_now"].startswith("Al principio me sentía muy sola; nadie")
+    assert quotes.loc["collaboration.channels", "quote_now"].startswith("Con el grupo de WhatsApp")
+    assert quotes.loc["leadership.focus.administrative", "quote_now"] == "informes todo el tiempo"
     anchors = dict(zip(decisions(project)["code_id"], decisions(project)["anchor"], strict=True))
     assert anchors == {"collaboration.isolation": "fuzzy", "collaboration.channels": "original",
                        "leadership.focus.administrative": "exact"}
     text = project.corpus.text("d01")
     for row in quotes.itertuples():
-        assert text[row.start:row.end] == row.quote
+        assert text[row.start:row.end] == row.quote_now
 
 
 def test_removed_turn_is_reported_as_an_orphan_never_dropped(tmp_path):

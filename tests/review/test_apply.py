@@ -148,7 +148,7 @@ def check_apply_twice(shared, codes, rows, prior):
     sid = seg["segment_id"]
     for kind, code in prior:
         if kind == "span":
-            qc.add_manual(project, [sid], code, coder=coder, spans=[(0, 5)], memo="antes")
+            qc.add_manual(project, [sid], code, coder=coder, spans=[(seg["start"], seg["start"] + 5)], memo="antes")
         else:
             getattr(qc, "add_manual" if kind == "manual" else kind)(project, [sid], code, coder=coder)
     # The earlier decisions are in the log when the workbook is exported: decisions made after the export

@@ -39,16 +39,17 @@ def test_coded_quotes_join_text_speaker_and_attributes(project):
     segs = participants(project)
     first = segs.iloc[0]
     accept(project, [first["segment_id"]], "collaboration.isolation", coder="ana")
-    add_manual(project, [first["segment_id"]], "leadership.workload", coder="ana", spans=[(0, 10)])
+    add_manual(project, [first["segment_id"]], "leadership.workload", coder="ana",
+               spans=[(first["start"], first["start"] + 10)])
     reject(project, [segs["segment_id"][1]], "collaboration.isolation", coder="ana")
     quotes = coded_quotes(project)
     assert len(quotes) == 2
     whole = quotes[quotes["code_id"] == "collaboration.isolation"].iloc[0]
-    assert whole["quote"] == first["text"] and whole["speaker"] == first["speaker"]
+    assert whole["quote_now"] == first["text"] and whole["speaker"] == first["speaker"]
     assert whole["district"] == first["district"] and whole["stage"] == first["stage"]
     part = quotes[quotes["code_id"] == "leadership.workload"].iloc[0]
-    assert part["quote"] == first["text"][:10]
-    assert project.corpus.text(part["doc_id"])[part["start"]:part["end"]] == part["quote"]
+    assert part["quote_now"] == first["text"][:10]
+    assert project.corpus.text(part["doc_id"])[part["start"]:part["end"]] == part["quote_now"]
 
 
 def test_bad_decisions_write_nothing(project):
@@ -61,6 +62,14 @@ def test_bad_decisions_write_nothing(project):
         accept(project, [seg], "collaboration.isolation", coder=" ")
     with pytest.raises(ParameterError, match="outside segment"):
         add_manual(project, [seg], "collaboration.isolation", coder="ana", spans=[(5, 10_000)])
+    start, end = participants(project).iloc[0][["start", "end"]]
+    # Spans are document offsets: offsets within the segment (from 0) fall before it, and the message says so.
+    if start > 0:
+        with pytest.raises(ParameterError, match=rf"span of row 0 \(0, 4\) is outside segment {seg} "
+                                                 rf"\(document offsets {start} to {end}\); spans are document"):
+            add_manual(project, [seg], "collaboration.isolation", coder="ana", spans=[(0, 4)])
+    with pytest.raises(ParameterError, match=r"span of row 1 .* empty"):
+        add_manual(project, [seg, seg], "collaboration.isolation", coder="ana", spans=[None, (start, start)])
     assert decisions(project, history=True).empty
 
 

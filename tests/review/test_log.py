@@ -43,7 +43,8 @@ def test_a_write_returns_its_rows_exactly_as_the_log_reads_them_back(project):
     rows = pd.DataFrame({"segment_id": [seg["segment_id"]], "code_id": [CODE], "method": ["keyword"],
                          "score": [0.8125], "codebook_version": [project.codebook().version]})
     written = [qc.accept(project, rows, coder="ana", memo="soledad"),
-               qc.add_manual(project, [seg["segment_id"]], "leadership.workload", coder="ana", spans=[(3, 9)]),
+               qc.add_manual(project, [seg["segment_id"]], "leadership.workload", coder="ana",
+                             spans=[(seg["start"] + 3, seg["start"] + 9)]),
                qc.reject(project, [seg["segment_id"]], CODE, coder="luis")]
     history = qc.decisions(project, history=True)
     together = pd.concat(written, ignore_index=True)
@@ -58,24 +59,37 @@ def test_a_write_returns_its_rows_exactly_as_the_log_reads_them_back(project):
     assert together.loc[1, "start"] == seg["start"] + 3 and together.loc[1, "quote"] == seg["text"][3:9]
 
 
+def test_spans_are_given_in_document_offsets_and_stored_from_the_segments_start(project):
+    seg = first_participant(project)
+    sid, at, end = seg["segment_id"], int(seg["start"]), int(seg["end"])
+    qc.add_manual(project, [sid, sid, sid], CODE, coder="ana", spans=[(at + 3, at + 9), (at, end), (at + 3, end)])
+    stored = project.query("SELECT span_start, span_end, quote FROM decisions ORDER BY decision_id")
+    text = seg["text"]
+    # The log's stored form is what it always was: from the segment's start, no end for the whole segment.
+    assert [tuple(r) for r in stored] == [(3, 9, text[3:9]), (0, None, text), (3, end - at, text[3:])]
+    current = qc.decisions(project)
+    wanted = [(at + 3, at + 9), (at, end), (at + 3, end)]
+    assert sorted(zip(current["start"], current["end"], strict=True)) == sorted(wanted)
+
+
 def test_several_spans_of_one_code_by_one_coder_in_one_segment_are_all_current(project):
     seg = first_participant(project)
-    sid = seg["segment_id"]
-    qc.add_manual(project, [sid, sid], CODE, coder="ana", spans=[(0, 5), (10, 20)])
-    qc.add_manual(project, [sid], CODE, coder="ana", spans=[(10, 20)], memo="same span again: replaces")
+    sid, at = seg["segment_id"], seg["start"]
+    qc.add_manual(project, [sid, sid], CODE, coder="ana", spans=[(at, at + 5), (at + 10, at + 20)])
+    qc.add_manual(project, [sid], CODE, coder="ana", spans=[(at + 10, at + 20)], memo="same span again: replaces")
     current = qc.decisions(project)
     assert sorted(zip(current["start"] - seg["start"], current["end"] - seg["start"], strict=True)) == [(0, 5), (10, 20)]
     assert current.set_index("start").loc[seg["start"] + 10, "memo"] == "same span again: replaces"
     quotes = qc.coded_quotes(project)
-    assert sorted(quotes["quote"]) == sorted([seg["text"][0:5], seg["text"][10:20]])
+    assert sorted(quotes["quote_now"]) == sorted([seg["text"][0:5], seg["text"][10:20]])
 
 
 def test_a_reject_replaces_every_span_of_the_code_and_a_later_coding_replaces_the_reject(project):
     seg = first_participant(project)
-    sid = seg["segment_id"]
-    qc.add_manual(project, [sid, sid], CODE, coder="ana", spans=[(0, 5), (10, 20)])
-    qc.add_manual(project, [sid], "leadership.workload", coder="ana", spans=[(0, 5)])
-    qc.add_manual(project, [sid], CODE, coder="luis", spans=[(0, 5)])
+    sid, at = seg["segment_id"], seg["start"]
+    qc.add_manual(project, [sid, sid], CODE, coder="ana", spans=[(at, at + 5), (at + 10, at + 20)])
+    qc.add_manual(project, [sid], "leadership.workload", coder="ana", spans=[(at, at + 5)])
+    qc.add_manual(project, [sid], CODE, coder="luis", spans=[(at, at + 5)])
     qc.reject(project, [sid], CODE, coder="ana", memo="no es soledad")
     current = qc.decisions(project)
     mine = current[(current["coder"] == "ana") & (current["code_id"] == CODE)]
@@ -83,7 +97,7 @@ def test_a_reject_replaces_every_span_of_the_code_and_a_later_coding_replaces_th
     # Other codes of the coder, and other coders' spans of the code, are untouched.
     assert len(current[current["code_id"] == "leadership.workload"]) == 1
     assert len(current[current["coder"] == "luis"]) == 1
-    qc.add_manual(project, [sid], CODE, coder="ana", spans=[(10, 20)])
+    qc.add_manual(project, [sid], CODE, coder="ana", spans=[(at + 10, at + 20)])
     current = qc.decisions(project)
     mine = current[(current["coder"] == "ana") & (current["code_id"] == CODE)]
     assert list(mine["decision"]) == ["manual"] and int(mine["start"].iloc[0]) == seg["start"] + 10
@@ -99,7 +113,8 @@ def test_undecided_reads_the_decisions_of_the_rows_segments(project):
     segs = project.segments
     ids = list(segs[segs["speaker_role"] == "participant"]["segment_id"][:3])
     rows = pd.DataFrame({"segment_id": ids * 2, "code_id": [CODE] * 3 + ["leadership.workload"] * 3})
-    qc.add_manual(project, ids[:1], CODE, coder="ana", spans=[(0, 4)])
+    start = int(segs.set_index("segment_id").loc[ids[0], "start"])
+    qc.add_manual(project, ids[:1], CODE, coder="ana", spans=[(start, start + 4)])
     qc.reject(project, ids[1:2], "leadership.workload", coder="ana")
     qc.accept(project, ids[2:3], CODE, coder="luis")
     todo = undecided(project, rows, "ana")
@@ -137,7 +152,7 @@ def test_refi_qda_import_keeps_two_selections_of_one_code_in_one_turn(tmp_path):
         archive.writestr("project.qde", qde)
     project = qc.import_refi_qda(tmp_path / "otra.qdpx", tmp_path / "p.qualcode")
     quotes = qc.coded_quotes(project)
-    assert sorted(quotes["quote"]) == sorted([first, second]) and set(quotes["coder"]) == {"camila"}
+    assert sorted(quotes["quote_now"]) == sorted([first, second]) and set(quotes["coder"]) == {"camila"}
     assert len(quotes["segment_id"].unique()) == 1
     current = qc.decisions(project)
     assert sorted(current["created_at"]) == ["2024-03-01T10:00:00Z", "2024-03-01T10:05:00Z"]

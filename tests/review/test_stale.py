@@ -187,7 +187,8 @@ def test_project_files_of_schema_1_open_and_migrate(tmp_path):
     seg = first_segment(project)
     qc.accept(project, [seg], X, coder="ana", memo="=claro")
     qc.reject(project, [seg], Y, coder="ana")
-    qc.add_manual(project, [seg], SUGGESTED[2], coder="bea", spans=[(0, 8)])
+    start = int(project.segments.set_index("segment_id").loc[seg, "start"])
+    qc.add_manual(project, [seg], SUGGESTED[2], coder="bea", spans=[(start, start + 8)])
     expected = qc.decisions(project, history=True)
     project.close()
     # ... copied into a file of schema 1.

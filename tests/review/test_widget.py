@@ -169,8 +169,9 @@ def test_evidence_is_highlighted_at_its_document_offsets(study):
         words = {texts[item.doc_id][s:e] for s, e in stored[(item.segment_id, item.code_id)]}
         marked = {html.unescape(m) for m in re.findall(r"<mark>(.*?)</mark>", item.quote_html, flags=re.S)}
         assert marked and all(any(w in m for m in marked) for w in words)
-        for s, e in item.spans:
-            assert item.quote[s:e] == texts[item.doc_id][start + s:start + e]
+        for s, e in item.spans:  # document offsets, inside the segment
+            assert start <= s < e <= start + len(item.quote)
+            assert item.quote[s - start:e - start] == texts[item.doc_id][s:e]
         assert html.unescape(re.sub(r"</?mark>", "", item.quote_html)) == item.quote
         # Where the marks fall in the unescaped text: every stored span lies inside one of them.
         pieces = re.split(r"(</?mark>)", item.quote_html)
@@ -183,7 +184,7 @@ def test_evidence_is_highlighted_at_its_document_offsets(study):
             if inside:
                 marks.append((at, at + length))
             at += length
-        assert all(any(a <= s and e <= b for a, b in marks) for s, e in item.spans)
+        assert all(any(a <= s - start and e - start <= b for a, b in marks) for s, e in item.spans)
         checked += 1
     assert checked == len(queue)
 
