@@ -25,6 +25,7 @@ import yaml
 from ..errors import CodebookWarning, ExchangeFileError
 from ..io.safe import parse_xml_safely
 from ..nlp.normalize import fold
+from ..schemas import check_lang
 from .model import LANGS, LIST_FIELDS, TEXT_FIELDS, Code, Codebook
 from .validate import build_codebook
 
@@ -73,10 +74,7 @@ def qdc_bytes(codebook: Codebook, *, lang: str = "es") -> bytes:
 
     from ..export.safe import clean_text
 
-    if lang not in LANGS:
-        from ..errors import ParameterError
-
-        raise ParameterError(f"lang must be one of {LANGS}, got {lang!r}.")
+    check_lang(lang)
     root = etree.Element(f"{{{NS}}}CodeBook", nsmap={None: NS})
     from .. import __version__
 

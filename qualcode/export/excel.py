@@ -16,6 +16,7 @@ from typing import IO, TYPE_CHECKING
 import pandas as pd
 
 from ..errors import MissingDependencyError, ParameterError
+from ..schemas import check_lang
 from .safe import csv_frame, put, put_row, sheet_name
 
 if TYPE_CHECKING:
@@ -53,8 +54,7 @@ def report_tables(quotes: pd.DataFrame, codebook, *, segments: pd.DataFrame | No
     from ..analysis import code_by_attribute, code_frequencies, cooccurrence, first_appearance, saturation
     from .pseudonymize import quote_tags
 
-    if lang not in _TITLES:
-        raise ParameterError(f"lang must be 'es' or 'en', got {lang!r}.")
+    check_lang(lang)
     t = _TITLES[lang]
     labels = {c.id: c.label[lang] or c.label["es" if lang == "en" else "en"] for c in codebook}
     tables: dict[str, pd.DataFrame] = {}

@@ -31,6 +31,7 @@ import pandas as pd
 
 from ..errors import MissingDependencyError, ParameterError
 from ..project import Project
+from ..schemas import check
 
 __all__ = ["PseudonymizedProject", "Pseudonymizer", "quote_tags"]
 
@@ -600,9 +601,8 @@ def quote_tags(quotes: pd.DataFrame, *, role: str = "role", stage: str = "stage"
     >>> quote_tags(q).tolist()
     ['Dfinal1', 'Dfinal2', 'Sfinal1']
     """
-    missing = [c for c in (role, stage, participant) if c not in quotes.columns]
-    if missing:
-        raise ParameterError(f"quote tags need attribute column(s) {missing}.")
+    check(quotes, "coded_quotes", columns=[role, stage, participant], values=False,
+          where="quotes, given to quote_tags()")
     initials = {"principal": "D", "directora": "D", "director": "D"}
     numbers: dict[tuple[str, str], dict[str, int]] = {}
     tags = []

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ..errors import ExchangeFileError, QualcodeWarning
+from ..schemas import coded as coded_rows
 
 if TYPE_CHECKING:
     from ..project import Project
@@ -79,7 +80,7 @@ def _qde(project: Project, *, lang: str) -> tuple[bytes, dict[str, str]]:
     codebook = project.codebook()
     documents = project.documents
     current = decisions(project)
-    current = current[current["decision"].isin(["accept", "manual"])].sort_values(["doc_id", "start", "code_id", "coder"])
+    current = coded_rows(current).sort_values(["doc_id", "start", "code_id", "coder"])
     root = etree.Element(E("Project"), nsmap={None: NS})
     stored = project.query("SELECT value FROM meta WHERE key = 'name'")
     root.set("name", _x(stored[0][0] if stored else Path(project.path).stem, "the project name"))

@@ -31,6 +31,7 @@ import pandas as pd
 from ..errors import ParameterError, ReviewSheetError
 from ..export.safe import put, put_row
 from ..nlp.normalize import fold
+from ..schemas import check, check_lang, returns
 
 if TYPE_CHECKING:
     from ..project import Project
@@ -164,8 +165,7 @@ def _export_review_sheet(project: Project, suggestions: pd.DataFrame | None, pat
 
     from ..project import _now
 
-    if lang not in CHOICES:
-        raise ParameterError(f"lang must be 'es' or 'en', got {lang!r}.")
+    check_lang(lang)
     segments = project.segments
     codebook = project.codebook()
     labels = {c.id: (c.label[lang] or c.label["es" if lang == "en" else "en"]) for c in codebook}
@@ -180,9 +180,7 @@ def _export_review_sheet(project: Project, suggestions: pd.DataFrame | None, pat
     if suggestions is None:
         rows = segments[segments["speaker_role"] == "participant"][["segment_id"]].assign(code_id=None)
     else:
-        missing = [c for c in ("segment_id", "code_id") if c not in suggestions.columns]
-        if missing:
-            raise ParameterError(f"suggestions need column(s) {missing}.")
+        check(suggestions, "suggestions", columns=["segment_id", "code_id"], values=False, where="suggestions")
         keep = [c for c in ("segment_id", "code_id", "score", "method", "evidence") if c in suggestions.columns]
         rows = suggestions[keep].copy()
     table = rows.merge(segments, on="segment_id", how="left", validate="many_to_one")
@@ -300,6 +298,7 @@ def _header_map() -> dict[str, str]:
     return out
 
 
+@returns("review_sheet")
 def read_review_sheet(path: str | Path) -> pd.DataFrame:
     """Read a (possibly hand-edited) review workbook.
 
@@ -309,14 +308,11 @@ def read_review_sheet(path: str | Path) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        One row per sheet row: ``row`` (spreadsheet row), ``segment_id``,
-        ``text_sha``, ``code_id``, ``decision`` (accept, reject or ``<NA>``),
-        ``other_code``, ``memo``, ``method`` and ``score`` (of the
-        suggestion), ``problem`` (why the row cannot be taken, or ``<NA>``),
-        ``decision_problem`` (the decision cell is not understood; the
-        row's other code can still be taken), ``remark`` (something taken
-        as it was not written, e.g. a memo the spreadsheet turned into a
-        formula, recorded as its text). ``attrs`` holds the export's
+        One row per sheet row:
+
+        {columns}
+
+        ``attrs`` holds the export's
         ``coder``, ``codebook_version``, ``lang``, ``project`` (its path),
         ``project_id``, ``exported_at``, ``export_id`` and ``log_position``
         (``None`` when a workbook of an older qualcode version lacks them).
@@ -458,6 +454,7 @@ def _number(value: object) -> float | None:
     return None if number != number else number
 
 
+@returns("review_outcomes")
 def apply_review(project: Project, review: pd.DataFrame, *, coder: str | None = None) -> pd.DataFrame:
     """Append a read review sheet's decisions to the project's log, in one transaction.
 
@@ -498,11 +495,9 @@ def apply_review(project: Project, review: pd.DataFrame, *, coder: str | None = 
     Returns
     -------
     DataFrame
-        One row per sheet row: ``row``, ``segment_id``, ``code_id``,
-        ``outcome`` (applied, unchanged, blank, partial: some cells taken and
-        one not understood or stale, stale: decided again since the export,
-        refused), ``decisions`` (what was appended, e.g. ``reject+manual``),
-        ``message`` (also for applied rows, e.g. a memo taken from a formula).
+        One row per sheet row:
+
+        {columns}
 
     Raises
     ------
