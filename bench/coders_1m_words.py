@@ -96,16 +96,16 @@ def main() -> None:
     encode = time.perf_counter() - start
     with tempfile.TemporaryDirectory() as tmp:
         project = qc.Project.create(Path(tmp) / "bench.qualcode")
-        project.close()
-        first = EmbeddingCoder(cache=Path(tmp) / "bench.qualcode").fit(codebook)
+        first = EmbeddingCoder(cache=project.embedding_cache()).fit(codebook)
         start = time.perf_counter()
         out = first.suggest(emb_segments)
         embedding = time.perf_counter() - start
-        second = EmbeddingCoder(cache=Path(tmp) / "bench.qualcode").fit(codebook)
+        second = EmbeddingCoder(cache=project.embedding_cache()).fit(codebook)
         start = time.perf_counter()
         second.suggest(emb_segments)
         rerun = time.perf_counter() - start
         encoded_again = second.embedder_.n_encoded
+        project.close()
     print(f"  raw USE encode of the segments: {encode:.2f} s ({len(emb_part) / encode:,.0f} segments/s)")
     print(f"  EmbeddingCoder.suggest (windows, similarity, calibration, cache writes): {embedding:.2f} s "
           f"({len(out):,} suggestions)  ratio {embedding / encode:.2f}x "

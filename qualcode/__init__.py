@@ -29,7 +29,7 @@ from .analysis import (
 )
 from .batch import RoundResult, run_round
 from .codebook import Code, Codebook, load_codebook, save_codebook
-from .coders import EmbeddingCoder, EnsembleCoder, KeywordCoder, LearnedCoder, evaluate, suggest
+from .coders import EmbeddingCoder, EnsembleCoder, KeywordCoder, LearnedCoder, evaluate
 from .errors import QualcodeError, QualcodeWarning
 from .export import (
     Pseudonymizer,
@@ -58,8 +58,8 @@ from .review import (
     reject,
     review_widget,
 )
-
-__version__ = "0.1.0"
+from .version import __version__
+from .workflow import suggest
 
 __all__ = [
     "Code",

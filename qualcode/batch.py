@@ -253,7 +253,7 @@ def run_round(project: Project, source: str | Path | Sequence[str | Path] | Corp
     speakers, interviewer : sequence of str
         Speaker labels to accept and the interviewer's labels (see :func:`~qualcode.io.load_corpus`).
     Other parameters
-        As :func:`~qualcode.coders.suggest`.
+        As :func:`~qualcode.workflow.suggest`.
 
     Returns
     -------
@@ -266,7 +266,6 @@ def run_round(project: Project, source: str | Path | Sequence[str | Path] | Corp
     ...                    out="ronda2", coder="ana")  # doctest: +SKIP
     >>> print("\\n".join(result.summary()))  # doctest: +SKIP
     """
-    from .coders import suggest
     from .coders.ensemble import DEFAULT_MIN_SCORE, DEFAULT_TOP_K, combine
     from .corpus import Corpus
     from .export import export_report
@@ -274,6 +273,7 @@ def run_round(project: Project, source: str | Path | Sequence[str | Path] | Corp
     from .parallel import using
     from .review.decisions import coded_quotes, undecided
     from .review.sheet import export_review_sheet
+    from .workflow import suggest
 
     before = coded_quotes(project)
     with using(workers, scheduler, progress=progress):

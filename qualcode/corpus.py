@@ -14,16 +14,25 @@ import hashlib
 import re
 from collections import Counter
 from dataclasses import dataclass
+from dataclasses import field as dc_field
 
 import pandas as pd
 
 from .errors import ParameterError
-from .io.text import ParsedTranscript, speaker_role
 from .nlp.normalize import fold_label
 from .nlp.pipeline import sentence_spans
 from .schemas import DOCUMENTS, SEGMENTS, UNITS, check_unit
 
-__all__ = ["UNITS", "Corpus", "segment_id"]
+__all__ = [
+    "INTERVIEWER_WORDS",
+    "UNITS",
+    "Corpus",
+    "ParsedTranscript",
+    "ReadDocument",
+    "Turn",
+    "segment_id",
+    "speaker_role",
+]
 
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 
@@ -42,9 +51,86 @@ def segment_id(doc_id: str, text: str, occurrence: int = 0) -> str:
     return hashlib.blake2b(payload, digest_size=8).hexdigest()
 
 
+# Labels that mark the person asking, folded (see nlp.normalize.fold_label). Matched on the folded first word(s);
+# io/text.py's role words extend them with the other role words a speaker label may start with.
+INTERVIEWER_WORDS = {
+    "entrevistador", "entrevistadora", "entrevistador/a", "entrevistador(a)", "entrevistadores",
+    "e", "i", "int", "interviewer", "moderador", "moderadora", "moderador/a", "moderator",
+    "facilitador", "facilitadora", "facilitator", "investigador", "investigadora",
+    "investigador/a", "researcher", "pregunta", "q", "question",
+}
+
+
 @dataclass
-class _Document:
-    """A read document before segmentation (internal hand-over from the readers)."""
+class Turn:
+    """One speaker turn: the speech is ``text[start:end]`` of the document."""
+
+    speaker: str | None
+    start: int
+    end: int
+    timestamp: float | None = None
+    line: int = 1
+    field: str | None = None
+
+
+@dataclass
+class ParsedTranscript:
+    """A document's canonical text and its turns, as every reader returns it.
+
+    ``notes`` are what the reader was unsure about (said in the load report);
+    ``counted`` and ``joined`` say, for a file without labels, what was
+    counted and how its turns were made (empty ``counted``: the text's lines);
+    ``uncertain`` is true when one of them should make the file's report row a
+    warning; ``interviewer`` holds the folded labels taken as the interviewer
+    for this file (see :func:`qualcode.io.text.find_interviewer`).
+    """
+
+    text: str
+    turns: list[Turn]
+    labelled: bool = True
+    notes: list[str] = dc_field(default_factory=list)
+    uncertain: bool = False
+    interviewer: frozenset[str] = frozenset()
+    # What the report counts when no labels were found: the source's lines, and how turns were made
+    # (a subtitle file's rendering has fewer lines than the file, so the reader says it).
+    counted: str = ""
+    joined: str = "one per paragraph"
+
+
+def speaker_role(label: str | None, *, interviewer: frozenset[str] = frozenset(),
+                 labels_in_doc: frozenset[str] = frozenset()) -> str:
+    """Classify a speaker label as ``"interviewer"``, ``"participant"`` or ``"unknown"``.
+
+    ``interviewer`` holds extra folded labels that the user says (or the file's
+    evidence shows, see :func:`qualcode.io.text.find_interviewer`) belong to the interviewer.
+    ``P`` is read as *Pregunta* (interviewer) only when the same document also
+    has ``R`` (*Respuesta*) turns.
+
+    Examples
+    --------
+    >>> speaker_role("ENTREVISTADORA"), speaker_role("Directora 3"), speaker_role(None)
+    ('interviewer', 'participant', 'unknown')
+    """
+    if label is None:
+        return "unknown"
+    folded = fold_label(label)
+    if folded in interviewer:
+        return "interviewer"
+    if folded == "p":
+        return "interviewer" if "r" in labels_in_doc else "participant"
+    first = folded.split(" ")[0]
+    if folded in INTERVIEWER_WORDS or (first in INTERVIEWER_WORDS and len(first) > 1):
+        return "interviewer"
+    return "participant"
+
+
+@dataclass
+class ReadDocument:
+    """A read document before segmentation: what the readers (:mod:`qualcode.io`) hand to :class:`Corpus`.
+
+    ``parsed`` holds its canonical text and speaker turns; ``language`` may be ``""`` until
+    :func:`qualcode.io.assign_languages` sets it; ``attributes`` are a survey response's own columns.
+    """
 
     doc_id: str
     source_path: str
@@ -79,7 +165,7 @@ def _split(parsed: ParsedTranscript, unit: str, language: str) -> list[list[tupl
     return [[(t.start + a, t.start + b) for a, b in spans] for t, spans in zip(parsed.turns, relative)]
 
 
-def _build(docs: list[_Document], unit: str, interviewer: frozenset[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _build(docs: list[ReadDocument], unit: str, interviewer: frozenset[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     seg: dict[str, list] = {c.name: [] for c in SEGMENTS}
     doc_rows: dict[str, list] = {c.name: [] for c in DOCUMENTS}
     for doc in docs:
@@ -146,7 +232,7 @@ class Corpus:
         self.unit = unit
 
     @classmethod
-    def _from_documents(cls, docs: list[_Document], *, unit: str = "turn",
+    def _from_documents(cls, docs: list[ReadDocument], *, unit: str = "turn",
                         interviewer: frozenset[str] = frozenset()) -> Corpus:
         documents, segments = _build(docs, unit, interviewer)
         return cls(documents, segments, unit=unit)

@@ -27,11 +27,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from .corpus import Corpus
 from .errors import ParameterError, ProjectError
 from .schemas import DOCUMENTS, SEGMENTS, check, returns
+from .version import __version__
 
 __all__ = ["SCHEMA", "SCHEMA_VERSION", "Project", "text_hash"]
 
@@ -140,6 +142,43 @@ def _py(value: object) -> object:
     return value
 
 
+class ProjectEmbeddingCache:
+    """An embedding cache (``qualcode.coders.EmbeddingCache``) in a project's ``cache`` table.
+
+    Made by :meth:`Project.embedding_cache`. Rows are ``kind = 'embedding'``, ``model`` = the embedder's
+    name, ``key`` = the text hash, ``value`` = the float32 vector's bytes. Reads use the project's open
+    connection; each ``put`` is one write transaction (``BEGIN IMMEDIATE``, so concurrent writers queue).
+    """
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+
+    def get(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], np.ndarray]:
+        """The vectors stored for ``keys`` ((model, text hash) pairs), those present only."""
+        by_model: dict[str, list[str]] = {}
+        for model, key in keys:
+            by_model.setdefault(model, []).append(key)
+        out: dict[tuple[str, str], np.ndarray] = {}
+        for model, wanted in by_model.items():
+            for key, blob in self.project.cache_get("embedding", model, wanted).items():
+                out[(model, key)] = np.frombuffer(blob, dtype=np.float32)
+        return out
+
+    def put(self, vectors: dict[tuple[str, str], np.ndarray]) -> None:
+        """Store vectors (as float32), replacing those with the same key; one transaction per model."""
+        by_model: dict[str, dict[str, bytes]] = {}
+        for (model, key), vector in vectors.items():
+            by_model.setdefault(model, {})[key] = np.asarray(vector, dtype=np.float32).tobytes()
+        for model, items in by_model.items():
+            self.project.cache_put("embedding", model, items)
+
+    def __deepcopy__(self, memo: dict) -> ProjectEmbeddingCache:
+        return self  # one project, one cache: coders cloned by sklearn.clone (which deep-copies params) share it
+
+    def __repr__(self) -> str:
+        return f"ProjectEmbeddingCache({str(self.project.path)!r})"
+
+
 class Project:
     """A study in one SQLite file.
 
@@ -192,8 +231,6 @@ class Project:
         with project._write():
             for statement in _statements(SCHEMA):
                 db.execute(statement)
-            from . import __version__
-
             db.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", [
                 ("schema_version", str(SCHEMA_VERSION)), ("created_at", _now()),
                 ("created_by", f"qualcode {__version__}"), ("project_id", uuid.uuid4().hex),
@@ -507,9 +544,7 @@ class Project:
         ProjectError
             If the project has no codebook yet, or not that version.
         """
-        import tempfile
-
-        from .codebook.yaml import read_yaml_codebook
+        from .codebook.yaml import parse_yaml_codebook
 
         if version is None:
             row = self._db.execute("SELECT version, yaml FROM codebooks ORDER BY seq DESC LIMIT 1").fetchone()
@@ -519,10 +554,7 @@ class Project:
             raise ProjectError(f"{self.path}: no codebook{' ' + version if version else ''} in the project; "
                                "add one with project.add_codebook(qc.load_codebook(...)).", path=self.path)
         if row[0] not in self._codebooks:  # versions are content hashes: safe to cache
-            with tempfile.TemporaryDirectory() as tmp:
-                path = Path(tmp) / "codebook.yaml"
-                path.write_text(row[1], encoding="utf-8")
-                self._codebooks[row[0]] = read_yaml_codebook(path)
+            self._codebooks[row[0]] = parse_yaml_codebook(row[1])
         return copy.deepcopy(self._codebooks[row[0]])
 
     @property
@@ -685,6 +717,19 @@ class Project:
             db.execute("DELETE FROM meta WHERE key = ?", (_ROUND + round_id,))
 
     # -- cache ----------------------------------------------------------------------
+    def embedding_cache(self) -> ProjectEmbeddingCache:
+        """This project's embedding cache, for the embedding coders (``EmbeddingCoder(cache=...)``).
+
+        Vectors are kept in the project file by (model, text hash), so an unchanged corpus is never encoded
+        twice, across sessions. The cache uses this project's connection: use it while the project is open.
+
+        Examples
+        --------
+        >>> with qc.Project.open("study.qualcode") as project:  # doctest: +SKIP
+        ...     coder = qc.EmbeddingCoder(cache=project.embedding_cache()).fit(project.codebook())
+        """
+        return ProjectEmbeddingCache(self)
+
     def cache_get(self, kind: str, model: str, keys: Sequence[str]) -> dict[str, bytes]:
         """Cached values for ``keys`` (those present), e.g. embeddings by text hash."""
         out: dict[str, bytes] = {}
@@ -758,8 +803,8 @@ class Project:
         any of these files exists, nothing is written
         (:class:`~qualcode.errors.OutputExistsError`).
         """
-        from .export.safe import csv_frame
         from .io.atomic import atomic_write_text, check_writable
+        from .io.cells import csv_frame
 
         folder = Path(folder)
         names = ["codebook.yaml", "decisions.csv", "anchors.csv", "documents.csv", "segments.csv"]
@@ -792,7 +837,7 @@ class Project:
         ``path`` defaults to ``<folder>.qualcode`` beside the folder.
         """
         from .codebook.yaml import read_yaml_codebook
-        from .export.safe import csv_value
+        from .io.cells import csv_value
 
         folder = Path(folder)
         path = Path(path) if path is not None else folder.parent / f"{folder.name}.qualcode"

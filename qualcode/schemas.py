@@ -479,15 +479,15 @@ EMERGENT_THEMES = (
     _c("similarity", "float64", "0–1; low means new"),
 )
 
-_ATTRS = "then the document's attribute columns (role, district, stage, round …)"
+_ATTRS = "the document's attribute columns (role, district, stage, round …)"
 
 TABLES: dict[str, Table] = {t.name: t for t in (
     Table("documents", DOCUMENTS, "one row per document", "corpus.documents or project.documents",
-          "from a project, unit, added_at and updated_at; " + _ATTRS),
+          "from a project, unit, added_at and updated_at; then " + _ATTRS),
     Table("segments", SEGMENTS, "one row per segment", "corpus.segments or project.segments",
-          "from a project, text_sha; " + _ATTRS),
+          "from a project, text_sha; then " + _ATTRS),
     Table("suggestions", SUGGESTIONS, "one row per suggested (segment, code)", "qc.suggest(...) or coder.suggest(...)",
-          "rank (1 = the segment's best) after an ensemble"),
+          "after an ensemble (qc.suggest), rank: 1 is the segment's best"),
     Table("decisions", DECISIONS, "the current decisions: the latest per (segment, code, coder) and span",
           "qc.decisions(project)"),
     Table("decision_history", DECISIONS, "every decision ever made, oldest first, orphans included",
@@ -681,7 +681,8 @@ def column_doc(name: str, indent: str = "") -> str:
         lines.extend(textwrap.wrap(f"- ``{c.name}``: {c.meaning}", width=100 - len(indent),
                                    subsequent_indent="  ", break_on_hyphens=False))
     if table.extra:
-        lines.extend(textwrap.wrap(f"Then: {table.extra}.", width=100 - len(indent), break_on_hyphens=False))
+        lines.extend(textwrap.wrap(f"Then: {table.extra}.", width=100 - len(indent), break_on_hyphens=False,
+                                   subsequent_indent="  "))
     return "\n".join(indent + line if i else line for i, line in enumerate(lines))
 
 

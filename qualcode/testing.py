@@ -14,6 +14,7 @@ from sklearn.base import clone
 from .codebook import Codebook
 from .coders.base import NotFittedError
 from .errors import QualcodeError
+from .nlp.normalize import fold_fast
 from .schemas import check
 
 __all__ = ["HashingEmbedder", "check_coder"]
@@ -33,8 +34,6 @@ class HashingEmbedder:
         import re
 
         import numpy as np
-
-        from .coders.keyword import fold_fast
 
         self.calls += len(texts)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)

@@ -128,3 +128,30 @@ def test_suggestions_are_stored_and_replaced(project):
     assert len(stored) == 2 and sorted(stored["score"]) == [0.5, 0.6]
     with pytest.raises(ParameterError, match="missing column"):
         project.add_suggestions(rows.drop(columns=["method"]))
+
+
+@pytest.mark.parametrize("name", ["collaboration", "improvement_science", "leadership", "nic_study"])
+def test_stored_codebook_reads_back_as_from_a_file_without_touching_the_disk(tmp_path, name, monkeypatch):
+    from qualcode.codebook.yaml import dump_yaml, read_yaml_codebook
+
+    codebook = qc.load_codebook(name)
+    # What project.codebook() did before: write the stored YAML to a temporary file and read that.
+    stored = tmp_path / "codebook.yaml"
+    stored.write_text(dump_yaml(codebook), encoding="utf-8")
+    from_file = read_yaml_codebook(stored)
+    with Project.create(tmp_path / "study.qualcode") as project:
+        project.add_codebook(codebook)
+    monkeypatch.setattr("tempfile.TemporaryDirectory", lambda *a, **k: pytest.fail("a temporary file"))
+    with Project.open(tmp_path / "study.qualcode") as project:  # reads the stored text, nothing cached
+        read = project.codebook()
+    assert read == from_file and read.version == from_file.version == codebook.version
+    assert read.to_frame().equals(from_file.to_frame())
+    assert dump_yaml(read) == dump_yaml(from_file)
+
+
+def test_an_include_in_codebook_text_is_refused():
+    from qualcode.codebook.yaml import parse_yaml_codebook
+    from qualcode.errors import CodebookError
+
+    with pytest.raises(CodebookError, match="include: needs the codebook's folder"):
+        parse_yaml_codebook("id: x\ninclude: [leadership.yaml]\n")

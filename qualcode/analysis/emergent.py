@@ -16,6 +16,8 @@ import re
 import numpy as np
 import pandas as pd
 
+from ..nlp.normalize import fold_fast
+from ..nlp.words import stemmer, stop_words
 from ..schemas import coded as coded_rows
 from ..schemas import returns, takes
 from .frequencies import participant_keys
@@ -24,11 +26,8 @@ __all__ = ["emergent_themes"]
 
 
 def _analyzer(lang: str):  # type: ignore[no-untyped-def]
-    from ..codebook.validate import _stop_words
-    from ..coders.keyword import _stemmer, fold_fast
-
-    stop = _stop_words(lang)
-    stem = _stemmer(lang).stemWord
+    stop = stop_words(lang)
+    stem = stemmer(lang).stemWord
 
     def analyze(text: str) -> list[str]:
         return [stem(w) for w in re.findall(r"[^\W\d_]{3,}", fold_fast(text)) if w not in stop]
@@ -112,8 +111,6 @@ def emergent_themes(segments: pd.DataFrame, codings: pd.DataFrame, *, codebook=N
 def _surface_forms(texts: pd.Series, analyze) -> dict[str, str]:  # type: ignore[no-untyped-def]
     """The most frequent written form of each root, to show words people said, not stems."""
     from collections import Counter
-
-    from ..coders.keyword import fold_fast
 
     forms: dict[str, Counter] = {}
     for text in texts:

@@ -17,6 +17,8 @@ Francis, J. J., et al. (2010). What is an adequate sample size? Operationalising
 theory-based interview studies. Psychology & Health, 25(10), 1229–1245.
 Chao, A. (1987). Estimating the population size for capture-recapture data with unequal catchability.
 Biometrics, 43(4), 783–791.
+Gotelli, N. J., & Chao, A. (2013). Measuring and estimating species richness, species diversity, and biotic
+similarity from sampling data. In Encyclopedia of Biodiversity (2nd ed., Vol. 5, pp. 195–211). Academic Press.
 """
 
 from __future__ import annotations
@@ -250,7 +252,14 @@ def saturation_orderings(codings: pd.DataFrame, *, n_orderings: int = 1000, seed
 @returns("unseen_codes")
 @takes(codings="codings[doc_id, code_id]")
 def unseen_codes(codings: pd.DataFrame, *, by: str | None = None) -> pd.DataFrame:
-    """How many codes are still unseen? Chao1 from the code × document incidence matrix.
+    """How many codes are still unseen? The Chao2 estimator from the code × document incidence matrix.
+
+    Chao2 is the *incidence-based* estimator (Chao 1987): it counts in how many
+    documents each code appears, not how often it was coded, which suits
+    interviews (a talkative participant does not make a code "common").
+    Chao1 is its abundance-based sibling and is not what this computes.
+    With the small-sample factor ``(m−1)/m`` and the bias-corrected form when
+    no code is in exactly two documents (Gotelli & Chao 2013):
 
     ``T̂ = K + ((m−1)/m) · Q1² / (2·Q2)`` when ``Q2 > 0``, else
     ``K + ((m−1)/m) · Q1·(Q1−1)/2``, with ``K`` codes observed over ``m``

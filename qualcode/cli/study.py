@@ -154,7 +154,7 @@ def suggest_cmd(project: Path = typer.Argument(..., help="Project file."),
 
         qualcode suggest study.qualcode --scheduler tcp://10.0.0.5:8786
     """
-    from ..coders import suggest
+    from ..workflow import suggest
 
     p = _open(project)
     try:
@@ -346,8 +346,8 @@ def report_cmd(project: Path = typer.Argument(..., help="Project file."),
 
     from ..export import Pseudonymizer, export_refi_qda, export_report, export_tables
     from ..export.excel import table_files
-    from ..export.safe import reporting
     from ..io.atomic import atomic_write_bytes, check_outputs, check_writable
+    from ..io.cells import reporting
 
     if mapping is not None and pseudonymize is None:
         _fail(QualcodeError("--mapping needs --pseudonymize (the names file)"), 2)

@@ -23,13 +23,16 @@ from typing import IO
 import yaml
 
 from ..errors import CodebookWarning, ExchangeFileError
+from ..io.atomic import atomic_write_bytes
+from ..io.cells import clean_text, reporting
 from ..io.safe import parse_xml_safely
 from ..nlp.normalize import fold
 from ..schemas import check_lang
+from ..version import __version__
 from .model import LANGS, LIST_FIELDS, TEXT_FIELDS, Code, Codebook
 from .validate import build_codebook
 
-__all__ = ["code_guid", "qdc_bytes", "read_qdc", "validate_qdc", "write_qdc"]
+__all__ = ["code_description", "code_guid", "qdc_bytes", "read_qdc", "refi_schema", "validate_qdc", "write_qdc"]
 
 NS = "urn:QDA-XML:codebook:1.0"
 _GUID_NAMESPACE = uuid.UUID("6f1f3b1e-3c55-4d2e-9a59-9c1de0a6b0a1")
@@ -49,7 +52,12 @@ def code_guid(code_id: str) -> str:
 
 
 @cache
-def _schema(name: str):  # type: ignore[no-untyped-def]
+def refi_schema(name: str):  # type: ignore[no-untyped-def]
+    """The official REFI-QDA XML Schema ``name`` (``"Codebook.xsd"`` or ``"Project.xsd"``) shipped with qualcode.
+
+    Parsed on every call (an ``lxml.etree.XMLSchema``); the ``.qdc`` and ``.qdpx`` writers validate what
+    they write against it (https://www.qdasoftware.org).
+    """
     from lxml import etree
 
     return etree.XMLSchema(etree.parse(str(_SCHEMA_DIR / name)))
@@ -58,12 +66,17 @@ def _schema(name: str):  # type: ignore[no-untyped-def]
 def validate_qdc(data: bytes, *, name: str = "codebook.qdc") -> list[str]:
     """Validate ``.qdc`` bytes against the official Codebook.xsd; return the errors (empty when valid)."""
     root = parse_xml_safely(data, name=name)
-    schema = _schema("Codebook.xsd")
+    schema = refi_schema("Codebook.xsd")
     schema.validate(root)
     return [f"line {e.line}: {e.message}" for e in schema.error_log]
 
 
-def _description(code: Code) -> str:
+def code_description(code: Code) -> str:
+    """A code's REFI-QDA ``Description`` text: a ``qualcode:`` marker line, then the code's fields as YAML.
+
+    Other tools show it as the code's memo; :func:`read_qdc` reads the fields back from it, so a codebook
+    survives a round trip through them.
+    """
     block = {"id": code.id, **{k: v for k, v in code.to_dict().items() if k not in ("id", "color")}}
     return _MARK + "\n" + yaml.safe_dump(block, sort_keys=False, allow_unicode=True, width=100)
 
@@ -72,12 +85,8 @@ def qdc_bytes(codebook: Codebook, *, lang: str = "es") -> bytes:
     """The codebook as ``.qdc`` bytes (UTF-8), code names in ``lang``."""
     from lxml import etree
 
-    from ..export.safe import clean_text
-
     check_lang(lang)
     root = etree.Element(f"{{{NS}}}CodeBook", nsmap={None: NS})
-    from .. import __version__
-
     root.set("origin", f"qualcode {__version__}")
     codes_el = etree.SubElement(root, f"{{{NS}}}Codes")
     elements: dict[str | None, object] = {None: codes_el}
@@ -91,7 +100,7 @@ def qdc_bytes(codebook: Codebook, *, lang: str = "es") -> bytes:
         if code.color:
             el.set("color", code.color)
         desc = etree.SubElement(el, f"{{{NS}}}Description")
-        desc.text = clean_text(_description(code), "code descriptions")
+        desc.text = clean_text(code_description(code), "code descriptions")
         elements[code.id] = el
     sets = etree.SubElement(root, f"{{{NS}}}Sets")
     group = etree.SubElement(sets, f"{{{NS}}}Set")
@@ -112,13 +121,9 @@ def qdc_bytes(codebook: Codebook, *, lang: str = "es") -> bytes:
 
 def write_qdc(codebook: Codebook, target: str | Path | IO[bytes], *, lang: str = "es", overwrite: bool = False) -> None:
     """Write ``codebook`` as a REFI-QDA ``.qdc`` file (validated; atomic for paths; an existing file only with ``overwrite``)."""
-    from ..export.safe import reporting
-
     with reporting(target, "XML (.qdc)"):
         data = qdc_bytes(codebook, lang=lang)
     if isinstance(target, (str, Path)):
-        from ..io.atomic import atomic_write_bytes
-
         atomic_write_bytes(target, data, overwrite=overwrite)
     else:
         target.write(data)

@@ -21,6 +21,10 @@ from pathlib import Path
 from typing import IO
 
 from ..errors import CodebookError, CodebookWarning
+from ..io.atomic import atomic_path
+from ..io.cells import put_row, reporting
+from ..io.docx import check_office_container
+from ..io.tables import read_table
 from ..nlp.normalize import fold
 from .model import LANGS, LIST_FIELDS, TEXT_FIELDS, Codebook
 from .validate import build_codebook
@@ -42,8 +46,6 @@ def _header_key(value: object) -> str:
 
 def _rows_from_xlsx(path: Path) -> dict[str, list[tuple[int, list[str]]]]:
     from openpyxl import load_workbook
-
-    from ..io.docx import check_office_container
 
     check_office_container(path, "Excel")
     try:
@@ -69,8 +71,6 @@ def _rows_from_xlsx(path: Path) -> dict[str, list[tuple[int, list[str]]]]:
 
 
 def _rows_from_csv(path: Path) -> dict[str, list[tuple[int, list[str]]]]:
-    from ..io.tables import read_table
-
     frame = read_table(path)
     rows = [(1, list(frame.columns))] + [(int(i), list(r)) for i, r in zip(frame.index, frame.values.tolist())]
     return {"codes": rows}
@@ -165,8 +165,6 @@ def write_sheet_codebook(codebook: Codebook, target: str | Path | IO[bytes], *, 
 
     An existing file (someone's edited codebook) is replaced only with ``overwrite=True``.
     """
-    from ..export.safe import reporting
-
     with reporting(target, "an .xlsx workbook"):
         _write_sheet_codebook(codebook, target, overwrite=overwrite)
 
@@ -174,8 +172,6 @@ def write_sheet_codebook(codebook: Codebook, target: str | Path | IO[bytes], *, 
 def _write_sheet_codebook(codebook: Codebook, target: str | Path | IO[bytes], *, overwrite: bool) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
-
-    from ..export.safe import put_row
 
     book = Workbook()
     ws = book.active
@@ -218,8 +214,6 @@ def _write_sheet_codebook(codebook: Codebook, target: str | Path | IO[bytes], *,
         for cell in row:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
     if isinstance(target, (str, Path)):
-        from ..io.atomic import atomic_path
-
         with atomic_path(target, overwrite=overwrite) as tmp:
             book.save(tmp)
     else:

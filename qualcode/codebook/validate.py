@@ -13,12 +13,12 @@ import difflib
 import re
 import warnings
 from collections.abc import Iterable, Sequence
-from functools import cache
 
 import pandas as pd
 
 from ..errors import CodebookError, CodebookWarning
 from ..nlp.normalize import fold
+from ..nlp.words import stop_words
 from .model import ID_PATTERN, LANGS, LIST_FIELDS, TEXT_FIELDS, Code, Codebook
 
 __all__ = ["CODE_FIELDS", "build_codebook", "check_keyword", "language_gaps", "warn_language_gaps"]
@@ -26,15 +26,6 @@ __all__ = ["CODE_FIELDS", "build_codebook", "check_keyword", "language_gaps", "w
 CODE_FIELDS = ("id", "label", "color", *TEXT_FIELDS[1:], *LIST_FIELDS, "codes")
 _COLOR = re.compile(r"^#([0-9a-fA-F]{6}|[0-9a-fA-F]{3})$")
 _WORD = re.compile(r"[^\W_]+(?:\*)?|\*", re.UNICODE)
-
-
-@cache
-def _stop_words(lang: str) -> frozenset[str]:
-    if lang == "es":
-        from spacy.lang.es.stop_words import STOP_WORDS
-    else:
-        from spacy.lang.en.stop_words import STOP_WORDS
-    return frozenset(fold(w) for w in STOP_WORDS)
 
 
 def check_keyword(keyword: object, lang: str) -> str | None:
@@ -66,7 +57,7 @@ def check_keyword(keyword: object, lang: str) -> str | None:
             if word == "*" or i != len(words) - 1 or len(word) < 4:
                 return (f"invalid pattern {text!r}: '*' may only end the last word, after at least "
                         "three letters (colabor*)")
-    if all(fold(w.rstrip("*")) in _stop_words(lang) for w in words):
+    if all(fold(w.rstrip("*")) in stop_words(lang) for w in words):
         return f"keyword {text!r} is made only of stop words and would match almost every segment"
     return None
 

@@ -25,10 +25,11 @@ from typing import IO
 import yaml
 
 from ..errors import CodebookError
+from ..io.atomic import atomic_write_text
 from .model import Codebook
 from .validate import CODE_FIELDS, build_codebook
 
-__all__ = ["dump_yaml", "read_yaml_codebook", "write_yaml_codebook"]
+__all__ = ["dump_yaml", "parse_yaml_codebook", "read_yaml_codebook", "write_yaml_codebook"]
 
 _META_FIELDS = ("qualcode_codebook", "id", "title", "description", "references", "codes", "include")
 
@@ -118,30 +119,72 @@ def read_yaml_codebook(path: str | Path) -> Codebook:
         or any validation problem (all of them, with their lines).
     """
     path = Path(path)
-    entries, meta, unknown, duplicates = _collect(path, set())
+    return _build(path, _collect(path, set()))
+
+
+def parse_yaml_codebook(text: str, *, name: str = "codebook.yaml") -> Codebook:
+    """Read a YAML codebook from its text, as :func:`read_yaml_codebook` reads the same text from a file.
+
+    For codebooks held as text (a project's stored versions, written by :func:`dump_yaml`): no file is
+    written or read. ``include:`` entries are refused, since there is no folder to find them in.
+
+    Parameters
+    ----------
+    text : str
+        The YAML text.
+    name : str
+        The file name it stands for: named in messages, and its stem is the id of a codebook without one.
+
+    Raises
+    ------
+    CodebookError
+        As :func:`read_yaml_codebook`; also for an ``include:`` entry.
+
+    Examples
+    --------
+    >>> from qualcode.codebook import load_codebook
+    >>> codebook = load_codebook("leadership")
+    >>> parse_yaml_codebook(dump_yaml(codebook)) == codebook
+    True
+    """
+    # What writing the text to a file and reading it back with read_text(encoding="utf-8-sig") gives.
+    text = text.replace("\r\n", "\n").replace("\r", "\n").removeprefix("\ufeff")
+    path = Path(name)
+    return _build(path, _collect(path, set(), text=text))
+
+
+def _build(path: Path, collected: tuple[list[dict], dict, list, list]) -> Codebook:
+    entries, meta, unknown, duplicates = collected
     for key, line in duplicates:
         unknown.append((None, f"{key} (repeated key)", f"line {line}"))
     return build_codebook(meta, entries, source=str(path), unknown_fields=unknown)
 
 
-def _collect(path: Path, visiting: set[Path]) -> tuple[list[dict], dict, list, list]:
+def _collect(path: Path, visiting: set[Path], text: str | None = None) -> tuple[list[dict], dict, list, list]:
     name = str(path)
     if path.resolve() in visiting:
         raise CodebookError(f"{name}: includes itself (directly or through another file).", path=name)
     visiting = visiting | {path.resolve()}
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise CodebookError(f"{name}: no such codebook file.", path=name) from None
-    except UnicodeDecodeError as exc:
-        raise CodebookError(f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8.",
-                            path=name) from None
+    if text is None:
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except FileNotFoundError:
+            raise CodebookError(f"{name}: no such codebook file.", path=name) from None
+        except UnicodeDecodeError as exc:
+            raise CodebookError(f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8.",
+                                path=name) from None
+        in_memory = False
+    else:
+        in_memory = True
     data, duplicates = _load(text, name)
     meta = {k: _strip_lines(data.get(k)) for k in ("id", "title", "description", "references")}
     meta["id"] = meta["id"] or path.stem
     unknown = [(None, k, f"line {data.get('__line__', 1)}") for k in data
                if k not in _META_FIELDS and k != "__line__"]
     entries: list[dict] = []
+    if in_memory and data.get("include"):
+        raise CodebookError(f"{name}: include: needs the codebook's folder; read it from its file with "
+                            "read_yaml_codebook(path).", path=name)
     for include in data.get("include") or []:
         child = (path.parent / str(include))
         sub_entries, sub_meta, sub_unknown, sub_dups = _collect(child, visiting)
@@ -177,8 +220,6 @@ def write_yaml_codebook(codebook: Codebook, target: str | Path | IO[str], *, ove
     """Write ``codebook`` as YAML to a path (atomically; an existing file only with ``overwrite``) or a text file object."""
     text = dump_yaml(codebook)
     if isinstance(target, (str, Path)):
-        from ..io.atomic import atomic_write_text
-
         atomic_write_text(Path(target), text, overwrite=overwrite)
     else:
         target.write(text)

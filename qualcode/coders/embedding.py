@@ -25,7 +25,6 @@ Calibration
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -34,7 +33,7 @@ from ..codebook import Codebook
 from ..errors import ParameterError
 from ..schemas import returns, takes
 from .base import SEGMENTS_IN, BaseCoder, participant_units, typed_suggestions
-from .embedders import CachedEmbedder, Embedder, get_embedder
+from .embedders import CachedEmbedder, Embedder, EmbeddingCache, get_embedder
 
 __all__ = ["EmbeddingCoder", "windows"]
 
@@ -84,9 +83,9 @@ class EmbeddingCoder(BaseCoder):
     embedder : str or Embedder
         ``"use"`` (default, offline multilingual), ``"tfidf"``, ``"st:<model path>"`` or an object with
         ``name`` and ``encode``.
-    cache : path, optional
-        A project file: embeddings are stored there by (model, text hash), so an unchanged corpus is
-        never encoded twice.
+    cache : EmbeddingCache, optional
+        Where embeddings are kept by (model, text hash), so an unchanged corpus is never encoded twice:
+        ``project.embedding_cache()`` (the project file) or a :class:`~qualcode.coders.MemoryEmbeddingCache`.
     max_words : int
         Long turns are scored by windows of about this many words.
     z0, tau : float
@@ -103,13 +102,13 @@ class EmbeddingCoder(BaseCoder):
 
     Examples
     --------
-    >>> coder = EmbeddingCoder(cache="study.qualcode").fit(qc.load_codebook("nic_study"))  # doctest: +SKIP
+    >>> coder = EmbeddingCoder(cache=project.embedding_cache()).fit(qc.load_codebook("nic_study"))  # doctest: +SKIP
     >>> coder.suggest(project.segments).sort_values("score", ascending=False).head()  # doctest: +SKIP
     """
 
     method = "embedding"
 
-    def __init__(self, embedder: str | Embedder = "use", *, cache: str | Path | None = None,
+    def __init__(self, embedder: str | Embedder = "use", *, cache: EmbeddingCache | None = None,
                  skip_roles: tuple[str, ...] = ("interviewer", "unknown"), max_words: int = 60,
                  exclusion_weight: float = 0.5, z0: float = 2.0, tau: float = 0.5,
                  min_score: float = 0.05) -> None:

@@ -1,4 +1,4 @@
-"""EnsembleCoder and ``suggest()``: one ranked table from every method.
+"""EnsembleCoder and ``suggest()`` on a segments table: one ranked table from every method.
 
 Combination
     For a (segment, code) found by several zero-shot methods the scores
@@ -14,7 +14,6 @@ Ranking
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -22,8 +21,13 @@ from sklearn.base import clone
 
 from ..codebook import Codebook
 from ..errors import ParameterError
+from ..parallel import current, using
 from ..schemas import returns, takes
 from .base import SEGMENTS_IN, SUGGESTION_COLUMNS, BaseCoder, typed_suggestions
+from .embedders import EmbeddingCache
+from .embedding import EmbeddingCoder
+from .keyword import KeywordCoder
+from .learned import LearnedCoder
 
 __all__ = ["DEFAULT_MIN_SCORE", "DEFAULT_TOP_K", "EnsembleCoder", "suggest"]
 
@@ -66,9 +70,6 @@ class EnsembleCoder(BaseCoder):
         if not 0 <= self.min_score <= 1:
             raise ParameterError(f"min_score must be in [0, 1], got {self.min_score}.")
         if self.coders is None:
-            from .embedding import EmbeddingCoder
-            from .keyword import KeywordCoder
-
             members: list[BaseCoder] = [KeywordCoder(), EmbeddingCoder()]
         else:
             members = list(self.coders)
@@ -107,9 +108,6 @@ def _suggest_spread(coder: BaseCoder, segments: pd.DataFrame) -> pd.DataFrame:
     batch are spread (the keyword coder); the embedding coders already spread
     their encoding, which is where their time goes.
     """
-    from ..parallel import current
-    from .keyword import KeywordCoder
-
     runner = current()
     if not (runner.parallel and isinstance(coder, KeywordCoder) and len(segments) > CHUNK_SEGMENTS):
         return coder.suggest(segments)
@@ -176,68 +174,60 @@ def combine(parts: list[pd.DataFrame], *, top_k: int, min_score: float,
 
 
 @returns("suggestions")
-@takes(source=SEGMENTS_IN)
-def suggest(source, codebook: Codebook | None = None, *, methods: Sequence[str] = ("keyword", "embedding"),
-            learn: bool | None = None, top_k: int = DEFAULT_TOP_K, min_score: float = DEFAULT_MIN_SCORE,
-            embedder: str = "use", store: bool = True, documents: Sequence[str] | None = None,
-            workers: int = 1, scheduler: str | None = None,
-            progress: bool = False) -> pd.DataFrame:  # type: ignore[no-untyped-def]
-    """Suggest codes in one call, for a Project or a segments table.
+@takes(segments=SEGMENTS_IN)
+def suggest(segments: pd.DataFrame, codebook: Codebook | None = None, *, decisions: pd.DataFrame | None = None,
+            methods: Sequence[str] = ("keyword", "embedding"), learn: bool | None = None,
+            top_k: int = DEFAULT_TOP_K, min_score: float = DEFAULT_MIN_SCORE, embedder: str = "use",
+            cache: EmbeddingCache | None = None, documents: Sequence[str] | None = None, workers: int = 1,
+            scheduler: str | None = None, progress: bool = False) -> pd.DataFrame:
+    """Suggest codes for a segments table in one call: the ensemble of the chosen coders, fitted and run.
+
+    The table-only core of :func:`qualcode.suggest` (which also reads a project and stores the result).
 
     Parameters
     ----------
-    source : Project or DataFrame
-        A project (its segments, its current codebook, its decisions and its
-        embedding cache are used, and the suggestions are stored in it), or
-        a segments table such as ``corpus.segments``.
-    codebook : Codebook, optional
-        Required with a segments table; defaults to the project's current codebook.
+    segments : DataFrame
+        A segments table such as ``corpus.segments`` or ``project.segments``.
+    codebook : Codebook
+        The codes to suggest.
+    decisions : DataFrame, optional
+        The current decisions (:func:`qualcode.decisions`), for the learned coder.
     methods : sequence of {"keyword", "embedding"}
         The zero-shot coders to combine.
     learn : bool, optional
-        Add the learned coder (trained on the project's accepted and rejected
-        decisions). Default: when the project holds decisions.
+        Add the learned coder (trained on ``decisions``). Default: when ``decisions`` has rows.
     top_k, min_score
         Per segment at most ``top_k`` codes scoring at least ``min_score``.
-    store : bool
-        With a project, store the suggestions there, replacing earlier ones
-        for the same segments and codebook version.
+    embedder : str
+        The embedding model (see :func:`~qualcode.coders.embedders.get_embedder`).
+    cache : EmbeddingCache, optional
+        Where the embedding coders keep vectors (``project.embedding_cache()``).
     documents : sequence of str, optional
-        Only these documents (e.g. what a new round added); the project's
-        other suggestions are left as they are.
-    workers : int
-        Spread keyword matching and encoding over this many local processes;
-        the result is identical to one worker.
-    scheduler : str, optional
-        Run that work on the Dask cluster at this address instead (extra
-        ``qualcode[dask]``); only this process writes the project file.
-    progress : bool
-        Show progress bars (see :mod:`qualcode.progress`).
+        Only the segments of these documents.
+    workers, scheduler, progress
+        Where the work runs and whether progress shows (see :func:`qualcode.parallel.using`); the result
+        is identical to one worker.
 
     Returns
     -------
     DataFrame
         {columns}
 
+    Raises
+    ------
+    ParameterError
+        Without a codebook, for documents with no segments, for an unknown method.
+
     Examples
     --------
-    >>> suggestions = qc.suggest(project)  # doctest: +SKIP
-    >>> suggestions.merge(project.segments[["segment_id", "text"]]).head()  # doctest: +SKIP
+    >>> from qualcode.coders import suggest
+    >>> suggest(corpus.segments, qc.load_codebook("nic_study"), methods=["keyword"]).head()  # doctest: +SKIP
     """
-    from ..project import Project
-    from .embedding import EmbeddingCoder
-    from .keyword import KeywordCoder
-
-    project = source if isinstance(source, Project) else None
-    if project is not None:
-        segments = project.segments
-        codebook = codebook or project.codebook()
-    elif isinstance(source, pd.DataFrame):
-        segments = source
-        if codebook is None:
-            raise ParameterError("give the codebook: qc.suggest(segments, codebook).")
-    else:
-        raise ParameterError("suggest() takes a Project or a segments DataFrame.")
+    if not isinstance(segments, pd.DataFrame):
+        raise ParameterError("qualcode.coders.suggest() takes a segments DataFrame; for a project, use "
+                             "qualcode.suggest(project), which also stores the suggestions.")
+    if codebook is None:
+        raise ParameterError("give the codebook: qc.suggest(segments, codebook).")
     if documents is not None:
         wanted = set(documents)
         unknown_docs = sorted(wanted - set(segments["doc_id"]))
@@ -247,29 +237,15 @@ def suggest(source, codebook: Codebook | None = None, *, methods: Sequence[str] 
     unknown = [m for m in methods if m not in ("keyword", "embedding")]
     if unknown:
         raise ParameterError(f"unknown method(s) {unknown}; choose from 'keyword' and 'embedding'.")
-    cache: Path | None = project.path if project is not None else None
     coders: list[BaseCoder] = []
     if "keyword" in methods:
         coders.append(KeywordCoder())
     if "embedding" in methods:
         coders.append(EmbeddingCoder(embedder, cache=cache))
-    decisions = None
-    if project is not None:
-        from ..review.decisions import decisions as current
-
-        decisions = current(project)
     if learn is None:
         learn = decisions is not None and not decisions.empty
     if learn:
-        from .learned import LearnedCoder
-
         coders.append(LearnedCoder(embedder, cache=cache))
-    from ..parallel import using
-
     with using(workers, scheduler, progress=progress):
         ensemble = EnsembleCoder(coders, top_k=top_k, min_score=min_score).fit(codebook, decisions)
-        result = ensemble.suggest(segments)
-    if project is not None and store:
-        project.add_suggestions(result, replace_segments=list(segments["segment_id"]),
-                                codebook_version=ensemble.codebook_version_)
-    return result
+        return ensemble.suggest(segments)

@@ -13,6 +13,10 @@ from collections.abc import Iterable
 import pandas as pd
 
 from ..schemas import coded, columns, returns, takes
+from .embedding import EmbeddingCoder
+from .ensemble import DEFAULT_MIN_SCORE, DEFAULT_TOP_K, combine
+from .keyword import KeywordCoder
+from .learned import LearnedCoder
 
 __all__ = ["EVALUATION_COLUMNS", "evaluate"]
 
@@ -145,11 +149,6 @@ def grouped_cross_validation(segments: pd.DataFrame, codebook, gold: pd.DataFram
         ``"zero_shot"`` and ``"learned"``: :func:`evaluate` tables over all held-out segments.
     """
     from sklearn.model_selection import GroupKFold
-
-    from .embedding import EmbeddingCoder
-    from .ensemble import DEFAULT_MIN_SCORE, DEFAULT_TOP_K, combine
-    from .keyword import KeywordCoder
-    from .learned import LearnedCoder
 
     top_k = DEFAULT_TOP_K if top_k is None else top_k
     min_score = DEFAULT_MIN_SCORE if min_score is None else min_score

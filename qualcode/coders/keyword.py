@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
@@ -46,12 +45,15 @@ import pandas as pd
 from ..codebook import Codebook
 from ..codebook.validate import warn_language_gaps
 from ..errors import ParameterError
+from ..nlp.normalize import fold_fast
+from ..nlp.pipeline import get_nlp
+from ..nlp.words import stemmer, stop_words
 from ..schemas import check_lang, returns, takes
 from ._keyword_index import WORD as _WORD
 from ._keyword_index import WordIndex, expand, index_words
 from .base import SEGMENTS_IN, BaseCoder, participant_units, typed_suggestions
 
-__all__ = ["WEIGHTS", "KeywordCoder", "fold_fast"]
+__all__ = ["WEIGHTS", "KeywordCoder"]
 
 WEIGHTS = {"phrase": 1.0, "form": 0.7, "lemma": 0.7, "root": 0.5, "prefix": 0.5}
 _SENTENCE_END = re.compile(r"[.!?…]+[\"'»”)\]]*(?=\s|$)")
@@ -90,44 +92,11 @@ def _phrase_span(low: str, pattern: _Pattern, start: int, end: int, lexicon: _Le
     return first, stop
 
 
-def _fold_table() -> dict[int, str]:
-    """One character → one character: lower case without accents, so offsets never move."""
-    table: dict[int, str] = {}
-    for code in range(0x41, 0x2FF):
-        ch = chr(code)
-        lower = ch.lower()
-        base = "".join(c for c in unicodedata.normalize("NFD", lower) if not unicodedata.combining(c))
-        if len(base) == 1 and base != ch:
-            table[code] = base
-    return table
-
-
-_FOLD = _fold_table()
 _LOWER = {code: chr(code).lower() for code in range(0x41, 0x2FF) if len(chr(code).lower()) == 1 and chr(code).lower() != chr(code)}
-
-
-def fold_fast(text: str) -> str:
-    """Lower-case and strip accents, one character for one (offsets are preserved).
-
-    Examples
-    --------
-    >>> fold_fast("COLABORACIÓN y Ñandú")
-    'colaboracion y nandu'
-    """
-    return text.translate(_FOLD)
-
-
-@lru_cache(maxsize=2)
-def _stemmer(lang: str):  # type: ignore[no-untyped-def]
-    import snowballstemmer
-
-    return snowballstemmer.stemmer("spanish" if lang == "es" else "english")
 
 
 @lru_cache(maxsize=2)
 def _lemma_table(lang: str):  # type: ignore[no-untyped-def]
-    from ..nlp.pipeline import get_nlp
-
     return get_nlp(lang).get_pipe("lemmatizer").lookups.get_table("lemma_lookup")
 
 
@@ -146,7 +115,7 @@ class _Lexicon:
     def __init__(self, lang: str, roots: set[str] | None = None) -> None:
         self.lang = lang
         self.table = _lemma_table(lang)
-        self.stem = _stemmer(lang).stemWord
+        self.stem = stemmer(lang).stemWord
         self.cache: dict[str, tuple[str, str, str]] = {}
         self.roots: dict[str, str] = {}  # lemma → root: the inflected forms of a verb share one
         # Snowball only rewrites a word's ending: a stem is never longer than its word, and a stem of five
@@ -277,7 +246,6 @@ def _compile(keyword: str, code_id: str, negative: bool, lexicon: _Lexicon) -> _
     text = keyword.strip()
     if len(text) > 2 and text.startswith("/") and text.endswith("/"):
         return _Pattern(code_id, text, (), negative, re.compile(text[1:-1], re.IGNORECASE))
-    from ..codebook.validate import _stop_words
 
     tokens = []
     words = re.findall(r"\w+\*?", text.translate(_LOWER))
@@ -287,7 +255,7 @@ def _compile(keyword: str, code_id: str, negative: bool, lexicon: _Lexicon) -> _
         else:
             form, lemma, root = lexicon.keys(word)
             tokens.append(_Token(form, lemma, root, ""))
-    stop = _stop_words(lexicon.lang)
+    stop = stop_words(lexicon.lang)
     # Looking phrases up by their first content word ("whatsapp" in "el grupo de whatsapp" would be
     # better still, but the first is enough to skip the articles every sentence has).
     anchor = next((i for i, t in enumerate(tokens) if t.prefix or (t.form not in stop and t.lemma not in stop)), 0)

@@ -11,15 +11,13 @@ the model learned from and the nearest accepted segment.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
 from ..codebook import Codebook
 from ..schemas import CODED, check, returns, takes
 from .base import SEGMENTS_IN, BaseCoder, participant_units, typed_suggestions
-from .embedders import CachedEmbedder, Embedder, get_embedder
+from .embedders import CachedEmbedder, Embedder, EmbeddingCache, get_embedder
 
 __all__ = ["LearnedCoder", "training_labels"]
 
@@ -54,8 +52,9 @@ class LearnedCoder(BaseCoder):
     ----------
     embedder : str or Embedder
         As for :class:`EmbeddingCoder` (default ``"use"``).
-    cache : path, optional
-        A project file for the embedding cache.
+    cache : EmbeddingCache, optional
+        Where embeddings are kept between sessions (``project.embedding_cache()``), as for
+        :class:`EmbeddingCoder`.
     min_positive, min_negative : int
         Examples a code needs before it gets a model.
     C : float
@@ -73,7 +72,7 @@ class LearnedCoder(BaseCoder):
 
     method = "learned"
 
-    def __init__(self, embedder: str | Embedder = "use", *, cache: str | Path | None = None,
+    def __init__(self, embedder: str | Embedder = "use", *, cache: EmbeddingCache | None = None,
                  min_positive: int = 3, min_negative: int = 3, C: float = 1.0,
                  skip_roles: tuple[str, ...] = ("interviewer", "unknown"), min_score: float = 0.05) -> None:
         self.embedder = embedder

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError
+from ..io.cells import clean_text
 from ..schemas import check, takes
 
 if TYPE_CHECKING:
@@ -49,8 +50,6 @@ def _labels(codes: Sequence[str], codebook, lang: str, width: int = 38) -> list[
 
 def _drawable(value: object) -> str:
     """Text a font can draw: control characters and non-characters become spaces, as in every written file."""
-    from .safe import clean_text
-
     return clean_text(str(value), "chart labels")
 
 

@@ -3,7 +3,7 @@
 ``report_tables`` computes every table of the report (pure); ``export_excel``
 writes tables (and optional charts) to one ``.xlsx``; ``export_tables``
 writes them as CSV or Parquet files; ``export_report`` does all of it for a
-project. Every cell is written safely (see :mod:`qualcode.export.safe`).
+project. Every cell is written safely (see :mod:`qualcode.io.cells`).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from typing import IO, TYPE_CHECKING
 import pandas as pd
 
 from ..errors import MissingDependencyError, ParameterError
+from ..io.cells import csv_frame, put, put_row, sheet_name
 from ..schemas import check_lang
-from .safe import csv_frame, put, put_row, sheet_name
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -114,7 +114,7 @@ def export_excel(tables: Mapping[str, pd.DataFrame], target: str | Path | IO[byt
     sheet names used (made valid and unique).
     """
     from ..io.atomic import check_writable
-    from .safe import reporting
+    from ..io.cells import reporting
 
     if isinstance(target, (str, Path)):
         check_writable([target], overwrite=overwrite)
@@ -240,7 +240,7 @@ def export_tables(tables: Mapping[str, pd.DataFrame], folder: str | Path, *, for
     >>> export_tables(export_report(project, "informe.xlsx"), "tablas")  # doctest: +SKIP
     """
     from ..io.atomic import atomic_path, atomic_write_bytes, check_writable
-    from .safe import reporting
+    from ..io.cells import reporting
 
     if format not in ("csv", "parquet"):
         raise ParameterError(f"format must be 'csv' or 'parquet', got {format!r}.")
@@ -299,7 +299,7 @@ def export_report(project: Project, path: str | Path, *, lang: str = "es", coder
         The tables written (also usable with :func:`export_tables`).
     """
     from ..io.atomic import check_writable
-    from .safe import reporting
+    from ..io.cells import reporting
 
     if isinstance(path, (str, Path)):
         check_writable([path], overwrite=overwrite)

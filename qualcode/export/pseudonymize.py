@@ -29,7 +29,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import MissingDependencyError, ParameterError
+from ..codebook.model import LIST_FIELDS, TEXT_FIELDS
+from ..corpus import Corpus, segment_id
+from ..errors import InputFileError, MissingDependencyError, ParameterError, ProjectError
+from ..io.atomic import atomic_write_text
+from ..io.cells import csv_frame
+from ..io.encoding import decode_bytes, normalize_text
+from ..io.text import CODE_LIKE as _CODE_LIKE
+from ..io.text import NOT_SPEAKERS as _NOT_SPEAKERS
+from ..io.text import ROLE_WORDS as _ROLE_WORDS
+from ..io.text import WORD_AND_NUMBER as _WORD_AND_NUMBER
+from ..nlp.normalize import fold, fold_label
+from ..nlp.words import stop_words as _stop_words
 from ..project import Project
 from ..schemas import check
 
@@ -104,9 +115,6 @@ def _slug(pseudonym: str, matched: str) -> str:
 
 def _label_is_a_name(label: str, common: set[str]) -> bool:
     """A speaker label that reads as a person's name: ``Rosa``, ``Ana María`` (not ``Entrevistadora``, ``D2``)."""
-    from ..io.text import _CODE_LIKE, _NOT_SPEAKERS, _ROLE_WORDS, _WORD_AND_NUMBER
-    from ..nlp.normalize import fold_label
-
     words = label.split()
     if not 1 <= len(words) <= 3 or not all(w.isalpha() and w[0].isupper() for w in words):
         return False
@@ -176,9 +184,6 @@ class Pseudonymizer:
         --------
         >>> Pseudonymizer.from_file("nombres.txt")  # doctest: +SKIP
         """
-        from ..errors import InputFileError
-        from ..io.encoding import decode_bytes, normalize_text
-
         path = Path(path)
         try:
             data = path.read_bytes()
@@ -218,10 +223,6 @@ class Pseudonymizer:
 
     def _add_first_name(self, name: str, source: str) -> None:
         """A full name's first word alone is the same person ("Marta Rojas" … "Marta"): the same pseudonym."""
-        from ..codebook.validate import _stop_words
-        from ..io.text import _ROLE_WORDS
-        from ..nlp.normalize import fold
-
         words = name.split()
         first = fold(words[0]) if len(words) > 1 else ""
         if len(first) >= 3 and first not in _ROLE_WORDS and first not in _stop_words("es") | _stop_words("en"):
@@ -246,9 +247,6 @@ class Pseudonymizer:
         """Add the names detected in ``texts`` and ``speakers`` (names already known keep their pseudonym)."""
         if not hasattr(self, "mapping_"):
             return self.fit(texts, speakers=speakers)
-        from ..codebook.validate import _stop_words
-        from ..nlp.normalize import fold
-
         texts = list(dict.fromkeys(t for t in texts if isinstance(t, str)))  # memos repeat: read each once
         found: list[str] = []
         common = _stop_words("es") | _stop_words("en")
@@ -259,8 +257,6 @@ class Pseudonymizer:
                 found += [m.group(1) for m in _CUE_PATTERN.finditer(text)]
         if self.spacy_model:
             found += self._entities(texts)
-        from ..io.text import _ROLE_WORDS
-
         for name in found:
             words = name.split()
             while len(words) > 1 and fold(words[-1]) in common:  # "la tía Gloria Que …": Gloria
@@ -372,8 +368,6 @@ class Pseudonymizer:
         ``segment_id`` is computed afresh. Speakers and every text attribute
         are replaced too.
         """
-        from ..corpus import Corpus, segment_id
-
         if not hasattr(self, "mapping_"):
             self.fit(list(corpus.documents["text"]), speakers=corpus.segments["speaker"].dropna().unique())
         documents = corpus.documents.copy()
@@ -435,8 +429,6 @@ class Pseudonymizer:
         import shutil
         import tempfile
 
-        from ..errors import ProjectError
-
         if isinstance(project, PseudonymizedProject):
             yield project
             return
@@ -466,7 +458,6 @@ class Pseudonymizer:
         """The project's stored rows with every name replaced and every offset moved with its words."""
         import hashlib
 
-        from ..corpus import segment_id
         from ..project import text_hash
 
         ids: dict[str, str] = {}
@@ -527,8 +518,6 @@ class Pseudonymizer:
         """The codebook with names replaced in its texts (labels, definitions, examples …); ids unchanged."""
         from dataclasses import replace
 
-        from ..codebook.model import LIST_FIELDS, TEXT_FIELDS
-
         def texts(value: dict) -> dict:
             return {lang: self.transform(v) for lang, v in value.items()}
 
@@ -569,9 +558,6 @@ class Pseudonymizer:
         An existing mapping is replaced only with ``overwrite=True`` (it may be
         the only key to earlier pseudonymized outputs).
         """
-        from ..io.atomic import atomic_write_text
-        from .safe import csv_frame
-
         # Names starting with = + - @ are neutralised reversibly (a leading apostrophe; see safe.csv_value).
         text = csv_frame(self.mapping, Path(path).name, exact=True).to_csv(index=False, lineterminator="\n")
         atomic_write_text(path, text, overwrite=overwrite)

@@ -45,7 +45,7 @@ def _guid(kind: str, key: str) -> str:
 
 def validate_qde(data: bytes, *, name: str = "project.qde") -> list[str]:
     """Validate ``project.qde`` bytes against the official Project.xsd; return the errors (empty when valid)."""
-    from ..codebook.qdc import _schema
+    from ..codebook.qdc import refi_schema as _schema
     from ..io.safe import parse_xml_safely
 
     root = parse_xml_safely(data, name=name)
@@ -63,8 +63,8 @@ def _variable_value(parent, attribute: str, value: object, integer: bool) -> Non
 
 
 def _x(value: object, where: str) -> str:
-    """Text XML 1.0 can hold (BEL, ESC, NUL, U+FFFF … become spaces, counted; see export.safe.clean_text)."""
-    from .safe import clean_text
+    """Text XML 1.0 can hold (BEL, ESC, NUL, U+FFFF … become spaces, counted; see io.cells.clean_text)."""
+    from ..io.cells import clean_text
 
     return clean_text(str(value), where)
 
@@ -73,7 +73,8 @@ def _qde(project: Project, *, lang: str) -> tuple[bytes, dict[str, str]]:
     from lxml import etree
 
     from .. import __version__
-    from ..codebook.qdc import _description, code_guid
+    from ..codebook.qdc import code_description as _description
+    from ..codebook.qdc import code_guid
     from ..review.decisions import decisions
 
     E = lambda tag: f"{{{NS}}}{tag}"  # noqa: E731
@@ -200,8 +201,8 @@ def export_refi_qda(project: Project, path: str | Path, *, lang: str = "es", ove
         Never for user data; only if the written XML does not validate (a bug).
     """
     from ..io.atomic import check_writable
+    from ..io.cells import reporting
     from .pseudonymize import PseudonymizedProject
-    from .safe import reporting
 
     check_writable([path], overwrite=overwrite)
     with reporting(path, "XML (the .qdpx project)"):
@@ -265,7 +266,8 @@ def import_refi_qda(path: str | Path, project_path: str | Path, *, unit: str = "
     import hashlib
 
     from ..codebook.qdc import read_qdc
-    from ..corpus import Corpus, _Document
+    from ..corpus import Corpus
+    from ..corpus import ReadDocument as _Document
     from ..io.safe import parse_xml_safely, read_zip_safely
     from ..io.text import parse_transcript
     from ..project import Project
@@ -349,12 +351,12 @@ def import_refi_qda(path: str | Path, project_path: str | Path, *, unit: str = "
                     who = users.get((coding.get("creatingUser") or selection.get("creatingUser") or "").strip("{}").upper(),
                                     "imported")
                     selections.append((doc_id, start, end, code_id, who, memo, coding.get("creationDateTime")))
-    from ..io import _set_languages
+    from ..io import assign_languages as _set_languages
 
     _set_languages(docs, None, None)
     corpus = Corpus._from_documents(docs, unit=unit)
     if any(d.attributes for d in docs):
-        from ..io import _merge_survey_attributes
+        from ..io import merge_survey_attributes as _merge_survey_attributes
 
         _merge_survey_attributes(corpus, docs)
     project = Project.create(project_path)

@@ -1,6 +1,6 @@
 """Files to tables: ``load_corpus`` reads transcripts of every supported format.
 
-Each reader turns one file into a :class:`~qualcode.io.text.ParsedTranscript`
+Each reader turns one file into a :class:`~qualcode.corpus.ParsedTranscript`
 (canonical text + speaker turns); ``load_corpus`` dispatches by suffix,
 merges the attributes sheet, segments, and reports every file's outcome in a
 :class:`LoadReport`. A bad file never stops the others.
@@ -21,7 +21,7 @@ from typing import Literal, Union
 
 import pandas as pd
 
-from ..corpus import Corpus, _Document
+from ..corpus import Corpus, ReadDocument
 from ..errors import (
     DuplicateDocumentError,
     InputFileError,
@@ -32,6 +32,7 @@ from ..errors import (
 )
 from ..nlp.language import detect_language
 from ..nlp.normalize import fold, fold_label
+from ..parallel import batches, using
 from ..schemas import check_lang, check_unit, columns
 from .docx import read_docx
 from .encoding import read_decoded
@@ -167,7 +168,7 @@ def _read_one(path: Path, fmt: str,
         parsed = parse_transcript(word.text, path=path, speakers=speakers)
         parsed.notes[:0] = word.notes
         return parsed, "docx", data, word.warnings, None
-    decoded = read_decoded(path)
+    decoded = read_decoded(path, data=data)
     if fmt in ("vtt", "srt"):
         parsed = parse_subtitles(decoded.text, path=path, kind=fmt, speakers=speakers)
     else:
@@ -182,7 +183,7 @@ def _read_one(path: Path, fmt: str,
 
 def _load_file(job: tuple[Path, str | None, str | None], *, survey: SurveyColumns | None,
                doc_id: str | Callable[[Path], str], language: str | None,
-               speakers: frozenset[str], interviewer: frozenset[str] = frozenset()) -> tuple[list[_Document], dict]:
+               speakers: frozenset[str], interviewer: frozenset[str] = frozenset()) -> tuple[list[ReadDocument], dict]:
     """Read one file into documents and its report row (runs in worker processes too: no shared state)."""
     path, fmt, did = job
     try:
@@ -203,7 +204,7 @@ def _load_file(job: tuple[Path, str | None, str | None], *, survey: SurveyColumn
             repaired: list[str] = []
             for response_id, attrs, parsed in read_survey(path, survey, warnings=repaired):
                 sha = hashlib.sha256(parsed.text.encode("utf-8")).hexdigest()
-                made.append(_Document(f"{stem}#{response_id}", str(path), fmt, "n/a", sha, parsed, language or "",
+                made.append(ReadDocument(f"{stem}#{response_id}", str(path), fmt, "n/a", sha, parsed, language or "",
                                       attrs))
             n = sum(len(d.parsed.turns) for d in made)
             return made, _row(path, f"{stem}#*", "warning" if repaired else "ok", None,
@@ -213,7 +214,7 @@ def _load_file(job: tuple[Path, str | None, str | None], *, survey: SurveyColumn
         if not parsed.turns:
             raise InputFileError(f"{path}: no speech found in the file.", path=path)
         parsed.interviewer, who, guessed = find_interviewer(parsed, interviewer)
-        doc = _Document(str(did), str(path), fmt, encoding, hashlib.sha256(data).hexdigest(), parsed, language or "")
+        doc = ReadDocument(str(did), str(path), fmt, encoding, hashlib.sha256(data).hexdigest(), parsed, language or "")
         speakers_seen = {t.speaker for t in parsed.turns if t.speaker}
         notes = [*warnings, f"{len(parsed.turns)} turns, {len(speakers_seen)} speakers" + (f"; {who}" if who else "")]
         notes += parsed.notes
@@ -334,13 +335,13 @@ def load_corpus(
     files, skipped = _expand(paths_or_glob, skip)
     rows += skipped
     forced_speakers = frozenset(fold_label(s) for s in speakers)
-    docs: list[_Document] = []
+    docs: list[ReadDocument] = []
     owner: dict[str, Path] = {}
 
     # Document ids come from file names, so clashes are found before anything is read; survey
     # responses get their ids from the content and are checked after reading.
     jobs: list[tuple[Path, str | None, str | None]] = []
-    outcomes: list[tuple[list[_Document], dict] | None] = []
+    outcomes: list[tuple[list[ReadDocument], dict] | None] = []
     for path in files:
         fmt = SUFFIXES.get(path.suffix.lower())
         did = None
@@ -357,8 +358,6 @@ def load_corpus(
         outcomes.append(None)
     task = partial(_load_file, survey=survey, doc_id=doc_id, language=language, speakers=forced_speakers,
                    interviewer=frozenset(fold_label(s) for s in interviewer))
-    from ..parallel import batches, using
-
     with using(workers, scheduler, progress=progress) as runner:
         if runner.parallel:
             # Files travel to workers in groups: a message per file costs more than a small file takes.
@@ -382,10 +381,10 @@ def load_corpus(
         docs += made
         rows.append(row)
 
-    _set_languages(docs, language, attr_frame)
+    assign_languages(docs, language, attr_frame)
     corpus = Corpus._from_documents(docs, unit=unit, interviewer=frozenset(fold_label(s) for s in interviewer))
     if survey is not None:
-        _merge_survey_attributes(corpus, docs)
+        merge_survey_attributes(corpus, docs)
     if attr_frame is not None:
         rows += _merge_attributes(corpus, attr_frame, str(attributes) if not isinstance(attributes, pd.DataFrame)
                                   else "attributes")
@@ -404,7 +403,32 @@ def load_corpus(
     return corpus, report
 
 
-def _set_languages(docs: list[_Document], language: str | None, attrs: pd.DataFrame | None) -> None:
+def assign_languages(docs: list[ReadDocument], language: str | None, attrs: pd.DataFrame | None) -> None:
+    """Set each read document's ``language`` in place, as :func:`load_corpus` does before segmenting.
+
+    Parameters
+    ----------
+    docs : list of ReadDocument
+        The documents read; their ``language`` is overwritten unless ``language`` is given.
+    language : {"es", "en"} or None
+        The language the user chose for every document; when given, ``docs`` are left as they are
+        (the readers already set it).
+    attrs : DataFrame or None
+        The attributes sheet (:func:`read_attributes`); its ``language`` column, when present, names a
+        document's language, matched by document id, file name or stem (accents and case folded).
+
+    Notes
+    -----
+    A document without a given language gets the one :func:`qualcode.nlp.language.detect_language` finds in
+    its text; when that finds none, the corpus's most frequent detected language, else ``"es"``.
+
+    Examples
+    --------
+    >>> from qualcode.corpus import ParsedTranscript, ReadDocument
+    >>> doc = ReadDocument("d1", "d1.txt", "txt", "utf-8", "", ParsedTranscript("We talked about the school.", []), "")
+    >>> assign_languages([doc], None, None); doc.language
+    'en'
+    """
     if language is not None:
         return
     given: dict[str, str] = {}
@@ -428,7 +452,7 @@ def _attribute_lookup(attrs: pd.DataFrame) -> dict[str, object]:
     return lookup
 
 
-def _match(doc: _Document, lookup: dict[str, object]) -> object | None:
+def _match(doc: ReadDocument, lookup: dict[str, object]) -> object | None:
     path = Path(doc.source_path)
     for key in (doc.doc_id, path.name, path.stem):
         row = lookup.get(fold(unicodedata.normalize("NFC", key)))
@@ -444,7 +468,7 @@ def _merge_attributes(corpus: Corpus, attrs: pd.DataFrame, source: str) -> list[
     columns = [c for c in attrs.columns if c not in ("doc_id", "language")]
     matched: dict[str, object] = {}
     for doc_path, did in zip(corpus.documents["source_path"], corpus.documents["doc_id"]):
-        stub = _Document(did, doc_path, "", "", "", ParsedTranscript("", []), "")
+        stub = ReadDocument(did, doc_path, "", "", "", ParsedTranscript("", []), "")
         row = _match(stub, lookup)
         if row is None and "#" in did:
             row = lookup.get(fold(did.split("#", 1)[1]))
@@ -480,7 +504,22 @@ def _typed(values: pd.api.extensions.ExtensionArray) -> pd.Series:
     return series.replace("", pd.NA)
 
 
-def _merge_survey_attributes(corpus: Corpus, docs: list[_Document]) -> None:
+def merge_survey_attributes(corpus: Corpus, docs: list[ReadDocument]) -> None:
+    """Add survey responses' own columns (``ReadDocument.attributes``) to the corpus tables, in place.
+
+    Parameters
+    ----------
+    corpus : Corpus
+        Built from ``docs``; each attribute becomes a column of ``corpus.documents`` and
+        ``corpus.segments`` (first-seen order), empty (``<NA>``) for documents without it.
+    docs : list of ReadDocument
+        The documents the corpus was built from.
+
+    Notes
+    -----
+    Columns holding only whole numbers (``round``, ``cycle``) become ``Int64`` so they sort as numbers;
+    the others are ``string``.
+    """
     attrs = {d.doc_id: d.attributes for d in docs}
     columns: list[str] = []
     for value in attrs.values():

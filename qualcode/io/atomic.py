@@ -33,7 +33,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import OutputExistsError
+from ..errors import OutputExistsError, ParameterError
 
 __all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text", "check_outputs", "check_writable", "free_path"]
 
@@ -134,8 +134,6 @@ def check_outputs(outputs: dict[str, str | Path | None], inputs: dict[str, str |
     Traceback (most recent call last):
     qualcode.errors.ParameterError: n.txt is given as --mapping and as --pseudonymize: one command cannot ...
     """
-    from ..errors import ParameterError
-
     seen: dict[Path, str] = {}
     for kind, group in (("input", inputs), ("output", outputs)):
         for name, path in group.items():

@@ -452,13 +452,15 @@ def read_text(path: str | Path) -> tuple[str, str]:
     return decoded.text, decoded.encoding
 
 
-def read_decoded(path: str | Path) -> Decoded:
+def read_decoded(path: str | Path, *, data: bytes | None = None) -> Decoded:
     """Read a text file into a :class:`Decoded`: normalised text, encoding, repaired lines.
 
     Parameters
     ----------
     path : str or Path
         A text file (transcript, subtitles, CSV).
+    data : bytes, optional
+        The file's bytes, when the caller has read them already (the file is then not read again).
 
     Returns
     -------
@@ -479,7 +481,8 @@ def read_decoded(path: str | Path) -> Decoded:
     'utf-8'
     """
     path = Path(path)
-    data = path.read_bytes()
+    if data is None:
+        data = path.read_bytes()
     if not data.strip():
         raise EmptyDocumentError(
             f"{path}: the file is empty{' (only white space)' if data else ''}. "

@@ -24,7 +24,17 @@ from pathlib import Path
 
 from ..errors import SubtitleFormatError
 from ..nlp.normalize import fold_label
-from .text import _NAME_LINE, ParsedTranscript, Turn, _Candidate, _candidate, _clean, _decide, _short, parse_timestamp
+from .text import (
+    NAME_LINE,
+    LabelCandidate,
+    ParsedTranscript,
+    Turn,
+    clean_label,
+    decide_speakers,
+    is_short_label,
+    label_candidate,
+    parse_timestamp,
+)
 
 __all__ = ["parse_subtitles"]
 
@@ -140,15 +150,15 @@ def parse_subtitles(text: str, *, path: str | Path, kind: str,
     # name-shaped first line on (nearly) every cue is a label line, decided like a name under a time line
     # in a text file (the cue's timing line is that time line): recurring names, and names used once
     # when they have the file's shape.
-    alone: dict[int, _Candidate] = {}
+    alone: dict[int, LabelCandidate] = {}
     for i, c in enumerate(captions):
         first, _, rest = c.text.strip().partition("\n")
         # A first line ending a sentence ("Exacto.") is speech; an abbreviation ("Dra.") may end a name.
         sentence = first.rstrip().endswith(":") or (first.rstrip().endswith(".") and len(first.split()[-1]) > 4)
-        name = _NAME_LINE.match(first.strip()) if rest.strip() and not sentence else None
-        if name is not None and _short(_clean(name.group("label"))):
-            alone[i] = _Candidate(_clean(name.group("label")), None, len(first.strip()) + 1, False, "after_time",
-                                  name.group("br") is not None)
+        name = NAME_LINE.match(first.strip()) if rest.strip() and not sentence else None
+        if name is not None and is_short_label(clean_label(name.group("label"))):
+            alone[i] = LabelCandidate(clean_label(name.group("label")), None, len(first.strip()) + 1, False,
+                                      "after_time", name.group("br") is not None)
     recurs = len({fold_label(c.label) for c in alone.values()}) < len(alone)
     if not (recurs and len(alone) >= 0.75 * len(captions)):
         alone = {}
@@ -156,15 +166,15 @@ def parse_subtitles(text: str, *, path: str | Path, kind: str,
         first, _, rest = c.text.strip().partition("\n")
         if speakers and rest.strip() and fold_label(first.strip().strip("[]:")) in speakers:
             # A name the user gave, alone on the cue's first line: the speech is the rest of the cue.
-            heads[i] = _Candidate(first.strip().strip("[]:").strip(), None, len(first.strip()) + 1, False, "bare",
-                                  False)
+            heads[i] = LabelCandidate(first.strip().strip("[]:").strip(), None, len(first.strip()) + 1, False,
+                                      "bare", False)
         elif i in alone:
             heads[i] = alone[i]
-        elif (head := _candidate(" ".join(c.text.split("\n")), speakers)) is not None and head.style == "colon":
+        elif (head := label_candidate(" ".join(c.text.split("\n")), speakers)) is not None and head.style == "colon":
             heads[i] = head
     cue_lines = {i: cue.line for i, cue in enumerate(with_text)}
-    accepted, label_notes, uncertain = _decide(heads, speakers, line_of=cue_lines,
-                                               text="\n".join(c.text for c in captions), units=len(captions))
+    accepted, label_notes, uncertain = decide_speakers(heads, speakers, line_of=cue_lines,
+                                                       text="\n".join(c.text for c in captions), units=len(captions))
     notes += label_notes
 
     pieces: list[tuple[str | None, float, int, str]] = []  # speaker, start, line, text

@@ -78,15 +78,25 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from dataclasses import field as dc_field
 from pathlib import Path
 
+from ..corpus import INTERVIEWER_WORDS, ParsedTranscript, Turn, speaker_role
 from ..nlp.normalize import fold_label
 
 __all__ = [
+    "CODE_LIKE",
+    "NAME_LINE",
+    "NOT_SPEAKERS",
+    "ROLE_WORDS",
+    "WORD_AND_NUMBER",
+    "LabelCandidate",
     "ParsedTranscript",
     "Turn",
+    "clean_label",
+    "decide_speakers",
     "find_interviewer",
+    "is_short_label",
+    "label_candidate",
     "parse_timestamp",
     "parse_transcript",
     "speaker_role",
@@ -126,21 +136,16 @@ _LOWER_WORD = re.compile(r"(?<![\w'])[^\W\d_A-ZÁÉÍÓÚÑÜ][\w']*")
 _LOOSE = r"\d{1,2}:\d{1,2}(?::\d{1,2})?(?:[.,]\d{1,3})?"
 _TIME_LINE = re.compile(rf"^[\[(]?(?P<ts>{_LOOSE}(?:{_W}-->?{_W}{_LOOSE})?)[\])]?$")
 # A name alone on its (stripped) line right after a time line: "0:0:0.0 --> 0:0:3.120" / "Marta Rojas".
-_NAME_LINE = re.compile(rf"^(?P<br>\[)?(?P<label>{_LABEL})(?(br)\]){_W}:?$")
+# Public: the subtitle reader matches a cue's first line with it.
+NAME_LINE = re.compile(rf"^(?P<br>\[)?(?P<label>{_LABEL})(?(br)\]){_W}:?$")
 
 
 def _time_only(line: str) -> bool:
     return _TIME_LINE.match(line.strip(" \t")) is not None
 
-# Labels that mark the person asking. Matched on the folded first word(s).
-_INTERVIEWER = {
-    "entrevistador", "entrevistadora", "entrevistador/a", "entrevistador(a)", "entrevistadores",
-    "e", "i", "int", "interviewer", "moderador", "moderadora", "moderador/a", "moderator",
-    "facilitador", "facilitadora", "facilitator", "investigador", "investigadora",
-    "investigador/a", "researcher", "pregunta", "q", "question",
-}
-# First words that make a label a speaker even when it appears once.
-_ROLE_WORDS = _INTERVIEWER | {
+# First words that make a label a speaker even when it appears once (folded). Public: the pseudonymizer
+# never takes a role word for a name.
+ROLE_WORDS = INTERVIEWER_WORDS | {
     "directora", "director", "directoras", "educadora", "educador", "participante", "participant",
     "speaker", "hablante", "interlocutor", "interlocutora", "profesional", "docente", "tecnica",
     "tecnico", "apoyo", "asistente", "respondent", "respondente", "interviewee", "entrevistada",
@@ -148,8 +153,9 @@ _ROLE_WORDS = _INTERVIEWER | {
     "coordinadora", "coordinador", "jefa", "jefe", "asesora", "asesor", "respuesta", "answer",
     "p", "r", "a", "sra", "sr", "sra.", "sr.", "dra", "dra.", "orador", "oradora", "voz",
 }
-# Words that end in a colon in speech or headers but never name a speaker.
-_NOT_SPEAKERS = {
+# Words that end in a colon in speech or headers but never name a speaker (folded). Public, with CODE_LIKE
+# and WORD_AND_NUMBER: the pseudonymizer's speaker-label filter uses the same lists as the readers.
+NOT_SPEAKERS = {
     "nota", "notas", "note", "notes", "ejemplo", "example", "obs", "observacion", "ps", "pd",
     "ojo", "importante", "http", "https", "www", "fecha", "date", "hora", "time", "lugar",
     "place", "asunto", "tema", "duracion", "duration", "transcripcion", "transcript",
@@ -176,44 +182,9 @@ _FUNCTION_WORDS = {
 # Lower-case words allowed inside a name (María de la Luz, Vincent van Gogh).
 _PARTICLES = {"de", "del", "la", "las", "los", "y", "e", "van", "von", "der", "den", "da", "di", "do", "dos",
               "du", "le", "el", "bin", "ibn", "al"}
-_CODE_LIKE = re.compile(r"^(?:[a-z]{1,3} ?\d{1,3}|(?:speaker|spk|hablante)_?\d{1,3})$")
-_WORD_AND_NUMBER = re.compile(r"^[^\W\d_]+(?: [^\W\d_]+)? \d{1,3}$")
-
-
-@dataclass
-class Turn:
-    """One speaker turn: the speech is ``text[start:end]`` of the document."""
-
-    speaker: str | None
-    start: int
-    end: int
-    timestamp: float | None = None
-    line: int = 1
-    field: str | None = None
-
-
-@dataclass
-class ParsedTranscript:
-    """A document's canonical text and its turns, as every reader returns it.
-
-    ``notes`` are what the reader was unsure about (said in the load report);
-    ``counted`` and ``joined`` say, for a file without labels, what was
-    counted and how its turns were made (empty ``counted``: the text's lines);
-    ``uncertain`` is true when one of them should make the file's report row a
-    warning; ``interviewer`` holds the folded labels taken as the interviewer
-    for this file (see :func:`find_interviewer`).
-    """
-
-    text: str
-    turns: list[Turn]
-    labelled: bool = True
-    notes: list[str] = dc_field(default_factory=list)
-    uncertain: bool = False
-    interviewer: frozenset[str] = frozenset()
-    # What the report counts when no labels were found: the source's lines, and how turns were made
-    # (a subtitle file's rendering has fewer lines than the file, so the reader says it).
-    counted: str = ""
-    joined: str = "one per paragraph"
+# A folded label that is a code ("d1", "pa 4", "speaker_00") or a role word and a number ("hablante 2").
+CODE_LIKE = re.compile(r"^(?:[a-z]{1,3} ?\d{1,3}|(?:speaker|spk|hablante)_?\d{1,3})$")
+WORD_AND_NUMBER = re.compile(r"^[^\W\d_]+(?: [^\W\d_]+)? \d{1,3}$")
 
 
 def parse_timestamp(value: str) -> float:
@@ -241,36 +212,14 @@ def parse_timestamp(value: str) -> float:
     return seconds
 
 
-def speaker_role(label: str | None, *, interviewer: frozenset[str] = frozenset(),
-                 labels_in_doc: frozenset[str] = frozenset()) -> str:
-    """Classify a speaker label as ``"interviewer"``, ``"participant"`` or ``"unknown"``.
-
-    ``interviewer`` holds extra folded labels that the user says (or the file's
-    evidence shows, see :func:`find_interviewer`) belong to the interviewer.
-    ``P`` is read as *Pregunta* (interviewer) only when the same document also
-    has ``R`` (*Respuesta*) turns.
-
-    Examples
-    --------
-    >>> speaker_role("ENTREVISTADORA"), speaker_role("Directora 3"), speaker_role(None)
-    ('interviewer', 'participant', 'unknown')
-    """
-    if label is None:
-        return "unknown"
-    folded = fold_label(label)
-    if folded in interviewer:
-        return "interviewer"
-    if folded == "p":
-        return "interviewer" if "r" in labels_in_doc else "participant"
-    first = folded.split(" ")[0]
-    if folded in _INTERVIEWER or (first in _INTERVIEWER and len(first) > 1):
-        return "interviewer"
-    return "participant"
-
-
 @dataclass(slots=True)
-class _Candidate:
-    """Something label-shaped at the start of a line."""
+class LabelCandidate:
+    """Something label-shaped at the start of a line, before the file's evidence decides whether it is a speaker.
+
+    Made by :func:`label_candidate` (and by the subtitle reader for a cue's first line); judged, all of a file's
+    at once, by :func:`decide_speakers`. ``shape`` (style, has a time, bold, bracketed) is what "the file's
+    label shape" compares.
+    """
 
     label: str
     ts: str | None
@@ -289,56 +238,83 @@ def _is_upper(label: str) -> bool:
     return len(letters) >= 2 and all(ch.isupper() for ch in letters)
 
 
-def _clean(label: str) -> str:
+def clean_label(label: str) -> str:
+    """A matched label without surrounding white space and Markdown emphasis (``**Marta** `` → ``Marta``).
+
+    Examples
+    --------
+    >>> clean_label(" Moderadora**")
+    'Moderadora'
+    """
     return label.strip().rstrip("*_ ").strip()
 
 
-def _candidate(line: str, forced: frozenset[str] = frozenset()) -> _Candidate | None:
-    """If ``line`` starts with something label-shaped, describe it."""
+def label_candidate(line: str, forced: frozenset[str] = frozenset()) -> LabelCandidate | None:
+    """If ``line`` starts with something label-shaped, describe it; else ``None``.
+
+    ``forced`` holds folded labels the user named: such a label alone on its line is a candidate too
+    (style ``"bare"``). The label shapes are those of the module docstring.
+
+    Examples
+    --------
+    >>> c = label_candidate("Entrevistadora (00:01:02): ¿Cómo parte el día?")
+    >>> c.label, c.ts, c.style
+    ('Entrevistadora', '(00:01:02)', 'colon')
+    >>> label_candidate("Una frase cualquiera sin etiqueta") is None
+    True
+    """
     if forced and line.strip() and fold_label(line.strip().strip("[]*_:")) in forced:
         label = line.strip().strip("[]*_:").strip()
-        return _Candidate(label, None, len(line), False, "bare", line.strip().startswith("["))
+        return LabelCandidate(label, None, len(line), False, "bare", line.strip().startswith("["))
     body = line.lstrip(" \t")
     lead = len(line) - len(body)
     match = _HEAD.match(body)
     if match is not None:
-        label = _clean(match.group("label"))
-        if label and _short(label):
-            return _Candidate(label, match.group("ts1") or match.group("ts2") or match.group("ts3"),
-                              lead + match.end(), match.group("md") is not None, "colon", match.group("br") is not None)
+        label = clean_label(match.group("label"))
+        if label and is_short_label(label):
+            return LabelCandidate(label, match.group("ts1") or match.group("ts2") or match.group("ts3"),
+                                  lead + match.end(), match.group("md") is not None, "colon",
+                                  match.group("br") is not None)
     full = body.rstrip(" \t")
     for pattern in (_HEADER_AFTER, _HEADER_BEFORE):
         match = pattern.match(full)
         if match is not None:
-            label = _clean(match.group("label"))
-            if label and _short(label):
-                return _Candidate(label, match.group("ts"), len(line), False, "header", match.group("br") is not None)
+            label = clean_label(match.group("label"))
+            if label and is_short_label(label):
+                return LabelCandidate(label, match.group("ts"), len(line), False, "header",
+                                      match.group("br") is not None)
     return None
 
 
-def _short(label: str) -> bool:
-    """At most four words besides particles (``Ana María del Pino Soto``): longer is a sentence."""
+def is_short_label(label: str) -> bool:
+    """At most four words besides particles (``Ana María del Pino Soto``): longer is a sentence.
+
+    Examples
+    --------
+    >>> is_short_label("Ana María del Pino Soto"), is_short_label("yo le dije a mi jefa que no")
+    (True, False)
+    """
     words = label.split()
     return len(words) <= 6 and sum(fold_label(w) not in _PARTICLES for w in words) <= 4
 
 
 def _is_role(label: str) -> bool:
     folded = fold_label(label)
-    if folded in _ROLE_WORDS:
+    if folded in ROLE_WORDS:
         return True
     # "Directora 3", "Hablante 1", "Entrevistadora Ana": a role word of 2+ letters, then a number or a name.
     words, original = folded.split(" "), label.split()
-    return len(words[0]) > 1 and words[0] in _ROLE_WORDS and len(words) <= 3 and \
+    return len(words[0]) > 1 and words[0] in ROLE_WORDS and len(words) <= 3 and \
         all(w[:1].isdigit() or w[:1].isupper() for w in original[1:])
 
 
-def _strong(c: _Candidate, forced: frozenset[str]) -> bool:
+def _strong(c: LabelCandidate, forced: frozenset[str]) -> bool:
     folded = fold_label(c.label)
     if folded in forced:
         return True
-    if folded in _NOT_SPEAKERS or folded.split(" ")[0] in {"http", "https"}:
+    if folded in NOT_SPEAKERS or folded.split(" ")[0] in {"http", "https"}:
         return False
-    if _is_role(c.label) or _CODE_LIKE.match(folded) or _WORD_AND_NUMBER.match(folded):
+    if _is_role(c.label) or CODE_LIKE.match(folded) or WORD_AND_NUMBER.match(folded):
         return True
     return (c.bold or _is_upper(c.label)) and _plausible_name(c.label, any_case=True)
 
@@ -352,9 +328,9 @@ def _plausible_name(label: str, any_case: bool = False, common: frozenset[str] =
     if common and any(fold_label(w) in common for w in label.split() if fold_label(w) not in _PARTICLES):
         return False
     words = label.split()
-    if not words or not _short(label) or folded in _NOT_SPEAKERS or folded in _FUNCTION_WORDS:
+    if not words or not is_short_label(label) or folded in NOT_SPEAKERS or folded in _FUNCTION_WORDS:
         return False
-    if fold_label(words[0]) in _FUNCTION_WORDS or fold_label(words[0]) in _NOT_SPEAKERS:
+    if fold_label(words[0]) in _FUNCTION_WORDS or fold_label(words[0]) in NOT_SPEAKERS:
         return False
     for index, word in enumerate(words):
         if any_case or word[:1].isupper() or word[:1].isdigit():
@@ -371,8 +347,8 @@ _ANNOTATIONS = {"risas", "risa", "laughter", "laughs", "inaudible", "silencio", 
                 "crosstalk", "fin", "end", "musica", "music", "aplausos", "applause", "llanto", "corte", "cut"}
 
 
-def _alone_labels(lines: list[tuple[int, str]], candidates: dict[int, _Candidate], next_text: list[int],
-                  others: bool) -> tuple[dict[int, _Candidate], list[str], bool]:
+def _alone_labels(lines: list[tuple[int, str]], candidates: dict[int, LabelCandidate], next_text: list[int],
+                  others: bool) -> tuple[dict[int, LabelCandidate], list[str], bool]:
     """Labels alone on their line without a colon (``ENTREVISTADORA`` / speech below), from the file's evidence.
 
     A line is a possible label when it is only a role word (``Entrevistadora``, ``Hablante 2``, ``E``) or a
@@ -382,20 +358,20 @@ def _alone_labels(lines: list[tuple[int, str]], candidates: dict[int, _Candidate
     have another shape (``Name:``), only role words are taken. Returns the accepted lines, notes and
     whether a label was taken on weaker evidence (capitals that are no role word, or a label used once).
     """
-    possible: dict[int, _Candidate] = {}
+    possible: dict[int, LabelCandidate] = {}
     for index, (_, line) in enumerate(lines):
         body = line.strip()
         if index in candidates or not body or _ALONE.match(body) is None:
             continue
         if body.endswith(".") and len(body.split()[-1]) > 4:  # a sentence ("Exacto."), not "Dra."
             continue
-        label = _clean(body)
+        label = clean_label(body)
         folded = fold_label(label)
-        if not label or not _short(label) or folded in _NOT_SPEAKERS or folded in _ANNOTATIONS \
-                or folded.split(" ")[0] in _FUNCTION_WORDS - _ROLE_WORDS:
+        if not label or not is_short_label(label) or folded in NOT_SPEAKERS or folded in _ANNOTATIONS \
+                or folded.split(" ")[0] in _FUNCTION_WORDS - ROLE_WORDS:
             continue
-        if _is_role(label) or _CODE_LIKE.match(folded) or (_is_upper(label) and _plausible_name(label, any_case=True)):
-            possible[index] = _Candidate(label, None, len(line), False, "alone", False)
+        if _is_role(label) or CODE_LIKE.match(folded) or (_is_upper(label) and _plausible_name(label, any_case=True)):
+            possible[index] = LabelCandidate(label, None, len(line), False, "alone", False)
     # The alternating shape: speech follows every label.
     possible = {i: c for i, c in possible.items()
                 if next_text[i] < len(lines) and next_text[i] not in possible and next_text[i] not in candidates}
@@ -430,14 +406,41 @@ def _alone_labels(lines: list[tuple[int, str]], candidates: dict[int, _Candidate
     return taken, notes, weak or bool(once)
 
 
-def _decide(candidates: dict[int, _Candidate], forced: frozenset[str],
-            after_blank: dict[int, bool] | None = None,
-            line_of: dict[int, int] | None = None, text: str = "",
-            units: int = 0, follows_open: frozenset[int] = frozenset()) -> tuple[set[int], list[str], bool]:
-    """Which candidate lines open turns, from the whole file's evidence.
+def decide_speakers(candidates: dict[int, LabelCandidate], forced: frozenset[str],
+                    after_blank: dict[int, bool] | None = None,
+                    line_of: dict[int, int] | None = None, text: str = "",
+                    units: int = 0, follows_open: frozenset[int] = frozenset()) -> tuple[set[int], list[str], bool]:
+    """Which candidate lines open turns, from the whole file's evidence (the rules of the module docstring).
 
-    Returns the accepted line indexes, notes for the report and whether the
-    decision was uncertain (a label used once was taken).
+    Parameters
+    ----------
+    candidates : dict of int to LabelCandidate
+        Per line (or cue) index, what :func:`label_candidate` found there.
+    forced : frozenset of str
+        Folded labels the user named: always speakers.
+    after_blank : dict of int to bool, optional
+        Per candidate, whether it follows a blank line (turns separated by blank lines).
+    line_of : dict of int to int, optional
+        The 1-based line number to name in notes, when indexes are not lines (subtitle cues).
+    text : str
+        The whole text, to find the words it also writes in lower case (words, not names).
+    units : int
+        How many cues the file has, when every cue may open with ``Label:`` (subtitles); 0 otherwise.
+    follows_open : frozenset of int
+        Candidates right under a label whose speech starts on the next line: that speech, unless strong.
+
+    Returns
+    -------
+    (accepted, notes, uncertain)
+        The accepted indexes, notes for the load report and whether the decision was uncertain (a label
+        used once was taken).
+
+    Examples
+    --------
+    >>> lines = ["E: ¿Cómo parte el día?", "D1: Con el WhatsApp.", "Por ejemplo: llamo a la red."]
+    >>> found = {i: c for i, line in enumerate(lines) if (c := label_candidate(line)) is not None}
+    >>> decide_speakers(found, frozenset())[0]
+    {0, 1}
     """
     counts: dict[str, int] = {}
     for c in candidates.values():
@@ -448,7 +451,7 @@ def _decide(candidates: dict[int, _Candidate], forced: frozenset[str],
     established = strong | recurring
     shapes = {candidates[i].shape for i in established}
     # Casing is evidence only from labels made of words (not codes such as E, D1 or SPEAKER_00).
-    worded = [i for i in established if not _CODE_LIKE.match(fold_label(candidates[i].label))
+    worded = [i for i in established if not CODE_LIKE.match(fold_label(candidates[i].label))
               and len(candidates[i].label) > 1]
     upper = bool(worded) and all(_is_upper(candidates[i].label) for i in worded)
     # Turns separated by blank lines: a label that does not follow a blank line is speech.
@@ -471,7 +474,7 @@ def _decide(candidates: dict[int, _Candidate], forced: frozenset[str],
     if units >= 3 and len(colon) >= 0.9 * units and len({candidates[i].shape for i in colon}) == 1:
         for i in colon:
             first = fold_label(candidates[i].label).split(" ")[0]
-            if i in accepted or first in _NOT_SPEAKERS or first in _FUNCTION_WORDS:
+            if i in accepted or first in NOT_SPEAKERS or first in _FUNCTION_WORDS:
                 continue
             accepted.add(i)
             if counts[fold_label(candidates[i].label)] == 1:
@@ -497,7 +500,7 @@ def _decide(candidates: dict[int, _Candidate], forced: frozenset[str],
                      "speaker because the file's other labels have its shape (if it is speech, edit that line)")
     # Known non-speakers (Nota:, Fecha:, Ejemplo:) are not worth a note; other colons read as speech are.
     kept = sorted(i for i, c in candidates.items() if i not in accepted and c.style == "colon"
-                  and fold_label(c.label) not in _NOT_SPEAKERS)
+                  and fold_label(c.label) not in NOT_SPEAKERS)
     if kept and accepted:
         shown = ", ".join(f"{line_of.get(i, i + 1)} ({candidates[i].label}:)" for i in kept[:3])
         more = f" and {len(kept) - 3} more" if len(kept) > 3 else ""
@@ -550,16 +553,16 @@ def parse_transcript(text: str, *, path: str | Path | None = None,
         next_text[index] = upcoming
         if lines[index][1].strip():
             upcoming = index
-    candidates: dict[int, _Candidate] = {}
+    candidates: dict[int, LabelCandidate] = {}
     after_blank: dict[int, bool] = {}
     previous_blank = True
     previous_time = False
     for index, (_, line) in enumerate(lines):
-        found = _candidate(line, speakers)
-        if found is None and previous_time and (name := _NAME_LINE.match(line.strip(" \t"))) is not None \
-                and _short(_clean(name.group("label"))):
-            found = _Candidate(_clean(name.group("label")), None, len(line), False, "after_time",
-                               name.group("br") is not None)
+        found = label_candidate(line, speakers)
+        if found is None and previous_time and (name := NAME_LINE.match(line.strip(" \t"))) is not None \
+                and is_short_label(clean_label(name.group("label"))):
+            found = LabelCandidate(clean_label(name.group("label")), None, len(line), False, "after_time",
+                                   name.group("br") is not None)
         if found is not None:
             candidates[index] = found
             after_blank[index] = previous_blank
@@ -573,7 +576,8 @@ def parse_transcript(text: str, *, path: str | Path | None = None,
     # a label alone) are that speech unless they are labels on their own evidence.
     opens_below = [i for i, c in candidates.items() if c.col >= len(lines[i][1].rstrip())]
     follows_open = frozenset(next_text[i] for i in opens_below if next_text[i] in candidates)
-    accepted, notes, uncertain = _decide(candidates, speakers, after_blank, text=text, follows_open=follows_open)
+    accepted, notes, uncertain = decide_speakers(candidates, speakers, after_blank, text=text,
+                                                 follows_open=follows_open)
     if not speakers:  # labels the user named are the speakers; lines alone are not guessed then
         alone, alone_notes, alone_uncertain = _alone_labels(lines, candidates, next_text, bool(accepted))
         candidates.update(alone)

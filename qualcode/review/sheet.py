@@ -29,7 +29,7 @@ from typing import IO, TYPE_CHECKING
 import pandas as pd
 
 from ..errors import ParameterError, ReviewSheetError
-from ..export.safe import put, put_row
+from ..io.cells import put, put_row
 from ..nlp.normalize import fold
 from ..schemas import check, check_lang, returns
 
@@ -145,8 +145,8 @@ def export_review_sheet(project: Project, suggestions: pd.DataFrame | None, path
     >>> qc.export_review_sheet(project, project.suggestions, "revision_ana.xlsx", coder="ana")  # doctest: +SKIP
     412
     """
-    from ..export.safe import reporting
     from ..io.atomic import check_writable
+    from ..io.cells import reporting
 
     if isinstance(path, (str, Path)):
         check_writable([path], overwrite=overwrite)  # before any work: a filled workbook is never lost
@@ -212,7 +212,7 @@ def _export_review_sheet(project: Project, suggestions: pd.DataFrame | None, pat
         }
         r = ws.max_row + 1
         for c, key in enumerate(keys, start=1):
-            # Typed as text, control characters out, within the cell limit (qualcode.export.safe).
+            # Typed as text, control characters out, within the cell limit (qualcode.io.cells).
             put(ws.cell(r, c), values.get(key))
 
     n_rows = ws.max_row

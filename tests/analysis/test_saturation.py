@@ -50,7 +50,7 @@ def test_francis_2010_worked_example(insects):
     assert early["saturated"] and early["point"] == 10
 
 
-def test_chao1_worked_example(insects):
+def test_chao2_worked_example(insects):
     row = qc.unseen_codes(insects).iloc[0]
     assert (row["observed"], row["q1"], row["q2"], row["n_documents"]) == (18, 2, 7, 15)
     assert row["estimated_total"] == pytest.approx(18.27, abs=0.005)

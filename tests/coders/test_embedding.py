@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import qualcode as qc
-from qualcode.coders import CachedEmbedder, EmbeddingCoder, LearnedCoder, evaluate
+from qualcode.coders import CachedEmbedder, EmbeddingCache, EmbeddingCoder, LearnedCoder, MemoryEmbeddingCache, evaluate
 from qualcode.coders.embedding import windows
 from qualcode.coders.ensemble import combine
 from qualcode.errors import ParameterError
@@ -61,10 +61,10 @@ def test_long_turns_are_scored_by_sentence_windows_with_their_span(study_codeboo
 
 
 def test_second_run_on_an_unchanged_corpus_encodes_nothing(project, study_codebook):
-    first = EmbeddingCoder(HashingEmbedder(), cache=project.path).fit(study_codebook)
+    first = EmbeddingCoder(HashingEmbedder(), cache=project.embedding_cache()).fit(study_codebook)
     first.suggest(project.segments)
     assert first.embedder_.n_encoded > 0
-    second = EmbeddingCoder(HashingEmbedder(), cache=project.path).fit(study_codebook)
+    second = EmbeddingCoder(HashingEmbedder(), cache=project.embedding_cache()).fit(study_codebook)
     out = second.suggest(project.segments)
     assert second.embedder_.n_encoded == 0 and second.embedder_.embedder.calls == 0
     assert len(out) > 0
@@ -73,9 +73,42 @@ def test_second_run_on_an_unchanged_corpus_encodes_nothing(project, study_codebo
 def test_cached_embedder_returns_the_same_vectors(tmp_path, project):
     texts = ["uno dos tres", "cuatro cinco", "uno dos tres"]
     direct = HashingEmbedder().encode(texts)
-    cached = CachedEmbedder(HashingEmbedder(), project.path)
+    cached = CachedEmbedder(HashingEmbedder(), project.embedding_cache())
     assert (cached.encode(texts) == direct).all() and cached.n_encoded == 2
-    assert (CachedEmbedder(HashingEmbedder(), project.path).encode(texts) == direct).all()
+    assert (CachedEmbedder(HashingEmbedder(), project.embedding_cache()).encode(texts) == direct).all()
+
+
+def test_memory_cache_serves_a_second_embedder_without_encoding():
+    cache = MemoryEmbeddingCache()
+    texts = ["uno dos tres", "cuatro cinco"]
+    first = CachedEmbedder(HashingEmbedder(), cache)
+    direct = first.encode(texts)
+    second = CachedEmbedder(HashingEmbedder(), cache)
+    assert (second.encode(texts) == direct).all()
+    assert second.n_encoded == 0 and second.embedder.calls == 0
+    assert isinstance(cache, EmbeddingCache) and len(cache.vectors) == 2
+
+
+def test_project_cache_uses_the_open_project_not_the_file(project, monkeypatch):
+    cache = project.embedding_cache()
+    monkeypatch.setattr(qc.Project, "open", lambda *a, **k: pytest.fail("the cache reopened the project file"))
+    texts = ["uno dos tres", "cuatro cinco"]
+    direct = CachedEmbedder(HashingEmbedder(), cache).encode(texts)
+    again = CachedEmbedder(HashingEmbedder(), cache)
+    assert (again.encode(texts) == direct).all() and again.n_encoded == 0 and again.embedder.calls == 0
+
+
+def test_cloned_coders_share_one_cache(project):
+    from sklearn.base import clone
+
+    coder = EmbeddingCoder(HashingEmbedder(), cache=project.embedding_cache())
+    assert clone(coder).cache is coder.cache
+
+
+@pytest.mark.parametrize("given", ["study.qualcode", 42])
+def test_a_cache_that_is_not_a_cache_object_is_refused(given, study_codebook):
+    with pytest.raises(ParameterError, match=r"embedding_cache\(\)"):
+        EmbeddingCoder(HashingEmbedder(), cache=given).fit(study_codebook)
 
 
 def test_unknown_embedder_is_refused():

@@ -13,7 +13,7 @@ import pandas as pd
 
 import qualcode as qc
 from qualcode.export.refi_qda import validate_qde
-from qualcode.export.safe import FORMULA_START
+from qualcode.io.cells import FORMULA_START
 from qualcode.project import Project
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "hostile"
@@ -22,7 +22,7 @@ PAYLOADS = ['=HYPERLINK("http://evil.example","x")', "+cmd|' /C calc'!A0", "-2+3
 
 
 def csv_value(field):
-    """What a CSV field written for reading back holds: one leading apostrophe comes off (safe.csv_value)."""
+    """What a CSV field written for reading back holds: one leading apostrophe comes off (io.cells.csv_value)."""
     return field[1:] if isinstance(field, str) and field.startswith("'") else field
 
 
@@ -137,7 +137,7 @@ def test_every_written_cell_and_csv_field_is_inert(tmp_path):
 
 
 def test_csv_text_is_reversible_for_files_read_back():
-    from qualcode.export.safe import csv_frame, csv_value
+    from qualcode.io.cells import csv_frame, csv_value
 
     values = ["'=x", "''", "'", "=x", "-1", "hola", "\t", "'hola", "a\x07b"]
     frame = pd.DataFrame({"'=col": values})

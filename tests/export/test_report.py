@@ -11,7 +11,7 @@ import pytest
 
 import qualcode as qc
 from qualcode.export import Pseudonymizer, export_excel, export_report, export_tables, quote_tags
-from qualcode.export.safe import CELL_LIMIT, sheet_name
+from qualcode.io.cells import CELL_LIMIT, sheet_name
 
 
 @pytest.fixture

@@ -36,3 +36,22 @@ def test_load_report_line_column_holds_the_first_line_the_message_is_about(tmp_p
     assert once["line"] == int(once["message"].split("line ", 1)[1].split(":")[0])
     assert rows.loc["bad.srt", "status"] == "error" and rows.loc["bad.srt", "line"] == 6
     assert str(rows.loc["clean.txt", "line"]) == "<NA>"  # nothing is about a line
+
+
+def test_a_text_transcript_is_read_from_disk_once(tmp_path, monkeypatch):
+    (tmp_path / "uno.txt").write_text("E: ¿Cómo parte el día?\nD1: Con el WhatsApp de la red.\n", encoding="utf-8")
+    (tmp_path / "dos.srt").write_text("1\n00:00:01,000 --> 00:00:03,000\nE: ¿Y la red?\n\n"
+                                      "2\n00:00:04,000 --> 00:00:06,000\nD1: Nos salva.\n", encoding="utf-8")
+    before, _ = qc.load_corpus(tmp_path)
+    reads: list[str] = []
+    original = Path.read_bytes
+
+    def counting(self: Path) -> bytes:
+        reads.append(self.name)
+        return original(self)
+
+    monkeypatch.setattr(Path, "read_bytes", counting)
+    corpus, report = qc.load_corpus(tmp_path)
+    assert sorted(reads) == ["dos.srt", "uno.txt"]
+    assert corpus.documents.equals(before.documents) and corpus.segments.equals(before.segments)
+    assert (report["status"] == "ok").all()
