@@ -32,12 +32,8 @@ from .codebook import Code, Codebook, load_codebook, save_codebook
 from .coders import EmbeddingCoder, EnsembleCoder, KeywordCoder, LearnedCoder, evaluate
 from .errors import QualcodeError, QualcodeWarning
 from .export import (
-    Pseudonymizer,
     export_excel,
-    export_refi_qda,
-    export_report,
     export_tables,
-    import_refi_qda,
     plot_code_by_attribute,
     plot_cooccurrence,
     plot_frequencies,
@@ -46,20 +42,11 @@ from .export import (
     report_tables,
 )
 from .project import Project
-from .review import (
-    ReviewWidget,
-    accept,
-    add_manual,
-    apply_review,
-    coded_quotes,
-    decisions,
-    export_review_sheet,
-    read_review_sheet,
-    reject,
-    review_widget,
-)
+from .review.decisions import accept, add_manual, coded_quotes, decisions, reject
+from .review.sheet import apply_review, export_review_sheet, read_review_sheet
+from .review.widget import ReviewWidget, review_widget
 from .version import __version__
-from .workflow import suggest
+from .workflow import Pseudonymizer, export_refi_qda, export_report, import_refi_qda, suggest
 
 __all__ = [
     "Code",

@@ -34,10 +34,18 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from .errors import QualcodeError
+from .analysis import saturation
+from .coders.ensemble import DEFAULT_MIN_SCORE, DEFAULT_TOP_K, combine
+from .corpus import Corpus
+from .errors import ProjectError, QualcodeError
+from .io import load_corpus
+from .io.atomic import free_path
+from .parallel import using
+from .review.decisions import coded_quotes, undecided
+from .review.sheet import export_review_sheet
+from .workflow import export_report, suggest
 
 if TYPE_CHECKING:
-    from .corpus import Corpus
     from .io import LoadReport
     from .project import Project
 
@@ -66,8 +74,6 @@ def saturation_verdict(quotes: pd.DataFrame, order: str = "date") -> str:
     >>> saturation_verdict(pd.DataFrame(columns=["doc_id", "code_id"]))
     'no coded quotes yet'
     """
-    from .analysis import saturation
-
     if quotes is None or quotes.empty:
         return "no coded quotes yet"
     try:
@@ -214,8 +220,6 @@ class RoundResult:
 
 def _free_path(path: Path) -> Path:
     """``path``, or ``name-2.xlsx``, ``name-3.xlsx`` … if it exists: a workbook may hold a coder's unsaved work."""
-    from .io.atomic import free_path
-
     return free_path(path)
 
 
@@ -266,15 +270,6 @@ def run_round(project: Project, source: str | Path | Sequence[str | Path] | Corp
     ...                    out="ronda2", coder="ana")  # doctest: +SKIP
     >>> print("\\n".join(result.summary()))  # doctest: +SKIP
     """
-    from .coders.ensemble import DEFAULT_MIN_SCORE, DEFAULT_TOP_K, combine
-    from .corpus import Corpus
-    from .export import export_report
-    from .io import load_corpus
-    from .parallel import using
-    from .review.decisions import coded_quotes, undecided
-    from .review.sheet import export_review_sheet
-    from .workflow import suggest
-
     before = coded_quotes(project)
     with using(workers, scheduler, progress=progress):
         if isinstance(source, Corpus):
@@ -411,8 +406,6 @@ def _resume_plan(project: Project, documents: pd.DataFrame, changed: list[str], 
 
 
 def _codebook_version(project: Project) -> str | None:
-    from .errors import ProjectError
-
     try:
         return project.codebook().version
     except ProjectError:  # no codebook yet: suggest() says so, if there is anything to suggest

@@ -23,15 +23,19 @@ import sqlite3
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
 import numpy as np
 import pandas as pd
 
+from .codebook.model import Codebook
+from .codebook.yaml import dump_yaml, parse_yaml_codebook, read_yaml_codebook
 from .corpus import Corpus
 from .errors import ParameterError, ProjectError
+from .io.atomic import atomic_write_text, check_writable
+from .io.cells import csv_frame, csv_value
+from .review.log import DecisionLog, sql_value, utc_now
 from .schemas import DOCUMENTS, SEGMENTS, check, returns
 from .version import __version__
 
@@ -124,24 +128,6 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
-
-
-def _py(value: object) -> object:
-    """NumPy/pandas scalars to plain Python for sqlite3; NA to None."""
-    if value is None or value is pd.NA:
-        return None
-    try:
-        if pd.isna(value):  # type: ignore[arg-type]
-            return None
-    except (TypeError, ValueError):
-        pass
-    if hasattr(value, "item"):
-        return value.item()  # type: ignore[union-attr]
-    return value
-
-
 class ProjectEmbeddingCache:
     """An embedding cache (``qualcode.coders.EmbeddingCache``) in a project's ``cache`` table.
 
@@ -198,7 +184,7 @@ class Project:
         self.path = path
         self._db = connection
         self._codebooks: dict[str, object] = {}
-        self._log: object | None = None
+        self._log: DecisionLog | None = None
 
     # -- opening ----------------------------------------------------------------
     @staticmethod
@@ -232,7 +218,7 @@ class Project:
             for statement in _statements(SCHEMA):
                 db.execute(statement)
             db.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", [
-                ("schema_version", str(SCHEMA_VERSION)), ("created_at", _now()),
+                ("schema_version", str(SCHEMA_VERSION)), ("created_at", utc_now()),
                 ("created_by", f"qualcode {__version__}"), ("project_id", uuid.uuid4().hex),
             ])
         return project
@@ -367,13 +353,11 @@ class Project:
             return str(db.execute("SELECT value FROM meta WHERE key = 'project_id'").fetchone()[0])
 
     @property
-    def log(self) -> DecisionLog:  # type: ignore[name-defined]  # noqa: F821
+    def log(self) -> DecisionLog:
         """The decision log's owner (:class:`qualcode.review.log.DecisionLog`): typed rows, one transaction each."""
         if self._log is None:
-            from .review.log import DecisionLog
-
             self._log = DecisionLog(self)
-        return self._log  # type: ignore[return-value]
+        return self._log
 
     # -- corpus -----------------------------------------------------------------
     @returns("corpus_changes")
@@ -392,10 +376,8 @@ class Project:
 
             {columns}
         """
-        from .review.anchor import reanchor
-
         rows = []
-        now = _now()
+        now = utc_now()
         declared = [c.name for c in DOCUMENTS if c.name != "text"]
         attributes = corpus.attributes
         with self._write() as db:
@@ -403,7 +385,7 @@ class Project:
                         db.execute("SELECT doc_id, sha256, unit, attributes FROM documents")}
             for doc in corpus.documents.to_dict("records"):
                 doc_id = doc["doc_id"]
-                attrs = {a: _py(doc.get(a)) for a in attributes}
+                attrs = {a: sql_value(doc.get(a)) for a in attributes}
                 if doc_id in existing and existing[doc_id][:2] == (doc["sha256"], corpus.unit) and \
                         self._same_turns(db, doc_id, corpus.segments):
                     action = "unchanged"
@@ -416,7 +398,7 @@ class Project:
                     rows.append({"doc_id": doc_id, "action": action, "n_segments": int(doc["n_segments"]),
                                  "n_reanchored": 0, "n_orphaned": 0})
                     continue
-                values = [_py(doc[c]) for c in declared]
+                values = [sql_value(doc[c]) for c in declared]
                 segs = corpus.segments[corpus.segments["doc_id"] == doc_id]
                 old_starts = dict(db.execute("SELECT segment_id, start FROM segments WHERE doc_id = ?", (doc_id,)))
                 if doc_id in existing:
@@ -437,7 +419,7 @@ class Project:
                 if action == "updated":
                     gone = {k: v for k, v in old_starts.items() if k not in set(segs["segment_id"])}
                     if gone:
-                        moved, orphaned = reanchor(db, gone, segs, doc["text"], now)
+                        moved, orphaned = self.log.reanchor(db, gone, segs, doc["text"], now)
                 rows.append({"doc_id": doc_id, "action": action, "n_segments": len(segs),
                              "n_reanchored": moved, "n_orphaned": orphaned})
             # In the same transaction: what has no suggestions yet, so that a round killed before storing them
@@ -455,14 +437,14 @@ class Project:
         stored = db.execute("SELECT segment_id, speaker, speaker_role FROM segments WHERE doc_id = ? ORDER BY rowid",
                             (doc_id,)).fetchall()
         new = segments.loc[segments["doc_id"] == doc_id, ["segment_id", "speaker", "speaker_role"]]
-        return stored == [tuple(_py(v) for v in row) for row in new.itertuples(index=False, name=None)]
+        return stored == [tuple(sql_value(v) for v in row) for row in new.itertuples(index=False, name=None)]
 
     @staticmethod
     def _insert_segments(db: sqlite3.Connection, segs: pd.DataFrame) -> None:
         columns = [c.name for c in SEGMENTS]
         records = []
         for values in segs[columns].itertuples(index=False, name=None):
-            row = [_py(v) for v in values]
+            row = [sql_value(v) for v in values]
             row.append(text_hash(row[columns.index("text")]))
             records.append(row)
         quoted = ", ".join('"end"' if c == "end" else c for c in columns)
@@ -514,10 +496,8 @@ class Project:
         return Corpus(documents, segments, unit=unit)
 
     # -- codebooks --------------------------------------------------------------
-    def add_codebook(self, codebook: Codebook) -> str:  # type: ignore[name-defined]  # noqa: F821
+    def add_codebook(self, codebook: Codebook) -> str:
         """Record a codebook version (a no-op when this exact version is stored); return its version."""
-        from .codebook.yaml import dump_yaml
-
         version = codebook.version
         with self._write() as db:
             if db.execute("SELECT 1 FROM codebooks WHERE version = ?", (version,)).fetchone():
@@ -527,7 +507,7 @@ class Project:
                 return version
             seq = (db.execute("SELECT coalesce(max(seq), 0) FROM codebooks").fetchone()[0] or 0) + 1
             db.execute("INSERT INTO codebooks(version, codebook_id, yaml, added_at, seq) VALUES (?, ?, ?, ?, ?)",
-                       (version, codebook.id, dump_yaml(codebook), _now(), seq))
+                       (version, codebook.id, dump_yaml(codebook), utc_now(), seq))
             frame = codebook.to_frame()
             db.executemany(
                 "INSERT INTO codes(version, code_id, parent_id, dimension, label_es, label_en, definition_es, "
@@ -536,7 +516,7 @@ class Project:
                   r.get("definition_es"), r.get("definition_en"), r["color"]) for r in frame.to_dict("records")])
         return version
 
-    def codebook(self, version: str | None = None) -> Codebook:  # type: ignore[name-defined]  # noqa: F821
+    def codebook(self, version: str | None = None) -> Codebook:
         """The current codebook (the last added), or a given version.
 
         Raises
@@ -544,8 +524,6 @@ class Project:
         ProjectError
             If the project has no codebook yet, or not that version.
         """
-        from .codebook.yaml import parse_yaml_codebook
-
         if version is None:
             row = self._db.execute("SELECT version, yaml FROM codebooks ORDER BY seq DESC LIMIT 1").fetchone()
         else:
@@ -585,7 +563,7 @@ class Project:
 
     @classmethod
     def from_snapshot(cls, path: str | Path, rows: dict[str, list[dict]],
-                      codebook: Codebook | None) -> Project:  # type: ignore[name-defined]  # noqa: F821
+                      codebook: Codebook | None) -> Self:
         """A new project file at ``path`` holding ``rows`` (as :meth:`snapshot` returns them) and ``codebook``."""
         project = cls.create(path)
         try:
@@ -621,17 +599,17 @@ class Project:
             raise ParameterError("give codebook_version with replace_segments.")
         check(suggestions, "suggestions", columns=["segment_id", "code_id", "method", "score", "codebook_version"],
               values=False, where="suggestions")
-        now = _now()
+        now = utc_now()
         records = []
         for row in suggestions.to_dict("records"):
             evidence = row.get("evidence")
             if not isinstance(evidence, str):
-                evidence = json.dumps(_py(evidence) if not isinstance(evidence, (list, dict)) else evidence,
+                evidence = json.dumps(sql_value(evidence) if not isinstance(evidence, (list, dict)) else evidence,
                                       ensure_ascii=False)
             spans = row.get("spans")
             spans = json.dumps(spans) if isinstance(spans, (list, tuple)) else None
             records.append((row["segment_id"], row["code_id"], row["method"], float(row["score"]), evidence, spans,
-                            row["codebook_version"], _py(row.get("rank")), now))
+                            row["codebook_version"], sql_value(row.get("rank")), now))
         with self._write() as db:
             if replace_segments is not None:
                 db.executemany("DELETE FROM suggestions WHERE segment_id = ? AND codebook_version = ?",
@@ -706,7 +684,7 @@ class Project:
 
         round_id = record.get("id") or uuid.uuid4().hex[:12]
         value = {k: v for k, v in record.items() if k != "id"}
-        value.setdefault("started_at", _now())
+        value.setdefault("started_at", utc_now())
         with self._write() as db:
             _set_meta(db, _ROUND + round_id, value)
         return round_id
@@ -750,46 +728,33 @@ class Project:
 
     # -- decisions (the log lives in review/decisions.py) ------------------------
     @property
+    # The decision conveniences go straight to the log (review/log.py, below this module); the notebook functions
+    # in qualcode.review.decisions are the same calls with the project as first argument.
     def decisions(self) -> pd.DataFrame:
         """The current decision per (segment, code, coder); see :func:`qualcode.decisions`."""
-        from .review.decisions import decisions
-
-        return decisions(self)
+        return self.log.frame()
 
     def accept(self, rows: pd.DataFrame | Sequence[str], code_ids: Sequence[str] | str | None = None, *,
                coder: str, memo: str | None = None, source: Source = "notebook") -> pd.DataFrame:
         """Accept suggestions (or segment ids with code ids); see :func:`qualcode.accept`."""
-        from .review.decisions import record
-
-        return record(self, "accept", rows, code_ids, coder=coder, memo=memo, source=source)
+        return self.log.append(self.log.prepare("accept", rows, code_ids, coder=coder, memo=memo, source=source))
 
     def reject(self, rows: pd.DataFrame | Sequence[str], code_ids: Sequence[str] | str | None = None, *,
                coder: str, memo: str | None = None, source: Source = "notebook") -> pd.DataFrame:
         """Reject suggestions (or segment ids with code ids); see :func:`qualcode.reject`."""
-        from .review.decisions import record
-
-        return record(self, "reject", rows, code_ids, coder=coder, memo=memo, source=source)
+        return self.log.append(self.log.prepare("reject", rows, code_ids, coder=coder, memo=memo, source=source))
 
     def add_manual(self, rows: pd.DataFrame | Sequence[str], code_ids: Sequence[str] | str | None = None, *,
                    coder: str, memo: str | None = None, source: Source = "notebook",
                    spans: Sequence[tuple[int, int]] | None = None) -> pd.DataFrame:
         """Code segments by hand (optionally only a span of each); see :func:`qualcode.add_manual`."""
-        from .review.decisions import record
-
-        return record(self, "manual", rows, code_ids, coder=coder, memo=memo, source=source, spans=spans)
-
-    def apply_review(self, review: pd.DataFrame, *, coder: str | None = None) -> pd.DataFrame:
-        """Append the decisions of a read review sheet; see :func:`qualcode.apply_review`."""
-        from .review.sheet import apply_review
-
-        return apply_review(self, review, coder=coder)
+        return self.log.append(self.log.prepare("manual", rows, code_ids, coder=coder, memo=memo, source=source,
+                                                spans=spans))
 
     @property
     def orphans(self) -> pd.DataFrame:
         """Decisions whose words could not be found again after their transcript changed."""
-        from .review.decisions import decisions
-
-        frame = decisions(self, history=True)
+        frame = self.log.frame(history=True)
         return frame[frame["anchor"] == "orphan"].reset_index(drop=True)
 
     # -- plain-text mirror --------------------------------------------------------
@@ -803,17 +768,12 @@ class Project:
         any of these files exists, nothing is written
         (:class:`~qualcode.errors.OutputExistsError`).
         """
-        from .io.atomic import atomic_write_text, check_writable
-        from .io.cells import csv_frame
-
         folder = Path(folder)
         names = ["codebook.yaml", "decisions.csv", "anchors.csv", "documents.csv", "segments.csv"]
         check_writable([folder / n for n in names], overwrite=overwrite)
         folder.mkdir(parents=True, exist_ok=True)
         written = []
         if self._db.execute("SELECT count(*) FROM codebooks").fetchone()[0]:
-            from .codebook.yaml import dump_yaml
-
             atomic_write_text(folder / "codebook.yaml", dump_yaml(self.codebook()), overwrite=overwrite)
             written.append(folder / "codebook.yaml")
         tables = {
@@ -836,9 +796,6 @@ class Project:
 
         ``path`` defaults to ``<folder>.qualcode`` beside the folder.
         """
-        from .codebook.yaml import read_yaml_codebook
-        from .io.cells import csv_value
-
         folder = Path(folder)
         path = Path(path) if path is not None else folder.parent / f"{folder.name}.qualcode"
         project = cls.create(path)

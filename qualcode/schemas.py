@@ -369,6 +369,19 @@ REVIEW_QUEUE = (
     _c("status", "string", "pending, accepted, rejected, other or skipped"),
 )
 
+REVIEW_TABLE = (
+    _c("segment_id", "string", "the segment to review", **_ID),
+    _c("code_id", "string", "the suggested code (empty when coding by hand)"),
+    *(_c(name, dtype, f"the suggestion's {name}, when the suggestions have it", required=False)
+      for name, dtype in (("method", "string"), ("score", "Float64"), ("evidence", "string"), ("spans", "object"),
+                          ("codebook_version", "string"), ("created_at", "string"))),
+    *(_c(c.name, c.dtype, c.meaning, **({"nullable": False} if c.name == "doc_id" else {}))
+      for c in SEGMENTS if c.name != "segment_id"),
+    _c("text_sha", "string", "the segment's text fingerprint"),
+    _c("question", "string", "the interviewer's turn before the segment, cut; NaN when none"),
+    _c("reading_order", "int64", "the segment's position in project.segments"),
+)
+
 CODINGS = (
     _c("segment_id", "string", "the coded segment"),
     _c("doc_id", "string", "its document"),
@@ -503,6 +516,9 @@ TABLES: dict[str, Table] = {t.name: t for t in (
     Table("review_sheet", REVIEW_SHEET, "one row per row of a review workbook", "qc.read_review_sheet(path)"),
     Table("review_outcomes", REVIEW_OUTCOMES, "what happened to each row of an applied review workbook",
           "qc.apply_review(project, review)"),
+    Table("review_table", REVIEW_TABLE, "each suggestion to review with its segment, for the workbook and the widget",
+          "qualcode.review.table.review_table(project, suggestions)",
+          "the participant attribute columns come before question; rows sorted by doc_id then start"),
     Table("review_queue", REVIEW_QUEUE, "one row per suggestion to review in the widget", "ReviewQueue.table"),
     Table("codings", CODINGS, "one row per coded (segment, code)", "qc.coded_quotes(project)",
           "any other column is kept (attributes are used when asked for)"),

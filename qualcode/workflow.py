@@ -7,17 +7,36 @@ they return. ``batch.py`` strings these steps into a round; the CLI and notebook
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+import json
+import shutil
+import tempfile
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import IO
 
 import pandas as pd
 
+from .analysis import code_frequencies, first_appearance, saturation
 from .codebook import Codebook
 from .coders import ensemble
 from .coders.ensemble import DEFAULT_MIN_SCORE, DEFAULT_TOP_K
-from .errors import ParameterError
-from .project import Project
-from .review.decisions import decisions
+from .corpus import Corpus, segment_id
+from .errors import ParameterError, ProjectError, QualcodeWarning
+from .export.charts import plot_frequencies, plot_saturation
+from .export.excel import DEFAULT_BY, export_excel, report_tables
+from .export.pseudonymize import Pseudonymizer as TextPseudonymizer
+from .export.refi_qda import qdpx_bytes, read_qdpx
+from .io import assign_languages, merge_survey_attributes
+from .io.atomic import atomic_write_bytes, check_writable
+from .io.cells import reporting
+from .project import Project, text_hash
+from .review.decisions import coded_quotes, decisions
+from .review.log import Decision
 from .schemas import returns
+from .version import __version__
 
 # -- suggestions (coders ↔ project) ------------------------------------------------------------------------------
 
@@ -102,3 +121,371 @@ def suggest(source: Project | pd.DataFrame, codebook: Codebook | None = None, *,
 
 
 # -- reports and exchange (export ↔ project) ----------------------------------------------------------------------
+
+
+class PseudonymizedProject(Project):
+    """A temporary pseudonymized copy of a project (see :func:`pseudonymized_project`); writers treat it as any project.
+
+    ``pseudonymizer`` is the :class:`~qualcode.export.Pseudonymizer` that made
+    it: the report says what it covered.
+
+    Examples
+    --------
+    >>> with pseudonymized_project(project, qc.Pseudonymizer(["Rosa"])) as hidden:  # doctest: +SKIP
+    ...     isinstance(hidden, PseudonymizedProject)
+    True
+    """
+
+    pseudonymizer: TextPseudonymizer
+
+
+@contextmanager
+def pseudonymized_project(project: Project, pseudonymizer: TextPseudonymizer) -> Iterator[PseudonymizedProject]:
+    """A temporary pseudonymized copy of ``project``, for writing outputs that leave the machine.
+
+    Names are learnt from the whole project (transcripts, memos, the
+    words of decisions, speaker labels) and replaced everywhere: document
+    texts and ids, source paths, speaker labels, attribute names and
+    values, segments (offsets moved with the words), decisions' words,
+    memos and coder names (coders are the team, so their names stay
+    unless one is listed or detected), the codebook's texts and the
+    project's name. Writers given the copy write no name; the copy (a
+    file in a private temporary folder) is deleted when the block ends.
+
+    Parameters
+    ----------
+    project : Project
+        A copy is yielded as it is (already pseudonymized).
+    pseudonymizer : Pseudonymizer
+        Learns the project's names (keeping those it knows).
+
+    Yields
+    ------
+    PseudonymizedProject
+        A :class:`qualcode.Project`; write reports and ``.qdpx`` from it.
+
+    Examples
+    --------
+    >>> with qc.Pseudonymizer(["Rosa"]).project(project) as hidden:  # doctest: +SKIP
+    ...     qc.export_report(hidden, "informe.xlsx")
+    ...     qc.export_refi_qda(hidden, "estudio.qdpx")
+    """
+    if isinstance(project, PseudonymizedProject):
+        yield project
+        return
+    rows = project.snapshot()
+    try:
+        codebook = project.codebook()
+    except ProjectError:
+        codebook = None
+    pseudonymizer.learn([r["text"] for r in rows["documents"]] + [r["memo"] for r in rows["decisions"]]
+                        + [r["quote"] for r in rows["decisions"]],
+                        speakers=[r["speaker"] for r in rows["segments"]])
+    hidden = _pseudonymized_rows(pseudonymizer, rows)
+    folder = tempfile.mkdtemp(prefix="qualcode-pseudonymized-")  # private to this user (0700)
+    name = pseudonymizer.transform_id(Path(project.path).stem) or "project"
+    try:
+        view = PseudonymizedProject.from_snapshot(
+            Path(folder) / f"{name}.qualcode", hidden,
+            pseudonymizer.transform_codebook(codebook) if codebook is not None else None)
+        view.pseudonymizer = pseudonymizer
+        try:
+            yield view
+        finally:
+            view.close()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _pseudonymized_rows(pseudonymizer: TextPseudonymizer, rows: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    """The project's stored rows with every name replaced and every offset moved with its words."""
+    p = pseudonymizer
+    ids: dict[str, str] = {}
+    for doc in rows["documents"]:
+        new = p.transform_id(doc["doc_id"])
+        while new in ids.values():  # a name's pseudonym may make two ids equal: keep them apart
+            new += "_"
+        ids[doc["doc_id"]] = new
+    texts, movers = {}, {}
+    documents = []
+    for doc in rows["documents"]:
+        text, movers[doc["doc_id"]] = p.mover(doc["text"])
+        texts[doc["doc_id"]] = text
+        attributes = json.loads(doc["attributes"] or "{}")
+        documents.append({**doc, "doc_id": ids[doc["doc_id"]], "text": text,
+                          "source_path": p.transform_id(doc["source_path"]),
+                          "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+                          "attributes": json.dumps({p.transform_id(k): p.transform(v)
+                                                    for k, v in attributes.items()}, ensure_ascii=False)})
+    starts: dict[str, tuple[str, int, int]] = {}  # old segment id → (old doc id, old start, new start)
+    segment_ids: dict[str, str] = {}
+    seen: dict[tuple[str, str], int] = {}
+    segments = []
+    for seg in sorted(rows["segments"], key=lambda s: (s["doc_id"], s["start"])):
+        moved = movers[seg["doc_id"]]
+        start, end = moved(seg["start"]), moved(seg["end"])
+        text = texts[seg["doc_id"]][start:end]
+        doc_id = ids[seg["doc_id"]]
+        k = seen.get((doc_id, text), 0)
+        seen[(doc_id, text)] = k + 1
+        segment_ids[seg["segment_id"]] = segment_id(doc_id, text, k)
+        starts[seg["segment_id"]] = (seg["doc_id"], seg["start"], start)
+        segments.append({**seg, "segment_id": segment_ids[seg["segment_id"]], "doc_id": doc_id, "start": start,
+                         "end": end, "text": text, "text_sha": text_hash(text),
+                         "speaker": p.transform(seg["speaker"]), "field": p.transform(seg["field"])})
+
+    def span(row: dict) -> dict:
+        # Spans count from their segment's start: move them with the words of the document.
+        where = starts.get(row["segment_id"])
+        out = {"segment_id": segment_ids.get(row["segment_id"], row["segment_id"])}
+        if where is not None:
+            old_doc, old_start, new_start = where
+            moved = movers[old_doc]
+            for column in ("span_start", "span_end"):
+                if row[column] is not None:
+                    out[column] = moved(old_start + int(row[column])) - new_start
+        return out
+
+    decisions = [{**d, **span(d), "doc_id": ids.get(d["doc_id"], p.transform_id(d["doc_id"])),
+                  "quote": p.transform(d["quote"]), "memo": p.transform(d["memo"]),
+                  "coder": p.transform(d["coder"])} for d in rows["decisions"]]
+    anchors = [{**a, **(span(a) if a["segment_id"] is not None else {})} for a in rows["anchors"]]
+    meta = [{**m, "value": p.transform_id(m["value"])} for m in rows["meta"] if m["key"] == "name"]
+    return {"meta": meta, "documents": documents, "segments": segments, "decisions": decisions,
+            "anchors": anchors}
+
+
+class Pseudonymizer(TextPseudonymizer):
+    """Consistent pseudonyms for the names in a study, and pseudonymized copies of whole projects.
+
+    The text-level :class:`qualcode.export.Pseudonymizer` (same parameters;
+    ``fit``, ``transform``, ``transform_id``, ``mapping`` …) with
+    :meth:`project`, which needs a :class:`~qualcode.project.Project` and so
+    lives here. This is ``qc.Pseudonymizer``.
+
+    Examples
+    --------
+    >>> p = Pseudonymizer(["Marcela"]).fit(["La tía Gloria habló con Marcela."])
+    >>> p.transform("La tía Gloria habló con Marcela.")
+    'La tía Persona 2 habló con Persona 1.'
+    """
+
+    def project(self, project: Project) -> AbstractContextManager[PseudonymizedProject]:
+        """A temporary pseudonymized copy of ``project``: see :func:`pseudonymized_project`.
+
+        Examples
+        --------
+        >>> with qc.Pseudonymizer(["Rosa"]).project(project) as hidden:  # doctest: +SKIP
+        ...     qc.export_report(hidden, "informe.xlsx")
+        """
+        return pseudonymized_project(project, self)
+
+
+def export_report(project: Project, path: str | Path, *, lang: str = "es", coder: str | None = None,
+                  pseudonymizer: TextPseudonymizer | None = None, charts: bool = True,
+                  by: Sequence[str] = DEFAULT_BY, overwrite: bool = False) -> dict[str, pd.DataFrame]:
+    """Write the project's report workbook (coded quotes, frequencies, saturation, codebook, charts).
+
+    Parameters
+    ----------
+    project : Project
+    path : path
+        The ``.xlsx`` to write.
+    lang : {"es", "en"}
+        Labels and sheet titles.
+    coder : str, optional
+        Only this coder's decisions (default: everyone's).
+    pseudonymizer : Pseudonymizer, optional
+        Write the report from a pseudonymized copy of the project (see
+        :func:`pseudonymized_project`): no listed or detected name, in any case
+        or accent, in any sheet, column, chart or sheet name; the 'about'
+        sheet says what was covered. Its mapping is not written here.
+    charts : bool, default True
+        Add the frequency and saturation charts (when there are coded quotes).
+    by : sequence of str
+        Attributes to tabulate codes by (those the data have).
+    overwrite : bool, default False
+        Replace an existing workbook at ``path`` (a report may hold a
+        colleague's notes: without it, :class:`~qualcode.errors.OutputExistsError`).
+
+    Returns
+    -------
+    dict of DataFrame
+        The tables written (those of :func:`qualcode.report_tables`; also usable with :func:`qualcode.export_tables`).
+
+    Raises
+    ------
+    OutputExistsError
+        If ``path`` exists and ``overwrite`` is false (nothing is written).
+
+    Examples
+    --------
+    >>> tables = qc.export_report(project, "informe.xlsx", lang="es")  # doctest: +SKIP
+    """
+    if isinstance(path, (str, Path)):
+        check_writable([path], overwrite=overwrite)
+    # One report for the workbook, charts included (their labels are drawn in it).
+    with reporting(path, "an .xlsx workbook"):
+        return _export_report(project, path, lang=lang, coder=coder, pseudonymizer=pseudonymizer, charts=charts, by=by,
+                              overwrite=overwrite)
+
+
+def _export_report(project: Project, path: str | Path | IO[bytes], *, lang: str, coder: str | None,
+                   pseudonymizer: TextPseudonymizer | None, charts: bool, by: Sequence[str],
+                   overwrite: bool) -> dict[str, pd.DataFrame]:
+    if pseudonymizer is not None and not isinstance(project, PseudonymizedProject):
+        with pseudonymized_project(project, pseudonymizer) as hidden:
+            return _export_report(hidden, path, lang=lang, coder=pseudonymizer.transform(coder) if coder else None,
+                                  pseudonymizer=None, charts=charts, by=by, overwrite=overwrite)
+    names = project.pseudonymizer if isinstance(project, PseudonymizedProject) else None
+    codebook = project.codebook()
+    quotes = coded_quotes(project, coder=coder)
+    tables = report_tables(quotes, codebook, segments=project.segments, lang=lang, by=by)
+    if names is not None:  # the data are pseudonymized already; this pass also covers what tables derive (titles)
+        tables = {names.transform(title): names.scrub(frame) for title, frame in tables.items()}
+    figures = {}
+    if charts and len(quotes):
+        order = "date" if "date" in quotes.columns else None
+        figures["frequencies"] = plot_frequencies(code_frequencies(quotes, segments=project.segments),
+                                                  codebook=codebook, lang=lang)
+        try:
+            verdict = saturation(quotes, order=order).iloc[0]
+        except ParameterError:
+            verdict = None
+        figures["saturation"] = plot_saturation(first_appearance(quotes, order=order), verdict, lang=lang)
+    about = {"qualcode": __version__, "project": Path(project.path).name,
+             "codebook": f"{codebook.id} {codebook.version}",
+             "coded quotes": len(quotes), "coders": ", ".join(sorted(quotes["coder"].unique())) if len(quotes) else "",
+             "pseudonymized": names.coverage() if names is not None else "no",
+             "saturation": "code saturation (no new codes), one lens on the study, not proof"}
+    export_excel(tables, path, charts=figures, about=about, lang=lang, overwrite=overwrite)
+    return tables
+
+
+def export_refi_qda(project: Project, path: str | Path, *, lang: str = "es", overwrite: bool = False,
+                    pseudonymizer: TextPseudonymizer | None = None) -> Path:
+    """Write the project as a REFI-QDA ``.qdpx`` (validated against the official schema; atomic).
+
+    Parameters
+    ----------
+    project : Project
+    path : path
+        The ``.qdpx`` to write.
+    lang : {"es", "en"}
+        Which label names the codes in the other tool.
+    overwrite : bool, default False
+        Replace an existing file at ``path``.
+    pseudonymizer : Pseudonymizer, optional
+        Write a pseudonymized copy of the project (see
+        :func:`pseudonymized_project`): sources' text and names, selections,
+        memos, cases, variables and users hold no listed or detected name;
+        selections still point at the same words.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    OutputExistsError
+        If ``path`` exists and ``overwrite`` is false (nothing is written).
+    ExchangeFileError
+        Never for user data; only if the written XML does not validate (a bug).
+
+    Examples
+    --------
+    >>> qc.export_refi_qda(project, "estudio.qdpx")  # doctest: +SKIP
+    PosixPath('estudio.qdpx')
+    """
+    check_writable([path], overwrite=overwrite)
+    with reporting(path, "XML (the .qdpx project)"):
+        if pseudonymizer is not None and not isinstance(project, PseudonymizedProject):
+            with pseudonymized_project(project, pseudonymizer) as hidden:
+                _write_qdpx(hidden, path, lang=lang, overwrite=overwrite)
+        else:
+            _write_qdpx(project, path, lang=lang, overwrite=overwrite)
+    return Path(path)
+
+
+def _write_qdpx(project: Project, path: str | Path, *, lang: str, overwrite: bool) -> None:
+    stored = project.query("SELECT value FROM meta WHERE key = 'name'")
+    name = stored[0][0] if stored else Path(project.path).stem
+    data = qdpx_bytes(project.codebook(), project.documents, decisions(project), name=name, lang=lang)
+    atomic_write_bytes(path, data, overwrite=overwrite)
+
+
+def import_refi_qda(path: str | Path, project_path: str | Path, *, unit: str = "turn") -> Project:
+    """Create a project from a ``.qdpx`` written by qualcode or another tool.
+
+    Documents keep their text exactly (positions in the file refer to it);
+    speaker labels are found as in plain-text transcripts. Each coded
+    selection becomes a manual decision of the user who made it, on every
+    segment it overlaps. Case variables become document attributes.
+
+    Parameters
+    ----------
+    path : path
+        The ``.qdpx`` archive (read by :func:`qualcode.export.read_qdpx`).
+    project_path : path
+        The new project file (must not exist).
+    unit : str, default "turn"
+        Segmentation unit of the documents.
+
+    Returns
+    -------
+    Project
+        The new project, open.
+
+    Raises
+    ------
+    ExchangeFileError
+        For an unsafe or damaged archive (C6), or one without a ``.qde`` file.
+    ProjectError
+        If ``project_path`` exists.
+
+    Warns
+    -----
+    QualcodeWarning
+        When some codings refer to codes or sources that could not be read (not imported).
+
+    Examples
+    --------
+    >>> project = qc.import_refi_qda("estudio.qdpx", "estudio.qualcode")  # doctest: +SKIP
+    """
+    path = Path(path)
+    contents = read_qdpx(path)
+    docs, codebook = contents.documents, contents.codebook
+    assign_languages(docs, None, None)
+    corpus = Corpus._from_documents(docs, unit=unit)
+    if any(d.attributes for d in docs):
+        merge_survey_attributes(corpus, docs)
+    project = Project.create(project_path)
+    with project.transaction() as db:
+        db.execute("INSERT INTO meta(key, value) VALUES ('name', ?)", (contents.name,))
+    project.add_corpus(corpus)
+    if codebook is not None:
+        project.add_codebook(codebook)
+    segments = corpus.segments
+    version = codebook.version if codebook is not None else None
+    records = []
+    skipped = 0
+    for doc_id, start, end, code_id, who, memo, created in contents.selections.itertuples(index=False, name=None):
+        if code_id is None or codebook is None:
+            skipped += 1
+            continue
+        overlapping = segments[(segments["doc_id"] == doc_id) & (segments["start"] < end) & (segments["end"] > start)]
+        for seg in overlapping.itertuples():
+            a, b = max(start, int(seg.start)) - int(seg.start), min(end, int(seg.end)) - int(seg.start)
+            if b <= a:
+                continue
+            # Each selection is its own coding: two selections of one code in one turn stay two.
+            records.append(Decision.imported(
+                seg.segment_id, code_id, who, doc_id=doc_id, quote=seg.text[a:b],
+                span=(a, None if (a, b) == (0, len(seg.text)) else b), created_at=created, memo=memo,
+                codebook_version=version))
+    project.log.append(records)
+    if skipped:
+        warnings.warn(f"{path}: {skipped} coding(s) refer to codes or sources that could not be read; not imported.",
+                      QualcodeWarning, stacklevel=2)
+    return project

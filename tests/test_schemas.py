@@ -13,6 +13,7 @@ import qualcode as qc
 from qualcode import schemas
 from qualcode.errors import ParameterError
 from qualcode.project import Project
+from qualcode.review.table import review_table
 from qualcode.review.widget import ReviewQueue
 from qualcode.schemas import TABLES, SchemaError, check, columns, empty_table
 
@@ -60,6 +61,10 @@ def produced(tmp_path_factory, samples):
         out["disagreements"] = (qc.disagreements(current, "ana", "luis"), [])
         out["emergent_themes"] = (qc.emergent_themes(project.segments, quotes, min_size=1), [])
         out["review_queue"] = (ReviewQueue(project, "bea", suggestions=ranked.head(5)).table, [])
+        table = review_table(project, project.suggestions.head(5))
+        assert list(table.columns).index("text_sha") + 1 == list(table.columns).index(ATTRS[0])
+        assert list(table.columns)[-len(ATTRS) - 2:-2] == ATTRS
+        out["review_table"] = (table.drop(columns=ATTRS), [])
         qc.export_review_sheet(project, ranked.iloc[20:25], folder / "review.xlsx", coder="bea")
         review = qc.read_review_sheet(folder / "review.xlsx")
         out["review_sheet"] = (review, [])
@@ -73,7 +78,8 @@ def test_every_declared_table_has_a_producer_here():
         ["documents", "segments", "load_report", "codes", "corpus_changes", "suggestions", "decisions",
          "decision_history", "coded_quotes", "codings", "evaluation", "frequencies", "code_by_attribute",
          "cooccurrence", "first_appearance", "saturation", "saturation_orderings", "unseen_codes", "agreement",
-         "alpha", "disagreements", "emergent_themes", "review_queue", "review_sheet", "review_outcomes"])
+         "alpha", "disagreements", "emergent_themes", "review_queue", "review_sheet", "review_outcomes",
+         "review_table"])
 
 
 @pytest.mark.parametrize("name", sorted(TABLES))

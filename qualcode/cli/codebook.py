@@ -8,8 +8,9 @@ from pathlib import Path
 import typer
 
 from ..codebook import load_codebook, save_codebook
-from ..errors import CodebookError, QualcodeError
-from . import app
+from ..errors import CodebookError, OutputExistsError, QualcodeError
+from ..io.atomic import check_outputs
+from .app import app
 from .study import showing_warnings
 
 codebook_app = typer.Typer(help="Check, show and convert codebooks (YAML, spreadsheet, REFI-QDA .qdc).",
@@ -85,8 +86,6 @@ def convert(source: str = typer.Argument(..., help="Codebook to read (file or sh
 
         qualcode codebook convert leadership.xlsx codebooks/leadership.yaml --overwrite
     """
-    from ..errors import OutputExistsError
-    from ..io.atomic import check_outputs
 
     try:
         if Path(source).exists():

@@ -10,7 +10,7 @@ import typer
 
 from ..errors import NoSpeakerLabelsWarning, QualcodeError
 from ..io import load_corpus
-from . import app
+from .app import app
 
 SPEAKERS = typer.Option(None, "--speakers", metavar="LABEL",
                         help="A speaker label qualcode does not recognise on its own (repeat for more), "

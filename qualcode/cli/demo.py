@@ -12,17 +12,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import openpyxl
 import pandas as pd
 import typer
 
-from . import app
+import qualcode as qc
+
+from ..batch import count_actions, decision_changes, run_round
+from .app import app
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _fill_review(sheet: Path, gold: pd.DataFrame) -> tuple[int, int]:
     """Play the coder: 'sí' where the gold coding has the suggested code, 'no' otherwise."""
-    import openpyxl
 
     book = openpyxl.load_workbook(sheet)
     ws = book.worksheets[0]
@@ -50,9 +53,7 @@ def demo(out: Path = typer.Option(Path("demo_output"), "--out", "-o", help="Fold
 
         qualcode demo --out demo_output
     """
-    import qualcode as qc
 
-    from ..batch import count_actions, decision_changes, run_round
 
     out.mkdir(parents=True, exist_ok=True)
     path = out / "estudio.qualcode"

@@ -3,16 +3,31 @@
 from __future__ import annotations
 
 import functools
+import io
 import warnings
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TypeVar
 
 import pandas as pd
 import typer
 
-from ..errors import NoSpeakerLabelsWarning, QualcodeError
-from . import app
+from ..analysis import saturation
+from ..batch import count_actions, decision_changes, run_round
+from ..codebook import load_codebook
+from ..errors import NoSpeakerLabelsWarning, OutputExistsError, QualcodeError, QualcodeWarning
+from ..export import export_tables
+from ..export.excel import table_files
+from ..io import load_corpus
+from ..io.atomic import atomic_write_bytes, check_outputs, check_writable
+from ..io.cells import reporting
+from ..project import Project
+from ..review.decisions import coded_quotes
+from ..review.decisions import undecided as not_decided
+from ..review.sheet import apply_review, export_review_sheet, read_review_sheet
+from ..workflow import Pseudonymizer, export_refi_qda, export_report, suggest
+from .app import app
 from .corpus import INTERVIEWER, SPEAKERS
 
 F = TypeVar("F", bound=Callable[..., object])
@@ -37,7 +52,6 @@ def _methods(spec: str) -> tuple[str, ...]:
 
 
 def _fail(exc: Exception, code: int = 1) -> None:
-    from ..errors import OutputExistsError
 
     # Errors that name a Python parameter carry the same message in command-line words.
     typer.secho(f"error: {getattr(exc, 'cli_message', None) or exc}", err=True, fg="red")
@@ -47,7 +61,6 @@ def _fail(exc: Exception, code: int = 1) -> None:
 
 def showing_warnings(command: F) -> F:
     """Show qualcode's warnings during ``command`` (e.g. characters replaced in a written file) as ``warning:`` lines."""
-    from ..errors import QualcodeWarning
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -66,8 +79,6 @@ def showing_warnings(command: F) -> F:
 
 
 def _open(path: Path):  # type: ignore[no-untyped-def]
-    from ..project import Project
-
     try:
         return Project.open(path)
     except QualcodeError as exc:
@@ -83,8 +94,6 @@ def init(project: Path = typer.Argument(..., help="Project file to create (e.g. 
 
         qualcode init study.qualcode --codebook codebooks/collaboration.yaml
     """
-    from ..codebook import load_codebook
-    from ..project import Project
 
     try:
         book = load_codebook(codebook)
@@ -110,8 +119,6 @@ def add(project: Path = typer.Argument(..., help="Project file."),
 
         qualcode add study.qualcode data_samples/transcripts --attributes data_samples/attributes.csv
     """
-    from ..batch import count_actions
-    from ..io import load_corpus
 
     p = _open(project)
     try:
@@ -154,7 +161,6 @@ def suggest_cmd(project: Path = typer.Argument(..., help="Project file."),
 
         qualcode suggest study.qualcode --scheduler tcp://10.0.0.5:8786
     """
-    from ..workflow import suggest
 
     p = _open(project)
     try:
@@ -203,7 +209,6 @@ def round_cmd(project: Path = typer.Argument(..., help="Project file (created wi
 
         qualcode round study.qualcode nacional/ -a atributos.xlsx --scheduler tcp://10.0.0.5:8786
     """
-    from ..batch import run_round
 
     p = _open(project)
     try:
@@ -247,9 +252,6 @@ def review_export(project: Path = typer.Argument(..., help="Project file."),
 
         qualcode review export study.qualcode revision_ana.xlsx --coder ana --overwrite
     """
-    from ..io.atomic import check_outputs
-    from ..review import export_review_sheet
-    from ..review.decisions import undecided as not_decided
 
     try:
         check_outputs({"the workbook": out}, {"the project": project})
@@ -281,8 +283,6 @@ def review_apply(project: Path = typer.Argument(..., help="Project file."),
 
         qualcode review apply study.qualcode revision_ana.xlsx
     """
-    from ..batch import decision_changes
-    from ..review import apply_review, coded_quotes, read_review_sheet
 
     p = _open(project)
     try:
@@ -341,13 +341,7 @@ def report_cmd(project: Path = typer.Argument(..., help="Project file."),
 
         qualcode report study.qualcode informe.xlsx --pseudonymize nombres.txt --mapping ../privado/mapeo.csv
     """
-    import io
-    from contextlib import nullcontext
 
-    from ..export import Pseudonymizer, export_refi_qda, export_report, export_tables
-    from ..export.excel import table_files
-    from ..io.atomic import atomic_write_bytes, check_outputs, check_writable
-    from ..io.cells import reporting
 
     if mapping is not None and pseudonymize is None:
         _fail(QualcodeError("--mapping needs --pseudonymize (the names file)"), 2)
@@ -410,8 +404,6 @@ def saturation_cmd(project: Path = typer.Argument(..., help="Project file."),
 
         qualcode saturation study.qualcode --by dimension
     """
-    from ..analysis import saturation
-    from ..review import coded_quotes
 
     p = _open(project)
     quotes = coded_quotes(p)

@@ -2,8 +2,8 @@
 
 ``report_tables`` computes every table of the report (pure); ``export_excel``
 writes tables (and optional charts) to one ``.xlsx``; ``export_tables``
-writes them as CSV or Parquet files; ``export_report`` does all of it for a
-project. Every cell is written safely (see :mod:`qualcode.io.cells`).
+writes them as CSV or Parquet files. :func:`qualcode.workflow.export_report`
+does all of it for a project. Every cell is written safely (see :mod:`qualcode.io.cells`).
 """
 
 from __future__ import annotations
@@ -15,17 +15,17 @@ from typing import IO, TYPE_CHECKING
 
 import pandas as pd
 
+from ..analysis import code_by_attribute, code_frequencies, cooccurrence, first_appearance, saturation
 from ..errors import MissingDependencyError, ParameterError
-from ..io.cells import csv_frame, put, put_row, sheet_name
+from ..io.atomic import atomic_path, atomic_write_bytes, check_writable
+from ..io.cells import csv_frame, put, put_row, reporting, sheet_name
 from ..schemas import check_lang
+from .pseudonymize import quote_tags
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from ..project import Project
-    from .pseudonymize import Pseudonymizer
-
-__all__ = ["export_excel", "export_report", "export_tables", "report_tables", "table_files"]
+__all__ = ["DEFAULT_BY", "export_excel", "export_tables", "report_tables", "table_files"]
 
 _TITLES = {
     "es": {"about": "Léame", "quotes": "Citas", "frequencies": "Frecuencias", "by": "Por", "cooccurrence":
@@ -35,11 +35,12 @@ _TITLES = {
            "Co-occurrence", "saturation": "Saturation", "first": "First appearance", "codebook": "Codebook",
            "charts": "Charts"},
 }
-_DEFAULT_BY = ("role", "district", "stage", "round")
+# The attributes the report tabulates codes by, when the data have them.
+DEFAULT_BY = ("role", "district", "stage", "round")
 
 
 def report_tables(quotes: pd.DataFrame, codebook, *, segments: pd.DataFrame | None = None,  # type: ignore[no-untyped-def]
-                  lang: str = "es", by: Sequence[str] = _DEFAULT_BY, order: str | None = "date") -> dict[str, pd.DataFrame]:
+                  lang: str = "es", by: Sequence[str] = DEFAULT_BY, order: str | None = "date") -> dict[str, pd.DataFrame]:
     """Every table of the report, keyed by sheet title (in ``lang``), from coded quotes and the codebook.
 
     Returns
@@ -51,9 +52,6 @@ def report_tables(quotes: pd.DataFrame, codebook, *, segments: pd.DataFrame | No
         attribute table per attribute, co-occurrence, first appearance and
         saturation (Guest and Francis, study-wide and per dimension), and the codebook.
     """
-    from ..analysis import code_by_attribute, code_frequencies, cooccurrence, first_appearance, saturation
-    from .pseudonymize import quote_tags
-
     check_lang(lang)
     t = _TITLES[lang]
     labels = {c.id: c.label[lang] or c.label["es" if lang == "en" else "en"] for c in codebook}
@@ -113,9 +111,6 @@ def export_excel(tables: Mapping[str, pd.DataFrame], target: str | Path | IO[byt
     are on; long text wraps; column widths follow the content. Returns the
     sheet names used (made valid and unique).
     """
-    from ..io.atomic import check_writable
-    from ..io.cells import reporting
-
     if isinstance(target, (str, Path)):
         check_writable([target], overwrite=overwrite)
     with reporting(target, "an .xlsx workbook"):
@@ -186,8 +181,6 @@ def _export_excel(tables: Mapping[str, pd.DataFrame], target: str | Path | IO[by
             ws.add_image(image, f"A{row + 1}")
             row += int(image.height / 20) + 4
     if isinstance(target, (str, Path)):
-        from ..io.atomic import atomic_path
-
         with atomic_path(target, overwrite=overwrite) as tmp:
             book.save(tmp)
     else:
@@ -217,7 +210,7 @@ def export_tables(tables: Mapping[str, pd.DataFrame], folder: str | Path, *, for
     Parameters
     ----------
     tables : dict of DataFrame
-        E.g. what :func:`export_report` returns.
+        E.g. what :func:`qualcode.export_report` returns.
     folder : path
         Created if needed.
     format : {"csv", "parquet"}
@@ -237,11 +230,8 @@ def export_tables(tables: Mapping[str, pd.DataFrame], folder: str | Path, *, for
 
     Examples
     --------
-    >>> export_tables(export_report(project, "informe.xlsx"), "tablas")  # doctest: +SKIP
+    >>> export_tables(qc.export_report(project, "informe.xlsx"), "tablas")  # doctest: +SKIP
     """
-    from ..io.atomic import atomic_path, atomic_write_bytes, check_writable
-    from ..io.cells import reporting
-
     if format not in ("csv", "parquet"):
         raise ParameterError(f"format must be 'csv' or 'parquet', got {format!r}.")
     folder = Path(folder)
@@ -271,78 +261,3 @@ def export_tables(tables: Mapping[str, pd.DataFrame], folder: str | Path, *, for
                 plain.to_parquet(tmp, index=False)
         written.append(path)
     return written
-
-
-def export_report(project: Project, path: str | Path, *, lang: str = "es", coder: str | None = None,
-                  pseudonymizer: Pseudonymizer | None = None, charts: bool = True,
-                  by: Sequence[str] = _DEFAULT_BY, overwrite: bool = False) -> dict[str, pd.DataFrame]:
-    """Write the project's report workbook (coded quotes, frequencies, saturation, codebook, charts).
-
-    Parameters
-    ----------
-    lang : {"es", "en"}
-        Labels and sheet titles.
-    coder : str, optional
-        Only this coder's decisions (default: everyone's).
-    pseudonymizer : Pseudonymizer, optional
-        Write the report from a pseudonymized copy of the project (see
-        :meth:`Pseudonymizer.project`): no listed or detected name, in any case
-        or accent, in any sheet, column, chart or sheet name; the 'about'
-        sheet says what was covered. Its mapping is not written here.
-    overwrite : bool, default False
-        Replace an existing workbook at ``path`` (a report may hold a
-        colleague's notes: without it, :class:`~qualcode.errors.OutputExistsError`).
-
-    Returns
-    -------
-    dict of DataFrame
-        The tables written (also usable with :func:`export_tables`).
-    """
-    from ..io.atomic import check_writable
-    from ..io.cells import reporting
-
-    if isinstance(path, (str, Path)):
-        check_writable([path], overwrite=overwrite)
-    # One report for the workbook, charts included (their labels are drawn in it).
-    with reporting(path, "an .xlsx workbook"):
-        return _export_report(project, path, lang=lang, coder=coder, pseudonymizer=pseudonymizer, charts=charts, by=by,
-                              overwrite=overwrite)
-
-
-def _export_report(project: Project, path: str | Path | IO[bytes], *, lang: str, coder: str | None,
-                   pseudonymizer: Pseudonymizer | None, charts: bool, by: Sequence[str],
-                   overwrite: bool) -> dict[str, pd.DataFrame]:
-    from ..review.decisions import coded_quotes
-    from .pseudonymize import PseudonymizedProject
-
-    if pseudonymizer is not None and not isinstance(project, PseudonymizedProject):
-        with pseudonymizer.project(project) as hidden:
-            return _export_report(hidden, path, lang=lang, coder=pseudonymizer.transform(coder) if coder else None,
-                                  pseudonymizer=None, charts=charts, by=by, overwrite=overwrite)
-    hidden = project.pseudonymizer if isinstance(project, PseudonymizedProject) else None
-    codebook = project.codebook()
-    quotes = coded_quotes(project, coder=coder)
-    tables = report_tables(quotes, codebook, segments=project.segments, lang=lang, by=by)
-    if hidden is not None:  # the data are pseudonymized already; this pass also covers what tables derive (titles)
-        tables = {hidden.transform(title): hidden.scrub(frame) for title, frame in tables.items()}
-    figures = {}
-    if charts and len(quotes):
-        from ..analysis import code_frequencies, first_appearance, saturation
-        from .charts import plot_frequencies, plot_saturation
-
-        order = "date" if "date" in quotes.columns else None
-        figures["frequencies"] = plot_frequencies(code_frequencies(quotes, segments=project.segments),
-                                                  codebook=codebook, lang=lang)
-        try:
-            verdict = saturation(quotes, order=order).iloc[0]
-        except ParameterError:
-            verdict = None
-        figures["saturation"] = plot_saturation(first_appearance(quotes, order=order), verdict, lang=lang)
-    from .. import __version__
-
-    about = {"qualcode": __version__, "project": Path(project.path).name, "codebook": f"{codebook.id} {codebook.version}",
-             "coded quotes": len(quotes), "coders": ", ".join(sorted(quotes["coder"].unique())) if len(quotes) else "",
-             "pseudonymized": hidden.coverage() if hidden is not None else "no",
-             "saturation": "code saturation (no new codes), one lens on the study, not proof"}
-    export_excel(tables, path, charts=figures, about=about, lang=lang, overwrite=overwrite)
-    return tables

@@ -12,18 +12,18 @@ gets the same pseudonym; the mapping stays in memory and is written only
 where the user asks (:meth:`Pseudonymizer.save_mapping`).
 
 Outputs are pseudonymized at the data, before any writer sees them:
-:meth:`Pseudonymizer.project` makes a temporary pseudonymized copy of a
-project (texts, ids, speakers, attributes, memos, offsets moved with the
-words) and the report, table, chart and ``.qdpx`` writers write from it.
+:func:`qualcode.workflow.pseudonymized_project` (``qc.Pseudonymizer(...).project(project)``)
+makes a temporary pseudonymized copy of a project (texts, ids, speakers,
+attributes, memos, offsets moved with the words) and the report, table,
+chart and ``.qdpx`` writers write from it. This module works on texts, ids
+and codebooks only; it never sees a project.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from pathlib import Path
 
@@ -31,7 +31,7 @@ import pandas as pd
 
 from ..codebook.model import LIST_FIELDS, TEXT_FIELDS
 from ..corpus import Corpus, segment_id
-from ..errors import InputFileError, MissingDependencyError, ParameterError, ProjectError
+from ..errors import InputFileError, MissingDependencyError, ParameterError
 from ..io.atomic import atomic_write_text
 from ..io.cells import csv_frame
 from ..io.encoding import decode_bytes, normalize_text
@@ -41,10 +41,9 @@ from ..io.text import ROLE_WORDS as _ROLE_WORDS
 from ..io.text import WORD_AND_NUMBER as _WORD_AND_NUMBER
 from ..nlp.normalize import fold, fold_label
 from ..nlp.words import stop_words as _stop_words
-from ..project import Project
 from ..schemas import check
 
-__all__ = ["PseudonymizedProject", "Pseudonymizer", "quote_tags"]
+__all__ = ["Pseudonymizer", "quote_tags"]
 
 # Forms of address after which a capitalised word is a person's name.
 _CUES = ("tía", "tia", "tío", "tio", "don", "doña", "dona", "señora", "senora", "señor", "senor", "sra", "sr",
@@ -131,7 +130,7 @@ class Pseudonymizer:
 
     Names are matched as whole words in any case and with or without accents
     (listing ``María`` replaces ``MARIA``, ``maria`` and ``Maria`` too, never
-    ``Mariano``). Use :meth:`project` (or the ``pseudonymizer=`` parameter of
+    ``Mariano``). Use ``qc.Pseudonymizer(...).project(project)`` (or the ``pseudonymizer=`` parameter of
     :func:`qualcode.export_report` and :func:`qualcode.export_refi_qda`) to
     write outputs from a pseudonymized copy of a whole project.
 
@@ -219,7 +218,7 @@ class Pseudonymizer:
             self._add(str(name), pseudonym or None, "listed")
         for name in list(self.mapping_):
             self._add_first_name(name, "listed")
-        return self._learn(texts, speakers)
+        return self.learn(texts, speakers)
 
     def _add_first_name(self, name: str, source: str) -> None:
         """A full name's first word alone is the same person ("Marta Rojas" … "Marta"): the same pseudonym."""
@@ -243,8 +242,20 @@ class Pseudonymizer:
             self.mapping_[name] = self._keys[key]
             self.sources_[name] = source
 
-    def _learn(self, texts: Iterable[str], speakers: Iterable[str] = ()) -> Pseudonymizer:
-        """Add the names detected in ``texts`` and ``speakers`` (names already known keep their pseudonym)."""
+    def learn(self, texts: Iterable[str], speakers: Iterable[str] = ()) -> Pseudonymizer:
+        """Add the names detected in ``texts`` and ``speakers`` (names already known keep their pseudonym).
+
+        Unlike :meth:`fit`, names learnt before are kept: a project's copy
+        learns from its memos and decisions too (see
+        :func:`qualcode.workflow.pseudonymized_project`). Fits first when not
+        fitted yet.
+
+        Examples
+        --------
+        >>> p = Pseudonymizer(["Rosa"]).fit([]).learn(["Habló don Patricio."])
+        >>> p.transform("Rosa y Patricio")
+        'Persona 1 y Persona 2'
+        """
         if not hasattr(self, "mapping_"):
             return self.fit(texts, speakers=speakers)
         texts = list(dict.fromkeys(t for t in texts if isinstance(t, str)))  # memos repeat: read each once
@@ -347,8 +358,15 @@ class Pseudonymizer:
                     else [self.transform(x) for x in v] if isinstance(v, list) else v).astype(out[column].dtype)
         return out
 
-    def _mover(self, text: str):  # type: ignore[no-untyped-def]
-        """The new text and a function moving an offset of the old text to the same place in the new one."""
+    def mover(self, text: str):  # type: ignore[no-untyped-def]
+        """The new text and a function moving an offset of the old text to the same place in the new one.
+
+        Examples
+        --------
+        >>> new, moved = Pseudonymizer(["Ana"], detect=False).fit([]).mover("Ana dijo sí")
+        >>> new, new[moved(4):]
+        ('Persona 1 dijo sí', 'dijo sí')
+        """
         from bisect import bisect_right
 
         new, ends, shifts = self._replace(text)
@@ -375,7 +393,7 @@ class Pseudonymizer:
         ids = {d: self.transform_id(d) for d in documents["doc_id"]}
         texts, movers = {}, {}
         for doc_id, text in zip(documents["doc_id"], documents["text"]):
-            texts[doc_id], movers[doc_id] = self._mover(text)
+            texts[doc_id], movers[doc_id] = self.mover(text)
         new_start = [movers[d](int(s)) for d, s in zip(segments["doc_id"], segments["start"])]
         new_end = [movers[d](int(e)) for d, e in zip(segments["doc_id"], segments["end"])]
         documents["text"] = pd.array([texts[d] for d in documents["doc_id"]], dtype="string")
@@ -401,120 +419,7 @@ class Pseudonymizer:
                     frame[column] = frame[column].map(transform).astype(frame[column].dtype)
         return Corpus(documents, segments, unit=corpus.unit)
 
-    # -- a whole project ------------------------------------------------------------
-    @contextmanager
-    def project(self, project: Project) -> Iterator[PseudonymizedProject]:
-        """A temporary pseudonymized copy of ``project``, for writing outputs that leave the machine.
-
-        Names are learnt from the whole project (transcripts, memos, the
-        words of decisions, speaker labels) and replaced everywhere: document
-        texts and ids, source paths, speaker labels, attribute names and
-        values, segments (offsets moved with the words), decisions' words,
-        memos and coder names (coders are the team, so their names stay
-        unless one is listed or detected), the codebook's texts and the
-        project's name. Writers given the copy write no name; the copy (a
-        file in a private temporary folder) is deleted when the block ends.
-
-        Yields
-        ------
-        PseudonymizedProject
-            A :class:`qualcode.Project`; write reports and ``.qdpx`` from it.
-
-        Examples
-        --------
-        >>> with qc.Pseudonymizer(["Rosa"]).project(project) as hidden:  # doctest: +SKIP
-        ...     qc.export_report(hidden, "informe.xlsx")
-        ...     qc.export_refi_qda(hidden, "estudio.qdpx")
-        """
-        import shutil
-        import tempfile
-
-        if isinstance(project, PseudonymizedProject):
-            yield project
-            return
-        rows = project.snapshot()
-        try:
-            codebook = project.codebook()
-        except ProjectError:
-            codebook = None
-        self._learn([r["text"] for r in rows["documents"]] + [r["memo"] for r in rows["decisions"]]
-                    + [r["quote"] for r in rows["decisions"]],
-                    speakers=[r["speaker"] for r in rows["segments"]])
-        hidden = self._rows(rows)
-        folder = tempfile.mkdtemp(prefix="qualcode-pseudonymized-")  # private to this user (0700)
-        name = self.transform_id(Path(project.path).stem) or "project"
-        try:
-            view = PseudonymizedProject.from_snapshot(Path(folder) / f"{name}.qualcode", hidden,
-                                                   self._codebook(codebook) if codebook is not None else None)
-            view.pseudonymizer = self
-            try:
-                yield view
-            finally:
-                view.close()
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-
-    def _rows(self, rows: dict[str, list[dict]]) -> dict[str, list[dict]]:
-        """The project's stored rows with every name replaced and every offset moved with its words."""
-        import hashlib
-
-        from ..project import text_hash
-
-        ids: dict[str, str] = {}
-        for doc in rows["documents"]:
-            new = self.transform_id(doc["doc_id"])
-            while new in ids.values():  # a name's pseudonym may make two ids equal: keep them apart
-                new += "_"
-            ids[doc["doc_id"]] = new
-        texts, movers = {}, {}
-        documents = []
-        for doc in rows["documents"]:
-            text, movers[doc["doc_id"]] = self._mover(doc["text"])
-            texts[doc["doc_id"]] = text
-            attributes = json.loads(doc["attributes"] or "{}")
-            documents.append({**doc, "doc_id": ids[doc["doc_id"]], "text": text,
-                              "source_path": self.transform_id(doc["source_path"]),
-                              "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
-                              "attributes": json.dumps({self.transform_id(k): self.transform(v)
-                                                        for k, v in attributes.items()}, ensure_ascii=False)})
-        starts: dict[str, tuple[str, int, int]] = {}  # old segment id → (old doc id, old start, new start)
-        segment_ids: dict[str, str] = {}
-        seen: dict[tuple[str, str], int] = {}
-        segments = []
-        for seg in sorted(rows["segments"], key=lambda s: (s["doc_id"], s["start"])):
-            moved = movers[seg["doc_id"]]
-            start, end = moved(seg["start"]), moved(seg["end"])
-            text = texts[seg["doc_id"]][start:end]
-            doc_id = ids[seg["doc_id"]]
-            k = seen.get((doc_id, text), 0)
-            seen[(doc_id, text)] = k + 1
-            segment_ids[seg["segment_id"]] = segment_id(doc_id, text, k)
-            starts[seg["segment_id"]] = (seg["doc_id"], seg["start"], start)
-            segments.append({**seg, "segment_id": segment_ids[seg["segment_id"]], "doc_id": doc_id, "start": start,
-                             "end": end, "text": text, "text_sha": text_hash(text),
-                             "speaker": self.transform(seg["speaker"]), "field": self.transform(seg["field"])})
-
-        def span(row: dict) -> dict:
-            # Spans count from their segment's start: move them with the words of the document.
-            where = starts.get(row["segment_id"])
-            out = {"segment_id": segment_ids.get(row["segment_id"], row["segment_id"])}
-            if where is not None:
-                old_doc, old_start, new_start = where
-                moved = movers[old_doc]
-                for column in ("span_start", "span_end"):
-                    if row[column] is not None:
-                        out[column] = moved(old_start + int(row[column])) - new_start
-            return out
-
-        decisions = [{**d, **span(d), "doc_id": ids.get(d["doc_id"], self.transform_id(d["doc_id"])),
-                      "quote": self.transform(d["quote"]), "memo": self.transform(d["memo"]),
-                      "coder": self.transform(d["coder"])} for d in rows["decisions"]]
-        anchors = [{**a, **(span(a) if a["segment_id"] is not None else {})} for a in rows["anchors"]]
-        meta = [{**m, "value": self.transform_id(m["value"])} for m in rows["meta"] if m["key"] == "name"]
-        return {"meta": meta, "documents": documents, "segments": segments, "decisions": decisions,
-                "anchors": anchors}
-
-    def _codebook(self, codebook):  # type: ignore[no-untyped-def]
+    def transform_codebook(self, codebook):  # type: ignore[no-untyped-def]
         """The codebook with names replaced in its texts (labels, definitions, examples …); ids unchanged."""
         from dataclasses import replace
 
@@ -562,16 +467,6 @@ class Pseudonymizer:
         text = csv_frame(self.mapping, Path(path).name, exact=True).to_csv(index=False, lineterminator="\n")
         atomic_write_text(path, text, overwrite=overwrite)
 
-
-
-class PseudonymizedProject(Project):
-    """A temporary pseudonymized copy of a project (see :meth:`Pseudonymizer.project`); writers treat it as any project.
-
-    ``pseudonymizer`` is the :class:`Pseudonymizer` that made it: the report
-    says what it covered.
-    """
-
-    pseudonymizer: Pseudonymizer
 
 
 def quote_tags(quotes: pd.DataFrame, *, role: str = "role", stage: str = "stage",

@@ -11,29 +11,38 @@ twice gives the same file.
 
 Reading refuses unsafe archives and XML (case C6), accepts what real tools
 write (one ``*.qde`` under another name, namespaces ``1.0``/``1:0``, empty
-sets), and turns coded selections into manual decisions of the users who
-made them.
+sets), and returns the documents, codebook and coded selections it holds.
+
+This module reads and writes files from tables; it never sees a project.
+:func:`qualcode.export_refi_qda` and :func:`qualcode.import_refi_qda`
+(in :mod:`qualcode.workflow`) read the project for the writer and build a
+project from what the reader returns, the coded selections becoming manual
+decisions of the users who made them.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import uuid
 import warnings
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import NamedTuple
 
 import pandas as pd
 
+from ..codebook.model import Codebook
+from ..codebook.qdc import code_description, code_guid, read_qdc, refi_schema
+from ..corpus import ReadDocument
 from ..errors import ExchangeFileError, QualcodeWarning
+from ..io.cells import clean_text
+from ..io.safe import parse_xml_safely, read_zip_safely
+from ..io.text import parse_transcript
 from ..schemas import coded as coded_rows
+from ..version import __version__
 
-if TYPE_CHECKING:
-    from ..project import Project
-    from .pseudonymize import Pseudonymizer
-
-__all__ = ["export_refi_qda", "import_refi_qda", "validate_qde"]
+__all__ = ["SELECTION_COLUMNS", "QdpxContents", "qde_bytes", "qdpx_bytes", "read_qdpx", "validate_qde"]
 
 NS = "urn:QDA-XML:project:1.0"
 _NAMESPACE = uuid.UUID("0b7c2c9e-58e4-4f7e-8f6a-3f9d7a1e2b44")
@@ -45,11 +54,8 @@ def _guid(kind: str, key: str) -> str:
 
 def validate_qde(data: bytes, *, name: str = "project.qde") -> list[str]:
     """Validate ``project.qde`` bytes against the official Project.xsd; return the errors (empty when valid)."""
-    from ..codebook.qdc import refi_schema as _schema
-    from ..io.safe import parse_xml_safely
-
     root = parse_xml_safely(data, name=name)
-    schema = _schema("Project.xsd")
+    schema = refi_schema("Project.xsd")
     schema.validate(root)
     return [f"line {e.line}: {e.message}" for e in schema.error_log]
 
@@ -64,27 +70,41 @@ def _variable_value(parent, attribute: str, value: object, integer: bool) -> Non
 
 def _x(value: object, where: str) -> str:
     """Text XML 1.0 can hold (BEL, ESC, NUL, U+FFFF … become spaces, counted; see io.cells.clean_text)."""
-    from ..io.cells import clean_text
-
     return clean_text(str(value), where)
 
 
-def _qde(project: Project, *, lang: str) -> tuple[bytes, dict[str, str]]:
+def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFrame, *, name: str,
+              lang: str = "es") -> tuple[bytes, dict[str, str]]:
+    """The ``project.qde`` XML of a study and the plain text of its sources (not yet validated).
+
+    Parameters
+    ----------
+    codebook : Codebook
+    documents : DataFrame
+        The ``documents`` table (with ``text`` and attribute columns); every
+        column that is not a declared document column is a participant
+        attribute (a REFI-QDA variable, on cases and on each source).
+    decisions : DataFrame
+        Current decisions (as :func:`qualcode.decisions` returns them:
+        ``segment_id``, ``doc_id``, ``code_id``, ``coder``, ``decision``,
+        ``start``, ``end``, ``created_at``, ``memo``); only ``accept`` and
+        ``manual`` rows are written, as codings of selections at their document offsets.
+    name : str
+        The project's name in the other tool.
+    lang : {"es", "en"}
+        Which label names the codes.
+
+    Returns
+    -------
+    (bytes, dict of str)
+        The XML, and ``Sources/<guid>.txt`` → text for each document.
+    """
     from lxml import etree
 
-    from .. import __version__
-    from ..codebook.qdc import code_description as _description
-    from ..codebook.qdc import code_guid
-    from ..review.decisions import decisions
-
     E = lambda tag: f"{{{NS}}}{tag}"  # noqa: E731
-    codebook = project.codebook()
-    documents = project.documents
-    current = decisions(project)
-    current = coded_rows(current).sort_values(["doc_id", "start", "code_id", "coder"])
+    current = coded_rows(decisions).sort_values(["doc_id", "start", "code_id", "coder"])
     root = etree.Element(E("Project"), nsmap={None: NS})
-    stored = project.query("SELECT value FROM meta WHERE key = 'name'")
-    root.set("name", _x(stored[0][0] if stored else Path(project.path).stem, "the project name"))
+    root.set("name", _x(name, "the project name"))
     root.set("origin", f"qualcode {__version__}")
     coders = sorted(set(current["coder"]))
     if coders:
@@ -104,7 +124,7 @@ def _qde(project: Project, *, lang: str) -> tuple[bytes, dict[str, str]]:
         el.set("isCodable", "true")
         if code.color:
             el.set("color", code.color)
-        etree.SubElement(el, E("Description")).text = _x(_description(code), "code descriptions")
+        etree.SubElement(el, E("Description")).text = _x(code_description(code), "code descriptions")
         parents[code.id] = el
     declared = {"doc_id", "source_path", "format", "encoding", "language", "sha256", "n_turns", "n_segments", "n_words",
                 "labelled", "text", "unit", "added_at", "updated_at"}
@@ -177,49 +197,31 @@ def _qde(project: Project, *, lang: str) -> tuple[bytes, dict[str, str]]:
     return data, texts
 
 
-def export_refi_qda(project: Project, path: str | Path, *, lang: str = "es", overwrite: bool = False,
-                    pseudonymizer: Pseudonymizer | None = None) -> Path:
-    """Write the project as a REFI-QDA ``.qdpx`` (validated against the official schema; atomic).
+def qdpx_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFrame, *, name: str,
+               lang: str = "es") -> bytes:
+    """A REFI-QDA ``.qdpx`` archive of a study, validated against the official schema (same input, same bytes).
 
-    Parameters
-    ----------
-    lang : {"es", "en"}
-        Which label names the codes in the other tool.
-    overwrite : bool, default False
-        Replace an existing file at ``path``.
-    pseudonymizer : Pseudonymizer, optional
-        Write a pseudonymized copy of the project (see
-        :meth:`Pseudonymizer.project`): sources' text and names, selections,
-        memos, cases, variables and users hold no listed or detected name;
-        selections still point at the same words.
+    Parameters are those of :func:`qde_bytes`. The sources' plain text
+    (``Sources/*.txt``) is kept exactly: selections' positions refer to it,
+    and a text file may hold any character. Only the XML (names, memos,
+    labels) has characters replaced.
+
+    Returns
+    -------
+    bytes
+        The zip archive: ``project.qde`` and ``Sources/<guid>.txt``, with fixed dates.
 
     Raises
     ------
-    OutputExistsError
-        If ``path`` exists and ``overwrite`` is false (nothing is written).
     ExchangeFileError
         Never for user data; only if the written XML does not validate (a bug).
+
+    Examples
+    --------
+    >>> data = qdpx_bytes(qc.load_codebook("nic_study"), project.documents, qc.decisions(project),
+    ...                   name="estudio")  # doctest: +SKIP
     """
-    from ..io.atomic import check_writable
-    from ..io.cells import reporting
-    from .pseudonymize import PseudonymizedProject
-
-    check_writable([path], overwrite=overwrite)
-    with reporting(path, "XML (the .qdpx project)"):
-        if pseudonymizer is not None and not isinstance(project, PseudonymizedProject):
-            with pseudonymizer.project(project) as hidden:
-                _write_qdpx(hidden, path, lang=lang, overwrite=overwrite)
-        else:
-            _write_qdpx(project, path, lang=lang, overwrite=overwrite)
-    return Path(path)
-
-
-def _write_qdpx(project: Project, path: str | Path, *, lang: str, overwrite: bool) -> None:
-    from ..io.atomic import atomic_write_bytes
-
-    # The sources' plain text (Sources/*.txt) is kept exactly: selections' positions refer to it, and a text
-    # file may hold any character. Only the XML (names, memos, labels) has characters replaced.
-    data, texts = _qde(project, lang=lang)
+    data, texts = qde_bytes(codebook, documents, decisions, name=name, lang=lang)
     errors = validate_qde(data)
     if errors:  # pragma: no cover - a bug in this writer
         raise ExchangeFileError(f"internal error: project.qde does not validate: {errors[:3]}")
@@ -228,11 +230,11 @@ def _write_qdpx(project: Project, path: str | Path, *, lang: str, overwrite: boo
         info = zipfile.ZipInfo("project.qde", date_time=(2020, 1, 1, 0, 0, 0))
         info.compress_type = zipfile.ZIP_DEFLATED
         archive.writestr(info, data)
-        for name in sorted(texts):
-            info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+        for member in sorted(texts):
+            info = zipfile.ZipInfo(member, date_time=(2020, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, texts[name].encode("utf-8"))
-    atomic_write_bytes(path, buffer.getvalue(), overwrite=overwrite)
+            archive.writestr(info, texts[member].encode("utf-8"))
+    return buffer.getvalue()
 
 
 def _local(el) -> str:  # type: ignore[no-untyped-def]
@@ -250,29 +252,66 @@ def _first(el, name: str):  # type: ignore[no-untyped-def]
     return found[0] if found else None
 
 
-def import_refi_qda(path: str | Path, project_path: str | Path, *, unit: str = "turn") -> Project:
-    """Create a project from a ``.qdpx`` written by qualcode or another tool.
+# Columns of QdpxContents.selections: one row per coding of a coded selection, at document offsets.
+SELECTION_COLUMNS = ["doc_id", "start", "end", "code_id", "coder", "memo", "created_at"]
+
+
+class QdpxContents(NamedTuple):
+    """What a ``.qdpx`` holds, as :func:`read_qdpx` returns it.
+
+    Attributes
+    ----------
+    name : str
+        The project's name (the archive's name when the file gives none).
+    codebook : Codebook or None
+        None when the file has no code book.
+    documents : list
+        One read document per text source (text kept exactly, speakers
+        found as in plain-text transcripts, case and source variables as attributes).
+    selections : DataFrame
+        Columns ``doc_id``, ``start``, ``end`` (document offsets), ``code_id``
+        (None when the coding's code could not be read), ``coder`` (the user
+        who coded, ``"imported"`` when unknown), ``memo`` (its notes, or None),
+        ``created_at`` (as written in the file, or None).
+    """
+
+    name: str
+    codebook: Codebook | None
+    documents: list[ReadDocument]
+    selections: pd.DataFrame
+
+
+def read_qdpx(path: str | Path) -> QdpxContents:
+    """Read a ``.qdpx`` written by qualcode or another tool: its documents, code book and coded selections.
 
     Documents keep their text exactly (positions in the file refer to it);
-    speaker labels are found as in plain-text transcripts. Each coded
-    selection becomes a manual decision of the user who made it, on every
-    segment it overlaps. Case variables become document attributes.
+    speaker labels are found as in plain-text transcripts. Case variables
+    and source variables become document attributes.
+
+    Parameters
+    ----------
+    path : path
+        The ``.qdpx`` archive.
+
+    Returns
+    -------
+    QdpxContents
+        ``name``, ``codebook``, ``documents``, ``selections`` (columns in :data:`SELECTION_COLUMNS`).
 
     Raises
     ------
     ExchangeFileError
         For an unsafe or damaged archive (C6), or one without a ``.qde`` file.
+
+    Warns
+    -----
+    QualcodeWarning
+        When the project file is not named ``project.qde``, or a source has no text (its codings are skipped).
+
+    Examples
+    --------
+    >>> read_qdpx("estudio.qdpx").selections.head()  # doctest: +SKIP
     """
-    import hashlib
-
-    from ..codebook.qdc import read_qdc
-    from ..corpus import Corpus
-    from ..corpus import ReadDocument as _Document
-    from ..io.safe import parse_xml_safely, read_zip_safely
-    from ..io.text import parse_transcript
-    from ..project import Project
-    from ..review.log import Decision
-
     path = Path(path)
     members = read_zip_safely(path)
     qde = [n for n in members if n.lower().endswith(".qde") and "/" not in n.strip("/")]
@@ -281,7 +320,7 @@ def import_refi_qda(path: str | Path, project_path: str | Path, *, unit: str = "
                                 path=path)
     if qde[0] != "project.qde":
         warnings.warn(f"{path}: the project file is named {qde[0]!r}, not 'project.qde' (read anyway).",
-                      QualcodeWarning, stacklevel=2)
+                      QualcodeWarning, stacklevel=3)
     data = members[qde[0]]
     root = parse_xml_safely(data, name=f"{path}:{qde[0]}")
     users = {u.get("guid", "").strip("{}").upper(): (u.get("name") or "imported")
@@ -290,8 +329,6 @@ def import_refi_qda(path: str | Path, project_path: str | Path, *, unit: str = "
     guid_to_code = {}
     if codebook is not None:
         codebook_el = _first(root, "CodeBook")
-        from ..codebook.qdc import code_guid
-
         ours = {code_guid(c.id): c.id for c in codebook}
         ordered = [el for el in codebook_el.iter() if _local(el) == "Code"]
         for el, code in zip(ordered, codebook.codes if len(ordered) == len(codebook.codes) else []):
@@ -327,7 +364,7 @@ def import_refi_qda(path: str | Path, project_path: str | Path, *, unit: str = "
                 text = raw.decode("utf-8-sig") if raw is not None else None
             if text is None:
                 warnings.warn(f"{path}: source {name!r} has no plain text in the archive; its codings are skipped.",
-                              QualcodeWarning, stacklevel=2)
+                              QualcodeWarning, stacklevel=3)
                 continue
             doc_id = Path(name).stem if name.lower().endswith((".txt", ".docx", ".pdf")) else name
             # Parsed as it is, never normalised: the selections' positions refer to this exact text.
@@ -340,7 +377,7 @@ def import_refi_qda(path: str | Path, project_path: str | Path, *, unit: str = "
                 content = [c for c in value if _local(c) != "VariableRef"]
                 if name_ and content:
                     attrs[name_] = content[0].text
-            docs.append(_Document(doc_id, str(path), "qdpx", "utf-8", sha, parsed, "", attrs or None))
+            docs.append(ReadDocument(doc_id, str(path), "qdpx", "utf-8", sha, parsed, "", attrs or None))
             for selection in _children(source, "PlainTextSelection"):
                 start, end = int(selection.get("startPosition")), int(selection.get("endPosition"))
                 for coding in _children(selection, "Coding"):
@@ -351,40 +388,5 @@ def import_refi_qda(path: str | Path, project_path: str | Path, *, unit: str = "
                     who = users.get((coding.get("creatingUser") or selection.get("creatingUser") or "").strip("{}").upper(),
                                     "imported")
                     selections.append((doc_id, start, end, code_id, who, memo, coding.get("creationDateTime")))
-    from ..io import assign_languages as _set_languages
-
-    _set_languages(docs, None, None)
-    corpus = Corpus._from_documents(docs, unit=unit)
-    if any(d.attributes for d in docs):
-        from ..io import merge_survey_attributes as _merge_survey_attributes
-
-        _merge_survey_attributes(corpus, docs)
-    project = Project.create(project_path)
-    with project.transaction() as db:
-        db.execute("INSERT INTO meta(key, value) VALUES ('name', ?)", (root.get("name") or path.stem,))
-    project.add_corpus(corpus)
-    if codebook is not None:
-        project.add_codebook(codebook)
-    segments = corpus.segments
-    version = codebook.version if codebook is not None else None
-    records = []
-    skipped = 0
-    for doc_id, start, end, code_id, who, memo, created in selections:
-        if code_id is None or codebook is None:
-            skipped += 1
-            continue
-        overlapping = segments[(segments["doc_id"] == doc_id) & (segments["start"] < end) & (segments["end"] > start)]
-        for seg in overlapping.itertuples():
-            a, b = max(start, int(seg.start)) - int(seg.start), min(end, int(seg.end)) - int(seg.start)
-            if b <= a:
-                continue
-            # Each selection is its own coding: two selections of one code in one turn stay two.
-            records.append(Decision.imported(
-                seg.segment_id, code_id, who, doc_id=doc_id, quote=seg.text[a:b],
-                span=(a, None if (a, b) == (0, len(seg.text)) else b), created_at=created, memo=memo,
-                codebook_version=version))
-    project.log.append(records)
-    if skipped:
-        warnings.warn(f"{path}: {skipped} coding(s) refer to codes or sources that could not be read; not imported.",
-                      QualcodeWarning, stacklevel=2)
-    return project
+    return QdpxContents(root.get("name") or path.stem, codebook, docs,
+                        pd.DataFrame(selections, columns=SELECTION_COLUMNS, dtype=object))

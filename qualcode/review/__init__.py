@@ -1,25 +1,11 @@
 """Human decisions: accept, reject, code by hand, review in a notebook widget or in Excel, re-anchor.
 
-The log is append-only and lives in the :class:`~qualcode.project.Project`.
+The package spans two layers and so re-exports nothing (importing one of its modules must not import the others):
+
+- ``log`` (the append-only decision log, :class:`~qualcode.review.log.DecisionLog`) and ``anchor`` (re-anchoring
+  after a corrected transcript) sit below :class:`~qualcode.project.Project`, which owns a log;
+- ``decisions`` (accept, reject, add_manual, the current view, coded quotes), ``table`` (the review table),
+  ``sheet`` (the Excel round-trip) and ``widget`` (the notebook review) sit above it and take a Project.
+
+The notebook names are at the top level: ``qc.accept``, ``qc.apply_review``, ``qc.review_widget`` ….
 """
-
-from __future__ import annotations
-
-from .decisions import accept, add_manual, coded_quotes, decisions, reject
-from .sheet import apply_review, export_review_sheet, normalize_decision, read_review_sheet
-from .widget import ReviewQueue, ReviewWidget, review_widget
-
-__all__ = [
-    "ReviewQueue",
-    "ReviewWidget",
-    "accept",
-    "add_manual",
-    "apply_review",
-    "coded_quotes",
-    "decisions",
-    "export_review_sheet",
-    "normalize_decision",
-    "read_review_sheet",
-    "reject",
-    "review_widget",
-]

@@ -27,20 +27,23 @@ any span for coding by hand or importing another tool's codings). The
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from ..errors import ParameterError, ProjectError
 from ..schemas import DECISION_KINDS, DecisionKind, check, check_decision_kind, columns
-from .anchor import ANCHORED_COLUMNS, LATEST_ANCHOR_JOIN
+from .anchor import ANCHORED_COLUMNS, LATEST_ANCHOR_JOIN, reanchor
 
 if TYPE_CHECKING:
     from ..project import Project
 
-__all__ = ["DECISION_COLUMNS", "SOURCES", "Decision", "DecisionLog", "Workbook", "current_view"]
+__all__ = ["DECISION_COLUMNS", "SOURCES", "Decision", "DecisionLog", "Workbook", "chunks", "current_view", "sql_value",
+           "utc_now"]
 
 Kind = DecisionKind
 KINDS = DECISION_KINDS
@@ -265,7 +268,46 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[DECISION_COLUMNS]
 
 
-def _chunks(items: Sequence[str]) -> Iterable[list[str]]:
+def utc_now() -> str:
+    """The current time as the project stores it: ISO 8601 in UTC, to the microsecond.
+
+    Examples
+    --------
+    >>> utc_now().endswith("+00:00")
+    True
+    """
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+def sql_value(value: object) -> object:
+    """A table cell as sqlite3 stores it: NumPy/pandas scalars to plain Python, NA to None.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> sql_value(np.int64(3)), sql_value(pd.NA), sql_value("x")
+    (3, None, 'x')
+    """
+    if value is None or value is pd.NA:
+        return None
+    try:
+        if pd.isna(value):  # type: ignore[arg-type]
+            return None
+    except (TypeError, ValueError):
+        pass
+    if hasattr(value, "item"):
+        return value.item()  # type: ignore[union-attr]
+    return value
+
+
+def chunks(items: Sequence[str]) -> Iterable[list[str]]:
+    """``items`` in lists short enough to bind twice in one SQL statement (SQLite limits bound parameters).
+
+    Examples
+    --------
+    >>> [len(c) for c in chunks([str(i) for i in range(1000)])]
+    [400, 400, 200]
+    """
     items = list(items)
     for i in range(0, len(items), _CHUNK):
         yield items[i:i + _CHUNK]
@@ -286,6 +328,21 @@ class DecisionLog:
 
     def __init__(self, project: Project) -> None:
         self.project = project
+
+    def reanchor(self, db: sqlite3.Connection, gone: dict[str, int], segments: pd.DataFrame, text: str,
+                 now: str) -> tuple[int, int]:
+        """Move the decisions anchored on the ``gone`` segments of a changed document to where their words are now.
+
+        The log owns the ``anchors`` table too: :meth:`Project.add_corpus` calls
+        this inside its own transaction (``db``) when a document's text
+        changes. See :func:`qualcode.review.anchor.reanchor`.
+
+        Returns
+        -------
+        (int, int)
+            Decisions moved, decisions orphaned.
+        """
+        return reanchor(db, gone, segments, text, now)
 
     # -- building decisions ---------------------------------------------------------------
     def code_ids(self) -> set[str]:
@@ -311,7 +368,7 @@ class DecisionLog:
     def segments(self, segment_ids: Iterable[str]) -> dict[str, tuple[str, str, int, int]]:
         """``segment_id → (doc_id, text, start, end)`` for the given ids that are in the project."""
         out: dict[str, tuple[str, str, int, int]] = {}
-        for chunk in _chunks(sorted(set(segment_ids))):
+        for chunk in chunks(sorted(set(segment_ids))):
             marks = ", ".join("?" * len(chunk))
             out.update({r[0]: (r[1], r[2], int(r[3]), int(r[4])) for r in self.project.query(
                 f'SELECT segment_id, doc_id, text, start, "end" FROM segments WHERE segment_id IN ({marks})', chunk)})
@@ -368,8 +425,6 @@ class DecisionLog:
             raise ParameterError(f"{len(frame)} rows but {len(spans)} spans; give one (start, end) per row.")
         if memos is not None and len(memos) != len(frame):
             raise ParameterError(f"{len(frame)} rows but {len(memos)} memos.")
-        from ..project import _py
-
         version = self.current_version()
         out = []
         for i, row in enumerate(frame.to_dict("records")):
@@ -385,9 +440,9 @@ class DecisionLog:
             note = memos[i] if memos is not None else memo
             out.append(Decision(row["segment_id"], row["code_id"], coder, kind, doc_id,  # type: ignore[arg-type]
                                 text[span_start:span_end], span_start=span_start, span_end=span_end,
-                                memo=note or None, source=source, method=_py(row.get("method")),
-                                score=_py(row.get("score")),
-                                codebook_version=_py(row.get("codebook_version")) or version))
+                                memo=note or None, source=source, method=sql_value(row.get("method")),
+                                score=sql_value(row.get("score")),
+                                codebook_version=sql_value(row.get("codebook_version")) or version))
         return out
 
     # -- writing ----------------------------------------------------------------------------
@@ -453,11 +508,9 @@ class DecisionLog:
 
     def _append(self, decisions: list[Decision], *, skip_current: bool,
                 workbook: Workbook | None) -> tuple[pd.DataFrame, list[str], list[dict | None]]:
-        from ..project import _now
-
         if not decisions:
             return pd.DataFrame(columns=DECISION_COLUMNS), [], []
-        now = _now()
+        now = utc_now()
         later: list[dict | None] = [None] * len(decisions)
         with self.project.transaction() as db:
             places = self._places(db, {d.segment_id for d in decisions})
@@ -511,7 +564,7 @@ class DecisionLog:
     @staticmethod
     def _places(db, segment_ids: set[str]) -> dict[str, tuple[int, int]]:  # type: ignore[no-untyped-def]
         out: dict[str, tuple[int, int]] = {}
-        for chunk in _chunks(sorted(segment_ids)):
+        for chunk in chunks(sorted(segment_ids)):
             marks = ", ".join("?" * len(chunk))
             out.update({r[0]: (int(r[1]), int(r[2])) for r in db.execute(
                 f'SELECT segment_id, start, "end" FROM segments WHERE segment_id IN ({marks})', chunk)})
@@ -549,7 +602,7 @@ class DecisionLog:
                      connection=None) -> pd.DataFrame:  # type: ignore[no-untyped-def]
         """Every decision anchored now on these segments (orphans excluded), oldest first."""
         parts = []
-        for chunk in _chunks(sorted(set(segment_ids))):
+        for chunk in chunks(sorted(set(segment_ids))):
             marks = ", ".join("?" * len(chunk))
             where = _ON_SEGMENTS.format(marks=marks) + (" AND d.coder = ?" if coder else "")
             params = [*chunk, *chunk, *([coder] if coder else [])]

@@ -29,9 +29,14 @@ from typing import IO, TYPE_CHECKING
 import pandas as pd
 
 from ..errors import ParameterError, ReviewSheetError
-from ..io.cells import put, put_row
+from ..io.atomic import atomic_path, check_writable
+from ..io.cells import put, put_row, reporting
 from ..nlp.normalize import fold
-from ..schemas import check, check_lang, returns
+from ..project import text_hash
+from ..schemas import check_lang, returns
+from ..version import __version__
+from .log import Decision, Workbook, chunks, utc_now
+from .table import evidence_text, review_table
 
 if TYPE_CHECKING:
     from ..project import Project
@@ -88,27 +93,6 @@ def normalize_decision(value: object) -> str | None:
     raise ParameterError(f"decision {str(value)!r} is not understood; write accept/aceptar/sí/x or reject/rechazar/no/0.")
 
 
-def _evidence_text(value: object) -> str | None:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict):
-        return "; ".join(f"{k}: {v}" for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return "; ".join(_evidence_text(v) or "" for v in value)
-    return str(value)
-
-
-def _questions(segments: pd.DataFrame) -> pd.Series:
-    """For every segment, the text of the last interviewer turn before it in its document."""
-    ordered = segments.sort_values(["doc_id", "start"])
-    asked = ordered["text"].where(ordered["speaker_role"] == "interviewer")
-    previous = asked.groupby(ordered["doc_id"]).shift(1)
-    previous = previous.groupby(ordered["doc_id"]).ffill()
-    return previous.reindex(segments.index)
-
-
 def export_review_sheet(project: Project, suggestions: pd.DataFrame | None, path: str | Path | IO[bytes], *,
                         lang: str = "es", coder: str | None = None, attributes: list[str] | None = None,
                         question_chars: int = 600, overwrite: bool = False) -> int:
@@ -145,9 +129,6 @@ def export_review_sheet(project: Project, suggestions: pd.DataFrame | None, path
     >>> qc.export_review_sheet(project, project.suggestions, "revision_ana.xlsx", coder="ana")  # doctest: +SKIP
     412
     """
-    from ..io.atomic import check_writable
-    from ..io.cells import reporting
-
     if isinstance(path, (str, Path)):
         check_writable([path], overwrite=overwrite)  # before any work: a filled workbook is never lost
     with reporting(path, "an .xlsx workbook"):
@@ -163,32 +144,15 @@ def _export_review_sheet(project: Project, suggestions: pd.DataFrame | None, pat
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    from ..project import _now
-
     check_lang(lang)
-    segments = project.segments
     codebook = project.codebook()
     labels = {c.id: (c.label[lang] or c.label["es" if lang == "en" else "en"]) for c in codebook}
-    segments["question"] = _questions(segments)
-    declared = {"segment_id", "doc_id", "turn", "part", "speaker", "speaker_role", "start", "end", "timestamp",
-                "field", "text", "language", "text_sha", "question"}
-    shown = attributes if attributes is not None else [c for c in segments.columns if c not in declared]
-    unknown = [a for a in shown if a not in segments.columns]
+    table = review_table(project, suggestions, question_chars=question_chars)
+    shown = attributes if attributes is not None else table.attrs["attributes"]
+    unknown = [a for a in shown if a not in table.attrs["segment_columns"]]
     if unknown:
         raise ParameterError(f"attribute column(s) {unknown} are not in the project; it has "
-                             f"{[c for c in segments.columns if c not in declared]}.")
-    if suggestions is None:
-        rows = segments[segments["speaker_role"] == "participant"][["segment_id"]].assign(code_id=None)
-    else:
-        check(suggestions, "suggestions", columns=["segment_id", "code_id"], values=False, where="suggestions")
-        keep = [c for c in ("segment_id", "code_id", "score", "method", "evidence") if c in suggestions.columns]
-        rows = suggestions[keep].copy()
-    table = rows.merge(segments, on="segment_id", how="left", validate="many_to_one")
-    lost = table[table["doc_id"].isna()]
-    if len(lost):
-        raise ParameterError(f"{len(lost)} suggestion(s) point to segments not in the project, "
-                             f"e.g. {list(lost['segment_id'][:3])}; add the corpus first.")
-    table = table.sort_values(["doc_id", "start"], kind="stable").reset_index(drop=True)
+                             f"{table.attrs['attributes']}.")
 
     book = Workbook()
     ws = book.active
@@ -198,14 +162,11 @@ def _export_review_sheet(project: Project, suggestions: pd.DataFrame | None, pat
     headers = [HEADERS[k][lang] if k in HEADERS else k for k in keys]
     put_row(ws, headers)  # attribute names are the user's: typed as text like every cell
     for i, row in enumerate(table.to_dict("records"), start=1):
-        question = row.get("question")
-        if isinstance(question, str) and len(question) > question_chars:
-            question = question[:question_chars] + " …"
         values = {
-            "n": i, "doc_id": row["doc_id"], "speaker": row.get("speaker"), "question": question,
+            "n": i, "doc_id": row["doc_id"], "speaker": row.get("speaker"), "question": row.get("question"),
             "quote": row["text"], "code_id": row.get("code_id"), "code_label": labels.get(row.get("code_id") or ""),
             "score": None if pd.isna(row.get("score", None)) else round(float(row["score"]), 3),
-            "method": row.get("method"), "evidence": _evidence_text(row.get("evidence")),
+            "method": row.get("method"), "evidence": evidence_text(row.get("evidence")),
             "decision": None, "other_code": None, "memo": None,
             "_segment_id": row["segment_id"], "_text_sha": row["text_sha"], "_code_id": row.get("code_id"),
             **{a: row.get(a) for a in shown},
@@ -246,14 +207,12 @@ def _export_review_sheet(project: Project, suggestions: pd.DataFrame | None, pat
     about = book.create_sheet("about")
     import uuid
 
-    from .. import __version__
-
     # export_id: recorded with every decision applied from this workbook, so that editing and re-applying it
     # works while re-applying an older one never reverses a later decision; log_position: the last decision
     # in the log when exported (what "later" means, independent of clocks and of imported creation times).
     position = project.query("SELECT max(decision_id) FROM decisions")[0][0] or 0
     for key, value in [("format", FORMAT), ("project", str(Path(project.path).resolve())),
-                       ("project_id", project.project_id), ("exported_at", _now()),
+                       ("project_id", project.project_id), ("exported_at", utc_now()),
                        ("export_id", uuid.uuid4().hex), ("log_position", int(position)),
                        ("codebook_version", codebook.version), ("coder", coder or ""), ("lang", lang),
                        ("rows", n_rows - 1), ("qualcode", __version__)]:
@@ -276,8 +235,6 @@ def _export_review_sheet(project: Project, suggestions: pd.DataFrame | None, pat
         ws.add_data_validation(other)
 
     if isinstance(path, (str, Path)):
-        from ..io.atomic import atomic_path
-
         with atomic_path(path, overwrite=overwrite) as tmp:
             book.save(tmp)
     else:
@@ -510,9 +467,6 @@ def apply_review(project: Project, review: pd.DataFrame, *, coder: str | None = 
     >>> report = qc.apply_review(project, qc.read_review_sheet("revision_ana.xlsx"))  # doctest: +SKIP
     >>> report[report["outcome"].isin(["refused", "partial"])]  # doctest: +SKIP
     """
-    from ..project import text_hash
-    from .log import Decision, _chunks
-
     path = review.attrs.get("path")
     where = f"{path}: " if path else ""
     who = coder or review.attrs.get("coder")
@@ -596,7 +550,7 @@ def apply_review(project: Project, review: pd.DataFrame, *, coder: str | None = 
             else:
                 out.update(outcome="blank", message="no decision in this row")
     # The net effect per (segment, code), compared with the current state inside the write transaction.
-    stored = _stored_suggestions(project, {seg for seg, _ in intents}, _chunks)
+    stored = _stored_suggestions(project, {seg for seg, _ in intents})
     version = log.current_version()
     planned: list[tuple[Decision, list[int], list[int]]] = []  # decision, rows that asked for it, rows covered
     for (seg, c), items in sorted(intents.items(), key=lambda kv: min(i for _, i, _ in kv[1])):
@@ -653,8 +607,6 @@ def apply_review(project: Project, review: pd.DataFrame, *, coder: str | None = 
 
 def _workbook(review: pd.DataFrame, project_id: str):  # type: ignore[no-untyped-def]
     """The staleness check's view of the workbook a read sheet came from (``None``: nothing to tell)."""
-    from .log import Workbook
-
     attrs = review.attrs
     exported_at = attrs.get("exported_at")
     export_id = attrs.get("export_id")
@@ -716,7 +668,7 @@ def _resolve_code(typed: str, codebook) -> tuple[str | None, str | None]:  # typ
     return None, f"other code {typed!r} is not a code of the codebook ({hint}); not recorded"
 
 
-def _stored_suggestions(project: Project, segment_ids: set[str], chunks) -> dict:  # type: ignore[no-untyped-def]
+def _stored_suggestions(project: Project, segment_ids: set[str]) -> dict:
     """(segment, code) → stored suggestions ``(method, score, codebook_version)``, for these segments only."""
     out: dict[tuple[str, str], list[tuple]] = {}
     for chunk in chunks(sorted(segment_ids)):

@@ -18,18 +18,16 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import pandas as pd
 
 from ..errors import MissingDependencyError, ParameterError, QualcodeError
+from ..project import Project
 from ..schemas import check, check_lang, returns
 from .decisions import insert, prepare, undecided
 from .log import Decision
-from .sheet import _evidence_text, _questions
-
-if TYPE_CHECKING:
-    from ..project import Project
+from .table import evidence_text, review_table
 
 __all__ = [
     "SHORTCUTS",
@@ -243,16 +241,7 @@ class ReviewQueue:
         if unknown:
             raise ParameterError(f"code id(s) {unknown[:5]} are not in the project's current codebook; "
                                  "re-run qc.suggest(project) or pass suggestions made with this codebook.")
-        segments = self.project.segments
-        segments["question"] = _questions(segments)
-        segments["reading_order"] = range(len(segments))
-        table = rows.merge(
-            segments[["segment_id", "doc_id", "speaker", "start", "end", "text", "question", "reading_order"]],
-            on="segment_id", how="left")
-        lost = table[table["doc_id"].isna()]
-        if len(lost):
-            raise ParameterError(f"{len(lost)} suggestion(s) point to segments not in the project, e.g. "
-                                 f"{list(lost['segment_id'][:3])}; add the corpus first or re-run qc.suggest.")
+        table = review_table(self.project, rows, question_chars=question_chars)
         # One item per (segment, code): the newest and best row when several methods were stored.
         table["_score"] = pd.to_numeric(table["score"], errors="coerce").fillna(-1.0)
         table["_created"] = table["created_at"].astype("string").fillna("")
@@ -263,11 +252,7 @@ class ReviewQueue:
             keys, ascending = ["reading_order", "_score", "code_id"], [True, False, True]
         else:
             keys, ascending = ["_score", "reading_order", "code_id"], [False, True, True]
-        table = table.sort_values(keys, ascending=ascending, kind="stable").reset_index(drop=True)
-        cut = table["question"].map(lambda q: q[:question_chars] + " …"
-                                    if isinstance(q, str) and len(q) > question_chars else q)
-        table["question"] = cut
-        return table
+        return table.sort_values(keys, ascending=ascending, kind="stable").reset_index(drop=True)
 
     # -- reading ----------------------------------------------------------------------
     def __len__(self) -> int:
@@ -320,7 +305,7 @@ class ReviewQueue:
             speaker=row["speaker"] if isinstance(row["speaker"], str) else None, code_id=row["code_id"],
             code_label=self.codes[row["code_id"]], code_definition=self._definitions.get(row["code_id"]),
             method=row["method"] if isinstance(row["method"], str) else None, score=score,
-            evidence=_evidence_text(row["evidence"]), question=question, quote=row["text"], spans=spans,
+            evidence=evidence_text(row["evidence"]), question=question, quote=row["text"], spans=spans,
             quote_html=highlight_html(row["text"], spans),
             question_html=html.escape(question) if question is not None else None, status=self._status[position])
 
@@ -627,8 +612,6 @@ def review_widget(project: Project | str | Path, coder: str, *, lang: str = "es"
     >>> qc.suggest(project)  # doctest: +SKIP
     >>> qc.review_widget(project, coder="ana")  # doctest: +SKIP
     """
-    from ..project import Project
-
     _ipywidgets()  # before any work, so a missing dependency is the first thing said
     if not isinstance(project, Project):
         project = Project.open(project)

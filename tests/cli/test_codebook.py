@@ -3,9 +3,8 @@ from __future__ import annotations
 from typer.testing import CliRunner
 
 import qualcode as qc
-from qualcode.cli import _register, app
+from qualcode.cli import app
 
-_register()
 runner = CliRunner()
 
 

@@ -24,9 +24,8 @@ import pytest
 from typer.testing import CliRunner
 
 import qualcode as qc
-from qualcode.cli import _register, app
+from qualcode.cli import app
 
-_register()
 runner = CliRunner()
 
 ROOT = Path(qc.__file__).resolve().parents[1]
@@ -115,7 +114,7 @@ def test_round_rerun_writes_the_review_workbook_an_interrupted_run_owed(tmp_path
     project, out = tmp_path / "study.qualcode", tmp_path / "out"
     assert run("init", project).exit_code == 0
     with monkeypatch.context() as m:
-        m.setattr("qualcode.review.sheet.export_review_sheet", _disk_full)
+        m.setattr("qualcode.batch.export_review_sheet", _disk_full)
         with qc.Project.open(project) as p, pytest.raises(OSError):
             qc.run_round(p, folder, attributes=samples / "attributes.csv", out=out, coder="ana", methods=["keyword"])
     assert suggestions_of(project).equals(suggestions_of(reference)) and review_workbooks(out) == []
@@ -139,7 +138,7 @@ def test_round_rerun_keeps_the_review_workbook_an_interrupted_run_wrote(tmp_path
     project, out = tmp_path / "study.qualcode", tmp_path / "out"
     assert run("init", project).exit_code == 0
     with monkeypatch.context() as m:
-        m.setattr("qualcode.export.export_report", _disk_full)
+        m.setattr("qualcode.batch.export_report", _disk_full)
         with qc.Project.open(project) as p, pytest.raises(OSError):
             qc.run_round(p, folder, attributes=samples / "attributes.csv", out=out, coder="ana", methods=["keyword"])
     sheet = out / "revision_ronda1.xlsx"
@@ -166,7 +165,7 @@ def test_round_rerun_with_other_options_suggests_the_interrupted_documents_again
     project, out = tmp_path / "study.qualcode", tmp_path / "out"
     assert run("init", project).exit_code == 0
     with monkeypatch.context() as m:
-        m.setattr("qualcode.review.sheet.export_review_sheet", _disk_full)
+        m.setattr("qualcode.batch.export_review_sheet", _disk_full)
         with qc.Project.open(project) as p, pytest.raises(OSError):
             qc.run_round(p, folder, attributes=samples / "attributes.csv", out=out, methods=["keyword"], min_score=0.4)
     with qc.Project.open(project) as p:

@@ -5,9 +5,8 @@ import sys
 
 from typer.testing import CliRunner
 
-from qualcode.cli import _register, app
+from qualcode.cli import app
 
-_register()
 runner = CliRunner()
 
 

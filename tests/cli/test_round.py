@@ -8,9 +8,8 @@ import openpyxl
 from typer.testing import CliRunner
 
 import qualcode as qc
-from qualcode.cli import _register, app
+from qualcode.cli import app
 
-_register()
 runner = CliRunner()
 
 ROUND_1 = ["fg_cerroazul_diagnostico.txt", "int_d02_intermedia.txt", "int_d07_intermedia.txt",

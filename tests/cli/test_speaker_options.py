@@ -8,9 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 import qualcode as qc
-from qualcode.cli import _register, app
+from qualcode.cli import app
 
-_register()
 runner = CliRunner()
 REAL = Path(__file__).resolve().parents[1] / "data" / "real"
 HABLANTE = REAL / "hablante_ent_losaromos_marzo.txt"

@@ -104,9 +104,8 @@ def test_every_writer_writes_odd_characters_replaced_the_same_way_and_reported(t
 def test_report_command_writes_every_output_and_shows_the_replacements(tmp_path):
     from typer.testing import CliRunner
 
-    from qualcode.cli import _register, app
+    from qualcode.cli import app
 
-    _register()
     odd_project(tmp_path).close()
     result = CliRunner().invoke(app, ["report", str(tmp_path / "p.qualcode"), str(tmp_path / "informe.xlsx"),
                                       "--qdpx", str(tmp_path / "e.qdpx"), "--csv", str(tmp_path / "tablas")])

@@ -22,10 +22,8 @@ import pytest
 from typer.testing import CliRunner
 
 import qualcode as qc
-from qualcode.cli import _register, app
+from qualcode.cli import app
 from qualcode.export import Pseudonymizer
-
-_register()
 
 LISTED = ["Rosa", "Marisol", "María"]
 # Not listed: found by qualcode ("la tía Gloria"; "Ximena" speaks under her own name in two turns).

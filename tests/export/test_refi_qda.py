@@ -10,7 +10,8 @@ import pytest
 
 import qualcode as qc
 from qualcode.errors import ExchangeFileError
-from qualcode.export import export_refi_qda, import_refi_qda, validate_qde
+from qualcode.export import validate_qde
+from qualcode.workflow import export_refi_qda, import_refi_qda
 
 REFI = Path(__file__).resolve().parents[1] / "data" / "refi"
 
@@ -91,3 +92,18 @@ def test_qdpx_without_a_qde_is_refused(tmp_path):
         archive.writestr("Sources/a.txt", b"hola")
     with pytest.raises(ExchangeFileError, match="exactly one .qde"):
         import_refi_qda(empty, tmp_path / "n.qualcode")
+
+
+def test_the_pure_writer_and_reader_work_on_tables_without_a_project(coded, tmp_path):
+    from qualcode.export.refi_qda import SELECTION_COLUMNS, qdpx_bytes, read_qdpx
+
+    export_refi_qda(coded, tmp_path / "a.qdpx")
+    stored = coded.query("SELECT value FROM meta WHERE key = 'name'")
+    name = stored[0][0] if stored else Path(coded.path).stem
+    data = qdpx_bytes(coded.codebook(), coded.documents, qc.decisions(coded), name=name)
+    assert data == (tmp_path / "a.qdpx").read_bytes()
+    contents = read_qdpx(tmp_path / "a.qdpx")
+    assert contents.name == name and [c.id for c in contents.codebook] == [c.id for c in coded.codebook()]
+    assert sorted(d.doc_id for d in contents.documents) == sorted(coded.documents["doc_id"])
+    assert list(contents.selections.columns) == SELECTION_COLUMNS
+    assert len(contents.selections) == 435 + 3 + 1 and set(contents.selections["coder"]) == {"ana", "luis"}

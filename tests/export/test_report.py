@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 
 import qualcode as qc
-from qualcode.export import Pseudonymizer, export_excel, export_report, export_tables, quote_tags
+from qualcode.export import export_excel, export_tables, quote_tags
 from qualcode.io.cells import CELL_LIMIT, sheet_name
+from qualcode.workflow import Pseudonymizer, export_report
 
 
 @pytest.fixture

@@ -143,9 +143,8 @@ def test_review_export_never_overwrites_a_filled_workbook(tmp_path):
     import openpyxl
     from typer.testing import CliRunner
 
-    from qualcode.cli import _register, app
+    from qualcode.cli import app
 
-    _register()
     project = tiny_project(tmp_path)
     project.close()
     runner = CliRunner()
@@ -183,9 +182,8 @@ def tiny_suggestions(path: Path):
 def test_report_command_writes_nothing_when_one_output_exists(tmp_path):
     from typer.testing import CliRunner
 
-    from qualcode.cli import _register, app
+    from qualcode.cli import app
 
-    _register()
     tiny_project(tmp_path).close()
     (tmp_path / "e.qdpx").write_bytes(b"from another tool")
     runner = CliRunner()
@@ -221,9 +219,8 @@ def test_round_keeps_an_existing_workbook_and_says_which_name_it_wrote(tmp_path)
 def _cli():  # type: ignore[no-untyped-def]
     from typer.testing import CliRunner
 
-    from qualcode.cli import _register, app
+    from qualcode.cli import app
 
-    _register()
     runner = CliRunner()
     return lambda *args: runner.invoke(app, [str(a) for a in args])
 

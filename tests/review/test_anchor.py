@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import qualcode as qc
 from qualcode.project import Project
-from qualcode.review import add_manual, coded_quotes, decisions
+from qualcode.review.decisions import add_manual, coded_quotes, decisions
 
 ORIGINAL = """E: ¿Cómo fue el primer año en la red?
 D1: Al principio me sentía muy sola, nadie entendía lo que era dirigir un jardín.

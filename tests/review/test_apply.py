@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 import qualcode as qc
 from qualcode.errors import ReviewSheetError
+from qualcode.review.sheet import normalize_decision
 
 TRANSCRIPT = ("E: ¿Cómo fue el primer año en la escuela?\n"
               "D1: Me sentí sola, con mucha carga de trabajo y sin apoyo del servicio local.\n"
@@ -163,7 +164,7 @@ def check_apply_twice(shared, codes, rows, prior):
             "elsewhere_label_es": (LABELS[ELSEWHERE]["es"].upper().replace("Ó", "O"), ELSEWHERE),
             "elsewhere_label_en": (f"  {LABELS[ELSEWHERE]['en'].lower()} ", ELSEWHERE)}[other]
         cells.update({(code, "decisión"): decision, (code, "otro código"): typed, (code, "memo"): memo})
-        meant.append((code, qc.review.normalize_decision(decision), other_id, memo))
+        meant.append((code, normalize_decision(decision), other_id, memo))
     meant.sort(key=lambda row: SUGGESTED.index(row[0]))  # the workbook's row order (memos are joined in it)
     path = fill(template, shared["folder"] / f"{coder}.xlsx", cells)
     before = state(project, coder)
@@ -258,9 +259,8 @@ def test_a_workbook_from_another_project_is_refused_once_clearly(tmp_path):
     assert "re-export from this one" in str(caught.value) and str(tmp_path / "a") in str(caught.value)
     assert qc.decisions(b, history=True).empty
     b.close()
-    from qualcode.cli import _register, app
+    from qualcode.cli import app
 
-    _register()
     result = CliRunner().invoke(app, ["review", "apply", str(tmp_path / "b" / "estudio.qualcode"), str(path)])
     assert result.exit_code == 2 and result.output.count("exported from another project") == 1  # once, nothing done
     b = qc.Project.open(tmp_path / "b" / "estudio.qualcode")
@@ -332,9 +332,8 @@ def test_decisions_applied_from_a_workbook_keep_the_suggestions_method_and_score
 
 
 def test_review_apply_without_a_coder_answers_in_cli_words(tmp_path):
-    from qualcode.cli import _register, app
+    from qualcode.cli import app
 
-    _register()
     project = make_project(tmp_path)
     path = tmp_path / "rev.xlsx"
     qc.export_review_sheet(project, project.suggestions, path)  # no coder

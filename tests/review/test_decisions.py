@@ -7,7 +7,7 @@ import pytest
 
 from qualcode.errors import ParameterError, ProjectError
 from qualcode.project import Project
-from qualcode.review import accept, add_manual, coded_quotes, decisions, reject
+from qualcode.review.decisions import accept, add_manual, coded_quotes, decisions, reject
 
 
 def participants(project):

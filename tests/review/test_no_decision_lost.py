@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import qualcode as qc
+from qualcode.review.sheet import normalize_decision
 
 TRANSCRIPT = "".join(f"E: ¿Pregunta {i}?\nD{i}: Respuesta {i} sobre el trabajo con las colegas.\n" for i in range(1, 5))
 CODES = ["leadership.workload", "leadership.resilience"]
@@ -62,7 +63,7 @@ def test_no_sequence_loses_or_duplicates_a_decision(ops):
                     qc.apply_review(project, qc.read_review_sheet(path))
                 ordered = qc.read_review_sheet(path)
                 for row, value in sorted(edits.items()):
-                    decision = qc.review.normalize_decision(value)
+                    decision = normalize_decision(value)
                     key = (ordered.loc[row, "segment_id"], ordered.loc[row, "code_id"])
                     if decision and current.get(key) != decision:
                         log.append((*key, decision))

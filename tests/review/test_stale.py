@@ -74,9 +74,8 @@ def apply(project: qc.Project, path: Path, coder: str | None = None) -> pd.DataF
 
 
 def cli_apply(project_path: Path, path: Path):  # type: ignore[no-untyped-def]
-    from qualcode.cli import _register, app
+    from qualcode.cli import app
 
-    _register()
     return CliRunner().invoke(app, ["review", "apply", str(project_path), str(path)])
 
 
