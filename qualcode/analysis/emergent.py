@@ -16,9 +16,10 @@ import re
 import numpy as np
 import pandas as pd
 
-from ..errors import ParameterError
 from ..nlp.normalize import fold_fast
 from ..nlp.words import stemmer, stop_words
+from ..schemas import coded as coded_rows
+from ..schemas import returns, takes
 from .frequencies import participant_keys
 
 __all__ = ["emergent_themes"]
@@ -34,6 +35,8 @@ def _analyzer(lang: str):  # type: ignore[no-untyped-def]
     return analyze
 
 
+@returns("emergent_themes")
+@takes(segments="segments[segment_id, doc_id, text, speaker_role, language]", codings="codings[segment_id]")
 def emergent_themes(segments: pd.DataFrame, codings: pd.DataFrame, *, codebook=None,  # type: ignore[no-untyped-def]
                     min_words: int = 15, min_size: int = 3, per_theme: int = 3, seed: int = 0) -> pd.DataFrame:
     """Candidate themes from participant segments that no accepted code covers.
@@ -53,21 +56,12 @@ def emergent_themes(segments: pd.DataFrame, codings: pd.DataFrame, *, codebook=N
     Returns
     -------
     DataFrame
-        ``theme`` (1, 2 … by size), ``language``, ``n_segments``,
-        ``n_documents``, ``n_participants``, ``terms`` (distinctive words,
-        as they appear in the text), ``quotes`` (list), ``segment_ids`` (list),
-        ``nearest_code`` and ``similarity`` (0–1; low means new).
+        {columns}
     """
     from sklearn.cluster import KMeans
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    missing = [c for c in ("segment_id", "doc_id", "text", "speaker_role", "language") if c not in segments.columns]
-    if missing:
-        raise ParameterError(f"segments lack column(s) {missing}.")
-    if "segment_id" not in codings.columns:
-        raise ParameterError("codings need a segment_id column.")
-    if "decision" in codings.columns:
-        codings = codings[codings["decision"].isin(["accept", "manual"])]
+    codings = coded_rows(codings)
     coded = set(codings["segment_id"])
     part = segments[segments["speaker_role"] == "participant"]
     part = part.assign(_words=part["text"].str.split().str.len())

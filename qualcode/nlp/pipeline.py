@@ -13,22 +13,21 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING
 
-from ..errors import ParameterError
+from ..schemas import LANGS, check_lang
 
 if TYPE_CHECKING:
     from spacy.language import Language
 
 __all__ = ["LANGUAGES", "get_nlp", "sentence_spans"]
 
-LANGUAGES = ("es", "en")
+LANGUAGES = LANGS
 # spaCy refuses texts longer than nlp.max_length; longer turns are split at
 # white space into windows of this size before sentence splitting.
 _WINDOW = 200_000
 
 
 def _check_lang(lang: str) -> None:
-    if lang not in LANGUAGES:
-        raise ParameterError(f"lang must be one of {LANGUAGES}, got {lang!r}.")
+    check_lang(lang)
 
 
 def _register_components() -> None:
