@@ -21,7 +21,7 @@ import pandas as pd
 from .errors import ParameterError
 from .nlp.normalize import fold_label
 from .nlp.pipeline import sentence_spans
-from .schemas import DOCUMENTS, SEGMENTS
+from .schemas import DOCUMENTS, SEGMENTS, UNITS, check_unit
 
 __all__ = [
     "INTERVIEWER_WORDS",
@@ -34,7 +34,6 @@ __all__ = [
     "speaker_role",
 ]
 
-UNITS = ("turn", "paragraph", "sentence")
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 
 
@@ -227,8 +226,7 @@ class Corpus:
     """
 
     def __init__(self, documents: pd.DataFrame, segments: pd.DataFrame, *, unit: str = "turn") -> None:
-        if unit not in UNITS:
-            raise ParameterError(f"unit must be one of {UNITS}, got {unit!r}.")
+        check_unit(unit)
         self.documents = documents
         self.segments = segments
         self.unit = unit

@@ -36,7 +36,7 @@ from .errors import ParameterError, ProjectError
 from .io.atomic import atomic_write_text, check_writable
 from .io.cells import csv_frame, csv_value
 from .review.log import DecisionLog, sql_value, utc_now
-from .schemas import DOCUMENTS, SEGMENTS
+from .schemas import DOCUMENTS, SEGMENTS, check, returns
 from .version import __version__
 
 if TYPE_CHECKING:
@@ -364,6 +364,7 @@ class Project:
         return self._log
 
     # -- corpus -----------------------------------------------------------------
+    @returns("corpus_changes")
     def add_corpus(self, corpus: Corpus) -> pd.DataFrame:
         """Add new documents, update changed ones, leave unchanged ones alone.
 
@@ -375,9 +376,9 @@ class Project:
         Returns
         -------
         DataFrame
-            One row per document: ``doc_id``, ``action`` (added, updated,
-            attributes (same text, new attributes), unchanged),
-            ``n_segments``, ``n_reanchored``, ``n_orphaned``.
+            One row per document:
+
+            {columns}
         """
         rows = []
         now = utc_now()
@@ -469,6 +470,7 @@ class Project:
         return frame
 
     @property
+    @returns("documents")
     def documents(self) -> pd.DataFrame:
         """The documents table (columns of :data:`qualcode.schemas.DOCUMENTS`, ``unit``, then attributes)."""
         names = [c.name for c in DOCUMENTS]
@@ -478,6 +480,7 @@ class Project:
         return frame.merge(attrs, on="doc_id", how="left") if len(attrs.columns) > 1 else frame
 
     @property
+    @returns("segments")
     def segments(self) -> pd.DataFrame:
         """The segments table (columns of :data:`qualcode.schemas.SEGMENTS`, ``text_sha``, then attributes)."""
         names = ", ".join('s."end"' if c.name == "end" else f"s.{c.name}" for c in SEGMENTS)
@@ -598,10 +601,8 @@ class Project:
         """
         if replace_segments is not None and codebook_version is None:
             raise ParameterError("give codebook_version with replace_segments.")
-        needed = ["segment_id", "code_id", "method", "score", "codebook_version"]
-        missing = [c for c in needed if c not in suggestions.columns]
-        if missing:
-            raise ParameterError(f"suggestions lack column(s) {missing}; they need {needed}.")
+        check(suggestions, "suggestions", columns=["segment_id", "code_id", "method", "score", "codebook_version"],
+              values=False, where="suggestions")
         now = utc_now()
         records = []
         for row in suggestions.to_dict("records"):

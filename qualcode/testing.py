@@ -14,9 +14,10 @@ import pandas as pd
 from sklearn.base import clone
 
 from .codebook import Codebook
-from .coders.base import SUGGESTION_COLUMNS, NotFittedError
+from .coders.base import NotFittedError
 from .errors import QualcodeError
 from .nlp.normalize import fold_fast
+from .schemas import check
 
 if TYPE_CHECKING:
     import numpy as np
@@ -74,9 +75,7 @@ def check_coder(coder, codebook: Codebook, segments: pd.DataFrame,
     if fitted is not coder:
         raise QualcodeError(f"{type(coder).__name__}: fit() must return self")
     out = coder.suggest(segments)
-    missing = [c for c in SUGGESTION_COLUMNS if c not in out.columns]
-    if missing:
-        raise QualcodeError(f"{type(coder).__name__}: suggestions lack {missing}")
+    check(out, "suggestions", values=False, where=f"{type(coder).__name__}.suggest()")
     if len(out):
         if not out["score"].between(0, 1).all():
             raise QualcodeError(f"{type(coder).__name__}: scores outside [0, 1]")

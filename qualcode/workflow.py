@@ -35,12 +35,14 @@ from .io.cells import reporting
 from .project import Project, text_hash
 from .review.decisions import coded_quotes, decisions
 from .review.log import Decision
+from .schemas import returns
 from .spans import clip, to_document, to_log, to_segment
 from .version import __version__
 
 # -- suggestions (coders ↔ project) ------------------------------------------------------------------------------
 
 
+@returns("suggestions")
 def suggest(source: Project | pd.DataFrame, codebook: Codebook | None = None, *,
             methods: Sequence[str] = ("keyword", "embedding"), learn: bool | None = None,
             top_k: int = DEFAULT_TOP_K, min_score: float = DEFAULT_MIN_SCORE, embedder: str = "use",
@@ -81,8 +83,7 @@ def suggest(source: Project | pd.DataFrame, codebook: Codebook | None = None, *,
     Returns
     -------
     DataFrame
-        ``segment_id``, ``doc_id``, ``code_id``, ``method``, ``score``,
-        ``evidence``, ``spans``, ``codebook_version``, ``rank``.
+        {columns}
 
     Raises
     ------

@@ -126,7 +126,7 @@ def test_suggestions_are_stored_and_replaced(project):
     project.add_suggestions(rows)
     stored = project.suggestions
     assert len(stored) == 2 and sorted(stored["score"]) == [0.5, 0.6]
-    with pytest.raises(ParameterError, match="lack column"):
+    with pytest.raises(ParameterError, match="missing column"):
         project.add_suggestions(rows.drop(columns=["method"]))
 
 

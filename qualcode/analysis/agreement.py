@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..errors import ParameterError
+from ..schemas import coded, returns, takes
 
 __all__ = ["agreement_matrix", "cohen_kappa", "disagreements", "krippendorff_alpha", "percent_agreement"]
 
@@ -39,6 +39,7 @@ def _reviewed(codings: pd.DataFrame, coders: Sequence[str],
     return dict.fromkeys(coders, every)
 
 
+@takes(codings="codings[segment_id, code_id, coder]")
 def agreement_matrix(codings: pd.DataFrame, *, coders: Sequence[str] | None = None,
                      reviewed: Mapping[str, Sequence[str]] | Sequence[str] | None = None) -> pd.DataFrame:
     """One row per (segment, code), one column per coder: 1 (coded), 0 (reviewed, not coded), NaN (not reviewed).
@@ -51,11 +52,7 @@ def agreement_matrix(codings: pd.DataFrame, *, coders: Sequence[str] | None = No
     reviewed : list of segment ids, or coder → list, optional
         The segments each coder reviewed; default: every segment in the table.
     """
-    missing = [c for c in ("segment_id", "code_id", "coder") if c not in codings.columns]
-    if missing:
-        raise ParameterError(f"the codings table needs column(s) {missing}.")
-    if "decision" in codings.columns:
-        codings = codings[codings["decision"].isin(["accept", "manual"])]
+    codings = coded(codings)
     coders = list(coders) if coders is not None else sorted(codings["coder"].unique())
     seen = _reviewed(codings, coders, reviewed)
     units = sorted(set().union(*seen.values()))
@@ -71,6 +68,7 @@ def agreement_matrix(codings: pd.DataFrame, *, coders: Sequence[str] | None = No
     return frame
 
 
+@takes(codings="codings[segment_id, code_id, coder]")
 def percent_agreement(codings: pd.DataFrame, coder_a: str, coder_b: str, *,
                       reviewed: Mapping[str, Sequence[str]] | Sequence[str] | None = None) -> float:
     """Share of (segment, code) decisions on which two coders agree (over segments both reviewed)."""
@@ -78,6 +76,8 @@ def percent_agreement(codings: pd.DataFrame, coder_a: str, coder_b: str, *,
     return float((matrix[coder_a] == matrix[coder_b]).mean()) if len(matrix) else float("nan")
 
 
+@returns("agreement")
+@takes(codings="codings[segment_id, code_id, coder]")
 def cohen_kappa(codings: pd.DataFrame, coder_a: str, coder_b: str, *,
                 reviewed: Mapping[str, Sequence[str]] | Sequence[str] | None = None) -> pd.DataFrame:
     """Cohen's κ per code and overall (all codes pooled) between two coders.
@@ -85,9 +85,7 @@ def cohen_kappa(codings: pd.DataFrame, coder_a: str, coder_b: str, *,
     Returns
     -------
     DataFrame
-        ``code_id`` (``"all"`` for the pooled row), ``n_units``, ``n_a``,
-        ``n_b``, ``n_both``, ``agreement``, ``kappa`` (NaN where both coders
-        never used the code or always did: κ is undefined there).
+        {columns}
 
     Examples
     --------
@@ -112,6 +110,8 @@ def cohen_kappa(codings: pd.DataFrame, coder_a: str, coder_b: str, *,
     return pd.DataFrame(rows, columns=["code_id", "n_units", "n_a", "n_b", "n_both", "agreement", "kappa"])
 
 
+@returns("alpha")
+@takes(codings="codings[segment_id, code_id, coder]")
 def krippendorff_alpha(codings: pd.DataFrame, *, coders: Sequence[str] | None = None,
                        reviewed: Mapping[str, Sequence[str]] | Sequence[str] | None = None) -> pd.DataFrame:
     """Krippendorff's α (nominal) per code and overall, for any number of coders and missing data.
@@ -119,7 +119,7 @@ def krippendorff_alpha(codings: pd.DataFrame, *, coders: Sequence[str] | None = 
     Returns
     -------
     DataFrame
-        ``code_id`` (``"all"`` pooled), ``n_units``, ``n_coders``, ``alpha``.
+        {columns}
 
     Examples
     --------
@@ -145,6 +145,8 @@ def krippendorff_alpha(codings: pd.DataFrame, *, coders: Sequence[str] | None = 
     return pd.DataFrame(rows, columns=["code_id", "n_units", "n_coders", "alpha"])
 
 
+@returns("disagreements")
+@takes(codings="codings[segment_id, code_id, coder]", segments="segments[segment_id, doc_id, text]")
 def disagreements(codings: pd.DataFrame, coder_a: str, coder_b: str, *, segments: pd.DataFrame | None = None,
                   reviewed: Mapping[str, Sequence[str]] | Sequence[str] | None = None) -> pd.DataFrame:
     """The (segment, code) pairs one coder gave and the other did not: what to discuss.
@@ -152,9 +154,9 @@ def disagreements(codings: pd.DataFrame, coder_a: str, coder_b: str, *, segments
     Returns
     -------
     DataFrame
-        ``segment_id``, ``code_id``, ``coded_by`` (the coder who gave it),
-        ``not_by``, and ``doc_id``/``text`` when ``segments`` is given;
-        sorted by code so a meeting can go code by code.
+        Sorted by code so a meeting can go code by code:
+
+        {columns}
     """
     matrix = agreement_matrix(codings, coders=[coder_a, coder_b], reviewed=reviewed).dropna()
     differ = matrix[matrix[coder_a] != matrix[coder_b]].reset_index()

@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ..errors import ParameterError
 from ..nlp.normalize import fold_fast
 from ..nlp.words import stemmer, stop_words
+from ..schemas import coded as coded_rows
+from ..schemas import returns, takes
 from .frequencies import participant_keys
 
 if TYPE_CHECKING:
@@ -41,6 +42,8 @@ def _analyzer(lang: str) -> Callable[[str], list[str]]:
     return analyze
 
 
+@returns("emergent_themes")
+@takes(segments="segments[segment_id, doc_id, text, speaker_role, language]", codings="codings[segment_id]")
 def emergent_themes(segments: pd.DataFrame, codings: pd.DataFrame, *, codebook: Codebook | None = None,
                     min_words: int = 15, min_size: int = 3, per_theme: int = 3, seed: int = 0) -> pd.DataFrame:
     """Candidate themes from participant segments that no accepted code covers.
@@ -60,21 +63,12 @@ def emergent_themes(segments: pd.DataFrame, codings: pd.DataFrame, *, codebook: 
     Returns
     -------
     DataFrame
-        ``theme`` (1, 2 … by size), ``language``, ``n_segments``,
-        ``n_documents``, ``n_participants``, ``terms`` (distinctive words,
-        as they appear in the text), ``quotes`` (list), ``segment_ids`` (list),
-        ``nearest_code`` and ``similarity`` (0–1; low means new).
+        {columns}
     """
     from sklearn.cluster import KMeans
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    missing = [c for c in ("segment_id", "doc_id", "text", "speaker_role", "language") if c not in segments.columns]
-    if missing:
-        raise ParameterError(f"segments lack column(s) {missing}.")
-    if "segment_id" not in codings.columns:
-        raise ParameterError("codings need a segment_id column.")
-    if "decision" in codings.columns:
-        codings = codings[codings["decision"].isin(["accept", "manual"])]
+    codings = coded_rows(codings)
     coded = set(codings["segment_id"])
     part = segments[segments["speaker_role"] == "participant"]
     part = part.assign(_words=part["text"].str.split().str.len())

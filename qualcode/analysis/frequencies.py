@@ -14,17 +14,9 @@ from typing import Literal
 import pandas as pd
 
 from ..errors import ParameterError
+from ..schemas import check, coded, returns, takes
 
 __all__ = ["code_by_attribute", "code_frequencies", "cooccurrence", "participant_keys", "rollup"]
-
-
-def _check(codings: pd.DataFrame, needed: Sequence[str] = ("segment_id", "doc_id", "code_id")) -> pd.DataFrame:
-    missing = [c for c in needed if c not in codings.columns]
-    if missing:
-        raise ParameterError(f"the codings table needs column(s) {missing}; qc.coded_quotes(project) has them.")
-    if "decision" in codings.columns:
-        codings = codings[codings["decision"].isin(["accept", "manual"])]
-    return codings
 
 
 def participant_keys(table: pd.DataFrame) -> pd.Series:
@@ -42,6 +34,8 @@ def participant_keys(table: pd.DataFrame) -> pd.Series:
     return base.where(speakers <= 1, base + ":" + table["speaker"].astype("string"))
 
 
+@returns("codings")
+@takes(codings="codings")
 def rollup(codings: pd.DataFrame, *, to: Literal["dimension", "parent"] = "dimension") -> pd.DataFrame:
     """Codings with each code replaced by its dimension or parent (one row per segment and code).
 
@@ -51,7 +45,7 @@ def rollup(codings: pd.DataFrame, *, to: Literal["dimension", "parent"] = "dimen
     >>> rollup(c)["code_id"].tolist()
     ['a']
     """
-    codings = _check(codings)
+    codings = coded(codings)
     if to == "dimension":
         mapped = codings["code_id"].str.split(".").str[0]
     elif to == "parent":
@@ -62,6 +56,8 @@ def rollup(codings: pd.DataFrame, *, to: Literal["dimension", "parent"] = "dimen
     return codings.assign(code_id=mapped).drop_duplicates(["segment_id", "code_id"]).reset_index(drop=True)
 
 
+@returns("frequencies")
+@takes(codings="codings")
 def code_frequencies(codings: pd.DataFrame, *, segments: pd.DataFrame | None = None,
                      include_ancestors: bool = False) -> pd.DataFrame:
     """Per code: coded segments, documents and participants, and the share of participants.
@@ -79,10 +75,11 @@ def code_frequencies(codings: pd.DataFrame, *, segments: pd.DataFrame | None = N
     Returns
     -------
     DataFrame
-        ``code_id``, ``dimension``, ``depth``, ``n_segments``, ``n_documents``,
-        ``n_participants``, ``pct_participants`` (0–100), sorted by dimension and frequency.
+        Sorted by dimension and frequency:
+
+        {columns}
     """
-    codings = _check(codings)
+    codings = coded(codings)
     codings = codings.assign(_who=participant_keys(codings))
     if include_ancestors:
         parts = [codings]
@@ -108,6 +105,7 @@ def code_frequencies(codings: pd.DataFrame, *, segments: pd.DataFrame | None = N
     return out.sort_values(["dimension", "n_segments", "code_id"], ascending=[True, False, True]).reset_index(drop=True)
 
 
+@returns("code_by_attribute")
 def code_by_attribute(codings: pd.DataFrame, by: str | Sequence[str], *,
                       count: Literal["segments", "participants"] = "segments") -> pd.DataFrame:
     """Code × attribute: counts with row and column percentages (a long table; pivot it to read).
@@ -122,9 +120,7 @@ def code_by_attribute(codings: pd.DataFrame, by: str | Sequence[str], *,
     Returns
     -------
     DataFrame
-        ``code_id``, the ``by`` column(s), ``n``, ``pct_of_code`` (the cell
-        over the code's total) and ``pct_of_group`` (the cell over the group's
-        coded total), both 0–100.
+        {columns}
 
     Examples
     --------
@@ -135,7 +131,8 @@ def code_by_attribute(codings: pd.DataFrame, by: str | Sequence[str], *,
     [[1.0, 1.0], [1.0, 0.0]]
     """
     by = [by] if isinstance(by, str) else list(by)
-    codings = _check(codings, ("segment_id", "doc_id", "code_id", *by))
+    codings = coded(check(codings, "codings", columns=["segment_id", "doc_id", "code_id", *by], values=False,
+                          where="codings, given to code_by_attribute()"))
     key = "segment_id" if count == "segments" else "_who"
     if count == "participants":
         codings = codings.assign(_who=participant_keys(codings))
@@ -150,14 +147,17 @@ def code_by_attribute(codings: pd.DataFrame, by: str | Sequence[str], *,
     return cells.sort_values(["code_id", *by]).reset_index(drop=True)
 
 
+@returns("cooccurrence")
+@takes(codings="codings")
 def cooccurrence(codings: pd.DataFrame, *, level: Literal["segment", "document"] = "segment") -> pd.DataFrame:
     """Pairs of codes applied to the same segment (or document), with counts and Jaccard similarity.
 
     Returns
     -------
     DataFrame
-        ``code_a``, ``code_b`` (``code_a < code_b``), ``n`` (units with both),
-        ``jaccard`` (``n`` over units with either), sorted by ``n``.
+        Sorted by ``n``:
+
+        {columns}
 
     Examples
     --------
@@ -165,7 +165,7 @@ def cooccurrence(codings: pd.DataFrame, *, level: Literal["segment", "document"]
     >>> cooccurrence(c)[["code_a", "code_b", "n", "jaccard"]].values.tolist()
     [['x', 'y', 1, 0.5]]
     """
-    codings = _check(codings)
+    codings = coded(codings)
     if level not in ("segment", "document"):
         raise ParameterError(f"level must be 'segment' or 'document', got {level!r}.")
     unit = "segment_id" if level == "segment" else "doc_id"

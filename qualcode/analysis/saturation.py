@@ -30,19 +30,15 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError
+from ..schemas import coded, returns, takes
 
 __all__ = ["first_appearance", "saturation", "saturation_orderings", "unseen_codes"]
 
 
 def _present(codings: pd.DataFrame) -> pd.DataFrame:
-    missing = [c for c in ("doc_id", "code_id") if c not in codings.columns]
-    if missing:
-        raise ParameterError(f"the codings table needs column(s) {missing} (one row per coded occurrence).")
     if "count" in codings.columns:
         codings = codings[pd.to_numeric(codings["count"], errors="coerce").fillna(0) > 0]
-    if "decision" in codings.columns:
-        codings = codings[codings["decision"].isin(["accept", "manual"])]
-    return codings
+    return coded(codings)
 
 
 def _doc_order(codings: pd.DataFrame, order: str | Sequence[str] | None) -> list[str]:
@@ -64,6 +60,8 @@ def _doc_order(codings: pd.DataFrame, order: str | Sequence[str] | None) -> list
     return listed
 
 
+@returns("first_appearance")
+@takes(codings="codings[doc_id, code_id]")
 def first_appearance(codings: pd.DataFrame, order: str | Sequence[str] | None = None) -> pd.DataFrame:
     """Per document in analysis order: the codes it has, the codes new to the study, the running total.
 
@@ -79,8 +77,7 @@ def first_appearance(codings: pd.DataFrame, order: str | Sequence[str] | None = 
     Returns
     -------
     DataFrame
-        ``position`` (1-based), ``doc_id``, ``n_codes``, ``n_new``,
-        ``cumulative``, ``new_codes`` (list, in code order).
+        {columns}
 
     Examples
     --------
@@ -145,6 +142,8 @@ def _groups(codings: pd.DataFrame, by: str | None) -> list[tuple[str, pd.DataFra
     return [(str(key), group) for key, group in codings.groupby(by, sort=True)]
 
 
+@returns("saturation")
+@takes(codings="codings[doc_id, code_id]")
 def saturation(codings: pd.DataFrame, order: str | Sequence[str] | None = None, *,
                method: Literal["guest", "francis"] = "guest", base: int = 4, run: int = 2,
                threshold: float = 0.05, init: int = 10, stop: int = 3, by: str | None = None) -> pd.DataFrame:
@@ -169,11 +168,7 @@ def saturation(codings: pd.DataFrame, order: str | Sequence[str] | None = None, 
     Returns
     -------
     DataFrame
-        ``group``, ``method``, ``parameters``, ``n_documents``, ``n_codes``,
-        ``base_codes``, ``saturated``, ``point`` (the saturation point: last
-        document of the base-and-runs, or ``<NA>``), ``notation`` (``"8+2"``,
-        ``"not saturated at 15"``…), ``windows`` (the new-information ratio of
-        each run examined).
+        {columns}
 
     Examples
     --------
@@ -218,6 +213,8 @@ def saturation(codings: pd.DataFrame, order: str | Sequence[str] | None = None, 
     return frame
 
 
+@returns("saturation_orderings")
+@takes(codings="codings[doc_id, code_id]")
 def saturation_orderings(codings: pd.DataFrame, *, n_orderings: int = 1000, seed: int = 0,
                          method: Literal["guest", "francis"] = "guest", base: int = 4, run: int = 2,
                          threshold: float = 0.05, init: int = 10, stop: int = 3,
@@ -227,8 +224,7 @@ def saturation_orderings(codings: pd.DataFrame, *, n_orderings: int = 1000, seed
     Returns
     -------
     DataFrame
-        ``group``, ``n_orderings``, ``share_saturated``, ``median``, ``q25``,
-        ``q75`` (of the saturation point over the orderings that saturate).
+        {columns}
     """
     codings = _present(codings)
     rng = np.random.default_rng(seed)
@@ -253,6 +249,8 @@ def saturation_orderings(codings: pd.DataFrame, *, n_orderings: int = 1000, seed
     return pd.DataFrame(rows, columns=["group", "n_orderings", "share_saturated", "median", "q25", "q75"])
 
 
+@returns("unseen_codes")
+@takes(codings="codings[doc_id, code_id]")
 def unseen_codes(codings: pd.DataFrame, *, by: str | None = None) -> pd.DataFrame:
     """How many codes are still unseen? The Chao2 estimator from the code × document incidence matrix.
 
@@ -270,8 +268,7 @@ def unseen_codes(codings: pd.DataFrame, *, by: str | None = None) -> pd.DataFram
     Returns
     -------
     DataFrame
-        ``group``, ``n_documents`` (m), ``observed`` (K), ``q1``, ``q2``,
-        ``estimated_total`` (T̂), ``share_observed`` (K / T̂).
+        {columns}
     """
     codings = _present(codings)
     rows = []

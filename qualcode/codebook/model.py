@@ -19,10 +19,10 @@ from typing import Any
 import pandas as pd
 
 from ..errors import ParameterError
+from ..schemas import LANGS, check_lang, returns
 
 __all__ = ["ID_PATTERN", "LANGS", "LIST_FIELDS", "TEXT_FIELDS", "Code", "Codebook"]
 
-LANGS = ("es", "en")
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
 TEXT_FIELDS = ("label", "definition", "inclusion", "exclusion")
 LIST_FIELDS = ("examples", "keywords", "negative_keywords")
@@ -200,13 +200,14 @@ class Codebook:
         return hashlib.sha256(payload).hexdigest()[:12]
 
     # -- views ------------------------------------------------------------------
+    @returns("codes")
     def to_frame(self) -> pd.DataFrame:
         """The codes table, one row per code.
 
-        Columns: ``code_id``, ``parent_id``, ``dimension``, ``depth``, ``color``,
-        then per language ``label_<lang>``, ``definition_<lang>``,
-        ``inclusion_<lang>``, ``exclusion_<lang>``, ``examples_<lang>`` (list),
-        ``keywords_<lang>`` (list), ``negative_keywords_<lang>`` (list).
+        Returns
+        -------
+        DataFrame
+            {columns}
         """
         rows = []
         for code in self.codes:
@@ -240,8 +241,7 @@ class Codebook:
             codes = [c for c in codes if c.dimension in wanted]
         languages = self.languages
         if lang is not None:
-            if lang not in LANGS:
-                raise ParameterError(f"lang must be one of {LANGS}, got {lang!r}.")
+            check_lang(lang)
             languages = (lang,)
             codes = [_only(c, lang) for c in codes]
         return replace(self, codes=codes, languages=languages)

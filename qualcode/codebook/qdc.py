@@ -22,11 +22,12 @@ from typing import IO, TYPE_CHECKING
 
 import yaml
 
-from ..errors import CodebookWarning, ExchangeFileError, ParameterError
+from ..errors import CodebookWarning, ExchangeFileError
 from ..io.atomic import atomic_write_bytes
 from ..io.cells import clean_text, reporting
 from ..io.safe import parse_xml_safely
 from ..nlp.normalize import fold
+from ..schemas import check_lang
 from ..version import __version__
 from .model import LANGS, LIST_FIELDS, TEXT_FIELDS, Code, Codebook
 from .validate import build_codebook
@@ -87,8 +88,7 @@ def qdc_bytes(codebook: Codebook, *, lang: str = "es") -> bytes:
     """The codebook as ``.qdc`` bytes (UTF-8), code names in ``lang``."""
     from lxml import etree
 
-    if lang not in LANGS:
-        raise ParameterError(f"lang must be one of {LANGS}, got {lang!r}.")
+    check_lang(lang)
     root = etree.Element(f"{{{NS}}}CodeBook", nsmap={None: NS})
     root.set("origin", f"qualcode {__version__}")
     codes_el = etree.SubElement(root, f"{{{NS}}}Codes")

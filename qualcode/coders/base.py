@@ -17,8 +17,7 @@ from pandas.api.types import pandas_dtype
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
-from ..errors import ParameterError
-from ..schemas import SUGGESTIONS
+from ..schemas import SUGGESTIONS, check, empty_table
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -28,11 +27,15 @@ if TYPE_CHECKING:
 __all__ = ["SUGGESTION_COLUMNS", "BaseCoder", "NotFittedError", "empty_suggestions", "participant_units"]
 
 SUGGESTION_COLUMNS = [c.name for c in SUGGESTIONS]
+#: The segment columns every coder reads.
+UNIT_COLUMNS = ["segment_id", "doc_id", "text", "start", "speaker_role", "language"]
+#: The :func:`qualcode.schemas.takes` spec of a coder's ``segments`` argument.
+SEGMENTS_IN = f"segments[{', '.join(UNIT_COLUMNS)}]"
 
 
 def empty_suggestions() -> pd.DataFrame:
     """An empty suggestions table with the declared columns and dtypes."""
-    return pd.DataFrame({c.name: pd.Series(dtype=c.dtype) for c in SUGGESTIONS})
+    return empty_table("suggestions")
 
 
 def typed_suggestions(rows: list[dict] | pd.DataFrame) -> pd.DataFrame:
@@ -57,10 +60,7 @@ def participant_units(segments: pd.DataFrame, skip_roles: Sequence[str]) -> pd.D
     ParameterError
         If ``segments`` lacks the columns coders need.
     """
-    needed = ["segment_id", "doc_id", "text", "start", "speaker_role", "language"]
-    missing = [c for c in needed if c not in segments.columns]
-    if missing:
-        raise ParameterError(f"segments lack column(s) {missing}; pass corpus.segments or project.segments.")
+    check(segments, "segments", columns=UNIT_COLUMNS, values=False, where="segments")
     units = segments[~segments["speaker_role"].isin(list(skip_roles))]
     return units.reset_index(drop=True)
 

@@ -31,8 +31,9 @@ import pandas as pd
 
 from ..codebook import Codebook
 from ..errors import ParameterError
+from ..schemas import returns, takes
 from ..spans import to_document
-from .base import BaseCoder, participant_units, typed_suggestions
+from .base import SEGMENTS_IN, BaseCoder, participant_units, typed_suggestions
 from .embedders import CachedEmbedder, Embedder, EmbeddingCache, get_embedder
 
 __all__ = ["EmbeddingCoder", "windows"]
@@ -200,6 +201,8 @@ class EmbeddingCoder(BaseCoder):
         return 1.0 / (1.0 + np.exp(-(z - self.z0) / self.tau))
 
     # -- suggesting ---------------------------------------------------------------
+    @returns("suggestions")
+    @takes(segments=SEGMENTS_IN)
     def suggest(self, segments: pd.DataFrame) -> pd.DataFrame:
         """Suggestions for every participant segment, scored by its best window.
 
@@ -208,7 +211,9 @@ class EmbeddingCoder(BaseCoder):
         DataFrame
             The suggestions table: ``method`` is ``embedding``; ``evidence`` is
             the nearest prototype (``≈ example (es): «…» 0.61``); ``spans`` the
-            window that carries it, in document offsets.
+            window that carries it, in document offsets:
+
+            {columns}
         """
         self._check_fitted()
         units = participant_units(segments, self.skip_roles)

@@ -23,7 +23,8 @@ from sklearn.base import clone
 from ..codebook import Codebook
 from ..errors import ParameterError
 from ..parallel import current, using
-from .base import SUGGESTION_COLUMNS, BaseCoder, typed_suggestions
+from ..schemas import returns, takes
+from .base import SEGMENTS_IN, SUGGESTION_COLUMNS, BaseCoder, typed_suggestions
 from .embedders import EmbeddingCache
 from .embedding import EmbeddingCoder
 from .keyword import KeywordCoder
@@ -77,6 +78,8 @@ class EnsembleCoder(BaseCoder):
         self.codebook_version_ = codebook.version
         return self
 
+    @returns("suggestions")
+    @takes(segments=SEGMENTS_IN)
     def suggest(self, segments: pd.DataFrame) -> pd.DataFrame:
         """The merged, ranked suggestions: the suggestions table plus ``rank`` (1 = best for its segment).
 
@@ -171,6 +174,8 @@ def combine(parts: list[pd.DataFrame], *, top_k: int, min_score: float,
     return out
 
 
+@returns("suggestions")
+@takes(segments=SEGMENTS_IN)
 def suggest(segments: pd.DataFrame, codebook: Codebook | None = None, *, decisions: pd.DataFrame | None = None,
             methods: Sequence[str] = ("keyword", "embedding"), learn: bool | None = None,
             top_k: int = DEFAULT_TOP_K, min_score: float = DEFAULT_MIN_SCORE, embedder: str = "use",
@@ -207,8 +212,7 @@ def suggest(segments: pd.DataFrame, codebook: Codebook | None = None, *, decisio
     Returns
     -------
     DataFrame
-        ``segment_id``, ``doc_id``, ``code_id``, ``method``, ``score``,
-        ``evidence``, ``spans``, ``codebook_version``, ``rank``.
+        {columns}
 
     Raises
     ------

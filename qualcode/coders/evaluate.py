@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from ..errors import ParameterError
+from ..schemas import coded, columns, returns, takes
 from .embedding import EmbeddingCoder
 from .ensemble import DEFAULT_MIN_SCORE, DEFAULT_TOP_K, combine
 from .keyword import KeywordCoder
@@ -28,17 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = ["EVALUATION_COLUMNS", "evaluate"]
 
-EVALUATION_COLUMNS = ["system", "level", "code_id", "n_gold", "n_suggested", "tp", "fp", "fn", "precision", "recall",
-                      "f1", "kappa", "recall_at_k"]
-
-
-def _pairs(frame: pd.DataFrame, name: str) -> pd.DataFrame:
-    missing = [c for c in ("segment_id", "code_id") if c not in frame.columns]
-    if missing:
-        raise ParameterError(f"{name} lacks column(s) {missing}.")
-    if "decision" in frame.columns:
-        frame = frame[frame["decision"].isin(["accept", "manual"])]
-    return frame
+EVALUATION_COLUMNS = columns("evaluation")
 
 
 def _scores(gold: set[tuple[str, str]], predicted: set[tuple[str, str]], universe: int) -> dict:
@@ -89,6 +79,8 @@ def _table(system: str, gold: pd.DataFrame, predicted: pd.DataFrame, ranked: pd.
     return rows
 
 
+@returns("evaluation")
+@takes(suggestions="suggestions[segment_id, code_id]", gold="codings[segment_id, code_id]")
 def evaluate(suggestions: pd.DataFrame, gold: pd.DataFrame, *, segments: Iterable[str] | pd.DataFrame | None = None,
              k: int = 3) -> pd.DataFrame:
     """Compare suggestions with a human coding, beside the most-frequent-codes baseline.
@@ -110,9 +102,7 @@ def evaluate(suggestions: pd.DataFrame, gold: pd.DataFrame, *, segments: Iterabl
     Returns
     -------
     DataFrame
-        ``system`` (coder / baseline), ``level`` (code, dimension, micro),
-        ``code_id``, ``n_gold``, ``n_suggested``, ``tp``, ``fp``, ``fn``,
-        ``precision``, ``recall``, ``f1``, ``kappa``, ``recall_at_k``.
+        {columns}
 
     Examples
     --------
@@ -122,8 +112,8 @@ def evaluate(suggestions: pd.DataFrame, gold: pd.DataFrame, *, segments: Iterabl
     ...     ["precision", "recall", "f1"]].round(2).values.tolist()
     [[0.5, 1.0, 0.67]]
     """
-    suggestions = _pairs(suggestions, "suggestions")
-    gold = _pairs(gold, "gold")
+    suggestions = coded(suggestions)
+    gold = coded(gold)
     if segments is None:
         ids = sorted(set(suggestions["segment_id"]) | set(gold["segment_id"]))
     elif isinstance(segments, pd.DataFrame):

@@ -49,9 +49,10 @@ from ..errors import ParameterError
 from ..nlp.normalize import fold_fast
 from ..nlp.pipeline import get_nlp, lookup_table
 from ..nlp.words import stemmer, stop_words
+from ..schemas import check_lang, returns, takes
 from ._keyword_index import WORD as _WORD
 from ._keyword_index import WordIndex, expand, index_words
-from .base import BaseCoder, participant_units, typed_suggestions
+from .base import SEGMENTS_IN, BaseCoder, participant_units, typed_suggestions
 
 if TYPE_CHECKING:
     from spacy.lookups import Table
@@ -303,8 +304,7 @@ class KeywordCoder(BaseCoder):
 
     def fit(self, codebook: Codebook, decisions: pd.DataFrame | None = None) -> KeywordCoder:
         """Compile the codebook's keywords (decisions are not used by this coder)."""
-        if self.lang not in (None, "es", "en"):
-            raise ParameterError(f"lang must be 'es', 'en' or None, got {self.lang!r}.")
+        check_lang(self.lang, none="each segment's language")
         if self.window < 1:
             raise ParameterError(f"window must be at least 1 sentence, got {self.window}.")
         self.codebook_ = codebook
@@ -323,6 +323,8 @@ class KeywordCoder(BaseCoder):
             self.patterns_[lang] = patterns
         return self
 
+    @returns("suggestions")
+    @takes(segments=SEGMENTS_IN)
     def suggest(self, segments: pd.DataFrame) -> pd.DataFrame:
         """Suggestions for every participant segment whose text holds a keyword.
 
@@ -333,10 +335,10 @@ class KeywordCoder(BaseCoder):
         Returns
         -------
         DataFrame
-            The suggestions table (:data:`qualcode.schemas.SUGGESTIONS`):
-            ``segment_id``, ``doc_id``, ``code_id``, ``method`` (keyword),
-            ``score``, ``evidence`` (``«word» (keyword)`` list), ``spans``
-            (document offsets of the matched words), ``codebook_version``.
+            The suggestions table; ``method`` is ``keyword``, ``evidence`` the
+            ``«word» (keyword)`` list and ``spans`` the matched words:
+
+            {columns}
         """
         self._check_fitted()
         # Only the columns used here are filtered (a corpus may carry many attribute columns).

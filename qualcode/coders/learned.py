@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 
 from ..codebook import Codebook
-from ..errors import ParameterError
+from ..schemas import CODED, check, returns, takes
 from ..spans import to_document
-from .base import BaseCoder, participant_units, typed_suggestions
+from .base import SEGMENTS_IN, BaseCoder, participant_units, typed_suggestions
 from .embedders import CachedEmbedder, Embedder, EmbeddingCache, get_embedder
 
 if TYPE_CHECKING:
@@ -35,16 +35,15 @@ def training_labels(decisions: pd.DataFrame) -> tuple[pd.Series, dict[str, set[s
     accepts it or codes it by hand; negative when rejected (and positive for
     no one) or when it was coded with other codes only.
     """
-    needed = ["segment_id", "code_id", "decision", "quote"]
-    missing = [c for c in needed if c not in decisions.columns]
-    if missing:
-        raise ParameterError(f"decisions lack column(s) {missing}; pass qc.decisions(project).")
+    check(decisions, "decisions", columns=["segment_id", "code_id", "decision", "quote"], values=False,
+          where="decisions")
     texts = decisions.sort_values("quote", key=lambda s: s.str.len()).drop_duplicates("segment_id", keep="last")
     text = texts.set_index("segment_id")["quote"]
     positive: dict[str, set[str]] = {}
     negative: dict[str, set[str]] = {}
-    for code, seg, kind in decisions[["code_id", "segment_id", "decision"]].itertuples(index=False):
-        (positive if kind in ("accept", "manual") else negative).setdefault(code, set()).add(seg)
+    is_coded = decisions["decision"].isin(CODED)
+    for code, seg, yes in zip(decisions["code_id"], decisions["segment_id"], is_coded, strict=True):
+        (positive if yes else negative).setdefault(code, set()).add(seg)
     coded = set().union(*positive.values()) if positive else set()
     for code in set(positive) | set(negative):
         pos = positive.get(code, set())
@@ -124,6 +123,8 @@ class LearnedCoder(BaseCoder):
         self.codebook_version_ = codebook.version
         return self
 
+    @returns("suggestions")
+    @takes(segments=SEGMENTS_IN)
     def suggest(self, segments: pd.DataFrame) -> pd.DataFrame:
         """Suggestions from the learned models (codes without a model are left to the zero-shot coders)."""
         self._check_fitted()

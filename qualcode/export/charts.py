@@ -17,6 +17,7 @@ import pandas as pd
 
 from ..errors import ParameterError
 from ..io.cells import clean_text
+from ..schemas import check, takes
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -54,6 +55,7 @@ def _drawable(value: object) -> str:
     return clean_text(str(value), "chart labels")
 
 
+@takes(freq="frequencies[code_id, dimension]")
 def plot_frequencies(freq: pd.DataFrame, *, codebook: Codebook | None = None, lang: str = "es",
                      value: str = "n_participants", top: int | None = None, ax: Axes | None = None) -> Figure:
     """Horizontal bars of code frequencies, grouped and coloured by dimension.
@@ -93,11 +95,11 @@ def plot_frequencies(freq: pd.DataFrame, *, codebook: Codebook | None = None, la
     return fig
 
 
+@takes(table="code_by_attribute[code_id]")
 def plot_code_by_attribute(table: pd.DataFrame, by: str, *, codebook: Codebook | None = None, lang: str = "es",
                            value: str = "n", ax: Axes | None = None) -> Figure:
     """Heatmap of a code × attribute table (from :func:`qualcode.code_by_attribute`), cells annotated."""
-    if by not in table.columns or value not in table.columns:
-        raise ParameterError(f"the table needs columns {by!r} and {value!r}.")
+    check(table, "code_by_attribute", columns=["code_id", by, value], values=False, where="table (by, value)")
     grid = table.pivot_table(index="code_id", columns=by, values=value, aggfunc="sum", fill_value=0)
     labels = _labels(grid.index, codebook, lang)
     lines = sum(label.count("\n") + 1 for label in labels)
@@ -116,6 +118,7 @@ def plot_code_by_attribute(table: pd.DataFrame, by: str, *, codebook: Codebook |
     return fig
 
 
+@takes(first="first_appearance[position, doc_id, n_new, cumulative]")
 def plot_saturation(first: pd.DataFrame, result: pd.Series | None = None, *, threshold: float = 0.05,
                     ax: Axes | None = None, lang: str = "es") -> Figure:
     """Saturation curve: codes found so far, new codes per document, and the saturation point.
@@ -154,6 +157,7 @@ def plot_saturation(first: pd.DataFrame, result: pd.Series | None = None, *, thr
     return fig
 
 
+@takes(cooc="cooccurrence[code_a, code_b, n]")
 def plot_cooccurrence(cooc: pd.DataFrame, *, codebook: Codebook | None = None, lang: str = "es", top: int = 15,
                       ax: Axes | None = None) -> Figure:
     """Heatmap of how often the most co-occurring codes appear together (from :func:`qualcode.cooccurrence`)."""

@@ -19,6 +19,7 @@ from ..analysis import code_by_attribute, code_frequencies, cooccurrence, first_
 from ..errors import MissingDependencyError, ParameterError
 from ..io.atomic import atomic_path, atomic_write_bytes, check_writable
 from ..io.cells import csv_frame, put, put_row, reporting, sheet_name
+from ..schemas import check_lang
 from .pseudonymize import quote_tags
 
 if TYPE_CHECKING:
@@ -58,8 +59,7 @@ def report_tables(quotes: pd.DataFrame, codebook: Codebook, *, segments: pd.Data
         attribute table per attribute, co-occurrence, first appearance and
         saturation (Guest and Francis, study-wide and per dimension), and the codebook.
     """
-    if lang not in _TITLES:
-        raise ParameterError(f"lang must be 'es' or 'en', got {lang!r}.")
+    check_lang(lang)
     t = _TITLES[lang]
     labels = {c.id: c.label[lang] or c.label["es" if lang == "en" else "en"] for c in codebook}
     tables: dict[str, pd.DataFrame] = {}

@@ -43,6 +43,7 @@ from ..io.text import ROLE_WORDS as _ROLE_WORDS
 from ..io.text import WORD_AND_NUMBER as _WORD_AND_NUMBER
 from ..nlp.normalize import fold, fold_label
 from ..nlp.words import stop_words as _stop_words
+from ..schemas import check
 
 if TYPE_CHECKING:
     # typing.Self is Python 3.11+; qualcode supports 3.10.
@@ -508,9 +509,8 @@ def quote_tags(quotes: pd.DataFrame, *, role: str = "role", stage: str = "stage"
     >>> quote_tags(q).tolist()
     ['Dfinal1', 'Dfinal2', 'Sfinal1']
     """
-    missing = [c for c in (role, stage, participant) if c not in quotes.columns]
-    if missing:
-        raise ParameterError(f"quote tags need attribute column(s) {missing}.")
+    check(quotes, "coded_quotes", columns=[role, stage, participant], values=False,
+          where="quotes, given to quote_tags()")
     initials = {"principal": "D", "directora": "D", "director": "D"}
     numbers: dict[tuple[str, str], dict[str, int]] = {}
     tags = []

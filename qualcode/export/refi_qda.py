@@ -39,6 +39,7 @@ from ..errors import ExchangeFileError, QualcodeWarning
 from ..io.cells import clean_text
 from ..io.safe import parse_xml_safely, read_zip_safely
 from ..io.text import parse_transcript
+from ..schemas import coded as coded_rows
 from ..version import __version__
 
 if TYPE_CHECKING:
@@ -105,8 +106,7 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
     from lxml import etree
 
     E = lambda tag: f"{{{NS}}}{tag}"  # noqa: E731
-    current = decisions[decisions["decision"].isin(["accept", "manual"])].sort_values(
-        ["doc_id", "start", "code_id", "coder"])
+    current = coded_rows(decisions).sort_values(["doc_id", "start", "code_id", "coder"])
     root = etree.Element(E("Project"), nsmap={None: NS})
     root.set("name", _x(name, "the project name"))
     root.set("origin", f"qualcode {__version__}")

@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from ..corpus import UNITS, Corpus, ReadDocument
+from ..corpus import Corpus, ReadDocument
 from ..errors import (
     DuplicateDocumentError,
     InputFileError,
@@ -33,6 +33,7 @@ from ..errors import (
 from ..nlp.language import detect_language
 from ..nlp.normalize import fold, fold_label
 from ..parallel import batches, using
+from ..schemas import check_lang, check_unit, columns
 from .docx import read_docx
 from .encoding import read_decoded
 from .subtitles import parse_subtitles
@@ -48,7 +49,7 @@ SUFFIXES = {
     ".csv": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx",
 }
 PathsLike = str | Path | Iterable[str | Path]
-_REPORT_COLUMNS = ["path", "doc_id", "status", "error", "message", "line", "n_segments"]
+_REPORT_COLUMNS = columns("load_report")
 
 
 class LoadReport(pd.DataFrame):
@@ -321,10 +322,8 @@ def load_corpus(
     ...                              attributes="data_samples/attributes.csv")  # doctest: +SKIP
     >>> report["status"].value_counts()  # doctest: +SKIP
     """
-    if unit not in UNITS:
-        raise ParameterError(f"unit must be one of {UNITS}, got {unit!r}.")
-    if language not in (None, "es", "en"):
-        raise ParameterError(f"language must be 'es', 'en' or None (detect), got {language!r}.")
+    check_unit(unit)
+    check_lang(language, "language", none="detect")
     attr_frame: pd.DataFrame | None = None
     rows: list[dict] = []
     skip: set[Path] = set()

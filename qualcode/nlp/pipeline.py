@@ -14,7 +14,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, cast
 
-from ..errors import ParameterError
+from ..schemas import LANGS, check_lang
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -24,15 +24,14 @@ if TYPE_CHECKING:
 
 __all__ = ["LANGUAGES", "get_nlp", "lookup_table", "sentence_spans"]
 
-LANGUAGES = ("es", "en")
+LANGUAGES = LANGS
 # spaCy refuses texts longer than nlp.max_length; longer turns are split at
 # white space into windows of this size before sentence splitting.
 _WINDOW = 200_000
 
 
 def _check_lang(lang: str) -> None:
-    if lang not in LANGUAGES:
-        raise ParameterError(f"lang must be one of {LANGUAGES}, got {lang!r}.")
+    check_lang(lang)
 
 
 def _register_components() -> None:

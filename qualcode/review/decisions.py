@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from ..schemas import coded, returns
 from ..spans import to_segment
 from .log import DECISION_COLUMNS, Decision, Kind
 
@@ -54,6 +55,7 @@ def record(project: Project, kind: Kind, rows: pd.DataFrame | Sequence[str] | st
                                    spans=spans, memos=memos))
 
 
+@returns("decisions")
 def accept(project: Project, rows: pd.DataFrame | Sequence[str] | str, code_ids: Sequence[str] | str | None = None,
            *, coder: str, memo: str | None = None, source: str = "notebook") -> pd.DataFrame:
     """Accept suggestions for ``coder``: append an ``accept`` decision per row.
@@ -81,6 +83,7 @@ def accept(project: Project, rows: pd.DataFrame | Sequence[str] | str, code_ids:
     return record(project, "accept", rows, code_ids, coder=coder, memo=memo, source=source)
 
 
+@returns("decisions")
 def reject(project: Project, rows: pd.DataFrame | Sequence[str] | str, code_ids: Sequence[str] | str | None = None,
            *, coder: str, memo: str | None = None, source: str = "notebook") -> pd.DataFrame:
     """Reject suggestions for ``coder``: append a ``reject`` decision per row (see :func:`accept`).
@@ -93,6 +96,7 @@ def reject(project: Project, rows: pd.DataFrame | Sequence[str] | str, code_ids:
     return record(project, "reject", rows, code_ids, coder=coder, memo=memo, source=source)
 
 
+@returns("decisions")
 def add_manual(project: Project, rows: pd.DataFrame | Sequence[str] | str,
                code_ids: Sequence[str] | str | None = None, *, coder: str, memo: str | None = None,
                source: str = "notebook", spans: Sequence[tuple[int, int]] | None = None) -> pd.DataFrame:
@@ -137,6 +141,7 @@ def add_manual(project: Project, rows: pd.DataFrame | Sequence[str] | str,
     return record(project, "manual", rows, code_ids, coder=coder, memo=memo, source=source, spans=spans)
 
 
+@returns("decisions")
 def decisions(project: Project, *, history: bool = False, coder: str | None = None) -> pd.DataFrame:
     """The decision log: the current decisions, or all of it.
 
@@ -155,13 +160,9 @@ def decisions(project: Project, *, history: bool = False, coder: str | None = No
     Returns
     -------
     DataFrame
-        ``decision_id``, ``segment_id`` (where the decision is anchored now),
-        ``code_id``, ``coder``, ``decision`` (accept / reject / manual),
-        ``start``/``end`` (offsets in the current document text), ``memo``,
-        ``created_at``, ``source``, ``doc_id``, ``quote`` (the words decided
-        on, as they read then), ``method``, ``score``, ``codebook_version``,
-        ``anchor`` (original, exact, fuzzy or orphan), ``export_id`` (the
-        review workbook a decision was applied from; ``None`` otherwise).
+        The same columns in both views:
+
+        {columns}
     """
     return project.log.frame(history=history, coder=coder)
 
@@ -178,26 +179,21 @@ def undecided(project: Project, rows: pd.DataFrame, coder: str) -> pd.DataFrame:
     return project.log.undecided(rows, coder)
 
 
+@returns("coded_quotes")
 def coded_quotes(project: Project, *, coder: str | None = None) -> pd.DataFrame:
     """Coded quotes: current accept or manual decisions, with the words, the speaker and the attributes.
 
     Returns
     -------
     DataFrame
-        ``segment_id``, ``doc_id``, ``code_id``, ``coder``, ``decision``,
-        ``quote_now`` (the words at ``start:end`` of the document as it
-        reads now; :func:`decisions` has ``quote``, the words as they read
-        when decided, which differ after a corrected transcript re-anchored
-        the decision), ``start``, ``end``, ``speaker``, ``speaker_role``,
-        ``timestamp``, ``memo``, ``created_at``, then the document's
-        attribute columns.
+        {columns}
 
     Examples
     --------
     >>> qc.coded_quotes(project).groupby("code_id").size()  # doctest: +SKIP
     """
     current = decisions(project, coder=coder)
-    current = current[current["decision"].isin(["accept", "manual"])]
+    current = coded(current)
     segments = project.segments
     columns = ["segment_id", "speaker", "speaker_role", "timestamp", "text", "start"]
     attributes = [c for c in segments.columns if c not in {"segment_id", "doc_id", "turn", "part", "speaker",

@@ -31,11 +31,12 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from ..errors import ParameterError, ProjectError
+from ..schemas import DECISION_KINDS, DecisionKind, check, check_decision_kind, columns
 from ..spans import from_log, to_log
 from ..spans import validate as validate_span
 from .anchor import ANCHORED_COLUMNS, LATEST_ANCHOR_JOIN, reanchor
@@ -46,12 +47,10 @@ if TYPE_CHECKING:
 __all__ = ["DECISION_COLUMNS", "SOURCES", "Decision", "DecisionLog", "Workbook", "chunks", "current_view", "sql_value",
            "utc_now"]
 
-Kind = Literal["accept", "reject", "manual"]
-KINDS = ("accept", "reject", "manual")
+Kind = DecisionKind
+KINDS = DECISION_KINDS
 SOURCES = ("notebook", "sheet", "import", "cli", "widget")
-DECISION_COLUMNS = ["decision_id", "segment_id", "code_id", "coder", "decision", "start", "end", "memo",
-                    "created_at", "source", "doc_id", "quote", "method", "score", "codebook_version", "anchor",
-                    "export_id"]
+DECISION_COLUMNS = columns("decisions")
 _STORED = ("segment_id", "code_id", "coder", "decision", "span_start", "span_end", "doc_id", "quote", "memo",
            "created_at", "source", "method", "score", "codebook_version", "export_id")
 _KEY = ["segment_id", "code_id", "coder"]
@@ -107,8 +106,7 @@ class Decision:
     export_id: str | None = None
 
     def __post_init__(self) -> None:
-        if self.decision not in KINDS:
-            raise ParameterError(f"decision must be accept, reject or manual, not {self.decision!r}.")
+        check_decision_kind(self.decision)
         if not isinstance(self.coder, str) or not self.coder.strip():
             raise ParameterError("coder must be a non-empty name (a person, or a method such as 'model').")
         if self.source not in SOURCES:
@@ -417,8 +415,7 @@ class DecisionLog:
         ProjectError
             If the project has no codebook.
         """
-        if kind not in KINDS:
-            raise ParameterError(f"decision must be accept, reject or manual, not {kind!r}.")
+        check_decision_kind(kind)
         if not isinstance(coder, str) or not coder.strip():
             raise ParameterError("coder must be a non-empty name (a person, or a method such as 'model').")
         if source not in SOURCES:
@@ -691,9 +688,8 @@ def _absolute(d: Decision, places: dict[str, tuple[int, int]]) -> tuple[int, int
 
 def _pairs(rows: pd.DataFrame | Sequence[str] | str, code_ids: Sequence[str] | str | None) -> pd.DataFrame:
     if isinstance(rows, pd.DataFrame):
-        missing = [c for c in ("segment_id", "code_id") if c not in rows.columns and not (c == "code_id" and code_ids)]
-        if missing:
-            raise ParameterError(f"the rows need column(s) {missing} (suggestion rows have both).")
+        check(rows, "suggestions", columns=["segment_id"] if code_ids else ["segment_id", "code_id"], values=False,
+              where="rows")
         frame = rows.copy()
         if code_ids is not None:
             frame["code_id"] = code_ids if isinstance(code_ids, str) else list(code_ids)

@@ -33,6 +33,7 @@ from ..io.atomic import atomic_path, check_writable
 from ..io.cells import put, put_row, reporting
 from ..nlp.normalize import fold
 from ..project import text_hash
+from ..schemas import check_lang, returns
 from ..version import __version__
 from .log import Decision, Workbook, chunks, utc_now
 from .table import evidence_text, review_table
@@ -145,8 +146,7 @@ def _export_review_sheet(project: Project, suggestions: pd.DataFrame | None, pat
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    if lang not in CHOICES:
-        raise ParameterError(f"lang must be 'es' or 'en', got {lang!r}.")
+    check_lang(lang)
     codebook = project.codebook()
     labels = {c.id: (c.label[lang] or c.label["es" if lang == "en" else "en"]) for c in codebook}
     table = review_table(project, suggestions, question_chars=question_chars)
@@ -257,6 +257,7 @@ def _header_map() -> dict[str, str]:
     return out
 
 
+@returns("review_sheet")
 def read_review_sheet(path: str | Path) -> pd.DataFrame:
     """Read a (possibly hand-edited) review workbook.
 
@@ -266,14 +267,11 @@ def read_review_sheet(path: str | Path) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        One row per sheet row: ``row`` (spreadsheet row), ``segment_id``,
-        ``text_sha``, ``code_id``, ``decision`` (accept, reject or ``<NA>``),
-        ``other_code``, ``memo``, ``method`` and ``score`` (of the
-        suggestion), ``problem`` (why the row cannot be taken, or ``<NA>``),
-        ``decision_problem`` (the decision cell is not understood; the
-        row's other code can still be taken), ``remark`` (something taken
-        as it was not written, e.g. a memo the spreadsheet turned into a
-        formula, recorded as its text). ``attrs`` holds the export's
+        One row per sheet row:
+
+        {columns}
+
+        ``attrs`` holds the export's
         ``coder``, ``codebook_version``, ``lang``, ``project`` (its path),
         ``project_id``, ``exported_at``, ``export_id`` and ``log_position``
         (``None`` when a workbook of an older qualcode version lacks them).
@@ -415,6 +413,7 @@ def _number(value: object) -> float | None:
     return None if number != number else number
 
 
+@returns("review_outcomes")
 def apply_review(project: Project, review: pd.DataFrame, *, coder: str | None = None) -> pd.DataFrame:
     """Append a read review sheet's decisions to the project's log, in one transaction.
 
@@ -455,11 +454,9 @@ def apply_review(project: Project, review: pd.DataFrame, *, coder: str | None = 
     Returns
     -------
     DataFrame
-        One row per sheet row: ``row``, ``segment_id``, ``code_id``,
-        ``outcome`` (applied, unchanged, blank, partial: some cells taken and
-        one not understood or stale, stale: decided again since the export,
-        refused), ``decisions`` (what was appended, e.g. ``reject+manual``),
-        ``message`` (also for applied rows, e.g. a memo taken from a formula).
+        One row per sheet row:
+
+        {columns}
 
     Raises
     ------

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ..errors import ParameterError
+from ..schemas import returns, takes
 
 if TYPE_CHECKING:
     from ..project import Project
@@ -80,6 +81,8 @@ def _cut(question: object, chars: int) -> object:
     return question[:chars] + " …" if isinstance(question, str) and len(question) > chars else question
 
 
+@returns("review_table")
+@takes(suggestions="suggestions[segment_id, code_id]")
 def review_table(project: Project, suggestions: pd.DataFrame | None, *, question_chars: int = 600) -> pd.DataFrame:
     """The suggestions to review, each joined with its segment, in reading order of the documents' ids.
 
@@ -99,14 +102,12 @@ def review_table(project: Project, suggestions: pd.DataFrame | None, *, question
     -------
     DataFrame
         The suggestion columns given (among :data:`SUGGESTION_COLUMNS`), then
-        every column of ``project.segments`` (``doc_id``, ``turn``, ``part``,
-        ``speaker``, ``speaker_role``, ``start``, ``end``, ``timestamp``,
-        ``field``, ``text``, ``language``, ``text_sha``, then the
-        participant attributes), ``question`` (the interviewer's turn before
-        the segment, cut; NaN when none) and ``reading_order`` (the segment's
-        position in ``project.segments``: documents in the order they were
-        added, segments by start). Rows sorted by ``doc_id`` then ``start``;
-        rows of one segment keep the order they had in ``suggestions``.
+        every column of ``project.segments``, ``question`` and ``reading_order``
+        (documents in the order they were added, segments by start):
+
+        {columns}
+
+        Rows of one segment keep the order they had in ``suggestions``.
         ``attrs["attributes"]`` lists the participant attribute columns,
         ``attrs["segment_columns"]`` every column from the segments (with ``question``).
 
@@ -127,9 +128,6 @@ def review_table(project: Project, suggestions: pd.DataFrame | None, *, question
     if suggestions is None:
         rows = segments[segments["speaker_role"] == "participant"][["segment_id"]].assign(code_id=None)
     else:
-        missing = [c for c in ("segment_id", "code_id") if c not in suggestions.columns]
-        if missing:
-            raise ParameterError(f"suggestions need column(s) {missing} (qc.suggest returns them).")
         rows = suggestions[[c for c in SUGGESTION_COLUMNS if c in suggestions.columns]].copy()
     table = rows.merge(segments, on="segment_id", how="left", validate="many_to_one")
     lost = table[table["doc_id"].isna()]

@@ -24,6 +24,7 @@ import pandas as pd
 
 from ..errors import MissingDependencyError, ParameterError, QualcodeError
 from ..project import Project
+from ..schemas import check, check_lang, returns
 from ..spans import clip, merge, to_segment
 from ..spans import parse as parse_spans
 from .decisions import insert, prepare, undecided
@@ -183,8 +184,7 @@ class ReviewQueue:
                  lang: str = "es", order: str = "document", question_chars: int = 600) -> None:
         if not isinstance(coder, str) or not coder.strip():
             raise ParameterError("coder must be a non-empty name, e.g. ReviewQueue(project, coder='ana').")
-        if lang not in _TEXT:
-            raise ParameterError(f"lang must be 'es' or 'en', not {lang!r}.")
+        check_lang(lang)
         if order not in ("document", "score"):
             raise ParameterError(f"order must be 'document' or 'score', not {order!r}.")
         self.project = project
@@ -210,9 +210,7 @@ class ReviewQueue:
             if not isinstance(suggestions, pd.DataFrame):
                 raise ParameterError("suggestions must be a DataFrame with segment_id and code_id "
                                      "(e.g. the result of qc.suggest), or None for the project's stored ones.")
-            missing = [c for c in ("segment_id", "code_id") if c not in suggestions.columns]
-            if missing:
-                raise ParameterError(f"suggestions need column(s) {missing} (qc.suggest returns them).")
+            check(suggestions, "suggestions", columns=["segment_id", "code_id"], values=False, where="suggestions")
             rows = suggestions
         rows = rows.copy()
         wanted = ["segment_id", "code_id", "method", "score", "evidence", "spans", "codebook_version", "created_at"]
@@ -242,8 +240,12 @@ class ReviewQueue:
         return len(self._table)
 
     @property
+    @returns("review_queue")
     def table(self) -> pd.DataFrame:
-        """The whole queue: ``segment_id``, ``doc_id``, ``code_id``, ``method``, ``score``, ``status``."""
+        """The whole queue, one row per suggestion to review:
+
+        {columns}
+        """
         out = self._table[["segment_id", "doc_id", "code_id", "method", "score"]].copy()
         out["status"] = pd.array(self._status, dtype="string")
         return out
