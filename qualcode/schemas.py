@@ -749,15 +749,22 @@ def returns(name: str) -> Callable[[F], F]:
     return decorate
 
 
+def _frame_only(annotation: object) -> bool:
+    # Annotations are strings here (from __future__ import annotations).
+    text = str(annotation).replace(" ", "")
+    return text in ("pd.DataFrame", "DataFrame", "pd.DataFrame|None", "DataFrame|None")
+
+
 def takes(**specs: str) -> Callable[[F], F]:
     """Decorate a function that takes tables: check that each named DataFrame argument has the columns it reads.
 
     ``@takes(codings="codings[doc_id, code_id]")`` checks the ``codings``
     argument for those columns of the ``codings`` declaration; ``"segments"``
-    alone checks every required column. Arguments that are ``None`` or not a
-    DataFrame (a list of ids, say) are left to the function. Only the
-    column set is checked: cheap, and no stricter than the hand-written
-    checks it replaces.
+    alone checks every required column. An argument annotated as a DataFrame
+    alone (or ``DataFrame | None``) must be one; where the annotation allows
+    more (a list of ids, say), anything but a DataFrame is left to the
+    function. Only the column set is checked: cheap, and no stricter than the
+    hand-written checks it replaces.
     """
     parsed = {param: _parse(spec) for param, spec in specs.items()}
 
@@ -769,13 +776,14 @@ def takes(**specs: str) -> Callable[[F], F]:
             raise ParameterError(f"{func.__qualname__} has no parameter(s) {unknown}.")
         positions = {param: names.index(param) for param in parsed}
         label = func.__qualname__
+        only_frames = {param for param in parsed if _frame_only(signature.parameters[param].annotation)}
 
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             for param, (name, cols) in parsed.items():
                 value = kwargs[param] if param in kwargs else (
                     args[positions[param]] if positions[param] < len(args) else None)
-                if isinstance(value, pd.DataFrame):
+                if isinstance(value, pd.DataFrame) or (value is not None and param in only_frames):
                     check(value, name, columns=cols, values=False, where=f"{param}, given to {label}()")
             return func(*args, **kwargs)
 

@@ -136,18 +136,26 @@ def validate(span: object, segment: Sequence[int] | None = None, *, what: str = 
     qualcode.errors.ParameterError: span of row 0 (95, 112) is outside segment 9f2c (document offsets 100 to 120); ...
     """
     pair = None
+    shown = _shown(span)
     if isinstance(span, (list, tuple)) and len(span) == 2:
         start, end = _offset(span[0]), _offset(span[1])
         if start is not None and end is not None:
             pair = (start, end)
     if pair is None:
-        raise ParameterError(f"{what} {span!r} is not a (start, end) pair of whole numbers.")
+        raise ParameterError(f"{what} {shown} is not a (start, end) pair of whole numbers.")
     if not 0 <= pair[0] < pair[1]:
-        raise ParameterError(f"{what} {span!r} is empty or negative: give 0 <= start < end.")
+        raise ParameterError(f"{what} {shown} is empty or negative: give 0 <= start < end.")
     if segment is not None and not int(segment[0]) <= pair[0] < pair[1] <= int(segment[1]):
-        raise ParameterError(f"{what} {span!r} is outside {where} (document offsets {int(segment[0])} to "
+        raise ParameterError(f"{what} {shown} is outside {where} (document offsets {int(segment[0])} to "
                              f"{int(segment[1])}); spans are document offsets, like segments.start and segments.end.")
     return pair
+
+
+def _shown(span: object) -> str:
+    # numpy scalars print as np.int64(281) since numpy 2; a user wrote 281.
+    if isinstance(span, (list, tuple)):
+        return "(" + ", ".join(str(v.item()) if hasattr(v, "item") else repr(v) for v in span) + ")"
+    return repr(span)
 
 
 def merge(spans: Iterable[Sequence[int]]) -> list[Span]:

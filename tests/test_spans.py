@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from itertools import pairwise
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from qualcode import spans
 from qualcode.errors import ParameterError
+from qualcode.spans import validate
 
 
 @st.composite
@@ -101,3 +103,11 @@ def test_validate_accepts_whole_floats_and_numpy_ints():
 
     assert spans.validate((np.int64(101), 110.0), (100, 120)) == (101, 110)
     assert spans.validate([3, 4]) == (3, 4)
+
+
+def test_span_messages_show_the_numbers_as_written():
+    # numpy 2 prints np.int64(281); the user wrote 281 (or took it from segments.start).
+    with pytest.raises(ParameterError) as caught:
+        validate((np.int64(281), np.int64(296)), (300, 400), what="span of row 0", where="segment ab12")
+    assert "span of row 0 (281, 296) is outside segment ab12" in str(caught.value)
+    assert "np.int64" not in str(caught.value)

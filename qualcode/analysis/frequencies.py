@@ -57,7 +57,7 @@ def rollup(codings: pd.DataFrame, *, to: Literal["dimension", "parent"] = "dimen
 
 
 @returns("frequencies")
-@takes(codings="codings")
+@takes(codings="codings", segments="segments[doc_id]")
 def code_frequencies(codings: pd.DataFrame, *, segments: pd.DataFrame | None = None,
                      include_ancestors: bool = False) -> pd.DataFrame:
     """Per code: coded segments, documents and participants, and the share of participants.

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ..schemas import coded, returns
+from ..schemas import columns as schema_columns
 from ..spans import to_segment
 from .log import DECISION_COLUMNS, Decision, Kind
 
@@ -196,9 +197,9 @@ def coded_quotes(project: Project, *, coder: str | None = None) -> pd.DataFrame:
     current = coded(current)
     segments = project.segments
     columns = ["segment_id", "speaker", "speaker_role", "timestamp", "text", "start"]
-    attributes = [c for c in segments.columns if c not in {"segment_id", "doc_id", "turn", "part", "speaker",
-                                                           "speaker_role", "start", "end", "timestamp", "field",
-                                                           "text", "language", "text_sha"}]
+    # Attributes are whatever follows the declared segment columns (text_sha is the project's own fingerprint).
+    declared = {*schema_columns("segments"), "text_sha"}
+    attributes = [c for c in segments.columns if c not in declared]
     merged = current.merge(segments[columns + attributes].rename(columns={"start": "segment_start"}),
                            on="segment_id", how="left")
     merged["quote_now"] = [text[slice(*to_segment((s, e), base))] for text, s, e, base in

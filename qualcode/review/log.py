@@ -434,7 +434,8 @@ class DecisionLog:
             raise ParameterError(f"code id(s) {bad_codes} are not in the project's codebook "
                                  f"(version {self.current_version()}); see project.codes.")
         if spans is not None and len(spans) != len(frame):
-            raise ParameterError(f"{len(frame)} rows but {len(spans)} spans; give one (start, end) per row.")
+            raise ParameterError(f"{len(frame)} rows but {len(spans)} spans; spans= is a list with one (start, end) "
+                                 f"pair per row, e.g. spans=[(120, 164)] for one row.")
         if memos is not None and len(memos) != len(frame):
             raise ParameterError(f"{len(frame)} rows but {len(memos)} memos.")
         version = self.current_version()
