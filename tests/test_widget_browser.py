@@ -21,6 +21,7 @@ import pytest
 
 import qualcode as qc
 from qualcode.project import Project
+from qualcode.review.widget import ReviewQueue
 
 CHROMIUM = "/usr/bin/chromium"
 TOKEN = "qualcode-widget-test"
@@ -74,7 +75,7 @@ def study(tmp_path, samples):
         project.add_corpus(corpus)
         project.add_codebook(qc.load_codebook("nic_study"))
         qc.suggest(project, methods=("keyword",))
-        queue = qc.review.ReviewQueue(project, "ana")
+        queue = ReviewQueue(project, "ana")
         expected = [queue.item(0), queue.item(1)]
     (tmp_path / "review.ipynb").write_text(json.dumps(_notebook(path), indent=1), encoding="utf-8")
     return path, expected

@@ -2,7 +2,7 @@
 
 Built once, here, for both places a coder reviews: the review workbook
 (:func:`qualcode.export_review_sheet`) and the notebook widget
-(:class:`qualcode.review.ReviewQueue`). What each adds on top (the workbook
+(:class:`qualcode.review.widget.ReviewQueue`). What each adds on top (the workbook
 its column layout, the widget one item per code and segment not yet decided by
 its coder, in its reading order) stays with it.
 """
