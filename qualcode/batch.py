@@ -27,7 +27,7 @@ codes seen for the first time and the saturation verdict before and after.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -38,7 +38,7 @@ from .analysis import saturation
 from .coders.ensemble import DEFAULT_MIN_SCORE, DEFAULT_TOP_K, combine
 from .corpus import Corpus
 from .errors import ProjectError, QualcodeError
-from .io import load_corpus
+from .io import SurveyColumns, load_corpus
 from .io.atomic import free_path
 from .parallel import using
 from .review.decisions import coded_quotes, undecided
@@ -231,7 +231,8 @@ def run_round(project: Project, source: str | Path | Sequence[str | Path] | Corp
               top_k: int | None = None, min_score: float | None = None, embedder: str = "use",
               report: bool = True, name: str | None = None, workers: int = 1, scheduler: str | None = None,
               progress: bool = False, overwrite: bool = False, speakers: Sequence[str] = (),
-              interviewer: Sequence[str] = ()) -> RoundResult:
+              interviewer: Sequence[str] = (), survey: SurveyColumns | None = None,
+              doc_id: Literal["stem", "name", "path"] | Callable[[Path], str] = "stem") -> RoundResult:
     """Add a round of transcripts, suggest codes for what is new, and write the review and report workbooks.
 
     Parameters
@@ -257,6 +258,8 @@ def run_round(project: Project, source: str | Path | Sequence[str | Path] | Corp
         Where the loading and the suggestion work run (see :mod:`qualcode.parallel`).
     speakers, interviewer : sequence of str
         Speaker labels to accept and the interviewer's labels (see :func:`~qualcode.io.load_corpus`).
+    survey, doc_id
+        How survey tables are read and document ids made (see :func:`~qualcode.io.load_corpus`).
     Other parameters
         As :func:`~qualcode.workflow.suggest`.
 
@@ -278,7 +281,8 @@ def run_round(project: Project, source: str | Path | Sequence[str | Path] | Corp
             report_frame = pd.DataFrame({"path": [], "doc_id": [], "status": []})
         else:
             corpus, report_frame = load_corpus(source, attributes=attributes, unit=unit,
-                                               speakers=speakers, interviewer=interviewer)
+                                               speakers=speakers, interviewer=interviewer, survey=survey,
+                                               doc_id=doc_id)
         documents = project.add_corpus(corpus) if len(corpus.documents) else \
             pd.DataFrame(columns=["doc_id", "action", "n_segments", "n_reanchored", "n_orphaned"])
         changed = list(documents.loc[documents["action"].isin(["added", "updated"]), "doc_id"])

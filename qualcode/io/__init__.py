@@ -349,9 +349,13 @@ def load_corpus(
         if fmt is not None and fmt not in ("csv", "xlsx"):
             did = _doc_id_for(path, doc_id)
             if did in owner:
+                # Only a rule that tells the two files apart is a remedy: same-named files in two folders
+                # differ by their path alone.
+                rules = [r for r in ("name", "path") if _doc_id_for(path, r) != _doc_id_for(owner[did], r)]
+                fix = (f"Rename one of the files, or load with {' or '.join(f'doc_id={r!r}' for r in rules)} to "
+                       "keep both." if rules else "The same file is given twice: give it once.")
                 error = DuplicateDocumentError(
-                    f"{path}: would get document id {did!r}, which {owner[did]} already has. Rename one of the "
-                    "files, or load with doc_id='name' or doc_id='path' to keep both.", path=path)
+                    f"{path}: would get document id {did!r}, which {owner[did]} already has. {fix}", path=path)
                 outcomes.append(([], _row(path, None, "error", type(error).__name__, str(error))))
                 continue
             owner[did] = path
