@@ -27,10 +27,10 @@ codes seen for the first time and the saturation verdict before and after.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
@@ -38,7 +38,7 @@ from .analysis import saturation
 from .coders.ensemble import DEFAULT_MIN_SCORE, DEFAULT_TOP_K, combine
 from .corpus import Corpus
 from .errors import ProjectError, QualcodeError
-from .io import load_corpus
+from .io import SurveyColumns, load_corpus
 from .io.atomic import free_path
 from .parallel import using
 from .review.decisions import coded_quotes, undecided
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from .io import LoadReport
     from .project import Project
 
-__all__ = ["RoundResult", "count_actions", "decision_changes", "run_round", "saturation_verdict"]
+__all__ = ["RoundResult", "add_files", "count_actions", "decision_changes", "run_round", "saturation_verdict"]
 
 
 def count_actions(documents: pd.DataFrame) -> str:
@@ -218,6 +218,52 @@ class RoundResult:
         return lines
 
 
+_NO_CHANGES = ["doc_id", "action", "n_segments", "n_reanchored", "n_orphaned"]
+
+
+def add_files(project: Project, source: str | Path | Sequence[str | Path], *, speakers: Sequence[str] = (),
+              interviewer: Sequence[str] = (), **options: Any) -> tuple[Corpus, pd.DataFrame, LoadReport]:
+    """Load transcript files and add them to the project, reading each with the labels it was first added with.
+
+    A document first added with ``speakers``/``interviewer`` keeps them: added again without any (an edited
+    file, a re-run round), it is read with the same labels instead of guessed ones, so its turns, roles and
+    decisions stay where they were; its report row says so. Labels given now replace the remembered ones
+    (the row says that too) and are remembered from now on.
+
+    Parameters
+    ----------
+    project : Project
+    source : path, folder, glob or list of them
+        As :func:`~qualcode.io.load_corpus`.
+    speakers, interviewer : sequence of str
+        Labels for every file (see :func:`~qualcode.io.load_corpus`).
+    **options
+        Any other argument of :func:`~qualcode.io.load_corpus` (``attributes``, ``unit``, ``survey``,
+        ``doc_id``, ``workers`` …).
+
+    Returns
+    -------
+    (Corpus, DataFrame, LoadReport)
+        The files read, what :meth:`~qualcode.project.Project.add_corpus` did per document, and the load report.
+
+    Examples
+    --------
+    >>> _, documents, report = add_files(project, "entrevistas/", interviewer=["Hablante 1"])  # doctest: +SKIP
+    >>> _, documents, report = add_files(project, "entrevistas/int_03.txt")  # doctest: +SKIP
+    >>> report["message"].iloc[0]  # doctest: +SKIP
+    "entrevistas/int_03.txt: 40 turns, 2 speakers; ...; using the labels given when it was first added: ..."
+    """
+    corpus, report = load_corpus(source, speakers=speakers, interviewer=interviewer,
+                                 remembered=project.load_options(), **options)
+    documents = project.add_corpus(corpus) if len(corpus.documents) else pd.DataFrame(columns=_NO_CHANGES)
+    if speakers or interviewer:
+        # Survey answers take no speaker labels: only transcripts remember them.
+        transcripts = corpus.documents.loc[~corpus.documents["format"].isin(["csv", "xlsx"]), "doc_id"]
+        project.remember_load_options({str(d): {"speakers": list(speakers), "interviewer": list(interviewer)}
+                                       for d in transcripts})
+    return corpus, documents, report
+
+
 def _free_path(path: Path) -> Path:
     """``path``, or ``name-2.xlsx``, ``name-3.xlsx`` … if it exists: a workbook may hold a coder's unsaved work."""
     return free_path(path)
@@ -231,7 +277,8 @@ def run_round(project: Project, source: str | Path | Sequence[str | Path] | Corp
               top_k: int | None = None, min_score: float | None = None, embedder: str = "use",
               report: bool = True, name: str | None = None, workers: int = 1, scheduler: str | None = None,
               progress: bool = False, overwrite: bool = False, speakers: Sequence[str] = (),
-              interviewer: Sequence[str] = ()) -> RoundResult:
+              interviewer: Sequence[str] = (), survey: SurveyColumns | None = None,
+              doc_id: Literal["stem", "name", "path"] | Callable[[Path], str] = "stem") -> RoundResult:
     """Add a round of transcripts, suggest codes for what is new, and write the review and report workbooks.
 
     Parameters
@@ -257,6 +304,8 @@ def run_round(project: Project, source: str | Path | Sequence[str | Path] | Corp
         Where the loading and the suggestion work run (see :mod:`qualcode.parallel`).
     speakers, interviewer : sequence of str
         Speaker labels to accept and the interviewer's labels (see :func:`~qualcode.io.load_corpus`).
+    survey, doc_id
+        How survey tables are read and document ids made (see :func:`~qualcode.io.load_corpus`).
     Other parameters
         As :func:`~qualcode.workflow.suggest`.
 
@@ -276,11 +325,11 @@ def run_round(project: Project, source: str | Path | Sequence[str | Path] | Corp
         if isinstance(source, Corpus):
             corpus = source
             report_frame = pd.DataFrame({"path": [], "doc_id": [], "status": []})
+            documents = project.add_corpus(corpus) if len(corpus.documents) else pd.DataFrame(columns=_NO_CHANGES)
         else:
-            corpus, report_frame = load_corpus(source, attributes=attributes, unit=unit,
-                                               speakers=speakers, interviewer=interviewer)
-        documents = project.add_corpus(corpus) if len(corpus.documents) else \
-            pd.DataFrame(columns=["doc_id", "action", "n_segments", "n_reanchored", "n_orphaned"])
+            corpus, documents, report_frame = add_files(project, source, attributes=attributes, unit=unit,
+                                                        speakers=speakers, interviewer=interviewer,
+                                                        survey=survey, doc_id=doc_id)
         changed = list(documents.loc[documents["action"].isin(["added", "updated"]), "doc_id"])
         top_k = DEFAULT_TOP_K if top_k is None else top_k
         min_score = DEFAULT_MIN_SCORE if min_score is None else min_score

@@ -21,7 +21,7 @@ import hashlib
 import json
 import sqlite3
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -434,6 +434,28 @@ class Project:
                 _set_meta(db, _UNSUGGESTED, pending + [d for d in new if d not in set(pending)])
         return pd.DataFrame(rows, columns=["doc_id", "action", "n_segments", "n_reanchored", "n_orphaned"])
 
+    def load_options(self) -> dict[str, dict[str, list[str]]]:
+        """The speaker and interviewer labels given when each document was loaded, by document id.
+
+        ``{"int_01": {"speakers": ["Marta Rojas"], "interviewer": ["Hablante 1"]}}`` for the documents
+        loaded with ``speakers=``/``interviewer=`` (``--speakers``/``--interviewer``); pass it to
+        :func:`~qualcode.io.load_corpus` as ``remembered=`` so a file added again without them is read as before
+        (:func:`~qualcode.batch.add_files` and :func:`~qualcode.batch.run_round` do).
+        """
+        rows = self._db.execute("SELECT key, value FROM meta WHERE key GLOB ?", (_LOAD_OPTIONS + "*",))
+        return {key[len(_LOAD_OPTIONS):]: json.loads(value) for key, value in rows}
+
+    def remember_load_options(self, options: Mapping[str, Mapping[str, Sequence[str]]]) -> None:
+        """Keep, per document id, the ``speakers`` and ``interviewer`` labels it was loaded with (replacing any).
+
+        Stored in the ``meta`` table (key ``load_options:<doc_id>``, JSON): no schema change. Read back with
+        :meth:`load_options`.
+        """
+        with self._write() as db:
+            for doc_id, given in options.items():
+                _set_meta(db, _LOAD_OPTIONS + doc_id, {"speakers": list(given.get("speakers", ())),
+                                                       "interviewer": list(given.get("interviewer", ()))})
+
     @staticmethod
     def _same_turns(db: sqlite3.Connection, doc_id: str, segments: pd.DataFrame) -> bool:
         """Same segments, speakers and roles as stored: a file loaded again with other ``speakers=`` or
@@ -823,6 +845,8 @@ class Project:
 # Keys of the meta table that hold work in progress (JSON values).
 _UNSUGGESTED = "unsuggested_documents"
 _ROUND = "round_in_progress:"
+# The labels a document was loaded with (speakers=, interviewer=), reused when it is added again without them.
+_LOAD_OPTIONS = "load_options:"
 
 
 def _get_meta(db: sqlite3.Connection, key: str, default: Any) -> Any:

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import ast
+import re
+import shlex
 import warnings
 from pathlib import Path
 
 import pandas as pd
 import typer
 
-from ..errors import NoSpeakerLabelsWarning, QualcodeError
-from ..io import load_corpus
+from ..errors import NoSpeakerLabelsWarning, ParameterError, QualcodeError
+from ..io import SurveyColumns, load_corpus
 from .app import app
+
+__all__ = ["DOC_ID", "INTERVIEWER", "SPEAKERS", "SURVEY_ID", "SURVEY_SPEAKER", "SURVEY_TEXT", "in_cli_words",
+           "load_options"]
 
 SPEAKERS = typer.Option(None, "--speakers", metavar="LABEL",
                         help="A speaker label qualcode does not recognise on its own (repeat for more), "
@@ -19,6 +25,81 @@ INTERVIEWER = typer.Option(None, "--interviewer", metavar="LABEL",
                            help="The interviewer's label in the files (repeat for more), e.g. --interviewer "
                                 "'Hablante 1'. Default: a role word (Entrevistadora, Moderadora, E:), else "
                                 "the speaker who asks most questions; each file's row says who and why.")
+SURVEY_ID = typer.Option(None, "--survey-id", metavar="COLUMN",
+                         help="Read .csv/.xlsx files (and a tab-separated .txt such as Excel's \"Unicode Text\") "
+                              "as survey answers: the column with one id per response. Needs --survey-text.")
+SURVEY_TEXT = typer.Option(None, "--survey-text", metavar="COLUMN",
+                           help="With --survey-id: an answer column (repeat for more); each answer is a segment.")
+SURVEY_SPEAKER = typer.Option(None, "--survey-speaker", metavar="COLUMN",
+                              help="With --survey-id: the column naming who answered (default: the id column).")
+DOC_ID = typer.Option("stem", "--doc-id", metavar="stem|name|path",
+                      help="How document ids are made from file names: stem (entrevista_01), name "
+                           "(entrevista_01.docx) or path (ronda1/entrevista_01.txt, for files of the same name "
+                           "in different folders).")
+
+
+def load_options(survey_id: str | None, survey_text: list[str] | None, survey_speaker: str | None,
+                 doc_id: str) -> dict:
+    """The ``survey`` and ``doc_id`` arguments of :func:`~qualcode.io.load_corpus` from the command-line options.
+
+    Raises
+    ------
+    ParameterError
+        For a survey option without the others it needs, or an unknown ``--doc-id``; the message is in
+        command-line words.
+
+    Examples
+    --------
+    >>> load_options("ticket", ["q1"], None, "path")["survey"].text
+    ['q1']
+    """
+    if doc_id not in ("stem", "name", "path"):
+        raise ParameterError(f"--doc-id must be stem, name or path, got {doc_id!r}.")
+    if survey_id is None and (survey_text or survey_speaker):
+        raise ParameterError("--survey-text and --survey-speaker need --survey-id COLUMN (the response id column).")
+    if survey_id is not None and not survey_text:
+        raise ParameterError("--survey-id needs at least one --survey-text COLUMN (an answer column).")
+    survey = SurveyColumns(id=survey_id, text=list(survey_text or []), speaker=survey_speaker) \
+        if survey_id is not None else None
+    return {"survey": survey, "doc_id": doc_id}
+
+
+def _columns(found: re.Match) -> str:
+    """``survey=SurveyColumns(id='x', text=['a', 'b'])`` → ``--survey-id x --survey-text a --survey-text b``."""
+    try:
+        ident, texts = ast.literal_eval(found["id"]), ast.literal_eval(f"[{found['text']}]")
+    except (ValueError, SyntaxError):  # ``id=..., text=[...]``: no column named yet
+        return "--survey-id COLUMN --survey-text COLUMN"
+    if not isinstance(ident, str) or not texts or not all(isinstance(t, str) for t in texts):
+        return "--survey-id COLUMN --survey-text COLUMN"
+    return " ".join([f"--survey-id {shlex.quote(ident)}", *(f"--survey-text {shlex.quote(t)}" for t in texts)])
+
+
+# The loaders' remedies name Python parameters; each has a command-line option of the same effect.
+_CLI_WORDS: list[tuple[re.Pattern[str], str | object]] = [
+    (re.compile(r"survey=(?:qc\.)?SurveyColumns\(id=(?P<id>.*?), text=\[(?P<text>.*?)\]\)"), _columns),
+    (re.compile(r"\battributes=\.\.\."), "--attributes FILE"),
+    (re.compile(r"\bdoc_id=(['\"])(\w+)\1"), r"--doc-id \2"),
+    (re.compile(r"\b(speakers|interviewer)=\[[^\]]*\] \(command line: ([^)]*)\)"), r"\2"),
+    (re.compile(r"\b(speakers|interviewer)=\[[^\]]*\] / (--\1)"), r"\2"),
+]
+
+
+def in_cli_words(message: str) -> str:
+    """A load report's or an error's message with its Python remedies in command-line words.
+
+    Examples
+    --------
+    >>> in_cli_words("load with doc_id='path' to keep both")
+    'load with --doc-id path to keep both'
+    >>> in_cli_words("load it with survey=SurveyColumns(id='ticket', text=['q1', 'q 2'])")
+    "load it with --survey-id ticket --survey-text q1 --survey-text 'q 2'"
+    >>> in_cli_words("name them: speakers=['Name', ...] (command line: --speakers 'Name')")
+    "name them: --speakers 'Name'"
+    """
+    for pattern, words in _CLI_WORDS:
+        message = pattern.sub(words, message)  # type: ignore[arg-type]  # a replacement text or function
+    return message
 
 
 @app.command("load")
@@ -29,6 +110,10 @@ def load(
     language: str | None = typer.Option(None, help="Force es or en (default: detect per document)."),
     speakers: list[str] | None = SPEAKERS,
     interviewer: list[str] | None = INTERVIEWER,
+    survey_id: str | None = SURVEY_ID,
+    survey_text: list[str] | None = SURVEY_TEXT,
+    survey_speaker: str | None = SURVEY_SPEAKER,
+    doc_id: str = DOC_ID,
 ) -> None:
     """Load transcripts and print a summary per document and any problems.
 
@@ -37,6 +122,10 @@ def load(
         qualcode load data_samples/transcripts --attributes data_samples/attributes.csv
 
         qualcode load entrevistas/ --interviewer "Hablante 1" --speakers "SPEAKER_00"
+
+        qualcode load encuesta.txt --survey-id ticket_id --survey-text q1_aprendizaje --survey-text q2_dificultad
+
+        qualcode load ronda1 ronda2 --doc-id path
     """
     try:
         with warnings.catch_warnings():
@@ -45,9 +134,10 @@ def load(
             corpus, report = load_corpus(
                 paths, attributes=attributes, speakers=speakers or (), interviewer=interviewer or (),
                 unit=unit, language=language,  # type: ignore[arg-type]  # the user's text; load_corpus() refuses others
+                **load_options(survey_id, survey_text, survey_speaker, doc_id),
             )
     except QualcodeError as exc:
-        typer.secho(f"error: {exc}", err=True, fg="red")
+        typer.secho(f"error: {in_cli_words(getattr(exc, 'cli_message', None) or str(exc))}", err=True, fg="red")
         raise typer.Exit(2) from None
     summary = corpus.summary()
     keep = [c for c in ["doc_id", "format", "language", "n_turns", "n_segments", "n_words", "n_speakers",
@@ -63,13 +153,13 @@ def load(
         typer.echo("")
         typer.echo("speakers and interviewer per file:")
         for row in files.itertuples():
-            typer.echo(f"  {row.message}")
+            typer.echo(f"  {in_cli_words(row.message)}")
     problems = report[report["status"] != "ok"]
     if len(problems):
         typer.echo("")
         typer.echo(f"{report.n_errors} file(s) failed, {len(problems) - report.n_errors} warning(s):")
         for row in problems.itertuples():
             colour = "red" if row.status == "error" else "yellow"
-            typer.secho(f"  [{row.status}] {row.message}", fg=colour)
+            typer.secho(f"  [{row.status}] {in_cli_words(row.message)}", fg=colour)
     if report.n_errors:
         raise typer.Exit(1)

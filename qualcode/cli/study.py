@@ -14,12 +14,12 @@ import pandas as pd
 import typer
 
 from ..analysis import saturation
-from ..batch import count_actions, decision_changes, run_round
+from ..batch import add_files, count_actions, decision_changes, run_round
 from ..codebook import load_codebook
 from ..errors import NoSpeakerLabelsWarning, OutputExistsError, QualcodeError, QualcodeWarning
 from ..export import export_tables
 from ..export.excel import table_files
-from ..io import load_corpus
+from ..io import REMEMBERED
 from ..io.atomic import atomic_write_bytes, check_outputs, check_writable
 from ..io.cells import reporting
 from ..project import Project
@@ -28,7 +28,16 @@ from ..review.decisions import undecided as not_decided
 from ..review.sheet import apply_review, export_review_sheet, read_review_sheet
 from ..workflow import Pseudonymizer, export_refi_qda, export_report, suggest
 from .app import app
-from .corpus import INTERVIEWER, SPEAKERS
+from .corpus import (
+    DOC_ID,
+    INTERVIEWER,
+    SPEAKERS,
+    SURVEY_ID,
+    SURVEY_SPEAKER,
+    SURVEY_TEXT,
+    in_cli_words,
+    load_options,
+)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -54,7 +63,7 @@ def _methods(spec: str) -> tuple[str, ...]:
 
 def _fail(exc: Exception, code: int = 1) -> NoReturn:
     # Errors that name a Python parameter carry the same message in command-line words.
-    typer.secho(f"error: {getattr(exc, 'cli_message', None) or exc}", err=True, fg="red")
+    typer.secho(f"error: {getattr(exc, 'cli_message', None) or in_cli_words(str(exc))}", err=True, fg="red")
     # A refused write did nothing at all: exit 2, as for any command that could do nothing.
     raise typer.Exit(2 if isinstance(exc, OutputExistsError) else code)
 
@@ -112,32 +121,38 @@ def add(project: Path = typer.Argument(..., help="Project file."),
         attributes: Path | None = typer.Option(None, "--attributes", "-a", help="Attributes sheet (CSV/XLSX)."),
         unit: str = typer.Option("turn", help="Segment unit: turn, paragraph or sentence."),
         workers: int = WORKERS, scheduler: str | None = SCHEDULER, quiet: bool = QUIET,
-        speakers: list[str] | None = SPEAKERS, interviewer: list[str] | None = INTERVIEWER) -> None:
+        speakers: list[str] | None = SPEAKERS, interviewer: list[str] | None = INTERVIEWER,
+        survey_id: str | None = SURVEY_ID, survey_text: list[str] | None = SURVEY_TEXT,
+        survey_speaker: str | None = SURVEY_SPEAKER, doc_id: str = DOC_ID) -> None:
     """Add (or update) transcripts; unchanged files are skipped, decisions re-anchor to corrected text.
 
-    Exit code 1 when some files could not be read (each is listed; the rest are added).
+    Exit code 1 when some files could not be read (each is listed; the rest are added). A file first added
+    with --interviewer/--speakers is read with the same labels when added again without them (its row says
+    so); giving others replaces them.
 
-    Example:
+    Examples:
 
         qualcode add study.qualcode data_samples/transcripts --attributes data_samples/attributes.csv
+
+        qualcode add study.qualcode entrevistas/int_03.txt --interviewer "Hablante 1"
     """
 
     p = _open(project)
     try:
         with warnings.catch_warnings():  # the rows printed below say it, with the remedy
             warnings.simplefilter("ignore", NoSpeakerLabelsWarning)
-            corpus, report = load_corpus(
-                paths, attributes=attributes, workers=workers, scheduler=scheduler, progress=not quiet,
-                speakers=speakers or (), interviewer=interviewer or (),
-                unit=unit,  # type: ignore[arg-type]  # the user's text; load_corpus() refuses others
+            _, result, report = add_files(
+                p, paths, attributes=attributes, workers=workers, scheduler=scheduler, progress=not quiet,
+                speakers=speakers or (), interviewer=interviewer or (), unit=unit,
+                **load_options(survey_id, survey_text, survey_speaker, doc_id),
             )
-        result = p.add_corpus(corpus)
     except QualcodeError as exc:
         _fail(exc, 2)
     typer.echo(f"{count_actions(result)}; {int(result['n_reanchored'].sum())} decisions re-anchored, "
                f"{int(result['n_orphaned'].sum())} orphaned")
-    for row in report[report["status"] != "ok"].itertuples():
-        typer.secho(f"  [{row.status}] {row.message}", fg="red" if row.status == "error" else "yellow")
+    told = (report["status"] != "ok") | report["message"].str.contains(REMEMBERED, regex=False)
+    for row in report[told].itertuples():
+        typer.secho(f"  [{row.status}] {in_cli_words(row.message)}", fg="red" if row.status == "error" else "yellow")
     if report.n_errors:
         raise typer.Exit(1)
 
@@ -191,7 +206,9 @@ def round_cmd(project: Path = typer.Argument(..., help="Project file (created wi
               methods: str = typer.Option("keyword,embedding", help="Zero-shot methods, comma-separated."),
               workers: int = WORKERS, scheduler: str | None = SCHEDULER, quiet: bool = QUIET,
               overwrite: bool = OVERWRITE, speakers: list[str] | None = SPEAKERS,
-              interviewer: list[str] | None = INTERVIEWER) -> None:
+              interviewer: list[str] | None = INTERVIEWER, survey_id: str | None = SURVEY_ID,
+              survey_text: list[str] | None = SURVEY_TEXT, survey_speaker: str | None = SURVEY_SPEAKER,
+              doc_id: str = DOC_ID) -> None:
     """Add a round of interviews, suggest codes for what is new, write the review and report workbooks.
 
     Unchanged files are skipped; only new and changed documents are suggested
@@ -199,7 +216,9 @@ def round_cmd(project: Path = typer.Argument(..., help="Project file (created wi
     cannot be read are listed and the rest of the round goes on (exit code 1).
     A workbook already in --out is kept as it is: the new one gets the next
     free name (revision_ronda2-2.xlsx), and the summary says so; --overwrite
-    replaces it instead. A round that was interrupted (Ctrl-C, kill, full
+    replaces it instead. A file first added with --interviewer/--speakers is
+    read with the same labels when it comes again without them (its row says
+    so); giving others replaces them. A round that was interrupted (Ctrl-C, kill, full
     disk) is finished by running it again: the re-run suggests for what has no
     suggestions yet and writes the review workbook still owed; a workbook the
     interrupted run already wrote is kept as it is, never written over.
@@ -222,6 +241,7 @@ def round_cmd(project: Path = typer.Argument(..., help="Project file (created wi
                                report=report, methods=_methods(methods),
                                workers=workers, scheduler=scheduler, progress=not quiet, overwrite=overwrite,
                                speakers=speakers or (), interviewer=interviewer or (),
+                               **load_options(survey_id, survey_text, survey_speaker, doc_id),
                                unit=unit)  # type: ignore[arg-type]  # the user's text; load_corpus() refuses others
     except QualcodeError as exc:
         _fail(exc, 2)
@@ -229,9 +249,11 @@ def round_cmd(project: Path = typer.Argument(..., help="Project file (created wi
         typer.secho("interrupted: what was saved is kept; run the same command again to finish the round",
                     err=True, fg="yellow")
         raise typer.Exit(130) from None
-    failed = result.load_report[result.load_report["status"] != "ok"]
+    rows = result.load_report
+    failed = rows[(rows["status"] != "ok") | rows["message"].str.contains(REMEMBERED, regex=False)]
     for row in failed.itertuples():
-        typer.secho(f"  [{row.status}] {row.message}", fg="red" if row.status == "error" else "yellow", err=True)
+        typer.secho(f"  [{row.status}] {in_cli_words(row.message)}", fg="red" if row.status == "error" else "yellow",
+                    err=True)
     for line in result.summary():
         typer.echo(line)
     if result.exit_code:

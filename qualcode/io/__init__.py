@@ -14,7 +14,7 @@ import logging
 import re
 import unicodedata
 import warnings as pywarnings
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any, Literal
@@ -40,7 +40,7 @@ from .subtitles import parse_subtitles
 from .tables import SurveyColumns, is_survey_table, read_attributes, read_survey, table_hint
 from .text import ParsedTranscript, find_interviewer, parse_transcript
 
-__all__ = ["SUFFIXES", "LoadReport", "SurveyColumns", "load_corpus", "read_attributes"]
+__all__ = ["REMEMBERED", "SUFFIXES", "LoadReport", "SurveyColumns", "load_corpus", "read_attributes"]
 
 log = logging.getLogger("qualcode.io")
 
@@ -181,11 +181,13 @@ def _read_one(path: Path, fmt: str,
     return parsed, decoded.encoding, data, warnings, hint
 
 
-def _load_file(job: tuple[Path, str | None, str | None], *, survey: SurveyColumns | None,
+def _load_file(job: _Job, *, survey: SurveyColumns | None,
                doc_id: str | Callable[[Path], str], language: str | None,
                speakers: frozenset[str], interviewer: frozenset[str] = frozenset()) -> tuple[list[ReadDocument], dict]:
     """Read one file into documents and its report row (runs in worker processes too: no shared state)."""
-    path, fmt, did = job
+    path, fmt, did, remembered = job
+    if remembered is not None:
+        speakers, interviewer = remembered[0], remembered[1]
     try:
         if fmt is None:
             raise UnsupportedFormatError(
@@ -218,6 +220,8 @@ def _load_file(job: tuple[Path, str | None, str | None], *, survey: SurveyColumn
         speakers_seen = {t.speaker for t in parsed.turns if t.speaker}
         notes = [*warnings, f"{len(parsed.turns)} turns, {len(speakers_seen)} speakers" + (f"; {who}" if who else "")]
         notes += parsed.notes
+        if remembered is not None:
+            notes.append(remembered[2])
         status = "warning" if warnings or parsed.uncertain or guessed else "ok"
         if not parsed.labelled:
             lines = sum(1 for line in parsed.text.split("\n") if line.strip())
@@ -242,7 +246,37 @@ def _load_file(job: tuple[Path, str | None, str | None], *, survey: SurveyColumn
                         "Please report this with the file's format (not its content).")
 
 
-def _load_group(group: list[tuple[Path, str | None, str | None]], *, task: Callable) -> list:
+# A file's job: its path, format, document id, and the labels remembered for it (folded speakers, folded
+# interviewer, what its row says about them), or None.
+_Job = tuple[Path, str | None, str | None, tuple[frozenset[str], frozenset[str], str] | None]
+# The words of a report row that says a file was read with the labels remembered for it (the CLI shows those rows).
+REMEMBERED = "given when it was first added"
+
+
+def _shown(given: Mapping[str, Sequence[str]]) -> str:
+    parts = [f"{key} {', '.join(repr(v) for v in given.get(key, ()))}" for key in ("interviewer", "speakers")
+             if given.get(key)]
+    return "; ".join(parts)
+
+
+def _remembered_labels(given: Mapping[str, Sequence[str]] | None, speakers: Sequence[str],
+                       interviewer: Sequence[str]) -> tuple[frozenset[str], frozenset[str], str] | None:
+    """The labels to read a file with when it was first added with some, and what its row says about them."""
+    if not given or not (given.get("speakers") or given.get("interviewer")):
+        return None
+    if not speakers and not interviewer:
+        return (frozenset(fold_label(s) for s in given.get("speakers", ())),
+                frozenset(fold_label(s) for s in given.get("interviewer", ())),
+                f"using the labels {REMEMBERED}: {_shown(given)} (to replace them, give others: "
+                "interviewer=[...] / --interviewer, speakers=[...] / --speakers)")
+    now = {"speakers": list(speakers), "interviewer": list(interviewer)}
+    if all(sorted(map(fold_label, now[k])) == sorted(map(fold_label, given.get(k, ()))) for k in now):
+        return None
+    return (frozenset(fold_label(s) for s in speakers), frozenset(fold_label(s) for s in interviewer),
+            f"the labels given now ({_shown(now)}) replace those {REMEMBERED} ({_shown(given)})")
+
+
+def _load_group(group: list[_Job], *, task: Callable) -> list:
     return [task(job) for job in group]
 
 
@@ -256,6 +290,7 @@ def load_corpus(
     speakers: Sequence[str] = (),
     interviewer: Sequence[str] = (),
     doc_id: Literal["stem", "name", "path"] | Callable[[Path], str] = "stem",
+    remembered: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
     attributes_key: str | None = None,
     required_attributes: Sequence[str] = (),
     workers: int = 1,
@@ -290,6 +325,11 @@ def load_corpus(
         The report row of every file says who was taken and why.
     doc_id : {"stem", "name", "path"} or callable
         How a file's document id is made (default: file name without suffix).
+    remembered : mapping, optional
+        The labels documents were first loaded with, by document id (``{"int_01": {"speakers": [...],
+        "interviewer": [...]}}``, as :meth:`qualcode.Project.load_options` returns them). A file whose
+        document has some is read with them when neither ``speakers`` nor ``interviewer`` is given; when
+        other labels are given, they are used. Either way its report row says so.
     workers : int
         Read files in this many processes (large rounds); the result is identical to one worker.
     scheduler : str, optional
@@ -341,7 +381,7 @@ def load_corpus(
 
     # Document ids come from file names, so clashes are found before anything is read; survey
     # responses get their ids from the content and are checked after reading.
-    jobs: list[tuple[Path, str | None, str | None]] = []
+    jobs: list[_Job] = []
     outcomes: list[tuple[list[ReadDocument], dict] | None] = []
     for path in files:
         fmt = SUFFIXES.get(path.suffix.lower())
@@ -349,13 +389,18 @@ def load_corpus(
         if fmt is not None and fmt not in ("csv", "xlsx"):
             did = _doc_id_for(path, doc_id)
             if did in owner:
+                # Only a rule that tells the two files apart is a remedy: same-named files in two folders
+                # differ by their path alone.
+                rules = [r for r in ("name", "path") if _doc_id_for(path, r) != _doc_id_for(owner[did], r)]
+                fix = (f"Rename one of the files, or load with {' or '.join(f'doc_id={r!r}' for r in rules)} to "
+                       "keep both." if rules else "The same file is given twice: give it once.")
                 error = DuplicateDocumentError(
-                    f"{path}: would get document id {did!r}, which {owner[did]} already has. Rename one of the "
-                    "files, or load with doc_id='name' or doc_id='path' to keep both.", path=path)
+                    f"{path}: would get document id {did!r}, which {owner[did]} already has. {fix}", path=path)
                 outcomes.append(([], _row(path, None, "error", type(error).__name__, str(error))))
                 continue
             owner[did] = path
-        jobs.append((path, fmt, did))
+        given = (remembered or {}).get(did) if did is not None else None
+        jobs.append((path, fmt, did, _remembered_labels(given, speakers, interviewer)))
         outcomes.append(None)
     task = partial(_load_file, survey=survey, doc_id=doc_id, language=language, speakers=forced_speakers,
                    interviewer=frozenset(fold_label(s) for s in interviewer))
