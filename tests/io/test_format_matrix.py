@@ -24,6 +24,9 @@ role_alone_caps.txt            ``ENTREVISTADORA`` / ``DIRECTORA`` alone, no colo
 role_alone_no_blank.txt        ``E`` / ``Participante 2`` alone, no colon, no blank lines; a "Sí." line
 caps_names_alone.txt           ``MARTA`` / ``JULIÁN`` alone in capitals (recurring); a heading used once
 no_labels.txt                  prose without labels: one speaker, a warning naming the file
+no_labels.vtt                  Whisper-style cues without speaker names: a turn per sentence (a
+                               sentence split over cues, "..." going on), each with its cue's time
+no_labels_auto.srt             auto-captions without names or punctuation: a turn per cue
 teams_docx_cues.txt            Teams .docx text: ``0:0:0.0 --> 0:0:4.120`` line, name line, speech
 maxqda_f4.txt                  MAXQDA f4/f5: ``I: ... #00:00:04-2#`` (the mark ends the paragraph)
 zoom_chat_transcript.txt       Zoom saved transcript: ``[Name] 10:15:04`` line, speech below
@@ -85,6 +88,17 @@ MATRIX = [
     ('no_labels.txt', 'warning', 14, [
         (None, 'participant', None, 'Escribo'),
         (None, 'participant', None, 'El'),
+    ]),
+    ('no_labels.vtt', 'warning', 43, [
+        (None, 'participant', 0.0, 'Gracias'),
+        (None, 'participant', 3.48, 'Bueno,'),
+        (None, 'participant', 9.9, '¿Y'),
+        (None, 'participant', 15.3, 'Una'),
+    ]),
+    ('no_labels_auto.srt', 'warning', 18, [
+        (None, 'participant', 1.0, 'gracias'),
+        (None, 'participant', 3.2, 'el'),
+        (None, 'participant', 5.9, 'con'),
     ]),
     ('otter.txt', 'warning', 37, [
         ('Lucía Herrera', 'interviewer', 4.0, 'Gracias'),

@@ -42,8 +42,7 @@ def test_subtitle_without_labels_report_counts_the_file_lines_and_cues(tmp_path)
         warnings.simplefilter("always")
         _, report = qc.load_corpus(path)
     message = report.iloc[0]["message"]
-    assert "no speaker labels found in 8 text lines of 4 cues: read as one speaker, 1 turn (consecutive cues " \
-           "joined)" in message
+    assert "no speaker labels found in 8 text lines of 4 cues: read as one speaker, 4 turns (one per cue; " in message
     assert any(issubclass(w.category, NoSpeakerLabelsWarning) for w in caught)
 
 
