@@ -23,6 +23,11 @@ label_alone_colon_in_speech    ``ENTREVISTADORA:`` alone on its line, "Por ejemp
 role_alone_caps.txt            ``ENTREVISTADORA`` / ``DIRECTORA`` alone, no colon; a heading, a "NO" line
 role_alone_no_blank.txt        ``E`` / ``Participante 2`` alone, no colon, no blank lines; a "Sí." line
 caps_names_alone.txt           ``MARTA`` / ``JULIÁN`` alone in capitals (recurring); a heading used once
+names_alone.txt                ``Marta Rojas`` / ``Entrevistadora`` alone, no colon, no time, speech below;
+                               a title, a name used once, a list of names and a "Bien." line in speech
+names_alone_no_blank.txt       the same without blank lines; a list of names after "...:" in speech
+headings_alone.txt             (negative) a report: headings alone, alternating, no question: unlabelled
+headings_with_labels.txt       (negative) ``E:`` / ``D1:`` labels with headings and a name alone in speech
 no_labels.txt                  prose without labels: one speaker, a warning naming the file
 no_labels.vtt                  Whisper-style cues without speaker names: a turn per sentence (a
                                sentence split over cues, "..." going on), each with its cue's time
@@ -84,6 +89,39 @@ MATRIX = [
         ('B', 'participant', 4.0, 'Cada'),
         ('I', 'interviewer', 12.0, '¿Y'),
         ('B', 'participant', 65.0, 'Lo'),
+    ]),
+    ('names_alone.txt', 'warning', 46, [
+        (None, 'unknown', None, 'Entrevista'),
+        ('Entrevistadora', 'interviewer', None, '¿Cómo'),
+        ('Marta Rojas', 'participant', None, 'Bueno,'),
+        ('Entrevistadora', 'interviewer', None, '¿Y'),
+        ('Marta Rojas', 'participant', None, 'Estaban'),
+        ('Inés Carrasco', 'participant', None, 'Yo'),
+        ('Entrevistadora', 'interviewer', None, 'Gracias'),
+    ]),
+    ('names_alone_no_blank.txt', 'warning', 33, [
+        ('Lucía Herrera', 'interviewer', None, '¿Cómo'),
+        ('Tomás Vidal', 'participant', None, 'Cada'),
+        ('Lucía Herrera', 'interviewer', None, '¿Quiénes'),
+        ('Tomás Vidal', 'participant', None, 'Vamos'),
+    ]),
+    ('headings_alone.txt', 'warning', 46, [
+        (None, 'participant', None, 'Informe'),
+        (None, 'participant', None, 'Contexto'),
+        (None, 'participant', None, 'Fortalezas'),
+        (None, 'participant', None, 'Desafíos'),
+        (None, 'participant', None, 'Fortalezas'),
+        (None, 'participant', None, 'Desafíos'),
+        (None, 'participant', None, 'Bien.'),
+    ]),
+    ('headings_with_labels.txt', 'ok', 30, [
+        (None, 'unknown', None, 'Trayectoria'),
+        ('E', 'interviewer', None, '¿Cómo'),
+        ('D1', 'participant', None, 'Por'),
+        ('E', 'interviewer', None, '¿Y'),
+        ('D1', 'participant', None, 'Nos'),
+        ('E', 'interviewer', None, '¿Quién'),
+        ('D1', 'participant', None, 'La'),
     ]),
     ('no_labels.txt', 'warning', 14, [
         (None, 'participant', None, 'Escribo'),
