@@ -37,6 +37,11 @@ Time marks (become the ``timestamp`` column in seconds and leave the text)::
     0:03   1:02   00:01:02   00:01:02.500   00:00:01,500   [01:02]   (00:01:02)   #00:01:02-5#
     [00:00:00.031 --> 00:00:04.112]   1 minute 2 seconds   1 hora 2 minutos 3 segundos
 
+Inside speech, only a bracketed mark, a parenthesised one with hours or an f4 mark is a time mark
+(``... y entonces [00:12:31] seguimos ...``; "a las 10:30" and "(10:30)" stay speech). It leaves the
+text: the turn is cut there and the speech after it is the turn's next part, with the mark's time (a
+mark ending a turn times the next turn). The document text stays the file's text.
+
 Which labels are speakers
 -------------------------
 * always: a label you name (``speakers=[...]``, ``--speakers``), also as a
@@ -654,7 +659,9 @@ def parse_transcript(text: str, *, path: str | Path | None = None,
         notes += alone_notes
         uncertain = uncertain or alone_uncertain
     if not accepted:
-        return _paragraph_turns(text, lines)
+        parsed = _paragraph_turns(text, lines)
+        parsed.turns, parsed.notes = _split_at_marks(text, parsed.turns, parsed.notes)
+        return parsed
 
     turns: list[Turn] = []
     current: Turn | None = None
@@ -702,7 +709,56 @@ def parse_transcript(text: str, *, path: str | Path | None = None,
             current.start = line_start + (len(line) - len(line.lstrip()))
         content_end = line_start + len(line.rstrip())
     close()
+    turns, notes = _split_at_marks(text, turns, notes)
     return ParsedTranscript(text, turns, True, notes, uncertain)
+
+
+# A time mark inside speech: bracketed ("[00:12:31]", "[12:31]"), parenthesised with hours ("(00:12:31)";
+# "(10:30)" may be speech) or MAXQDA's "#00:12:31-5#". A bare "10:30" is a time of day in speech.
+_MID_MARK = re.compile(r"\[(?P<a>\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?)\]"
+                       r"|\((?P<b>\d{1,2}:\d{2}:\d{2}(?:[.,]\d{1,3})?)\)"
+                       r"|#(?P<c>\d{1,2}:\d{2}:\d{2})(?:[-.,]\d{1,3})?#")
+
+
+def _split_at_marks(text: str, turns: list[Turn], notes: list[str]) -> tuple[list[Turn], list[str]]:
+    """Take time marks inside turns out of the speech: the turn is cut at each mark, the speech after it a
+    new turn of the same speaker with the mark's time (the document text stays the file's text, so every
+    turn is still ``text[start:end]``). A mark ending a turn is the next turn's time when it has none."""
+    out: list[Turn] = []
+    marked: list[int] = []
+    carried: float | None = None
+    for turn in turns:
+        before, carried = carried, None
+        marks = list(_MID_MARK.finditer(text, turn.start, turn.end))
+        if not marks:
+            if before is not None and turn.timestamp is None:
+                turn.timestamp = before
+            out.append(turn)
+            continue
+        bounds: list[tuple[int, int, float | None]] = [
+            (turn.start, marks[0].start(), turn.timestamp if turn.timestamp is not None else before)]
+        for k, mark in enumerate(marks):
+            bounds.append((mark.end(), marks[k + 1].start() if k + 1 < len(marks) else turn.end,
+                           parse_timestamp(mark.group("a") or mark.group("b") or mark.group("c"))))
+        if not text[bounds[0][0]:bounds[0][1]].strip() and turn.timestamp is not None:
+            bounds[1] = (bounds[1][0], bounds[1][1], turn.timestamp)  # a mark opening a timed turn: the turn's time
+        opened = False
+        for start, end, seconds in bounds:
+            piece = text[start:end]
+            if not piece.strip():
+                carried = seconds if (start, end) == (bounds[-1][0], bounds[-1][1]) else carried
+                continue
+            begin = start + len(piece) - len(piece.lstrip())
+            line = turn.line + text.count("\n", turn.start, begin)
+            out.append(Turn(turn.speaker, begin, start + len(piece.rstrip()), seconds, line, turn.field,
+                            continues=opened or turn.continues))
+            opened = True
+        marked += [turn.line + text.count("\n", turn.start, m.start()) for m in marks]
+    if marked:
+        where = ", ".join(str(n) for n in marked[:3]) + (f" and {len(marked) - 3} more" if len(marked) > 3 else "")
+        notes = [*notes, f"{len(marked)} time mark(s) inside speech taken out of the text (line {where}): the "
+                         "speech after each is a new segment of the same speaker with the mark's time"]
+    return out, notes
 
 
 def _paragraph_turns(text: str, lines: list[tuple[int, str]]) -> ParsedTranscript:
@@ -751,6 +807,7 @@ def find_interviewer(parsed: ParsedTranscript, given: Iterable[str] = ()) -> tup
     display: dict[str, str] = {}
     asked: dict[str, int] = {}
     spoke: dict[str, int] = {}
+    asks = False  # whether the current turn (with the parts a time mark cut off) asked already
     for turn in parsed.turns:
         if not turn.speaker:
             continue
@@ -758,8 +815,13 @@ def find_interviewer(parsed: ParsedTranscript, given: Iterable[str] = ()) -> tup
         if key not in display:
             order.append(key)
             display[key] = turn.speaker
-        spoke[key] = spoke.get(key, 0) + 1
-        asked[key] = asked.get(key, 0) + ("?" in parsed.text[turn.start:turn.end])
+        if not turn.continues:
+            spoke[key] = spoke.get(key, 0) + 1
+            asks = False
+        if not asks and "?" in parsed.text[turn.start:turn.end]:
+            asked[key] = asked.get(key, 0) + 1
+            asks = True
+        asked.setdefault(key, 0)
     if not order:
         return frozenset(), "", False
     remedy = ("if another speaker asks, name it with interviewer=['<label>'] "

@@ -28,6 +28,8 @@ names_alone.txt                ``Marta Rojas`` / ``Entrevistadora`` alone, no co
 names_alone_no_blank.txt       the same without blank lines; a list of names after "...:" in speech
 headings_alone.txt             (negative) a report: headings alone, alternating, no question: unlabelled
 headings_with_labels.txt       (negative) ``E:`` / ``D1:`` labels with headings and a name alone in speech
+mid_turn_marks.txt             ``... y entonces [00:12:31] seguimos ...``: a mark inside speech leaves the
+                               text; the speech after it is the next part of the turn, with its time
 no_labels.txt                  prose without labels: one speaker, a warning naming the file
 no_labels.vtt                  Whisper-style cues without speaker names: a turn per sentence (a
                                sentence split over cues, "..." going on), each with its cue's time
@@ -122,6 +124,14 @@ MATRIX = [
         ('D1', 'participant', None, 'Nos'),
         ('E', 'interviewer', None, '¿Quién'),
         ('D1', 'participant', None, 'La'),
+    ]),
+    ('mid_turn_marks.txt', 'ok', 33, [
+        ('Entrevistadora', 'interviewer', None, '¿Cómo'),
+        ('Directora 4', 'participant', None, 'Bueno,'),
+        ('Directora 4', 'participant', 751.0, 'seguimos'),
+        ('Directora 4', 'participant', 785.0, 'Después'),
+        ('Entrevistadora', 'interviewer', None, '¿Y'),
+        ('Directora 4', 'participant', 820.0, 'Bajó'),
     ]),
     ('no_labels.txt', 'warning', 14, [
         (None, 'participant', None, 'Escribo'),
