@@ -63,7 +63,11 @@ INTERVIEWER_WORDS = {
 
 @dataclass
 class Turn:
-    """One speaker turn: the speech is ``text[start:end]`` of the document."""
+    """One speaker turn: the speech is ``text[start:end]`` of the document.
+
+    ``continues`` marks the rest of the previous turn after a time mark inside its speech (the mark is
+    not speech, so the turn is cut there): segments keep the previous turn's number, as further parts.
+    """
 
     speaker: str | None
     start: int
@@ -71,6 +75,7 @@ class Turn:
     timestamp: float | None = None
     line: int = 1
     field: str | None = None
+    continues: bool = False
 
 
 @dataclass
@@ -173,11 +178,15 @@ def _build(docs: list[ReadDocument], unit: str, interviewer: frozenset[str]) -> 
         labels = frozenset(fold_label(t.speaker) for t in parsed.turns if t.speaker)
         seen: Counter[str] = Counter()
         n_segments = n_words = 0
-        for turn_no, (turn, spans) in enumerate(zip(parsed.turns, _split(parsed, unit, doc.language), strict=True), 1):
+        turn_no = part = 0
+        for turn, spans in zip(parsed.turns, _split(parsed, unit, doc.language), strict=True):
+            if not turn.continues or not turn_no:
+                turn_no, part = turn_no + 1, 0
             role = speaker_role(turn.speaker, interviewer=interviewer | parsed.interviewer, labels_in_doc=labels)
             if turn.speaker is None and not parsed.labelled:
                 role = "participant"
-            for part, (start, end) in enumerate(spans, 1):
+            for start, end in spans:
+                part += 1
                 text = parsed.text[start:end]
                 occurrence = seen[text]
                 seen[text] += 1
@@ -198,7 +207,7 @@ def _build(docs: list[ReadDocument], unit: str, interviewer: frozenset[str]) -> 
         for name, value in (
             ("doc_id", doc.doc_id), ("source_path", doc.source_path), ("format", doc.format),
             ("encoding", doc.encoding), ("language", doc.language), ("sha256", doc.sha256),
-            ("n_turns", len(parsed.turns)), ("n_segments", n_segments), ("n_words", n_words),
+            ("n_turns", turn_no), ("n_segments", n_segments), ("n_words", n_words),
             ("labelled", parsed.labelled), ("text", parsed.text),
         ):
             doc_rows[name].append(value)

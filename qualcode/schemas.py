@@ -227,7 +227,8 @@ SEGMENTS = (
     _c("segment_id", "string", "stable id: a hash of the document id, the text and its occurrence number", **_ID),
     _c("doc_id", "string", "the document the segment belongs to", **_ID),
     _c("turn", "Int64", "1-based speaker-turn number in the document"),
-    _c("part", "Int64", "1-based paragraph or sentence number within the turn (1 for unit='turn')"),
+    _c("part", "Int64", "1-based paragraph or sentence number within the turn (1 for unit='turn', unless a time "
+       "mark inside the turn's speech cut it)"),
     _c("speaker", "string", "the speaker label as written (Directora 3, E, PA4); <NA> when unlabelled"),
     _c("speaker_role", "string", "interviewer, participant or unknown (text before the first label)"),
     _c("start", "Int64", "character offset where the segment starts in the document text", strict=True),

@@ -9,6 +9,10 @@ speech below (Teams/Zoom exports; taken when such name lines, some recurring, op
 at least three quarters of the cues), decided for the whole file as in :mod:`qualcode.io.text`
 (a name used once is taken when the other cues carry labels of its shape, and
 reported); a cue without either continues the previous speaker. Consecutive cues of one speaker form one turn.
+A file with no speaker anywhere (transcription without diarization, auto-captions) gets a turn per cue,
+each with its cue's start as timestamp; a cue continuing a sentence the previous cue left open (no ``. ? !``
+at its end, or ``...``), with no pause of 2 s or more, joins it. A file whose cues end no sentences (no
+punctuation) gets exactly one turn per cue.
 
 The document text is rendered as ``Speaker: speech`` blocks separated by blank
 lines; segment offsets point into that rendering, which is also what the
@@ -179,8 +183,18 @@ def parse_subtitles(text: str, *, path: str | Path, kind: str,
 
     pieces: list[tuple[str | None, float, int, str]] = []  # speaker, start, line, text
     speaker: str | None = None
+    unlabelled = not accepted and not any(c.voice for c in captions)
+    # Sentence ends are evidence only in a file that writes them (auto-captions often have no punctuation).
+    punctuated = sum(_ends_sentence(c.text) for c in captions) >= 0.2 * len(captions)
     for index, (caption, cue) in enumerate(zip(captions, with_text, strict=True)):
         body = " ".join(part.strip() for part in caption.text.split("\n") if part.strip())
+        if unlabelled:  # no speaker anywhere: a turn per sentence, not one for the whole file
+            if pieces and not _starts_turn(pieces[-1][3], with_text[index - 1], cue, punctuated):
+                prev = pieces[-1]
+                pieces[-1] = (None, prev[1], prev[2], f"{prev[3]} {body}".strip())
+            else:
+                pieces.append((None, cue.start, cue.line, body))
+            continue
         new_speaker = caption.voice.strip() if caption.voice else None
         if index in accepted:
             head = heads[index]
@@ -209,6 +223,38 @@ def parse_subtitles(text: str, *, path: str | Path, kind: str,
         offset += len(block) + 2
     labelled = any(t.speaker for t in turns)
     n_lines = sum(1 for c in captions for part in c.text.split("\n") if part.strip())
+    joined = "consecutive cues joined"
+    if unlabelled:
+        joined = (f"one per cue; a sentence going on in the next cue, with no pause of {_PAUSE:g} s or more, "
+                  "stays one turn" if punctuated else "one per cue: the cues end no sentences")
+        notes.append("the cues carry no speaker names (no 'Name: ' at a cue's start, no <v Name> tag): each turn "
+                     "has its first cue's start as timestamp. To get speakers, write 'Name: ' at the start of the "
+                     "cue where each speaker starts (the cues after it stay that speaker's) and load it again naming "
+                     "them: speakers=['Name', ...] (command line: --speakers 'Name'); or transcribe with speaker "
+                     "diarization (WhisperX --diarize)")
     return ParsedTranscript("\n\n".join(parts), turns, labelled, notes, uncertain or not labelled,
                             counted=f"{n_lines} text line{'s' * (n_lines != 1)} of {len(captions)} "
-                                    f"cue{'s' * (len(captions) != 1)}", joined="consecutive cues joined")
+                                    f"cue{'s' * (len(captions) != 1)}", joined=joined)
+
+
+# A pause this long (seconds) between cues starts a new turn even inside a sentence: a speaker may change.
+_PAUSE = 2.0
+# A cue ending ". ? ! …" (closing quotes or brackets after it allowed) ends a sentence; "..." at the end
+# is the subtitlers' mark that the sentence goes on in the next cue.
+_SENTENCE_END = re.compile(r"(?<!\.\.)[.?!。][\"'»”’)\]]*$")
+
+
+def _ends_sentence(text: str) -> bool:
+    return _SENTENCE_END.search(text.rstrip()) is not None
+
+
+def _starts_turn(previous: str, before: _Cue, cue: _Cue, punctuated: bool) -> bool:
+    """In a file without speaker names, whether ``cue`` opens a turn after the text ``previous``.
+
+    Every cue does, unless it continues a sentence the previous cue left open (in a file that ends its
+    sentences with punctuation) without a long pause between them: a cue is one sentence or part of one,
+    and a coding unit should not stop mid-sentence, while a paragraph of many cues could hide a change of
+    speaker (unlabelled subtitles often come from transcription without diarization, whose cues follow
+    each other with no pause even between speakers).
+    """
+    return not punctuated or _ends_sentence(previous) or cue.start - before.end >= _PAUSE

@@ -29,11 +29,18 @@ A label opens a line and is 1-4 words besides particles such as *de*, *del*,
     Marta Rojas                                its line, then the speech (Teams .docx, Google Meet)
     ENTREVISTADORA                             a role word, code or capitals alone on a line, no colon,
     ¿Cómo se siente en la red?                 the speech below (taken when such labels recur: see below)
+    Marta Rojas                                a person's name alone on a line, no colon, no time, the
+    Bueno, yo creo que...                      speech below (taken when names recur and alternate: see below)
 
 Time marks (become the ``timestamp`` column in seconds and leave the text)::
 
     0:03   1:02   00:01:02   00:01:02.500   00:00:01,500   [01:02]   (00:01:02)   #00:01:02-5#
     [00:00:00.031 --> 00:00:04.112]   1 minute 2 seconds   1 hora 2 minutos 3 segundos
+
+Inside speech, only a bracketed mark, a parenthesised one with hours or an f4 mark is a time mark
+(``... y entonces [00:12:31] seguimos ...``; "a las 10:30" and "(10:30)" stay speech). It leaves the
+text: the turn is cut there and the speech after it is the turn's next part, with the mark's time (a
+mark ending a turn times the next turn). The document text stays the file's text.
 
 Which labels are speakers
 -------------------------
@@ -55,6 +62,16 @@ Which labels are speakers
   used once beside them (reported). A heading or a one-word line of speech
   (``NO``, ``Sí.``) used once is not a speaker; capitals used once are reported.
   In a file whose labels have another shape (``Name:``) only role words are.
+* alone on a line, in mixed case (``Marta Rojas``), when no label was named and
+  no other label shape was found: names (capitalised words, no digits, no
+  punctuation at the end) that recur, each after a blank line or a finished
+  sentence and followed by speech, that the file never writes in lower case
+  and that are no heading word (``Contexto``, ``Entrevista 3``), when the
+  labels alternate like turns and someone asks a question; a name used once
+  beside them, below the first label, is taken and reported. A list of names
+  in speech (after ``...:``, one name under another) stays speech; a report
+  whose headings alternate but ask nothing stays unlabelled. Reported, with
+  the remedy (``--speakers`` naming the speakers).
 * in subtitles where (nearly) every cue opens with ``Name:`` in one shape
   (Zoom), every such name, whatever it looks like (``iPhone de Marta``).
 
@@ -78,6 +95,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 from ..corpus import INTERVIEWER_WORDS, ParsedTranscript, Turn, speaker_role
@@ -342,23 +360,46 @@ def _plausible_name(label: str, any_case: bool = False, common: frozenset[str] =
 
 
 _ALONE = re.compile(rf"^{_LABEL}$")
+# A person's name alone on its line in mixed case: 1-6 words of letters ("Dra. Soto", "María José Soto-Díaz",
+# "O'Brien"), no digits, nothing after the last letter (a sentence ends in punctuation: "Bien.", "¿Sí?").
+_NAME_ALONE = re.compile(r"^(?:[^\W\d_][^\W\d_'’\-]*\.?[ \t]{1,20}){0,5}[^\W\d_][^\W\d_'’\-]*$")
+# A line ending a sentence (a label in a layout without blank lines follows one) or announcing a list.
+_ENDS_SENTENCE = re.compile(r"[.?!…»\"”)\]]$")
 # Lines alone in capitals that annotate a recording, never a speaker.
 _ANNOTATIONS = {"risas", "risa", "laughter", "laughs", "inaudible", "silencio", "silence", "pausa", "pause",
                 "crosstalk", "fin", "end", "musica", "music", "aplausos", "applause", "llanto", "corte", "cut"}
+# First words of headings and titles alone on their line, never a speaker's name (folded).
+_HEADINGS = {
+    "introduccion", "introduction", "presentacion", "contexto", "context", "antecedentes", "background",
+    "resultados", "results", "conclusiones", "conclusion", "conclusions", "cierre", "closing", "inicio",
+    "apertura", "opening", "desarrollo", "discusion", "discussion", "analisis", "analysis", "observaciones",
+    "comentarios", "comments", "preguntas", "questions", "agradecimientos", "acknowledgements", "anexo",
+    "anexos", "appendix", "bibliografia", "referencias", "references", "indice", "capitulo", "chapter",
+    "seccion", "section", "parte", "part", "temas", "topics", "glosario", "metodologia", "methods",
+    "objetivos", "objetivo", "agenda", "entrevista", "interview", "sesion", "session", "grupo", "taller",
+    "bloque", "modulo", "pauta", "guion", "guia", "ficha", "datos", "informe", "report", "acta", "minuta",
+    "primera", "tercera", "cuarta", "quinta", "ultima", "final", "third", "last",
+}
 
 
 def _alone_labels(lines: list[tuple[int, str]], candidates: dict[int, LabelCandidate], next_text: list[int],
                   others: bool) -> tuple[dict[int, LabelCandidate], list[str], bool]:
     """Labels alone on their line without a colon (``ENTREVISTADORA`` / speech below), from the file's evidence.
 
-    A line is a possible label when it is only a role word (``Entrevistadora``, ``Hablante 2``, ``E``) or a
-    short line in capitals that could be a name, and speech (not another such line) follows it. They are
-    taken when a label recurs, so a heading or a shouted "NO" alone does not become a speaker: labels
-    used at least twice, and role words used once beside them (reported). When the file's other labels
-    have another shape (``Name:``), only role words are taken. Returns the accepted lines, notes and
-    whether a label was taken on weaker evidence (capitals that are no role word, or a label used once).
+    A line is a possible label when it is only a role word (``Entrevistadora``, ``Hablante 2``, ``E``), a
+    short line in capitals that could be a name, or a person's name in mixed case (``Marta Rojas``), and
+    speech (not another such line) follows it. They are taken when a label recurs, so a heading or a shouted
+    "NO" alone does not become a speaker: labels used at least twice, and role words used once beside them
+    (reported). Names in mixed case need more: they recur, the file never writes them in lower case (a
+    heading's topic word does), they follow a blank line or a finished sentence (not a line announcing a
+    list), the labels alternate (a speaker's label does not follow itself) and someone asks a question
+    below the first of them; a name used once beside them is taken when it has all that too and is not
+    the title above the first label (reported). When the file's other labels have another shape
+    (``Name:``), only role words are taken. Returns the accepted lines, notes and whether a label was
+    taken on weaker evidence (capitals or names that are no role word, or a label used once).
     """
     possible: dict[int, LabelCandidate] = {}
+    named: set[int] = set()  # possible lines that are mixed-case names (not role words, codes or capitals)
     for index, (_, line) in enumerate(lines):
         body = line.strip()
         if index in candidates or not body or _ALONE.match(body) is None:
@@ -372,37 +413,69 @@ def _alone_labels(lines: list[tuple[int, str]], candidates: dict[int, LabelCandi
             continue
         if _is_role(label) or CODE_LIKE.match(folded) or (_is_upper(label) and _plausible_name(label, any_case=True)):
             possible[index] = LabelCandidate(label, None, len(line), False, "alone", False)
-    # The alternating shape: speech follows every label.
-    possible = {i: c for i, c in possible.items()
-                if next_text[i] < len(lines) and next_text[i] not in possible and next_text[i] not in candidates}
+        elif not others and _NAME_ALONE.match(body) and _plausible_name(label) \
+                and folded.split(" ")[0] not in _HEADINGS:
+            possible[index] = LabelCandidate(label, None, len(line), False, "alone", False)
+            named.add(index)
+    raw = set(possible)
+    # The alternating shape: speech follows every label (names are looked for only when no candidate was
+    # taken, so a candidate below one is speech: "Marta Rojas" / "Estaban estas personas: ...").
+    possible = {i: c for i, c in possible.items() if next_text[i] < len(lines) and next_text[i] not in possible
+                and (next_text[i] not in candidates or i in named)}
+
+    def after_blank(i: int) -> bool:
+        return i == 0 or not lines[i - 1][1].strip()
+
+    if named & set(possible):
+        common = frozenset(fold_label(w) for _, line in lines for w in _LOWER_WORD.findall(line))
+        for i in sorted(named & set(possible)):
+            before = next((j for j in range(i - 1, -1, -1) if lines[j][1].strip()), None)
+            opens = before is None or after_blank(i) or (
+                before not in raw and _ENDS_SENTENCE.search(lines[before][1].rstrip()) is not None)
+            if not opens or not _plausible_name(possible[i].label, common=common):
+                del possible[i]
     counts: dict[str, int] = {}
     for c in possible.values():
         counts[fold_label(c.label)] = counts.get(fold_label(c.label), 0) + 1
     taken = {i: c for i, c in possible.items() if counts[fold_label(c.label)] >= 2
              and (not others or _is_role(c.label))}
+    if taken.keys() & named:
+        # Names are taken when the labels alternate like turns: two or more of them, a label rarely
+        # following itself (headings of a repeated structure or a name said twice are not turns).
+        order = [fold_label(taken[i].label) for i in sorted(taken)]
+        changes = sum(a != b for a, b in pairwise(order))
+        # And like an interview's: someone asks (a report's alternating headings, "Fortalezas" /
+        # "Desafíos", ask nothing).
+        asks = any("?" in line for _, line in lines[min(taken):])
+        if len(set(order)) < 2 or changes < 0.75 * (len(order) - 1) or not asks:
+            taken = {i: c for i, c in taken.items() if i not in named}
     if not taken:
         return {}, [], False
     # A file whose labels follow blank lines: one that does not is inside a turn (speech, a quote).
-    def after_blank(i: int) -> bool:
-        return i == 0 or not lines[i - 1][1].strip()
     blank_layout = sum(after_blank(i) for i in taken) >= 0.9 * len(taken)
-    once = [i for i, c in possible.items() if i not in taken and _is_role(c.label)
-            and (not blank_layout or after_blank(i))]
+    first = min(taken)
+    once = [i for i, c in possible.items() if i not in taken and (not blank_layout or after_blank(i))
+            and (_is_role(c.label) or (i in named and i > first and taken.keys() & named))]
     taken.update({i: possible[i] for i in once})
     taken = {i: c for i, c in taken.items() if not blank_layout or after_blank(i)}
     shown = ", ".join(dict.fromkeys(c.label for c in taken.values()))
     weak = any(not _is_role(c.label) for c in taken.values())
+    kind = "names" if taken.keys() & named else "capitals" if weak else "role words"
     notes = [f"{len(taken)} line(s) alone with no colon read as speaker labels ({shown}): "
-             f"{'role words' if not weak else 'capitals'} alone on a line before speech, recurring "
+             f"{kind} alone on a line before speech, recurring "
              "(if one is a heading, not a speaker, name the speakers: speakers=[...] / --speakers '...'; "
              "then only those are read from lines alone)"]
-    notes += [f"line {i + 1}: label {possible[i].label!r} is used once; taken as a speaker because it is a role "
-              "word alone on its line like the file's other labels (if it is speech, edit that line)" for i in once]
+    notes += [f"line {i + 1}: label {possible[i].label!r} is used once; taken as a speaker because it is a "
+              f"{'name' if i in named else 'role word'} alone on its line like the file's other labels (if it is "
+              "a heading or speech, name the speakers: speakers=[...] / --speakers '...')" for i in once]
     kept = [i for i, c in possible.items() if i not in taken and not _is_role(c.label)]
+    kept += [i for i in sorted(named & raw) if i not in possible and i not in taken]
+    kept = sorted(set(kept))
     if kept:
-        where = ", ".join(f"{i + 1} ({possible[i].label})" for i in kept[:3])
-        notes.append(f"{len(kept)} line(s) in capitals alone, used once, kept as text, not speakers: line {where} "
-                     "(if one is a speaker, pass speakers=[...] / --speakers naming it)")
+        where = ", ".join(f"{i + 1} ({clean_label(lines[i][1].strip())})" for i in kept[:3])
+        more = f" and {len(kept) - 3} more" if len(kept) > 3 else ""
+        notes.append(f"{len(kept)} line(s) alone in capitals or name-shaped kept as text, not speakers: line "
+                     f"{where}{more} (if one is a speaker, pass speakers=[...] / --speakers naming it)")
     return taken, notes, weak or bool(once)
 
 
@@ -586,7 +659,9 @@ def parse_transcript(text: str, *, path: str | Path | None = None,
         notes += alone_notes
         uncertain = uncertain or alone_uncertain
     if not accepted:
-        return _paragraph_turns(text, lines)
+        parsed = _paragraph_turns(text, lines)
+        parsed.turns, parsed.notes = _split_at_marks(text, parsed.turns, parsed.notes)
+        return parsed
 
     turns: list[Turn] = []
     current: Turn | None = None
@@ -634,7 +709,56 @@ def parse_transcript(text: str, *, path: str | Path | None = None,
             current.start = line_start + (len(line) - len(line.lstrip()))
         content_end = line_start + len(line.rstrip())
     close()
+    turns, notes = _split_at_marks(text, turns, notes)
     return ParsedTranscript(text, turns, True, notes, uncertain)
+
+
+# A time mark inside speech: bracketed ("[00:12:31]", "[12:31]"), parenthesised with hours ("(00:12:31)";
+# "(10:30)" may be speech) or MAXQDA's "#00:12:31-5#". A bare "10:30" is a time of day in speech.
+_MID_MARK = re.compile(r"\[(?P<a>\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?)\]"
+                       r"|\((?P<b>\d{1,2}:\d{2}:\d{2}(?:[.,]\d{1,3})?)\)"
+                       r"|#(?P<c>\d{1,2}:\d{2}:\d{2})(?:[-.,]\d{1,3})?#")
+
+
+def _split_at_marks(text: str, turns: list[Turn], notes: list[str]) -> tuple[list[Turn], list[str]]:
+    """Take time marks inside turns out of the speech: the turn is cut at each mark, the speech after it a
+    new turn of the same speaker with the mark's time (the document text stays the file's text, so every
+    turn is still ``text[start:end]``). A mark ending a turn is the next turn's time when it has none."""
+    out: list[Turn] = []
+    marked: list[int] = []
+    carried: float | None = None
+    for turn in turns:
+        before, carried = carried, None
+        marks = list(_MID_MARK.finditer(text, turn.start, turn.end))
+        if not marks:
+            if before is not None and turn.timestamp is None:
+                turn.timestamp = before
+            out.append(turn)
+            continue
+        bounds: list[tuple[int, int, float | None]] = [
+            (turn.start, marks[0].start(), turn.timestamp if turn.timestamp is not None else before)]
+        for k, mark in enumerate(marks):
+            bounds.append((mark.end(), marks[k + 1].start() if k + 1 < len(marks) else turn.end,
+                           parse_timestamp(mark.group("a") or mark.group("b") or mark.group("c"))))
+        if not text[bounds[0][0]:bounds[0][1]].strip() and turn.timestamp is not None:
+            bounds[1] = (bounds[1][0], bounds[1][1], turn.timestamp)  # a mark opening a timed turn: the turn's time
+        opened = False
+        for start, end, seconds in bounds:
+            piece = text[start:end]
+            if not piece.strip():
+                carried = seconds if (start, end) == (bounds[-1][0], bounds[-1][1]) else carried
+                continue
+            begin = start + len(piece) - len(piece.lstrip())
+            line = turn.line + text.count("\n", turn.start, begin)
+            out.append(Turn(turn.speaker, begin, start + len(piece.rstrip()), seconds, line, turn.field,
+                            continues=opened or turn.continues))
+            opened = True
+        marked += [turn.line + text.count("\n", turn.start, m.start()) for m in marks]
+    if marked:
+        where = ", ".join(str(n) for n in marked[:3]) + (f" and {len(marked) - 3} more" if len(marked) > 3 else "")
+        notes = [*notes, f"{len(marked)} time mark(s) inside speech taken out of the text (line {where}): the "
+                         "speech after each is a new segment of the same speaker with the mark's time"]
+    return out, notes
 
 
 def _paragraph_turns(text: str, lines: list[tuple[int, str]]) -> ParsedTranscript:
@@ -683,6 +807,7 @@ def find_interviewer(parsed: ParsedTranscript, given: Iterable[str] = ()) -> tup
     display: dict[str, str] = {}
     asked: dict[str, int] = {}
     spoke: dict[str, int] = {}
+    asks = False  # whether the current turn (with the parts a time mark cut off) asked already
     for turn in parsed.turns:
         if not turn.speaker:
             continue
@@ -690,8 +815,13 @@ def find_interviewer(parsed: ParsedTranscript, given: Iterable[str] = ()) -> tup
         if key not in display:
             order.append(key)
             display[key] = turn.speaker
-        spoke[key] = spoke.get(key, 0) + 1
-        asked[key] = asked.get(key, 0) + ("?" in parsed.text[turn.start:turn.end])
+        if not turn.continues:
+            spoke[key] = spoke.get(key, 0) + 1
+            asks = False
+        if not asks and "?" in parsed.text[turn.start:turn.end]:
+            asked[key] = asked.get(key, 0) + 1
+            asks = True
+        asked.setdefault(key, 0)
     if not order:
         return frozenset(), "", False
     remedy = ("if another speaker asks, name it with interviewer=['<label>'] "

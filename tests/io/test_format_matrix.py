@@ -23,7 +23,17 @@ label_alone_colon_in_speech    ``ENTREVISTADORA:`` alone on its line, "Por ejemp
 role_alone_caps.txt            ``ENTREVISTADORA`` / ``DIRECTORA`` alone, no colon; a heading, a "NO" line
 role_alone_no_blank.txt        ``E`` / ``Participante 2`` alone, no colon, no blank lines; a "Sí." line
 caps_names_alone.txt           ``MARTA`` / ``JULIÁN`` alone in capitals (recurring); a heading used once
+names_alone.txt                ``Marta Rojas`` / ``Entrevistadora`` alone, no colon, no time, speech below;
+                               a title, a name used once, a list of names and a "Bien." line in speech
+names_alone_no_blank.txt       the same without blank lines; a list of names after "...:" in speech
+headings_alone.txt             (negative) a report: headings alone, alternating, no question: unlabelled
+headings_with_labels.txt       (negative) ``E:`` / ``D1:`` labels with headings and a name alone in speech
+mid_turn_marks.txt             ``... y entonces [00:12:31] seguimos ...``: a mark inside speech leaves the
+                               text; the speech after it is the next part of the turn, with its time
 no_labels.txt                  prose without labels: one speaker, a warning naming the file
+no_labels.vtt                  Whisper-style cues without speaker names: a turn per sentence (a
+                               sentence split over cues, "..." going on), each with its cue's time
+no_labels_auto.srt             auto-captions without names or punctuation: a turn per cue
 teams_docx_cues.txt            Teams .docx text: ``0:0:0.0 --> 0:0:4.120`` line, name line, speech
 maxqda_f4.txt                  MAXQDA f4/f5: ``I: ... #00:00:04-2#`` (the mark ends the paragraph)
 zoom_chat_transcript.txt       Zoom saved transcript: ``[Name] 10:15:04`` line, speech below
@@ -82,9 +92,61 @@ MATRIX = [
         ('I', 'interviewer', 12.0, '¿Y'),
         ('B', 'participant', 65.0, 'Lo'),
     ]),
+    ('names_alone.txt', 'warning', 46, [
+        (None, 'unknown', None, 'Entrevista'),
+        ('Entrevistadora', 'interviewer', None, '¿Cómo'),
+        ('Marta Rojas', 'participant', None, 'Bueno,'),
+        ('Entrevistadora', 'interviewer', None, '¿Y'),
+        ('Marta Rojas', 'participant', None, 'Estaban'),
+        ('Inés Carrasco', 'participant', None, 'Yo'),
+        ('Entrevistadora', 'interviewer', None, 'Gracias'),
+    ]),
+    ('names_alone_no_blank.txt', 'warning', 33, [
+        ('Lucía Herrera', 'interviewer', None, '¿Cómo'),
+        ('Tomás Vidal', 'participant', None, 'Cada'),
+        ('Lucía Herrera', 'interviewer', None, '¿Quiénes'),
+        ('Tomás Vidal', 'participant', None, 'Vamos'),
+    ]),
+    ('headings_alone.txt', 'warning', 46, [
+        (None, 'participant', None, 'Informe'),
+        (None, 'participant', None, 'Contexto'),
+        (None, 'participant', None, 'Fortalezas'),
+        (None, 'participant', None, 'Desafíos'),
+        (None, 'participant', None, 'Fortalezas'),
+        (None, 'participant', None, 'Desafíos'),
+        (None, 'participant', None, 'Bien.'),
+    ]),
+    ('headings_with_labels.txt', 'ok', 30, [
+        (None, 'unknown', None, 'Trayectoria'),
+        ('E', 'interviewer', None, '¿Cómo'),
+        ('D1', 'participant', None, 'Por'),
+        ('E', 'interviewer', None, '¿Y'),
+        ('D1', 'participant', None, 'Nos'),
+        ('E', 'interviewer', None, '¿Quién'),
+        ('D1', 'participant', None, 'La'),
+    ]),
+    ('mid_turn_marks.txt', 'ok', 33, [
+        ('Entrevistadora', 'interviewer', None, '¿Cómo'),
+        ('Directora 4', 'participant', None, 'Bueno,'),
+        ('Directora 4', 'participant', 751.0, 'seguimos'),
+        ('Directora 4', 'participant', 785.0, 'Después'),
+        ('Entrevistadora', 'interviewer', None, '¿Y'),
+        ('Directora 4', 'participant', 820.0, 'Bajó'),
+    ]),
     ('no_labels.txt', 'warning', 14, [
         (None, 'participant', None, 'Escribo'),
         (None, 'participant', None, 'El'),
+    ]),
+    ('no_labels.vtt', 'warning', 43, [
+        (None, 'participant', 0.0, 'Gracias'),
+        (None, 'participant', 3.48, 'Bueno,'),
+        (None, 'participant', 9.9, '¿Y'),
+        (None, 'participant', 15.3, 'Una'),
+    ]),
+    ('no_labels_auto.srt', 'warning', 18, [
+        (None, 'participant', 1.0, 'gracias'),
+        (None, 'participant', 3.2, 'el'),
+        (None, 'participant', 5.9, 'con'),
     ]),
     ('otter.txt', 'warning', 37, [
         ('Lucía Herrera', 'interviewer', 4.0, 'Gracias'),

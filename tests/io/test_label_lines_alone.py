@@ -42,8 +42,7 @@ def test_subtitle_without_labels_report_counts_the_file_lines_and_cues(tmp_path)
         warnings.simplefilter("always")
         _, report = qc.load_corpus(path)
     message = report.iloc[0]["message"]
-    assert "no speaker labels found in 8 text lines of 4 cues: read as one speaker, 1 turn (consecutive cues " \
-           "joined)" in message
+    assert "no speaker labels found in 8 text lines of 4 cues: read as one speaker, 4 turns (one per cue; " in message
     assert any(issubclass(w.category, NoSpeakerLabelsWarning) for w in caught)
 
 
@@ -95,3 +94,74 @@ def test_capitals_alone_recurring_are_speakers_and_naming_speakers_keeps_only_th
 def test_role_label_alone_beside_colon_labels_only_role_words_are_taken():
     _parsed, got = _turns("E: ¿Cómo parte?\nD1: Con el equipo.\nMAÑANA\nseguimos.\nE: ¿Y?\nD1: Ya.\nMAÑANA\nvemos.\n")
     assert [s for s, _ in got] == ["E", "D1", "E", "D1"]
+
+
+# Names in mixed case alone on their line, no colon, no time (issue 16, kinds 2, 3 and 7) ------------------
+
+_NAMES = ("Marta Rojas\nBueno, yo creo que la red nos ayudó.\n\nEntrevistadora\n¿Y cómo empezó?\n\n"
+          "Marta Rojas\nCon una visita.\n\nEntrevistadora\n¿Quiénes fueron?\n\nMarta Rojas\nLa Carmen y yo.\n")
+
+
+def test_names_alone_on_their_line_are_speakers_when_they_recur_and_alternate():
+    parsed, got = _turns(_NAMES)
+    assert got == [("Marta Rojas", "Bueno, yo creo que la red nos ayudó."), ("Entrevistadora", "¿Y cómo empezó?"),
+                   ("Marta Rojas", "Con una visita."), ("Entrevistadora", "¿Quiénes fueron?"),
+                   ("Marta Rojas", "La Carmen y yo.")]
+    # Names are a guess: reported, with the remedy, and the file's row is a warning.
+    assert parsed.uncertain
+    assert "5 line(s) alone with no colon read as speaker labels (Marta Rojas, Entrevistadora): names" in parsed.notes[0]
+    assert "--speakers" in parsed.notes[0]
+
+
+def test_names_alone_remedy_naming_the_speakers_reads_only_those():
+    text = _NAMES.replace("Marta Rojas\nCon", "Resultados Finales\nCon")
+    _, got = _turns(text, speakers=frozenset({"marta rojas", "entrevistadora"}))
+    assert [s for s, _ in got] == ["Marta Rojas", "Entrevistadora", "Entrevistadora", "Marta Rojas"]
+
+
+def test_name_alone_used_once_beside_recurring_names_is_taken_and_reported():
+    parsed, got = _turns(_NAMES + "\nInés Carrasco\nYo llegué después.\n")
+    assert got[-1] == ("Inés Carrasco", "Yo llegué después.")
+    assert any("label 'Inés Carrasco' is used once; taken as a speaker because it is a name" in n
+               for n in parsed.notes)
+
+
+def test_title_heading_or_one_word_sentence_alone_is_not_a_name_speaker():
+    text = _NAMES.replace("La Carmen y yo.", "Bien.\nLa Carmen y yo.").replace(
+        "\n\nMarta Rojas\nCon", "\n\nSegunda Parte\n\nMarta Rojas\nCon")
+    _, got = _turns("Entrevista 3\n\nIntroducción\n\n" + text)
+    assert got[0] == (None, "Entrevista 3\n\nIntroducción")
+    assert [s for s, _ in got[1:]] == ["Marta Rojas", "Entrevistadora", "Marta Rojas", "Entrevistadora", "Marta Rojas"]
+    assert got[2][1] == "¿Y cómo empezó?\n\nSegunda Parte"
+    assert got[-1] == ("Marta Rojas", "Bien.\nLa Carmen y yo.")
+
+
+def test_list_of_names_in_speech_is_not_speakers():
+    text = ("Lucía Herrera\n¿Quiénes van?\nTomás Vidal\nVamos siempre:\nAna Soto\nLuis Pérez\ny yo.\n"
+            "Lucía Herrera\n¿Y Ana Soto?\nTomás Vidal\nElla también.\n")
+    parsed, got = _turns(text)
+    assert [s for s, _ in got] == ["Lucía Herrera", "Tomás Vidal", "Lucía Herrera", "Tomás Vidal"]
+    assert got[1][1] == "Vamos siempre:\nAna Soto\nLuis Pérez\ny yo."
+    assert any("kept as text, not speakers: line 5 (Ana Soto), 6 (Luis Pérez)" in n for n in parsed.notes)
+
+
+def test_headings_alone_in_a_report_are_not_name_speakers():
+    # Recurring, alternating headings, but nobody asks: a report, not an interview.
+    report = ("Fortalezas\nEl equipo se reúne.\n\nDesafíos\nLa asistencia baja.\n\n"
+              "Fortalezas\nLas familias participan.\n\nDesafíos\nFalta espacio.\n")
+    parsed, _ = _turns(report)
+    assert not parsed.labelled
+    # A topic word the file also writes in lower case is a heading, not a name, even in an interview.
+    parsed, _ = _turns("Visita\n¿Cómo fue la visita?\n\nMarta\nBien.\n\nVisita\n¿Y la segunda visita?\n\n"
+                         "Marta\nMejor.\n")
+    assert not parsed.labelled
+    # The same name said twice in a row is not a turn structure.
+    parsed, _ = _turns("Marta Rojas\n¿Sí?\n\nMarta Rojas\nSí.\n\nJulián Pérez\n¿Y?\n")
+    assert not parsed.labelled
+
+
+def test_names_alone_are_not_read_in_a_file_with_other_labels():
+    _, got = _turns("E: ¿Cómo llegó?\nD1: Por una amiga.\n\nMariela Soto\nE: ¿Quién es?\n"
+                         "D1: La coordinadora.\n\nMariela Soto\nE: ¿Y?\nD1: Nada.\n")
+    assert [s for s, _ in got] == ["E", "D1", "E", "D1", "E", "D1"]
+    assert "Mariela Soto" in got[1][1]

@@ -160,3 +160,45 @@ def test_label_patterns_never_backtrack_for_long_on_long_lines(line):
     parsed = parse_transcript(f"{line}\nE: ¿Hola?\nD1: Bien.\n{line}\n")
     assert time.perf_counter() - started < 2.0
     assert [t.speaker for t in parsed.turns][1:3] == ["E", "D1"]
+
+
+# A time mark inside speech (issue 16 kind 2: time marks leave the text) ----------------------------------
+
+@pytest.mark.parametrize("mark, seconds", [("[00:12:31]", 751.0), ("[12:31]", 751.0), ("(00:12:31)", 751.0),
+                                           ("[00:12:31.500]", 751.5), ("#00:12:31-5#", 751.0)])
+def test_a_time_mark_inside_speech_leaves_the_text_and_times_the_speech_after_it(mark, seconds):
+    parsed = parse_transcript(f"E: ¿Y después?\nD1: Bueno, y entonces {mark} seguimos con la red.\nE: ¿Y?\n")
+    got = [(t.speaker, t.timestamp, parsed.text[t.start:t.end], t.continues) for t in parsed.turns]
+    assert got == [("E", None, "¿Y después?", False), ("D1", None, "Bueno, y entonces", False),
+                   ("D1", seconds, "seguimos con la red.", True), ("E", None, "¿Y?", False)]
+    assert any("1 time mark(s) inside speech taken out of the text (line 2)" in n for n in parsed.notes)
+
+
+def test_a_time_mark_ending_or_opening_speech_times_the_speech_it_precedes():
+    parsed = parse_transcript("¿Cómo parte el día? [00:00:04]\n\n[00:00:09] Con el WhatsApp.\n\nY después.\n")
+    got = [(t.timestamp, parsed.text[t.start:t.end]) for t in parsed.turns]
+    assert got == [(None, "¿Cómo parte el día?"), (9.0, "Con el WhatsApp."), (None, "Y después.")]
+    parsed = parse_transcript("E: ¿Cómo? [00:00:04]\nD1: Así.\n")
+    assert [(t.timestamp, parsed.text[t.start:t.end]) for t in parsed.turns] == [(None, "¿Cómo?"), (4.0, "Así.")]
+
+
+def test_a_clock_time_in_speech_is_not_a_time_mark():
+    parsed = parse_transcript("E: ¿A qué hora?\nD1: A las 10:30 (10:30) o a las [10 y media].\n")
+    assert [parsed.text[t.start:t.end] for t in parsed.turns] == ["¿A qué hora?",
+                                                                   "A las 10:30 (10:30) o a las [10 y media]."]
+    assert not any("time mark" in n for n in parsed.notes)
+
+
+def test_parts_cut_by_a_time_mark_stay_one_turn_of_the_segments(tmp_path):
+    import qualcode as qc
+
+    path = tmp_path / "marcas.txt"
+    path.write_text("Hablante 1: ¿Cómo fue? [00:00:03] ¿Y el equipo?\nHablante 2: Bien [00:00:09] y mejor.\n"
+                    "Hablante 1: ¿Y ahora?\nHablante 2: Igual.\n", encoding="utf-8")
+    corpus, _ = qc.load_corpus(path)
+    segs = corpus.segments
+    assert list(zip(segs["turn"], segs["part"], strict=True)) == [(1, 1), (1, 2), (2, 1), (2, 2), (3, 1), (4, 1)]
+    assert int(corpus.documents["n_turns"].iloc[0]) == 4
+    assert int(corpus.documents["n_words"].iloc[0]) == 11
+    # A turn cut by a mark is still one turn when guessing who asks (2 of 2 turns, not 3 of 3 parts).
+    assert "2 of 2 turns ask a question" in find_interviewer(parse_transcript(path.read_text(encoding="utf-8")))[1]

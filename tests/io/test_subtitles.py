@@ -79,3 +79,54 @@ def test_parse_subtitles_skips_empty_cue_and_notes_overlap():
     assert any("empty cue" in note and "line 10" in note for note in parsed.notes)
     assert any("overlaps" in note for note in parsed.notes)
     assert [t.speaker for t in parsed.turns] == ["Moderadora", "Directora 11", "Moderadora"]
+
+
+UNNAMED = """WEBVTT
+
+00:00:00.000 --> 00:00:02.000
+¿Cómo parte el día?
+
+00:00:02.000 --> 00:00:04.000
+Bueno, parte temprano, con las familias
+
+00:00:04.000 --> 00:00:06.000
+que llegan solas.
+
+00:00:06.000 --> 00:00:08.000
+Y el equipo
+
+00:00:11.000 --> 00:00:13.000
+ya está adentro.
+"""
+
+
+def test_subtitles_without_speaker_names_give_a_turn_per_sentence_with_its_cue_time():
+    parsed = parse_subtitles(UNNAMED, path="sin_nombres.vtt", kind="vtt")
+    # A sentence going on in the next cue stays one turn; a pause of 2 s or more opens one even mid-sentence.
+    assert spoken(parsed) == [
+        (None, "¿Cómo parte el día?", 0.0),
+        (None, "Bueno, parte temprano, con las familias que llegan solas.", 2.0),
+        (None, "Y el equipo", 6.0),
+        (None, "ya está adentro.", 11.0),
+    ]
+    assert not parsed.labelled and parsed.uncertain
+    assert "one per cue; a sentence going on in the next cue" in parsed.joined
+    assert any("the cues carry no speaker names" in n and "--speakers" in n and "diarization" in n
+               for n in parsed.notes)
+
+
+def test_subtitles_without_speaker_names_or_punctuation_give_a_turn_per_cue():
+    text = UNNAMED
+    for mark in ("día?", "solas.", "adentro."):
+        text = text.replace(mark, mark[:-1])
+    parsed = parse_subtitles(text, path="auto.vtt", kind="vtt")
+    assert [t.timestamp for t in parsed.turns] == [0.0, 2.0, 4.0, 6.0, 11.0]
+    assert parsed.joined == "one per cue: the cues end no sentences"
+
+
+def test_subtitles_without_speaker_names_remedy_works():
+    # What the report advises: 'Name: ' where each speaker starts, then speakers=[...] naming them.
+    text = UNNAMED.replace("¿Cómo", "Marta: ¿Cómo").replace("Bueno,", "Julián: Bueno,")
+    parsed = parse_subtitles(text, path="con_nombres.vtt", kind="vtt", speakers=frozenset({"marta", "julian"}))
+    assert [(t.speaker, t.timestamp) for t in parsed.turns] == [("Marta", 0.0), ("Julián", 2.0)]
+    assert parsed.text[parsed.turns[1].start:parsed.turns[1].end].endswith("ya está adentro.")
