@@ -218,14 +218,16 @@ def _load_file(job: _Job, *, survey: SurveyColumns | None,
         parsed.interviewer, who, guessed = find_interviewer(parsed, interviewer)
         doc = ReadDocument(str(did), str(path), fmt, encoding, hashlib.sha256(data).hexdigest(), parsed, language or "")
         speakers_seen = {t.speaker for t in parsed.turns if t.speaker}
-        notes = [*warnings, f"{len(parsed.turns)} turns, {len(speakers_seen)} speakers" + (f"; {who}" if who else "")]
+        # A turn cut by a time mark inside its speech goes on (continues): it is still one turn, as n_turns says.
+        n_turns = sum(1 for t in parsed.turns if not t.continues)
+        notes = [*warnings, f"{n_turns} turns, {len(speakers_seen)} speakers" + (f"; {who}" if who else "")]
         notes += parsed.notes
         if remembered is not None:
             notes.append(remembered[2])
         status = "warning" if warnings or parsed.uncertain or guessed else "ok"
         if not parsed.labelled:
             lines = sum(1 for line in parsed.text.split("\n") if line.strip())
-            n = len(parsed.turns)
+            n = n_turns
             read_as = (f"no speaker labels found in {parsed.counted or f'{lines} lines'}: read as one speaker, "
                        f"{n} turn{'s' * (n != 1)} ({parsed.joined})")
             # A table read by mistake has its own remedy (survey=) above; naming speakers would not help it.

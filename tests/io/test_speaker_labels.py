@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+import qualcode as qc
 from qualcode.io.subtitles import parse_subtitles
 from qualcode.io.text import find_interviewer, parse_transcript
 
@@ -202,3 +205,12 @@ def test_parts_cut_by_a_time_mark_stay_one_turn_of_the_segments(tmp_path):
     assert int(corpus.documents["n_words"].iloc[0]) == 11
     # A turn cut by a mark is still one turn when guessing who asks (2 of 2 turns, not 3 of 3 parts).
     assert "2 of 2 turns ask a question" in find_interviewer(parse_transcript(path.read_text(encoding="utf-8")))[1]
+
+
+def test_the_report_counts_a_turn_cut_by_a_time_mark_once():
+    # The row's turn count and the documents table's n_turns are the same number.
+    path = Path(__file__).parent.parent / "data" / "formats" / "mid_turn_marks.txt"
+    corpus, report = qc.load_corpus(path)
+    n_turns = int(corpus.documents["n_turns"].iloc[0])
+    assert f"{n_turns} turns," in report.iloc[0]["message"]
+    assert corpus.segments["turn"].nunique() == n_turns
