@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import difflib
 import io
+import re
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -306,6 +307,10 @@ def is_survey_table(path: str | Path, columns: SurveyColumns) -> bool:
     return shape is not None and bool({columns.id, *columns.text} & set(shape.header))
 
 
+_CODE_CELL = re.compile(r"[A-Za-z]{0,4}[-_ ]?\d+[A-Za-z]?")
+_NAME_CELL = re.compile(r"[A-ZÁÉÍÓÚÑÜ][\w'’-]*(?: (?:de|del|la|las|los|y|[A-ZÁÉÍÓÚÑÜ][\w'’-]*))*")
+
+
 def table_hint(text: str, name: str | None = None) -> str | None:
     """A load-report warning for a transcript that is really a tab-separated table, or ``None``.
 
@@ -317,16 +322,31 @@ def table_hint(text: str, name: str | None = None) -> str | None:
     shape = sniff_table(text, delimiters="\t")
     if shape is None:
         return None
-    # Answer columns hold the longest cells; suggest those, not the participant or place columns.
+    # Answers are long or mostly different from one response to the next; a participant, place or group column
+    # repeats a few short values. Suggest every column that looks like answers (a remedy followed literally must
+    # not leave answers unread), and say that the columns not named are kept as attributes.
     rows = _records(text[:262144], "\t", 200)[1:]
     width = len(shape.header)
-    mean = [sum(len(r[i].strip()) for r in rows if i < len(r)) / max(len(rows), 1) for i in range(width)]
-    longest = sorted(range(1, width), key=lambda i: -mean[i])
-    chosen = [i for i in longest if mean[i] >= 20][:4] or longest[:1]
-    answers = ", ".join(repr(shape.header[i]) for i in sorted(chosen))
+    cells = [[r[i].strip() for r in rows if i < len(r) and r[i].strip()] for i in range(width)]
+    mean = [sum(map(len, c)) / max(len(c), 1) for c in cells]
+    distinct = [len(set(c)) / max(len(c), 1) for c in cells]
+    # With a handful of rows a place column can look varied: there, only all-different short cells count as
+    # answers; cells that are codes (P01, D-3, 2024) are participant or group ids, not answers.
+    varied = [distinct[i] > 0.5 if len(cells[i]) >= 10 else (distinct[i] == 1 and len(cells[i]) > 1)
+              for i in range(width)]
+    coded = [all(_CODE_CELL.fullmatch(c) for c in cells[i]) for i in range(width)]
+    # Places and names (La Pintana, Puente Alto) capitalise every word and end no sentence.
+    named = [all(_NAME_CELL.fullmatch(c) for c in cells[i]) for i in range(width)]
+    answers_like = [i for i in range(1, width)
+                    if cells[i] and (mean[i] >= 20 or (varied[i] and not coded[i] and not named[i]))]
+    chosen = answers_like or sorted(range(1, width), key=lambda i: -mean[i])[:1]
+    answers = ", ".join(repr(shape.header[i]) for i in chosen)
+    rest = [shape.header[i] for i in range(1, width) if i not in chosen]
+    kept = f"; {', '.join(rest)} would be kept as attributes" if rest else ""
     return (f"{name + ' ' if name else ''}looks like a table, not a transcript (tab-separated, {shape.n_rows} rows, "
             f"columns {', '.join(shape.header)}); to read it as survey answers, load it with "
-            f"survey=SurveyColumns(id={shape.header[0]!r}, text=[{answers}]) naming the id and answer columns")
+            f"survey=SurveyColumns(id={shape.header[0]!r}, text=[{answers}]) naming the id and every answer column"
+            f"{kept}")
 
 
 def read_survey(path: str | Path, columns: SurveyColumns, *,

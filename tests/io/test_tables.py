@@ -179,3 +179,19 @@ def test_excel_transcript_with_tabs_after_labels_is_not_taken_for_a_table(write)
     corpus, report = qc.load_corpus(path)
     assert report.iloc[0]["status"] == "ok" and "table" not in report.iloc[0]["message"]
     assert list(corpus.segments["speaker"]) == ["E", "D1", "E", "D1"]
+
+
+def test_survey_remedy_followed_literally_reads_every_answer_column(tmp_path):
+    # Short answers ("Nada", "Más tiempo") are answers too: a remedy that names only the longest column loses them.
+    path = tmp_path / "encuesta.txt"
+    path.write_text("id\tcomuna\tpregunta1\tpregunta2\n"
+                    "R01\tMaipú\tMe gustó mucho el taller de hoy\tNada\n"
+                    "R02\tMaipú\tAprendí a medir\tMás tiempo\n"
+                    "R03\tLa Florida\tNo sé bien\tOtra sesión\n", encoding="utf-16")
+    with pytest.warns(qc.errors.NoSpeakerLabelsWarning):
+        _, report = qc.load_corpus(path)
+    message = report.iloc[0]["message"]
+    assert "text=['pregunta1', 'pregunta2']" in message and "comuna would be kept as attributes" in message
+    corpus, _ = qc.load_corpus(path, survey=qc.SurveyColumns(id="id", text=["pregunta1", "pregunta2"]))
+    assert len(corpus.segments) == 6
+    assert set(corpus.documents["comuna"]) == {"Maipú", "La Florida"}
