@@ -228,10 +228,12 @@ def _load_file(job: _Job, *, survey: SurveyColumns | None,
         if not parsed.labelled:
             lines = sum(1 for line in parsed.text.split("\n") if line.strip())
             n = n_turns
-            read_as = (f"no speaker labels found in {parsed.counted or f'{lines} lines'}: read as one speaker, "
-                       f"{n} turn{'s' * (n != 1)} ({parsed.joined})")
-            # A table read by mistake has its own remedy (survey=) above; naming speakers would not help it.
-            notes[len(warnings)] = read_as if survey_hint else (
+            read_as = (f"no speaker labels found in {parsed.counted or f'{lines} lines'}: read as one unnamed "
+                       f"speaker (a participant), {n} turn{'s' * (n != 1)} ({parsed.joined})")
+            # A table read by mistake has its own remedy (survey=) above, and a reader that knows the format gives
+            # its own (subtitles: where to write the names); the generic one would contradict them.
+            own_remedy = any("speakers=[" in note for note in parsed.notes)
+            notes[len(warnings)] = read_as if survey_hint or own_remedy else (
                 f"{read_as}. If the file has labels, name them: speakers=['Name', ...] "
                 "(command line: --speakers 'Name')")
         elif any("overlaps" in n or "empty cue" in n for n in notes):

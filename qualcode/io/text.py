@@ -673,12 +673,16 @@ def parse_transcript(text: str, *, path: str | Path | None = None,
     def close() -> None:
         nonlocal current, content_end, f4_end
         if current is not None and content_end is not None:
+            # The previous paragraph's end mark times this turn, whether or not this one ends with a mark too.
+            if current.timestamp is None and f4_end is not None:
+                current.timestamp = f4_end
+            f4_end = None
             mark = _F4_MARK.search(text, max(current.start, content_end - 24), content_end) \
                 if text[content_end - 1:content_end] == "#" else None
             if mark is not None and mark.end() == content_end:
                 content_end = mark.start()
-                if current.timestamp is None and (f4_end is not None or not turns):
-                    current.timestamp = f4_end if f4_end is not None else 0.0
+                if current.timestamp is None and not turns:
+                    current.timestamp = 0.0
                 f4_end = parse_timestamp(mark.group("ts"))
         if current is not None and content_end is not None and content_end > current.start:
             current.end = content_end

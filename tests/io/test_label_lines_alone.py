@@ -42,7 +42,10 @@ def test_subtitle_without_labels_report_counts_the_file_lines_and_cues(tmp_path)
         warnings.simplefilter("always")
         _, report = qc.load_corpus(path)
     message = report.iloc[0]["message"]
-    assert "no speaker labels found in 8 text lines of 4 cues: read as one speaker, 4 turns (one per cue; " in message
+    assert ("no speaker labels found in 8 text lines of 4 cues: read as one unnamed speaker (a participant), "
+            "4 turns (one per cue; ") in message
+    # The subtitle reader's own remedy (where to write the names) is given, not the generic one that contradicts it.
+    assert "If the file has labels" not in message and "write 'Name: ' at the start of the cue" in message
     assert any(issubclass(w.category, NoSpeakerLabelsWarning) for w in caught)
 
 

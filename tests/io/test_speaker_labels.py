@@ -214,3 +214,13 @@ def test_the_report_counts_a_turn_cut_by_a_time_mark_once():
     n_turns = int(corpus.documents["n_turns"].iloc[0])
     assert f"{n_turns} turns," in report.iloc[0]["message"]
     assert corpus.segments["turn"].nunique() == n_turns
+
+
+def test_a_maxqda_end_mark_times_the_next_turn_even_when_that_turn_has_no_mark():
+    text = ("ENTREVISTADORA: ¿Cómo empezaron? #00:01:00-2#\n\n"
+            "PARTICIPANTE: Después trabajamos en grupos. #00:05:02-3#\n\n"
+            "ENTREVISTADORA: ¿Y luego?\n\n"
+            "PARTICIPANTE: Luego medimos.\n")
+    parsed = parse_transcript(text)
+    assert [t.timestamp for t in parsed.turns] == [0.0, 60.0, 302.0, None]
+    assert all("#" not in text[t.start:t.end] for t in parsed.turns)
