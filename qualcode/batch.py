@@ -253,15 +253,43 @@ def add_files(project: Project, source: str | Path | Sequence[str | Path], *, sp
     >>> report["message"].iloc[0]  # doctest: +SKIP
     "entrevistas/int_03.txt: 40 turns, 2 speakers; ...; using the labels given when it was first added: ..."
     """
+    before = project.documents[["doc_id", "source_path"]]
     corpus, report = load_corpus(source, speakers=speakers, interviewer=interviewer,
                                  remembered=project.load_options(), **options)
     documents = project.add_corpus(corpus) if len(corpus.documents) else pd.DataFrame(columns=_NO_CHANGES)
+    _say_other_readings(report, before, corpus.documents)
     if speakers or interviewer:
         # Survey answers take no speaker labels: only transcripts remember them.
         transcripts = corpus.documents.loc[~corpus.documents["format"].isin(["csv", "xlsx"]), "doc_id"]
         project.remember_load_options({str(d): {"speakers": list(speakers), "interviewer": list(interviewer)}
                                        for d in transcripts})
     return corpus, documents, report
+
+
+def _say_other_readings(report: LoadReport, before: pd.DataFrame, added: pd.DataFrame) -> None:
+    """Warn on a file's row when the project already holds the same file under another document id.
+
+    Following a remedy (reading a table as a survey, ``doc_id="path"``) reads a file again under new ids; the
+    earlier reading stays in the project with whatever was decided on it, so its counts would come twice.
+    """
+    if before.empty or added.empty:
+        return
+    new_ids = set(added["doc_id"])
+    earlier = before[~before["doc_id"].isin(new_ids)]
+    by_file: dict[Path, list[str]] = {}
+    for doc_id, source in zip(earlier["doc_id"], earlier["source_path"], strict=True):
+        by_file.setdefault(Path(str(source)).resolve(), []).append(str(doc_id))
+    for index, path in zip(report.index, report["path"], strict=True):
+        others = by_file.get(Path(str(path)).resolve())
+        if others and report.at[index, "status"] != "error":
+            shown = ", ".join(repr(d) for d in sorted(others)[:3]) + (" …" if len(others) > 3 else "")
+            message = str(report.at[index, "message"])
+            report.at[index, "status"] = "warning"
+            report.at[index, "message"] = (
+                f"{message}; this file is also in the project as {shown}, an earlier reading "
+                "under another document id, which stays with its decisions (qualcode cannot remove a document "
+                "yet): its codes would count twice; to keep only this reading, start a new project "
+                "(qualcode init) and add the files again")
 
 
 def _free_path(path: Path) -> Path:

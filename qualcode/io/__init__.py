@@ -254,7 +254,7 @@ def _load_file(job: _Job, *, survey: SurveyColumns | None,
 # interviewer, what its row says about them), or None.
 _Job = tuple[Path, str | None, str | None, tuple[frozenset[str], frozenset[str], str] | None]
 # The words of a report row that says a file was read with the labels remembered for it (the CLI shows those rows).
-REMEMBERED = "given when it was first added"
+REMEMBERED = "given when it was last added with labels"
 
 
 def _shown(given: Mapping[str, Sequence[str]]) -> str:

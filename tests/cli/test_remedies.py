@@ -190,3 +190,35 @@ def test_remedy_cli_rows_of_every_format_fixture_are_in_cli_words():
 ])
 def test_remedy_python_words_become_cli_options(python, cli):
     assert in_cli_words(python) == cli
+
+
+# -- following a remedy inside a project -------------------------------------------------------------------------
+
+def test_remedy_followed_in_a_project_says_the_earlier_reading_stays(tmp_path):
+    # The first add reads the survey as prose (with a warning); following its remedy reads it again under new ids.
+    # The earlier reading cannot be removed yet, so the row must say it is still there and would count twice.
+    path = excel_unicode_text(tmp_path / "encuesta.txt")
+    project = tmp_path / "p.qualcode"
+    assert run("init", project).exit_code == 0
+    first = run("add", project, path, "-q")
+    assert first.exit_code == 0, first.output
+    followed = run("add", project, path, "-q", "--survey-id", "ticket_id", "--survey-text", "q1_aprendizaje",
+                   "--survey-text", "q2_dificultad")
+    assert followed.exit_code == 0, followed.output
+    assert "this file is also in the project as 'encuesta'" in followed.output, followed.output
+    assert "count twice" in followed.output and "qualcode init" in followed.output
+    # Adding the same reading again is not another reading: nothing to say.
+    again = run("add", project, path, "-q", "--survey-id", "ticket_id", "--survey-text", "q1_aprendizaje",
+                "--survey-text", "q2_dificultad")
+    assert "also in the project as 'encuesta#" not in again.output, again.output
+
+
+def test_remedy_doc_id_path_in_a_project_names_the_stem_reading_left(tmp_path):
+    files = same_names(tmp_path)
+    project = tmp_path / "p.qualcode"
+    assert run("init", project).exit_code == 0
+    run("add", project, *files, "-q")  # refused for the second file; the first is added under its stem
+    followed = run("add", project, *files, "-q", "--doc-id", "path")
+    assert followed.exit_code == 0, followed.output
+    stem = files[0].stem
+    assert f"this file is also in the project as '{stem}'" in followed.output, followed.output

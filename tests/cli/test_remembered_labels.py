@@ -58,17 +58,17 @@ def test_remembered_interviewer_kept_when_a_changed_file_is_added_again_without_
     again = run(command, project, path, "-q", *extra)
     assert again.exit_code == 0, again.output
     assert roles(project) == {"Hablante 1": "interviewer", "Hablante 2": "participant"}
-    assert "using the labels given when it was first added: interviewer 'Hablante 1'" in again.output
+    assert "using the labels given when it was last added with labels: interviewer 'Hablante 1'" in again.output
     assert "interviewer=[" not in again.output  # command-line words on the command line
     other = run(command, project, path, "-q", "--interviewer", "Hablante 2", *extra)
     assert other.exit_code == 0, other.output
     assert roles(project) == {"Hablante 1": "participant", "Hablante 2": "interviewer"}
-    assert ("the labels given now (interviewer 'Hablante 2') replace those given when it was first added "
+    assert ("the labels given now (interviewer 'Hablante 2') replace those given when it was last added with labels "
             "(interviewer 'Hablante 1')") in other.output
     write(path, "Hablante 1: Y algo más: la red sigue.\nHablante 2: ¿Algo más?\n")
     later = run(command, project, path, "-q", *extra)
     assert roles(project) == {"Hablante 1": "participant", "Hablante 2": "interviewer"}
-    assert "given when it was first added: interviewer 'Hablante 2'" in later.output
+    assert "given when it was last added with labels: interviewer 'Hablante 2'" in later.output
 
 
 def test_remembered_labels_leave_an_unchanged_file_unchanged(tmp_path, project):
@@ -99,7 +99,7 @@ def test_remembered_labels_python_add_files_and_load_corpus(tmp_path, caplog):
         write(path, "Hablante 2: ¿Algo más?\n")
         _, documents, report = add_files(p, path)
         assert list(documents["action"]) == ["updated"]
-        assert "using the labels given when it was first added: interviewer 'Hablante 1'" in report["message"][0]
+        assert "using the labels given when it was last added with labels: interviewer 'Hablante 1'" in report["message"][0]
         assert "interviewer=[...] / --interviewer" in report["message"][0]  # Python words, and the CLI's
         roles_now = p.segments.groupby("speaker")["speaker_role"].first().to_dict()
         assert roles_now == {"Hablante 1": "interviewer", "Hablante 2": "participant"}
