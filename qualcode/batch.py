@@ -253,7 +253,8 @@ def add_files(project: Project, source: str | Path | Sequence[str | Path], *, sp
     >>> report["message"].iloc[0]  # doctest: +SKIP
     "entrevistas/int_03.txt: 40 turns, 2 speakers; ...; using the labels given when it was first added: ..."
     """
-    before = project.documents[["doc_id", "source_path"]]
+    # Only the two columns the check needs: project.documents would read every document's text.
+    before = project.query_frame("SELECT doc_id, source_path FROM documents")
     corpus, report = load_corpus(source, speakers=speakers, interviewer=interviewer,
                                  remembered=project.load_options(), **options)
     documents = project.add_corpus(corpus) if len(corpus.documents) else pd.DataFrame(columns=_NO_CHANGES)
