@@ -22,3 +22,7 @@ def test_notebook_runs_in_under_two_minutes(path, tmp_path):
     NotebookClient(notebook, timeout=300, kernel_name="python3",
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     assert time.perf_counter() - start < 120
+    # A chart as a cell's last expression is drawn as an image, with no %matplotlib magic (team-study 11).
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and cell.source.strip().splitlines()[-1].startswith("qc.plot_"):
+            assert any("image/png" in out.get("data", {}) for out in cell.outputs), cell.source

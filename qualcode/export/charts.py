@@ -2,18 +2,27 @@
 
 Labels are code labels in one language when a codebook is given (code ids
 otherwise), wrapped so long Spanish labels stay whole; figures are sized to
-their labels and laid out so nothing is clipped. In a notebook the returned
-figure displays inline; ``fig.savefig("x.png")`` or ``.svg`` writes a file.
+their labels and laid out so nothing is clipped. Count axes show whole numbers
+only. ``fig.savefig("x.png")`` or ``.svg`` writes a file.
+
+In Jupyter a chart that is the last expression of a cell is drawn as an image
+with no ``%matplotlib inline``: the functions return a :class:`Chart`, a
+matplotlib ``Figure`` with IPython's rich display (``_repr_png_``). When the
+inline backend is active, IPython's own Figure formatter takes precedence, so
+the chart is still drawn exactly once.
 """
 
 from __future__ import annotations
 
+import io
 import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from ..errors import ParameterError
 from ..io.cells import clean_text
@@ -21,23 +30,49 @@ from ..schemas import check, takes
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
 
     from ..codebook import Codebook
 
-__all__ = ["plot_code_by_attribute", "plot_cooccurrence", "plot_frequencies", "plot_saturation"]
+__all__ = ["Chart", "plot_code_by_attribute", "plot_cooccurrence", "plot_frequencies", "plot_saturation"]
 
 _DIMENSION_COLOURS = ["#e76f51", "#6a4c93", "#2a9d8f", "#e9c46a", "#264653", "#f4a261"]
 
 
-def _figure(ax: Axes | None, size: tuple[float, float]) -> tuple[Figure, Axes]:
-    from matplotlib.figure import Figure
+class Chart(Figure):
+    """A matplotlib ``Figure`` that Jupyter draws inline as a PNG image.
 
+    A bare ``Figure`` (not pyplot: no global state, no GUI, safe in scripts)
+    only shows as ``<Figure size ...>`` text in a notebook unless the inline
+    backend was switched on; this subclass adds IPython's ``_repr_png_``
+    protocol, so ``qc.plot_frequencies(...)`` as a cell's last expression is
+    drawn as it is. Everything else is a plain ``Figure``: ``savefig``,
+    ``axes``, embedding in other figures.
+
+    Examples
+    --------
+    >>> import pandas as pd, qualcode as qc
+    >>> q = pd.DataFrame({"segment_id": ["s1"], "doc_id": ["d1"], "code_id": ["leadership.vision"]})
+    >>> chart = qc.plot_frequencies(qc.code_frequencies(q))
+    >>> chart._repr_png_()[:8] == b"\\x89PNG\\r\\n\\x1a\\n"
+    True
+    """
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", dpi=100)
+        return buffer.getvalue()
+
+
+def _figure(ax: Axes | None, size: tuple[float, float]) -> tuple[Figure, Axes]:
     if ax is not None:
         return ax.figure, ax  # type: ignore[return-value]  # an Axes in a SubFigure gives that SubFigure, kept as is
-    # A bare Figure (not pyplot): no global state, no GUI, safe in scripts and notebooks alike.
-    fig = Figure(figsize=size, layout="constrained")
+    fig = Chart(figsize=size, layout="constrained")
     return fig, fig.add_subplot()
+
+
+def _whole_numbers(axis: object) -> None:
+    """Ticks at whole numbers only: a count axis never shows 2.5 codes."""
+    axis.set_major_locator(MaxNLocator(integer=True))  # type: ignore[attr-defined]
 
 
 def _labels(codes: Sequence[str], codebook: Codebook | None, lang: str, width: int = 38) -> list[str]:
@@ -86,6 +121,8 @@ def plot_frequencies(freq: pd.DataFrame, *, codebook: Codebook | None = None, la
                   "es": {"n_segments": "segmentos codificados", "n_documents": "documentos",
                          "n_participants": "participantes", "pct_participants": "% de participantes"}}
     ax.set_xlabel(axis_names.get(lang, axis_names["en"]).get(value, value))
+    if value != "pct_participants":
+        _whole_numbers(ax.xaxis)
     from matplotlib.patches import Patch
 
     names = _labels(dims, codebook, lang, 30)
@@ -151,6 +188,7 @@ def plot_saturation(first: pd.DataFrame, result: pd.Series | None = None, *, thr
     ax.set_title(title)
     ax.set_xlabel("document, in analysis order" if lang == "en" else "documento, en orden de análisis")
     ax.set_ylabel("codes" if lang == "en" else "códigos")
+    _whole_numbers(ax.yaxis)
     names = [_drawable(d) if len(str(d)) <= 24 else _drawable(d)[:23] + "…" for d in first["doc_id"]]
     ax.set_xticks(x, names, rotation=60, ha="right", fontsize=7)
     ax.legend(fontsize=8, loc="center right")

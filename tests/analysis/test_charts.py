@@ -63,3 +63,45 @@ def test_saturation_curve_marks_the_point(quotes, tmp_path):
 def test_cooccurrence_heatmap(quotes, study_codebook, tmp_path):
     fig = plot_cooccurrence(qc.cooccurrence(quotes), codebook=study_codebook, lang="en", top=12)
     assert_renders_unclipped(fig, tmp_path / "cooc.png")
+
+
+def _notebook_outputs(cells, tmp_path):
+    """Run cells in a real Jupyter kernel (no inline backend unless a cell asks) and return each cell's outputs."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in cells]
+    NotebookClient(notebook, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    return [cell.outputs for cell in notebook.cells]
+
+
+@pytest.mark.slow
+def test_chart_as_last_expression_draws_inline_without_matplotlib_magic(tmp_path):
+    # team-study 11: a bare Figure showed as "<Figure size 900x600 with 1 Axes>" text unless %matplotlib inline.
+    setup = ("import qualcode as qc, pandas as pd\n"
+             "q = pd.DataFrame({'segment_id': ['s1', 's2'], 'doc_id': ['d1', 'd2'],"
+             " 'code_id': ['collaboration.channels'] * 2})\n")
+    plain, inline = _notebook_outputs([setup + "qc.plot_frequencies(qc.code_frequencies(q))",
+                                       "%matplotlib inline\nqc.plot_frequencies(qc.code_frequencies(q))"], tmp_path)
+    for outputs in (plain, inline):
+        images = [o for o in outputs if "image/png" in o.get("data", {})]
+        assert len(images) == 1, outputs  # drawn, and drawn once even with the inline backend on
+
+
+def test_chart_has_rich_display_for_ipython():
+    from IPython.core.formatters import DisplayFormatter
+
+    q = pd.DataFrame({"segment_id": ["s1", "s2"], "doc_id": ["d1", "d2"], "code_id": ["a.b", "a.c"]})
+    fig = plot_frequencies(qc.code_frequencies(q))
+    data, _ = DisplayFormatter().format(fig)
+    assert data["image/png"][:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_count_axes_show_whole_numbers_only():
+    q = pd.DataFrame({"segment_id": ["s1", "s2", "s3"], "doc_id": ["d1", "d2", "d2"], "code_id": ["a.b", "a.c", "a.c"]})
+    fig = plot_frequencies(qc.code_frequencies(q), value="n_segments")
+    fig.canvas.draw()
+    ticks = fig.axes[0].get_xticks()
+    assert len(ticks) >= 2 and all(float(t).is_integer() for t in ticks)
