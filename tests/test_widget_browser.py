@@ -59,8 +59,14 @@ def _free_port() -> int:
 
 def _notebook(project_path: Path) -> dict:
     source = ["import qualcode as qc\n", f"qc.review_widget({str(project_path)!r}, coder='ana', lang='en')"]
+    # A chart as the last expression of a cell, with no %matplotlib magic, must be drawn (team-study 11).
+    chart = ["import pandas as pd\n",
+             "q = pd.DataFrame({'segment_id': ['s1', 's2'], 'doc_id': ['d1', 'd2'], 'code_id': ['a.b', 'a.c']})\n",
+             "qc.plot_frequencies(qc.code_frequencies(q))"]
     return {"cells": [{"cell_type": "code", "execution_count": None, "id": "review", "metadata": {}, "outputs": [],
-                       "source": source}],
+                       "source": source},
+                      {"cell_type": "code", "execution_count": None, "id": "chart", "metadata": {}, "outputs": [],
+                       "source": chart}],
             "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
                          "language_info": {"name": "python"}},
             "nbformat": 4, "nbformat_minor": 5}
@@ -186,6 +192,10 @@ def test_a_click_on_accept_in_chromium_lands_in_the_project_file(study, jupyter_
             page.locator(".qualcode-shortcuts input").click()
             page.keyboard.type("r")
             typed = _wait_for_decisions(path, 2)
+            # The chart cell draws an image in the browser.
+            page.locator(".jp-Notebook .jp-Cell .jp-InputArea-editor").nth(1).click()
+            page.keyboard.press("Shift+Enter")
+            page.locator(".jp-Notebook .jp-Cell").nth(1).locator(".jp-OutputArea-output img").wait_for(timeout=60_000)
         except Exception:
             page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
             raise
