@@ -12,11 +12,17 @@ OUT ?= demo_output
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+# The demo needs qualcode and its dependencies only; the test extra (JupyterLab, Playwright, Dask, the
+# linters) is installed by the targets that use it.
+$(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
 	touch $@
 
-demo: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+	touch $@ $(VENV)/.installed-demo
+
+demo: $(VENV)/.installed-demo
 	$(BIN)/qualcode codebook validate nic_study
 	$(BIN)/qualcode load data_samples/transcripts --attributes data_samples/attributes.csv
 	$(BIN)/qualcode demo --out $(OUT)
