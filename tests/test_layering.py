@@ -25,6 +25,7 @@ LAYERS: dict[str, int] = {
     "qualcode.schemas": 0,
     "qualcode.spans": 0,
     "qualcode.progress": 0,
+    "qualcode.messages": 0,
     "qualcode.parallel": 1,
     "qualcode.nlp": 1,
     "qualcode.corpus": 2,

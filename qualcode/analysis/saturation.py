@@ -30,7 +30,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError
-from ..schemas import coded, returns, takes
+from ..messages import say
+from ..schemas import check_lang, coded, returns, takes
 
 __all__ = ["first_appearance", "saturation", "saturation_orderings", "unseen_codes"]
 
@@ -99,10 +100,10 @@ def first_appearance(codings: pd.DataFrame, order: str | Sequence[str] | None = 
     return pd.DataFrame(rows, columns=["position", "doc_id", "n_codes", "n_new", "cumulative", "new_codes"])
 
 
-def _guest(new: list[int], base: int, run: int, threshold: float) -> dict:
+def _guest(new: list[int], base: int, run: int, threshold: float, lang: str) -> dict:
     n = len(new)
     if n < base + run:
-        return {"saturated": False, "point": None, "notation": f"too few documents for one run ({n} < {base}+{run})",
+        return {"saturated": False, "point": None, "notation": say("verdict.too_few", lang, n=n, base=base, run=run),
                 "base_codes": sum(new[:base]), "windows": ""}
     base_codes = sum(new[:base])
     if base_codes == 0:
@@ -113,22 +114,25 @@ def _guest(new: list[int], base: int, run: int, threshold: float) -> dict:
         k = sum(new[s - 1:s - 1 + run])
         windows.append(f"{s}–{s + run - 1}: {k}/{base_codes}")
         if k / base_codes <= threshold:
-            return {"saturated": True, "point": s - 1, "notation": f"{s - 1}+{run}", "base_codes": base_codes,
-                    "windows": ", ".join(windows)}
-    return {"saturated": False, "point": None, "notation": f"not saturated at {n}", "base_codes": base_codes,
-            "windows": ", ".join(windows)}
+            return {"saturated": True, "point": s - 1, "notation": say("verdict.saturated", lang, point=s - 1, run=run),
+                    "base_codes": base_codes, "windows": ", ".join(windows)}
+    return {"saturated": False, "point": None, "notation": say("verdict.not_saturated", lang, n=n),
+            "base_codes": base_codes, "windows": ", ".join(windows)}
 
 
-def _francis(new: list[int], init: int, stop: int) -> dict:
+def _francis(new: list[int], init: int, stop: int, lang: str) -> dict:
     n = len(new)
     if n < init + stop:
-        return {"saturated": False, "point": None, "notation": f"too few documents ({n} < {init}+{stop})",
+        return {"saturated": False, "point": None,
+                "notation": say("verdict.francis_too_few", lang, n=n, init=init, stop=stop),
                 "base_codes": sum(new[:init]), "windows": ""}
     for end in range(init + stop, n + 1):
         if sum(new[end - stop:end]) == 0:
-            return {"saturated": True, "point": end, "notation": f"saturated at {end} ({init}+{stop})",
+            return {"saturated": True, "point": end,
+                    "notation": say("verdict.francis_saturated", lang, point=end, init=init, stop=stop),
                     "base_codes": sum(new[:init]), "windows": ""}
-    return {"saturated": False, "point": None, "notation": f"not saturated ({init}+{stop}, {n} documents)",
+    return {"saturated": False, "point": None,
+            "notation": say("verdict.francis_not_saturated", lang, init=init, stop=stop, n=n),
             "base_codes": sum(new[:init]), "windows": ""}
 
 
@@ -146,7 +150,8 @@ def _groups(codings: pd.DataFrame, by: str | None) -> list[tuple[str, pd.DataFra
 @takes(codings="codings[doc_id, code_id]")
 def saturation(codings: pd.DataFrame, order: str | Sequence[str] | None = None, *,
                method: Literal["guest", "francis"] = "guest", base: int = 4, run: int = 2,
-               threshold: float = 0.05, init: int = 10, stop: int = 3, by: str | None = None) -> pd.DataFrame:
+               threshold: float = 0.05, init: int = 10, stop: int = 3, by: str | None = None,
+               lang: str = "en") -> pd.DataFrame:
     """Was code saturation reached, and where? In the notation of the method.
 
     Parameters
@@ -164,6 +169,10 @@ def saturation(codings: pd.DataFrame, order: str | Sequence[str] | None = None, 
         column (``round``, ``district``…): each group computed on its own; a
         group with no codes in its base is reported as ``undefined: …``
         (without ``by`` that case raises).
+    lang : {"en", "es"}, default "en"
+        Language of the ``notation`` verdict: ``8+2`` / ``saturación 8+2``,
+        ``not saturated at 15`` / ``no saturado a los 15``
+        (:mod:`qualcode.messages`).
 
     Returns
     -------
@@ -180,6 +189,7 @@ def saturation(codings: pd.DataFrame, order: str | Sequence[str] | None = None, 
     """
     if method not in ("guest", "francis"):
         raise ParameterError(f"method must be 'guest' or 'francis', got {method!r}.")
+    check_lang(lang)
     if method == "guest" and (base < 1 or run < 1 or not 0 <= threshold < 1):
         raise ParameterError("base and run must be at least 1 and threshold in [0, 1).")
     codings = _present(codings)
@@ -195,15 +205,15 @@ def saturation(codings: pd.DataFrame, order: str | Sequence[str] | None = None, 
         if method == "guest":
             parameters = f"base={base}, run={run}, threshold={threshold:.0%}"
             try:
-                result = _guest(new, base, run, threshold)
-            except ParameterError as exc:
+                result = _guest(new, base, run, threshold, lang)
+            except ParameterError:
                 if by is None:
                     raise
                 # One group without codes in its base must not hide the verdicts of the others.
-                result = {"saturated": False, "point": None, "notation": f"undefined: {exc}".split(". ")[0],
+                result = {"saturated": False, "point": None, "notation": say("verdict.undefined", lang, base=base),
                           "base_codes": 0, "windows": ""}
         else:
-            result = _francis(new, init, stop)
+            result = _francis(new, init, stop, lang)
             parameters = f"init={init}, stop={stop}"
         rows.append({"group": group, "method": method, "parameters": parameters, "n_documents": len(docs),
                      "n_codes": int(table["cumulative"].iloc[-1]) if len(table) else 0, **result})

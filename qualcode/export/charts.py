@@ -26,6 +26,7 @@ from matplotlib.ticker import MaxNLocator
 
 from ..errors import ParameterError
 from ..io.cells import clean_text
+from ..messages import WORDS, say
 from ..schemas import check, takes
 
 if TYPE_CHECKING:
@@ -116,11 +117,7 @@ def plot_frequencies(freq: pd.DataFrame, *, codebook: Codebook | None = None, la
     colours = [palette[d] for d in table["dimension"]]
     ax.barh(range(len(table)), table[value], color=colours)
     ax.set_yticks(range(len(table)), labels, fontsize=8)
-    axis_names = {"en": {"n_segments": "coded segments", "n_documents": "documents", "n_participants": "participants",
-                         "pct_participants": "% of participants"},
-                  "es": {"n_segments": "segmentos codificados", "n_documents": "documentos",
-                         "n_participants": "participantes", "pct_participants": "% de participantes"}}
-    ax.set_xlabel(axis_names.get(lang, axis_names["en"]).get(value, value))
+    ax.set_xlabel(say(f"chart.{value}", lang) if f"chart.{value}" in WORDS else value)
     if value != "pct_participants":
         _whole_numbers(ax.xaxis)
     from matplotlib.patches import Patch
@@ -128,7 +125,7 @@ def plot_frequencies(freq: pd.DataFrame, *, codebook: Codebook | None = None, la
     names = _labels(dims, codebook, lang, 30)
     handles = [Patch(color=palette[d], label=n) for d, n in zip(dims, names, strict=True)]  # one label per dimension
     ax.legend(handles=handles, loc="lower right", fontsize=8)
-    ax.set_title("Code frequencies" if lang == "en" else "Frecuencia de códigos")
+    ax.set_title(say("chart.frequencies", lang))
     return fig
 
 
@@ -150,8 +147,11 @@ def plot_code_by_attribute(table: pd.DataFrame, by: str, *, codebook: Codebook |
             cell = grid.iat[i, j]
             ax.text(j, i, f"{cell:g}", ha="center", va="center", fontsize=7,
                     color="white" if cell > 0.6 * peak else "black")
-    fig.colorbar(image, ax=ax, shrink=0.8, label=value)
-    ax.set_title(f"{'Codes by' if lang == 'en' else 'Códigos por'} {by}")
+    legend = say(f"chart.{value}", lang) if f"chart.{value}" in WORDS else value
+    bar = fig.colorbar(image, ax=ax, shrink=0.8, label=legend)
+    if pd.api.types.is_integer_dtype(table[value]):
+        _whole_numbers(bar.ax.yaxis)
+    ax.set_title(say("chart.codes_by", lang, by=_drawable(by)))
     return fig
 
 
@@ -170,24 +170,23 @@ def plot_saturation(first: pd.DataFrame, result: pd.Series | None = None, *, thr
     """
     fig, ax = _figure(ax, (9, 4.5))
     x = first["position"].to_numpy()
-    ax.bar(x, first["n_new"], color="#e9c46a", label="new codes" if lang == "en" else "códigos nuevos")
+    ax.bar(x, first["n_new"], color="#e9c46a", label=say("chart.new_codes", lang))
     ax.plot(x, first["cumulative"], marker="o", color="#264653",
-            label="codes so far" if lang == "en" else "códigos acumulados")
+            label=say("chart.codes_so_far", lang))
     if result is not None and pd.notna(result.get("base_codes")):
         allowed = threshold * float(result["base_codes"])
-        words = "threshold {t} of base" if lang == "en" else "umbral {t} de la base"
-        ax.axhline(allowed, linestyle="--", color="#e76f51", linewidth=1,
-                   label=f"{words.format(t=f'{threshold:.0%}')} ({allowed:.2f})")
+        words = say("chart.threshold", lang, t=f"{threshold:.0%}")
+        ax.axhline(allowed, linestyle="--", color="#e76f51", linewidth=1, label=f"{words} ({allowed:.2f})")
     if result is not None and bool(result.get("saturated")):
         point = int(result["point"])
         ax.axvline(point, color="#2a9d8f", linewidth=2,
-                   label=f"{'saturation' if lang == 'en' else 'saturación'} {result['notation']}")
-    title = "Code saturation" if lang == "en" else "Saturación de códigos"
+                   label=f"{say('chart.saturation_point', lang)} {result['notation']}")
+    title = say("chart.saturation", lang)
     if result is not None:
         title += f": {result['notation']}"
     ax.set_title(title)
-    ax.set_xlabel("document, in analysis order" if lang == "en" else "documento, en orden de análisis")
-    ax.set_ylabel("codes" if lang == "en" else "códigos")
+    ax.set_xlabel(say("chart.document_order", lang))
+    ax.set_ylabel(say("chart.codes", lang))
     _whole_numbers(ax.yaxis)
     names = [_drawable(d) if len(str(d)) <= 24 else _drawable(d)[:23] + "…" for d in first["doc_id"]]
     ax.set_xticks(x, names, rotation=60, ha="right", fontsize=7)
@@ -215,6 +214,7 @@ def plot_cooccurrence(cooc: pd.DataFrame, *, codebook: Codebook | None = None, l
     image = ax.imshow(matrix, cmap="Purples")
     ax.set_xticks(range(len(codes)), labels, rotation=70, ha="right", fontsize=7)
     ax.set_yticks(range(len(codes)), labels, fontsize=7)
-    fig.colorbar(image, ax=ax, shrink=0.7, label="segments with both" if lang == "en" else "segmentos con ambos")
-    ax.set_title("Co-occurrence" if lang == "en" else "Co-ocurrencia")
+    bar = fig.colorbar(image, ax=ax, shrink=0.7, label=say("chart.both", lang))
+    _whole_numbers(bar.ax.yaxis)
+    ax.set_title(say("chart.cooccurrence", lang))
     return fig

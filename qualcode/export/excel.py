@@ -19,6 +19,7 @@ from ..analysis import code_by_attribute, code_frequencies, cooccurrence, first_
 from ..errors import MissingDependencyError, ParameterError
 from ..io.atomic import atomic_path, atomic_write_bytes, check_writable
 from ..io.cells import csv_frame, put, put_row, reporting, sheet_name
+from ..messages import headers, say
 from ..schemas import check_lang
 from .pseudonymize import quote_tags
 
@@ -29,14 +30,6 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_BY", "export_excel", "export_tables", "report_tables", "table_files"]
 
-_TITLES = {
-    "es": {"about": "Léame", "quotes": "Citas", "frequencies": "Frecuencias", "by": "Por", "cooccurrence":
-           "Coocurrencia", "saturation": "Saturación", "first": "Primera aparición", "codebook": "Libro de códigos",
-           "charts": "Gráficos"},
-    "en": {"about": "About", "quotes": "Quotes", "frequencies": "Frequencies", "by": "By", "cooccurrence":
-           "Co-occurrence", "saturation": "Saturation", "first": "First appearance", "codebook": "Codebook",
-           "charts": "Charts"},
-}
 # The attributes the report tabulates codes by, when the data have them.
 DEFAULT_BY = ("role", "district", "stage", "round")
 
@@ -60,7 +53,6 @@ def report_tables(quotes: pd.DataFrame, codebook: Codebook, *, segments: pd.Data
         saturation (Guest and Francis, study-wide and per dimension), and the codebook.
     """
     check_lang(lang)
-    t = _TITLES[lang]
     labels = {c.id: c.label[lang] or c.label["es" if lang == "en" else "en"] for c in codebook}
     tables: dict[str, pd.DataFrame] = {}
     quotes = quotes.copy()
@@ -76,39 +68,46 @@ def report_tables(quotes: pd.DataFrame, codebook: Codebook, *, segments: pd.Data
                            "coder", "decision", "memo"] if c in quotes.columns]
     for dimension in codebook.dimensions:
         part = quotes[quotes["dimension"] == dimension].sort_values(["code_id", "doc_id", "start"])
-        tables[f"{t['quotes']} – {labels[dimension]}"] = part[columns].reset_index(drop=True)
+        tables[f"{say('sheet.quotes', lang)} – {labels[dimension]}"] = part[columns].reset_index(drop=True)
     freq = code_frequencies(quotes, segments=segments, include_ancestors=True)
     freq.insert(1, "code", freq["code_id"].map(labels))
-    tables[t["frequencies"]] = freq
+    tables[say("sheet.frequencies", lang)] = freq
     for attribute in by:
         if attribute in quotes.columns:
             table = code_by_attribute(quotes, attribute)
             wide = table.pivot_table(index="code_id", columns=attribute, values="n", aggfunc="sum", fill_value=0)
             wide.insert(0, "code", wide.index.map(labels))
-            tables[f"{t['by']} {attribute}"] = wide.reset_index()
+            # Its other columns are the attribute's values, named by the study: only the first two are ours.
+            wide = wide.reset_index()
+            tables[f"{say('sheet.by', lang)} {attribute}"] = wide.rename(columns=headers(["code_id", "code"], lang))
     co = cooccurrence(quotes)
     co.insert(1, "label_a", co["code_a"].map(labels))
     co.insert(3, "label_b", co["code_b"].map(labels))
-    tables[t["cooccurrence"]] = co
+    tables[say("sheet.cooccurrence", lang)] = co
     ordering = order if order in quotes.columns else None
     first = first_appearance(quotes, order=ordering)
     first["new_codes"] = first["new_codes"].map(lambda codes: "; ".join(labels.get(c, c) for c in codes))
-    tables[t["first"]] = first
+    tables[say("sheet.first", lang)] = first
     results = []
     runs: list[tuple[Literal["guest", "francis"], str | None]] = [
         ("guest", None), ("francis", None), ("guest", "dimension"), ("francis", "dimension")]
     for method, by_group in runs:
         try:
-            results.append(saturation(quotes, order=ordering, method=method, by=by_group))
-        except ParameterError as exc:  # e.g. no codes yet in the base: say so in the report, do not fail it
-            results.append(pd.DataFrame([{"group": by_group or "all", "method": method,
-                                          "notation": f"undefined: {exc}"}]))
-    tables[t["saturation"]] = pd.concat(results, ignore_index=True)
+            results.append(saturation(quotes, order=ordering, method=method, by=by_group, lang=lang))
+        except ParameterError:  # e.g. no codes yet in the base: say so in the report, do not fail it
+            results.append(pd.DataFrame([{"group": "all", "method": method,
+                                          "notation": say("verdict.undefined", lang, base=4)}]))
+    verdicts = pd.concat(results, ignore_index=True)
+    verdicts["group"] = verdicts["group"].replace({"all": say("verdict.all", lang)})
+    tables[say("sheet.saturation", lang)] = verdicts
     book = codebook.to_frame()
     keep = ["code_id", "parent_id", f"label_{lang}", f"definition_{lang}", f"inclusion_{lang}", f"exclusion_{lang}",
             f"keywords_{lang}"]
-    tables[t["codebook"]] = book[[c for c in keep if c in book.columns]]
-    return tables
+    tables[say("sheet.codebook", lang)] = book[[c for c in keep if c in book.columns]]
+    by_titles = {f"{say('sheet.by', lang)} {attribute}" for attribute in by}
+    # Headers in the report's language; a study's own attribute columns keep their names (messages.header).
+    return {title: frame if title in by_titles else frame.rename(columns=headers(frame.columns, lang))
+            for title, frame in tables.items()}
 
 
 def export_excel(tables: Mapping[str, pd.DataFrame], target: str | Path | IO[bytes], *,
@@ -137,14 +136,14 @@ def _export_excel(tables: Mapping[str, pd.DataFrame], target: str | Path | IO[by
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
-    t = _TITLES.get(lang, _TITLES["en"])
+    check_lang(lang)
     book = Workbook()
     used: set[str] = set()
     names = []
     first = True
     if about:
         ws = book.worksheets[0]  # a new workbook holds one sheet, the active one
-        ws.title = sheet_name(t["about"], used)
+        ws.title = sheet_name(say("sheet.about", lang), used)
         names.append(ws.title)
         for key, value in about.items():
             row = put_row(ws, [str(key), value if not isinstance(value, (list, dict)) else str(value)])
@@ -180,7 +179,7 @@ def _export_excel(tables: Mapping[str, pd.DataFrame], target: str | Path | IO[by
             ws.auto_filter.ref = f"A1:{get_column_letter(max(1, len(columns)))}{len(frame) + 1}"
     if charts:
         ws = book.create_sheet()
-        ws.title = sheet_name(t["charts"], used)
+        ws.title = sheet_name(say("sheet.charts", lang), used)
         names.append(ws.title)
         row = 1
         for title, figure in charts.items():

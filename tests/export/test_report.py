@@ -34,12 +34,33 @@ def test_report_workbook_has_every_table_formatted(coded, tmp_path):
     assert {"Frecuencias", "Por district", "Coocurrencia", "Saturación", "Libro de códigos", "Gráficos"} <= set(book.sheetnames)
     quotes = book["Citas – Colaboración"]
     header = [c.value for c in quotes[1]]
-    assert header[:4] == ["quote", "code_id", "code", "tag"] and "district" in header and "coder" in header
+    assert header[:4] == ["cita", "id_código", "código", "etiqueta"] and "district" in header and "codificador" in header
     assert quotes.freeze_panes == "A2" and quotes.auto_filter.ref and quotes.cell(1, 1).font.bold
     assert quotes.cell(2, 1).alignment.wrap_text
     assert len(book["Gráficos"]._images) == 2
     n_quotes = sum(len(t) for name, t in tables.items() if name.startswith("Citas"))
     assert n_quotes == len(qc.coded_quotes(coded))
+
+
+def test_spanish_report_is_spanish_in_every_header_verdict_and_chart(coded, tmp_path):
+    # team-study 14: a report asked for in Spanish had English column headers and verdicts.
+    from qualcode.messages import WORDS
+
+    tables = export_report(coded, tmp_path / "informe.xlsx", lang="es")
+    english_only = {w["en"] for w in WORDS.values()} - {w["es"] for w in WORDS.values()}
+    attributes = set(coded.segments.columns)
+    for title, frame in tables.items():
+        if title.startswith("Por "):
+            continue  # its columns are the attribute's values, as the study wrote them
+        leaked = [c for c in frame.columns if c in english_only and c not in attributes]
+        assert not leaked, (title, leaked)
+    verdicts = tables["Saturación"]["veredicto"]
+    assert verdicts.str.match(r"^(saturación \d+\+\d+|no saturado|muy pocos|indefinido|saturación a los)").all(), verdicts
+    assert set(tables["Saturación"]["grupo"]) >= {"todos"}
+    chart = qc.plot_saturation(qc.first_appearance(qc.coded_quotes(coded)), lang="es")
+    words = [chart.axes[0].get_title(), chart.axes[0].get_xlabel(), chart.axes[0].get_ylabel(),
+             *[t.get_text() for t in chart.axes[0].get_legend().get_texts()]]
+    assert not [w for w in words if w in english_only], words
 
 
 def test_report_in_english_uses_english_labels(coded, tmp_path):
@@ -137,9 +158,11 @@ def test_report_says_when_saturation_is_undefined_for_a_dimension(project, tmp_p
     firsts = segs.groupby("doc_id", sort=False).head(1).head(7)
     qc.add_manual(project, list(firsts["segment_id"]), "leadership.workload.time", coder="ana")
     qc.add_manual(project, [firsts["segment_id"].iloc[-1]], "collaboration.isolation", coder="ana")
-    table = export_report(project, tmp_path / "x.xlsx")["Saturación"].set_index(["group", "method"])
+    table = export_report(project, tmp_path / "x.xlsx", lang="en")["Saturation"].set_index(["group", "method"])
     assert table.loc[("collaboration", "guest"), "notation"].startswith("undefined: no codes in the first 4")
     assert not table.loc[("leadership", "guest"), "notation"].startswith("undefined")
+    spanish = export_report(project, tmp_path / "y.xlsx", lang="es")["Saturación"].set_index(["grupo", "método"])
+    assert spanish.loc[("collaboration", "guest"), "veredicto"].startswith("indefinido: no hay códigos en los primeros 4")
 
 
 def test_e4_pseudonymized_corpus_keeps_offsets_and_hides_names(sample_corpus):
