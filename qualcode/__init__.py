@@ -28,7 +28,7 @@ from .analysis import (
     unseen_codes,
 )
 from .batch import RoundResult, run_round
-from .codebook import Code, Codebook, load_codebook, save_codebook
+from .codebook import Code, Codebook, codebook_changes, load_codebook, save_codebook
 from .coders import EmbeddingCoder, EnsembleCoder, KeywordCoder, LearnedCoder, evaluate
 from .errors import QualcodeError, QualcodeWarning
 from .export import (
@@ -70,6 +70,7 @@ __all__ = [
     "apply_review",
     "code_by_attribute",
     "code_frequencies",
+    "codebook_changes",
     "coded_quotes",
     "cohen_kappa",
     "cooccurrence",

@@ -37,6 +37,9 @@ WORDS: dict[str, dict[str, str]] = {
     "sheet.first": {"es": "Primera aparición", "en": "First appearance"},
     "sheet.codebook": {"es": "Libro de códigos", "en": "Codebook"},
     "sheet.charts": {"es": "Gráficos", "en": "Charts"},
+    # A decision's code that a later codebook version removed or renamed: kept, and said so.
+    "report.not_in_codebook": {"es": "{code_id} (no está en el libro de códigos actual)",
+                               "en": "{code_id} (not in the current codebook)"},
     # Column headers of qualcode's own columns (attribute columns keep the study's names).
     "column.quote": {"es": "cita", "en": "quote"},
     "column.code_id": {"es": "id_código", "en": "code_id"},

@@ -320,6 +320,14 @@ CORPUS_CHANGES = (
     _c("n_orphaned", "int64", "decisions whose words are gone from it"),
 )
 
+CODEBOOK_CHANGES = (
+    _c("code_id", "string", "the code in the new version (empty for a removed code)"),
+    _c("change", "string", "added, removed, renamed, relabelled, redefined or keywords"),
+    _c("old_code_id", "string", "the code in the old version (empty for an added code)"),
+    _c("old_label", "string", "its label before (es, else en)"),
+    _c("new_label", "string", "its label now (es, else en)"),
+)
+
 EVALUATION = (
     _c("system", "string", "the suggestions evaluated, or the most-frequent-codes baseline", **_ID),
     _c("level", "string", "code, dimension, or micro (code) / micro (dimension) for the pooled rows", **_ID),
@@ -512,6 +520,8 @@ TABLES: dict[str, Table] = {t.name: t for t in (
           "the per-language columns are there for the codebook's languages only"),
     Table("load_report", LOAD_REPORT, "one row per input file or problem of a load", "qc.load_corpus(...)"),
     Table("corpus_changes", CORPUS_CHANGES, "one row per document added to a project", "project.add_corpus(corpus)"),
+    Table("codebook_changes", CODEBOOK_CHANGES, "one row per change of a code between two codebook versions",
+          "qc.codebook_changes(old, new)"),
     Table("evaluation", EVALUATION, "per system, level and code: agreement of suggestions with a human coding",
           "qc.evaluate(suggestions, gold)"),
     Table("review_sheet", REVIEW_SHEET, "one row per row of a review workbook", "qc.read_review_sheet(path)"),

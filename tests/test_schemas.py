@@ -31,7 +31,8 @@ def produced(tmp_path_factory, samples):
     codebook = qc.load_codebook("nic_study")
     out: dict[str, tuple[pd.DataFrame, list[str]]] = {
         "documents": (corpus.documents, ATTRS), "segments": (corpus.segments, ATTRS), "load_report": (report, []),
-        "codes": (codebook.to_frame(), [])}
+        "codes": (codebook.to_frame(), []),
+        "codebook_changes": (qc.codebook_changes(qc.load_codebook("leadership"), codebook), [])}
     with Project.create(folder / "study.qualcode") as project:
         out["corpus_changes"] = (project.add_corpus(corpus), [])
         project.add_codebook(codebook)

@@ -1,4 +1,4 @@
-"""``qualcode codebook validate|convert|show``: check and convert codebooks."""
+"""``qualcode codebook validate|convert|show|set``: check, convert codebooks and give a project a new version."""
 
 from __future__ import annotations
 
@@ -7,9 +7,12 @@ from pathlib import Path
 
 import typer
 
-from ..codebook import Codebook, load_codebook, save_codebook
-from ..errors import CodebookError, OutputExistsError, QualcodeError
+from ..codebook import Codebook, codebook_changes, load_codebook, save_codebook
+from ..errors import CodebookError, OutputExistsError, ProjectError, QualcodeError
 from ..io.atomic import check_outputs
+from ..project import Project
+from ..review.decisions import decisions
+from ..schemas import coded
 from .app import app
 from .study import showing_warnings
 
@@ -96,3 +99,77 @@ def convert(source: str = typer.Argument(..., help="Codebook to read (file or sh
         typer.secho(f"error: {getattr(exc, 'cli_message', None) or exc}", err=True, fg="red")
         raise typer.Exit(2 if isinstance(exc, OutputExistsError) else 1) from None
     typer.echo(f"wrote {target}")
+
+
+_CHANGE_WORDS = {"added": "added", "removed": "removed", "renamed": "renamed", "relabelled": "relabelled",
+                 "redefined": "redefined (definition or criteria)", "keywords": "new keywords or examples"}
+
+
+@codebook_app.command("set")
+def set_codebook(project: Path = typer.Argument(..., help="Project file (e.g. study.qualcode)."),
+                 path: str = typer.Argument(..., help="The new codebook version (file or shipped name)."),
+                 dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change; change nothing.")
+                 ) -> None:
+    """Make a new codebook version the project's current one, and say what changed.
+
+    Lists the codes added, removed, renamed (same label or definition under a
+    new id), relabelled and redefined, and how many coded segments each
+    removed or renamed code has. Decisions are never deleted: those on a
+    removed or renamed code stay in the project's log under the old id and
+    are listed under it in reports; the earlier version stays stored and
+    `qualcode codebook set` with the old file makes it current again.
+
+    Examples:
+
+        qualcode codebook set study.qualcode nic_study_v2.yaml --dry-run
+
+        qualcode codebook set study.qualcode nic_study_v2.yaml
+    """
+    if not project.exists():
+        typer.secho(f"error: {project}: no such project file. Create one with: qualcode init {project}", err=True,
+                    fg="red")
+        raise typer.Exit(2)
+    try:
+        new = _load(path)
+        with Project.open(project) as opened:
+            try:
+                old = opened.codebook()
+            except ProjectError:
+                old = Codebook(new.id, codes=[])
+            changes = codebook_changes(old, new)
+            current = coded(decisions(opened))
+            per_code = current.groupby("code_id")["segment_id"].nunique().to_dict()
+            if old.version == new.version:
+                typer.echo(f"{project}: {path} is the current codebook already (version {new.version}); "
+                           "nothing to change.")
+                return
+            if not dry_run:
+                opened.add_codebook(new)
+    except QualcodeError as exc:
+        typer.secho(f"error: {exc}", err=True, fg="red")
+        raise typer.Exit(1) from None
+    verb = "would change" if dry_run else "changed"
+    typer.echo(f"{project}: codebook {old.version or '(none)'} → {new.version} ({len(new)} codes); "
+               f"{len(changes)} code(s) {verb}.")
+    for change, rows in changes.groupby("change", sort=False):
+        typer.echo(f"  {_CHANGE_WORDS[str(change)]}: {len(rows)}")
+        for row in rows.itertuples(index=False):
+            if change == "added":
+                typer.echo(f"    + {row.code_id}  {row.new_label}")
+            elif change == "removed":
+                n = per_code.get(row.old_code_id, 0)
+                typer.echo(f"    - {row.old_code_id}  {row.old_label}  ({n} coded segment(s) kept under this id)")
+            elif change == "renamed":
+                n = per_code.get(row.old_code_id, 0)
+                typer.echo(f"    {row.old_code_id} → {row.code_id}  {row.new_label}  "
+                           f"({n} coded segment(s) kept under the old id)")
+            else:
+                typer.echo(f"    ~ {row.code_id}  {row.old_label} → {row.new_label}" if change == "relabelled"
+                           else f"    ~ {row.code_id}  {row.new_label}")
+    kept = sum(per_code.get(r, 0) for r in changes.loc[changes["change"].isin(["removed", "renamed"]), "old_code_id"])
+    if kept:
+        typer.echo(f"{kept} coded segment(s) are on codes this version removes or renames: their decisions stay in "
+                   "the project (nothing is deleted) and reports list them under the old code id. To code them "
+                   "under the new codes, review them again (qualcode suggest, qualcode review).")
+    if dry_run:
+        typer.echo("Nothing was changed (--dry-run).")

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import IO
 
 from ..errors import CodebookError, ParameterError
+from .changes import codebook_changes
 from .model import Code, Codebook
 from .qdc import read_qdc, validate_qdc, write_qdc
 from .sheet import read_sheet_codebook, write_sheet_codebook
@@ -21,6 +22,7 @@ from .yaml import read_yaml_codebook, write_yaml_codebook
 __all__ = [
     "Code",
     "Codebook",
+    "codebook_changes",
     "language_gaps",
     "load_codebook",
     "save_codebook",

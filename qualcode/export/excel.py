@@ -60,6 +60,12 @@ def report_tables(quotes: pd.DataFrame, codebook: Codebook, *, segments: pd.Data
         quotes = quotes.drop(columns="quote", errors="ignore").rename(columns={"quote_now": "quote"})
     if {"role", "stage", "participant"} <= set(quotes.columns):
         quotes["tag"] = quote_tags(quotes)
+    # Decisions on codes a later codebook version removed or renamed are kept (qualcode codebook set): shown
+    # under their old id, labelled as such, never dropped from the report.
+    for code_id in set(quotes["code_id"]) - set(labels):
+        labels[code_id] = say("report.not_in_codebook", lang, code_id=code_id)
+    for dimension in set(quotes["code_id"].str.split(".").str[0]) - set(labels):
+        labels[dimension] = say("report.not_in_codebook", lang, code_id=dimension)
     quotes["code"] = quotes["code_id"].map(labels)
     quotes["dimension"] = quotes["code_id"].str.split(".").str[0]
     attributes = [c for c in ("participant", "pseudonym", "role", "district", "stage", "round", "date")
