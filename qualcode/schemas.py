@@ -436,6 +436,7 @@ SATURATION = (
     _c("group", "string", "'all', or the value of the by column"),
     _c("method", "string", "guest or francis"),
     _c("parameters", "string", "the method's parameters, in words"),
+    _c("order", "string", "the analysis order used and how it was read ('by date (dd/mm/yyyy (day first))' …)"),
     _c("n_documents", "int64", "documents in the group"),
     _c("n_codes", "int64", "codes found"),
     _c("base_codes", "int64", "codes in the base (Guest) or initial sample (Francis)"),

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError
+from ..io.dates import read_dates
 from ..messages import say
 from ..schemas import check_lang, coded, returns, takes
 
@@ -42,23 +43,39 @@ def _present(codings: pd.DataFrame) -> pd.DataFrame:
     return coded(codings)
 
 
-def _doc_order(codings: pd.DataFrame, order: str | Sequence[str] | None) -> list[str]:
+def _doc_order(codings: pd.DataFrame, order: str | Sequence[str] | None, lang: str = "en") -> tuple[list[str], str]:
+    """The documents in analysis order, and that order in words (for the verdict: which order, and why)."""
     if order is None:
-        return list(dict.fromkeys(codings["doc_id"]))
+        return list(dict.fromkeys(codings["doc_id"])), say("order.appearance", lang)
     if isinstance(order, str):
         if order not in codings.columns:
             raise ParameterError(f"order {order!r} is not a column of the codings table; give a column "
                                  f"(date, stage, round, …) or the list of document ids in order.")
         firsts = codings.groupby("doc_id", sort=False)[order].first()
         frame = pd.DataFrame({"doc_id": firsts.index, "key": firsts.to_numpy()})
-        return list(frame.sort_values(["key", "doc_id"], kind="stable")["doc_id"])
+        missing = int(frame["key"].map(lambda v: v is None or (isinstance(v, str) and not v.strip())
+                                       or (not isinstance(v, str) and bool(pd.isna(v)))).sum())
+        how = say("order.by", lang, column=order)
+        # Dates written as dd/mm/yyyy sort wrongly as text (02/04/2024 before 09/12/2023): order by the date.
+        dates = read_dates(frame["key"])
+        if dates is not None:
+            frame["key"] = dates.dates.to_numpy()
+            reading = say({"iso": "order.iso", "day first": "order.day_first",
+                           "month first": "order.month_first"}[dates.order], lang)
+            if dates.guessed:
+                reading += "; " + say("order.guessed", lang, values=", ".join(dates.ambiguous[:3]))
+            how += f" ({reading})"
+        if missing:
+            how += "; " + say("order.missing", lang, n=missing, column=order)
+        ordered = frame.sort_values(["key", "doc_id"], kind="stable", na_position="last")
+        return list(ordered["doc_id"]), how
     listed = list(order)
     unknown = sorted(set(codings["doc_id"]) - set(listed))
     if unknown:
         raise ParameterError(f"the order does not list document(s) {unknown[:5]}; list every coded document.")
     if len(set(listed)) != len(listed):
         raise ParameterError("the order lists a document twice.")
-    return listed
+    return listed, say("order.given", lang)
 
 
 @returns("first_appearance")
@@ -87,7 +104,7 @@ def first_appearance(codings: pd.DataFrame, order: str | Sequence[str] | None = 
     [['a', 2, 2], ['b', 0, 2], ['c', 1, 3]]
     """
     codings = _present(codings)
-    docs = _doc_order(codings, order)
+    docs, _ = _doc_order(codings, order)
     by_doc = codings.groupby("doc_id")["code_id"].agg(lambda s: sorted(set(s))).to_dict()
     seen: set[str] = set()
     rows = []
@@ -194,7 +211,7 @@ def saturation(codings: pd.DataFrame, order: str | Sequence[str] | None = None, 
         raise ParameterError("base and run must be at least 1 and threshold in [0, 1).")
     codings = _present(codings)
     rows = []
-    order_list = _doc_order(codings, order)
+    order_list, how = _doc_order(codings, order, lang)
     for group, part in _groups(codings, by):
         if by is not None and by != "dimension" and by in codings.columns:
             docs = [d for d in order_list if d in set(part["doc_id"])]
@@ -215,10 +232,11 @@ def saturation(codings: pd.DataFrame, order: str | Sequence[str] | None = None, 
         else:
             result = _francis(new, init, stop, lang)
             parameters = f"init={init}, stop={stop}"
-        rows.append({"group": group, "method": method, "parameters": parameters, "n_documents": len(docs),
+        rows.append({"group": group, "method": method, "parameters": parameters, "order": how,
+                     "n_documents": len(docs),
                      "n_codes": int(table["cumulative"].iloc[-1]) if len(table) else 0, **result})
-    frame = pd.DataFrame(rows, columns=["group", "method", "parameters", "n_documents", "n_codes", "base_codes",
-                                        "saturated", "point", "notation", "windows"])
+    frame = pd.DataFrame(rows, columns=["group", "method", "parameters", "order", "n_documents", "n_codes",
+                                        "base_codes", "saturated", "point", "notation", "windows"])
     frame["point"] = frame["point"].astype("Int64")
     return frame
 

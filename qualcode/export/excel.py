@@ -104,6 +104,9 @@ def report_tables(quotes: pd.DataFrame, codebook: Codebook, *, segments: pd.Data
             results.append(pd.DataFrame([{"group": "all", "method": method,
                                           "notation": say("verdict.undefined", lang, base=4)}]))
     verdicts = pd.concat(results, ignore_index=True)
+    if order is not None and ordering is None:  # say why the verdict is not in the order asked for
+        why = say("order.no_column", lang, column=order)
+        verdicts["order"] = verdicts["order"].fillna("").astype(str) + f" ({why})"
     verdicts["group"] = verdicts["group"].replace({"all": say("verdict.all", lang)})
     tables[say("sheet.saturation", lang)] = verdicts
     book = codebook.to_frame()
