@@ -53,6 +53,7 @@ WORDS: dict[str, dict[str, str]] = {
     "column.decision": {"es": "decisión", "en": "decision"},
     "column.memo": {"es": "memo", "en": "memo"},
     "column.dimension": {"es": "dimensión", "en": "dimension"},
+    "column.depth": {"es": "profundidad", "en": "depth"},
     "column.label": {"es": "nombre", "en": "label"},
     "column.n": {"es": "n", "en": "n"},
     "column.n_segments": {"es": "n_segmentos", "en": "n_segments"},

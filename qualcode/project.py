@@ -35,6 +35,7 @@ from .corpus import Corpus
 from .errors import ParameterError, ProjectError
 from .io.atomic import atomic_write_text, check_writable
 from .io.cells import csv_frame, csv_value
+from .io.roles import Roles, recognise_roles
 from .review.log import DecisionLog, sql_value, utc_now
 from .schemas import DOCUMENTS, SEGMENTS, check, returns
 from .version import __version__
@@ -491,6 +492,35 @@ class Project:
         frame["doc_id"] = frame["doc_id"].astype("string")
         return frame
 
+    def attribute_columns(self) -> list[str]:
+        """The study's own attribute columns (from its attributes sheet), in the order first seen."""
+        return [str(c) for c in self._attributes().columns[1:]]
+
+    def roles(self) -> Roles:
+        """Which attribute column plays which role (participant, date, stage …): declared, else recognised.
+
+        See :mod:`qualcode.io.roles`. Declared roles (:meth:`set_roles`, ``qualcode init --roles``) win;
+        the others are recognised from usual Spanish and English headers, and ``Roles.recognised`` says which.
+        """
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (_ROLES,)).fetchone()
+        declared = json.loads(row[0]) if row else {}
+        columns = self.attribute_columns()
+        # A declared column may arrive with a later round's sheet: check it only against columns that exist.
+        return recognise_roles(columns, {r: c for r, c in declared.items() if not columns or c in columns})
+
+    def set_roles(self, roles: Mapping[str, str]) -> None:
+        """Declare which attribute column plays which role, e.g. ``{"participant": "Participante", "date": "Fecha"}``.
+
+        Raises
+        ------
+        ParameterError
+            For an unknown role, or a column the project's documents do not have (the message lists those
+            they have); nothing is stored then.
+        """
+        recognise_roles(self.attribute_columns(), roles)  # validates
+        with self._write() as db:
+            _set_meta(db, _ROLES, dict(roles))
+
     @property
     @returns("documents")
     def documents(self) -> pd.DataFrame:
@@ -846,6 +876,7 @@ class Project:
 _UNSUGGESTED = "unsuggested_documents"
 _ROUND = "round_in_progress:"
 # The labels a document was loaded with (speakers=, interviewer=), reused when it is added again without them.
+_ROLES = "roles"
 _LOAD_OPTIONS = "load_options:"
 
 

@@ -26,7 +26,7 @@ from .coders.ensemble import DEFAULT_MIN_SCORE, DEFAULT_TOP_K
 from .corpus import Corpus, segment_id
 from .errors import ParameterError, ProjectError, QualcodeWarning
 from .export.charts import plot_frequencies, plot_saturation
-from .export.excel import DEFAULT_BY, export_excel, report_tables
+from .export.excel import DEFAULT_BY, DEFAULT_ORDER, export_excel, report_tables
 from .export.pseudonymize import Pseudonymizer as TextPseudonymizer
 from .export.refi_qda import qdpx_bytes, read_qdpx
 from .io import assign_languages, merge_survey_attributes
@@ -286,7 +286,8 @@ class Pseudonymizer(TextPseudonymizer):
 
 def export_report(project: Project, path: str | Path | IO[bytes], *, lang: str = "es", coder: str | None = None,
                   pseudonymizer: TextPseudonymizer | None = None, charts: bool = True,
-                  by: Sequence[str] = DEFAULT_BY, overwrite: bool = False) -> dict[str, pd.DataFrame]:
+                  by: Sequence[str] = DEFAULT_BY, order: str | None = DEFAULT_ORDER,
+                  overwrite: bool = False) -> dict[str, pd.DataFrame]:
     """Write the project's report workbook (coded quotes, frequencies, saturation, codebook, charts).
 
     Parameters
@@ -306,7 +307,12 @@ def export_report(project: Project, path: str | Path | IO[bytes], *, lang: str =
     charts : bool, default True
         Add the frequency and saturation charts (when there are coded quotes).
     by : sequence of str
-        Attributes to tabulate codes by (those the data have).
+        Attribute columns (the study's names) or roles to tabulate codes by;
+        by default the roles role, site, stage and round that the study has
+        (:meth:`Project.roles`).
+    order : str, optional
+        Analysis order for first appearance and saturation: the ``date`` role
+        by default, or any attribute column (dates are ordered as dates).
     overwrite : bool, default False
         Replace an existing workbook at ``path`` (a report may hold a
         colleague's notes: without it, :class:`~qualcode.errors.OutputExistsError`).
@@ -320,6 +326,8 @@ def export_report(project: Project, path: str | Path | IO[bytes], *, lang: str =
     ------
     OutputExistsError
         If ``path`` exists and ``overwrite`` is false (nothing is written).
+    ParameterError
+        If ``by`` or ``order`` names a column the study does not have (the message lists those it has).
 
     Examples
     --------
@@ -330,36 +338,42 @@ def export_report(project: Project, path: str | Path | IO[bytes], *, lang: str =
     # One report for the workbook, charts included (their labels are drawn in it).
     with reporting(path, "an .xlsx workbook"):
         return _export_report(project, path, lang=lang, coder=coder, pseudonymizer=pseudonymizer, charts=charts, by=by,
-                              overwrite=overwrite)
+                              order=order, overwrite=overwrite)
 
 
 def _export_report(project: Project, path: str | Path | IO[bytes], *, lang: str, coder: str | None,
-                   pseudonymizer: TextPseudonymizer | None, charts: bool, by: Sequence[str],
+                   pseudonymizer: TextPseudonymizer | None, charts: bool, by: Sequence[str], order: str | None,
                    overwrite: bool) -> dict[str, pd.DataFrame]:
     if pseudonymizer is not None and not isinstance(project, PseudonymizedProject):
         with pseudonymized_project(project, pseudonymizer) as hidden:
             return _export_report(hidden, path, lang=lang, coder=pseudonymizer.transform(coder) if coder else None,
-                                  pseudonymizer=None, charts=charts, by=by, overwrite=overwrite)
+                                  pseudonymizer=None, charts=charts, by=by, order=order, overwrite=overwrite)
     names = project.pseudonymizer if isinstance(project, PseudonymizedProject) else None
     codebook = project.codebook()
     quotes = coded_quotes(project, coder=coder)
-    tables = report_tables(quotes, codebook, segments=project.segments, lang=lang, by=by)
+    roles = project.roles()
+    tables = report_tables(quotes, codebook, segments=project.segments, lang=lang, by=by, order=order, roles=roles)
     if names is not None:  # the data are pseudonymized already; this pass also covers what tables derive (titles)
         tables = {names.transform(title): names.scrub(frame) for title, frame in tables.items()}
     figures = {}
     if charts and len(quotes):
-        order = "date" if "date" in quotes.columns else None
-        figures["frequencies"] = plot_frequencies(code_frequencies(quotes, segments=project.segments),
-                                                  codebook=codebook, lang=lang)
+        column = (roles.get(order) or order) if order is not None else None
+        column = column if column in quotes.columns else None
+        segments = project.segments
+        view = quotes.rename(columns=roles.to_analysis(quotes.columns))  # analyses find roles by their names
+        figures["frequencies"] = plot_frequencies(
+            code_frequencies(view, segments=segments.rename(columns=roles.to_analysis(segments.columns))),
+            codebook=codebook, lang=lang)
         try:
-            verdict = saturation(quotes, order=order).iloc[0]
+            verdict = saturation(quotes, order=column, lang=lang).iloc[0]
         except ParameterError:
             verdict = None
-        figures["saturation"] = plot_saturation(first_appearance(quotes, order=order), verdict, lang=lang)
+        figures["saturation"] = plot_saturation(first_appearance(quotes, order=column), verdict, lang=lang)
     about = {"qualcode": __version__, "project": Path(project.path).name,
              "codebook": f"{codebook.id} {codebook.version}",
              "coded quotes": len(quotes), "coders": ", ".join(sorted(quotes["coder"].unique())) if len(quotes) else "",
              "pseudonymized": names.coverage() if names is not None else "no",
+             "roles": ", ".join(f"{role}={column}" for role, column in roles.columns.items()) or "none",
              "saturation": "code saturation (no new codes), one lens on the study, not proof"}
     export_excel(tables, path, charts=figures, about=about, lang=lang, overwrite=overwrite)
     return tables

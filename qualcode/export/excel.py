@@ -19,8 +19,9 @@ from ..analysis import code_by_attribute, code_frequencies, cooccurrence, first_
 from ..errors import MissingDependencyError, ParameterError
 from ..io.atomic import atomic_path, atomic_write_bytes, check_writable
 from ..io.cells import csv_frame, put, put_row, reporting, sheet_name
+from ..io.roles import Roles, recognise_roles
 from ..messages import headers, say
-from ..schemas import check_lang
+from ..schemas import check_lang, columns
 from .pseudonymize import quote_tags
 
 if TYPE_CHECKING:
@@ -30,36 +31,74 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_BY", "export_excel", "export_tables", "report_tables", "table_files"]
 
-# The attributes the report tabulates codes by, when the data have them.
-DEFAULT_BY = ("role", "district", "stage", "round")
+# The roles the report tabulates codes by, when the study has them (io.roles: a study column plays each).
+DEFAULT_BY = ("role", "site", "stage", "round")
+# The default analysis order: by the study's date column when it has one (otherwise the verdict says so).
+DEFAULT_ORDER = "date"
 
 
 def report_tables(quotes: pd.DataFrame, codebook: Codebook, *, segments: pd.DataFrame | None = None,
-                  lang: str = "es", by: Sequence[str] = DEFAULT_BY,
-                  order: str | None = "date") -> dict[str, pd.DataFrame]:
+                  lang: str = "es", by: Sequence[str] = DEFAULT_BY, order: str | None = DEFAULT_ORDER,
+                  roles: Roles | None = None) -> dict[str, pd.DataFrame]:
     """Every table of the report, keyed by sheet title (in ``lang``), from coded quotes and the codebook.
 
     ``quotes`` is a coded-quotes table (:func:`qualcode.coded_quotes`): its
     ``quote_now`` is the report's ``quote`` column (a table with ``quote``
     instead is taken as it is).
 
+    Parameters
+    ----------
+    by : sequence of str
+        Attribute columns (the study's own names) or roles (``role``,
+        ``site``, ``stage``, ``round`` …) to tabulate codes by. By default the
+        roles the study has; a column asked for by name must exist.
+    order : str, optional
+        The analysis order for first appearance and saturation: a role
+        (``date``, the default) or a column; dates are ordered as dates.
+    roles : Roles, optional
+        Which study column plays which role (:meth:`qualcode.Project.roles`);
+        by default recognised from the columns' headers
+        (:mod:`qualcode.io.roles`).
+
     Returns
     -------
     dict of DataFrame
-        One quotes table per dimension (``quote``, ``code_id``, ``code``
-        label, ``doc_id``, ``speaker``, attributes, ``start``, ``timestamp``,
-        ``coder``, ``decision``, ``tag``), frequencies with labels, a code ×
-        attribute table per attribute, co-occurrence, first appearance and
-        saturation (Guest and Francis, study-wide and per dimension), and the codebook.
+        One quotes table per dimension (quote, code id and label, tag,
+        document, speaker, every attribute column of the study, start,
+        timestamp, coder, decision, memo), frequencies with labels, a code ×
+        attribute table per ``by`` column, co-occurrence, first appearance and
+        saturation (Guest and Francis, study-wide and per dimension, with the
+        order used), and the codebook. Headers are in ``lang``
+        (:mod:`qualcode.messages`); attribute columns keep the study's names.
+
+    Raises
+    ------
+    ParameterError
+        If a column named in ``by`` or ``order`` is neither a role the study
+        has nor one of its columns (the message lists them).
     """
     check_lang(lang)
+    own = set(columns("coded_quotes")) | {"quote", "quote_now", "quote_then", "tag", "memo", "dimension", "code"}
+    attributes = [c for c in quotes.columns if c not in own and not str(c).startswith("_")]
+    roles = roles if roles is not None else recognise_roles(attributes)
+    by_columns = [roles.get(b) or b for b in by if (roles.get(b) or b) in quotes.columns]
+    unknown = [b for b in by if b not in DEFAULT_BY and (roles.get(b) or b) not in quotes.columns]
+    order_column = (roles.get(order) or order) if order is not None else None
+    if unknown or (order_column is not None and order != DEFAULT_ORDER and order_column not in quotes.columns):
+        wrong = ", ".join(repr(c) for c in [*unknown, *([order] if order_column not in quotes.columns else [])])
+        raise ParameterError(f"{wrong}: not a column of this study; its attribute columns are "
+                             f"{', '.join(map(str, attributes)) or '(none)'} (roles: "
+                             f"{', '.join(f'{r}={c}' for r, c in roles.columns.items()) or 'none'}).")
     labels = {c.id: c.label[lang] or c.label["es" if lang == "en" else "en"] for c in codebook}
     tables: dict[str, pd.DataFrame] = {}
     quotes = quotes.copy()
     if "quote_now" in quotes.columns:  # the report shows the words as they read now, under the header "quote"
         quotes = quotes.drop(columns="quote", errors="ignore").rename(columns={"quote_now": "quote"})
-    if {"role", "stage", "participant"} <= set(quotes.columns):
-        quotes["tag"] = quote_tags(quotes)
+    # The analyses find each role under its role name; the sheets show the study's own column names.
+    to_roles = roles.to_analysis(quotes.columns)
+    view = quotes.rename(columns=to_roles)
+    if {"role", "stage", "participant"} <= set(view.columns):
+        quotes["tag"] = quote_tags(view)
     # Decisions on codes a later codebook version removed or renamed are kept (qualcode codebook set): shown
     # under their old id, labelled as such, never dropped from the report.
     for code_id in set(quotes["code_id"]) - set(labels):
@@ -68,29 +107,32 @@ def report_tables(quotes: pd.DataFrame, codebook: Codebook, *, segments: pd.Data
         labels[dimension] = say("report.not_in_codebook", lang, code_id=dimension)
     quotes["code"] = quotes["code_id"].map(labels)
     quotes["dimension"] = quotes["code_id"].str.split(".").str[0]
-    attributes = [c for c in ("participant", "pseudonym", "role", "district", "stage", "round", "date")
-                  if c in quotes.columns]
-    columns = [c for c in ["quote", "code_id", "code", "tag", "doc_id", "speaker", *attributes, "start", "timestamp",
-                           "coder", "decision", "memo"] if c in quotes.columns]
+    view = quotes.rename(columns=to_roles)
+    columns_shown = [c for c in ["quote", "code_id", "code", "tag", "doc_id", "speaker", *attributes, "start",
+                                 "timestamp", "coder", "decision", "memo"] if c in quotes.columns]
     for dimension in codebook.dimensions:
         part = quotes[quotes["dimension"] == dimension].sort_values(["code_id", "doc_id", "start"])
-        tables[f"{say('sheet.quotes', lang)} – {labels[dimension]}"] = part[columns].reset_index(drop=True)
-    freq = code_frequencies(quotes, segments=segments, include_ancestors=True)
+        tables[f"{say('sheet.quotes', lang)} – {labels[dimension]}"] = part[columns_shown].reset_index(drop=True)
+    if segments is not None:
+        segments = segments.rename(columns=roles.to_analysis(segments.columns))
+    freq = code_frequencies(view, segments=segments, include_ancestors=True)
     freq.insert(1, "code", freq["code_id"].map(labels))
     tables[say("sheet.frequencies", lang)] = freq
-    for attribute in by:
-        if attribute in quotes.columns:
-            table = code_by_attribute(quotes, attribute)
-            wide = table.pivot_table(index="code_id", columns=attribute, values="n", aggfunc="sum", fill_value=0)
-            wide.insert(0, "code", wide.index.map(labels))
-            # Its other columns are the attribute's values, named by the study: only the first two are ours.
-            wide = wide.reset_index()
-            tables[f"{say('sheet.by', lang)} {attribute}"] = wide.rename(columns=headers(["code_id", "code"], lang))
+    by_titles = set()
+    for attribute in by_columns:
+        table = code_by_attribute(quotes, attribute)
+        wide = table.pivot_table(index="code_id", columns=attribute, values="n", aggfunc="sum", fill_value=0)
+        wide.insert(0, "code", wide.index.map(labels))
+        # Its other columns are the attribute's values, named by the study: only the first two are ours.
+        wide = wide.reset_index()
+        title = f"{say('sheet.by', lang)} {attribute}"
+        by_titles.add(title)
+        tables[title] = wide.rename(columns=headers(["code_id", "code"], lang))
     co = cooccurrence(quotes)
     co.insert(1, "label_a", co["code_a"].map(labels))
     co.insert(3, "label_b", co["code_b"].map(labels))
     tables[say("sheet.cooccurrence", lang)] = co
-    ordering = order if order in quotes.columns else None
+    ordering = order_column if order_column in quotes.columns else None
     first = first_appearance(quotes, order=ordering)
     first["new_codes"] = first["new_codes"].map(lambda codes: "; ".join(labels.get(c, c) for c in codes))
     tables[say("sheet.first", lang)] = first
@@ -113,7 +155,6 @@ def report_tables(quotes: pd.DataFrame, codebook: Codebook, *, segments: pd.Data
     keep = ["code_id", "parent_id", f"label_{lang}", f"definition_{lang}", f"inclusion_{lang}", f"exclusion_{lang}",
             f"keywords_{lang}"]
     tables[say("sheet.codebook", lang)] = book[[c for c in keep if c in book.columns]]
-    by_titles = {f"{say('sheet.by', lang)} {attribute}" for attribute in by}
     # Headers in the report's language; a study's own attribute columns keep their names (messages.header).
     return {title: frame if title in by_titles else frame.rename(columns=headers(frame.columns, lang))
             for title, frame in tables.items()}

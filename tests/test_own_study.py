@@ -1,0 +1,101 @@
+"""A team's own study in Spanish gives the same analyses as the English sample (issue 17; team-study 05).
+
+The sample's attributes are rewritten the way a Chilean team's Excel writes them: Spanish headers
+(Archivo, Participante, Seudónimo, Cargo, Comuna, Etapa, Ronda, Fecha), Spanish values, dd/mm/yyyy dates,
+a ``;``-separated Windows-1252 CSV. The same codings on both projects must give the same tables.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import pandas as pd
+import pytest
+
+import qualcode as qc
+from qualcode.errors import ParameterError
+from qualcode.io.roles import parse_roles, recognise_roles
+
+ROLES = {"principal": "directora", "supporting professional": "profesional de apoyo"}
+STAGES = {"diagnostic": "diagnóstico", "intermediate": "intermedia", "final": "final"}
+
+
+def _spanish_sheet(samples, path):
+    english = pd.read_csv(samples / "attributes.csv")
+    files = {p.stem: p.name for p in (samples / "transcripts").iterdir()}
+    spanish = pd.DataFrame({
+        "Archivo": english["doc_id"].map(files), "Participante": english["participant"],
+        "Seudónimo": english["pseudonym"], "Cargo": english["role"].map(ROLES), "Comuna": english["district"],
+        "Etapa": english["stage"].map(STAGES), "Ronda": english["round"],
+        "Fecha": pd.to_datetime(english["date"]).dt.strftime("%d/%m/%Y"), "Idioma": english["language"]})
+    spanish.to_csv(path, sep=";", index=False, encoding="cp1252")
+
+
+@pytest.fixture(scope="module")
+def two_studies(samples, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("own")
+    _spanish_sheet(samples, folder / "atributos.csv")
+    coding = pd.read_csv(samples / "coding" / "ana.csv")
+    out = {}
+    for name, sheet in [("en", samples / "attributes.csv"), ("es", folder / "atributos.csv")]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            corpus, _ = qc.load_corpus(samples / "transcripts", attributes=sheet)
+        project = qc.Project.create(folder / f"{name}.qualcode")
+        project.add_corpus(corpus)
+        project.add_codebook(qc.load_codebook("nic_study"))
+        project.add_manual(list(coding["segment_id"]), list(coding["code_id"]), coder="ana", source="import")
+        out[name] = project
+    yield out
+    for project in out.values():
+        project.close()
+
+
+def test_spanish_headers_are_recognised_as_roles_and_said(two_studies):
+    roles = two_studies["es"].roles()
+    assert roles.columns == {"participant": "Participante", "pseudonym": "Seudónimo", "role": "Cargo",
+                             "site": "Comuna", "stage": "Etapa", "round": "Ronda", "date": "Fecha"}
+    assert "date = Fecha" in roles.recognised
+
+
+def test_a_spanish_study_gives_the_same_analyses_as_the_english_sample_table_by_table(two_studies, tmp_path):
+    en = qc.export_report(two_studies["en"], tmp_path / "en.xlsx", charts=False)
+    es = qc.export_report(two_studies["es"], tmp_path / "es.xlsx", charts=False)
+    # Frequencies: the share of participants counts the same people.
+    pd.testing.assert_frame_equal(en["Frecuencias"], es["Frecuencias"])
+    # First appearance: dd/mm/yyyy dates order the interviews as ISO dates do.
+    pd.testing.assert_frame_equal(en["Primera aparición"], es["Primera aparición"])
+    # Saturation: the same verdicts; the order column says how each study's dates were read.
+    same = ["grupo", "método", "n_documentos", "n_códigos", "códigos_base", "saturado", "punto", "veredicto"]
+    same = [c for c in same if c in en["Saturación"].columns]
+    pd.testing.assert_frame_equal(en["Saturación"][same], es["Saturación"][same])
+    assert es["Saturación"]["orden"].str.startswith("por Fecha (fechas dd/mm/aaaa, día primero)").all()
+    # Code × attribute tables under the study's own column names, with the same counts.
+    for english, spanish, values in [("Por role", "Por Cargo", ROLES), ("Por stage", "Por Etapa", STAGES),
+                                     ("Por district", "Por Comuna", {}), ("Por round", "Por Ronda", {})]:
+        mine = es[spanish].rename(columns={v: k for k, v in values.items()})
+        pd.testing.assert_frame_equal(en[english], mine[list(en[english].columns)], check_names=False)
+    # Quote sheets: the same quotes, each with every attribute of the study.
+    for title in [t for t in en if t.startswith("Citas")]:
+        assert en[title]["cita"].tolist() == es[title]["cita"].tolist()
+        assert {"Participante", "Cargo", "Comuna", "Etapa", "Ronda", "Fecha", "Idioma"} <= set(es[title].columns)
+
+
+def test_declared_roles_win_and_an_unknown_column_names_the_columns_that_exist(two_studies):
+    project = two_studies["es"]
+    with pytest.raises(ParameterError, match="its attribute columns are Participante, Seudónimo"):
+        project.set_roles({"date": "Fechaa"})
+    assert recognise_roles(["Cuándo", "Quién"], {"date": "Cuándo", "participant": "Quién"}).columns == {
+        "date": "Cuándo", "participant": "Quién"}
+    with pytest.raises(ParameterError, match="unknown role 'fecha'; the roles are participant"):
+        parse_roles("fecha=Fecha")
+
+
+def test_report_by_an_unknown_column_is_an_error_naming_the_columns(two_studies, tmp_path):
+    with pytest.raises(ParameterError, match="'Comunaa': not a column of this study; its attribute columns are"):
+        qc.export_report(two_studies["es"], tmp_path / "x.xlsx", by=["Comunaa"], charts=False)
+    with pytest.raises(ParameterError, match="'fechaa': not a column"):
+        qc.export_report(two_studies["es"], tmp_path / "y.xlsx", order="fechaa", charts=False)
+    tables = qc.export_report(two_studies["es"], tmp_path / "z.xlsx", by=["Idioma"],
+                              charts=False)
+    assert "Por Idioma" in tables
