@@ -93,6 +93,7 @@ guess, the speaker who asks clearly more often than anyone else (``Hablante 1``,
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import pairwise
@@ -784,6 +785,13 @@ def _paragraph_turns(text: str, lines: list[tuple[int, str]]) -> ParsedTranscrip
     return ParsedTranscript(text, turns, False, [], True)
 
 
+def _quoted(labels: Iterable[str]) -> str:
+    """``interviewer=['A'] (command line: --interviewer 'A')``: a remedy in both words (see cli.in_cli_words)."""
+    labels = list(labels)
+    cli = " ".join(f"--interviewer {shlex.quote(label)}" for label in labels)
+    return f"interviewer={labels!r} (command line: {cli})"
+
+
 def find_interviewer(parsed: ParsedTranscript, given: Iterable[str] = ()) -> tuple[frozenset[str], str, bool]:
     """Who asks in this file, and why: named by the user, a role word, or a guess from the questions.
 
@@ -791,21 +799,28 @@ def find_interviewer(parsed: ParsedTranscript, given: Iterable[str] = ()) -> tup
     ----------
     parsed : ParsedTranscript
     given : iterable of str
-        Labels the user named as the interviewer (``interviewer=[...]``, ``--interviewer``).
+        Labels the user named as the interviewer (``interviewer=[...]``, ``--interviewer``), as written
+        (the report quotes them).
 
     Returns
     -------
-    (labels, reason, guessed)
+    (labels, reason, uncertain)
         The folded labels to treat as interviewer in this file (empty when a
         role word already says it, or when nobody is), a sentence for the load
-        report, and whether it was a guess.
+        report, and whether the report row should warn: the interviewer was a
+        guess, or what the user named does not fit the file (a named speaker
+        who asks no question; no named label among the file's speakers, when
+        the file's own evidence decides instead and the row lists the speakers).
 
     Examples
     --------
     >>> p = parse_transcript("Hablante 1: ¿Cómo fue?\\nHablante 2: Bien.\\nHablante 1: ¿Y ahora?\\nHablante 2: Mejor.")
     >>> find_interviewer(p)[0]
     frozenset({'hablante 1'})
+    >>> find_interviewer(p, ["Hablante 3"])[1].split(";")[0]
+    "'Hablante 3' was given as interviewer but is not a speaker of this file (speakers found: Hablante 1, Hablante 2)"
     """
+    given = list(dict.fromkeys(given))
     given_folded = frozenset(fold_label(g) for g in given)
     order: list[str] = []
     display: dict[str, str] = {}
@@ -827,28 +842,63 @@ def find_interviewer(parsed: ParsedTranscript, given: Iterable[str] = ()) -> tup
             asks = True
         asked.setdefault(key, 0)
     if not order:
+        if given:  # a file without speaker labels: nobody to take, and the user expected someone
+            return frozenset(), (f"{', '.join(map(repr, given))} was given as interviewer but the file has no "
+                                 "speaker labels, so nobody is taken as interviewer"), True
         return frozenset(), "", False
     remedy = ("if another speaker asks, name it with interviewer=['<label>'] "
               "(command line: --interviewer '<label>')")
-    named = [k for k in order if k in given_folded]
-    if named:
-        return frozenset(named), f"interviewer {', '.join(display[k] for k in named)} (named by you)", False
     labels = frozenset(order)
     roles = [k for k in order if speaker_role(display[k], labels_in_doc=labels) == "interviewer"]
+    # The speaker to suggest when the user's label does not fit: whoever asks most, else the first to speak.
+    named = [k for k in order if k in given_folded]
+    others = [k for k in order if k not in named]
+    asker = max(others, key=lambda k: (asked[k] / spoke[k] if spoke.get(k) else 0.0, -order.index(k)),
+                default=None)
+    if named:
+        why = f"interviewer {', '.join(display[k] for k in named)} (named by you)"
+        extra = [k for k in roles if k not in named]
+        if extra:  # a role word stays the interviewer: both are, and the row says so
+            why += f"; {', '.join(display[k] for k in extra)} also taken as interviewer (role word)"
+        silent = [k for k in named if asked[k] == 0]
+        if not silent:
+            return frozenset(named), why, False
+        who = ", ".join(display[k] for k in silent)
+        turns = sum(spoke.get(k, 0) for k in silent)
+        told = (f"{who} asks no question in this file (no '?' in {turns} turn{'s' * (turns != 1)}): every turn "
+                f"of {who} counts as the interviewer's")
+        if extra and len(silent) == len(named):
+            told += (f"; {', '.join(display[k] for k in extra)} is the interviewer by role word without it: if so, "
+                     f"leave out {_quoted([given[0]] if len(given) == 1 else given)}")
+        elif asker is not None and asked[asker]:
+            told += (f"; {display[asker]} asks ({asked[asker]} of {spoke[asker]} turns): if the interviewer is "
+                     f"{display[asker]}, name it: {_quoted([display[asker]])}")
+        else:
+            told += f"; if another speaker asks, name it: {_quoted(['<label>'])}"
+        return frozenset(named), f"{why}; {told}", True
+    missed = ""
+    if given:
+        # A misspelt name must not silently leave the file to the guess (or to nobody): say so, list the speakers.
+        shown = ", ".join(display[k] for k in order)
+        missed = (f"{', '.join(map(repr, given))} was given as interviewer but is not a speaker of this file "
+                  f"(speakers found: {shown}); check the spelling and name one of them: "
+                  f"{_quoted([display[asker or order[0]]])}; read without it: ")
     if roles:
-        return frozenset(), f"interviewer {', '.join(display[k] for k in roles)} (role word)", False
+        return frozenset(), f"{missed}interviewer {', '.join(display[k] for k in roles)} (role word)", bool(missed)
     if len(order) < 2:
-        return frozenset(), f"one speaker ({display[order[0]]}), taken as a participant; {remedy}", False
+        return frozenset(), (f"{missed}one speaker ({display[order[0]]}), taken as a participant"
+                             + ("" if missed else f"; {remedy}")), bool(missed)
     ratio = {k: asked[k] / spoke[k] for k in order}
     best = max(order, key=lambda k: (ratio[k], -order.index(k)))
-    others = max(ratio[k] for k in order if k != best)
+    rest = max(ratio[k] for k in order if k != best)
     # The one who asks: at least two questions, in at least a third of their turns, and clearly more
     # often than anyone else (a participant's "¿me entiendes?" does not make them the interviewer).
-    if asked[best] >= 2 and ratio[best] >= 1 / 3 and ratio[best] >= 1.5 * others:
+    if asked[best] >= 2 and ratio[best] >= 1 / 3 and ratio[best] >= 1.5 * rest:
         why = (f"{display[best]} taken as interviewer by guess: {asked[best]} of {spoke[best]} turns ask a "
-               f"question, at most {others:.0%} of any other speaker's")
+               f"question, at most {rest:.0%} of any other speaker's")
         if order[0] == best:
             why += "; first to speak"
-        return frozenset({best}), f"{why}; {remedy}", True
-    return frozenset(), (f"no interviewer found among {len(order)} speakers (no role word, nobody asks most "
-                         f"questions): every turn counts as a participant's; {remedy}"), True
+        return frozenset({best}), f"{missed}{why}" + ("" if missed else f"; {remedy}"), True
+    nobody = (f"no interviewer found among {len(order)} speakers (no role word, nobody asks most questions): "
+              "every turn counts as a participant's")
+    return frozenset(), f"{missed}{nobody}" + ("" if missed else f"; {remedy}"), True
