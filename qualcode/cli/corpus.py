@@ -6,6 +6,7 @@ import ast
 import re
 import shlex
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +14,7 @@ import typer
 
 from ..errors import NoSpeakerLabelsWarning, ParameterError, QualcodeError
 from ..io import SurveyColumns, load_corpus
+from ..io.tables import read_table, survey_columns_guess
 from .app import app
 
 __all__ = ["DOC_ID", "INTERVIEWER", "SPEAKERS", "SURVEY_ID", "SURVEY_SPEAKER", "SURVEY_TEXT", "in_cli_words",
@@ -35,12 +37,43 @@ SURVEY_SPEAKER = typer.Option(None, "--survey-speaker", metavar="COLUMN",
 DOC_ID = typer.Option("stem", "--doc-id", metavar="stem|name|path",
                       help="How document ids are made from file names: stem (entrevista_01), name "
                            "(entrevista_01.docx) or path (ronda1/entrevista_01.txt, for files of the same name "
-                           "in different folders).")
+                           "in different folders). path is relative: to the current folder for relative "
+                           "paths, as typed; for absolute paths, to the folder holding the folders and files "
+                           "given (/home/ana/estudio/ronda1 gives ronda1/entrevista_01.txt), so ids never "
+                           "carry this machine's folders.")
+
+
+def _table_columns(paths: Iterable[str | Path]) -> tuple[Path, list[str], str] | None:
+    """The first spreadsheet among the given paths (a folder's too), its columns and the options naming them."""
+    for item in paths:
+        folder = Path(item)
+        found = sorted(p for p in folder.rglob("*") if p.suffix.lower() in _TABLES) if folder.is_dir() else \
+            [folder] if folder.suffix.lower() in _TABLES and folder.is_file() else []
+        for path in found[:1]:
+            try:
+                frame = read_table(path)
+            except QualcodeError:
+                continue
+            header = [str(c) for c in frame.columns]
+            if len(header) < 2:
+                continue
+            rows = [["" if v is None else str(v) for v in row] for row in frame.head(200).itertuples(index=False)]
+            ident, answers, _ = survey_columns_guess(header, rows)
+            words = " ".join([f"--survey-id {shlex.quote(ident)}",
+                              *(f"--survey-text {shlex.quote(a)}" for a in answers)])
+            return path, header, words
+    return None
+
+
+_TABLES = (".csv", ".tsv", ".xlsx", ".xlsm")
 
 
 def load_options(survey_id: str | None, survey_text: list[str] | None, survey_speaker: str | None,
-                 doc_id: str) -> dict:
+                 doc_id: str, paths: Iterable[str | Path] = ()) -> dict:
     """The ``survey`` and ``doc_id`` arguments of :func:`~qualcode.io.load_corpus` from the command-line options.
+
+    ``paths`` (the files and folders to load), when given, let a refusal name the columns of the first
+    spreadsheet among them.
 
     Raises
     ------
@@ -58,7 +91,10 @@ def load_options(survey_id: str | None, survey_text: list[str] | None, survey_sp
     if survey_id is None and (survey_text or survey_speaker):
         raise ParameterError("--survey-text and --survey-speaker need --survey-id COLUMN (the response id column).")
     if survey_id is not None and not survey_text:
-        raise ParameterError("--survey-id needs at least one --survey-text COLUMN (an answer column).")
+        table = _table_columns(paths)
+        named = (f": {table[0]} has the columns {', '.join(table[1])} (for example {table[2]})"
+                 if table is not None else "")
+        raise ParameterError(f"--survey-id needs at least one --survey-text COLUMN (an answer column){named}.")
     survey = SurveyColumns(id=survey_id, text=list(survey_text or []), speaker=survey_speaker) \
         if survey_id is not None else None
     return {"survey": survey, "doc_id": doc_id}
@@ -134,7 +170,7 @@ def load(
             corpus, report = load_corpus(
                 paths, attributes=attributes, speakers=speakers or (), interviewer=interviewer or (),
                 unit=unit, language=language,  # type: ignore[arg-type]  # the user's text; load_corpus() refuses others
-                **load_options(survey_id, survey_text, survey_speaker, doc_id),
+                **load_options(survey_id, survey_text, survey_speaker, doc_id, paths),
             )
     except QualcodeError as exc:
         typer.secho(f"error: {in_cli_words(getattr(exc, 'cli_message', None) or str(exc))}", err=True, fg="red")

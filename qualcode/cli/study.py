@@ -144,7 +144,7 @@ def add(project: Path = typer.Argument(..., help="Project file."),
             _, result, report = add_files(
                 p, paths, attributes=attributes, workers=workers, scheduler=scheduler, progress=not quiet,
                 speakers=speakers or (), interviewer=interviewer or (), unit=unit,
-                **load_options(survey_id, survey_text, survey_speaker, doc_id),
+                **load_options(survey_id, survey_text, survey_speaker, doc_id, paths),
             )
     except QualcodeError as exc:
         _fail(exc, 2)
@@ -241,7 +241,7 @@ def round_cmd(project: Path = typer.Argument(..., help="Project file (created wi
                                report=report, methods=_methods(methods),
                                workers=workers, scheduler=scheduler, progress=not quiet, overwrite=overwrite,
                                speakers=speakers or (), interviewer=interviewer or (),
-                               **load_options(survey_id, survey_text, survey_speaker, doc_id),
+                               **load_options(survey_id, survey_text, survey_speaker, doc_id, paths),
                                unit=unit)  # type: ignore[arg-type]  # the user's text; load_corpus() refuses others
     except QualcodeError as exc:
         _fail(exc, 2)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import itertools
 import logging
+import os
 import re
 import unicodedata
 import warnings as pywarnings
@@ -37,7 +39,15 @@ from ..schemas import check_lang, check_unit, columns
 from .docx import read_docx
 from .encoding import read_decoded
 from .subtitles import parse_subtitles
-from .tables import SurveyColumns, is_survey_table, read_attributes, read_survey, table_hint
+from .tables import (
+    SurveyColumns,
+    is_survey_table,
+    read_attributes,
+    read_survey,
+    read_table,
+    survey_columns_guess,
+    table_hint,
+)
 from .text import ParsedTranscript, find_interviewer, parse_transcript
 
 __all__ = ["REMEMBERED", "SUFFIXES", "LoadReport", "SurveyColumns", "load_corpus", "read_attributes"]
@@ -141,7 +151,29 @@ def _row(path: Path | str, doc_id: str | None, status: str, error: str | None, m
             "line": line, "n_segments": n_segments}
 
 
-def _doc_id_for(path: Path, rule: str | Callable[[Path], str]) -> str:
+def _id_root(items: Sequence[str | Path]) -> Path | None:
+    """Where ``doc_id="path"`` ids of files under absolute inputs start: the folder holding what the user gave.
+
+    A relative input already gives a relative id (``ronda1/entrevista_01.txt``, as typed); an absolute one
+    would put the machine's folders (``/home/ana/...``) into ids and exports. Its id starts where the same
+    input typed relatively would: each folder given counts with its own name (``ronda1/...``), each file
+    given from its folder, a glob from its fixed folder (``/data/estudio/ronda*/*.docx`` → ``ronda1/...``);
+    with several absolute inputs, from their common root, so files of the same name in two folders stay apart.
+    """
+    parents: list[str] = []
+    for item in items:
+        text = str(item)
+        if not Path(text).is_absolute():
+            continue
+        if any(ch in text for ch in "*?[") and not Path(text).exists():
+            fixed = Path(*itertools.takewhile(lambda x: not any(ch in x for ch in "*?["), Path(text).parts))
+            parents.append(str(fixed))
+        else:
+            parents.append(str(Path(text).parent))
+    return Path(os.path.commonpath(parents)) if parents else None
+
+
+def _doc_id_for(path: Path, rule: str | Callable[[Path], str], root: Path | None = None) -> str:
     if callable(rule):
         value = rule(path)
     elif rule == "stem":
@@ -149,7 +181,10 @@ def _doc_id_for(path: Path, rule: str | Callable[[Path], str]) -> str:
     elif rule == "name":
         value = path.name
     elif rule == "path":
+        # Relative to the folder the user gave (see _id_root): the same on every machine.
         value = path.as_posix()
+        if root is not None and path.is_absolute() and path.is_relative_to(root):
+            value = path.relative_to(root).as_posix()
     else:
         raise ParameterError(f"doc_id must be 'stem', 'name', 'path' or a function, got {rule!r}.")
     # macOS stores accented file names decomposed (NFD); ids must not depend on that.
@@ -182,8 +217,8 @@ def _read_one(path: Path, fmt: str,
 
 
 def _load_file(job: _Job, *, survey: SurveyColumns | None,
-               doc_id: str | Callable[[Path], str], language: str | None,
-               speakers: frozenset[str], interviewer: frozenset[str] = frozenset()) -> tuple[list[ReadDocument], dict]:
+               doc_id: str | Callable[[Path], str], language: str | None, root: Path | None,
+               speakers: frozenset[str], interviewer: Sequence[str] = ()) -> tuple[list[ReadDocument], dict]:
     """Read one file into documents and its report row (runs in worker processes too: no shared state)."""
     path, fmt, did, remembered = job
     if remembered is not None:
@@ -197,11 +232,8 @@ def _load_file(job: _Job, *, survey: SurveyColumns | None,
             fmt = "csv"  # Excel's "Unicode Text" export: a tab-separated survey named .txt
         if fmt in ("csv", "xlsx"):
             if survey is None:
-                raise UnsupportedFormatError(
-                    f"{path}: spreadsheets are read as survey answers; pass survey=SurveyColumns(id=..., "
-                    "text=[...]) naming the id and answer columns (or attributes=... if this is the "
-                    "attributes sheet).", path=path)
-            stem = _doc_id_for(path, doc_id)
+                raise UnsupportedFormatError(_survey_needed(path), path=path)
+            stem = _doc_id_for(path, doc_id, root)
             made = []
             repaired: list[str] = []
             for response_id, attrs, parsed in read_survey(path, survey, warnings=repaired):
@@ -236,6 +268,8 @@ def _load_file(job: _Job, *, survey: SurveyColumns | None,
             notes[len(warnings)] = read_as if survey_hint or own_remedy else (
                 f"{read_as}. If the file has labels, name them: speakers=['Name', ...] "
                 "(command line: --speakers 'Name')")
+            if who:  # an interviewer was named for a file without labels: the row says nobody is taken
+                notes[len(warnings)] += f"; {who}"
         elif any("overlaps" in n or "empty cue" in n for n in notes):
             status = "warning"
         row = _row(path, did, status, None, f"{path}: " + "; ".join(notes))
@@ -250,9 +284,29 @@ def _load_file(job: _Job, *, survey: SurveyColumns | None,
                         "Please report this with the file's format (not its content).")
 
 
-# A file's job: its path, format, document id, and the labels remembered for it (folded speakers, folded
-# interviewer, what its row says about them), or None.
-_Job = tuple[Path, str | None, str | None, tuple[frozenset[str], frozenset[str], str] | None]
+def _survey_needed(path: Path) -> str:
+    """The error for a spreadsheet loaded without ``survey=``: the remedy names the file's own columns."""
+    try:
+        frame = read_table(path)
+    except QualcodeError as exc:  # unreadable: say that first, the columns cannot be named
+        return f"{exc} Spreadsheets are read as survey answers, with survey=SurveyColumns(id=..., text=[...])."
+    header = [str(c) for c in frame.columns]
+    if len(header) < 2:
+        return (f"{path}: spreadsheets are read as survey answers, one column with an id per response and at "
+                f"least one answer column, but this one has {len(header)} column ({', '.join(header)}); "
+                "add an id column (or load it with attributes=... if this is the attributes sheet).")
+    rows = [["" if v is None else str(v) for v in row] for row in frame.head(200).itertuples(index=False)]
+    ident, answers, rest = survey_columns_guess(header, rows)
+    kept = f"; {', '.join(rest)} would be kept as attributes" if rest else ""
+    return (f"{path}: spreadsheets are read as survey answers; its columns are {', '.join(header)}. Load it with "
+            f"survey=SurveyColumns(id={ident!r}, text={answers!r}) naming the id column and every answer "
+            f"column (change them if another column is the id or holds answers){kept}; or with attributes=... "
+            "if this is the attributes sheet.")
+
+
+# A file's job: its path, format, document id, and the labels remembered for it (folded speakers, the
+# interviewer's labels as written, what its row says about them), or None.
+_Job = tuple[Path, str | None, str | None, tuple[frozenset[str], tuple[str, ...], str] | None]
 # The words of a report row that says a file was read with the labels remembered for it (the CLI shows those rows).
 REMEMBERED = "given when it was last added with labels"
 
@@ -264,19 +318,19 @@ def _shown(given: Mapping[str, Sequence[str]]) -> str:
 
 
 def _remembered_labels(given: Mapping[str, Sequence[str]] | None, speakers: Sequence[str],
-                       interviewer: Sequence[str]) -> tuple[frozenset[str], frozenset[str], str] | None:
+                       interviewer: Sequence[str]) -> tuple[frozenset[str], tuple[str, ...], str] | None:
     """The labels to read a file with when it was first added with some, and what its row says about them."""
     if not given or not (given.get("speakers") or given.get("interviewer")):
         return None
     if not speakers and not interviewer:
         return (frozenset(fold_label(s) for s in given.get("speakers", ())),
-                frozenset(fold_label(s) for s in given.get("interviewer", ())),
+                tuple(given.get("interviewer", ())),
                 f"using the labels {REMEMBERED}: {_shown(given)} (to replace them, give others: "
                 "interviewer=[...] / --interviewer, speakers=[...] / --speakers)")
     now = {"speakers": list(speakers), "interviewer": list(interviewer)}
     if all(sorted(map(fold_label, now[k])) == sorted(map(fold_label, given.get(k, ()))) for k in now):
         return None
-    return (frozenset(fold_label(s) for s in speakers), frozenset(fold_label(s) for s in interviewer),
+    return (frozenset(fold_label(s) for s in speakers), tuple(interviewer),
             f"the labels given now ({_shown(now)}) replace those {REMEMBERED} ({_shown(given)})")
 
 
@@ -328,7 +382,10 @@ def load_corpus(
         or, failing that, a guess: the speaker who asks most of the questions.
         The report row of every file says who was taken and why.
     doc_id : {"stem", "name", "path"} or callable
-        How a file's document id is made (default: file name without suffix).
+        How a file's document id is made (default: file name without suffix). ``"path"`` keeps the folders
+        (files of the same name in two folders): a relative input as typed (``ronda1/entrevista_01.txt``);
+        an absolute one from the folder holding what was given, never the machine's folders
+        (``/home/ana/estudio/ronda1`` → ``ronda1/entrevista_01.txt``; several: from their common root).
     remembered : mapping, optional
         The labels documents were first loaded with, by document id (``{"int_01": {"speakers": [...],
         "interviewer": [...]}}``, as :meth:`qualcode.Project.load_options` returns them). A file whose
@@ -377,7 +434,9 @@ def load_corpus(
         rows += [_row(source, None, "warning", "AttributesWarning", w) for w in warnings]
         if not isinstance(attributes, pd.DataFrame):
             skip.add(Path(attributes).resolve())
-    files, skipped = _expand(paths_or_glob, skip)
+    items = [paths_or_glob] if isinstance(paths_or_glob, (str, Path)) else list(paths_or_glob)
+    files, skipped = _expand(items, skip)
+    root = _id_root(items)
     rows += skipped
     forced_speakers = frozenset(fold_label(s) for s in speakers)
     docs: list[ReadDocument] = []
@@ -391,11 +450,11 @@ def load_corpus(
         fmt = SUFFIXES.get(path.suffix.lower())
         did = None
         if fmt is not None and fmt not in ("csv", "xlsx"):
-            did = _doc_id_for(path, doc_id)
+            did = _doc_id_for(path, doc_id, root)
             if did in owner:
                 # Only a rule that tells the two files apart is a remedy: same-named files in two folders
                 # differ by their path alone.
-                rules = [r for r in ("name", "path") if _doc_id_for(path, r) != _doc_id_for(owner[did], r)]
+                rules = [r for r in ("name", "path") if _doc_id_for(path, r, root) != _doc_id_for(owner[did], r, root)]
                 fix = (f"Rename one of the files, or load with {' or '.join(f'doc_id={r!r}' for r in rules)} to "
                        "keep both." if rules else "The same file is given twice: give it once.")
                 error = DuplicateDocumentError(
@@ -406,8 +465,8 @@ def load_corpus(
         given = (remembered or {}).get(did) if did is not None else None
         jobs.append((path, fmt, did, _remembered_labels(given, speakers, interviewer)))
         outcomes.append(None)
-    task = partial(_load_file, survey=survey, doc_id=doc_id, language=language, speakers=forced_speakers,
-                   interviewer=frozenset(fold_label(s) for s in interviewer))
+    task = partial(_load_file, survey=survey, doc_id=doc_id, language=language, root=root, speakers=forced_speakers,
+                   interviewer=tuple(interviewer))
     with using(workers, scheduler, progress=progress) as runner:
         if runner.parallel:
             # Files travel to workers in groups: a message per file costs more than a small file takes.

@@ -8,7 +8,9 @@ cue (``Entrevistadora: ...``, Zoom's ``Display Name: ...``, WhisperX's
 speech below (Teams/Zoom exports; taken when such name lines, some recurring, open
 at least three quarters of the cues), decided for the whole file as in :mod:`qualcode.io.text`
 (a name used once is taken when the other cues carry labels of its shape, and
-reported); a cue without either continues the previous speaker. Consecutive cues of one speaker form one turn.
+reported; names written on only some cues, each once, are taken when two or more
+share one shape at cue starts, and reported); a cue without either continues the previous speaker
+(cues before the first name are unnamed). Consecutive cues of one speaker form one turn.
 A file with no speaker anywhere (transcription without diarization, auto-captions) gets a turn per cue,
 each with its cue's start as timestamp; a cue continuing a sentence the previous cue left open (no ``. ? !``
 at its end, or ``...``), with no pause of 2 s or more, joins it. A file whose cues end no sentences (no

@@ -38,6 +38,7 @@ __all__ = [
     "read_survey",
     "read_table",
     "sniff_table",
+    "survey_columns_guess",
     "table_hint",
 ]
 
@@ -311,22 +312,33 @@ _CODE_CELL = re.compile(r"[A-Za-z]{0,4}[-_ ]?\d+[A-Za-z]?")
 _NAME_CELL = re.compile(r"[A-ZÁÉÍÓÚÑÜ][\w'’-]*(?: (?:de|del|la|las|los|y|[A-ZÁÉÍÓÚÑÜ][\w'’-]*))*")
 
 
-def table_hint(text: str, name: str | None = None) -> str | None:
-    """A load-report warning for a transcript that is really a tab-separated table, or ``None``.
+def survey_columns_guess(header: Sequence[str], rows: Sequence[Sequence[str]]) -> tuple[str, list[str], list[str]]:
+    """The id column, the answer columns and the others of a survey table, for a remedy that names them.
+
+    Parameters
+    ----------
+    header : sequence of str
+        The table's column names.
+    rows : sequence of sequences of str
+        Some of its data rows (cells as text).
+
+    Returns
+    -------
+    (id, answers, rest)
+        The first column is the id; the answers are every column that looks like answers (long cells, or
+        mostly different short ones that are no codes or names), at least one; ``rest`` would be kept as
+        attributes.
 
     Examples
     --------
-    >>> table_hint("id\\tq1\\nT1\\tSí\\nT2\\tNo\\n", "t.txt")[:40]
-    't.txt looks like a table, not a transcri'
+    >>> survey_columns_guess(["ticket", "escuela", "q1"], [["T1", "A", "Aprendí a planificar mejor"],
+    ...                                                    ["T2", "A", "Nada nuevo para mí esta vez"]])
+    ('ticket', ['q1'], ['escuela'])
     """
-    shape = sniff_table(text, delimiters="\t")
-    if shape is None:
-        return None
     # Answers are long or mostly different from one response to the next; a participant, place or group column
     # repeats a few short values. Suggest every column that looks like answers (a remedy followed literally must
     # not leave answers unread), and say that the columns not named are kept as attributes.
-    rows = _records(text[:262144], "\t", 200)[1:]
-    width = len(shape.header)
+    width = len(header)
     cells = [[r[i].strip() for r in rows if i < len(r) and r[i].strip()] for i in range(width)]
     mean = [sum(map(len, c)) / max(len(c), 1) for c in cells]
     distinct = [len(set(c)) / max(len(c), 1) for c in cells]
@@ -340,12 +352,28 @@ def table_hint(text: str, name: str | None = None) -> str | None:
     answers_like = [i for i in range(1, width)
                     if cells[i] and (mean[i] >= 20 or (varied[i] and not coded[i] and not named[i]))]
     chosen = answers_like or sorted(range(1, width), key=lambda i: -mean[i])[:1]
-    answers = ", ".join(repr(shape.header[i]) for i in chosen)
-    rest = [shape.header[i] for i in range(1, width) if i not in chosen]
+    rest = [header[i] for i in range(1, width) if i not in chosen]
+    return header[0], [header[i] for i in chosen], rest
+
+
+def table_hint(text: str, name: str | None = None) -> str | None:
+    """A load-report warning for a transcript that is really a tab-separated table, or ``None``.
+
+    Examples
+    --------
+    >>> table_hint("id\\tq1\\nT1\\tSí\\nT2\\tNo\\n", "t.txt")[:40]
+    't.txt looks like a table, not a transcri'
+    """
+    shape = sniff_table(text, delimiters="\t")
+    if shape is None:
+        return None
+    rows = _records(text[:262144], "\t", 200)[1:]
+    ident, chosen, rest = survey_columns_guess(shape.header, rows)
+    answers = ", ".join(repr(c) for c in chosen)
     kept = f"; {', '.join(rest)} would be kept as attributes" if rest else ""
     return (f"{name + ' ' if name else ''}looks like a table, not a transcript (tab-separated, {shape.n_rows} rows, "
             f"columns {', '.join(shape.header)}); to read it as survey answers, load it with "
-            f"survey=SurveyColumns(id={shape.header[0]!r}, text=[{answers}]) naming the id and every answer column"
+            f"survey=SurveyColumns(id={ident!r}, text=[{answers}]) naming the id and every answer column"
             f"{kept}")
 
 

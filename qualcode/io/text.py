@@ -54,6 +54,10 @@ Which labels are speakers
 * a plausible name used once, when the file's other labels have the same shape
   (colon or header line, casing, brackets, time mark) and, in files whose turns
   are separated by blank lines, it too follows a blank line. It is reported.
+  In mixed case among labels in capitals (``ROSA:`` ... ``Inés:``), when the file
+  also shows it is a person's: the line before asks (``¿Inés?``) or is another
+  speaker's whole turn not announcing a quote (no ``:`` at its end), or the name
+  is written again in the file.
 
 * alone on a line without a colon, speech below, when no label was named: a
   role word or code (``Entrevistadora``, ``E``, ``Participante 2``, ``D1``) or
@@ -62,6 +66,8 @@ Which labels are speakers
   used once beside them (reported). A heading or a one-word line of speech
   (``NO``, ``Sí.``) used once is not a speaker; capitals used once are reported.
   In a file whose labels have another shape (``Name:``) only role words are.
+  A name (``Inés``, ``INÉS``) used once beside role words and capitals only is
+  taken, and reported, when the line before asks or the name is written again.
 * alone on a line, in mixed case (``Marta Rojas``), when no label was named and
   no other label shape was found: names (capitalised words, no digits, no
   punctuation at the end) that recur, each after a blank line or a finished
@@ -74,6 +80,11 @@ Which labels are speakers
   the remedy (``--speakers`` naming the speakers).
 * in subtitles where (nearly) every cue opens with ``Name:`` in one shape
   (Zoom), every such name, whatever it looks like (``iPhone de Marta``).
+* in subtitles where only some cues open with ``Name:`` (a speaker named
+  where they start), two or more plausible names in one shape at cue starts,
+  even each used once, when no label was named; the cues without a name
+  continue the previous speaker, those before the first name are unnamed
+  (reported).
 
 Not speakers: a colon inside speech (``Por ejemplo: ...``, ``A veces: ...``,
 ``I told her: ...``, ``Nota: ...``) — the words before it are not a plausible
@@ -93,6 +104,7 @@ guess, the speaker who asks clearly more often than anyone else (``Hablante 1``,
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import pairwise
@@ -454,8 +466,14 @@ def _alone_labels(lines: list[tuple[int, str]], candidates: dict[int, LabelCandi
     # A file whose labels follow blank lines: one that does not is inside a turn (speech, a quote).
     blank_layout = sum(after_blank(i) for i in taken) >= 0.9 * len(taken)
     first = min(taken)
+    text = "\n".join(line for _, line in lines) if possible.keys() - taken.keys() else ""
+    # A name used once beside recurring names; or a name or capitals used once beside role words and capitals
+    # only (ENTREVISTADORA, ROSA, then Inés or INÉS once), when the file shows it is a person's: the label
+    # before asks, or the name is written in the file again.
     once = [i for i, c in possible.items() if i not in taken and (not blank_layout or after_blank(i))
-            and (_is_role(c.label) or (i in named and i > first and taken.keys() & named))]
+            and (_is_role(c.label) or (i > first and (i in named or (_is_upper(c.label) and not others)) and (
+                (i in named and taken.keys() & named) or _named_elsewhere(c.label, i, text, None))))]
+    names_recur = bool(taken.keys() & named)  # before the names used once join them
     taken.update({i: possible[i] for i in once})
     taken = {i: c for i, c in taken.items() if not blank_layout or after_blank(i)}
     shown = ", ".join(dict.fromkeys(c.label for c in taken.values()))
@@ -465,9 +483,16 @@ def _alone_labels(lines: list[tuple[int, str]], candidates: dict[int, LabelCandi
              f"{kind} alone on a line before speech, recurring "
              "(if one is a heading, not a speaker, name the speakers: speakers=[...] / --speakers '...'; "
              "then only those are read from lines alone)"]
-    notes += [f"line {i + 1}: label {possible[i].label!r} is used once; taken as a speaker because it is a "
-              f"{'name' if i in named else 'role word'} alone on its line like the file's other labels (if it is "
-              "a heading or speech, name the speakers: speakers=[...] / --speakers '...')" for i in once]
+    def what(i: int) -> str:
+        if _is_role(possible[i].label):
+            return "a role word"
+        kind = "a name" if i in named else "a name in capitals"
+        evidence = "" if i in named and names_recur else ", after a question or named elsewhere in the file,"
+        return f"{kind}{evidence}"
+
+    notes += [f"line {i + 1}: label {possible[i].label!r} is used once; taken as a speaker because it is "
+              f"{what(i)} alone on its line like the file's other labels (if it is a heading or speech, name the "
+              "speakers: speakers=[...] / --speakers '...')" for i in once]
     kept = [i for i, c in possible.items() if i not in taken and not _is_role(c.label)]
     kept += [i for i in sorted(named & raw) if i not in possible and i not in taken]
     kept = sorted(set(kept))
@@ -477,6 +502,27 @@ def _alone_labels(lines: list[tuple[int, str]], candidates: dict[int, LabelCandi
         notes.append(f"{len(kept)} line(s) alone in capitals or name-shaped kept as text, not speakers: line "
                      f"{where}{more} (if one is a speaker, pass speakers=[...] / --speakers naming it)")
     return taken, notes, weak or bool(once)
+
+
+def _named_elsewhere(label: str, index: int, text: str, line_of: dict[int, int] | None,
+                     labels: frozenset[int] = frozenset(), col: int | None = None) -> bool:
+    """Whether the file shows that a label used once names a person: the line before asks (a moderator's
+    "¿Inés?" or "¿Y tú, Tomás?"), or is a whole turn of a label (``labels``: line indexes) that announces no
+    quote (no ``:`` at its end) while the speech after this label (from ``col``) opens a sentence (not
+    "Marta: le dijo que sí", a quote going on); or the name is written elsewhere in the file too."""
+    if len(re.findall(rf"(?<!\w){re.escape(label)}(?!\w)", text)) >= 2:
+        return True
+    if line_of is not None or not text:  # indexes are cues, not lines: the line before is not known
+        return False
+    lines = text.split("\n")
+    before = next((j for j in range(min(index, len(lines)) - 1, -1, -1) if lines[j].strip()), None)
+    if before is None:
+        return False
+    last = lines[before].rstrip()
+    if last.endswith("?"):
+        return True
+    speech = lines[index][col:].lstrip(" \t¿¡\"«“'(") if col is not None and index < len(lines) else ""
+    return before in labels and not last.endswith(":") and speech[:1].isupper()
 
 
 def decide_speakers(candidates: dict[int, LabelCandidate], forced: frozenset[str],
@@ -532,9 +578,9 @@ def decide_speakers(candidates: dict[int, LabelCandidate], forced: frozenset[str
         sum(after_blank.get(i, True) for i in established) >= 0.9 * len(established)
     blanks = after_blank if after_blank is not None else {}  # consulted only with a blank layout
 
-    def fits(i: int) -> bool:
+    def fits(i: int, cased: bool = True) -> bool:
         c = candidates[i]
-        if upper and not _is_upper(c.label):
+        if cased and upper and not _is_upper(c.label):
             return False
         if blank_layout and not blanks.get(i, True):
             return False
@@ -554,6 +600,19 @@ def decide_speakers(candidates: dict[int, LabelCandidate], forced: frozenset[str
             if counts[fold_label(candidates[i].label)] == 1:
                 once.append(i)
     common: frozenset[str] | None = None  # made only when a label used once needs it (large files)
+    # Subtitles with "Name:" on only some cues, each name once or so (a speaker named where they start): names
+    # in one shape at cue starts are labels, when the file shows two or more and the user named none.
+    sparse: list[int] = []
+    if units and not accepted and not forced:
+        names = [i for i in colon if _plausible_name(candidates[i].label)]
+        if len(names) >= 2 and len({candidates[i].shape for i in names}) == 1:
+            common = frozenset(fold_label(w) for w in set(_LOWER_WORD.findall(text)))
+            sparse = [i for i in names if _plausible_name(candidates[i].label, common=common)]
+            if len(sparse) >= 2:
+                accepted.update(sparse)
+            else:
+                sparse = []
+    mixed: set[int] = set()  # labels used once taken although their casing differs from the file's labels
     if accepted:
         for i, c in candidates.items():
             if i in accepted or counts[fold_label(c.label)] != 1 or not _plausible_name(c.label):
@@ -567,11 +626,30 @@ def decide_speakers(candidates: dict[int, LabelCandidate], forced: frozenset[str
             if fits(i):
                 accepted.add(i)
                 once.append(i)
+            elif upper and fits(i, cased=False) and _named_elsewhere(c.label, i, text, line_of,
+                                                                     frozenset(established), c.col):
+                # A participant who speaks once, written in mixed case among labels in capitals (ENTREVISTADORA:,
+                # ROSA:, then Inés:): a name with the file's label shape, and the file shows it is a person's.
+                accepted.add(i)
+                once.append(i)
+                mixed.add(i)
     notes: list[str] = []
     line_of = line_of or {}
+    if sparse:
+        shown = ", ".join(dict.fromkeys(candidates[i].label for i in sparse))
+        rest = units - len(accepted)
+        opening = min(accepted)
+        unnamed = f"; the {opening} cue(s) before the first name are unnamed" if opening else ""
+        notes.append(f"{len(sparse)} cue(s) open with a name and a colon on only some cues ({shown}): read as "
+                     f"speakers because they share one shape at cue starts; {rest - opening} cue(s) without a name "
+                     f"continue the previous speaker's turn{unnamed} (if a name is speech, not a speaker, edit that "
+                     "cue; if a speaker changes in a cue without a name, write the name at its start)")
     for i in once:
+        why = ("it is a name at a line start in the shape of the file's labels (those in capitals), after a "
+               "question or another speaker's whole turn, or named elsewhere in the file" if i in mixed
+               else "the file's other labels have its shape")
         notes.append(f"line {line_of.get(i, i + 1)}: label {candidates[i].label!r} is used once; taken as a "
-                     "speaker because the file's other labels have its shape (if it is speech, edit that line)")
+                     f"speaker because {why} (if it is speech, edit that line)")
     # Known non-speakers (Nota:, Fecha:, Ejemplo:) are not worth a note; other colons read as speech are.
     kept = sorted(i for i, c in candidates.items() if i not in accepted and c.style == "colon"
                   and fold_label(c.label) not in NOT_SPEAKERS)
@@ -580,7 +658,7 @@ def decide_speakers(candidates: dict[int, LabelCandidate], forced: frozenset[str
         more = f" and {len(kept) - 3} more" if len(kept) > 3 else ""
         notes.append(f"{len(kept)} line(s) with a colon kept inside speech, not read as speakers: line {shown}{more} "
                      "(if one is a speaker, pass speakers=[...] / --speakers naming it)")
-    return accepted, notes, bool(once)
+    return accepted, notes, bool(once or sparse)
 
 
 def parse_transcript(text: str, *, path: str | Path | None = None,
@@ -784,6 +862,13 @@ def _paragraph_turns(text: str, lines: list[tuple[int, str]]) -> ParsedTranscrip
     return ParsedTranscript(text, turns, False, [], True)
 
 
+def _quoted(labels: Iterable[str]) -> str:
+    """``interviewer=['A'] (command line: --interviewer 'A')``: a remedy in both words (see cli.in_cli_words)."""
+    labels = list(labels)
+    cli = " ".join(f"--interviewer {shlex.quote(label)}" for label in labels)
+    return f"interviewer={labels!r} (command line: {cli})"
+
+
 def find_interviewer(parsed: ParsedTranscript, given: Iterable[str] = ()) -> tuple[frozenset[str], str, bool]:
     """Who asks in this file, and why: named by the user, a role word, or a guess from the questions.
 
@@ -791,21 +876,28 @@ def find_interviewer(parsed: ParsedTranscript, given: Iterable[str] = ()) -> tup
     ----------
     parsed : ParsedTranscript
     given : iterable of str
-        Labels the user named as the interviewer (``interviewer=[...]``, ``--interviewer``).
+        Labels the user named as the interviewer (``interviewer=[...]``, ``--interviewer``), as written
+        (the report quotes them).
 
     Returns
     -------
-    (labels, reason, guessed)
+    (labels, reason, uncertain)
         The folded labels to treat as interviewer in this file (empty when a
         role word already says it, or when nobody is), a sentence for the load
-        report, and whether it was a guess.
+        report, and whether the report row should warn: the interviewer was a
+        guess, or what the user named does not fit the file (a named speaker
+        who asks no question; no named label among the file's speakers, when
+        the file's own evidence decides instead and the row lists the speakers).
 
     Examples
     --------
     >>> p = parse_transcript("Hablante 1: ¿Cómo fue?\\nHablante 2: Bien.\\nHablante 1: ¿Y ahora?\\nHablante 2: Mejor.")
     >>> find_interviewer(p)[0]
     frozenset({'hablante 1'})
+    >>> find_interviewer(p, ["Hablante 3"])[1].split(";")[0]
+    "'Hablante 3' was given as interviewer but is not a speaker of this file (speakers found: Hablante 1, Hablante 2)"
     """
+    given = list(dict.fromkeys(given))
     given_folded = frozenset(fold_label(g) for g in given)
     order: list[str] = []
     display: dict[str, str] = {}
@@ -827,28 +919,63 @@ def find_interviewer(parsed: ParsedTranscript, given: Iterable[str] = ()) -> tup
             asks = True
         asked.setdefault(key, 0)
     if not order:
+        if given:  # a file without speaker labels: nobody to take, and the user expected someone
+            return frozenset(), (f"{', '.join(map(repr, given))} was given as interviewer but the file has no "
+                                 "speaker labels, so nobody is taken as interviewer"), True
         return frozenset(), "", False
     remedy = ("if another speaker asks, name it with interviewer=['<label>'] "
               "(command line: --interviewer '<label>')")
-    named = [k for k in order if k in given_folded]
-    if named:
-        return frozenset(named), f"interviewer {', '.join(display[k] for k in named)} (named by you)", False
     labels = frozenset(order)
     roles = [k for k in order if speaker_role(display[k], labels_in_doc=labels) == "interviewer"]
+    # The speaker to suggest when the user's label does not fit: whoever asks most, else the first to speak.
+    named = [k for k in order if k in given_folded]
+    others = [k for k in order if k not in named]
+    asker = max(others, key=lambda k: (asked[k] / spoke[k] if spoke.get(k) else 0.0, -order.index(k)),
+                default=None)
+    if named:
+        why = f"interviewer {', '.join(display[k] for k in named)} (named by you)"
+        extra = [k for k in roles if k not in named]
+        if extra:  # a role word stays the interviewer: both are, and the row says so
+            why += f"; {', '.join(display[k] for k in extra)} also taken as interviewer (role word)"
+        silent = [k for k in named if asked[k] == 0]
+        if not silent:
+            return frozenset(named), why, False
+        who = ", ".join(display[k] for k in silent)
+        turns = sum(spoke.get(k, 0) for k in silent)
+        told = (f"{who} asks no question in this file (no '?' in {turns} turn{'s' * (turns != 1)}): every turn "
+                f"of {who} counts as the interviewer's")
+        if extra and len(silent) == len(named):
+            told += (f"; {', '.join(display[k] for k in extra)} is the interviewer by role word without it: if so, "
+                     f"leave out {_quoted([given[0]] if len(given) == 1 else given)}")
+        elif asker is not None and asked[asker]:
+            told += (f"; {display[asker]} asks ({asked[asker]} of {spoke[asker]} turns): if the interviewer is "
+                     f"{display[asker]}, name it: {_quoted([display[asker]])}")
+        else:
+            told += f"; if another speaker asks, name it: {_quoted(['<label>'])}"
+        return frozenset(named), f"{why}; {told}", True
+    missed = ""
+    if given:
+        # A misspelt name must not silently leave the file to the guess (or to nobody): say so, list the speakers.
+        shown = ", ".join(display[k] for k in order)
+        missed = (f"{', '.join(map(repr, given))} was given as interviewer but is not a speaker of this file "
+                  f"(speakers found: {shown}); check the spelling and name one of them: "
+                  f"{_quoted([display[asker or order[0]]])}; read without it: ")
     if roles:
-        return frozenset(), f"interviewer {', '.join(display[k] for k in roles)} (role word)", False
+        return frozenset(), f"{missed}interviewer {', '.join(display[k] for k in roles)} (role word)", bool(missed)
     if len(order) < 2:
-        return frozenset(), f"one speaker ({display[order[0]]}), taken as a participant; {remedy}", False
+        return frozenset(), (f"{missed}one speaker ({display[order[0]]}), taken as a participant"
+                             + ("" if missed else f"; {remedy}")), bool(missed)
     ratio = {k: asked[k] / spoke[k] for k in order}
     best = max(order, key=lambda k: (ratio[k], -order.index(k)))
-    others = max(ratio[k] for k in order if k != best)
+    rest = max(ratio[k] for k in order if k != best)
     # The one who asks: at least two questions, in at least a third of their turns, and clearly more
     # often than anyone else (a participant's "¿me entiendes?" does not make them the interviewer).
-    if asked[best] >= 2 and ratio[best] >= 1 / 3 and ratio[best] >= 1.5 * others:
+    if asked[best] >= 2 and ratio[best] >= 1 / 3 and ratio[best] >= 1.5 * rest:
         why = (f"{display[best]} taken as interviewer by guess: {asked[best]} of {spoke[best]} turns ask a "
-               f"question, at most {others:.0%} of any other speaker's")
+               f"question, at most {rest:.0%} of any other speaker's")
         if order[0] == best:
             why += "; first to speak"
-        return frozenset({best}), f"{why}; {remedy}", True
-    return frozenset(), (f"no interviewer found among {len(order)} speakers (no role word, nobody asks most "
-                         f"questions): every turn counts as a participant's; {remedy}"), True
+        return frozenset({best}), f"{missed}{why}" + ("" if missed else f"; {remedy}"), True
+    nobody = (f"no interviewer found among {len(order)} speakers (no role word, nobody asks most questions): "
+              "every turn counts as a participant's")
+    return frozenset(), f"{missed}{nobody}" + ("" if missed else f"; {remedy}"), True

@@ -103,10 +103,11 @@ def test_remedy_spreadsheet_cli_names_the_options_and_they_work(tmp_path):
     path = survey_csv(tmp_path / "tickets.csv")
     first = run("load", path)
     assert first.exit_code == 1 and not PYTHON_WORDS.search(first.output), first.output
-    advice = options_after(first.output, "pass ", " naming")
-    assert advice == ["--survey-id", "COLUMN", "--survey-text", "COLUMN"]
-    filled = [a if a != "COLUMN" else c for a, c in zip(advice, ["", "ticket_id", "", "q1"], strict=True)]
-    followed = run("load", path, *filled)
+    # The remedy names the file's own columns (issue 16 leftover), followed literally it works.
+    assert "its columns are ticket_id, q1" in first.output
+    advice = options_after(first.output, "Load it with ", " naming")
+    assert advice == ["--survey-id", "ticket_id", "--survey-text", "q1"]
+    followed = run("load", path, *advice)
     assert followed.exit_code == 0 and "2 responses, 2 answers" in followed.output, followed.output
 
 
@@ -116,6 +117,7 @@ def test_remedy_survey_options_refused_in_cli_words(tmp_path):
     assert alone.exit_code == 2 and "--survey-text and --survey-speaker need --survey-id" in alone.output
     no_text = run("load", path, "--survey-id", "ticket_id")
     assert no_text.exit_code == 2 and "--survey-id needs at least one --survey-text" in no_text.output
+    assert f"{path} has the columns ticket_id, q1" in no_text.output and "--survey-text q1" in no_text.output
     bad = run("load", path, "--doc-id", "full")
     assert bad.exit_code == 2 and "--doc-id must be stem, name or path" in bad.output
 
@@ -141,7 +143,8 @@ def test_remedy_duplicate_doc_id_python_followed_literally(tmp_path):
     assert rule, report.errors["message"].iloc[0]
     corpus, report = qc.load_corpus(files, doc_id=rule.group(1))
     assert report.n_errors == 0
-    assert sorted(corpus.documents["doc_id"]) == sorted(f.as_posix() for f in files)
+    # Relative to the folder holding the given files, never the machine's folders (issue 16 leftover).
+    assert sorted(corpus.documents["doc_id"]) == ["ronda1/entrevista.txt", "ronda2/entrevista.txt"]
 
 
 @pytest.mark.parametrize("rule", ["name", "path"])
@@ -166,7 +169,7 @@ def test_remedy_duplicate_doc_id_on_add_and_round(tmp_path, command):
     assert followed.exit_code == 0, followed.output
     with qc.Project.open(project) as p:
         # The refused run added the first file under its stem; the followed run adds both under their paths.
-        assert {f.as_posix() for f in files} <= set(p.documents["doc_id"])
+        assert {"ronda1/entrevista.txt", "ronda2/entrevista.txt"} <= set(p.documents["doc_id"])
 
 
 # -- no row or error printed on the command line names a Python parameter ------------------------------------------

@@ -63,3 +63,30 @@ def test_adding_an_unchanged_file_again_with_another_interviewer_updates_its_rol
     with qc.Project.open(project) as p:
         roles = p.segments.groupby("speaker")["speaker_role"].unique()
     assert list(roles["Hablante 2"]) == ["interviewer"]
+
+
+@pytest.mark.parametrize("command", ["load", "add", "round"])
+def test_named_interviewer_not_a_speaker_is_printed_by_every_command(tmp_path, command):
+    project = tmp_path / "p.qualcode"
+    assert run("init", project).exit_code == 0
+    head = [command] if command == "load" else [command, project]
+    extra = ["--out", tmp_path, "--no-report", "--methods", "keyword"] if command == "round" else []
+    quiet = [] if command == "load" else ["-q"]
+    result = run(*head, HABLANTE, *quiet, "--interviewer", "Hablante 3", *extra)
+    assert result.exit_code == 0, result.output
+    assert "'Hablante 3' was given as interviewer but is not a speaker of this file" in result.output
+    assert "(speakers found: Hablante 1, Hablante 2)" in result.output
+    assert "--interviewer 'Hablante 1'" in result.output and "interviewer=[" not in result.output
+
+
+@pytest.mark.parametrize("command", ["load", "add"])
+def test_named_interviewer_who_asks_nothing_is_printed(tmp_path, command):
+    path = tmp_path / "ent.txt"
+    path.write_text("Hablante 1: ¿Cómo fue?\nHablante 2: Bien.\nHablante 1: ¿Y ahora?\nHablante 2: Mejor.\n",
+                    encoding="utf-8")
+    project = tmp_path / "p.qualcode"
+    assert run("init", project).exit_code == 0
+    head = [command] if command == "load" else [command, project, "-q"]
+    result = run(*head, path, "--interviewer", "Hablante 2")
+    assert result.exit_code == 0, result.output
+    assert "[warning]" in result.output and "Hablante 2 asks no question in this file" in result.output

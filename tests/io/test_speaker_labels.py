@@ -105,7 +105,9 @@ def test_the_interviewer_is_named_by_role_word_user_or_questions_and_the_reason_
     asks = parse_transcript("Ana: ¿Cómo fue?\nLuis: Bien.\nAna: ¿Y ahora?\nLuis: Mejor.\n")
     labels, why, guessed = find_interviewer(asks)
     assert labels == {"ana"} and guessed and "by guess" in why and "--interviewer" in why
-    assert find_interviewer(asks, ["Luis"])[:2] == (frozenset({"luis"}), "interviewer Luis (named by you)")
+    labels, why, _ = find_interviewer(asks, ["Luis"])
+    assert labels == frozenset({"luis"}) and why.startswith("interviewer Luis (named by you); Luis asks no question")
+    assert find_interviewer(asks, ["Ana"]) == (frozenset({"ana"}), "interviewer Ana (named by you)", False)
     chat = parse_transcript("Ana: ¿Cómo fue?\nLuis: ¿Bien?\nAna: Sí.\nLuis: Ya.\n")
     labels, why, guessed = find_interviewer(chat)
     assert labels == frozenset() and guessed and why.startswith("no interviewer found among 2 speakers")
