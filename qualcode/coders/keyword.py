@@ -9,7 +9,8 @@ accents first, so ``COLABORAMOS`` and ``colaboramos`` are the same word):
 * **root**: their Snowball stems agree, for stems of five letters or more
   (``colaboración``, ``colaborativo`` ↔ ``colaborar``: ``colabor``);
 * **prefix**: a keyword ending in ``*`` matches every word starting with it;
-* a keyword written ``/…/`` is a regular expression on the segment's text.
+* a keyword written ``/…/`` is a regular expression on the segment's text, run by RE2 in time
+  linear in the text (see :mod:`qualcode.codebook.regex`).
 
 Phrases match word by word in order. A negative keyword in the same sentence
 cancels the code's matches in that sentence.
@@ -44,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from ..codebook import Codebook
+from ..codebook.regex import KeywordRegex, compile_keyword_regex
 from ..codebook.validate import warn_language_gaps
 from ..errors import ParameterError
 from ..nlp.normalize import fold_fast
@@ -243,14 +245,15 @@ class _Pattern:
     keyword: str
     tokens: tuple[_Token, ...]
     negative: bool
-    regex: re.Pattern[str] | None = None
+    regex: KeywordRegex | None = None
     anchor: int = 0  # the phrase word looked up first: its first word that is not a stop word
 
 
 def _compile(keyword: str, code_id: str, negative: bool, lexicon: _Lexicon) -> _Pattern:
     text = keyword.strip()
     if len(text) > 2 and text.startswith("/") and text.endswith("/"):
-        return _Pattern(code_id, text, (), negative, re.compile(text[1:-1], re.IGNORECASE))
+        # RE2, linear in the text whatever the pattern (validation refused what it cannot run).
+        return _Pattern(code_id, text, (), negative, compile_keyword_regex(text))
 
     tokens = []
     words = re.findall(r"\w+\*?", text.translate(_LOWER))
@@ -461,9 +464,7 @@ class KeywordCoder(BaseCoder):
         regexes = [(i, p.regex) for i, p in enumerate(patterns) if p.regex is not None]
         if regexes:
             for u, text in enumerate(texts):
-                found = [(i, match.start(), match.end()) for i, regex in regexes
-                         for match in regex.finditer(text)
-                         if match.end() > match.start()]
+                found = [(i, a, b) for i, regex in regexes for a, b in regex.spans(text) if b > a]
                 if found:
                     # An expression may start anywhere, even among the punctuation that ends a sentence.
                     stops = [m.end() for m in _SENTENCE_END.finditer(text)]
