@@ -48,9 +48,11 @@ _META_FIELDS = ("qualcode_codebook", "id", "title", "description", "references",
 MAX_CODEBOOK_BYTES = 16 * 2**20
 # ^ a codebook file, and every file it includes together: the 5,050-code codebook of the large-codebook case is
 #   1.7 MB, so this is ten times the largest codebook seen, yet reading it stays far below the 2 GiB target.
-MAX_YAML_NODES = 1_000_000
-# ^ YAML values (scalars, lists, mappings) in a codebook and its includes together. PyYAML holds ~300 bytes per
-#   node while composing, so this caps that at ~300 MiB; the 5,050-code codebook has 181,000 nodes.
+MAX_YAML_NODES = 500_000
+# ^ YAML values (scalars, lists, mappings) in a codebook and its includes together. A value costs 350-700
+#   bytes while the file is composed and built, so the worst shape (empty mappings) peaks near 310 MiB over
+#   qualcode's own ~190 MiB, under the 512 MiB a hostile file may take. The 5,050-code codebook has 181,000
+#   values; 45,000 codes with a label each still fit.
 MAX_YAML_DEPTH = 64
 # ^ nesting of lists and mappings: a codebook nests a few levels per level of codes; deeper input would only
 #   exhaust Python's recursion limit in the constructor (a RecursionError instead of a message).
@@ -72,10 +74,31 @@ class YamlBudget:
     (its include: files, the code descriptions of a ``.qdc``), so many small parts cannot add up to a bomb.
     """
 
-    nodes: int = MAX_YAML_NODES
-    bytes: int = MAX_CODEBOOK_BYTES
-    files: int = MAX_INCLUDED_FILES
+    # Read from the module when a budget is made, so a test can lower them.
+    nodes: int = field(default_factory=lambda: MAX_YAML_NODES)
+    bytes: int = field(default_factory=lambda: MAX_CODEBOOK_BYTES)
+    files: int = field(default_factory=lambda: MAX_INCLUDED_FILES)
     read: dict[Path, str] = field(default_factory=dict)  # files read so far (resolved) -> "where included"
+
+
+class _Mark:
+    """Where a node starts: all a codebook needs of PyYAML's marks, in a fifth of the memory.
+
+    Every node kept two full marks (start and end) while the document was composed: most of its memory.
+    """
+
+    __slots__ = ("column", "line")
+    name = "<yaml>"
+
+    def __init__(self, line: int, column: int) -> None:
+        self.line = line
+        self.column = column
+
+    def get_snippet(self) -> None:
+        return None
+
+    def __str__(self) -> str:
+        return f"  line {self.line + 1}, column {self.column + 1}"
 
 
 class _Refused(Exception):
@@ -148,9 +171,13 @@ class _SafeLoader(_Parser, Composer, SafeConstructor, Resolver):
                            "levels per level of codes", event.start_mark)
         self.depth += 1
         try:
-            return Composer.compose_node(self, parent, index)
+            node = Composer.compose_node(self, parent, index)
         finally:
             self.depth -= 1
+        if node is not None:
+            node.start_mark = _Mark(node.start_mark.line, node.start_mark.column)
+            node.end_mark = node.start_mark
+        return node
 
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Hashable, Any]:
         seen: set[Hashable] = set()
@@ -378,11 +405,16 @@ def _read_codebook_file(path: Path, name: str, budget: YamlBudget, at: str) -> s
         raise CodebookError(f"{at}: no such codebook file.", path=name) from None
     except OSError as exc:
         raise CodebookError(f"{at}: cannot be read ({exc.strerror}).", path=name) from None
-    with os.fdopen(fd, "rb") as handle:
-        mode = os.fstat(handle.fileno()).st_mode
+    try:
+        mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
             kind = "a folder" if stat.S_ISDIR(mode) else "a pipe" if stat.S_ISFIFO(mode) else "a device or socket"
             raise CodebookError(f"{at}: is {kind}, not a codebook file; name a .yaml file.", path=name)
+        handle = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    with handle:
         try:
             data = handle.read(budget.bytes + 1)
         except OSError as exc:
