@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import re2
 
-__all__ = ["KeywordRegexError", "compile_keyword_regex"]
+__all__ = ["KeywordRegex", "KeywordRegexError", "compile_keyword_regex"]
 
 # Python's \w, \d and \s on text (str.isalnum() or "_"; Unicode decimal digits; str.isspace()), in RE2 syntax.
 _WORD = r"\p{L}\p{N}_"

@@ -14,7 +14,13 @@ Layout (see ``codebooks/collaboration.yaml``)::
         codes: [ ...sub-codes, same fields... ]
 
 A codebook can also combine others: ``include: [leadership.yaml, ...]``
-(paths relative to the file), optionally with codes of its own.
+(paths relative to the file, in its folder or below unless ``include_root``
+allows more), optionally with codes of its own.
+
+Every YAML qualcode reads goes through :func:`load_yaml_safely`: anchors and
+aliases are refused, and values, nesting, numbers, bytes and included files
+have budgets (the ``MAX_*`` constants below, each with its reason); see
+``docs/security.md``.
 """
 
 from __future__ import annotations

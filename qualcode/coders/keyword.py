@@ -45,9 +45,9 @@ import numpy as np
 import pandas as pd
 
 from ..codebook import Codebook
-from ..codebook.regex import KeywordRegex, compile_keyword_regex
+from ..codebook.regex import KeywordRegex, KeywordRegexError, compile_keyword_regex
 from ..codebook.validate import warn_language_gaps
-from ..errors import ParameterError
+from ..errors import CodebookError, ParameterError
 from ..nlp.normalize import fold_fast
 from ..nlp.pipeline import get_nlp, lookup_table
 from ..nlp.words import stemmer, stop_words
@@ -319,10 +319,14 @@ class KeywordCoder(BaseCoder):
             lexicon = _Lexicon(lang)
             patterns = []
             for code in codebook:
-                for keyword in code.keywords.get(lang, []):
-                    patterns.append(_compile(keyword, code.id, False, lexicon))
-                for keyword in code.negative_keywords.get(lang, []):
-                    patterns.append(_compile(keyword, code.id, True, lexicon))
+                for negative, field in ((False, "keywords"), (True, "negative_keywords")):
+                    for keyword in getattr(code, field).get(lang, []):
+                        try:
+                            patterns.append(_compile(keyword, code.id, negative, lexicon))
+                        except KeywordRegexError as exc:  # a Codebook built in Python, never validated
+                            source = codebook.source or f"codebook {codebook.id!r}"
+                            raise CodebookError(f"{source}: code {code.id!r}, {field}.{lang}: {exc}",
+                                                path=codebook.source) from None
             self.patterns_[lang] = patterns
         return self
 

@@ -95,3 +95,10 @@ def test_regex_keyword_error_is_a_value_error():
     with pytest.raises(KeywordRegexError, match=r"missing \)"):
         compile_keyword_regex("/colabor(/")
     assert issubclass(KeywordRegexError, ValueError)
+
+
+def test_regex_keyword_in_an_unvalidated_codebook_refused_when_fitting():
+    codebook = Codebook("built", codes=[Code("time", label={"es": "Tiempo", "en": "Time"},
+                                             keywords={"es": ["/(?<=no )tiempo/"], "en": ["time"]})])
+    with pytest.raises(CodebookError, match=r"codebook 'built': code 'time', keywords\.es: .*lookbehind"):
+        KeywordCoder().fit(codebook)
