@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import threading
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +24,7 @@ import qualcode.codebook.yaml as cby
 from qualcode.codebook import Code, Codebook, load_codebook, save_codebook
 from qualcode.codebook.yaml import dump_yaml, load_yaml_safely, parse_yaml_codebook
 from qualcode.errors import CodebookError
+from qualcode.export.refi_qda import read_qdpx
 
 CASES = Path(__file__).resolve().parents[1] / "data" / "hostile"  # issue 21's cases 05 and 22
 ROOT = Path(qualcode.__file__).resolve().parents[1]
@@ -368,3 +370,15 @@ def test_codebook_regex_keyword_redos_suggests_within_budget(tmp_path):
     assert code == 0, output
     assert "['slow', 'v0', 'v1', 'v2', 'v3'" in output  # every pattern ran to its end-anchored match
     assert peak < PEAK_MIB
+
+
+def test_codebook_yaml_alias_bomb_in_a_qdpx_project_is_refused(tmp_path):
+    block = billion_laughs().replace("&", "&amp;")
+    qde = ('<?xml version="1.0" encoding="utf-8"?>\n<Project xmlns="urn:QDA-XML:project:1.0" name="x">'
+           '<CodeBook><Codes><Code guid="00000000-0000-0000-0000-000000000001" name="x" isCodable="true">'
+           f"<Description>qualcode:\nid: x\n{block}</Description></Code></Codes></CodeBook></Project>\n")
+    path = tmp_path / "bomb.qdpx"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("project.qde", qde)
+    with pytest.raises(CodebookError, match=r"bomb\.qdc:4: YAML anchor &a0 refused"):
+        read_qdpx(path)
