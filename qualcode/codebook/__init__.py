@@ -50,7 +50,7 @@ def shipped_codebooks() -> dict[str, Path]:
     return found
 
 
-def load_codebook(path: str | Path) -> Codebook:
+def load_codebook(path: str | Path, *, include_root: str | Path | None = None) -> Codebook:
     """Load a codebook from a file (by suffix) or a shipped one by name.
 
     Parameters
@@ -58,6 +58,9 @@ def load_codebook(path: str | Path) -> Codebook:
     path : str or Path
         ``.yaml``/``.yml``, ``.xlsx``/``.csv`` (one row per code), ``.qdc``
         (REFI-QDA), or the name of a shipped codebook.
+    include_root : str or Path, optional
+        For a YAML codebook: a folder its ``include:`` entries may reach anywhere under. By default
+        each file includes only files in its own folder and below it.
 
     Returns
     -------
@@ -84,6 +87,8 @@ def load_codebook(path: str | Path) -> Codebook:
             f"({sorted(shipped_codebooks())}).")
     if not candidate.exists():
         raise CodebookError(f"{candidate}: no such codebook file.", path=candidate)
+    if reader is read_yaml_codebook:
+        return read_yaml_codebook(candidate, include_root=include_root)
     return reader(candidate)
 
 

@@ -31,6 +31,7 @@ from ..schemas import check_lang
 from ..version import __version__
 from .model import LANGS, LIST_FIELDS, TEXT_FIELDS, Code, Codebook
 from .validate import build_codebook
+from .yaml import YamlBudget, load_yaml_safely
 
 if TYPE_CHECKING:
     from lxml import etree
@@ -81,7 +82,7 @@ def code_description(code: Code) -> str:
     survives a round trip through them.
     """
     block = {"id": code.id, **{k: v for k, v in code.to_dict().items() if k not in ("id", "color")}}
-    return _MARK + "\n" + yaml.safe_dump(block, sort_keys=False, allow_unicode=True, width=100)
+    return _MARK + "\n" + _dump(block)
 
 
 def qdc_bytes(codebook: Codebook, *, lang: str = "es") -> bytes:
@@ -111,8 +112,8 @@ def qdc_bytes(codebook: Codebook, *, lang: str = "es") -> bytes:
     group.set("name", clean_text(codebook.title[lang] or codebook.id, "the codebook title"))
     meta = {"codebook": codebook.id, "title": dict(codebook.title), "description": dict(codebook.description),
             "references": list(codebook.references)}
-    etree.SubElement(group, f"{{{NS}}}Description").text = clean_text(_MARK + "\n" + yaml.safe_dump(
-        meta, sort_keys=False, allow_unicode=True, width=100), "the codebook description")
+    etree.SubElement(group, f"{{{NS}}}Description").text = clean_text(_MARK + "\n" + _dump(meta),
+                                                                 "the codebook description")
     for dimension in codebook.dimensions:
         etree.SubElement(group, f"{{{NS}}}MemberCode").set("guid", code_guid(dimension))
     data = etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
@@ -150,14 +151,33 @@ def _slug(name: str) -> str:
     return slug[:48]
 
 
-def _parse_block(text: str) -> dict | None:
+class _NoAliasDumper(yaml.SafeDumper):
+    def ignore_aliases(self, data: object) -> bool:
+        # Never write anchors and aliases: the reader refuses them (they can make a small file a bomb).
+        return True
+
+
+def _dump(data: dict) -> str:
+    return yaml.dump(data, Dumper=_NoAliasDumper, sort_keys=False, allow_unicode=True, width=100)
+
+
+def _parse_block(desc_el: etree._Element | None, name: str, budget: YamlBudget) -> tuple[dict | None, str]:
+    """A ``Description``'s ``qualcode:`` block as a mapping (``None`` for another tool's text), and the text.
+
+    The block is read by the codebook's safe YAML loader, so anchors and aliases (a bomb in a file from
+    another tool) are refused with the file and line; a block that is not valid YAML is another tool's memo.
+    """
+    raw = (desc_el.text or "") if desc_el is not None else ""
+    text = raw.strip()
     if not text.startswith(_MARK):
-        return None
+        return None, text
+    lead = raw[:len(raw) - len(raw.lstrip())].count("\n")
+    first_line = (desc_el.sourceline or 1) + lead if desc_el is not None else 1
     try:
-        data = yaml.safe_load(text[len(_MARK):])
+        data = load_yaml_safely(text[len(_MARK):], name=name, first_line=first_line, budget=budget)
     except yaml.YAMLError:
-        return None
-    return data if isinstance(data, dict) else None
+        return None, text
+    return (data if isinstance(data, dict) else None), text
 
 
 def read_qdc(path: str | Path, data: bytes | None = None) -> Codebook:
@@ -185,6 +205,7 @@ def read_qdc(path: str | Path, data: bytes | None = None) -> Codebook:
     entries: list[dict] = []
     guid_to_id: dict[str, str] = {}
     foreign = 0
+    budget = YamlBudget()  # one for every block of the file, so many small blocks cannot add up to a bomb
 
     def walk(parent_el: etree._Element, parent_id: str | None) -> None:
         nonlocal foreign
@@ -193,8 +214,7 @@ def read_qdc(path: str | Path, data: bytes | None = None) -> Codebook:
             if not isinstance(el.tag, str) or _local(el) != "Code":
                 continue
             desc_el = next((d for d in el if isinstance(d.tag, str) and _local(d) == "Description"), None)
-            description = (desc_el.text or "").strip() if desc_el is not None else ""
-            block = _parse_block(description)
+            block, description = _parse_block(desc_el, name, budget)
             if block and isinstance(block.get("id"), str):
                 code_id = block["id"]
                 entry = {k: block.get(k) for k in (*TEXT_FIELDS, *LIST_FIELDS)}
@@ -225,7 +245,7 @@ def read_qdc(path: str | Path, data: bytes | None = None) -> Codebook:
         if not isinstance(set_el.tag, str) or _local(set_el) != "Set":
             continue
         desc_el = next((d for d in set_el if isinstance(d.tag, str) and _local(d) == "Description"), None)
-        block = _parse_block((desc_el.text or "").strip()) if desc_el is not None else None
+        block, _ = _parse_block(desc_el, name, budget)
         if block and "codebook" in block:
             meta = {"id": block["codebook"], "title": block.get("title"), "description": block.get("description"),
                     "references": block.get("references")}

@@ -20,6 +20,7 @@ from ..errors import CodebookError, CodebookWarning
 from ..nlp.normalize import fold
 from ..nlp.words import stop_words
 from .model import ID_PATTERN, LANGS, LIST_FIELDS, TEXT_FIELDS, Code, Codebook
+from .regex import KeywordRegexError, compile_keyword_regex
 
 __all__ = ["CODE_FIELDS", "build_codebook", "check_keyword", "language_gaps", "warn_language_gaps"]
 
@@ -44,10 +45,12 @@ def check_keyword(keyword: object, lang: str) -> str | None:
     if not text:
         return "empty keyword"
     if len(text) > 2 and text.startswith("/") and text.endswith("/"):
+        # Compiled as the keyword coder will run it: on RE2, in time linear in the text (a backtracking
+        # engine took days on /(a|aa)+$/ and a "jajaja…" turn); what RE2 cannot run is refused here.
         try:
-            re.compile(text[1:-1])
-        except re.error as exc:
-            return f"invalid regular expression {text!r}: {exc}"
+            compile_keyword_regex(text)
+        except KeywordRegexError as exc:
+            return str(exc)
         return None
     words = _WORD.findall(text)
     if not words:

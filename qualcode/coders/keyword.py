@@ -9,7 +9,8 @@ accents first, so ``COLABORAMOS`` and ``colaboramos`` are the same word):
 * **root**: their Snowball stems agree, for stems of five letters or more
   (``colaboración``, ``colaborativo`` ↔ ``colaborar``: ``colabor``);
 * **prefix**: a keyword ending in ``*`` matches every word starting with it;
-* a keyword written ``/…/`` is a regular expression on the segment's text.
+* a keyword written ``/…/`` is a regular expression on the segment's text, run by RE2 in time
+  linear in the text (see :mod:`qualcode.codebook.regex`).
 
 Phrases match word by word in order. A negative keyword in the same sentence
 cancels the code's matches in that sentence.
@@ -44,8 +45,9 @@ import numpy as np
 import pandas as pd
 
 from ..codebook import Codebook
+from ..codebook.regex import KeywordRegex, KeywordRegexError, compile_keyword_regex
 from ..codebook.validate import warn_language_gaps
-from ..errors import ParameterError
+from ..errors import CodebookError, ParameterError
 from ..nlp.normalize import fold_fast
 from ..nlp.pipeline import get_nlp, lookup_table
 from ..nlp.words import stemmer, stop_words
@@ -243,14 +245,15 @@ class _Pattern:
     keyword: str
     tokens: tuple[_Token, ...]
     negative: bool
-    regex: re.Pattern[str] | None = None
+    regex: KeywordRegex | None = None
     anchor: int = 0  # the phrase word looked up first: its first word that is not a stop word
 
 
 def _compile(keyword: str, code_id: str, negative: bool, lexicon: _Lexicon) -> _Pattern:
     text = keyword.strip()
     if len(text) > 2 and text.startswith("/") and text.endswith("/"):
-        return _Pattern(code_id, text, (), negative, re.compile(text[1:-1], re.IGNORECASE))
+        # RE2, linear in the text whatever the pattern (validation refused what it cannot run).
+        return _Pattern(code_id, text, (), negative, compile_keyword_regex(text))
 
     tokens = []
     words = re.findall(r"\w+\*?", text.translate(_LOWER))
@@ -316,10 +319,14 @@ class KeywordCoder(BaseCoder):
             lexicon = _Lexicon(lang)
             patterns = []
             for code in codebook:
-                for keyword in code.keywords.get(lang, []):
-                    patterns.append(_compile(keyword, code.id, False, lexicon))
-                for keyword in code.negative_keywords.get(lang, []):
-                    patterns.append(_compile(keyword, code.id, True, lexicon))
+                for negative, field in ((False, "keywords"), (True, "negative_keywords")):
+                    for keyword in getattr(code, field).get(lang, []):
+                        try:
+                            patterns.append(_compile(keyword, code.id, negative, lexicon))
+                        except KeywordRegexError as exc:  # a Codebook built in Python, never validated
+                            source = codebook.source or f"codebook {codebook.id!r}"
+                            raise CodebookError(f"{source}: code {code.id!r}, {field}.{lang}: {exc}",
+                                                path=codebook.source) from None
             self.patterns_[lang] = patterns
         return self
 
@@ -461,9 +468,7 @@ class KeywordCoder(BaseCoder):
         regexes = [(i, p.regex) for i, p in enumerate(patterns) if p.regex is not None]
         if regexes:
             for u, text in enumerate(texts):
-                found = [(i, match.start(), match.end()) for i, regex in regexes
-                         for match in regex.finditer(text)
-                         if match.end() > match.start()]
+                found = [(i, a, b) for i, regex in regexes for a, b in regex.spans(text) if b > a]
                 if found:
                     # An expression may start anywhere, even among the punctuation that ends a sentence.
                     stops = [m.end() for m in _SENTENCE_END.finditer(text)]
