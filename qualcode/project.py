@@ -588,7 +588,7 @@ class Project:
             raise ProjectError(f"{self.path}: no codebook{' ' + version if version else ''} in the project; "
                                "add one with project.add_codebook(qc.load_codebook(...)).", path=self.path)
         if row[0] not in self._codebooks:  # versions are content hashes: safe to cache
-            self._codebooks[row[0]] = parse_yaml_codebook(row[1])
+            self._codebooks[row[0]] = parse_yaml_codebook(row[1], stored=True)
         return copy.deepcopy(self._codebooks[row[0]])
 
     @property

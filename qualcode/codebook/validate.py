@@ -64,6 +64,11 @@ def check_keyword(keyword: object, lang: str) -> str | None:
     return None
 
 
+def _is_regex(keyword: object) -> bool:
+    text = str(keyword).strip()
+    return len(text) > 2 and text.startswith("/") and text.endswith("/")
+
+
 def _place(where: str | None) -> str:
     """How a problem's place follows the file name: ``:12`` for a YAML line, ``, row 4`` for a sheet row."""
     if where and where.startswith("line"):
@@ -84,7 +89,7 @@ def _where(entry: dict) -> str | None:
 
 
 def build_codebook(meta: dict, entries: Sequence[dict], *, source: str | None = None,
-                   unknown_fields: Iterable[tuple[str, str, str | None]] = ()) -> Codebook:
+                   unknown_fields: Iterable[tuple[str, str, str | None]] = (), stored: bool = False) -> Codebook:
     """Validate raw entries and build the Codebook, or raise one error listing every problem.
 
     Parameters
@@ -96,6 +101,13 @@ def build_codebook(meta: dict, entries: Sequence[dict], *, source: str | None = 
         top-level codes), the code fields, ``line`` or ``row`` for messages.
     unknown_fields : iterable of (code_id, field, where)
         Fields the reader met and does not know (typos are reported).
+    stored : bool, default False
+        A version a project already holds (its decisions may refer to it):
+        a ``/regex/`` keyword that this version of qualcode cannot run (a
+        lookaround or backreference, accepted before keywords ran on RE2) is
+        not an error then, so the project still opens; a
+        :class:`~qualcode.errors.CodebookWarning` names it, and the keyword
+        coder skips it.
 
     Raises
     ------
@@ -154,6 +166,7 @@ def build_codebook(meta: dict, entries: Sequence[dict], *, source: str | None = 
             _issue(issues, cid, "id", _where(seen[cid]),
                    f"id {cid!r} does not extend its parent {parent!r}: name it {parent}.{cid.rsplit('.', 1)[-1]}")
 
+    unrunnable: list[str] = []
     codes: list[Code] = []
     for cid, entry in seen.items():
         where = _where(entry)
@@ -184,7 +197,9 @@ def build_codebook(meta: dict, entries: Sequence[dict], *, source: str | None = 
                 if name != "examples":
                     for item in items:
                         problem = check_keyword(item, lang)
-                        if problem:
+                        if problem and stored and _is_regex(item):
+                            unrunnable.append(f"{cid} {name}.{lang} {str(item).strip()!r}")
+                        elif problem:
                             _issue(issues, cid, f"{name}.{lang}", where, problem)
                     keyed = [fold(str(i).strip()) for i in items if isinstance(i, str)]
                     dups = sorted({k for k in keyed if keyed.count(k) > 1})
@@ -208,6 +223,12 @@ def build_codebook(meta: dict, entries: Sequence[dict], *, source: str | None = 
         lines = "\n".join(f"  {name}{_place(r.where)} [{r.code_id or '-'}] {r.problem}" for r in table.itertuples())
         raise CodebookError(f"{name}: the codebook has {len(table)} problem(s):\n{lines}\nFix them and load again.",
                             path=source, issues=table)
+    if unrunnable:
+        warnings.warn(CodebookWarning(
+            f"{source or 'codebook'}: {len(unrunnable)} stored regular-expression keyword(s) use lookaround or "
+            f"backreferences, which keywords no longer run (they run on RE2, in linear time): "
+            f"{'; '.join(unrunnable[:5])}. Suggestions skip them; the decisions are untouched. Rewrite them and "
+            "set the new version: qualcode codebook set PROJECT CODEBOOK."), stacklevel=2)
     ordered = _tree_order(codes)
     return Codebook(meta["id"], title=meta.get("title") or {}, description=meta.get("description") or {},
                     references=list(meta.get("references") or []), codes=ordered, source=source)

@@ -357,7 +357,7 @@ def read_yaml_codebook(path: str | Path, *, include_root: str | Path | None = No
     return _build(path, _collect(path, (), YamlBudget(), root=root))
 
 
-def parse_yaml_codebook(text: str, *, name: str = "codebook.yaml") -> Codebook:
+def parse_yaml_codebook(text: str, *, name: str = "codebook.yaml", stored: bool = False) -> Codebook:
     """Read a YAML codebook from its text, as :func:`read_yaml_codebook` reads the same text from a file.
 
     For codebooks held as text (a project's stored versions, written by :func:`dump_yaml`): no file is
@@ -369,6 +369,9 @@ def parse_yaml_codebook(text: str, *, name: str = "codebook.yaml") -> Codebook:
         The YAML text.
     name : str
         The file name it stands for: named in messages, and its stem is the id of a codebook without one.
+    stored : bool, default False
+        A version a project holds: see :func:`~qualcode.codebook.validate.build_codebook` (keywords an older
+        qualcode accepted never stop a project from opening).
 
     Raises
     ------
@@ -388,14 +391,14 @@ def parse_yaml_codebook(text: str, *, name: str = "codebook.yaml") -> Codebook:
     if len(text) > MAX_CODEBOOK_BYTES:
         raise CodebookError(f"{name}: {len(text):,} characters; a codebook is at most {MAX_CODEBOOK_BYTES:,} "
                             "bytes. Split it, or check what produced it.", path=name)
-    return _build(path, _collect(path, (), YamlBudget(), text=text))
+    return _build(path, _collect(path, (), YamlBudget(), text=text), stored=stored)
 
 
-def _build(path: Path, collected: tuple[list[dict], dict, list, list]) -> Codebook:
+def _build(path: Path, collected: tuple[list[dict], dict, list, list], stored: bool = False) -> Codebook:
     entries, meta, unknown, duplicates = collected
     for key, line in duplicates:
         unknown.append((None, f"{key} (repeated key)", f"line {line}"))
-    return build_codebook(meta, entries, source=str(path), unknown_fields=unknown)
+    return build_codebook(meta, entries, source=str(path), unknown_fields=unknown, stored=stored)
 
 
 def _read_codebook_file(path: Path, name: str, budget: YamlBudget, at: str) -> str:

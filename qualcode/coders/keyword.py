@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
@@ -47,7 +48,7 @@ import pandas as pd
 from ..codebook import Codebook
 from ..codebook.regex import KeywordRegex, KeywordRegexError, compile_keyword_regex
 from ..codebook.validate import warn_language_gaps
-from ..errors import CodebookError, ParameterError
+from ..errors import CodebookWarning, ParameterError
 from ..nlp.normalize import fold_fast
 from ..nlp.pipeline import get_nlp, lookup_table
 from ..nlp.words import stemmer, stop_words
@@ -323,10 +324,14 @@ class KeywordCoder(BaseCoder):
                     for keyword in getattr(code, field).get(lang, []):
                         try:
                             patterns.append(_compile(keyword, code.id, negative, lexicon))
-                        except KeywordRegexError as exc:  # a Codebook built in Python, never validated
+                        except KeywordRegexError as exc:
+                            # A codebook built in Python (never validated) or a version a project stored
+                            # before keywords ran on RE2: the keyword is skipped and said, never run on a
+                            # backtracking engine, and never a reason a project's codebook cannot be used.
                             source = codebook.source or f"codebook {codebook.id!r}"
-                            raise CodebookError(f"{source}: code {code.id!r}, {field}.{lang}: {exc}",
-                                                path=codebook.source) from None
+                            warnings.warn(CodebookWarning(
+                                f"{source}: code {code.id!r}, {field}.{lang}: {exc}. This keyword is skipped."),
+                                stacklevel=2)
             self.patterns_[lang] = patterns
         return self
 

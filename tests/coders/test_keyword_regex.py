@@ -13,8 +13,9 @@ import pytest
 
 from qualcode.codebook import Code, Codebook, load_codebook
 from qualcode.codebook.regex import KeywordRegexError, compile_keyword_regex
+from qualcode.codebook.yaml import parse_yaml_codebook
 from qualcode.coders import KeywordCoder
-from qualcode.errors import CodebookError
+from qualcode.errors import CodebookError, CodebookWarning
 
 
 @pytest.fixture
@@ -97,8 +98,28 @@ def test_regex_keyword_error_is_a_value_error():
     assert issubclass(KeywordRegexError, ValueError)
 
 
-def test_regex_keyword_in_an_unvalidated_codebook_refused_when_fitting():
+def test_regex_keyword_in_an_unvalidated_codebook_skipped_and_said_when_fitting():
     codebook = Codebook("built", codes=[Code("time", label={"es": "Tiempo", "en": "Time"},
-                                             keywords={"es": ["/(?<=no )tiempo/"], "en": ["time"]})])
-    with pytest.raises(CodebookError, match=r"codebook 'built': code 'time', keywords\.es: .*lookbehind"):
-        KeywordCoder().fit(codebook)
+                                             keywords={"es": ["/(?<=no )tiempo/", "tiempo"], "en": ["time"]})])
+    with pytest.warns(CodebookWarning, match=r"codebook 'built': code 'time', keywords\.es: .*lookbehind.*skipped"):
+        coder = KeywordCoder().fit(codebook)
+    segments = pd.DataFrame({"segment_id": ["s1"], "doc_id": ["d"], "text": ["no tengo tiempo"], "start": [0],
+                             "speaker_role": ["participant"], "language": ["es"]})
+    assert coder.suggest(segments)["code_id"].tolist() == ["time"]  # the runnable keyword still works
+
+
+def test_stored_codebook_with_a_keyword_re2_cannot_run_still_opens_its_project(tmp_path):
+    # Human work never lost: a project whose stored codebook an older qualcode accepted still opens and reports.
+    from qualcode.project import Project
+
+    text = ("qualcode_codebook: 1\nid: t\ncodes:\n  - id: a\n    label: {es: A, en: A}\n"
+            "    keywords: {es: ['/(?<=no )colaboramos/', colaborar]}\n")
+    with pytest.raises(CodebookError, match="lookbehind"):
+        parse_yaml_codebook(text)
+    with pytest.warns(CodebookWarning, match="Suggestions skip them; the decisions are untouched"):
+        book = parse_yaml_codebook(text, stored=True)
+    assert book["a"].keywords["es"] == ["/(?<=no )colaboramos/", "colaborar"]  # kept as stored: same version
+    with Project.create(tmp_path / "p.qualcode") as project:
+        project.add_codebook(book)
+    with Project.open(tmp_path / "p.qualcode") as project, pytest.warns(CodebookWarning):
+        assert project.codebook().version == book.version
