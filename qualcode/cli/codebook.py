@@ -10,7 +10,7 @@ import typer
 from ..codebook import Codebook, load_codebook, save_codebook
 from ..errors import CodebookError, OutputExistsError, QualcodeError
 from ..io.atomic import check_outputs
-from .app import app
+from .app import app, lang_option, say
 from .study import showing_warnings
 
 codebook_app = typer.Typer(help="Check, show and convert codebooks (YAML, spreadsheet, REFI-QDA .qdc).",
@@ -23,7 +23,7 @@ def _load(path: str) -> Codebook:
         warnings.simplefilter("always")
         codebook = load_codebook(path)
     for warning in caught:
-        typer.secho(f"warning: {warning.message}", err=True, fg="yellow")
+        say(f"warning: {warning.message}", err=True, fg="yellow", lines=True)
     return codebook
 
 
@@ -38,20 +38,20 @@ def validate(path: str = typer.Argument(..., help="Codebook file (.yaml, .xlsx, 
     try:
         codebook = _load(path)
     except CodebookError as exc:
-        typer.secho(str(exc), err=True, fg="red")
+        say(str(exc), err=True, fg="red", lines=True)
         raise typer.Exit(1) from None
     except QualcodeError as exc:
-        typer.secho(f"error: {exc}", err=True, fg="red")
+        say(f"error: {exc}", err=True, fg="red", lines=True)
         raise typer.Exit(1) from None
     frame = codebook.to_frame()
-    typer.echo(f"{path}: valid. {len(codebook)} codes in {len(codebook.dimensions)} dimension(s) "
+    say(f"{path}: valid. {len(codebook)} codes in {len(codebook.dimensions)} dimension(s) "
                f"({', '.join(codebook.dimensions)}); depth up to {int(frame['depth'].max())}; "
                f"version {codebook.version}.")
 
 
 @codebook_app.command("show")
 def show(path: str = typer.Argument(..., help="Codebook file or shipped name."),
-         lang: str = typer.Option("es", help="Label language: es or en.")) -> None:
+         lang: str = typer.Option("es", callback=lang_option, help="Label language: es or en.")) -> None:
     """Print the code tree with labels.
 
     Example:
@@ -61,17 +61,17 @@ def show(path: str = typer.Argument(..., help="Codebook file or shipped name."),
     try:
         codebook = _load(path)
     except QualcodeError as exc:
-        typer.secho(str(exc), err=True, fg="red")
+        say(str(exc), err=True, fg="red", lines=True)
         raise typer.Exit(1) from None
     for code in codebook:
-        typer.echo(f"{'  ' * code.depth}{code.id}  {code.label.get(lang) or ''}")
+        say(f"{'  ' * code.depth}{code.id}  {code.label.get(lang) or ''}")
 
 
 @codebook_app.command("convert")
 @showing_warnings
 def convert(source: str = typer.Argument(..., help="Codebook to read (file or shipped name)."),
             target: Path = typer.Argument(..., help="File to write: .yaml, .xlsx or .qdc."),
-            lang: str = typer.Option("es", help="Code names in a .qdc: es or en."),
+            lang: str = typer.Option("es", callback=lang_option, help="Code names in a .qdc: es or en."),
             overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing file (by default an "
                                                                      "existing codebook is never replaced).")) -> None:
     """Convert a codebook between YAML, spreadsheet and REFI-QDA .qdc.
@@ -93,6 +93,6 @@ def convert(source: str = typer.Argument(..., help="Codebook to read (file or sh
             check_outputs({"the target": target}, {"the source": source})
         save_codebook(_load(source), target, lang=lang, overwrite=overwrite)
     except QualcodeError as exc:
-        typer.secho(f"error: {getattr(exc, 'cli_message', None) or exc}", err=True, fg="red")
+        say(f"error: {getattr(exc, 'cli_message', None) or exc}", err=True, fg="red", lines=True)
         raise typer.Exit(2 if isinstance(exc, OutputExistsError) else 1) from None
-    typer.echo(f"wrote {target}")
+    say(f"wrote {target}")
