@@ -150,7 +150,7 @@ def _read_only_message(path: Path) -> str:
 def _write_failure(path: Path, exc: sqlite3.Error) -> ProjectError | None:
     """A write the file system refused, as a ProjectError saying what happened; None for any other error."""
     code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
-    kept = "nothing of this change was written; the project is as it was before"
+    kept = "nothing of this change was written (everything saved before it is kept)"
     if code == _SQLITE_FULL:
         said = f"{path}: the disk is full: {kept}. Free some space and run the command again."
     elif code == _SQLITE_IOERR:

@@ -107,16 +107,26 @@ def _expand(paths: PathsLike, skip: set[Path]) -> tuple[list[Path], list[dict]]:
     for item in items:
         text = str(item)
         explicit = False
-        if any(ch in text for ch in "*?[") and not Path(text).exists():
-            matches = sorted(glob.glob(text, recursive=True))
-            if not matches:
-                raise InputFileError(f"no files match {text!r}. Check the pattern and the current folder.")
-            candidates = [Path(m) for m in matches if Path(m).is_file()]
-        elif Path(text).is_dir():
-            candidates, unreadable = _walk(Path(text))
-            rows += unreadable
-        else:
-            candidates, explicit = [Path(text)], True
+        try:
+            if any(ch in text for ch in "*?[") and not Path(text).exists():
+                matches = sorted(glob.glob(text, recursive=True))
+                if not matches:
+                    raise InputFileError(f"no files match {text!r}. Check the pattern and the current folder.")
+                candidates = []
+                for match in matches:
+                    try:
+                        if Path(match).is_file():
+                            candidates.append(Path(match))
+                    except OSError as exc:
+                        rows.append(_row(match, None, "error", "InputFileError", _unreadable(Path(match), exc)))
+            elif Path(text).is_dir():
+                candidates, unreadable = _walk(Path(text))
+                rows += unreadable
+            else:
+                candidates, explicit = [Path(text)], True
+        except OSError as exc:  # a path the system will not even look at (longer than it allows): one failed input
+            rows.append(_row(text, None, "error", "InputFileError", _unreadable(Path(text), exc)))
+            continue
         for path in candidates:
             if not explicit and (path.name.startswith((".", "~$")) or path.resolve() in skip):
                 continue

@@ -27,9 +27,12 @@ Three promises, kept in one place so that every writer keeps them:
 from __future__ import annotations
 
 import errno
+import gc
 import os
 import re
 import secrets
+import sys
+import traceback
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -241,6 +244,7 @@ def atomic_path(target: str | Path, *, overwrite: bool = False) -> Iterator[Path
         failure = write_failure(target, exc)
         if failure is None:
             raise
+        _release_quietly(exc)
         raise failure from None
     finally:
         if tmp is not None and tmp.exists():
@@ -286,6 +290,27 @@ def write_failure(target: str | Path, exc: BaseException) -> OutputWriteError | 
     what, fix = _WRITE_FAILURES[code]
     return OutputWriteError(f"{target}: not written: {what}; nothing of it was left. {fix} and run the command "
                             "again.", path=target, reason=errno.errorcode.get(code or 0))
+
+
+def _release_quietly(exc: BaseException) -> None:
+    """Drop what the failed writer still holds, without the same error printed again as it is collected.
+
+    openpyxl writes each sheet through a generator that lxml's writer is still inside when the disk refuses;
+    released, it raises the same refusal again, which Python can only print ("Exception ignored in …"). The
+    refusal is already in the error raised, so that echo is dropped; any other one is printed as usual.
+    """
+    previous = sys.unraisablehook
+
+    def hook(unraisable: sys.UnraisableHookArgs) -> None:
+        if unraisable.exc_value is None or write_failure("", unraisable.exc_value) is None:
+            previous(unraisable)
+
+    sys.unraisablehook = hook
+    try:
+        traceback.clear_frames(exc.__traceback__)
+        gc.collect()
+    finally:
+        sys.unraisablehook = previous
 
 
 def atomic_write_bytes(target: str | Path, data: bytes, *, overwrite: bool = False) -> None:

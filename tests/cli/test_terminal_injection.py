@@ -112,3 +112,16 @@ def test_codebook_show_escapes_labels(tmp_path):
     result = run("codebook", "show", target)
     assert result.exit_code == 0, result.output
     assert_clean(result.output)
+
+
+def test_every_cli_print_goes_through_say():
+    # One escaping path: a new command printing with typer.echo/print directly would bypass it.
+    from pathlib import Path
+
+    import qualcode.cli
+
+    folder = Path(qualcode.cli.__file__).parent
+    direct = [f"{path.name}:{n}" for path in sorted(folder.glob("*.py")) if path.name != "app.py"
+              for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+              if any(call in line for call in ("typer.echo(", "typer.secho(", "print(", "click.echo("))]
+    assert direct == []

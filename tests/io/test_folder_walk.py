@@ -96,3 +96,13 @@ def test_folder_walk_reads_the_same_files_in_the_same_order(samples):
     expected = sorted(p for p in (samples / "transcripts").rglob("*") if p.is_file() and not p.name.startswith("."))
     assert list(report["path"]) == [str(p) for p in expected]
     assert not isinstance(report, QualcodeError)
+
+
+def test_overlong_path_given_directly_or_by_glob_is_one_failed_input(tmp_path, monkeypatch):
+    (tmp_path / "ok.txt").write_text(TEXT, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    too_long = "/".join(["d" * 200] * 25) + "/t.txt"  # > PATH_MAX
+    corpus, report = qc.load_corpus(["ok.txt", too_long, too_long.replace("t.txt", "*.txt")])
+    assert list(corpus.documents["doc_id"]) == ["ok"]
+    failed = report[report["status"] == "error"]
+    assert len(failed) >= 1 and failed["message"].str.contains("longer than the system allows").all()
