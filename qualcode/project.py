@@ -335,6 +335,9 @@ class Project:
         if not path.exists():
             raise ProjectError(f"{path}: no such project file. Create one with Project.create().", path=path,
                                cli_message=f"{path}: no such project file. Create one with: qualcode init {path}")
+        if path.is_file() and not os.access(path, os.R_OK):
+            raise ProjectError(f"{path}: this user may not read the project file. Ask its owner for read access "
+                               "(and write access, to change it), or work on a copy.", path=path)
         if not read_only and not _writable(path):
             raise ProjectError(
                 f"{_read_only_message(path)}: nothing can be changed in it. Open it with "

@@ -262,3 +262,15 @@ def test_missing_project_file_names_qualcode_init_on_the_command_line(tmp_path):
     assert "qualcode init" in result.output and "Project.create" not in result.output
     with pytest.raises(ProjectError, match=r"Project\.create\(\)"):
         Project.open(tmp_path / "nope.qualcode")
+
+
+def test_unreadable_project_file_is_not_called_not_a_project(tmp_path, small_project):
+    small_project.chmod(0)
+    try:
+        if os.access(small_project, os.R_OK):
+            pytest.skip("this user reads any file (root)")
+        with pytest.raises(ProjectError, match="may not read") as caught:
+            Project.open(small_project, read_only=True)
+        assert "not a qualcode project" not in str(caught.value)
+    finally:
+        small_project.chmod(0o644)

@@ -45,8 +45,8 @@ def validate(path: str = typer.Argument(..., help="Codebook file (.yaml, .xlsx, 
         raise typer.Exit(1) from None
     frame = codebook.to_frame()
     say(f"{path}: valid. {len(codebook)} codes in {len(codebook.dimensions)} dimension(s) "
-               f"({', '.join(codebook.dimensions)}); depth up to {int(frame['depth'].max())}; "
-               f"version {codebook.version}.")
+        f"({', '.join(codebook.dimensions)}); depth up to {int(frame['depth'].max())}; "
+        f"version {codebook.version}.")
 
 
 @codebook_app.command("show")

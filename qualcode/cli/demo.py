@@ -93,7 +93,7 @@ def demo(out: Path = typer.Option(Path("demo_output"), "--out", "-o", help="Fold
             line += "; nothing new to suggest or review"
         changes = decision_changes(before, qc.coded_quotes(project))
         say(f"{line}; {len(changes['codes_first_seen'])} codes seen for the first time; saturation "
-                   f"(Guest 4+2, 5%): {changes['saturation_before']} → {changes['saturation_after']}")
+            f"(Guest 4+2, 5%): {changes['saturation_before']} → {changes['saturation_after']}")
     quotes = qc.coded_quotes(project)
     precision = len(set(zip(quotes["segment_id"], quotes["code_id"], strict=True))) if len(quotes) else 0
     # The demo owns its --out folder: a re-run replaces its own report, tables, charts and .qdpx.
@@ -108,7 +108,7 @@ def demo(out: Path = typer.Option(Path("demo_output"), "--out", "-o", help="Fold
     qc.export_refi_qda(project, out / "estudio.qdpx", overwrite=True)
     by_dim = qc.saturation(quotes, order="date", by="dimension")
     say(f"coded quotes: {precision}; saturation by dimension: "
-               + "; ".join(f"{r.group} {r.notation}" for r in by_dim.itertuples()))
+        + "; ".join(f"{r.group} {r.notation}" for r in by_dim.itertuples()))
     say(f"wrote {out}/informe.xlsx, {out}/tablas/, {out}/graficos/, {out}/estudio.qdpx, review workbooks "
-               f"and the project {path}")
+        f"and the project {path}")
     project.close()

@@ -150,7 +150,7 @@ def add(project: Path = typer.Argument(..., help="Project file."),
     except QualcodeError as exc:
         _fail(exc, 2)
     say(f"{count_actions(result)}; {int(result['n_reanchored'].sum())} decisions re-anchored, "
-               f"{int(result['n_orphaned'].sum())} orphaned")
+        f"{int(result['n_orphaned'].sum())} orphaned")
     told = (report["status"] != "ok") | report["message"].str.contains(REMEMBERED, regex=False)
     for row in report[told].itertuples():
         say(f"  [{row.status}] {in_cli_words(row.message)}", fg="red" if row.status == "error" else "yellow")
@@ -190,7 +190,7 @@ def suggest_cmd(project: Path = typer.Argument(..., help="Project file."),
     except QualcodeError as exc:
         _fail(exc)
     say(f"{len(out)} suggestions for {out['segment_id'].nunique() if len(out) else 0} segments "
-               f"({', '.join(f'{k} {v}' for k, v in out['method'].value_counts().items()) if len(out) else 'none'})")
+        f"({', '.join(f'{k} {v}' for k, v in out['method'].value_counts().items()) if len(out) else 'none'})")
 
 
 @app.command("round")
@@ -248,13 +248,13 @@ def round_cmd(project: Path = typer.Argument(..., help="Project file (created wi
         _fail(exc, 2)
     except KeyboardInterrupt:
         say("interrupted: what was saved is kept; run the same command again to finish the round",
-                    err=True, fg="yellow")
+            err=True, fg="yellow")
         raise typer.Exit(130) from None
     rows = result.load_report
     failed = rows[(rows["status"] != "ok") | rows["message"].str.contains(REMEMBERED, regex=False)]
     for row in failed.itertuples():
         say(f"  [{row.status}] {in_cli_words(row.message)}", fg="red" if row.status == "error" else "yellow",
-                    err=True)
+            err=True)
     for line in result.summary():
         say(line)
     if result.exit_code:
@@ -326,7 +326,7 @@ def review_apply(project: Path = typer.Argument(..., help="Project file."),
     say(", ".join(f"{v} {k}" for k, v in counts.items()))
     first = changes["codes_first_seen"]
     say(f"codes coded for the first time: {len(first)}{' (' + ', '.join(first) + ')' if first else ''}; "
-               f"saturation: {changes['saturation_before']} → {changes['saturation_after']}")
+        f"saturation: {changes['saturation_before']} → {changes['saturation_after']}")
     told = report["outcome"].isin(["refused", "partial", "stale"]) | \
         (report["outcome"].eq("applied") & report["message"].ne(""))
     for row in report[told].itertuples():
@@ -407,7 +407,7 @@ def report_cmd(project: Path = typer.Argument(..., help="Project file."),
             n, listed, detected = names.counts()
             kept = "" if mapping else "; the name → pseudonym table is not written (--mapping FILE writes it)"
             say(f"pseudonymized every output: {n} name{'s' if n != 1 else ''} replaced ({listed} listed, "
-                       f"{detected} detected){kept}")
+                f"{detected} detected){kept}")
             if mapping is not None:
                 names.save_mapping(mapping, overwrite=overwrite)
                 say(f"wrote the name → pseudonym table to {mapping}")
@@ -416,7 +416,7 @@ def report_cmd(project: Path = typer.Argument(..., help="Project file."),
                     (csv is not None and csv.resolve() in mapping.resolve().parents)
                 if beside:
                     say(f"warning: {mapping} holds the real names and sits next to the outputs; keep it "
-                                "apart from what you share.", fg="yellow", err=True)
+                        "apart from what you share.", fg="yellow", err=True)
     except QualcodeError as exc:
         _fail(exc)
     except Exception as exc:  # the workbook's XML, written by openpyxl into temporary files first
