@@ -16,8 +16,8 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import textwrap
-import uuid
 from pathlib import Path
 
 import pytest
@@ -162,10 +162,12 @@ def test_atomic_write_on_a_full_disk_is_an_output_write_error(tmp_path, monkeypa
 
 
 @pytest.fixture
-def tmpfs(tmp_path):
-    """A small tmpfs mount (root only); skipped where the tests may not mount."""
-    point = tmp_path / f"mnt-{uuid.uuid4().hex[:6]}"
-    point.mkdir()
+def tmpfs():
+    """A small tmpfs mount (root only); skipped where the tests may not mount.
+
+    Mounted outside pytest's shared temporary folders, which other sessions may clean meanwhile.
+    """
+    point = Path(tempfile.mkdtemp(prefix="qualcode-tmpfs-"))
 
     def mount(size: str, *options: str) -> Path:
         cmd = ["mount", "-t", "tmpfs", "-o", ",".join([f"size={size}", *options]), "tmpfs", str(point)]
@@ -177,6 +179,8 @@ def tmpfs(tmp_path):
     gc.collect()  # a project the CLI left open keeps the mount busy
     if subprocess.run(["umount", str(point)], capture_output=True).returncode and os.path.ismount(point):
         subprocess.run(["umount", "-l", str(point)], capture_output=True)  # never leave a mount behind
+    if not os.path.ismount(point):
+        shutil.rmtree(point, ignore_errors=True)
 
 
 def test_disk_full_during_a_project_write_is_a_project_error(tmpfs, small_project, sample_corpus):
