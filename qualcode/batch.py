@@ -40,6 +40,7 @@ from .corpus import Corpus
 from .errors import ProjectError, QualcodeError
 from .io import SurveyColumns, load_corpus
 from .io.atomic import free_path
+from .io.paths import path_in
 from .parallel import using
 from .review.decisions import coded_quotes, undecided
 from .review.sheet import export_review_sheet
@@ -400,8 +401,7 @@ def run_round(project: Project, source: str | Path | Sequence[str | Path] | Corp
             # A round attribute of 2 names the files ronda2; one that already reads "ronda2" or "R2" is kept as it is.
             value = str(rounds[0]).strip() if len(rounds) == 1 else ""
             number = value[:-2] if value.endswith(".0") else value
-            name = (f"{word}{number}" if number.isdigit() else value.replace("/", "-").replace("\\", "-")) \
-                if value else word
+            name = (f"{word}{number}" if number.isdigit() else value) if value else word
         if len(found):
             todo = undecided(project, found, coder) if coder else found
             if plan.sheet is not None and plan.sheet.exists():
@@ -409,7 +409,9 @@ def run_round(project: Project, source: str | Path | Sequence[str | Path] | Corp
                 result.n_review_rows = len(todo)
                 result.resumed_sheets.append(plan.sheet)
             else:
-                sheet = folder / f"{'revision' if lang == 'es' else 'review'}_{name}.xlsx"
+                # The name comes from a cell of the attributes sheet (or --name): a file name inside --out, always.
+                sheet = path_in(folder, name, prefix="revision_" if lang == "es" else "review_", suffix=".xlsx",
+                                fallback="ronda" if lang == "es" else "round")
                 if not overwrite and sheet.exists():
                     result.kept.append(sheet)
                     sheet = _free_path(sheet)

@@ -8,6 +8,7 @@ do next.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ __all__ = [
     "MissingDependencyError",
     "NoSpeakerLabelsWarning",
     "OutputExistsError",
+    "OutputWriteError",
     "ParameterError",
     "ProjectError",
     "ProtectedFileError",
@@ -36,13 +38,51 @@ __all__ = [
     "SubtitleFormatError",
     "TranscriptFormatError",
     "UnsupportedFormatError",
+    "printable",
     "where",
 ]
+
+# What a terminal or a log viewer obeys instead of showing: C0 controls (CR rewrites the line, ESC starts a
+# sequence, BEL rings), DEL, C1 controls (0x9b is CSI on some terminals), and the invisible Unicode marks that
+# reorder or break what is shown (bidi overrides and isolates, line and paragraph separators).
+_CONTROLS = r"\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069"
+_UNPRINTABLE = re.compile(f"[{_CONTROLS}]")
+_UNPRINTABLE_LINES = re.compile(f"[\\n{_CONTROLS}]")
+
+
+def printable(text: object, *, newlines: bool = False) -> str:
+    """``text`` with every character a terminal would obey written as an escape (``\\r``, ``\\x1b``, ``\\u202e``).
+
+    The one escaping function for what qualcode shows from data (file names, document and code ids, cell
+    values): every command-line line, every error and warning message. A carriage return in a file name
+    can no longer rewrite an ``[error]`` line, nor an ESC sequence retitle or recolour the terminal.
+    Tabs are kept; newlines are kept only with ``newlines=True`` (for a message of several lines).
+
+    Examples
+    --------
+    >>> printable("in/x\\r[ok] all loaded.txt")
+    'in/x\\\\r[ok] all loaded.txt'
+    >>> printable("t\\x1b]0;title\\x07.txt")
+    't\\\\x1b]0;title\\\\x07.txt'
+    >>> printable("two\\nlines"), printable("two\\nlines", newlines=True)
+    ('two\\\\nlines', 'two\\nlines')
+    """
+    text = str(text)
+    pattern = _UNPRINTABLE if newlines else _UNPRINTABLE_LINES
+    return pattern.sub(_escape, text)
+
+
+def _escape(found: re.Match[str]) -> str:
+    char = found.group()
+    special = {"\n": "\\n", "\r": "\\r"}
+    if char in special:
+        return special[char]
+    return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
 
 
 def where(path: str | Path | None, line: int | None = None, *, row: int | None = None) -> str:
     """Format a location as ``file:line`` or ``file, row N`` for messages."""
-    name = str(path) if path is not None else "<input>"
+    name = printable(path) if path is not None else "<input>"
     if line is not None:
         return f"{name}:{line}"
     if row is not None:
@@ -69,9 +109,17 @@ class QualcodeError(Exception):
         for key, value in details.items():
             setattr(self, key, value)
 
+    def __str__(self) -> str:
+        # Messages carry file names and cell values: shown anywhere (a traceback, a log, the CLI), they are escaped.
+        return printable(super().__str__(), newlines=True)
+
 
 class QualcodeWarning(UserWarning):
     """Base class of every warning issued by qualcode."""
+
+    def __str__(self) -> str:
+        # Python prints warnings straight to the terminal: file names and values in them are escaped.
+        return printable(super().__str__(), newlines=True)
 
 
 class InputFileError(QualcodeError, ValueError):
@@ -151,6 +199,13 @@ class OutputExistsError(QualcodeError, FileExistsError):
 
     ``path`` is the existing file, ``suggestion`` a free name beside it, and
     ``cli_message`` the same message in command-line words (``--overwrite``).
+    """
+
+
+class OutputWriteError(QualcodeError, OSError):
+    """A file could not be written (a full disk, a file-size limit, a read-only folder): nothing of it was left.
+
+    ``reason`` is the system's error name (``ENOSPC``, ``EFBIG``, ``EROFS`` …).
     """
 
 

@@ -19,10 +19,12 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
+import resource
 import sqlite3
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -118,6 +120,55 @@ _INDEXES = {
     "anchors_segment": "CREATE INDEX IF NOT EXISTS anchors_segment ON anchors(segment_id)",
 }
 
+# SQLite's primary result codes for a write the file system refused (exc.sqlite_errorcode & 0xff).
+_SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_FULL, _SQLITE_CANTOPEN = 8, 10, 13, 14
+
+
+def _writable(path: Path) -> bool:
+    """Whether this process can write the project file and the WAL side files beside it.
+
+    ``os.access`` asks the kernel, so it sees a read-only mount (EROFS), an immutable file (``chattr +i``,
+    even for root) and permissions alike.
+    """
+    if not os.access(path, os.W_OK):
+        return False
+    if os.access(path.parent, os.W_OK):
+        return True
+    sides = [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")]
+    return all(side.exists() and os.access(side, os.W_OK) for side in sides)
+
+
+def _read_only_message(path: Path) -> str:
+    try:
+        mounted_ro = bool(os.statvfs(path.parent).f_flag & os.ST_RDONLY)
+    except OSError:
+        mounted_ro = False
+    where = ("it is on a read-only file system (a read-only share, a mounted backup)" if mounted_ro else
+             "the file (or its folder, where the -wal and -shm files go) cannot be written by this user")
+    return f"{path}: the project is read-only: {where}"
+
+
+def _write_failure(path: Path, exc: sqlite3.Error) -> ProjectError | None:
+    """A write the file system refused, as a ProjectError saying what happened; None for any other error."""
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+    kept = "nothing of this change was written (everything saved before it is kept)"
+    if code == _SQLITE_FULL:
+        said = f"{path}: the disk is full: {kept}. Free some space and run the command again."
+    elif code == _SQLITE_IOERR:
+        soft, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
+        limit = (f"a file-size limit (ulimit -f: files up to {soft} bytes) stopped the write"
+                 if soft != resource.RLIM_INFINITY else "the disk could not be written (full, or failing)")
+        fix = "raise the limit (ulimit -f unlimited)" if soft != resource.RLIM_INFINITY else \
+            "free some space or check the disk"
+        said = f"{path}: {limit}: {kept}. {fix[0].upper() + fix[1:]} and run the command again."
+    elif code in (_SQLITE_READONLY, _SQLITE_CANTOPEN):
+        said = (f"{_read_only_message(path)}: {kept}. Copy the project to a folder you can write to and run the "
+                "command there (commands that only read it, such as report, work where it is).")
+    else:
+        return None
+    return ProjectError(said, path=path, reason=getattr(exc, "sqlite_errorname", None))
+
+
 DecisionKind = Literal["accept", "reject", "manual"]
 Source = Literal["notebook", "sheet", "import", "cli", "widget"]
 
@@ -185,9 +236,10 @@ class Project:
     2
     """
 
-    def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
+    def __init__(self, path: Path, connection: sqlite3.Connection, *, read_only: bool = False) -> None:
         self.path = path
         self._db = connection
+        self.read_only = read_only
         self._codebooks: dict[str, Codebook] = {}
         self._log: DecisionLog | None = None
 
@@ -216,48 +268,111 @@ class Project:
                 return cls.open(path)
             raise ProjectError(f"{path}: a file already exists. Open it with Project.open(), or choose another name.",
                                path=path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        db = cls._connect(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            db = cls._connect(path)
+        except (OSError, sqlite3.DatabaseError) as exc:
+            raise ProjectError(f"{path}: the project file cannot be created here ({exc}). Choose a folder you can "
+                               "write to, with free space.", path=path) from None
         project = cls(path, db)
-        with project._write():
-            for statement in _statements(SCHEMA):
-                db.execute(statement)
-            db.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", [
-                ("schema_version", str(SCHEMA_VERSION)), ("created_at", utc_now()),
-                ("created_by", f"qualcode {__version__}"), ("project_id", uuid.uuid4().hex),
-            ])
+        try:
+            with project._write():
+                for statement in _statements(SCHEMA):
+                    db.execute(statement)
+                db.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", [
+                    ("schema_version", str(SCHEMA_VERSION)), ("created_at", utc_now()),
+                    ("created_by", f"qualcode {__version__}"), ("project_id", uuid.uuid4().hex),
+                ])
+        except BaseException:
+            # A project file without its tables would be refused on the retry ("already exists"): none is left.
+            db.close()
+            for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+                leftover.unlink(missing_ok=True)
+            raise
         return project
 
+    @staticmethod
+    def _connect_read_only(path: Path) -> sqlite3.Connection:
+        """A connection that never writes: ``mode=ro``, or ``immutable=1`` where WAL's side files cannot be made.
+
+        A WAL database needs its ``-shm`` file even to read; on a read-only file system it cannot be
+        created, and ``immutable=1`` (no locks, no side files) is the way to read. That reading would miss
+        changes still in a ``-wal`` file, so a non-empty one is refused instead.
+        """
+        uri = path.absolute().as_uri()
+        try:
+            db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=60.0, isolation_level=None,
+                                 check_same_thread=False)
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:
+            wal = path.with_name(path.name + "-wal")
+            if wal.exists() and wal.stat().st_size:
+                raise ProjectError(
+                    f"{_read_only_message(path)}, and its latest changes are still in {wal.name}, which cannot "
+                    "be read from here. Copy the project file with its -wal file to a folder you can write to and "
+                    "open it there.", path=path) from None
+            db = sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None, check_same_thread=False)
+        return db
+
     @classmethod
-    def open(cls, path: str | Path) -> Self:
+    def open(cls, path: str | Path, *, read_only: bool = False) -> Self:
         """Open an existing project file, upgrading its schema if it is older.
+
+        Parameters
+        ----------
+        path : path
+        read_only : bool, default False
+            Open it only to read (a report, a review workbook): works on a read-only file or file system
+            (a read-only share, a mounted backup). Any write then raises :class:`ProjectError`.
 
         Raises
         ------
         ProjectError
-            If the file does not exist, is not a qualcode project, or was
-            written by a newer qualcode.
+            If the file does not exist, is not a qualcode project, was
+            written by a newer qualcode, or cannot be written and
+            ``read_only`` is false (the message says why).
         """
         path = Path(path)
         if not path.exists():
-            raise ProjectError(f"{path}: no such project file. Create one with Project.create().", path=path)
+            raise ProjectError(f"{path}: no such project file. Create one with Project.create().", path=path,
+                               cli_message=f"{path}: no such project file. Create one with: qualcode init {path}")
+        if path.is_file() and not os.access(path, os.R_OK):
+            raise ProjectError(f"{path}: this user may not read the project file. Ask its owner for read access "
+                               "(and write access, to change it), or work on a copy.", path=path)
+        if not read_only and not _writable(path):
+            raise ProjectError(
+                f"{_read_only_message(path)}: nothing can be changed in it. Open it with "
+                "Project.open(path, read_only=True) to read it, or copy it to a folder you can write to.",
+                path=path, cli_message=f"{_read_only_message(path)}: this command changes the project, so nothing "
+                "was done. Copy the project to a folder you can write to and run the command there (commands that "
+                "only read it, such as report, saturation and review export, work where it is).")
         try:
-            db = cls._connect(path)
+            db = cls._connect_read_only(path) if read_only else cls._connect(path)
             row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         except sqlite3.DatabaseError as exc:
+            failure = _write_failure(path, exc)
+            if failure is not None:
+                raise failure from None
             raise ProjectError(f"{path}: not a qualcode project file ({exc}).", path=path) from None
         if row is None:
             raise ProjectError(f"{path}: not a qualcode project file (no schema version).", path=path)
         version = int(row[0])
-        project = cls(path, db)
+        project = cls(path, db, read_only=read_only)
         if version > SCHEMA_VERSION:
             db.close()
             raise ProjectError(
                 f"{path}: written by a newer qualcode (schema {version}, this one reads up to {SCHEMA_VERSION}). "
                 "Upgrade qualcode: pip install -U qualcode.", path=path)
         if version < SCHEMA_VERSION:
+            if read_only:
+                db.close()
+                raise ProjectError(
+                    f"{path}: written by an older qualcode (schema {version}); it is upgraded the first time it is "
+                    "opened where it can be written. Open it once without read_only (any command that changes "
+                    "it), or read a copy.", path=path)
             project._migrate(version)
-        project._add_missing_indexes()
+        if not read_only:
+            project._add_missing_indexes()
         return project
 
     def _add_missing_indexes(self) -> None:
@@ -304,15 +419,33 @@ class Project:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; taken at once so concurrent writers queue instead of failing."""
-        self._db.execute("BEGIN IMMEDIATE")
+        """One write transaction; taken at once so concurrent writers queue instead of failing.
+
+        A write the file system refuses (a full disk, a file-size limit, a read-only file) rolls the whole
+        transaction back and becomes a :class:`ProjectError` that says so: the project is as it was.
+        """
+        if self.read_only:
+            raise ProjectError(f"{self.path}: opened read-only (read_only=True): nothing can be changed in it. "
+                               "Open it without read_only to change it.", path=self.path)
         try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        else:
-            self._db.execute("COMMIT")
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._rollback()
+                raise
+        except sqlite3.DatabaseError as exc:
+            failure = _write_failure(self.path, exc)
+            if failure is None:
+                raise
+            raise failure from None
+
+    def _rollback(self) -> None:
+        # After a full disk SQLite may already have rolled back: a second ROLLBACK must not hide the first error.
+        if self._db.in_transaction:
+            with suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
 
     def _frame(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
         return pd.read_sql_query(sql, self._db, params=list(params))

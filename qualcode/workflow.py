@@ -32,6 +32,7 @@ from .export.refi_qda import qdpx_bytes, read_qdpx
 from .io import assign_languages, merge_survey_attributes
 from .io.atomic import atomic_write_bytes, check_writable
 from .io.cells import reporting
+from .io.paths import path_in
 from .project import Project, text_hash
 from .review.decisions import coded_quotes, decisions
 from .review.log import Decision
@@ -184,10 +185,10 @@ def pseudonymized_project(project: Project, pseudonymizer: TextPseudonymizer) ->
                         speakers=[r["speaker"] for r in rows["segments"]])
     hidden = _pseudonymized_rows(pseudonymizer, rows)
     folder = tempfile.mkdtemp(prefix="qualcode-pseudonymized-")  # private to this user (0700)
-    name = pseudonymizer.transform_id(Path(project.path).stem) or "project"
+    name = pseudonymizer.transform_id(Path(project.path).stem)
     try:
         view = PseudonymizedProject.from_snapshot(
-            Path(folder) / f"{name}.qualcode", hidden,
+            path_in(folder, name, suffix=".qualcode", fallback="project"), hidden,
             pseudonymizer.transform_codebook(codebook) if codebook is not None else None)
         view.pseudonymizer = pseudonymizer
         try:

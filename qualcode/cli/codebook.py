@@ -13,7 +13,7 @@ from ..io.atomic import check_outputs
 from ..project import Project
 from ..review.decisions import decisions
 from ..schemas import coded
-from .app import app
+from .app import app, lang_option, say
 from .study import showing_warnings
 
 codebook_app = typer.Typer(help="Check, show and convert codebooks (YAML, spreadsheet, REFI-QDA .qdc).",
@@ -26,7 +26,7 @@ def _load(path: str) -> Codebook:
         warnings.simplefilter("always")
         codebook = load_codebook(path)
     for warning in caught:
-        typer.secho(f"warning: {warning.message}", err=True, fg="yellow")
+        say(f"warning: {warning.message}", err=True, fg="yellow", lines=True)
     return codebook
 
 
@@ -41,20 +41,20 @@ def validate(path: str = typer.Argument(..., help="Codebook file (.yaml, .xlsx, 
     try:
         codebook = _load(path)
     except CodebookError as exc:
-        typer.secho(str(exc), err=True, fg="red")
+        say(str(exc), err=True, fg="red", lines=True)
         raise typer.Exit(1) from None
     except QualcodeError as exc:
-        typer.secho(f"error: {exc}", err=True, fg="red")
+        say(f"error: {exc}", err=True, fg="red", lines=True)
         raise typer.Exit(1) from None
     frame = codebook.to_frame()
-    typer.echo(f"{path}: valid. {len(codebook)} codes in {len(codebook.dimensions)} dimension(s) "
-               f"({', '.join(codebook.dimensions)}); depth up to {int(frame['depth'].max())}; "
-               f"version {codebook.version}.")
+    say(f"{path}: valid. {len(codebook)} codes in {len(codebook.dimensions)} dimension(s) "
+        f"({', '.join(codebook.dimensions)}); depth up to {int(frame['depth'].max())}; "
+        f"version {codebook.version}.")
 
 
 @codebook_app.command("show")
 def show(path: str = typer.Argument(..., help="Codebook file or shipped name."),
-         lang: str = typer.Option("es", help="Label language: es or en.")) -> None:
+         lang: str = typer.Option("es", callback=lang_option, help="Label language: es or en.")) -> None:
     """Print the code tree with labels.
 
     Example:
@@ -64,17 +64,17 @@ def show(path: str = typer.Argument(..., help="Codebook file or shipped name."),
     try:
         codebook = _load(path)
     except QualcodeError as exc:
-        typer.secho(str(exc), err=True, fg="red")
+        say(str(exc), err=True, fg="red", lines=True)
         raise typer.Exit(1) from None
     for code in codebook:
-        typer.echo(f"{'  ' * code.depth}{code.id}  {code.label.get(lang) or ''}")
+        say(f"{'  ' * code.depth}{code.id}  {code.label.get(lang) or ''}")
 
 
 @codebook_app.command("convert")
 @showing_warnings
 def convert(source: str = typer.Argument(..., help="Codebook to read (file or shipped name)."),
             target: Path = typer.Argument(..., help="File to write: .yaml, .xlsx or .qdc."),
-            lang: str = typer.Option("es", help="Code names in a .qdc: es or en."),
+            lang: str = typer.Option("es", callback=lang_option, help="Code names in a .qdc: es or en."),
             overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing file (by default an "
                                                                      "existing codebook is never replaced).")) -> None:
     """Convert a codebook between YAML, spreadsheet and REFI-QDA .qdc.
@@ -96,9 +96,9 @@ def convert(source: str = typer.Argument(..., help="Codebook to read (file or sh
             check_outputs({"the target": target}, {"the source": source})
         save_codebook(_load(source), target, lang=lang, overwrite=overwrite)
     except QualcodeError as exc:
-        typer.secho(f"error: {getattr(exc, 'cli_message', None) or exc}", err=True, fg="red")
+        say(f"error: {getattr(exc, 'cli_message', None) or exc}", err=True, fg="red", lines=True)
         raise typer.Exit(2 if isinstance(exc, OutputExistsError) else 1) from None
-    typer.echo(f"wrote {target}")
+    say(f"wrote {target}")
 
 
 _CHANGE_WORDS = {"added": "added", "removed": "removed", "renamed": "renamed", "relabelled": "relabelled",
@@ -126,8 +126,7 @@ def set_codebook(project: Path = typer.Argument(..., help="Project file (e.g. st
         qualcode codebook set study.qualcode nic_study_v2.yaml
     """
     if not project.exists():
-        typer.secho(f"error: {project}: no such project file. Create one with: qualcode init {project}", err=True,
-                    fg="red")
+        say(f"error: {project}: no such project file. Create one with: qualcode init {project}", err=True, fg="red")
         raise typer.Exit(2)
     try:
         new = _load(path)
@@ -140,36 +139,36 @@ def set_codebook(project: Path = typer.Argument(..., help="Project file (e.g. st
             current = coded(decisions(opened))
             per_code = current.groupby("code_id")["segment_id"].nunique().to_dict()
             if old.version == new.version:
-                typer.echo(f"{project}: {path} is the current codebook already (version {new.version}); "
+                say(f"{project}: {path} is the current codebook already (version {new.version}); "
                            "nothing to change.")
                 return
             if not dry_run:
                 opened.add_codebook(new)
     except QualcodeError as exc:
-        typer.secho(f"error: {exc}", err=True, fg="red")
+        say(f"error: {exc}", err=True, fg="red", lines=True)
         raise typer.Exit(1) from None
     verb = "would change" if dry_run else "changed"
-    typer.echo(f"{project}: codebook {old.version or '(none)'} → {new.version} ({len(new)} codes); "
+    say(f"{project}: codebook {old.version or '(none)'} → {new.version} ({len(new)} codes); "
                f"{len(changes)} code(s) {verb}.")
     for change, rows in changes.groupby("change", sort=False):
-        typer.echo(f"  {_CHANGE_WORDS[str(change)]}: {len(rows)}")
+        say(f"  {_CHANGE_WORDS[str(change)]}: {len(rows)}")
         for row in rows.itertuples(index=False):
             if change == "added":
-                typer.echo(f"    + {row.code_id}  {row.new_label}")
+                say(f"    + {row.code_id}  {row.new_label}")
             elif change == "removed":
                 n = per_code.get(row.old_code_id, 0)
-                typer.echo(f"    - {row.old_code_id}  {row.old_label}  ({n} coded segment(s) kept under this id)")
+                say(f"    - {row.old_code_id}  {row.old_label}  ({n} coded segment(s) kept under this id)")
             elif change == "renamed":
                 n = per_code.get(row.old_code_id, 0)
-                typer.echo(f"    {row.old_code_id} → {row.code_id}  {row.new_label}  "
+                say(f"    {row.old_code_id} → {row.code_id}  {row.new_label}  "
                            f"({n} coded segment(s) kept under the old id)")
             else:
-                typer.echo(f"    ~ {row.code_id}  {row.old_label} → {row.new_label}" if change == "relabelled"
+                say(f"    ~ {row.code_id}  {row.old_label} → {row.new_label}" if change == "relabelled"
                            else f"    ~ {row.code_id}  {row.new_label}")
     kept = sum(per_code.get(r, 0) for r in changes.loc[changes["change"].isin(["removed", "renamed"]), "old_code_id"])
     if kept:
-        typer.echo(f"{kept} coded segment(s) are on codes this version removes or renames: their decisions stay in "
+        say(f"{kept} coded segment(s) are on codes this version removes or renames: their decisions stay in "
                    "the project (nothing is deleted) and reports list them under the old code id. To code them "
                    "under the new codes, review them again (qualcode suggest, qualcode review).")
     if dry_run:
-        typer.echo("Nothing was changed (--dry-run).")
+        say("Nothing was changed (--dry-run).")

@@ -15,7 +15,7 @@ import typer
 from ..errors import NoSpeakerLabelsWarning, ParameterError, QualcodeError
 from ..io import SurveyColumns, load_corpus
 from ..io.tables import read_table, survey_columns_guess
-from .app import app
+from .app import app, lang_option, say, shown
 
 __all__ = ["DOC_ID", "INTERVIEWER", "SPEAKERS", "SURVEY_ID", "SURVEY_SPEAKER", "SURVEY_TEXT", "in_cli_words",
            "load_options"]
@@ -143,7 +143,8 @@ def load(
     paths: list[str] = typer.Argument(..., help="Transcript files, folders or glob patterns."),
     attributes: Path | None = typer.Option(None, "--attributes", "-a", help="Participant attributes sheet (CSV/XLSX)."),
     unit: str = typer.Option("turn", help="Segment unit: turn, paragraph or sentence."),
-    language: str | None = typer.Option(None, help="Force es or en (default: detect per document)."),
+    language: str | None = typer.Option(None, callback=lang_option,
+                                        help="Force es or en (default: detect per document)."),
     speakers: list[str] | None = SPEAKERS,
     interviewer: list[str] | None = INTERVIEWER,
     survey_id: str | None = SURVEY_ID,
@@ -173,29 +174,30 @@ def load(
                 **load_options(survey_id, survey_text, survey_speaker, doc_id, paths),
             )
     except QualcodeError as exc:
-        typer.secho(f"error: {in_cli_words(getattr(exc, 'cli_message', None) or str(exc))}", err=True, fg="red")
+        say(f"error: {in_cli_words(getattr(exc, 'cli_message', None) or str(exc))}", err=True, fg="red",
+            lines=True)
         raise typer.Exit(2) from None
     summary = corpus.summary()
     keep = [c for c in ["doc_id", "format", "language", "n_turns", "n_segments", "n_words", "n_speakers",
                         "role", "district", "stage", "round"] if c in summary.columns]
     with pd.option_context("display.max_rows", 200, "display.width", 160, "display.max_columns", 20):
-        typer.echo(summary[keep].to_string(index=False))
-    typer.echo("")
-    typer.echo(f"{corpus!r}")
+        say(shown(summary[keep]).to_string(index=False), lines=True)
+    say("")
+    say(f"{corpus!r}")
     by_role = corpus.segments["speaker_role"].value_counts().to_dict()
-    typer.echo("segments by speaker role: " + ", ".join(f"{k} {v}" for k, v in sorted(by_role.items())))
+    say("segments by speaker role: " + ", ".join(f"{k} {v}" for k, v in sorted(by_role.items())))
     files = report[report["doc_id"].notna() & (report["status"] == "ok")]
     if len(files):
-        typer.echo("")
-        typer.echo("speakers and interviewer per file:")
+        say("")
+        say("speakers and interviewer per file:")
         for row in files.itertuples():
-            typer.echo(f"  {in_cli_words(row.message)}")
+            say(f"  {in_cli_words(row.message)}")
     problems = report[report["status"] != "ok"]
     if len(problems):
-        typer.echo("")
-        typer.echo(f"{report.n_errors} file(s) failed, {len(problems) - report.n_errors} warning(s):")
+        say("")
+        say(f"{report.n_errors} file(s) failed, {len(problems) - report.n_errors} warning(s):")
         for row in problems.itertuples():
             colour = "red" if row.status == "error" else "yellow"
-            typer.secho(f"  [{row.status}] {in_cli_words(row.message)}", fg=colour)
+            say(f"  [{row.status}] {in_cli_words(row.message)}", fg=colour)
     if report.n_errors:
         raise typer.Exit(1)

@@ -19,7 +19,7 @@ import typer
 import qualcode as qc
 
 from ..batch import count_actions, decision_changes, run_round
-from .app import app
+from .app import app, say
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -92,8 +92,8 @@ def demo(out: Path = typer.Option(Path("demo_output"), "--out", "-o", help="Fold
         else:
             line += "; nothing new to suggest or review"
         changes = decision_changes(before, qc.coded_quotes(project))
-        typer.echo(f"{line}; {len(changes['codes_first_seen'])} codes seen for the first time; saturation "
-                   f"(Guest 4+2, 5%): {changes['saturation_before']} → {changes['saturation_after']}")
+        say(f"{line}; {len(changes['codes_first_seen'])} codes seen for the first time; saturation "
+            f"(Guest 4+2, 5%): {changes['saturation_before']} → {changes['saturation_after']}")
     quotes = qc.coded_quotes(project)
     precision = len(set(zip(quotes["segment_id"], quotes["code_id"], strict=True))) if len(quotes) else 0
     # The demo owns its --out folder: a re-run replaces its own report, tables, charts and .qdpx.
@@ -107,8 +107,8 @@ def demo(out: Path = typer.Option(Path("demo_output"), "--out", "-o", help="Fold
         .savefig(charts / "saturacion.png", dpi=110)
     qc.export_refi_qda(project, out / "estudio.qdpx", overwrite=True)
     by_dim = qc.saturation(quotes, order="date", by="dimension")
-    typer.echo(f"coded quotes: {precision}; saturation by dimension: "
-               + "; ".join(f"{r.group} {r.notation}" for r in by_dim.itertuples()))
-    typer.echo(f"wrote {out}/informe.xlsx, {out}/tablas/, {out}/graficos/, {out}/estudio.qdpx, review workbooks "
-               f"and the project {path}")
+    say(f"coded quotes: {precision}; saturation by dimension: "
+        + "; ".join(f"{r.group} {r.notation}" for r in by_dim.itertuples()))
+    say(f"wrote {out}/informe.xlsx, {out}/tablas/, {out}/graficos/, {out}/estudio.qdpx, review workbooks "
+        f"and the project {path}")
     project.close()

@@ -16,18 +16,18 @@ import typer
 from ..analysis import saturation
 from ..batch import add_files, count_actions, decision_changes, run_round
 from ..codebook import load_codebook
-from ..errors import NoSpeakerLabelsWarning, OutputExistsError, QualcodeError, QualcodeWarning
+from ..errors import NoSpeakerLabelsWarning, OutputExistsError, ParameterError, QualcodeError, QualcodeWarning
 from ..export import export_tables
 from ..export.excel import table_files
 from ..io import REMEMBERED
-from ..io.atomic import atomic_write_bytes, check_outputs, check_writable
+from ..io.atomic import atomic_write_bytes, check_outputs, check_writable, write_failure
 from ..io.cells import reporting
 from ..project import Project
 from ..review.decisions import coded_quotes
 from ..review.decisions import undecided as not_decided
 from ..review.sheet import apply_review, export_review_sheet, read_review_sheet
 from ..workflow import Pseudonymizer, export_refi_qda, export_report, suggest
-from .app import app
+from .app import app, lang_option, say, shown
 from .corpus import (
     DOC_ID,
     INTERVIEWER,
@@ -63,7 +63,7 @@ def _methods(spec: str) -> tuple[str, ...]:
 
 def _fail(exc: Exception, code: int = 1) -> NoReturn:
     # Errors that name a Python parameter carry the same message in command-line words.
-    typer.secho(f"error: {getattr(exc, 'cli_message', None) or in_cli_words(str(exc))}", err=True, fg="red")
+    say(f"error: {getattr(exc, 'cli_message', None) or in_cli_words(str(exc))}", err=True, fg="red", lines=True)
     # A refused write did nothing at all: exit 2, as for any command that could do nothing.
     raise typer.Exit(2 if isinstance(exc, OutputExistsError) else code)
 
@@ -82,16 +82,17 @@ def showing_warnings(command: Callable[P, R]) -> Callable[P, R]:
             finally:
                 for warning in caught:
                     if issubclass(warning.category, QualcodeWarning):
-                        typer.secho(f"warning: {warning.message}", err=True, fg="yellow")
+                        say(f"warning: {warning.message}", err=True, fg="yellow", lines=True)
                     else:
                         warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
 
     return wrapper
 
 
-def _open(path: Path) -> Project:
+def _open(path: Path, *, read_only: bool = False) -> Project:
+    """The project, or exit 2 saying why not; commands that only read it open it read-only (a read-only share)."""
     try:
-        return Project.open(path)
+        return Project.open(path, read_only=read_only)
     except QualcodeError as exc:
         _fail(exc, 2)
 
@@ -112,7 +113,7 @@ def init(project: Path = typer.Argument(..., help="Project file to create (e.g. 
             version = p.add_codebook(book)
     except QualcodeError as exc:
         _fail(exc, 2)
-    typer.echo(f"created {project} with codebook {book.id} ({len(book)} codes, version {version})")
+    say(f"created {project} with codebook {book.id} ({len(book)} codes, version {version})")
 
 
 @app.command("add")
@@ -148,11 +149,11 @@ def add(project: Path = typer.Argument(..., help="Project file."),
             )
     except QualcodeError as exc:
         _fail(exc, 2)
-    typer.echo(f"{count_actions(result)}; {int(result['n_reanchored'].sum())} decisions re-anchored, "
-               f"{int(result['n_orphaned'].sum())} orphaned")
+    say(f"{count_actions(result)}; {int(result['n_reanchored'].sum())} decisions re-anchored, "
+        f"{int(result['n_orphaned'].sum())} orphaned")
     told = (report["status"] != "ok") | report["message"].str.contains(REMEMBERED, regex=False)
     for row in report[told].itertuples():
-        typer.secho(f"  [{row.status}] {in_cli_words(row.message)}", fg="red" if row.status == "error" else "yellow")
+        say(f"  [{row.status}] {in_cli_words(row.message)}", fg="red" if row.status == "error" else "yellow")
     if report.n_errors:
         raise typer.Exit(1)
 
@@ -188,8 +189,8 @@ def suggest_cmd(project: Path = typer.Argument(..., help="Project file."),
                       scheduler=scheduler, progress=not quiet)
     except QualcodeError as exc:
         _fail(exc)
-    typer.echo(f"{len(out)} suggestions for {out['segment_id'].nunique() if len(out) else 0} segments "
-               f"({', '.join(f'{k} {v}' for k, v in out['method'].value_counts().items()) if len(out) else 'none'})")
+    say(f"{len(out)} suggestions for {out['segment_id'].nunique() if len(out) else 0} segments "
+        f"({', '.join(f'{k} {v}' for k, v in out['method'].value_counts().items()) if len(out) else 'none'})")
 
 
 @app.command("round")
@@ -199,7 +200,7 @@ def round_cmd(project: Path = typer.Argument(..., help="Project file (created wi
               attributes: Path | None = typer.Option(None, "--attributes", "-a", help="Attributes sheet (CSV/XLSX)."),
               out: Path = typer.Option(Path("."), "--out", "-o", help="Folder for the review and report workbooks."),
               coder: str | None = typer.Option(None, help="Who will review: leaves out what they already decided."),
-              lang: str = typer.Option("es", help="Workbook language: es or en."),
+              lang: str = typer.Option("es", callback=lang_option, help="Workbook language: es or en."),
               name: str | None = typer.Option(None, help="Round name in file names (default: its 'round' attribute)."),
               report: bool = typer.Option(True, "--report/--no-report", help="Also write the report workbook."),
               unit: str = typer.Option("turn", help="Segment unit: turn, paragraph or sentence."),
@@ -246,16 +247,16 @@ def round_cmd(project: Path = typer.Argument(..., help="Project file (created wi
     except QualcodeError as exc:
         _fail(exc, 2)
     except KeyboardInterrupt:
-        typer.secho("interrupted: what was saved is kept; run the same command again to finish the round",
-                    err=True, fg="yellow")
+        say("interrupted: what was saved is kept; run the same command again to finish the round",
+            err=True, fg="yellow")
         raise typer.Exit(130) from None
     rows = result.load_report
     failed = rows[(rows["status"] != "ok") | rows["message"].str.contains(REMEMBERED, regex=False)]
     for row in failed.itertuples():
-        typer.secho(f"  [{row.status}] {in_cli_words(row.message)}", fg="red" if row.status == "error" else "yellow",
-                    err=True)
+        say(f"  [{row.status}] {in_cli_words(row.message)}", fg="red" if row.status == "error" else "yellow",
+            err=True)
     for line in result.summary():
-        typer.echo(line)
+        say(line)
     if result.exit_code:
         raise typer.Exit(result.exit_code)
 
@@ -265,7 +266,7 @@ def round_cmd(project: Path = typer.Argument(..., help="Project file (created wi
 def review_export(project: Path = typer.Argument(..., help="Project file."),
                   out: Path = typer.Argument(..., help="Workbook to write (.xlsx)."),
                   coder: str | None = typer.Option(None, help="Who will review (recorded in the workbook)."),
-                  lang: str = typer.Option("es", help="Labels and headers: es or en."),
+                  lang: str = typer.Option("es", callback=lang_option, help="Labels and headers: es or en."),
                   undecided: bool = typer.Option(True, help="Only suggestions this coder has not decided yet."),
                   overwrite: bool = OVERWRITE) -> None:
     """Write a review workbook of the stored suggestions (drop-downs, filters, hidden integrity columns).
@@ -284,7 +285,7 @@ def review_export(project: Path = typer.Argument(..., help="Project file."),
         check_outputs({"the workbook": out}, {"the project": project})
     except QualcodeError as exc:
         _fail(exc, 2)
-    p = _open(project)
+    p = _open(project, read_only=True)
     suggestions = p.suggestions
     if undecided and coder:
         suggestions = not_decided(p, suggestions, coder)
@@ -292,7 +293,7 @@ def review_export(project: Path = typer.Argument(..., help="Project file."),
         n = export_review_sheet(p, suggestions, out, lang=lang, coder=coder, overwrite=overwrite)
     except QualcodeError as exc:
         _fail(exc)
-    typer.echo(f"wrote {out}: {n} rows to review")
+    say(f"wrote {out}: {n} rows to review")
 
 
 @review_app.command("apply")
@@ -322,14 +323,14 @@ def review_apply(project: Path = typer.Argument(..., help="Project file."),
                                 f"decisions; give the coder: qualcode review apply {project} {sheet} --coder ana"), 2)
         _fail(exc, 2)  # a refused workbook is refused whole: nothing was applied
     counts = report["outcome"].value_counts().to_dict()
-    typer.echo(", ".join(f"{v} {k}" for k, v in counts.items()))
+    say(", ".join(f"{v} {k}" for k, v in counts.items()))
     first = changes["codes_first_seen"]
-    typer.echo(f"codes coded for the first time: {len(first)}{' (' + ', '.join(first) + ')' if first else ''}; "
-               f"saturation: {changes['saturation_before']} → {changes['saturation_after']}")
+    say(f"codes coded for the first time: {len(first)}{' (' + ', '.join(first) + ')' if first else ''}; "
+        f"saturation: {changes['saturation_before']} → {changes['saturation_after']}")
     told = report["outcome"].isin(["refused", "partial", "stale"]) | \
         (report["outcome"].eq("applied") & report["message"].ne(""))
     for row in report[told].itertuples():
-        typer.secho(f"  row {row.row}: {row.message}", fg="yellow")
+        say(f"  row {row.row}: {row.message}", fg="yellow")
     if counts.get("refused") or counts.get("partial") or counts.get("stale"):
         raise typer.Exit(1)
 
@@ -338,7 +339,7 @@ def review_apply(project: Path = typer.Argument(..., help="Project file."),
 @showing_warnings
 def report_cmd(project: Path = typer.Argument(..., help="Project file."),
                out: Path = typer.Argument(..., help="Report workbook to write (.xlsx)."),
-               lang: str = typer.Option("es", help="Labels: es or en."),
+               lang: str = typer.Option("es", callback=lang_option, help="Labels: es or en."),
                qdpx: Path | None = typer.Option(None, help="Also write a REFI-QDA .qdpx here."),
                csv: Path | None = typer.Option(None, help="Also write every table as CSV into this folder."),
                pseudonymize: Path | None = typer.Option(None, help="A text file of names to replace (one per line), "
@@ -381,7 +382,7 @@ def report_cmd(project: Path = typer.Argument(..., help="Project file."),
         names = Pseudonymizer.from_file(pseudonymize) if pseudonymize else None
     except QualcodeError as exc:
         _fail(exc, 2)
-    p = _open(project)
+    p = _open(project, read_only=True)
     try:
         check_writable([out, *([qdpx] if qdpx else []), *([mapping] if mapping else [])], overwrite=overwrite)
         with (names.project(p) if names is not None else nullcontext(p)) as source:
@@ -395,34 +396,40 @@ def report_cmd(project: Path = typer.Argument(..., help="Project file."),
                                **{f"--csv ({f.name})": f for f in files}}, {"the project": project})
                 check_writable(files, overwrite=overwrite)
             atomic_write_bytes(out, workbook.getvalue(), overwrite=overwrite)
-            typer.echo(f"wrote {out} ({len(tables)} tables)")
+            say(f"wrote {out} ({len(tables)} tables)")
             if csv:
                 written = export_tables(tables, csv, overwrite=overwrite)
-                typer.echo(f"wrote {len(written)} CSV files to {csv}")
+                say(f"wrote {len(written)} CSV files to {csv}")
             if qdpx:
                 export_refi_qda(source, qdpx, lang=lang, overwrite=overwrite)
-                typer.echo(f"wrote {qdpx}")
+                say(f"wrote {qdpx}")
         if names is not None:
             n, listed, detected = names.counts()
             kept = "" if mapping else "; the name → pseudonym table is not written (--mapping FILE writes it)"
-            typer.echo(f"pseudonymized every output: {n} name{'s' if n != 1 else ''} replaced ({listed} listed, "
-                       f"{detected} detected){kept}")
+            say(f"pseudonymized every output: {n} name{'s' if n != 1 else ''} replaced ({listed} listed, "
+                f"{detected} detected){kept}")
             if mapping is not None:
                 names.save_mapping(mapping, overwrite=overwrite)
-                typer.echo(f"wrote the name → pseudonym table to {mapping}")
+                say(f"wrote the name → pseudonym table to {mapping}")
                 outputs = [o for o in (out, qdpx) if o is not None]
                 beside = any(mapping.resolve().parent == o.resolve().parent for o in outputs) or \
                     (csv is not None and csv.resolve() in mapping.resolve().parents)
                 if beside:
-                    typer.secho(f"warning: {mapping} holds the real names and sits next to the outputs; keep it "
-                                "apart from what you share.", fg="yellow", err=True)
+                    say(f"warning: {mapping} holds the real names and sits next to the outputs; keep it "
+                        "apart from what you share.", fg="yellow", err=True)
     except QualcodeError as exc:
         _fail(exc)
+    except Exception as exc:  # the workbook's XML, written by openpyxl into temporary files first
+        failure = write_failure(out, exc)
+        if failure is None:
+            raise
+        _fail(failure)
 
 
 @app.command("saturation")
 def saturation_cmd(project: Path = typer.Argument(..., help="Project file."),
-                   order: str = typer.Option("date", help="Attribute that orders the interviews."),
+                   order: str | None = typer.Option(None, help="Attribute that orders the interviews (default: "
+                                                                  "date, when the interviews have one)."),
                    by: str | None = typer.Option(None, help="'dimension' or an attribute (round, district …)."),
                    method: str = typer.Option("guest", help="guest or francis.")) -> None:
     """Print the saturation verdict of the coded quotes.
@@ -432,15 +439,22 @@ def saturation_cmd(project: Path = typer.Argument(..., help="Project file."),
         qualcode saturation study.qualcode --by dimension
     """
 
-    p = _open(project)
+    p = _open(project, read_only=True)
     quotes = coded_quotes(p)
     if quotes.empty:
         _fail(QualcodeError("no coded quotes yet: accept some suggestions first"))
+    if order is not None and order not in quotes.columns:
+        attributes = sorted(c for c in quotes.columns if c in set(p.documents.columns) - {"text", "sha256"})
+        _fail(ParameterError(f"--order {order!r}: the interviews have no such attribute; give one of "
+                             f"{', '.join(attributes) or '(none: the attributes sheet gives them)'}, or leave --order "
+                             "out (by date when there is one, else in the order they were added)."), 2)
+    if order is None:
+        order = "date" if "date" in quotes.columns else None
     try:
-        table = saturation(quotes, order=order if order in quotes.columns else None, by=by,
+        table = saturation(quotes, order=order, by=by,
                            method=method)  # type: ignore[arg-type]  # the user's text; saturation() refuses others
     except QualcodeError as exc:
         _fail(exc, 2)
     with pd.option_context("display.width", 160, "display.max_colwidth", 80):
         columns = ["group", "method", "parameters", "n_documents", "n_codes", "notation"]
-        typer.echo(table[columns].to_string(index=False))
+        say(shown(table[columns]).to_string(index=False), lines=True)

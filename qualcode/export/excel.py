@@ -19,6 +19,7 @@ from ..analysis import code_by_attribute, code_frequencies, cooccurrence, first_
 from ..errors import MissingDependencyError, ParameterError
 from ..io.atomic import atomic_path, atomic_write_bytes, check_writable
 from ..io.cells import csv_frame, put, put_row, reporting, sheet_name
+from ..io.paths import path_in
 from ..io.roles import Roles, recognise_roles
 from ..messages import headers, say
 from ..schemas import check_lang, columns
@@ -257,11 +258,17 @@ def table_files(tables: Mapping[str, pd.DataFrame], folder: str | Path, *, forma
     >>> [p.name for p in table_files({"Por district": pd.DataFrame()}, "tablas")]
     ['por_district.csv']
     """
-    import re
-
     folder = Path(folder)
-    stems = [re.sub(r"[^\w\-]+", "_", title, flags=re.UNICODE).strip("_").lower() or "table" for title in tables]
-    return [folder / f"{stem}.{format}" for stem in stems]
+    paths: list[Path] = []
+    for title in tables:
+        # Titles hold attribute names from the attributes sheet: made file names inside ``folder``.
+        path = path_in(folder, str(title).lower(), suffix=f".{format}", fallback="table")
+        k = 2
+        while path in paths:  # two titles that make the same name: the second table is not lost
+            path = path_in(folder, f"{str(title).lower()}-{k}", suffix=f".{format}", fallback="table")
+            k += 1
+        paths.append(path)
+    return paths
 
 
 def export_tables(tables: Mapping[str, pd.DataFrame], folder: str | Path, *, format: str = "csv",

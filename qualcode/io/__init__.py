@@ -8,6 +8,7 @@ merges the attributes sheet, segments, and reports every file's outcome in a
 
 from __future__ import annotations
 
+import errno
 import glob
 import hashlib
 import itertools
@@ -115,15 +116,26 @@ def _expand(paths: PathsLike, skip: set[Path]) -> tuple[list[Path], list[dict]]:
     for item in items:
         text = str(item)
         explicit = False
-        if any(ch in text for ch in "*?[") and not Path(text).exists():
-            matches = sorted(glob.glob(text, recursive=True))
-            if not matches:
-                raise InputFileError(f"no files match {text!r}. Check the pattern and the current folder.")
-            candidates = [Path(m) for m in matches if Path(m).is_file()]
-        elif Path(text).is_dir():
-            candidates = sorted(p for p in Path(text).rglob("*") if p.is_file())
-        else:
-            candidates, explicit = [Path(text)], True
+        try:
+            if any(ch in text for ch in "*?[") and not Path(text).exists():
+                matches = sorted(glob.glob(text, recursive=True))
+                if not matches:
+                    raise InputFileError(f"no files match {text!r}. Check the pattern and the current folder.")
+                candidates = []
+                for match in matches:
+                    try:
+                        if Path(match).is_file():
+                            candidates.append(Path(match))
+                    except OSError as exc:
+                        rows.append(_row(match, None, "error", "InputFileError", _unreadable(Path(match), exc)))
+            elif Path(text).is_dir():
+                candidates, unreadable = _walk(Path(text))
+                rows += unreadable
+            else:
+                candidates, explicit = [Path(text)], True
+        except OSError as exc:  # a path the system will not even look at (longer than it allows): one failed input
+            rows.append(_row(text, None, "error", "InputFileError", _unreadable(Path(text), exc)))
+            continue
         for path in candidates:
             if not explicit and (path.name.startswith((".", "~$")) or path.resolve() in skip):
                 continue
@@ -135,6 +147,56 @@ def _expand(paths: PathsLike, skip: set[Path]) -> tuple[list[Path], list[dict]]:
                 continue
             files.append(path)
     return files, rows
+
+
+def _walk(folder: Path) -> tuple[list[Path], list[dict]]:
+    """The files under ``folder`` (sorted; linked folders not followed), and an error row per part that cannot be read.
+
+    A sub-folder whose path is longer than the system allows, or that this user may not open, is one failed
+    input in the report: the walk goes on with the rest of the batch.
+    """
+    files: list[Path] = []
+    rows: list[dict] = []
+
+    def failed(exc: OSError) -> None:
+        where = Path(exc.filename) if exc.filename else folder
+        rows.append(_row(where, None, "error", "InputFileError", _unreadable(where, exc)))
+
+    stack = [str(folder)]
+    while stack:
+        top = stack.pop()
+        try:
+            with os.scandir(top) as found:
+                entries = list(found)
+        except OSError as exc:
+            failed(exc)
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                elif entry.is_file():  # the type scandir saw: no second stat (a link is followed)
+                    files.append(Path(entry.path))
+            except OSError as exc:
+                failed(exc)
+    return sorted(files), rows
+
+
+# Longer paths are shown cut in the middle: the report row says where, not all 4,000 characters of it.
+_SHOWN_PATH = 160
+
+
+def _unreadable(path: Path, exc: OSError) -> str:
+    """A report row's message for a file or folder the system would not open."""
+    shown = str(path) if len(str(path)) <= _SHOWN_PATH else f"{str(path)[:80]}…{str(path)[-79:]}"
+    if exc.errno == errno.ENAMETOOLONG:
+        why = ("not read: its path is longer than the system allows. Move the files to a folder with a shorter "
+               "path (or give that folder directly).")
+    elif exc.errno in (errno.EACCES, errno.EPERM):
+        why = "not read: this user may not open it. Ask its owner for read access, or copy the files elsewhere."
+    else:
+        why = f"not read: {exc.strerror or exc}. Check the file or folder, or remove it from the batch."
+    return f"{shown}: {why}"
 
 
 _LINE_IN_MESSAGE = re.compile(r"^:(\d+):|(?<![\w(])lines? (\d+)\b")
@@ -278,6 +340,8 @@ def _load_file(job: _Job, *, survey: SurveyColumns | None,
         return [doc], row
     except QualcodeError as exc:
         return [], _row(path, None, "error", type(exc).__name__, str(exc), getattr(exc, "line", None))
+    except OSError as exc:  # the system would not open it (a path too long, no permission): one failed input
+        return [], _row(path, None, "error", "InputFileError", _unreadable(path, exc))
     except Exception as exc:  # a reader bug must not sink the batch; say so plainly
         return [], _row(path, None, "error", type(exc).__name__,
                         f"{path}: unexpected error while reading ({type(exc).__name__}: {exc}). "

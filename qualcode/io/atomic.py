@@ -27,15 +27,20 @@ Three promises, kept in one place so that every writer keeps them:
 from __future__ import annotations
 
 import errno
+import gc
 import os
+import re
 import secrets
+import sys
+import traceback
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import OutputExistsError, ParameterError
+from ..errors import OutputExistsError, OutputWriteError, ParameterError, QualcodeError
 
-__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text", "check_outputs", "check_writable", "free_path"]
+__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text", "check_outputs", "check_writable", "free_path",
+           "write_failure"]
 
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -218,9 +223,10 @@ def atomic_path(target: str | Path, *, overwrite: bool = False) -> Iterator[Path
     """
     target = Path(target)
     check_writable([target], overwrite=overwrite)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp, created_mode = _create_beside(target)
+    tmp: Path | None = None
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp, created_mode = _create_beside(target)
         yield tmp
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
@@ -234,9 +240,77 @@ def atomic_path(target: str | Path, *, overwrite: bool = False) -> Iterator[Path
             os.replace(tmp, target)
         else:
             _link_into_place(tmp, target)
+    except Exception as exc:
+        failure = write_failure(target, exc)
+        if failure is None:
+            raise
+        _release_quietly(exc)
+        raise failure from None
     finally:
-        if tmp.exists():
+        if tmp is not None and tmp.exists():
             tmp.unlink()
+
+
+# What the file system says when a write cannot be done, and what the user can do about it.
+_WRITE_FAILURES = {
+    errno.ENOSPC: ("the disk is full", "Free some space"),
+    errno.EDQUOT: ("the disk quota is used up", "Free some space in your quota"),
+    errno.EFBIG: ("a file-size limit stopped the write (ulimit -f)", "Raise the limit (ulimit -f unlimited)"),
+    errno.EROFS: ("the folder is on a read-only file system", "Write to a folder you can write to"),
+    errno.EACCES: ("this user may not write there", "Write to a folder you can write to"),
+    errno.EPERM: ("the file system refused the write", "Write to a folder you can write to"),
+    errno.ENAMETOOLONG: ("the path is longer than the system allows", "Write to a shorter path"),
+}
+
+
+# lxml (under openpyxl) reports a refused write as a SerialisationError naming libxml2's code, e.g. "IO_EFBIG".
+_LIBXML_IO = re.compile(r"\bIO_(E[A-Z]+)\b")
+
+
+def write_failure(target: str | Path, exc: BaseException) -> OutputWriteError | None:
+    """An :class:`~qualcode.errors.OutputWriteError` for a write the file system refused; None for other errors.
+
+    Writers report it as an ``OSError`` (``ENOSPC``, ``EFBIG`` …) or, for the XML that lxml writes into a
+    workbook, as an ``lxml`` error that names the same code.
+
+    Examples
+    --------
+    >>> print(write_failure("informe.xlsx", OSError(errno.ENOSPC, "No space left on device")))
+    informe.xlsx: not written: the disk is full; nothing of it was left. Free some space and run the command again.
+    """
+    if isinstance(exc, QualcodeError):
+        return None
+    if isinstance(exc, OSError):
+        code = exc.errno
+    else:
+        found = _LIBXML_IO.search(str(exc))
+        code = getattr(errno, found.group(1), None) if found else None
+    if code not in _WRITE_FAILURES:
+        return None
+    what, fix = _WRITE_FAILURES[code]
+    return OutputWriteError(f"{target}: not written: {what}; nothing of it was left. {fix} and run the command "
+                            "again.", path=target, reason=errno.errorcode.get(code or 0))
+
+
+def _release_quietly(exc: BaseException) -> None:
+    """Drop what the failed writer still holds, without the same error printed again as it is collected.
+
+    openpyxl writes each sheet through a generator that lxml's writer is still inside when the disk refuses;
+    released, it raises the same refusal again, which Python can only print ("Exception ignored in …"). The
+    refusal is already in the error raised, so that echo is dropped; any other one is printed as usual.
+    """
+    previous = sys.unraisablehook
+
+    def hook(unraisable: sys.UnraisableHookArgs) -> None:
+        if unraisable.exc_value is None or write_failure("", unraisable.exc_value) is None:
+            previous(unraisable)
+
+    sys.unraisablehook = hook
+    try:
+        traceback.clear_frames(exc.__traceback__)
+        gc.collect()
+    finally:
+        sys.unraisablehook = previous
 
 
 def atomic_write_bytes(target: str | Path, data: bytes, *, overwrite: bool = False) -> None:
