@@ -18,10 +18,11 @@ from ..batch import add_files, count_actions, decision_changes, run_round
 from ..codebook import load_codebook
 from ..errors import NoSpeakerLabelsWarning, OutputExistsError, ParameterError, QualcodeError, QualcodeWarning
 from ..export import export_tables
-from ..export.excel import table_files
+from ..export.excel import DEFAULT_BY, DEFAULT_ORDER, table_files
 from ..io import REMEMBERED
 from ..io.atomic import atomic_write_bytes, check_outputs, check_writable, write_failure
 from ..io.cells import reporting
+from ..io.roles import ROLES, parse_roles
 from ..project import Project
 from ..review.decisions import coded_quotes
 from ..review.decisions import undecided as not_decided
@@ -99,21 +100,32 @@ def _open(path: Path, *, read_only: bool = False) -> Project:
 
 @app.command("init")
 def init(project: Path = typer.Argument(..., help="Project file to create (e.g. study.qualcode)."),
-         codebook: str = typer.Option("nic_study", "--codebook", "-c", help="Codebook file or shipped name.")) -> None:
-    """Create a project file with a codebook.
+         codebook: str = typer.Option("nic_study", "--codebook", "-c", help="Codebook file or shipped name."),
+         roles: str | None = typer.Option(None, "--roles", help="Which attribute column plays which role, e.g. "
+                                          "\"participant=Participante,date=Fecha,stage=Etapa\" (roles: "
+                                          f"{', '.join(ROLES)}); usual Spanish and English headers are "
+                                          "recognised without it.")) -> None:
+    """Create a project file with a codebook (and, optionally, the roles of the study's attribute columns).
 
-    Example:
+    Examples:
 
         qualcode init study.qualcode --codebook codebooks/collaboration.yaml
+
+        qualcode init estudio.qualcode --roles "participant=Participante,date=Fecha,stage=Etapa"
     """
 
     try:
+        declared = parse_roles(roles) if roles else None
         book = load_codebook(codebook)
         with Project.create(project) as p:
             version = p.add_codebook(book)
+            if declared:
+                p.set_roles(declared)
     except QualcodeError as exc:
         _fail(exc, 2)
     say(f"created {project} with codebook {book.id} ({len(book)} codes, version {version})")
+    if declared:
+        say("roles: " + ", ".join(f"{role}={column}" for role, column in declared.items()))
 
 
 @app.command("add")
@@ -340,6 +352,11 @@ def review_apply(project: Path = typer.Argument(..., help="Project file."),
 def report_cmd(project: Path = typer.Argument(..., help="Project file."),
                out: Path = typer.Argument(..., help="Report workbook to write (.xlsx)."),
                lang: str = typer.Option("es", callback=lang_option, help="Labels: es or en."),
+               by: list[str] | None = typer.Option(None, "--by", help="An attribute column (or role) to tabulate "
+                                                   "codes by; repeat for several (default: the roles role, site, "
+                                                   "stage and round that the study has)."),
+               order: str | None = typer.Option(None, "--order", help="Attribute column (or role) that orders the "
+                                                "interviews for saturation (default: the date role)."),
                qdpx: Path | None = typer.Option(None, help="Also write a REFI-QDA .qdpx here."),
                csv: Path | None = typer.Option(None, help="Also write every table as CSV into this folder."),
                pseudonymize: Path | None = typer.Option(None, help="A text file of names to replace (one per line), "
@@ -389,7 +406,8 @@ def report_cmd(project: Path = typer.Argument(..., help="Project file."),
             # The workbook is made in memory first: if a CSV would be refused, nothing at all is written.
             workbook = io.BytesIO()
             with reporting(out, "an .xlsx workbook"):
-                tables = export_report(source, workbook, lang=lang)
+                tables = export_report(source, workbook, lang=lang, by=by or DEFAULT_BY,
+                                       order=order or DEFAULT_ORDER)
             if csv:
                 files = table_files(tables, csv)
                 check_outputs({"the report workbook": out, "--qdpx": qdpx, "--mapping": mapping,
@@ -417,6 +435,8 @@ def report_cmd(project: Path = typer.Argument(..., help="Project file."),
                 if beside:
                     say(f"warning: {mapping} holds the real names and sits next to the outputs; keep it "
                         "apart from what you share.", fg="yellow", err=True)
+    except ParameterError as exc:  # a --by or --order column the study does not have: a usage error
+        _fail(exc, 2)
     except QualcodeError as exc:
         _fail(exc)
     except Exception as exc:  # the workbook's XML, written by openpyxl into temporary files first
@@ -428,11 +448,15 @@ def report_cmd(project: Path = typer.Argument(..., help="Project file."),
 
 @app.command("saturation")
 def saturation_cmd(project: Path = typer.Argument(..., help="Project file."),
-                   order: str | None = typer.Option(None, help="Attribute that orders the interviews (default: "
-                                                                  "date, when the interviews have one)."),
-                   by: str | None = typer.Option(None, help="'dimension' or an attribute (round, district …)."),
-                   method: str = typer.Option("guest", help="guest or francis.")) -> None:
-    """Print the saturation verdict of the coded quotes.
+                   order: str | None = typer.Option(None, help="Attribute column or role that orders the interviews "
+                                                                  "(default: the date role, e.g. Fecha, when the "
+                                                                  "interviews have one; dates are read as dates)."),
+                   by: str | None = typer.Option(None, help="'dimension', an attribute column or a role "
+                                                            "(round, stage, site …)."),
+                   method: str = typer.Option("guest", help="guest or francis."),
+                   lang: str = typer.Option("en", help="Language of the verdict: es or en.",
+                                            callback=lang_option)) -> None:
+    """Print the saturation verdict of the coded quotes, and the order it used.
 
     Example:
 
@@ -443,18 +467,23 @@ def saturation_cmd(project: Path = typer.Argument(..., help="Project file."),
     quotes = coded_quotes(p)
     if quotes.empty:
         _fail(QualcodeError("no coded quotes yet: accept some suggestions first"))
-    if order is not None and order not in quotes.columns:
-        attributes = sorted(c for c in quotes.columns if c in set(p.documents.columns) - {"text", "sha256"})
-        _fail(ParameterError(f"--order {order!r}: the interviews have no such attribute; give one of "
-                             f"{', '.join(attributes) or '(none: the attributes sheet gives them)'}, or leave --order "
-                             "out (by date when there is one, else in the order they were added)."), 2)
-    if order is None:
-        order = "date" if "date" in quotes.columns else None
+    roles = p.roles()
+    attributes = p.attribute_columns()
+    for option, value in (("--order", order), ("--by", by)):
+        if value is not None and value != "dimension" and (roles.get(value) or value) not in quotes.columns:
+            named = ", ".join(f"{r} ({c})" for r, c in roles.columns.items())
+            default = " (by date when there is one, else in the order they were added)" if option == "--order" else ""
+            _fail(ParameterError(f"{option} {value!r}: the interviews have no such attribute; give one of "
+                                 f"{', '.join(attributes) or '(none: the attributes sheet gives them)'}"
+                                 f"{'; roles: ' + named if named else ''}, or leave {option} out{default}."), 2)
+    column = (roles.get(order) or order) if order is not None else roles.get("date")
+    group = (roles.get(by) or by) if by is not None else None
     try:
-        table = saturation(quotes, order=order, by=by,
-                           method=method)  # type: ignore[arg-type]  # the user's text; saturation() refuses others
+        table = saturation(quotes, order=column if column in quotes.columns else None, by=group,
+                           method=method, lang=lang)  # type: ignore[arg-type]  # the user's text; saturation() refuses others
     except QualcodeError as exc:
         _fail(exc, 2)
     with pd.option_context("display.width", 160, "display.max_colwidth", 80):
         columns = ["group", "method", "parameters", "n_documents", "n_codes", "notation"]
+        say(f"order: {table['order'].iloc[0]}" if len(table) else "order: -")
         say(shown(table[columns]).to_string(index=False), lines=True)

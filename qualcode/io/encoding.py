@@ -166,13 +166,33 @@ def _detect_legacy(data: bytes) -> str | None:
     # dashes Word inserts, so prefer it whenever it decodes.
     if candidates[0] in ("latin_1", "iso8859_15"):
         candidates.insert(0, "cp1252")
-    for encoding in candidates:
+    decoded: dict[str, str] = {}
+    for encoding in dict.fromkeys(candidates):
         try:
-            data.decode(encoding)
+            decoded[encoding] = data.decode(encoding)
         except (UnicodeDecodeError, LookupError):
             continue
-        return encoding
-    return None
+    if not decoded:
+        return None
+    # On a short text (an attributes sheet: "Quién;Cuándo") charset-normalizer can take Mac Roman or CP850 for
+    # Windows-1252, turning é into È and á into ·. The reading that gives the letters and punctuation of
+    # Spanish and English text, and the fewest other characters, wins; ties keep charset-normalizer's order.
+    first = next(iter(decoded))
+    return max(decoded, key=lambda encoding: (_plausibility(decoded[encoding]), encoding == first))
+
+
+# What non-ASCII characters Spanish and English transcripts and sheets hold (Excel and Word punctuation too).
+_EXPECTED = set("áéíóúüñÁÉÍÓÚÜÑ¿¡çÇàèìòùÀÈÌÒÙâêîôûãõ‘’“”–—…«»°ºª€·")
+
+
+def _plausibility(text: str) -> int:
+    """Expected letters minus unexpected ones: a mis-chosen 8-bit code page shows as odd symbols (È, ·, Ò)."""
+    odd = [c for c in text if ord(c) > 127]
+    # · and È are expected in their own right, but not in the places where a misread é or á puts them: between
+    # two lowercase letters.
+    expected = sum(1 for c in odd if c in _EXPECTED)
+    inside_words = len(re.findall(r"(?<=[a-z])[·ÈÒÛ](?=[a-z])", text))
+    return expected - 2 * inside_words - (len(odd) - expected)
 
 
 _TRAILING_EOF = re.compile(r"\x1a[\x1a\s]*\Z")

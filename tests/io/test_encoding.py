@@ -162,3 +162,19 @@ def test_mixed_encodings_a_utf8_answer_pasted_into_a_cp1252_file_is_read_too(wri
     assert [t for _, _, t in segs] == ["¿Cómo partió?", "Con miedo, año difícil.", "¿Y después?",
                                        "Después, “mejor” – Peñalolén."]
     assert "inverso.txt: lines 1, 3, 5: not UTF-8 (other lines are); read as Windows-1252" in report.iloc[0]["message"]
+
+
+@pytest.mark.parametrize("text", [
+    "Archivo;Quién;Cargo;Comuna;Momento;Cuándo\nfg_a.txt;GF-CA;directora;Cerro Azul;diagnóstico;12/04/2023\n",
+    "Quién;Cuándo\nD01;12/04/2023\n", "doc;Día\nx;lunes\n", "Nombre;Región\nAna;Ñuble\n"])
+def test_short_legacy_text_is_read_as_windows_1252_not_mac_roman(text):
+    # team-study: a short ;-separated Windows-1252 attributes sheet came back with headers "QuiÈn" and "Cu·ndo".
+    from qualcode.io.encoding import decode_bytes
+
+    assert decode_bytes(text.encode("cp1252")) == (text, "cp1252")
+
+
+def test_text_really_in_mac_roman_still_reads_as_mac_roman():
+    from qualcode.io.encoding import decode_bytes
+
+    assert decode_bytes("Quién cuándo, según él".encode("mac_roman"))[0] == "Quién cuándo, según él"

@@ -1,0 +1,69 @@
+"""A team's own study from the command line: roles, --by, --order, dates (issue 17 items 1, 2)."""
+
+from __future__ import annotations
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from qualcode.cli import app
+
+runner = CliRunner()
+
+
+def _study(tmp_path, samples):
+    english = pd.read_csv(samples / "attributes.csv")
+    files = {p.stem: p.name for p in (samples / "transcripts").iterdir()}
+    sheet = pd.DataFrame({"Archivo": english["doc_id"].map(files), "Quién": english["participant"],
+                          "Cargo": english["role"], "Comuna": english["district"], "Momento": english["stage"],
+                          "Cuándo": pd.to_datetime(english["date"]).dt.strftime("%d/%m/%Y")})
+    sheet.to_csv(tmp_path / "atributos.csv", sep=";", index=False, encoding="cp1252")
+    return tmp_path / "atributos.csv"
+
+
+def test_declared_roles_drive_the_report_and_saturation_from_the_cli(tmp_path, samples):
+    sheet = _study(tmp_path, samples)
+    project = str(tmp_path / "estudio.qualcode")
+    # "Quién", "Momento", "Cuándo" are no usual header: the team declares them.
+    result = runner.invoke(app, ["init", project, "--roles", "participant=Quién,stage=Momento,date=Cuándo"])
+    assert result.exit_code == 0, result.output
+    assert "roles: participant=Quién, stage=Momento, date=Cuándo" in result.output
+    result = runner.invoke(app, ["add", project, str(samples / "transcripts"), "-a", str(sheet), "-q"])
+    assert result.exit_code in (0, 1), result.output
+    coding = pd.read_csv(samples / "coding" / "ana.csv")
+    import qualcode as qc
+
+    with qc.Project.open(project) as p:
+        p.add_manual(list(coding["segment_id"]), list(coding["code_id"]), coder="ana", source="import")
+        assert p.roles().columns["date"] == "Cuándo" and p.roles().columns["role"] == "Cargo"
+    result = runner.invoke(app, ["saturation", project, "--lang", "es"])
+    assert result.exit_code == 0, result.output
+    assert "order: por Cuándo (fechas dd/mm/aaaa, día primero)" in result.output
+    result = runner.invoke(app, ["report", project, str(tmp_path / "informe.xlsx"), "--csv", str(tmp_path / "t"),
+                                 "--by", "Comuna", "--by", "stage"])
+    assert result.exit_code == 0, result.output
+    names = {p.name for p in (tmp_path / "t").iterdir()}
+    assert {"por_comuna.csv", "por_momento.csv"} <= names and "por_cargo.csv" not in names
+
+
+def test_unknown_by_or_order_column_is_a_usage_error_naming_the_columns(tmp_path, samples):
+    sheet = _study(tmp_path, samples)
+    project = str(tmp_path / "e.qualcode")
+    assert runner.invoke(app, ["init", project]).exit_code == 0
+    runner.invoke(app, ["add", project, str(samples / "transcripts" / "int_d02_final.txt"), "-a", str(sheet), "-q"])
+    import qualcode as qc
+
+    with qc.Project.open(project) as p:
+        segs = list(p.segments.query("speaker_role == 'participant'")["segment_id"][:2])
+        qc.add_manual(p, segs, "improvement_science.pdsa.plan", coder="ana")
+    result = runner.invoke(app, ["report", project, str(tmp_path / "x.xlsx"), "--by", "Comunaa"])
+    assert result.exit_code == 2 and "its attribute columns are" in result.output and "Comuna" in result.output
+    result = runner.invoke(app, ["saturation", project, "--order", "fechaa"])
+    assert result.exit_code == 2 and "Cuándo" in result.output
+    assert not (tmp_path / "x.xlsx").exists()
+
+
+def test_init_with_an_unknown_role_lists_the_roles(tmp_path):
+    result = runner.invoke(app, ["init", str(tmp_path / "p.qualcode"), "--roles", "fecha=Fecha"])
+    assert result.exit_code == 2 and "the roles are participant, pseudonym, role, site, stage, round, date" in \
+        result.output
+    assert not (tmp_path / "p.qualcode").exists()
