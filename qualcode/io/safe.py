@@ -246,8 +246,9 @@ def _plan(archive: zipfile.ZipFile, name: str, limits: ZipLimits,
             continue
         member = info.filename
         if info.file_size > limits.member_budget:
-            raise _refuse(name, limits, f"member {member!r} would inflate to {_mib(info.file_size)}, more than the "
-                                        f"{_mib(limits.member_budget)} qualcode reads from one part of {_a(limits.what)}")
+            raise _refuse(name, limits, f"member {member!r} would inflate to {_mib(info.file_size)}, more than "
+                                        f"the {_mib(limits.member_budget)} qualcode reads from one part of "
+                                        f"{_a(limits.what)}")
         ratio = info.file_size / max(info.compress_size, 1)
         if info.file_size > limits.ratio_floor and ratio > limits.max_ratio:
             raise _refuse(name, limits, f"member {member!r} would inflate {ratio:,.0f}-fold (from "

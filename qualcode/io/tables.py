@@ -114,25 +114,49 @@ _BINARY_PART = re.compile(r"(^|/)(media|embeddings|printerSettings|activeX)/|\.(
 _WORKSHEET_PART = re.compile(r"(^|/)worksheets/[^/]+$")
 _ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row\b([^>]*)>")
 _ROW_NUMBER = re.compile(rb"""\sr\s*=\s*["']\s*(\d+)\s*["']""")
+_MERGED = re.compile(rb"""<(?:[A-Za-z_][\w.-]*:)?mergeCell\b[^>]*?\sref\s*=\s*["']\$?([A-Za-z]{1,3})\$?(\d+)"""
+                     rb"""(?::\$?([A-Za-z]{1,3})\$?(\d+))?["']""")
 
 
 def _workbook_part(name: str) -> bool:
     return not _BINARY_PART.search(name)
 
 
-def _check_row_order(copy: io.BytesIO, path: Path, error: type[QualcodeError]) -> None:
+def _column(letters: bytes) -> int:
+    number = 0
+    for letter in letters.upper():
+        number = number * 26 + letter - 64
+    return number
+
+
+def _check_sheets(copy: io.BytesIO, path: Path, error: type[QualcodeError], *, merged_budget: int | None) -> None:
     """Refuse sheets whose rows are stored out of order, repeated or beyond Excel's last row.
 
     openpyxl's read-only mode skips a row stored after a later one (or twice)
     without a word; Excel repairs such a file on opening and LibreOffice reads
-    it, so it is refused with what to do, never read with rows missing.
+    it, so it is refused with what to do, never read with rows missing. For a
+    whole-workbook read (``merged_budget``), merged ranges are sized first:
+    openpyxl makes an object for every cell a range covers, and one tag can
+    cover all 17 billion cells of a sheet.
     """
     with zipfile.ZipFile(copy) as archive:
         for member in archive.namelist():
             if not _WORKSHEET_PART.search(member) or not member.lower().endswith(".xml"):
                 continue
+            data = archive.read(member)
+            if merged_budget is not None:
+                covered = 0
+                for found in _MERGED.finditer(data):
+                    first_col, first_row = _column(found.group(1)), int(found.group(2))
+                    last_col = _column(found.group(3)) if found.group(3) else first_col
+                    last_row = int(found.group(4)) if found.group(4) else first_row
+                    covered += (abs(last_col - first_col) + 1) * (abs(last_row - first_row) + 1)
+                    if covered > merged_budget:
+                        raise error(f"{path}: the sheet stored as {member!r} merges more than {merged_budget:,} "
+                                    "cells; qualcode reads sheets up to that size. Unmerge the cells (or delete "
+                                    "the unused rows and columns), save, and load it again.", path=path)
             last = 0
-            for tag in _ROW_TAG.finditer(archive.read(member)):
+            for tag in _ROW_TAG.finditer(data):
                 number = _ROW_NUMBER.search(tag.group(1))
                 row = int(number.group(1)) if number else last + 1
                 if row > SHEET_MAX_ROW:
@@ -148,7 +172,8 @@ def _check_row_order(copy: io.BytesIO, path: Path, error: type[QualcodeError]) -
 
 
 def open_workbook(path: str | Path, *, error: type[QualcodeError] = TranscriptFormatError,
-                  limits: ZipLimits = WORKBOOK_LIMITS, read_only: bool = True, data_only: bool = True) -> Workbook:
+                  limits: ZipLimits = WORKBOOK_LIMITS, read_only: bool = True, data_only: bool = True,
+                  max_cells: int = SHEET_MAX_CELLS) -> Workbook:
     """Open an ``.xlsx`` under the workbook archive policy.
 
     openpyxl never sees the file itself: it opens an in-memory copy holding
@@ -168,6 +193,9 @@ def open_workbook(path: str | Path, *, error: type[QualcodeError] = TranscriptFo
         The archive policy (:data:`~qualcode.io.safe.CODEBOOK_WORKBOOK_LIMITS` for full mode).
     read_only, data_only : bool
         As :func:`openpyxl.load_workbook`.
+    max_cells : int
+        For a whole-workbook read (``read_only=False``), the cells merged
+        ranges may cover in one sheet (openpyxl makes an object for each).
 
     Raises
     ------
@@ -182,7 +210,7 @@ def open_workbook(path: str | Path, *, error: type[QualcodeError] = TranscriptFo
         copy = repack_zip_safely(path, limits=limits, wanted=_workbook_part)
     except ExchangeFileError as exc:
         raise error(str(exc), path=path) from None
-    _check_row_order(copy, path, error)
+    _check_sheets(copy, path, error, merged_budget=None if read_only else max_cells)
     try:
         with _warnings.catch_warnings():
             # Pictures are left out on purpose (openpyxl says it drops them); other warnings name no file.
@@ -210,9 +238,14 @@ def sheet_rows(ws: Any, *, path: str | Path, error: type[QualcodeError] = Transc
     tuple
         One row's values (or cells with ``values_only=False``).
     """
+    title = getattr(ws, "title", "?")
     if hasattr(ws, "reset_dimensions"):
         ws.reset_dimensions()
-    title = getattr(ws, "title", "?")
+    elif ws.max_row * ws.max_column > max_cells:
+        # A whole-workbook read makes a cell object for every cell of the used range as it is iterated.
+        raise error(f"{path}: sheet {title!r} spans {ws.max_row:,} rows and {ws.max_column:,} columns, more than "
+                    f"the {max_cells:,} cells qualcode reads from one sheet. Delete the unused rows and columns (or "
+                    "split the sheet), save, and load it again.", path=path)
     cells = 0
     try:
         for row in ws.iter_rows(min_row=min_row, max_row=max_row, values_only=values_only):
