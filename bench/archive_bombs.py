@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,37 +66,40 @@ def sentence(rng: random.Random) -> str:
 
 
 def normal_docx(path: Path, target: int) -> Path:
+    """A transcript of varied turns, about ``target`` bytes on disk (sized from a first, smaller one)."""
     import docx
 
-    rng = random.Random(1)
-    document = docx.Document()
-    turns = 0
-    while True:
-        for _ in range(200):
-            document.add_paragraph(f"{'ENTREVISTADORA' if turns % 2 == 0 else 'DIRECTORA'}: {sentence(rng)}")
-            turns += 1
+    turns = 2000
+    for _ in range(3):
+        rng = random.Random(1)
+        document = docx.Document()
+        for turn in range(turns):
+            document.add_paragraph(f"{'ENTREVISTADORA' if turn % 2 == 0 else 'DIRECTORA'}: {sentence(rng)}")
         document.save(str(path))
-        if path.stat().st_size >= target:
+        if path.stat().st_size >= target * 0.9:
             return path
+        turns = int(turns * target / path.stat().st_size) + 100
+    return path
 
 
-def normal_workbook(path: Path, header: list[str], row: object, target: int) -> Path:
+def normal_workbook(path: Path, header: list[str], row: Callable[[int, random.Random], list[object]],
+                    target: int) -> Path:
     import openpyxl
 
-    rng = random.Random(2)
     rows = 2000
     while True:
+        rng = random.Random(2)
         book = openpyxl.Workbook()
         ws = book.active
         ws.title = "revision"
         ws.append(header)
         for i in range(rows):
-            ws.append(row(i, rng))  # type: ignore[operator]
+            ws.append(row(i, rng))
         about = book.create_sheet("about")
         about.append(["format", "qualcode-review-1"])
         about.append(["coder", "ana"])
         book.save(path)
-        if path.stat().st_size >= target:
+        if path.stat().st_size >= target * 0.9:
             return path
         rows = int(rows * target / path.stat().st_size) + 100
 
