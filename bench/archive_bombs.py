@@ -126,9 +126,9 @@ def load(path: Path, call: str) -> str:
     return ("import qualcode as qc\n"
             "try:\n"
             f"    out = {call.format(path=repr(str(path)))}\n"
-            "    print('read:', out)\n"
+            "    print('read:', str(out).split(': ', 1)[-1][:110])\n"
             "except qc.QualcodeError as exc:\n"
-            "    print('refused:', type(exc).__name__, str(exc).split(': ', 1)[1][:110])\n")
+            "    print('refused:', type(exc).__name__, str(exc).split(': ', 1)[-1].splitlines()[0][:110])\n")
 
 
 def main() -> None:
@@ -136,7 +136,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a tenth of the padding")
     args = parser.parse_args()
     scale = 10 if args.quick else 1
-    word = "len(qc.load_corpus({path})[0].segments)"
+    word = "(lambda r: f'{{r.status.iloc[0]}}: {{r.message.iloc[0]}}')(qc.load_corpus({path})[1])"
     review = "len(qc.read_review_sheet({path}))"
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -152,7 +152,13 @@ def main() -> None:
                                                          "_code_id"],
                                 lambda i, rng: [sentence(rng), "sí" if i % 3 else "", "", f"s{i:06d}",
                                                 f"{rng.getrandbits(64):016x}", "collaboration.isolation"], MIB)
-        small = pad(transcript, folder / "small.docx", "word/document.xml", b"<w:body>", b"", 0)
+        import docx
+
+        base = docx.Document()  # the bombs start from a two-turn transcript, as in case 02
+        base.add_paragraph("ENTREVISTADORA: hola")
+        base.add_paragraph("DIRECTORA: colaboramos")
+        base.save(str(folder / "small.docx"))
+        small = folder / "small.docx"
         rows = [
             ("baseline: transcript.docx", transcript, word),
             ("docx, 1 GiB of spaces (case 02)",
