@@ -23,8 +23,8 @@ from typing import IO
 from ..errors import CodebookError, CodebookWarning
 from ..io.atomic import atomic_path
 from ..io.cells import put_row, reporting
-from ..io.docx import check_office_container
-from ..io.tables import read_table
+from ..io.safe import CODEBOOK_WORKBOOK_LIMITS
+from ..io.tables import open_workbook, read_table, sheet_rows
 from ..nlp.normalize import fold
 from .model import LANGS, LIST_FIELDS, TEXT_FIELDS, Codebook
 from .validate import build_codebook
@@ -37,6 +37,9 @@ _ALIASES = {"id": "code_id", "code": "code_id", "codigo": "code_id", "code_id": 
             "parent": "parent_id", "padre": "parent_id", "parent_id": "parent_id", "colour": "color",
             "color": "color"}
 _SPLIT = re.compile(r"[;\n]")
+#: Cells of one codebook sheet (merged ones included): read whole, ~350 B a cell in openpyxl, 1,000,000 cells
+#: stay under ~400 MiB; a codebook of 5,000 codes in 30 columns is 150,000.
+CODEBOOK_MAX_CELLS = 1_000_000
 
 
 def _header_key(value: object) -> str:
@@ -45,14 +48,10 @@ def _header_key(value: object) -> str:
 
 
 def _rows_from_xlsx(path: Path) -> dict[str, list[tuple[int, list[str]]]]:
-    from openpyxl import load_workbook
-
-    check_office_container(path, "Excel")
-    try:
-        book = load_workbook(path, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for damaged files
-        raise CodebookError(f"{path}: the Excel file could not be opened ({type(exc).__name__}: {exc}). "
-                            "Save it again as .xlsx.", path=path) from None
+    # Full mode (merged cells are only known there), under the codebook workbook's archive policy: its budget
+    # keeps a whole-sheet parse within the memory target.
+    book = open_workbook(path, error=CodebookError, limits=CODEBOOK_WORKBOOK_LIMITS, read_only=False,
+                         max_cells=CODEBOOK_MAX_CELLS)
     sheets: dict[str, list[tuple[int, list[str]]]] = {}
     for ws in book.worksheets:
         # Merged cells keep their value only in the top-left cell: fill the range.
@@ -63,7 +62,8 @@ def _rows_from_xlsx(path: Path) -> dict[str, list[tuple[int, list[str]]]]:
                 for col in range(merged.min_col, merged.max_col + 1):
                     fills[(row, col)] = value
         rows = []
-        for r, cells in enumerate(ws.iter_rows(values_only=True), start=1):
+        for r, cells in enumerate(sheet_rows(ws, path=path, error=CodebookError, max_cells=CODEBOOK_MAX_CELLS),
+                                  start=1):
             values = [fills.get((r, c), v) for c, v in enumerate(cells, start=1)]
             rows.append((r, ["" if v is None else str(v) for v in values]))
         sheets[ws.title] = rows

@@ -54,10 +54,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import ExchangeFileError, ProtectedFileError, TranscriptFormatError
+from ..errors import ExchangeFileError, ProtectedFileError, QualcodeError, TranscriptFormatError
 from ..nlp.normalize import fold_label
 from .encoding import normalize_text
-from .safe import parse_xml_safely, read_zip_safely
+from .safe import WORD_LIMITS, parse_xml_safely, read_zip_safely
 
 if TYPE_CHECKING:
     from lxml import etree
@@ -166,13 +166,17 @@ def read_docx(path: str | Path) -> WordText:
     check_office_container(path, "Word")
     try:
         root = _main_part(path)
+    except TranscriptFormatError:
+        raise
     except (ExchangeFileError, KeyError) as exc:
         raise TranscriptFormatError(
             f"{path}: the Word file is damaged or incomplete ({exc}). "
             "Open it in Word or LibreOffice, save a new copy as .docx, and load that.",
             path=path,
         ) from None
-    except Exception as exc:  # zlib and zipfile raise many kinds on a truncated member
+    except QualcodeError:
+        raise
+    except Exception as exc:  # a reader bug must not pass as a traceback
         raise TranscriptFormatError(
             f"{path}: the Word file is damaged and could not be read ({type(exc).__name__}: {exc}). "
             "Open it in Word or LibreOffice, save a new copy as .docx, and load that.",
@@ -210,17 +214,29 @@ def read_docx_text(path: str | Path) -> str:
 
 def _main_part(path: Path) -> etree._Element:
     """The parsed main document part, found through ``_rels/.rels`` (``word/document.xml`` by default)."""
-    rels = read_zip_safely(path, wanted=lambda name: name == "_rels/.rels")
+    rels = _parts(path, "_rels/.rels")
     target = "word/document.xml"
     if "_rels/.rels" in rels:
         for rel in parse_xml_safely(rels["_rels/.rels"], name=f"{path}:_rels/.rels"):
             if str(rel.get("Type", "")).endswith("/officeDocument") and rel.get("Target"):
                 target = str(rel.get("Target")).lstrip("/")
                 break
-    parts = read_zip_safely(path, wanted=lambda name: name == target)
+    parts = _parts(path, target)
     if target not in parts:
         raise ExchangeFileError(f"it has no document part {target!r}; it is not a Word file")
     return parse_xml_safely(parts[target], name=f"{path}:{target}")
+
+
+def _parts(path: Path, member: str) -> dict[str, bytes]:
+    """One part of the package, inflated under the Word archive policy (:data:`~qualcode.io.safe.WORD_LIMITS`).
+
+    Only that part is inflated; one over its budget is refused before lxml
+    sees a byte of it, with the policy's message (file, part, what to do).
+    """
+    try:
+        return read_zip_safely(path, limits=WORD_LIMITS, wanted=lambda name: name == member)
+    except ExchangeFileError as exc:
+        raise TranscriptFormatError(str(exc), path=path) from None
 
 
 def _local(el: etree._Element) -> str:

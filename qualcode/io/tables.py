@@ -15,28 +15,36 @@ import csv
 import difflib
 import io
 import re
+import warnings as _warnings
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from ..errors import AttributesError, InputFileError, TranscriptFormatError
+from ..errors import AttributesError, ExchangeFileError, InputFileError, QualcodeError, TranscriptFormatError
 from ..nlp.normalize import fold_label
 from .docx import check_office_container
 from .encoding import decode, normalize_text
+from .safe import WORKBOOK_LIMITS, ZipLimits, repack_zip_safely
 from .text import ParsedTranscript, Turn
+
+if TYPE_CHECKING:
+    from openpyxl.workbook.workbook import Workbook
 
 __all__ = [
     "KEY_COLUMNS",
     "SurveyColumns",
     "TableShape",
     "is_survey_table",
+    "open_workbook",
     "read_attributes",
     "read_survey",
     "read_table",
+    "sheet_rows",
     "sniff_table",
     "survey_columns_guess",
     "table_hint",
@@ -94,25 +102,177 @@ def _cell(value: object) -> str:
     return normalize_text(str(value))
 
 
-def _read_xlsx(path: Path, sheet: str | None) -> pd.DataFrame:
-    check_office_container(path, "Excel")
+#: Cells of one sheet qualcode reads (counting the blanks inside the used range): ~40 MiB of pointers per copy
+#: of the table, ~15 s to read; a survey of 50,000 answers in 100 columns. A small file cannot make qualcode
+#: build a table of billions of cells (a cell at row 1 and one at column XFD of every row).
+SHEET_MAX_CELLS = 5_000_000
+#: Excel's last row: a row number beyond it is not a spreadsheet, and openpyxl would yield every row up to it.
+SHEET_MAX_ROW = 1_048_576
+# Parts of a workbook no reader of qualcode needs (pictures, embedded files, printer settings, macros): kept as
+# empty entries so the package still resolves, never inflated.
+_BINARY_PART = re.compile(r"(^|/)(media|embeddings|printerSettings|activeX)/|\.(bin|png|jpe?g|gif|bmp|tiff?|emf|wmf|"
+                          r"svg|wdp|jfif|webp|ico|odttf)$", re.IGNORECASE)
+_WORKSHEET_PART = re.compile(r"(^|/)worksheets/[^/]+$")
+_ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row\b([^>]*)>")
+_ROW_NUMBER = re.compile(rb"""\sr\s*=\s*["']\s*(\d+)\s*["']""")
+_MERGED = re.compile(rb"""<(?:[A-Za-z_][\w.-]*:)?mergeCell\b[^>]*?\sref\s*=\s*["']\$?([A-Za-z]{1,3})\$?(\d+)"""
+                     rb"""(?::\$?([A-Za-z]{1,3})\$?(\d+))?["']""")
+
+
+def _workbook_part(name: str) -> bool:
+    return not _BINARY_PART.search(name)
+
+
+def _column(letters: bytes) -> int:
+    number = 0
+    for letter in letters.upper():
+        number = number * 26 + letter - 64
+    return number
+
+
+def _check_sheets(copy: io.BytesIO, path: Path, error: type[QualcodeError], *, merged_budget: int | None) -> None:
+    """Refuse sheets whose rows are stored out of order, repeated or beyond Excel's last row.
+
+    openpyxl's read-only mode skips a row stored after a later one (or twice)
+    without a word; Excel repairs such a file on opening and LibreOffice reads
+    it, so it is refused with what to do, never read with rows missing. For a
+    whole-workbook read (``merged_budget``), merged ranges are sized first:
+    openpyxl makes an object for every cell a range covers, and one tag can
+    cover all 17 billion cells of a sheet.
+    """
+    with zipfile.ZipFile(copy) as archive:
+        for member in archive.namelist():
+            if not _WORKSHEET_PART.search(member) or not member.lower().endswith(".xml"):
+                continue
+            data = archive.read(member)
+            if merged_budget is not None:
+                covered = 0
+                for found in _MERGED.finditer(data):
+                    first_col, first_row = _column(found.group(1)), int(found.group(2))
+                    last_col = _column(found.group(3)) if found.group(3) else first_col
+                    last_row = int(found.group(4)) if found.group(4) else first_row
+                    covered += (abs(last_col - first_col) + 1) * (abs(last_row - first_row) + 1)
+                    if covered > merged_budget:
+                        raise error(f"{path}: the sheet stored as {member!r} merges more than {merged_budget:,} "
+                                    "cells; qualcode reads sheets up to that size. Unmerge the cells (or delete "
+                                    "the unused rows and columns), save, and load it again.", path=path)
+            last = 0
+            for tag in _ROW_TAG.finditer(data):
+                number = _ROW_NUMBER.search(tag.group(1))
+                row = int(number.group(1)) if number else last + 1
+                if row > SHEET_MAX_ROW:
+                    raise error(f"{path}: the sheet stored as {member!r} has a row numbered {row:,}, beyond Excel's "
+                                f"last row ({SHEET_MAX_ROW:,}); the file is damaged. Open it in Excel or "
+                                "LibreOffice and save it again as .xlsx.", path=path)
+                if row <= last:
+                    raise error(f"{path}: the sheet stored as {member!r} has row {row} after row {last} (rows out "
+                                "of order or repeated), and rows would be skipped. Open it in Excel or LibreOffice "
+                                "and save it again as .xlsx: that stores the rows in order.", path=path)
+                last = row
+    copy.seek(0)
+
+
+def open_workbook(path: str | Path, *, error: type[QualcodeError] = TranscriptFormatError,
+                  limits: ZipLimits = WORKBOOK_LIMITS, read_only: bool = True, data_only: bool = True,
+                  max_cells: int = SHEET_MAX_CELLS) -> Workbook:
+    """Open an ``.xlsx`` under the workbook archive policy.
+
+    openpyxl never sees the file itself: it opens an in-memory copy holding
+    only the parts that passed :data:`~qualcode.io.safe.WORKBOOK_LIMITS`
+    (inflated-size and ratio budgets, checked while inflating), with pictures
+    and embedded files left empty. Old binary ``.xls`` and password-protected
+    files are refused with what to do, and so are sheets whose rows are stored
+    out of order (which openpyxl's read-only mode would skip). Read the rows
+    with :func:`sheet_rows`, which ignores a stale ``<dimension>``.
+
+    Parameters
+    ----------
+    path : str or Path
+    error : QualcodeError subclass
+        What to raise for a refused or damaged file (the caller's kind of error).
+    limits : ZipLimits
+        The archive policy (:data:`~qualcode.io.safe.CODEBOOK_WORKBOOK_LIMITS` for full mode).
+    read_only, data_only : bool
+        As :func:`openpyxl.load_workbook`.
+    max_cells : int
+        For a whole-workbook read (``read_only=False``), the cells merged
+        ranges may cover in one sheet (openpyxl makes an object for each).
+
+    Raises
+    ------
+    QualcodeError
+        ``error``, naming the file (and the part or sheet) and what to do.
+    """
     from openpyxl import load_workbook
 
+    path = Path(path)
+    check_office_container(path, "Excel")
     try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise TranscriptFormatError(
-            f"{path}: the Excel file is damaged or not a real .xlsx ({type(exc).__name__}: {exc}). "
-            "Open it in Excel or LibreOffice and save it again as .xlsx.",
-            path=path,
-        ) from None
+        copy = repack_zip_safely(path, limits=limits, wanted=_workbook_part)
+    except ExchangeFileError as exc:
+        raise error(str(exc), path=path) from None
+    _check_sheets(copy, path, error, merged_budget=None if read_only else max_cells)
+    try:
+        with _warnings.catch_warnings():
+            # Pictures are left out on purpose (openpyxl says it drops them); other warnings name no file.
+            _warnings.filterwarnings("ignore", category=UserWarning, module="openpyxl")
+            return load_workbook(copy, read_only=read_only, data_only=data_only, keep_links=False)
+    except Exception as exc:  # openpyxl raises many kinds for damaged files
+        raise error(f"{path}: the Excel file is damaged or not a real .xlsx ({type(exc).__name__}: {exc}). "
+                    "Open it in Excel or LibreOffice and save it again as .xlsx.", path=path) from None
+
+
+def sheet_rows(ws: Any, *, path: str | Path, error: type[QualcodeError] = TranscriptFormatError,
+               min_row: int | None = None, max_row: int | None = None, values_only: bool = True,
+               max_cells: int = SHEET_MAX_CELLS) -> Iterator[tuple[Any, ...]]:
+    """Every row of a sheet from :func:`open_workbook`, whatever its stored ``<dimension>`` says.
+
+    Several writers store a stale or minimal ``<dimension>``, and openpyxl's
+    read-only mode stops there: it is reset, so every row Excel shows is
+    read. Rows are as long as their last cell; missing rows come as empty
+    tuples, so row numbers stay right. A sheet is parsed as it is read, so a
+    truncated or damaged one fails here: that becomes ``error`` naming the
+    file and the sheet. More than ``max_cells`` cells is refused.
+
+    Yields
+    ------
+    tuple
+        One row's values (or cells with ``values_only=False``).
+    """
+    title = getattr(ws, "title", "?")
+    if hasattr(ws, "reset_dimensions"):
+        ws.reset_dimensions()
+    elif ws.max_row * ws.max_column > max_cells:
+        # A whole-workbook read makes a cell object for every cell of the used range as it is iterated.
+        raise error(f"{path}: sheet {title!r} spans {ws.max_row:,} rows and {ws.max_column:,} columns, more than "
+                    f"the {max_cells:,} cells qualcode reads from one sheet. Delete the unused rows and columns (or "
+                    "split the sheet), save, and load it again.", path=path)
+    cells = 0
+    try:
+        for row in ws.iter_rows(min_row=min_row, max_row=max_row, values_only=values_only):
+            cells += len(row) or 1
+            if cells > max_cells:
+                raise error(f"{path}: sheet {title!r} has more than {max_cells:,} cells (blank ones inside the "
+                            "used range count); qualcode reads sheets up to that size. Delete the unused rows and "
+                            "columns (or split the sheet), save, and load it again.", path=path)
+            yield row
+    except QualcodeError:
+        raise
+    except Exception as exc:  # openpyxl parses a sheet as it is read: XML and value errors surface here
+        raise error(f"{path}: sheet {title!r} is damaged ({type(exc).__name__}: {exc}); the file is probably "
+                    "truncated or was not saved completely. Open it in Excel or LibreOffice and save it again as "
+                    ".xlsx, or use an earlier copy.", path=path) from None
+
+
+def _read_xlsx(path: Path, sheet: str | None) -> pd.DataFrame:
+    book = open_workbook(path)
     try:
         if sheet is not None and sheet not in book.sheetnames:
             raise InputFileError(
                 f"{path}: there is no sheet {sheet!r}; the sheets are {book.sheetnames}.", path=path
             )
         ws = book[sheet] if sheet is not None else book.worksheets[0]
-        rows = [[_cell(v) for v in row] for row in ws.iter_rows(values_only=True)]
+        rows = [[_cell(v) for v in row] for row in sheet_rows(ws, path=path)]
     finally:
         book.close()
     # The header is the first row with any content; blank rows are skipped but
@@ -124,6 +284,10 @@ def _read_xlsx(path: Path, sheet: str | None) -> pd.DataFrame:
     width = max(len(header), *(len(r) for _, r in numbered))
     header = [h.strip() for h in header] + [""] * (width - len(header))
     keep = [i for i, h in enumerate(header) if h]
+    if len(keep) * (len(numbered) - 1) > SHEET_MAX_CELLS:
+        raise InputFileError(f"{path}: the sheet has {len(numbered) - 1:,} rows of {len(keep)} columns, more than "
+                             f"the {SHEET_MAX_CELLS:,} cells qualcode reads from a sheet. Split it and load the "
+                             "parts.", path=path)
     data = [[(r + [""] * width)[i] for i in keep] for _, r in numbered[1:]]
     frame = pd.DataFrame(data, columns=[header[i] for i in keep], dtype=object)
     frame.index = pd.Index([n for n, _ in numbered[1:]], name="row")

@@ -31,6 +31,7 @@ import pandas as pd
 from ..errors import ParameterError, ReviewSheetError
 from ..io.atomic import atomic_path, check_writable
 from ..io.cells import put, put_row, reporting
+from ..io.tables import open_workbook, sheet_rows
 from ..nlp.normalize import fold
 from ..project import text_hash
 from ..schemas import check_lang, returns
@@ -281,53 +282,60 @@ def read_review_sheet(path: str | Path) -> pd.DataFrame:
     ReviewSheetError
         If the file is not a readable ``.xlsx`` or holds no review sheet.
     """
-    from openpyxl import load_workbook
-
     path = Path(path)
+    # Row by row (read-only), under the workbook archive policy: a workbook comes back from someone else's computer.
+    # Formulas as their text (data_only=False): a memo typed "=…", "+…" or "-…" became a formula, and its words are
+    # in the formula, not in the value the spreadsheet computed (an error, or nothing).
+    book = open_workbook(path, error=ReviewSheetError, data_only=False)
     try:
-        # Formulas as their text (data_only=False): a memo typed "=…", "+…" or "-…" became a formula, and
-        # its words are in the formula, not in the value the spreadsheet computed (an error, or nothing).
-        book = load_workbook(path)
-    except Exception as exc:  # openpyxl raises many kinds for damaged files
-        raise ReviewSheetError(f"{path}: the review workbook could not be opened ({type(exc).__name__}: {exc}).",
-                               path=path) from None
-    names = _header_map()
-    target = None
-    for ws in book.worksheets:
-        header = [fold(str(c.value)).strip() if c.value is not None else "" for c in next(ws.iter_rows(max_row=1))]
-        if "_segment_id" in header:
-            target, columns = ws, {names[h]: i for i, h in enumerate(header) if h in names}
-            break
-    if target is None:
-        raise ReviewSheetError(
-            f"{path}: no sheet has the hidden '_segment_id' column that review workbooks carry. Was the sheet "
-            "copied into a new file, or the hidden columns deleted? Export a new review sheet.", path=path)
-    meta = {}
-    if "about" in book.sheetnames:
-        meta = {str(r[0]): r[1] for r in book["about"].iter_rows(values_only=True) if r and r[0]}
-    missing = [k for k in ("_text_sha", "decision") if k not in columns]
-    if missing:
-        raise ReviewSheetError(f"{path}: the review sheet lacks column(s) {missing}; export a new review sheet.",
-                               path=path)
+        names = _header_map()
+        target = None
+        for ws in book.worksheets:
+            first = next(sheet_rows(ws, path=path, error=ReviewSheetError, max_row=1, values_only=False), ())
+            header = [fold(str(c.value)).strip() if c.value is not None else "" for c in first]
+            if "_segment_id" in header:
+                target, columns = ws, {names[h]: i for i, h in enumerate(header) if h in names}
+                break
+        if target is None:
+            raise ReviewSheetError(
+                f"{path}: no sheet has the hidden '_segment_id' column that review workbooks carry. Was the sheet "
+                "copied into a new file, or the hidden columns deleted? Export a new review sheet.", path=path)
+        meta = {}
+        if "about" in book.sheetnames:
+            meta = {str(r[0]): (r[1] if len(r) > 1 else None)
+                    for r in sheet_rows(book["about"], path=path, error=ReviewSheetError) if r and r[0]}
+        missing = [k for k in ("_text_sha", "decision") if k not in columns]
+        if missing:
+            raise ReviewSheetError(f"{path}: the review sheet lacks column(s) {missing}; export a new review sheet.",
+                                   path=path)
+        # (sheet row, values, columns holding a formula) of every row with something in it
+        read: list[tuple[int, list, set[int]]] = []
+        for number, cells in enumerate(sheet_rows(target, path=path, error=ReviewSheetError, min_row=2,
+                                                  values_only=False), start=2):
+            values = [c.value for c in cells]
+            if any(v not in (None, "") for v in values):
+                read.append((number, values, {i for i in columns.values() if i < len(cells)
+                                              and cells[i].data_type == "f"}))
+        title = target.title
+    finally:
+        book.close()
+    # The values the spreadsheet computed, read only where a formula sits where a value is expected.
+    computed = {(number, i) for number, _, formulas in read for key, i in columns.items()
+                if i in formulas and key not in _TYPED_TEXT}
+    cached = _computed_values(path, title, computed) if computed else {}
     rows = []
-    cached = None  # the values the spreadsheet computed, read only if a formula sits where a value is expected
-    for number, cells in enumerate(target.iter_rows(min_row=2), start=2):
-        values = [c.value for c in cells]
-        if not any(v not in (None, "") for v in values):
-            continue
+    for number, values, formulas in read:
         get = {k: (values[i] if i < len(values) else None) for k, i in columns.items()}
         remarks, unsaved = [], False
         for key, i in columns.items():
-            if i >= len(cells) or cells[i].data_type != "f":
+            if i not in formulas:
                 continue
             if key in _TYPED_TEXT:
                 # Someone's words that the spreadsheet took for a formula: keep them, and say so.
                 get[key] = _formula_text(values[i])
                 remarks.append(f"the {_TYPED_TEXT[key]} is a formula in the spreadsheet; recorded as its text")
             else:
-                if cached is None:
-                    cached = load_workbook(path, data_only=True)[target.title]
-                get[key] = cached.cell(number, i + 1).value
+                get[key] = cached.get((number, i))
                 if key == "decision" and get[key] is None:
                     unsaved = True
         record = {"row": number, "segment_id": get.get("_segment_id"), "text_sha": get.get("_text_sha"),
@@ -376,6 +384,22 @@ def read_review_sheet(path: str | Path) -> pd.DataFrame:
                         "export_id": str(meta["export_id"]) if meta.get("export_id") else None,
                         "log_position": _position(meta.get("log_position"))})
     return frame
+
+
+def _computed_values(path: Path, title: str, wanted: set[tuple[int, int]]) -> dict[tuple[int, int], object]:
+    """The values the spreadsheet saved for these (sheet row, column index) cells of sheet ``title``."""
+    book = open_workbook(path, error=ReviewSheetError, data_only=True)
+    out: dict[tuple[int, int], object] = {}
+    try:
+        last = max(number for number, _ in wanted)
+        for number, row in enumerate(sheet_rows(book[title], path=path, error=ReviewSheetError, max_row=last),
+                                     start=1):
+            for i in range(len(row)):
+                if (number, i) in wanted:
+                    out[(number, i)] = row[i]
+    finally:
+        book.close()
+    return out
 
 
 # Columns where a person types free text (shown by these names in a row's report).
