@@ -99,3 +99,14 @@ def test_report_by_an_unknown_column_is_an_error_naming_the_columns(two_studies,
     tables = qc.export_report(two_studies["es"], tmp_path / "z.xlsx", by=["Idioma"],
                               charts=False)
     assert "Por Idioma" in tables
+
+
+def test_role_headers_in_spanish_are_not_called_misspellings(samples, tmp_path):
+    # team-study 05: "column 'Participante' looks like a misspelling of 'participant'".
+    _spanish_sheet(samples, tmp_path / "atributos.csv")
+    _, report = qc.load_corpus(samples / "transcripts" / "int_d02_final.txt", attributes=tmp_path / "atributos.csv")
+    assert not report["message"].str.contains("misspelling").any(), report["message"].tolist()
+    sheet = pd.DataFrame({"doc_id": ["int_d02_final"], "participnat": ["D02"]})
+    sheet.to_csv(tmp_path / "typo.csv", index=False)
+    _, report = qc.load_corpus(samples / "transcripts" / "int_d02_final.txt", attributes=tmp_path / "typo.csv")
+    assert report["message"].str.contains("'participnat' looks like a misspelling of 'participant'").any()

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 from ..errors import ParameterError
 
-__all__ = ["HEADERS", "ROLES", "Roles", "parse_roles", "recognise_roles"]
+__all__ = ["HEADERS", "ROLES", "Roles", "header_role", "parse_roles", "recognise_roles"]
 
 ROLES = ("participant", "pseudonym", "role", "site", "stage", "round", "date")
 
@@ -56,6 +56,17 @@ def _key(header: object) -> str:
 
 
 _BY_KEY = {_key(h): role for role, headers in HEADERS.items() for h in headers}
+
+
+def header_role(header: object) -> str | None:
+    """The role a usual header names (``"Fecha de entrevista"`` → ``"date"``), or ``None``.
+
+    Examples
+    --------
+    >>> header_role("Seudónimo"), header_role("Dependencia")
+    ('pseudonym', None)
+    """
+    return _BY_KEY.get(_key(header))
 
 
 @dataclass

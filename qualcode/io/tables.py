@@ -29,6 +29,7 @@ from ..errors import AttributesError, ExchangeFileError, InputFileError, Qualcod
 from ..nlp.normalize import fold_label
 from .docx import check_office_container
 from .encoding import decode, normalize_text
+from .roles import header_role
 from .safe import WORKBOOK_LIMITS, ZipLimits, repack_zip_safely
 from .text import ParsedTranscript, Turn
 
@@ -670,7 +671,8 @@ def read_attributes(source: str | Path | pd.DataFrame, *, key: str | None = None
         if column in RESERVED:
             issues.add(1, column, f"column {column!r} clashes with a corpus column; rename it in the sheet")
         lowered = fold_label(column)
-        if lowered not in KNOWN_ATTRIBUTES and column not in required:
+        # A usual Spanish or English header of a role (Participante, Ronda, Fecha) is no misspelling.
+        if lowered not in KNOWN_ATTRIBUTES and column not in required and header_role(column) is None:
             hint = difflib.get_close_matches(lowered, KNOWN_ATTRIBUTES, n=1, cutoff=0.8)
             if hint:
                 warnings.append(f"{name}: column {column!r} looks like a misspelling of {hint[0]!r}")
