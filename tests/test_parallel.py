@@ -98,7 +98,7 @@ def test_a_dask_cluster_gives_identical_results(tmp_path, samples, small, study_
 def test_an_unreachable_scheduler_is_a_clear_error(tmp_path, small, study_codebook):
     pytest.importorskip("distributed")
     project = _project(tmp_path / "p.qualcode", small, study_codebook)
-    with (pytest.raises(SchedulerError, match=r"could not reach the Dask scheduler at tcp://127\.0\.0\.1:9"),
+    with (pytest.raises(SchedulerError, match=r"scheduler='tcp://127\.0\.0\.1:9': nothing listens at 127\.0\.0\.1:9"),
           Runner(scheduler="tcp://127.0.0.1:9") as runner):
         runner.map(abs, [1, 2])
     assert project.suggestions.empty
