@@ -166,6 +166,8 @@ def scheduler_address(address: str) -> str:
         raise refuse(f"the scheme {scheme + '://'!r} is not one qualcode connects with (tcp:// or tls://)")
     if found["rest"]:
         raise refuse(f"{found['rest'][:40]!r} after the port has no place in a scheduler address")
+    if found["ip6"] is None and text.split("://", 1)[-1].count(":") > 1:
+        raise refuse("an IPv6 address goes in brackets: tcp://[::1]:8786")
     if found["ip6"] is not None:
         try:
             host = f"[{ipaddress.IPv6Address(found['ip6'])}]"
@@ -175,15 +177,13 @@ def scheduler_address(address: str) -> str:
         host = found["host"]
         if not host:
             raise refuse("the host is missing")
-        if host.count(":") or "[" in host or "]" in host:  # pragma: no cover - the pattern stops at ':'
-            raise refuse("an IPv6 address goes in brackets: tcp://[::1]:8786")
+        if "[" in host or "]" in host:
+            raise refuse("an IPv6 address goes in brackets, both of them: tcp://[::1]:8786")
         labels = host.rstrip(".").split(".")
         if len(host) > 253 or not all(_HOST_LABEL.fullmatch(label) for label in labels):
             raise refuse(f"{host!r} is not a host name or IP address")
     port = found["port"]
     if port is None:
-        if text.count(":") > 1 and found["ip6"] is None and "://" not in text:
-            raise refuse("an IPv6 address goes in brackets: tcp://[::1]:8786")
         raise refuse("the port is missing (the scheduler listens on 8786 unless told otherwise)")
     if not port.isascii() or not port.isdigit() or not 1 <= int(port) <= 65535:
         raise refuse(f"the port {port[:12]!r} is not a number from 1 to 65535")
@@ -300,6 +300,10 @@ def _greet(address: str, timeout: float) -> dict[str, Any]:
         raise _late(address, where, timeout, "it accepted the connection but did not answer as a Dask "
                     "scheduler") from exc
     except Exception as exc:
+        if address.startswith("tls://"):
+            raise _error("{opt}{address!r}: no TLS connection to {where} ({why}). tls:// needs Dask's TLS settings "
+                         "(distributed.comm.tls.* in Dask's configuration); a scheduler without TLS has a tcp:// "
+                         "address.", address=address, where=where, why=_why(exc)) from exc
         closed = isinstance(exc, OSError) and ("closed" in str(exc).lower() or "reset" in str(exc).lower())
         what = ("it accepted the connection and closed it without answering as a Dask scheduler"
                 if closed else f"it answered, but not as a Dask scheduler does ({_why(exc)})")
@@ -420,8 +424,9 @@ class Runner:
 
     def _notice(self, text: str) -> None:
         log.info(text)
-        if self.progress:
-            print(text, file=sys.stderr, flush=True)  # beside the progress bars, which go to stderr too
+        if self.progress:  # a line beside the progress bars, where they go (see qualcode.progress)
+            sys.stderr.write(text + "\n")
+            sys.stderr.flush()
 
     # -- backends -------------------------------------------------------------------
     def _dask(self) -> Any:
@@ -447,7 +452,7 @@ class Runner:
             except _Late:
                 raise _late(address, address.split("://", 1)[1], self.timeout,
                             "the scheduler stopped answering") from None
-            except (OSError, TimeoutError) as exc:
+            except Exception as exc:  # OSError, TimeoutError, or Dask refusing this client (versions)
                 raise _error("{opt}{address!r}: the scheduler answered, then the connection failed ({why}). Try "
                              "again; if it fails again, check the scheduler's log.", address=address,
                              why=_why(exc)) from exc
@@ -600,7 +605,10 @@ class Runner:
                 if not future.done():
                     still.append(future)
                 elif future.status == "error":
-                    exc = _within(RESULT_TIMEOUT_S, future.exception)
+                    try:
+                        exc = _within(RESULT_TIMEOUT_S, future.exception)
+                    except _Late:
+                        raise self._lost(desc, "a task failed and its error could not be fetched") from None
                     if _is_dasks(exc):
                         raise self._lost(desc, f"a task failed in Dask itself ({type(exc).__name__}: {_why(exc)}; "
                                          "a worker killed by running out of memory looks like this)") from exc
