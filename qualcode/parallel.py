@@ -304,7 +304,10 @@ def _greet(address: str, timeout: float) -> dict[str, Any]:
             raise _error("{opt}{address!r}: no TLS connection to {where} ({why}). tls:// needs Dask's TLS settings "
                          "(distributed.comm.tls.* in Dask's configuration); a scheduler without TLS has a tcp:// "
                          "address.", address=address, where=where, why=_why(exc)) from exc
-        closed = isinstance(exc, OSError) and ("closed" in str(exc).lower() or "reset" in str(exc).lower())
+        # Dask's connect retries a connection closed during its handshake until its time is up, then says
+        # "Timed out trying to connect": the endpoint kept closing, it did not answer.
+        closed = isinstance(exc, OSError) and any(
+            word in str(exc).lower() for word in ("closed", "reset", "timed out trying to connect"))
         what = ("it accepted the connection and closed it without answering as a Dask scheduler"
                 if closed else f"it answered, but not as a Dask scheduler does ({_why(exc)})")
         raise _error("{opt}{address!r}: {what}. Is {where} the scheduler's address (its port is 8786 by "
@@ -348,6 +351,10 @@ def _dask_logs_muted() -> Iterator[None]:
     finally:
         for logger, level in zip(loggers, levels, strict=True):
             logger.setLevel(level)
+
+
+def _workers_said(count: int | None) -> str:
+    return "workers not known yet" if count is None else f"{count} worker{'s' * (count != 1)}"
 
 
 def _is_dasks(exc: BaseException) -> bool:
@@ -458,8 +465,8 @@ class Runner:
                              why=_why(exc)) from exc
             workers = info.get("workers")
             count = len(workers) if isinstance(workers, dict) else 0
-            self._notice(f"working with the Dask cluster at {address} ({count} workers): files are read "
-                         "and texts encoded there; the project file is written here")
+            self._notice(f"working with the Dask cluster at {address} ({_workers_said(count)}): files are read and "
+                         "texts encoded there; the project file is written here")
         return self._client
 
     def _local(self) -> Any:
@@ -631,7 +638,7 @@ class Runner:
                 raise self._no_workers(desc)
             if now - last_told >= STALL_NOTICE_S:
                 self._notice(f"{desc}: {len(futures) - len(pending)}/{len(futures)} done on the Dask cluster at "
-                             f"{self.scheduler}, none in the last {now - last_done:.0f} s ({workers} workers); "
+                             f"{self.scheduler}, none in the last {now - last_done:.0f} s ({_workers_said(workers)}); "
                              "waiting (Ctrl-C stops and cancels the rest)")
                 last_told = now
 

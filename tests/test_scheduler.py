@@ -300,7 +300,7 @@ def test_scheduler_single_file_runs_on_the_cluster_and_says_so(cluster, samples,
         corpus, report = qc.load_corpus(samples / "transcripts" / "int_d02_final.txt")
         assert runner.sent == [("load (groups of files)", 1)]
     said = capsys.readouterr().err
-    assert f"working with the Dask cluster at {cluster.scheduler_address} (1 workers)" in said
+    assert f"working with the Dask cluster at {cluster.scheduler_address} (1 worker)" in said
     assert f"sent to the Dask cluster at {cluster.scheduler_address}: load (groups of files) (1 task)" in said
     assert len(corpus.documents) == 1 and (report["status"] == "ok").all()
 
