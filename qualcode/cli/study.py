@@ -16,13 +16,21 @@ import typer
 from ..analysis import saturation
 from ..batch import add_files, count_actions, decision_changes, run_round
 from ..codebook import load_codebook
-from ..errors import NoSpeakerLabelsWarning, OutputExistsError, ParameterError, QualcodeError, QualcodeWarning
+from ..errors import (
+    NoSpeakerLabelsWarning,
+    OutputExistsError,
+    ParameterError,
+    QualcodeError,
+    QualcodeWarning,
+    SchedulerError,
+)
 from ..export import export_tables
 from ..export.excel import DEFAULT_BY, DEFAULT_ORDER, table_files
 from ..io import REMEMBERED
 from ..io.atomic import atomic_write_bytes, check_outputs, check_writable, write_failure
 from ..io.cells import reporting
 from ..io.roles import ROLES, parse_roles
+from ..parallel import scheduler_address
 from ..project import Project
 from ..review.decisions import coded_quotes
 from ..review.decisions import undecided as not_decided
@@ -50,9 +58,23 @@ app.add_typer(review_app, name="review")
 
 WORKERS = typer.Option(1, "--workers", "-w", min=1, help="Spread the work over this many local processes "
                                                          "(results identical to one).")
-SCHEDULER = typer.Option(None, "--scheduler", metavar="ADDRESS",
-                         help="Run the work on this Dask scheduler (tcp://host:8786; pip install 'qualcode[dask]'). "
-                              "Workers must see the transcript files at the same paths.")
+
+
+def _scheduler(value: str | None) -> str | None:
+    """Check --scheduler before anything runs (the address only: it is reached when the work starts)."""
+    if value is None:
+        return None
+    try:
+        return scheduler_address(value)
+    except SchedulerError as exc:
+        raise typer.BadParameter(getattr(exc, "cli_message", str(exc)).removeprefix("--scheduler ")) from exc
+
+
+# "[dask]" is escaped: Typer's help is Rich markup, where a bare [dask] is a style tag and vanishes.
+SCHEDULER = typer.Option(None, "--scheduler", metavar="ADDRESS", callback=_scheduler,
+                         help="Run the work on this Dask scheduler (tcp://host:8786; pip install "
+                              "'qualcode\\[dask]'). Workers must see the transcript files at the same paths. "
+                              "Reaching it may take QUALCODE_SCHEDULER_TIMEOUT seconds (default 5).")
 QUIET = typer.Option(False, "--quiet", "-q", help="No progress bars.")
 OVERWRITE = typer.Option(False, "--overwrite", help="Replace existing files of these names (by default an existing "
                                                     "file, perhaps someone's work, is never replaced).")
