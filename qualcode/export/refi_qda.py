@@ -141,7 +141,7 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
     declared = {"doc_id", "source_path", "format", "encoding", "language", "sha256", "n_turns", "n_segments", "n_words",
                 "labelled", "text", "unit", "added_at", "updated_at"}
     attributes = [c for c in documents.columns if c not in declared]
-    if attributes:
+    if attributes and len(documents):  # the schema wants at least one <Case> in <Cases>
         variables = etree.SubElement(root, E("Variables"))
         for attribute in attributes:
             var = etree.SubElement(variables, E("Variable"))
@@ -337,11 +337,12 @@ def read_qdpx(path: str | Path) -> QdpxContents:
     Warns
     -----
     QualcodeWarning
-        When the project file is not named ``project.qde``; a source has no
-        text (its codings are skipped); selections lie outside their text
-        (skipped); codings or notes refer to codes, users or notes the file
-        does not hold; two sources share a name (the second is renamed); a
-        variable is named like a corpus column (renamed).
+        When the project file is not named ``project.qde``; and once per
+        file, with counts and lines, for what was skipped or renamed: a
+        source without text (skipped, with its codings), selections outside
+        their text (skipped), codings referring to codes, users or notes the
+        file does not hold, two sources with one name (the second renamed),
+        a variable named like a corpus column (renamed).
 
     Examples
     --------
@@ -403,7 +404,7 @@ def read_qdpx(path: str | Path) -> QdpxContents:
                     issues.add("a case refers to a source the file does not hold (its variables are not used)",
                                ref.sourceline)
                 doc_attributes.setdefault(target, {}).update(values)
-    texts = _source_texts(path, sources, names, where, issues)
+    texts = _source_texts(path, sources, names, issues)
     docs, selections = [], []
     doc_ids: set[str] = set()
     for source in sources:
@@ -412,8 +413,11 @@ def read_qdpx(path: str | Path) -> QdpxContents:
         text = texts.get(id(source))
         if text is None:
             continue
-        doc_id = _free_id(Path(name).stem if name.lower().endswith((".txt", ".docx", ".pdf")) else name, doc_ids,
-                          where, source.sourceline)
+        wanted_id = Path(name).stem if name.lower().endswith((".txt", ".docx", ".pdf")) else name
+        doc_id = _free_id(wanted_id, doc_ids)
+        if doc_id != wanted_id:
+            issues.add("two sources have one name (the later one is imported under another)", source.sourceline,
+                       f"{wanted_id!r} → {doc_id!r}")
         # Parsed as it is, never normalised: the selections' positions refer to this exact text.
         parsed = parse_transcript(text)
         sha = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
@@ -583,8 +587,7 @@ def _values(owner: etree._Element, variables: dict[str, str]) -> dict[str, Any]:
     return values
 
 
-def _source_texts(path: Path, sources: list[etree._Element], names: list[str], where: str,
-                  issues: _Issues) -> dict[int, str]:
+def _source_texts(path: Path, sources: list[etree._Element], names: list[str], issues: _Issues) -> dict[int, str]:
     """Each source's plain text (inline, or its member under ``Sources/``), decoded strictly; keyed by element id."""
     exact = set(names)
     folded = {n.lower(): n for n in names}
@@ -603,9 +606,8 @@ def _source_texts(path: Path, sources: list[etree._Element], names: list[str], w
                 wanted[id(source)] = member
                 continue
         name = source.get("name") or _key(source.get("guid"))
-        warnings.warn(f"{path}: source {name!r} (line {source.sourceline}) has no plain text in the archive"
-                      f"{f' (no member {internal!r})' if internal else ''}; its codings are skipped.",
-                      QualcodeWarning, stacklevel=4)
+        issues.add("a source has no plain text in the archive (not imported, nor its codings)", source.sourceline,
+                   f"{name!r}" + (f", {internal!r}" if internal else ""))
     needed = set(wanted.values())
     members = _inflate(path, needed.__contains__) if needed else {}
     for key, member in wanted.items():
@@ -634,13 +636,10 @@ def _position(selection: etree._Element, attribute: str, where: str) -> int:
     return int(value)
 
 
-def _free_id(doc_id: str, taken: set[str], where: str, line: int | None) -> str:
-    """``doc_id``, or ``doc_id-2``, ``-3`` … when another source already has it (warned: both stay)."""
+def _free_id(doc_id: str, taken: set[str]) -> str:
+    """``doc_id``, or ``doc_id-2``, ``-3`` … when another source already has it (both stay)."""
     free, n = doc_id, 2
     while free in taken:
         free, n = f"{doc_id}-{n}", n + 1
-    if free != doc_id:
-        warnings.warn(f"{where}:{line}: another source is also named {doc_id!r}; this one is imported as {free!r}.",
-                      QualcodeWarning, stacklevel=4)
     taken.add(free)
     return free

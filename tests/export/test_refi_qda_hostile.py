@@ -290,7 +290,7 @@ def test_qdpx_inconsistent_references_are_skipped_with_a_warning_and_the_rest_im
 def test_qdpx_sources_without_their_member_are_skipped_with_a_warning(good, tmp_path):
     source = next(n for n in good if n.startswith("Sources/"))
     path = build(tmp_path / "missing.qdpx", {k: v for k, v in good.items() if k != source})
-    with pytest.warns(QualcodeWarning, match=r"no plain text in the archive \(no member 'internal://"):
+    with pytest.warns(QualcodeWarning, match=r"1 time\(s\): a source has no plain text .* line \d+ \('d\d', 'internal://"):
         project = import_refi_qda(path, tmp_path / "p.qualcode")
     assert len(project.documents) == 1
     qde = good["project.qde"].decode("utf-8")
@@ -310,7 +310,7 @@ def test_qdpx_duplicate_source_names_and_reserved_variable_names_are_renamed_and
     with pytest.warns(QualcodeWarning) as seen:
         project = import_refi_qda(path, tmp_path / "p.qualcode")
     said = " ".join(str(w.message) for w in seen)
-    assert f"imported as '{names[0]}-2'" in said and "named like a corpus column" in said
+    assert f"'{names[0]}' → '{names[0]}-2'" in said and "named like a corpus column" in said
     docs = project.documents
     assert sorted(docs["doc_id"]) == sorted([names[0], f"{names[0]}-2"])
     assert "text_2" in docs.columns and docs["text"].str.startswith("ENTREVISTADORA").all()
@@ -501,10 +501,33 @@ def test_qdpx_export_with_a_stored_creation_time_that_is_not_a_date_is_valid_and
 MAX_RSS_MIB = 512
 
 
+def with_bomb(good: dict[str, bytes], path: Path, member: str, size: int = 60 << 20) -> Path:
+    """``good`` plus (or with, if it names a source) ``member``: ``size`` zero bytes, inflating at about 1000:1."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in good.items():
+            if name != member:
+                archive.writestr(name, data)
+        with archive.open(member, "w", force_zip64=True) as handle:
+            for _ in range(size >> 20):
+                handle.write(b"\0" * (1 << 20))
+    return path
+
+
+def test_qdpx_member_no_source_names_is_never_inflated(good, tmp_path):
+    path = with_bomb(good, tmp_path / "bomb.qdpx", "Sources/unreferenced.txt")
+    with_nested = build(tmp_path / "nested.qdpx", {**good, "inner.qdpx": path.read_bytes()})
+    for archive in (path, with_nested):
+        contents = read_qdpx(archive)
+        assert len(contents.documents) == 2
+
+
 def test_qdpx_hostile_imports_refused_within_memory_budget(good, tmp_path):
     files = [p for p, _ in damaged_archives(good, tmp_path).values()]
     for k, (members, _) in enumerate(malformed(good).values()):
         files.append(build(tmp_path / f"malformed_{k}.qdpx", members))
+    source = next(n for n in good if n.startswith("Sources/"))
+    files.append(with_bomb(good, tmp_path / "source_bomb.qdpx", source))
+    files.append(with_bomb(good, tmp_path / "qde_bomb.qdpx", "project.qde"))
     # The child measures itself (RUSAGE_SELF): a sibling child of this test process cannot blur the figure.
     script = textwrap.dedent(f"""
         import json, resource, warnings
@@ -527,3 +550,51 @@ def test_qdpx_hostile_imports_refused_within_memory_budget(good, tmp_path):
     assert set(report["outcomes"]) == {"ExchangeFileError"}, report
     assert report["rss_mib"] < MAX_RSS_MIB, report
     assert not list(tmp_path.glob("*child_*"))
+
+
+def test_qdpx_export_of_a_study_without_documents_is_valid(tmp_path):
+    codebook, documents, decisions = odd_tables()
+    data = qdpx_bytes(qc.load_codebook("nic_study"), documents.iloc[0:0], decisions.iloc[0:0], name="vacío")
+    assert validate_qde(zipfile.ZipFile(io.BytesIO(data)).read("project.qde")) == []
+    (tmp_path / "x.qdpx").write_bytes(data)
+    contents = read_qdpx(tmp_path / "x.qdpx")
+    assert contents.documents == [] and len(contents.codebook) == len(codebook)
+
+
+# -- fuzz: any damage to project.qde is a QualcodeError or an import, never another exception ---------------------
+
+
+@pytest.mark.slow
+def test_qdpx_reader_fuzzed_project_raises_only_qualcode_errors(good, tmp_path):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    qde = good["project.qde"]
+    attribute = re.compile(rb'(\w+)="([^"]*)"')
+    spots = [m.span(2) for m in attribute.finditer(qde)]
+    texts = dict(good)
+    odd = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(st.tuples(st.sampled_from(spots), odd), min_size=1, max_size=4),
+           st.lists(st.tuples(st.integers(0, len(qde) - 1), st.integers(0, 255)), max_size=3))
+    def check(edits, flips):
+        data = bytearray(qde)
+        for (start, end), value in sorted(edits, reverse=True):
+            escaped = value.replace("&", "&amp;").replace("<", "&lt;").replace('"', "&quot;").encode("utf-8")
+            data[start:end] = escaped
+        for at, byte in flips:
+            if at < len(data):
+                data[at] = byte
+        path = build(tmp_path / "fuzz.qdpx", {**texts, "project.qde": bytes(data)})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                contents = read_qdpx(path)
+            except QualcodeError:
+                return
+        lengths = {d.doc_id: len(d.parsed.text) for d in contents.documents}
+        for row in contents.selections.itertuples():
+            assert 0 <= row.start < row.end <= lengths[row.doc_id]
+
+    check()
