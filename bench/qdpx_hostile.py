@@ -86,7 +86,7 @@ def variants(good: dict[str, bytes], folder: Path) -> dict[str, Path]:
     out["encrypted member"] = folder / "encrypted.qdpx"
     edits = {
         "position not a number": qde.replace(sel.group(0), 'startPosition="abc" endPosition="9"', 1),
-        "position of 5000 digits": qde.replace(sel.group(0), f'startPosition="0" endPosition="{"9" * 5000}"', 1),
+        "position of 10^6 digits": qde.replace(sel.group(0), f'startPosition="0" endPosition="{"9" * 10**6}"', 1),
         "two sources, one GUID": qde.replace(guids[1], guids[0]),
         "root is not <Project>": "<CodeBook><Codes/></CodeBook>",
     }

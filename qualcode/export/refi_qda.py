@@ -462,8 +462,10 @@ def read_qdpx(path: str | Path) -> QdpxContents:
                         pd.DataFrame(selections, columns=SELECTION_COLUMNS, dtype=object))
 
 
-# A position is a character offset: 18 digits is beyond any text, and keeps int() cheap on a hostile value.
-_INTEGER = re.compile(r"\s*[+-]?[0-9]{1,18}\s*")
+# A position is a whole number (ASCII digits, as xsd:integer). More than 18 digits is beyond any text: read as
+# 10**18 (so skipped as outside its text) without converting a hostile 5,000-digit value.
+_INTEGER = re.compile(r"\s*([+-]?)([0-9]+)\s*")
+_MAX_DIGITS = 18
 # xsd:dateTime, as the schema (and so the export) requires it.
 _DATETIME = re.compile(r"-?[0-9]{4,}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})?")
 # Examples (lines) named per kind of problem in the one warning an import gives.
@@ -628,12 +630,15 @@ def _decode(raw: bytes, where: str) -> str:
 
 def _position(selection: etree._Element, attribute: str, where: str) -> int:
     value = selection.get(attribute)
-    if value is None or not _INTEGER.fullmatch(value):
-        shown = "is missing" if value is None else f"is {value[:40]!r}, not a whole number"
+    number = _INTEGER.fullmatch(value) if value is not None else None
+    if number is None:
+        shown = "is missing" if value is None else f"is {(value or '')[:40]!r}, not a whole number"
         raise ExchangeFileError(
             f"{where}:{selection.sourceline}: the <{_local(selection)}>'s {attribute} {shown}. The file is damaged; "
             "nothing was imported. Export the project again from its tool.", path=where, line=selection.sourceline)
-    return int(value)
+    sign, digits = number.groups()
+    magnitude = int(digits) if len(digits.lstrip("0")) <= _MAX_DIGITS else 10**_MAX_DIGITS
+    return -magnitude if sign == "-" else magnitude
 
 
 def _free_id(doc_id: str, taken: set[str]) -> str:
