@@ -30,8 +30,13 @@ except qc.QualcodeError as exc:
     outcome = type(exc).__name__
 except Exception as exc:
     outcome = "RAW " + type(exc).__name__
+try:  # this process's own peak: Linux keeps ru_maxrss across fork and exec
+    with open("/proc/self/status") as status:
+        peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+except OSError:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({"outcome": outcome, "wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu,
-                  "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "rss": peak / 1024}))
 """
 
 
