@@ -35,7 +35,7 @@ from .codebook.model import Codebook
 from .codebook.yaml import dump_yaml, parse_yaml_codebook, read_yaml_codebook
 from .corpus import Corpus
 from .errors import ParameterError, ProjectError
-from .io.atomic import atomic_write_text, check_writable
+from .io.atomic import atomic_path, atomic_write_text, check_writable
 from .io.cells import csv_frame, csv_value
 from .io.roles import Roles, recognise_roles
 from .review.log import DecisionLog, sql_value, utc_now
@@ -266,10 +266,18 @@ class Project:
         if path.exists():
             if exist_ok:
                 return cls.open(path)
-            raise ProjectError(f"{path}: a file already exists. Open it with Project.open(), or choose another name.",
-                               path=path)
+            raise _exists(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ProjectError(f"{path}: the project file cannot be created here ({exc}). Choose a folder you can "
+                               "write to, with free space.", path=path) from None
+        return cls._new(path)
+
+    @classmethod
+    def _new(cls, path: Path) -> Self:
+        """The schema and first meta rows written into a new (or empty) database file at ``path``."""
+        try:
             db = cls._connect(path)
         except (OSError, sqlite3.DatabaseError) as exc:
             raise ProjectError(f"{path}: the project file cannot be created here ({exc}). Choose a folder you can "
@@ -313,6 +321,56 @@ class Project:
                     "open it there.", path=path) from None
             db = sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None, check_same_thread=False)
         return db
+
+    @classmethod
+    @contextmanager
+    def building(cls, path: str | Path) -> Iterator[Self]:
+        """A new project filled inside the ``with`` block, which becomes ``path`` only when the block succeeds.
+
+        Every import (:meth:`load_dump`, :func:`qualcode.import_refi_qda`) builds
+        its project this way: in a hidden file beside ``path``, moved into place
+        when complete. If anything fails, the hidden file and its side files are
+        removed: nothing is left behind, and the import can simply be retried.
+        The yielded project is closed when the block ends; open ``path`` again.
+        Its ``path`` is already the final name, so messages name the file asked for.
+
+        Raises
+        ------
+        ProjectError
+            If ``path`` exists (before any work).
+        OutputExistsError
+            If a file named ``path`` appeared while the project was being built (it is left untouched).
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "study.qualcode"
+        >>> with Project.building(path) as project:
+        ...     project.path == path, path.exists()
+        (True, False)
+        >>> Project.open(path).schema_version
+        2
+        """
+        path = Path(path)
+        if path.exists():
+            raise _exists(path)
+        with atomic_path(path) as tmp:
+            project = cls._new(tmp)
+            project.path = path
+            complete = False
+            try:
+                yield project
+                # Everything into the one file before it moves: a WAL beside the hidden name would not follow it.
+                project._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                complete = project._db.execute("PRAGMA journal_mode = DELETE").fetchone()[0] == "delete"
+            finally:
+                project.close()
+                if not complete:
+                    for side in ("-wal", "-shm", "-journal"):
+                        Path(f"{tmp}{side}").unlink(missing_ok=True)
+            if not complete:  # pragma: no cover - only while another connection holds the new file
+                raise ProjectError(f"{path}: the new project could not be completed (its file is in use); nothing "
+                                   "was created. Try again.", path=path)
 
     @classmethod
     def open(cls, path: str | Path, *, read_only: bool = False) -> Self:
@@ -983,26 +1041,68 @@ class Project:
     def load_dump(cls, folder: str | Path, path: str | Path | None = None) -> Project:
         """Rebuild a project file from a folder written by :meth:`dump`.
 
-        ``path`` defaults to ``<folder>.qualcode`` beside the folder.
+        ``path`` defaults to ``<folder>.qualcode`` beside the folder. The project
+        is built in a hidden file and moved into place only when complete
+        (:meth:`building`): a damaged mirror leaves nothing behind.
+
+        Raises
+        ------
+        ProjectError
+            If ``path`` exists, or a file of the mirror is missing or damaged (naming the file and what to do).
+        CodebookError
+            If ``codebook.yaml`` is not a valid codebook.
         """
         folder = Path(folder)
         path = Path(path) if path is not None else folder.parent / f"{folder.name}.qualcode"
-        project = cls.create(path)
+        if path.exists():
+            raise _exists(path)
         read = {}
         for name in ("documents", "segments", "decisions", "anchors"):
-            frame = pd.read_csv(folder / f"{name}.csv", dtype=object, keep_default_na=False, na_values=[""])
-            frame.columns = [csv_value(c) for c in frame.columns]
-            read[name] = frame.map(csv_value) if len(frame) else frame
-        with project._write() as db:
-            for table, frame in read.items():
-                if frame.empty:
-                    continue
-                columns = ", ".join(f'"{c}"' for c in frame.columns)
-                db.executemany(f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * len(frame.columns))})",
-                               [[None if pd.isna(v) else v for v in row] for row in frame.itertuples(index=False)])
-        if (folder / "codebook.yaml").exists():
-            project.add_codebook(read_yaml_codebook(folder / "codebook.yaml"))
-        return project
+            read[name] = _read_mirror(folder / f"{name}.csv")
+        with cls.building(path) as project:
+            with project._write() as db:
+                for table, frame in read.items():
+                    _insert_mirror(db, table, frame, folder / f"{table}.csv")
+            if (folder / "codebook.yaml").exists():
+                project.add_codebook(read_yaml_codebook(folder / "codebook.yaml"))
+        return cls.open(path)
+
+
+def _exists(path: Path) -> ProjectError:
+    return ProjectError(f"{path}: a file already exists. Open it with Project.open(), or choose another name.",
+                        path=path)
+
+
+def _insert_mirror(db: sqlite3.Connection, table: str, frame: pd.DataFrame, file: Path) -> None:
+    """Insert one mirror CSV's rows; a header that is not a column of ``table``, or a row that does not fit: refused."""
+    remedy = ("the mirror was edited or damaged. Restore the file from version control (git checkout) or write the "
+              "mirror again with project.dump().")
+    known = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+    unknown = [c for c in frame.columns if c not in known]
+    if unknown:  # never pasted into SQL: a header is data, not a column name until checked
+        raise ProjectError(f"{file}: column(s) {unknown} are not columns of the {table} table; {remedy}", path=file)
+    if frame.empty:
+        return
+    names = ", ".join(f'"{c}"' for c in frame.columns)
+    rows = [[None if pd.isna(v) else v for v in row] for row in frame.itertuples(index=False)]
+    try:
+        db.executemany(f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(frame.columns))})", rows)
+    except sqlite3.Error as exc:
+        raise ProjectError(f"{file}: its rows do not fit the project ({exc}); {remedy}", path=file) from None
+
+
+def _read_mirror(file: Path) -> pd.DataFrame:
+    """One CSV of a :meth:`Project.dump` mirror, its apostrophe-protected fields restored."""
+    try:
+        frame = pd.read_csv(file, dtype=object, keep_default_na=False, na_values=[""])
+    except FileNotFoundError:
+        raise ProjectError(f"{file}: missing from the mirror; write it again with project.dump() or restore it "
+                           "from version control.", path=file) from None
+    except (OSError, UnicodeDecodeError, ValueError, pd.errors.ParserError) as exc:
+        raise ProjectError(f"{file}: not a readable CSV of a project mirror ({exc}). Restore it from version "
+                           "control (git checkout) or write the mirror again with project.dump().", path=file) from None
+    frame.columns = [csv_value(c) for c in frame.columns]
+    return frame.map(csv_value) if len(frame) else frame
 
 
 # Keys of the meta table that hold work in progress (JSON values).

@@ -7,6 +7,7 @@ they return. ``batch.py`` strings these steps into a round; the CLI and notebook
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import shutil
@@ -461,6 +462,12 @@ def import_refi_qda(path: str | Path, project_path: str | Path, *, unit: str = "
         For an unsafe or damaged archive (C6), or one without a ``.qde`` file.
     ProjectError
         If ``project_path`` exists.
+    OutputExistsError
+        If a file named ``project_path`` appeared during the import (it is never replaced).
+
+    Nothing is left behind when any of these is raised: the project is
+    built in a hidden file beside ``project_path`` and moved into place only
+    when the import is complete, so a retry is never refused.
 
     Warns
     -----
@@ -471,39 +478,53 @@ def import_refi_qda(path: str | Path, project_path: str | Path, *, unit: str = "
     --------
     >>> project = qc.import_refi_qda("estudio.qdpx", "estudio.qualcode")  # doctest: +SKIP
     """
-    path = Path(path)
-    contents = read_qdpx(path)
-    docs, codebook = contents.documents, contents.codebook
-    assign_languages(docs, None, None)
-    corpus = Corpus._from_documents(docs, unit=unit)
-    if any(d.attributes for d in docs):
-        merge_survey_attributes(corpus, docs)
-    project = Project.create(project_path)
-    with project.transaction() as db:
-        db.execute("INSERT INTO meta(key, value) VALUES ('name', ?)", (contents.name,))
-    project.add_corpus(corpus)
-    if codebook is not None:
-        project.add_codebook(codebook)
-    segments = corpus.segments
-    version = codebook.version if codebook is not None else None
-    records = []
-    skipped = 0
-    for doc_id, start, end, code_id, who, memo, created in contents.selections.itertuples(index=False, name=None):
-        if code_id is None or codebook is None:
-            skipped += 1
-            continue
-        overlapping = segments[(segments["doc_id"] == doc_id) & (segments["start"] < end) & (segments["end"] > start)]
-        columns = [overlapping[c].tolist() for c in ("segment_id", "start", "end", "text")]
-        for sid, seg_start, seg_end, seg_text in zip(*columns, strict=True):
-            part = clip((start, end), (seg_start, seg_end))
-            if part is None:
-                continue
-            # Each selection is its own coding: two selections of one code in one turn stay two.
-            records.append(Decision.imported(
-                sid, code_id, who, doc_id=doc_id, quote=seg_text[slice(*to_segment(part, seg_start))],
-                span=to_log(part, (seg_start, seg_end)), created_at=created, memo=memo, codebook_version=version))
-    project.log.append(records)
+    path, project_path = Path(path), Path(project_path)
+    # Built in a hidden file, moved into place only when complete: a failed import leaves nothing behind.
+    with Project.building(project_path) as project:
+        contents = read_qdpx(path)
+        docs, codebook = contents.documents, contents.codebook
+        assign_languages(docs, None, None)
+        corpus = Corpus._from_documents(docs, unit=unit)
+        if any(d.attributes for d in docs):
+            merge_survey_attributes(corpus, docs)
+        with project.transaction() as db:
+            db.execute("INSERT INTO meta(key, value) VALUES ('name', ?)", (contents.name,))
+        project.add_corpus(corpus)
+        if codebook is not None:
+            project.add_codebook(codebook)
+        records, skipped = _imported_decisions(contents.selections, corpus.segments, codebook)
+        project.log.append(records)
     if skipped:
         warnings.warn(f"{path}: {skipped} coding(s) refer to codes or sources that could not be read; not imported.",
                       QualcodeWarning, stacklevel=2)
-    return project
+    return Project.open(project_path)
+
+
+def _imported_decisions(selections: pd.DataFrame, segments: pd.DataFrame,
+                        codebook: Codebook | None) -> tuple[list[Decision], int]:
+    """One manual decision per (selection, coding, overlapped segment); and how many codings had no code."""
+    version = codebook.version if codebook is not None else None
+    # Per document, segments sorted by start (they do not overlap): each selection finds its segments by
+    # bisection, so a file with many selections costs n log n, not selections × segments.
+    by_doc = {}
+    for doc_id, group in segments.sort_values(["doc_id", "start"]).groupby("doc_id", sort=False):
+        by_doc[doc_id] = tuple(group[c].tolist() for c in ("segment_id", "start", "end", "text"))
+    records = []
+    skipped = 0
+    for doc_id, start, end, code_id, who, memo, created in selections.itertuples(index=False, name=None):
+        if code_id is None or codebook is None:
+            skipped += 1
+            continue
+        ids, starts, ends, texts = by_doc.get(doc_id, ((), (), (), ()))
+        k = bisect.bisect_right(ends, start)
+        while k < len(ids) and starts[k] < end:
+            seg_start, seg_end = starts[k], ends[k]
+            part = clip((start, end), (seg_start, seg_end))
+            if part is not None:
+                # Each selection is its own coding: two selections of one code in one turn stay two.
+                records.append(Decision.imported(
+                    ids[k], code_id, who, doc_id=doc_id, quote=texts[k][slice(*to_segment(part, seg_start))],
+                    span=to_log(part, (seg_start, seg_end)), created_at=created, memo=memo,
+                    codebook_version=version))
+            k += 1
+    return records, skipped

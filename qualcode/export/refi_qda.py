@@ -24,9 +24,13 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import uuid
 import warnings
 import zipfile
+import zlib
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -35,11 +39,12 @@ import pandas as pd
 from ..codebook.model import Codebook
 from ..codebook.qdc import code_description, code_guid, read_qdc, refi_schema
 from ..corpus import ReadDocument
-from ..errors import ExchangeFileError, QualcodeWarning
+from ..errors import ExchangeFileError, QualcodeError, QualcodeWarning
 from ..io.cells import clean_text
 from ..io.safe import parse_xml_safely, read_zip_safely
 from ..io.text import parse_transcript
 from ..schemas import coded as coded_rows
+from ..schemas import columns
 from ..version import __version__
 
 if TYPE_CHECKING:
@@ -70,6 +75,9 @@ def _variable_value(parent: etree._Element, attribute: str, value: object, integ
     etree.SubElement(value_el, f"{{{NS}}}VariableRef").set("targetGUID", _guid("variable", attribute))
     kind = "IntegerValue" if integer else "TextValue"
     etree.SubElement(value_el, f"{{{NS}}}{kind}").text = _x(value, "attribute values")
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _x(value: object, where: str) -> str:
@@ -133,7 +141,7 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
     declared = {"doc_id", "source_path", "format", "encoding", "language", "sha256", "n_turns", "n_segments", "n_words",
                 "labelled", "text", "unit", "added_at", "updated_at"}
     attributes = [c for c in documents.columns if c not in declared]
-    if attributes:
+    if attributes and len(documents):  # the schema wants at least one <Case> in <Cases>
         variables = etree.SubElement(root, E("Variables"))
         for attribute in attributes:
             var = etree.SubElement(variables, E("Variable"))
@@ -155,17 +163,22 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
                 _variable_value(case, attribute, first[attribute], str(documents[attribute].dtype) == "Int64")
             for doc_id in group["doc_id"]:
                 etree.SubElement(case, E("SourceRef")).set("targetGUID", _guid("source", doc_id))
-    sources = etree.SubElement(root, E("Sources"))
+    # Created with the first document: the schema wants at least one source in <Sources> (a codebook-only study).
+    sources = etree.Element(E("Sources"))
     texts: dict[str, str] = {}
     notes: list[tuple[str, str, str]] = []
+    undated: list[str] = []
     by_doc = dict(tuple(current.groupby("doc_id")))
     for doc in documents.itertuples():
         guid = _guid("source", str(doc.doc_id))  # doc_id is text already (string dtype)
+        if sources.getparent() is None:
+            root.append(sources)
         source = etree.SubElement(sources, E("TextSource"))
         source.set("guid", guid)
         source.set("name", _x(doc.doc_id, "document names"))
         source.set("plainTextPath", f"internal://{guid}.txt")
-        texts[f"Sources/{guid}.txt"] = str(doc.text)
+        # Kept exactly (a text file holds any character) but lone surrogates, which UTF-8 cannot encode.
+        texts[f"Sources/{guid}.txt"] = _SURROGATE.sub(lambda m: _x(m.group(), "sources' text"), str(doc.text))
         coded = by_doc.get(doc.doc_id)
         for (start, end), spans in (coded.groupby(["start", "end"], sort=True) if coded is not None else []):
             selection = etree.SubElement(source, E("PlainTextSelection"))
@@ -177,7 +190,10 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
                 coding = etree.SubElement(selection, E("Coding"))
                 coding.set("guid", _guid("coding", f"{row.segment_id}:{row.code_id}:{row.coder}:{start}"))
                 coding.set("creatingUser", _guid("user", row.coder))
-                coding.set("creationDateTime", str(row.created_at))
+                if _is_datetime(str(row.created_at)):
+                    coding.set("creationDateTime", str(row.created_at))
+                else:  # the schema takes only xsd:dateTime (an older import may have stored another tool's text)
+                    undated.append(f"{doc.doc_id}:{start}")
                 etree.SubElement(coding, E("CodeRef")).set("targetGUID", code_guid(row.code_id))
                 if isinstance(row.memo, str) and row.memo:
                     note_guid = _guid("note", f"{row.segment_id}:{row.code_id}:{row.coder}:{start}")
@@ -197,6 +213,10 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
             note.set("name", _x(f"memo ({coder})", "memo names"))
             note.set("creatingUser", _guid("user", coder))
             etree.SubElement(note, E("PlainTextContent")).text = _x(memo, "memos")
+    if undated:
+        warnings.warn(f"{name}: {len(undated)} coding(s) have a creation time that is not a date and time (e.g. at "
+                      f"{', '.join(undated[:3])}); written without one (REFI-QDA allows that).", QualcodeWarning,
+                      stacklevel=3)
     data = etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
     return data, texts
 
@@ -290,7 +310,9 @@ def read_qdpx(path: str | Path) -> QdpxContents:
 
     Documents keep their text exactly (positions in the file refer to it);
     speaker labels are found as in plain-text transcripts. Case variables
-    and source variables become document attributes.
+    and source variables become document attributes. Only the ``.qde`` file
+    and the plain texts its sources name are inflated (other members, such as
+    originals or nested archives, are never read).
 
     Parameters
     ----------
@@ -305,29 +327,53 @@ def read_qdpx(path: str | Path) -> QdpxContents:
     Raises
     ------
     ExchangeFileError
-        For an unsafe or damaged archive (C6), or one without a ``.qde`` file.
+        For an unsafe or damaged archive (C6): a member that cannot be
+        inflated (corrupt, encrypted, unknown compression), no or several
+        ``.qde`` files, a root that is not ``<Project>``, a GUID used by two
+        elements of one kind, a selection whose position is not a whole
+        number, a source text that is not UTF-8. The message names the
+        archive, the member and the line, and says what to do.
 
     Warns
     -----
     QualcodeWarning
-        When the project file is not named ``project.qde``, or a source has no text (its codings are skipped).
+        When the project file is not named ``project.qde``; and once per
+        file, with counts and lines, for what was skipped or renamed: a
+        source without text (skipped, with its codings), selections outside
+        their text (skipped), codings referring to codes, users or notes the
+        file does not hold, two sources with one name (the second renamed),
+        a variable named like a corpus column (renamed).
 
     Examples
     --------
     >>> read_qdpx("estudio.qdpx").selections.head()  # doctest: +SKIP
     """
     path = Path(path)
-    members = read_zip_safely(path)
-    qde = [n for n in members if n.lower().endswith(".qde") and "/" not in n.strip("/")]
+    names: list[str] = []
+
+    def root_qde(member: str) -> bool:
+        names.append(member)
+        return member.lower().endswith(".qde") and "/" not in member.strip("/")
+
+    members = _inflate(path, root_qde)
+    qde = list(members)
     if len(qde) != 1:
-        raise ExchangeFileError(f"{path}: a .qdpx holds exactly one .qde file at its root; found {qde or 'none'}.",
-                                path=path)
+        raise ExchangeFileError(f"{path}: a .qdpx holds exactly one .qde file at its root; found {qde or 'none'}. "
+                                "Export the project again from its tool.", path=path)
     if qde[0] != "project.qde":
         warnings.warn(f"{path}: the project file is named {qde[0]!r}, not 'project.qde' (read anyway).",
                       QualcodeWarning, stacklevel=3)
     data = members[qde[0]]
-    root = parse_xml_safely(data, name=f"{path}:{qde[0]}")
-    users = {u.get("guid", "").strip("{}").upper(): (u.get("name") or "imported")
+    where = f"{path}:{qde[0]}"
+    root = parse_xml_safely(data, name=where)
+    if _local(root) != "Project":
+        raise ExchangeFileError(
+            f"{where}: the root element is <{_local(root) or root.tag}>, not <Project>: this is not a REFI-QDA "
+            "project. A codebook (.qdc) is read with qc.load_codebook(); otherwise export the project again.",
+            path=path)
+    issues = _Issues(path)
+    _refuse_duplicate_guids(root, where)
+    users = {_key(u.get("guid")): (u.get("name") or "imported")
              for users in _children(root, "Users") for u in _children(users, "User")}
     codebook_el = _first(root, "CodeBook")
     codebook = read_qdc(path.with_suffix(".qdc"), data=data) if codebook_el is not None else None
@@ -337,64 +383,268 @@ def read_qdpx(path: str | Path) -> QdpxContents:
         ordered = [el for el in codebook_el.iter() if _local(el) == "Code"]
         # Matched by position only when the counts agree; otherwise nothing is (an empty list on purpose).
         for el, code in zip(ordered, codebook.codes if len(ordered) == len(codebook.codes) else [], strict=False):
-            guid_to_code[el.get("guid", "").strip("{}").upper()] = code.id
+            guid_to_code[_key(el.get("guid"))] = code.id
         guid_to_code.update(ours)
-    variables = {v.get("guid", "").strip("{}").upper(): v.get("name")
-                 for block in _children(root, "Variables") for v in _children(block, "Variable")}
+    variables = _variable_names(root, issues)
     notes: dict[str, str] = {}
     for block in _children(root, "Notes"):
         for n in _children(block, "Note"):
             content = _first(n, "PlainTextContent")
             if content is not None:
-                notes[n.get("guid", "").strip("{}").upper()] = content.text or ""
-    doc_attributes: dict[str, dict[str, Any]] = {}  # attribute name -> the XML element's text
+                notes[_key(n.get("guid"))] = content.text or ""
+    sources = [source for block in _children(root, "Sources") for source in _children(block, "TextSource")]
+    source_guids = {_key(s.get("guid")) for s in sources}
+    doc_attributes: dict[str, dict[str, Any]] = {}  # source GUID -> attribute name -> the XML element's text
     for block in _children(root, "Cases"):
         for case in _children(block, "Case"):
-            values = {}
-            for value in _children(case, "VariableValue"):
-                ref = _first(value, "VariableRef")
-                name = variables.get((ref.get("targetGUID") if ref is not None else "").strip("{}").upper())
-                content = [c for c in value if _local(c) != "VariableRef"]
-                if name and content:
-                    values[name] = content[0].text
+            values = _values(case, variables)
             for ref in _children(case, "SourceRef"):
-                doc_attributes.setdefault(ref.get("targetGUID", "").strip("{}").upper(), {}).update(values)
+                target = _key(ref.get("targetGUID"))
+                if target not in source_guids:
+                    issues.add("a case refers to a source the file does not hold (its variables are not used)",
+                               ref.sourceline)
+                doc_attributes.setdefault(target, {}).update(values)
+    texts = _source_texts(path, sources, names, issues)
     docs, selections = [], []
-    for block in _children(root, "Sources"):
-        for source in _children(block, "TextSource"):
-            guid = source.get("guid", "").strip("{}").upper()
-            name = source.get("name") or guid
-            inline = _first(source, "PlainTextContent")
-            text = inline.text if inline is not None and inline.text else None
-            internal = source.get("plainTextPath") or ""
-            if text is None and internal.startswith("internal://"):
-                raw = members.get(f"Sources/{internal[len('internal://'):]}")
-                text = raw.decode("utf-8-sig") if raw is not None else None
-            if text is None:
-                warnings.warn(f"{path}: source {name!r} has no plain text in the archive; its codings are skipped.",
-                              QualcodeWarning, stacklevel=3)
+    doc_ids: set[str] = set()
+    for source in sources:
+        guid = _key(source.get("guid"))
+        name = source.get("name") or guid
+        text = texts.get(id(source))
+        if text is None:
+            continue
+        wanted_id = Path(name).stem if name.lower().endswith((".txt", ".docx", ".pdf")) else name
+        doc_id = _free_id(wanted_id, doc_ids)
+        if doc_id != wanted_id:
+            issues.add("two sources have one name (the later one is imported under another)", source.sourceline,
+                       f"{wanted_id!r} → {doc_id!r}")
+        # Parsed as it is, never normalised: the selections' positions refer to this exact text.
+        parsed = parse_transcript(text)
+        sha = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+        attrs = dict(doc_attributes.get(guid, {}))
+        attrs.update(_values(source, variables))
+        docs.append(ReadDocument(doc_id, str(path), "qdpx", "utf-8", sha, parsed, "", attrs or None))
+        for selection in _children(source, "PlainTextSelection"):
+            start = _position(selection, "startPosition", where)
+            end = _position(selection, "endPosition", where)
+            if not 0 <= start < end <= len(text):
+                issues.add(f"a selection lies outside its source's text or is empty (not imported; source {name!r} "
+                           f"has {len(text)} characters)", selection.sourceline, f"{start}–{end}")
                 continue
-            doc_id = Path(name).stem if name.lower().endswith((".txt", ".docx", ".pdf")) else name
-            # Parsed as it is, never normalised: the selections' positions refer to this exact text.
-            parsed = parse_transcript(text)
-            sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
-            attrs = dict(doc_attributes.get(guid, {}))
-            for value in _children(source, "VariableValue"):
-                ref = _first(value, "VariableRef")
-                name_ = variables.get((ref.get("targetGUID") if ref is not None else "").strip("{}").upper())
-                content = [c for c in value if _local(c) != "VariableRef"]
-                if name_ and content:
-                    attrs[name_] = content[0].text
-            docs.append(ReadDocument(doc_id, str(path), "qdpx", "utf-8", sha, parsed, "", attrs or None))
-            for selection in _children(source, "PlainTextSelection"):
-                start, end = int(selection.get("startPosition")), int(selection.get("endPosition"))
-                for coding in _children(selection, "Coding"):
-                    ref = _first(coding, "CodeRef")
-                    code_id = guid_to_code.get((ref.get("targetGUID") if ref is not None else "").strip("{}").upper())
-                    memo = " ".join(notes.get(n.get("targetGUID", "").strip("{}").upper(), "")
-                                    for n in _children(coding, "NoteRef")).strip() or None
-                    user = coding.get("creatingUser") or selection.get("creatingUser") or ""
-                    who = users.get(user.strip("{}").upper(), "imported")
-                    selections.append((doc_id, start, end, code_id, who, memo, coding.get("creationDateTime")))
+            for coding in _children(selection, "Coding"):
+                ref = _first(coding, "CodeRef")
+                code_id = guid_to_code.get(_key(ref.get("targetGUID") if ref is not None else None))
+                if code_id is None and codebook is not None:
+                    issues.add("a coding refers to a code the code book does not hold (not imported)",
+                               coding.sourceline)
+                memo_parts = []
+                for note_ref in _children(coding, "NoteRef"):
+                    note = notes.get(_key(note_ref.get("targetGUID")))
+                    if note is None:
+                        issues.add("a coding refers to a note the file does not hold", note_ref.sourceline)
+                    elif note:
+                        memo_parts.append(note)
+                memo = " ".join(memo_parts).strip() or None
+                user = coding.get("creatingUser") or selection.get("creatingUser")
+                who = users.get(_key(user)) if user else "imported"
+                if who is None:
+                    issues.add("a coding names a user the file does not list (attributed to 'imported')",
+                               coding.sourceline)
+                    who = "imported"
+                created = coding.get("creationDateTime")
+                if created is not None and not _is_datetime(created):
+                    issues.add("a coding's creationDateTime is not a date and time (the import time is used)",
+                               coding.sourceline, repr(created[:40]))
+                    created = None
+                selections.append((doc_id, start, end, code_id, who, memo, created))
+    issues.warn()
     return QdpxContents(root.get("name") or path.stem, codebook, docs,
                         pd.DataFrame(selections, columns=SELECTION_COLUMNS, dtype=object))
+
+
+# A position is a whole number (ASCII digits, as xsd:integer). More than 18 digits is beyond any text: read as
+# 10**18 (so skipped as outside its text) without converting a hostile 5,000-digit value.
+_INTEGER = re.compile(r"\s*([+-]?)([0-9]+)\s*")
+_MAX_DIGITS = 18
+# xsd:dateTime, as the schema (and so the export) requires it.
+_DATETIME = re.compile(r"-?[0-9]{4,}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})?")
+# Examples (lines) named per kind of problem in the one warning an import gives.
+_SHOWN = 5
+# Columns of the corpus tables (and the project's documents table): a variable may not reuse them.
+_CORPUS_COLUMNS = frozenset({*columns("documents"), *columns("segments"), "unit", "added_at", "updated_at",
+                             "attributes"})
+# What zipfile and zlib raise on a member they cannot inflate (damaged, encrypted, unknown method, truncated).
+_INFLATE_ERRORS = (zlib.error, zipfile.BadZipFile, RuntimeError, NotImplementedError, EOFError, OSError, ValueError)
+
+
+def _key(guid: str | None) -> str:
+    """A GUID as a lookup key: braces, case and surrounding space do not matter (tools differ)."""
+    return (guid or "").strip().strip("{}").upper()
+
+
+def _is_datetime(value: str) -> bool:
+    if not _DATETIME.fullmatch(value.strip()):
+        return False
+    try:
+        datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+class _Issues:
+    """What an import skipped or changed, by kind, reported as one warning per file (never silently)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.kinds: dict[str, list[str]] = {}
+
+    def add(self, kind: str, line: int | None, detail: str | None = None) -> None:
+        seen = self.kinds.setdefault(kind, [])
+        seen.append(f"line {line}" + (f" ({detail})" if detail else "") if line else detail or "?")
+
+    def warn(self) -> None:
+        if not self.kinds:
+            return
+        parts = []
+        for kind, places in self.kinds.items():
+            shown = ", ".join(places[:_SHOWN]) + (f" and {len(places) - _SHOWN} more" if len(places) > _SHOWN else "")
+            parts.append(f"{len(places)} time(s): {kind} — {shown}")
+        warnings.warn(f"{self.path}: " + "; ".join(parts) + ". Everything else was imported; to keep these, fix "
+                      "them in the tool that wrote the file and export it again.", QualcodeWarning, stacklevel=4)
+
+
+def _inflate(path: Path, wanted: Callable[[str], bool]) -> dict[str, bytes]:
+    """The members ``wanted`` picks, read safely; any failure to inflate one is an ExchangeFileError naming it."""
+    asked: list[str] = []
+
+    def pick(member: str) -> bool:
+        if wanted(member):
+            asked.append(member)
+            return True
+        return False
+
+    try:
+        return read_zip_safely(path, wanted=pick)
+    except QualcodeError:
+        raise
+    except _INFLATE_ERRORS as exc:
+        text = str(exc).lower()
+        reason = ("it is encrypted" if "encrypt" in text or "password" in text
+                  else "it is compressed with a method qualcode cannot read" if isinstance(exc, NotImplementedError)
+                  else "its checksum does not match its content" if "crc" in text
+                  else "it is truncated" if isinstance(exc, EOFError)
+                  else f"its compressed data are damaged ({type(exc).__name__}: {str(exc)[:80]})")
+        member = f"member {asked[-1]!r}" if asked else "a member"
+        raise ExchangeFileError(f"{path}: {member} cannot be read: {reason}. Nothing was imported. Export the project "
+                                "again from its tool (unencrypted, standard zip compression).", path=path) from None
+
+
+def _refuse_duplicate_guids(root: etree._Element, where: str) -> None:
+    """Two elements of one kind with one GUID make every reference to it ambiguous: refused, naming both lines."""
+    for kind in ("User", "Code", "TextSource", "Note", "Variable", "Case"):
+        seen: dict[str, int | None] = {}
+        for el in root.iter():
+            if _local(el) != kind or not _key(el.get("guid")):
+                continue
+            key = _key(el.get("guid"))
+            if key in seen:
+                raise ExchangeFileError(
+                    f"{where}:{el.sourceline}: the GUID {el.get('guid')!r} of this <{kind}> is also the GUID of the "
+                    f"<{kind}> at line {seen[key]}: references to it would be ambiguous. The file is damaged; export "
+                    "it again from its tool.", path=where, line=el.sourceline)
+            seen[key] = el.sourceline
+
+
+def _variable_names(root: etree._Element, issues: _Issues) -> dict[str, str]:
+    """Variable GUID → attribute name; a name the corpus tables already use gets a suffix (said in the warning)."""
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    for block in _children(root, "Variables"):
+        for variable in _children(block, "Variable"):
+            name = variable.get("name")
+            if not name:
+                continue
+            if name in _CORPUS_COLUMNS:
+                base, n = name, 2
+                while f"{base}_{n}" in _CORPUS_COLUMNS or f"{base}_{n}" in taken:
+                    n += 1
+                issues.add("a variable is named like a corpus column (imported under another name)",
+                           variable.sourceline, f"{name!r} → {base}_{n!r}")
+                name = f"{base}_{n}"
+            taken.add(name)
+            out[_key(variable.get("guid"))] = name
+    return out
+
+
+def _values(owner: etree._Element, variables: dict[str, str]) -> dict[str, Any]:
+    """The variable values of a case or source: attribute name → the value element's text."""
+    values = {}
+    for value in _children(owner, "VariableValue"):
+        ref = _first(value, "VariableRef")
+        name = variables.get(_key(ref.get("targetGUID") if ref is not None else None))
+        content = [c for c in value if _local(c) not in ("VariableRef", "")]
+        if name and content:
+            values[name] = content[0].text
+    return values
+
+
+def _source_texts(path: Path, sources: list[etree._Element], names: list[str], issues: _Issues) -> dict[int, str]:
+    """Each source's plain text (inline, or its member under ``Sources/``), decoded strictly; keyed by element id."""
+    exact = set(names)
+    folded = {n.lower(): n for n in names}
+    wanted: dict[int, str] = {}
+    texts: dict[int, str] = {}
+    for source in sources:
+        inline = _first(source, "PlainTextContent")
+        if inline is not None and inline.text:
+            texts[id(source)] = inline.text
+            continue
+        internal = (source.get("plainTextPath") or "").strip()
+        if internal.startswith("internal://"):
+            member = f"Sources/{internal[len('internal://'):]}"
+            member = member if member in exact else folded.get(member.lower(), member)
+            if member in exact:
+                wanted[id(source)] = member
+                continue
+        name = source.get("name") or _key(source.get("guid"))
+        issues.add("a source has no plain text in the archive (not imported, nor its codings)", source.sourceline,
+                   f"{name!r}" + (f", {internal!r}" if internal else ""))
+    needed = set(wanted.values())
+    members = _inflate(path, needed.__contains__) if needed else {}
+    for key, member in wanted.items():
+        texts[key] = _decode(members[member], f"{path}: member {member!r}")
+    return texts
+
+
+def _decode(raw: bytes, where: str) -> str:
+    """UTF-8, the encoding REFI-QDA prescribes (a BOM is dropped); anything else is refused, never guessed."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ExchangeFileError(
+            f"{where} is not UTF-8 text (byte {raw[exc.start:exc.start + 1]!r} at offset {exc.start}): REFI-QDA "
+            "sources are UTF-8, and the selections' positions cannot be trusted in a guessed encoding. Nothing was "
+            "imported; export the project again from its tool.", path=where.split(": member")[0]) from None
+
+
+def _position(selection: etree._Element, attribute: str, where: str) -> int:
+    value = selection.get(attribute)
+    number = _INTEGER.fullmatch(value) if value is not None else None
+    if number is None:
+        shown = "is missing" if value is None else f"is {(value or '')[:40]!r}, not a whole number"
+        raise ExchangeFileError(
+            f"{where}:{selection.sourceline}: the <{_local(selection)}>'s {attribute} {shown}. The file is damaged; "
+            "nothing was imported. Export the project again from its tool.", path=where, line=selection.sourceline)
+    sign, digits = number.groups()
+    magnitude = int(digits) if len(digits.lstrip("0")) <= _MAX_DIGITS else 10**_MAX_DIGITS
+    return -magnitude if sign == "-" else magnitude
+
+
+def _free_id(doc_id: str, taken: set[str]) -> str:
+    """``doc_id``, or ``doc_id-2``, ``-3`` … when another source already has it (both stay)."""
+    free, n = doc_id, 2
+    while free in taken:
+        free, n = f"{doc_id}-{n}", n + 1
+    taken.add(free)
+    return free
