@@ -225,8 +225,8 @@ def test_t10_misspelled_required_column_is_named(tmp_path, write):
 
 def test_t10_misspelled_optional_column_is_warned(tmp_path, write):
     # ("rol" is the Spanish header of the role, not a misspelling: see tests/test_own_study.py.)
-    _, report = attributes_case(tmp_path, write, "doc_id,roel\nd01,principal\nd02,principal\n")
-    assert report["message"].str.contains("'roel' looks like a misspelling of 'role'").any()
+    _, report = attributes_case(tmp_path, write, "doc_id,rolle\nd01,principal\nd02,principal\n")
+    assert report["message"].str.contains("'rolle' looks like a misspelling of 'role'").any()
 
 
 def test_t10_rows_without_documents_and_documents_without_rows_are_reported(tmp_path, write):
