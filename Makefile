@@ -47,6 +47,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/evaluate_coders.py
 	$(BIN)/python bench/round_workers.py
 	$(BIN)/python bench/decision_log.py
+	$(BIN)/python bench/codebook_scale.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache build *.egg-info

@@ -173,15 +173,20 @@ class Codebook:
     # -- identity ---------------------------------------------------------------
     def to_dict(self) -> dict:
         """The codebook as plain data: the YAML layout with nested ``codes``."""
+        # Codes grouped by parent once: scanning every code for each code's children took minutes for a
+        # codebook of thousands of codes (the version, which every coder's fit reads, is a hash of this).
+        children: dict[str | None, list[Code]] = {}
+        for code in self.codes:
+            children.setdefault(code.parent_id, []).append(code)
+
         def nest(parent: str | None) -> list[dict]:
             out = []
-            for code in self.codes:
-                if code.parent_id == parent:
-                    item = code.to_dict()
-                    kids = nest(code.id)
-                    if kids:
-                        item["codes"] = kids
-                    out.append(item)
+            for code in children.get(parent, []):
+                item = code.to_dict()
+                kids = nest(code.id)
+                if kids:
+                    item["codes"] = kids
+                out.append(item)
             return out
 
         return {

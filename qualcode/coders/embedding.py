@@ -25,20 +25,107 @@ Calibration
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 
 import numpy as np
 import pandas as pd
 
 from ..codebook import Codebook
 from ..errors import ParameterError
+from ..parallel import current
+from ..progress import progress
 from ..schemas import returns, takes
 from ..spans import to_document
 from .base import SEGMENTS_IN, BaseCoder, participant_units, typed_suggestions
 from .embedders import CachedEmbedder, Embedder, EmbeddingCache, get_embedder
 
-__all__ = ["EmbeddingCoder", "windows"]
+__all__ = ["MIN_BLOCK_MACS", "SIMILARITY_BLOCK_BYTES", "EmbeddingCoder", "windows"]
 
 _SENTENCE_END = re.compile(r"[.!?…]+[\"'»”)\]]*(?=\s|$)")
+
+#: Memory for one block of similarity work: the similarities of a block of windows (or codebook examples)
+#: to the prototypes, and the per-code scores drawn from them. Without blocks this grew with codebook ×
+#: corpus (a 5,050-code codebook built one 3.3 GB example × prototype matrix and peaked at 5.5 GB);
+#: 64 MiB per block keeps a whole suggestion far below the 2 GiB memory target, and each block is still
+#: thousands of rows × columns, large enough for BLAS to run at full speed.
+SIMILARITY_BLOCK_BYTES = 64 * 2**20
+#: BLAS computes small products with other kernels (and a single row as a matrix × vector product), whose
+#: float sums can differ in the last bit from a large product's. A block cut from a larger product is padded
+#: to at least this many multiply-adds (OpenBLAS switches kernels near 10⁶), so a score is the same to the bit
+#: whichever block computed it, and results do not depend on the block size.
+MIN_BLOCK_MACS = 8 * 2**20
+#: A block spans at least this many prototype columns, for the same reason.
+MIN_BLOCK_COLUMNS = 16
+# Bytes per similarity cell of a block: the similarity, its code's maximum beside it, the match mask and the
+# column index that finds the first best prototype of each code (as argmax does).
+_SIM_CELL_BYTES = 16
+# Bytes per (window, code) cell of a block: raw and calibrated scores, nearest prototype, best-so-far state.
+_CODE_CELL_BYTES = 40
+
+
+def _cut(costs: np.ndarray, budget: int) -> list[tuple[int, int]]:
+    """Consecutive ``(lo, hi)`` runs of items whose ``costs`` add up to at most ``budget`` (at least one each).
+
+    Examples
+    --------
+    >>> _cut(np.array([3, 3, 3, 9, 1]), 6)
+    [(0, 2), (2, 3), (3, 4), (4, 5)]
+    """
+    out, lo, total = [], 0, 0
+    for i, cost in enumerate(costs.tolist()):
+        if i > lo and total + cost > budget:
+            out.append((lo, i))
+            lo, total = i, 0
+        total += cost
+    if lo < len(costs) or not out:
+        out.append((lo, len(costs)))
+    return out
+
+
+def _product(rows: np.ndarray, matrix: np.ndarray, j0: int, j1: int, *, exact: bool) -> np.ndarray:
+    """``(rows @ matrix[j0:j1].T).T``: one row per column of the product, so each code's columns are rows.
+
+    ``exact`` is for the one product an unblocked computation makes: it is made as it is. Any other block is
+    widened to :data:`MIN_BLOCK_COLUMNS` columns and padded with zero rows to :data:`MIN_BLOCK_MACS`, then cut
+    back, so its values are those of the large product it is a block of (BLAS gives the transposed product
+    the same values).
+    """
+    if exact:
+        return np.ascontiguousarray((rows @ matrix[j0:j1].T).T)
+    a0, a1 = j0, j1
+    if a1 - a0 < MIN_BLOCK_COLUMNS:
+        a1 = min(len(matrix), a0 + MIN_BLOCK_COLUMNS)
+        a0 = max(0, a1 - MIN_BLOCK_COLUMNS)
+    m, dim = rows.shape
+    need = max(2, -(-MIN_BLOCK_MACS // max(1, (a1 - a0) * dim)))
+    if m < need:
+        rows = np.vstack([rows, np.zeros((need - m, dim), dtype=rows.dtype)])
+    return (matrix[a0:a1] @ rows.T)[j0 - a0:j1 - a0, :m]
+
+
+def _first_max(sims: np.ndarray, bounds: np.ndarray, *, where: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """Per group of consecutive rows (``bounds[g]:bounds[g + 1]``, none empty) and column: the largest value
+    and (with ``where``) the row where it first occurs, as ``argmax`` picks it, NaN included.
+
+    Groups run along rows and are walked position by position: each step is a few contiguous vector
+    operations on one row per group, faster than ``reduceat`` over groups of a handful of rows.
+    """
+    starts, ends = bounds[:-1], bounds[1:]
+    has_nan = where and bool(np.isnan(sims).any())
+    best = sims[starts]
+    first = np.repeat(starts.astype(np.int32)[:, None], sims.shape[1], axis=1) if where else None
+    for k in range(1, int((ends - starts).max(initial=1))):
+        at = np.minimum(starts + k, ends - 1)  # a shorter group reads its last row again: never strictly better
+        values = sims[at]
+        if first is None:
+            np.maximum(best, values, out=best)  # NaN spreads, as argmax's value would be NaN
+            continue
+        better = values > best
+        if has_nan:
+            better |= np.isnan(values) & ~np.isnan(best)  # argmax stops at the first NaN
+        np.copyto(best, values, where=better)
+        np.copyto(first, at.astype(np.int32)[:, None], where=better)
+    return best, None if first is None else first.astype(np.int64)
 
 
 def windows(text: str, max_words: int) -> list[tuple[int, int]]:
@@ -152,48 +239,107 @@ class EmbeddingCoder(BaseCoder):
         self.excl_vectors_ = (self.embedder_.encode(list(self.exclusions_["text"])) if len(excl)
                               else np.zeros((0, self.proto_vectors_.shape[1]), dtype=np.float32))
         index = {c: i for i, c in enumerate(self.codes_)}
-        self.proto_code_ = np.array([index[c] for c in self.prototypes_["code_id"]])
+        self.proto_code_ = np.array([index[c] for c in self.prototypes_["code_id"]], dtype=int)
         self.excl_code_ = np.array([index[c] for c in self.exclusions_["code_id"]], dtype=int)
+        # Prototypes (and exclusions) were listed code by code: each code's are one run of columns.
+        self.proto_bounds_ = np.searchsorted(self.proto_code_, np.arange(len(self.codes_) + 1))
+        self.excl_bounds_ = np.searchsorted(self.excl_code_, np.arange(len(self.codes_) + 1))
+        empty = [c for c, n in zip(self.codes_, np.diff(self.proto_bounds_), strict=True) if n == 0]
+        if empty:
+            raise ParameterError(f"codebook {codebook.id!r}: code(s) {empty[:5]} have no label, definition or "
+                                 "example to embed; give each code at least a label.")
         self._fit_background(codebook)
         self.codebook_version_ = codebook.version
         return self
 
-    def _raw(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Raw scores (rows × codes) and, per cell, the index of the nearest prototype."""
+    def _raw(self, vectors: np.ndarray, lo: int = 0, hi: int | None = None, *, exact: bool = True,
+             excl_sims: np.ndarray | None = None, nearest: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Raw scores (rows × codes ``lo:hi``) and, per cell, the index of the nearest prototype.
+
+        Rows go by blocks of :data:`SIMILARITY_BLOCK_BYTES`. ``exact``: ``vectors`` are the whole matrix
+        an unblocked computation would score, so when it fits in one block its products are made as they
+        are. ``excl_sims``: the rows' similarities to every exclusion sentence, when the caller has them.
+        ``nearest=False``: the scores only (the background needs no evidence); the second array is empty.
+        """
         n_codes = len(self.codes_)
-        sims = vectors @ self.proto_vectors_.T
-        pos = np.full((len(vectors), n_codes), -np.inf, dtype=np.float32)
-        nearest = np.zeros((len(vectors), n_codes), dtype=np.int64)
-        for c in range(n_codes):
-            columns = np.flatnonzero(self.proto_code_ == c)
-            block = sims[:, columns]
-            best = block.argmax(axis=1)
-            pos[:, c] = block[np.arange(len(vectors)), best]
-            nearest[:, c] = columns[best]
-        raw = pos.copy()
-        if len(self.excl_code_):
-            esims = vectors @ self.excl_vectors_.T
-            for c in range(n_codes):
-                columns = np.flatnonzero(self.excl_code_ == c)
-                if len(columns):
-                    excl = esims[:, columns].max(axis=1)
-                    raw[:, c] = pos[:, c] - self.exclusion_weight * np.maximum(0.0, excl - pos[:, c])
-        return raw, nearest
+        hi = n_codes if hi is None else hi
+        p0, p1 = int(self.proto_bounds_[lo]), int(self.proto_bounds_[hi])
+        e0, e1 = int(self.excl_bounds_[lo]), int(self.excl_bounds_[hi])
+        n = len(vectors)
+        per_row = (p1 - p0 + e1 - e0) * _SIM_CELL_BYTES + (hi - lo) * _CODE_CELL_BYTES
+        step = max(1, SIMILARITY_BLOCK_BYTES // per_row)
+        exact = exact and n <= step and (lo, hi) == (0, n_codes)
+        groups = self.proto_bounds_[lo:hi + 1] - p0
+        with_excl = np.flatnonzero(np.diff(self.excl_bounds_[lo:hi + 1]))
+        excl_starts = self.excl_bounds_[lo:hi][with_excl] - e0
+        raw = np.empty((n, hi - lo), dtype=np.float32)
+        near = np.zeros((n, hi - lo) if nearest else (0, 0), dtype=np.int64)
+        for r0 in range(0, n, step):
+            r1 = min(n, r0 + step)
+            # Codes × rows from here on (see _first_max).
+            pos, first = _first_max(_product(vectors[r0:r1], self.proto_vectors_, p0, p1, exact=exact), groups,
+                                    where=nearest)
+            if first is not None:
+                near[r0:r1] = first.T + p0
+            if len(with_excl):
+                esims = (excl_sims[r0:r1, e0:e1].T if excl_sims is not None
+                         else _product(vectors[r0:r1], self.excl_vectors_, e0, e1, exact=exact))
+                excl = np.maximum.reduceat(esims, excl_starts, axis=0)
+                own = pos[with_excl]
+                pos[with_excl] = own - self.exclusion_weight * np.maximum(0.0, excl - own)
+            raw[r0:r1] = pos.T
+        return raw, near
+
+    def _lineages(self) -> list[np.ndarray]:
+        """Per code: the codes of its lineage (itself, its ancestors and descendants by dotted id), as indices."""
+        index = {c: i for i, c in enumerate(self.codes_)}
+        ordered = sorted(self.codes_)
+        out = []
+        for code_id in self.codes_:
+            family = [index[code_id]]
+            family += [index[code_id[:k]] for k, ch in enumerate(code_id) if ch == "." and code_id[:k] in index]
+            prefix = code_id + "."
+            k = bisect_left(ordered, prefix)
+            while k < len(ordered) and ordered[k].startswith(prefix):
+                family.append(index[ordered[k]])
+                k += 1
+            out.append(np.array(family, dtype=int))
+        return out
 
     def _fit_background(self, codebook: Codebook) -> None:
-        examples = self.prototypes_["kind"] == "example"
-        raw, _ = self._raw(self.proto_vectors_[examples.to_numpy()])
-        owners = self.prototypes_.loc[examples, "code_id"].to_numpy()
-        means, stds = [], []
-        for c, code_id in enumerate(self.codes_):
-            related = np.array([o == code_id or o.startswith(code_id + ".") or code_id.startswith(o + ".")
-                                for o in owners])
-            values = raw[~related, c] if (~related).sum() >= 8 else raw[:, c]
-            means.append(float(values.mean()))
-            stds.append(max(float(values.std()), 0.02))
+        """Each code's background: mean and spread of its raw score over the examples outside its lineage.
+
+        Codes go by blocks (the examples × prototypes similarities of a large codebook do not fit in memory
+        at once), with progress shown for a codebook that needs several.
+        """
+        examples = (self.prototypes_["kind"] == "example").to_numpy()
+        vectors = self.proto_vectors_[examples]
+        owners = self.proto_code_[examples]
+        n_codes, n = len(self.codes_), len(vectors)
+        lineages = self._lineages()
+        per_code = n * ((np.diff(self.proto_bounds_) + np.diff(self.excl_bounds_)) * _SIM_CELL_BYTES
+                        + _CODE_CELL_BYTES)
+        blocks = _cut(per_code, SIMILARITY_BLOCK_BYTES)
+        whole = len(blocks) == 1
+        excl_sims = None
+        if not whole and len(self.excl_vectors_) and n * len(self.excl_vectors_) * 4 <= SIMILARITY_BLOCK_BYTES:
+            excl_sims = vectors @ self.excl_vectors_.T  # the one product an unblocked computation makes
+        means, stds = np.empty(n_codes), np.empty(n_codes)
+        family = np.zeros(n_codes, dtype=bool)
+        with progress(n_codes, f"calibrate {n_codes} codes", enabled=current().progress and not whole) as bar:
+            for lo, hi in blocks:
+                raw, _ = self._raw(vectors, lo, hi, exact=whole, excl_sims=excl_sims, nearest=False)
+                for j, c in enumerate(range(lo, hi)):
+                    family[lineages[c]] = True
+                    outside = ~family[owners]
+                    family[lineages[c]] = False
+                    values = raw[outside, j] if outside.sum() >= 8 else raw[:, j]
+                    means[c] = float(values.mean())
+                    stds[c] = max(float(values.std()), 0.02)
+                bar.update(hi - lo)
         self.background_ = pd.DataFrame({"code_id": self.codes_, "mean": means, "std": stds})
-        self._mean = np.array(means, dtype=np.float32)
-        self._std = np.array(stds, dtype=np.float32)
+        self._mean = means.astype(np.float32)
+        self._std = stds.astype(np.float32)
 
     def calibrate(self, raw: np.ndarray) -> np.ndarray:
         """Raw scores (rows × codes) → calibrated scores in [0, 1]."""
@@ -201,10 +347,34 @@ class EmbeddingCoder(BaseCoder):
         return 1.0 / (1.0 + np.exp(-(z - self.z0) / self.tau))
 
     # -- suggesting ---------------------------------------------------------------
+    def _windows(self, units: pd.DataFrame) -> tuple[list[int], list[tuple[int, int]], list[str]]:
+        """Per window of every unit: the unit's row, the window's span in its document, and its text."""
+        owner, spans, texts = [], [], []
+        for i, (text, base) in enumerate(zip(units["text"], units["start"], strict=True)):
+            for a, b in windows(str(text), self.max_words):
+                owner.append(i)
+                spans.append(to_document((a, b), base))
+                texts.append(str(text)[a:b])
+        return owner, spans, texts
+
+    def prepare(self, segments: pd.DataFrame) -> None:
+        """Encode every text ``suggest(segments)`` encodes, in the same batches.
+
+        :class:`~qualcode.coders.EnsembleCoder` calls it before suggesting part by part, so each part finds
+        its texts encoded and vectors are the same as in one call.
+        """
+        self._check_fitted()
+        units = participant_units(segments, self.skip_roles)
+        if not units.empty:
+            self.embedder_.encode(list(dict.fromkeys(self._windows(units)[2])))
+
     @returns("suggestions")
     @takes(segments=SEGMENTS_IN)
     def suggest(self, segments: pd.DataFrame) -> pd.DataFrame:
         """Suggestions for every participant segment, scored by its best window.
+
+        Windows are scored by blocks of :data:`SIMILARITY_BLOCK_BYTES` (progress shows when there are
+        several), so memory does not grow with codebook × corpus; the result is the same as in one block.
 
         Returns
         -------
@@ -215,47 +385,93 @@ class EmbeddingCoder(BaseCoder):
 
             {columns}
         """
+        return self._suggest(segments, exact=True)
+
+    @returns("suggestions")
+    @takes(segments=SEGMENTS_IN)
+    def suggest_part(self, segments: pd.DataFrame) -> pd.DataFrame:
+        """``suggest`` for part of a larger batch: the rows ``suggest(batch)`` gives for these segments.
+
+        Every similarity is computed as a block of a large product (see :data:`MIN_BLOCK_MACS`), as it is
+        when the whole batch is scored by blocks, so the part's scores are those of the whole batch to the
+        bit. :class:`~qualcode.coders.EnsembleCoder` suggests for large codebooks part by part.
+        """
+        return self._suggest(segments, exact=False)
+
+    def _suggest(self, segments: pd.DataFrame, *, exact: bool) -> pd.DataFrame:
         self._check_fitted()
         units = participant_units(segments, self.skip_roles)
         if units.empty:
             return typed_suggestions([])
-        owner, spans, texts = [], [], []
-        for i, (text, base) in enumerate(zip(units["text"], units["start"], strict=True)):
-            for a, b in windows(str(text), self.max_words):
-                owner.append(i)
-                spans.append(to_document((a, b), base))
-                texts.append(str(text)[a:b])
+        owner, spans, texts = self._windows(units)
         distinct = list(dict.fromkeys(texts))
         vectors = self.embedder_.encode(distinct)
         row_of = {t: k for k, t in enumerate(distinct)}
-        raw_distinct, nearest_distinct = self._raw(vectors)
         take = np.array([row_of[t] for t in texts])
-        raw, nearest = raw_distinct[take], nearest_distinct[take]
-        scores = self.calibrate(raw)
-        # Best window per (segment, code).
-        best_score = np.full((len(units), scores.shape[1]), -1.0, dtype=np.float32)
-        best_window = np.zeros((len(units), scores.shape[1]), dtype=np.int64)
-        for window, i in enumerate(owner):
-            better = scores[window] > best_score[i]
-            best_score[i, better] = scores[window, better]
-            best_window[i, better] = window
-        keep_i, keep_c = np.nonzero(best_score >= self.min_score)
+        n_codes, n_windows = len(self.codes_), len(texts)
+        per_window = ((len(self.proto_vectors_) + len(self.excl_vectors_)) * _SIM_CELL_BYTES
+                      + n_codes * _CODE_CELL_BYTES)
+        step = max(1, SIMILARITY_BLOCK_BYTES // per_window)
+        whole = exact and n_windows <= step
+        excl_sims = None
+        if exact and not whole and len(self.excl_vectors_) and \
+                len(distinct) * len(self.excl_vectors_) * 4 <= SIMILARITY_BLOCK_BYTES:
+            excl_sims = vectors @ self.excl_vectors_.T  # the one product an unblocked computation makes
+        first_window = np.searchsorted(np.array(owner), np.arange(len(units) + 1))
+        found: list[tuple[np.ndarray, ...]] = []  # per block: unit, code, window, prototype, score
+        carry: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        with progress(n_windows, f"score {n_windows} windows against {n_codes} codes",
+                      enabled=current().progress and exact and not whole) as bar:
+            for w0 in range(0, n_windows, step):
+                w1 = min(n_windows, w0 + step)
+                if whole:
+                    raw_rows, nearest_rows = self._raw(vectors)
+                    local = take
+                else:
+                    rows, local = np.unique(take[w0:w1], return_inverse=True)
+                    raw_rows, nearest_rows = self._raw(vectors[rows], exact=False,
+                                                       excl_sims=None if excl_sims is None else excl_sims[rows])
+                raw, nearest = raw_rows[local], nearest_rows[local]
+                del raw_rows, nearest_rows
+                scores = self.calibrate(raw)
+                # Best window per (segment, code); a segment's windows may begin in the previous block.
+                u0, u1 = owner[w0], owner[w1 - 1] + 1
+                best_score = np.full((u1 - u0, n_codes), -1.0, dtype=np.float32)
+                best_window = np.zeros((u1 - u0, n_codes), dtype=np.int64)
+                best_nearest = np.zeros((u1 - u0, n_codes), dtype=np.int64)
+                if carry is not None:
+                    best_score[0], best_window[0], best_nearest[0] = carry
+                for k in range(w1 - w0):
+                    i = owner[w0 + k] - u0
+                    better = scores[k] > best_score[i]
+                    best_score[i, better] = scores[k, better]
+                    best_window[i, better] = w0 + k
+                    best_nearest[i, better] = nearest[k, better]
+                done = u1 - u0 if first_window[u1] <= w1 else u1 - u0 - 1
+                carry = None if done == u1 - u0 else (best_score[-1], best_window[-1], best_nearest[-1])
+                keep_i, keep_c = np.nonzero(best_score[:done] >= self.min_score)
+                found.append((keep_i + u0, keep_c, best_window[keep_i, keep_c], best_nearest[keep_i, keep_c],
+                               best_score[keep_i, keep_c]))
+                bar.update(w1 - w0)
+        keep_i, keep_c, w, p, score = (np.concatenate(parts) for parts in zip(*found, strict=True))
         if not len(keep_i):
             return typed_suggestions([])
-        w = best_window[keep_i, keep_c]
-        p = nearest[w, keep_c]
-        sims = np.einsum("ij,ij->i", vectors[take[w]], self.proto_vectors_[p])
+        # The evidence's similarity, by blocks of rows (the vectors of every kept pair would not fit at once).
+        rows_per_block = max(1, SIMILARITY_BLOCK_BYTES // (8 * vectors.shape[1]))
+        sims = np.concatenate([np.einsum("ij,ij->i", vectors[take[w[a:a + rows_per_block]]],
+                                         self.proto_vectors_[p[a:a + rows_per_block]])
+                               for a in range(0, len(w), rows_per_block)])
         shown = [f"≈ {k} ({lang}): «{t if len(t) <= 140 else t[:137] + '…'}»" for k, lang, t in
                  zip(self.prototypes_["kind"], self.prototypes_["lang"], self.prototypes_["text"], strict=True)]
         codes = np.array(self.codes_, dtype=object)
-        rows = pd.DataFrame({
+        frame = pd.DataFrame({
             "segment_id": units["segment_id"].to_numpy()[keep_i],
             "doc_id": units["doc_id"].to_numpy()[keep_i],
             "code_id": codes[keep_c],
             "method": self.method,
-            "score": np.round(best_score[keep_i, keep_c].astype(float), 4),
+            "score": np.round(score.astype(float), 4),
             "evidence": [f"{shown[j]} {sim:.2f}" for j, sim in zip(p.tolist(), sims.tolist(), strict=True)],
             "spans": [[list(spans[k])] for k in w.tolist()],
             "codebook_version": self.codebook_version_,
         })
-        return typed_suggestions(rows)
+        return typed_suggestions(frame)

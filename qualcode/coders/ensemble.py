@@ -9,12 +9,19 @@ Combination
     team means by it.
 Ranking
     Per segment, by score; ``top_k`` and ``min_score`` cut the list.
+Memory
+    A segment's suggestions depend on that segment only, so with a large
+    codebook the segments are suggested and merged by chunks of whole
+    documents (:data:`CHUNK_PAIRS`), with progress shown: the zero-shot
+    tables of every (segment, code) pair never exist at once. The result is
+    the same as in one piece.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from collections.abc import Set as AbstractSet
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -23,6 +30,7 @@ from sklearn.base import clone
 from ..codebook import Codebook
 from ..errors import ParameterError
 from ..parallel import current, using
+from ..progress import progress
 from ..schemas import returns, takes
 from .base import SEGMENTS_IN, SUGGESTION_COLUMNS, BaseCoder, typed_suggestions
 from .embedders import EmbeddingCache
@@ -30,12 +38,18 @@ from .embedding import EmbeddingCoder
 from .keyword import KeywordCoder
 from .learned import LearnedCoder
 
-__all__ = ["DEFAULT_MIN_SCORE", "DEFAULT_TOP_K", "EnsembleCoder", "suggest"]
+__all__ = ["CHUNK_PAIRS", "DEFAULT_MIN_SCORE", "DEFAULT_TOP_K", "EnsembleCoder", "suggest"]
 
 # Chosen on the sample gold coding (bench/evaluate_coders.py prints the sweep):
 # the pair that maximised micro-F1 of the zero-shot ensemble against both coders.
 DEFAULT_TOP_K = 3
 DEFAULT_MIN_SCORE = 0.4
+#: Segments are suggested and merged by chunks of whole documents of about this many (segment, code) pairs.
+#: Before merging, the embedding coder keeps about a third of all pairs (its own ``min_score`` is low), at
+#: roughly 1 KB each while they are merged: a 5,050-code codebook on the 15 sample transcripts (1.5 M pairs)
+#: peaked at 5.5 GB in one piece. 500,000 pairs keep a chunk near 200 MB, far below the 2 GiB memory target,
+#: and the 60-code sample codebook suggests 8,000 segments in one chunk.
+CHUNK_PAIRS = 500_000
 
 
 class EnsembleCoder(BaseCoder):
@@ -75,6 +89,7 @@ class EnsembleCoder(BaseCoder):
         else:
             members = list(self.coders)
         self.coders_ = [clone(c).fit(codebook, decisions) for c in members]
+        self.n_codes_ = sum(1 for _ in codebook)
         self.codebook_version_ = codebook.version
         return self
 
@@ -88,9 +103,51 @@ class EnsembleCoder(BaseCoder):
         there in batches; the result is the same as with one worker.
         """
         self._check_fitted()
-        parts = [_suggest_spread(c, segments) for c in self.coders_]
-        return combine(parts, top_k=self.top_k, min_score=self.min_score,
-                       learned_codes=set().union(*(getattr(c, "models_", {}).keys() for c in self.coders_)))
+        learned = set().union(*(getattr(c, "models_", {}).keys() for c in self.coders_))
+        chunks = _document_chunks(segments, max(1, CHUNK_PAIRS // max(1, self.n_codes_)))
+        if len(chunks) <= 1:
+            parts = [_suggest_spread(c, segments) for c in self.coders_]
+            return combine(parts, top_k=self.top_k, min_score=self.min_score, learned_codes=learned)
+        # Coders that can suggest part by part (the embedding coder) first encode every text as one call
+        # would (same batches, same vectors); the others (keyword matches, learned models, whose tables are
+        # small) run once over everything. Encoding happens in the coders' order, as in one call.
+        whole = {}
+        for i, coder in enumerate(self.coders_):
+            if isinstance(coder, EmbeddingCoder):
+                coder.prepare(segments)
+            else:
+                whole[i] = _suggest_spread(coder, segments)
+        merged = []
+        with progress(len(chunks), f"suggest {self.n_codes_} codes by {len(chunks)} chunks of documents",
+                      enabled=current().progress) as bar:
+            for ids in chunks:
+                part = segments[segments["doc_id"].isin(ids)]
+                in_part = set(part["segment_id"])
+                parts = [whole[i][whole[i]["segment_id"].isin(in_part)] if i in whole
+                         else cast(EmbeddingCoder, coder).suggest_part(part) for i, coder in enumerate(self.coders_)]
+                out = combine(parts, top_k=self.top_k, min_score=self.min_score, learned_codes=learned)
+                if len(out):
+                    merged.append(out)
+                bar.update()
+        if not merged:
+            return combine([], top_k=self.top_k, min_score=self.min_score)
+        out = pd.concat(merged, ignore_index=True)
+        return out.sort_values(["segment_id", "score", "code_id"], ascending=[True, False, True],
+                               kind="stable").reset_index(drop=True)
+
+
+def _document_chunks(segments: pd.DataFrame, size: int) -> list[list[Hashable]]:
+    """The documents of ``segments`` in order of appearance, cut into runs of about ``size`` segments."""
+    chunks, ids, count = [], [], 0
+    for doc_id, n in segments.groupby("doc_id", sort=False).size().items():
+        ids.append(doc_id)
+        count += int(n)
+        if count >= size:
+            chunks.append(ids)
+            ids, count = [], 0
+    if ids:
+        chunks.append(ids)
+    return chunks
 
 
 # Keyword matching is spread by chunks of whole documents of about this many segments: large enough
@@ -112,16 +169,7 @@ def _suggest_spread(coder: BaseCoder, segments: pd.DataFrame) -> pd.DataFrame:
     runner = current()
     if not (runner.parallel and isinstance(coder, KeywordCoder) and len(segments) > CHUNK_SEGMENTS):
         return coder.suggest(segments)
-    sizes = segments.groupby("doc_id", sort=False).size()
-    chunks, ids, count = [], [], 0
-    for doc_id, n in sizes.items():
-        ids.append(doc_id)
-        count += int(n)
-        if count >= CHUNK_SEGMENTS:
-            chunks.append(ids)
-            ids, count = [], 0
-    if ids:
-        chunks.append(ids)
+    chunks = _document_chunks(segments, CHUNK_SEGMENTS)
     parts = runner.map(_suggest_chunk, [segments[segments["doc_id"].isin(c)] for c in chunks], shared=coder,
                        desc=f"keyword matching, {len(chunks)} chunks")
     frames = [p for p in parts if not p.empty]
