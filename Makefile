@@ -48,6 +48,12 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/round_workers.py
 	$(BIN)/python bench/decision_log.py
 	$(BIN)/python bench/codebook_scale.py
+	# Hostile inputs (issue 21): time, CPU and peak RSS of each refusal against a normal input of the same kind.
+	$(BIN)/python bench/archive_bombs.py
+	$(BIN)/python bench/codebook_hostile.py
+	$(BIN)/python bench/qdpx_hostile.py
+	$(BIN)/python bench/scheduler_endpoints.py
+	$(BIN)/python bench/folder_walk.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache build *.egg-info
