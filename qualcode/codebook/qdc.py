@@ -18,7 +18,7 @@ import uuid
 import warnings
 from functools import cache
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 import yaml
 
@@ -82,7 +82,19 @@ def code_description(code: Code) -> str:
     survives a round trip through them.
     """
     block = {"id": code.id, **{k: v for k, v in code.to_dict().items() if k not in ("id", "color")}}
-    return _MARK + "\n" + _dump(block)
+    # Characters XML cannot hold would reach the file as YAML escapes ("\\uD800") that the reader refuses:
+    # replaced here as in every other written field (and counted), so the block always reads back.
+    return _MARK + "\n" + _dump(_clean(block, "code descriptions"))
+
+
+def _clean(value: Any, where: str) -> Any:
+    if isinstance(value, str):
+        return clean_text(value, where)
+    if isinstance(value, dict):
+        return {k: _clean(v, where) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v, where) for v in value]
+    return value
 
 
 def qdc_bytes(codebook: Codebook, *, lang: str = "es") -> bytes:
@@ -112,7 +124,8 @@ def qdc_bytes(codebook: Codebook, *, lang: str = "es") -> bytes:
     group.set("name", clean_text(codebook.title[lang] or codebook.id, "the codebook title"))
     meta = {"codebook": codebook.id, "title": dict(codebook.title), "description": dict(codebook.description),
             "references": list(codebook.references)}
-    etree.SubElement(group, f"{{{NS}}}Description").text = clean_text(_MARK + "\n" + _dump(meta),
+    block = _dump(_clean(meta, "the codebook description"))
+    etree.SubElement(group, f"{{{NS}}}Description").text = clean_text(_MARK + "\n" + block,
                                                                  "the codebook description")
     for dimension in codebook.dimensions:
         etree.SubElement(group, f"{{{NS}}}MemberCode").set("guid", code_guid(dimension))
@@ -175,7 +188,14 @@ def _parse_block(desc_el: etree._Element | None, name: str, budget: YamlBudget) 
     first_line = (desc_el.sourceline or 1) + lead if desc_el is not None else 1
     try:
         data = load_yaml_safely(text[len(_MARK):], name=name, first_line=first_line, budget=budget)
-    except yaml.YAMLError:
+    except yaml.YAMLError as exc:
+        # Written by qualcode (or made to look so) but unreadable: the code falls back to its REFI-QDA name,
+        # and the user is told, since its id, labels and keywords are not those the block held.
+        mark = getattr(exc, "problem_mark", None)
+        line = first_line + mark.line if mark is not None else first_line
+        warnings.warn(CodebookWarning(f"{name}:{line}: a code's qualcode: block is not valid YAML "
+                                      f"({getattr(exc, 'problem', None) or exc}); the code is read from its "
+                                      "REFI-QDA name and description only."), stacklevel=2)
         return None, text
     return (data if isinstance(data, dict) else None), text
 

@@ -156,3 +156,42 @@ def test_c6_zip_expanding_to_gigabytes_is_refused_early(tmp_path):
             member.write(block)
     with pytest.raises(ExchangeFileError, match="zip bomb"):
         read_zip_safely(path)
+
+
+
+def test_qdc_code_fields_with_characters_xml_cannot_hold_read_back_with_their_ids(tmp_path):
+    # A label with a lone surrogate or a NUL reached the qualcode: block as a YAML escape the reader refused, and
+    # every code fell back to an id made from its name ("id does not extend its parent 'etiqueta'").
+    import dataclasses
+
+    import qualcode as qc
+
+    book = qc.load_codebook("nic_study")
+    odd = dataclasses.replace(book.codes[0], label={"es": "etiqueta\x00\ud800\uffff", "en": "label"},
+                              definition={"es": "definición\x07", "en": "d"})
+    book = dataclasses.replace(book, codes=[odd, *book.codes[1:]])
+    from qualcode.errors import ReplacedCharactersWarning
+
+    with pytest.warns(ReplacedCharactersWarning, match="code descriptions"):
+        qc.save_codebook(book, tmp_path / "x.qdc")
+    back = qc.load_codebook(tmp_path / "x.qdc")
+    assert [c.id for c in back] == [c.id for c in book]
+    assert back[odd.id].label["es"] == "etiqueta" and back[odd.id].definition["es"] == "definición"
+
+
+def test_unreadable_qualcode_block_in_a_qdc_is_said_not_silent(tmp_path):
+    import contextlib
+
+    import pytest
+
+    import qualcode as qc
+    from qualcode.errors import CodebookWarning
+
+    qc.save_codebook(qc.load_codebook("leadership"), tmp_path / "x.qdc")
+    text = (tmp_path / "x.qdc").read_text(encoding="utf-8").replace("qualcode:\nid: leadership\n",
+                                                                    'qualcode:\nid: "leadership\\uD800"\n', 1)
+    (tmp_path / "y.qdc").write_text(text, encoding="utf-8")
+    # The fallback ids may not make a valid codebook (then it is refused); either way the warning says why.
+    with pytest.warns(CodebookWarning, match="qualcode: block is not valid YAML"), \
+            contextlib.suppress(qc.errors.CodebookError):
+        qc.load_codebook(tmp_path / "y.qdc")
