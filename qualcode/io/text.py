@@ -955,7 +955,9 @@ def _nearest(given: list[str], folded_labels: list[str]) -> str | None:
         key = fold_label(label).replace(" ", "").replace("_", "")
         if key in compact:
             return compact[key]
-        close = difflib.get_close_matches(key, list(compact), n=1, cutoff=0.8)
+        # A different number is a different speaker ("Hablante 3" is no misspelt "Hablante 2").
+        same = [k for k in compact if re.findall(r"\d+", k) == re.findall(r"\d+", key)]
+        close = difflib.get_close_matches(key, same, n=1, cutoff=0.8)
         if close:
             return compact[close[0]]
     return None

@@ -180,3 +180,6 @@ def test_interviewer_typo_suggests_the_nearest_spelling(given, nearest):
         nearest = "Hablante 1"
     _, why, uncertain = find_interviewer(parse_transcript(text), [given])
     assert uncertain and f"the nearest spelling: interviewer=['{nearest}']" in why
+    # Another number is another speaker, not a misspelling: the one who asks is suggested, as before.
+    _, why, _ = find_interviewer(parse_transcript(text), ["Hablante 3"])
+    assert "nearest spelling" not in why and "interviewer=['Hablante 2']" in why
