@@ -40,6 +40,7 @@ from pathlib import Path
 from ..errors import SubtitleFormatError
 from ..nlp.normalize import fold_label
 from .text import (
+    DIARIZED_CODE,
     NAME_LINE,
     LabelCandidate,
     ParsedTranscript,
@@ -201,7 +202,7 @@ def parse_subtitles(text: str, *, path: str | Path, kind: str,
     # Name lines alone above the speech (Teams) are left out: Teams splits a long turn into cues without names.
     labelled_cues = sum(1 for i, c in enumerate(captions)
                         if (i in accepted and heads[i].style != "after_time") or c.voice)
-    codes = bool(accepted) and all(_DIARIZED.match(fold_label(heads[i].label)) for i in accepted)
+    codes = bool(accepted) and all(DIARIZED_CODE.match(fold_label(heads[i].label)) for i in accepted)
     every_cue = not unlabelled and (labelled_cues >= 0.75 * len(captions) or codes)
     unassigned: list[int] = []
     # Sentence ends are evidence only in a file that writes them (auto-captions often have no punctuation).
@@ -272,8 +273,6 @@ def parse_subtitles(text: str, *, path: str | Path, kind: str,
                                     f"cue{'s' * (len(captions) != 1)}", joined=joined)
 
 
-# A diarization pipeline's speaker code (WhisperX/pyannote "SPEAKER_00", "spk1"), folded.
-_DIARIZED = re.compile(r"^(?:speaker|spk)[ _]?\d{1,3}$")
 # A pause this long (seconds) between cues starts a new turn even inside a sentence: a speaker may change.
 _PAUSE = 2.0
 # A cue ending ". ? ! …" (closing quotes or brackets after it allowed) ends a sentence; "..." at the end

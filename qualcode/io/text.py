@@ -95,6 +95,12 @@ Unicode spaces (no-break U+00A0, narrow no-break U+202F, thin, ideographic, any
 category Zs character) count as spaces in this grammar (Otter's
 ``Marta Rojas\u00a0\u00a00:03``); the document text keeps them.
 
+A line without a label in a WhisperX-style text file (every label a diarization
+code such as ``SPEAKER_00:``, each turn one line) is a turn of no speaker (role
+unknown), reported: diarization assigned it to nobody. It stays the previous
+turn's when it goes on with a sentence the line above left open, and in a file
+whose speech wraps (unlabelled lines under more than a third of the labels).
+
 Not speakers: a colon inside speech (``Por ejemplo: ...``, ``A veces: ...``,
 ``I told her: ...``, ``Nota: ...``) — the words before it are not a plausible
 name (a function word, a lower-case word, a word the file also writes in lower
@@ -138,6 +144,7 @@ from ..nlp.normalize import fold_label
 
 __all__ = [
     "CODE_LIKE",
+    "DIARIZED_CODE",
     "NAME_LINE",
     "NOT_SPEAKERS",
     "ROLE_WORDS",
@@ -222,6 +229,36 @@ def _boilerplate_lines(lines: list[tuple[int, str]]) -> frozenset[int]:
             block.append(i)
         found.update(block)
     return frozenset(found)
+
+
+# A diarization pipeline's speaker code (WhisperX/pyannote "SPEAKER_00", "spk1"), folded. Public: the
+# subtitle reader uses the same rule for cues without a label.
+DIARIZED_CODE = re.compile(r"^(?:speaker|spk)[ _]?\d{1,3}$")
+_SENTENCE_DONE = re.compile(r"[.?!…][\"'»”’)\]]*$")
+
+
+def _unassigned_lines(lines: list[tuple[int, str]], candidates: dict[int, LabelCandidate], accepted: set[int],
+                      boiler: frozenset[int]) -> list[int]:
+    """Lines without a label in a WhisperX-style text file (every label a diarization code, each turn one line
+    with its label): the pipeline assigned them to nobody. A line going on with a sentence the line above left
+    open (no ``. ? !`` at its end, or opening in lower case) is that turn's still; a file where more than a
+    third of the labels have such lines below them wraps its speech, and none is taken."""
+    if len(accepted) < 3 or not all(DIARIZED_CODE.match(fold_label(candidates[i].label)) for i in accepted) \
+            or any(not lines[i][1][candidates[i].col:].strip() for i in accepted):
+        return []
+    first = min(accepted)
+    loose = [i for i in range(first, len(lines)) if i not in accepted and i not in boiler and lines[i][1].strip()
+             and not _time_only(lines[i][1])]
+    if 3 * len(loose) > len(accepted):
+        return []
+    out = []
+    for i in loose:
+        above = lines[i - 1][1].rstrip() if i > 0 else ""
+        body = lines[i][1].strip()
+        if above and (not _SENTENCE_DONE.search(above) or body[:1].islower()):
+            continue
+        out.append(i)
+    return out
 
 
 def _time_only(line: str) -> bool:
@@ -805,6 +842,15 @@ def parse_transcript(text: str, *, path: str | Path | None = None,
     accepted |= set(alone)
     notes += alone_notes
     uncertain = uncertain or alone_uncertain
+    unassigned = _unassigned_lines(lines, candidates, accepted, boiler)
+    if unassigned:
+        where = ", ".join(str(i + 1) for i in unassigned[:4]) + (
+            f" and {len(unassigned) - 4} more" if len(unassigned) > 4 else "")
+        example = candidates[min(accepted)].label
+        notes.append(f"{len(unassigned)} line(s) carry no speaker label in a file of diarization labels, one line "
+                     f"per turn (line {where}): each read as a turn of no speaker (role unknown), not the previous "
+                     f"speaker's; to assign one, write the label at the line's start ('{example}: ...')")
+        uncertain = True
     if boiler:
         shown = "; ".join(f"line {i + 1} ({lines[i][1].strip()[:60]!r})" for i in sorted(boiler)[:4])
         more = f" and {len(boiler) - 4} more" if len(boiler) > 4 else ""
@@ -852,6 +898,14 @@ def parse_transcript(text: str, *, path: str | Path | None = None,
             current = Turn(c.label, line_start + c.col, line_start + c.col, timestamp, index + 1)
             if line[c.col:].strip():
                 content_end = line_start + len(line.rstrip())
+            continue
+        if index in unassigned:  # a diarization line without a label: a turn of nobody known
+            close()
+            body = line.strip()
+            start = line_start + len(line) - len(line.lstrip())
+            current = Turn(None, start, start, pending_ts, index + 1)
+            pending_ts = None
+            content_end = start + len(body)
             continue
         if index in boiler:  # a service's line (Otter's footer, Teams' "started transcription"): no speech
             close()

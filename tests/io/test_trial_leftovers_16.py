@@ -104,6 +104,21 @@ def test_diarization_unassigned_turn_has_role_unknown_and_row_says_so(tmp_path):
     assert "carry no speaker label" in report.message.iloc[0]
 
 
+@pytest.mark.parametrize("label", ["SPEAKER_{}: ", "[SPEAKER_{}]: "])
+def test_diarization_line_without_label_in_text_is_an_unassigned_turn(label):
+    a, b = label.format("00"), label.format("01")
+    text = (f"{a}¿Cómo parte el día?\n{b}Con el WhatsApp.\nY después el correo.\n{a}¿Y la red?\n{b}Ayuda mucho,\n"
+            f"sobre todo los lunes.\n{a}¿Algo más?\n{b}No.\n")
+    parsed = parse_transcript(text)
+    got = [(t.speaker, text[t.start:t.end]) for t in parsed.turns]
+    assert got[2] == (None, "Y después el correo.")
+    assert got[4] == ("SPEAKER_01", "Ayuda mucho,\nsobre todo los lunes.")  # a sentence going on: the same turn
+    assert parsed.uncertain and any("1 line(s) carry no speaker label" in n for n in parsed.notes)
+    # Speech that wraps under most labels is one speaker's, not unassigned.
+    wrapped = f"{a}¿Cómo?\nPregunto.\n{b}Bien.\nMuy bien.\n{a}¿Y?\nDime.\n{b}Ya.\n"
+    assert all(t.speaker for t in parse_transcript(wrapped).turns)
+
+
 # -- Unicode spaces in label lines ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("space", ["\u00a0\u00a0", "\t\u00a0", "\u202f", "\u2009 ", "\u3000"])
