@@ -9,8 +9,17 @@ speech below (Teams/Zoom exports; taken when such name lines, some recurring, op
 at least three quarters of the cues), decided for the whole file as in :mod:`qualcode.io.text`
 (a name used once is taken when the other cues carry labels of its shape, and
 reported; names written on only some cues, each once, are taken when two or more
-share one shape at cue starts, and reported); a cue without either continues the previous speaker
-(cues before the first name are unnamed). Consecutive cues of one speaker form one turn.
+share one shape at cue starts, and reported). Consecutive cues of one speaker form one turn.
+
+A cue without a label: when labels (or voice tags) open three quarters of the cues or more, or the
+labels are diarization codes (``SPEAKER_00``), the file comes from
+software that labels every cue it can (Zoom, WhisperX/pyannote ``[SPEAKER_00]:``, where a missing
+label means diarization assigned nobody), so the cue is a turn of its own with no speaker (role
+unknown), counted and reported with the fix (write the label at the cue's start). When names open
+fewer cues (a person wrote a name where each speaker starts), the cue continues the previous
+speaker, and the report says so; cues before the first name are unnamed. A cue going on with a
+sentence the previous cue left open (no ``. ? !`` at its end) or opening in lower case continues that
+speaker in both; so do cues without a name under Teams' name lines (Teams splits a long turn into cues).
 A file with no speaker anywhere (transcription without diarization, auto-captions) gets a turn per cue,
 each with its cue's start as timestamp; a cue continuing a sentence the previous cue left open (no ``. ? !``
 at its end, or ``...``), with no pause of 2 s or more, joins it. A file whose cues end no sentences (no
@@ -31,6 +40,7 @@ from pathlib import Path
 from ..errors import SubtitleFormatError
 from ..nlp.normalize import fold_label
 from .text import (
+    DIARIZED_CODE,
     NAME_LINE,
     LabelCandidate,
     ParsedTranscript,
@@ -186,6 +196,15 @@ def parse_subtitles(text: str, *, path: str | Path, kind: str,
     pieces: list[tuple[str | None, float, int, str]] = []  # speaker, start, line, text
     speaker: str | None = None
     unlabelled = not accepted and not any(c.voice for c in captions)
+    # Labels on most cues (Zoom, WhisperX, voice tags) come from software that labels every cue it can: a cue
+    # without one is a turn nobody was assigned to, not the previous speaker's. Names on only some cues are a
+    # person's writing where a speaker starts: the cues after a name stay that speaker's.
+    # Name lines alone above the speech (Teams) are left out: Teams splits a long turn into cues without names.
+    labelled_cues = sum(1 for i, c in enumerate(captions)
+                        if (i in accepted and heads[i].style != "after_time") or c.voice)
+    codes = bool(accepted) and all(DIARIZED_CODE.match(fold_label(heads[i].label)) for i in accepted)
+    every_cue = not unlabelled and (labelled_cues >= 0.75 * len(captions) or codes)
+    unassigned: list[int] = []
     # Sentence ends are evidence only in a file that writes them (auto-captions often have no punctuation).
     punctuated = sum(_ends_sentence(c.text) for c in captions) >= 0.2 * len(captions)
     for index, (caption, cue) in enumerate(zip(captions, with_text, strict=True)):
@@ -204,6 +223,13 @@ def parse_subtitles(text: str, *, path: str | Path, kind: str,
                 body = " ".join(part.strip() for part in caption.text.strip()[head.col:].split("\n") if part.strip()) \
                     if head.style in ("bare", "after_time") else body[head.col:].strip()
             new_speaker = new_speaker or head.label
+        # A cue going on with a sentence the previous cue left open is that speaker's still.
+        if new_speaker is None and every_cue and (not pieces or _ends_sentence(pieces[-1][3])) \
+                and not body[:1].islower():
+            unassigned.append(cue.line)
+            speaker = None
+            pieces.append((None, cue.start, cue.line, body))  # a turn of its own: each may be someone else
+            continue
         if new_speaker is not None:
             speaker = new_speaker
         if pieces and pieces[-1][0] == speaker:
@@ -223,6 +249,14 @@ def parse_subtitles(text: str, *, path: str | Path, kind: str,
         turns.append(Turn(who, offset + len(prefix), offset + len(block), start, line))
         parts.append(block)
         offset += len(block) + 2
+    if unassigned:
+        where = ", ".join(str(n) for n in unassigned[:4]) + (f" and {len(unassigned) - 4} more"
+                                                            if len(unassigned) > 4 else "")
+        example = next((heads[i].label for i in sorted(accepted)), "Name")
+        notes.append(f"{len(unassigned)} cue(s) carry no speaker label in a file whose cues carry labels (line "
+                     f"{where}): each read as a turn of no speaker (role unknown), not the previous speaker's; "
+                     f"to assign one, write the label at the cue's start ('{example}: ...')")
+        uncertain = True
     labelled = any(t.speaker for t in turns)
     n_lines = sum(1 for c in captions for part in c.text.split("\n") if part.strip())
     joined = "consecutive cues joined"

@@ -59,7 +59,7 @@ Which labels are speakers
   speaker's whole turn not announcing a quote (no ``:`` at its end), or the name
   is written again in the file.
 
-* alone on a line without a colon, speech below, when no label was named: a
+* alone on a line without a colon, speech below: a
   role word or code (``Entrevistadora``, ``E``, ``Participante 2``, ``D1``) or
   short capitals (``MARTA``) that recur in that shape, each followed by speech,
   not another such line (blank-line layouts: after a blank line); a role word
@@ -68,8 +68,8 @@ Which labels are speakers
   In a file whose labels have another shape (``Name:``) only role words are.
   A name (``Inés``, ``INÉS``) used once beside role words and capitals only is
   taken, and reported, when the line before asks or the name is written again.
-* alone on a line, in mixed case (``Marta Rojas``), when no label was named and
-  no other label shape was found: names (capitalised words, no digits, no
+* alone on a line, in mixed case (``Marta Rojas``), when no other label shape
+  was found (labels you named alone on their line count as this shape): names (capitalised words, no digits, no
   punctuation at the end) that recur, each after a blank line or a finished
   sentence and followed by speech, that the file never writes in lower case
   and that are no heading word (``Contexto``, ``Entrevista 3``), when the
@@ -86,11 +86,38 @@ Which labels are speakers
   continue the previous speaker, those before the first name are unnamed
   (reported).
 
+Labels you name add to what the file's evidence finds, never replace it: naming
+one speaker (``--speakers "Sofía Castro"``) of a file whose names stand alone on
+their lines keeps the other names the file shows as speakers (the row lists
+them). A heading taken as a speaker is fixed in the file (end it with a period).
+
+Unicode spaces (no-break U+00A0, narrow no-break U+202F, thin, ideographic, any
+category Zs character) count as spaces in this grammar (Otter's
+``Marta Rojas\u00a0\u00a00:03``); the document text keeps them.
+
+A line without a label in a WhisperX-style text file (every label a diarization
+code such as ``SPEAKER_00:``, each turn one line) is a turn of no speaker (role
+unknown), reported: diarization assigned it to nobody. It stays the previous
+turn's when it goes on with a sentence the line above left open, and in a file
+whose speech wraps (unlabelled lines under more than a third of the labels).
+
 Not speakers: a colon inside speech (``Por ejemplo: ...``, ``A veces: ...``,
 ``I told her: ...``, ``Nota: ...``) — the words before it are not a plausible
 name (a function word, a lower-case word, a word the file also writes in lower
 case) or do not have the file's label shape; these lines are reported as kept
 inside speech. A name-and-time line right under a header is that header's speech.
+
+Lines a service writes
+----------------------
+Set aside: in no turn and no segment (the document text keeps them), listed in
+the load report row with their line numbers. English and Spanish::
+
+    Transcribed by https://otter.ai            Otter.ai's footer (also "Transcrito por https://otter.ai")
+    Marta Rojas started transcription          Microsoft Teams (also "stopped transcription",
+    Marta Rojas inició la transcripción        "detuvo / comenzó / empezó / ha iniciado / ha detenido la transcripción")
+    Reunión-20260303_100212-Grabación de la reunión   the header block of a Teams transcript: the recording's
+    3 de marzo de 2026, 01:02p. m.                    title ("...-Meeting Recording"), its date and length,
+    45m 12s                                           up to the first blank line
 
 Who is the interviewer
 ----------------------
@@ -103,8 +130,10 @@ guess, the speaker who asks clearly more often than anyone else (``Hablante 1``,
 
 from __future__ import annotations
 
+import difflib
 import re
 import shlex
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import pairwise
@@ -115,9 +144,11 @@ from ..nlp.normalize import fold_label
 
 __all__ = [
     "CODE_LIKE",
+    "DIARIZED_CODE",
     "NAME_LINE",
     "NOT_SPEAKERS",
     "ROLE_WORDS",
+    "UNICODE_SPACES",
     "WORD_AND_NUMBER",
     "LabelCandidate",
     "ParsedTranscript",
@@ -168,6 +199,66 @@ _TIME_LINE = re.compile(rf"^[\[(]?(?P<ts>{_LOOSE}(?:{_W}-->?{_W}{_LOOSE})?)[\])]
 # A name alone on its (stripped) line right after a time line: "0:0:0.0 --> 0:0:3.120" / "Marta Rojas".
 # Public: the subtitle reader matches a cue's first line with it.
 NAME_LINE = re.compile(rf"^(?P<br>\[)?(?P<label>{_LABEL})(?(br)\]){_W}:?$")
+
+
+# Unicode space characters (category Zs: no-break U+00A0, narrow no-break U+202F, figure, thin, ideographic
+# ...) as plain spaces, one for one: the label grammar reads them as spaces. Public: the subtitle reader too.
+UNICODE_SPACES = {code: " " for code in range(0x80, 0x3001) if chr(code).isspace() and
+                  unicodedata.category(chr(code)) == "Zs"}
+# Lines a transcription service writes, never a speaker (the module docstring lists them).
+_SERVICE_LINE = re.compile(
+    r"^(?:transcribed by|transcrito por|transcripción por|transcripcion por)[ \t]{1,20}(?:https?://)?(?:www\.)?"
+    r"otter\.ai/?$"
+    r"|^(?P<who>[^\W\d_][\w .'()\-]{0,60}?)[ \t]{1,20}(?:(?:started|stopped|has started|has stopped)[ \t]{1,20}"
+    r"transcription|(?:inició|detuvo|comenzó|empezó|ha iniciado|ha detenido)[ \t]{1,20}la[ \t]{1,20}transcripción)$",
+    re.I)
+# The title Teams gives a recording's transcript: "<meeting>-20260303_100212-Meeting Recording".
+_TEAMS_TITLE = re.compile(r"-\d{8}_\d{6}-(?:Meeting Recording|Grabación de la reunión)$", re.I)
+
+
+def _boilerplate_lines(lines: list[tuple[int, str]]) -> frozenset[int]:
+    """Indexes of lines a transcription service wrote: Otter's footer, Teams' start/stop lines, and the
+    header block of a Teams transcript (its recording title, date and length, up to the first blank line)."""
+    found = {i for i, (_, line) in enumerate(lines) if _SERVICE_LINE.match(line.strip())}
+    first = next((i for i, (_, line) in enumerate(lines) if line.strip()), None)
+    if first is not None and _TEAMS_TITLE.search(lines[first][1].strip()):
+        block = []
+        for i in range(first, min(first + 4, len(lines))):
+            if not lines[i][1].strip():
+                break
+            block.append(i)
+        found.update(block)
+    return frozenset(found)
+
+
+# A diarization pipeline's speaker code (WhisperX/pyannote "SPEAKER_00", "spk1"), folded. Public: the
+# subtitle reader uses the same rule for cues without a label.
+DIARIZED_CODE = re.compile(r"^(?:speaker|spk)[ _]?\d{1,3}$")
+_SENTENCE_DONE = re.compile(r"[.?!…][\"'»”’)\]]*$")
+
+
+def _unassigned_lines(lines: list[tuple[int, str]], candidates: dict[int, LabelCandidate], accepted: set[int],
+                      boiler: frozenset[int]) -> list[int]:
+    """Lines without a label in a WhisperX-style text file (every label a diarization code, each turn one line
+    with its label): the pipeline assigned them to nobody. A line going on with a sentence the line above left
+    open (no ``. ? !`` at its end, or opening in lower case) is that turn's still; a file where more than a
+    third of the labels have such lines below them wraps its speech, and none is taken."""
+    if len(accepted) < 3 or not all(DIARIZED_CODE.match(fold_label(candidates[i].label)) for i in accepted) \
+            or any(not lines[i][1][candidates[i].col:].strip() for i in accepted):
+        return []
+    first = min(accepted)
+    loose = [i for i in range(first, len(lines)) if i not in accepted and i not in boiler and lines[i][1].strip()
+             and not _time_only(lines[i][1])]
+    if 3 * len(loose) > len(accepted):
+        return []
+    out = []
+    for i in loose:
+        above = lines[i - 1][1].rstrip() if i > 0 else ""
+        body = lines[i][1].strip()
+        if above and (not _SENTENCE_DONE.search(above) or body[:1].islower()):
+            continue
+        out.append(i)
+    return out
 
 
 def _time_only(line: str) -> bool:
@@ -395,7 +486,8 @@ _HEADINGS = {
 
 
 def _alone_labels(lines: list[tuple[int, str]], candidates: dict[int, LabelCandidate], next_text: list[int],
-                  others: bool) -> tuple[dict[int, LabelCandidate], list[str], bool]:
+                  others: bool, given: frozenset[int] = frozenset(),
+                  ) -> tuple[dict[int, LabelCandidate], list[str], bool]:
     """Labels alone on their line without a colon (``ENTREVISTADORA`` / speech below), from the file's evidence.
 
     A line is a possible label when it is only a role word (``Entrevistadora``, ``Hablante 2``, ``E``), a
@@ -481,8 +573,8 @@ def _alone_labels(lines: list[tuple[int, str]], candidates: dict[int, LabelCandi
     kind = "names" if taken.keys() & named else "capitals" if weak else "role words"
     notes = [f"{len(taken)} line(s) alone with no colon read as speaker labels ({shown}): "
              f"{kind} alone on a line before speech, recurring "
-             "(if one is a heading, not a speaker, name the speakers: speakers=[...] / --speakers '...'; "
-             "then only those are read from lines alone)"]
+             "(if one is a heading, not a speaker, end that line with a period in the file; if a speaker is "
+             "missing, name it: speakers=[...] / --speakers '...', which adds to these)"]
     def what(i: int) -> str:
         if _is_role(possible[i].label):
             return "a role word"
@@ -495,7 +587,7 @@ def _alone_labels(lines: list[tuple[int, str]], candidates: dict[int, LabelCandi
               "speakers: speakers=[...] / --speakers '...')" for i in once]
     kept = [i for i, c in possible.items() if i not in taken and not _is_role(c.label)]
     kept += [i for i in sorted(named & raw) if i not in possible and i not in taken]
-    kept = sorted(set(kept))
+    kept = sorted(set(kept) - given)  # a line the user named is a speaker, not kept as text
     if kept:
         where = ", ".join(f"{i + 1} ({clean_label(lines[i][1].strip())})" for i in kept[:3])
         more = f" and {len(kept) - 3} more" if len(kept) > 3 else ""
@@ -695,9 +787,12 @@ def parse_transcript(text: str, *, path: str | Path | None = None,
     """
     lines: list[tuple[int, str]] = []
     offset = 0
-    for raw in text.split("\n"):
+    # Labels are matched on a copy whose Unicode spaces (Otter's "Name\u00a0\u00a00:03") are plain spaces:
+    # one character for one, so every offset still points into the file's own text.
+    for raw in text.translate(UNICODE_SPACES).split("\n"):
         lines.append((offset, raw))
         offset += len(raw) + 1
+    boiler = _boilerplate_lines(lines)
 
     next_text = [len(lines)] * len(lines)  # per line, the next line that is not blank
     upcoming = len(lines)
@@ -710,7 +805,7 @@ def parse_transcript(text: str, *, path: str | Path | None = None,
     previous_blank = True
     previous_time = False
     for index, (_, line) in enumerate(lines):
-        found = label_candidate(line, speakers)
+        found = label_candidate(line, speakers) if index not in boiler else None
         if found is None and previous_time and (name := NAME_LINE.match(line.strip(" \t"))) is not None \
                 and is_short_label(clean_label(name.group("label"))):
             found = LabelCandidate(clean_label(name.group("label")), None, len(line), False, "after_time",
@@ -730,15 +825,41 @@ def parse_transcript(text: str, *, path: str | Path | None = None,
     follows_open = frozenset(next_text[i] for i in opens_below if next_text[i] in candidates)
     accepted, notes, uncertain = decide_speakers(candidates, speakers, after_blank, text=text,
                                                  follows_open=follows_open)
-    if not speakers:  # labels the user named are the speakers; lines alone are not guessed then
-        alone, alone_notes, alone_uncertain = _alone_labels(lines, candidates, next_text, bool(accepted))
-        candidates.update(alone)
-        accepted |= set(alone)
-        notes += alone_notes
-        uncertain = uncertain or alone_uncertain
+    # Labels the user names add to what the file's evidence finds: naming one speaker of a file whose names
+    # stand alone on their lines must not turn the others' labels into speech. The named labels alone on
+    # their line are left out of the evidence's candidates so that they count as lines alone too.
+    bare = {i for i, c in candidates.items() if c.style == "bare" and i in accepted}
+    alone, alone_notes, alone_uncertain = _alone_labels(
+        [(start, "" if i in boiler else line) for i, (start, line) in enumerate(lines)],
+        {i: c for i, c in candidates.items() if i not in bare}, next_text, bool(accepted - bare), frozenset(bare))
+    alone = {i: c for i, c in alone.items() if i not in accepted}
+    if speakers and alone:
+        shown = ", ".join(dict.fromkeys(c.label for c in alone.values()))
+        alone_notes.append(f"besides the speakers you named, {shown} read as speaker(s) from the file's evidence "
+                           "(names you give add to those the file shows; if one is a heading, not a speaker, "
+                           "end that line with a period in the file)")
+    candidates.update(alone)
+    accepted |= set(alone)
+    notes += alone_notes
+    uncertain = uncertain or alone_uncertain
+    unassigned = _unassigned_lines(lines, candidates, accepted, boiler)
+    if unassigned:
+        where = ", ".join(str(i + 1) for i in unassigned[:4]) + (
+            f" and {len(unassigned) - 4} more" if len(unassigned) > 4 else "")
+        example = candidates[min(accepted)].label
+        notes.append(f"{len(unassigned)} line(s) carry no speaker label in a file of diarization labels, one line "
+                     f"per turn (line {where}): each read as a turn of no speaker (role unknown), not the previous "
+                     f"speaker's; to assign one, write the label at the line's start ('{example}: ...')")
+        uncertain = True
+    if boiler:
+        shown = "; ".join(f"line {i + 1} ({lines[i][1].strip()[:60]!r})" for i in sorted(boiler)[:4])
+        more = f" and {len(boiler) - 4} more" if len(boiler) > 4 else ""
+        notes.append(f"{len(boiler)} line(s) written by the transcription service, not by a speaker, set aside "
+                     f"(kept in the document text, in no segment): {shown}{more}")
     if not accepted:
-        parsed = _paragraph_turns(text, lines)
+        parsed = _paragraph_turns(text, lines, boiler)
         parsed.turns, parsed.notes = _split_at_marks(text, parsed.turns, parsed.notes)
+        parsed.notes = [*notes[-1:], *parsed.notes] if boiler else parsed.notes
         return parsed
 
     turns: list[Turn] = []
@@ -777,6 +898,18 @@ def parse_transcript(text: str, *, path: str | Path | None = None,
             current = Turn(c.label, line_start + c.col, line_start + c.col, timestamp, index + 1)
             if line[c.col:].strip():
                 content_end = line_start + len(line.rstrip())
+            continue
+        if index in unassigned:  # a diarization line without a label: a turn of nobody known
+            close()
+            body = line.strip()
+            start = line_start + len(line) - len(line.lstrip())
+            current = Turn(None, start, start, pending_ts, index + 1)
+            pending_ts = None
+            content_end = start + len(body)
+            continue
+        if index in boiler:  # a service's line (Otter's footer, Teams' "started transcription"): no speech
+            close()
+            content_end = None
             continue
         if _time_only(line) and (next_text[index] in accepted or content_end is None or current is None):
             pending_ts = parse_timestamp(line.strip())
@@ -843,11 +976,11 @@ def _split_at_marks(text: str, turns: list[Turn], notes: list[str]) -> tuple[lis
     return out, notes
 
 
-def _paragraph_turns(text: str, lines: list[tuple[int, str]]) -> ParsedTranscript:
+def _paragraph_turns(text: str, lines: list[tuple[int, str]], boiler: frozenset[int] = frozenset()) -> ParsedTranscript:
     turns: list[Turn] = []
     current: Turn | None = None
     for index, (line_start, line) in enumerate(lines):
-        if not line.strip():
+        if not line.strip() or index in boiler:
             if current is not None:
                 turns.append(current)
                 current = None
@@ -867,6 +1000,21 @@ def _quoted(labels: Iterable[str]) -> str:
     labels = list(labels)
     cli = " ".join(f"--interviewer {shlex.quote(label)}" for label in labels)
     return f"interviewer={labels!r} (command line: {cli})"
+
+
+def _nearest(given: list[str], folded_labels: list[str]) -> str | None:
+    """The file's label nearest in spelling to one the user gave (spaces, case and accents aside), if close."""
+    compact = {k.replace(" ", "").replace("_", ""): k for k in folded_labels}
+    for label in given:
+        key = fold_label(label).replace(" ", "").replace("_", "")
+        if key in compact:
+            return compact[key]
+        # A different number is a different speaker ("Hablante 3" is no misspelt "Hablante 2").
+        same = [k for k in compact if re.findall(r"\d+", k) == re.findall(r"\d+", key)]
+        close = difflib.get_close_matches(key, same, n=1, cutoff=0.8)
+        if close:
+            return compact[close[0]]
+    return None
 
 
 def find_interviewer(parsed: ParsedTranscript, given: Iterable[str] = ()) -> tuple[frozenset[str], str, bool]:
@@ -957,22 +1105,33 @@ def find_interviewer(parsed: ParsedTranscript, given: Iterable[str] = ()) -> tup
     if given:
         # A misspelt name must not silently leave the file to the guess (or to nobody): say so, list the speakers.
         shown = ", ".join(display[k] for k in order)
+        # The nearest spelling first ("Hablante1" → "Hablante 1"), else whoever asks most.
+        near = _nearest(given, order)
         missed = (f"{', '.join(map(repr, given))} was given as interviewer but is not a speaker of this file "
-                  f"(speakers found: {shown}); check the spelling and name one of them: "
-                  f"{_quoted([display[asker or order[0]]])}; read without it: ")
+                  f"(speakers found: {shown}); check the spelling and name one of them"
+                  f"{', the nearest spelling' if near else ''}: "
+                  f"{_quoted([display[near or asker or order[0]]])}; read without it: ")
     if roles:
         return frozenset(), f"{missed}interviewer {', '.join(display[k] for k in roles)} (role word)", bool(missed)
     if len(order) < 2:
         return frozenset(), (f"{missed}one speaker ({display[order[0]]}), taken as a participant"
                              + ("" if missed else f"; {remedy}")), bool(missed)
     ratio = {k: asked[k] / spoke[k] for k in order}
-    best = max(order, key=lambda k: (ratio[k], -order.index(k)))
-    rest = max(ratio[k] for k in order if k != best)
+    # Weighed by evidence: a speaker with one or two turns ("¿Me escuchan?" once) asks in 100% of them but
+    # says little; one turn more in the denominator keeps them from outranking a host who asks 5 of 5, and
+    # they do not block the guess when the one who asks most asks more than twice as many questions.
+    best = max(order, key=lambda k: (asked[k] / (spoke[k] + 1), -order.index(k)))
+    few = [k for k in order if k != best and asked[k] and spoke[k] <= 2 and 2 * asked[k] < asked[best]]
+    rest = max((ratio[k] for k in order if k != best and k not in few), default=0.0)
     # The one who asks: at least two questions, in at least a third of their turns, and clearly more
     # often than anyone else (a participant's "¿me entiendes?" does not make them the interviewer).
     if asked[best] >= 2 and ratio[best] >= 1 / 3 and ratio[best] >= 1.5 * rest:
+        few = [k for k in few if 1.5 * ratio[k] > ratio[best]]  # those who would have blocked it: named
         why = (f"{display[best]} taken as interviewer by guess: {asked[best]} of {spoke[best]} turns ask a "
                f"question, at most {rest:.0%} of any other speaker's")
+        if few:
+            why += (f" ({', '.join(display[k] for k in few)} asks too, in {sum(spoke[k] for k in few)} turn(s) "
+                    "only: too few to weigh as much)")
         if order[0] == best:
             why += "; first to speak"
         return frozenset({best}), f"{missed}{why}" + ("" if missed else f"; {remedy}"), True

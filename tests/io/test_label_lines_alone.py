@@ -82,16 +82,20 @@ def test_heading_or_one_word_speech_alone_is_not_a_speaker():
     assert not parsed.labelled
 
 
-def test_capitals_alone_recurring_are_speakers_and_naming_speakers_keeps_only_those():
+def test_capitals_alone_recurring_are_speakers_and_a_heading_ended_with_a_period_is_not():
     text = "MARTA\n¿Cómo?\n\nJULIÁN\nBien.\n\nVISITA AL JARDÍN\nSe escucha ruido.\n\nMARTA\n¿Y?\n\nJULIÁN\nYa.\n\n" \
            "VISITA AL JARDÍN\nFin de la grabación.\n"
     parsed, got = _turns(text)
     assert [s for s, _ in got] == ["MARTA", "JULIÁN", "VISITA AL JARDÍN", "MARTA", "JULIÁN", "VISITA AL JARDÍN"]
     assert parsed.uncertain and "capitals alone on a line before speech" in parsed.notes[0]
-    # The remedy the note gives works: the named speakers, and nothing else, are read from lines alone.
+    # Named speakers add to the evidence (a partial list never loses a speaker), so naming them keeps the heading.
     parsed, got = _turns(text, speakers=frozenset({"marta", "julian"}))
+    assert [s for s, _ in got][:3] == ["MARTA", "JULIÁN", "VISITA AL JARDÍN"]
+    # The remedy the note gives works: a heading ended with a period is text.
+    assert "end that line with a period" in parsed.notes[0]
+    parsed, got = _turns(text.replace("JARDÍN\n", "JARDÍN.\n"))
     assert [s for s, _ in got] == ["MARTA", "JULIÁN", "MARTA", "JULIÁN"]
-    assert "VISITA AL JARDÍN\nSe escucha ruido." in got[1][1]
+    assert "VISITA AL JARDÍN.\nSe escucha ruido." in got[1][1]
 
 
 def test_role_label_alone_beside_colon_labels_only_role_words_are_taken():
