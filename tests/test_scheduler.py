@@ -44,7 +44,8 @@ class Endpoint:
         self.address = f"tcp://127.0.0.1:{self.port}"
         self.held: list[socket.socket] = []
         self._stop = threading.Event()
-        threading.Thread(target=self._serve, daemon=True).start()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
 
     def _serve(self) -> None:
         while not self._stop.is_set():
@@ -67,7 +68,10 @@ class Endpoint:
 
     def close(self) -> None:
         self._stop.set()
+        with contextlib.suppress(OSError):
+            self.server.shutdown(socket.SHUT_RDWR)  # wakes the accept() of the serving thread
         self.server.close()
+        self._thread.join(timeout=5)  # no connection is accepted (and left open) after this
         for conn in self.held:
             conn.close()
 
