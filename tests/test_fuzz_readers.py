@@ -35,6 +35,7 @@ file, as plain tests.
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import io
 import os
@@ -125,6 +126,8 @@ KNOWN: dict[tuple[str, str, str], str] = {  # (module, function, exception type 
     ("export/refi_qda.py", "read_qdpx", "UnicodeDecodeError"):
         "test_qdpx_source_not_in_utf8_is_refused_with_an_exchange_file_error",
 }
+# Readers that leave a damaged file open (openpyxl's archive, after a part fails to parse).
+KNOWN_LEAKS: dict[str, str] = {".xlsx": "test_damaged_workbook_is_closed_once_refused"}
 # A load report row keeps the exception's name, not its traceback: a spreadsheet's raw error is the _read_xlsx one.
 KNOWN_ROWS: dict[str, str] = {".xlsx": KNOWN[("io/tables.py", "_read_xlsx", "*")]}
 STRICT = os.environ.get("QUALCODE_FUZZ_STRICT", "") not in ("", "0")
@@ -170,6 +173,7 @@ def load(path: Path, **options: object) -> None:
     """Load one file as a user would; check the rules."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # what readers warn about is the reader's business, not the fuzzer's
+        warnings.simplefilter("always", ResourceWarning)  # but a file left open is a bug (see fuzzed_file)
         corpus, report = qc.load_corpus(path, **options)  # type: ignore[arg-type]
     check_loaded(corpus, report)
 
@@ -179,6 +183,7 @@ def refused_or_read(reader: Callable[[], object]) -> object | None:
     propagates and fails the test."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        warnings.simplefilter("always", ResourceWarning)
         try:
             return reader()
         except errors.QualcodeError:
@@ -195,14 +200,34 @@ def folder() -> Iterator[Path]:
         yield Path(name)
 
 
+def _open_here(path: Path) -> bool:
+    """This process still holds ``path`` open (Linux; elsewhere: assume it may)."""
+    fds = Path("/proc/self/fd")
+    if not fds.is_dir():
+        return True
+    for fd in fds.iterdir():
+        with contextlib.suppress(OSError):
+            if os.readlink(fd) == str(path):
+                return True
+    return False
+
+
 @contextlib.contextmanager
 def fuzzed_file(name: str, data: bytes) -> Iterator[Path]:
-    """``data`` written as ``name`` in a fresh folder; if the block fails, the file is kept in FAILURES."""
+    """``data`` written as ``name`` in a fresh folder; the reader must not leave it open (a batch of thousands of
+    files runs out of handles). If the block fails, the file is kept in FAILURES."""
     with folder() as tmp:
         path = tmp / name
         path.write_bytes(data)
         try:
-            yield path
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", ResourceWarning)
+                yield path
+                if _open_here(path):
+                    gc.collect()  # a file only a reference cycle holds: its "unclosed file" warning comes now
+            leaks = [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
+            tolerated = not STRICT and path.suffix in KNOWN_LEAKS
+            assert not leaks or tolerated, f"the reader left files open: {leaks}"
         except Exception as exc:  # (hypothesis stops an example with a BaseException: not a failure)
             FAILURES.mkdir(parents=True, exist_ok=True)
             kept = FAILURES / f"{hashlib.sha256(data).hexdigest()[:12]}-{name}"
@@ -823,3 +848,31 @@ def test_docx_ruby_inside_a_run_keeps_its_base_text(tmp_path):
             "</w:r></w:rt><w:rubyBase><w:r><w:t>東京</w:t></w:r></w:rubyBase></w:ruby></w:r>"
             "<w:r><w:t xml:space=\"preserve\"> sí.</w:t></w:r></w:p>")
     assert read_docx(_docx_from_body(tmp_path, body)).text == "D6: 東京 sí."
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("reader", [
+    pytest.param("survey", marks=pytest.mark.xfail(strict=True, reason="owned by helper A (io/tables.py "
+                 "_read_xlsx): openpyxl's archive stays open when a worksheet fails to parse while iterating")),
+    pytest.param("codebook", marks=pytest.mark.xfail(strict=True, reason="owned by helper B (codebook/sheet.py "
+                 "_rows_from_xlsx): openpyxl's archive stays open when load_workbook fails")),
+])
+def test_damaged_workbook_is_closed_once_refused(tmp_path, reader):
+    """A damaged workbook, read or refused, is closed: a batch of thousands of files must not run out of handles."""
+    members = dict(seeds("xlsx"))[reader]
+    assert isinstance(members, dict)
+    path = tmp_path / f"{reader}.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for member, data in {**members, "xl/worksheets/sheet1.xml": b""}.items():
+            archive.writestr(member, data)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("ignore")
+        warnings.simplefilter("always", ResourceWarning)
+        with contextlib.suppress(errors.QualcodeError):
+            if reader == "survey":
+                qc.load_corpus(path, survey=qc.SurveyColumns(id="id", text=["q1", "q2"]))
+            else:
+                qc.load_codebook(path)
+        gc.collect()
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
+    assert not _open_here(path)
