@@ -110,7 +110,14 @@ def _check_cues(text: str, path: Path, kind: str) -> tuple[list[_Cue], list[str]
             notes.append(
                 f"line {number}: cue overlaps the previous one (line {cues[-1].line}); kept in file order"
             )
-        has_text = index + 1 < len(lines) and bool(lines[index + 1].strip())
+        # A cue whose lines are only markup ("<v Ana></v>", "<i></i>") has no words: webvtt-py gives it no
+        # text, so it is an empty cue as much as one without lines.
+        body = []
+        for following in lines[index + 1:]:
+            if not following.strip() or "-->" in following:
+                break
+            body.append(_without_tags(following))
+        has_text = bool("".join(body).strip())
         if not has_text:
             notes.append(f"line {number}: empty cue skipped")
         cues.append(_Cue(number, start, end, has_text))
@@ -123,6 +130,16 @@ def _check_cues(text: str, path: Path, kind: str) -> tuple[list[_Cue], list[str]
             path=path, line=where,
         )
     return cues, notes
+
+
+def _without_tags(line: str) -> str:
+    """``line`` without cue tags, as webvtt-py reads it (``<.*?>`` removed), in linear time."""
+    out, pos = [], 0
+    while (start := line.find("<", pos)) != -1 and (end := line.find(">", start)) != -1:
+        out.append(line[pos:start])
+        pos = end + 1
+    out.append(line[pos:])
+    return "".join(out)
 
 
 def parse_subtitles(text: str, *, path: str | Path, kind: str,
