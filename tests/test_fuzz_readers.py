@@ -119,15 +119,12 @@ def memory_cap() -> Iterator[None]:
 # (XPASS fails the run): then delete the reproducer's marker and the entry here. QUALCODE_FUZZ_STRICT=1
 # tolerates nothing.
 KNOWN: dict[tuple[str, str, str], str] = {  # (module, function, exception type or "*") -> reproducer
-    ("io/safe.py", "read_zip_safely", "*"): "test_damaged_zip_member_is_refused_with_an_exchange_file_error",
     ("io/tables.py", "_read_xlsx", "*"): "test_damaged_survey_workbook_member_is_refused_with_a_qualcode_error",
     ("codebook/sheet.py", "read_sheet_codebook", "StopIteration"):
         "test_codebook_workbook_without_sheets_is_refused_with_a_codebook_error",
-    ("export/refi_qda.py", "read_qdpx", "UnicodeDecodeError"):
-        "test_qdpx_source_not_in_utf8_is_refused_with_an_exchange_file_error",
 }
-# Readers that leave a damaged file open (openpyxl's archive, after a part fails to parse).
-KNOWN_LEAKS: dict[str, str] = {".xlsx": "test_damaged_workbook_is_closed_once_refused"}
+# Readers that leave a damaged file open (openpyxl's archive, after a part fails to parse): none known.
+KNOWN_LEAKS: dict[str, str] = {}
 # A load report row keeps the exception's name, not its traceback: a spreadsheet's raw error is the _read_xlsx one.
 KNOWN_ROWS: dict[str, str] = {".xlsx": KNOWN[("io/tables.py", "_read_xlsx", "*")]}
 STRICT = os.environ.get("QUALCODE_FUZZ_STRICT", "") not in ("", "0")
@@ -727,9 +724,10 @@ WORKBOOK_DAMAGE = {
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="owned by helper A (io/tables.py _read_xlsx): a damaged member of a "
-                   "survey/attributes workbook raises lxml/ElementTree/IndexError, not a QualcodeError")
-@pytest.mark.parametrize("damage", [*sorted(WORKBOOK_DAMAGE), "sheet_deflate_broken"])
+@pytest.mark.parametrize("damage", [
+    *sorted(d for d in WORKBOOK_DAMAGE if d != "workbook_without_sheets"), "sheet_deflate_broken",
+    pytest.param("workbook_without_sheets", marks=pytest.mark.xfail(strict=True, reason="io/tables.py _read_xlsx: "
+                 "a workbook.xml naming no sheet raises a raw error, not a QualcodeError"))])
 def test_damaged_survey_workbook_member_is_refused_with_a_qualcode_error(tmp_path, damage):
     if damage in WORKBOOK_DAMAGE:
         path = _survey_workbook(tmp_path, **WORKBOOK_DAMAGE[damage])
@@ -782,9 +780,6 @@ def _zip_with_damaged_member(tmp: Path, damage: str, kind: str = "qdpx", member:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="owned by helper A (io/safe.py read_zip_safely; qdpx import is helper C's): "
-                   "a member whose data is damaged raises zipfile.BadZipFile / zlib.error while inflating, outside "
-                   "the try that turns an unreadable archive into an ExchangeFileError")
 @pytest.mark.parametrize("damage", ["crc", "deflate", "header_name"])
 def test_damaged_zip_member_is_refused_with_an_exchange_file_error(tmp_path, damage):
     path = _zip_with_damaged_member(tmp_path, damage)
@@ -796,9 +791,6 @@ def test_damaged_zip_member_is_refused_with_an_exchange_file_error(tmp_path, dam
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="owned by helper C (export/refi_qda.py read_qdpx): a source text member "
-                   "that is not UTF-8 raises UnicodeDecodeError (neither read with a fallback nor refused with an "
-                   "ExchangeFileError naming the member)")
 def test_qdpx_source_not_in_utf8_is_refused_with_an_exchange_file_error(tmp_path):
     members = seeds("qdpx")[0][1]
     assert isinstance(members, dict)
@@ -851,12 +843,7 @@ def test_docx_ruby_inside_a_run_keeps_its_base_text(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("reader", [
-    pytest.param("survey", marks=pytest.mark.xfail(strict=True, reason="owned by helper A (io/tables.py "
-                 "_read_xlsx): openpyxl's archive stays open when a worksheet fails to parse while iterating")),
-    pytest.param("codebook", marks=pytest.mark.xfail(strict=True, reason="owned by helper B (codebook/sheet.py "
-                 "_rows_from_xlsx): openpyxl's archive stays open when load_workbook fails")),
-])
+@pytest.mark.parametrize("reader", ["survey", "codebook"])
 def test_damaged_workbook_is_closed_once_refused(tmp_path, reader):
     """A damaged workbook, read or refused, is closed: a batch of thousands of files must not run out of handles."""
     members = dict(seeds("xlsx"))[reader]
