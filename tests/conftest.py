@@ -87,3 +87,18 @@ def project(tmp_path, sample_corpus, study_codebook):
     p.add_codebook(study_codebook)
     yield p
     p.close()
+
+
+@pytest.fixture
+def alarm():
+    """Fail, instead of hanging the suite, if the test takes more than 30 s (a FIFO read, a backtracking regex)."""
+    import signal
+
+    def fail(*_: object) -> None:
+        raise TimeoutError("took more than 30 s")
+
+    previous = signal.signal(signal.SIGALRM, fail)
+    signal.alarm(30)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)

@@ -9,12 +9,10 @@ from __future__ import annotations
 import io
 import os
 import resource
-import signal
 import subprocess
 import sys
 import threading
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -55,19 +53,6 @@ def run_capped(code: str, timeout: float = 120) -> tuple[int, str, float]:
     proc.returncode = os.waitstatus_to_exitcode(status)
     return proc.returncode, output, usage.ru_maxrss / 1024
 
-
-@pytest.fixture
-def alarm() -> Iterator[None]:
-    """Fail (instead of hanging the suite) if the test takes more than 30 s: a FIFO read, a backtracking regex."""
-
-    def fail(*_: object) -> None:
-        raise TimeoutError("took more than 30 s")
-
-    previous = signal.signal(signal.SIGALRM, fail)
-    signal.alarm(30)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, previous)
 
 
 def codebook_text(*ids: str, head: str = "") -> str:

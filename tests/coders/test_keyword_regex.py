@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pickle
 import re
-import signal
 import textwrap
-from collections.abc import Iterator
 
 import pandas as pd
 import pytest
@@ -16,20 +14,6 @@ from qualcode.codebook.regex import KeywordRegexError, compile_keyword_regex
 from qualcode.codebook.yaml import parse_yaml_codebook
 from qualcode.coders import KeywordCoder
 from qualcode.errors import CodebookError, CodebookWarning
-
-
-@pytest.fixture
-def alarm() -> Iterator[None]:
-    """Fail instead of hanging the suite if a pattern backtracks (a backtracking engine runs for days here)."""
-
-    def fail(*_: object) -> None:
-        raise TimeoutError("a keyword pattern took more than 30 s")
-
-    previous = signal.signal(signal.SIGALRM, fail)
-    signal.alarm(30)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.mark.parametrize("pattern", ["(a|aa)+$", "(a+)+$", "(a|a)*$", "(.*a){20}$", "(ja|jaja)+$", "(-|--)+$",
