@@ -200,4 +200,5 @@ def load(
             colour = "red" if row.status == "error" else "yellow"
             say(f"  [{row.status}] {in_cli_words(row.message)}", fg=colour)
     if report.n_errors:
-        raise typer.Exit(1)
+        # 1: some inputs failed, the rest was read; 2: nothing could be read.
+        raise typer.Exit(2 if corpus.documents.empty else 1)

@@ -189,7 +189,8 @@ def add(project: Path = typer.Argument(..., help="Project file."),
     for row in report[told].itertuples():
         say(f"  [{row.status}] {in_cli_words(row.message)}", fg="red" if row.status == "error" else "yellow")
     if report.n_errors:
-        raise typer.Exit(1)
+        # 1: some inputs failed, the rest was added; 2: nothing could be read, so nothing was done.
+        raise typer.Exit(2 if result.empty else 1)
 
 
 @app.command("suggest")

@@ -8,6 +8,7 @@ merges the attributes sheet, segments, and reports every file's outcome in a
 
 from __future__ import annotations
 
+import difflib
 import errno
 import glob
 import hashlib
@@ -131,6 +132,13 @@ def _expand(paths: PathsLike, skip: set[Path]) -> tuple[list[Path], list[dict]]:
             elif Path(text).is_dir():
                 candidates, unreadable = _walk(Path(text))
                 rows += unreadable
+            elif not Path(text).exists():
+                # A mistyped folder or file name: say so, rather than what suffixes qualcode reads.
+                near = _nearest_name(Path(text))
+                rows.append(_row(text, None, "error", "InputFileError",
+                                 f"{text}: no such file or folder (in {Path.cwd()}). Check the name"
+                                 + (f"; did you mean {near}?" if near else ".")))
+                continue
             else:
                 candidates, explicit = [Path(text)], True
         except OSError as exc:  # a path the system will not even look at (longer than it allows): one failed input
@@ -139,14 +147,43 @@ def _expand(paths: PathsLike, skip: set[Path]) -> tuple[list[Path], list[dict]]:
         for path in candidates:
             if not explicit and (path.name.startswith((".", "~$")) or path.resolve() in skip):
                 continue
+            if not explicit and path.suffix.lower() in CONVERTIBLE:
+                # A transcript in a format qualcode does not read (an old Word .doc, an .odt, a PDF) is a
+                # failed input of the batch, with how to convert it: its interview is missing otherwise.
+                rows.append(_row(path, None, "error", "UnsupportedFormatError",
+                                 f"{path}: not read: {CONVERTIBLE[path.suffix.lower()]}"))
+                continue
             if not explicit and path.suffix.lower() not in SUFFIXES:
-                # Files met while walking a folder that are not transcripts are
-                # listed, not read: a stray PDF or audio file is no error.
+                # Other files met while walking a folder (audio, images, notes) are listed, not read.
                 rows.append(_row(path, None, "warning", "UnsupportedFormatError",
                                  f"{path}: skipped: qualcode reads {', '.join(sorted(SUFFIXES))} files."))
                 continue
             files.append(path)
     return files, rows
+
+
+# Document formats a transcript often arrives in that qualcode does not read, and how to convert each.
+CONVERTIBLE = {
+    ".doc": "an old binary Word file; open it in Word or LibreOffice and use Save As > .docx.",
+    ".odt": "an OpenDocument text (LibreOffice); open it in LibreOffice and use Save As > Word (.docx).",
+    ".rtf": "a Rich Text file; open it in Word or LibreOffice and use Save As > .docx.",
+    ".pdf": ("a PDF (its text order and speaker labels are not reliable to read); export the transcript again "
+             "as .docx or .txt from the program that made it."),
+    ".pages": "an Apple Pages file; in Pages use File > Export To > Word (.docx).",
+    ".ods": "an OpenDocument spreadsheet (LibreOffice); use Save As > Excel (.xlsx).",
+    ".xls": "an old binary Excel file; open it in Excel or LibreOffice and use Save As > .xlsx.",
+}
+
+
+def _nearest_name(path: Path) -> str | None:
+    """The existing file or folder beside ``path`` whose name is closest to it (``ronda_1`` → ``ronda1``)."""
+    parent = path.parent if str(path.parent) else Path(".")
+    try:
+        names = [entry.name for entry in os.scandir(parent)] if parent.is_dir() else []
+    except OSError:
+        return None
+    match = difflib.get_close_matches(path.name, names, n=1, cutoff=0.75)
+    return str(parent / match[0]) if match else None
 
 
 def _walk(folder: Path) -> tuple[list[Path], list[dict]]:
@@ -287,6 +324,8 @@ def _load_file(job: _Job, *, survey: SurveyColumns | None,
         speakers, interviewer = remembered[0], remembered[1]
     try:
         if fmt is None:
+            if path.suffix.lower() in CONVERTIBLE:
+                raise UnsupportedFormatError(f"{path}: not read: {CONVERTIBLE[path.suffix.lower()]}", path=path)
             raise UnsupportedFormatError(
                 f"{path}: qualcode does not read {path.suffix or 'suffix-less'} files; supported: "
                 f"{', '.join(sorted(SUFFIXES))}.", path=path)

@@ -54,7 +54,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import ExchangeFileError, ProtectedFileError, QualcodeError, TranscriptFormatError
+from ..errors import ExchangeFileError, ProtectedFileError, QualcodeError, TranscriptFormatError, UnsupportedFormatError
 from ..nlp.normalize import fold_label
 from .encoding import normalize_text
 from .safe import WORD_LIMITS, parse_xml_safely, read_zip_safely
@@ -115,6 +115,7 @@ def check_office_container(path: Path, kind: str) -> None:
     with open(path, "rb") as handle:
         head = handle.read(8)
         if head != _OLE:
+            _refuse_open_document(path, head + handle.read(120), kind)
             return
         data = handle.read(4 * 1024 * 1024)
     if "EncryptedPackage".encode("utf-16-le") in data:
@@ -130,6 +131,23 @@ def check_office_container(path: Path, kind: str) -> None:
         f"LibreOffice and use Save As > {new}.",
         path=path,
     )
+
+
+def _refuse_open_document(path: Path, head: bytes, kind: str) -> None:
+    """An OpenDocument file (LibreOffice's own .ods/.odt, perhaps renamed) is refused with what to do.
+
+    Its zip stores an uncompressed ``mimetype`` member first (ODF 1.2, part 3, 3.3), so the opening bytes tell.
+    """
+    mark = head.find(b"mimetypeapplication/vnd.oasis.opendocument.")
+    if mark < 0:
+        return
+    what = "spreadsheet (.ods)" if b"opendocument.spreadsheet" in head else "text document (.odt)" \
+        if b"opendocument.text" in head else "file"
+    new = ".docx" if kind == "Word" else ".xlsx"
+    raise UnsupportedFormatError(
+        f"{path}: this is an OpenDocument {what} (LibreOffice's own format), not {new}. Open it in LibreOffice "
+        f"and use File > Save As > {'Word 2007-365' if kind == 'Word' else 'Excel 2007-365'} ({new}).",
+        path=path)
 
 
 def read_docx(path: str | Path) -> WordText:
