@@ -8,12 +8,12 @@ from pathlib import Path
 import typer
 
 from ..codebook import Codebook, codebook_changes, load_codebook, save_codebook
-from ..errors import CodebookError, OutputExistsError, ProjectError, QualcodeError
+from ..errors import CodebookError, ProjectError, QualcodeError
 from ..io.atomic import check_outputs
 from ..project import Project
 from ..review.decisions import decisions
 from ..schemas import coded
-from .app import app, lang_option, say
+from .app import NOTHING_DONE, PARTLY_DONE, app, command, lang_option, say
 from .study import showing_warnings
 
 codebook_app = typer.Typer(help="Check, show and convert codebooks (YAML, spreadsheet, REFI-QDA .qdc).",
@@ -31,6 +31,7 @@ def _load(path: str) -> Codebook:
 
 
 @codebook_app.command("validate")
+@command
 def validate(path: str = typer.Argument(..., help="Codebook file (.yaml, .xlsx, .csv, .qdc) or shipped name.")) -> None:
     """Check a codebook and list every problem with its line or row.
 
@@ -40,12 +41,9 @@ def validate(path: str = typer.Argument(..., help="Codebook file (.yaml, .xlsx, 
     """
     try:
         codebook = _load(path)
-    except CodebookError as exc:
+    except CodebookError as exc:  # what validate is for: the problems found, exit 1 (a file it cannot read: 2)
         say(str(exc), err=True, fg="red", lines=True)
-        raise typer.Exit(1) from None
-    except QualcodeError as exc:
-        say(f"error: {exc}", err=True, fg="red", lines=True)
-        raise typer.Exit(1) from None
+        raise typer.Exit(PARTLY_DONE) from None
     frame = codebook.to_frame()
     say(f"{path}: valid. {len(codebook)} codes in {len(codebook.dimensions)} dimension(s) "
         f"({', '.join(codebook.dimensions)}); depth up to {int(frame['depth'].max())}; "
@@ -53,6 +51,7 @@ def validate(path: str = typer.Argument(..., help="Codebook file (.yaml, .xlsx, 
 
 
 @codebook_app.command("show")
+@command
 def show(path: str = typer.Argument(..., help="Codebook file or shipped name."),
          lang: str = typer.Option("es", callback=lang_option, help="Label language: es or en.")) -> None:
     """Print the code tree with labels.
@@ -61,16 +60,13 @@ def show(path: str = typer.Argument(..., help="Codebook file or shipped name."),
 
         qualcode codebook show nic_study --lang en
     """
-    try:
-        codebook = _load(path)
-    except QualcodeError as exc:
-        say(str(exc), err=True, fg="red", lines=True)
-        raise typer.Exit(1) from None
+    codebook = _load(path)
     for code in codebook:
         say(f"{'  ' * code.depth}{code.id}  {code.label.get(lang) or ''}")
 
 
 @codebook_app.command("convert")
+@command
 @showing_warnings
 def convert(source: str = typer.Argument(..., help="Codebook to read (file or shipped name)."),
             target: Path = typer.Argument(..., help="File to write: .yaml, .xlsx or .qdc."),
@@ -91,13 +87,9 @@ def convert(source: str = typer.Argument(..., help="Codebook to read (file or sh
         qualcode codebook convert leadership.xlsx codebooks/leadership.yaml --overwrite
     """
 
-    try:
-        if Path(source).exists():
-            check_outputs({"the target": target}, {"the source": source})
-        save_codebook(_load(source), target, lang=lang, overwrite=overwrite)
-    except QualcodeError as exc:
-        say(f"error: {getattr(exc, 'cli_message', None) or exc}", err=True, fg="red", lines=True)
-        raise typer.Exit(2 if isinstance(exc, OutputExistsError) else 1) from None
+    if Path(source).exists():
+        check_outputs({"the target": target}, {"the source": source})
+    save_codebook(_load(source), target, lang=lang, overwrite=overwrite)
     say(f"wrote {target}")
 
 
@@ -106,6 +98,7 @@ _CHANGE_WORDS = {"added": "added", "removed": "removed", "renamed": "renamed", "
 
 
 @codebook_app.command("set")
+@command
 def set_codebook(project: Path = typer.Argument(..., help="Project file (e.g. study.qualcode)."),
                  path: str = typer.Argument(..., help="The new codebook version (file or shipped name)."),
                  dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change; change nothing.")
@@ -127,7 +120,7 @@ def set_codebook(project: Path = typer.Argument(..., help="Project file (e.g. st
     """
     if not project.exists():
         say(f"error: {project}: no such project file. Create one with: qualcode init {project}", err=True, fg="red")
-        raise typer.Exit(2)
+        raise typer.Exit(NOTHING_DONE)
     try:
         new = _load(path)
         with Project.open(project) as opened:
@@ -146,7 +139,7 @@ def set_codebook(project: Path = typer.Argument(..., help="Project file (e.g. st
                 opened.add_codebook(new)
     except QualcodeError as exc:
         say(f"error: {exc}", err=True, fg="red", lines=True)
-        raise typer.Exit(1) from None
+        raise typer.Exit(NOTHING_DONE) from None
     verb = "would change" if dry_run else "changed"
     say(f"{project}: codebook {old.version or '(none)'} → {new.version} ({len(new)} codes); "
                f"{len(changes)} code(s) {verb}.")

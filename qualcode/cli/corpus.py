@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ast
-import re
 import shlex
 import warnings
 from collections.abc import Iterable
@@ -15,7 +13,7 @@ import typer
 from ..errors import NoSpeakerLabelsWarning, ParameterError, QualcodeError
 from ..io import SurveyColumns, load_corpus
 from ..io.tables import read_table, survey_columns_guess
-from .app import app, lang_option, say, shown
+from .app import NOTHING_DONE, PARTLY_DONE, app, command, in_cli_words, lang_option, say, shown
 
 __all__ = ["DOC_ID", "INTERVIEWER", "SPEAKERS", "SURVEY_ID", "SURVEY_SPEAKER", "SURVEY_TEXT", "in_cli_words",
            "load_options"]
@@ -100,45 +98,8 @@ def load_options(survey_id: str | None, survey_text: list[str] | None, survey_sp
     return {"survey": survey, "doc_id": doc_id}
 
 
-def _columns(found: re.Match) -> str:
-    """``survey=SurveyColumns(id='x', text=['a', 'b'])`` → ``--survey-id x --survey-text a --survey-text b``."""
-    try:
-        ident, texts = ast.literal_eval(found["id"]), ast.literal_eval(f"[{found['text']}]")
-    except (ValueError, SyntaxError):  # ``id=..., text=[...]``: no column named yet
-        return "--survey-id COLUMN --survey-text COLUMN"
-    if not isinstance(ident, str) or not texts or not all(isinstance(t, str) for t in texts):
-        return "--survey-id COLUMN --survey-text COLUMN"
-    return " ".join([f"--survey-id {shlex.quote(ident)}", *(f"--survey-text {shlex.quote(t)}" for t in texts)])
-
-
-# The loaders' remedies name Python parameters; each has a command-line option of the same effect.
-_CLI_WORDS: list[tuple[re.Pattern[str], str | object]] = [
-    (re.compile(r"survey=(?:qc\.)?SurveyColumns\(id=(?P<id>.*?), text=\[(?P<text>.*?)\]\)"), _columns),
-    (re.compile(r"\battributes=\.\.\."), "--attributes FILE"),
-    (re.compile(r"\bdoc_id=(['\"])(\w+)\1"), r"--doc-id \2"),
-    (re.compile(r"\b(speakers|interviewer)=\[[^\]]*\] \(command line: ([^)]*)\)"), r"\2"),
-    (re.compile(r"\b(speakers|interviewer)=\[[^\]]*\] / (--\1)"), r"\2"),
-]
-
-
-def in_cli_words(message: str) -> str:
-    """A load report's or an error's message with its Python remedies in command-line words.
-
-    Examples
-    --------
-    >>> in_cli_words("load with doc_id='path' to keep both")
-    'load with --doc-id path to keep both'
-    >>> in_cli_words("load it with survey=SurveyColumns(id='ticket', text=['q1', 'q 2'])")
-    "load it with --survey-id ticket --survey-text q1 --survey-text 'q 2'"
-    >>> in_cli_words("name them: speakers=['Name', ...] (command line: --speakers 'Name')")
-    "name them: --speakers 'Name'"
-    """
-    for pattern, words in _CLI_WORDS:
-        message = pattern.sub(words, message)  # type: ignore[arg-type]  # a replacement text or function
-    return message
-
-
 @app.command("load")
+@command
 def load(
     paths: list[str] = typer.Argument(..., help="Transcript files, folders or glob patterns."),
     attributes: Path | None = typer.Option(None, "--attributes", "-a", help="Participant attributes sheet (CSV/XLSX)."),
@@ -201,4 +162,4 @@ def load(
             say(f"  [{row.status}] {in_cli_words(row.message)}", fg=colour)
     if report.n_errors:
         # 1: some inputs failed, the rest was read; 2: nothing could be read.
-        raise typer.Exit(2 if corpus.documents.empty else 1)
+        raise typer.Exit(NOTHING_DONE if corpus.documents.empty else PARTLY_DONE)

@@ -19,7 +19,7 @@ import typer
 import qualcode as qc
 
 from ..batch import count_actions, decision_changes, run_round
-from .app import app, say
+from .app import app, command, say
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,6 +45,7 @@ def _fill_review(sheet: Path, gold: pd.DataFrame) -> tuple[int, int]:
 
 
 @app.command("demo")
+@command
 def demo(out: Path = typer.Option(Path("demo_output"), "--out", "-o", help="Folder for the project and the outputs."),
          samples: Path = typer.Option(ROOT / "data_samples", help="The sample data folder."),
          workers: int = typer.Option(1, "--workers", "-w", min=1, help="Local worker processes.")) -> None:

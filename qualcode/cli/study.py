@@ -18,7 +18,6 @@ from ..batch import add_files, count_actions, decision_changes, run_round
 from ..codebook import load_codebook
 from ..errors import (
     NoSpeakerLabelsWarning,
-    OutputExistsError,
     ParameterError,
     QualcodeError,
     QualcodeWarning,
@@ -36,7 +35,7 @@ from ..review.decisions import coded_quotes
 from ..review.decisions import undecided as not_decided
 from ..review.sheet import apply_review, export_review_sheet, read_review_sheet
 from ..workflow import Pseudonymizer, export_refi_qda, export_report, suggest
-from .app import app, lang_option, say, shown
+from .app import NOTHING_DONE, PARTLY_DONE, app, command, in_cli_words, lang_option, say, shown
 from .corpus import (
     DOC_ID,
     INTERVIEWER,
@@ -44,7 +43,6 @@ from .corpus import (
     SURVEY_ID,
     SURVEY_SPEAKER,
     SURVEY_TEXT,
-    in_cli_words,
     load_options,
 )
 
@@ -84,11 +82,11 @@ def _methods(spec: str) -> tuple[str, ...]:
     return tuple(m.strip() for m in spec.split(",") if m.strip())
 
 
-def _fail(exc: Exception, code: int = 1) -> NoReturn:
+def _fail(exc: Exception, code: int = NOTHING_DONE) -> NoReturn:
     # Errors that name a Python parameter carry the same message in command-line words.
     say(f"error: {getattr(exc, 'cli_message', None) or in_cli_words(str(exc))}", err=True, fg="red", lines=True)
     # A refused write did nothing at all: exit 2, as for any command that could do nothing.
-    raise typer.Exit(2 if isinstance(exc, OutputExistsError) else code)
+    raise typer.Exit(code)
 
 
 def showing_warnings(command: Callable[P, R]) -> Callable[P, R]:
@@ -121,6 +119,7 @@ def _open(path: Path, *, read_only: bool = False) -> Project:
 
 
 @app.command("init")
+@command
 def init(project: Path = typer.Argument(..., help="Project file to create (e.g. study.qualcode)."),
          codebook: str = typer.Option("nic_study", "--codebook", "-c", help="Codebook file or shipped name."),
          roles: str | None = typer.Option(None, "--roles", help="Which attribute column plays which role, e.g. "
@@ -151,6 +150,7 @@ def init(project: Path = typer.Argument(..., help="Project file to create (e.g. 
 
 
 @app.command("add")
+@command
 def add(project: Path = typer.Argument(..., help="Project file."),
         paths: list[str] = typer.Argument(..., help="Transcript files, folders or globs."),
         attributes: Path | None = typer.Option(None, "--attributes", "-a", help="Attributes sheet (CSV/XLSX)."),
@@ -190,10 +190,11 @@ def add(project: Path = typer.Argument(..., help="Project file."),
         say(f"  [{row.status}] {in_cli_words(row.message)}", fg="red" if row.status == "error" else "yellow")
     if report.n_errors:
         # 1: some inputs failed, the rest was added; 2: nothing could be read, so nothing was done.
-        raise typer.Exit(2 if result.empty else 1)
+        raise typer.Exit(NOTHING_DONE if result.empty else PARTLY_DONE)
 
 
 @app.command("suggest")
+@command
 def suggest_cmd(project: Path = typer.Argument(..., help="Project file."),
                 top_k: int = typer.Option(3, "--top-k", help="At most this many codes per segment."),
                 min_score: float = typer.Option(0.4, "--min-score", help="Drop suggestions below this score."),
@@ -229,6 +230,7 @@ def suggest_cmd(project: Path = typer.Argument(..., help="Project file."),
 
 
 @app.command("round")
+@command
 @showing_warnings
 def round_cmd(project: Path = typer.Argument(..., help="Project file (created with 'qualcode init')."),
               paths: list[str] = typer.Argument(..., help="The round's transcript files, folders or globs."),
@@ -297,6 +299,7 @@ def round_cmd(project: Path = typer.Argument(..., help="Project file (created wi
 
 
 @review_app.command("export")
+@command
 @showing_warnings
 def review_export(project: Path = typer.Argument(..., help="Project file."),
                   out: Path = typer.Argument(..., help="Workbook to write (.xlsx)."),
@@ -332,6 +335,7 @@ def review_export(project: Path = typer.Argument(..., help="Project file."),
 
 
 @review_app.command("apply")
+@command
 def review_apply(project: Path = typer.Argument(..., help="Project file."),
                  sheet: Path = typer.Argument(..., help="Reviewed workbook."),
                  coder: str | None = typer.Option(None, help="Who reviewed (default: as exported).")) -> None:
@@ -367,10 +371,11 @@ def review_apply(project: Path = typer.Argument(..., help="Project file."),
     for row in report[told].itertuples():
         say(f"  row {row.row}: {row.message}", fg="yellow")
     if counts.get("refused") or counts.get("partial") or counts.get("stale"):
-        raise typer.Exit(1)
+        raise typer.Exit(PARTLY_DONE)
 
 
 @app.command("report")
+@command
 @showing_warnings
 def report_cmd(project: Path = typer.Argument(..., help="Project file."),
                out: Path = typer.Argument(..., help="Report workbook to write (.xlsx)."),
@@ -470,6 +475,7 @@ def report_cmd(project: Path = typer.Argument(..., help="Project file."),
 
 
 @app.command("saturation")
+@command
 def saturation_cmd(project: Path = typer.Argument(..., help="Project file."),
                    order: str | None = typer.Option(None, help="Attribute column or role that orders the interviews "
                                                                   "(default: the date role, e.g. Fecha, when the "
