@@ -118,15 +118,11 @@ def memory_cap() -> Iterator[None]:
 # with a minimal reproducer at the end of this file (a strict xfail). When a fix lands its reproducer passes
 # (XPASS fails the run): then delete the reproducer's marker and the entry here. QUALCODE_FUZZ_STRICT=1
 # tolerates nothing.
-KNOWN: dict[tuple[str, str, str], str] = {  # (module, function, exception type or "*") -> reproducer
-    ("io/tables.py", "_read_xlsx", "*"): "test_damaged_survey_workbook_member_is_refused_with_a_qualcode_error",
-    ("codebook/sheet.py", "read_sheet_codebook", "StopIteration"):
-        "test_codebook_workbook_without_sheets_is_refused_with_a_codebook_error",
-}
+KNOWN: dict[tuple[str, str, str], str] = {}  # (module, function, exception type or "*") -> reproducer
 # Readers that leave a damaged file open (openpyxl's archive, after a part fails to parse): none known.
 KNOWN_LEAKS: dict[str, str] = {}
 # A load report row keeps the exception's name, not its traceback: a spreadsheet's raw error is the _read_xlsx one.
-KNOWN_ROWS: dict[str, str] = {".xlsx": KNOWN[("io/tables.py", "_read_xlsx", "*")]}
+KNOWN_ROWS: dict[str, str] = {}  # suffix -> reproducer
 STRICT = os.environ.get("QUALCODE_FUZZ_STRICT", "") not in ("", "0")
 
 
@@ -724,10 +720,7 @@ WORKBOOK_DAMAGE = {
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("damage", [
-    *sorted(d for d in WORKBOOK_DAMAGE if d != "workbook_without_sheets"), "sheet_deflate_broken",
-    pytest.param("workbook_without_sheets", marks=pytest.mark.xfail(strict=True, reason="io/tables.py _read_xlsx: "
-                 "a workbook.xml naming no sheet raises a raw error, not a QualcodeError"))])
+@pytest.mark.parametrize("damage", [*sorted(WORKBOOK_DAMAGE), "sheet_deflate_broken"])
 def test_damaged_survey_workbook_member_is_refused_with_a_qualcode_error(tmp_path, damage):
     if damage in WORKBOOK_DAMAGE:
         path = _survey_workbook(tmp_path, **WORKBOOK_DAMAGE[damage])
@@ -742,8 +735,6 @@ def test_damaged_survey_workbook_member_is_refused_with_a_qualcode_error(tmp_pat
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="owned by helper B (codebook/sheet.py read_sheet_codebook): a codebook "
-                   "workbook with no worksheet raises StopIteration, not a CodebookError")
 def test_codebook_workbook_without_sheets_is_refused_with_a_codebook_error(tmp_path):
     name, members = seeds("xlsx")[1]
     assert name == "codebook" and isinstance(members, dict)
