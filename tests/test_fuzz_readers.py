@@ -694,8 +694,8 @@ def test_subtitle_cue_of_markup_only_is_an_empty_cue_not_a_malformed_file(tmp_pa
 
 
 # ------------------------------------------------------------------ minimal reproducers of what the fuzzer found
-# Each is the smallest input found for one kind of failure, in a module another helper of issue 21 owns; strict
-# xfail: when the fix lands the test passes, fails as XPASS, and the marker is removed.
+# Each is the smallest input found for one kind of failure. A new one starts as a strict xfail (when its fix
+# lands the test passes, fails as XPASS, and the marker and its KNOWN entry are removed); all are fixed now.
 
 
 def _survey_workbook(tmp: Path, **replaced: bytes) -> Path:
@@ -811,9 +811,6 @@ def _cell(text: str, merge: str | None = None) -> str:
     return f"<w:tc>{props}<w:p>" + (f"<w:r><w:t>{text}</w:t></w:r>" if text else "") + "</w:p></w:tc>"
 
 
-@pytest.mark.xfail(strict=True, reason="owned by helper A (io/docx.py _Walker._table): a speaker cell merged down "
-                   "(w:vMerge) labels the rows below only in the first column; behind a time column the rows it "
-                   "spans lose their speaker and their time mark becomes speech")
 def test_docx_speaker_cell_merged_down_behind_a_time_column_labels_every_row(tmp_path):
     rows = [[_cell("00:01:02"), _cell("D3", "restart"), _cell("Muy sola al principio.")],
             [_cell("00:01:09"), _cell("", ""), _cell("Después no.")],
@@ -824,8 +821,6 @@ def test_docx_speaker_cell_merged_down_behind_a_time_column_labels_every_row(tmp
                                   "[00:01:12] E: ¿Y la red?"]
 
 
-@pytest.mark.xfail(strict=True, reason="owned by helper A (io/docx.py _Walker._run_content): w:ruby is run "
-                   "content (inside w:r), but is read only between runs; its base text is silently dropped")
 def test_docx_ruby_inside_a_run_keeps_its_base_text(tmp_path):
     body = ("<w:p><w:r><w:t xml:space=\"preserve\">D6: </w:t></w:r><w:r><w:ruby><w:rt><w:r><w:t>とうきょう</w:t>"
             "</w:r></w:rt><w:rubyBase><w:r><w:t>東京</w:t></w:r></w:rubyBase></w:ruby></w:r>"
