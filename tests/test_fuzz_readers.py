@@ -118,15 +118,11 @@ def memory_cap() -> Iterator[None]:
 # with a minimal reproducer at the end of this file (a strict xfail). When a fix lands its reproducer passes
 # (XPASS fails the run): then delete the reproducer's marker and the entry here. QUALCODE_FUZZ_STRICT=1
 # tolerates nothing.
-KNOWN: dict[tuple[str, str, str], str] = {  # (module, function, exception type or "*") -> reproducer
-    ("io/tables.py", "_read_xlsx", "*"): "test_damaged_survey_workbook_member_is_refused_with_a_qualcode_error",
-    ("codebook/sheet.py", "read_sheet_codebook", "StopIteration"):
-        "test_codebook_workbook_without_sheets_is_refused_with_a_codebook_error",
-}
+KNOWN: dict[tuple[str, str, str], str] = {}  # (module, function, exception type or "*") -> reproducer
 # Readers that leave a damaged file open (openpyxl's archive, after a part fails to parse): none known.
 KNOWN_LEAKS: dict[str, str] = {}
 # A load report row keeps the exception's name, not its traceback: a spreadsheet's raw error is the _read_xlsx one.
-KNOWN_ROWS: dict[str, str] = {".xlsx": KNOWN[("io/tables.py", "_read_xlsx", "*")]}
+KNOWN_ROWS: dict[str, str] = {}  # suffix -> reproducer
 STRICT = os.environ.get("QUALCODE_FUZZ_STRICT", "") not in ("", "0")
 
 
@@ -698,8 +694,8 @@ def test_subtitle_cue_of_markup_only_is_an_empty_cue_not_a_malformed_file(tmp_pa
 
 
 # ------------------------------------------------------------------ minimal reproducers of what the fuzzer found
-# Each is the smallest input found for one kind of failure, in a module another helper of issue 21 owns; strict
-# xfail: when the fix lands the test passes, fails as XPASS, and the marker is removed.
+# Each is the smallest input found for one kind of failure. A new one starts as a strict xfail (when its fix
+# lands the test passes, fails as XPASS, and the marker and its KNOWN entry are removed); all are fixed now.
 
 
 def _survey_workbook(tmp: Path, **replaced: bytes) -> Path:
@@ -724,10 +720,7 @@ WORKBOOK_DAMAGE = {
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("damage", [
-    *sorted(d for d in WORKBOOK_DAMAGE if d != "workbook_without_sheets"), "sheet_deflate_broken",
-    pytest.param("workbook_without_sheets", marks=pytest.mark.xfail(strict=True, reason="io/tables.py _read_xlsx: "
-                 "a workbook.xml naming no sheet raises a raw error, not a QualcodeError"))])
+@pytest.mark.parametrize("damage", [*sorted(WORKBOOK_DAMAGE), "sheet_deflate_broken"])
 def test_damaged_survey_workbook_member_is_refused_with_a_qualcode_error(tmp_path, damage):
     if damage in WORKBOOK_DAMAGE:
         path = _survey_workbook(tmp_path, **WORKBOOK_DAMAGE[damage])
@@ -742,8 +735,6 @@ def test_damaged_survey_workbook_member_is_refused_with_a_qualcode_error(tmp_pat
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="owned by helper B (codebook/sheet.py read_sheet_codebook): a codebook "
-                   "workbook with no worksheet raises StopIteration, not a CodebookError")
 def test_codebook_workbook_without_sheets_is_refused_with_a_codebook_error(tmp_path):
     name, members = seeds("xlsx")[1]
     assert name == "codebook" and isinstance(members, dict)
@@ -820,9 +811,6 @@ def _cell(text: str, merge: str | None = None) -> str:
     return f"<w:tc>{props}<w:p>" + (f"<w:r><w:t>{text}</w:t></w:r>" if text else "") + "</w:p></w:tc>"
 
 
-@pytest.mark.xfail(strict=True, reason="owned by helper A (io/docx.py _Walker._table): a speaker cell merged down "
-                   "(w:vMerge) labels the rows below only in the first column; behind a time column the rows it "
-                   "spans lose their speaker and their time mark becomes speech")
 def test_docx_speaker_cell_merged_down_behind_a_time_column_labels_every_row(tmp_path):
     rows = [[_cell("00:01:02"), _cell("D3", "restart"), _cell("Muy sola al principio.")],
             [_cell("00:01:09"), _cell("", ""), _cell("Después no.")],
@@ -833,8 +821,6 @@ def test_docx_speaker_cell_merged_down_behind_a_time_column_labels_every_row(tmp
                                   "[00:01:12] E: ¿Y la red?"]
 
 
-@pytest.mark.xfail(strict=True, reason="owned by helper A (io/docx.py _Walker._run_content): w:ruby is run "
-                   "content (inside w:r), but is read only between runs; its base text is silently dropped")
 def test_docx_ruby_inside_a_run_keeps_its_base_text(tmp_path):
     body = ("<w:p><w:r><w:t xml:space=\"preserve\">D6: </w:t></w:r><w:r><w:ruby><w:rt><w:r><w:t>とうきょう</w:t>"
             "</w:r></w:rt><w:rubyBase><w:r><w:t>東京</w:t></w:r></w:rubyBase></w:ruby></w:r>"

@@ -99,7 +99,12 @@ def read_sheet_codebook(path: str | Path) -> Codebook:
     path = Path(path)
     sheets = _rows_from_xlsx(path) if path.suffix.lower() in (".xlsx", ".xlsm") else _rows_from_csv(path)
     codes_sheet = next((rows for title, rows in sheets.items()
-                        if fold(title) in ("codes", "codigos", "codebook_codes")), None) or next(iter(sheets.values()))
+                        if fold(title) in ("codes", "codigos", "codebook_codes")), None) or next(iter(sheets.values()),
+                                                                                               None)
+    if codes_sheet is None:  # open_workbook refuses a workbook without worksheets; this keeps the promise here too
+        raise CodebookError(f"{path}: the file holds no sheet to read codes from. Open it in Excel or LibreOffice, "
+                            f"put the codes in a sheet named 'codes' (columns: {SHEET_COLUMNS}) and save it again.",
+                            path=path)
     header_at = next((i for i, (_, row) in enumerate(codes_sheet)
                       if {"code_id", "label_en", "label_es"} & {_header_key(c) for c in row}), None)
     if header_at is None:

@@ -22,7 +22,8 @@ Containers handled, and how:
 - ``w:sdt`` / ``w:sdtContent`` content controls: the content is kept, around blocks, rows, cells or runs.
 - ``w:fldSimple``: its result runs are kept. Complex fields (``w:fldChar`` begin / separate / end):
   the result is kept, the instruction (``w:instrText``) is not; nested fields work.
-- ``w:ruby``: the base text; the pronunciation guide (``w:rt``) is not kept.
+- ``w:ruby``, between runs or inside a run (``w:r``): the base text (``w:rubyBase``); the pronunciation
+  guide (``w:rt``) is not kept.
 - ``m:oMath``, ``m:oMathPara``: the equation's text.
 - ``w:drawing``, ``w:pict``, ``w:object``: text boxes inside (``w:txbxContent``, also in grouped
   shapes) become blocks after the paragraph that anchors them (counted, reported).
@@ -30,10 +31,12 @@ Containers handled, and how:
   the same text box; reading both would double it).
 - ``w:tbl`` / ``w:tr`` / ``w:tc``: rows in order. A row whose first cell is short becomes
   ``Speaker: speech`` (a time-mark column becomes ``[00:01:02] Speaker: speech``); a row with one
-  filled cell gives that cell's blocks; a speaker cell merged down (``w:vMerge``) labels every row it
-  spans; a table nested in a cell that has neighbours is part of that cell's speech (one line per
-  row), one nested in a single-cell (layout) row is read as a table of turns; deleted rows
-  (``w:trPr/w:del``) and cells (``w:cellDel``) are left out.
+  filled cell gives that cell's blocks; a speaker or time cell merged down (``w:vMerge``), in any
+  column but the last, labels every row it spans (cells are placed on the table grid, ``w:gridBefore``
+  and ``w:gridSpan`` counted, so a merge continues the cell above it; speech merged down is read once);
+  a table nested in a cell that has neighbours is part of that cell's speech (one line per row), one
+  nested in a single-cell (layout) row is read as a table of turns; deleted rows (``w:trPr/w:del``) and
+  cells (``w:cellDel``) are left out.
 - Table header rows: a leading row of column titles (``Hablante | Intervención``, ``Speaker | Text``,
   ``Nombre | Texto``, ``Tiempo | Hablante | Texto``), a short row marked "repeat as header row"
   (``w:tblHeader``), or a bold row of mostly titles, is not a turn (reported).
@@ -444,6 +447,10 @@ class _Walker:
                 branch = _branch(el)
                 if branch is not None:
                     self._run_content(branch, parts, floating, hidden)
+            elif key == "w:ruby":  # Word writes ruby inside a run; its base holds runs of its own
+                base = _child(el, "w:rubyBase")
+                for child in base if base is not None else ():
+                    self._inline(child, parts, floating)
             # w:delText, w:instrText, w:softHyphen, w:lastRenderedPageBreak...: nothing Word shows as text.
 
     def _symbol(self, el: etree._Element) -> str:
@@ -488,30 +495,39 @@ class _Walker:
 
     def _table(self, table: etree._Element) -> list[str]:
         rows: list[tuple[list[list[str]], bool, bool]] = []
+        # The blocks of the cell that started a vertical merge, by the grid column it starts at.
+        restarted: dict[int, list[str]] = {}
         for tr in self._items(table, "w:tr"):
             props = _child(tr, "w:trPr")
             marked = False
+            grid = 0
             if props is not None:
                 if any(_key(p) in _REJECTED for p in props):
                     self.counts["w:del"] += 1
                     continue
                 marked = any(_key(p) == "w:tblHeader" and _on(p) for p in props)
+                grid = _grid_count(_child(props, "w:gridBefore"), 0)
             cells: list[list[str]] = []
             columns = list(self._items(tr, "w:tc"))
             for number, tc in enumerate(columns):
                 props = _child(tc, "w:tcPr")
+                column, grid = grid, grid + _grid_count(None if props is None else _child(props, "w:gridSpan"), 1)
                 if props is not None and any(_key(p) == "w:cellDel" for p in props):
                     continue
-                merged = props is not None and any(_key(p) == "w:vMerge" and _attr(p, "val") != "restart"
-                                                   for p in props)
-                if merged and number == 0 and rows:
-                    # A speaker cell merged down over several rows: each row is that speaker's turn.
-                    # Only the first column is repeated; repeating speech would double its words.
-                    cells.append(rows[-1][0][0] if rows[-1][0] else [])
-                    continue
+                merge = None if props is None else _child(props, "w:vMerge")
                 self.cells.append(len(columns) > 1)
-                cells.append(self.blocks(tc))
+                blocks = self.blocks(tc)
                 self.cells.pop()
+                if merge is None or _attr(merge, "val") == "restart":
+                    restarted[column] = blocks
+                elif not any(b.strip() for b in blocks) and number < len(columns) - 1:
+                    # A speaker (or time) cell merged down over several rows: each row is that speaker's turn.
+                    # Only a label is repeated, and never the last cell: repeating speech would double its words.
+                    above = restarted.get(column, [])
+                    text = "\n".join(b.strip() for b in above if b.strip())
+                    if _speaker_like(text) or _TIME_CELL.fullmatch(text):
+                        blocks = above
+                cells.append(blocks)
             rows.append((cells, marked, self._bold(tr)))
         out: list[str] = []
         if self.cells and self.cells[-1]:
@@ -597,6 +613,15 @@ def _row_block(cells: list[str]) -> str:
     if _speaker_like(first):
         return f"{first}: {' '.join(rest)}"
     return " ".join(cells)
+
+
+def _grid_count(el: etree._Element | None, default: int) -> int:
+    """The ``w:val`` of a ``w:gridSpan`` / ``w:gridBefore`` (grid columns), ``default`` if absent or unreadable."""
+    try:
+        value = int(_attr(el, "val") or "") if el is not None else default
+    except ValueError:
+        return default
+    return max(value, default)
 
 
 def _speaker_like(cell: str) -> bool:

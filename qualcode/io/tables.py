@@ -217,10 +217,18 @@ def open_workbook(path: str | Path, *, error: type[QualcodeError] = TranscriptFo
         with _warnings.catch_warnings():
             # Pictures are left out on purpose (openpyxl says it drops them); other warnings name no file.
             _warnings.filterwarnings("ignore", category=UserWarning, module="openpyxl")
-            return load_workbook(copy, read_only=read_only, data_only=data_only, keep_links=False)
+            book = load_workbook(copy, read_only=read_only, data_only=data_only, keep_links=False)
     except Exception as exc:  # openpyxl raises many kinds for damaged files
         raise error(f"{path}: the Excel file is damaged or not a real .xlsx ({type(exc).__name__}: {exc}). "
                     "Open it in Excel or LibreOffice and save it again as .xlsx.", path=path) from None
+    if not book.worksheets:
+        # openpyxl opens a workbook part that lists no sheet (or is not a workbook at all) as an empty book;
+        # every reader needs a worksheet, and Excel never saves a workbook without one (charts alone included).
+        book.close()
+        raise error(f"{path}: the Excel file holds no worksheet (its part xl/workbook.xml lists none, or only chart "
+                    "sheets, or is not a workbook): it is damaged or not a real .xlsx. Open it in Excel or LibreOffice "
+                    "and save it again as .xlsx, or use an earlier copy.", path=path)
+    return book
 
 
 def sheet_rows(ws: Any, *, path: str | Path, error: type[QualcodeError] = TranscriptFormatError,
@@ -268,11 +276,13 @@ def sheet_rows(ws: Any, *, path: str | Path, error: type[QualcodeError] = Transc
 def _read_xlsx(path: Path, sheet: str | None) -> pd.DataFrame:
     book = open_workbook(path)
     try:
-        if sheet is not None and sheet not in book.sheetnames:
+        # Worksheets only: a chart sheet has a name in the workbook but no rows to read.
+        titles = [ws.title for ws in book.worksheets]
+        if sheet is not None and sheet not in titles:
             raise InputFileError(
-                f"{path}: there is no sheet {sheet!r}; the sheets are {book.sheetnames}.", path=path
+                f"{path}: there is no sheet {sheet!r}; the sheets are {titles}.", path=path
             )
-        ws = book[sheet] if sheet is not None else book.worksheets[0]
+        ws = book.worksheets[titles.index(sheet) if sheet is not None else 0]
         rows = [[_cell(v) for v in row] for row in sheet_rows(ws, path=path)]
     finally:
         book.close()
