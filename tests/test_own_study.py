@@ -110,3 +110,17 @@ def test_role_headers_in_spanish_are_not_called_misspellings(samples, tmp_path):
     sheet.to_csv(tmp_path / "typo.csv", index=False)
     _, report = qc.load_corpus(samples / "transcripts" / "int_d02_final.txt", attributes=tmp_path / "typo.csv")
     assert report["message"].str.contains("'participnat' looks like a misspelling of 'participant'").any()
+
+
+def test_an_ambiguous_date_column_is_said_at_load_with_how_to_make_it_unambiguous(samples, tmp_path):
+    # issue 17 item 2: ambiguity is reported; the cells are kept as written.
+    sheet = pd.DataFrame({"doc_id": ["int_d02_final"], "Fecha": ["03/04/2024"]})
+    sheet.to_csv(tmp_path / "a.csv", index=False)
+    corpus, report = qc.load_corpus(samples / "transcripts" / "int_d02_final.txt", attributes=tmp_path / "a.csv")
+    said = report["message"][report["message"].str.contains("column 'Fecha' holds dates read day first")]
+    assert len(said) == 1 and "Write them as 2024-04-03 (ISO)" in said.iloc[0]
+    assert corpus.documents["Fecha"].iloc[0] == "03/04/2024"  # kept as written
+    proven = pd.DataFrame({"doc_id": ["int_d02_final"], "Fecha": ["15/04/2024"]})
+    proven.to_csv(tmp_path / "b.csv", index=False)
+    _, report = qc.load_corpus(samples / "transcripts" / "int_d02_final.txt", attributes=tmp_path / "b.csv")
+    assert not report["message"].str.contains("holds dates").any()

@@ -96,16 +96,22 @@ def showing_warnings(command: Callable[P, R]) -> Callable[P, R]:
     """
     @functools.wraps(command)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", QualcodeWarning)
-            try:
-                return command(*args, **kwargs)
-            finally:
-                for warning in caught:
-                    if issubclass(warning.category, QualcodeWarning):
-                        say(f"warning: {warning.message}", err=True, fg="yellow", lines=True)
-                    else:
-                        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+        caught: list[warnings.WarningMessage] = []
+        try:
+            with warnings.catch_warnings(record=True) as recorded:
+                warnings.simplefilter("always", QualcodeWarning)
+                try:
+                    return command(*args, **kwargs)
+                finally:
+                    caught = list(recorded)
+        finally:
+            # Outside the recording context: a warning passed on from inside it would be recorded again and
+            # again while this loop reads the list (the list grew until memory ran out).
+            for warning in caught:
+                if issubclass(warning.category, QualcodeWarning):
+                    say(f"warning: {warning.message}", err=True, fg="yellow", lines=True)
+                else:
+                    warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
 
     return wrapper
 

@@ -344,7 +344,9 @@ class EmbeddingCoder(BaseCoder):
     def calibrate(self, raw: np.ndarray) -> np.ndarray:
         """Raw scores (rows × codes) → calibrated scores in [0, 1]."""
         z = (raw - self._mean) / self._std
-        return 1.0 / (1.0 + np.exp(-(z - self.z0) / self.tau))
+        # A score far below a code's background overflows exp(); the logistic is then 0, as computed.
+        with np.errstate(over="ignore"):
+            return 1.0 / (1.0 + np.exp(-(z - self.z0) / self.tau))
 
     # -- suggesting ---------------------------------------------------------------
     def _windows(self, units: pd.DataFrame) -> tuple[list[int], list[tuple[int, int]], list[str]]:

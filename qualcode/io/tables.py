@@ -27,6 +27,7 @@ import pandas as pd
 
 from ..errors import AttributesError, ExchangeFileError, InputFileError, QualcodeError, TranscriptFormatError
 from ..nlp.normalize import fold_label
+from .dates import read_dates
 from .docx import check_office_container
 from .encoding import decode, normalize_text
 from .roles import header_role
@@ -715,4 +716,43 @@ def read_attributes(source: str | Path | pd.DataFrame, *, key: str | None = None
         )
     frame = frame.rename(columns={key_column: "doc_id"})
     frame = frame[~frame.duplicated(keep="first")]
+    warnings += date_notes(frame.drop(columns="doc_id"), name)
     return frame, warnings
+
+
+def date_notes(frame: pd.DataFrame, name: str) -> list[str]:
+    """What the load report says of an attributes sheet's date columns when their reading is a guess.
+
+    The cells are kept as written; ordering by such a column reads them as dates (:mod:`qualcode.io.dates`).
+    ``03/04/2024`` is 3 April day first and 4 March month first: with nothing in the column to tell, it is
+    read day first, and the row says so. A column mixing both orders cannot be read as dates at all.
+
+    Examples
+    --------
+    >>> notes = date_notes(pd.DataFrame({"Fecha": ["03/04/2024", "05/06/2024"], "Comuna": ["Lo Prado", "Maipú"]}),
+    ...                    "a.csv")
+    >>> notes[0].split(": nothing")[0]
+    "a.csv: column 'Fecha' holds dates read day first (dd/mm/yyyy) by guess"
+    >>> notes[0].split(". ")[-1]
+    'Write them as 2024-04-03 (ISO) to make them unambiguous.'
+
+    """
+    notes = []
+    for column in frame.columns:
+        values = [v for v in frame[column].tolist() if v is not None and str(v).strip()]
+        if not values or not any(_SLASHED.match(str(v)) for v in values):
+            continue
+        dates = read_dates(values)
+        if dates is not None and dates.guessed:
+            shown = ", ".join(dates.ambiguous[:3])
+            example = dates.dates[next(i for i, v in enumerate(values) if str(v).strip() == dates.ambiguous[0])]
+            notes.append(f"{name}: column {column!r} holds dates read day first (dd/mm/yyyy) by guess: nothing in "
+                         f"it proves the order, and {shown} would read differently month first. Write them as "
+                         f"{example.date().isoformat()} (ISO) to make them unambiguous.")
+        elif dates is None and sum(bool(_SLASHED.match(str(v))) for v in values) == len(values):
+            notes.append(f"{name}: column {column!r} looks like dates but mixes day-first and month-first ones "
+                         "(or holds an impossible date), so it is ordered as text. Write them as YYYY-MM-DD.")
+    return notes
+
+
+_SLASHED = re.compile(r"^\s*\d{1,2}[/.-]\d{1,2}[/.-](\d{4}|\d{2})\s*$")

@@ -146,3 +146,27 @@ def test_round_workbooks_are_named_after_the_round_attribute_without_repeating_t
         names[value] = [p.name for p in result.written]
         assert names[value] == [expected] and (out / expected).exists()
         project.close()
+
+
+def test_a_library_warning_during_a_command_is_passed_on_once_not_recorded_forever(tmp_path, monkeypatch):
+    # hostile trial: any non-qualcode warning (a glyph missing in a chart font, a numpy overflow) made `round`,
+    # `report`, `review export` and `codebook convert` loop after their work, growing past 4 GB.
+    import warnings
+
+    from typer.testing import CliRunner
+
+    import qualcode.cli.codebook as cli_codebook
+    from qualcode.cli import app
+
+    real = cli_codebook.save_codebook
+
+    def noisy(*args, **kwargs):
+        warnings.warn("a library's own warning", RuntimeWarning, stacklevel=1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cli_codebook, "save_codebook", noisy)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        result = CliRunner().invoke(app, ["codebook", "convert", "leadership", str(tmp_path / "l.yaml")])
+    assert result.exit_code == 0, result.output
+    assert [str(w.message) for w in seen if w.category is RuntimeWarning] == ["a library's own warning"]
