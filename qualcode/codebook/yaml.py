@@ -442,7 +442,8 @@ def _read_codebook_file(path: Path, name: str, budget: YamlBudget, at: str) -> s
 
 def _include_target(entry: object, parent: Path, name: str, at: str, root: Path | None) -> Path:
     """The file an ``include:`` entry names, if it is one a codebook may include."""
-    if not isinstance(entry, str) or not entry.strip():
+    if not isinstance(entry, str) or not entry.strip() or any(c in entry for c in "\x00\n\r"):
+        # A NUL cannot be in a file name (the system refuses it with a ValueError, not an OSError).
         raise CodebookError(f"{at}: include entries are file names, like 'leadership.yaml'; got {entry!r}.",
                             path=name)
     folder = parent.resolve()

@@ -199,6 +199,7 @@ def _walk(folder: Path) -> tuple[list[Path], list[dict]]:
         where = Path(exc.filename) if exc.filename else folder
         rows.append(_row(where, None, "error", "InputFileError", _unreadable(where, exc)))
 
+    root = folder.resolve()
     stack = [str(folder)]
     while stack:
         top = stack.pop()
@@ -212,11 +213,44 @@ def _walk(folder: Path) -> tuple[list[Path], list[dict]]:
             try:
                 if entry.is_dir(follow_symlinks=False):
                     stack.append(entry.path)
-                elif entry.is_file():  # the type scandir saw: no second stat (a link is followed)
+                elif entry.is_symlink():
+                    _linked(Path(entry.path), root, files, rows)
+                elif entry.is_file(follow_symlinks=False):  # the type scandir saw: no second stat
                     files.append(Path(entry.path))
+                else:  # a pipe, a device, a socket: reading one could block or never end
+                    rows.append(_row(entry.path, None, "warning", "UnsupportedFormatError",
+                                     f"{entry.path}: skipped: not a regular file (a pipe, device or socket)."))
             except OSError as exc:
                 failed(exc)
     return sorted(files), rows
+
+
+def _linked(path: Path, root: Path, files: list[Path], rows: list[dict]) -> None:
+    """A symbolic link met while walking a folder: read only if it leads to a regular file inside that folder.
+
+    A folder received from elsewhere (an unpacked zip keeps its links) may carry links to private files of the
+    machine that loads it (``~/.ssh/…``, ``/etc/passwd``); they would become documents and reach shared
+    exports. A link given by name on the command line is the user's choice and is read.
+    """
+    try:
+        target = path.resolve(strict=True)
+    except (OSError, RuntimeError):  # dangling, or a loop of links
+        rows.append(_row(path, None, "warning", "InputFileError", f"{path}: skipped: a link that leads nowhere."))
+        return
+    if not target.is_relative_to(root):
+        rows.append(_row(path, None, "error", "InputFileError",
+                         f"{path}: not read: a link to {target}, outside the folder being loaded (a folder from "
+                         "elsewhere may carry links to private files). Copy the file into the folder if it belongs "
+                         "to the study, or give it by name."))
+    elif target.is_dir():
+        rows.append(_row(path, None, "warning", "InputFileError",
+                         f"{path}: skipped: a link to a folder (links to folders are not followed; give the folder "
+                         "by name to load it)."))
+    elif target.is_file():
+        files.append(path)
+    else:
+        rows.append(_row(path, None, "warning", "UnsupportedFormatError",
+                         f"{path}: skipped: a link to something that is not a regular file (a pipe or device)."))
 
 
 # Longer paths are shown cut in the middle: the report row says where, not all 4,000 characters of it.

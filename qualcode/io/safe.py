@@ -56,8 +56,9 @@ def parse_xml_safely(data: bytes, *, name: str) -> etree._Element:
         probe = data.decode("utf-16", errors="ignore").encode("utf-8")
     if _DTD.search(probe):
         raise ExchangeFileError(
-            f"{name}: the XML declares a DTD or entities (<!DOCTYPE/<!ENTITY>), which REFI-QDA files never "
-            "need and which can read local files or exhaust memory. Refused; export the file again from its tool.",
+            f"{name}: the XML declares a DTD or entities (<!DOCTYPE/<!ENTITY>), which Word, Excel and REFI-QDA files "
+            "never need and which can read local files or exhaust memory. Refused; save or export the file again "
+            "from its program.",
             path=name,
         )
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,

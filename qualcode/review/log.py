@@ -27,6 +27,7 @@ any span for coding by hand or importing another tool's codings). The
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -55,6 +56,9 @@ _STORED = ("segment_id", "code_id", "coder", "decision", "span_start", "span_end
            "created_at", "source", "method", "score", "codebook_version", "export_id")
 _KEY = ["segment_id", "code_id", "coder"]
 _CHUNK = 400  # segment ids per query (twice in one statement, under SQLite's bound-parameter limit)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,14 @@ class Decision:
             raise ParameterError(f"source must be one of {SOURCES}, not {self.source!r}.")
         if self.span_start < 0 or (self.span_end is not None and self.span_end <= self.span_start):
             raise ParameterError(f"span ({self.span_start}, {self.span_end}) is empty or negative.")
+        for name in ("coder", "memo"):
+            value = getattr(self, name)
+            # A lone surrogate (half of an emoji cut by some other program) is no character: the project file
+            # (UTF-8) cannot hold it, and a raw UnicodeEncodeError would say nothing of where it came from.
+            found = _SURROGATE.search(value) if isinstance(value, str) else None
+            if found is not None:
+                raise ParameterError(f"{name} {value!r} holds a lone surrogate ({found[0]!r}), half of a character "
+                                     "that some program cut; remove it or write it again.")
         object.__setattr__(self, "coder", self.coder.strip())
         object.__setattr__(self, "memo", self.memo or None)  # "" and None are the same: no memo
 

@@ -367,3 +367,11 @@ def test_codebook_yaml_alias_bomb_in_a_qdpx_project_is_refused(tmp_path):
         archive.writestr("project.qde", qde)
     with pytest.raises(CodebookError, match=r"bomb\.qdc:4: YAML anchor &a0 refused"):
         read_qdpx(path)
+
+
+@pytest.mark.parametrize("entry", ['"part.yaml\\0.txt"', '"part\\nyaml"'])
+def test_codebook_include_entry_with_a_nul_or_newline_is_a_codebook_error(write, entry):
+    # hostile trial: an include entry holding a NUL ended in "ValueError: embedded null byte".
+    main = write("main.yaml", f"qualcode_codebook: 1\nid: demo\ninclude:\n  - {entry}\ncodes: []\n")
+    with pytest.raises(CodebookError, match=r"main\.yaml:4: include .*include entries are file names"):
+        load_codebook(main)

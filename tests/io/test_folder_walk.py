@@ -106,3 +106,30 @@ def test_overlong_path_given_directly_or_by_glob_is_one_failed_input(tmp_path, m
     assert list(corpus.documents["doc_id"]) == ["ok"]
     failed = report[report["status"] == "error"]
     assert len(failed) >= 1 and failed["message"].str.contains("longer than the system allows").all()
+
+
+def test_folder_walk_never_follows_links_out_of_the_folder_and_says_what_it_skipped(tmp_path, samples):
+    # hostile trial: `passwd.txt -> /etc/passwd` in a received folder was loaded as a document, and a FIFO, a link
+    # to /dev/zero, a dangling link and a link to a folder got no row at all.
+    import shutil
+
+    folder = tmp_path / "recibido"
+    (folder / "sub").mkdir(parents=True)
+    shutil.copy(samples / "transcripts" / "int_d02_final.txt", folder / "sub" / "ent.txt")
+    outside = tmp_path / "privado.txt"
+    outside.write_text("E: ¿Clave?\nP: secreta.\n", encoding="utf-8")
+    (folder / "clave.txt").symlink_to(outside)
+    (folder / "cero.txt").symlink_to("/dev/zero")
+    (folder / "roto.txt").symlink_to(tmp_path / "no_existe.txt")
+    (folder / "dentro.txt").symlink_to(folder / "sub" / "ent.txt")  # a link inside the folder is read
+    (folder / "carpeta.txt").symlink_to(folder / "sub")
+    os.mkfifo(folder / "tubo.txt")
+    corpus, report = qc.load_corpus(folder)
+    assert sorted(corpus.documents["doc_id"]) == ["dentro", "ent"]
+    assert "secreta" not in " ".join(corpus.documents["text"])
+    rows = {Path(p).name: (s, m) for p, s, m in report[["path", "status", "message"]].itertuples(index=False)}
+    assert rows["clave.txt"][0] == "error" and "outside the folder being loaded" in rows["clave.txt"][1]
+    assert rows["cero.txt"][0] == "error"  # /dev/zero is outside too
+    assert rows["roto.txt"][0] == "warning" and "leads nowhere" in rows["roto.txt"][1]
+    assert rows["carpeta.txt"][0] == "warning" and "link to a folder" in rows["carpeta.txt"][1]
+    assert rows["tubo.txt"][0] == "warning" and "not a regular file" in rows["tubo.txt"][1]

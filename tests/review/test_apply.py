@@ -344,3 +344,18 @@ def test_review_apply_without_a_coder_answers_in_cli_words(tmp_path):
     assert "apply_review(" not in result.output and qc.decisions(project, history=True).empty
     with pytest.raises(ReviewSheetError, match=r"apply_review\(\.\.\., coder='ana'\)"):
         qc.apply_review(project, qc.read_review_sheet(path))
+
+
+def test_a_memo_with_a_lone_surrogate_is_a_parameter_error_naming_it(tmp_path, samples):
+    # hostile trial: a memo holding "\ud800" ended in a raw UnicodeEncodeError from the log (Python API).
+    import qualcode as qc
+    from qualcode.errors import ParameterError
+
+    corpus, _ = qc.load_corpus(samples / "transcripts" / "int_d02_final.txt")
+    with qc.Project.create(tmp_path / "p.qualcode") as project:
+        project.add_corpus(corpus)
+        project.add_codebook(qc.load_codebook("nic_study"))
+        segment = project.segments["segment_id"].iloc[1]
+        with pytest.raises(ParameterError, match="memo 'nota \\\\ud800' holds a lone surrogate"):
+            qc.add_manual(project, [segment], "collaboration", coder="ana", memo="nota \ud800")
+        assert qc.decisions(project).empty
