@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -32,6 +33,25 @@ CAP = 3 * 2**30  # the child's address space: a regression fails with MemoryErro
 GOOD = "  - id: {id}\n    label: {{es: a, en: b}}\n"
 
 
+# The child reports its own peak (VmHWM): Linux keeps ru_maxrss across fork and exec, so a child forked from a
+# large test process would show the parent's size (524 MiB in CI for a 190 MiB child).
+PEAK_PREAMBLE = ("import atexit as _atexit\n"
+                 "def _qualcode_peak():\n"
+                 "    with open('/proc/self/status') as _status:\n"
+                 "        _kib = next(_l.split()[1] for _l in _status if _l.startswith('VmHWM:'))\n"
+                 "    print('\\nQUALCODE_VMHWM', _kib, flush=True)\n"
+                 "_atexit.register(_qualcode_peak)\n")
+_PEAK_LINE = re.compile(r"\n?QUALCODE_VMHWM (\d+)\n?")
+
+
+def own_peak(output: str, fallback_mib: float) -> tuple[str, float]:
+    """The child's output without its peak line, and its peak RSS in MiB (``fallback_mib`` if it could not say)."""
+    found = _PEAK_LINE.search(output)
+    if found is None:
+        return output, fallback_mib
+    return output[:found.start()] + output[found.end():], int(found[1]) / 1024
+
+
 def run_capped(code: str, timeout: float = 120) -> tuple[int, str, float]:
     """Run ``code`` in a child Python under :data:`CAP`: exit code, output, and the child's peak RSS in MiB."""
 
@@ -39,7 +59,7 @@ def run_capped(code: str, timeout: float = 120) -> tuple[int, str, float]:
         resource.setrlimit(resource.RLIMIT_AS, (CAP, CAP))
 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    proc = subprocess.Popen([sys.executable, "-c", PEAK_PREAMBLE + code], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             preexec_fn=limit, env=env)
     timer = threading.Timer(timeout, proc.kill)
     timer.start()
@@ -51,7 +71,8 @@ def run_capped(code: str, timeout: float = 120) -> tuple[int, str, float]:
     finally:
         timer.cancel()
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, output, usage.ru_maxrss / 1024
+    output, peak = own_peak(output, usage.ru_maxrss / 1024)
+    return proc.returncode, output, peak
 
 
 

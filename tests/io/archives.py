@@ -83,11 +83,30 @@ def set_dimension(data: bytes, ref: str | None) -> bytes:
     return re.sub(rb'<dimension ref="[^"]+"/>', b"" if ref is None else f'<dimension ref="{ref}"/>'.encode(), data)
 
 
+# The child reports its own peak (VmHWM): Linux keeps ru_maxrss across fork and exec, so a child forked from a
+# large test process would show the parent's size (524 MiB in CI for a 190 MiB child).
+PEAK_PREAMBLE = ("import atexit as _atexit\n"
+                 "def _qualcode_peak():\n"
+                 "    with open('/proc/self/status') as _status:\n"
+                 "        _kib = next(_l.split()[1] for _l in _status if _l.startswith('VmHWM:'))\n"
+                 "    print('\\nQUALCODE_VMHWM', _kib, flush=True)\n"
+                 "_atexit.register(_qualcode_peak)\n")
+_PEAK_LINE = re.compile(r"\n?QUALCODE_VMHWM (\d+)\n?")
+
+
+def own_peak(output: str, fallback_mib: float) -> tuple[str, float]:
+    """The child's output without its peak line, and its peak RSS in MiB (``fallback_mib`` if it could not say)."""
+    found = _PEAK_LINE.search(output)
+    if found is None:
+        return output, fallback_mib
+    return output[:found.start()] + output[found.end():], int(found[1]) / 1024
+
+
 def run_capped(code: str, *, cap_mib: int = 2048, timeout: float = 120) -> tuple[str, float, float]:
     """Run ``code`` in a child Python under an address-space cap: (output, peak RSS in MiB, CPU seconds).
 
-    The child's own resource usage (``os.wait4``), so other children of the
-    test session do not count. A child that outlives ``timeout`` is killed.
+    The child's own peak (VmHWM, which it prints at exit) and CPU time (``os.wait4``), so neither this test
+    process nor other children of the session count. A child that outlives ``timeout`` is killed.
     """
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     cap = cap_mib * MIB
@@ -96,7 +115,7 @@ def run_capped(code: str, *, cap_mib: int = 2048, timeout: float = 120) -> tuple
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
 
     with tempfile.TemporaryFile() as out:
-        child = subprocess.Popen([sys.executable, "-c", code], stdout=out, stderr=subprocess.STDOUT, env=env,
+        child = subprocess.Popen([sys.executable, "-c", PEAK_PREAMBLE + code], stdout=out, stderr=subprocess.STDOUT, env=env,
                                  preexec_fn=limit, cwd=str(ROOT))
         timer = threading.Timer(timeout, child.kill)
         timer.start()
@@ -107,4 +126,5 @@ def run_capped(code: str, *, cap_mib: int = 2048, timeout: float = 120) -> tuple
         child.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         text = out.read().decode("utf-8", "replace")
-    return f"exit {child.returncode}\n{text}", usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
+    text, peak = own_peak(text, usage.ru_maxrss / 1024)
+    return f"exit {child.returncode}\n{text}", peak, usage.ru_utime + usage.ru_stime
