@@ -191,6 +191,12 @@ def add(project: Path = typer.Argument(..., help="Project file."),
         _fail(exc, 2)
     say(f"{count_actions(result)}; {int(result['n_reanchored'].sum())} decisions re-anchored, "
         f"{int(result['n_orphaned'].sum())} orphaned")
+    if attributes is not None:
+        roles = p.roles()
+        if roles.columns:  # which of the sheet's columns the analyses take as participant, date …, and how
+            say("roles: " + ", ".join(f"{role}={column}" + (" (recognised)" if f"{role} = {column}" in roles.recognised
+                                                            else "") for role, column in roles.columns.items())
+                + "; declare others with qualcode init --roles")
     told = (report["status"] != "ok") | report["message"].str.contains(REMEMBERED, regex=False)
     for row in report[told].itertuples():
         say(f"  [{row.status}] {in_cli_words(row.message)}", fg="red" if row.status == "error" else "yellow")

@@ -67,3 +67,12 @@ def test_init_with_an_unknown_role_lists_the_roles(tmp_path):
     assert result.exit_code == 2 and "the roles are participant, pseudonym, role, site, stage, round, date" in \
         result.output
     assert not (tmp_path / "p.qualcode").exists()
+
+
+def test_add_says_which_columns_were_recognised_as_roles(tmp_path, samples):
+    sheet = _study(tmp_path, samples)
+    project = str(tmp_path / "r.qualcode")
+    assert runner.invoke(app, ["init", project, "--roles", "date=Cuándo"]).exit_code == 0
+    result = runner.invoke(app, ["add", project, str(samples / "transcripts" / "int_d02_final.txt"), "-a",
+                                 str(sheet), "-q"])
+    assert "roles: date=Cuándo, role=Cargo (recognised), site=Comuna (recognised)" in result.output, result.output
