@@ -396,7 +396,9 @@ def run_round(project: Project, source: str | Path | Sequence[str | Path] | Corp
         folder = Path(out)
         folder.mkdir(parents=True, exist_ok=True)
         if name is None:
-            rounds = list(corpus.documents["round"].dropna().unique()) if "round" in corpus.documents.columns else []
+            # The study's round column (Ronda, Vuelta …: its round role), else a column named "round".
+            column = project.roles().get("round") or "round"
+            rounds = list(corpus.documents[column].dropna().unique()) if column in corpus.documents.columns else []
             word = "ronda" if lang == "es" else "round"
             # A round attribute of 2 names the files ronda2; one that already reads "ronda2" or "R2" is kept as it is.
             value = str(rounds[0]).strip() if len(rounds) == 1 else ""

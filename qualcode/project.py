@@ -699,6 +699,12 @@ class Project:
         # A declared column may arrive with a later round's sheet: check it only against columns that exist.
         return recognise_roles(columns, {r: c for r, c in declared.items() if not columns or c in columns})
 
+    def missing_roles(self) -> dict[str, str]:
+        """Declared roles whose column the documents do not have (a typo in ``--roles``, or a sheet not added yet)."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (_ROLES,)).fetchone()
+        columns = set(self.attribute_columns())
+        return {r: c for r, c in (json.loads(row[0]) if row else {}).items() if c not in columns}
+
     def set_roles(self, roles: Mapping[str, str]) -> None:
         """Declare which attribute column plays which role, e.g. ``{"participant": "Participante", "date": "Fecha"}``.
 
@@ -1070,7 +1076,8 @@ class Project:
 
 def _exists(path: Path) -> ProjectError:
     return ProjectError(f"{path}: a file already exists. Open it with Project.open(), or choose another name.",
-                        path=path)
+                        path=path, cli_message=f"{path}: a file already exists (a project is never replaced). Work "
+                        f"on it with qualcode add/round/report {path} …, or choose another name.")
 
 
 def _insert_mirror(db: sqlite3.Connection, table: str, frame: pd.DataFrame, file: Path) -> None:

@@ -155,6 +155,33 @@ def init(project: Path = typer.Argument(..., help="Project file to create (e.g. 
         say("roles: " + ", ".join(f"{role}={column}" for role, column in declared.items()))
 
 
+@app.command("roles")
+@command
+def roles_cmd(project: Path = typer.Argument(..., help="Project file."),
+              set_: str | None = typer.Option(None, "--set", help="Declare roles, e.g. \"participant=Quién,"
+                                              "date=Cuándo\" (replaces the declared ones).")) -> None:
+    """Show which attribute column plays which role (participant, date, stage …), or declare them.
+
+    Examples:
+
+        qualcode roles estudio.qualcode
+
+        qualcode roles estudio.qualcode --set "participant=Quién,date=Cuándo,stage=Momento"
+    """
+    p = _open(project, read_only=set_ is None)
+    if set_ is not None:
+        p.set_roles(parse_roles(set_))
+    roles = p.roles()
+    for role in ROLES:
+        column = roles.get(role)
+        how = "" if column is None else " (recognised from its header)" if f"{role} = {column}" in roles.recognised \
+            else " (declared)"
+        say(f"{role}: {column or '-'}{how}")
+    for role, column in p.missing_roles().items():
+        say(f"  [warning] role {role}={column}: no such attribute column (the documents have "
+            f"{', '.join(p.attribute_columns()) or 'none yet'})", fg="yellow")
+
+
 @app.command("add")
 @command
 def add(project: Path = typer.Argument(..., help="Project file."),
@@ -196,7 +223,11 @@ def add(project: Path = typer.Argument(..., help="Project file."),
         if roles.columns:  # which of the sheet's columns the analyses take as participant, date …, and how
             say("roles: " + ", ".join(f"{role}={column}" + (" (recognised)" if f"{role} = {column}" in roles.recognised
                                                             else "") for role, column in roles.columns.items())
-                + "; declare others with qualcode init --roles")
+                + "; declare others with qualcode roles PROJECT --set ROLE=COLUMN")
+        for role, column in p.missing_roles().items():
+            say(f"  [warning] role {role}={column}: the attributes have no column {column!r} (they have "
+                f"{', '.join(p.attribute_columns())}), so it is not used; fix it with: qualcode roles {project} "
+                f"--set \"{role}=COLUMN\"", fg="yellow")
     told = (report["status"] != "ok") | report["message"].str.contains(REMEMBERED, regex=False)
     for row in report[told].itertuples():
         say(f"  [{row.status}] {in_cli_words(row.message)}", fg="red" if row.status == "error" else "yellow")

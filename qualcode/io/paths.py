@@ -10,13 +10,14 @@ long. :func:`path_in` is the one way those names are made: every character that 
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 from pathlib import Path
 
-from ..errors import ParameterError, printable
+from ..errors import ParameterError, QualcodeError, printable
 
-__all__ = ["MAX_NAME_BYTES", "path_in", "safe_file_name"]
+__all__ = ["MAX_NAME_BYTES", "existing_file", "path_in", "safe_file_name"]
 
 # Most file systems allow 255 bytes per name. The name made here gets a suffix (".xlsx"), perhaps a free-name
 # counter ("-12") and, while it is written, the atomic writer's temporary prefix and suffix (".", ".<12 hex>.tmp"):
@@ -82,4 +83,33 @@ def path_in(folder: str | Path, text: object, *, suffix: str = "", prefix: str =
         raise ParameterError(f"{printable(path)} leads outside {printable(folder)} (a link?): qualcode writes the "
                              "files it names only inside the folder given. Remove the link or choose another "
                              "folder.", path=path)
+    return path
+
+
+def existing_file(path: str | Path, error: type[QualcodeError], what: str) -> Path:
+    """``path``, if it is a file; else ``error`` saying it does not exist (with the nearest name) or is a folder.
+
+    For the files a user names (an attributes sheet, a review workbook): a mistyped name is one clear line, not
+    a ``FileNotFoundError`` traceback.
+
+    Examples
+    --------
+    >>> from qualcode.errors import AttributesError
+    >>> existing_file("atributoss.csv", AttributesError, "attributes sheet")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    qualcode.errors.AttributesError: atributoss.csv: no such attributes sheet (in ...). Check the name.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise error(f"{path}: is a folder; give the {what} file itself.", path=path)
+    if not path.exists():
+        parent = path.parent if str(path.parent) else Path(".")
+        try:
+            names = [p.name for p in parent.iterdir()] if parent.is_dir() else []
+        except OSError:
+            names = []
+        near = difflib.get_close_matches(path.name, names, n=1, cutoff=0.75)
+        hint = f"; did you mean {parent / near[0]}?" if near else ". Check the name."
+        raise error(f"{path}: no such {what} (in {Path.cwd()}){hint}", path=path)
     return path

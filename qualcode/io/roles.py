@@ -28,6 +28,7 @@ and ``qualcode report --by COLUMN`` take it under its own name.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -112,7 +113,7 @@ def parse_roles(spec: str) -> dict[str, str]:
     {'participant': 'Participante', 'date': 'Fecha'}
     """
     out: dict[str, str] = {}
-    for part in (p.strip() for p in spec.split(",")):
+    for part in (p.strip() for p in re.split(r"[,;]", spec)):  # ";" too: a Spanish-locale list separator
         if not part:
             continue
         role, sep, column = (s.strip() for s in part.partition("="))

@@ -30,6 +30,7 @@ from ..nlp.normalize import fold_label
 from .dates import read_dates
 from .docx import check_office_container
 from .encoding import decode, normalize_text
+from .paths import existing_file
 from .roles import header_role
 from .safe import WORKBOOK_LIMITS, ZipLimits, repack_zip_safely
 from .text import ParsedTranscript, Turn
@@ -655,7 +656,7 @@ def read_attributes(source: str | Path | pd.DataFrame, *, key: str | None = None
     if isinstance(source, pd.DataFrame):
         path, frame = None, source.copy()
     else:
-        path = Path(source)
+        path = existing_file(source, AttributesError, "attributes sheet")
         frame = read_table(path, sheet=sheet)
     repaired = list(frame.attrs.get("warnings", []))  # lines the encoding layer repaired
     frame = frame.astype(object).where(frame.notna(), "").map(lambda v: str(v).strip())

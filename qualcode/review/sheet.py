@@ -31,6 +31,7 @@ import pandas as pd
 from ..errors import ParameterError, ReviewSheetError
 from ..io.atomic import atomic_path, check_writable
 from ..io.cells import put, put_row, reporting
+from ..io.paths import existing_file
 from ..io.tables import open_workbook, sheet_rows
 from ..nlp.normalize import fold
 from ..project import text_hash
@@ -282,7 +283,7 @@ def read_review_sheet(path: str | Path) -> pd.DataFrame:
     ReviewSheetError
         If the file is not a readable ``.xlsx`` or holds no review sheet.
     """
-    path = Path(path)
+    path = existing_file(path, ReviewSheetError, "review workbook")
     # Row by row (read-only), under the workbook archive policy: a workbook comes back from someone else's computer.
     # Formulas as their text (data_only=False): a memo typed "=…", "+…" or "-…" became a formula, and its words are
     # in the formula, not in the value the spreadsheet computed (an error, or nothing).
@@ -691,7 +692,7 @@ def _resolve_code(typed: str, codebook: Codebook) -> tuple[str | None, str | Non
             shown.setdefault(key(name), f"{label!r} ({code.id})" if label != code.id else code.id)
     close = difflib.get_close_matches(wanted, list(shown), n=3, cutoff=0.6)
     hint = f"closest: {', '.join(dict.fromkeys(shown[c] for c in close))}" if close else \
-        "pick one from the drop-down, or see project.codes"
+        "pick one from the drop-down (its codes are listed with qualcode codebook show)"
     return None, f"other code {typed!r} is not a code of the codebook ({hint}); not recorded"
 
 

@@ -73,3 +73,20 @@ def test_a_libreoffice_file_is_refused_with_how_to_save_it_as_office(tmp_path, s
         result = runner.invoke(app, ["review", "apply", str(project), str(tmp_path / name), "--coder", "ana"])
         assert result.exit_code == 2, result.output
         assert "OpenDocument spreadsheet" in result.output and "Excel 2007-365 (.xlsx)" in result.output
+
+
+def test_a_mistyped_attributes_sheet_or_review_workbook_is_one_error_line_exit_2(tmp_path, samples, monkeypatch):
+    # issue 17 trial: `add -a atributoss.csv` and `review apply nada.xlsx` ended in FileNotFoundError tracebacks.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "atributos.csv").write_text("doc_id,role\nint_d02_final,principal\n", encoding="utf-8")
+    assert runner.invoke(app, ["init", "p.qualcode"]).exit_code == 0
+    transcript = str(samples / "transcripts" / "int_d02_final.txt")
+    for command in (["add", "p.qualcode", transcript, "-a", "atributoss.csv"],
+                    ["load", transcript, "-a", "atributoss.csv"],
+                    ["round", "p.qualcode", transcript, "-a", "atributoss.csv", "--out", "o"],
+                    ["review", "apply", "p.qualcode", "nada.xlsx", "--coder", "ana"]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 2, (command, result.output)
+        assert "Traceback" not in result.output and "FileNotFoundError" not in result.output
+        assert "no such" in result.output
+    assert "did you mean atributos.csv?" in runner.invoke(app, ["load", transcript, "-a", "atributoss.csv"]).output

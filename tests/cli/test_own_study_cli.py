@@ -76,3 +76,33 @@ def test_add_says_which_columns_were_recognised_as_roles(tmp_path, samples):
     result = runner.invoke(app, ["add", project, str(samples / "transcripts" / "int_d02_final.txt"), "-a",
                                  str(sheet), "-q"])
     assert "roles: date=Cuándo, role=Cargo (recognised), site=Comuna (recognised)" in result.output, result.output
+
+
+def test_a_typo_in_roles_is_said_at_add_and_fixed_with_qualcode_roles(tmp_path, samples):
+    # issue 17 trial: --roles "participant=Quien" (accent missing) was dropped without a word, with no CLI to fix it.
+    sheet = _study(tmp_path, samples)
+    project = str(tmp_path / "t.qualcode")
+    assert runner.invoke(app, ["init", project, "--roles", "participant=Quien;date=Cuándo"]).exit_code == 0
+    result = runner.invoke(app, ["add", project, str(samples / "transcripts" / "int_d02_final.txt"), "-a",
+                                 str(sheet), "-q"])
+    assert "role participant=Quien: the attributes have no column 'Quien'" in result.output, result.output
+    assert "qualcode roles" in result.output
+    fixed = runner.invoke(app, ["roles", project, "--set", "participant=Quién;date=Cuándo"])
+    assert fixed.exit_code == 0 and "participant: Quién (declared)" in fixed.output
+    assert "role: Cargo (recognised from its header)" in fixed.output and "[warning]" not in fixed.output
+    wrong = runner.invoke(app, ["roles", project, "--set", "participant=Quien"])
+    assert wrong.exit_code == 2 and "its attribute columns are Quién" in wrong.output
+
+
+def test_round_names_its_review_workbook_from_the_studys_round_column(tmp_path, samples):
+    # issue 17 trial: `round -a atributos.csv` with a "Ronda" column wrote revision_ronda.xlsx, not revision_ronda2.
+    import pandas as pd
+
+    sheet = tmp_path / "atributos.csv"
+    pd.DataFrame({"Archivo": ["int_d02_final.txt"], "Ronda": [2]}).to_csv(sheet, sep=";", index=False)
+    project = str(tmp_path / "r.qualcode")
+    assert runner.invoke(app, ["init", project]).exit_code == 0
+    result = runner.invoke(app, ["round", project, str(samples / "transcripts" / "int_d02_final.txt"), "-a",
+                                 str(sheet), "--out", str(tmp_path / "ronda2"), "--coder", "ana", "-q"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "ronda2" / "revision_ronda2.xlsx").exists(), result.output
