@@ -34,6 +34,7 @@ from .io import assign_languages, merge_survey_attributes
 from .io.atomic import atomic_write_bytes, check_writable
 from .io.cells import reporting
 from .io.paths import path_in
+from .messages import say
 from .project import Project, text_hash
 from .review.decisions import coded_quotes, decisions
 from .review.log import Decision
@@ -363,20 +364,23 @@ def _export_report(project: Project, path: str | Path | IO[bytes], *, lang: str,
         column = column if column in quotes.columns else None
         segments = project.segments
         view = quotes.rename(columns=roles.to_analysis(quotes.columns))  # analyses find roles by their names
-        figures["frequencies"] = plot_frequencies(
+        figures[say("chart.frequencies", lang)] = plot_frequencies(
             code_frequencies(view, segments=segments.rename(columns=roles.to_analysis(segments.columns))),
             codebook=codebook, lang=lang)
         try:
             verdict = saturation(quotes, order=column, lang=lang).iloc[0]
         except ParameterError:
             verdict = None
-        figures["saturation"] = plot_saturation(first_appearance(quotes, order=column), verdict, lang=lang)
-    about = {"qualcode": __version__, "project": Path(project.path).name,
-             "codebook": f"{codebook.id} {codebook.version}",
-             "coded quotes": len(quotes), "coders": ", ".join(sorted(quotes["coder"].unique())) if len(quotes) else "",
-             "pseudonymized": names.coverage() if names is not None else "no",
-             "roles": ", ".join(f"{role}={column}" for role, column in roles.columns.items()) or "none",
-             "saturation": "code saturation (no new codes), one lens on the study, not proof"}
+        figures[say("chart.saturation", lang)] = plot_saturation(first_appearance(quotes, order=column), verdict,
+                                                                 lang=lang)
+    about = {"qualcode": __version__, say("about.project", lang): Path(project.path).name,
+             say("about.codebook", lang): f"{codebook.id} {codebook.version}",
+             say("about.quotes", lang): len(quotes),
+             say("about.coders", lang): ", ".join(sorted(quotes["coder"].unique())) if len(quotes) else "",
+             say("about.pseudonymized", lang): names.coverage() if names is not None else say("about.no", lang),
+             say("about.roles", lang): ", ".join(f"{role}={column}" for role, column in roles.columns.items())
+             or say("about.none", lang),
+             say("about.saturation", lang): say("about.saturation_note", lang)}
     export_excel(tables, path, charts=figures, about=about, lang=lang, overwrite=overwrite)
     return tables
 

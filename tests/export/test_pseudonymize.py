@@ -153,8 +153,8 @@ def test_pseudonymized_outputs_hold_no_name_in_any_variant(study, tmp_path, monk
     import openpyxl
 
     about = dict(openpyxl.load_workbook(cli / "informe.xlsx")["Léame"].iter_rows(values_only=True))
-    assert about["pseudonymized"].startswith("yes") and "speaker" in about["pseudonymized"]
-    assert "5 names" in about["pseudonymized"]
+    assert about["seudonimizado"].startswith("yes") and "speaker" in about["seudonimizado"]
+    assert "5 names" in about["seudonimizado"]
 
 
 def test_pseudonymized_qdpx_selections_point_at_the_same_words(study, tmp_path):
@@ -200,7 +200,7 @@ def test_report_without_pseudonymizer_says_no(study, tmp_path):
 
     qc.export_report(study, tmp_path / "r.xlsx", charts=False)
     about = dict(openpyxl.load_workbook(tmp_path / "r.xlsx")["Léame"].iter_rows(values_only=True))
-    assert about["pseudonymized"] == "no"
+    assert about["seudonimizado"] == "no"
 
 
 def test_pseudonym_mapping_is_written_only_where_asked_and_apart(study, tmp_path):
