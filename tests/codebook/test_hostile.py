@@ -1,18 +1,14 @@
 """Hostile codebooks (issue 21): YAML anchor/alias bombs, oversized or odd YAML, include: abuse.
 
-Bombs run in a child process under an address-space cap, and their peak memory is read from the child's own
-resource usage (``os.wait4``); in-process tests carry an alarm so that a regression fails instead of hanging.
+Bombs run in a child process under an address-space cap, and their peak memory is the child's own (VmHWM);
+in-process tests carry an alarm so that a regression fails instead of hanging.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import os
-import re
-import resource
-import subprocess
-import sys
-import threading
 import zipfile
 from pathlib import Path
 
@@ -33,47 +29,19 @@ CAP = 3 * 2**30  # the child's address space: a regression fails with MemoryErro
 GOOD = "  - id: {id}\n    label: {{es: a, en: b}}\n"
 
 
-# The child reports its own peak (VmHWM): Linux keeps ru_maxrss across fork and exec, so a child forked from a
-# large test process would show the parent's size (524 MiB in CI for a 190 MiB child).
-PEAK_PREAMBLE = ("import atexit as _atexit\n"
-                 "def _qualcode_peak():\n"
-                 "    with open('/proc/self/status') as _status:\n"
-                 "        _kib = next(_l.split()[1] for _l in _status if _l.startswith('VmHWM:'))\n"
-                 "    print('\\nQUALCODE_VMHWM', _kib, flush=True)\n"
-                 "_atexit.register(_qualcode_peak)\n")
-_PEAK_LINE = re.compile(r"\n?QUALCODE_VMHWM (\d+)\n?")
-
-
-def own_peak(output: str, fallback_mib: float) -> tuple[str, float]:
-    """The child's output without its peak line, and its peak RSS in MiB (``fallback_mib`` if it could not say)."""
-    found = _PEAK_LINE.search(output)
-    if found is None:
-        return output, fallback_mib
-    return output[:found.start()] + output[found.end():], int(found[1]) / 1024
+# The capped child runner of the archive tests: the child reports its own peak (VmHWM), since Linux keeps
+# ru_maxrss across fork and exec (a child of the large pytest process would show the parent's size).
+_spec = importlib.util.spec_from_file_location("archives", Path(__file__).parents[1] / "io" / "archives.py")
+assert _spec is not None and _spec.loader is not None
+arc = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(arc)
 
 
 def run_capped(code: str, timeout: float = 120) -> tuple[int, str, float]:
     """Run ``code`` in a child Python under :data:`CAP`: exit code, output, and the child's peak RSS in MiB."""
-
-    def limit() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (CAP, CAP))
-
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-c", PEAK_PREAMBLE + code], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            preexec_fn=limit, env=env)
-    timer = threading.Timer(timeout, proc.kill)
-    timer.start()
-    try:
-        assert proc.stdout is not None
-        with proc.stdout:
-            output = proc.stdout.read().decode("utf-8", "replace")
-        _, status, usage = os.wait4(proc.pid, 0)
-    finally:
-        timer.cancel()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    output, peak = own_peak(output, usage.ru_maxrss / 1024)
-    return proc.returncode, output, peak
-
+    output, peak, _ = arc.run_capped(code, cap_mib=CAP >> 20, timeout=timeout)
+    first, _, rest = output.partition("\n")
+    return int(first.removeprefix("exit ")), rest, peak
 
 
 def codebook_text(*ids: str, head: str = "") -> str:
