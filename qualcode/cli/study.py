@@ -224,6 +224,12 @@ def add(project: Path = typer.Argument(..., help="Project file."),
             say("roles: " + ", ".join(f"{role}={column}" + (" (recognised)" if f"{role} = {column}" in roles.recognised
                                                             else "") for role, column in roles.columns.items())
                 + "; declare others with qualcode roles PROJECT --set ROLE=COLUMN")
+        for role, effect in (("participant", "% of participants counts documents (focus groups: speakers)"),
+                             ("date", "saturation orders the interviews as they were added")):
+            if roles.get(role) is None and p.attribute_columns():
+                say(f"  [warning] no column was recognised as the {role} ({', '.join(p.attribute_columns())}): "
+                    f"{effect}; if one is, declare it with: qualcode roles {project} --set \"{role}=COLUMN\"",
+                    fg="yellow")
         for role, column in p.missing_roles().items():
             say(f"  [warning] role {role}={column}: the attributes have no column {column!r} (they have "
                 f"{', '.join(p.attribute_columns())}), so it is not used; fix it with: qualcode roles {project} "

@@ -106,3 +106,14 @@ def test_round_names_its_review_workbook_from_the_studys_round_column(tmp_path, 
                                  str(sheet), "--out", str(tmp_path / "ronda2"), "--coder", "ana", "-q"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "ronda2" / "revision_ronda2.xlsx").exists(), result.output
+
+
+def test_add_says_when_no_column_plays_the_participant_or_the_date(tmp_path, samples):
+    # issue 17 trial: unusual headers without --roles silently counted documents as participants.
+    sheet = _study(tmp_path, samples)
+    project = str(tmp_path / "s.qualcode")
+    assert runner.invoke(app, ["init", project]).exit_code == 0
+    result = runner.invoke(app, ["add", project, str(samples / "transcripts" / "int_d02_final.txt"), "-a",
+                                 str(sheet), "-q"])
+    assert "no column was recognised as the participant (Quién, Cargo, Comuna, Momento, Cuándo)" in result.output
+    assert 'qualcode roles' in result.output and "no column was recognised as the date" in result.output
