@@ -691,19 +691,19 @@ class Project:
         """Which attribute column plays which role (participant, date, stage …): declared, else recognised.
 
         See :mod:`qualcode.io.roles`. Declared roles (:meth:`set_roles`, ``qualcode init --roles``) win;
-        the others are recognised from usual Spanish and English headers, and ``Roles.recognised`` says which.
+        the others are recognised from usual Spanish and English headers, and ``Roles.recognised`` says which;
+        ``Roles.missing`` lists declared roles whose column the documents do not have.
         """
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (_ROLES,)).fetchone()
         declared = json.loads(row[0]) if row else {}
         columns = self.attribute_columns()
-        # A declared column may arrive with a later round's sheet: check it only against columns that exist.
-        return recognise_roles(columns, {r: c for r, c in declared.items() if not columns or c in columns})
-
-    def missing_roles(self) -> dict[str, str]:
-        """Declared roles whose column the documents do not have (a typo in ``--roles``, or a sheet not added yet)."""
-        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (_ROLES,)).fetchone()
-        columns = set(self.attribute_columns())
-        return {r: c for r, c in (json.loads(row[0]) if row else {}).items() if c not in columns}
+        # A declared column may arrive with a later round's sheet (or be mistyped): used once it exists, and
+        # listed in ``Roles.missing`` until then.
+        present = {r: c for r, c in declared.items() if not columns or c in columns}
+        roles = recognise_roles(columns, present)
+        roles.missing = {r: c for r, c in declared.items() if r not in present}
+        roles.attributes = columns
+        return roles
 
     def set_roles(self, roles: Mapping[str, str]) -> None:
         """Declare which attribute column plays which role, e.g. ``{"participant": "Participante", "date": "Fecha"}``.

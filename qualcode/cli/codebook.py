@@ -8,12 +8,12 @@ from pathlib import Path
 import typer
 
 from ..codebook import Codebook, codebook_changes, load_codebook, save_codebook
-from ..errors import CodebookError, ProjectError, QualcodeError
+from ..errors import CodebookError, ProjectError
 from ..io.atomic import check_outputs
 from ..project import Project
 from ..review.decisions import decisions
 from ..schemas import coded
-from .app import NOTHING_DONE, PARTLY_DONE, app, command, lang_option, say
+from .app import PARTLY_DONE, app, command, lang_option, say
 from .study import showing_warnings
 
 codebook_app = typer.Typer(help="Check, show and convert codebooks (YAML, spreadsheet, REFI-QDA .qdc).",
@@ -118,31 +118,23 @@ def set_codebook(project: Path = typer.Argument(..., help="Project file (e.g. st
 
         qualcode codebook set study.qualcode nic_study_v2.yaml
     """
-    if not project.exists():
-        say(f"error: {project}: no such project file. Create one with: qualcode init {project}", err=True, fg="red")
-        raise typer.Exit(NOTHING_DONE)
-    try:
-        new = _load(path)
-        with Project.open(project) as opened:
-            try:
-                old = opened.codebook()
-            except ProjectError:
-                old = Codebook(new.id, codes=[])
-            changes = codebook_changes(old, new)
-            current = coded(decisions(opened))
-            per_code = current.groupby("code_id")["segment_id"].nunique().to_dict()
-            if old.version == new.version:
-                say(f"{project}: {path} is the current codebook already (version {new.version}); "
-                           "nothing to change.")
-                return
-            if not dry_run:
-                opened.add_codebook(new)
-    except QualcodeError as exc:
-        say(f"error: {exc}", err=True, fg="red", lines=True)
-        raise typer.Exit(NOTHING_DONE) from None
+    new = _load(path)
+    with Project.open(project) as opened:  # a missing project: the command boundary says "qualcode init"
+        try:
+            old = opened.codebook()
+        except ProjectError:
+            old = Codebook(new.id, codes=[])
+        changes = codebook_changes(old, new)
+        current = coded(decisions(opened))
+        per_code = current.groupby("code_id")["segment_id"].nunique().to_dict()
+        if old.version == new.version:
+            say(f"{project}: {path} is the current codebook already (version {new.version}); nothing to change.")
+            return
+        if not dry_run:
+            opened.add_codebook(new)
     verb = "would change" if dry_run else "changed"
     say(f"{project}: codebook {old.version or '(none)'} → {new.version} ({len(new)} codes); "
-               f"{len(changes)} code(s) {verb}.")
+        f"{len(changes)} code(s) {verb}.")
     for change, rows in changes.groupby("change", sort=False):
         say(f"  {_CHANGE_WORDS[str(change)]}: {len(rows)}")
         for row in rows.itertuples(index=False):

@@ -116,14 +116,6 @@ def showing_warnings(command: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def _open(path: Path, *, read_only: bool = False) -> Project:
-    """The project, or exit 2 saying why not; commands that only read it open it read-only (a read-only share)."""
-    try:
-        return Project.open(path, read_only=read_only)
-    except QualcodeError as exc:
-        _fail(exc, 2)
-
-
 @app.command("init")
 @command
 def init(project: Path = typer.Argument(..., help="Project file to create (e.g. study.qualcode)."),
@@ -141,15 +133,12 @@ def init(project: Path = typer.Argument(..., help="Project file to create (e.g. 
         qualcode init estudio.qualcode --roles "participant=Participante,date=Fecha,stage=Etapa"
     """
 
-    try:
-        declared = parse_roles(roles) if roles else None
-        book = load_codebook(codebook)
-        with Project.create(project) as p:
-            version = p.add_codebook(book)
-            if declared:
-                p.set_roles(declared)
-    except QualcodeError as exc:
-        _fail(exc, 2)
+    declared = parse_roles(roles) if roles else None
+    book = load_codebook(codebook)
+    with Project.create(project) as p:
+        version = p.add_codebook(book)
+        if declared:
+            p.set_roles(declared)
     say(f"created {project} with codebook {book.id} ({len(book)} codes, version {version})")
     if declared:
         say("roles: " + ", ".join(f"{role}={column}" for role, column in declared.items()))
@@ -168,7 +157,7 @@ def roles_cmd(project: Path = typer.Argument(..., help="Project file."),
 
         qualcode roles estudio.qualcode --set "participant=Quién,date=Cuándo,stage=Momento"
     """
-    p = _open(project, read_only=set_ is None)
+    p = Project.open(project, read_only=set_ is None)
     if set_ is not None:
         p.set_roles(parse_roles(set_))
     roles = p.roles()
@@ -177,9 +166,9 @@ def roles_cmd(project: Path = typer.Argument(..., help="Project file."),
         how = "" if column is None else " (recognised from its header)" if f"{role} = {column}" in roles.recognised \
             else " (declared)"
         say(f"{role}: {column or '-'}{how}")
-    for role, column in p.missing_roles().items():
+    for role, column in roles.missing.items():
         say(f"  [warning] role {role}={column}: no such attribute column (the documents have "
-            f"{', '.join(p.attribute_columns()) or 'none yet'})", fg="yellow")
+            f"{', '.join(roles.attributes) or 'none yet'})", fg="yellow")
 
 
 @app.command("add")
@@ -205,35 +194,31 @@ def add(project: Path = typer.Argument(..., help="Project file."),
         qualcode add study.qualcode entrevistas/int_03.txt --interviewer "Hablante 1"
     """
 
-    p = _open(project)
-    try:
-        with warnings.catch_warnings():  # the rows printed below say it, with the remedy
-            warnings.simplefilter("ignore", NoSpeakerLabelsWarning)
-            _, result, report = add_files(
-                p, paths, attributes=attributes, workers=workers, scheduler=scheduler, progress=not quiet,
-                speakers=speakers or (), interviewer=interviewer or (), unit=unit,
-                **load_options(survey_id, survey_text, survey_speaker, doc_id, paths),
-            )
-    except QualcodeError as exc:
-        _fail(exc, 2)
+    p = Project.open(project)
+    with warnings.catch_warnings():  # the rows printed below say it, with the remedy
+        warnings.simplefilter("ignore", NoSpeakerLabelsWarning)
+        _, result, report = add_files(
+            p, paths, attributes=attributes, workers=workers, scheduler=scheduler, progress=not quiet,
+            speakers=speakers or (), interviewer=interviewer or (), unit=unit,
+            **load_options(survey_id, survey_text, survey_speaker, doc_id, paths),
+        )
     say(f"{count_actions(result)}; {int(result['n_reanchored'].sum())} decisions re-anchored, "
         f"{int(result['n_orphaned'].sum())} orphaned")
     if attributes is not None:
         roles = p.roles()
+        columns = ", ".join(roles.attributes)
         if roles.columns:  # which of the sheet's columns the analyses take as participant, date …, and how
             say("roles: " + ", ".join(f"{role}={column}" + (" (recognised)" if f"{role} = {column}" in roles.recognised
                                                             else "") for role, column in roles.columns.items())
                 + "; declare others with qualcode roles PROJECT --set ROLE=COLUMN")
         for role, effect in (("participant", "% of participants counts documents (focus groups: speakers)"),
                              ("date", "saturation orders the interviews as they were added")):
-            if roles.get(role) is None and p.attribute_columns():
-                say(f"  [warning] no column was recognised as the {role} ({', '.join(p.attribute_columns())}): "
-                    f"{effect}; if one is, declare it with: qualcode roles {project} --set \"{role}=COLUMN\"",
-                    fg="yellow")
-        for role, column in p.missing_roles().items():
-            say(f"  [warning] role {role}={column}: the attributes have no column {column!r} (they have "
-                f"{', '.join(p.attribute_columns())}), so it is not used; fix it with: qualcode roles {project} "
-                f"--set \"{role}=COLUMN\"", fg="yellow")
+            if roles.get(role) is None and roles.attributes:
+                say(f"  [warning] no column was recognised as the {role} ({columns}): {effect}; if one is, declare "
+                    f"it with: qualcode roles {project} --set \"{role}=COLUMN\"", fg="yellow")
+        for role, column in roles.missing.items():
+            say(f"  [warning] role {role}={column}: the attributes have no column {column!r} (they have {columns}), "
+                f"so it is not used; fix it with: qualcode roles {project} --set \"{role}=COLUMN\"", fg="yellow")
     told = (report["status"] != "ok") | report["message"].str.contains(REMEMBERED, regex=False)
     for row in report[told].itertuples():
         say(f"  [{row.status}] {in_cli_words(row.message)}", fg="red" if row.status == "error" else "yellow")
@@ -267,13 +252,10 @@ def suggest_cmd(project: Path = typer.Argument(..., help="Project file."),
         qualcode suggest study.qualcode --scheduler tcp://10.0.0.5:8786
     """
 
-    p = _open(project)
-    try:
-        out = suggest(p, methods=_methods(methods), top_k=top_k,
-                      min_score=min_score, learn=learn, documents=document or None, workers=workers,
-                      scheduler=scheduler, progress=not quiet)
-    except QualcodeError as exc:
-        _fail(exc)
+    p = Project.open(project)
+    out = suggest(p, methods=_methods(methods), top_k=top_k,
+                  min_score=min_score, learn=learn, documents=document or None, workers=workers,
+                  scheduler=scheduler, progress=not quiet)
     say(f"{len(out)} suggestions for {out['segment_id'].nunique() if len(out) else 0} segments "
         f"({', '.join(f'{k} {v}' for k, v in out['method'].value_counts().items()) if len(out) else 'none'})")
 
@@ -320,7 +302,7 @@ def round_cmd(project: Path = typer.Argument(..., help="Project file (created wi
         qualcode round study.qualcode nacional/ -a atributos.xlsx --scheduler tcp://10.0.0.5:8786
     """
 
-    p = _open(project)
+    p = Project.open(project)
     try:
         with warnings.catch_warnings():  # the rows printed below say it, with the remedy
             warnings.simplefilter("ignore", NoSpeakerLabelsWarning)
@@ -368,18 +350,12 @@ def review_export(project: Path = typer.Argument(..., help="Project file."),
         qualcode review export study.qualcode revision_ana.xlsx --coder ana --overwrite
     """
 
-    try:
-        check_outputs({"the workbook": out}, {"the project": project})
-    except QualcodeError as exc:
-        _fail(exc, 2)
-    p = _open(project, read_only=True)
+    check_outputs({"the workbook": out}, {"the project": project})
+    p = Project.open(project, read_only=True)  # only reads: works on a read-only share
     suggestions = p.suggestions
     if undecided and coder:
         suggestions = not_decided(p, suggestions, coder)
-    try:
-        n = export_review_sheet(p, suggestions, out, lang=lang, coder=coder, overwrite=overwrite)
-    except QualcodeError as exc:
-        _fail(exc)
+    n = export_review_sheet(p, suggestions, out, lang=lang, coder=coder, overwrite=overwrite)
     say(f"wrote {out}: {n} rows to review")
 
 
@@ -400,7 +376,7 @@ def review_apply(project: Path = typer.Argument(..., help="Project file."),
         qualcode review apply study.qualcode revision_ana.xlsx
     """
 
-    p = _open(project)
+    p = Project.open(project)
     try:
         before = coded_quotes(p)
         report = apply_review(p, read_review_sheet(sheet), coder=coder)
@@ -467,16 +443,10 @@ def report_cmd(project: Path = typer.Argument(..., help="Project file."),
 
     if mapping is not None and pseudonymize is None:
         _fail(QualcodeError("--mapping needs --pseudonymize (the names file)"), 2)
-    try:
-        check_outputs({"the report workbook": out, "--qdpx": qdpx, "--mapping": mapping, "--csv": csv},
-                      {"the project": project, "--pseudonymize": pseudonymize})
-    except QualcodeError as exc:
-        _fail(exc, 2)
-    try:
-        names = Pseudonymizer.from_file(pseudonymize) if pseudonymize else None
-    except QualcodeError as exc:
-        _fail(exc, 2)
-    p = _open(project, read_only=True)
+    check_outputs({"the report workbook": out, "--qdpx": qdpx, "--mapping": mapping, "--csv": csv},
+                  {"the project": project, "--pseudonymize": pseudonymize})
+    names = Pseudonymizer.from_file(pseudonymize) if pseudonymize else None
+    p = Project.open(project, read_only=True)  # only reads: works on a read-only share
     try:
         check_writable([out, *([qdpx] if qdpx else []), *([mapping] if mapping else [])], overwrite=overwrite)
         with (names.project(p) if names is not None else nullcontext(p)) as source:
@@ -512,10 +482,8 @@ def report_cmd(project: Path = typer.Argument(..., help="Project file."),
                 if beside:
                     say(f"warning: {mapping} holds the real names and sits next to the outputs; keep it "
                         "apart from what you share.", fg="yellow", err=True)
-    except ParameterError as exc:  # a --by or --order column the study does not have: a usage error
-        _fail(exc, 2)
-    except QualcodeError as exc:
-        _fail(exc)
+    except QualcodeError:
+        raise  # the command boundary says it (exit 2)
     except Exception as exc:  # the workbook's XML, written by openpyxl into temporary files first
         failure = write_failure(out, exc)
         if failure is None:
@@ -541,12 +509,12 @@ def saturation_cmd(project: Path = typer.Argument(..., help="Project file."),
         qualcode saturation study.qualcode --by dimension
     """
 
-    p = _open(project, read_only=True)
+    p = Project.open(project, read_only=True)  # only reads: works on a read-only share
     quotes = coded_quotes(p)
     if quotes.empty:
         _fail(QualcodeError("no coded quotes yet: accept some suggestions first"))
     roles = p.roles()
-    attributes = p.attribute_columns()
+    attributes = roles.attributes
     for option, value in (("--order", order), ("--by", by)):
         if value is not None and value != "dimension" and (roles.get(value) or value) not in quotes.columns:
             named = ", ".join(f"{r} ({c})" for r, c in roles.columns.items())
@@ -556,11 +524,8 @@ def saturation_cmd(project: Path = typer.Argument(..., help="Project file."),
                                  f"{'; roles: ' + named if named else ''}, or leave {option} out{default}."), 2)
     column = (roles.get(order) or order) if order is not None else roles.get("date")
     group = (roles.get(by) or by) if by is not None else None
-    try:
-        table = saturation(quotes, order=column if column in quotes.columns else None, by=group,
-                           method=method, lang=lang)  # type: ignore[arg-type]  # the user's text; saturation() refuses others
-    except QualcodeError as exc:
-        _fail(exc, 2)
+    table = saturation(quotes, order=column if column in quotes.columns else None, by=group,
+                       method=method, lang=lang)  # type: ignore[arg-type]  # the user's text; saturation() refuses others
     with pd.option_context("display.width", 160, "display.max_colwidth", 80):
         columns = ["group", "method", "parameters", "n_documents", "n_codes", "notation"]
         say(f"order: {table['order'].iloc[0]}" if len(table) else "order: -")

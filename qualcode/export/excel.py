@@ -95,20 +95,16 @@ def report_tables(quotes: pd.DataFrame, codebook: Codebook, *, segments: pd.Data
     quotes = quotes.copy()
     if "quote_now" in quotes.columns:  # the report shows the words as they read now, under the header "quote"
         quotes = quotes.drop(columns="quote", errors="ignore").rename(columns={"quote_now": "quote"})
-    # The analyses find each role under its role name; the sheets show the study's own column names.
-    to_roles = roles.to_analysis(quotes.columns)
-    view = quotes.rename(columns=to_roles)
-    if {"role", "stage", "participant"} <= set(view.columns):
-        quotes["tag"] = quote_tags(view)
     # Decisions on codes a later codebook version removed or renamed are kept (qualcode codebook set): shown
     # under their old id, labelled as such, never dropped from the report.
-    for code_id in set(quotes["code_id"]) - set(labels):
-        labels[code_id] = say("report.not_in_codebook", lang, code_id=code_id)
-    for dimension in set(quotes["code_id"].str.split(".").str[0]) - set(labels):
-        labels[dimension] = say("report.not_in_codebook", lang, code_id=dimension)
-    quotes["code"] = quotes["code_id"].map(labels)
     quotes["dimension"] = quotes["code_id"].str.split(".").str[0]
-    view = quotes.rename(columns=to_roles)
+    for code_id in {*quotes["code_id"], *quotes["dimension"]} - set(labels):
+        labels[code_id] = say("report.not_in_codebook", lang, code_id=code_id)
+    quotes["code"] = quotes["code_id"].map(labels)
+    # The analyses find each role under its role name; the sheets show the study's own column names.
+    view = quotes.rename(columns=roles.to_analysis(quotes.columns))
+    if {"role", "stage", "participant"} <= set(view.columns):
+        quotes["tag"] = quote_tags(view)
     columns_shown = [c for c in ["quote", "code_id", "code", "tag", "doc_id", "speaker", *attributes, "start",
                                  "timestamp", "coder", "decision", "memo"] if c in quotes.columns]
     for dimension in codebook.dimensions:

@@ -8,7 +8,6 @@ merges the attributes sheet, segments, and reports every file's outcome in a
 
 from __future__ import annotations
 
-import difflib
 import errno
 import glob
 import hashlib
@@ -40,6 +39,7 @@ from ..parallel import batches, using
 from ..schemas import check_lang, check_unit, columns
 from .docx import read_docx
 from .encoding import read_decoded
+from .paths import nearest_name
 from .subtitles import parse_subtitles
 from .tables import (
     SurveyColumns,
@@ -134,7 +134,7 @@ def _expand(paths: PathsLike, skip: set[Path]) -> tuple[list[Path], list[dict]]:
                 rows += unreadable
             elif not Path(text).exists():
                 # A mistyped folder or file name: say so, rather than what suffixes qualcode reads.
-                near = _nearest_name(Path(text))
+                near = nearest_name(text)
                 rows.append(_row(text, None, "error", "InputFileError",
                                  f"{text}: no such file or folder (in {Path.cwd()}). Check the name"
                                  + (f"; did you mean {near}?" if near else ".")))
@@ -173,17 +173,6 @@ CONVERTIBLE = {
     ".ods": "an OpenDocument spreadsheet (LibreOffice); use Save As > Excel (.xlsx).",
     ".xls": "an old binary Excel file; open it in Excel or LibreOffice and use Save As > .xlsx.",
 }
-
-
-def _nearest_name(path: Path) -> str | None:
-    """The existing file or folder beside ``path`` whose name is closest to it (``ronda_1`` → ``ronda1``)."""
-    parent = path.parent if str(path.parent) else Path(".")
-    try:
-        names = [entry.name for entry in os.scandir(parent)] if parent.is_dir() else []
-    except OSError:
-        return None
-    match = difflib.get_close_matches(path.name, names, n=1, cutoff=0.75)
-    return str(parent / match[0]) if match else None
 
 
 def _walk(folder: Path) -> tuple[list[Path], list[dict]]:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..errors import ParameterError, QualcodeError, printable
 
-__all__ = ["MAX_NAME_BYTES", "existing_file", "path_in", "safe_file_name"]
+__all__ = ["MAX_NAME_BYTES", "existing_file", "nearest_name", "path_in", "safe_file_name"]
 
 # Most file systems allow 255 bytes per name. The name made here gets a suffix (".xlsx"), perhaps a free-name
 # counter ("-12") and, while it is written, the atomic writer's temporary prefix and suffix (".", ".<12 hex>.tmp"):
@@ -104,12 +104,25 @@ def existing_file(path: str | Path, error: type[QualcodeError], what: str) -> Pa
     if path.is_dir():
         raise error(f"{path}: is a folder; give the {what} file itself.", path=path)
     if not path.exists():
-        parent = path.parent if str(path.parent) else Path(".")
-        try:
-            names = [p.name for p in parent.iterdir()] if parent.is_dir() else []
-        except OSError:
-            names = []
-        near = difflib.get_close_matches(path.name, names, n=1, cutoff=0.75)
-        hint = f"; did you mean {parent / near[0]}?" if near else ". Check the name."
+        near = nearest_name(path)
+        hint = f"; did you mean {near}?" if near else ". Check the name."
         raise error(f"{path}: no such {what} (in {Path.cwd()}){hint}", path=path)
     return path
+
+
+def nearest_name(path: str | Path) -> str | None:
+    """The existing file or folder beside a mistyped ``path`` whose name is closest to it (``ronda_1`` → ``ronda1``).
+
+    Examples
+    --------
+    >>> nearest_name("/") is None
+    True
+    """
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    try:
+        names = [entry.name for entry in parent.iterdir()] if parent.is_dir() else []
+    except OSError:
+        return None
+    match = difflib.get_close_matches(path.name, names, n=1, cutoff=0.75)
+    return str(parent / match[0]) if match else None

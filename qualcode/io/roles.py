@@ -80,10 +80,16 @@ class Roles:
         Role → the study's column (only the roles the study has).
     recognised : list of str
         The roles found from their headers, not declared: ``"date = Fecha"``.
+    missing : dict
+        Declared roles whose column the study does not have (yet, or by a typo); not used.
+    attributes : list of str
+        The study's attribute columns the roles were read from.
     """
 
     columns: dict[str, str] = field(default_factory=dict)
     recognised: list[str] = field(default_factory=list)
+    missing: dict[str, str] = field(default_factory=dict)
+    attributes: list[str] = field(default_factory=list)
 
     def get(self, role: str) -> str | None:
         """The study column for ``role``, or ``None``."""
