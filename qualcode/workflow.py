@@ -29,7 +29,8 @@ from .errors import ParameterError, ProjectError, QualcodeWarning
 from .export.charts import plot_frequencies, plot_saturation
 from .export.excel import DEFAULT_BY, DEFAULT_ORDER, export_excel, report_tables
 from .export.pseudonymize import Pseudonymizer as TextPseudonymizer
-from .export.refi_qda import qdpx_bytes, read_qdpx
+from .export.refi_import import read_qdpx
+from .export.refi_qda import qdpx_bytes
 from .io import assign_languages, merge_survey_attributes
 from .io.atomic import atomic_write_bytes, check_writable
 from .io.cells import reporting

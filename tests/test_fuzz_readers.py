@@ -57,7 +57,7 @@ from hypothesis import strategies as st
 import qualcode as qc
 from qualcode import errors
 from qualcode.codebook.qdc import write_qdc
-from qualcode.export.refi_qda import read_qdpx
+from qualcode.export.refi_import import read_qdpx
 from qualcode.io.docx import read_docx
 
 ROOT = Path(__file__).resolve().parents[1]

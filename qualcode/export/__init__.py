@@ -10,7 +10,8 @@ from __future__ import annotations
 from .charts import plot_code_by_attribute, plot_cooccurrence, plot_frequencies, plot_saturation
 from .excel import export_excel, export_tables, report_tables
 from .pseudonymize import Pseudonymizer, quote_tags
-from .refi_qda import qdpx_bytes, read_qdpx, validate_qde
+from .refi_import import read_qdpx
+from .refi_qda import qdpx_bytes, validate_qde
 
 __all__ = [
     "Pseudonymizer",

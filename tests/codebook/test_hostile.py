@@ -19,7 +19,7 @@ import qualcode.codebook.yaml as cby
 from qualcode.codebook import Code, Codebook, load_codebook, save_codebook
 from qualcode.codebook.yaml import dump_yaml, load_yaml_safely, parse_yaml_codebook
 from qualcode.errors import CodebookError
-from qualcode.export.refi_qda import read_qdpx
+from qualcode.export.refi_import import read_qdpx
 
 CASES = Path(__file__).resolve().parents[1] / "data" / "hostile"  # issue 21's cases 05 and 22
 ROOT = Path(qualcode.__file__).resolve().parents[1]

@@ -96,7 +96,8 @@ def test_qdpx_without_a_qde_is_refused(tmp_path):
 
 
 def test_the_pure_writer_and_reader_work_on_tables_without_a_project(coded, tmp_path):
-    from qualcode.export.refi_qda import SELECTION_COLUMNS, qdpx_bytes, read_qdpx
+    from qualcode.export.refi_import import SELECTION_COLUMNS, read_qdpx
+    from qualcode.export.refi_qda import qdpx_bytes
 
     export_refi_qda(coded, tmp_path / "a.qdpx")
     stored = coded.query("SELECT value FROM meta WHERE key = 'name'")

@@ -35,7 +35,8 @@ from qualcode.errors import (
     QualcodeWarning,
     ReplacedCharactersWarning,
 )
-from qualcode.export.refi_qda import qdpx_bytes, read_qdpx, validate_qde
+from qualcode.export.refi_import import read_qdpx
+from qualcode.export.refi_qda import qdpx_bytes, validate_qde
 from qualcode.io.cells import reporting
 from qualcode.project import Project
 from qualcode.workflow import export_refi_qda, import_refi_qda
