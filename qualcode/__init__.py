@@ -46,7 +46,7 @@ from .review.decisions import accept, add_manual, coded_quotes, decisions, rejec
 from .review.sheet import apply_review, export_review_sheet, read_review_sheet
 from .review.widget import ReviewWidget, review_widget
 from .version import __version__
-from .workflow import Pseudonymizer, export_refi_qda, export_report, import_refi_qda, suggest
+from .workflow import Pseudonymizer, export_refi_qda, export_report, import_refi_qda, set_codebook, suggest
 
 __all__ = [
     "Code",
@@ -103,6 +103,7 @@ __all__ = [
     "saturation",
     "saturation_orderings",
     "save_codebook",
+    "set_codebook",
     "suggest",
     "unseen_codes",
 ]

@@ -328,6 +328,12 @@ CODEBOOK_CHANGES = (
     _c("new_label", "string", "its label now (es, else en)"),
 )
 
+CODEBOOK_SET = (
+    *CODEBOOK_CHANGES,
+    _c("coded_segments", "int64", "segments coded (accepted or coded by hand) with the old code before the change"),
+    _c("carried", "int64", "decisions carried to the new id (renamed codes; 0 for the others)"),
+)
+
 EVALUATION = (
     _c("system", "string", "the suggestions evaluated, or the most-frequent-codes baseline", **_ID),
     _c("level", "string", "code, dimension, or micro (code) / micro (dimension) for the pooled rows", **_ID),
@@ -523,6 +529,8 @@ TABLES: dict[str, Table] = {t.name: t for t in (
     Table("corpus_changes", CORPUS_CHANGES, "one row per document added to a project", "project.add_corpus(corpus)"),
     Table("codebook_changes", CODEBOOK_CHANGES, "one row per change of a code between two codebook versions",
           "qc.codebook_changes(old, new)"),
+    Table("codebook_set", CODEBOOK_SET, "one row per change a new codebook version made, with what it did to "
+          "the decisions", "qc.set_codebook(project, codebook)"),
     Table("evaluation", EVALUATION, "per system, level and code: agreement of suggestions with a human coding",
           "qc.evaluate(suggestions, gold)"),
     Table("review_sheet", REVIEW_SHEET, "one row per row of a review workbook", "qc.read_review_sheet(path)"),

@@ -21,7 +21,7 @@ from typing import IO
 import pandas as pd
 
 from .analysis import code_frequencies, first_appearance, saturation
-from .codebook import Codebook
+from .codebook import Codebook, codebook_changes
 from .coders import ensemble
 from .coders.ensemble import DEFAULT_MIN_SCORE, DEFAULT_TOP_K
 from .corpus import Corpus, segment_id
@@ -39,6 +39,7 @@ from .messages import say
 from .project import Project, text_hash
 from .review.decisions import coded_quotes, decisions
 from .review.log import Decision
+from .schemas import coded as coded_rows
 from .schemas import returns
 from .spans import clip, to_document, to_log, to_segment
 from .version import __version__
@@ -286,6 +287,101 @@ class Pseudonymizer(TextPseudonymizer):
         ...     qc.export_report(hidden, "informe.xlsx")
         """
         return pseudonymized_project(project, self)
+
+
+#: How a reject that ends a renamed code's decision begins (set_codebook recognises its own moves by it).
+_MOVED = "moved to "
+
+
+@returns("codebook_set")
+def set_codebook(project: Project, codebook: Codebook, *, carry_renamed: bool = True, source: str = "notebook",
+                 dry_run: bool = False) -> pd.DataFrame:
+    """Make ``codebook`` the project's current version; carry the decisions of renamed codes to their new id.
+
+    A *renamed* code (see :func:`qualcode.codebook_changes`: an id that goes
+    while a new one comes with the same label or definition) is the same
+    code: with ``carry_renamed`` each coder's current accept or coding on the
+    old id is appended again on the new id (same segment, words, memo and
+    coder), and a reject on the old id, memo ``"moved to <new id> …"``, ends
+    the old one, so the code is counted once. Nothing is deleted: the old
+    decisions stay in the log's history, and where a coder has already
+    decided the new id on a segment, their own decision stands. Decisions on
+    *removed* codes are kept under the old id and reported.
+
+    Parameters
+    ----------
+    project : Project
+    codebook : Codebook
+        The new version.
+    carry_renamed : bool
+        Carry decisions of renamed codes (``qualcode codebook set --no-carry`` turns it off).
+    source : str
+        Recorded with the carried decisions (``"cli"`` from the command line).
+    dry_run : bool
+        Compute what would change; change nothing.
+
+    Returns
+    -------
+    DataFrame
+        {columns}
+
+    Raises
+    ------
+    ProjectError
+        If the project file cannot be written.
+
+    Examples
+    --------
+    >>> changes = qc.set_codebook(project, qc.load_codebook("nic_study_v2.yaml"))  # doctest: +SKIP
+    >>> changes.loc[changes["change"] == "renamed", ["old_code_id", "code_id", "carried"]]  # doctest: +SKIP
+    """
+    try:
+        old = project.codebook()
+    except ProjectError:
+        old = Codebook(codebook.id, codes=[])
+    changes = codebook_changes(old, codebook)
+    current = decisions(project)
+    coded_now = coded_rows(current)
+    per_code = coded_now.groupby("code_id")["segment_id"].nunique()
+    changes["coded_segments"] = changes["old_code_id"].map(per_code).fillna(0).astype("int64")
+    changes["carried"] = 0
+    if dry_run or old.version == codebook.version:
+        return changes
+    version = project.add_codebook(codebook)
+    renamed = changes[changes["change"] == "renamed"]
+    if not carry_renamed or renamed.empty:
+        return changes
+    places = project.segments.set_index("segment_id")[["start", "end"]]
+    # A coder's own decision on the new id stands; a reject that only records an earlier move does not.
+    decided_new = {(r.segment_id, r.code_id, r.coder) for r in current.itertuples(index=False)
+                   if not (r.decision == "reject" and isinstance(r.memo, str) and r.memo.startswith(_MOVED))}
+    moves: list[Decision] = []
+    carried: dict[str, int] = {}
+    for old_id, new_id in zip(renamed["old_code_id"], renamed["code_id"], strict=True):
+        for row in coded_now[coded_now["code_id"] == old_id].itertuples(index=False):
+            if (row.segment_id, new_id, row.coder) in decided_new:
+                continue  # the coder has decided the new code there already: theirs stands
+            segment = places.loc[row.segment_id]
+            common = {"doc_id": row.doc_id, "quote": row.quote, "memo": row.memo if isinstance(row.memo, str)
+                      else None, "source": source, "codebook_version": version}
+            if row.decision == "accept":
+                moves.append(Decision.accept(row.segment_id, new_id, row.coder, method=row.method,
+                                             score=None if pd.isna(row.score) else float(row.score), **common))
+            else:
+                span = to_log((int(row.start), int(row.end)), (int(segment["start"]), int(segment["end"])))
+                moves.append(Decision.manual(row.segment_id, new_id, row.coder, span=span, **common))
+            carried[old_id] = carried.get(old_id, 0) + 1
+        ended = coded_now[coded_now["code_id"] == old_id].drop_duplicates(["segment_id", "coder"])
+        for row in ended.itertuples(index=False):
+            if (row.segment_id, new_id, row.coder) in decided_new:
+                continue
+            moves.append(Decision.reject(row.segment_id, old_id, row.coder, doc_id=row.doc_id, quote=row.quote,
+                                         memo=f"{_MOVED}{new_id} (codebook version {version})", source=source,
+                                         codebook_version=version))
+    project.log.append(moves)
+    changes["carried"] = changes["old_code_id"].map(carried).fillna(0).astype("int64").where(
+        changes["change"] == "renamed", 0)
+    return changes
 
 
 def export_report(project: Project, path: str | Path | IO[bytes], *, lang: str = "es", coder: str | None = None,

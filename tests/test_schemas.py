@@ -70,6 +70,7 @@ def produced(tmp_path_factory, samples):
         review = qc.read_review_sheet(folder / "review.xlsx")
         out["review_sheet"] = (review, [])
         out["review_outcomes"] = (qc.apply_review(project, review), [])
+        out["codebook_set"] = (qc.set_codebook(project, qc.load_codebook("leadership"), dry_run=True), [])
     return out
 
 

@@ -7,12 +7,11 @@ from pathlib import Path
 
 import typer
 
-from ..codebook import Codebook, codebook_changes, load_codebook, save_codebook
+from ..codebook import Codebook, load_codebook, save_codebook
 from ..errors import CodebookError, ProjectError
 from ..io.atomic import check_outputs
 from ..project import Project
-from ..review.decisions import decisions
-from ..schemas import coded
+from ..workflow import set_codebook as workflow_set_codebook
 from .app import PARTLY_DONE, app, command, lang_option, say
 from .study import showing_warnings
 
@@ -101,16 +100,20 @@ _CHANGE_WORDS = {"added": "added", "removed": "removed", "renamed": "renamed", "
 @command
 def set_codebook(project: Path = typer.Argument(..., help="Project file (e.g. study.qualcode)."),
                  path: str = typer.Argument(..., help="The new codebook version (file or shipped name)."),
-                 dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change; change nothing.")
+                 dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change; change nothing."),
+                 carry: bool = typer.Option(True, "--carry/--no-carry",
+                                            help="Move the decisions of renamed codes to their new id (default).")
                  ) -> None:
     """Make a new codebook version the project's current one, and say what changed.
 
     Lists the codes added, removed, renamed (same label or definition under a
     new id), relabelled and redefined, and how many coded segments each
-    removed or renamed code has. Decisions are never deleted: those on a
-    removed or renamed code stay in the project's log under the old id and
-    are listed under it in reports; the earlier version stays stored and
-    `qualcode codebook set` with the old file makes it current again.
+    removed or renamed code has. The decisions of a renamed code move to its
+    new id (appended as new decisions; --no-carry leaves them under the old
+    id). Decisions are never deleted: those on a removed code stay in the
+    project's log under the old id and are listed under it in reports; the
+    earlier version stays stored and `qualcode codebook set` with the old
+    file makes it current again.
 
     Examples:
 
@@ -121,19 +124,15 @@ def set_codebook(project: Path = typer.Argument(..., help="Project file (e.g. st
     new = _load(path)
     with Project.open(project) as opened:  # a missing project: the command boundary says "qualcode init"
         try:
-            old = opened.codebook()
+            old_version = opened.codebook().version
         except ProjectError:
-            old = Codebook(new.id, codes=[])
-        changes = codebook_changes(old, new)
-        current = coded(decisions(opened))
-        per_code = current.groupby("code_id")["segment_id"].nunique().to_dict()
-        if old.version == new.version:
+            old_version = ""
+        if old_version == new.version:
             say(f"{project}: {path} is the current codebook already (version {new.version}); nothing to change.")
             return
-        if not dry_run:
-            opened.add_codebook(new)
+        changes = workflow_set_codebook(opened, new, carry_renamed=carry, source="cli", dry_run=dry_run)
     verb = "would change" if dry_run else "changed"
-    say(f"{project}: codebook {old.version or '(none)'} → {new.version} ({len(new)} codes); "
+    say(f"{project}: codebook {old_version or '(none)'} → {new.version} ({len(new)} codes); "
         f"{len(changes)} code(s) {verb}.")
     for change, rows in changes.groupby("change", sort=False):
         say(f"  {_CHANGE_WORDS[str(change)]}: {len(rows)}")
@@ -141,19 +140,29 @@ def set_codebook(project: Path = typer.Argument(..., help="Project file (e.g. st
             if change == "added":
                 say(f"    + {row.code_id}  {row.new_label}")
             elif change == "removed":
-                n = per_code.get(row.old_code_id, 0)
-                say(f"    - {row.old_code_id}  {row.old_label}  ({n} coded segment(s) kept under this id)")
+                say(f"    - {row.old_code_id}  {row.old_label}  ({row.coded_segments} coded segment(s) kept under "
+                    "this id)")
             elif change == "renamed":
-                n = per_code.get(row.old_code_id, 0)
-                say(f"    {row.old_code_id} → {row.code_id}  {row.new_label}  "
-                           f"({n} coded segment(s) kept under the old id)")
+                if dry_run:
+                    where = "would move to the new id" if carry else "would stay under the old id"
+                elif carry:
+                    where = f"{row.carried} decision(s) moved to the new id"
+                else:
+                    where = "kept under the old id"
+                say(f"    {row.old_code_id} → {row.code_id}  {row.new_label}  ({row.coded_segments} coded "
+                    f"segment(s); {where})")
             else:
                 say(f"    ~ {row.code_id}  {row.old_label} → {row.new_label}" if change == "relabelled"
-                           else f"    ~ {row.code_id}  {row.new_label}")
-    kept = sum(per_code.get(r, 0) for r in changes.loc[changes["change"].isin(["removed", "renamed"]), "old_code_id"])
+                    else f"    ~ {row.code_id}  {row.new_label}")
+    kinds = ["removed"] if carry else ["removed", "renamed"]
+    kept = int(changes.loc[changes["change"].isin(kinds), "coded_segments"].sum())
     if kept:
-        say(f"{kept} coded segment(s) are on codes this version removes or renames: their decisions stay in "
-                   "the project (nothing is deleted) and reports list them under the old code id. To code them "
-                   "under the new codes, review them again (qualcode suggest, qualcode review).")
+        say(f"{kept} coded segment(s) are on codes this version removes{'' if carry else ' or renames'}: their "
+            "decisions stay in the project (nothing is deleted) and reports list them under the old code id. To "
+            "code them under the new codes, review them again (qualcode suggest, qualcode review).")
+    if carry and (changes["change"] == "renamed").any() and not dry_run:
+        say("Renamed codes: each moved decision is a new decision on the new id, and a reject (memo 'moved to …') "
+            "ends the one on the old id; the history keeps both (qualcode codebook set with the old file and the "
+            "same option moves them back).")
     if dry_run:
         say("Nothing was changed (--dry-run).")

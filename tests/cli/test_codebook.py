@@ -58,9 +58,7 @@ def _v2(tmp_path):
     return renamed, removed, relabelled
 
 
-def test_cli_codebook_set_reports_changes_and_keeps_decisions_on_removed_codes(tmp_path, samples):
-    # issue 17 item 5: a new codebook version from the CLI, with what changed and what happens to decisions.
-    renamed, removed, relabelled = _v2(tmp_path)
+def _study(tmp_path, samples, renamed, removed):
     path = tmp_path / "study.qualcode"
     corpus, _ = qc.load_corpus(samples / "transcripts" / "int_d02_final.txt")
     with qc.Project.create(path) as project:
@@ -69,6 +67,13 @@ def test_cli_codebook_set_reports_changes_and_keeps_decisions_on_removed_codes(t
         segs = list(project.segments.query("speaker_role == 'participant'")["segment_id"][:3])
         qc.add_manual(project, segs[:2], removed.id, coder="ana")
         qc.add_manual(project, segs[2:], renamed.id, coder="ana")
+    return path
+
+
+def test_cli_codebook_set_reports_changes_and_keeps_decisions_on_removed_codes(tmp_path, samples):
+    # issue 17 item 5: a new codebook version from the CLI, with what changed and what happens to decisions.
+    renamed, removed, relabelled = _v2(tmp_path)
+    path = _study(tmp_path, samples, renamed, removed)
     dry = runner.invoke(app, ["codebook", "set", str(path), str(tmp_path / "v2.yaml"), "--dry-run"])
     assert dry.exit_code == 0, dry.output
     assert "Nothing was changed" in dry.output
@@ -78,17 +83,50 @@ def test_cli_codebook_set_reports_changes_and_keeps_decisions_on_removed_codes(t
     assert result.exit_code == 0, result.output
     out = result.output
     assert f"- {removed.id}" in out and "(2 coded segment(s) kept under this id)" in out
-    assert f"{renamed.id} → {renamed.parent_id}.renombrado" in out and "(1 coded segment(s) kept under the old id)" in out
+    new_id = f"{renamed.parent_id}.renombrado"
+    assert f"{renamed.id} → {new_id}" in out and "(1 coded segment(s); 1 decision(s) moved to the new id)" in out
     assert f"~ {relabelled.id}" in out and "Etiqueta nueva" in out and f"+ {renamed.parent_id}.nuevo" in out
     with qc.Project.open(path) as project:
         assert project.codebook() == qc.load_codebook(tmp_path / "v2.yaml")
-        kept = qc.decisions(project)
-        assert set(kept["code_id"]) == {removed.id, renamed.id}  # nothing deleted
-        # The report still builds, and lists the decisions under the old ids.
+        history = qc.decisions(project, history=True)
+        assert {removed.id, renamed.id, new_id} == set(history["code_id"])  # nothing deleted
+        coded = qc.coded_quotes(project)
+        assert set(coded["code_id"]) == {removed.id, new_id}
+        # The report still builds, and lists the removed code's decisions under its old id.
         tables = qc.export_report(project, tmp_path / "informe.xlsx", charts=False, lang="en")
         quotes = pd.concat([t for name, t in tables.items() if name.startswith("Quotes")])
-        assert set(quotes["code_id"]) == {removed.id, renamed.id}
+        assert set(quotes["code_id"]) == {removed.id, new_id}
         assert quotes["code"].notna().all()
+
+
+def test_renamed_code_counts_once_after_its_segments_are_coded_again(tmp_path, samples):
+    # Issue 17 trial P5: after a rename, coding the same segments under the new id counted them twice.
+    renamed, removed, _ = _v2(tmp_path)
+    path = _study(tmp_path, samples, renamed, removed)
+    new_id = f"{renamed.parent_id}.renombrado"
+    with qc.Project.open(path) as project:
+        before = qc.code_frequencies(qc.coded_quotes(project))
+        moved = qc.set_codebook(project, qc.load_codebook(tmp_path / "v2.yaml"))
+        assert moved.set_index("code_id").loc[new_id, "carried"] == 1
+        seg = qc.coded_quotes(project).query("code_id == @new_id")["segment_id"].tolist()
+        qc.add_manual(project, project.segments.query("segment_id in @seg"), new_id, coder="ana")  # coded again
+        after = qc.code_frequencies(qc.coded_quotes(project))
+        assert after.set_index("code_id").loc[new_id, "n_segments"] == before.set_index("code_id").loc[renamed.id, "n_segments"]
+        assert renamed.id not in set(after["code_id"])
+        # Setting the old version moves the decisions back: nothing is lost either way.
+        qc.set_codebook(project, qc.load_codebook("nic_study"))
+        back = qc.coded_quotes(project)
+        assert set(back["code_id"]) == {removed.id, renamed.id}
+
+
+def test_cli_codebook_set_no_carry_keeps_a_renamed_codes_decisions_under_the_old_id(tmp_path, samples):
+    renamed, removed, _ = _v2(tmp_path)
+    path = _study(tmp_path, samples, renamed, removed)
+    result = runner.invoke(app, ["codebook", "set", str(path), str(tmp_path / "v2.yaml"), "--no-carry"])
+    assert result.exit_code == 0, result.output
+    assert "(1 coded segment(s); kept under the old id)" in result.output
+    with qc.Project.open(path) as project:
+        assert set(qc.coded_quotes(project)["code_id"]) == {removed.id, renamed.id}
 
 
 def test_cli_codebook_set_on_a_missing_project_names_qualcode_init(tmp_path):
