@@ -108,8 +108,8 @@ def test_renamed_code_counts_once_after_its_segments_are_coded_again(tmp_path, s
         before = qc.code_frequencies(qc.coded_quotes(project))
         moved = qc.set_codebook(project, qc.load_codebook(tmp_path / "v2.yaml"))
         assert moved.set_index("code_id").loc[new_id, "carried"] == 1
-        seg = qc.coded_quotes(project).query("code_id == @new_id")["segment_id"].tolist()
-        qc.add_manual(project, project.segments.query("segment_id in @seg"), new_id, coder="ana")  # coded again
+        seg = set(qc.coded_quotes(project).query(f"code_id == '{new_id}'")["segment_id"])
+        qc.add_manual(project, project.segments[project.segments["segment_id"].isin(seg)], new_id, coder="ana")
         after = qc.code_frequencies(qc.coded_quotes(project))
         assert after.set_index("code_id").loc[new_id, "n_segments"] == before.set_index("code_id").loc[renamed.id, "n_segments"]
         assert renamed.id not in set(after["code_id"])
