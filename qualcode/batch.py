@@ -38,7 +38,7 @@ from .analysis import saturation
 from .coders.ensemble import DEFAULT_MIN_SCORE, DEFAULT_TOP_K, combine
 from .corpus import Corpus
 from .errors import ProjectError, QualcodeError
-from .io import SurveyColumns, load_corpus
+from .io import LoadReport, SurveyColumns, load_corpus
 from .io.atomic import free_path
 from .io.paths import path_in
 from .parallel import using
@@ -47,7 +47,6 @@ from .review.sheet import export_review_sheet
 from .workflow import export_report, suggest
 
 if TYPE_CHECKING:
-    from .io import LoadReport
     from .project import Project
 
 __all__ = ["RoundResult", "add_files", "count_actions", "decision_changes", "run_round", "saturation_verdict"]
@@ -260,12 +259,35 @@ def add_files(project: Project, source: str | Path | Sequence[str | Path], *, sp
                                  remembered=project.load_options(), **options)
     documents = project.add_corpus(corpus) if len(corpus.documents) else pd.DataFrame(columns=_NO_CHANGES)
     _say_other_readings(report, before, corpus.documents)
+    report = _fold_other_rounds(report)
     if speakers or interviewer:
         # Survey answers take no speaker labels: only transcripts remember them.
         transcripts = corpus.documents.loc[~corpus.documents["format"].isin(["csv", "xlsx"]), "doc_id"]
         project.remember_load_options({str(d): {"speakers": list(speakers), "interviewer": list(interviewer)}
                                        for d in transcripts})
     return corpus, documents, report
+
+
+def _fold_other_rounds(report: LoadReport) -> LoadReport:
+    """One row, not one per row, for the attributes sheet's rows of documents not loaded now.
+
+    A study's attributes sheet lists every round's participants: rows for
+    documents of other rounds are expected when one round is added, not a
+    problem to report one by one.
+    """
+    if not len(report):
+        return report
+    other = (report["status"] == "warning") & (report["error"] == "AttributesWarning") & \
+        report["message"].str.contains("is not in the corpus", regex=False)
+    if other.sum() < 2:
+        return report
+    keys = report.loc[other, "message"].str.extract(r"document (.+?) is not in the corpus")[0].tolist()
+    note = report[other].iloc[[0]].copy()
+    note["message"] = (f"{note['path'].iloc[0]}: {int(other.sum())} rows of the attributes sheet are for documents "
+                       f"not loaded now ({', '.join(keys[:3])}{', …' if len(keys) > 3 else ''}): other rounds, or "
+                       "misspelt ids (check that no transcript is missing)")
+    note["line"] = pd.NA
+    return LoadReport(pd.concat([report[~other], note], ignore_index=True))
 
 
 def _say_other_readings(report: LoadReport, before: pd.DataFrame, added: pd.DataFrame) -> None:
@@ -375,18 +397,6 @@ def run_round(project: Project, source: str | Path | Sequence[str | Path] | Corp
             found = combine([], top_k=1, min_score=0.0)
         if plan.owed:
             found = _with_stored(project, found, segments[segments["doc_id"].isin(plan.owed)])
-    if len(report_frame):
-        # A study's attributes sheet lists every round's participants: rows for documents of other rounds
-        # are expected here, not a problem to report one by one.
-        other = (report_frame["status"] == "warning") & (report_frame["error"] == "AttributesWarning") & \
-            report_frame["message"].str.contains("is not in the corpus", regex=False)
-        if other.any():
-            kept = report_frame[~other]
-            note = report_frame[other].iloc[[0]].copy()
-            note["message"] = (f"{int(other.sum())} rows of the attributes sheet are for documents not in this "
-                               "round (other rounds, or misspelt ids: check if a transcript is missing)")
-            note["line"] = pd.NA
-            report_frame = pd.concat([kept, note], ignore_index=True)
     seen = set(before["code_id"]) if len(before) else set()
     first = sorted(set(found["code_id"]) - seen)
     result = RoundResult(documents.reset_index(drop=True), report_frame, segments, found, first,

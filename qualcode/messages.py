@@ -101,6 +101,18 @@ WORDS: dict[str, dict[str, str]] = {
     "verdict.undefined": {"es": "indefinido: no hay códigos en los primeros {base} documentos",
                           "en": "undefined: no codes in the first {base} documents"},
     "verdict.all": {"es": "todos", "en": "all"},
+    # Values of qualcode's own columns in a report (a study's attribute values are shown as written).
+    "value.decision.accept": {"es": "aceptada", "en": "accepted"},
+    "value.decision.manual": {"es": "manual", "en": "manual"},
+    "value.decision.reject": {"es": "rechazada", "en": "rejected"},
+    "value.method.guest": {"es": "Guest et al. (2020)", "en": "Guest et al. (2020)"},
+    "value.method.francis": {"es": "Francis et al. (2010)", "en": "Francis et al. (2010)"},
+    "value.true": {"es": "sí", "en": "yes"},
+    "value.false": {"es": "no", "en": "no"},
+    # Saturation parameters, named as the papers name them.
+    "params.guest": {"es": "base={base}, racha={run}, umbral={threshold:.0%}",
+                     "en": "base={base}, run={run}, threshold={threshold:.0%}"},
+    "params.francis": {"es": "inicial={init}, parada={stop}", "en": "init={init}, stop={stop}"},
     # The analysis order a saturation verdict used, and why.
     "order.appearance": {"es": "documentos en el orden en que aparecen en las codificaciones",
                          "en": "documents in the order they appear in the codings"},

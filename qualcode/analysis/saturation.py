@@ -220,7 +220,7 @@ def saturation(codings: pd.DataFrame, order: str | Sequence[str] | None = None, 
         table = first_appearance(part, docs)
         new = table["n_new"].tolist()
         if method == "guest":
-            parameters = f"base={base}, run={run}, threshold={threshold:.0%}"
+            parameters = say("params.guest", lang, base=base, run=run, threshold=threshold)
             try:
                 result = _guest(new, base, run, threshold, lang)
             except ParameterError:
@@ -231,7 +231,7 @@ def saturation(codings: pd.DataFrame, order: str | Sequence[str] | None = None, 
                           "base_codes": 0, "windows": ""}
         else:
             result = _francis(new, init, stop, lang)
-            parameters = f"init={init}, stop={stop}"
+            parameters = say("params.francis", lang, init=init, stop=stop)
         rows.append({"group": group, "method": method, "parameters": parameters, "order": how,
                      "n_documents": len(docs),
                      "n_codes": int(table["cumulative"].iloc[-1]) if len(table) else 0, **result})

@@ -24,11 +24,13 @@ from ..errors import (
     SchedulerError,
 )
 from ..export import export_tables
-from ..export.excel import DEFAULT_BY, DEFAULT_ORDER, table_files
+from ..export.excel import CSV_SEPARATORS, DEFAULT_BY, DEFAULT_ORDER, table_files
 from ..io import REMEMBERED
 from ..io.atomic import atomic_write_bytes, check_outputs, check_writable, write_failure
 from ..io.cells import reporting
 from ..io.roles import ROLES, parse_roles
+from ..messages import header, headers
+from ..messages import say as say_word
 from ..parallel import scheduler_address
 from ..project import Project
 from ..review.decisions import coded_quotes
@@ -202,8 +204,9 @@ def add(project: Path = typer.Argument(..., help="Project file."),
             speakers=speakers or (), interviewer=interviewer or (), unit=unit,
             **load_options(survey_id, survey_text, survey_speaker, doc_id, paths),
         )
-    say(f"{count_actions(result)}; {int(result['n_reanchored'].sum())} decisions re-anchored, "
-        f"{int(result['n_orphaned'].sum())} orphaned")
+    failed = report.loc[report["status"] == "error", "path"].nunique() if len(report) else 0
+    say(f"{count_actions(result)}{f', {failed} failed (below)' if failed else ''}; "
+        f"{int(result['n_reanchored'].sum())} decisions re-anchored, {int(result['n_orphaned'].sum())} orphaned")
     if attributes is not None:
         roles = p.roles()
         columns = ", ".join(roles.attributes)
@@ -412,6 +415,9 @@ def report_cmd(project: Path = typer.Argument(..., help="Project file."),
                                                 "interviews for saturation (default: the date role)."),
                qdpx: Path | None = typer.Option(None, help="Also write a REFI-QDA .qdpx here."),
                csv: Path | None = typer.Option(None, help="Also write every table as CSV into this folder."),
+               sep: str | None = typer.Option(None, "--sep", help="CSV separator: ';' (with decimal commas, as "
+                                              "Excel reads it with Spanish settings; the default with --lang es), "
+                                              "',' (the default with --lang en) or 'tab'."),
                pseudonymize: Path | None = typer.Option(None, help="A text file of names to replace (one per line), "
                                                                        "in every output of this command; detected "
                                                                        "names are replaced too."),
@@ -437,12 +443,17 @@ def report_cmd(project: Path = typer.Argument(..., help="Project file."),
 
         qualcode report study.qualcode informe.xlsx --csv tablas/ --overwrite
 
+        qualcode report study.qualcode report.xlsx --lang en --csv tables/ --sep ';'
+
         qualcode report study.qualcode informe.xlsx --pseudonymize nombres.txt --mapping ../privado/mapeo.csv
     """
 
 
     if mapping is not None and pseudonymize is None:
         _fail(QualcodeError("--mapping needs --pseudonymize (the names file)"), 2)
+    separator = {"tab": "\t", "\\t": "\t"}.get(sep, sep) if sep is not None else (";" if lang == "es" else ",")
+    if separator not in CSV_SEPARATORS:
+        _fail(QualcodeError(f"--sep {sep!r}: use ';', ',' or 'tab'"), 2)
     check_outputs({"the report workbook": out, "--qdpx": qdpx, "--mapping": mapping, "--csv": csv},
                   {"the project": project, "--pseudonymize": pseudonymize})
     names = Pseudonymizer.from_file(pseudonymize) if pseudonymize else None
@@ -463,7 +474,7 @@ def report_cmd(project: Path = typer.Argument(..., help="Project file."),
             atomic_write_bytes(out, workbook.getvalue(), overwrite=overwrite)
             say(f"wrote {out} ({len(tables)} tables)")
             if csv:
-                written = export_tables(tables, csv, overwrite=overwrite)
+                written = export_tables(tables, csv, overwrite=overwrite, sep=separator)
                 say(f"wrote {len(written)} CSV files to {csv}")
             if qdpx:
                 export_refi_qda(source, qdpx, lang=lang, overwrite=overwrite)
@@ -528,5 +539,9 @@ def saturation_cmd(project: Path = typer.Argument(..., help="Project file."),
                        method=method, lang=lang)  # type: ignore[arg-type]  # the user's text; saturation() refuses others
     with pd.option_context("display.width", 160, "display.max_colwidth", 80):
         columns = ["group", "method", "parameters", "n_documents", "n_codes", "notation"]
-        say(f"order: {table['order'].iloc[0]}" if len(table) else "order: -")
-        say(shown(table[columns]).to_string(index=False), lines=True)
+        order_word = header("order", lang)
+        say(f"{order_word}: {table['order'].iloc[0]}" if len(table) else f"{order_word}: -")
+        shown_table = table[columns].assign(
+            group=table["group"].replace({"all": say_word("verdict.all", lang)}),
+            method=table["method"].map(lambda m: say_word(f"value.method.{m}", lang)))
+        say(shown(shown_table.rename(columns=headers(columns, lang))).to_string(index=False), lines=True)

@@ -21,7 +21,7 @@ from ..io.atomic import atomic_path, atomic_write_bytes, check_writable
 from ..io.cells import csv_frame, put, put_row, reporting, sheet_name
 from ..io.paths import path_in
 from ..io.roles import Roles, recognise_roles
-from ..messages import headers, say
+from ..messages import WORDS, headers, say
 from ..schemas import check_lang, columns
 from .pseudonymize import quote_tags
 
@@ -30,7 +30,10 @@ if TYPE_CHECKING:
 
     from ..codebook import Codebook
 
-__all__ = ["DEFAULT_BY", "export_excel", "export_tables", "report_tables", "table_files"]
+__all__ = ["CSV_SEPARATORS", "DEFAULT_BY", "export_excel", "export_tables", "report_tables", "table_files"]
+
+#: The CSV separators :func:`export_tables` writes: comma, semicolon (Excel where the decimal mark is a comma), tab.
+CSV_SEPARATORS = (",", ";", "\t")
 
 # The roles the report tabulates codes by, when the study has them (io.roles: a study column plays each).
 DEFAULT_BY = ("role", "site", "stage", "round")
@@ -109,7 +112,11 @@ def report_tables(quotes: pd.DataFrame, codebook: Codebook, *, segments: pd.Data
                                  "timestamp", "coder", "decision", "memo"] if c in quotes.columns]
     for dimension in codebook.dimensions:
         part = quotes[quotes["dimension"] == dimension].sort_values(["code_id", "doc_id", "start"])
-        tables[f"{say('sheet.quotes', lang)} – {labels[dimension]}"] = part[columns_shown].reset_index(drop=True)
+        part = part[columns_shown].reset_index(drop=True)
+        if "decision" in part.columns:  # the analyses below read the log's own words: only the sheet is translated
+            part["decision"] = part["decision"].map(
+                lambda d: say(f"value.decision.{d}", lang) if f"value.decision.{d}" in WORDS else d)
+        tables[f"{say('sheet.quotes', lang)} – {labels[dimension]}"] = part
     if segments is not None:
         segments = segments.rename(columns=roles.to_analysis(segments.columns))
     freq = code_frequencies(view, segments=segments, include_ancestors=True)
@@ -147,6 +154,10 @@ def report_tables(quotes: pd.DataFrame, codebook: Codebook, *, segments: pd.Data
         why = say("order.no_column", lang, column=order)
         verdicts["order"] = verdicts["order"].fillna("").astype(str) + f" ({why})"
     verdicts["group"] = verdicts["group"].replace({"all": say("verdict.all", lang)})
+    verdicts["method"] = verdicts["method"].map(lambda m: say(f"value.method.{m}", lang))
+    if "saturated" in verdicts.columns:
+        verdicts["saturated"] = verdicts["saturated"].map(
+            lambda v: say("value.true" if v is True else "value.false", lang) if isinstance(v, bool) else v)
     tables[say("sheet.saturation", lang)] = verdicts
     book = codebook.to_frame()
     keep = ["code_id", "parent_id", f"label_{lang}", f"definition_{lang}", f"inclusion_{lang}", f"exclusion_{lang}",
@@ -268,7 +279,7 @@ def table_files(tables: Mapping[str, pd.DataFrame], folder: str | Path, *, forma
 
 
 def export_tables(tables: Mapping[str, pd.DataFrame], folder: str | Path, *, format: str = "csv",
-                  overwrite: bool = False) -> list[Path]:
+                  overwrite: bool = False, sep: str = ",") -> list[Path]:
     """Write each table as ``<folder>/<name>.csv`` (formula-safe, UTF-8 with BOM for Excel) or ``.parquet``.
 
     Parameters
@@ -281,6 +292,11 @@ def export_tables(tables: Mapping[str, pd.DataFrame], folder: str | Path, *, for
     overwrite : bool, default False
         Replace files of an earlier export. Without it, if any file would be
         replaced, nothing is written.
+    sep : {",", ";", "\\t"}, default ","
+        The CSV field separator. ``";"`` is what Excel expects where the
+        decimal mark is a comma (Spanish, Chilean … settings): with it,
+        decimals are written with a comma too (``12,5``), so Excel reads them
+        as numbers; ``qualcode report --lang es`` uses it by default.
 
     Returns
     -------
@@ -298,6 +314,11 @@ def export_tables(tables: Mapping[str, pd.DataFrame], folder: str | Path, *, for
     """
     if format not in ("csv", "parquet"):
         raise ParameterError(f"format must be 'csv' or 'parquet', got {format!r}.")
+    if sep not in CSV_SEPARATORS:
+        raise ParameterError(f"sep must be one of {', '.join(map(repr, CSV_SEPARATORS))}, got {sep!r}.")
+    # Excel splits fields by the list separator of the computer's settings; where that is ';' the decimal mark is
+    # ',' and a '12.5' would be read as text (or as 125).
+    decimal = "," if sep == ";" else "."
     folder = Path(folder)
     paths = table_files(tables, folder, format=format)
     check_writable(paths, overwrite=overwrite)
@@ -309,8 +330,8 @@ def export_tables(tables: Mapping[str, pd.DataFrame], folder: str | Path, *, for
             with reporting(path, "this table (as in the report workbook)"):
                 safe = csv_frame(frame, path.name)
             # A byte-order mark makes Excel read UTF-8 (á, ñ) correctly when the file is double-clicked.
-            atomic_write_bytes(path, safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig"),
-                               overwrite=overwrite)
+            text = safe.to_csv(index=False, lineterminator="\r\n", sep=sep, decimal=decimal)
+            atomic_write_bytes(path, text.encode("utf-8-sig"), overwrite=overwrite)
         else:
             try:
                 import pyarrow  # noqa: F401

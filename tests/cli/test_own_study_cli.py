@@ -37,7 +37,8 @@ def test_declared_roles_drive_the_report_and_saturation_from_the_cli(tmp_path, s
         assert p.roles().columns["date"] == "Cuándo" and p.roles().columns["role"] == "Cargo"
     result = runner.invoke(app, ["saturation", project, "--lang", "es"])
     assert result.exit_code == 0, result.output
-    assert "order: por Cuándo (fechas dd/mm/aaaa, día primero)" in result.output
+    assert "orden: por Cuándo (fechas dd/mm/aaaa, día primero)" in result.output
+    assert "grupo" in result.output and "veredicto" in result.output and "Guest et al. (2020)" in result.output
     result = runner.invoke(app, ["report", project, str(tmp_path / "informe.xlsx"), "--csv", str(tmp_path / "t"),
                                  "--by", "Comuna", "--by", "stage"])
     assert result.exit_code == 0, result.output
@@ -117,3 +118,78 @@ def test_add_says_when_no_column_plays_the_participant_or_the_date(tmp_path, sam
                                  str(sheet), "-q"])
     assert "no column was recognised as the participant (Quién, Cargo, Comuna, Momento, Cuándo)" in result.output
     assert 'qualcode roles' in result.output and "no column was recognised as the date" in result.output
+
+
+def _coded_study(tmp_path, samples):
+    import qualcode as qc
+
+    sheet = _study(tmp_path, samples)
+    project = str(tmp_path / "estudio.qualcode")
+    assert runner.invoke(app, ["init", project, "--roles", "participant=Quién,stage=Momento,date=Cuándo"]).exit_code == 0
+    runner.invoke(app, ["add", project, str(samples / "transcripts"), "-a", str(sheet), "-q"])
+    coding = pd.read_csv(samples / "coding" / "ana.csv")
+    with qc.Project.open(project) as p:
+        p.add_manual(list(coding["segment_id"]), list(coding["code_id"]), coder="ana", source="import")
+        first = p.segments.query("speaker_role == 'participant'").iloc[:3]
+        qc.accept(p, first.assign(code_id="leadership.focus.pedagogical"), coder="ana")
+    return project
+
+
+def test_spanish_report_csv_uses_semicolons_and_decimal_commas(tmp_path, samples):
+    # Issue 17 trial P6: Excel with Spanish (Chilean) settings splits CSV fields on ';' and reads ',' as the decimal
+    # mark; a comma-separated file opened as one column.
+    project = _coded_study(tmp_path, samples)
+    result = runner.invoke(app, ["report", project, str(tmp_path / "informe.xlsx"), "--csv", str(tmp_path / "t")])
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "t" / "frecuencias.csv").read_text(encoding="utf-8-sig")
+    header = text.splitlines()[0]
+    assert header.count(";") >= 5 and "," not in header
+    table = pd.read_csv(tmp_path / "t" / "frecuencias.csv", sep=";", decimal=",", encoding="utf-8-sig")
+    assert table["pct_participantes"].dtype.kind == "f" and table["pct_participantes"].between(0, 100).all()
+    pairs = pd.read_csv(tmp_path / "t" / "coocurrencia.csv", sep=";", decimal=",", encoding="utf-8-sig")
+    assert pairs["jaccard"].dtype.kind == "f" and (pairs["jaccard"] % 1 != 0).any()  # decimals, with a comma
+    # English keeps commas; --sep chooses either way.
+    result = runner.invoke(app, ["report", project, str(tmp_path / "report.xlsx"), "--lang", "en", "--csv",
+                                 str(tmp_path / "en")])
+    assert result.exit_code == 0, result.output
+    assert pd.read_csv(tmp_path / "en" / "frequencies.csv", encoding="utf-8-sig")["pct_participants"].dtype.kind == "f"
+    result = runner.invoke(app, ["report", project, str(tmp_path / "r2.xlsx"), "--lang", "en", "--csv",
+                                 str(tmp_path / "en2"), "--sep", "tab"])
+    assert result.exit_code == 0, result.output
+    assert "\t" in (tmp_path / "en2" / "frequencies.csv").read_text(encoding="utf-8-sig").splitlines()[0]
+    result = runner.invoke(app, ["report", project, str(tmp_path / "r3.xlsx"), "--csv", str(tmp_path / "x"),
+                                 "--sep", "|"])
+    assert result.exit_code == 2 and "--sep" in result.output and not (tmp_path / "r3.xlsx").exists()
+
+
+def test_spanish_report_values_are_spanish(tmp_path, samples):
+    # Issue 17 trial P6: 'accept', 'False', 'guest' and English parameter names in a Spanish report.
+    import openpyxl
+
+    project = _coded_study(tmp_path, samples)
+    assert runner.invoke(app, ["report", project, str(tmp_path / "informe.xlsx")]).exit_code == 0
+    book = openpyxl.load_workbook(tmp_path / "informe.xlsx", read_only=True)
+    words = {str(v) for ws in book.worksheets if not ws.title.startswith("Libro")
+             for row in ws.iter_rows(values_only=True) for v in row if isinstance(v, (str, bool))}
+    assert not words & {"accept", "reject", "True", "False", "guest", "francis", "yes"}
+    assert {"aceptada", "manual", "Guest et al. (2020)", "Francis et al. (2010)"} <= words
+    assert any(w.startswith("base=4, racha=2, umbral=") for w in words)
+
+
+def test_add_one_round_folds_the_sheets_rows_of_other_rounds_and_counts_failed_files(tmp_path, samples):
+    # Issue 17 trial: `add` printed one "not in the corpus" line per sheet row of the other rounds, and its summary
+    # line did not count the files that failed.
+    sheet = _study(tmp_path, samples)
+    folder = tmp_path / "ronda1"
+    folder.mkdir()
+    for name in ("int_d02_final.txt", "int_d07_intermedia.txt"):
+        (folder / name).write_bytes((samples / "transcripts" / name).read_bytes())
+    (folder / "notas.pdf").write_bytes(b"%PDF-1.4\n")
+    project = str(tmp_path / "e.qualcode")
+    assert runner.invoke(app, ["init", project]).exit_code == 0
+    result = runner.invoke(app, ["add", project, str(folder), "-a", str(sheet), "-q"])
+    assert result.exit_code == 1, result.output  # some inputs failed
+    out = result.output
+    assert "2 added, 0 updated, 0 unchanged, 1 failed (below)" in out
+    assert "is not in the corpus" not in out
+    assert out.count("rows of the attributes sheet are for documents not loaded now") == 1
