@@ -737,7 +737,11 @@ class Project:
                             "ORDER BY d.rowid, s.start")
         frame = _typed(frame, SEGMENTS)
         attrs = self._attributes()
-        return frame.merge(attrs, on="doc_id", how="left") if len(attrs.columns) > 1 else frame
+        if len(attrs.columns) > 1:
+            frame = frame.merge(attrs, on="doc_id", how="left")
+            # The declared roles travel with the table, so analyses given it find the study's own columns.
+            frame.attrs["roles"] = dict(self.roles().columns)
+        return frame
 
     @property
     def corpus(self) -> Corpus:

@@ -124,3 +124,35 @@ def test_an_ambiguous_date_column_is_said_at_load_with_how_to_make_it_unambiguou
     proven.to_csv(tmp_path / "b.csv", index=False)
     _, report = qc.load_corpus(samples / "transcripts" / "int_d02_final.txt", attributes=tmp_path / "b.csv")
     assert not report["message"].str.contains("holds dates").any()
+
+
+def test_python_analyses_use_the_studys_roles_without_the_report(two_studies, samples, tmp_path):
+    # Issue 17: every analysis uses roles, not only the report and the CLI. A declared, unusual header (Quién,
+    # Cuándo) and a usual Spanish one (Participante, Fecha) give the English sample's figures from qc.* directly.
+    en = two_studies["en"]
+    expected = qc.code_frequencies(qc.coded_quotes(en), segments=en.segments)
+    expected_sat = qc.saturation(qc.coded_quotes(en), order="date")
+    sheet = pd.read_csv(samples / "attributes.csv")
+    files = {p.stem: p.name for p in (samples / "transcripts").iterdir()}
+    odd = pd.DataFrame({"Archivo": sheet["doc_id"].map(files), "Quién": sheet["participant"],
+                        "Cuándo": pd.to_datetime(sheet["date"]).dt.strftime("%d/%m/%Y"), "Momento": sheet["stage"]})
+    odd.to_csv(tmp_path / "raro.csv", sep=";", index=False, encoding="cp1252")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        corpus, _ = qc.load_corpus(samples / "transcripts", attributes=tmp_path / "raro.csv")
+    coding = pd.read_csv(samples / "coding" / "ana.csv")
+    for name, project in [("usual", two_studies["es"]), ("declared", qc.Project.create(tmp_path / "raro.qualcode"))]:
+        if name == "declared":
+            project.add_corpus(corpus)
+            project.add_codebook(qc.load_codebook("nic_study"))
+            project.set_roles({"participant": "Quién", "date": "Cuándo", "stage": "Momento"})
+            project.add_manual(list(coding["segment_id"]), list(coding["code_id"]), coder="ana", source="import")
+        quotes = qc.coded_quotes(project)
+        got = qc.code_frequencies(quotes, segments=project.segments)
+        pd.testing.assert_frame_equal(expected, got, obj=f"{name} study's frequencies")
+        sat = qc.saturation(quotes, order="date")  # the role: the study's date column, read as dates
+        pd.testing.assert_series_equal(expected_sat["notation"], sat["notation"], obj=f"{name} saturation")
+        assert sat["order"].iloc[0].startswith("by Cuándo" if name == "declared" else "by Fecha")
+        by_stage = qc.code_by_attribute(quotes, "stage")
+        assert by_stage["n"].sum() == qc.code_by_attribute(qc.coded_quotes(en), "stage")["n"].sum()
+    project.close()

@@ -14,6 +14,7 @@ from typing import Literal
 import pandas as pd
 
 from ..errors import ParameterError
+from ..io.roles import role_column
 from ..schemas import check, coded, returns, takes
 
 __all__ = ["code_by_attribute", "code_frequencies", "cooccurrence", "participant_keys", "rollup"]
@@ -27,7 +28,8 @@ def participant_keys(table: pd.DataFrame) -> pd.Series:
     attribute (or its id) identifies the person, so one person interviewed
     twice counts once.
     """
-    base = table["participant"].astype("string") if "participant" in table.columns else table["doc_id"].astype("string")
+    column = role_column(table, "participant")  # the study's own header, declared or usual (Participante)
+    base = table[column].astype("string") if column is not None else table["doc_id"].astype("string")
     if "speaker" not in table.columns:
         return base
     speakers = table.groupby("doc_id")["speaker"].transform("nunique")
@@ -131,6 +133,7 @@ def code_by_attribute(codings: pd.DataFrame, by: str | Sequence[str], *,
     [[1.0, 1.0], [1.0, 0.0]]
     """
     by = [by] if isinstance(by, str) else list(by)
+    by = [b if b in codings.columns else (role_column(codings, b) or b) for b in by]  # a role: its column
     codings = coded(check(codings, "codings", columns=["segment_id", "doc_id", "code_id", *by], values=False,
                           where="codings, given to code_by_attribute()"))
     key = "segment_id" if count == "segments" else "_who"

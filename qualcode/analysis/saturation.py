@@ -31,6 +31,7 @@ import pandas as pd
 
 from ..errors import ParameterError
 from ..io.dates import read_dates
+from ..io.roles import role_column
 from ..messages import say
 from ..schemas import check_lang, coded, returns, takes
 
@@ -48,6 +49,7 @@ def _doc_order(codings: pd.DataFrame, order: str | Sequence[str] | None, lang: s
     if order is None:
         return list(dict.fromkeys(codings["doc_id"])), say("order.appearance", lang)
     if isinstance(order, str):
+        order = role_column(codings, order) or order  # a role (date, round): the study's column for it
         if order not in codings.columns:
             raise ParameterError(f"order {order!r} is not a column of the codings table; give a column "
                                  f"(date, stage, round, …) or the list of document ids in order.")

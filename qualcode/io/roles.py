@@ -32,10 +32,11 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..errors import ParameterError
 
-__all__ = ["HEADERS", "ROLES", "Roles", "header_role", "parse_roles", "recognise_roles"]
+__all__ = ["HEADERS", "ROLES", "Roles", "header_role", "parse_roles", "recognise_roles", "role_column"]
 
 ROLES = ("participant", "pseudonym", "role", "site", "stage", "round", "date")
 
@@ -177,3 +178,33 @@ def recognise_roles(columns: Iterable[object], declared: Mapping[str, str] | Non
         if name != found:
             out.recognised.append(f"{found} = {name}")
     return out
+
+
+def role_column(table: Any, role: str) -> str | None:
+    """The column of ``table`` (a DataFrame) that plays ``role``, or ``None``.
+
+    The column named as the role itself comes first; then the study's
+    declaration, which :func:`qualcode.coded_quotes` and
+    :attr:`qualcode.Project.segments` carry in ``table.attrs["roles"]``; then
+    a usual header (``Participante``, ``Fecha``). So ``qc.code_frequencies``
+    counts participants by ``Quién`` when the study declared it, by
+    ``Participante`` without a declaration.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> role_column(pd.DataFrame(columns=["doc_id", "Fecha"]), "date")
+    'Fecha'
+    >>> table = pd.DataFrame(columns=["doc_id", "Quién"])
+    >>> table.attrs["roles"] = {"participant": "Quién"}
+    >>> role_column(table, "participant")
+    'Quién'
+    """
+    columns = [str(c) for c in table.columns]
+    if role in columns:
+        return role
+    declared = table.attrs.get("roles") if isinstance(getattr(table, "attrs", None), dict) else None
+    if isinstance(declared, Mapping) and declared.get(role) in columns:
+        return str(declared[role])
+    found = [c for c in columns if _BY_KEY.get(_key(c)) == role]
+    return found[0] if len(found) == 1 else None  # two candidates would be a guess

@@ -207,5 +207,8 @@ def coded_quotes(project: Project, *, coder: str | None = None) -> pd.DataFrame:
                                strict=True)]
     keep = ["segment_id", "doc_id", "code_id", "coder", "decision", "quote_now", "start", "end", "speaker",
             "speaker_role", "timestamp", "memo", "created_at", *attributes]
-    return merged[keep].reset_index(drop=True)
+    quotes = merged[keep].reset_index(drop=True)
+    # Which attribute column is the participant, the date …: analyses given these quotes read it (io.roles).
+    quotes.attrs["roles"] = dict(segments.attrs.get("roles", {}))
+    return quotes
 
