@@ -156,3 +156,14 @@ def test_python_analyses_use_the_studys_roles_without_the_report(two_studies, sa
         by_stage = qc.code_by_attribute(quotes, "stage")
         assert by_stage["n"].sum() == qc.code_by_attribute(qc.coded_quotes(en), "stage")["n"].sum()
     project.close()
+
+
+@pytest.mark.parametrize("column", ["coder", "memo", "source", "decision", "code"])
+def test_attribute_column_named_like_a_decision_column_is_refused_with_its_row(samples, tmp_path, column):
+    # An attributes sheet with a 'coder' or 'memo' column made coded_quotes fail (KeyError) after the corpus was
+    # added; now the sheet is refused at load, naming the column and what to rename it to.
+    sheet = pd.read_csv(samples / "attributes.csv").head(2).assign(**{column: "x"})
+    sheet.to_csv(tmp_path / "a.csv", index=False)
+    files = [samples / "transcripts" / f"{d}.txt" for d in sheet["doc_id"]]
+    with pytest.raises(qc.QualcodeError, match=f"column '{column}' clashes with a column of qualcode's own tables"):
+        qc.load_corpus(files, attributes=tmp_path / "a.csv")

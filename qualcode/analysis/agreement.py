@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ..errors import ParameterError
 from ..schemas import coded, returns, takes
 
 __all__ = ["agreement_matrix", "cohen_kappa", "disagreements", "krippendorff_alpha", "percent_agreement"]
@@ -51,9 +52,23 @@ def agreement_matrix(codings: pd.DataFrame, *, coders: Sequence[str] | None = No
         than accept/manual are ignored).
     reviewed : list of segment ids, or coder → list, optional
         The segments each coder reviewed; default: every segment in the table.
+
+    Raises
+    ------
+    ParameterError
+        If a coder named in ``coders`` coded nothing in the table and
+        ``reviewed`` does not say what they reviewed: their column would be
+        all zeros, and κ a silent 0 (a misspelt name, or the wrong table).
     """
     codings = coded(codings)
     coders = list(coders) if coders is not None else sorted(codings["coder"].unique())
+    present = set(codings["coder"])
+    absent = [c for c in coders if c not in present and (reviewed is None or (isinstance(reviewed, Mapping)
+                                                                              and c not in reviewed))]
+    if absent:
+        raise ParameterError(f"coder(s) {', '.join(map(repr, absent))} coded nothing in this table (its coders: "
+                             f"{', '.join(map(repr, sorted(present))) or 'none'}); check the name, or, if they "
+                             "reviewed segments and coded none, give those segments with reviewed=.")
     seen = _reviewed(codings, coders, reviewed)
     units = sorted(set().union(*seen.values()))
     codes = sorted(codings["code_id"].unique())

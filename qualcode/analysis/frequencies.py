@@ -141,6 +141,10 @@ def code_by_attribute(codings: pd.DataFrame, by: str | Sequence[str], *,
         codings = codings.assign(_who=participant_keys(codings))
     elif count != "segments":
         raise ParameterError(f"count must be 'segments' or 'participants', got {count!r}.")
+    if codings.empty:  # nothing coded yet: an empty table, not an error deep in pandas
+        return pd.DataFrame({"code_id": pd.Series(dtype="string"), **{b: codings[b] for b in by},
+                             "n": pd.Series(dtype="int64"), "pct_of_code": pd.Series(dtype="float64"),
+                             "pct_of_group": pd.Series(dtype="float64")})
     cells = codings.groupby(["code_id", *by], dropna=False)[key].nunique().rename("n").reset_index()
     code_total = codings.groupby("code_id")[key].nunique()
     group_total = codings.groupby(by, dropna=False)[key].nunique()

@@ -158,6 +158,11 @@ def _francis(new: list[int], init: int, stop: int, lang: str) -> dict:
 def _groups(codings: pd.DataFrame, by: str | None) -> list[tuple[str, pd.DataFrame]]:
     if by is None:
         return [("all", codings)]
+    if not isinstance(by, str):
+        raise ParameterError(f"by={by!r}: give one column name (or 'dimension'); to group by several, join them "
+                             "into one column first, e.g. codings.assign(group=codings['site'] + ' ' + "
+                             "codings['stage']).")
+    by = role_column(codings, by) or by  # a role (site, stage): the study's column for it
     if by == "dimension" and "dimension" not in codings.columns:
         codings = codings.assign(dimension=codings["code_id"].str.split(".").str[0])
     if by not in codings.columns:

@@ -27,6 +27,7 @@ import pandas as pd
 
 from ..errors import AttributesError, ExchangeFileError, InputFileError, QualcodeError, TranscriptFormatError
 from ..nlp.normalize import fold_label
+from ..schemas import columns
 from .dates import read_dates
 from .docx import check_office_container
 from .encoding import decode, normalize_text
@@ -57,10 +58,11 @@ KEY_COLUMNS = ("doc_id", "document", "documento", "file", "filename", "file_name
                "nombre_archivo", "transcript", "transcripcion", "id")
 KNOWN_ATTRIBUTES = ("participant", "pseudonym", "role", "district", "stage", "round", "date",
                     "language", "cycle", "cohort", "school", "gender", "age", "group")
-# Columns the corpus tables already have; an attribute may not reuse them.
-RESERVED = ("segment_id", "turn", "part", "speaker", "speaker_role", "start", "end", "timestamp",
-            "text", "field", "source_path", "format", "encoding", "sha256", "n_turns", "n_segments",
-            "n_words", "labelled")
+# Columns qualcode's own tables already have (the corpus, and the decisions, quotes and suggestions that the
+# attributes travel into); an attribute may not reuse them. doc_id is the sheet's key; language may be given.
+RESERVED = (*dict.fromkeys(
+    c for table in ("documents", "segments", "decisions", "coded_quotes", "suggestions") for c in columns(table)
+    if c not in ("doc_id", "language")), "code", "dimension", "tag")  # the report adds the last three
 
 
 @dataclass(frozen=True)
@@ -681,7 +683,9 @@ def read_attributes(source: str | Path | pd.DataFrame, *, key: str | None = None
         if column == key_column:
             continue
         if column in RESERVED:
-            issues.add(1, column, f"column {column!r} clashes with a corpus column; rename it in the sheet")
+            issues.add(1, column, f"column {column!r} clashes with a column of qualcode's own tables (the corpus, "
+                                  "decisions, quotes); rename it in the sheet (e.g. to "
+                                  f"{(column + '_1')!r})")
         lowered = fold_label(column)
         # A usual Spanish or English header of a role (Participante, Ronda, Fecha) is no misspelling.
         if lowered not in KNOWN_ATTRIBUTES and column not in required and header_role(column) is None:

@@ -58,3 +58,15 @@ def test_machine_as_a_coder(sample_corpus, samples):
     table = qc.cohen_kappa(pd.concat([ana, luis]), "ana", "luis", reviewed=participant)
     overall = table.set_index("code_id").loc["all", "kappa"]
     assert 0.5 < overall <= 1
+
+
+def test_kappa_with_a_coder_absent_is_an_error_not_a_silent_zero():
+    # A misspelt coder (or the wrong table) gave an all-zero column and κ = 0 for every code, without a word.
+    d = pd.DataFrame({"segment_id": ["s1", "s2"], "code_id": ["a", "b"], "coder": ["ana", "ana"],
+                      "decision": ["accept", "accept"]})
+    with pytest.raises(qc.QualcodeError, match="'luiz' coded nothing in this table .*'ana'"):
+        qc.cohen_kappa(d, "ana", "luiz")
+    with pytest.raises(qc.QualcodeError, match="coded nothing"):
+        qc.krippendorff_alpha(d, coders=["ana", "luiz"])
+    # Said what they reviewed: a coder who coded none of it is a real zero.
+    assert qc.cohen_kappa(d, "ana", "luis", reviewed=["s1", "s2"])["n_units"].iloc[-1] == 4

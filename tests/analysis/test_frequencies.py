@@ -75,3 +75,10 @@ def test_frequencies_on_the_project(project, samples):
     assert freq["pct_participants"].between(0, 100).all()
     by_stage = qc.code_by_attribute(quotes, ["stage", "role"])
     assert set(by_stage["stage"]) == {"diagnostic", "intermediate", "final"}
+
+
+def test_code_by_attribute_on_empty_codings_is_an_empty_table():
+    # Before any coding: a TypeError deep in pandas (division of a string column).
+    empty = pd.DataFrame({c: pd.Series([], dtype="string") for c in ("segment_id", "doc_id", "code_id", "role")})
+    table = qc.code_by_attribute(empty, "role")
+    assert table.empty and list(table.columns) == ["code_id", "role", "n", "pct_of_code", "pct_of_group"]

@@ -89,3 +89,13 @@ def test_order_robust_saturation_is_reproducible(insects):
 def test_decision_tables_count_only_accepted_codings():
     decisions = pd.DataFrame({"doc_id": ["a", "a"], "code_id": ["x", "y"], "decision": ["accept", "reject"]})
     assert qc.first_appearance(decisions)["n_codes"].tolist() == [1]
+
+
+def test_saturation_by_a_list_is_a_clear_error_and_by_a_role_finds_the_studys_column():
+    codings = pd.DataFrame({"segment_id": list("abcdefgh"), "doc_id": list("abcdefgh"),
+                            "code_id": ["x.a", "x.b", "y.c", "y.d", "x.a", "y.c", "x.e", "y.f"],
+                            "Comuna": list("AABBAABB")})
+    with pytest.raises(qc.QualcodeError, match="give one column name"):
+        qc.saturation(codings, by=["Comuna"])
+    by_role = qc.saturation(codings, by="site")  # site: a role, played here by the usual header Comuna
+    assert sorted(by_role["group"].unique()) == ["A", "B"]
