@@ -64,7 +64,7 @@ def test_kappa_with_a_coder_absent_is_an_error_not_a_silent_zero():
     # A misspelt coder (or the wrong table) gave an all-zero column and κ = 0 for every code, without a word.
     d = pd.DataFrame({"segment_id": ["s1", "s2"], "code_id": ["a", "b"], "coder": ["ana", "ana"],
                       "decision": ["accept", "accept"]})
-    with pytest.raises(qc.QualcodeError, match="'luiz' coded nothing in this table .*'ana'"):
+    with pytest.raises(qc.QualcodeError, match=r"'luiz' coded nothing in this table .*'ana'"):
         qc.cohen_kappa(d, "ana", "luiz")
     with pytest.raises(qc.QualcodeError, match="coded nothing"):
         qc.krippendorff_alpha(d, coders=["ana", "luiz"])
