@@ -40,7 +40,7 @@ def test_two_rounds_then_a_rerun_that_changes_nothing(tmp_path, samples):
     assert "documents: 4 added, 0 updated, 0 unchanged, 0 failed" in result.output
     assert (out / "revision_ronda1.xlsx").exists() and (out / "informe.xlsx").exists()
     # Rows of the attributes sheet for other rounds' documents are one note, not one warning each.
-    assert result.output.count("not in this round") == 1
+    assert result.output.count("rows of the attributes sheet are for documents not loaded now") == 1
 
     # The coder accepts the first two rows and rejects the third.
     book = openpyxl.load_workbook(out / "revision_ronda1.xlsx")
