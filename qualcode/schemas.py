@@ -328,6 +328,12 @@ CODEBOOK_CHANGES = (
     _c("new_label", "string", "its label now (es, else en)"),
 )
 
+TAGUETTE_CODEBOOK = (
+    _c("tag", "string", "the code's path of labels joined by '.' (Taguette's hierarchy)", **_ID),
+    _c("parent", "string", "the parent's tag (empty for a dimension)"),
+    _c("description", "string", "the code in plain words: definition, criteria, examples, keywords, id"),
+)
+
 EVALUATION = (
     _c("system", "string", "the suggestions evaluated, or the most-frequent-codes baseline", **_ID),
     _c("level", "string", "code, dimension, or micro (code) / micro (dimension) for the pooled rows", **_ID),
@@ -523,6 +529,8 @@ TABLES: dict[str, Table] = {t.name: t for t in (
     Table("corpus_changes", CORPUS_CHANGES, "one row per document added to a project", "project.add_corpus(corpus)"),
     Table("codebook_changes", CODEBOOK_CHANGES, "one row per change of a code between two codebook versions",
           "qc.codebook_changes(old, new)"),
+    Table("taguette_codebook", TAGUETTE_CODEBOOK, "one row per code, as Taguette imports a codebook (CSV)",
+          "qualcode.codebook.taguette.taguette_frame(codebook)"),
     Table("evaluation", EVALUATION, "per system, level and code: agreement of suggestions with a human coding",
           "qc.evaluate(suggestions, gold)"),
     Table("review_sheet", REVIEW_SHEET, "one row per row of a review workbook", "qc.read_review_sheet(path)"),
