@@ -282,7 +282,8 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
             selection.set("startPosition", str(start))
             selection.set("endPosition", str(end))
             selection.set("creatingUser", user_guid)
-            memo = row.memo if isinstance(row.memo, str) and row.memo else None
+            # Cleaned once: written twice (description and note), its replaced characters are counted once.
+            memo = _x(row.memo, "memos") if isinstance(row.memo, str) and row.memo else None
             if created is not None:
                 selection.set("creationDateTime", created)
             else:  # the schema takes only xsd:dateTime (an older import may have stored another tool's text)
