@@ -267,15 +267,19 @@ def _parse_plain(lines: list[str], first_line: int) -> dict:
     language: str | None = None
     i = 0
 
+    # The next non-empty line after each line, found once (a lookahead per empty line would be quadratic in a
+    # hostile description of many empty lines).
+    next_full = [len(body)] * (len(body) + 1)
+    for j in range(len(body) - 1, -1, -1):
+        next_full[j] = j if body[j].strip() else next_full[j + 1]
+
     def indented(j: int, prefix: str) -> bool:
         # A line of the value; or an empty one followed by one (a tool may have stripped its indent).
         if body[j].startswith(prefix):
             return True
         if body[j].strip():
             return False
-        k = j + 1
-        while k < len(body) and not body[k].strip():
-            k += 1
+        k = next_full[j]
         return k < len(body) and body[k].startswith(prefix)
 
     while i < len(body):
@@ -459,7 +463,9 @@ def read_qdc(path: str | Path, data: bytes | None = None) -> Codebook:
     """Read a REFI-QDA ``.qdc`` codebook (or the CodeBook of a project file).
 
     Tolerates what real tools write: namespaces ``1.0``, ``1:0`` and ``0:4``,
-    an empty ``<Sets/>``, upper- or lower-case GUIDs.
+    an empty ``<Sets/>``, upper- or lower-case GUIDs. Codes qualcode wrote come back whole from their
+    description in either form (:func:`parse_code_description`); in a project file the codebook's metadata
+    is read from the project's ``<Set>`` that holds it.
 
     Raises
     ------

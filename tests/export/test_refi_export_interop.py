@@ -481,3 +481,10 @@ def test_cli_codebook_convert_refuses_an_unknown_tool_form_or_a_bare_csv(tmp_pat
     result = runner.invoke(app, ["codebook", "convert", "nic_study", str(target), *args])
     assert result.exit_code == 2 and not target.exists()
     assert ("taguette" in result.output) or ("yaml or plain" in result.output)
+
+
+def test_plain_description_of_many_empty_lines_reads_back():
+    # A hostile (or odd) description: 200,000 empty lines inside one value; read back whole (each empty line
+    # looks ahead once, not to the end again).
+    text = "[Español]\nDefinición:\n  a\n" + "\n" * 200_000 + "  b\n\nqualcode id: x"
+    assert parse_code_description(text) == {"id": "x", "definition": {"es": "a" + "\n" * 200_001 + "b"}}
