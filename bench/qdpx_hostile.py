@@ -70,7 +70,7 @@ def write(path: Path, members: dict[str, bytes], bomb: str | None = None) -> Pat
 
 def variants(good: dict[str, bytes], folder: Path) -> dict[str, Path]:
     qde = good["project.qde"].decode("utf-8")
-    source = next(n for n in good if n.startswith("Sources/"))
+    source = next(n for n in good if n.startswith("sources/"))
     sel = re.search(r'startPosition="\d+" endPosition="\d+"', qde)
     guids = re.findall(r'<TextSource guid="([^"]+)"', qde)
     assert sel and len(guids) > 1
@@ -99,8 +99,8 @@ def variants(good: dict[str, bytes], folder: Path) -> dict[str, Path]:
         out[label] = write(folder / f"edit_{k}.qdpx", {**good, "project.qde": text.encode("utf-8")})
     out["source not UTF-8"] = write(folder / "latin.qdpx", {**good, source: b"\xff\xfa" + good[source]})
     out["200 MiB source (bomb)"] = write(folder / "source_bomb.qdpx", good, bomb=source)
-    out["200 MiB unreferenced member"] = write(folder / "extra_bomb.qdpx", {**good, "Sources/x.txt": b""},
-                                               bomb="Sources/x.txt")
+    out["200 MiB unreferenced member"] = write(folder / "extra_bomb.qdpx", {**good, "sources/x.txt": b""},
+                                               bomb="sources/x.txt")
     return out
 
 

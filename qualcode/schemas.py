@@ -334,6 +334,12 @@ CODEBOOK_SET = (
     _c("carried", "int64", "decisions carried to the new id (renamed codes; 0 for the others)"),
 )
 
+TAGUETTE_CODEBOOK = (
+    _c("tag", "string", "the code's path of labels joined by '.' (Taguette's hierarchy)", **_ID),
+    _c("parent", "string", "the parent's tag (empty for a dimension)"),
+    _c("description", "string", "the code in plain words: definition, criteria, examples, keywords, id"),
+)
+
 EVALUATION = (
     _c("system", "string", "the suggestions evaluated, or the most-frequent-codes baseline", **_ID),
     _c("level", "string", "code, dimension, or micro (code) / micro (dimension) for the pooled rows", **_ID),
@@ -531,6 +537,8 @@ TABLES: dict[str, Table] = {t.name: t for t in (
           "qc.codebook_changes(old, new)"),
     Table("codebook_set", CODEBOOK_SET, "one row per change a new codebook version made, with what it did to "
           "the decisions", "qc.set_codebook(project, codebook)"),
+    Table("taguette_codebook", TAGUETTE_CODEBOOK, "one row per code, as Taguette imports a codebook (CSV)",
+          "qualcode.codebook.taguette.taguette_frame(codebook)"),
     Table("evaluation", EVALUATION, "per system, level and code: agreement of suggestions with a human coding",
           "qc.evaluate(suggestions, gold)"),
     Table("review_sheet", REVIEW_SHEET, "one row per row of a review workbook", "qc.read_review_sheet(path)"),

@@ -22,6 +22,7 @@ import pandas as pd
 
 from .analysis import code_frequencies, first_appearance, saturation
 from .codebook import Codebook, codebook_changes
+from .codebook.qdc import check_description_form
 from .coders import ensemble
 from .coders.ensemble import DEFAULT_MIN_SCORE, DEFAULT_TOP_K
 from .corpus import Corpus, segment_id
@@ -482,8 +483,8 @@ def _export_report(project: Project, path: str | Path | IO[bytes], *, lang: str,
     return tables
 
 
-def export_refi_qda(project: Project, path: str | Path, *, lang: str = "es", overwrite: bool = False,
-                    pseudonymizer: TextPseudonymizer | None = None) -> Path:
+def export_refi_qda(project: Project, path: str | Path, *, lang: str = "es", description: str = "yaml",
+                    overwrite: bool = False, pseudonymizer: TextPseudonymizer | None = None) -> Path:
     """Write the project as a REFI-QDA ``.qdpx`` (validated against the official schema; atomic).
 
     Parameters
@@ -493,6 +494,10 @@ def export_refi_qda(project: Project, path: str | Path, *, lang: str = "es", ove
         The ``.qdpx`` to write.
     lang : {"es", "en"}
         Which label names the codes in the other tool.
+    description : {"yaml", "plain"}
+        How each code's definition, criteria, examples and keywords are written in its description:
+        a YAML block, or plain prose for the other tool's users (``lang``'s section first); qualcode
+        reads both back exactly.
     overwrite : bool, default False
         Replace an existing file at ``path``.
     pseudonymizer : Pseudonymizer, optional
@@ -518,20 +523,22 @@ def export_refi_qda(project: Project, path: str | Path, *, lang: str = "es", ove
     >>> qc.export_refi_qda(project, "estudio.qdpx")  # doctest: +SKIP
     PosixPath('estudio.qdpx')
     """
+    check_description_form(description)
     check_writable([path], overwrite=overwrite)
     with reporting(path, "XML (the .qdpx project)"):
         if pseudonymizer is not None and not isinstance(project, PseudonymizedProject):
             with pseudonymized_project(project, pseudonymizer) as hidden:
-                _write_qdpx(hidden, path, lang=lang, overwrite=overwrite)
+                _write_qdpx(hidden, path, lang=lang, description=description, overwrite=overwrite)
         else:
-            _write_qdpx(project, path, lang=lang, overwrite=overwrite)
+            _write_qdpx(project, path, lang=lang, description=description, overwrite=overwrite)
     return Path(path)
 
 
-def _write_qdpx(project: Project, path: str | Path, *, lang: str, overwrite: bool) -> None:
+def _write_qdpx(project: Project, path: str | Path, *, lang: str, description: str, overwrite: bool) -> None:
     stored = project.query("SELECT value FROM meta WHERE key = 'name'")
     name = stored[0][0] if stored else Path(project.path).stem
-    data = qdpx_bytes(project.codebook(), project.documents, decisions(project), name=name, lang=lang)
+    data = qdpx_bytes(project.codebook(), project.documents, decisions(project), name=name, lang=lang,
+                      description=description, roles=project.roles().columns)
     atomic_write_bytes(path, data, overwrite=overwrite)
 
 

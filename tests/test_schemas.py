@@ -11,6 +11,7 @@ import pytest
 
 import qualcode as qc
 from qualcode import schemas
+from qualcode.codebook.taguette import taguette_frame
 from qualcode.errors import ParameterError
 from qualcode.project import Project
 from qualcode.review.table import review_table
@@ -32,7 +33,8 @@ def produced(tmp_path_factory, samples):
     out: dict[str, tuple[pd.DataFrame, list[str]]] = {
         "documents": (corpus.documents, ATTRS), "segments": (corpus.segments, ATTRS), "load_report": (report, []),
         "codes": (codebook.to_frame(), []),
-        "codebook_changes": (qc.codebook_changes(qc.load_codebook("leadership"), codebook), [])}
+        "codebook_changes": (qc.codebook_changes(qc.load_codebook("leadership"), codebook), []),
+        "taguette_codebook": (taguette_frame(codebook), [])}
     with Project.create(folder / "study.qualcode") as project:
         out["corpus_changes"] = (project.add_corpus(corpus), [])
         project.add_codebook(codebook)

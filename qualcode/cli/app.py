@@ -25,6 +25,7 @@ from typing import ParamSpec, TypeVar
 import pandas as pd
 import typer
 
+from ..codebook.qdc import DESCRIPTION_FORMATS
 from ..errors import QualcodeError, printable
 from ..schemas import LANGS
 
@@ -77,6 +78,17 @@ def lang_option(value: str | None) -> str | None:
     if value is not None and value not in LANGS:
         raise typer.BadParameter(f"must be {' or '.join(LANGS)}, got {printable(value)!r}.")
     return value
+
+
+def description_option(value: str) -> str:
+    """Typer callback of ``--descriptions``: ``yaml`` or ``plain``, a usage error (exit 2) before any work."""
+    if value not in DESCRIPTION_FORMATS:
+        raise typer.BadParameter(f"must be {' or '.join(DESCRIPTION_FORMATS)}, got {printable(value)!r}.")
+    return value
+
+
+DESCRIPTIONS_HELP = ("How each code's definition, criteria, examples and keywords are written for the other tool: "
+                     "yaml (a compact block) or plain (readable prose, --lang first); qualcode reads both back.")
 
 
 def _columns(found: re.Match) -> str:

@@ -8,11 +8,11 @@ from pathlib import Path
 import typer
 
 from ..codebook import Codebook, load_codebook, save_codebook
-from ..errors import CodebookError, ProjectError
+from ..errors import CodebookError, ProjectError, printable
 from ..io.atomic import check_outputs
 from ..project import Project
 from ..workflow import set_codebook as workflow_set_codebook
-from .app import PARTLY_DONE, app, command, lang_option, say
+from .app import DESCRIPTIONS_HELP, PARTLY_DONE, app, command, description_option, lang_option, say
 from .study import showing_warnings
 
 codebook_app = typer.Typer(help="Check, show and convert codebooks (YAML, spreadsheet, REFI-QDA .qdc).",
@@ -68,11 +68,16 @@ def show(path: str = typer.Argument(..., help="Codebook file or shipped name."),
 @command
 @showing_warnings
 def convert(source: str = typer.Argument(..., help="Codebook to read (file or shipped name)."),
-            target: Path = typer.Argument(..., help="File to write: .yaml, .xlsx or .qdc."),
-            lang: str = typer.Option("es", callback=lang_option, help="Code names in a .qdc: es or en."),
+            target: Path = typer.Argument(..., help="File to write: .yaml, .xlsx, .qdc, or .csv with --for taguette."),
+            lang: str = typer.Option("es", callback=lang_option, help="Code names in a .qdc or Taguette CSV: es or "
+                                                                      "en."),
+            descriptions: str = typer.Option("yaml", "--descriptions", callback=description_option,
+                                             help="In a .qdc: " + DESCRIPTIONS_HELP),
+            for_tool: str | None = typer.Option(None, "--for", help="The tool the file is for: taguette (a CSV "
+                                                                   "Taguette imports: tag, parent, description)."),
             overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing file (by default an "
                                                                      "existing codebook is never replaced).")) -> None:
-    """Convert a codebook between YAML, spreadsheet and REFI-QDA .qdc.
+    """Convert a codebook between YAML, spreadsheet and REFI-QDA .qdc, or write it for Taguette.
 
     An existing target (perhaps a codebook someone edited) is never replaced
     unless --overwrite is given.
@@ -81,14 +86,24 @@ def convert(source: str = typer.Argument(..., help="Codebook to read (file or sh
 
         qualcode codebook convert nic_study nic_study.qdc --lang en
 
+        qualcode codebook convert nic_study nic_study.qdc --descriptions plain
+
+        qualcode codebook convert nic_study nic_study.csv --for taguette
+
         qualcode codebook convert codebooks/leadership.yaml leadership.xlsx
 
         qualcode codebook convert leadership.xlsx codebooks/leadership.yaml --overwrite
     """
 
+    if for_tool is not None and for_tool.lower() != "taguette":
+        raise typer.BadParameter(f"the only tool is taguette, got {printable(for_tool)!r}.", param_hint="'--for'")
+    if for_tool is None and target.suffix.lower() == ".csv":
+        raise typer.BadParameter(f"{target} is a .csv: give --for taguette for Taguette's codebook CSV, or "
+                                 "write .xlsx for qualcode's own spreadsheet.", param_hint="TARGET")
     if Path(source).exists():
         check_outputs({"the target": target}, {"the source": source})
-    save_codebook(_load(source), target, lang=lang, overwrite=overwrite)
+    save_codebook(_load(source), target, format="taguette" if for_tool else None, lang=lang,
+                  description=descriptions, overwrite=overwrite)
     say(f"wrote {target}")
 
 

@@ -37,7 +37,18 @@ from ..review.decisions import coded_quotes
 from ..review.decisions import undecided as not_decided
 from ..review.sheet import apply_review, export_review_sheet, read_review_sheet
 from ..workflow import Pseudonymizer, export_refi_qda, export_report, suggest
-from .app import NOTHING_DONE, PARTLY_DONE, app, command, in_cli_words, lang_option, say, shown
+from .app import (
+    DESCRIPTIONS_HELP,
+    NOTHING_DONE,
+    PARTLY_DONE,
+    app,
+    command,
+    description_option,
+    in_cli_words,
+    lang_option,
+    say,
+    shown,
+)
 from .corpus import (
     DOC_ID,
     INTERVIEWER,
@@ -414,6 +425,8 @@ def report_cmd(project: Path = typer.Argument(..., help="Project file."),
                order: str | None = typer.Option(None, "--order", help="Attribute column (or role) that orders the "
                                                 "interviews for saturation (default: the date role)."),
                qdpx: Path | None = typer.Option(None, help="Also write a REFI-QDA .qdpx here."),
+               descriptions: str = typer.Option("yaml", "--descriptions", callback=description_option,
+                                                help="With --qdpx: " + DESCRIPTIONS_HELP),
                csv: Path | None = typer.Option(None, help="Also write every table as CSV into this folder."),
                sep: str | None = typer.Option(None, "--sep", help="CSV separator: ';' (with decimal commas, as "
                                               "Excel reads it with Spanish settings; the default with --lang es), "
@@ -440,6 +453,8 @@ def report_cmd(project: Path = typer.Argument(..., help="Project file."),
     Examples:
 
         qualcode report study.qualcode informe.xlsx --qdpx estudio.qdpx --csv tablas/
+
+        qualcode report study.qualcode informe.xlsx --qdpx estudio.qdpx --descriptions plain --lang en
 
         qualcode report study.qualcode informe.xlsx --csv tablas/ --overwrite
 
@@ -477,7 +492,7 @@ def report_cmd(project: Path = typer.Argument(..., help="Project file."),
                 written = export_tables(tables, csv, overwrite=overwrite, sep=separator)
                 say(f"wrote {len(written)} CSV files to {csv}")
             if qdpx:
-                export_refi_qda(source, qdpx, lang=lang, overwrite=overwrite)
+                export_refi_qda(source, qdpx, lang=lang, description=descriptions, overwrite=overwrite)
                 say(f"wrote {qdpx}")
         if names is not None:
             n, listed, detected = names.counts()

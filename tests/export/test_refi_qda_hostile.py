@@ -136,7 +136,7 @@ def _bad_crc(raw: bytearray, member: str) -> bytearray:
 
 def damaged_archives(good: dict[str, bytes], folder: Path) -> dict[str, tuple[Path, str]]:
     """Archives whose members cannot be inflated: name → (file, the member the error must name)."""
-    source = next(n for n in good if n.startswith("Sources/"))
+    source = next(n for n in good if n.startswith("sources/"))
     deflated = bytearray(build(folder / "deflated.qdpx", good).read_bytes())
     stored = bytearray(build(folder / "stored.qdpx", good, zipfile.ZIP_STORED).read_bytes())
     out = {
@@ -182,7 +182,7 @@ def malformed(good: dict[str, bytes]) -> dict[str, tuple[dict[str, bytes], str]]
     """Archives refused as damaged: name → (members, a phrase the message must hold)."""
     qde = good["project.qde"].decode("utf-8")
     sel = first_selection(qde)
-    source = next(n for n in good if n.startswith("Sources/"))
+    source = next(n for n in good if n.startswith("sources/"))
     user = re.search(r'<User guid="([^"]+)"', qde)
     users = re.findall(r'<User guid="([^"]+)"', qde)
     sources = re.findall(r'<TextSource guid="([^"]+)"', qde)
@@ -249,18 +249,19 @@ def test_qdpx_malformed_project_is_refused_with_its_line_and_leaves_nothing(good
 def test_qdpx_inconsistent_references_are_skipped_with_a_warning_and_the_rest_imported(good, tmp_path):
     qde = good["project.qde"].decode("utf-8")
     sel = first_selection(qde)
-    text_len = len(good[next(n for n in good if n.startswith("Sources/"))].decode("utf-8"))
+    text_len = len(good[next(n for n in good if n.startswith("sources/"))].decode("utf-8"))
     code = re.search(r'<CodeRef targetGUID="([^"]+)"', qde)
     assert code
     edited = qde
     code_ref = re.search(r'<CodeRef targetGUID="([^"]+)"', edited)
     assert code_ref
     edited = edited.replace(code_ref.group(0), '<CodeRef targetGUID="00000000-0000-0000-0000-000000000000"', 1)
-    creating = re.search(r'creatingUser="([^"]+)"', edited)
-    assert creating
-    edited = edited.replace(creating.group(0), 'creatingUser="11111111-1111-1111-1111-111111111111"', 1)
+    # On a <Coding> (its selection carries the same user and date; the coding's are read first).
+    edited = re.sub(r'(<Coding [^>]*?)creatingUser="[^"]+"',
+                    r'\1creatingUser="11111111-1111-1111-1111-111111111111"', edited, count=1)
     edited = edited.replace('<NoteRef targetGUID="', '<NoteRef targetGUID="2', 1)
-    edited = re.sub(r'creationDateTime="[^"]+"', 'creationDateTime="ayer por la tarde"', edited, count=1)
+    edited = re.sub(r'(<Coding [^>]*?)creationDateTime="[^"]+"', r'\1creationDateTime="ayer por la tarde"', edited,
+                    count=1)
     bad = ""
     for k, (start, end) in enumerate([(-50, -10), (int(sel.group(2)), int(sel.group(1))), (0, text_len + 1), (7, 7),
                                       (0, 10 ** 17), (0, "9" * 5000)]):
@@ -286,7 +287,7 @@ def test_qdpx_inconsistent_references_are_skipped_with_a_warning_and_the_rest_im
 
 
 def test_qdpx_sources_without_their_member_are_skipped_with_a_warning(good, tmp_path):
-    source = next(n for n in good if n.startswith("Sources/"))
+    source = next(n for n in good if n.startswith("sources/"))
     path = build(tmp_path / "missing.qdpx", {k: v for k, v in good.items() if k != source})
     with pytest.warns(QualcodeWarning, match=r"1 time\(s\): a source has no plain text .* line \d+ \('d\d', 'internal://"):
         project = import_refi_qda(path, tmp_path / "p.qualcode")
@@ -322,8 +323,8 @@ def test_qdpx_guids_in_another_shape_still_link_and_overlaps_are_kept(good, tmp_
     members = dict(good)
     for k, guid in enumerate(guids):  # not GUIDs at all, but each used consistently
         edited = edited.replace(guid, f"id-{k}")
-        if f"Sources/{guid}.txt" in members:
-            members[f"Sources/id-{k}.txt"] = members.pop(f"Sources/{guid}.txt")
+        if f"sources/{guid}.txt" in members:
+            members[f"sources/id-{k}.txt"] = members.pop(f"sources/{guid}.txt")
     sel = first_selection(edited)
     overlap = (f'<PlainTextSelection guid="ov" name="ov" startPosition="{int(sel.group(1)) + 2}" '
                f'endPosition="{int(sel.group(2)) + 5}"><Coding guid="ovc"><CodeRef targetGUID="')
@@ -441,10 +442,10 @@ def test_qdpx_export_control_characters_in_every_field_replaced_reported_and_val
         data = qdpx_bytes(codebook, documents, decisions, name=f"estudio{FORBIDDEN}")
     message = seen[0].message
     assert isinstance(message, ReplacedCharactersWarning)
-    # Eleven places (five named, "6 more"): project name, coders, code names and descriptions (the qualcode:
-    # block too, whose YAML escapes the reader would refuse), attribute names and values, case names, document
-    # names, selections' names, memos; and the sources' lone surrogates.
-    assert message.places[:2] == ["the project name", "coder names"] and "and 6 more place(s)" in str(message)
+    # Ten places (five named, "5 more"): project name, coders, code names and descriptions (the qualcode:
+    # block too, whose YAML escapes the reader would refuse), attribute names and values, document names,
+    # selections' names, memos; and the sources' lone surrogates (no participant column: no cases).
+    assert message.places[:2] == ["the project name", "coder names"] and "and 5 more place(s)" in str(message)
     archive = zipfile.ZipFile(io.BytesIO(data))
     assert validate_qde(archive.read("project.qde")) == []
     (tmp_path / "x.qdpx").write_bytes(data)
@@ -513,7 +514,7 @@ def with_bomb(good: dict[str, bytes], path: Path, member: str, size: int = 60 <<
 
 
 def test_qdpx_member_no_source_names_is_never_inflated(good, tmp_path):
-    path = with_bomb(good, tmp_path / "bomb.qdpx", "Sources/unreferenced.txt")
+    path = with_bomb(good, tmp_path / "bomb.qdpx", "sources/unreferenced.txt")
     with_nested = build(tmp_path / "nested.qdpx", {**good, "inner.qdpx": path.read_bytes()})
     for archive in (path, with_nested):
         contents = read_qdpx(archive)
@@ -524,7 +525,7 @@ def test_qdpx_hostile_imports_refused_within_memory_budget(good, tmp_path):
     files = [p for p, _ in damaged_archives(good, tmp_path).values()]
     for k, (members, _) in enumerate(malformed(good).values()):
         files.append(build(tmp_path / f"malformed_{k}.qdpx", members))
-    source = next(n for n in good if n.startswith("Sources/"))
+    source = next(n for n in good if n.startswith("sources/"))
     files.append(with_bomb(good, tmp_path / "source_bomb.qdpx", source))
     files.append(with_bomb(good, tmp_path / "qde_bomb.qdpx", "project.qde"))
     # The child measures its own peak (VmHWM): neither this test process nor a sibling child can blur the figure.
