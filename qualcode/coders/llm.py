@@ -118,6 +118,9 @@ CHARS_PER_TOKEN_MAX = 8
 #: After this many segments that do not fit the model's context, the codebook itself does not fit: the
 #: remaining segments are not sent.
 CONTEXT_ERRORS_FATAL = 3
+#: Codes read from one answer; the rest are dropped and counted. A segment with more than a few codes is
+#: rare; an answer with hundreds is a model looping, and checking each quote costs time.
+MAX_CODES_PER_ANSWER = 30
 #: The reason shown in the evidence is cut to this many characters.
 REASON_CHARS = 240
 
@@ -206,6 +209,7 @@ class LLMReport:
     n_no_quote: int = 0
     n_not_in_text: int = 0
     n_fuzzy: int = 0
+    n_too_many: int = 0
     n_kept: int = 0
     response_format: str | None = None
     errors: list[str] = field(default_factory=list)
@@ -224,6 +228,8 @@ class LLMReport:
         if self.n_not_in_text or self.n_no_quote:
             parts.append(f"{self.n_not_in_text} quotes not in the segment and {self.n_no_quote} without a quote "
                          f"dropped (hallucination rate {self.hallucination_rate:.1%})")
+        if self.n_too_many:
+            parts.append(f"{self.n_too_many} codes beyond {MAX_CODES_PER_ANSWER} in one answer dropped")
         if self.n_unreadable:
             parts.append(f"{self.n_unreadable} answers could not be read as JSON (not cached; a re-run asks again)")
         if self.n_failed:
@@ -374,6 +380,8 @@ def locate(quote: str, text: str) -> tuple[list[tuple[int, int]], bool] | None:
     >>> locate("la confianza se construyó poco a poco", text) is None
     True
     """
+    if len(quote) > 2 * len(text) + 100:  # cannot be in the text; and fuzzy matching costs grow with its length
+        return None
     quote = unicodedata.normalize("NFC", quote)
     norm, where = _normalised(text)
     pieces = [p.strip(_EDGE) for p in _ELLIPSIS.split(quote.translate(_FOLD))]
@@ -718,7 +726,8 @@ class LLMCoder(BaseCoder):
             report.n_failed = sum(1 for k in keys if k not in self._answers)
             if self.on_error == "raise":
                 raise failures[0]
-        if failures or report.n_unknown_code or report.n_not_in_text or report.n_no_quote or report.n_unreadable:
+        if failures or report.n_unknown_code or report.n_not_in_text or report.n_no_quote or report.n_unreadable \
+                or report.n_too_many:
             detail = f" First error: {failures[0]}" if failures else ""
             warnings.warn(report.summary() + detail, LLMWarning, stacklevel=2)
         return typed_suggestions(rows)
@@ -795,7 +804,8 @@ class LLMCoder(BaseCoder):
             report.n_answered += 1
             start = starts[i]
             by_code: dict[str, dict] = {}
-            for item in items:
+            report.n_too_many += max(0, len(items) - MAX_CODES_PER_ANSWER)
+            for item in items[:MAX_CODES_PER_ANSWER]:
                 report.n_proposed += 1
                 code = item["code_id"]
                 if code not in known:

@@ -148,6 +148,8 @@ def test_llm_request_shape_is_openai_chat_completions_with_json_schema_and_no_st
         assert items["properties"]["code_id"]["enum"] == [c.id for c in CODEBOOK]
         assert set(items["required"]) == {"code_id", "quote", "reason", "confidence"}
         assert [m["role"] for m in body["messages"]] == ["system", "user"]
+        assert set(body) == {"model", "messages", "temperature", "seed", "stream", "max_tokens", "response_format"}
+        assert not any(ident in json.dumps(body) for ident in ("int_a", "int_b", '"s1"', '"s2"'))  # no ids
     by_text = {segment_of(b): b for b in srv.requests}
     spanish_system, spanish_user = (m["content"] for m in by_text[S1]["messages"])
     for words in ("Confianza", "Relaciones de confianza entre pares.", "Menciones de confiar en otras directoras.",
@@ -515,3 +517,13 @@ def test_llm_answers_that_are_not_chat_completions_are_llm_errors(server, reply,
     with pytest.raises(LLMError, match=words):
         coder(srv.url, concurrency=1).fit(CODEBOOK).suggest(make_segments())
     assert len(srv.requests) == 1  # not tried again, and no other segment sent
+
+
+def test_llm_runaway_answer_is_bounded_and_counted(server):
+    many = answer(*[("collaboration.trust", "la confianza", "low")] * 200)
+    huge_quote = answer(("collaboration.isolation", "sola " * 50_000, "high"))
+    srv = server(by_segment({S1: many, S2: huge_quote}))
+    c = coder(srv.url).fit(CODEBOOK)
+    with pytest.warns(LLMWarning, match="170 codes beyond 30 in one answer dropped"):
+        out = c.suggest(make_segments())
+    assert list(out["code_id"]) == ["collaboration.trust"] and c.report_.n_not_in_text == 1

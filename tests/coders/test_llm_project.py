@@ -54,6 +54,7 @@ def test_qc_suggest_project_with_llm_caches_answers_in_the_project_and_a_rerun_s
     out = qc.suggest(project, methods=["llm"], llm=coder, documents=[DOC], min_score=0)
     n = len(participant_texts(project))
     assert len(chat.requests) == n > 0
+    assert not any(DOC in json.dumps(body, ensure_ascii=False) for body in chat.requests)  # no document names
     assert set(out["method"]) == {"llm"} and len(out) == len(out["segment_id"].unique())
     stored = project.suggestions
     assert set(stored[stored["method"] == "llm"]["segment_id"]) == set(out["segment_id"])
