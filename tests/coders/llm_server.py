@@ -113,11 +113,13 @@ class ChatServer:
                     if reply.delay:
                         time.sleep(reply.delay)
                     raw = reply.raw if reply.content is None else completion(reply.content, reply.prompt_tokens)
-                    with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up
-                        self._send(reply.status, raw or "", reply.headers)
                 finally:
+                    # Before answering: once answered, the client may send its next request at once, and
+                    # counting this one still in flight then would overstate the client's concurrency.
                     with server._lock:
                         server.in_flight -= 1
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up
+                    self._send(reply.status, raw or "", reply.headers)
 
             def _record(self, body: dict | None) -> int:
                 with server._lock:
