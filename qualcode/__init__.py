@@ -29,7 +29,7 @@ from .analysis import (
 )
 from .batch import RoundResult, run_round
 from .codebook import Code, Codebook, codebook_changes, load_codebook, save_codebook
-from .coders import EmbeddingCoder, EnsembleCoder, KeywordCoder, LearnedCoder, evaluate
+from .coders import EmbeddingCoder, EnsembleCoder, KeywordCoder, LearnedCoder, LLMCoder, evaluate
 from .errors import QualcodeError, QualcodeWarning
 from .export import (
     export_excel,
@@ -55,6 +55,7 @@ __all__ = [
     "EmbeddingCoder",
     "EnsembleCoder",
     "KeywordCoder",
+    "LLMCoder",
     "LearnedCoder",
     "LoadReport",
     "Project",

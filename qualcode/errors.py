@@ -23,6 +23,12 @@ __all__ = [
     "EncodingError",
     "ExchangeFileError",
     "InputFileError",
+    "LLMContextError",
+    "LLMError",
+    "LLMModelError",
+    "LLMTimeoutError",
+    "LLMUnavailableError",
+    "LLMWarning",
     "MissingDependencyError",
     "NoSpeakerLabelsWarning",
     "OutputExistsError",
@@ -207,6 +213,30 @@ class OutputWriteError(QualcodeError, OSError):
 
     ``reason`` is the system's error name (``ENOSPC``, ``EFBIG``, ``EROFS`` …).
     """
+
+
+class LLMError(QualcodeError, RuntimeError):
+    """The LLM server (``LLMCoder``, ``--llm``) could not give an answer; ``url`` is the endpoint asked."""
+
+
+class LLMUnavailableError(LLMError, ConnectionError):
+    """No server answers at the URL given, or it kept failing (429, 5xx) after the retries."""
+
+
+class LLMModelError(LLMError):
+    """The server does not have the model asked for; ``model`` is its name."""
+
+
+class LLMContextError(LLMError):
+    """The prompt (codebook, examples, segment) is longer than the model's context."""
+
+
+class LLMTimeoutError(LLMError, TimeoutError):
+    """The server gave no answer within the timeout."""
+
+
+class LLMWarning(QualcodeWarning):
+    """The LLM coder dropped something (a quote not in the text, an unknown code, an unreadable answer) or failed."""
 
 
 class NoSpeakerLabelsWarning(QualcodeWarning):

@@ -221,6 +221,22 @@ class ProjectEmbeddingCache:
         return f"ProjectEmbeddingCache({str(self.project.path)!r})"
 
 
+class ProjectLLMCache:
+    """The LLM coder's answers (``qualcode.coders.llm.ResponseCache``) in the ``cache`` table, kind ``'llm'``."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+
+    def get(self, model: str, keys: Sequence[str]) -> dict[str, str]:
+        return {k: v.decode("utf-8") for k, v in self.project.cache_get("llm", model, keys).items()}
+
+    def put(self, model: str, items: dict[str, str]) -> None:
+        self.project.cache_put("llm", model, {k: v.encode("utf-8") for k, v in items.items()})
+
+    def __deepcopy__(self, memo: dict) -> ProjectLLMCache:
+        return self  # one project, one cache (sklearn.clone deep-copies params)
+
+
 class Project:
     """A study in one SQLite file.
 
@@ -964,6 +980,10 @@ class Project:
         ...     coder = qc.EmbeddingCoder(cache=project.embedding_cache()).fit(project.codebook())
         """
         return ProjectEmbeddingCache(self)
+
+    def llm_cache(self) -> ProjectLLMCache:
+        """This project's cache of LLM answers (``LLMCoder(cache=...)``): a re-run asks only what is new."""
+        return ProjectLLMCache(self)
 
     def cache_get(self, kind: str, model: str, keys: Sequence[str]) -> dict[str, bytes]:
         """Cached values for ``keys`` (those present), e.g. embeddings by text hash."""

@@ -69,7 +69,7 @@ __all__ = [
 Lang = Literal["es", "en"]
 Unit = Literal["turn", "paragraph", "sentence"]
 DecisionKind = Literal["accept", "reject", "manual"]
-Method = Literal["keyword", "embedding", "learned"]
+Method = Literal["keyword", "embedding", "learned", "llm"]
 
 LANGS: tuple[str, ...] = get_args(Lang)
 UNITS: tuple[str, ...] = get_args(Unit)
@@ -122,7 +122,7 @@ def check_decision_kind(value: object, name: str = "decision") -> Any:
 
 
 def check_method(value: object, name: str = "method", *, valid: Sequence[str] = METHODS) -> Any:
-    """A suggestion method: ``"keyword"``, ``"embedding"`` or ``"learned"`` (or the subset in ``valid``)."""
+    """A suggestion method: ``"keyword"``, ``"embedding"``, ``"learned"`` or ``"llm"`` (or the subset in ``valid``)."""
     return check_option(value, valid, name)
 
 
@@ -243,7 +243,7 @@ SUGGESTIONS = (
     _c("segment_id", "string", "the segment the code is suggested for", **_ID),
     _c("doc_id", "string", "its document"),
     _c("code_id", "string", "the suggested code", **_ID),
-    _c("method", "string", "keyword, embedding, learned, or several joined by '+' after an ensemble"),
+    _c("method", "string", "keyword, embedding, learned, llm, or several joined by '+' after an ensemble"),
     _c("score", "Float64", "0–1, higher is more confident; calibrated so 0.5 means 'worth a look' for every method",
        strict=True),
     _c("evidence", "string", "why, in words: the matched keywords, or the nearest example and its similarity"),

@@ -19,12 +19,14 @@ from pathlib import Path
 from typing import IO
 
 import pandas as pd
+from sklearn.base import clone
 
 from .analysis import code_frequencies, first_appearance, saturation
 from .codebook import Codebook, codebook_changes
 from .codebook.qdc import check_description_form
 from .coders import ensemble
 from .coders.ensemble import DEFAULT_MIN_SCORE, DEFAULT_TOP_K
+from .coders.llm import LLMCoder
 from .corpus import Corpus, segment_id
 from .errors import ParameterError, ProjectError, QualcodeWarning
 from .export.charts import plot_frequencies, plot_saturation
@@ -53,7 +55,7 @@ def suggest(source: Project | pd.DataFrame, codebook: Codebook | None = None, *,
             methods: Sequence[str] = ("keyword", "embedding"), learn: bool | None = None,
             top_k: int = DEFAULT_TOP_K, min_score: float = DEFAULT_MIN_SCORE, embedder: str = "use",
             store: bool = True, documents: Sequence[str] | None = None, workers: int = 1,
-            scheduler: str | None = None, progress: bool = False) -> pd.DataFrame:
+            scheduler: str | None = None, progress: bool = False, llm: LLMCoder | None = None) -> pd.DataFrame:
     """Suggest codes in one call, for a Project or a segments table.
 
     Parameters
@@ -64,11 +66,15 @@ def suggest(source: Project | pd.DataFrame, codebook: Codebook | None = None, *,
         a segments table such as ``corpus.segments``.
     codebook : Codebook, optional
         Required with a segments table; defaults to the project's current codebook.
-    methods : sequence of {"keyword", "embedding"}
+    methods : sequence of {"keyword", "embedding", "llm"}
         The zero-shot coders to combine.
     learn : bool, optional
         Add the learned coder (trained on the project's accepted and rejected
         decisions). Default: when the project holds decisions.
+    llm : LLMCoder, optional
+        For method ``"llm"``: your server (``qc.LLMCoder(base_url=..., model=...)``); with a project, its
+        answers are kept in the project, its few-shot examples come from the project's decisions, and a
+        server failure is a warning while the other coders' suggestions still arrive.
     top_k, min_score
         Per segment at most ``top_k`` codes scoring at least ``min_score``.
     store : bool
@@ -111,15 +117,17 @@ def suggest(source: Project | pd.DataFrame, codebook: Codebook | None = None, *,
     if isinstance(source, pd.DataFrame):
         return ensemble.suggest(source, codebook, methods=methods, learn=learn, top_k=top_k, min_score=min_score,
                                 embedder=embedder, documents=documents, workers=workers, scheduler=scheduler,
-                                progress=progress)
+                                progress=progress, llm=llm)
     if not isinstance(source, Project):
         raise ParameterError("suggest() takes a Project or a segments DataFrame.")
     segments = source.segments
     codebook = codebook or source.codebook()
+    if llm is not None and llm.cache is None:
+        llm = clone(llm).set_params(cache=source.llm_cache())  # the caller's coder is left as it was
     result = ensemble.suggest(segments, codebook, decisions=decisions(source), methods=methods, learn=learn,
                               top_k=top_k, min_score=min_score, embedder=embedder,
                               cache=source.embedding_cache(), documents=documents, workers=workers,
-                              scheduler=scheduler, progress=progress)
+                              scheduler=scheduler, progress=progress, llm=llm)
     if store:
         wanted = segments if documents is None else segments[segments["doc_id"].isin(set(documents))]
         source.add_suggestions(result, replace_segments=list(wanted["segment_id"]),

@@ -197,7 +197,7 @@ def test_schemas_coded_keeps_accept_and_manual():
     (schemas.check_unit, "sentence", "line", "unit must be one of 'turn', 'paragraph', 'sentence', got 'line'."),
     (schemas.check_decision_kind, "manual", "imported",
      "decision must be one of 'accept', 'reject', 'manual', got 'imported'."),
-    (schemas.check_method, "learned", "regex", "method must be one of 'keyword', 'embedding', 'learned', got 'regex'."),
+    (schemas.check_method, "learned", "regex", "method must be one of 'keyword', 'embedding', 'learned', 'llm', got 'regex'."),
 ])
 def test_schemas_option_validators(validator, good, bad, message):
     assert validator(good) == good

@@ -16,6 +16,7 @@ import typer
 from ..analysis import saturation
 from ..batch import add_files, count_actions, decision_changes, run_round
 from ..codebook import load_codebook
+from ..coders.llm import CONCURRENCY, LLMCoder
 from ..errors import (
     NoSpeakerLabelsWarning,
     ParameterError,
@@ -28,6 +29,7 @@ from ..export.excel import CSV_SEPARATORS, DEFAULT_BY, DEFAULT_ORDER, table_file
 from ..io import REMEMBERED
 from ..io.atomic import atomic_write_bytes, check_outputs, check_writable, write_failure
 from ..io.cells import reporting
+from ..io.chat import TIMEOUT_SECONDS, check_base_url
 from ..io.roles import ROLES, parse_roles
 from ..messages import header, headers
 from ..messages import say as say_word
@@ -243,6 +245,7 @@ def add(project: Path = typer.Argument(..., help="Project file."),
 
 @app.command("suggest")
 @command
+@showing_warnings
 def suggest_cmd(project: Path = typer.Argument(..., help="Project file."),
                 top_k: int = typer.Option(3, "--top-k", help="At most this many codes per segment."),
                 min_score: float = typer.Option(0.4, "--min-score", help="Drop suggestions below this score."),
@@ -251,7 +254,17 @@ def suggest_cmd(project: Path = typer.Argument(..., help="Project file."),
                                                      help="Learn from decisions (default: when there are some)."),
                 document: list[str] | None = typer.Option(None, "--document", "-d",
                                                              help="Only this document (repeat for more)."),
-                workers: int = WORKERS, scheduler: str | None = SCHEDULER, quiet: bool = QUIET) -> None:
+                workers: int = WORKERS, scheduler: str | None = SCHEDULER, quiet: bool = QUIET,
+                llm: str | None = typer.Option(None, "--llm", help="Also ask the LLM on your own OpenAI-compatible "
+                                               "server at this URL (e.g. http://localhost:11434/v1); nothing "
+                                               "else is contacted."),
+                model: str | None = typer.Option(None, "--model", help="The model's name on the --llm server."),
+                api_key: str | None = typer.Option(None, "--api-key", envvar="QUALCODE_LLM_API_KEY",
+                                                   help="Key for the --llm server, if it asks for one."),
+                llm_timeout: float = typer.Option(TIMEOUT_SECONDS, "--llm-timeout", min=1,
+                                                  help="Seconds to wait for one answer of the --llm server."),
+                llm_concurrency: int = typer.Option(CONCURRENCY, "--llm-concurrency", min=1,
+                                                    help="Requests to the --llm server at once.")) -> None:
     """Suggest codes for participant segments and store them in the project (replacing earlier ones).
 
     Embeddings of texts seen before come from the project's cache, so a re-run
@@ -264,12 +277,19 @@ def suggest_cmd(project: Path = typer.Argument(..., help="Project file."),
         qualcode suggest study.qualcode --workers 2 -d int_d02_final -d int_d05_final
 
         qualcode suggest study.qualcode --scheduler tcp://10.0.0.5:8786
-    """
 
+        qualcode suggest study.qualcode --llm http://localhost:11434/v1 --model qwen2.5:7b-instruct
+    """
+    if (llm is None) != (model is None):
+        _fail(ParameterError("--llm and --model go together: the server's URL and the model's name on it."))
+    if llm is not None:
+        check_base_url(llm)
+    coder = None if llm is None else LLMCoder(llm, model or "", api_key, timeout=llm_timeout,
+                                                concurrency=llm_concurrency)
     p = Project.open(project)
     out = suggest(p, methods=_methods(methods), top_k=top_k,
                   min_score=min_score, learn=learn, documents=document or None, workers=workers,
-                  scheduler=scheduler, progress=not quiet)
+                  scheduler=scheduler, progress=not quiet, llm=coder)
     say(f"{len(out)} suggestions for {out['segment_id'].nunique() if len(out) else 0} segments "
         f"({', '.join(f'{k} {v}' for k, v in out['method'].value_counts().items()) if len(out) else 'none'})")
 

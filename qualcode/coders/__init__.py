@@ -17,6 +17,7 @@ from .ensemble import EnsembleCoder, suggest
 from .evaluate import evaluate
 from .keyword import KeywordCoder
 from .learned import LearnedCoder
+from .llm import LLMCoder, MemoryResponseCache
 
 __all__ = [
     "BaseCoder",
@@ -26,8 +27,10 @@ __all__ = [
     "EmbeddingCoder",
     "EnsembleCoder",
     "KeywordCoder",
+    "LLMCoder",
     "LearnedCoder",
     "MemoryEmbeddingCache",
+    "MemoryResponseCache",
     "NotFittedError",
     "TfidfEmbedder",
     "USEEmbedder",

@@ -29,6 +29,7 @@ from sklearn.base import clone
 
 from ..codebook import Codebook
 from ..errors import ParameterError
+from ..io.chat import check_base_url
 from ..parallel import current, using
 from ..progress import progress
 from ..schemas import returns, takes
@@ -37,6 +38,7 @@ from .embedders import EmbeddingCache
 from .embedding import EmbeddingCoder
 from .keyword import KeywordCoder
 from .learned import LearnedCoder
+from .llm import LLMCoder
 
 __all__ = ["CHUNK_PAIRS", "DEFAULT_MIN_SCORE", "DEFAULT_TOP_K", "EnsembleCoder", "suggest"]
 
@@ -228,7 +230,7 @@ def suggest(segments: pd.DataFrame, codebook: Codebook | None = None, *, decisio
             methods: Sequence[str] = ("keyword", "embedding"), learn: bool | None = None,
             top_k: int = DEFAULT_TOP_K, min_score: float = DEFAULT_MIN_SCORE, embedder: str = "use",
             cache: EmbeddingCache | None = None, documents: Sequence[str] | None = None, workers: int = 1,
-            scheduler: str | None = None, progress: bool = False) -> pd.DataFrame:
+            scheduler: str | None = None, progress: bool = False, llm: LLMCoder | None = None) -> pd.DataFrame:
     """Suggest codes for a segments table in one call: the ensemble of the chosen coders, fitted and run.
 
     The table-only core of :func:`qualcode.suggest` (which also reads a project and stores the result).
@@ -241,10 +243,13 @@ def suggest(segments: pd.DataFrame, codebook: Codebook | None = None, *, decisio
         The codes to suggest.
     decisions : DataFrame, optional
         The current decisions (:func:`qualcode.decisions`), for the learned coder.
-    methods : sequence of {"keyword", "embedding"}
+    methods : sequence of {"keyword", "embedding", "llm"}
         The zero-shot coders to combine.
     learn : bool, optional
         Add the learned coder (trained on ``decisions``). Default: when ``decisions`` has rows.
+    llm : LLMCoder, optional
+        The LLM coder for method ``"llm"`` (giving one adds the method). Beside other coders, a server
+        failure is a warning and the others' suggestions still arrive.
     top_k, min_score
         Per segment at most ``top_k`` codes scoring at least ``min_score``.
     embedder : str
@@ -283,9 +288,13 @@ def suggest(segments: pd.DataFrame, codebook: Codebook | None = None, *, decisio
         if unknown_docs:
             raise ParameterError(f"no segments for document(s) {unknown_docs[:5]}; add them to the project first.")
         segments = segments[segments["doc_id"].isin(wanted)]
-    unknown = [m for m in methods if m not in ("keyword", "embedding")]
+    unknown = [m for m in methods if m not in ("keyword", "embedding", "llm")]
     if unknown:
-        raise ParameterError(f"unknown method(s) {unknown}; choose from 'keyword' and 'embedding'.")
+        raise ParameterError(f"unknown method(s) {unknown}; choose from 'keyword', 'embedding' and 'llm'.")
+    if "llm" in methods and llm is None:
+        raise ParameterError("method 'llm' needs your server: llm=qc.LLMCoder(base_url=..., model=...).")
+    if llm is not None:
+        check_base_url(llm.base_url)  # before the other coders' work
     coders: list[BaseCoder] = []
     if "keyword" in methods:
         coders.append(KeywordCoder())
@@ -295,6 +304,8 @@ def suggest(segments: pd.DataFrame, codebook: Codebook | None = None, *, decisio
         learn = decisions is not None and not decisions.empty
     if learn:
         coders.append(LearnedCoder(embedder, cache=cache))
+    if llm is not None:
+        coders.append(clone(llm).set_params(on_error="warn" if coders else llm.on_error))
     with using(workers, scheduler, progress=progress):
         ensemble = EnsembleCoder(coders, top_k=top_k, min_score=min_score).fit(codebook, decisions)
         return ensemble.suggest(segments)

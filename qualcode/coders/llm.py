@@ -1,0 +1,839 @@
+"""LLMCoder: a language model on the team's own OpenAI-compatible server codes each segment with the codebook.
+
+What is sent
+    To the one URL given (nothing else is contacted; see :mod:`qualcode.io.chat`), one request per distinct
+    participant segment: the model name; a system message with the coding instructions and the codebook's
+    description, code ids, labels, definitions, inclusion and exclusion criteria and up to
+    ``codebook_examples`` example quotes per code, in the segment's language (the other language where a
+    field is empty); a user message with the team's nearest accepted examples (few-shot, below), the
+    interviewer's question before the segment (cut to :data:`QUESTION_CHARS`) and the segment's text.
+    Nothing else: no document or participant names, no attributes.
+The answer
+    JSON ``{"codes": [{"code_id", "quote", "reason", "confidence"}]}``, asked for as a JSON schema where the
+    server supports it (JSON mode or plain text where not) and read tolerantly (:func:`read_answer`:
+    reasoning blocks, code fences, prose around the object, trailing commas, a cut-off answer).
+Checks
+    A code not in the codebook is refused; a quote is looked for in the segment (:func:`locate`: case,
+    white space, typographic quotes and dashes, and end punctuation do not count; an ellipsis may join
+    pieces; fuzzy only for quotes of at least :data:`FUZZY_MIN_CHARS` characters differing in at most
+    ``100 − FUZZY_MIN_RATIO`` % of them). A quote not found is dropped; each is counted in
+    :attr:`LLMCoder.report_` (``hallucination_rate``) and an :class:`~qualcode.errors.LLMWarning` says so.
+    The words found become the suggestion's ``spans`` (document offsets) and evidence.
+Scores
+    The model's own confidence (high, medium, low) mapped to :data:`SCORES`: ordinal levels, not calibrated
+    probabilities; a checked suggestion is at least "worth a look" (0.5).
+Few-shot
+    From the decisions (accepted or coded by hand) given to ``fit``: per code, the examples nearest to the
+    segment (TF-IDF cosine over words, no model), at most ``few_shot_per_code`` per code and
+    ``few_shot_chars`` characters in all, nearest first. The segment's own decisions are never shown.
+Cache
+    Each answer is kept by a hash of everything the answer depends on: model, :data:`PROMPT_VERSION`,
+    codebook version, language, the segment's text, its question and the examples shown. A re-run sends
+    nothing already answered; answers that could not be read are not kept (a re-run asks again).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+import unicodedata
+import warnings
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import numpy as np
+import pandas as pd
+from rapidfuzz import fuzz
+
+from ..codebook import Codebook
+from ..errors import LLMContextError, LLMError, LLMWarning, ParameterError
+from ..io.chat import BACKOFF_SECONDS, RETRIES, TIMEOUT_SECONDS, ChatClient, check_base_url
+from ..nlp.normalize import fold_fast
+from ..parallel import current
+from ..progress import progress
+from ..schemas import CODED, LANGS, check, returns, takes
+from ..spans import to_document
+from .base import SEGMENTS_IN, BaseCoder, participant_units, typed_suggestions
+
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+__all__ = [
+    "CODEBOOK_EXAMPLES",
+    "CONCURRENCY",
+    "FEW_SHOT_CHARS",
+    "FUZZY_MIN_CHARS",
+    "FUZZY_MIN_RATIO",
+    "PROMPT_VERSION",
+    "SCORES",
+    "LLMCoder",
+    "LLMReport",
+    "MemoryResponseCache",
+    "ResponseCache",
+    "locate",
+    "read_answer",
+]
+
+#: Changes whenever the instructions, the codebook layout or the answer schema change: cached answers to an
+#: older prompt are then not reused.
+PROMPT_VERSION = "llm-1"
+#: Requests in flight at once. Ollama answers up to 4 requests of one model in parallel by default
+#: (OLLAMA_NUM_PARALLEL) and llama.cpp's server as many as its slots; more only wait in the server's queue,
+#: where their time counts against the timeout.
+CONCURRENCY = 4
+#: Example quotes per code taken from the codebook: two show the code's range; more make the prompt (sent
+#: with every segment) longer than the small contexts local servers start with.
+CODEBOOK_EXAMPLES = 2
+#: Characters of few-shot examples from the team's decisions per request, about 600 tokens: a handful of
+#: quotes, small beside the codebook.
+FEW_SHOT_CHARS = 2400
+#: Few-shot examples per code, nearest first.
+FEW_SHOT_PER_CODE = 2
+#: A few-shot example longer than this is cut (its first words show how the team used the code).
+EXAMPLE_CHARS = 400
+#: The interviewer's question is cut to this many characters, as in the review table.
+QUESTION_CHARS = 600
+#: A quote found only approximately must be at least this long: in a short quote one changed word is
+#: another claim, and short quotes are copied exactly by every model we know of.
+FUZZY_MIN_CHARS = 20
+#: ... and match a stretch of the segment at this rapidfuzz partial ratio or above: at most 4 % of the
+#: characters differ (a typo, a dropped accent or comma, ``construyendo`` for ``construyéndose``); a
+#: paraphrase scores near 80 and is dropped.
+FUZZY_MIN_RATIO = 96.0
+#: Scores for the model's stated confidence: ordinal levels, not probabilities. A checked suggestion
+#: (a known code, its quote in the text) is at least "worth a look" (0.5 in every coder's scale) and above
+#: the ensemble's default cut (0.4).
+SCORES = {"high": 0.8, "medium": 0.65, "low": 0.5}
+#: The longest answer asked for, in tokens: a dozen codes with a quote and a sentence each take under 1,000;
+#: a model that runs on past this is cut (and the answer read as far as it got).
+MAX_ANSWER_TOKENS = 2048
+#: No tokenizer packs more than this many characters of Spanish or English prose into one token (most
+#: pack about 4): a server reporting fewer prompt tokens than characters / 8 has cut the prompt (Ollama
+#: silently keeps only its context length, 2,048 or 4,096 tokens by default).
+CHARS_PER_TOKEN_MAX = 8
+#: After this many segments that do not fit the model's context, the codebook itself does not fit: the
+#: remaining segments are not sent.
+CONTEXT_ERRORS_FATAL = 3
+#: Codes read from one answer; the rest are dropped and counted. A segment with more than a few codes is
+#: rare; an answer with hundreds is a model looping, and checking each quote costs time.
+MAX_CODES_PER_ANSWER = 30
+#: The reason shown in the evidence is cut to this many characters.
+REASON_CHARS = 240
+
+_ELLIPSIS = re.compile(r"\s*(?:\[\s*(?:\.\.\.|…)\s*\]|\(\s*(?:\.\.\.|…)\s*\)|\.\.\.+|…)\s*")
+_EDGE = " .,;:!?¡¿\"'()[]-"
+_THINK = re.compile(r"<think>.*?(?:</think>|$)", re.S | re.I)
+_FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)(?:```|$)", re.S)
+_TRAILING_COMMA = re.compile(r",\s*([}\]])")
+_LANG_NAMES = {"es": "Spanish", "en": "English"}
+# Segments compared with the examples at once: a block's dense similarity rows stay under ~40 MB even with
+# 10,000 accepted examples.
+_NEAREST_BLOCK = 512
+
+INSTRUCTIONS = """\
+You are a qualitative researcher applying a deductive codebook to one segment of an interview transcript.
+Apply a code only when the segment itself meets the code's definition and inclusion criteria, and not its
+exclusion criteria. Prefer the most specific code that fits. Many segments get no code; most get one or two.
+Return an empty list when no code applies.
+For every code you apply give:
+- code_id: exactly one of the ids listed in the codebook below;
+- quote: the shortest passage of the segment that shows the code, copied character for character from the
+  segment (same words, same language, no paraphrase, no translation);
+- reason: one short sentence saying how the passage meets the code's definition;
+- confidence: high, medium or low.
+The interviewer's question is context only: never quote it and never code it.
+Answer with JSON only, in this form: {"codes": [{"code_id": "...", "quote": "...", "reason": "...",
+"confidence": "high"}]}"""
+
+
+@runtime_checkable
+class ResponseCache(Protocol):
+    """Where the LLM coder keeps answers: ``get(model, keys)`` returns those it holds, ``put(model, items)``.
+
+    Implementations: :class:`MemoryResponseCache` and the project's (``project.llm_cache()``).
+    """
+
+    def get(self, model: str, keys: Sequence[str]) -> dict[str, str]: ...
+
+    def put(self, model: str, items: dict[str, str]) -> None: ...
+
+
+class MemoryResponseCache:
+    """A :class:`ResponseCache` in memory (tests, one-off sessions).
+
+    Examples
+    --------
+    >>> cache = MemoryResponseCache()
+    >>> cache.put("m", {"k": '{"codes": []}'})
+    >>> cache.get("m", ["k", "other"])
+    {'k': '{"codes": []}'}
+    """
+
+    def __init__(self) -> None:
+        self.answers: dict[tuple[str, str], str] = {}
+
+    def get(self, model: str, keys: Sequence[str]) -> dict[str, str]:
+        return {k: self.answers[(model, k)] for k in keys if (model, k) in self.answers}
+
+    def put(self, model: str, items: dict[str, str]) -> None:
+        self.answers.update({(model, k): v for k, v in items.items()})
+
+    def __deepcopy__(self, memo: dict) -> MemoryResponseCache:
+        return self  # shared by the coders cloned from one another (sklearn.clone deep-copies params)
+
+    def __repr__(self) -> str:
+        return f"MemoryResponseCache({len(self.answers)} answers)"
+
+
+@dataclass
+class LLMReport:
+    """What the last ``suggest`` did: segments, requests, and what was refused or dropped.
+
+    ``hallucination_rate`` is the share of proposed (known-code) suggestions whose quote is not in the
+    segment.
+    """
+
+    n_segments: int = 0
+    n_cached: int = 0
+    n_asked: int = 0
+    n_requests: int = 0
+    n_answered: int = 0
+    n_unreadable: int = 0
+    n_failed: int = 0
+    n_proposed: int = 0
+    n_unknown_code: int = 0
+    n_no_quote: int = 0
+    n_not_in_text: int = 0
+    n_fuzzy: int = 0
+    n_too_many: int = 0
+    n_kept: int = 0
+    response_format: str | None = None
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def hallucination_rate(self) -> float:
+        known = self.n_proposed - self.n_unknown_code
+        return self.n_not_in_text / known if known else 0.0
+
+    def summary(self) -> str:
+        """One paragraph in words."""
+        parts = [f"{self.n_segments} segments ({self.n_cached} answers from the cache, {self.n_asked} asked)",
+                 f"{self.n_proposed} codes proposed, {self.n_kept} kept"]
+        if self.n_unknown_code:
+            parts.append(f"{self.n_unknown_code} codes not in the codebook refused")
+        if self.n_not_in_text or self.n_no_quote:
+            parts.append(f"{self.n_not_in_text} quotes not in the segment and {self.n_no_quote} without a quote "
+                         f"dropped (hallucination rate {self.hallucination_rate:.1%})")
+        if self.n_too_many:
+            parts.append(f"{self.n_too_many} codes beyond {MAX_CODES_PER_ANSWER} in one answer dropped")
+        if self.n_unreadable:
+            parts.append(f"{self.n_unreadable} answers could not be read as JSON (not cached; a re-run asks again)")
+        if self.n_failed:
+            parts.append(f"{self.n_failed} segments got no answer")
+        return "LLM coder: " + "; ".join(parts) + "."
+
+
+# -- the answer ---------------------------------------------------------------------------------------------------
+
+
+def _json_span(text: str) -> str | None:
+    """The first JSON object or array in ``text``, closed if the text was cut off inside it."""
+    start = next((i for i, c in enumerate(text) if c in "{["), None)
+    if start is None:
+        return None
+    stack: list[str] = []
+    in_string = escaped = False
+    for i in range(start, len(text)):
+        c = text[i]
+        if in_string:
+            if escaped:
+                escaped = False
+            elif c == "\\":
+                escaped = True
+            elif c == '"':
+                in_string = False
+        elif c == '"':
+            in_string = True
+        elif c in "{[":
+            stack.append("}" if c == "{" else "]")
+        elif c in "}]":
+            if stack and stack[-1] == c:
+                stack.pop()
+            if not stack:
+                return text[start:i + 1]
+    # Cut off (the answer hit its token limit): close what is open, dropping a dangling key or comma.
+    tail = text[start:]
+    if in_string:
+        tail += '"'
+    tail = re.sub(r'(,\s*"[^"]*"\s*:?\s*|,\s*|:\s*)$', "", tail)
+    return tail + "".join(reversed(stack))
+
+
+def read_answer(text: str) -> list[dict[str, str]] | None:
+    """The proposed codes in a model's answer, or ``None`` when no JSON can be read from it.
+
+    Tolerates what local models do around JSON: a ``<think>`` block, code fences, prose before or after,
+    trailing commas, a bare list, an answer cut off at the token limit, ``code``/``evidence`` for
+    ``code_id``/``quote``.
+
+    Examples
+    --------
+    >>> read_answer('Sure! ```json\\n{"codes": [{"code_id": "a.b", "quote": "sí", "reason": "r",}]}\\n```')
+    [{'code_id': 'a.b', 'quote': 'sí', 'reason': 'r', 'confidence': ''}]
+    >>> read_answer('{"codes": [{"code_id": "a", "quote": "la red nos ay') [0]["quote"]
+    'la red nos ay'
+    >>> read_answer("I cannot help with that.") is None
+    True
+    """
+    text = _THINK.sub("", text or "").strip()
+    fenced = _FENCE.search(text)
+    candidates = [fenced.group(1)] if fenced else []
+    candidates.append(text)
+    data: Any = None
+    for candidate in candidates:
+        found = _json_span(candidate)
+        if found is None:
+            continue
+        for attempt in (found, _TRAILING_COMMA.sub(r"\1", found)):
+            try:
+                data = json.loads(attempt)
+                break
+            except ValueError:
+                continue
+        if data is not None:
+            break
+    if data is None:
+        return None
+    if isinstance(data, dict):
+        items = data.get("codes")
+        if items is None:
+            items = next((v for v in data.values() if isinstance(v, list)), None)
+            if items is None and ("code_id" in data or "code" in data):
+                items = [data]
+        data = items
+    if not isinstance(data, list):
+        return None
+    out = []
+    for item in data:
+        if isinstance(item, str):
+            item = {"code_id": item}
+        if not isinstance(item, dict):
+            continue
+        code = item.get("code_id", item.get("code", item.get("id", "")))
+        quote = item.get("quote", item.get("evidence", item.get("text", "")))
+        out.append({"code_id": str(code or "").strip(), "quote": str(quote or ""),
+                    "reason": str(item.get("reason", "") or ""),
+                    "confidence": str(item.get("confidence", "") or "").strip().lower()})
+    return out
+
+
+# -- where a quote is --------------------------------------------------------------------------------------------
+
+_FOLD = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "′": "'", "`": "'", "´": "'",
+                       "“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "″": '"',
+                       "–": "-", "—": "-", "‑": "-", "‐": "-", "−": "-", "\u00a0": " "})
+
+
+def _normalised(text: str) -> tuple[str, list[int]]:
+    """``text`` lower-cased, quotes and dashes unified, white space runs as one space; each char's source index."""
+    chars: list[str] = []
+    where: list[int] = []
+    space = False
+    for i, c in enumerate(text.translate(_FOLD)):
+        if c.isspace():
+            if not space and chars:
+                chars.append(" ")
+                where.append(i)
+            space = True
+            continue
+        space = False
+        for low in c.lower():
+            chars.append(low)
+            where.append(i)
+    return "".join(chars), where
+
+
+def _word_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    while start > 0 and text[start - 1].isalnum():
+        start -= 1
+    while end < len(text) and text[end].isalnum():
+        end += 1
+    return start, end
+
+
+def locate(quote: str, text: str) -> tuple[list[tuple[int, int]], bool] | None:
+    """Where ``quote`` is in ``text``: its spans (offsets in ``text``) and whether a fuzzy match was needed.
+
+    ``None`` when it is not there. An ellipsis (``...``, ``…``, ``[...]``) may join pieces found in order.
+
+    Examples
+    --------
+    >>> text = "Bueno, yo creo que la confianza se fue construyendo de a poco, en las reuniones."
+    >>> locate("La confianza se fue  construyendo", text)
+    ([(19, 51)], False)
+    >>> locate("la confianza … en las reuniones", text)
+    ([(19, 31), (63, 79)], False)
+    >>> locate("la confianza se construyó poco a poco", text) is None
+    True
+    """
+    if len(quote) > 2 * len(text) + 100:  # cannot be in the text; and fuzzy matching costs grow with its length
+        return None
+    quote = unicodedata.normalize("NFC", quote)
+    norm, where = _normalised(text)
+    pieces = [p.strip(_EDGE) for p in _ELLIPSIS.split(quote.translate(_FOLD))]
+    pieces = [_normalised(p)[0] for p in pieces if p.strip(_EDGE)]
+    if not pieces:
+        return None
+    spans: list[tuple[int, int]] = []
+    fuzzy = False
+    at = 0
+    for piece in pieces:
+        found = norm.find(piece, at)
+        if found >= 0:
+            lo, hi = found, found + len(piece)
+        elif len(piece) >= FUZZY_MIN_CHARS:
+            match = fuzz.partial_ratio_alignment(piece, norm[at:], score_cutoff=FUZZY_MIN_RATIO)
+            if match is None:
+                return None
+            lo, hi = at + match.dest_start, at + match.dest_end
+            lo, hi = _word_bounds(norm, lo, hi)
+            fuzzy = True
+        else:
+            return None
+        if hi <= lo:
+            return None
+        spans.append((where[lo], where[hi - 1] + 1))
+        at = hi
+    return spans, fuzzy
+
+
+# -- few-shot ----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Examples:
+    """The team's accepted examples, indexed for nearest-neighbour look-up."""
+
+    codes: list[str]
+    segments: list[str]
+    texts: list[str]
+    vectorizer: TfidfVectorizer | None
+    matrix: Any
+
+    @classmethod
+    def from_decisions(cls, decisions: pd.DataFrame | None, known: set[str]) -> _Examples:
+        if decisions is None or decisions.empty:
+            return cls([], [], [], None, None)
+        check(decisions, "decisions", columns=["segment_id", "code_id", "decision", "quote"], values=False,
+              where="decisions")
+        rows = decisions[decisions["decision"].isin(CODED) & decisions["code_id"].isin(known)]
+        rows = rows[rows["quote"].notna()]
+        rows = rows.assign(quote=rows["quote"].astype(str).str.strip())
+        rows = rows[rows["quote"] != ""].drop_duplicates(["code_id", "quote"])
+        rows = rows.sort_values(["code_id", "segment_id", "quote"], kind="stable")
+        if rows.empty:
+            return cls([], [], [], None, None)
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        texts = [_cut(q, EXAMPLE_CHARS) for q in rows["quote"]]
+        vectorizer = TfidfVectorizer(preprocessor=fold_fast, token_pattern=r"(?u)\b\w\w+\b", sublinear_tf=True)
+        matrix = vectorizer.fit_transform(texts)
+        return cls(list(rows["code_id"]), list(rows["segment_id"]), texts, vectorizer, matrix)
+
+    def nearest(self, texts: list[str], segment_ids: list[str], *, per_code: int,
+                budget: int) -> list[list[tuple[str, str]]]:
+        """For each text, (code, example) pairs: nearest first, at most ``per_code`` a code, ``budget`` chars."""
+        if self.vectorizer is None or budget <= 0 or per_code <= 0:
+            return [[] for _ in texts]
+        out: list[list[tuple[str, str]]] = []
+        queries = self.vectorizer.transform(texts)
+        for lo in range(0, len(texts), _NEAREST_BLOCK):
+            sims = (queries[lo:lo + _NEAREST_BLOCK] @ self.matrix.T).toarray()
+            out.extend(self._choose(sims, segment_ids[lo:lo + _NEAREST_BLOCK], per_code, budget))
+        return out
+
+    def _choose(self, sims: np.ndarray, segment_ids: list[str], per_code: int,
+                budget: int) -> list[list[tuple[str, str]]]:
+        out = []
+        for row, segment_id in zip(sims, segment_ids, strict=True):
+            # Ties (no shared word) in the examples' stored order, so the choice never depends on the batch.
+            order = np.argsort(-row, kind="stable")
+            chosen: list[tuple[str, str]] = []
+            per: dict[str, int] = {}
+            used = 0
+            for j in order.tolist():
+                code, example = self.codes[j], self.texts[j]
+                if self.segments[j] == segment_id or per.get(code, 0) >= per_code:
+                    continue
+                if used + len(example) > budget:
+                    continue
+                chosen.append((code, example))
+                per[code] = per.get(code, 0) + 1
+                used += len(example)
+            out.append(chosen)
+        return out
+
+
+def _cut(text: str, chars: int) -> str:
+    return text if len(text) <= chars else text[:chars].rstrip() + " …"
+
+
+# -- the prompt --------------------------------------------------------------------------------------------------
+
+
+def _field(values: dict[str, Any], lang: str) -> Any:
+    """A per-language field in ``lang``, or in the other language when empty there."""
+    value = values.get(lang)
+    if value:
+        return value
+    return next((values[other] for other in LANGS if values.get(other)), values.get(lang))
+
+
+def codebook_prompt(codebook: Codebook, lang: str, *, examples: int = CODEBOOK_EXAMPLES) -> str:
+    """The system message for segments in ``lang``: the instructions, then every code's structured fields.
+
+    Examples
+    --------
+    >>> from qualcode.codebook import Code
+    >>> cb = Codebook("demo", codes=[Code("trust", label={"es": "Confianza"}, definition={"en": "Trust."})])
+    >>> print(codebook_prompt(cb, "es").split("CODEBOOK")[1])
+     (demo)
+    - code_id: trust
+      label: Confianza
+      definition: Trust.
+    """
+    lines = [INSTRUCTIONS, "", f"CODEBOOK ({_field(codebook.title, lang) or codebook.id})"]
+    description = _field(codebook.description, lang)
+    if description:
+        lines.append(" ".join(description.split()))
+    for code in codebook:
+        lines.append(f"- code_id: {code.id}")
+        for name, title in (("label", "label"), ("definition", "definition"), ("inclusion", "include when"),
+                            ("exclusion", "exclude when")):
+            value = _field(getattr(code, name), lang)
+            if value:
+                lines.append(f"  {title}: {' '.join(str(value).split())}")
+        quotes = (_field(code.examples, lang) or [])[:examples]
+        if quotes:
+            lines.append("  examples: " + " | ".join(f"«{' '.join(q.split())}»" for q in quotes))
+    return "\n".join(lines)
+
+
+def segment_prompt(text: str, question: str | None, lang: str, shots: Sequence[tuple[str, str]]) -> str:
+    """The user message: the team's examples, the interviewer's question, the segment.
+
+    Examples
+    --------
+    >>> print(segment_prompt("Nos sentimos solas.", "¿Cómo fue?", "es", [("isolation", "Estaba sola.")]))
+    Segments this team coded before (code_id: words):
+    - isolation: «Estaba sola.»
+    <BLANKLINE>
+    Interviewer's question (context only): «¿Cómo fue?»
+    <BLANKLINE>
+    Segment to code (Spanish):
+    <segment>
+    Nos sentimos solas.
+    </segment>
+    """
+    parts = []
+    if shots:
+        parts.append("Segments this team coded before (code_id: words):\n"
+                     + "\n".join(f"- {code}: «{' '.join(example.split())}»" for code, example in shots))
+    if question:
+        parts.append(f"Interviewer's question (context only): «{' '.join(_cut(question, QUESTION_CHARS).split())}»")
+    parts.append(f"Segment to code ({_LANG_NAMES.get(lang, lang)}):\n<segment>\n{text}\n</segment>")
+    return "\n\n".join(parts)
+
+
+def answer_schema(code_ids: Sequence[str]) -> dict[str, Any]:
+    """The JSON schema of an answer (``response_format``), code ids as an enum."""
+    item = {"type": "object",
+            "properties": {"code_id": {"type": "string", "enum": list(code_ids)},
+                           "quote": {"type": "string"},
+                           "reason": {"type": "string"},
+                           "confidence": {"type": "string", "enum": list(SCORES)}},
+            "required": ["code_id", "quote", "reason", "confidence"], "additionalProperties": False}
+    return {"type": "object", "properties": {"codes": {"type": "array", "items": item}},
+            "required": ["codes"], "additionalProperties": False}
+
+
+def _questions(segments: pd.DataFrame) -> pd.Series:
+    # The rule of qualcode.review.table.questions (the review table, a higher layer): the last interviewer
+    # turn before each segment in its document.
+    ordered = segments.sort_values(["doc_id", "start"], kind="stable")
+    asked = ordered["text"].where(ordered["speaker_role"] == "interviewer")
+    previous = asked.groupby(ordered["doc_id"]).shift(1)
+    previous = previous.groupby(ordered["doc_id"]).ffill()
+    return previous.reindex(segments.index)
+
+
+# -- the coder ---------------------------------------------------------------------------------------------------
+
+
+class LLMCoder(BaseCoder):
+    """Suggest codes with a language model on your own OpenAI-compatible server (Ollama, llama.cpp, vLLM).
+
+    See the module docstring for exactly what is sent, how answers are checked and what is cached. Only
+    ``base_url`` is contacted, and only by ``suggest`` (``fit`` prepares the prompts offline).
+
+    Parameters
+    ----------
+    base_url : str
+        The server's OpenAI-compatible base URL, e.g. ``http://localhost:11434/v1`` (Ollama),
+        ``http://localhost:8080/v1`` (llama.cpp), ``http://localhost:8000/v1`` (vLLM).
+    model : str
+        The model's name on that server.
+    api_key : str, optional
+        Sent as a bearer token to that server, if it asks for one.
+    cache : ResponseCache, optional
+        Where answers are kept between sessions (``project.llm_cache()``); without one, only in this object.
+    concurrency : int
+        Requests in flight at once (:data:`CONCURRENCY`).
+    timeout, retries, backoff : float, int, float
+        Seconds to wait for one answer; tries again after a 429, a 5xx or a dropped connection, pausing
+        ``backoff`` seconds, doubled each time (see :mod:`qualcode.io.chat`).
+    codebook_examples : int
+        Example quotes per code from the codebook (:data:`CODEBOOK_EXAMPLES`).
+    few_shot_chars, few_shot_per_code : int
+        The few-shot budget from the team's decisions (0 for none).
+    skip_roles : tuple of str
+        Speaker roles never coded.
+    on_error : {"raise", "warn"}
+        When the server fails: raise the :class:`~qualcode.errors.LLMError`, or warn and return the
+        suggestions of the segments answered (what :func:`qualcode.suggest` does beside other coders).
+
+    Attributes
+    ----------
+    report_ : LLMReport
+        What the last ``suggest`` sent, received, refused and dropped.
+    n_requests_ : int
+        HTTP requests sent since ``fit`` (tries included).
+
+    Examples
+    --------
+    >>> coder = LLMCoder("http://localhost:11434/v1", "qwen2.5:7b-instruct")  # doctest: +SKIP
+    >>> coder.fit(codebook, decisions).suggest(corpus.segments)  # doctest: +SKIP
+    >>> coder.report_.hallucination_rate  # doctest: +SKIP
+    """
+
+    method = "llm"
+
+    def __init__(self, base_url: str, model: str, api_key: str | None = None, *,
+                 cache: ResponseCache | None = None, concurrency: int = CONCURRENCY,
+                 timeout: float = TIMEOUT_SECONDS, retries: int = RETRIES, backoff: float = BACKOFF_SECONDS,
+                 codebook_examples: int = CODEBOOK_EXAMPLES, few_shot_chars: int = FEW_SHOT_CHARS,
+                 few_shot_per_code: int = FEW_SHOT_PER_CODE,
+                 skip_roles: tuple[str, ...] = ("interviewer", "unknown"), on_error: str = "raise") -> None:
+        self.base_url = base_url
+        self.model = model
+        self.api_key = api_key
+        self.cache = cache
+        self.concurrency = concurrency
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.codebook_examples = codebook_examples
+        self.few_shot_chars = few_shot_chars
+        self.few_shot_per_code = few_shot_per_code
+        self.skip_roles = skip_roles
+        self.on_error = on_error
+
+    def __repr__(self, N_CHAR_MAX: int = 700) -> str:
+        # The key stays out of notebooks' outputs and logs.
+        shown = super().__repr__(N_CHAR_MAX)
+        return shown.replace(repr(self.api_key), "'***'") if self.api_key else shown
+
+    def fit(self, codebook: Codebook, decisions: pd.DataFrame | None = None) -> LLMCoder:
+        """Check the options and prepare the prompts and the few-shot index (no request is sent)."""
+        check_base_url(self.base_url)
+        if not isinstance(self.model, str) or not self.model.strip():
+            raise ParameterError("give the model's name on the server (model=, --model), e.g. qwen2.5:7b-instruct.")
+        if self.on_error not in ("raise", "warn"):
+            raise ParameterError(f"on_error must be 'raise' or 'warn', got {self.on_error!r}.")
+        for name in ("concurrency", "retries", "codebook_examples", "few_shot_chars", "few_shot_per_code"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < (1 if name == "concurrency" else 0):
+                raise ParameterError(f"{name} must be a whole number of at least "
+                                     f"{1 if name == 'concurrency' else 0}, got {value!r}.")
+        if not self.timeout > 0:
+            raise ParameterError(f"timeout must be a positive number of seconds, got {self.timeout!r}.")
+        if self.cache is not None and not isinstance(self.cache, ResponseCache):
+            raise ParameterError("cache takes an object with get(model, keys) and put(model, items): "
+                                 "project.llm_cache() or qualcode.coders.llm.MemoryResponseCache().")
+        if not len(codebook):
+            raise ParameterError(f"codebook {codebook.id!r} has no codes to ask the model about.")
+        self.client_ = ChatClient(self.base_url, self.model, api_key=self.api_key, timeout=self.timeout,
+                                  retries=self.retries, backoff=self.backoff)
+        self.code_ids_ = [c.id for c in codebook]
+        self.schema_ = answer_schema(self.code_ids_)
+        self.system_ = {lang: codebook_prompt(codebook, lang, examples=self.codebook_examples) for lang in LANGS}
+        self.examples_ = _Examples.from_decisions(decisions, set(self.code_ids_))
+        self.n_examples_ = len(self.examples_.texts)
+        self.report_ = LLMReport()
+        self._answers: dict[str, str] = {}
+        self.codebook_version_ = codebook.version
+        return self
+
+    @property
+    def n_requests_(self) -> int:
+        return self.client_.n_requests
+
+    def _key(self, lang: str, user: str) -> str:
+        parts = [self.model, PROMPT_VERSION, self.codebook_version_, str(self.codebook_examples), lang, user]
+        return hashlib.sha256("\x1e".join(parts).encode("utf-8")).hexdigest()
+
+    @returns("suggestions")
+    @takes(segments=SEGMENTS_IN)
+    def suggest(self, segments: pd.DataFrame) -> pd.DataFrame:
+        """Ask the model about every participant segment not answered before; the checked suggestions.
+
+        Raises
+        ------
+        LLMError
+            With ``on_error="raise"``, when the server cannot answer (answers received before are kept).
+        """
+        self._check_fitted()
+        report = self.report_ = LLMReport()
+        asked_before = segments.assign(question=_questions(segments))
+        units = participant_units(asked_before, self.skip_roles)
+        report.n_segments = len(units)
+        if units.empty:
+            return typed_suggestions([])
+        texts = [str(t) for t in units["text"]]
+        langs = [lang if lang in LANGS else LANGS[0] for lang in units["language"].astype(object).fillna("")]
+        questions = [q if isinstance(q, str) and q.strip() else None for q in units["question"]]
+        shots = self.examples_.nearest(texts, [str(s) for s in units["segment_id"]], per_code=self.few_shot_per_code,
+                                       budget=self.few_shot_chars)
+        users = [segment_prompt(t, q, lang, s) for t, q, lang, s in zip(texts, questions, langs, shots, strict=True)]
+        keys = [self._key(lang, user) for lang, user in zip(langs, users, strict=True)]
+        todo = {k: (lang, user) for k, lang, user in zip(keys, langs, users, strict=True) if k not in self._answers}
+        if todo and self.cache is not None:
+            found = self.cache.get(self.model, list(todo))
+            self._answers.update(found)
+            for k in found:
+                todo.pop(k)
+        report.n_cached = len(set(keys)) - len(todo)
+        requests_before = self.client_.n_requests
+        failures = self._ask(todo, report)
+        report.n_requests = self.client_.n_requests - requests_before
+        report.response_format = None if not report.n_asked else report.response_format
+        rows = self._rows(units, texts, keys, report)
+        if failures:
+            report.n_failed = sum(1 for k in keys if k not in self._answers)
+            if self.on_error == "raise":
+                raise failures[0]
+        if failures or report.n_unknown_code or report.n_not_in_text or report.n_no_quote or report.n_unreadable \
+                or report.n_too_many:
+            detail = f" First error: {failures[0]}" if failures else ""
+            warnings.warn(report.summary() + detail, LLMWarning, stacklevel=2)
+        return typed_suggestions(rows)
+
+    def _ask(self, todo: dict[str, tuple[str, str]], report: LLMReport) -> list[LLMError]:
+        """Send the requests (``concurrency`` at once); keep and cache each answer as it arrives."""
+        if not todo:
+            return []
+        stop = threading.Event()
+        lock = threading.Lock()
+        failures: list[LLMError] = []
+        context_errors = 0
+
+        def failed(error: LLMError) -> None:
+            # Decided here, in the worker, so that no further request starts after a fatal failure.
+            nonlocal context_errors
+            with lock:
+                failures.append(error)
+                context_errors += isinstance(error, LLMContextError)
+                if not isinstance(error, LLMContextError) or context_errors >= CONTEXT_ERRORS_FATAL:
+                    stop.set()
+
+        def one(key: str, lang: str, user: str) -> tuple[str, str | None, str | None]:
+            if stop.is_set():
+                return key, None, None
+            system = self.system_[lang]
+            messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+            try:
+                reply = self.client_.complete(messages, self.schema_, max_tokens=MAX_ANSWER_TOKENS)
+            except LLMError as exc:
+                failed(exc)
+                return key, None, None
+            sent = len(system) + len(user)
+            if reply.prompt_tokens is not None and reply.prompt_tokens < sent / CHARS_PER_TOKEN_MAX:
+                failed(LLMContextError(
+                    f"the LLM server at {self.client_.url} read only {reply.prompt_tokens} tokens of a prompt of "
+                    f"{sent} characters: it cut the prompt to its context length. Give the model a longer "
+                    "context (for Ollama: OLLAMA_CONTEXT_LENGTH=32768 or num_ctx in a Modelfile), or send less "
+                    "(codebook_examples=, few_shot_chars=).", url=self.client_.url))
+                return key, None, None
+            return key, reply.text, reply.form
+
+        enabled = current().progress
+        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(todo))) as pool, \
+                progress(len(todo), f"ask {self.model} about {len(todo)} segments", enabled=enabled) as bar:
+            futures = [pool.submit(one, key, lang, user) for key, (lang, user) in todo.items()]
+            for future in as_completed(futures):
+                key, text, form = future.result()
+                bar.update()
+                if text is None:
+                    continue
+                report.n_asked += 1
+                report.response_format = form
+                if read_answer(text) is None:
+                    report.n_unreadable += 1
+                    continue
+                self._answers[key] = text
+                if self.cache is not None:
+                    self.cache.put(self.model, {key: text})
+        report.errors = [str(e) for e in failures]
+        # The most telling failure first: a fatal one (server, model, time) over a segment that did not fit.
+        failures.sort(key=lambda e: isinstance(e, LLMContextError))
+        return failures
+
+    def _rows(self, units: pd.DataFrame, texts: list[str], keys: list[str], report: LLMReport) -> list[dict]:
+        known = set(self.code_ids_)
+        rows: list[dict] = []
+        starts = [int(s) for s in units["start"]]
+        for i, key in enumerate(keys):
+            answer = self._answers.get(key)
+            if answer is None:
+                continue
+            items = read_answer(answer) or []
+            report.n_answered += 1
+            start = starts[i]
+            by_code: dict[str, dict] = {}
+            report.n_too_many += max(0, len(items) - MAX_CODES_PER_ANSWER)
+            for item in items[:MAX_CODES_PER_ANSWER]:
+                report.n_proposed += 1
+                code = item["code_id"]
+                if code not in known:
+                    report.n_unknown_code += 1
+                    continue
+                if not item["quote"].strip():
+                    report.n_no_quote += 1
+                    continue
+                found = locate(item["quote"], texts[i])
+                if found is None:
+                    report.n_not_in_text += 1
+                    continue
+                spans, fuzzy = found
+                report.n_fuzzy += fuzzy
+                words = " … ".join(texts[i][a:b] for a, b in spans)
+                reason = _cut(" ".join(item["reason"].split()), REASON_CHARS)
+                score = SCORES.get(item["confidence"], SCORES["medium"])
+                evidence = f"«{_cut(words, 160)}»" + (f" {reason}" if reason else "")
+                row = by_code.get(code)
+                if row is None:
+                    by_code[code] = {"segment_id": units.at[i, "segment_id"], "doc_id": units.at[i, "doc_id"],
+                                     "code_id": code, "method": self.method, "score": score, "evidence": evidence,
+                                     "spans": [list(to_document(s, start)) for s in spans],
+                                     "codebook_version": self.codebook_version_}
+                else:  # the same code with another passage: one suggestion, every passage
+                    row["score"] = max(row["score"], score)
+                    row["evidence"] += " | " + evidence
+                    row["spans"] += [list(to_document(s, start)) for s in spans]
+            report.n_kept += len(by_code)
+            rows.extend(by_code[c] for c in self.code_ids_ if c in by_code)
+        return rows

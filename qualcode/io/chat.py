@@ -1,0 +1,331 @@
+"""A client for one OpenAI-compatible chat-completions endpoint (Ollama, llama.cpp's server, vLLM, LM Studio).
+
+Only the URL the user gives is ever contacted: requests go to ``<base_url>/chat/completions``, redirects
+are refused (a redirect could send a transcript to another host), and the environment's proxy settings
+(``http_proxy``, ``https_proxy``) are not used, so nothing passes through a machine the user did not name.
+The standard library's ``urllib`` is enough for one POST of JSON; no SDK is needed.
+
+What is sent: the model name, the messages, ``temperature`` 0, a ``seed``, ``stream: false``, ``max_tokens``, a
+``response_format``: a JSON schema where the server accepts one, else JSON mode (``json_object``), else
+none (the caller parses the text). The first form a server refuses is not tried again by this client.
+
+Failures become :class:`~qualcode.errors.LLMError` subclasses saying what to do: nothing listening
+(:class:`~qualcode.errors.LLMUnavailableError`), an unknown model (:class:`~qualcode.errors.LLMModelError`),
+a prompt longer than the model's context (:class:`~qualcode.errors.LLMContextError`), no answer in time
+(:class:`~qualcode.errors.LLMTimeoutError`). Busy or failing servers (429, 5xx, a dropped connection) are
+tried again after a growing pause (:data:`RETRIES`, :data:`BACKOFF_SECONDS`), honouring ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import (
+    LLMContextError,
+    LLMError,
+    LLMModelError,
+    LLMTimeoutError,
+    LLMUnavailableError,
+    ParameterError,
+    printable,
+)
+
+__all__ = ["BACKOFF_SECONDS", "MAX_ANSWER_BYTES", "RESPONSE_FORMATS", "RETRIES", "TIMEOUT_SECONDS", "ChatClient",
+           "ChatReply", "check_base_url"]
+
+#: Seconds to wait for one answer. A local model on a CPU reads a prompt of several thousand tokens (the
+#: codebook) at tens of tokens a second and writes at a few: a few minutes is a normal answer there, and a
+#: request may also wait its turn on the server while others are answered.
+TIMEOUT_SECONDS = 300.0
+#: Tries after the first for a busy or failing server (429, 5xx, a dropped connection): a restarting or
+#: loaded server usually answers within a few seconds to a minute; after that it is down, and saying so is
+#: better than waiting longer.
+RETRIES = 4
+#: The first pause before trying again; it doubles each time (1, 2, 4, 8 s: 15 s in all).
+BACKOFF_SECONDS = 1.0
+#: A ``Retry-After`` longer than this is not honoured as such (the pause is cut to it).
+MAX_RETRY_AFTER_SECONDS = 60.0
+#: The largest answer read: a chat completion for one segment is a few KB; a server sending more than this
+#: is not answering the question (and must not fill the memory).
+MAX_ANSWER_BYTES = 4 * 2**20
+#: The ``response_format`` forms tried, best first.
+RESPONSE_FORMATS = ("json_schema", "json_object", "none")
+
+# Words servers use when a prompt does not fit the model's context (OpenAI, vLLM, llama.cpp, LM Studio).
+_CONTEXT_WORDS = ("context length", "context_length", "maximum context", "context window", "n_ctx",
+                  "too many tokens", "prompt is too long", "exceeds the available context", "input is too long",
+                  "exceed_context_size", "maximum model length", "max_model_len")
+# Statuses worth trying again: the server is busy or had a passing failure.
+_TRANSIENT = {408, 409, 429, 500, 502, 503, 504}
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        # A redirect is answered as the error it is: following it would send the transcript elsewhere.
+        return None
+
+
+def check_base_url(base_url: object) -> str:
+    """``base_url`` without a trailing slash, if it is an http(s) URL with a host and nothing else odd.
+
+    Raises
+    ------
+    ParameterError
+        For another scheme, no host, credentials, a query or a fragment in the URL.
+
+    Examples
+    --------
+    >>> check_base_url("http://localhost:11434/v1/")
+    'http://localhost:11434/v1'
+    """
+    if not isinstance(base_url, str) or not base_url.strip():
+        raise ParameterError("give the server's base URL, e.g. http://localhost:11434/v1 (Ollama) or "
+                             "http://localhost:8080/v1 (llama.cpp).")
+    url = base_url.strip()
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ParameterError(f"the LLM server's URL must start with http:// or https:// and name a host, got "
+                             f"{printable(url)!r}; e.g. http://localhost:11434/v1.")
+    if parts.username or parts.password:
+        raise ParameterError("the LLM server's URL must not carry a user name or password: give the key as "
+                             "api_key (--api-key) instead.")
+    if parts.query or parts.fragment:
+        raise ParameterError(f"the LLM server's URL must not have a query or fragment, got {printable(url)!r}; "
+                             "give the base URL only, e.g. http://localhost:11434/v1.")
+    return url.rstrip("/")
+
+
+@dataclass(frozen=True)
+class ChatReply:
+    """One answer: the message's text, the ``response_format`` form used, the server's ``usage`` counts."""
+
+    text: str
+    form: str
+    finish_reason: str | None
+    prompt_tokens: int | None
+
+
+class ChatClient:
+    """POST chat completions to one server, with retries, a timeout and the fallbacks of ``response_format``.
+
+    Safe to share between threads (each request opens its own connection).
+
+    Parameters
+    ----------
+    base_url : str
+        The server's OpenAI-compatible base URL (``http://localhost:11434/v1``).
+    model : str
+        The model name the server knows.
+    api_key : str, optional
+        Sent as ``Authorization: Bearer ...`` to that server only.
+    timeout, retries, backoff
+        See :data:`TIMEOUT_SECONDS`, :data:`RETRIES`, :data:`BACKOFF_SECONDS`.
+
+    Attributes
+    ----------
+    n_requests : int
+        HTTP requests sent (tries included).
+    """
+
+    def __init__(self, base_url: str, model: str, *, api_key: str | None = None,
+                 timeout: float = TIMEOUT_SECONDS, retries: int = RETRIES, backoff: float = BACKOFF_SECONDS) -> None:
+        self.base_url = check_base_url(base_url)
+        self.url = self.base_url + "/chat/completions"
+        self.model = model
+        self.api_key = api_key
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.n_requests = 0
+        self._form = 0  # index into RESPONSE_FORMATS: the best form the server has not refused
+        self._lock = threading.Lock()
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
+
+    def __repr__(self) -> str:
+        return f"ChatClient({self.url!r}, model={self.model!r})"
+
+    def complete(self, messages: list[dict[str, str]], schema: dict[str, Any], *,
+                 max_tokens: int | None = None) -> ChatReply:
+        """The model's answer to ``messages``, asked for JSON following ``schema`` in the best form accepted.
+
+        Raises
+        ------
+        LLMError
+            One of its subclasses when the server cannot give an answer (see the module docstring).
+        """
+        while True:
+            form = self._form
+            body: dict[str, Any] = {"model": self.model, "messages": messages, "temperature": 0, "seed": 0,
+                                    "stream": False}
+            if max_tokens is not None:
+                body["max_tokens"] = max_tokens
+            if RESPONSE_FORMATS[form] == "json_schema":
+                body["response_format"] = {"type": "json_schema",
+                                           "json_schema": {"name": "codes", "strict": True, "schema": schema}}
+            elif RESPONSE_FORMATS[form] == "json_object":
+                body["response_format"] = {"type": "json_object"}
+            try:
+                answer = self._post(body)
+            except _Refused as refused:
+                if form + 1 < len(RESPONSE_FORMATS) and _about_format(refused.message):
+                    with self._lock:
+                        self._form = max(self._form, form + 1)
+                    continue
+                raise self._client_error(refused.status, refused.message) from None
+            return _reply(answer, RESPONSE_FORMATS[form], self.url)
+
+    def _post(self, body: dict[str, Any]) -> dict[str, Any]:
+        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        pause = self.backoff
+        for attempt in range(self.retries + 1):
+            request = urllib.request.Request(self.url, data=data, headers=headers, method="POST")
+            with self._lock:
+                self.n_requests += 1
+            wait: float | None = None
+            try:
+                with self._opener.open(request, timeout=self.timeout) as response:
+                    raw = response.read(MAX_ANSWER_BYTES + 1)
+                return _json_answer(raw, self.url)
+            except urllib.error.HTTPError as exc:
+                message = _error_message(exc)
+                if exc.code not in _TRANSIENT:
+                    raise _Refused(exc.code, message) from None
+                failure = f"HTTP {exc.code}: {message}"
+                wait = _retry_after(exc.headers.get("Retry-After") if exc.headers else None)
+            except urllib.error.URLError as exc:
+                reason = exc.reason
+                if isinstance(reason, TimeoutError):
+                    raise self._timeout() from None
+                if isinstance(reason, (ConnectionRefusedError, socket.gaierror)):
+                    raise self._unavailable(str(reason)) from None
+                failure = str(reason)
+            except TimeoutError:
+                raise self._timeout() from None
+            except (ConnectionError, http.client.HTTPException) as exc:
+                # The server dropped the connection or sent half an answer: a restart or an overload.
+                failure = f"{type(exc).__name__}: {exc}"
+            if attempt == self.retries:
+                raise LLMUnavailableError(
+                    f"the LLM server at {self.url} kept failing ({printable(failure)[:300]}) after "
+                    f"{self.retries + 1} tries; check its log, then run the same command again (answers "
+                    "already received are kept).", url=self.url)
+            time.sleep(min(wait, MAX_RETRY_AFTER_SECONDS) if wait is not None else pause)
+            pause *= 2
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _timeout(self) -> LLMTimeoutError:
+        return LLMTimeoutError(
+            f"the LLM server at {self.url} gave no answer within {self.timeout:g} s; give it more time "
+            "(timeout=, --llm-timeout), fewer requests at once (concurrency=, --llm-concurrency) or a smaller "
+            "model. Answers already received are kept.", url=self.url)
+
+    def _unavailable(self, reason: str) -> LLMUnavailableError:
+        return LLMUnavailableError(
+            f"no LLM server answers at {self.url} ({printable(reason)}): start it (for Ollama: ollama serve) "
+            "or correct the URL given to --llm / base_url.", url=self.url)
+
+    def _client_error(self, status: int, message: str) -> LLMError:
+        text = message.lower()
+        shown = printable(message)[:300]
+        if "model" in text and any(w in text for w in ("not found", "does not exist", "not exist", "unknown",
+                                                       "no such", "not available", "try pulling")):
+            return LLMModelError(
+                f"the LLM server at {self.url} has no model {self.model!r} ({shown}); pull or load it first "
+                f"(for Ollama: ollama pull {self.model}) or give a name the server lists at "
+                f"{self.base_url}/models.", url=self.url, model=self.model)
+        if any(w in text for w in _CONTEXT_WORDS):
+            return LLMContextError(
+                f"the prompt is longer than the model's context at {self.url} ({shown}); use a model or server "
+                "setting with a longer context (for Ollama: OLLAMA_CONTEXT_LENGTH=32768), fewer codebook "
+                "examples (codebook_examples=) or fewer few-shot examples (few_shot_chars=).", url=self.url)
+        if 300 <= status < 400:
+            return LLMUnavailableError(
+                f"the LLM server at {self.url} answered with a redirect (HTTP {status}), which qualcode does not "
+                "follow: a transcript goes only to the URL you give. Give the server's own base URL.",
+                url=self.url)
+        if status in (401, 403):
+            return LLMError(f"the LLM server at {self.url} refused the request (HTTP {status}: {shown}); "
+                            "check the key given as api_key (--api-key).", url=self.url)
+        if status == 404:
+            return LLMUnavailableError(
+                f"no chat-completions endpoint at {self.url} (HTTP 404: {shown}); the base URL of an "
+                "OpenAI-compatible server usually ends in /v1 (http://localhost:11434/v1).", url=self.url)
+        return LLMError(f"the LLM server at {self.url} refused the request (HTTP {status}: {shown}).",
+                        url=self.url)
+
+
+class _Refused(Exception):
+    """A 4xx answer that trying again will not change (kept inside this module)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+def _about_format(message: str) -> bool:
+    """Whether a refusal is about ``response_format`` (the server does not support that form)."""
+    text = message.lower()
+    return any(w in text for w in ("response_format", "json_schema", "json schema", "json_object", "grammar",
+                                   "structured output", "guided"))
+
+
+def _error_message(exc: urllib.error.HTTPError) -> str:
+    try:
+        raw = exc.read(64 * 1024)
+    except OSError:
+        return exc.reason if isinstance(exc.reason, str) else str(exc.code)
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return raw.decode("utf-8", "replace").strip() or str(exc.reason)
+    error = data.get("error", data) if isinstance(data, dict) else data
+    if isinstance(error, dict):
+        return str(error.get("message") or error.get("detail") or error)
+    return str(error)
+
+
+def _retry_after(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None  # an HTTP date: the doubling pause is used instead
+
+
+def _json_answer(raw: bytes, url: str) -> dict[str, Any]:
+    if len(raw) > MAX_ANSWER_BYTES:
+        raise LLMError(f"the LLM server at {url} sent more than {MAX_ANSWER_BYTES // 2**20} MB for one answer; "
+                       "is the URL an OpenAI-compatible chat endpoint?", url=url)
+    try:
+        answer = json.loads(raw)
+    except ValueError:
+        raise LLMError(f"the LLM server at {url} did not answer in JSON ({printable(raw[:120])!r}); is the URL "
+                       "an OpenAI-compatible chat endpoint (it usually ends in /v1)?", url=url) from None
+    if not isinstance(answer, dict):
+        raise LLMError(f"the LLM server at {url} did not send a chat completion.", url=url)
+    return answer
+
+
+def _reply(answer: dict[str, Any], form: str, url: str) -> ChatReply:
+    try:
+        choice = answer["choices"][0]
+        text = choice["message"]["content"]
+    except (KeyError, IndexError, TypeError):
+        raise LLMError(f"the LLM server at {url} sent no choices[0].message.content; is it OpenAI-compatible?",
+                       url=url) from None
+    usage = answer.get("usage") if isinstance(answer.get("usage"), dict) else {}
+    prompt_tokens = usage.get("prompt_tokens") if usage else None
+    return ChatReply(text=text if isinstance(text, str) else "", form=form,
+                     finish_reason=choice.get("finish_reason") if isinstance(choice, dict) else None,
+                     prompt_tokens=prompt_tokens if isinstance(prompt_tokens, int) else None)
