@@ -96,7 +96,7 @@ def _missing() -> str | None:
     """Why QualCoder cannot run here (None when it can): checked once, in the fixture, not at collection."""
     if not QC_PYTHON.exists():
         return f"no QualCoder environment at {QC_PYTHON} (run 'make qualcoder-venv')"
-    probe = subprocess.run([str(QC_PYTHON), "-c", "from PyQt6 import QtWidgets; import qtawesome"],
+    probe = subprocess.run([str(QC_PYTHON), "-c", "from PyQt6 import QtMultimedia, QtWidgets; import qtawesome"],
                            env=_env(Path(tempfile.gettempdir())), capture_output=True, text=True, timeout=120)
     if probe.returncode != 0:
         tail = (probe.stderr.strip().splitlines() or ["(no message)"])[-1]
