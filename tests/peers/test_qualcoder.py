@@ -48,7 +48,7 @@ LANG = "es"  # the code names qualcode writes (the other tools show one label)
 # Message boxes QualCoder always shows on a project import: the steps, the "experimental" notice and, on a fresh
 # configuration, the AI question. Any other box is something it had to say about the file.
 USUAL_BOXES = ("REFI-QDA import steps:", "REFI-QDA Project import: REFI-QDA PROJECT IMPORT EXPERIMENTAL",
-               "AI Integration:", "Codebook imported:", "Project exported:", "Codebook exported:", "REFI-QDA")
+               "AI Integration:", "Codebook imported:", "Project exported:", "Codebook exported:")
 # Columns of the documents table that are qualcode's own, not the study's attributes.
 DECLARED = {"doc_id", "source_path", "format", "encoding", "language", "sha256", "n_turns", "n_segments", "n_words",
             "labelled", "text", "unit", "added_at", "updated_at"}
@@ -207,7 +207,6 @@ class Trip:
 
 def _current_codings(project: qc.Project) -> pd.DataFrame:
     rows = coded(qc.decisions(project))
-    rows = rows.assign(memo=[m if isinstance(m, str) and m else None for m in rows["memo"]])
     return rows[["doc_id", "start", "end", "code_id", "coder", "memo"]].reset_index(drop=True)
 
 
@@ -372,6 +371,11 @@ def _differ(what: str, expected: Counter | set, got: Counter | set, limit: int =
             f"missing e.g. {missing[:limit]}\nunexpected e.g. {extra[:limit]}")
 
 
+def _note(value: object) -> str | None:
+    """A memo as text, None when there is none (pandas reads a missing one as NaN, QualCoder stores '')."""
+    return value if isinstance(value, str) and value else None
+
+
 def _absent(value: object) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
@@ -476,8 +480,8 @@ def test_qualcoder_gets_every_coding_memo(trip):
     got = _qc_codings(trip)
     names = trip.names()
     expected = Counter((r.doc_id, names[r.code_id], int(r.start), int(r.end), r.memo)
-                       for r in trip.codings.itertuples() if r.memo)
-    have = Counter((r.doc, r.code, r.start, r.end, r.memo) for r in got.itertuples() if r.memo)
+                       for r in trip.codings.itertuples() if _note(r.memo))
+    have = Counter((r.doc, r.code, r.start, r.end, r.memo) for r in got.itertuples() if _note(r.memo))
     assert have == expected, _differ("coding memos (document, code, start, end, memo)", expected, have)
 
 
@@ -540,6 +544,14 @@ def test_qualcoder_gets_the_codebook_qdc(codebook_trip):
 # --- qualcode → QualCoder → qualcode: what comes back -----------------------------------------------------------
 
 
+def test_qualcoder_exports_the_project_without_error(trip):
+    trip.require_import()
+    if trip.exported is None:
+        pytest.fail(f"QualCoder's export did not run: {trip.back_error}")
+    problems = trip.exported.problems()
+    assert trip.qc_qdpx is not None and not problems, f"{problems}\n{trip.exported.describe()}"
+
+
 def test_roundtrip_qualcode_reads_qualcoders_export_without_warnings(trip):
     trip.require_back()
     assert not trip.back_warnings, f"qualcode's import of QualCoder's export warned: {trip.back_warnings}"
@@ -582,9 +594,9 @@ def test_roundtrip_keeps_each_coders_codings(trip):
 def test_roundtrip_keeps_every_memo(trip):
     back = trip.require_back()
     expected = Counter((r.doc_id, r.code_id, int(r.start), int(r.end), r.memo)
-                       for r in trip.codings.itertuples() if r.memo)
+                       for r in trip.codings.itertuples() if _note(r.memo))
     got = Counter((r.doc_id, r.code_id, int(r.start), int(r.end), r.memo)
-                  for r in _current_codings(back).itertuples() if r.memo)
+                  for r in _current_codings(back).itertuples() if _note(r.memo))
     assert got == expected, _differ("memos (document, code, start, end, memo)", expected, got)
 
 
