@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= demo_output
 
-.PHONY: demo test lint test-slow test-all bench clean
+.PHONY: demo test lint test-slow test-all bench clean qualcoder-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,5 +55,18 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/scheduler_endpoints.py
 	$(BIN)/python bench/folder_walk.py
 
+# QualCoder 4.0's own environment (PyQt6 …), apart from qualcode's: tests/peers/test_qualcoder.py runs QualCoder's
+# real REFI-QDA import and export in it. Built once, rebuilt when the pinned list changes.
+QC_VENV ?= .venv-qualcoder
+QC_REQUIREMENTS := tests/peers/qualcoder/requirements.txt
+
+$(QC_VENV)/.installed: $(QC_REQUIREMENTS)
+	rm -rf $(QC_VENV)
+	$(PYTHON) -m venv $(QC_VENV)
+	$(QC_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r $(QC_REQUIREMENTS)
+	touch $@
+
+qualcoder-venv: $(QC_VENV)/.installed
+
 clean:
-	rm -rf $(VENV) $(OUT) .pytest_cache build *.egg-info
+	rm -rf $(VENV) $(QC_VENV) $(OUT) .pytest_cache build *.egg-info
