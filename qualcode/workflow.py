@@ -39,7 +39,7 @@ from .messages import say
 from .project import Project, text_hash
 from .review.decisions import coded_quotes, decisions
 from .review.log import Decision
-from .schemas import check, columns, empty_table, returns
+from .schemas import columns, empty_table, returns
 from .spans import clip, to_document, to_log, to_segment
 from .version import __version__
 
@@ -507,14 +507,8 @@ def import_refi_qda(path: str | Path, project_path: str | Path, *, unit: str = "
         corpus = Corpus._from_documents(docs, unit=unit)
         if any(d.attributes for d in docs):
             merge_survey_attributes(corpus, docs)
-        report = contents.report
+        report = contents.report  # it counts the codings skipped below (no code book, or a code not in it)
         records, skipped = _imported_decisions(contents.selections, corpus.segments, codebook)
-        if skipped:
-            extra = pd.DataFrame([("a coding of a code that could not be read", skipped, "not imported",
-                                   "the file has no code book, or the coding's code is not in it", "")],
-                                 columns=columns("import_report"))
-            report = check(pd.concat([report, extra.astype(report.dtypes.to_dict())], ignore_index=True),
-                           "import_report")
         summary = {"file": path.name, "origin": contents.origin, "positions": contents.positions,
                    "report": report.astype(object).where(report.notna(), None).to_dict("records"),
                    "notes": contents.notes.astype(object).where(contents.notes.notna(), None).to_dict("records")}

@@ -692,6 +692,9 @@ class _Reader:
             if code_id is None and codebook is not None:
                 issues.add("a coding refers to a code the code book does not hold (not imported)", coding.sourceline,
                            why="the file is inconsistent")
+            elif code_id is None:
+                issues.add("a coding in a file without a code book (not imported)", coding.sourceline,
+                           why="the file holds no <CodeBook>: export the project with its codes")
             parts = list(memos or [])
             parts += [self._note_text(_key(r.get("targetGUID")), r.sourceline, "a coding")
                       for r in _children(coding, "NoteRef")]

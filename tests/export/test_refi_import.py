@@ -364,3 +364,17 @@ def test_cli_import_prints_what_came_in_and_the_report_with_its_exit_code(tmp_pa
     assert result.exit_code == 2 and "error:" in result.output and "Traceback" not in result.output
     result = runner.invoke(app, ["import", str(QUALCODER), str(tmp_path / "qc.qualcode")])
     assert result.exit_code == 2 and "already exists" in result.output
+
+
+def test_codings_in_a_file_without_a_code_book_are_reported_not_imported(tmp_path):
+    path = qdpx(tmp_path / "p.qdpx", text_source(selection(AT, AT + len(WORDS))), {f"sources/{SOURCE}.txt": TEXT})
+    qde = zipfile.ZipFile(path).read("project.qde").decode("utf-8")
+    bare = qdpx(tmp_path / "bare.qdpx", "", {f"sources/{SOURCE}.txt": TEXT})
+    with zipfile.ZipFile(bare, "w") as archive:
+        archive.writestr("project.qde", re.sub(r"<CodeBook>.*</CodeBook>", "", qde))
+        archive.writestr(f"sources/{SOURCE}.txt", TEXT)
+    with pytest.warns(QualcodeWarning):
+        project = import_refi_qda(bare, tmp_path / "bare.qualcode")
+    report = qc.import_report(project).set_index("what")
+    assert report.loc["a coding in a file without a code book (not imported)", "count"] == 1
+    assert len(project.documents) == 1 and qc.coded_quotes(project).empty
