@@ -513,7 +513,7 @@ IMPORT_REPORT = (
 
 IMPORTED_NOTES = (
     _c("doc_id", "string", "the document it is about (<NA>: about the whole project)"),
-    _c("kind", "string", "annotation, source memo, case memo, project memo or journal"),
+    _c("kind", "string", "annotation, source memo, case memo, code memo, project memo or journal"),
     _c("name", "string", "its title in the other tool"),
     _c("author", "string", "who wrote it, when the file says"),
     _c("created_at", "string", "when, as the file says"),

@@ -757,6 +757,15 @@ class _Reader:
         if description:
             self._note(None, "project memo", root.get("name") or "", self._user(root.get("creatingUserGUID")),
                        root.get("creationDateTime"), None, None, None, description)
+        for codebook in _children(root, "CodeBook"):
+            for code in codebook.iter():
+                for ref in _children(code, "NoteRef") if _local(code) == "Code" else []:
+                    guid = _key(ref.get("targetGUID"))
+                    note = self._note_elements().get(guid)
+                    text = self._note_text(guid, ref.sourceline, "a code")
+                    if note is not None and text:  # the code's own Description is its definition already
+                        self._note(None, "code memo", code.get("name") or "", self._user(note.get("creatingUser")),
+                                   note.get("creationDateTime"), None, None, None, text)
         for guid, note in self._note_elements().items():
             if guid in self.notes.used:
                 continue

@@ -32,11 +32,12 @@ runner = CliRunner()
 
 
 def qdpx(path: Path, body: str, files: dict[str, str | bytes], *, origin: str = "hand-made test",
-         tail: str = "") -> Path:
+         tail: str = "", code: str = "") -> Path:
     """A .qdpx written by hand (no qualcode involved): one user 'ana', one code 'Trust', ``body`` after them."""
     qde = (f'<?xml version="1.0" encoding="utf-8"?>\n<Project xmlns="{NS}" name="t" origin="{origin}">'
            f'<Users><User guid="{USER}" name="ana"/></Users>'
-           f'<CodeBook><Codes><Code guid="{CODE}" name="Trust" isCodable="true"/></Codes></CodeBook>{body}{tail}'
+           f'<CodeBook><Codes><Code guid="{CODE}" name="Trust" isCodable="true">{code}</Code></Codes></CodeBook>'
+           f'{body}{tail}'
            "</Project>")
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("project.qde", qde)
@@ -260,6 +261,7 @@ def test_memos_in_every_form_become_coding_memos_or_notes(tmp_path):
             f'<Note guid="{note}2" creatingUser="{USER}"><PlainTextContent>annotation text</PlainTextContent>'
             f'<PlainTextSelection guid="40000000-0000-0000-0000-000000000009" startPosition="{c}" endPosition="{d}"/>'
             f'</Note><Note guid="{note}3"><PlainTextContent>coding memo (Note)</PlainTextContent></Note>'
+            f'<Note guid="{note}5"><PlainTextContent>code memo (Note)</PlainTextContent></Note>'
             f'<Note guid="{note}4" plainTextPath="internal://{note}4.txt"/></Notes>'
             f'<Links><Link guid="70000000-0000-0000-0000-000000000001" originGUID="{note}4" '
             f'targetGUID="40000000-0000-0000-0000-000000000003"/></Links>'
@@ -268,7 +270,8 @@ def test_memos_in_every_form_become_coding_memos_or_notes(tmp_path):
             '<Description>project memo</Description>')
     # <Cases> must come before <Sources>: the schema's order, which readers should not need.
     path = qdpx(tmp_path / "memos.qdpx", body, {f"sources/{SOURCE}.txt": text, f"sources/{note}1.txt": "journal entry",
-                                               f"sources/{note}4.txt": "NVivo annotation"}, tail=tail)
+                                               f"sources/{note}4.txt": "NVivo annotation"}, tail=tail,
+                code=f'<NoteRef targetGUID="{note}5"/>')
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # every memo has a home: nothing to warn about
         project = import_refi_qda(path, tmp_path / "m.qualcode")
@@ -278,7 +281,7 @@ def test_memos_in_every_form_become_coding_memos_or_notes(tmp_path):
     got = {(k, t) for k, t in notes[["kind", "text"]].itertuples(index=False)}
     assert got == {("annotation", "MAXQDA memo on words, no code"), ("annotation", "NVivo annotation"),
                    ("annotation", "annotation text"), ("source memo", "source memo"), ("case memo", "case memo"),
-                   ("journal", "journal entry"), ("project memo", "project memo")}
+                   ("journal", "journal entry"), ("project memo", "project memo"), ("code memo", "code memo (Note)")}
     spans = notes.dropna(subset=["start"]).set_index("text")
     assert spans.loc["annotation text", "quote"] == "We share" and spans.loc["NVivo annotation", "quote"] == text[:11]
     assert notes.set_index("kind").loc["project memo", "doc_id"] is pd.NA
