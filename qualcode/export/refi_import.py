@@ -362,23 +362,31 @@ class _Reader:
         doc_attributes, case_memos, unlinked = self._cases(sources, variables)
         wanted = self._wanted_members(sources, unlinked)
         inflated = _inflate(self.path, set(wanted.values()).__contains__) if wanted else {}
-        twins: list[tuple[str, str, str]] = []
+        twins: list[tuple[int, str, str]] = []
         for key, member in wanted.items():
-            text = _decode(inflated[member], f"{self.path}: member {member!r}")
-            if key.startswith("note:"):
-                self.notes.texts[key[5:]] = text
-            elif key.startswith("twin:"):
-                twins.append((key[5:], member, text))
-            elif key.startswith("source:"):
-                next(s for s in sources if s.guid == key[7:]).text = text
+            kind, _, rest = key.partition(":")
+            where = f"{self.path}: member {member!r}"
+            if kind == "source":  # a source's text: not UTF-8 is refused (its positions could not be trusted)
+                sources[int(rest)].text = _decode(inflated[member], where)
+                continue
+            try:
+                text = _decode(inflated[member], where)
+            except ExchangeFileError:
+                issues.add("a note or file that is not UTF-8 text", None, repr(member),
+                           why="REFI-QDA texts are UTF-8; export the project again")
+                continue
+            if kind == "note":
+                self.notes.texts[rest] = text
+            elif kind == "twin":
+                twins.append((int(rest), member, text))
             else:  # a case's SourceRef to a file, not a source (QualCoder): matched by the text it holds
-                self._link_by_content(key[5:], text, sources, doc_attributes, case_memos, unlinked)
+                self._link_by_content(rest, text, sources, doc_attributes, case_memos, unlinked)
         self._refuse_when_nothing_readable(sources)
-        for guid, member, text in twins:
-            source = next(s for s in sources if s.guid == guid)
-            if source.text != text:
+        for index, member, text in twins:
+            source = sources[index]
+            if source.text is not None and source.text != text:
                 issues.add("a source's text is in both sources/ and Sources/, and the two differ", None,
-                           f"{source.name!r}: {wanted['source:' + guid]!r} read, {member!r} not", outcome="changed",
+                           f"{source.name!r}: {wanted[f'source:{index}']!r} read, {member!r} not", outcome="changed",
                            why="the spec's sources/ is read; remove the other folder's copy if that is the right one")
         for refs in unlinked.values():
             for line in refs:
@@ -490,7 +498,8 @@ class _Reader:
                     if memo is not None:
                         memos.setdefault(target, []).append(memo)
                 if not _children(case, "SourceRef") and (values or memo):
-                    self.issues.add("a case with no source", case.sourceline, repr(case.get("name") or ""),
+                    # Line only: a case is often named after its participant, and the report is printed.
+                    self.issues.add("a case with no source", case.sourceline,
                                     why="its variables and memo have no document to go on")
                 n_codes = len(_children(case, "CodeRef"))
                 if n_codes:
@@ -506,7 +515,7 @@ class _Reader:
         """Which archive member holds each source's text, each note's text, and each file a case names."""
         lookup = _Members(self.names)
         wanted: dict[str, str] = {}
-        for source in sources:
+        for index, source in enumerate(sources):
             inline = _first(source.element, "PlainTextContent")
             if inline is not None and inline.text:
                 source.text = inline.text
@@ -522,9 +531,9 @@ class _Reader:
                 if member is not None:
                     break
             if member is not None:
-                wanted["source:" + source.guid] = member
+                wanted[f"source:{index}"] = member
                 if lookup.twin:
-                    wanted["twin:" + source.guid] = lookup.twin
+                    wanted[f"twin:{index}"] = lookup.twin
                 continue
             internal = (source.element.get("plainTextPath") or source.element.get("path") or "").strip()
             self.missing.append((source, tried))
