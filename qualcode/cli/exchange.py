@@ -7,9 +7,10 @@ from pathlib import Path
 
 import typer
 
-from ..errors import QualcodeWarning
+from ..errors import QualcodeWarning, printable
 from ..export.refi_import import POSITION_UNITS, REPORTED
 from ..review.decisions import coded_quotes
+from ..schemas import UNITS
 from ..workflow import import_refi_qda, import_report, imported_notes
 from .app import DONE, PARTLY_DONE, app, command, say, shown
 
@@ -19,7 +20,14 @@ __all__ = ["import_cmd"]
 def _positions(value: str) -> str:
     """Typer callback of ``--positions``: a usage error (exit 2) before anything is read."""
     if value not in POSITION_UNITS:
-        raise typer.BadParameter(f"must be one of {', '.join(POSITION_UNITS)}, got {value!r}.")
+        raise typer.BadParameter(f"must be one of {', '.join(POSITION_UNITS)}, got {printable(value)!r}.")
+    return value
+
+
+def _unit(value: str) -> str:
+    """Typer callback of ``--unit``: a usage error (exit 2) before anything is read."""
+    if value not in UNITS:
+        raise typer.BadParameter(f"must be one of {', '.join(UNITS)}, got {printable(value)!r}.")
     return value
 
 
@@ -35,7 +43,8 @@ def import_cmd(source: Path = typer.Argument(..., help="The .qdpx file another t
                                                   "an emoji counts 2; QualCoder and qualcode code points), "
                                                   "measured when the tool is not known. Give utf16 or codepoints "
                                                   "when the report says the reading was guessed wrong."),
-               unit: str = typer.Option("turn", "--unit", help="Segmentation unit: turn, paragraph or sentence.")
+               unit: str = typer.Option("turn", "--unit", metavar="turn|paragraph|sentence", callback=_unit,
+                                        help="How documents are cut into segments (default: speaker turns).")
                ) -> None:
     """Create a project from a REFI-QDA project (.qdpx): documents, codes, codings, coders, memos, variables.
 

@@ -73,6 +73,7 @@ from ..codebook.model import Codebook
 from ..codebook.qdc import code_guid, read_qdc
 from ..corpus import ReadDocument
 from ..errors import ExchangeFileError, ParameterError, QualcodeError, QualcodeWarning
+from ..io.paths import existing_file
 from ..io.safe import parse_xml_safely, read_zip_safely
 from ..io.text import parse_transcript
 from ..schemas import check, columns
@@ -207,7 +208,7 @@ def read_qdpx(path: str | Path, *, position_units: PositionUnits | str = "auto")
     if position_units not in POSITION_UNITS:
         raise ParameterError(f"position_units={position_units!r} is not one of {', '.join(POSITION_UNITS)}: 'auto' "
                              "reads positions as the tool that wrote the file counts them.")
-    path = Path(path)
+    path = existing_file(path, ExchangeFileError, "REFI-QDA project (.qdpx)")
     names: list[str] = []
 
     def root_qde(member: str) -> bool:

@@ -367,6 +367,8 @@ def test_cli_import_prints_what_came_in_and_the_report_with_its_exit_code(tmp_pa
     assert result.exit_code == 2 and "error:" in result.output and "Traceback" not in result.output
     result = runner.invoke(app, ["import", str(QUALCODER), str(tmp_path / "qc.qualcode")])
     assert result.exit_code == 2 and "already exists" in result.output
+    result = runner.invoke(app, ["import", str(tmp_path / "missing.qdpxx"), str(tmp_path / "n.qualcode")])
+    assert result.exit_code == 2 and "no such REFI-QDA project" in result.output and "missing.qdpx?" in result.output
 
 
 def test_codings_in_a_file_without_a_code_book_are_reported_not_imported(tmp_path):
