@@ -248,6 +248,8 @@ _CORPUS_COLUMNS = frozenset({*columns("documents"), *columns("segments"), "unit"
 _INFLATE_ERRORS = (zlib.error, zipfile.BadZipFile, RuntimeError, NotImplementedError, EOFError, OSError, ValueError)
 # Characters outside the Basic Multilingual Plane: one code point, two UTF-16 code units.
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+# File suffixes a source's name may carry that a document id leaves out (texts, PDFs, recordings).
+_SUFFIXES = (".txt", ".docx", ".rtf", ".pdf", ".m4a", ".mp3", ".wav", ".mp4", ".mov", ".avi", ".mpg")
 # The spec's folder for internal files (§8.1); NVivo capitalises it.
 _SOURCES = "sources/"
 # How each producer counts positions: (substring of <Project origin>, lower case; reading or None = measured; why).
@@ -438,11 +440,15 @@ class _Reader:
                     continue
                 if not kind:
                     continue
-                representation = _first(el, "Representation") if kind == "PDFSource" else None
-                if representation is not None:
-                    name = el.get("name") or representation.get("name") or _key(el.get("guid"))
-                    out.append(_Source(representation, _key(el.get("guid")), name, el))
-                self._report_media(el, kind, imported_text=representation is not None)
+                # A PDF's plain-text representation, a recording's transcripts: text, imported as documents (the
+                # first carries the source's name, variables, memo and whole-source codings).
+                texts = _children(el, "Representation") if kind == "PDFSource" else _children(el, "Transcript")
+                for k, part in enumerate(texts):
+                    name = (el.get("name") if k == 0 else None) or part.get("name") or el.get("name") or \
+                        _key(part.get("guid")) or _key(el.get("guid"))
+                    out.append(_Source(part, _key(el.get("guid")) if k == 0 else _key(part.get("guid")), name,
+                                       el if k == 0 else part))
+                self._report_media(el, kind, imported_text=bool(texts))
         return out
 
     def _report_media(self, el: etree._Element, kind: str, *, imported_text: bool) -> None:
@@ -453,7 +459,7 @@ class _Reader:
         selection = _MEDIA.get(kind, "")
         for sel in el.iter():
             local = _local(sel)
-            if local in (selection, "TranscriptSelection"):
+            if local == selection:
                 n = len(_children(sel, "Coding"))
                 issues.add(f"a selection on a non-text source ({local})", sel.sourceline, why=why_kind)
                 if n:
@@ -461,11 +467,6 @@ class _Reader:
                                why=why_kind, count=n)
                 if _text_of(_first(sel, "Description")):
                     issues.add(f"a memo on a selection of a non-text source ({local})", sel.sourceline, why=why_kind)
-            elif local == "Transcript":
-                issues.add("a transcript of an audio or video source", sel.sourceline,
-                           repr(sel.get("name") or el.get("name") or ""),
-                           why="its codings are tied to the recording's sync points, which qualcode does not keep; "
-                               "export the transcript as a text source")
         n_direct = len(_children(el, "Coding"))
         if n_direct and not imported_text:
             issues.add(f"a coding of a whole non-text source ({kind})", el.sourceline, why=why_kind, count=n_direct)
@@ -645,7 +646,7 @@ class _Reader:
                   doc_attributes: dict[str, dict[str, Any]], guid_to_code: dict[str, str], codebook: Codebook | None,
                   links: dict[str, list[str]]) -> tuple[ReadDocument, list[tuple[Any, ...]]]:
         issues, name, text = self.issues, source.name, source.text or ""
-        wanted_id = Path(name).stem if name.lower().endswith((".txt", ".docx", ".pdf")) else name
+        wanted_id = Path(name).stem if name.lower().endswith(_SUFFIXES) else name
         doc_id = _free_id(wanted_id, doc_ids)
         source.doc_id = doc_id
         if doc_id != wanted_id:
@@ -667,7 +668,8 @@ class _Reader:
                 self._source_note(source, _key(ref.get("targetGUID")), ref.sourceline)
             for coding in _children(owner, "Coding"):  # the whole source coded
                 rows.extend(self._codings(source, [coding], 0, len(text), None, guid_to_code, codebook))
-        for selection in _children(source.element, "PlainTextSelection"):
+        for selection in [*_children(source.element, "PlainTextSelection"),
+                          *_children(source.element, "TranscriptSelection")]:
             span = self._span(source, selection)
             if span is None:
                 continue
@@ -724,8 +726,17 @@ class _Reader:
         return rows
 
     def _span(self, source: _Source, selection: etree._Element) -> tuple[int, int] | None:
-        raw_start = _position(selection, "startPosition", self.where)
-        raw_end = _position(selection, "endPosition", self.where)
+        if _local(selection) == "TranscriptSelection":  # between two sync points of the transcript
+            points = {_key(p.get("guid")): p for p in _children(source.element, "SyncPoint")}
+            ends = [points.get(_key(selection.get(a))) for a in ("fromSyncPoint", "toSyncPoint")]
+            if any(p is None or p.get("position") is None for p in ends):
+                self.issues.add("a transcript selection whose sync points give no text position (not imported)",
+                                selection.sourceline, why="the file ties it to times only")
+                return None
+            raw_start, raw_end = (_position(p, "position", self.where) for p in ends if p is not None)
+        else:
+            raw_start = _position(selection, "startPosition", self.where)
+            raw_end = _position(selection, "endPosition", self.where)
         text = source.text or ""
         start, end = source.reading.to_text(raw_start), source.reading.to_text(raw_end)
         if start is None or end is None or not 0 <= start < end <= len(text):

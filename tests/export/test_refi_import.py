@@ -289,7 +289,7 @@ def test_memos_in_every_form_become_coding_memos_or_notes(tmp_path):
 
 
 def test_import_report_lists_what_has_no_home_with_counts_and_why(tmp_path):
-    """The hand-authored all-features fixture: sets, links, graphs, media, PDF areas, transcripts, case codes."""
+    """The hand-authored all-features fixture: sets, links, graphs, media, PDF areas, case codes; transcripts come in."""
     qde = (REFI / "qdpx-toolkit_hand-authored_all-features_project.qde").read_bytes()
     path = tmp_path / "all.qdpx"
     with zipfile.ZipFile(path, "w") as archive:
@@ -302,11 +302,10 @@ def test_import_report_lists_what_has_no_home_with_counts_and_why(tmp_path):
     report = qc.import_report(project).set_index("what")
     lost = report[report["outcome"] == "not imported"]
     for what, count in [("a set (group of codes or sources)", 1), ("a graph (network view)", 1),
-                        ("a non-text source (PictureSource)", 1), ("a non-text source (AudioSource)", 1),
-                        ("a non-text source (VideoSource)", 1), ("a selection on a non-text source (PDFSelection)", 1),
+                        ("a non-text source (PictureSource)", 1), ("a non-text source (VideoSource)", 1),
+                        ("a selection on a non-text source (PDFSelection)", 1),
                         ("a coding of a selection on a non-text source (AudioSelection)", 1),
-                        ("a transcript of an audio or video source", 1), ("a code given to a whole case", 1),
-                        ("a selection assigned to a case", 1)]:
+                        ("a code given to a whole case", 1), ("a selection assigned to a case", 1)]:
         assert lost.loc[what, "count"] == count, what
         assert lost.loc[what, "why"] and lost.loc[what, "where"].startswith("line ")
     # The Link ties the research memo to a coded selection: it is that coding's memo, not lost.
@@ -314,9 +313,11 @@ def test_import_report_lists_what_has_no_home_with_counts_and_why(tmp_path):
     quotes = qc.coded_quotes(project).set_index("quote_now")
     assert quotes.loc["Diet and health", "memo"] == "Remember to follow up on diet-related comments."
     assert set(qc.imported_notes(project)["kind"]) == {"case memo"}
-    # The PDF's plain-text representation is a document; the text source's codings are on their words.
-    assert sorted(project.documents["doc_id"]) == ["Interview 1", "doc"]
-    assert sorted(quotes.index) == ["Diet and health", "health are clo"]  # 9–23, as the file says
+    # The PDF's plain-text representation and the recording's transcript are documents; the text source's and the
+    # transcript's codings are on their words (the transcript's between its two sync points, 0–20).
+    assert sorted(project.documents["doc_id"]) == ["Interview 1", "doc", "interview"]
+    assert sorted(quotes.index) == ["Diet and health", "Diet and health are ", "health are clo"]  # as the file says
+    assert "a non-text source (AudioSource)" not in report.index
     said = " ".join(str(w.message) for w in seen)
     assert "a set (group of codes or sources)" in said and "imported as note" not in said
 
