@@ -349,6 +349,8 @@ class _Reader:
         self.notes = _Notes()
         self.note_rows: list[tuple[Any, ...]] = []
         self.missing: list[tuple[_Source, list[str]]] = []
+        # Cases with no SourceRef: (line, variable values, memo as (name, text, author, created) or None).
+        self.sourceless: list[tuple[int | None, dict[str, Any], tuple[str, str, str | None, str | None] | None]] = []
         # Per GUID a case's SourceRef names but no source has: the case's (variables, memo), linked later if can be.
         self.case_of_unlinked: dict[str, list[tuple[dict[str, Any], tuple[str, str, str | None, str | None] | None]]]
         self.case_of_unlinked = {}
@@ -407,6 +409,7 @@ class _Reader:
             selections.extend(rows)
             for name, memo, author, created in case_memos.get(source.guid, []):
                 self._note(source.doc_id, "case memo", name, author, created, None, None, None, memo)
+        self._sourceless_cases(docs)
         self._project_level()
         issues.warn()
         notes = pd.DataFrame(self.note_rows, columns=columns("imported_notes"))
@@ -415,6 +418,24 @@ class _Reader:
         return QdpxContents(root.get("name") or self.path.stem, codebook, docs,
                             pd.DataFrame(selections, columns=SELECTION_COLUMNS, dtype=object), notes,
                             issues.frame(), root.get("origin") or "", positions)
+
+    def _sourceless_cases(self, docs: list[ReadDocument]) -> None:
+        """Cases that name no source (QualCoder's re-export): their memo is a project note; their values are said
+        lost only when no document carries them already (QualCoder writes them on the sources too)."""
+        carried = {(k, str(v)) for doc in docs for k, v in (doc.attributes or {}).items()}
+        for line, values, memo in self.sourceless:
+            if memo is not None:
+                name, text, author, created = memo
+                self._note(None, "case memo", name, author, created, None, None, None, text)
+            if not values:
+                continue
+            # Line only: a case is often named after its participant, and the report is printed.
+            if all((k, str(v)) in carried for k, v in values.items()):
+                self.issues.add("a case with no source, whose values its documents carry", line, outcome="imported",
+                                why="the documents' own variables hold the same values")
+            else:
+                self.issues.add("a case with no source", line,
+                                why="its variables have no document to go on; link the case to its sources")
 
     def _codebook(self) -> tuple[Codebook | None, dict[str, str]]:
         codebook_el = _first(self.root, "CodeBook")
@@ -500,9 +521,7 @@ class _Reader:
                     if memo is not None:
                         memos.setdefault(target, []).append(memo)
                 if not _children(case, "SourceRef") and (values or memo):
-                    # Line only: a case is often named after its participant, and the report is printed.
-                    self.issues.add("a case with no source", case.sourceline,
-                                    why="its variables and memo have no document to go on")
+                    self.sourceless.append((case.sourceline, values, memo))
                 n_codes = len(_children(case, "CodeRef"))
                 if n_codes:
                     self.issues.add("a code given to a whole case", case.sourceline, count=n_codes,

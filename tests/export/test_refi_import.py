@@ -384,3 +384,15 @@ def test_codings_in_a_file_without_a_code_book_are_reported_not_imported(tmp_pat
     report = qc.import_report(project).set_index("what")
     assert report.loc["a coding in a file without a code book (not imported)", "count"] == 1
     assert len(project.documents) == 1 and qc.coded_quotes(project).empty
+
+
+def test_import_of_a_qualcoder_reexport_keeps_every_document_and_coding_and_loses_no_case_value(tmp_path):
+    """qualcode's demo through QualCoder 4.0 and back: its cases lost their SourceRef, but QualCoder wrote their
+    values on each source too, so nothing is lost and nothing is warned about."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        project = import_refi_qda(REFI / "qualcoder-4.0b_reexport-of-qualcode-demo.qdpx", tmp_path / "re.qualcode")
+    assert len(project.documents) == 15 and len(qc.coded_quotes(project)) == 435
+    assert project.documents["district"].notna().all()
+    report = qc.import_report(project)
+    assert list(report["outcome"]) == ["imported"] and report["count"].iloc[0] == 13
