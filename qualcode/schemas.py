@@ -506,7 +506,8 @@ IMPORT_REPORT = (
     _c("what", "string", "the kind of thing in the file (a Set, a memo on a selection, a PDF source …)", **_ID),
     _c("count", "int64", "how many of them"),
     _c("outcome", "string",
-       "not imported, imported (as it was), imported as note, renamed, changed, converted or guessed"),
+       "not imported, imported (as it was), imported as note, imported as attribute, renamed, changed, converted "
+       "or guessed"),
     _c("why", "string", "why, and what to do to keep it"),
     _c("where", "string", "lines of the project file (first few), or other details"),
 )

@@ -365,6 +365,8 @@ class _Reader:
         variables = _variable_names(root, issues)
         sources = self._sources()
         doc_attributes, case_memos, unlinked = self._cases(sources, variables)
+        for guid, sets in self._source_sets(sources, variables).items():
+            doc_attributes.setdefault(guid, {}).update(sets)
         wanted = self._wanted_members(sources, unlinked)
         inflated = _inflate(self.path, set(wanted.values()).__contains__) if wanted else {}
         twins: list[tuple[int, str, str]] = []
@@ -418,6 +420,32 @@ class _Reader:
         return QdpxContents(root.get("name") or self.path.stem, codebook, docs,
                             pd.DataFrame(selections, columns=SELECTION_COLUMNS, dtype=object), notes,
                             issues.frame(), root.get("origin") or "", positions)
+
+    def _source_sets(self, sources: list[_Source], variables: dict[str, str]) -> dict[str, dict[str, str]]:
+        """Sets of sources (NVivo source sets, ATLAS.ti document groups): one attribute per set, "yes" on its members.
+
+        An attribute is what qualcode groups documents by (``--by``); a set named like a variable or a corpus
+        column gets ``set_`` before its name.
+        """
+        known = {s.guid for s in sources}
+        taken = set(variables.values()) | _CORPUS_COLUMNS
+        out: dict[str, dict[str, str]] = {}
+        for block in _children(self.root, "Sets"):
+            for item in _children(block, "Set"):
+                members = [_key(m.get("targetGUID")) for m in _children(item, "MemberSource")]
+                if not members:
+                    continue
+                name = (item.get("name") or "").strip() or f"set_{item.sourceline}"
+                while name in taken:
+                    name = f"set_{name}"
+                taken.add(name)
+                for guid in members:
+                    if guid in known:
+                        out.setdefault(guid, {})[name] = "yes"
+                self.issues.add("a set of sources (document group)", item.sourceline, repr(name),
+                                outcome="imported as attribute",
+                                why="each member document has the attribute, with value 'yes': group by it with --by")
+        return out
 
     def _sourceless_cases(self, docs: list[ReadDocument]) -> None:
         """Cases that name no source (QualCoder's re-export): their memo is a project note; their values are said
@@ -825,8 +853,10 @@ class _Reader:
                            why="qualcode keeps no links; the linked items themselves are imported when they can be")
         for block in _children(root, "Sets"):
             for item in _children(block, "Set"):
-                issues.add("a set (group of codes or sources)", item.sourceline, repr(item.get("name") or ""),
-                           why="qualcode has no sets; group codes under a parent code, documents by an attribute")
+                n_codes = len(_children(item, "MemberCode"))
+                if n_codes:
+                    issues.add("a set of codes (code group)", item.sourceline, repr(item.get("name") or ""),
+                               why="qualcode has no code groups; group codes under a parent code")
         for block in _children(root, "Graphs"):
             for item in _children(block, "Graph"):
                 issues.add("a graph (network view)", item.sourceline, repr(item.get("name") or ""),

@@ -301,7 +301,7 @@ def test_import_report_lists_what_has_no_home_with_counts_and_why(tmp_path):
         project = import_refi_qda(path, tmp_path / "all.qualcode")
     report = qc.import_report(project).set_index("what")
     lost = report[report["outcome"] == "not imported"]
-    for what, count in [("a set (group of codes or sources)", 1), ("a graph (network view)", 1),
+    for what, count in [("a set of codes (code group)", 1), ("a graph (network view)", 1),
                         ("a non-text source (PictureSource)", 1), ("a non-text source (VideoSource)", 1),
                         ("a selection on a non-text source (PDFSelection)", 1),
                         ("a coding of a selection on a non-text source (AudioSelection)", 1),
@@ -318,8 +318,11 @@ def test_import_report_lists_what_has_no_home_with_counts_and_why(tmp_path):
     assert sorted(project.documents["doc_id"]) == ["Interview 1", "doc", "interview"]
     assert sorted(quotes.index) == ["Diet and health", "Diet and health are ", "health are clo"]  # as the file says
     assert "a non-text source (AudioSource)" not in report.index
+    # The set's source member: an attribute to group documents by.
+    assert report.loc["a set of sources (document group)", "outcome"] == "imported as attribute"
+    assert project.documents.set_index("doc_id").loc["Interview 1", "Diet-related"] == "yes"
     said = " ".join(str(w.message) for w in seen)
-    assert "a set (group of codes or sources)" in said and "imported as note" not in said
+    assert "a set of codes (code group)" in said and "imported as note" not in said
 
 
 def test_import_of_a_real_qualcoder_export_keeps_documents_coders_memos_cases_and_notes(tmp_path):
@@ -362,7 +365,7 @@ def test_cli_import_prints_what_came_in_and_the_report_with_its_exit_code(tmp_pa
                          "Diet and health are closely linked in this interview.")
     result = runner.invoke(app, ["import", str(path), str(tmp_path / "all.qualcode")])
     assert result.exit_code == 1, result.output  # done in part: what was not imported is listed
-    assert "a set (group of codes or sources)" in result.output and "were not imported" in result.output
+    assert "a set of codes (code group)" in result.output and "were not imported" in result.output
     missing = qdpx(tmp_path / "missing.qdpx", text_source(selection(AT, AT + len(WORDS))), {})
     result = runner.invoke(app, ["import", str(missing), str(tmp_path / "m.qualcode")])
     assert result.exit_code == 2 and "error:" in result.output and "Traceback" not in result.output
