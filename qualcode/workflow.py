@@ -452,8 +452,9 @@ def import_refi_qda(path: str | Path, project_path: str | Path, *, unit: str = "
     document attributes. Memos with no coding to go on (annotations, source,
     case and project memos, journals) are kept as the project's imported
     notes (:func:`imported_notes`); everything the file holds that qualcode
-    cannot (non-text sources, Sets, Links, Graphs …) is counted in the import
-    report (:func:`import_report`), kept with the project too.
+    cannot (pictures, PDF page areas, time selections, code groups, Links,
+    Graphs …) is counted in the import report (:func:`import_report`), kept
+    with the project too.
 
     Parameters
     ----------
