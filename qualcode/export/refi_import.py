@@ -164,8 +164,9 @@ def read_qdpx(path: str | Path, *, position_units: PositionUnits | str = "auto")
     source, case and project memos and journals become notes; a PDF's text
     and a recording's transcripts become documents, a set of sources an
     attribute. What has no place in qualcode (pictures, PDF page areas, time
-    selections, code groups, Links, Graphs …) is counted in the report. Only the ``.qde`` file and the texts its sources and notes
-    name are inflated (originals, Word copies and media are never read).
+    selections, code groups, Links, Graphs …) is counted in the report.
+    Only the ``.qde`` file and the texts its sources and notes name are
+    inflated (originals, Word copies and media are never read).
 
     Parameters
     ----------
