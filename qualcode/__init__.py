@@ -46,7 +46,16 @@ from .review.decisions import accept, add_manual, coded_quotes, decisions, rejec
 from .review.sheet import apply_review, export_review_sheet, read_review_sheet
 from .review.widget import ReviewWidget, review_widget
 from .version import __version__
-from .workflow import Pseudonymizer, export_refi_qda, export_report, import_refi_qda, set_codebook, suggest
+from .workflow import (
+    Pseudonymizer,
+    export_refi_qda,
+    export_report,
+    import_refi_qda,
+    import_report,
+    imported_notes,
+    set_codebook,
+    suggest,
+)
 
 __all__ = [
     "Code",
@@ -86,6 +95,8 @@ __all__ = [
     "export_tables",
     "first_appearance",
     "import_refi_qda",
+    "import_report",
+    "imported_notes",
     "krippendorff_alpha",
     "load_codebook",
     "load_corpus",

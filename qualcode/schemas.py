@@ -514,6 +514,28 @@ EMERGENT_THEMES = (
     _c("similarity", "float64", "0–1; low means new"),
 )
 
+IMPORT_REPORT = (
+    _c("what", "string", "the kind of thing in the file (a Set, a memo on a selection, a PDF source …)", **_ID),
+    _c("count", "int64", "how many of them"),
+    _c("outcome", "string",
+       "not imported, imported (as it was), imported as note, imported as attribute, renamed, changed, converted "
+       "or guessed"),
+    _c("why", "string", "why, and what to do to keep it"),
+    _c("where", "string", "lines of the project file (first few), or other details"),
+)
+
+IMPORTED_NOTES = (
+    _c("doc_id", "string", "the document it is about (<NA>: about the whole project)"),
+    _c("kind", "string", "annotation, source memo, case memo, code memo, project memo or journal"),
+    _c("name", "string", "its title in the other tool"),
+    _c("author", "string", "who wrote it, when the file says"),
+    _c("created_at", "string", "when, as the file says"),
+    _c("start", "Int64", "for an annotation: where the annotated words start in the document text"),
+    _c("end", "Int64", "where they end"),
+    _c("quote", "string", "the annotated words"),
+    _c("text", "string", "the note itself", **_ID),
+)
+
 _ATTRS = "the document's attribute columns (role, district, stage, round …)"
 
 TABLES: dict[str, Table] = {t.name: t for t in (
@@ -564,6 +586,10 @@ TABLES: dict[str, Table] = {t.name: t for t in (
     Table("alpha", ALPHA, "per code: agreement of several coders", "qc.krippendorff_alpha(codings)"),
     Table("disagreements", DISAGREEMENTS, "one row per (segment, code) two coders disagree on",
           "qc.disagreements(codings, a, b)", "doc_id and text when segments are given; sorted by code"),
+    Table("import_report", IMPORT_REPORT, "one row per kind of thing a REFI-QDA import did not take as it was",
+          "qc.import_report(project) or qualcode.export.read_qdpx(path).report"),
+    Table("imported_notes", IMPORTED_NOTES, "memos of another tool with no coding to hang on: annotations, journals …",
+          "qc.imported_notes(project) or qualcode.export.read_qdpx(path).notes"),
     Table("emergent_themes", EMERGENT_THEMES, "candidate themes from uncoded participant segments",
           "qc.emergent_themes(segments, codings)"),
 )}

@@ -32,7 +32,7 @@ from .errors import ParameterError, ProjectError, QualcodeWarning
 from .export.charts import plot_frequencies, plot_saturation
 from .export.excel import DEFAULT_BY, DEFAULT_ORDER, export_excel, report_tables
 from .export.pseudonymize import Pseudonymizer as TextPseudonymizer
-from .export.refi_import import read_qdpx
+from .export.refi_import import PositionUnits, read_qdpx
 from .export.refi_qda import qdpx_bytes
 from .io import assign_languages, merge_survey_attributes
 from .io.atomic import atomic_write_bytes, check_writable
@@ -43,7 +43,7 @@ from .project import Project, text_hash
 from .review.decisions import coded_quotes, decisions
 from .review.log import Decision
 from .schemas import coded as coded_rows
-from .schemas import returns
+from .schemas import columns, empty_table, returns
 from .spans import clip, to_document, to_log, to_segment
 from .version import __version__
 
@@ -550,13 +550,22 @@ def _write_qdpx(project: Project, path: str | Path, *, lang: str, description: s
     atomic_write_bytes(path, data, overwrite=overwrite)
 
 
-def import_refi_qda(path: str | Path, project_path: str | Path, *, unit: str = "turn") -> Project:
+def import_refi_qda(path: str | Path, project_path: str | Path, *, unit: str = "turn",
+                    position_units: PositionUnits | str = "auto") -> Project:
     """Create a project from a ``.qdpx`` written by qualcode or another tool.
 
     Documents keep their text exactly (positions in the file refer to it);
     speaker labels are found as in plain-text transcripts. Each coded
     selection becomes a manual decision of the user who made it, on every
-    segment it overlaps. Case variables become document attributes.
+    segment it overlaps; several selections of one code by one coder in one
+    segment stay several codings. Coding memos, in whichever form the tool
+    wrote them, become the decisions' memos; case and source variables become
+    document attributes. Memos with no coding to go on (annotations, source,
+    case and project memos, journals) are kept as the project's imported
+    notes (:func:`imported_notes`); everything the file holds that qualcode
+    cannot (pictures, PDF page areas, time selections, code groups, Links,
+    Graphs …) is counted in the import report (:func:`import_report`), kept
+    with the project too.
 
     Parameters
     ----------
@@ -566,6 +575,10 @@ def import_refi_qda(path: str | Path, project_path: str | Path, *, unit: str = "
         The new project file (must not exist).
     unit : str, default "turn"
         Segmentation unit of the documents.
+    position_units : {"auto", "utf16", "codepoints"}, default "auto"
+        How the file counts positions: "auto" follows the tool that wrote it
+        (NVivo counts UTF-16 code units, so an emoji counts 2) and measures
+        when that is not known (the report says it guessed).
 
     Returns
     -------
@@ -575,7 +588,8 @@ def import_refi_qda(path: str | Path, project_path: str | Path, *, unit: str = "
     Raises
     ------
     ExchangeFileError
-        For an unsafe or damaged archive (C6), or one without a ``.qde`` file.
+        For an unsafe or damaged archive (C6), one without a ``.qde`` file,
+        or one whose text sources are all missing from it.
     ProjectError
         If ``project_path`` exists.
     OutputExistsError
@@ -588,32 +602,109 @@ def import_refi_qda(path: str | Path, project_path: str | Path, *, unit: str = "
     Warns
     -----
     QualcodeWarning
-        When some codings refer to codes or sources that could not be read (not imported).
+        Once, for what was not imported, renamed or guessed (the import
+        report's rows with those outcomes).
 
     Examples
     --------
     >>> project = qc.import_refi_qda("estudio.qdpx", "estudio.qualcode")  # doctest: +SKIP
+    >>> qc.import_report(project)  # doctest: +SKIP
     """
     path, project_path = Path(path), Path(project_path)
     # Built in a hidden file, moved into place only when complete: a failed import leaves nothing behind.
     with Project.building(project_path) as project:
-        contents = read_qdpx(path)
+        contents = read_qdpx(path, position_units=position_units)
         docs, codebook = contents.documents, contents.codebook
         assign_languages(docs, None, None)
         corpus = Corpus._from_documents(docs, unit=unit)
         if any(d.attributes for d in docs):
             merge_survey_attributes(corpus, docs)
+        report = contents.report  # it counts the codings skipped below (no code book, or a code not in it)
+        records, skipped = _imported_decisions(contents.selections, corpus.segments, codebook)
+        summary = {"file": path.name, "origin": contents.origin, "positions": contents.positions,
+                   "report": report.astype(object).where(report.notna(), None).to_dict("records"),
+                   "notes": contents.notes.astype(object).where(contents.notes.notna(), None).to_dict("records")}
         with project.transaction() as db:
             db.execute("INSERT INTO meta(key, value) VALUES ('name', ?)", (contents.name,))
+            db.execute("INSERT INTO meta(key, value) VALUES (?, ?)", (_IMPORT_KEY, json.dumps(summary)))
         project.add_corpus(corpus)
         if codebook is not None:
             project.add_codebook(codebook)
-        records, skipped = _imported_decisions(contents.selections, corpus.segments, codebook)
         project.log.append(records)
     if skipped:
         warnings.warn(f"{path}: {skipped} coding(s) refer to codes or sources that could not be read; not imported.",
                       QualcodeWarning, stacklevel=2)
     return Project.open(project_path)
+
+
+# The meta key of what import_refi_qda kept besides the study: the file's name, origin, position reading, import
+# report and notes (JSON). Kept in meta, the project's key/value table, so the file format does not change.
+_IMPORT_KEY = "refi_import"
+
+
+def _import_summary(project: Project) -> dict:
+    rows = project.query("SELECT value FROM meta WHERE key = ?", (_IMPORT_KEY,))
+    return json.loads(rows[0][0]) if rows else {}
+
+
+@returns("import_report")
+def import_report(project: Project) -> pd.DataFrame:
+    """What the REFI-QDA import that made ``project`` did not take as it was: one row per kind.
+
+    Each row says what (a Set, a picture source, a memo kept as a note, the
+    reading of positions …), how many, the outcome (``not imported``,
+    ``imported as note``, ``renamed``, ``changed``, ``converted``, ``guessed``),
+    why and what to do, and where in the file (lines of the ``.qde``).
+
+    Parameters
+    ----------
+    project : Project
+        A project made by :func:`import_refi_qda` (any other has an empty report).
+
+    Returns
+    -------
+    DataFrame
+        {columns}
+
+    Examples
+    --------
+    >>> qc.import_report(qc.import_refi_qda("nvivo.qdpx", "nvivo.qualcode"))  # doctest: +SKIP
+    """
+    rows = _import_summary(project).get("report", [])
+    if not rows:
+        return empty_table("import_report")
+    frame = pd.DataFrame(rows, columns=columns("import_report"))
+    return frame.astype(dict.fromkeys(("what", "outcome", "why", "where"), "string") | {"count": "int64"})
+
+
+@returns("imported_notes")
+def imported_notes(project: Project) -> pd.DataFrame:
+    """Memos another tool held with no coding to go on, kept by the REFI-QDA import that made ``project``.
+
+    Annotations (a memo on words of a document, no code), source and case
+    memos (per document), project memos and journals (``doc_id`` missing).
+    Coding memos are not here: they are the decisions' ``memo``.
+
+    Parameters
+    ----------
+    project : Project
+        A project made by :func:`import_refi_qda` (any other has none).
+
+    Returns
+    -------
+    DataFrame
+        {columns}
+
+    Examples
+    --------
+    >>> qc.imported_notes(project).query("kind == 'annotation'")  # doctest: +SKIP
+    """
+    rows = _import_summary(project).get("notes", [])
+    if not rows:
+        return empty_table("imported_notes")
+    frame = pd.DataFrame(rows, columns=columns("imported_notes"))
+    return frame.astype({c: "string" for c in columns("imported_notes") if c not in ("start", "end")}
+                        | {"start": "Int64", "end": "Int64"})
 
 
 def _imported_decisions(selections: pd.DataFrame, segments: pd.DataFrame,

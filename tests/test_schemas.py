@@ -6,6 +6,8 @@ declarations (``{columns}``), and here each declaration is compared with a real 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -73,6 +75,10 @@ def produced(tmp_path_factory, samples):
         out["review_sheet"] = (review, [])
         out["review_outcomes"] = (qc.apply_review(project, review), [])
         out["codebook_set"] = (qc.set_codebook(project, qc.load_codebook("leadership"), dry_run=True), [])
+    qualcoder = Path(__file__).parent / "data" / "refi" / "qualcoder-4.0b_native-project.qdpx"
+    imported = qc.import_refi_qda(qualcoder, folder / "imported.qualcode")
+    out["import_report"] = (qc.import_report(imported), [])
+    out["imported_notes"] = (qc.imported_notes(imported), [])
     return out
 
 

@@ -1,0 +1,408 @@
+"""REFI-QDA import of other tools' projects (issue 18, import side): where texts are, how positions count, every
+coding kept, memos in every form, one report of what has no home; on real NVivo and QualCoder files and siblings.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from lxml import etree
+from typer.testing import CliRunner
+
+import qualcode as qc
+from qualcode.cli import app
+from qualcode.errors import ExchangeFileError, ParameterError, QualcodeWarning
+from qualcode.export.refi_import import read_qdpx
+from qualcode.project import Project
+from qualcode.workflow import import_refi_qda
+
+REFI = Path(__file__).resolve().parents[1] / "data" / "refi"
+NVIVO = REFI / "nvivo-12.6_oltas0517.qdpx"
+QUALCODER = REFI / "qualcoder-4.0b_native-project.qdpx"
+NS = "urn:QDA-XML:project:1.0"
+USER = "10000000-0000-0000-0000-000000000001"
+CODE = "20000000-0000-0000-0000-000000000001"
+SOURCE = "30000000-0000-0000-0000-000000000001"
+runner = CliRunner()
+
+
+def qdpx(path: Path, body: str, files: dict[str, str | bytes], *, origin: str = "hand-made test",
+         tail: str = "", code: str = "") -> Path:
+    """A .qdpx written by hand (no qualcode involved): one user 'ana', one code 'Trust', ``body`` after them."""
+    qde = (f'<?xml version="1.0" encoding="utf-8"?>\n<Project xmlns="{NS}" name="t" origin="{origin}">'
+           f'<Users><User guid="{USER}" name="ana"/></Users>'
+           f'<CodeBook><Codes><Code guid="{CODE}" name="Trust" isCodable="true">{code}</Code></Codes></CodeBook>'
+           f'{body}{tail}'
+           "</Project>")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("project.qde", qde)
+        for name, text in files.items():
+            archive.writestr(name, text.encode("utf-8") if isinstance(text, str) else text)
+    return path
+
+
+def selection(start: int, end: int, k: int = 1, *, name: str = "", inner: str = "", coded: bool = True) -> str:
+    coding = (f'<Coding guid="50000000-0000-0000-0000-00000000000{k}" creatingUser="{USER}">'
+              f'<CodeRef targetGUID="{CODE}"/></Coding>') if coded else ""
+    return (f'<PlainTextSelection guid="40000000-0000-0000-0000-00000000000{k}" name="{name}" '
+            f'startPosition="{start}" endPosition="{end}">{inner}{coding}</PlainTextSelection>')
+
+
+def text_source(selections: str, *, attributes: str = f'plainTextPath="internal://{SOURCE}.txt"',
+                inner: str = "") -> str:
+    return f'<Sources><TextSource guid="{SOURCE}" name="entrevista" {attributes}>{inner}{selections}</TextSource></Sources>'
+
+
+def quiet(call, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", QualcodeWarning)
+        return call(*args, **kwargs)
+
+
+TEXT = "ENTREVISTADORA: Hola\nD1: Confío en mis colegas.\n"
+WORDS = "Confío en mis colegas"
+AT = TEXT.index(WORDS)
+
+
+# -- where the texts are (spec §8.1, §8.3) -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("member", "attributes"), [
+    (f"sources/{SOURCE}.txt", f'plainTextPath="internal://{SOURCE}.txt"'),             # the spec, QualCoder, MAXQDA
+    (f"Sources/{SOURCE}.txt", f'plainTextPath="internal://{SOURCE}.txt"'),             # NVivo
+    (f"SOURCES/{SOURCE}.txt", f'plainTextPath="internal://{SOURCE}.txt"'),             # any case
+    (f"sources/{SOURCE}.txt", f'plainTextPath="{SOURCE}.txt"'),                        # without internal://
+    (f"sources/{SOURCE}.txt", f'plainTextPath="internal:///{SOURCE}.txt"'),            # a leading slash
+    (f"sources/{SOURCE}.txt", f'plainTextPath="sources/{SOURCE}.txt"'),                # the folder in the path
+    (f"sources/{SOURCE}.txt", f'plainTextPath="./sources\\{SOURCE}.txt"'),             # relative, backslash
+    (f"sources/{SOURCE}.txt", f'path="internal://{SOURCE}.txt"'),                      # in path, not plainTextPath
+    (f"{SOURCE}.txt", f'plainTextPath="internal://{SOURCE}.txt"'),                     # at the archive's root
+], ids=["sources", "Sources", "SOURCES", "no-scheme", "leading-slash", "folder-in-path", "dot-backslash",
+        "path-attribute", "root"])
+def test_import_finds_lowercase_sources_folder_and_every_spec_path_shape(tmp_path, member, attributes):
+    path = qdpx(tmp_path / "p.qdpx", text_source(selection(AT, AT + len(WORDS)), attributes=attributes),
+                {member: TEXT})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing is lost: no warning
+        project = import_refi_qda(path, tmp_path / "p.qualcode")
+    quotes = qc.coded_quotes(project)
+    assert list(project.documents["doc_id"]) == ["entrevista"] and list(quotes["quote_now"]) == [WORDS]
+
+
+def test_import_of_a_maxqda_style_archive_with_sources_and_internal_paths_keeps_every_document(tmp_path):
+    body = "<Sources>" + "".join(
+        f'<TextSource guid="3000000{k}-0000-0000-0000-000000000001" name="e{k}.docx" '
+        f'richTextPath="internal://3000000{k}-0000-0000-0000-000000000001.docx" '
+        f'plainTextPath="internal://3000000{k}-0000-0000-0000-000000000001.txt">'
+        f'{selection(AT, AT + len(WORDS), k)}</TextSource>' for k in range(1, 4)) + "</Sources>"
+    files = {f"sources/3000000{k}-0000-0000-0000-000000000001.txt": "\ufeff" + TEXT for k in range(1, 4)}
+    files |= {f"sources/3000000{k}-0000-0000-0000-000000000001.docx": b"PK not read" for k in range(1, 4)}
+    project = import_refi_qda(qdpx(tmp_path / "m.qdpx", body, files, origin="MAXQDA 24.7.0"), tmp_path / "m.qualcode")
+    assert sorted(project.documents["doc_id"]) == ["e1", "e2", "e3"]
+    assert list(qc.coded_quotes(project)["quote_now"]) == [WORDS] * 3
+
+
+def test_import_refuses_a_project_whose_sources_are_all_missing_naming_what_it_looked_for(tmp_path):
+    body = text_source(selection(AT, AT + len(WORDS)))
+    path = qdpx(tmp_path / "vacío.qdpx", body, {f"texts/{SOURCE}.txt": TEXT})
+    with pytest.raises(ExchangeFileError) as raised:
+        import_refi_qda(path, tmp_path / "v.qualcode")
+    message = str(raised.value)
+    assert "vacío.qdpx" in message and "none of its 1 text source(s)" in message
+    assert f"sources/{SOURCE}.txt" in message and f"texts/{SOURCE}.txt" in message  # looked for, and what is there
+    assert not (tmp_path / "v.qualcode").exists()
+    external = text_source(selection(AT, AT + len(WORDS)), attributes='plainTextPath="absolute:///C:/e.txt"')
+    with pytest.raises(ExchangeFileError, match="outside the archive"):
+        read_qdpx(qdpx(tmp_path / "ext.qdpx", external, {}))
+
+
+def test_import_with_both_sources_and_Sources_reads_the_spec_folder_and_says_when_they_differ(tmp_path):
+    body = text_source(selection(AT, AT + len(WORDS)))
+    same = qdpx(tmp_path / "same.qdpx", body, {f"Sources/{SOURCE}.txt": TEXT, f"sources/{SOURCE}.txt": TEXT})
+    assert read_qdpx(same).report.empty
+    other = TEXT.replace("Hola", "Hola!")  # the coded words move by one character
+    differ = qdpx(tmp_path / "differ.qdpx", body, {f"Sources/{SOURCE}.txt": other, f"sources/{SOURCE}.txt": TEXT})
+    with pytest.warns(QualcodeWarning, match="both sources/ and Sources/"):
+        contents = read_qdpx(differ)
+    assert contents.documents[0].parsed.text == TEXT
+
+
+# -- positions ----------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def nvivo(tmp_path_factory):
+    """The real NVivo project, imported once for the tests that look at it (a few seconds)."""
+    return import_refi_qda(NVIVO, tmp_path_factory.mktemp("nvivo") / "nvivo.qualcode")
+
+
+def test_nvivo_positions_are_utf16_code_units_on_the_real_project(nvivo):
+    """The real NVivo 12.6 project: ≥ 300 of its 303 codings on the words NVivo meant, all 303 kept.
+
+    NVivo writes no selected text (``name=""``): what it meant is judged as in the issue, a human selection
+    starts and ends on word boundaries; read as code points, only 49 of 303 do.
+    """
+    quotes = qc.coded_quotes(nvivo)
+    texts = nvivo.documents.set_index("doc_id")["text"]
+    assert len(quotes) == 303 and on_boundaries(texts, quotes) >= 300
+    report = qc.import_report(nvivo)
+    assert list(report["outcome"]) == ["converted"] and report["count"].iloc[0] == 303
+    assert "UTF-16" in report["what"].iloc[0] and "300 of 303" in report["why"].iloc[0]
+    # The same file read as code points (qualcode before issue 18) lands most codings on the wrong words.
+    wrong = quiet(read_qdpx, NVIVO, position_units="codepoints")
+    assert wrong.positions == "codepoints" and len(wrong.selections) == 303
+    assert on_boundaries(texts, wrong.selections) < 60
+
+
+def on_boundaries(texts: pd.Series, spans: pd.DataFrame) -> int:
+    """How many spans start and end on word boundaries (or the text's ends), as human selections do."""
+    fits = 0
+    for doc_id, a, b in spans[["doc_id", "start", "end"]].itertuples(index=False):
+        text = texts[doc_id]
+        fits += (a == 0 or not text[a - 1].isalnum() or not text[a].isalnum()) and \
+            (b == len(text) or not text[b].isalnum() or not text[b - 1].isalnum())
+    return fits
+
+
+def test_nvivo_positions_are_utf16_code_units_in_crlf_text_with_a_bom(tmp_path):
+    text = "comment_text\r\nGreat video 😀😀 Vaccines are safe.\r\nSecond 🙂 line: trust them\r\n"
+    body = ""
+    for k, words in enumerate(["Vaccines are safe", "trust them", "😀😀"], start=1):
+        at = text.index(words)
+        units = len(text[:at].encode("utf-16-le")) // 2
+        body += selection(units, units + len(words.encode("utf-16-le")) // 2, k)
+    path = qdpx(tmp_path / "nvivo.qdpx", text_source(body), {f"Sources/{SOURCE}.txt": "\ufeff" + text},
+                origin="NVivo for Windows 12.6")
+    project = import_refi_qda(path, tmp_path / "n.qualcode")
+    assert list(qc.coded_quotes(project).sort_values("start")["quote_now"]) == ["Great video 😀😀"[-2:],
+                                                                               "Vaccines are safe", "trust them"]
+    assert project.documents["text"].iloc[0] == text  # CRLF kept: positions refer to the exact text
+
+
+def test_unknown_producer_positions_are_measured_from_the_selections_names_and_said_guessed(tmp_path):
+    text = "Intro 😀 texto. Confío en mis colegas 🙂 y en la directora.\n"
+    body = ""
+    for k, words in enumerate(["Confío en mis colegas", "en la directora"], start=1):
+        at = text.index(words)
+        units = len(text[:at].encode("utf-16-le")) // 2
+        body += selection(units, units + len(words), k, name=words)
+    path = qdpx(tmp_path / "atlas.qdpx", text_source(body), {f"sources/{SOURCE}.txt": text}, origin="ATLAS.ti 26")
+    with pytest.warns(QualcodeWarning, match="guessed"):
+        contents = read_qdpx(path)
+    assert contents.positions == "utf16"
+    row = contents.report.set_index("outcome").loc["guessed"]
+    assert "2 of 2 selections match the words" in row["why"] and "--positions" in row["why"]
+    # No names stored: word boundaries decide.
+    unnamed = re.sub(r'name="[^"]*" start', 'name="" start', body)
+    with pytest.warns(QualcodeWarning, match="word boundaries"):
+        assert read_qdpx(qdpx(tmp_path / "b.qdpx", text_source(unnamed), {f"sources/{SOURCE}.txt": text},
+                              origin="")).positions == "utf16"
+    # Code points fit better: kept (a tie keeps code points too).
+    at = text.index("Confío en mis colegas")
+    plain = selection(at, at + 21, name="Confío en mis colegas")
+    with pytest.warns(QualcodeWarning, match="guessed"):
+        assert read_qdpx(qdpx(tmp_path / "c.qdpx", text_source(plain), {f"sources/{SOURCE}.txt": text},
+                              origin="MAXQDA 24")).positions == "codepoints"
+
+
+def test_position_units_given_by_the_user_win_and_a_bad_value_is_refused(tmp_path):
+    text = "Hola 😀 Confío en mis colegas.\n"
+    at = text.index(WORDS)
+    path = qdpx(tmp_path / "q.qdpx", text_source(selection(at, at + len(WORDS), name=WORDS)),
+                {f"sources/{SOURCE}.txt": text}, origin="QualCoder 4.0")
+    assert read_qdpx(path).selections["start"].tolist() == [at]
+    forced = read_qdpx(path, position_units="utf16")
+    assert forced.positions == "utf16" and forced.selections["start"].tolist() == [at - 1]
+    with pytest.raises(ParameterError, match="position_units='bytes'"):
+        read_qdpx(path, position_units="bytes")
+    result = runner.invoke(app, ["import", str(path), str(tmp_path / "x.qualcode"), "--positions", "bytes"])
+    assert result.exit_code == 2 and "--positions" in result.output and not (tmp_path / "x.qualcode").exists()
+
+
+# -- every coding kept --------------------------------------------------------------------------------------------
+
+
+def test_several_selections_of_one_code_by_one_coder_in_one_segment_are_all_kept(tmp_path):
+    text = "Interviewer: How was it?\nAna: I trust my peers. We share a lot. I trust them.\n"
+    body = "".join(selection(text.index(w), text.index(w) + len(w), k)
+                   for k, w in enumerate(["I trust my peers", "I trust them", "I trust my peers. We"], start=1))
+    project = import_refi_qda(qdpx(tmp_path / "c03.qdpx", text_source(body), {f"sources/{SOURCE}.txt": text}),
+                              tmp_path / "c03.qualcode")
+    quotes = qc.coded_quotes(project)
+    assert quotes["segment_id"].nunique() == 1
+    assert sorted(quotes["quote_now"]) == ["I trust my peers", "I trust my peers. We", "I trust them"]
+
+
+def test_every_coding_of_the_real_nvivo_project_is_kept_at_its_own_span(nvivo):
+    root = etree.fromstring(zipfile.ZipFile(NVIVO).read("project.qde"))
+    in_file = [s for s in root.iter(f"{{{NS}}}PlainTextSelection") for _ in s.iter(f"{{{NS}}}Coding")]
+    assert len(in_file) == 303
+    current = qc.decisions(nvivo)
+    assert len(current) == 303
+    # Same (code, coder, segment) more than once: the case C03 lost 134 of.
+    assert current.duplicated(["segment_id", "code_id", "coder"]).sum() >= 134
+
+
+# -- memos and the report -------------------------------------------------------------------------------------
+
+
+def test_memos_in_every_form_become_coding_memos_or_notes(tmp_path):
+    text = "Interviewer: Hello\nAna: I trust my peers a lot. We share materials.\n"
+    a, b = text.index("I trust my peers"), text.index("I trust my peers") + 16
+    c, d = text.index("We share"), text.index("We share") + 8
+    note = "60000000-0000-0000-0000-00000000000"
+    inner = (f'<Description>coding memo (QualCoder)</Description>'
+             f'<NoteRef targetGUID="{note}3"/>')
+    body = text_source(
+        selection(a, b, 1, inner=inner)
+        + selection(c, d, 2, inner="<Description>MAXQDA memo on words, no code</Description>", coded=False)
+        + selection(0, 11, 3, coded=False),  # NVivo annotation, tied by a Link below
+        inner="<Description>source memo</Description>").replace(
+            "</TextSource>", f'<NoteRef targetGUID="{note}2"/></TextSource>')
+    tail = (f'<Notes><Note guid="{note}1" name="Journal" plainTextPath="internal://{note}1.txt"/>'
+            f'<Note guid="{note}2" creatingUser="{USER}"><PlainTextContent>annotation text</PlainTextContent>'
+            f'<PlainTextSelection guid="40000000-0000-0000-0000-000000000009" startPosition="{c}" endPosition="{d}"/>'
+            f'</Note><Note guid="{note}3"><PlainTextContent>coding memo (Note)</PlainTextContent></Note>'
+            f'<Note guid="{note}5"><PlainTextContent>code memo (Note)</PlainTextContent></Note>'
+            f'<Note guid="{note}4" plainTextPath="internal://{note}4.txt"/></Notes>'
+            f'<Links><Link guid="70000000-0000-0000-0000-000000000001" originGUID="{note}4" '
+            f'targetGUID="40000000-0000-0000-0000-000000000003"/></Links>'
+            f'<Cases><Case guid="80000000-0000-0000-0000-000000000001" name="Ana"><Description>case memo</Description>'
+            f'<SourceRef targetGUID="{SOURCE}"/></Case></Cases>'
+            '<Description>project memo</Description>')
+    # <Cases> must come before <Sources>: the schema's order, which readers should not need.
+    path = qdpx(tmp_path / "memos.qdpx", body, {f"sources/{SOURCE}.txt": text, f"sources/{note}1.txt": "journal entry",
+                                               f"sources/{note}4.txt": "NVivo annotation"}, tail=tail,
+                code=f'<NoteRef targetGUID="{note}5"/>')
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # every memo has a home: nothing to warn about
+        project = import_refi_qda(path, tmp_path / "m.qualcode")
+    quotes = qc.coded_quotes(project)
+    assert quotes["memo"].tolist() == ["coding memo (QualCoder)\n\ncoding memo (Note)"]
+    notes = qc.imported_notes(project)
+    got = {(k, t) for k, t in notes[["kind", "text"]].itertuples(index=False)}
+    assert got == {("annotation", "MAXQDA memo on words, no code"), ("annotation", "NVivo annotation"),
+                   ("annotation", "annotation text"), ("source memo", "source memo"), ("case memo", "case memo"),
+                   ("journal", "journal entry"), ("project memo", "project memo"), ("code memo", "code memo (Note)")}
+    spans = notes.dropna(subset=["start"]).set_index("text")
+    assert spans.loc["annotation text", "quote"] == "We share" and spans.loc["NVivo annotation", "quote"] == text[:11]
+    assert notes.set_index("kind").loc["project memo", "doc_id"] is pd.NA
+    assert set(qc.import_report(project)["outcome"]) == {"imported as note"}
+
+
+def test_import_report_lists_what_has_no_home_with_counts_and_why(tmp_path):
+    """The hand-authored all-features fixture: sets, links, graphs, media, PDF areas, case codes; transcripts come in."""
+    qde = (REFI / "qdpx-toolkit_hand-authored_all-features_project.qde").read_bytes()
+    path = tmp_path / "all.qdpx"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("project.qde", qde)
+        archive.writestr("sources/11111111-1111-1111-1111-111111111111.txt",
+                         "Diet and health are closely linked in this interview.")
+        archive.writestr("sources/22222222-2222-2222-2222-222222222222.jpg", b"\xff\xd8 not read")
+    with pytest.warns(QualcodeWarning) as seen:
+        project = import_refi_qda(path, tmp_path / "all.qualcode")
+    report = qc.import_report(project).set_index("what")
+    lost = report[report["outcome"] == "not imported"]
+    for what, count in [("a set of codes (code group)", 1), ("a graph (network view)", 1),
+                        ("a non-text source (PictureSource)", 1), ("a non-text source (VideoSource)", 1),
+                        ("a selection on a non-text source (PDFSelection)", 1),
+                        ("a coding of a selection on a non-text source (AudioSelection)", 1),
+                        ("a code given to a whole case", 1), ("a selection assigned to a case", 1)]:
+        assert lost.loc[what, "count"] == count, what
+        assert lost.loc[what, "why"] and lost.loc[what, "where"].startswith("line ")
+    # The Link ties the research memo to a coded selection: it is that coding's memo, not lost.
+    assert "a link between two items" not in report.index
+    quotes = qc.coded_quotes(project).set_index("quote_now")
+    assert quotes.loc["Diet and health", "memo"] == "Remember to follow up on diet-related comments."
+    assert set(qc.imported_notes(project)["kind"]) == {"case memo"}
+    # The PDF's plain-text representation and the recording's transcript are documents; the text source's and the
+    # transcript's codings are on their words (the transcript's between its two sync points, 0–20).
+    assert sorted(project.documents["doc_id"]) == ["Interview 1", "doc", "interview"]
+    assert sorted(quotes.index) == ["Diet and health", "Diet and health are ", "health are clo"]  # as the file says
+    assert "a non-text source (AudioSource)" not in report.index
+    # The set's source member: an attribute to group documents by.
+    assert report.loc["a set of sources (document group)", "outcome"] == "imported as attribute"
+    assert project.documents.set_index("doc_id").loc["Interview 1", "Diet-related"] == "yes"
+    said = " ".join(str(w.message) for w in seen)
+    assert "a set of codes (code group)" in said and "imported as note" not in said
+
+
+def test_import_of_a_real_qualcoder_export_keeps_documents_coders_memos_cases_and_notes(tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        project = import_refi_qda(QUALCODER, tmp_path / "qc.qualcode")
+    docs = project.documents.set_index("doc_id")
+    assert sorted(docs.index) == ["interview_a", "notes_b"]
+    assert docs.loc["interview_a", "site"] == "North" and docs.loc["notes_b", "site"] == "South"
+    assert float(docs.loc["interview_a", "age"]) == 34  # a case variable, through QualCoder's SourceRef to a file
+    quotes = qc.coded_quotes(project)
+    assert len(quotes) == 5 and set(quotes["coder"]) == {"ana", "luis"}
+    trust = quotes[quotes["quote_now"] == "I trust my peers"].set_index("coder")
+    assert trust.loc["ana", "memo"] == "coding memo: trust is explicit" and len(trust) == 2
+    assert set(qc.imported_notes(project)["kind"]) == {"source memo", "annotation", "case memo", "project memo",
+                                                        "journal"}
+    # Kept with the project: read again after reopening.
+    project.close()
+    with Project.open(tmp_path / "qc.qualcode") as again:
+        assert len(qc.imported_notes(again)) == 5 and not qc.import_report(again).empty
+
+
+def test_import_report_of_a_project_not_made_by_an_import_is_empty(project):
+    assert qc.import_report(project).empty and qc.imported_notes(project).empty
+
+
+# -- the command line ---------------------------------------------------------------------------------------------
+
+
+def test_cli_import_prints_what_came_in_and_the_report_with_its_exit_code(tmp_path):
+    result = runner.invoke(app, ["import", str(QUALCODER), str(tmp_path / "qc.qualcode")])
+    assert result.exit_code == 0, result.output
+    assert "2 document(s), 4 code(s), 5 coding(s) by 2 coder(s), 1 coding memo(s), 5 note(s)" in result.output
+    assert "import report" in result.output and "imported as note" in result.output
+    qde = (REFI / "qdpx-toolkit_hand-authored_all-features_project.qde").read_bytes()
+    path = tmp_path / "all.qdpx"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("project.qde", qde)
+        archive.writestr("sources/11111111-1111-1111-1111-111111111111.txt",
+                         "Diet and health are closely linked in this interview.")
+    result = runner.invoke(app, ["import", str(path), str(tmp_path / "all.qualcode")])
+    assert result.exit_code == 1, result.output  # done in part: what was not imported is listed
+    assert "a set of codes (code group)" in result.output and "were not imported" in result.output
+    missing = qdpx(tmp_path / "missing.qdpx", text_source(selection(AT, AT + len(WORDS))), {})
+    result = runner.invoke(app, ["import", str(missing), str(tmp_path / "m.qualcode")])
+    assert result.exit_code == 2 and "error:" in result.output and "Traceback" not in result.output
+    result = runner.invoke(app, ["import", str(QUALCODER), str(tmp_path / "qc.qualcode")])
+    assert result.exit_code == 2 and "already exists" in result.output
+    result = runner.invoke(app, ["import", str(tmp_path / "missing.qdpxx"), str(tmp_path / "n.qualcode")])
+    assert result.exit_code == 2 and "no such REFI-QDA project" in result.output and "missing.qdpx?" in result.output
+
+
+def test_codings_in_a_file_without_a_code_book_are_reported_not_imported(tmp_path):
+    path = qdpx(tmp_path / "p.qdpx", text_source(selection(AT, AT + len(WORDS))), {f"sources/{SOURCE}.txt": TEXT})
+    qde = zipfile.ZipFile(path).read("project.qde").decode("utf-8")
+    bare = qdpx(tmp_path / "bare.qdpx", "", {f"sources/{SOURCE}.txt": TEXT})
+    with zipfile.ZipFile(bare, "w") as archive:
+        archive.writestr("project.qde", re.sub(r"<CodeBook>.*</CodeBook>", "", qde))
+        archive.writestr(f"sources/{SOURCE}.txt", TEXT)
+    with pytest.warns(QualcodeWarning):
+        project = import_refi_qda(bare, tmp_path / "bare.qualcode")
+    report = qc.import_report(project).set_index("what")
+    assert report.loc["a coding in a file without a code book (not imported)", "count"] == 1
+    assert len(project.documents) == 1 and qc.coded_quotes(project).empty
+
+
+def test_import_of_a_qualcoder_reexport_keeps_every_document_and_coding_and_loses_no_case_value(tmp_path):
+    """qualcode's demo through QualCoder 4.0 and back: its cases lost their SourceRef, but QualCoder wrote their
+    values on each source too, so nothing is lost and nothing is warned about."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        project = import_refi_qda(REFI / "qualcoder-4.0b_reexport-of-qualcode-demo.qdpx", tmp_path / "re.qualcode")
+    assert len(project.documents) == 15 and len(qc.coded_quotes(project)) == 435
+    assert project.documents["district"].notna().all()
+    report = qc.import_report(project)
+    assert list(report["outcome"]) == ["imported"] and report["count"].iloc[0] == 13
