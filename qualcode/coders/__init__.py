@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import BaseCoder, NotFittedError
+from .base import BaseCoder, CoderTags, NotFittedError, available_coders, get_coder, register_coder
 from .embedders import (
     CachedEmbedder,
     Embedder,
@@ -21,6 +21,7 @@ from .learned import LearnedCoder
 __all__ = [
     "BaseCoder",
     "CachedEmbedder",
+    "CoderTags",
     "Embedder",
     "EmbeddingCache",
     "EmbeddingCoder",
@@ -31,7 +32,10 @@ __all__ = [
     "NotFittedError",
     "TfidfEmbedder",
     "USEEmbedder",
+    "available_coders",
     "evaluate",
+    "get_coder",
     "get_embedder",
+    "register_coder",
     "suggest",
 ]
