@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import pickle
+import re
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -149,7 +150,7 @@ def check_invalid_parameters_refused(coder: BaseCoder, codebook: Codebook, segme
             try:
                 bad.fit(codebook, decisions)
             except ParameterError as exc:
-                if repr(name) not in str(exc):
+                if not re.search(rf"\b{re.escape(name)}\b", str(exc)):
                     raise _fail(coder, f"the error for {name}={value!r} does not name the parameter: {exc}") from None
             else:
                 if not any(make_constraint(c).is_satisfied_by(value) for c in constraints):

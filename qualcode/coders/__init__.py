@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from .base import BaseCoder, CoderTags, NotFittedError, available_coders, get_coder, register_coder
+from .base import (
+    BaseCoder,
+    CoderTags,
+    NotFittedError,
+    available_coders,
+    get_coder,
+    method_support,
+    register_coder,
+)
 from .embedders import (
     CachedEmbedder,
     Embedder,
@@ -36,6 +44,7 @@ __all__ = [
     "evaluate",
     "get_coder",
     "get_embedder",
+    "method_support",
     "register_coder",
     "suggest",
 ]

@@ -47,7 +47,8 @@ if TYPE_CHECKING:
     from ..codebook import Codebook
 
 __all__ = ["SUGGESTION_COLUMNS", "BaseCoder", "CoderTags", "NotFittedError", "available_coders", "coder_params",
-           "empty_suggestions", "get_coder", "participant_units", "register_coder", "skipped_roles"]
+           "empty_suggestions", "get_coder", "method_support", "participant_units", "register_coder",
+           "skipped_roles"]
 
 SUGGESTION_COLUMNS = [c.name for c in SUGGESTIONS]
 #: The segment columns every coder reads.
@@ -193,6 +194,27 @@ def get_coder(name: str, **params: Any) -> BaseCoder:
     if unknown:
         raise ParameterError(f"the {name} coder takes no parameter {unknown}; its parameters are {allowed}.")
     return cls(**params)
+
+
+def method_support(codebook: Codebook) -> dict[str, str | None]:
+    """Per registered method (the ensemble aside): ``None`` when the codebook gives it something to suggest
+    from, else why not and what to add.
+
+    Examples
+    --------
+    >>> import qualcode as qc
+    >>> method_support(qc.load_codebook("nic_study"))
+    {'embedding': None, 'keyword': None, 'learned': 'learns from decisions: review some suggestions first'}
+    """
+    out: dict[str, str | None] = {}
+    for name in available_coders():
+        coder = get_coder(name)
+        if "coders" not in coder.get_params(deep=False):  # a coder of coders (the ensemble) is no method
+            reason = coder.unsupported(codebook)
+            if reason is None and coder.coder_tags().needs_decisions:
+                reason = "learns from decisions: review some suggestions first"
+            out[name] = reason
+    return out
 
 
 def coder_params(coders: Sequence[BaseCoder]) -> tuple[str, str]:

@@ -317,8 +317,9 @@ class KeywordCoder(BaseCoder):
 
     def fit(self, codebook: Codebook, decisions: pd.DataFrame | None = None) -> KeywordCoder:
         """Compile the codebook's keywords (decisions are not used by this coder)."""
-        self._validate_params()
+        # The language first, in the words every qualcode function uses for it; then the declared constraints.
         check_lang(self.lang, none="each segment's language")
+        self._validate_params()
         self.codebook_ = codebook
         self.codebook_version_ = codebook.version
         # Only the compiled patterns are kept: the lemma tables and stemmers load again on first use, so a

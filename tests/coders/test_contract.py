@@ -97,7 +97,6 @@ def test_the_declaration_check_catches_undeclared_parameters(few_segments, study
     (lambda: EnsembleCoder(top_k=0), "top_k", "0"),
     (lambda: EnsembleCoder(min_score=1.5), "min_score", "1.5"),
     (lambda: KeywordCoder(window=0), "window", "0"),
-    (lambda: KeywordCoder(lang="fr"), "lang", "'fr'"),
     (lambda: KeywordCoder(skip_roles=None), "skip_roles", "None"),
     (lambda: EmbeddingCoder(HashingEmbedder(), tau=0), "tau", "0"),
     (lambda: EmbeddingCoder(3), "embedder", "3"),
