@@ -89,6 +89,10 @@ def _split_list(cell: str, name: str) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
+class _Cycle(Exception):
+    """A chain of parent cells comes back to where it started."""
+
+
 def _full_ids(raw: list[tuple[int, dict[str, str]]], path: Path) -> list[tuple[str, str]]:
     """Per row, its code's full id and its parent's, completing short ids through the parent column.
 
@@ -110,7 +114,9 @@ def _full_ids(raw: list[tuple[int, dict[str, str]]], path: Path) -> list[tuple[s
 
     def full(i: int, seen: frozenset[int]) -> str:
         code_id, parent = written[i]
-        if "." in code_id or not parent or i in seen:  # written in full, a dimension, or a cycle (validation says)
+        if i in seen:
+            raise _Cycle
+        if "." in code_id or not parent:  # written in full, or a dimension
             return code_id
         parent_id = parent_of(i, seen | {i})
         return f"{parent_id}.{code_id}" if parent_id is not None else code_id
@@ -132,8 +138,11 @@ def _full_ids(raw: list[tuple[int, dict[str, str]]], path: Path) -> list[tuple[s
 
     out = []
     for i, (code_id, parent) in enumerate(written):
-        parent_id = parent_of(i, frozenset({i})) if parent else None
-        out.append((full(i, frozenset()) if code_id else "", parent_id if parent_id is not None else parent))
+        try:
+            parent_id = parent_of(i, frozenset({i})) if parent else None
+            out.append((full(i, frozenset()) if code_id else "", parent_id if parent_id is not None else parent))
+        except _Cycle:  # the ids stay as written: validation reports the cycle
+            out.append((code_id, parent))
     if problems:
         listed = [problems[i] for i in sorted(problems)]
         issues = pd.DataFrame({"code_id": [None] * len(listed), "field": "parent_id", "where": None,

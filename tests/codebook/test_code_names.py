@@ -106,3 +106,15 @@ def test_validate_names_the_methods_a_codebook_supports(tmp_path):
     output = " ".join(result.output.split())
     assert "suggestion methods (qualcode suggest --methods): embedding; not keyword: no code has keywords" in output
     assert "no code has example quotes" in output
+
+
+@pytest.mark.parametrize("rows, shown", [
+    ("a,c,A\nb,a,B\nc,b,C\n", "cycle in the hierarchy"),
+    ("a,a,A\n", "a"),
+])
+def test_cycles_of_short_parents_are_reported_not_completed(tmp_path, rows, shown):
+    path = tmp_path / "codes.csv"
+    path.write_text("code_id,parent_id,label_en\n" + rows, encoding="utf-8")
+    with pytest.raises(CodebookError) as caught:
+        qc.load_codebook(path)
+    assert shown in str(caught.value) and "a.b" not in str(caught.value)
