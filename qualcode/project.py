@@ -39,7 +39,7 @@ from .io.atomic import atomic_path, atomic_write_text, check_writable
 from .io.cells import csv_frame, csv_value
 from .io.roles import Roles, recognise_roles
 from .review.log import DecisionLog, sql_value, utc_now
-from .schemas import DOCUMENTS, SEGMENTS, check, returns
+from .schemas import DOCUMENTS, SEGMENTS, check, returns, typed_table
 from .version import __version__
 
 if TYPE_CHECKING:
@@ -859,7 +859,7 @@ class Project:
 
     # -- suggestions ------------------------------------------------------------
     def add_suggestions(self, suggestions: pd.DataFrame, *, replace_segments: Sequence[str] | None = None,
-                        codebook_version: str | None = None) -> int:
+                        codebook_version: str | None = None, run: Mapping[str, Any] | None = None) -> int:
         """Store suggestions, replacing earlier ones for the same segment, code, method and codebook version.
 
         With ``replace_segments`` (and ``codebook_version``), every earlier
@@ -867,6 +867,9 @@ class Project:
         in the same transaction: a re-run's table replaces the last one's,
         including codes no longer suggested, and their documents leave
         :attr:`unsuggested`. Decisions are never touched.
+
+        ``run`` (``methods``, ``params``: the coders' parameters as JSON, ``params_hash``) is recorded in
+        the same transaction, with the ``created_at`` its suggestions carry: :attr:`suggestion_runs`.
         """
         if replace_segments is not None and codebook_version is None:
             raise ParameterError("give codebook_version with replace_segments.")
@@ -890,7 +893,36 @@ class Project:
                 _mark_suggested(db, replace_segments)
             db.executemany("INSERT OR REPLACE INTO suggestions(segment_id, code_id, method, score, evidence, spans, "
                            "codebook_version, rank, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", records)
+            if run is not None:
+                n_segments = len(replace_segments) if replace_segments is not None else \
+                    int(suggestions["segment_id"].nunique())
+                record = {"created_at": now, "codebook_version": codebook_version or (
+                    str(suggestions["codebook_version"].iloc[0]) if len(suggestions) else None),
+                          "n_segments": n_segments, "n_suggestions": len(records),
+                          "methods": str(run.get("methods", "")), "params_hash": str(run.get("params_hash", "")),
+                          "params": str(run.get("params", "")), "qualcode_version": __version__}
+                _set_meta(db, f"{_RUN}{now}:{uuid.uuid4().hex[:8]}", record)
         return len(records)
+
+    @property
+    @returns("suggestion_runs")
+    def suggestion_runs(self) -> pd.DataFrame:
+        """Every stored suggestion run, oldest first: which coders, with which parameters, made the suggestions.
+
+        A run's suggestions carry its ``created_at`` (until a later run replaces them).
+
+        Returns
+        -------
+        DataFrame
+            {columns}
+
+        Examples
+        --------
+        >>> project.suggestion_runs[["created_at", "methods", "params_hash"]]  # doctest: +SKIP
+        """
+        rows = self._db.execute("SELECT key, value FROM meta WHERE key GLOB ? ORDER BY key", (_RUN + "*",)).fetchall()
+        records = [{"run_id": key[len(_RUN):], **json.loads(value)} for key, value in rows]
+        return typed_table("suggestion_runs", records)
 
     @property
     def suggestions(self) -> pd.DataFrame:
@@ -1139,6 +1171,8 @@ def _read_mirror(file: Path) -> pd.DataFrame:
 # Keys of the meta table that hold work in progress (JSON values).
 _UNSUGGESTED = "unsuggested_documents"
 _ROUND = "round_in_progress:"
+# One key per stored suggestion run (coders and parameters, for provenance), sorted by time.
+_RUN = "suggestion_run:"
 # The labels a document was loaded with (speakers=, interviewer=), reused when it is added again without them.
 _ROLES = "roles"
 _LOAD_OPTIONS = "load_options:"

@@ -23,7 +23,7 @@ import functools
 import inspect
 import re
 import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar, get_args
 
@@ -62,6 +62,7 @@ __all__ = [
     "empty_table",
     "returns",
     "takes",
+    "typed_table",
 ]
 
 # -- option types ---------------------------------------------------------------------------------------------------
@@ -249,6 +250,19 @@ SUGGESTIONS = (
     _c("evidence", "string", "why, in words: the matched keywords, or the nearest example and its similarity"),
     _c("spans", "object", "list of [start, end] offsets in the document text of the words that carry the code"),
     _c("codebook_version", "string", "the codebook version the suggestion was made with"),
+)
+
+SUGGESTION_RUNS = (
+    _c("run_id", "string", "the run's key: its time and a random suffix", **_ID),
+    _c("created_at", "string", "when the run's suggestions were stored (UTC, ISO 8601); they carry the same time",
+       **_ID),
+    _c("codebook_version", "string", "the codebook version suggested from"),
+    _c("n_segments", "Int64", "segments suggested for"),
+    _c("n_suggestions", "Int64", "suggestions stored"),
+    _c("methods", "string", "the coders combined, in order, joined by '+' (keyword+embedding+learned)"),
+    _c("params_hash", "string", "16 hex digits of SHA-256 of params: the same settings give the same hash"),
+    _c("params", "string", "every coder's parameters as JSON (embedders and caches by class and name)"),
+    _c("qualcode_version", "string", "the qualcode version that ran"),
 )
 
 DECISIONS = (
@@ -545,6 +559,8 @@ TABLES: dict[str, Table] = {t.name: t for t in (
           "from a project, text_sha; then " + _ATTRS),
     Table("suggestions", SUGGESTIONS, "one row per suggested (segment, code)", "qc.suggest(...) or coder.suggest(...)",
           "after an ensemble (qc.suggest), rank: 1 is the segment's best"),
+    Table("suggestion_runs", SUGGESTION_RUNS, "one row per stored suggestion run: which coders, which parameters",
+          "project.suggestion_runs"),
     Table("decisions", DECISIONS, "the current decisions: the latest per (segment, code, coder) and span",
           "qc.decisions(project)"),
     Table("decision_history", DECISIONS, "every decision ever made, oldest first, orphans included",
@@ -611,6 +627,22 @@ def columns(name: str) -> list[str]:
     ['code_a', 'code_b', 'n', 'jaccard']
     """
     return _table(name).names
+
+
+def typed_table(name: str, records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """Rows (dicts) as table ``name``: the declared columns in order, with their dtypes (extra keys dropped).
+
+    Examples
+    --------
+    >>> frame = typed_table("cooccurrence", [{"code_a": "a", "code_b": "b", "n": 2, "jaccard": 0.5}])
+    >>> frame.dtypes.astype(str).tolist()
+    ['string', 'string', 'int64', 'float64']
+    """
+    table = _table(name)
+    if not records:
+        return empty_table(name)
+    frame = pd.DataFrame([{c.name: r.get(c.name) for c in table.columns} for r in records], columns=table.names)
+    return frame.astype({c.name: c.dtype for c in table.columns if c.dtype != "object"})
 
 
 def empty_table(name: str) -> pd.DataFrame:

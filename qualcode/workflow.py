@@ -131,7 +131,7 @@ def suggest(source: Project | pd.DataFrame, codebook: Codebook | None = None, *,
     if store:
         wanted = segments if documents is None else segments[segments["doc_id"].isin(set(documents))]
         source.add_suggestions(result, replace_segments=list(wanted["segment_id"]),
-                               codebook_version=codebook.version)
+                               codebook_version=codebook.version, run=result.attrs.get("run"))
     return result
 
 

@@ -43,6 +43,7 @@ def produced(tmp_path_factory, samples):
         out["suggestions"] = (qc.KeywordCoder().fit(codebook).suggest(corpus.segments), [])
         ranked = qc.suggest(project, methods=("keyword",))
         assert list(ranked.columns) == [*columns("suggestions"), "rank"]
+        out["suggestion_runs"] = (project.suggestion_runs, [])
         qc.accept(project, ranked.iloc[:12], coder="ana")
         qc.reject(project, ranked.iloc[12:16], coder="ana")
         out["decisions"] = (qc.accept(project, ranked.iloc[4:20], coder="luis"), [])

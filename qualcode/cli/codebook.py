@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from ..codebook import Codebook, load_codebook, save_codebook
+from ..coders import method_support
 from ..errors import CodebookError, ProjectError, printable
 from ..io.atomic import check_outputs
 from ..project import Project
@@ -47,6 +48,13 @@ def validate(path: str = typer.Argument(..., help="Codebook file (.yaml, .xlsx, 
     say(f"{path}: valid. {len(codebook)} codes in {len(codebook.dimensions)} dimension(s) "
         f"({', '.join(codebook.dimensions)}); depth up to {int(frame['depth'].max())}; "
         f"version {codebook.version}.")
+    support = method_support(codebook)
+    usable = [name for name, reason in support.items() if reason is None]
+    say(f"suggestion methods (qualcode suggest --methods): {', '.join(usable) or 'none'}"
+        + "".join(f"; not {name}: {reason}" for name, reason in support.items() if reason is not None) + ".")
+    if "embedding" in usable and not any(any(c.examples.values()) for c in codebook):
+        say("note: no code has example quotes: embedding scores are calibrated on labels and definitions only; "
+            "a few examples per code make them better.")
 
 
 @codebook_app.command("show")

@@ -16,6 +16,7 @@ import typer
 from ..analysis import saturation
 from ..batch import add_files, count_actions, decision_changes, run_round
 from ..codebook import load_codebook
+from ..coders import EnsembleCoder, available_coders
 from ..coders.llm import CONCURRENCY, LLMCoder
 from ..errors import (
     NoSpeakerLabelsWarning,
@@ -91,6 +92,11 @@ SCHEDULER = typer.Option(None, "--scheduler", metavar="ADDRESS", callback=_sched
 QUIET = typer.Option(False, "--quiet", "-q", help="No progress bars.")
 OVERWRITE = typer.Option(False, "--overwrite", help="Replace existing files of these names (by default an existing "
                                                     "file, perhaps someone's work, is never replaced).")
+
+
+METHODS_HELP = ("Suggestion methods, comma-separated: " + ", ".join(
+    name for name in available_coders() if name != EnsembleCoder.method)
+    + " (learned is added by itself once suggestions are reviewed).")
 
 
 def _methods(spec: str) -> tuple[str, ...]:
@@ -249,7 +255,7 @@ def add(project: Path = typer.Argument(..., help="Project file."),
 def suggest_cmd(project: Path = typer.Argument(..., help="Project file."),
                 top_k: int = typer.Option(3, "--top-k", help="At most this many codes per segment."),
                 min_score: float = typer.Option(0.4, "--min-score", help="Drop suggestions below this score."),
-                methods: str = typer.Option("keyword,embedding", help="Zero-shot methods, comma-separated."),
+                methods: str = typer.Option("keyword,embedding", help=METHODS_HELP),
                 learn: bool | None = typer.Option(None, "--learn/--no-learn",
                                                      help="Learn from decisions (default: when there are some)."),
                 document: list[str] | None = typer.Option(None, "--document", "-d",
@@ -306,7 +312,7 @@ def round_cmd(project: Path = typer.Argument(..., help="Project file (created wi
               name: str | None = typer.Option(None, help="Round name in file names (default: its 'round' attribute)."),
               report: bool = typer.Option(True, "--report/--no-report", help="Also write the report workbook."),
               unit: str = typer.Option("turn", help="Segment unit: turn, paragraph or sentence."),
-              methods: str = typer.Option("keyword,embedding", help="Zero-shot methods, comma-separated."),
+              methods: str = typer.Option("keyword,embedding", help=METHODS_HELP),
               workers: int = WORKERS, scheduler: str | None = SCHEDULER, quiet: bool = QUIET,
               overwrite: bool = OVERWRITE, speakers: list[str] | None = SPEAKERS,
               interviewer: list[str] | None = INTERVIEWER, survey_id: str | None = SURVEY_ID,

@@ -20,6 +20,8 @@ import warnings
 from pathlib import Path
 from typing import IO
 
+import pandas as pd
+
 from ..errors import CodebookError, CodebookWarning
 from ..io.atomic import atomic_path
 from ..io.cells import put_row, reporting
@@ -87,6 +89,68 @@ def _split_list(cell: str, name: str) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
+class _Cycle(Exception):
+    """A chain of parent cells comes back to where it started."""
+
+
+def _full_ids(raw: list[tuple[int, dict[str, str]]], path: Path) -> list[tuple[str, str]]:
+    """Per row, its code's full id and its parent's, completing short ids through the parent column.
+
+    A short id (``trust``) under a parent becomes ``collaboration.trust``; the same short id may stand under
+    several parents (``collaboration.trust`` and ``leadership.trust``), each row keeping its own parent. A parent
+    cell names a row by its full id, or by a short id that only one row has.
+
+    Raises
+    ------
+    CodebookError
+        For a parent cell whose short id several rows have, naming the rows and the full ids to write instead.
+    """
+    written = [(cells.get("code_id", ""), cells.get("parent_id", "")) for _, cells in raw]
+    rows_of: dict[str, list[int]] = {}
+    for i, (code_id, _) in enumerate(written):
+        if code_id:
+            rows_of.setdefault(code_id, []).append(i)
+    problems: dict[int, str] = {}
+
+    def full(i: int, seen: frozenset[int]) -> str:
+        code_id, parent = written[i]
+        if i in seen:
+            raise _Cycle
+        if "." in code_id or not parent:  # written in full, or a dimension
+            return code_id
+        parent_id = parent_of(i, seen | {i})
+        return f"{parent_id}.{code_id}" if parent_id is not None else code_id
+
+    def parent_of(i: int, seen: frozenset[int]) -> str | None:
+        """The full id of the row a parent cell names, or None when no row is that code."""
+        parent = written[i][1]
+        candidates = rows_of.get(parent, [])
+        if not candidates and "." in parent:
+            # The full id of a row written short under its own parent.
+            short = parent.rsplit(".", 1)[1]
+            candidates = [k for k in rows_of.get(short, []) if k not in seen and full(k, seen) == parent]
+        fulls = sorted({full(k, seen) for k in candidates})
+        if len(fulls) > 1:
+            problems[i] = (f"row {raw[i][0]}: parent {parent!r} is the short id of {len(candidates)} codes "
+                           f"({', '.join(fulls)}, rows {', '.join(str(raw[k][0]) for k in candidates)}); "
+                           "write the full id of the one you mean in parent_id")
+        return fulls[0] if fulls else None
+
+    out = []
+    for i, (code_id, parent) in enumerate(written):
+        try:
+            parent_id = parent_of(i, frozenset({i})) if parent else None
+            out.append((full(i, frozenset()) if code_id else "", parent_id if parent_id is not None else parent))
+        except _Cycle:  # the ids stay as written: validation reports the cycle
+            out.append((code_id, parent))
+    if problems:
+        listed = [problems[i] for i in sorted(problems)]
+        issues = pd.DataFrame({"code_id": [None] * len(listed), "field": "parent_id", "where": None,
+                               "problem": listed})
+        raise CodebookError(f"{path}: " + "; ".join(listed) + ".", path=path, issues=issues)
+    return out
+
+
 def read_sheet_codebook(path: str | Path) -> Codebook:
     """Read a codebook from ``.xlsx`` (sheets ``codes`` and optional ``codebook``) or ``.csv``.
 
@@ -124,24 +188,9 @@ def read_sheet_codebook(path: str | Path) -> Codebook:
             continue
         raw.append((number, cells))
 
-    # Resolve short ids (``trust`` under ``collaboration``) through the parent column.
-    short_parent = {cells.get("code_id", ""): cells.get("parent_id", "") for _, cells in raw}
-
-    def full(code_id: str) -> str:
-        chain = [code_id]
-        while "." not in chain[-1] and short_parent.get(chain[-1]) in short_parent:
-            parent = short_parent[chain[-1]]
-            if parent in chain:
-                return code_id  # a cycle: leave the ids as written; validation reports it
-            chain.append(parent)
-        return ".".join(reversed(chain))
-
     entries = []
-    for number, cells in raw:
-        code_id = cells.get("code_id", "")
-        parent = cells.get("parent_id", "")
-        entry: dict = {"row": number, "id": full(code_id) if code_id else None,
-                       "parent": (full(parent) if parent else None)}
+    for (number, cells), (code_id, parent) in zip(raw, _full_ids(raw, path), strict=True):
+        entry: dict = {"row": number, "id": code_id or None, "parent": parent or None}
         for name in TEXT_FIELDS:
             entry[name] = {lang: cells.get(f"{name}_{lang}", "") for lang in LANGS}
         for name in LIST_FIELDS:

@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..errors import CodebookError, CodebookWarning
 from ..nlp.normalize import fold
-from ..nlp.words import stop_words
+from ..nlp.words import stemmer, stop_words
 from .model import ID_PATTERN, LANGS, LIST_FIELDS, TEXT_FIELDS, Code, Codebook
 from .regex import KeywordRegexError, compile_keyword_regex
 
@@ -29,8 +29,12 @@ _COLOR = re.compile(r"^#([0-9a-fA-F]{6}|[0-9a-fA-F]{3})$")
 _WORD = re.compile(r"[^\W_]+(?:\*)?|\*", re.UNICODE)
 
 
-def check_keyword(keyword: object, lang: str) -> str | None:
+def check_keyword(keyword: object, lang: str, *, name: Iterable[str] = ()) -> str | None:
     """Return what is wrong with one keyword, or ``None`` if it is usable.
+
+    ``name`` is the code's own name (its id and labels): spaCy's stop-word lists hold content words too
+    (``acuerdo``, ``trabajo``, ``verdad``; ``serious``, ``amount``), and a code named by one of them may
+    have it as a keyword.
 
     Examples
     --------
@@ -38,6 +42,10 @@ def check_keyword(keyword: object, lang: str) -> str | None:
     "keyword 'de la' is made only of stop words and would match almost every segment"
     >>> check_keyword("colabor*", "es") is None
     True
+    >>> check_keyword("acuerdo", "es", name=["acuerdos", "Acuerdos del equipo"]) is None
+    True
+    >>> check_keyword("acuerdo", "es", name=["liderazgo", "Liderazgo"])
+    "keyword 'acuerdo' is made only of stop words and would match almost every segment"
     """
     if not isinstance(keyword, str):
         return f"keyword {keyword!r} is not text"
@@ -60,7 +68,11 @@ def check_keyword(keyword: object, lang: str) -> str | None:
             return (f"invalid pattern {text!r}: '*' may only end the last word, after at least "
                     "three letters (colabor*)")
     if all(fold(w.rstrip("*")) in stop_words(lang) for w in words):
-        return f"keyword {text!r} is made only of stop words and would match almost every segment"
+        # Compared by Snowball root, so the code "acuerdos" may have the keyword "acuerdo".
+        root = stemmer(lang).stemWord
+        own = {root(fold(w)) for part in name for w in _WORD.findall(str(part).replace("_", " ")) if w != "*"}
+        if not own & {root(fold(w.rstrip("*"))) for w in words}:
+            return f"keyword {text!r} is made only of stop words and would match almost every segment"
     return None
 
 
@@ -196,7 +208,7 @@ def build_codebook(meta: dict, entries: Sequence[dict], *, source: str | None = 
                     items = [items]
                 if name != "examples":
                     for item in items:
-                        problem = check_keyword(item, lang)
+                        problem = check_keyword(item, lang, name=[cid, *values["label"].values()])
                         if problem and stored and _is_regex(item):
                             unrunnable.append(f"{cid} {name}.{lang} {str(item).strip()!r}")
                         elif problem:

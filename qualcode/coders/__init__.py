@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from .base import BaseCoder, NotFittedError
+from .base import (
+    BaseCoder,
+    CoderTags,
+    NotFittedError,
+    available_coders,
+    get_coder,
+    method_support,
+    register_coder,
+)
 from .embedders import (
     CachedEmbedder,
     Embedder,
@@ -22,6 +30,7 @@ from .llm import LLMCoder, MemoryResponseCache
 __all__ = [
     "BaseCoder",
     "CachedEmbedder",
+    "CoderTags",
     "Embedder",
     "EmbeddingCache",
     "EmbeddingCoder",
@@ -34,7 +43,11 @@ __all__ = [
     "NotFittedError",
     "TfidfEmbedder",
     "USEEmbedder",
+    "available_coders",
     "evaluate",
+    "get_coder",
     "get_embedder",
+    "method_support",
+    "register_coder",
     "suggest",
 ]

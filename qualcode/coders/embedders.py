@@ -27,6 +27,7 @@ cluster (one thread was also the faster choice on a shared 2-core machine:
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 import warnings
@@ -58,6 +59,7 @@ __all__ = [
     "USEEmbedder",
     "check_cache",
     "get_embedder",
+    "own_embedder",
 ]
 
 log = logging.getLogger("qualcode.coders")
@@ -210,6 +212,18 @@ def get_embedder(spec: str | Embedder | None) -> Embedder:
     if not isinstance(spec, Embedder):
         raise ParameterError("an embedder needs a 'name' and an 'encode(list[str])' method.")
     return spec
+
+
+def own_embedder(spec: str | Embedder | None) -> Embedder:
+    """:func:`get_embedder`, but an embedder object that learns (has ``fit``) is copied: a coder fits its own.
+
+    A coder's ``fit`` never changes its parameters: one :class:`TfidfEmbedder` given to two coders was fitted
+    on the second coder's codebook under the first one, whose scores then changed silently.
+    """
+    embedder = get_embedder(spec)
+    if embedder is spec and hasattr(embedder, "fit"):
+        embedder = copy.deepcopy(embedder)
+    return embedder
 
 
 def _key(text: str) -> str:

@@ -25,19 +25,23 @@ Calibration
 from __future__ import annotations
 
 import re
+import warnings
 from bisect import bisect_left
+from numbers import Integral, Real
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
+from sklearn.utils._param_validation import HasMethods, Interval
 
 from ..codebook import Codebook
-from ..errors import ParameterError
+from ..errors import ParameterError, QualcodeWarning
 from ..parallel import current
 from ..progress import progress
 from ..schemas import returns, takes
 from ..spans import to_document
-from .base import SEGMENTS_IN, BaseCoder, participant_units, typed_suggestions
-from .embedders import CachedEmbedder, Embedder, EmbeddingCache, get_embedder
+from .base import SEGMENTS_IN, BaseCoder, CoderTags, participant_units, register_coder, typed_suggestions
+from .embedders import CachedEmbedder, Embedder, EmbeddingCache, own_embedder
 
 __all__ = ["MIN_BLOCK_MACS", "SIMILARITY_BLOCK_BYTES", "EmbeddingCoder", "windows"]
 
@@ -163,6 +167,15 @@ def windows(text: str, max_words: int) -> list[tuple[int, int]]:
     return trimmed
 
 
+#: A code's background needs at least this many example quotes outside its lineage to measure a spread; with
+#: fewer (a codebook of labels and definitions only) the codes' own prototypes are the background.
+MIN_BACKGROUND = 8
+#: What an embedder object or an embedding cache must offer (their parameter declarations).
+EMBEDDER = HasMethods(["encode"])
+CACHE = HasMethods(["get", "put"])
+
+
+@register_coder
 class EmbeddingCoder(BaseCoder):
     """Suggest codes by meaning, in Spanish and English, with the nearest example as evidence.
 
@@ -195,9 +208,19 @@ class EmbeddingCoder(BaseCoder):
     """
 
     method = "embedding"
+    _parameter_constraints: ClassVar[dict[str, list]] = {
+        "embedder": [str, EMBEDDER],
+        "cache": [None, CACHE],
+        "skip_roles": [str, tuple, list],
+        "max_words": [Interval(Integral, 5, None, closed="left")],
+        "exclusion_weight": [Interval(Real, 0, None, closed="left")],
+        "z0": [Interval(Real, None, None, closed="neither")],
+        "tau": [Interval(Real, 0, None, closed="neither")],
+        "min_score": [Interval(Real, 0, 1, closed="both")],
+    }
 
     def __init__(self, embedder: str | Embedder = "use", *, cache: EmbeddingCache | None = None,
-                 skip_roles: tuple[str, ...] = ("interviewer", "unknown"), max_words: int = 60,
+                 skip_roles: str | tuple[str, ...] = ("interviewer", "unknown"), max_words: int = 60,
                  exclusion_weight: float = 0.5, z0: float = 2.0, tau: float = 0.5,
                  min_score: float = 0.05) -> None:
         self.embedder = embedder
@@ -212,9 +235,8 @@ class EmbeddingCoder(BaseCoder):
     # -- fitting ------------------------------------------------------------------
     def fit(self, codebook: Codebook, decisions: pd.DataFrame | None = None) -> EmbeddingCoder:
         """Embed the codebook's prototypes and measure each code's background (decisions are not used)."""
-        if self.max_words < 5:
-            raise ParameterError(f"max_words must be at least 5, got {self.max_words}.")
-        inner = get_embedder(self.embedder)
+        self._validate_params()
+        inner = own_embedder(self.embedder)
         rows, excl = [], []
         for code in codebook:
             for lang in ("es", "en"):
@@ -313,6 +335,12 @@ class EmbeddingCoder(BaseCoder):
         at once), with progress shown for a codebook that needs several.
         """
         examples = (self.prototypes_["kind"] == "example").to_numpy()
+        if examples.sum() < MIN_BACKGROUND:
+            warnings.warn(QualcodeWarning(
+                f"embedding coder: codebook {codebook.id!r} has {int(examples.sum())} example quotes, too few to "
+                "calibrate against; the codes' labels and definitions are the background instead, and scores are "
+                "lower. Add a few example quotes per code (examples: {es: [...], en: [...]})."), stacklevel=3)
+            examples = np.ones(len(examples), dtype=bool)
         vectors = self.proto_vectors_[examples]
         owners = self.proto_code_[examples]
         n_codes, n = len(self.codes_), len(vectors)
@@ -340,6 +368,10 @@ class EmbeddingCoder(BaseCoder):
         self.background_ = pd.DataFrame({"code_id": self.codes_, "mean": means, "std": stds})
         self._mean = means.astype(np.float32)
         self._std = stds.astype(np.float32)
+
+    def coder_tags(self) -> CoderTags:
+        """Labels, definitions and examples by meaning, in any language; scored part by part on request."""
+        return CoderTags(uses_embedder=True, suggests_in_parts=True)
 
     def calibrate(self, raw: np.ndarray) -> np.ndarray:
         """Raw scores (rows × codes) → calibrated scores in [0, 1]."""

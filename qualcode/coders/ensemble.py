@@ -19,28 +19,41 @@ Memory
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Hashable, Sequence
 from collections.abc import Set as AbstractSet
-from typing import cast
+from numbers import Integral, Real
+from typing import ClassVar, cast
 
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
+from sklearn.utils._param_validation import Interval
 
 from ..codebook import Codebook
-from ..errors import ParameterError
+from ..errors import ParameterError, QualcodeWarning
 from ..io.chat import check_base_url
 from ..parallel import current, using
 from ..progress import progress
 from ..schemas import returns, takes
-from .base import SEGMENTS_IN, SUGGESTION_COLUMNS, BaseCoder, typed_suggestions
+from .base import (
+    SEGMENTS_IN,
+    SUGGESTION_COLUMNS,
+    BaseCoder,
+    CoderTags,
+    available_coders,
+    coder_params,
+    get_coder,
+    register_coder,
+    typed_suggestions,
+)
 from .embedders import EmbeddingCache
 from .embedding import EmbeddingCoder
 from .keyword import KeywordCoder
 from .learned import LearnedCoder
 from .llm import LLMCoder
 
-__all__ = ["CHUNK_PAIRS", "DEFAULT_MIN_SCORE", "DEFAULT_TOP_K", "EnsembleCoder", "suggest"]
+__all__ = ["CHUNK_PAIRS", "DEFAULT_MIN_SCORE", "DEFAULT_TOP_K", "EnsembleCoder", "suggest", "suggestion_coders"]
 
 # Chosen on the sample gold coding (bench/evaluate_coders.py prints the sweep):
 # the pair that maximised micro-F1 of the zero-shot ensemble against both coders.
@@ -54,14 +67,17 @@ DEFAULT_MIN_SCORE = 0.4
 CHUNK_PAIRS = 500_000
 
 
+@register_coder
 class EnsembleCoder(BaseCoder):
     """Run several coders and merge their suggestions into one ranked table.
 
     Parameters
     ----------
-    coders : list of coders
-        Unfitted coders (they are cloned and fitted by ``fit``). Default:
-        a KeywordCoder and an EmbeddingCoder.
+    coders : list of coders or method names
+        Unfitted coders (they are cloned and fitted by ``fit``), or names
+        from :func:`~qualcode.coders.available_coders` (``["keyword",
+        "embedding"]``, each with its defaults). Default: a KeywordCoder and
+        an EmbeddingCoder.
     top_k : int
         At most this many codes per segment.
     min_score : float
@@ -73,8 +89,13 @@ class EnsembleCoder(BaseCoder):
     """
 
     method = "ensemble"
+    _parameter_constraints: ClassVar[dict[str, list]] = {
+        "coders": [None, list, tuple],
+        "top_k": [Interval(Integral, 1, None, closed="left")],
+        "min_score": [Interval(Real, 0, 1, closed="both")],
+    }
 
-    def __init__(self, coders: Sequence[BaseCoder] | None = None, *, top_k: int = DEFAULT_TOP_K,
+    def __init__(self, coders: Sequence[BaseCoder | str] | None = None, *, top_k: int = DEFAULT_TOP_K,
                  min_score: float = DEFAULT_MIN_SCORE) -> None:
         self.coders = coders
         self.top_k = top_k
@@ -82,18 +103,27 @@ class EnsembleCoder(BaseCoder):
 
     def fit(self, codebook: Codebook, decisions: pd.DataFrame | None = None) -> EnsembleCoder:
         """Fit every member coder on the codebook (and the decisions, for those that learn)."""
-        if self.top_k < 1:
-            raise ParameterError(f"top_k must be at least 1, got {self.top_k}.")
-        if not 0 <= self.min_score <= 1:
-            raise ParameterError(f"min_score must be in [0, 1], got {self.min_score}.")
+        self._validate_params()
         if self.coders is None:
             members: list[BaseCoder] = [KeywordCoder(), EmbeddingCoder()]
         else:
-            members = list(self.coders)
-        self.coders_ = [clone(c).fit(codebook, decisions) for c in members]
+            members = [get_coder(c) if isinstance(c, str) else clone(c) for c in self.coders]
+        self.coders_ = [c.fit(codebook, decisions) for c in members]
         self.n_codes_ = sum(1 for _ in codebook)
         self.codebook_version_ = codebook.version
         return self
+
+    def coder_tags(self) -> CoderTags:
+        """What its members need (any of them), and how they may run (all of them)."""
+        members = self.coders_ if hasattr(self, "coders_") else [
+            get_coder(c) if isinstance(c, str) else c for c in (self.coders or [KeywordCoder(), EmbeddingCoder()])]
+        tags = [m.coder_tags() for m in members]
+        return CoderTags(needs_keywords=all(t.needs_keywords for t in tags),
+                         needs_examples=all(t.needs_examples for t in tags),
+                         needs_decisions=all(t.needs_decisions for t in tags),
+                         language_aware=any(t.language_aware for t in tags),
+                         uses_embedder=any(t.uses_embedder for t in tags),
+                         per_segment=all(t.per_segment for t in tags), suggests_in_parts=False)
 
     @returns("suggestions")
     @takes(segments=SEGMENTS_IN)
@@ -115,8 +145,8 @@ class EnsembleCoder(BaseCoder):
         # small) run once over everything. Encoding happens in the coders' order, as in one call.
         whole = {}
         for i, coder in enumerate(self.coders_):
-            if isinstance(coder, EmbeddingCoder):
-                coder.prepare(segments)
+            if coder.coder_tags().suggests_in_parts:
+                cast(EmbeddingCoder, coder).prepare(segments)
             else:
                 whole[i] = _suggest_spread(coder, segments)
         merged = []
@@ -136,6 +166,44 @@ class EnsembleCoder(BaseCoder):
         out = pd.concat(merged, ignore_index=True)
         return out.sort_values(["segment_id", "score", "code_id"], ascending=[True, False, True],
                                kind="stable").reset_index(drop=True)
+
+
+def suggestion_coders(codebook: Codebook, *, methods: Sequence[str] = ("keyword", "embedding"),
+                      learn: bool | None = None, decisions: pd.DataFrame | None = None, embedder: str = "use",
+                      cache: EmbeddingCache | None = None) -> list[BaseCoder]:
+    """The unfitted coders ``suggest`` combines for these options, from the registry, in the order named.
+
+    Those that take an embedder get ``embedder`` and ``cache``; a method the codebook gives nothing to work
+    with is left out with a :class:`~qualcode.errors.QualcodeWarning` naming it and what to add.
+
+    Raises
+    ------
+    ParameterError
+        For an unknown method name (the valid ones are listed).
+    """
+    known = [name for name in available_coders() if name != EnsembleCoder.method]
+    if isinstance(methods, str):
+        methods = [m.strip() for m in methods.split(",") if m.strip()]
+    unknown = [m for m in methods if m not in known]
+    if unknown:
+        raise ParameterError(f"unknown method(s) {unknown}; choose from {known}.")
+    if learn is None:
+        learn = decisions is not None and not decisions.empty
+    names = [m for m in dict.fromkeys(methods) if learn is not False or m != LearnedCoder.method]
+    if learn and LearnedCoder.method not in names:
+        names.append(LearnedCoder.method)
+    coders: list[BaseCoder] = []
+    for name in names:
+        coder = get_coder(name)
+        if coder.coder_tags().uses_embedder:
+            coder.set_params(embedder=embedder, cache=cache)
+        reason = coder.unsupported(codebook)
+        if reason is not None:
+            warnings.warn(QualcodeWarning(f"the {name} method was skipped for codebook {codebook.id!r}: {reason}."),
+                          stacklevel=3)
+            continue
+        coders.append(coder)
+    return coders
 
 
 def _document_chunks(segments: pd.DataFrame, size: int) -> list[list[Hashable]]:
@@ -169,7 +237,9 @@ def _suggest_spread(coder: BaseCoder, segments: pd.DataFrame) -> pd.DataFrame:
     their encoding, which is where their time goes.
     """
     runner = current()
-    if not (runner.parallel and isinstance(coder, KeywordCoder) and len(segments) > CHUNK_SEGMENTS):
+    tags = coder.coder_tags()
+    # The embedding coders spread their encoding already, which is where their time goes.
+    if not (runner.parallel and tags.per_segment and not tags.uses_embedder and len(segments) > CHUNK_SEGMENTS):
         return coder.suggest(segments)
     chunks = _document_chunks(segments, CHUNK_SEGMENTS)
     parts = runner.map(_suggest_chunk, [segments[segments["doc_id"].isin(c)] for c in chunks], shared=coder,
@@ -243,8 +313,10 @@ def suggest(segments: pd.DataFrame, codebook: Codebook | None = None, *, decisio
         The codes to suggest.
     decisions : DataFrame, optional
         The current decisions (:func:`qualcode.decisions`), for the learned coder.
-    methods : sequence of {"keyword", "embedding", "llm"}
-        The zero-shot coders to combine.
+    methods : sequence of str
+        The coders to combine, by name (:func:`~qualcode.coders.available_coders`: ``keyword``,
+        ``embedding``, ``learned``; and ``llm`` with ``llm=``). A method the codebook gives nothing to work
+        with (``keyword`` without any keywords) is skipped with a warning that says what to add.
     learn : bool, optional
         Add the learned coder (trained on ``decisions``). Default: when ``decisions`` has rows.
     llm : LLMCoder, optional
@@ -288,24 +360,21 @@ def suggest(segments: pd.DataFrame, codebook: Codebook | None = None, *, decisio
         if unknown_docs:
             raise ParameterError(f"no segments for document(s) {unknown_docs[:5]}; add them to the project first.")
         segments = segments[segments["doc_id"].isin(wanted)]
-    unknown = [m for m in methods if m not in ("keyword", "embedding", "llm")]
-    if unknown:
-        raise ParameterError(f"unknown method(s) {unknown}; choose from 'keyword', 'embedding' and 'llm'.")
+    if isinstance(methods, str):
+        methods = [m.strip() for m in methods.split(",") if m.strip()]
     if "llm" in methods and llm is None:
         raise ParameterError("method 'llm' needs your server: llm=qc.LLMCoder(base_url=..., model=...).")
     if llm is not None:
         check_base_url(llm.base_url)  # before the other coders' work
-    coders: list[BaseCoder] = []
-    if "keyword" in methods:
-        coders.append(KeywordCoder())
-    if "embedding" in methods:
-        coders.append(EmbeddingCoder(embedder, cache=cache))
-    if learn is None:
-        learn = decisions is not None and not decisions.empty
-    if learn:
-        coders.append(LearnedCoder(embedder, cache=cache))
+    # The LLM coder needs the user's server, so it is not in the registry: it comes as llm=.
+    coders = suggestion_coders(codebook, methods=[m for m in methods if m != "llm"], learn=learn,
+                               decisions=decisions, embedder=embedder, cache=cache)
     if llm is not None:
         coders.append(clone(llm).set_params(on_error="warn" if coders else llm.on_error))
     with using(workers, scheduler, progress=progress):
         ensemble = EnsembleCoder(coders, top_k=top_k, min_score=min_score).fit(codebook, decisions)
-        return ensemble.suggest(segments)
+        out = ensemble.suggest(segments)
+    # Provenance, for a project to store beside the suggestions (qualcode.suggest does).
+    params, digest = coder_params([ensemble])
+    out.attrs["run"] = {"methods": "+".join(c.method for c in coders), "params": params, "params_hash": digest}
+    return out

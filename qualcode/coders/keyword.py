@@ -40,22 +40,24 @@ import warnings
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from numbers import Integral, Real
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import pandas as pd
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..codebook import Codebook
 from ..codebook.regex import KeywordRegex, KeywordRegexError, compile_keyword_regex
 from ..codebook.validate import warn_language_gaps
-from ..errors import CodebookWarning, ParameterError
+from ..errors import CodebookWarning
 from ..nlp.normalize import fold_fast
 from ..nlp.pipeline import get_nlp, lookup_table
 from ..nlp.words import stemmer, stop_words
 from ..schemas import check_lang, returns, takes
 from ._keyword_index import WORD as _WORD
 from ._keyword_index import WordIndex, expand, index_words
-from .base import SEGMENTS_IN, BaseCoder, participant_units, typed_suggestions
+from .base import SEGMENTS_IN, BaseCoder, CoderTags, participant_units, register_coder, typed_suggestions
 
 if TYPE_CHECKING:
     from spacy.lookups import Table
@@ -271,6 +273,7 @@ def _compile(keyword: str, code_id: str, negative: bool, lexicon: _Lexicon) -> _
     return _Pattern(code_id, text, tuple(tokens), negative, anchor=anchor)
 
 
+@register_coder
 class KeywordCoder(BaseCoder):
     """Suggest codes whose keywords occur in a segment, with the words as evidence.
 
@@ -278,8 +281,8 @@ class KeywordCoder(BaseCoder):
     ----------
     lang : {"es", "en"}, optional
         Match every segment as this language; by default each segment's ``language``.
-    skip_roles : tuple of str
-        Speaker roles never suggested for (interviewers; text before the first label).
+    skip_roles : str or tuple of str
+        Speaker roles never suggested for (interviewers; text before the first label); one string is one role.
     window : int
         Sentences per scoring window (long turns are scored by their best window).
     min_score : float
@@ -298,8 +301,14 @@ class KeywordCoder(BaseCoder):
     """
 
     method = "keyword"
+    _parameter_constraints: ClassVar[dict[str, list]] = {
+        "lang": [None, StrOptions({"es", "en"})],
+        "skip_roles": [str, tuple, list],
+        "window": [Interval(Integral, 1, None, closed="left")],
+        "min_score": [Interval(Real, 0, 1, closed="both")],
+    }
 
-    def __init__(self, *, lang: str | None = None, skip_roles: tuple[str, ...] = ("interviewer", "unknown"),
+    def __init__(self, *, lang: str | None = None, skip_roles: str | tuple[str, ...] = ("interviewer", "unknown"),
                  window: int = 3, min_score: float = 0.0) -> None:
         self.lang = lang
         self.skip_roles = skip_roles
@@ -308,9 +317,9 @@ class KeywordCoder(BaseCoder):
 
     def fit(self, codebook: Codebook, decisions: pd.DataFrame | None = None) -> KeywordCoder:
         """Compile the codebook's keywords (decisions are not used by this coder)."""
+        # The language first, in the words every qualcode function uses for it; then the declared constraints.
         check_lang(self.lang, none="each segment's language")
-        if self.window < 1:
-            raise ParameterError(f"window must be at least 1 sentence, got {self.window}.")
+        self._validate_params()
         self.codebook_ = codebook
         self.codebook_version_ = codebook.version
         # Only the compiled patterns are kept: the lemma tables and stemmers load again on first use, so a
@@ -334,6 +343,10 @@ class KeywordCoder(BaseCoder):
                                 stacklevel=2)
             self.patterns_[lang] = patterns
         return self
+
+    def coder_tags(self) -> CoderTags:
+        """Keywords only, matched in each segment's language, one segment at a time."""
+        return CoderTags(needs_keywords=True, language_aware=True)
 
     @returns("suggestions")
     @takes(segments=SEGMENTS_IN)

@@ -11,16 +11,19 @@ the model learned from and the nearest accepted segment.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from numbers import Integral, Real
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import pandas as pd
+from sklearn.utils._param_validation import Interval
 
 from ..codebook import Codebook
 from ..schemas import CODED, check, returns, takes
 from ..spans import to_document
-from .base import SEGMENTS_IN, BaseCoder, participant_units, typed_suggestions
-from .embedders import CachedEmbedder, Embedder, EmbeddingCache, get_embedder
+from .base import SEGMENTS_IN, BaseCoder, CoderTags, participant_units, register_coder, typed_suggestions
+from .embedders import CachedEmbedder, Embedder, EmbeddingCache, own_embedder
+from .embedding import CACHE, EMBEDDER
 
 if TYPE_CHECKING:
     from sklearn.linear_model import LogisticRegression
@@ -51,6 +54,7 @@ def training_labels(decisions: pd.DataFrame) -> tuple[pd.Series, dict[str, set[s
     return text, positive, negative
 
 
+@register_coder
 class LearnedCoder(BaseCoder):
     """Suggest codes the way this team applied them, from its accepted and rejected segments.
 
@@ -77,10 +81,19 @@ class LearnedCoder(BaseCoder):
     """
 
     method = "learned"
+    _parameter_constraints: ClassVar[dict[str, list]] = {
+        "embedder": [str, EMBEDDER],
+        "cache": [None, CACHE],
+        "min_positive": [Interval(Integral, 1, None, closed="left")],
+        "min_negative": [Interval(Integral, 1, None, closed="left")],
+        "C": [Interval(Real, 0, None, closed="neither")],
+        "skip_roles": [str, tuple, list],
+        "min_score": [Interval(Real, 0, 1, closed="both")],
+    }
 
     def __init__(self, embedder: str | Embedder = "use", *, cache: EmbeddingCache | None = None,
                  min_positive: int = 3, min_negative: int = 3, C: float = 1.0,
-                 skip_roles: tuple[str, ...] = ("interviewer", "unknown"), min_score: float = 0.05) -> None:
+                 skip_roles: str | tuple[str, ...] = ("interviewer", "unknown"), min_score: float = 0.05) -> None:
         self.embedder = embedder
         self.cache = cache
         self.min_positive = min_positive
@@ -93,7 +106,8 @@ class LearnedCoder(BaseCoder):
         """Train one model per code that has enough accepted and rejected segments."""
         from sklearn.linear_model import LogisticRegression
 
-        self.embedder_ = CachedEmbedder(get_embedder(self.embedder), self.cache)
+        self._validate_params()
+        self.embedder_ = CachedEmbedder(own_embedder(self.embedder), self.cache)
         if hasattr(self.embedder_.embedder, "fit"):
             self.embedder_.embedder.fit([t for c in codebook for lang in ("es", "en")
                                          for t in (c.definition[lang], *c.examples[lang]) if t])
@@ -122,6 +136,10 @@ class LearnedCoder(BaseCoder):
         self.counts_ = pd.DataFrame(rows, columns=["code_id", "n_positive", "n_negative", "learned"])
         self.codebook_version_ = codebook.version
         return self
+
+    def coder_tags(self) -> CoderTags:
+        """Learns from decisions; encodes with an embedder."""
+        return CoderTags(needs_decisions=True, uses_embedder=True)
 
     @returns("suggestions")
     @takes(segments=SEGMENTS_IN)
