@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from lxml import etree
 
 __all__ = ["DESCRIPTION_FORMATS", "check_description_form", "code_description", "code_guid", "codebook_set",
-           "parse_code_description", "qdc_bytes", "read_qdc", "refi_schema", "validate_qdc", "write_qdc"]
+           "is_codebook_set", "parse_code_description", "qdc_bytes", "read_qdc", "refi_schema", "validate_qdc", "write_qdc"]
 
 NS = "urn:QDA-XML:codebook:1.0"
 _GUID_NAMESPACE = uuid.UUID("6f1f3b1e-3c55-4d2e-9a59-9c1de0a6b0a1")
@@ -367,6 +367,14 @@ def qdc_bytes(codebook: Codebook, *, lang: str = "es", description: str = "yaml"
     if errors:  # pragma: no cover - a bug in this writer, never the user's input
         raise ExchangeFileError(f"internal error: the written .qdc does not validate: {errors[:3]}")
     return data
+
+
+def is_codebook_set(group: etree._Element) -> bool:
+    """Whether a REFI-QDA ``<Set>`` is the one :func:`codebook_set` writes (the codebook's metadata, read by
+    :func:`read_qdc`), not a code group a user made."""
+    description = next((child.text for child in group if isinstance(child.tag, str)
+                        and child.tag.rsplit("}", 1)[-1] == "Description"), None)
+    return isinstance(description, str) and description.lstrip().startswith(_MARK + "\ncodebook:")
 
 
 def codebook_set(group: etree._Element, codebook: Codebook, *, lang: str, member: str) -> None:

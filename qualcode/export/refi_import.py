@@ -70,7 +70,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 import pandas as pd
 
 from ..codebook.model import Codebook
-from ..codebook.qdc import code_guid, read_qdc
+from ..codebook.qdc import code_guid, is_codebook_set, read_qdc
 from ..corpus import ReadDocument
 from ..errors import ExchangeFileError, ParameterError, QualcodeError, QualcodeWarning
 from ..io.paths import existing_file
@@ -856,7 +856,7 @@ class _Reader:
         for block in _children(root, "Sets"):
             for item in _children(block, "Set"):
                 n_codes = len(_children(item, "MemberCode"))
-                if n_codes:
+                if n_codes and not is_codebook_set(item):  # qualcode's own codebook metadata: read by read_qdc
                     issues.add("a set of codes (code group)", item.sourceline, repr(item.get("name") or ""),
                                why="qualcode has no code groups; group codes under a parent code")
         for block in _children(root, "Graphs"):
