@@ -46,7 +46,7 @@ from .review.decisions import accept, add_manual, coded_quotes, decisions, rejec
 from .review.sheet import apply_review, export_review_sheet, read_review_sheet
 from .review.widget import ReviewWidget, review_widget
 from .version import __version__
-from .workflow import Pseudonymizer, export_refi_qda, export_report, import_refi_qda, suggest
+from .workflow import Pseudonymizer, evaluate_project, export_refi_qda, export_report, import_refi_qda, suggest
 
 __all__ = [
     "Code",
@@ -78,6 +78,7 @@ __all__ = [
     "disagreements",
     "emergent_themes",
     "evaluate",
+    "evaluate_project",
     "export_excel",
     "export_refi_qda",
     "export_report",
