@@ -46,7 +46,8 @@ def _print(result: CrossValidation, k: int) -> None:
     for note in result.notes:
         say(f"note: {note}")
     with pd.option_context("display.width", 200, "display.max_columns", 30, "display.max_rows", 500):
-        say("\nsuggestion quality on held-out segments (micro-averaged; recall@k on the full ranking):")
+        say("")
+        say("suggestion quality on held-out segments (micro-averaged; recall@k on the full ranking):")
         columns = ["system", "kind", "precision", "recall", "f1", "macro_f1", "kappa", "recall_at_k",
                    "no_suggestion", "ece"]
         table = summary[columns].rename(columns={"recall_at_k": f"recall@{k}"})
@@ -56,19 +57,22 @@ def _print(result: CrossValidation, k: int) -> None:
         if focus is not None:
             per = result.scores[(result.scores["system"] == focus) & (result.scores["level"] == "code")
                                 & (result.scores["n_gold"] > 0)]
-            say(f"\nper code ({focus}; --csv writes every system):")
+            say("")
+            say(f"per code ({focus}; --csv writes every system):")
             per = per[["code_id", "n_gold", "n_suggested", "precision", "recall", "f1", "kappa", "recall_at_k"]]
             say(shown(per.rename(columns={"recall_at_k": f"recall@{k}"})).round(3).to_string(index=False),
                 lines=True)
         if len(result.curve):
-            say("\nlearning curve (held out; n = coded segments per code drawn from the training fold, or "
+            say("")
+            say("learning curve (held out; n = coded segments per code drawn from the training fold, or "
                 "suggestions of the review queue decided):")
             curve = result.curve.rename(columns={"recall_at_k": f"recall@{k}"})
             say(shown(curve).round(3).to_string(index=False), lines=True)
         if focus is not None:
             bins = result.reliability[(result.reliability["system"] == focus) & (result.reliability["n"] > 0)]
             if len(bins):
-                say(f"\nreliability ({focus}): score bin → share of suggestions people coded")
+                say("")
+                say(f"reliability ({focus}): score bin → share of suggestions people coded")
                 say(shown(bins[["bin_low", "bin_high", "n", "mean_score", "accepted"]]).round(3)
                     .to_string(index=False), lines=True)
 

@@ -222,3 +222,20 @@ def test_learning_order_of_texts_without_words_falls_back_to_uncertainty():
 def test_learning_order_refuses_a_table_without_scores_or_texts():
     with pytest.raises(ParameterError, match="score"):
         learning_order(pd.DataFrame({"segment_id": ["a"], "text": ["x"]}))
+
+
+@pytest.mark.slow
+def test_evaluate_on_the_sample_default_beats_the_prior_and_content_baselines(samples, sample_corpus, study_codebook):
+    """The issue's first target, on the sample's human coding: zero-shot above the content-only baseline and the
+    prior; learning from 20 coded segments per code above zero-shot."""
+    gold = pd.read_csv(samples / "coding" / "ana.csv")
+    segments = sample_corpus.segments
+    part = segments[(segments["speaker_role"] == "participant") & segments["doc_id"].isin(set(gold["doc_id"]))]
+    result = cross_validate(part, study_codebook, gold, part["participant"].astype(str), methods=("default",),
+                            curve=(0, 20), review=())
+    curve = result.curve.set_index(["system", "sampling", "n"])
+    zero, learned = curve.loc[("default", "per code", 0)], curve.loc[("default", "per code", 20)]
+    for baseline in ("prior", "content"):
+        assert zero["f1"] > micro(result, baseline)["f1"]
+        assert zero["recall_at_k"] > micro(result, baseline)["recall_at_k"]
+    assert learned["f1"] > zero["f1"] and learned["recall_at_k"] > zero["recall_at_k"]
