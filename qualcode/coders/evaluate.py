@@ -567,7 +567,12 @@ def cross_validate(segments: pd.DataFrame, codebook: Codebook, gold: pd.DataFram
                                                  "decision": np.where(yes, "accept", "reject"), "coder": "gold",
                                                  "quote": seen["segment_id"].map(texts).to_numpy()})
                         key = ("default", f"queue: {name} order", budget)
-                        curves.setdefault(key, []).append(run.ranking("default", test_seg, reviewed))
+                        try:
+                            part = run.ranking("default", test_seg, reviewed)
+                        except Exception as exc:  # reported like a failing method
+                            failed.setdefault("review order", f"{type(exc).__name__}: {exc}")
+                            continue
+                        curves.setdefault(key, []).append(part)
                         accepted.setdefault(key, []).append(int(yes.sum()))
     for what, why in failed.items():
         notes.append(f"{what} failed and is left out: {why}")

@@ -584,8 +584,8 @@ def review_widget(project: Project | str | Path, coder: str, *, lang: str = "es"
     suggestions : DataFrame, optional
         What to review (default: the project's stored suggestions for its
         current codebook); see :class:`ReviewQueue`.
-    order : {"document", "score"}
-        Reading order, or highest score first.
+    order : {"document", "score", "learn"}
+        Reading order, highest score first, or what teaches the learned coder most first (see :class:`ReviewQueue`).
 
     Returns
     -------
