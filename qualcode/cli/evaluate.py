@@ -37,7 +37,7 @@ def table_paths(csv: Path) -> dict[str, Path]:
     return {name: csv.with_name(f"{csv.stem}{suffix}{csv.suffix or '.csv'}") for name, suffix in CSV_SUFFIXES.items()}
 
 
-def _print(result: CrossValidation, k: int) -> None:
+def _show(result: CrossValidation, k: int) -> None:
     summary = result.summary
     n_segments = int(summary["n_segments"].iloc[0]) if len(summary) else 0
     n_gold = int(summary["n_gold"].iloc[0]) if len(summary) else 0
@@ -135,7 +135,7 @@ def evaluate_cmd(project: Path = typer.Argument(..., help="Project file with hum
                                   seed=seed, embedder=embedder)
     finally:
         p.close()
-    _print(result, k)
+    _show(result, k)
     for name, path in paths.items():
         with reporting(path, "this table"):
             safe = csv_frame(getattr(result, name), path.name)
