@@ -45,6 +45,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/load_large_file.py
 	$(BIN)/python bench/coders_1m_words.py
 	$(BIN)/python bench/evaluate_coders.py
+	$(BIN)/python bench/suggestion_quality.py
 	$(BIN)/python bench/round_workers.py
 	$(BIN)/python bench/decision_log.py
 	$(BIN)/python bench/codebook_scale.py

@@ -48,6 +48,7 @@ from .review.widget import ReviewWidget, review_widget
 from .version import __version__
 from .workflow import (
     Pseudonymizer,
+    evaluate_project,
     export_refi_qda,
     export_report,
     import_refi_qda,
@@ -88,6 +89,7 @@ __all__ = [
     "disagreements",
     "emergent_themes",
     "evaluate",
+    "evaluate_project",
     "export_excel",
     "export_refi_qda",
     "export_report",

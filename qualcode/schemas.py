@@ -356,7 +356,8 @@ TAGUETTE_CODEBOOK = (
 
 EVALUATION = (
     _c("system", "string", "the suggestions evaluated, or the most-frequent-codes baseline", **_ID),
-    _c("level", "string", "code, dimension, or micro (code) / micro (dimension) for the pooled rows", **_ID),
+    _c("level", "string", "code, dimension, or micro (code) / micro (dimension) for the pooled rows, macro (code) / "
+                          "macro (dimension) for the mean over codes coded at least once", **_ID),
     _c("code_id", "string", "the code or dimension ('all' for pooled rows)"),
     _c("n_gold", "int64", "(segment, code) pairs the person coded"),
     _c("n_suggested", "int64", "pairs suggested"),
@@ -368,6 +369,48 @@ EVALUATION = (
     _c("f1", "float64", "harmonic mean of precision and recall"),
     _c("kappa", "float64", "Cohen's kappa over every evaluated segment"),
     _c("recall_at_k", "float64", "share of coded pairs among each segment's top k suggestions"),
+)
+
+EVALUATION_SUMMARY = (
+    _c("system", "string", "keyword, embedding, learned, default (what qc.suggest gives), or a baseline: prior, "
+                           "content, supervised", **_ID),
+    _c("kind", "string", "method or baseline"),
+    _c("n_segments", "int64", "segments evaluated (held out in turn)"),
+    _c("n_gold", "int64", "(segment, code) pairs people coded"),
+    _c("n_suggested", "int64", "pairs suggested after the system's own cut (top k, minimum score)"),
+    _c("precision", "float64", "micro-averaged over codes"),
+    _c("recall", "float64", "micro-averaged over codes"),
+    _c("f1", "float64", "micro-averaged F1"),
+    _c("macro_f1", "float64", "mean F1 over the codes coded at least once"),
+    _c("kappa", "float64", "Cohen's kappa over every (segment, code) pair"),
+    _c("recall_at_k", "float64", "share of coded pairs among each segment's top k of the full ranking"),
+    _c("no_suggestion", "float64", "share of segments with no suggestion after the cut"),
+    _c("ece", "float64", "expected calibration error: mean |score − share accepted| over score bins, weighted "
+                         "by suggestions (NaN for the prior and the content baseline, whose scores are not "
+                         "probabilities)"),
+)
+
+LEARNING_CURVE = (
+    _c("system", "string", "default (what qc.suggest gives) or supervised (TF-IDF + logistic regression)", **_ID),
+    _c("sampling", "string", "per code (n coded segments per code drawn from the training fold), or queue: "
+                             "document order / queue: learn order (the first n suggestions of the review queue "
+                             "decided)", **_ID),
+    _c("n", "int64", "coded segments per code, or suggestions reviewed"),
+    _c("n_accepted", "float64", "accepted decisions learned from, mean over folds"),
+    _c("precision", "float64", "micro-averaged over codes"),
+    _c("recall", "float64", "micro-averaged over codes"),
+    _c("f1", "float64", "micro-averaged F1"),
+    _c("macro_f1", "float64", "mean F1 over the codes coded at least once"),
+    _c("recall_at_k", "float64", "share of coded pairs among each segment's top k"),
+)
+
+RELIABILITY = (
+    _c("system", "string", "the system whose scores are binned", **_ID),
+    _c("bin_low", "float64", "lower edge of the score bin (inclusive)"),
+    _c("bin_high", "float64", "upper edge (exclusive; 1.0 inclusive)"),
+    _c("n", "int64", "ranked (segment, code) pairs whose score falls in the bin"),
+    _c("mean_score", "float64", "their mean score"),
+    _c("accepted", "float64", "the share of them people coded: calibrated scores lie on the diagonal"),
 )
 
 REVIEW_SHEET = (
@@ -579,6 +622,12 @@ TABLES: dict[str, Table] = {t.name: t for t in (
           "qualcode.codebook.taguette.taguette_frame(codebook)"),
     Table("evaluation", EVALUATION, "per system, level and code: agreement of suggestions with a human coding",
           "qc.evaluate(suggestions, gold)"),
+    Table("evaluation_summary", EVALUATION_SUMMARY, "per system: cross-validated agreement with people's coding",
+          "qc.evaluate_project(project).summary"),
+    Table("learning_curve", LEARNING_CURVE, "per system, sampling and size: held-out agreement after learning",
+          "qc.evaluate_project(project).curve"),
+    Table("reliability", RELIABILITY, "per system and score bin: the share of suggestions people coded",
+          "qc.evaluate_project(project).reliability"),
     Table("review_sheet", REVIEW_SHEET, "one row per row of a review workbook", "qc.read_review_sheet(path)"),
     Table("review_outcomes", REVIEW_OUTCOMES, "what happened to each row of an applied review workbook",
           "qc.apply_review(project, review)"),

@@ -25,7 +25,9 @@ from .analysis import code_frequencies, first_appearance, saturation
 from .codebook import Codebook, codebook_changes
 from .codebook.qdc import check_description_form
 from .coders import ensemble
+from .coders.embedders import MemoryEmbeddingCache
 from .coders.ensemble import DEFAULT_MIN_SCORE, DEFAULT_TOP_K
+from .coders.evaluate import DEFAULT_CURVE, DEFAULT_REVIEW, METHODS_EVALUATED, CrossValidation, cross_validate
 from .coders.llm import LLMCoder
 from .corpus import Corpus, segment_id
 from .errors import ParameterError, ProjectError, QualcodeWarning
@@ -42,8 +44,8 @@ from .messages import say
 from .project import Project, text_hash
 from .review.decisions import coded_quotes, decisions
 from .review.log import Decision
+from .schemas import coded, columns, empty_table, returns
 from .schemas import coded as coded_rows
-from .schemas import columns, empty_table, returns
 from .spans import clip, to_document, to_log, to_segment
 from .version import __version__
 
@@ -735,3 +737,84 @@ def _imported_decisions(selections: pd.DataFrame, segments: pd.DataFrame,
                     codebook_version=version))
             k += 1
     return records, skipped
+
+
+# -- evaluation (coders ↔ project) --------------------------------------------------------------------------------
+
+
+def evaluate_project(project: Project, *, methods: Sequence[str] = METHODS_EVALUATED, k: int = 3, folds: int = 5,
+                     curve: Sequence[int] = DEFAULT_CURVE, review: Sequence[int] = DEFAULT_REVIEW,
+                     coder: str | None = None, seed: int = 0, embedder: str = "use") -> CrossValidation:
+    """How good would the suggestions have been on this project? Cross-validated against its human decisions.
+
+    The gold coding is the project's current accept and manual decisions (an imported ``.qdpx`` coded in
+    another tool arrives as manual decisions). The segments evaluated are the participant segments of the
+    documents that have at least one decision (those someone read); a coded segment counts as positive for
+    its codes, every other pair as negative. Folds are grouped by the participant role
+    (:meth:`Project.roles`), else by document; ``grouped_by`` says which.
+
+    Parameters
+    ----------
+    project : Project
+    methods : sequence of str
+        Among ``keyword``, ``embedding``, ``learned``, ``default`` (what :func:`suggest` gives); the
+        prior, content-only and supervised baselines are always measured.
+    k, folds, curve, review, seed, embedder
+        See :func:`qualcode.coders.evaluate.cross_validate`.
+    coder : str, optional
+        Only this coder's decisions are the gold coding (default: everyone's, pooled).
+
+    Returns
+    -------
+    CrossValidation
+        ``summary``, ``scores`` (per code), ``curve``, ``reliability``, ``grouped_by``, ``notes``.
+
+    Raises
+    ------
+    ParameterError
+        When the project has no accept or manual decision (of ``coder``), or none on participant turns.
+
+    Examples
+    --------
+    >>> result = qc.evaluate_project(project, folds=5)  # doctest: +SKIP
+    >>> result.summary[["system", "f1", "recall_at_k"]]  # doctest: +SKIP
+    """
+    decided = decisions(project, coder=coder)
+    who = f" by {coder!r}" if coder else ""
+    gold = coded(decided)
+    if gold.empty:
+        raise ParameterError(f"the project has no accepted or hand-coded segments{who} to evaluate against: "
+                             "review suggestions (qualcode review export / apply), code by hand, or import a "
+                             ".qdpx coded in another tool.")
+    codebook = project.codebook()
+    notes = []
+    known = {c.id for c in codebook}
+    unknown = gold[~gold["code_id"].isin(known)]
+    if len(unknown):
+        notes.append(f"{len(unknown)} coding(s) name codes not in the current codebook; not evaluated.")
+        gold = gold[gold["code_id"].isin(known)]
+    segments = project.segments
+    read = set(decided["doc_id"].dropna())
+    evaluated = segments[(segments["speaker_role"] == "participant") & segments["doc_id"].isin(read)]
+    outside = gold[~gold["segment_id"].isin(set(evaluated["segment_id"]))]
+    if len(outside):
+        notes.append(f"{len(outside)} coding(s) on interviewer or unknown-speaker turns are not evaluated: the "
+                     "coders suggest for participant turns only.")
+    if evaluated.empty or len(outside) == len(gold):
+        raise ParameterError(f"no accepted or hand-coded participant turn{who} to evaluate against; "
+                             "the coders suggest for participant turns only.")
+    evaluated = evaluated.reset_index(drop=True)
+    column = project.roles().get("participant")
+    groups = evaluated["doc_id"].astype(str)
+    grouped_by = "document (no participant column: declare one with qualcode roles PROJECT --set participant=COLUMN)"
+    if column and column in evaluated.columns:
+        people = evaluated[column].astype("string")
+        if people.nunique() >= 2:
+            groups = people.fillna("document:" + evaluated["doc_id"].astype(str)).astype(str)
+            grouped_by = f"participant (column {column})"
+    cache = MemoryEmbeddingCache() if project.read_only else project.embedding_cache()
+    result = cross_validate(evaluated, codebook, gold, groups.to_numpy(), methods=methods, k=k, folds=folds,
+                            curve=curve, review=review, seed=seed, embedder=embedder, cache=cache,
+                            grouped_by=grouped_by)
+    result.notes[:0] = notes
+    return result

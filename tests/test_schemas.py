@@ -53,6 +53,11 @@ def produced(tmp_path_factory, samples):
         out["coded_quotes"] = (quotes, ATTRS)
         out["codings"] = (quotes[columns("codings")], [])
         out["evaluation"] = (qc.evaluate(ranked, qc.decisions(project, coder="ana")), [])
+        measured = qc.evaluate_project(project, methods=("keyword",), folds=2, curve=(0, 3), review=(5,),
+                                       embedder="tfidf")
+        out["evaluation_summary"] = (measured.summary, [])
+        out["learning_curve"] = (measured.curve, [])
+        out["reliability"] = (measured.reliability, [])
         out["frequencies"] = (qc.code_frequencies(quotes), [])
         by_role = qc.code_by_attribute(quotes, "role")
         out["code_by_attribute"] = (by_role.drop(columns="role"), [])

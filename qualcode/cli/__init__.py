@@ -13,7 +13,7 @@ from ..errors import QualcodeError
 from ..io.atomic import write_failure
 
 # Importing the command modules registers their commands on ``app``.
-from . import codebook, corpus, demo, exchange, study  # noqa: F401
+from . import codebook, corpus, demo, evaluate, exchange, study  # noqa: F401
 from .app import app, say
 
 __all__ = ["app", "main"]

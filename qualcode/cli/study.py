@@ -17,6 +17,7 @@ from ..analysis import saturation
 from ..batch import add_files, count_actions, decision_changes, run_round
 from ..codebook import load_codebook
 from ..coders import EnsembleCoder, available_coders
+from ..coders.active import QUEUE_ORDERS
 from ..coders.llm import CONCURRENCY, LLMCoder
 from ..errors import (
     NoSpeakerLabelsWarning,
@@ -377,6 +378,9 @@ def review_export(project: Path = typer.Argument(..., help="Project file."),
                   coder: str | None = typer.Option(None, help="Who will review (recorded in the workbook)."),
                   lang: str = typer.Option("es", callback=lang_option, help="Labels and headers: es or en."),
                   undecided: bool = typer.Option(True, help="Only suggestions this coder has not decided yet."),
+                  order: str = typer.Option("document", "--order", help="Rows in reading order (document), best "
+                                            "score first (score), or what teaches the learned coder most first: "
+                                            "uncertain and varied (learn)."),
                   overwrite: bool = OVERWRITE) -> None:
     """Write a review workbook of the stored suggestions (drop-downs, filters, hidden integrity columns).
 
@@ -395,7 +399,9 @@ def review_export(project: Path = typer.Argument(..., help="Project file."),
     suggestions = p.suggestions
     if undecided and coder:
         suggestions = not_decided(p, suggestions, coder)
-    n = export_review_sheet(p, suggestions, out, lang=lang, coder=coder, overwrite=overwrite)
+    if order not in QUEUE_ORDERS:
+        raise ParameterError(f"--order must be one of {', '.join(QUEUE_ORDERS)}, got {order!r}.")
+    n = export_review_sheet(p, suggestions, out, lang=lang, coder=coder, overwrite=overwrite, order=order)
     say(f"wrote {out}: {n} rows to review")
 
 

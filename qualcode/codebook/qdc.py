@@ -50,7 +50,8 @@ if TYPE_CHECKING:
     from lxml import etree
 
 __all__ = ["DESCRIPTION_FORMATS", "check_description_form", "code_description", "code_guid", "codebook_set",
-           "is_codebook_set", "parse_code_description", "qdc_bytes", "read_qdc", "refi_schema", "validate_qdc", "write_qdc"]
+           "is_codebook_set", "parse_code_description", "qdc_bytes", "read_qdc", "refi_schema", "validate_qdc",
+           "write_qdc"]
 
 NS = "urn:QDA-XML:codebook:1.0"
 _GUID_NAMESPACE = uuid.UUID("6f1f3b1e-3c55-4d2e-9a59-9c1de0a6b0a1")

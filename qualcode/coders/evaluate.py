@@ -9,24 +9,31 @@ codes for every segment.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
+from ..errors import ParameterError
 from ..schemas import coded, columns, returns, takes
+from .active import learning_order, tfidf_vectorizer
+from .embedders import EmbeddingCache, MemoryEmbeddingCache
 from .embedding import EmbeddingCoder
 from .ensemble import DEFAULT_MIN_SCORE, DEFAULT_TOP_K, combine
+from .ensemble import suggest as ensemble_suggest
 from .keyword import KeywordCoder
 from .learned import LearnedCoder
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
 
-    from ..codebook import Codebook
+    from ..codebook import Code, Codebook
     from .embedders import Embedder
 
-__all__ = ["EVALUATION_COLUMNS", "evaluate"]
+__all__ = ["BASELINES", "DEFAULT_CURVE", "DEFAULT_REVIEW", "EVALUATION_COLUMNS", "METHODS_EVALUATED",
+           "CrossValidation", "cross_validate", "evaluate"]
 
 EVALUATION_COLUMNS = columns("evaluation")
 
@@ -181,3 +188,411 @@ def grouped_cross_validation(segments: pd.DataFrame, codebook: Codebook, gold: p
                                      min_score=min_score, learned_codes=set(learner.models_)))
     return {"zero_shot": evaluate(pd.concat(zero), gold, segments=segments, k=top_k),
             "learned": evaluate(pd.concat(learned_parts), gold, segments=segments, k=top_k)}
+
+
+# -- cross-validation of every method beside its baselines ---------------------------------------------------------
+
+#: The coders ``cross_validate`` can measure: each zero-shot coder alone, the learned coder alone, and ``default``,
+#: what ``qc.suggest`` gives (the ensemble, learning from the training fold's decisions).
+METHODS_EVALUATED = ("keyword", "embedding", "learned", "default")
+#: The baselines measured in the same run: the training fold's most frequent codes, TF-IDF similarity of the
+#: text to each code's label and definition, and a supervised TF-IDF + logistic regression per code.
+BASELINES = ("prior", "content", "supervised")
+#: Accepted examples per code of the learning curve (0 = zero-shot).
+DEFAULT_CURVE = (0, 3, 5, 10, 20)
+#: Suggestions reviewed in the queue-order simulation: about one to four sessions' work on a study of the
+#: sample's size (some 400 suggestions a round).
+DEFAULT_REVIEW = (50, 100, 200)
+#: Tenths: with a few hundred segments × codes per study, enough suggestions fall in each bin to read a share.
+RELIABILITY_BINS = 10
+#: A supervised model's probability counts as a yes from here (the reference's own decision rule).
+SUPERVISED_THRESHOLD = 0.5
+
+
+@dataclass
+class CrossValidation:
+    """What :func:`cross_validate` measured.
+
+    Attributes
+    ----------
+    summary : DataFrame
+        One row per system (see the ``evaluation_summary`` table).
+    scores : DataFrame
+        Per system, level and code (the ``evaluation`` table), with ``macro`` rows.
+    curve : DataFrame
+        The learning curve (the ``learning_curve`` table).
+    reliability : DataFrame
+        Score bins → share accepted, per system (the ``reliability`` table).
+    grouped_by : str
+        What the folds were grouped by (``"participant (column participant)"`` or ``"document"``).
+    folds : int
+        Number of folds.
+    notes : list of str
+        What a reader must know: segments or codings left out, methods that failed.
+    """
+
+    summary: pd.DataFrame
+    scores: pd.DataFrame
+    curve: pd.DataFrame
+    reliability: pd.DataFrame
+    grouped_by: str
+    folds: int
+    notes: list[str] = field(default_factory=list)
+
+
+def _ranked(frame: pd.DataFrame) -> pd.DataFrame:
+    """``segment_id``, ``code_id``, ``score``, ``rank`` (1 = best of its segment; ties by code id)."""
+    if frame.empty:
+        return pd.DataFrame({"segment_id": pd.Series(dtype=object), "code_id": pd.Series(dtype=object),
+                             "score": pd.Series(dtype=float), "rank": pd.Series(dtype=int)})
+    out = frame[["segment_id", "code_id", "score"]].copy()
+    out["score"] = pd.to_numeric(out["score"], errors="coerce").astype(float).fillna(0.0)
+    out = out.sort_values(["segment_id", "score", "code_id"], ascending=[True, False, True], kind="stable")
+    out = out.drop_duplicates(["segment_id", "code_id"], keep="first")
+    out["rank"] = out.groupby("segment_id").cumcount() + 1
+    return out.reset_index(drop=True)
+
+
+def _cut(ranking: pd.DataFrame, system: str, k: int) -> pd.DataFrame:
+    """The suggestions a user of ``system`` would see: its own cut of its ranking."""
+    if system == "prior":
+        return ranking[ranking["rank"] <= k]
+    if system == "content":
+        return ranking[(ranking["rank"] <= k) & (ranking["score"] > 0)]
+    if system == "supervised":
+        return ranking[(ranking["rank"] <= DEFAULT_TOP_K) & (ranking["score"] >= SUPERVISED_THRESHOLD)]
+    return ranking[(ranking["rank"] <= DEFAULT_TOP_K) & (ranking["score"].round(4) >= DEFAULT_MIN_SCORE)]
+
+
+def _accepted(gold: pd.DataFrame, texts: pd.Series) -> pd.DataFrame:
+    """Gold pairs as the decisions a coder would have made (accept), with their quotes."""
+    return pd.DataFrame({"segment_id": gold["segment_id"].to_numpy(), "code_id": gold["code_id"].to_numpy(),
+                         "decision": "accept", "coder": "gold",
+                         "quote": gold["segment_id"].map(texts).to_numpy()})
+
+
+def _code_text(code: Code) -> str:
+    return " ".join(t for lang in ("es", "en") for t in (code.label.get(lang), code.definition.get(lang)) if t)
+
+
+def _content_ranking(segments: pd.DataFrame, codebook: Codebook, lang: str) -> pd.DataFrame:
+    """TF-IDF cosine of each segment's text to each code's label and definition (no examples, no keywords)."""
+    codes = list(codebook)
+    vectorizer = tfidf_vectorizer(lang)
+    texts = [str(t) for t in segments["text"]]
+    try:
+        matrix = vectorizer.fit_transform(texts + [_code_text(c) for c in codes])
+    except ValueError:  # not one word in any text
+        return _ranked(pd.DataFrame(columns=["segment_id", "code_id", "score"]))
+    sims = (matrix[: len(texts)] @ matrix[len(texts):].T).toarray()
+    rows, cols = np.nonzero(sims > 0)
+    return _ranked(pd.DataFrame({"segment_id": segments["segment_id"].to_numpy()[rows],
+                                 "code_id": [codes[j].id for j in cols], "score": sims[rows, cols]}))
+
+
+def _supervised_ranking(train: pd.DataFrame, train_gold: pd.DataFrame, test: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """One-vs-rest TF-IDF + logistic regression trained on ``train`` (every training segment, coded or not)."""
+    from sklearn.linear_model import LogisticRegression
+
+    codes = sorted(set(train_gold["code_id"]))
+    if not codes or test.empty:
+        return _ranked(pd.DataFrame(columns=["segment_id", "code_id", "score"]))
+    vectorizer = tfidf_vectorizer(lang)
+    try:
+        x_train = vectorizer.fit_transform([str(t) for t in train["text"]])
+    except ValueError:
+        return _ranked(pd.DataFrame(columns=["segment_id", "code_id", "score"]))
+    x_test = vectorizer.transform([str(t) for t in test["text"]])
+    ids = train["segment_id"].to_numpy()
+    parts = []
+    for code in codes:
+        y = np.isin(ids, train_gold.loc[train_gold["code_id"] == code, "segment_id"].to_numpy()).astype(int)
+        if y.min() == y.max():  # every training segment has it (or none): no model, no ranking
+            continue
+        model = LogisticRegression(class_weight="balanced", max_iter=2000).fit(x_train, y)
+        parts.append(pd.DataFrame({"segment_id": test["segment_id"].to_numpy(), "code_id": code,
+                                   "score": model.predict_proba(x_test)[:, 1]}))
+    return _ranked(pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["segment_id", "code_id",
+                                                                                             "score"]))
+
+
+def _prior_ranking(train_gold: pd.DataFrame, test: pd.DataFrame) -> pd.DataFrame:
+    """Every test segment gets the training fold's codes, most frequent first (score: their share)."""
+    counts = train_gold["code_id"].value_counts()
+    if counts.empty or test.empty:
+        return _ranked(pd.DataFrame(columns=["segment_id", "code_id", "score"]))
+    share = counts / counts.sum()
+    ids = test["segment_id"].to_numpy()
+    return _ranked(pd.DataFrame({"segment_id": np.repeat(ids, len(share)),
+                                 "code_id": np.tile(share.index.to_numpy(), len(ids)),
+                                 "score": np.tile(share.to_numpy(), len(ids))}))
+
+
+class _Methods:
+    """Runs each evaluated coder on a fold through the public coders, with one embedding cache for all."""
+
+    def __init__(self, codebook: Codebook, embedder: str | Embedder, cache: EmbeddingCache) -> None:
+        self.codebook = codebook
+        self.embedder = embedder
+        self.cache = cache
+        self.n_codes = max(1, sum(1 for _ in codebook))
+
+    def ranking(self, method: str, test: pd.DataFrame, decisions: pd.DataFrame | None) -> pd.DataFrame:
+        if method == "learned":
+            if decisions is None or decisions.empty:
+                return _ranked(pd.DataFrame(columns=["segment_id", "code_id", "score"]))
+            learner = LearnedCoder(self.embedder, cache=self.cache, min_score=0.0).fit(self.codebook, decisions)
+            return _ranked(learner.suggest(test))
+        if method == "default":
+            out = ensemble_suggest(test, self.codebook, decisions=decisions, top_k=self.n_codes, min_score=0.0,
+                                   embedder=self.embedder, cache=self.cache)  # type: ignore[arg-type]
+        else:
+            out = ensemble_suggest(test, self.codebook, methods=[method], learn=False, top_k=self.n_codes,
+                                   min_score=0.0, embedder=self.embedder, cache=self.cache)  # type: ignore[arg-type]
+        return _ranked(out)
+
+
+def _sample_per_code(train_gold: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.DataFrame:
+    """Up to ``n`` coded segments per code drawn at random, each with all its codes (a coder codes a whole turn)."""
+    if n <= 0 or train_gold.empty:
+        return train_gold.iloc[0:0]
+    chosen: set[str] = set()
+    for _, group in train_gold.groupby("code_id", sort=True):
+        segments = sorted(set(group["segment_id"]))
+        take = min(n, len(segments))
+        chosen.update(rng.choice(segments, size=take, replace=False).tolist())
+    return train_gold[train_gold["segment_id"].isin(chosen)]
+
+
+def _metrics(system: str, ranking: pd.DataFrame, gold: pd.DataFrame, segments: list[str], k: int) -> list[dict]:
+    predicted = _cut(ranking, system, k)
+    rows = _table(system, gold, predicted, ranking.rename(columns={"rank": "_rank"}), segments, k)
+    for level in ("code", "dimension"):
+        per = [r for r in rows if r["level"] == level and r["n_gold"] > 0]
+        if not per:
+            continue
+        macro: dict[str, object] = {"system": system, "level": f"macro ({level})", "code_id": "all"}
+        for key in ("n_gold", "n_suggested", "tp", "fp", "fn"):
+            macro[key] = int(sum(r[key] for r in per))
+        for key in ("precision", "recall", "f1", "kappa", "recall_at_k"):
+            macro[key] = float(np.nanmean([r[key] for r in per]))
+        rows.append(macro)
+    return rows
+
+
+def _reliability(system: str, ranking: pd.DataFrame, gold_pairs: set[tuple[str, str]]) -> list[dict]:
+    if ranking.empty:
+        return []
+    scores = ranking["score"].clip(0.0, 1.0).to_numpy(dtype=float)
+    hit = np.array([p in gold_pairs for p in zip(ranking["segment_id"], ranking["code_id"], strict=True)])
+    bins = np.minimum((scores * RELIABILITY_BINS).astype(int), RELIABILITY_BINS - 1)
+    rows = []
+    for b in range(RELIABILITY_BINS):
+        inside = bins == b
+        n = int(inside.sum())
+        rows.append({"system": system, "bin_low": b / RELIABILITY_BINS, "bin_high": (b + 1) / RELIABILITY_BINS,
+                     "n": n, "mean_score": float(scores[inside].mean()) if n else float("nan"),
+                     "accepted": float(hit[inside].mean()) if n else float("nan")})
+    return rows
+
+
+def _summary_row(system: str, scores: list[dict], ranking: pd.DataFrame, reliability: list[dict],
+                 segments: list[str], k: int) -> dict:
+    micro = next(r for r in scores if r["level"] == "micro (code)")
+    macro = next((r for r in scores if r["level"] == "macro (code)"), None)
+    shown = _cut(ranking, system, k)
+    n = sum(r["n"] for r in reliability)
+    ece = (sum(r["n"] * abs(r["mean_score"] - r["accepted"]) for r in reliability if r["n"]) / n
+           if n and system not in ("prior", "content") else float("nan"))
+    return {"system": system, "kind": "baseline" if system in BASELINES else "method",
+            "n_segments": len(segments), "n_gold": micro["n_gold"], "n_suggested": micro["n_suggested"],
+            "precision": micro["precision"], "recall": micro["recall"], "f1": micro["f1"],
+            "macro_f1": macro["f1"] if macro else float("nan"), "kappa": micro["kappa"],
+            "recall_at_k": micro["recall_at_k"],
+            "no_suggestion": 1.0 - shown["segment_id"].nunique() / len(segments) if segments else float("nan"),
+            "ece": ece}
+
+
+def _curve_row(system: str, sampling: str, n: int, n_accepted: float, ranking: pd.DataFrame, gold: pd.DataFrame,
+               segments: list[str], k: int) -> dict:
+    rows = _metrics(system if system == "supervised" else "default", ranking, gold, segments, k)
+    micro = next(r for r in rows if r["level"] == "micro (code)")
+    macro = next((r for r in rows if r["level"] == "macro (code)"), None)
+    return {"system": system, "sampling": sampling, "n": n, "n_accepted": n_accepted,
+            "precision": micro["precision"], "recall": micro["recall"], "f1": micro["f1"],
+            "macro_f1": macro["f1"] if macro else float("nan"), "recall_at_k": micro["recall_at_k"]}
+
+
+def cross_validate(segments: pd.DataFrame, codebook: Codebook, gold: pd.DataFrame, groups: ArrayLike, *,
+                   methods: Sequence[str] = METHODS_EVALUATED, k: int = 3, folds: int = 5,
+                   curve: Sequence[int] = DEFAULT_CURVE, review: Sequence[int] = DEFAULT_REVIEW, seed: int = 0,
+                   embedder: str | Embedder = "use", cache: EmbeddingCache | None = None,
+                   grouped_by: str = "participant") -> CrossValidation:
+    """Measure each coder on people it has not seen, beside the prior, content-only and supervised baselines.
+
+    Folds are grouped (``GroupKFold`` on ``groups``): a participant's
+    segments are never on both sides. For each fold every method suggests
+    for the held-out segments, learning (where it learns) from the training
+    fold's gold coding taken as accepted decisions; the held-out suggestions
+    of all folds are then compared with the gold coding at once.
+
+    Parameters
+    ----------
+    segments : DataFrame
+        The segments evaluated (``segment_id``, ``doc_id``, ``text``, ``start``, ``speaker_role``,
+        ``language``): those a person read, whether they coded them or not.
+    codebook : Codebook
+        The codes.
+    gold : DataFrame
+        ``segment_id``, ``code_id`` of what people coded (accepted or coded by hand).
+    groups : array-like
+        One key per row of ``segments`` (the participant; the document when there is none).
+    methods : sequence of str
+        Among :data:`METHODS_EVALUATED`. The baselines (:data:`BASELINES`) are always measured.
+    k : int
+        For recall@k and the prior's list length.
+    folds : int
+        Number of folds (at most the number of groups).
+    curve : sequence of int
+        Accepted examples per code for the learning curve, drawn at random (``seed``) from the
+        training fold; empty for none.
+    review : sequence of int
+        Suggestions reviewed in the queue-order simulation (document order against
+        :func:`~qualcode.coders.active.learning_order`); empty for none.
+    seed : int
+        Seed of the learning curve's draws.
+    embedder, cache
+        As for :class:`~qualcode.coders.EmbeddingCoder`; one cache (memory by default) serves every fold,
+        so each text is encoded once.
+    grouped_by : str
+        What ``groups`` are, for the report.
+
+    Returns
+    -------
+    CrossValidation
+
+    Raises
+    ------
+    ParameterError
+        For an unknown method, ``k`` or ``folds`` below 1 or 2, fewer than two groups, or no gold
+        coding on the segments.
+    """
+    from sklearn.model_selection import GroupKFold
+
+    unknown = [m for m in methods if m not in METHODS_EVALUATED]
+    if unknown:
+        raise ParameterError(f"unknown method(s) {unknown}; choose from {', '.join(METHODS_EVALUATED)}.")
+    if k < 1:
+        raise ParameterError(f"k must be at least 1, got {k}.")
+    if folds < 2:
+        raise ParameterError(f"folds must be at least 2, got {folds}.")
+    if any(int(n) < 0 for n in curve) or any(int(n) < 1 for n in review):
+        raise ParameterError("curve sizes must be 0 or more, review budgets 1 or more.")
+    segments = segments.reset_index(drop=True)
+    keys = np.asarray(groups, dtype=object)
+    if len(keys) != len(segments):
+        raise ParameterError(f"groups has {len(keys)} keys for {len(segments)} segments; give one per segment.")
+    n_groups = len(set(keys.tolist()))
+    if n_groups < 2:
+        raise ParameterError(f"cross-validation needs at least two {grouped_by} groups with coded segments; "
+                             f"found {n_groups}.")
+    notes: list[str] = []
+    if folds > n_groups:
+        notes.append(f"{folds} folds asked, {n_groups} {grouped_by} groups: {n_groups} folds used.")
+        folds = n_groups
+    texts = segments.drop_duplicates("segment_id").set_index("segment_id")["text"].astype(str)
+    gold = coded(gold)[["segment_id", "code_id"]].drop_duplicates()
+    gold = gold[gold["segment_id"].isin(texts.index)]
+    if gold.empty:
+        raise ParameterError("no gold coding on the evaluated segments: code (accept or code by hand) some first.")
+    ids = list(segments["segment_id"])
+    gold_pairs = set(zip(gold["segment_id"], gold["code_id"], strict=True))
+    languages = segments["language"].dropna() if "language" in segments.columns else pd.Series(dtype=object)
+    lang = "en" if len(languages) and languages.mode().iloc[0] == "en" else "es"
+    run = _Methods(codebook, embedder, cache if cache is not None else MemoryEmbeddingCache())
+    content = _content_ranking(segments, codebook, lang)
+    rankings: dict[str, list[pd.DataFrame]] = {m: [] for m in (*methods, *BASELINES)}
+    curves: dict[tuple[str, str, int], list[pd.DataFrame]] = {}
+    accepted: dict[tuple[str, str, int], list[int]] = {}
+    failed: dict[str, str] = {}
+    order_in_reading = {s: i for i, s in enumerate(ids)}
+    for fold, (train, test) in enumerate(GroupKFold(n_splits=folds).split(segments, groups=keys)):
+        train_seg, test_seg = segments.iloc[train], segments.iloc[test]
+        test_ids = set(test_seg["segment_id"])
+        train_gold = gold[gold["segment_id"].isin(set(train_seg["segment_id"]))]
+        decisions = _accepted(train_gold, texts)
+        for method in methods:
+            if method in failed:
+                continue
+            try:
+                rankings[method].append(run.ranking(method, test_seg, decisions))
+            except Exception as exc:  # one failing coder is reported, the others are still measured
+                failed[method] = f"{type(exc).__name__}: {exc}"
+        rankings["prior"].append(_prior_ranking(train_gold, test_seg))
+        rankings["content"].append(content[content["segment_id"].isin(test_ids)])
+        rankings["supervised"].append(_supervised_ranking(train_seg, train_gold, test_seg, lang))
+        rng = np.random.default_rng(seed + fold)
+        for n in sorted({int(n) for n in curve}):
+            sample = _sample_per_code(train_gold, n, rng)
+            for system in ("default", "supervised") if n else ("default",):  # no supervised model from nothing
+                key = (system, "per code", n)
+                try:
+                    part = (run.ranking("default", test_seg, _accepted(sample, texts)) if system == "default"
+                            else _supervised_ranking(train_seg[train_seg["segment_id"].isin(set(sample["segment_id"]))],
+                                                     sample, test_seg, lang))
+                except Exception as exc:  # reported like a failing method
+                    failed.setdefault(f"curve {system}", f"{type(exc).__name__}: {exc}")
+                    continue
+                curves.setdefault(key, []).append(part)
+                accepted.setdefault(key, []).append(len(sample))
+        if review and "curve default" not in failed:
+            try:
+                queue = _cut(run.ranking("default", train_seg, None), "default", k)
+            except Exception as exc:
+                failed.setdefault("review order", f"{type(exc).__name__}: {exc}")
+                queue = None
+            if queue is not None:
+                queue = queue.assign(text=queue["segment_id"].map(texts),
+                                     reading=queue["segment_id"].map(order_in_reading))
+                queue = queue.sort_values(["reading", "score", "code_id"], ascending=[True, False, True],
+                                          kind="stable").reset_index(drop=True)
+                orders = {"document": np.arange(len(queue)), "learn": learning_order(queue, lang=lang)}
+                for name, positions in orders.items():
+                    for budget in sorted({int(b) for b in review}):
+                        seen = queue.iloc[positions[:budget]]
+                        yes = np.array([p in gold_pairs for p in zip(seen["segment_id"], seen["code_id"],
+                                                                     strict=True)], dtype=bool)
+                        reviewed = pd.DataFrame({"segment_id": seen["segment_id"].to_numpy(),
+                                                 "code_id": seen["code_id"].to_numpy(),
+                                                 "decision": np.where(yes, "accept", "reject"), "coder": "gold",
+                                                 "quote": seen["segment_id"].map(texts).to_numpy()})
+                        key = ("default", f"queue: {name} order", budget)
+                        try:
+                            part = run.ranking("default", test_seg, reviewed)
+                        except Exception as exc:  # reported like a failing method
+                            failed.setdefault("review order", f"{type(exc).__name__}: {exc}")
+                            continue
+                        curves.setdefault(key, []).append(part)
+                        accepted.setdefault(key, []).append(int(yes.sum()))
+    for what, why in failed.items():
+        notes.append(f"{what} failed and is left out: {why}")
+    score_rows, summary_rows, reliability_rows = [], [], []
+    for system, parts in rankings.items():
+        if system in failed or not parts:
+            continue
+        ranking = pd.concat(parts, ignore_index=True)
+        rows = _metrics(system, ranking, gold, ids, k)
+        bins = _reliability(system, ranking, gold_pairs) if system not in ("prior", "content") else []
+        score_rows += rows
+        reliability_rows += bins
+        summary_rows.append(_summary_row(system, rows, ranking, bins, ids, k))
+    curve_rows = [_curve_row(system, sampling, n, float(np.mean(accepted[(system, sampling, n)])),
+                             pd.concat(parts, ignore_index=True), gold, ids, k)
+                  for (system, sampling, n), parts in sorted(curves.items(), key=lambda kv: (kv[0][1], kv[0][0],
+                                                                                           kv[0][2]))]
+    return CrossValidation(
+        summary=pd.DataFrame(summary_rows, columns=columns("evaluation_summary")),
+        scores=pd.DataFrame(score_rows, columns=EVALUATION_COLUMNS),
+        curve=pd.DataFrame(curve_rows, columns=columns("learning_curve")),
+        reliability=pd.DataFrame(reliability_rows, columns=columns("reliability")),
+        grouped_by=grouped_by, folds=folds, notes=notes)

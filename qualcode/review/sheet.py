@@ -28,6 +28,7 @@ from typing import IO, TYPE_CHECKING
 
 import pandas as pd
 
+from ..coders.active import QUEUE_ORDERS, learning_order
 from ..errors import ParameterError, ReviewSheetError
 from ..io.atomic import atomic_path, check_writable
 from ..io.cells import put, put_row, reporting
@@ -99,7 +100,7 @@ def normalize_decision(value: object) -> str | None:
 
 def export_review_sheet(project: Project, suggestions: pd.DataFrame | None, path: str | Path | IO[bytes], *,
                         lang: str = "es", coder: str | None = None, attributes: list[str] | None = None,
-                        question_chars: int = 600, overwrite: bool = False) -> int:
+                        question_chars: int = 600, overwrite: bool = False, order: str = "document") -> int:
     """Write a review workbook; return the number of rows.
 
     An existing workbook (perhaps already filled in by a coder) is never
@@ -122,6 +123,10 @@ def export_review_sheet(project: Project, suggestions: pd.DataFrame | None, path
         Attribute columns to show (default: every attribute of the project).
     overwrite : bool, default False
         Replace an existing file at ``path``.
+    order : {"document", "score", "learn"}
+        Rows in reading order (default), best score first, or what teaches
+        the learned coder most first: uncertain and unlike the rows above
+        (:func:`qualcode.coders.active.learning_order`).
 
     Raises
     ------
@@ -133,16 +138,18 @@ def export_review_sheet(project: Project, suggestions: pd.DataFrame | None, path
     >>> qc.export_review_sheet(project, project.suggestions, "revision_ana.xlsx", coder="ana")  # doctest: +SKIP
     412
     """
+    if order not in QUEUE_ORDERS:
+        raise ParameterError(f"order must be one of {', '.join(map(repr, QUEUE_ORDERS))}, not {order!r}.")
     if isinstance(path, (str, Path)):
         check_writable([path], overwrite=overwrite)  # before any work: a filled workbook is never lost
     with reporting(path, "an .xlsx workbook"):
         return _export_review_sheet(project, suggestions, path, lang=lang, coder=coder, attributes=attributes,
-                                    question_chars=question_chars, overwrite=overwrite)
+                                    question_chars=question_chars, overwrite=overwrite, order=order)
 
 
 def _export_review_sheet(project: Project, suggestions: pd.DataFrame | None, path: str | Path | IO[bytes], *,
                          lang: str, coder: str | None, attributes: list[str] | None, question_chars: int,
-                         overwrite: bool) -> int:
+                         overwrite: bool, order: str = "document") -> int:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
@@ -152,6 +159,12 @@ def _export_review_sheet(project: Project, suggestions: pd.DataFrame | None, pat
     codebook = project.codebook()
     labels = {c.id: (c.label[lang] or c.label["es" if lang == "en" else "en"]) for c in codebook}
     table = review_table(project, suggestions, question_chars=question_chars)
+    if order != "document" and "score" in table.columns:
+        if order == "score":
+            best = pd.to_numeric(table["score"], errors="coerce").fillna(-1.0)
+            table = table.iloc[best.sort_values(ascending=False, kind="stable").index].reset_index(drop=True)
+        else:
+            table = table.iloc[learning_order(table)].reset_index(drop=True)
     shown = attributes if attributes is not None else table.attrs["attributes"]
     unknown = [a for a in shown if a not in table.attrs["segment_columns"]]
     if unknown:

@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
+from ..coders.active import QUEUE_ORDERS, learning_order
 from ..errors import MissingDependencyError, ParameterError, QualcodeError
 from ..project import Project
 from ..schemas import check, check_lang, returns
@@ -157,9 +158,12 @@ class ReviewQueue:
         the suggestions stored in the project for its current codebook.
     lang : {"es", "en"}
         Language of code labels (and of the widget's words).
-    order : {"document", "score"}
+    order : {"document", "score", "learn"}
         ``"document"``: in reading order, document by document, best
         suggestion first within a turn. ``"score"``: highest score first.
+        ``"learn"``: what teaches the learned coder most first, uncertain
+        (score near 0.5) and unlike the segments before it
+        (:func:`qualcode.coders.active.learning_order`).
     question_chars : int
         The interviewer's question is cut to this many characters.
 
@@ -185,8 +189,8 @@ class ReviewQueue:
         if not isinstance(coder, str) or not coder.strip():
             raise ParameterError("coder must be a non-empty name, e.g. ReviewQueue(project, coder='ana').")
         check_lang(lang)
-        if order not in ("document", "score"):
-            raise ParameterError(f"order must be 'document' or 'score', not {order!r}.")
+        if order not in QUEUE_ORDERS:
+            raise ParameterError(f"order must be one of {', '.join(map(repr, QUEUE_ORDERS))}, not {order!r}.")
         self.project = project
         self.coder = coder.strip()
         self.lang = lang
@@ -229,11 +233,14 @@ class ReviewQueue:
         table = table.sort_values(["_created", "_score"], ascending=False, kind="stable")
         table = table.drop_duplicates(["segment_id", "code_id"], keep="first")
         table = undecided(self.project, table, self.coder)
-        if self.order == "document":
-            keys, ascending = ["reading_order", "_score", "code_id"], [True, False, True]
-        else:
+        if self.order == "score":
             keys, ascending = ["_score", "reading_order", "code_id"], [False, True, True]
-        return table.sort_values(keys, ascending=ascending, kind="stable").reset_index(drop=True)
+        else:
+            keys, ascending = ["reading_order", "_score", "code_id"], [True, False, True]
+        table = table.sort_values(keys, ascending=ascending, kind="stable").reset_index(drop=True)
+        if self.order == "learn":
+            table = table.iloc[learning_order(table)].reset_index(drop=True)
+        return table
 
     # -- reading ----------------------------------------------------------------------
     def __len__(self) -> int:
@@ -577,8 +584,8 @@ def review_widget(project: Project | str | Path, coder: str, *, lang: str = "es"
     suggestions : DataFrame, optional
         What to review (default: the project's stored suggestions for its
         current codebook); see :class:`ReviewQueue`.
-    order : {"document", "score"}
-        Reading order, or highest score first.
+    order : {"document", "score", "learn"}
+        Reading order, highest score first, or what teaches the learned coder most first (see :class:`ReviewQueue`).
 
     Returns
     -------

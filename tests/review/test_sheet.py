@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 import qualcode as qc
-from qualcode.errors import ReviewSheetError
+from qualcode.coders.active import learning_order
+from qualcode.errors import ParameterError, ReviewSheetError
 from qualcode.review.sheet import normalize_decision
 
 
@@ -34,6 +35,22 @@ def sheet(project, tmp_path):
     path = tmp_path / "revision.xlsx"
     qc.export_review_sheet(project, suggestions_for(project), path, coder="ana")
     return path
+
+
+def test_review_sheet_learn_order_puts_the_rows_in_learning_order(project, tmp_path):
+    suggestions = suggestions_for(project).assign(score=[0.9, 0.3, 0.55, 0.5, 0.7, 0.45])
+    qc.export_review_sheet(project, suggestions, tmp_path / "document.xlsx", coder="ana")
+    qc.export_review_sheet(project, suggestions, tmp_path / "learn.xlsx", coder="ana", order="learn")
+    document = qc.read_review_sheet(tmp_path / "document.xlsx")
+    learn = qc.read_review_sheet(tmp_path / "learn.xlsx")
+    pairs = list(zip(learn["segment_id"], learn["code_id"], strict=True))
+    in_document = list(zip(document["segment_id"], document["code_id"], strict=True))
+    assert sorted(pairs) == sorted(in_document) and pairs != in_document
+    texts = project.segments.set_index("segment_id")["text"]
+    expected = learning_order(document.assign(text=document["segment_id"].map(texts)))
+    assert pairs == [in_document[i] for i in expected]
+    with pytest.raises(ParameterError, match="order must be one of"):
+        qc.export_review_sheet(project, suggestions, tmp_path / "x.xlsx", order="random")
 
 
 def test_review_sheet_has_dropdowns_hidden_integrity_columns_and_layout(project, sheet):

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 import qualcode as qc
+from qualcode.coders.active import learning_order
 from qualcode.errors import MissingDependencyError, ParameterError
 from qualcode.project import Project
 from qualcode.review.widget import ReviewQueue, ReviewWidget, highlight_html
@@ -60,6 +61,23 @@ def test_queue_is_in_reading_order_best_suggestion_first_within_a_turn(study):
     assert keys == sorted(keys)
     by_score = ReviewQueue(study, "ana", order="score").table["score"].tolist()
     assert by_score == sorted(by_score, reverse=True)
+
+
+def test_queue_learn_order_is_the_learning_order_of_the_same_suggestions(study):
+    by_document = ReviewQueue(study, "ana").table
+    learn = ReviewQueue(study, "ana", order="learn").table
+    pairs = list(zip(learn["segment_id"], learn["code_id"], strict=True))
+    assert sorted(pairs) == sorted(zip(by_document["segment_id"], by_document["code_id"], strict=True))
+    texts = study.segments.set_index("segment_id")["text"]
+    expected = learning_order(by_document.assign(text=by_document["segment_id"].map(texts)))
+    assert pairs == [pairs_of(by_document)[i] for i in expected]
+    assert pairs != pairs_of(by_document)
+    with pytest.raises(ParameterError, match="'learn'"):
+        ReviewQueue(study, "ana", order="fastest")
+
+
+def pairs_of(table):
+    return list(zip(table["segment_id"], table["code_id"], strict=True))
 
 
 def test_queue_leaves_out_what_this_coder_already_decided(study):
