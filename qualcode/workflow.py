@@ -45,7 +45,6 @@ from .project import Project, text_hash
 from .review.decisions import coded_quotes, decisions
 from .review.log import Decision
 from .schemas import coded, columns, empty_table, returns
-from .schemas import coded as coded_rows
 from .spans import clip, to_document, to_log, to_segment
 from .version import __version__
 
@@ -352,7 +351,7 @@ def set_codebook(project: Project, codebook: Codebook, *, carry_renamed: bool = 
         old = Codebook(codebook.id, codes=[])
     changes = codebook_changes(old, codebook)
     current = decisions(project)
-    coded_now = coded_rows(current)
+    coded_now = coded(current)
     per_code = coded_now.groupby("code_id")["segment_id"].nunique()
     changes["coded_segments"] = changes["old_code_id"].map(per_code).fillna(0).astype("int64")
     changes["carried"] = 0
