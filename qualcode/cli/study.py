@@ -16,6 +16,7 @@ import typer
 from ..analysis import saturation
 from ..batch import add_files, count_actions, decision_changes, run_round
 from ..codebook import load_codebook
+from ..coders.ensemble import DEFAULT_MIN_SCORE, DEFAULT_TOP_K
 from ..errors import (
     NoSpeakerLabelsWarning,
     ParameterError,
@@ -230,8 +231,10 @@ def add(project: Path = typer.Argument(..., help="Project file."),
 @app.command("suggest")
 @command
 def suggest_cmd(project: Path = typer.Argument(..., help="Project file."),
-                top_k: int = typer.Option(3, "--top-k", help="At most this many codes per segment."),
-                min_score: float = typer.Option(0.4, "--min-score", help="Drop suggestions below this score."),
+                top_k: int = typer.Option(DEFAULT_TOP_K, "--top-k", help="At most this many codes per segment."),
+                min_score: float = typer.Option(DEFAULT_MIN_SCORE, "--min-score",
+                                                help="Drop suggestions below this score (a probability: "
+                                                     "0.1 means about 1 in 10 such suggestions is coded)."),
                 methods: str = typer.Option("keyword,embedding", help="Zero-shot methods, comma-separated."),
                 learn: bool | None = typer.Option(None, "--learn/--no-learn",
                                                      help="Learn from decisions (default: when there are some)."),
@@ -245,7 +248,7 @@ def suggest_cmd(project: Path = typer.Argument(..., help="Project file."),
 
     Examples:
 
-        qualcode suggest study.qualcode --top-k 3 --min-score 0.4
+        qualcode suggest study.qualcode --top-k 3 --min-score 0.1
 
         qualcode suggest study.qualcode --workers 2 -d int_d02_final -d int_d05_final
 
