@@ -72,6 +72,7 @@ def main() -> None:
     parser.add_argument("--gold", default="ana", choices=["ana", "luis"])
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--embedder", default="use")
+    parser.add_argument("--no-learning", action="store_true", help="skip the (slow) cross-validated learning")
     args = parser.parse_args()
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.model_selection import GroupKFold
@@ -118,6 +119,11 @@ def main() -> None:
             p, r, f1, _ = scores(default, gold, ids)
             print(line(f"{name} default", p, r, f1, scores(ranking, gold, ids)[3])
                   + f"   full ranking: {per_segment.median():.0f} codes/turn; {wall:.1f} s wall {cpu:.1f} s CPU")
+            cuts = []
+            for cut in (0.05, 0.08, 0.1, 0.15, 0.2, 0.3, 0.4):
+                kept = ranking[ranking["score"] >= cut].sort_values(["segment_id", "score"], ascending=[True, False])
+                cuts.append(f"{cut}: {scores(kept.groupby('segment_id').head(3), gold, ids)[2]:.3f}")
+            print("    F1 of the ranking's top 3 by min_score: " + ", ".join(cuts))
             if methods == ("keyword", "embedding"):
                 top = ranking[ranking["segment_id"].isin(ids)]
                 bands = pd.cut(top["score"], [0, .1, .2, .4, .6, .8, 1.0], include_lowest=True)
@@ -131,6 +137,8 @@ def main() -> None:
                     continue
                 print("  highest scores on turns the human left uncoded: "
                       f"{default[~default['segment_id'].isin({s for s, _ in gold})]['score'].max():.2f}")
+        if args.no_learning:
+            continue
         print(f"  learning, {args.folds} folds grouped by participant (training folds' codings as accepted):")
         groups = np.where(part["doc_id"].str.startswith("fg_"), part["doc_id"] + ":" + part["speaker"].astype(str),
                           part["participant"].astype(str))

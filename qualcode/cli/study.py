@@ -234,7 +234,7 @@ def suggest_cmd(project: Path = typer.Argument(..., help="Project file."),
                 top_k: int = typer.Option(DEFAULT_TOP_K, "--top-k", help="At most this many codes per segment."),
                 min_score: float = typer.Option(DEFAULT_MIN_SCORE, "--min-score",
                                                 help="Drop suggestions below this score (a probability: "
-                                                     "0.1 means about 1 in 10 such suggestions is coded)."),
+                                                     "0.2 means about 1 in 5 such suggestions is coded)."),
                 methods: str = typer.Option("keyword,embedding", help="Zero-shot methods, comma-separated."),
                 learn: bool | None = typer.Option(None, "--learn/--no-learn",
                                                      help="Learn from decisions (default: when there are some)."),
@@ -248,7 +248,7 @@ def suggest_cmd(project: Path = typer.Argument(..., help="Project file."),
 
     Examples:
 
-        qualcode suggest study.qualcode --top-k 3 --min-score 0.1
+        qualcode suggest study.qualcode --top-k 3 --min-score 0.2
 
         qualcode suggest study.qualcode --workers 2 -d int_d02_final -d int_d05_final
 

@@ -46,12 +46,13 @@ from .learned import LearnedCoder, training_labels
 
 __all__ = ["CHUNK_PAIRS", "DEFAULT_MIN_SCORE", "DEFAULT_TOP_K", "EnsembleCoder", "combine", "evidence_table", "suggest"]
 
-# Chosen on the sample gold coding (bench/ranking_quality.py prints the sweep): the pair that maximised
-# micro-F1 of the zero-shot ensemble against the sample's coder. Scores are probabilities, and the F1-best
-# cut of calibrated scores sits near half the F1 reached: a suggestion is shown when about one in ten such
+# Chosen on the sample gold coding (bench/ranking_quality.py prints the sweep of min_score): micro-F1 of the
+# top 3 against the sample's coder was .266 at 0.08 and .272 at 0.1 for keyword + embedding, but .254 against
+# .173 for keywords alone (one keyword word scores 0.10) and .137 against .123 for a codebook with labels
+# and definitions only. Scores are probabilities: a suggestion is shown when about one in twelve such
 # suggestions was coded, at most three per segment.
 DEFAULT_TOP_K = 3
-DEFAULT_MIN_SCORE = 0.1
+DEFAULT_MIN_SCORE = 0.08
 #: Segments are suggested and merged by chunks of whole documents of about this many (segment, code) pairs.
 #: Every pair is kept while merging (the fusion needs all evidence), at roughly 1 KB each: a 5,050-code
 #: codebook on the 15 sample transcripts (1.5 M pairs) peaked at 5.5 GB in one piece. 200,000 pairs keep a

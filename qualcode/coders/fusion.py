@@ -50,8 +50,8 @@ EVIDENCE = ("keyword", "embedding", "learned", "other")
 #: Weights before any decision (see the module docstring for where they come from).
 PRIOR = {"intercept": -4.2, "keyword": 2.0, "embedding": 0.7, "learned": 1.0, "other": 1.0}
 #: Without an embedding coder a segment's closeness to the code is unknown, not average: the keyword
-#: evidence alone, fitted the same way (−3.96, 2.52), so one keyword word scores 0.12 and two 0.33.
-PRIOR_WITHOUT_EMBEDDING = {**PRIOR, "intercept": -4.0, "keyword": 2.5}
+#: evidence alone, fitted the same way, so one keyword word scores 0.10 and two 0.39.
+PRIOR_WITHOUT_EMBEDDING = {**PRIOR, "intercept": -3.96, "keyword": 2.52}
 #: The pooled weights are pulled toward the prior as strongly as this many well-placed pseudo-observations:
 #: with the 60-code sample, 20 decided segments (1,200 labelled pairs) already move them most of the way.
 PRIOR_STRENGTH = 20.0
