@@ -107,7 +107,7 @@ def main() -> None:
         em_t = em[em["segment_id"].isin(test_segments["segment_id"])]
         zero = combine([kw_t, em_t], top_k=DEFAULT_TOP_K, min_score=DEFAULT_MIN_SCORE)
         with_learning = combine([kw_t, em_t, learned.suggest(test_segments)], top_k=DEFAULT_TOP_K,
-                                min_score=DEFAULT_MIN_SCORE, learned_codes=set(learned.models_))
+                                min_score=DEFAULT_MIN_SCORE)
         held_zero.append(zero)
         held_learned.append(with_learning)
         print(f"  fold {fold}: {len(set(groups[train]))} participants train, {len(set(groups[test]))} test; "

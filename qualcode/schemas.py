@@ -245,7 +245,7 @@ SUGGESTIONS = (
     _c("doc_id", "string", "its document"),
     _c("code_id", "string", "the suggested code", **_ID),
     _c("method", "string", "keyword, embedding, learned, llm, or several joined by '+' after an ensemble"),
-    _c("score", "Float64", "0–1, higher is more confident; calibrated so 0.5 means 'worth a look' for every method",
+    _c("score", "Float64", "0–1; from the ensemble, the probability the suggestion gets coded (see coders/fusion.py)",
        strict=True),
     _c("evidence", "string", "why, in words: the matched keywords, or the nearest example and its similarity"),
     _c("spans", "object", "list of [start, end] offsets in the document text of the words that carry the code"),

@@ -54,7 +54,7 @@ from .version import __version__
 @returns("suggestions")
 def suggest(source: Project | pd.DataFrame, codebook: Codebook | None = None, *,
             methods: Sequence[str] = ("keyword", "embedding"), learn: bool | None = None,
-            top_k: int = DEFAULT_TOP_K, min_score: float = DEFAULT_MIN_SCORE, embedder: str = "use",
+            top_k: int | None = DEFAULT_TOP_K, min_score: float = DEFAULT_MIN_SCORE, embedder: str = "use",
             store: bool = True, documents: Sequence[str] | None = None, workers: int = 1,
             scheduler: str | None = None, progress: bool = False, llm: LLMCoder | None = None) -> pd.DataFrame:
     """Suggest codes in one call, for a Project or a segments table.

@@ -18,6 +18,7 @@ from ..batch import add_files, count_actions, decision_changes, run_round
 from ..codebook import load_codebook
 from ..coders import EnsembleCoder, available_coders
 from ..coders.active import QUEUE_ORDERS
+from ..coders.ensemble import DEFAULT_MIN_SCORE, DEFAULT_TOP_K
 from ..coders.llm import CONCURRENCY, LLMCoder
 from ..errors import (
     NoSpeakerLabelsWarning,
@@ -254,8 +255,10 @@ def add(project: Path = typer.Argument(..., help="Project file."),
 @command
 @showing_warnings
 def suggest_cmd(project: Path = typer.Argument(..., help="Project file."),
-                top_k: int = typer.Option(3, "--top-k", help="At most this many codes per segment."),
-                min_score: float = typer.Option(0.4, "--min-score", help="Drop suggestions below this score."),
+                top_k: int = typer.Option(DEFAULT_TOP_K, "--top-k", help="At most this many codes per segment."),
+                min_score: float = typer.Option(DEFAULT_MIN_SCORE, "--min-score",
+                                                help="Drop suggestions below this score (a probability: "
+                                                     "0.2 means about 1 in 5 such suggestions is coded)."),
                 methods: str = typer.Option("keyword,embedding", help=METHODS_HELP),
                 learn: bool | None = typer.Option(None, "--learn/--no-learn",
                                                      help="Learn from decisions (default: when there are some)."),
@@ -279,7 +282,7 @@ def suggest_cmd(project: Path = typer.Argument(..., help="Project file."),
 
     Examples:
 
-        qualcode suggest study.qualcode --top-k 3 --min-score 0.4
+        qualcode suggest study.qualcode --top-k 3 --min-score 0.2
 
         qualcode suggest study.qualcode --workers 2 -d int_d02_final -d int_d05_final
 

@@ -12,21 +12,26 @@ Windows
     window's offsets are the evidence span.
 Calibration
     Raw cosines mean different things for different backends (unrelated
-    sentences score about 0.07 with USE and 0.8 with E5), so each code's raw
-    score is compared with its own background: the examples of every code
-    outside its lineage, which are on-topic interview talk that should *not*
-    match. ``z = (raw − mean) / std`` of that background and
-    ``score = 1 / (1 + exp(−(z − z0) / tau))``: a window as close to the code
-    as the background's top few percent scores about 0.5, whatever the backend.
-    The background depends on the codebook only, so a segment's score does not
-    depend on what else is in the batch.
+    sentences score about 0.07 with USE and 0.8 with E5), and a codebook's own
+    texts are no background for them: definitions resemble each other (mean
+    cosine .44–.53) far more than interview talk resembles any definition
+    (.08–.12), so a background of other codes' examples or definitions puts
+    real text at the bottom of every code. Each window's raw scores are
+    therefore standardised across the codes, ``z = (raw − mean) / std`` of
+    that window's row, and ``score = 1 / (1 + exp(−(z − z0) / tau))``. The
+    ranking of codes within a segment is the raw encoder's; the default
+    ``z0 = 4.5``, ``tau = 1.2`` are the logistic fit of the sample's human
+    coding (``data_samples/coding/ana.csv``) on ``z`` with the shipped
+    codebook, with and without its examples (4.45/1.08 and 5.15/1.29), so
+    a score reads as the share of such suggestions that coder coded. A
+    segment's score depends on that segment only, whatever else is in the
+    batch. The score is this coder's evidence alone;
+    :class:`~qualcode.coders.EnsembleCoder` fuses it with the others.
 """
 
 from __future__ import annotations
 
 import re
-import warnings
-from bisect import bisect_left
 from numbers import Integral, Real
 from typing import ClassVar
 
@@ -35,7 +40,7 @@ import pandas as pd
 from sklearn.utils._param_validation import HasMethods, Interval
 
 from ..codebook import Codebook
-from ..errors import ParameterError, QualcodeWarning
+from ..errors import ParameterError
 from ..parallel import current
 from ..progress import progress
 from ..schemas import returns, takes
@@ -65,25 +70,11 @@ MIN_BLOCK_COLUMNS = 16
 _SIM_CELL_BYTES = 16
 # Bytes per (window, code) cell of a block: raw and calibrated scores, nearest prototype, best-so-far state.
 _CODE_CELL_BYTES = 40
-
-
-def _cut(costs: np.ndarray, budget: int) -> list[tuple[int, int]]:
-    """Consecutive ``(lo, hi)`` runs of items whose ``costs`` add up to at most ``budget`` (at least one each).
-
-    Examples
-    --------
-    >>> _cut(np.array([3, 3, 3, 9, 1]), 6)
-    [(0, 2), (2, 3), (3, 4), (4, 5)]
-    """
-    out, lo, total = [], 0, 0
-    for i, cost in enumerate(costs.tolist()):
-        if i > lo and total + cost > budget:
-            out.append((lo, i))
-            lo, total = i, 0
-        total += cost
-    if lo < len(costs) or not out:
-        out.append((lo, len(costs)))
-    return out
+# A window whose raw scores are all (nearly) equal says nothing about which code fits: a floor on the row's
+# spread keeps its z-scores near 0 instead of blowing rounding noise up to large values.
+_MIN_ROW_STD = 1e-3
+# Scores are rounded to 4 decimals; inverting the logistic clips them this far from 0 and 1.
+_SCORE_EPS = 1e-4
 
 
 def _product(rows: np.ndarray, matrix: np.ndarray, j0: int, j1: int, *, exact: bool) -> np.ndarray:
@@ -167,9 +158,6 @@ def windows(text: str, max_words: int) -> list[tuple[int, int]]:
     return trimmed
 
 
-#: A code's background needs at least this many example quotes outside its lineage to measure a spread; with
-#: fewer (a codebook of labels and definitions only) the codes' own prototypes are the background.
-MIN_BACKGROUND = 8
 #: What an embedder object or an embedding cache must offer (their parameter declarations).
 EMBEDDER = HasMethods(["encode"])
 CACHE = HasMethods(["get", "put"])
@@ -190,7 +178,7 @@ class EmbeddingCoder(BaseCoder):
     max_words : int
         Long turns are scored by windows of about this many words.
     z0, tau : float
-        Calibration: the background z-score that maps to 0.5, and the slope.
+        Calibration: the within-segment z-score (across codes) that maps to 0.5, and the slope.
     min_score : float
         Suggestions below this score are dropped (the full table is large: segments × codes).
 
@@ -198,8 +186,6 @@ class EmbeddingCoder(BaseCoder):
     ----------
     prototypes_ : DataFrame
         ``code_id``, ``kind``, ``lang``, ``text`` of every prototype sentence.
-    background_ : DataFrame
-        Per code, ``mean`` and ``std`` of the raw score over its background.
 
     Examples
     --------
@@ -221,7 +207,7 @@ class EmbeddingCoder(BaseCoder):
 
     def __init__(self, embedder: str | Embedder = "use", *, cache: EmbeddingCache | None = None,
                  skip_roles: str | tuple[str, ...] = ("interviewer", "unknown"), max_words: int = 60,
-                 exclusion_weight: float = 0.5, z0: float = 2.0, tau: float = 0.5,
+                 exclusion_weight: float = 0.5, z0: float = 4.5, tau: float = 1.2,
                  min_score: float = 0.05) -> None:
         self.embedder = embedder
         self.cache = cache
@@ -234,7 +220,7 @@ class EmbeddingCoder(BaseCoder):
 
     # -- fitting ------------------------------------------------------------------
     def fit(self, codebook: Codebook, decisions: pd.DataFrame | None = None) -> EmbeddingCoder:
-        """Embed the codebook's prototypes and measure each code's background (decisions are not used)."""
+        """Embed the codebook's prototypes: labels, definitions, criteria and examples (decisions are not used)."""
         self._validate_params()
         inner = own_embedder(self.embedder)
         rows, excl = [], []
@@ -270,7 +256,6 @@ class EmbeddingCoder(BaseCoder):
         if empty:
             raise ParameterError(f"codebook {codebook.id!r}: code(s) {empty[:5]} have no label, definition or "
                                  "example to embed; give each code at least a label.")
-        self._fit_background(codebook)
         self.codebook_version_ = codebook.version
         return self
 
@@ -281,7 +266,7 @@ class EmbeddingCoder(BaseCoder):
         Rows go by blocks of :data:`SIMILARITY_BLOCK_BYTES`. ``exact``: ``vectors`` are the whole matrix
         an unblocked computation would score, so when it fits in one block its products are made as they
         are. ``excl_sims``: the rows' similarities to every exclusion sentence, when the caller has them.
-        ``nearest=False``: the scores only (the background needs no evidence); the second array is empty.
+        ``nearest=False``: the scores only; the second array is empty.
         """
         n_codes = len(self.codes_)
         hi = n_codes if hi is None else hi
@@ -312,73 +297,31 @@ class EmbeddingCoder(BaseCoder):
             raw[r0:r1] = pos.T
         return raw, near
 
-    def _lineages(self) -> list[np.ndarray]:
-        """Per code: the codes of its lineage (itself, its ancestors and descendants by dotted id), as indices."""
-        index = {c: i for i, c in enumerate(self.codes_)}
-        ordered = sorted(self.codes_)
-        out = []
-        for code_id in self.codes_:
-            family = [index[code_id]]
-            family += [index[code_id[:k]] for k, ch in enumerate(code_id) if ch == "." and code_id[:k] in index]
-            prefix = code_id + "."
-            k = bisect_left(ordered, prefix)
-            while k < len(ordered) and ordered[k].startswith(prefix):
-                family.append(index[ordered[k]])
-                k += 1
-            out.append(np.array(family, dtype=int))
-        return out
-
-    def _fit_background(self, codebook: Codebook) -> None:
-        """Each code's background: mean and spread of its raw score over the examples outside its lineage.
-
-        Codes go by blocks (the examples × prototypes similarities of a large codebook do not fit in memory
-        at once), with progress shown for a codebook that needs several.
-        """
-        examples = (self.prototypes_["kind"] == "example").to_numpy()
-        if examples.sum() < MIN_BACKGROUND:
-            warnings.warn(QualcodeWarning(
-                f"embedding coder: codebook {codebook.id!r} has {int(examples.sum())} example quotes, too few to "
-                "calibrate against; the codes' labels and definitions are the background instead, and scores are "
-                "lower. Add a few example quotes per code (examples: {es: [...], en: [...]})."), stacklevel=3)
-            examples = np.ones(len(examples), dtype=bool)
-        vectors = self.proto_vectors_[examples]
-        owners = self.proto_code_[examples]
-        n_codes, n = len(self.codes_), len(vectors)
-        lineages = self._lineages()
-        per_code = n * ((np.diff(self.proto_bounds_) + np.diff(self.excl_bounds_)) * _SIM_CELL_BYTES
-                        + _CODE_CELL_BYTES)
-        blocks = _cut(per_code, SIMILARITY_BLOCK_BYTES)
-        whole = len(blocks) == 1
-        excl_sims = None
-        if not whole and len(self.excl_vectors_) and n * len(self.excl_vectors_) * 4 <= SIMILARITY_BLOCK_BYTES:
-            excl_sims = vectors @ self.excl_vectors_.T  # the one product an unblocked computation makes
-        means, stds = np.empty(n_codes), np.empty(n_codes)
-        family = np.zeros(n_codes, dtype=bool)
-        with progress(n_codes, f"calibrate {n_codes} codes", enabled=current().progress and not whole) as bar:
-            for lo, hi in blocks:
-                raw, _ = self._raw(vectors, lo, hi, exact=whole, excl_sims=excl_sims, nearest=False)
-                for j, c in enumerate(range(lo, hi)):
-                    family[lineages[c]] = True
-                    outside = ~family[owners]
-                    family[lineages[c]] = False
-                    values = raw[outside, j] if outside.sum() >= 8 else raw[:, j]
-                    means[c] = float(values.mean())
-                    stds[c] = max(float(values.std()), 0.02)
-                bar.update(hi - lo)
-        self.background_ = pd.DataFrame({"code_id": self.codes_, "mean": means, "std": stds})
-        self._mean = means.astype(np.float32)
-        self._std = stds.astype(np.float32)
-
     def coder_tags(self) -> CoderTags:
         """Labels, definitions and examples by meaning, in any language; scored part by part on request."""
         return CoderTags(uses_embedder=True, suggests_in_parts=True)
 
     def calibrate(self, raw: np.ndarray) -> np.ndarray:
-        """Raw scores (rows × codes) → calibrated scores in [0, 1]."""
-        z = (raw - self._mean) / self._std
-        # A score far below a code's background overflows exp(); the logistic is then 0, as computed.
+        """Raw scores (rows × codes) → scores in [0, 1], each row standardised across the codes.
+
+        ``z = (raw − mean) / std`` over the row's codes, then ``1 / (1 + exp(−(z − z0) / tau))``. A row's
+        scores depend on that row only, so a segment scores the same in any batch.
+        """
+        raw = np.asarray(raw, dtype=np.float32)
+        if raw.shape[1] < 2:
+            z = np.zeros_like(raw)
+        else:
+            mean = raw.mean(axis=1, keepdims=True)
+            std = np.maximum(raw.std(axis=1, keepdims=True), np.float32(_MIN_ROW_STD))
+            z = (raw - mean) / std
+        # A score far below the row's mean overflows exp(); the logistic is then 0, as computed.
         with np.errstate(over="ignore"):
             return 1.0 / (1.0 + np.exp(-(z - self.z0) / self.tau))
+
+    def standardised(self, scores: np.ndarray) -> np.ndarray:
+        """Invert :meth:`calibrate`'s logistic: scores → the within-segment z they came from."""
+        clipped = np.clip(np.asarray(scores, dtype=float), _SCORE_EPS, 1 - _SCORE_EPS)
+        return self.z0 + self.tau * np.log(clipped / (1 - clipped))
 
     # -- suggesting ---------------------------------------------------------------
     def _windows(self, units: pd.DataFrame) -> tuple[list[int], list[tuple[int, int]], list[str]]:

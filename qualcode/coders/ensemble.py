@@ -1,14 +1,18 @@
 """EnsembleCoder and ``suggest()`` on a segments table: one ranked table from every method.
 
-Combination
-    For a (segment, code) found by several zero-shot methods the scores
-    combine as independent evidence, ``1 − Π(1 − score)``, and the methods
-    and their evidence are joined (``keyword+embedding``). Where the learned
-    coder has a model for a code (enough accepted and rejected examples), its
-    score replaces the zero-shot ones for that code: it has seen what this
-    team means by it.
+Fusion
+    Every member gives its evidence for every (segment, code) it can score
+    (members' own floors are set to 0), and :mod:`qualcode.coders.fusion`
+    turns keyword, embedding and learned evidence into one probability with
+    per-code weights: a documented prior before any decision, fitted on the
+    project's decisions after (a learned model adds its evidence, it never
+    replaces the others). The methods and their evidence are joined
+    (``embedding+keyword``).
 Ranking
-    Per segment, by score; ``top_k`` and ``min_score`` cut the list.
+    Per segment, leaves by score, then parent codes, which are kept only
+    where no child scores ``min_score`` (people code leaves); ``top_k`` and
+    ``min_score`` cut the list, and ``top_k=None, min_score=0`` is a full
+    ranking of every leaf code.
 Memory
     A segment's suggestions depend on that segment only, so with a large
     codebook the segments are suggested and merged by chunks of whole
@@ -19,9 +23,9 @@ Memory
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Hashable, Sequence
-from collections.abc import Set as AbstractSet
 from numbers import Integral, Real
 from typing import ClassVar, cast
 
@@ -33,6 +37,7 @@ from sklearn.utils._param_validation import Interval
 from ..codebook import Codebook
 from ..errors import ParameterError, QualcodeWarning
 from ..io.chat import check_base_url
+from ..nlp.language import detect_language
 from ..parallel import current, using
 from ..progress import progress
 from ..schemas import returns, takes
@@ -49,68 +54,91 @@ from .base import (
 )
 from .embedders import EmbeddingCache
 from .embedding import EmbeddingCoder
+from .fusion import EVIDENCE, Fusion, evidence_of
 from .keyword import KeywordCoder
-from .learned import LearnedCoder
+from .learned import LearnedCoder, training_labels
 from .llm import LLMCoder
 
-__all__ = ["CHUNK_PAIRS", "DEFAULT_MIN_SCORE", "DEFAULT_TOP_K", "EnsembleCoder", "suggest", "suggestion_coders"]
+__all__ = ["CHUNK_PAIRS", "DEFAULT_MIN_SCORE", "DEFAULT_TOP_K", "EnsembleCoder", "combine", "evidence_table",
+           "suggest", "suggestion_coders"]
 
-# Chosen on the sample gold coding (bench/evaluate_coders.py prints the sweep):
-# the pair that maximised micro-F1 of the zero-shot ensemble against both coders.
+# Chosen on the sample gold coding (bench/ranking_quality.py prints the sweep of min_score): micro-F1 of the
+# top 3 against the sample's coder was .266 at 0.08 and .272 at 0.1 for keyword + embedding, but .254 against
+# .173 for keywords alone (one keyword word scores 0.10) and .137 against .123 for a codebook with labels
+# and definitions only. Scores are probabilities: a suggestion is shown when about one in twelve such
+# suggestions was coded, at most three per segment.
 DEFAULT_TOP_K = 3
-DEFAULT_MIN_SCORE = 0.4
+DEFAULT_MIN_SCORE = 0.08
 #: Segments are suggested and merged by chunks of whole documents of about this many (segment, code) pairs.
-#: Before merging, the embedding coder keeps about a third of all pairs (its own ``min_score`` is low), at
-#: roughly 1 KB each while they are merged: a 5,050-code codebook on the 15 sample transcripts (1.5 M pairs)
-#: peaked at 5.5 GB in one piece. 500,000 pairs keep a chunk near 200 MB, far below the 2 GiB memory target,
-#: and the 60-code sample codebook suggests 8,000 segments in one chunk.
-CHUNK_PAIRS = 500_000
+#: Every pair is kept while merging (the fusion needs all evidence), at roughly 1 KB each: a 5,050-code
+#: codebook on the 15 sample transcripts (1.5 M pairs) peaked at 5.5 GB in one piece. 200,000 pairs keep a
+#: chunk near 200 MB, far below the 2 GiB memory target, and the 60-code sample codebook suggests 3,300
+#: segments in one chunk.
+CHUNK_PAIRS = 200_000
 
 
 @register_coder
 class EnsembleCoder(BaseCoder):
-    """Run several coders and merge their suggestions into one ranked table.
+    """Run several coders and fuse their evidence into one ranked, calibrated table.
 
     Parameters
     ----------
     coders : list of coders or method names
-        Unfitted coders (they are cloned and fitted by ``fit``), or names
-        from :func:`~qualcode.coders.available_coders` (``["keyword",
-        "embedding"]``, each with its defaults). Default: a KeywordCoder and
-        an EmbeddingCoder.
-    top_k : int
-        At most this many codes per segment.
+        Unfitted coders (they are cloned and fitted by ``fit``, each with its own ``min_score`` set to 0 so
+        that the fusion sees all of its evidence), or names from
+        :func:`~qualcode.coders.available_coders` (``["keyword", "embedding"]``, each with its defaults).
+        Default: a KeywordCoder and an EmbeddingCoder.
+    top_k : int or None
+        At most this many codes per segment; ``None`` with ``min_score=0``: every code of the codebook
+        ranked for every segment (parents only where no child fits, see :func:`combine`).
     min_score : float
-        Drop suggestions below this combined score.
+        Drop suggestions below this fused score.
+
+    Attributes
+    ----------
+    coders_ : list
+        The fitted members.
+    fusion_ : Fusion
+        The per-code weights of each member's evidence (:mod:`qualcode.coders.fusion`): the documented prior
+        before any decision, fitted on the decisions after.
 
     Examples
     --------
     >>> EnsembleCoder(top_k=2).fit(codebook).suggest(corpus.segments)  # doctest: +SKIP
+    >>> coder.update(qc.decisions(project))  # after a decision: no re-encoding  # doctest: +SKIP
     """
 
     method = "ensemble"
     _parameter_constraints: ClassVar[dict[str, list]] = {
         "coders": [None, list, tuple],
-        "top_k": [Interval(Integral, 1, None, closed="left")],
+        "top_k": [Interval(Integral, 1, None, closed="left"), None],
         "min_score": [Interval(Real, 0, 1, closed="both")],
     }
 
-    def __init__(self, coders: Sequence[BaseCoder | str] | None = None, *, top_k: int = DEFAULT_TOP_K,
+    def __init__(self, coders: Sequence[BaseCoder | str] | None = None, *, top_k: int | None = DEFAULT_TOP_K,
                  min_score: float = DEFAULT_MIN_SCORE) -> None:
         self.coders = coders
         self.top_k = top_k
         self.min_score = min_score
 
     def fit(self, codebook: Codebook, decisions: pd.DataFrame | None = None) -> EnsembleCoder:
-        """Fit every member coder on the codebook (and the decisions, for those that learn)."""
+        """Fit every member coder on the codebook (and the decisions, for those that learn), then the fusion."""
         self._validate_params()
         if self.coders is None:
             members: list[BaseCoder] = [KeywordCoder(), EmbeddingCoder()]
         else:
-            members = [get_coder(c) if isinstance(c, str) else clone(c) for c in self.coders]
-        self.coders_ = [c.fit(codebook, decisions) for c in members]
-        self.n_codes_ = sum(1 for _ in codebook)
+            members = [get_coder(c) if isinstance(c, str) else c for c in self.coders]
+        fitted = []
+        for member in members:
+            member = clone(member)
+            if "min_score" in member.get_params():
+                member.set_params(min_score=0.0)
+            fitted.append(member.fit(codebook, decisions))
+        self.coders_ = fitted
+        self.codes_ = [c.id for c in codebook]
+        self.n_codes_ = len(self.codes_)
         self.codebook_version_ = codebook.version
+        self._fit_fusion(decisions)
         return self
 
     def coder_tags(self) -> CoderTags:
@@ -125,21 +153,93 @@ class EnsembleCoder(BaseCoder):
                          uses_embedder=any(t.uses_embedder for t in tags),
                          per_segment=all(t.per_segment for t in tags), suggests_in_parts=False)
 
+    def update(self, decisions: pd.DataFrame) -> EnsembleCoder:
+        """Learn from the current decisions without re-encoding: refit the learned models and the fusion.
+
+        The cheap path after every decision in the review widget or after an applied workbook: texts
+        already encoded (every suggested segment is) come from the members' embedding memory, and only the
+        small per-code models are fitted again.
+
+        Parameters
+        ----------
+        decisions : DataFrame
+            The current decisions (:func:`qualcode.decisions`), all of them, not only the new ones.
+        """
+        self._check_fitted()
+        for member in self.coders_:
+            if isinstance(member, LearnedCoder):
+                member.update(decisions)
+        self._fit_fusion(decisions)
+        return self
+
+    def _fit_fusion(self, decisions: pd.DataFrame | None) -> None:
+        embedding = next((c for c in self.coders_ if isinstance(c, EmbeddingCoder)), None)
+        self.fusion_ = (Fusion(embedding=False) if embedding is None
+                        else Fusion(z0=embedding.z0, tau=embedding.tau))
+        if decisions is None or decisions.empty:
+            return
+        decisions = decisions[decisions["code_id"].isin(set(self.codes_))]
+        if decisions.empty:
+            return
+        text, positive, negative = training_labels(decisions)
+        if text.empty:
+            return
+        quotes = [str(t) for t in text]
+        docs = (decisions.drop_duplicates("segment_id").set_index("segment_id")["doc_id"].reindex(text.index)
+                .astype(str).to_numpy() if "doc_id" in decisions else "")
+        # The decided words as segments of their own: what each member makes of them is the evidence the
+        # weights are fitted on (the decisions do not say where a segment's full text is).
+        pseudo = pd.DataFrame({"segment_id": text.index.astype(str), "doc_id": docs, "text": quotes, "start": 0,
+                               "speaker_role": "participant",
+                               "language": [detect_language(q) or "es" for q in quotes]})
+        parts = []
+        for member in self.coders_:
+            part = member.suggest(pseudo)
+            if isinstance(member, LearnedCoder) and len(member.oof_) and len(part):
+                # Its own training segments are scored by the models that did not see them.
+                oof = member.oof_.set_index(["segment_id", "code_id"])["score"]
+                keys = pd.MultiIndex.from_arrays([part["segment_id"], part["code_id"]])
+                held = oof.reindex(keys).to_numpy()
+                part = part.assign(score=np.where(np.isnan(held), part["score"].to_numpy(dtype=float), held))
+            parts.append(part)
+        coded = set().union(*positive.values()) if positive else set()
+        pairs = [(s, c, 1 if s in positive.get(c, ()) else 0) for s in coded for c in self.codes_]
+        pairs += [(s, c, 0) for c, segs in negative.items() for s in segs if s not in coded]
+        if not pairs:
+            return
+        labels = pd.DataFrame(pairs, columns=["segment_id", "code_id", "label"])
+        evidence = evidence_table(parts, self.fusion_).set_index(["segment_id", "code_id"])
+        keys = pd.MultiIndex.from_arrays([labels["segment_id"], labels["code_id"]])
+        rows = evidence.reindex(keys).fillna(0.0).reset_index()
+        self.fusion_.fit(rows, labels["label"].to_numpy())
+
     @returns("suggestions")
     @takes(segments=SEGMENTS_IN)
     def suggest(self, segments: pd.DataFrame) -> pd.DataFrame:
-        """The merged, ranked suggestions: the suggestions table plus ``rank`` (1 = best for its segment).
+        """The fused, ranked suggestions: the suggestions table plus ``rank`` (1 = best for its segment).
 
         Inside ``with qualcode.parallel.Runner(workers=N):`` keyword matching
         runs over chunks of documents in the workers and texts are encoded
         there in batches; the result is the same as with one worker.
         """
+        return self._ranked(segments, self.top_k, self.min_score)
+
+    @returns("suggestions")
+    @takes(segments=SEGMENTS_IN)
+    def scores(self, segments: pd.DataFrame) -> pd.DataFrame:
+        """The full ranking whatever ``top_k`` and ``min_score`` are: every leaf code for every segment.
+
+        What the review widget re-scores its queue with after each decision (see :meth:`update`).
+        """
+        return self._ranked(segments, None, 0.0)
+
+    def _ranked(self, segments: pd.DataFrame, top_k: int | None, min_score: float) -> pd.DataFrame:
         self._check_fitted()
-        learned = set().union(*(getattr(c, "models_", {}).keys() for c in self.coders_))
+        ranked = functools.partial(combine, top_k=top_k, min_score=min_score, fusion=self.fusion_,
+                                   codes=self.codes_)
         chunks = _document_chunks(segments, max(1, CHUNK_PAIRS // max(1, self.n_codes_)))
         if len(chunks) <= 1:
-            parts = [_suggest_spread(c, segments) for c in self.coders_]
-            return combine(parts, top_k=self.top_k, min_score=self.min_score, learned_codes=learned)
+            return ranked([_suggest_spread(c, segments) for c in self.coders_])
         # Coders that can suggest part by part (the embedding coder) first encode every text as one call
         # would (same batches, same vectors); the others (keyword matches, learned models, whose tables are
         # small) run once over everything. Encoding happens in the coders' order, as in one call.
@@ -157,15 +257,14 @@ class EnsembleCoder(BaseCoder):
                 in_part = set(part["segment_id"])
                 parts = [whole[i][whole[i]["segment_id"].isin(in_part)] if i in whole
                          else cast(EmbeddingCoder, coder).suggest_part(part) for i, coder in enumerate(self.coders_)]
-                out = combine(parts, top_k=self.top_k, min_score=self.min_score, learned_codes=learned)
+                out = ranked(parts)
                 if len(out):
                     merged.append(out)
                 bar.update()
         if not merged:
-            return combine([], top_k=self.top_k, min_score=self.min_score)
+            return _empty_ranked()
         out = pd.concat(merged, ignore_index=True)
-        return out.sort_values(["segment_id", "score", "code_id"], ascending=[True, False, True],
-                               kind="stable").reset_index(drop=True)
+        return out.sort_values(["segment_id", "rank"], kind="stable").reset_index(drop=True)
 
 
 def suggestion_coders(codebook: Codebook, *, methods: Sequence[str] = ("keyword", "embedding"),
@@ -248,27 +347,77 @@ def _suggest_spread(coder: BaseCoder, segments: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else typed_suggestions([])
 
 
-def combine(parts: list[pd.DataFrame], *, top_k: int, min_score: float,
-            learned_codes: AbstractSet[str] = frozenset()) -> pd.DataFrame:
-    """Merge per-method suggestion tables (see the module docstring) and rank them."""
+def _empty_ranked() -> pd.DataFrame:
+    out = typed_suggestions([])
+    out["rank"] = pd.Series(dtype="Int64")
+    return out
+
+
+def evidence_table(parts: list[pd.DataFrame], fusion: Fusion) -> pd.DataFrame:
+    """Per (segment, code) found by any part: each kind of evidence (:data:`~qualcode.coders.fusion.EVIDENCE`).
+
+    A method outside the known ones (a third-party coder) counts as ``other``: its score read as a
+    probability.
+    """
+    frames = [p[["segment_id", "code_id", "method", "score"]] for p in parts if not p.empty]
+    if not frames:
+        return pd.DataFrame(columns=["segment_id", "code_id", *EVIDENCE])
+    both = pd.concat(frames, ignore_index=True)
+    kind = both["method"].where(both["method"].isin(EVIDENCE), "other").to_numpy()
+    value = np.zeros(len(both))
+    scores = both["score"].to_numpy(dtype=float)
+    for method in pd.unique(kind):
+        at = kind == method
+        value[at] = evidence_of(method, scores[at], z0=fusion.z0, tau=fusion.tau)
+    wide = (pd.DataFrame({"segment_id": both["segment_id"].to_numpy(), "code_id": both["code_id"].to_numpy(),
+                          "kind": kind, "value": value})
+            .pivot_table(index=["segment_id", "code_id"], columns="kind", values="value", aggfunc="max",
+                         sort=False))
+    wide = wide.reindex(columns=list(EVIDENCE)).fillna(0.0)
+    wide.columns.name = None
+    return wide.reset_index()
+
+
+def _ancestors(codes: Sequence[str]) -> dict[str, list[str]]:
+    """Per code, the codes of ``codes`` it sits under (by dotted id)."""
+    known = set(codes)
+    return {c: [c[:k] for k, ch in enumerate(c) if ch == "." and c[:k] in known] for c in codes}
+
+
+def combine(parts: list[pd.DataFrame], *, top_k: int | None, min_score: float, fusion: Fusion | None = None,
+            codes: Sequence[str] | None = None) -> pd.DataFrame:
+    """Fuse per-method suggestion tables into one score per (segment, code) and rank them.
+
+    Parameters
+    ----------
+    parts : list of DataFrame
+        Suggestion tables of the member coders.
+    top_k : int or None
+        At most this many codes per segment (``None``: all, a full ranking).
+    min_score : float
+        Drop fused scores below this.
+    fusion : Fusion, optional
+        The fitted fusion (default: the prior, see :mod:`qualcode.coders.fusion`, for the methods present).
+    codes : sequence of str, optional
+        Every code id of the codebook, to tell parents from leaves (default: the codes in ``parts``).
+
+    Returns
+    -------
+    DataFrame
+        The suggestions table plus ``rank``. Leaves come first; a parent code is kept only where it scores
+        at least ``min_score`` and none of its descendants does, and it ranks after the segment's leaves.
+    """
     frames = [p for p in parts if not p.empty]
     if not frames:
-        out = typed_suggestions([])
-        out["rank"] = pd.Series(dtype="Int64")
-        return out
+        return _empty_ranked()
     both = pd.concat(frames, ignore_index=True)
-    if learned_codes:
-        zero_shot = both["method"] != "learned"
-        both = both[~(zero_shot & both["code_id"].isin(learned_codes))]
+    fusion = Fusion(embedding=bool((both["method"] == "embedding").any())) if fusion is None else fusion
     # Most (segment, code) pairs come from one method only: they are taken as they are, and only the pairs
-    # found by several methods go through the (slower, per-group) merge.
-    both = both.reset_index(drop=True)
+    # found by several methods go through the (slower, per-group) merge of their evidence.
     repeated = both.duplicated(["segment_id", "code_id"], keep=False)
     single = both.loc[~repeated]
-    single = single[(1.0 - (1.0 - single["score"].astype(float))).round(4) >= min_score]
     single = pd.DataFrame({
         "segment_id": single["segment_id"], "code_id": single["code_id"], "doc_id": single["doc_id"],
-        "miss": 1.0 - single["score"].astype(float),
         "method": single["method"],
         "evidence": [x if isinstance(x, str) else "" for x in single["evidence"]],
         "spans": [list(x) if isinstance(x, list) else [] for x in single["spans"]],
@@ -277,18 +426,33 @@ def combine(parts: list[pd.DataFrame], *, top_k: int, min_score: float,
     grouped = both.loc[repeated].groupby(["segment_id", "code_id"], sort=False)
     multi = grouped.agg(
         doc_id=("doc_id", "first"),
-        miss=("score", lambda s: float(np.prod(1.0 - s.astype(float).to_numpy()))),
         method=("method", lambda m: "+".join(sorted(set(m)))),
         evidence=("evidence", lambda e: " | ".join(x for x in e if isinstance(x, str) and x)),
         spans=("spans", lambda s: [span for spans in s if isinstance(spans, list) for span in spans]),
         codebook_version=("codebook_version", "first"),
     ).reset_index()
     merged = pd.concat([single, multi], ignore_index=True) if len(multi) else single.reset_index(drop=True)
-    merged["score"] = (1.0 - merged.pop("miss")).round(4)
+    evidence = evidence_table(frames, fusion).set_index(["segment_id", "code_id"])
+    evidence = evidence.reindex(pd.MultiIndex.from_arrays([merged["segment_id"], merged["code_id"]])).reset_index()
+    merged["score"] = np.round(fusion.predict(evidence), 4)
     merged = merged[merged["score"] >= min_score]
-    merged = merged.sort_values(["segment_id", "score", "code_id"], ascending=[True, False, True], kind="stable")
+    ancestors = _ancestors(list(codes) if codes is not None else list(pd.unique(both["code_id"])))
+    parents = {a for up in ancestors.values() for a in up}
+    merged = merged.assign(_parent=merged["code_id"].isin(parents))
+    if merged["_parent"].any():
+        # A parent stays only where none of its descendants passed min_score ("no child fits").
+        covered = {(s, a) for s, c in zip(merged["segment_id"], merged["code_id"], strict=True)
+                   for a in ancestors.get(c, [])}
+        drop = [p and (s, c) in covered for s, c, p in
+                zip(merged["segment_id"], merged["code_id"], merged["_parent"], strict=True)]
+        merged = merged[~np.array(drop, dtype=bool)]
+    merged = merged.sort_values(["segment_id", "_parent", "score", "code_id"], ascending=[True, True, False, True],
+                                kind="stable")
     merged["rank"] = merged.groupby("segment_id").cumcount() + 1
-    merged = merged[merged["rank"] <= top_k]
+    if top_k is not None:
+        merged = merged[merged["rank"] <= top_k]
+    if merged.empty:
+        return _empty_ranked()
     out = typed_suggestions(merged[[*SUGGESTION_COLUMNS, "rank"]])
     out["rank"] = out["rank"].astype("Int64")
     return out
@@ -298,7 +462,7 @@ def combine(parts: list[pd.DataFrame], *, top_k: int, min_score: float,
 @takes(segments=SEGMENTS_IN)
 def suggest(segments: pd.DataFrame, codebook: Codebook | None = None, *, decisions: pd.DataFrame | None = None,
             methods: Sequence[str] = ("keyword", "embedding"), learn: bool | None = None,
-            top_k: int = DEFAULT_TOP_K, min_score: float = DEFAULT_MIN_SCORE, embedder: str = "use",
+            top_k: int | None = DEFAULT_TOP_K, min_score: float = DEFAULT_MIN_SCORE, embedder: str = "use",
             cache: EmbeddingCache | None = None, documents: Sequence[str] | None = None, workers: int = 1,
             scheduler: str | None = None, progress: bool = False, llm: LLMCoder | None = None) -> pd.DataFrame:
     """Suggest codes for a segments table in one call: the ensemble of the chosen coders, fitted and run.
@@ -323,7 +487,8 @@ def suggest(segments: pd.DataFrame, codebook: Codebook | None = None, *, decisio
         The LLM coder for method ``"llm"`` (giving one adds the method). Beside other coders, a server
         failure is a warning and the others' suggestions still arrive.
     top_k, min_score
-        Per segment at most ``top_k`` codes scoring at least ``min_score``.
+        Per segment at most ``top_k`` codes scoring at least ``min_score`` (``top_k=None, min_score=0``:
+        every leaf code ranked for every segment).
     embedder : str
         The embedding model (see :func:`~qualcode.coders.embedders.get_embedder`).
     cache : EmbeddingCache, optional

@@ -21,7 +21,7 @@ from ..schemas import coded, columns, returns, takes
 from .active import learning_order, tfidf_vectorizer
 from .embedders import EmbeddingCache, MemoryEmbeddingCache
 from .embedding import EmbeddingCoder
-from .ensemble import DEFAULT_MIN_SCORE, DEFAULT_TOP_K, combine
+from .ensemble import DEFAULT_MIN_SCORE, DEFAULT_TOP_K, EnsembleCoder, combine
 from .ensemble import suggest as ensemble_suggest
 from .keyword import KeywordCoder
 from .learned import LearnedCoder
@@ -147,9 +147,9 @@ def grouped_cross_validation(segments: pd.DataFrame, codebook: Codebook, gold: p
                              min_score: float | None = None) -> dict[str, pd.DataFrame]:
     """Does learning from decisions help on people it has not seen? Cross-validation grouped by participant.
 
-    For each fold, a :class:`LearnedCoder` is trained on the gold coding of the
-    other folds' participants; the zero-shot ensemble and the ensemble with
-    the learned coder both suggest for the held-out participants. A
+    For each fold, a :class:`LearnedCoder` and the ensemble's fusion weights are trained on the gold
+    coding of the other folds' participants; the zero-shot ensemble and the ensemble with the learned
+    coder both suggest for the held-out participants. A
     participant's segments are never in both the training and the test side.
 
     Parameters
@@ -180,12 +180,13 @@ def grouped_cross_validation(segments: pd.DataFrame, codebook: Codebook, gold: p
         test_ids = set(segments.loc[test, "segment_id"])
         decisions = gold[gold["segment_id"].isin(train_ids)]
         decisions = decisions.assign(decision="accept", quote=decisions["segment_id"].map(texts))
-        learner = LearnedCoder(embedder).fit(codebook, decisions)
         kw = keyword[keyword["segment_id"].isin(test_ids)]
         em = embedding[embedding["segment_id"].isin(test_ids)]
-        zero.append(combine([kw, em], top_k=top_k, min_score=min_score))
-        learned_parts.append(combine([kw, em, learner.suggest(segments.loc[test])], top_k=top_k,
-                                     min_score=min_score, learned_codes=set(learner.models_)))
+        zero.append(combine([kw, em], top_k=top_k, min_score=min_score, codes=[c.id for c in codebook]))
+        # The learned models and the fusion's per-code weights both come from the training folds' decisions.
+        members = [KeywordCoder(), EmbeddingCoder(embedder), LearnedCoder(embedder)]
+        learner = EnsembleCoder(members, top_k=top_k, min_score=min_score).fit(codebook, decisions)
+        learned_parts.append(learner.suggest(segments.loc[test]))
     return {"zero_shot": evaluate(pd.concat(zero), gold, segments=segments, k=top_k),
             "learned": evaluate(pd.concat(learned_parts), gold, segments=segments, k=top_k)}
 

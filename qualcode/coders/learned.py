@@ -28,7 +28,11 @@ from .embedding import CACHE, EMBEDDER
 if TYPE_CHECKING:
     from sklearn.linear_model import LogisticRegression
 
-__all__ = ["LearnedCoder", "training_labels"]
+__all__ = ["OOF_FOLDS", "LearnedCoder", "training_labels"]
+
+#: Folds for the out-of-fold scores the ensemble's fusion is fitted on: few, so that a refit after every
+#: decision stays a fraction of a second on the sample codebook, and at least 2 training examples per fold.
+OOF_FOLDS = 3
 
 
 def training_labels(decisions: pd.DataFrame) -> tuple[pd.Series, dict[str, set[str]], dict[str, set[str]]]:
@@ -78,6 +82,10 @@ class LearnedCoder(BaseCoder):
         code_id → fitted ``LogisticRegression``.
     counts_ : DataFrame
         ``code_id``, ``n_positive``, ``n_negative``, ``learned`` (bool).
+    oof_ : DataFrame
+        ``segment_id``, ``code_id``, ``score``: each training segment's probability from models fitted
+        without it (:data:`OOF_FOLDS` folds), what :class:`~qualcode.coders.EnsembleCoder` weighs this
+        coder's evidence on.
     """
 
     method = "learned"
@@ -104,19 +112,38 @@ class LearnedCoder(BaseCoder):
 
     def fit(self, codebook: Codebook, decisions: pd.DataFrame | None = None) -> LearnedCoder:
         """Train one model per code that has enough accepted and rejected segments."""
-        from sklearn.linear_model import LogisticRegression
-
         self._validate_params()
         self.embedder_ = CachedEmbedder(own_embedder(self.embedder), self.cache)
         if hasattr(self.embedder_.embedder, "fit"):
             self.embedder_.embedder.fit([t for c in codebook for lang in ("es", "en")
                                          for t in (c.definition[lang], *c.examples[lang]) if t])
+        self.known_ = {c.id for c in codebook}
+        self.codebook_version_ = codebook.version
+        self._trained: dict[str, tuple[int, LogisticRegression, tuple[list[str], np.ndarray], pd.DataFrame]] = {}
+        return self._train(decisions)
+
+    def update(self, decisions: pd.DataFrame | None) -> LearnedCoder:
+        """Train again on the current decisions, without re-encoding what was encoded before.
+
+        Few-shot and cheap: the embeddings of decided segments stay in the coder's memory (and its cache),
+        and only the codes whose examples changed since the last fit get their logistic regressions fitted
+        again (one more rejection refits one code).
+
+        Parameters
+        ----------
+        decisions : DataFrame
+            All current decisions (:func:`qualcode.decisions`).
+        """
+        self._check_fitted()
+        return self._train(decisions)
+
+    def _train(self, decisions: pd.DataFrame | None) -> LearnedCoder:
         self.models_: dict[str, LogisticRegression] = {}
         self.exemplars_: dict[str, tuple[list[str], np.ndarray]] = {}
-        rows = []
-        known = {c.id for c in codebook}
+        rows, held = [], []
         if decisions is not None and not decisions.empty:
-            decisions = decisions[decisions["code_id"].isin(known)]
+            decisions = decisions[decisions["code_id"].isin(self.known_)]
+        if decisions is not None and not decisions.empty:
             text, positive, negative = training_labels(decisions)
             ids = list(text.index)
             vectors = self.embedder_.encode([str(t) for t in text])
@@ -128,18 +155,49 @@ class LearnedCoder(BaseCoder):
                 rows.append({"code_id": code, "n_positive": len(pos), "n_negative": len(neg), "learned": learned})
                 if not learned:
                     continue
-                X = vectors[[index[s] for s in pos + neg]]
-                y = np.array([1] * len(pos) + [0] * len(neg))
-                model = LogisticRegression(C=self.C, class_weight="balanced", max_iter=2000)
-                self.models_[code] = model.fit(X, y)
-                self.exemplars_[code] = ([str(text[s]) for s in pos], vectors[[index[s] for s in pos]])
+                signature = hash((tuple(pos), tuple(neg), tuple(str(text[s]) for s in pos + neg)))
+                if code not in self._trained or self._trained[code][0] != signature:
+                    X = vectors[[index[s] for s in pos + neg]]
+                    y = np.array([1] * len(pos) + [0] * len(neg))
+                    model = self._model().fit(X, y)
+                    exemplars = ([str(text[s]) for s in pos], vectors[[index[s] for s in pos]])
+                    oof = pd.DataFrame({"segment_id": pos + neg, "code_id": code,
+                                        "score": self._out_of_fold(X, y, model)})
+                    self._trained[code] = (signature, model, exemplars, oof)
+                _, self.models_[code], self.exemplars_[code], oof = self._trained[code]
+                held.append(oof)
         self.counts_ = pd.DataFrame(rows, columns=["code_id", "n_positive", "n_negative", "learned"])
-        self.codebook_version_ = codebook.version
+        self.oof_ = (pd.concat(held, ignore_index=True) if held
+                     else pd.DataFrame({"segment_id": pd.Series(dtype=object), "code_id": pd.Series(dtype=object),
+                                        "score": pd.Series(dtype=float)}))
         return self
 
     def coder_tags(self) -> CoderTags:
         """Learns from decisions; encodes with an embedder."""
         return CoderTags(needs_decisions=True, uses_embedder=True)
+
+    def _model(self, warm_start: bool = False) -> LogisticRegression:
+        from sklearn.linear_model import LogisticRegression
+
+        return LogisticRegression(C=self.C, class_weight="balanced", max_iter=2000, warm_start=warm_start)
+
+    def _out_of_fold(self, X: np.ndarray, y: np.ndarray, whole: LogisticRegression) -> np.ndarray:
+        """Each training segment's probability from a model that did not see it (stratified folds).
+
+        Each fold's model starts from the model fitted on every example (``whole``), which is close: about
+        half the iterations of a cold start.
+        """
+        from sklearn.model_selection import StratifiedKFold
+
+        n_splits = min(OOF_FOLDS, int(y.sum()), int(len(y) - y.sum()))
+        out = np.full(len(y), 0.5)
+        if n_splits < 2:
+            return out
+        for train, test in StratifiedKFold(n_splits=n_splits).split(X, y):
+            model = self._model(warm_start=True)
+            model.coef_, model.intercept_ = whole.coef_.copy(), whole.intercept_.copy()
+            out[test] = model.fit(X[train], y[train]).predict_proba(X[test])[:, 1]
+        return out
 
     @returns("suggestions")
     @takes(segments=SEGMENTS_IN)

@@ -22,13 +22,14 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
+from ..coders import EnsembleCoder
 from ..coders.active import QUEUE_ORDERS, learning_order
 from ..errors import MissingDependencyError, ParameterError, QualcodeError
 from ..project import Project
 from ..schemas import check, check_lang, returns
 from ..spans import clip, merge, to_segment
 from ..spans import parse as parse_spans
-from .decisions import insert, prepare, undecided
+from .decisions import decisions, insert, prepare, undecided
 from .log import Decision
 from .table import evidence_text, review_table
 
@@ -166,6 +167,10 @@ class ReviewQueue:
         (:func:`qualcode.coders.active.learning_order`).
     question_chars : int
         The interviewer's question is cut to this many characters.
+    learner : EnsembleCoder, optional
+        A fitted :class:`~qualcode.coders.EnsembleCoder`: after every decision it learns from the
+        project's decisions (``learner.update``, no re-encoding) and the items still to decide get its
+        new scores.
 
     Notes
     -----
@@ -185,7 +190,8 @@ class ReviewQueue:
     """
 
     def __init__(self, project: Project, coder: str, *, suggestions: pd.DataFrame | None = None,
-                 lang: str = "es", order: str = "document", question_chars: int = 600) -> None:
+                 lang: str = "es", order: str = "document", question_chars: int = 600,
+                 learner: EnsembleCoder | None = None) -> None:
         if not isinstance(coder, str) or not coder.strip():
             raise ParameterError("coder must be a non-empty name, e.g. ReviewQueue(project, coder='ana').")
         check_lang(lang)
@@ -195,6 +201,7 @@ class ReviewQueue:
         self.coder = coder.strip()
         self.lang = lang
         self.order = order
+        self.learner = learner
         codebook = project.codebook()
         other_lang = "en" if lang == "es" else "es"
         self.codes: dict[str, str] = {c.id: c.label.get(lang) or c.label.get(other_lang) or c.id for c in codebook}
@@ -316,8 +323,30 @@ class ReviewQueue:
     def _decide(self, position: int, status: str, records: list[Decision]) -> pd.DataFrame:
         saved = insert(self.project, records)
         self._status[position] = status
+        self._learn()
         self._move_on(position)
         return saved
+
+    def _learn(self) -> None:
+        """Let the learner learn from every decision so far and give the undecided items its new scores."""
+        if self.learner is None:
+            return
+        self.learner.update(decisions(self.project))
+        pending = [i for i, status in enumerate(self._status) if status in (None, "skip")]
+        if not pending:
+            return
+        ids = set(self._table["segment_id"].iloc[pending])
+        segments = self.project.segments
+        fresh = self.learner.scores(segments[segments["segment_id"].isin(ids)])
+        new = fresh.set_index(["segment_id", "code_id"])["score"]
+        rows = self._table.iloc[pending]
+        keys = pd.MultiIndex.from_arrays([rows["segment_id"], rows["code_id"]])
+        found = new.reindex(keys).to_numpy()
+        known = [(i, float(v)) for i, v in zip(pending, found, strict=True) if not pd.isna(v)]
+        if known:
+            scores = self._table["score"].copy()
+            scores.iloc[[i for i, _ in known]] = [v for _, v in known]
+            self._table["score"] = scores
 
     def accept(self, memo: str | None = None) -> pd.DataFrame:
         """Accept the current suggestion: one ``accept`` decision, saved now; return it."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import pytest
 
@@ -123,9 +125,14 @@ def test_combine_merges_methods_ranks_and_cuts():
     em = kw.assign(method="embedding", score=[0.6, 0.1], evidence=["≈ e", "≈ f"])
     out = combine([kw, em], top_k=1, min_score=0.5)
     assert out[["code_id", "method", "rank"]].values.tolist() == [["y", "embedding+keyword", 1]]
-    assert out["score"].iloc[0] == pytest.approx(1 - 0.1 * 0.9)
+
+    def prior(keyword: float, embedding: float) -> float:  # the documented prior, written out
+        z = 4.5 + 1.2 * math.log(embedding / (1 - embedding))
+        return 1 / (1 + math.exp(-(-4.2 + 2.0 * -math.log(1 - keyword) + 0.7 * z)))
+
+    assert out["score"].iloc[0] == pytest.approx(prior(0.9, 0.1), abs=1e-4)
     both = combine([kw, em], top_k=2, min_score=0.0)
-    assert list(both["code_id"]) == ["y", "x"] and both["score"].iloc[1] == pytest.approx(0.8)
+    assert list(both["code_id"]) == ["y", "x"] and both["score"].iloc[1] == pytest.approx(prior(0.5, 0.6), abs=1e-4)
 
 
 def test_learned_coder_models_codes_with_enough_examples(sample_corpus, study_codebook):
