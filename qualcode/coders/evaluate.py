@@ -9,6 +9,7 @@ codes for every segment.
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ..errors import ParameterError
+from ..errors import ParameterError, QualcodeWarning
 from ..schemas import coded, columns, returns, takes
 from .active import learning_order, tfidf_vectorizer
 from .embedders import EmbeddingCache, MemoryEmbeddingCache
@@ -337,8 +338,21 @@ class _Methods:
         self.embedder = embedder
         self.cache = cache
         self.n_codes = max(1, sum(1 for _ in codebook))
+        #: What the coders said (a method skipped for this codebook …): once in the notes, not once per fold.
+        self.said: set[str] = set()
 
     def ranking(self, method: str, test: pd.DataFrame, decisions: pd.DataFrame | None) -> pd.DataFrame:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", QualcodeWarning)
+            out = self._ranking(method, test, decisions)
+        for warning in caught:
+            if issubclass(warning.category, QualcodeWarning):
+                self.said.add(str(warning.message))
+            else:
+                warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+        return out
+
+    def _ranking(self, method: str, test: pd.DataFrame, decisions: pd.DataFrame | None) -> pd.DataFrame:
         if method == "learned":
             if decisions is None or decisions.empty:
                 return _ranked(pd.DataFrame(columns=["segment_id", "code_id", "score"]))
@@ -577,6 +591,7 @@ def cross_validate(segments: pd.DataFrame, codebook: Codebook, gold: pd.DataFram
                         accepted.setdefault(key, []).append(int(yes.sum()))
     for what, why in failed.items():
         notes.append(f"{what} failed and is left out: {why}")
+    notes.extend(sorted(run.said))
     score_rows, summary_rows, reliability_rows = [], [], []
     for system, parts in rankings.items():
         if system in failed or not parts:

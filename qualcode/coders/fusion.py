@@ -11,7 +11,9 @@ Evidence (one number per coder, 0 = no evidence either way)
     learned
         The log-odds of the code's learned model; 0 for a code without one.
     other
-        A third-party coder's score, read as a probability (log-odds); 0 where it has none.
+        Any other coder's score (the LLM coder, a third-party coder), read as a probability: its log-odds
+        minus the prior's intercept, so that alone, before any decision, it keeps its own score (an LLM's
+        0.8 stays 0.8) and beside other evidence it adds to it; 0 where it has none.
 Prior (before any decision)
     ``logit p = −4.2 + 2.0 · keyword + 0.7 · embedding + 1.0 · learned``. The first three are the
     logistic fit of the sample's human coding (``data_samples/coding/ana.csv``, 290 participant turns ×
@@ -83,7 +85,9 @@ def evidence_of(method: str, scores: np.ndarray, *, z0: float = 4.5, tau: float 
         return -np.log1p(-np.clip(scores, 0.0, 1 - _EPS))
     if method == "embedding":
         return z0 + tau * _logit(scores)
-    return _logit(scores)
+    if method == "learned":
+        return _logit(scores)
+    return _logit(scores) - PRIOR["intercept"]
 
 
 def _map_logistic(X: np.ndarray, y: np.ndarray, centre: np.ndarray, strength: float) -> np.ndarray:
