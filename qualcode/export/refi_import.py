@@ -671,8 +671,8 @@ class _Reader:
                 outcome = "converted" if chosen == "utf16" else "imported"
         for source in sources:
             source.reading = _Positions(source.text or "", chosen)
-        if affected:
-            n = sum(len(_children(s.element, "PlainTextSelection")) for s in affected)
+        n = sum(len(_children(s.element, "PlainTextSelection")) for s in affected)
+        if n:  # a reading only matters where there are selections to place
             self.issues.add(f"selection positions in texts with emoji or other characters beyond U+FFFF, read as "
                             f"{_UNITS[chosen]}", None, ", ".join(repr(s.name) for s in affected[:_SHOWN]),
                             outcome=outcome, why=how, count=n)

@@ -63,8 +63,6 @@ def test_qualcoders_own_project_brings_each_coders_codings_on_their_words(import
     assert got == CODINGS
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18: qualcode's import does not read coding memos in "
-                                       "<PlainTextSelection><Description>, where QualCoder (and ATLAS.ti 26) keep them")
 def test_qualcoders_own_project_brings_its_coding_memo(imported):
     project, _ = imported
     quotes = qc.coded_quotes(project)
@@ -73,12 +71,15 @@ def test_qualcoders_own_project_brings_its_coding_memo(imported):
 
 
 def test_qualcoders_own_project_brings_document_variables_and_reports_its_broken_case_link(imported):
-    project, messages = imported
+    project, _ = imported
     docs = project.documents.set_index("doc_id")
     assert (docs.at["interview_a", "site"], docs.at["notes_b", "site"]) == ("North", "South")
-    # QualCoder points the case's <SourceRef> at the plain-text file, not at the <TextSource>: its age is not
-    # attached to a document, and the import says so rather than dropping it quietly.
-    assert any("case" in m.lower() for m in messages), messages
+    # QualCoder points the case's <SourceRef> at the plain-text file, not at the <TextSource>: the import links
+    # the case to the source whose text that file holds (its age reaches the document) and its report says so.
+    assert float(docs.at["interview_a", "age"]) == 34.0
+    report = qc.import_report(project)
+    repaired = report[report["what"].str.contains("a case refers to a copy of a source's text file")]
+    assert len(repaired) == 1 and repaired["outcome"].iloc[0] == "imported"
 
 
 def test_qualcoders_own_codebook_brings_codes_hierarchy_colours_and_memos():
