@@ -38,8 +38,8 @@ WORDS: dict[str, dict[str, str]] = {
     "sheet.codebook": {"es": "Libro de códigos", "en": "Codebook"},
     "sheet.charts": {"es": "Gráficos", "en": "Charts"},
     # A decision's code that a later codebook version removed or renamed: kept, and said so.
-    "report.not_in_codebook": {"es": "{code_id} (no está en el libro de códigos actual)",
-                               "en": "{code_id} (not in the current codebook)"},
+    "report.not_in_codebook": {"es": "{label} ({code_id}: no está en el libro de códigos actual)",
+                               "en": "{label} ({code_id}: not in the current codebook)"},
     # Column headers of qualcode's own columns (attribute columns keep the study's names).
     "column.quote": {"es": "cita", "en": "quote"},
     "column.code_id": {"es": "id_código", "en": "code_id"},
@@ -123,6 +123,10 @@ WORDS: dict[str, dict[str, str]] = {
     "order.month_first": {"es": "fechas mm/dd/aaaa, mes primero", "en": "mm/dd/yyyy dates, month first"},
     "order.guessed": {"es": "supuesto: nada en la columna lo prueba y {values} se leerían distinto",
                       "en": "a guess: nothing in the column proves it and {values} would read differently"},
+    "order.unreadable": {"es": "{n} documento(s) con una fecha ilegible ({values}) al final",
+                         "en": "{n} document(s) whose date cannot be read ({values}) last"},
+    "order.text": {"es": "como texto: sus fechas mezclan día primero y mes primero",
+                   "en": "as text: its dates mix day first and month first"},
     "order.no_column": {"es": "no hay columna {column}", "en": "no column {column}"},
     "order.missing": {"es": "{n} documento(s) sin {column} al final, por id",
                       "en": "{n} document(s) without {column} last, by id"},

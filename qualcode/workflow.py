@@ -451,6 +451,17 @@ def export_report(project: Project, path: str | Path | IO[bytes], *, lang: str =
                               order=order, overwrite=overwrite)
 
 
+def _former_labels(project: Project, code_ids: Sequence[str], lang: str) -> dict[str, str]:
+    """Each code's label in the last stored codebook version that had it (for codes a later version removed)."""
+    other = "en" if lang == "es" else "es"
+    marks = ", ".join("?" * len(code_ids))
+    rows = project.query_frame(
+        f"SELECT c.code_id, c.label_{lang} AS label, c.label_{other} AS other FROM codes c JOIN codebooks b "
+        f"USING (version) WHERE c.code_id IN ({marks}) ORDER BY b.seq", list(code_ids))
+    return {str(code): str(label or alt) for code, label, alt in zip(rows["code_id"], rows["label"], rows["other"],
+                                                                     strict=True) if label or alt}
+
+
 def _export_report(project: Project, path: str | Path | IO[bytes], *, lang: str, coder: str | None,
                    pseudonymizer: TextPseudonymizer | None, charts: bool, by: Sequence[str], order: str | None,
                    overwrite: bool) -> dict[str, pd.DataFrame]:
@@ -462,7 +473,10 @@ def _export_report(project: Project, path: str | Path | IO[bytes], *, lang: str,
     codebook = project.codebook()
     quotes = coded_quotes(project, coder=coder)
     roles = project.roles()
-    tables = report_tables(quotes, codebook, segments=project.segments, lang=lang, by=by, order=order, roles=roles)
+    gone = sorted({*quotes["code_id"]} - {c.id for c in codebook})
+    former = _former_labels(project, gone, lang) if gone else {}
+    tables = report_tables(quotes, codebook, segments=project.segments, lang=lang, by=by, order=order, roles=roles,
+                           former_labels=former)
     if names is not None:  # the data are pseudonymized already; this pass also covers what tables derive (titles)
         tables = {names.transform(title): names.scrub(frame) for title, frame in tables.items()}
     figures = {}

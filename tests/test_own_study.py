@@ -167,3 +167,19 @@ def test_attribute_column_named_like_a_decision_column_is_refused_with_its_row(s
     files = [samples / "transcripts" / f"{d}.txt" for d in sheet["doc_id"]]
     with pytest.raises(qc.QualcodeError, match=f"column '{column}' clashes with a column of qualcode's own tables"):
         qc.load_corpus(files, attributes=tmp_path / "a.csv")
+
+
+def test_declared_participant_column_survives_a_merge_when_segments_are_given(two_studies, samples, tmp_path):
+    # Issue 17 trial: after q.merge(...) the declared roles (DataFrame.attrs) were gone and % participants counted
+    # documents. With segments=project.segments the study's roles come from there.
+    project = two_studies["es"]
+    project.set_roles({"participant": "Participante"})
+    quotes = qc.coded_quotes(project)
+    merged = quotes.merge(pd.DataFrame({"doc_id": quotes["doc_id"].unique(), "extra": 1}), on="doc_id", how="left")
+    merged = merged.rename(columns={"Participante": "Código persona"})
+    segments = project.segments.rename(columns={"Participante": "Código persona"})
+    segments.attrs["roles"] = {"participant": "Código persona"}
+    assert not merged.attrs.get("roles")
+    expected = qc.code_frequencies(quotes, segments=project.segments)
+    got = qc.code_frequencies(merged, segments=segments)
+    pd.testing.assert_frame_equal(expected, got)

@@ -82,6 +82,11 @@ def code_frequencies(codings: pd.DataFrame, *, segments: pd.DataFrame | None = N
         {columns}
     """
     codings = coded(codings)
+    if segments is not None and segments.attrs.get("roles") and not codings.attrs.get("roles"):
+        # A table the user merged or built lost the declared roles pandas carries in attrs; the project's
+        # segments still have them, and the study is the same.
+        codings = codings.copy()
+        codings.attrs["roles"] = dict(segments.attrs["roles"])
     codings = codings.assign(_who=participant_keys(codings))
     if include_ancestors:
         parts = [codings]

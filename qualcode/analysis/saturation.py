@@ -23,6 +23,7 @@ similarity from sampling data. In Encyclopedia of Biodiversity (2nd ed., Vol. 5,
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Literal
 
@@ -36,6 +37,9 @@ from ..messages import say
 from ..schemas import check_lang, coded, returns, takes
 
 __all__ = ["first_appearance", "saturation", "saturation_orderings", "unseen_codes"]
+
+
+_DATE_LIKE = re.compile(r"\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}")
 
 
 def _present(codings: pd.DataFrame) -> pd.DataFrame:
@@ -66,7 +70,12 @@ def _doc_order(codings: pd.DataFrame, order: str | Sequence[str] | None, lang: s
                            "month first": "order.month_first"}[dates.order], lang)
             if dates.guessed:
                 reading += "; " + say("order.guessed", lang, values=", ".join(dates.ambiguous[:3]))
+            if dates.unreadable:  # ordered last, and said: never a silent fall back to text order
+                reading += "; " + say("order.unreadable", lang, n=len(dates.unreadable),
+                                      values=", ".join(repr(v) for v in dates.unreadable[:3]))
             how += f" ({reading})"
+        elif frame["key"].map(lambda v: isinstance(v, str) and bool(_DATE_LIKE.search(v))).any():
+            how += f" ({say('order.text', lang)})"  # dates the column cannot be read as (day and month mixed)
         if missing:
             how += "; " + say("order.missing", lang, n=missing, column=order)
         ordered = frame.sort_values(["key", "doc_id"], kind="stable", na_position="last")

@@ -43,7 +43,8 @@ DEFAULT_ORDER = "date"
 
 def report_tables(quotes: pd.DataFrame, codebook: Codebook, *, segments: pd.DataFrame | None = None,
                   lang: str = "es", by: Sequence[str] = DEFAULT_BY, order: str | None = DEFAULT_ORDER,
-                  roles: Roles | None = None) -> dict[str, pd.DataFrame]:
+                  roles: Roles | None = None, former_labels: Mapping[str, str] | None = None
+                  ) -> dict[str, pd.DataFrame]:
     """Every table of the report, keyed by sheet title (in ``lang``), from coded quotes and the codebook.
 
     ``quotes`` is a coded-quotes table (:func:`qualcode.coded_quotes`): its
@@ -63,6 +64,10 @@ def report_tables(quotes: pd.DataFrame, codebook: Codebook, *, segments: pd.Data
         Which study column plays which role (:meth:`qualcode.Project.roles`);
         by default recognised from the columns' headers
         (:mod:`qualcode.io.roles`).
+    former_labels : mapping, optional
+        Code id → its label in the last codebook version that had it, for
+        decisions on codes a later version removed (shown under that label,
+        marked as not in the current codebook).
 
     Returns
     -------
@@ -102,7 +107,8 @@ def report_tables(quotes: pd.DataFrame, codebook: Codebook, *, segments: pd.Data
     # under their old id, labelled as such, never dropped from the report.
     quotes["dimension"] = quotes["code_id"].str.split(".").str[0]
     for code_id in {*quotes["code_id"], *quotes["dimension"]} - set(labels):
-        labels[code_id] = say("report.not_in_codebook", lang, code_id=code_id)
+        label = (former_labels or {}).get(code_id) or code_id
+        labels[code_id] = say("report.not_in_codebook", lang, code_id=code_id, label=label)
     quotes["code"] = quotes["code_id"].map(labels)
     # The analyses find each role under its role name; the sheets show the study's own column names.
     view = quotes.rename(columns=roles.to_analysis(quotes.columns))

@@ -500,7 +500,8 @@ def quote_tags(quotes: pd.DataFrame, *, role: str = "role", stage: str = "stage"
                participant: str = "participant") -> pd.Series:
     """Tags like the reference report's (``Dfinal1``, ``Pintermediate2``): role initial, stage, participant number.
 
-    Participants are numbered within each (role, stage) in order of first appearance.
+    Participants are numbered within each (role initial, stage) in order of first appearance, so a tag names
+    one participant: ``Directora`` and ``Director`` share the initial ``D`` and are numbered together.
 
     Examples
     --------
@@ -508,6 +509,9 @@ def quote_tags(quotes: pd.DataFrame, *, role: str = "role", stage: str = "stage"
     ...                   "stage": ["final", "final", "final"], "participant": ["D02", "D05", "PA2"]})
     >>> quote_tags(q).tolist()
     ['Dfinal1', 'Dfinal2', 'Sfinal1']
+    >>> q = pd.DataFrame({"role": ["Directora", "Director"], "stage": "final", "participant": ["p1", "p3"]})
+    >>> quote_tags(q).tolist()
+    ['Dfinal1', 'Dfinal2']
     """
     check(quotes, "coded_quotes", columns=[role, stage, participant], values=False,
           where="quotes, given to quote_tags()")
@@ -516,7 +520,8 @@ def quote_tags(quotes: pd.DataFrame, *, role: str = "role", stage: str = "stage"
     tags = []
     for r, s, p in zip(quotes[role].astype(str), quotes[stage].astype(str), quotes[participant].astype(str),
                        strict=True):
-        seen = numbers.setdefault((r, s), {})
+        initial = initials.get(r.lower(), r[:1].upper())
+        seen = numbers.setdefault((initial, s), {})
         seen.setdefault(p, len(seen) + 1)
-        tags.append(f"{initials.get(r.lower(), r[:1].upper())}{s}{seen[p]}")
+        tags.append(f"{initial}{s}{seen[p]}")
     return pd.Series(tags, index=quotes.index, dtype="string")

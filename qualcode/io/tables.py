@@ -748,6 +748,10 @@ def date_notes(frame: pd.DataFrame, name: str) -> list[str]:
         if not values or not any(_SLASHED.match(str(v)) for v in values):
             continue
         dates = read_dates(values)
+        if dates is not None and dates.unreadable:
+            notes.append(f"{name}: column {column!r} holds dates, but {len(dates.unreadable)} cell(s) are no date "
+                         f"({', '.join(repr(v) for v in dates.unreadable[:3])}): those documents come last when "
+                         "ordering by it. Write a date as YYYY-MM-DD (or dd/mm/yyyy) there, or leave the cell empty.")
         if dates is not None and dates.guessed:
             shown = ", ".join(dates.ambiguous[:3])
             example = dates.dates[next(i for i, v in enumerate(values) if str(v).strip() == dates.ambiguous[0])]

@@ -31,8 +31,23 @@ def test_date_columns_read_as_dates_day_first_unless_proven_otherwise(values, ex
 
 @pytest.mark.parametrize("values", [["marzo 2024", "15/03/2024"], ["31/02/2024"], ["15/03/2024", "03/15/2024"],
                                     ["ronda 1", "ronda 2"], [None, ""], ["1", "2"]])
-def test_columns_that_are_not_all_dates_stay_text(values):
+def test_columns_that_are_not_mostly_dates_stay_text(values):
     assert read_dates(values) is None
+
+
+@pytest.mark.parametrize("values, unreadable", [
+    (["15/03/2024", "pendiente", "02/04/2024", "09/12/2023"], ["pendiente"]),
+    (["09/12/2023", "2023-12-14", "3 de enero de 2024", "sin fecha", "", "15/01/2024"],
+     ["3 de enero de 2024", "sin fecha"]),
+    (["15/03/2024", "31/02/2024", "02/04/2024"], ["31/02/2024"]),
+])
+def test_a_date_column_with_a_few_cells_that_are_no_date_is_still_ordered_by_date(values, unreadable):
+    # Issue 17 trial: one 'pendiente' among dd/mm/yyyy dates made saturation order every interview as text.
+    column = read_dates(values)
+    assert column is not None and column.unreadable == unreadable
+    readable = column.dates.dropna()
+    assert len(readable) == sum(1 for v in values if v and v not in unreadable)
+    assert column.dates[[v in unreadable for v in values]].isna().all()
 
 
 def _codings(dates):
@@ -67,3 +82,14 @@ def test_report_says_which_order_saturation_used_when_the_date_column_is_missing
         qc.add_manual(project, segs, "improvement_science.pdsa.plan", coder="ana")
         tables = qc.export_report(project, tmp_path / "r.xlsx", charts=False, lang="en")
     assert tables["Saturation"]["order"].str.endswith("(no column date)").all()
+
+
+def test_saturation_orders_by_date_with_a_cell_that_is_no_date_and_says_so():
+    # Issue 17 trial: one 'pendiente' made `qualcode saturation` order every interview as text, saying "by Fecha".
+    codings = _codings(["15/03/2024", "pendiente", "02/04/2024", "09/12/2023"]).rename(columns={"date": "Fecha"})
+    first = qc.first_appearance(codings, order="Fecha")
+    assert first["doc_id"].tolist() == ["d3", "d0", "d2", "d1"]
+    verdict = qc.saturation(codings, order="Fecha", lang="es")
+    assert "1 documento(s) con una fecha ilegible ('pendiente') al final" in verdict["order"].iloc[0]
+    mixed = _codings(["15/03/2024", "03/15/2024", "02/04/2024"])
+    assert "as text" in qc.saturation(mixed, order="date")["order"].iloc[0]

@@ -97,6 +97,9 @@ def test_cli_codebook_set_reports_changes_and_keeps_decisions_on_removed_codes(t
         quotes = pd.concat([t for name, t in tables.items() if name.startswith("Quotes")])
         assert set(quotes["code_id"]) == {removed.id, new_id}
         assert quotes["code"].notna().all()
+        # A removed code keeps its last label (issue 17 trial), marked as no longer in the codebook.
+        gone = quotes.loc[quotes["code_id"] == removed.id, "code"].iloc[0]
+        assert gone == f"{removed.label['en']} ({removed.id}: not in the current codebook)"
 
 
 def test_renamed_code_counts_once_after_its_segments_are_coded_again(tmp_path, samples):
