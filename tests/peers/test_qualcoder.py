@@ -57,12 +57,6 @@ pytestmark = pytest.mark.slow
 
 # What fails today because of faults issue 18 is fixing in qualcode's export and import (not QualCoder's limits):
 # (test, project) → why. Each becomes a strict xfail, so a fix that lands makes it pass loudly: then remove it here.
-_CODER_ON_CODING = ("issue 18: creatingUser is written only on <Coding>, QualCoder reads it from <PlainTextSelection>: "
-                    "every coding's owner becomes 'default'")
-# Losses issue 18 was still fixing when this test was written: (test, project) → why; each became a strict xfail.
-# All are fixed now; a new entry makes a known loss fail loudly the day it is fixed.
-KNOWN_ISSUES: dict[tuple[str, str], str] = {}
-
 
 @pytest.fixture(autouse=True)
 def _known_issue(request):
