@@ -312,6 +312,9 @@ class _Issues:
                           QualcodeWarning, stacklevel=5)
 
 
+_OFFSET_THEN_Z = re.compile(r"[+-][0-9]{2}:[0-9]{2}Z\s*$")
+
+
 def _shown(places: list[str]) -> str:
     unique = list(dict.fromkeys(places))
     more = len(unique) - _SHOWN
@@ -767,6 +770,9 @@ class _Reader:
                 who = "imported"
             created = coding.get("creationDateTime") or (selection.get("creationDateTime")
                                                          if selection is not None else None)
+            if created is not None and _OFFSET_THEN_Z.search(created):
+                # QualCoder 4.0 writes back a time it read with an offset as "…+00:00Z": the same time.
+                created = created.strip()[:-1]
             if created is not None and not is_xsd_datetime(created):
                 issues.add("a coding's creationDateTime is not a date and time (the import time is used)",
                            coding.sourceline, repr(created[:40]), outcome="changed")

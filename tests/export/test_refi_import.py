@@ -4,6 +4,7 @@ coding kept, memos in every form, one report of what has no home; on real NVivo 
 
 from __future__ import annotations
 
+import io
 import re
 import warnings
 import zipfile
@@ -406,3 +407,24 @@ def test_import_of_a_qualcoder_reexport_keeps_every_document_and_coding_and_lose
     assert project.documents["district"].notna().all()
     report = qc.import_report(project)
     assert list(report["outcome"]) == ["imported"] and report["count"].iloc[0] == 13
+
+
+def test_qualcoder_timestamp_with_an_offset_and_a_z_is_read_as_that_time(tmp_path):
+    # QualCoder 4.0 writes a time it imported with an offset back as "…+00:00Z" (not an xsd:dateTime): the same
+    # instant, kept, not replaced by the import time with a warning per coding.
+    data = QUALCODER.read_bytes()
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    qde = members["project.qde"].decode("utf-8")
+    stamps = re.findall(r'creationDateTime="([^"]+)"', qde)
+    assert stamps
+    qde = re.sub(r'creationDateTime="[^"]+"', 'creationDateTime="2026-12-01T03:31:39.780062+00:00Z"', qde)
+    members["project.qde"] = qde.encode("utf-8")
+    with zipfile.ZipFile(tmp_path / "qc.qdpx", "w") as archive:
+        for name, body in members.items():
+            archive.writestr(name, body)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        project = import_refi_qda(tmp_path / "qc.qdpx", tmp_path / "qc.qualcode")
+    created = set(qc.decisions(project)["created_at"])
+    assert created == {"2026-12-01T03:31:39.780062+00:00"}
