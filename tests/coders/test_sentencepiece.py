@@ -62,7 +62,7 @@ def test_sentencepiece_ids_identical_to_python_port_on_fuzzed_text(tokenizers, t
 
 def test_use_embedder_tokenises_with_sentencepiece_and_gives_the_same_vectors(tokenizers):
     fast, slow = USEEmbedder(), USEEmbedder(fast=False)
-    texts = TEXTS[:4] + ["🇨🇱👩‍👩‍👧", ""]
+    texts = [*TEXTS[:4], "🇨🇱👩\u200d👩\u200d👧", ""]
     a, b = fast.encode(texts), slow.encode(texts)
     assert fast.tokenizer == "sentencepiece" and slow.tokenizer == "python"
     assert np.array_equal(a, b)
