@@ -366,6 +366,8 @@ def read_review_sheet(path: str | Path) -> pd.DataFrame:
         frame[column] = frame[column].astype("string")
     # Duplicated rows: identical ones count once; different decisions for one suggestion are a problem.
     decided = frame[frame["problem"].isna()]
+    # Only the keys that repeat are grouped: a group per row cost more than the rest of the reading.
+    decided = decided[decided.duplicated(["segment_id", "code_id"], keep=False)]
     for _, group in decided.groupby(["segment_id", "code_id"], dropna=False):
         if len(group) < 2:
             continue
