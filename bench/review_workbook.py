@@ -12,6 +12,7 @@ coder filled every decision. Target: 24k rows written in < 5 s.
 from __future__ import annotations
 
 import argparse
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -61,8 +62,13 @@ def main() -> None:
     import qualcode as qc
 
     with tempfile.TemporaryDirectory() as tmp:
-        corpus, _ = qc.load_corpus(ROOT / "data_samples" / "transcripts",
-                                   attributes=ROOT / "data_samples" / "attributes.csv")
+        # The sample transcripts twice (the copies under other names): 33k (segment, code) pairs.
+        folder = Path(tmp) / "transcripts"
+        folder.mkdir()
+        for source in (ROOT / "data_samples" / "transcripts").iterdir():
+            shutil.copyfile(source, folder / source.name)
+            shutil.copyfile(source, folder / f"{source.stem}_copia{source.suffix}")
+        corpus, _ = qc.load_corpus(folder)
         project = qc.Project.create(Path(tmp) / "p.qualcode")
         project.add_codebook(qc.load_codebook("nic_study"))
         project.add_corpus(corpus)
