@@ -47,6 +47,8 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/evaluate_coders.py
 	$(BIN)/python bench/suggestion_quality.py
 	$(BIN)/python bench/round_workers.py
+	$(BIN)/python bench/round_scale.py
+	$(BIN)/python bench/review_workbook.py
 	$(BIN)/python bench/decision_log.py
 	$(BIN)/python bench/codebook_scale.py
 	# Hostile inputs (issue 21): time, CPU and peak RSS of each refusal against a normal input of the same kind.

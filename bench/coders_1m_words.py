@@ -4,9 +4,10 @@
 2. EmbeddingCoder.suggest ÷ the raw encoder's own encode of the same segments (target ≤ 1.2×).
 3. Re-run on the unchanged corpus with the project cache ÷ the first run (target ≤ 5%).
 
-Copies of the sample turns get a distinct opening word each, so that no text is
-a duplicate of another (the coders encode each distinct text once; identical
-copies would flatter them).
+The corpus comes from bench/realistic_corpus.py (real Spanish and English word
+frequencies and the interviews' own words; distinct words and repeated windows
+are printed): copies of the sample with a new opening word each let spaCy answer
+from its cache and the coders skip repeated windows (issue 20).
 
     python bench/coders_1m_words.py [--words 1000000] [--embedding-words 1000000]
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import resource
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -22,25 +24,19 @@ from pathlib import Path
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-OPENERS = ["Bueno", "Mire", "Igual", "Oiga", "Fíjese", "Claro", "Pucha", "Ya", "Entonces", "Sabe", "Y", "Pero"]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
-def build_segments(target_words: int) -> pd.DataFrame:
+def build_segments(target_words: int) -> tuple[pd.DataFrame, str]:
+    """Segments of about ``target_words`` words from bench/realistic_corpus.py, and the corpus's figures."""
+    from realistic_corpus import generate
+
     import qualcode as qc
 
-    corpus, _ = qc.load_corpus(ROOT / "data_samples" / "transcripts")
-    base = corpus.segments
-    words_per_copy = int(base["text"].str.split().str.len().sum())
-    copies = max(1, target_words // words_per_copy + 1)
-    frames = []
-    for k in range(copies):
-        frame = base.copy()
-        opener = f"{OPENERS[k % len(OPENERS)]} {k // len(OPENERS)},"
-        frame["text"] = opener + " " + frame["text"]
-        frame["segment_id"] = frame["segment_id"] + f"-{k}"
-        frame["doc_id"] = frame["doc_id"] + f"-{k}"
-        frames.append(frame)
-    return pd.concat(frames, ignore_index=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        stats = generate(Path(tmp), target_words)
+        corpus, _ = qc.load_corpus(Path(tmp))
+    return corpus.segments, stats.line()
 
 
 def main() -> None:
@@ -54,10 +50,9 @@ def main() -> None:
     from qualcode.nlp.pipeline import get_nlp
 
     codebook = qc.load_codebook("nic_study")
-    segments = build_segments(args.words)
+    segments, described = build_segments(args.words)
     part = segments[segments["speaker_role"] == "participant"]
-    words = int(segments["text"].str.split().str.len().sum())
-    print(f"keyword bench: {len(segments):,} segments, {words:,} words ({len(part):,} participant segments)")
+    print(f"keyword bench: {len(segments):,} segments ({len(part):,} participant segments); corpus: {described}")
 
     # 1. Keyword coder vs bare tokenization of the same (participant) texts.
     coder = KeywordCoder().fit(codebook)
@@ -85,10 +80,10 @@ def main() -> None:
           f"(target <= 1.5x: {'met' if keyword / tokenize <= 1.5 else 'NOT met'})")
 
     # 2 and 3. Embedding coder vs the encoder itself, then a cached re-run.
-    emb_segments = build_segments(args.embedding_words)
+    emb_segments, described = build_segments(args.embedding_words)
     emb_part = emb_segments[emb_segments["speaker_role"] == "participant"]
     emb_words = int(emb_part["text"].str.split().str.len().sum())
-    print(f"embedding bench: {len(emb_part):,} participant segments, {emb_words:,} words")
+    print(f"embedding bench: {len(emb_part):,} participant segments, {emb_words:,} words; corpus: {described}")
     raw = USEEmbedder()
     raw.encode(["calentar el modelo"])
     start = time.perf_counter()

@@ -1,9 +1,10 @@
 """A whole round (load, add, suggest with keywords and embeddings) with --workers 2 against 1, on the same files.
 
-The round is about 1M words of transcripts written from data_samples/: each
-copy of a sample turn gets a distinct opening word, so that no text repeats
-(the embedding cache encodes each distinct text once; copies would flatter
-it). Printed, each against a baseline measured in the same run:
+The round is about 1M words of transcripts from bench/realistic_corpus.py: the
+sample documents' speakers and turn lengths, words drawn from real Spanish and
+English frequencies and from the interviews' own words (distinct words and
+repeated windows are printed). Printed, each against a baseline measured in the
+same run:
 
 1. the round with workers=2 ÷ the round with one worker (and whether the
    stored suggestions are identical);
@@ -23,26 +24,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-OPENERS = ["Bueno", "Mire", "Igual", "Oiga", "Fíjese", "Claro", "Pucha", "Ya", "Entonces", "Sabe", "Y", "Pero"]
-
-
-def build(folder: Path, target_words: int) -> int:
-    """Write transcripts of about ``target_words`` words; return the number of words written."""
-    import qualcode as qc
-
-    corpus, _ = qc.load_corpus(ROOT / "data_samples" / "transcripts")
-    segments = corpus.segments
-    words = 0
-    copy = 0
-    while words < target_words:
-        opener = f"{OPENERS[copy % len(OPENERS)]} {copy // len(OPENERS)},"
-        for doc_id, turns in segments.groupby("doc_id", sort=True):
-            pairs = zip(turns["speaker"], turns["text"], strict=True)
-            lines = [f"{speaker}: {opener} {text}" for speaker, text in pairs]
-            (folder / f"{doc_id}_{copy:04d}.txt").write_text("\n\n".join(lines) + "\n", encoding="utf-8")
-            words += sum(len(line.split()) for line in lines)
-        copy += 1
-    return words
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def one_round(folder: Path, project_path: Path, workers: int) -> tuple[float, object]:
@@ -61,14 +43,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--words", type=int, default=1_000_000)
     args = parser.parse_args()
+    from realistic_corpus import generate
+
     import qualcode as qc
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "round"
         folder.mkdir()
-        words = build(folder, args.words)
+        stats = generate(folder, args.words)
+        words = stats.words
         n_files = len(list(folder.iterdir()))
-        print(f"round bench: {n_files} files, {words:,} words")
+        print(f"round bench: {n_files} files, {stats.line()}")
         one, result = one_round(folder, Path(tmp) / "one.qualcode", workers=1)
         print(f"  workers=1: {one:.1f} s  ({len(result.segments):,} segments, {len(result.suggestions):,} "
               f"suggestions, {words / one:,.0f} words/s)")

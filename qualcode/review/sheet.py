@@ -31,7 +31,7 @@ import pandas as pd
 from ..coders.active import QUEUE_ORDERS, learning_order
 from ..errors import ParameterError, ReviewSheetError
 from ..io.atomic import atomic_path, check_writable
-from ..io.cells import put, put_row, reporting
+from ..io.cells import put_row, reporting
 from ..io.paths import existing_file
 from ..io.tables import open_workbook, sheet_rows
 from ..nlp.normalize import fold
@@ -151,6 +151,7 @@ def _export_review_sheet(project: Project, suggestions: pd.DataFrame | None, pat
                          lang: str, coder: str | None, attributes: list[str] | None, question_chars: int,
                          overwrite: bool, order: str = "document") -> int:
     from openpyxl import Workbook
+    from openpyxl.cell.cell import Cell
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
@@ -178,6 +179,27 @@ def _export_review_sheet(project: Project, suggestions: pd.DataFrame | None, pat
             "evidence", "decision", "other_code", "memo", *HIDDEN]
     headers = [HEADERS[k][lang] if k in HEADERS else k for k in keys]
     put_row(ws, headers)  # attribute names are the user's: typed as text like every cell
+    # Styles: readable, filterable, frozen header; the quote column wide and wrapped; the coder's columns shaded.
+    header_font, header_fill = Font(bold=True, color="FFFFFF"), PatternFill("solid", fgColor="2F5597")
+    decide_fill = PatternFill("solid", fgColor="FFF2CC")
+    widths = {"n": 6, "doc_id": 24, "speaker": 14, "question": 45, "quote": 70, "code_id": 34, "code_label": 26,
+              "score": 8, "method": 10, "evidence": 30, "decision": 12, "other_code": 30, "memo": 30}
+    like = []  # per column, the style every data cell takes (styled once, copied: see put_row)
+    for c, key in enumerate(keys, start=1):
+        letter = get_column_letter(c)
+        cell = ws.cell(1, c)
+        cell.font, cell.fill = header_font, header_fill
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+        ws.column_dimensions[letter].width = widths.get(key, 14)
+        if key in HIDDEN:
+            ws.column_dimensions[letter].hidden = True
+        model = Cell(ws, 2, c)  # a model, never placed in the sheet
+        model.alignment = Alignment(wrap_text=key in ("question", "quote", "evidence", "memo", "code_label"),
+                                    vertical="top")
+        if key in ("decision", "other_code", "memo"):
+            model.fill = decide_fill
+        like.append(model)
+    n_rows = 1  # counted here: openpyxl's max_row scans every cell, which made the sheet quadratic (issue 20)
     for i, row in enumerate(table.to_dict("records"), start=1):
         values = {
             "n": i, "doc_id": row["doc_id"], "speaker": row.get("speaker"), "question": row.get("question"),
@@ -188,31 +210,8 @@ def _export_review_sheet(project: Project, suggestions: pd.DataFrame | None, pat
             "_segment_id": row["segment_id"], "_text_sha": row["text_sha"], "_code_id": row.get("code_id"),
             **{a: row.get(a) for a in shown},
         }
-        r = ws.max_row + 1
-        for c, key in enumerate(keys, start=1):
-            # Typed as text, control characters out, within the cell limit (qualcode.io.cells).
-            put(ws.cell(r, c), values.get(key))
-
-    n_rows = ws.max_row
-    # Styles: readable, filterable, frozen header; the quote column wide and wrapped.
-    header_font, header_fill = Font(bold=True, color="FFFFFF"), PatternFill("solid", fgColor="2F5597")
-    decide_fill = PatternFill("solid", fgColor="FFF2CC")
-    widths = {"n": 6, "doc_id": 24, "speaker": 14, "question": 45, "quote": 70, "code_id": 34, "code_label": 26,
-              "score": 8, "method": 10, "evidence": 30, "decision": 12, "other_code": 30, "memo": 30}
-    for c, key in enumerate(keys, start=1):
-        letter = get_column_letter(c)
-        cell = ws.cell(1, c)
-        cell.font, cell.fill = header_font, header_fill
-        cell.alignment = Alignment(wrap_text=True, vertical="center")
-        ws.column_dimensions[letter].width = widths.get(key, 14)
-        if key in HIDDEN:
-            ws.column_dimensions[letter].hidden = True
-        wrap = key in ("question", "quote", "evidence", "memo", "code_label")
-        for r in range(2, n_rows + 1):
-            target = ws.cell(r, c)
-            target.alignment = Alignment(wrap_text=wrap, vertical="top")
-            if key in ("decision", "other_code", "memo"):
-                target.fill = decide_fill
+        # Typed as text, control characters out, within the cell limit (qualcode.io.cells).
+        n_rows = put_row(ws, [values.get(key) for key in keys], like=like)
     ws.freeze_panes = ws.cell(2, keys.index("quote") + 1).coordinate
     ws.auto_filter.ref = f"A1:{get_column_letter(len(keys))}{n_rows}"
 
@@ -380,6 +379,8 @@ def read_review_sheet(path: str | Path) -> pd.DataFrame:
         frame[column] = frame[column].astype("string")
     # Duplicated rows: identical ones count once; different decisions for one suggestion are a problem.
     decided = frame[frame["problem"].isna()]
+    # Only the keys that repeat are grouped: a group per row cost more than the rest of the reading.
+    decided = decided[decided.duplicated(["segment_id", "code_id"], keep=False)]
     for _, group in decided.groupby(["segment_id", "code_id"], dropna=False):
         if len(group) < 2:
             continue
