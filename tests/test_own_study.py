@@ -189,7 +189,7 @@ def test_spanish_report_names_roles_and_dimensions_in_spanish_and_never_repeats_
     # Issue 17 trial: the about sheet's roles and the dimension ids were English in a Spanish report, and a study
     # column named 'código' or 'decisión' gave the quote sheets the same header twice.
     sheet = pd.read_csv(samples / "attributes.csv").head(4)
-    sheet = sheet.assign(**{"código": "x1", "Decisión": "sí"})
+    sheet = sheet.assign(código="x1", Decisión="sí")
     sheet.to_csv(tmp_path / "a.csv", index=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
