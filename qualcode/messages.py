@@ -40,6 +40,15 @@ WORDS: dict[str, dict[str, str]] = {
     # A decision's code that a later codebook version removed or renamed: kept, and said so.
     "report.not_in_codebook": {"es": "{label} ({code_id}: no está en el libro de códigos actual)",
                                "en": "{label} ({code_id}: not in the current codebook)"},
+    "report.attribute": {"es": "atributo", "en": "attribute"},
+    # The attribute roles (io/roles.py), as the about sheet names them.
+    "role.participant": {"es": "participante", "en": "participant"},
+    "role.pseudonym": {"es": "seudónimo", "en": "pseudonym"},
+    "role.role": {"es": "cargo", "en": "role"},
+    "role.site": {"es": "sitio", "en": "site"},
+    "role.stage": {"es": "etapa", "en": "stage"},
+    "role.round": {"es": "ronda", "en": "round"},
+    "role.date": {"es": "fecha", "en": "date"},
     # Column headers of qualcode's own columns (attribute columns keep the study's names).
     "column.quote": {"es": "cita", "en": "quote"},
     "column.code_id": {"es": "id_código", "en": "code_id"},

@@ -499,7 +499,8 @@ def _export_report(project: Project, path: str | Path | IO[bytes], *, lang: str,
              say("about.quotes", lang): len(quotes),
              say("about.coders", lang): ", ".join(sorted(quotes["coder"].unique())) if len(quotes) else "",
              say("about.pseudonymized", lang): names.coverage() if names is not None else say("about.no", lang),
-             say("about.roles", lang): ", ".join(f"{role}={column}" for role, column in roles.columns.items())
+             say("about.roles", lang): ", ".join(f"{say('role.' + role, lang)}={column}"
+                                                 for role, column in roles.columns.items())
              or say("about.none", lang),
              say("about.saturation", lang): say("about.saturation_note", lang)}
     export_excel(tables, path, charts=figures, about=about, lang=lang, overwrite=overwrite)

@@ -183,3 +183,36 @@ def test_declared_participant_column_survives_a_merge_when_segments_are_given(tw
     expected = qc.code_frequencies(quotes, segments=project.segments)
     got = qc.code_frequencies(merged, segments=segments)
     pd.testing.assert_frame_equal(expected, got)
+
+
+def test_spanish_report_names_roles_and_dimensions_in_spanish_and_never_repeats_a_header(samples, tmp_path):
+    # Issue 17 trial: the about sheet's roles and the dimension ids were English in a Spanish report, and a study
+    # column named 'código' or 'decisión' gave the quote sheets the same header twice.
+    sheet = pd.read_csv(samples / "attributes.csv").head(4)
+    sheet = sheet.assign(código="x1", Decisión="sí")
+    sheet.to_csv(tmp_path / "a.csv", index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        corpus, _ = qc.load_corpus([samples / "transcripts" / f"{d}.txt" for d in sheet["doc_id"]],
+                                   attributes=tmp_path / "a.csv")
+    with qc.Project.create(tmp_path / "p.qualcode") as project:
+        project.add_corpus(corpus)
+        project.add_codebook(qc.load_codebook("nic_study"))
+        coding = pd.read_csv(samples / "coding" / "ana.csv")
+        coding = coding[coding["segment_id"].isin(set(project.segments["segment_id"]))]
+        project.add_manual(list(coding["segment_id"]), list(coding["code_id"]), coder="ana", source="import")
+        tables = qc.export_report(project, tmp_path / "informe.xlsx", lang="es", charts=False)
+        about = pd.read_excel(tmp_path / "informe.xlsx", sheet_name="Léame", header=None, engine="openpyxl")
+    for title, frame in tables.items():
+        assert frame.columns.is_unique, (title, list(frame.columns))
+    quotes = next(t for name, t in tables.items() if name.startswith("Citas"))
+    assert {"código", "código (atributo)", "decisión", "Decisión (atributo)"} <= set(quotes.columns)
+    roles = about.set_index(0).loc["roles", 1]
+    assert "participante=participant" in roles and "fecha=date" in roles
+    assert {"Colaboración", "Liderazgo"} <= set(tables["Saturación"]["grupo"])
+    assert set(tables["Frecuencias"]["dimensión"]) <= {"Colaboración", "Liderazgo", "Ciencia de la mejora"}
+    # Python: a mistyped column lists those that exist; a role name works for the heatmap too.
+    quotes_py = qc.coded_quotes(qc.Project.open(tmp_path / "p.qualcode", read_only=True))
+    with pytest.raises(ParameterError, match="'Comunaa': not a column of these codings; their attribute columns"):
+        qc.code_by_attribute(quotes_py, "Comunaa")
+    qc.plot_code_by_attribute(qc.code_by_attribute(quotes_py, "stage"), "stage")

@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..errors import ParameterError
 from ..io.roles import role_column
-from ..schemas import check, coded, returns, takes
+from ..schemas import check, coded, columns, returns, takes
 
 __all__ = ["code_by_attribute", "code_frequencies", "cooccurrence", "participant_keys", "rollup"]
 
@@ -139,6 +139,13 @@ def code_by_attribute(codings: pd.DataFrame, by: str | Sequence[str], *,
     """
     by = [by] if isinstance(by, str) else list(by)
     by = [b if b in codings.columns else (role_column(codings, b) or b) for b in by]  # a role: its column
+    unknown = [b for b in by if b not in codings.columns]
+    if unknown:
+        own = set(columns("coded_quotes")) | {"quote", "quote_then", "text", "tag", "dimension"}
+        present = [str(c) for c in codings.columns if c not in own]
+        raise ParameterError(f"{', '.join(map(repr, unknown))}: not a column of these codings; their attribute "
+                             f"columns are {', '.join(present) or '(none)'} (a role such as 'stage' or 'site' "
+                             "works too, when a column plays it).")
     codings = coded(check(codings, "codings", columns=["segment_id", "doc_id", "code_id", *by], values=False,
                           where="codings, given to code_by_attribute()"))
     key = "segment_id" if count == "segments" else "_who"

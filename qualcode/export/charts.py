@@ -26,6 +26,7 @@ from matplotlib.ticker import MaxNLocator
 
 from ..errors import ParameterError
 from ..io.cells import clean_text
+from ..io.roles import role_column
 from ..messages import WORDS, say
 from ..schemas import check, takes
 
@@ -132,7 +133,11 @@ def plot_frequencies(freq: pd.DataFrame, *, codebook: Codebook | None = None, la
 @takes(table="code_by_attribute[code_id]")
 def plot_code_by_attribute(table: pd.DataFrame, by: str, *, codebook: Codebook | None = None, lang: str = "es",
                            value: str = "n", ax: Axes | None = None) -> Figure:
-    """Heatmap of a code × attribute table (from :func:`qualcode.code_by_attribute`), cells annotated."""
+    """Heatmap of a code × attribute table (from :func:`qualcode.code_by_attribute`), cells annotated.
+
+    ``by`` is the attribute column, or a role (``stage``) that one of the table's columns plays.
+    """
+    by = by if by in table.columns else (role_column(table, by) or by)
     check(table, "code_by_attribute", columns=["code_id", by, value], values=False, where="table (by, value)")
     grid = table.pivot_table(index="code_id", columns=by, values=value, aggfunc="sum", fill_value=0)
     labels = _labels(grid.index, codebook, lang)

@@ -127,6 +127,7 @@ def report_tables(quotes: pd.DataFrame, codebook: Codebook, *, segments: pd.Data
         segments = segments.rename(columns=roles.to_analysis(segments.columns))
     freq = code_frequencies(view, segments=segments, include_ancestors=True)
     freq.insert(1, "code", freq["code_id"].map(labels))
+    freq["dimension"] = freq["dimension"].map(lambda d: labels.get(d, d))
     tables[say("sheet.frequencies", lang)] = freq
     by_titles = set()
     for attribute in by_columns:
@@ -159,7 +160,7 @@ def report_tables(quotes: pd.DataFrame, codebook: Codebook, *, segments: pd.Data
     if order is not None and ordering is None:  # say why the verdict is not in the order asked for
         why = say("order.no_column", lang, column=order)
         verdicts["order"] = verdicts["order"].fillna("").astype(str) + f" ({why})"
-    verdicts["group"] = verdicts["group"].replace({"all": say("verdict.all", lang)})
+    verdicts["group"] = verdicts["group"].replace({"all": say("verdict.all", lang), **labels})
     verdicts["method"] = verdicts["method"].map(lambda m: say(f"value.method.{m}", lang))
     if "saturated" in verdicts.columns:
         verdicts["saturated"] = verdicts["saturated"].map(
@@ -170,8 +171,19 @@ def report_tables(quotes: pd.DataFrame, codebook: Codebook, *, segments: pd.Data
             f"keywords_{lang}"]
     tables[say("sheet.codebook", lang)] = book[[c for c in keep if c in book.columns]]
     # Headers in the report's language; a study's own attribute columns keep their names (messages.header).
-    return {title: frame if title in by_titles else frame.rename(columns=headers(frame.columns, lang))
+    return {title: frame if title in by_titles else _headed(frame, set(attributes), lang)
             for title, frame in tables.items()}
+
+
+def _headed(frame: pd.DataFrame, attributes: set[object], lang: str) -> pd.DataFrame:
+    """``frame`` with qualcode's headers in ``lang``; a study column named like one of them (a Spanish sheet's
+    ``código`` beside qualcode's ``code``) is marked as the study's, so no header is there twice."""
+    names = dict(headers(frame.columns, lang))
+    ours = {names[c].casefold() for c in frame.columns if c not in attributes}
+    for column in frame.columns:
+        if column in attributes and str(column).casefold() in ours:
+            names[column] = f"{column} ({say('report.attribute', lang)})"
+    return frame.rename(columns=names)
 
 
 def export_excel(tables: Mapping[str, pd.DataFrame], target: str | Path | IO[bytes], *,

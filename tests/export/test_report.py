@@ -159,10 +159,10 @@ def test_report_says_when_saturation_is_undefined_for_a_dimension(project, tmp_p
     qc.add_manual(project, list(firsts["segment_id"]), "leadership.workload.time", coder="ana")
     qc.add_manual(project, [firsts["segment_id"].iloc[-1]], "collaboration.isolation", coder="ana")
     table = export_report(project, tmp_path / "x.xlsx", lang="en")["Saturation"].set_index(["group", "method"])
-    assert table.loc[("collaboration", "Guest et al. (2020)"), "notation"].startswith("undefined: no codes in the first 4")
-    assert not table.loc[("leadership", "Guest et al. (2020)"), "notation"].startswith("undefined")
+    assert table.loc[("Collaboration", "Guest et al. (2020)"), "notation"].startswith("undefined: no codes in the first 4")
+    assert not table.loc[("Leadership", "Guest et al. (2020)"), "notation"].startswith("undefined")
     spanish = export_report(project, tmp_path / "y.xlsx", lang="es")["Saturación"].set_index(["grupo", "método"])
-    assert spanish.loc[("collaboration", "Guest et al. (2020)"), "veredicto"].startswith("indefinido: no hay códigos en los primeros 4")
+    assert spanish.loc[("Colaboración", "Guest et al. (2020)"), "veredicto"].startswith("indefinido: no hay códigos en los primeros 4")
 
 
 def test_e4_pseudonymized_corpus_keeps_offsets_and_hides_names(sample_corpus):
