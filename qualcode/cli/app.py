@@ -19,7 +19,7 @@ import ast
 import functools
 import re
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import ParamSpec, TypeVar
 
 import pandas as pd
@@ -80,11 +80,25 @@ def lang_option(value: str | None) -> str | None:
     return value
 
 
-def description_option(value: str) -> str:
-    """Typer callback of ``--descriptions``: ``yaml`` or ``plain``, a usage error (exit 2) before any work."""
-    if value not in DESCRIPTION_FORMATS:
-        raise typer.BadParameter(f"must be {' or '.join(DESCRIPTION_FORMATS)}, got {printable(value)!r}.")
-    return value
+def choice_option(choices: Sequence[str]) -> Callable[[str], str]:
+    """A Typer callback that takes only ``choices``: anything else is a usage error (exit 2) before any work.
+
+    Examples
+    --------
+    >>> choice_option(("turn", "sentence"))("turn")
+    'turn'
+    """
+
+    def check(value: str) -> str:
+        if value not in choices:
+            raise typer.BadParameter(f"must be {' or '.join(choices)}, got {printable(value)!r}.")
+        return value
+
+    return check
+
+
+#: Typer callback of ``--descriptions``: ``yaml`` or ``plain``.
+description_option = choice_option(DESCRIPTION_FORMATS)
 
 
 DESCRIPTIONS_HELP = ("How each code's definition, criteria, examples and keywords are written for the other tool: "

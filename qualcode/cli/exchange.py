@@ -7,28 +7,14 @@ from pathlib import Path
 
 import typer
 
-from ..errors import QualcodeWarning, printable
+from ..errors import QualcodeWarning
 from ..export.refi_import import POSITION_UNITS, REPORTED
 from ..review.decisions import coded_quotes
 from ..schemas import UNITS
 from ..workflow import import_refi_qda, import_report, imported_notes
-from .app import DONE, PARTLY_DONE, app, command, say, shown
+from .app import DONE, PARTLY_DONE, app, choice_option, command, say, shown
 
 __all__ = ["import_cmd"]
-
-
-def _positions(value: str) -> str:
-    """Typer callback of ``--positions``: a usage error (exit 2) before anything is read."""
-    if value not in POSITION_UNITS:
-        raise typer.BadParameter(f"must be one of {', '.join(POSITION_UNITS)}, got {printable(value)!r}.")
-    return value
-
-
-def _unit(value: str) -> str:
-    """Typer callback of ``--unit``: a usage error (exit 2) before anything is read."""
-    if value not in UNITS:
-        raise typer.BadParameter(f"must be one of {', '.join(UNITS)}, got {printable(value)!r}.")
-    return value
 
 
 @app.command("import")
@@ -37,13 +23,14 @@ def import_cmd(source: Path = typer.Argument(..., help="The .qdpx file another t
                project: Path = typer.Argument(..., help="Project file to create (e.g. study.qualcode); must not "
                                                         "exist."),
                positions: str = typer.Option("auto", "--positions", metavar="auto|utf16|codepoints",
-                                             callback=_positions,
+                                             callback=choice_option(POSITION_UNITS),
                                              help="How the file counts text positions. auto (default): as the "
                                                   "tool that wrote it does (NVivo counts UTF-16 code units, so "
                                                   "an emoji counts 2; QualCoder and qualcode code points), "
                                                   "measured when the tool is not known. Give utf16 or codepoints "
                                                   "when the report says the reading was guessed wrong."),
-               unit: str = typer.Option("turn", "--unit", metavar="turn|paragraph|sentence", callback=_unit,
+               unit: str = typer.Option("turn", "--unit", metavar="turn|paragraph|sentence",
+                                        callback=choice_option(UNITS),
                                         help="How documents are cut into segments (default: speaker turns).")
                ) -> None:
     """Create a project from a REFI-QDA project (.qdpx): documents, codes, codings, coders, memos, variables.
