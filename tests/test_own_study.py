@@ -216,3 +216,10 @@ def test_spanish_report_names_roles_and_dimensions_in_spanish_and_never_repeats_
     with pytest.raises(ParameterError, match="'Comunaa': not a column of these codings; their attribute columns"):
         qc.code_by_attribute(quotes_py, "Comunaa")
     qc.plot_code_by_attribute(qc.code_by_attribute(quotes_py, "stage"), "stage")
+
+
+def test_report_by_stage_lists_stages_in_the_order_of_their_interviews(two_studies, tmp_path):
+    # Issue 17 trial: "Por Etapa" read Diagnóstico, Final, Intermedia (A–Z), not the order of the study.
+    tables = qc.export_report(two_studies["es"], tmp_path / "e.xlsx", charts=False)
+    stages = [c for c in tables["Por Etapa"].columns if c not in ("id_código", "código")]
+    assert stages == ["diagnóstico", "intermedia", "final"]

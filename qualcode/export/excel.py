@@ -19,6 +19,7 @@ from ..analysis import code_by_attribute, code_frequencies, cooccurrence, first_
 from ..errors import MissingDependencyError, ParameterError
 from ..io.atomic import atomic_path, atomic_write_bytes, check_writable
 from ..io.cells import csv_frame, put, put_row, reporting, sheet_name
+from ..io.dates import read_dates
 from ..io.paths import path_in
 from ..io.roles import Roles, recognise_roles
 from ..messages import WORDS, headers, say
@@ -133,6 +134,7 @@ def report_tables(quotes: pd.DataFrame, codebook: Codebook, *, segments: pd.Data
     for attribute in by_columns:
         table = code_by_attribute(quotes, attribute)
         wide = table.pivot_table(index="code_id", columns=attribute, values="n", aggfunc="sum", fill_value=0)
+        wide = wide[_in_time_order(quotes, attribute, list(wide.columns), order_column)]
         wide.insert(0, "code", wide.index.map(labels))
         # Its other columns are the attribute's values, named by the study: only the first two are ours.
         wide = wide.reset_index()
@@ -173,6 +175,23 @@ def report_tables(quotes: pd.DataFrame, codebook: Codebook, *, segments: pd.Data
     # Headers in the report's language; a study's own attribute columns keep their names (messages.header).
     return {title: frame if title in by_titles else _headed(frame, set(attributes), lang)
             for title, frame in tables.items()}
+
+
+def _in_time_order(quotes: pd.DataFrame, attribute: str, values: list, order: str | None) -> list:
+    """An attribute's values in the order of their first interview (Diagnóstico, Intermedia, Final), not A–Z.
+
+    Values with no date, or a study without a date column, keep the pivot's order after the dated ones.
+    """
+    if order is None or order not in quotes.columns or order == attribute:
+        return values
+    per_doc = quotes.drop_duplicates("doc_id")
+    dates = read_dates(per_doc[order].tolist())
+    if dates is None:
+        return values
+    first = pd.Series(dates.dates.to_numpy(), index=per_doc[attribute].to_numpy()).groupby(level=0).min()
+    rank = {value: i for i, value in enumerate(values)}
+    return sorted(values, key=lambda v: (pd.isna(first.get(v)), first.get(v) if not pd.isna(first.get(v))
+                                         else pd.Timestamp.max, rank[v]))
 
 
 def _headed(frame: pd.DataFrame, attributes: set[object], lang: str) -> pd.DataFrame:

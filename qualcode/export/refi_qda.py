@@ -7,8 +7,9 @@ qualcode writes: users (the coders), the codebook (as in ``.qdc``: the
 description of each code carries its full definition, as YAML or as plain
 prose, so nothing is lost; its title and metadata in the project's
 description and a code group), variables (case variables on the
-participant's ``<Case>``, document variables on each ``<TextSource>``: see
-:func:`variable_levels`), each document with one coded selection per coding
+participant's ``<Case>`` and, for tools that ignore a case's documents such
+as QualCoder, on each of its ``<TextSource>`` too; document variables on
+each ``<TextSource>`` only: see :func:`variable_levels`), each document with one coded selection per coding
 at character positions (code points) with its coder and date, and memos
 both as dated notes and as the selection's description. GUIDs are derived
 from ids (lower case), so exporting the same project twice gives the same
@@ -109,7 +110,9 @@ def variable_levels(documents: pd.DataFrame, *, roles: Mapping[str, str] | None 
     columns of the ``stage``, ``round`` and ``date`` roles describe an interview: document variables. Any
     other column is a case variable when each participant's documents all hold the same value (an empty
     cell counts as a value), else a document variable (it varies within a participant: the stage, the
-    round …). The participant column itself is a case variable.
+    round …). The participant column itself is a case variable. The writer puts case variables on each of
+    the case's documents as well (QualCoder ignores a named case's documents); document variables never go
+    on a case, so no tool shows a per-interview value as a person's.
 
     Parameters
     ----------
@@ -300,8 +303,9 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
                 note_guid = _guid("note", key_)
                 notes.append((note_guid, row.coder, memo, created))
                 etree.SubElement(coding, E("NoteRef")).set("targetGUID", note_guid)
-        without_case = key is not None and _missing(documents.at[doc.Index, key])
-        for attribute in [*(case_level if without_case else []), *document_level]:
+        # Case-level values go on each of the case's documents too: QualCoder ignores a named case's documents
+        # (its <SourceRef>s), so without them there a trip through QualCoder loses every case value.
+        for attribute in [*case_level, *document_level]:
             value = documents.at[doc.Index, attribute]
             if not _missing(value):
                 _variable_value(source, attribute, value, integer[attribute])

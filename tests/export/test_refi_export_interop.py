@@ -205,8 +205,10 @@ def test_document_values_are_source_variables_and_constant_ones_case_variables(t
     export_refi_qda(project, tmp_path / "v.qdpx")
     root = _qde(tmp_path / "v.qdpx")
     on_cases, on_sources = _levels(root)
-    # stage varies within D1: per document only; the rest is constant per participant: on the case only.
-    assert set(on_sources) == {"stage"} and set(on_cases) == {"participant", "district", "cohort"}
+    # stage varies within D1: per document only; the rest is constant per participant: on the case, and on its
+    # documents too (QualCoder ignores a named case's documents).
+    assert set(on_sources) == {"stage", "participant", "district", "cohort"}
+    assert set(on_cases) == {"participant", "district", "cohort"}
     assert on_sources["stage"] == {"intermediate", "final"} and on_cases["district"] == {"North", "South"}
     cases = root.findall(".//q:Case", NS)
     assert sorted(c.get("name") for c in cases) == ["D1", "D2"]
@@ -226,7 +228,7 @@ def test_declared_roles_decide_the_case_and_keep_a_date_per_document(tmp_path):
                      roles={"participant": "Persona", "date": "Fecha"})
     export_refi_qda(project, tmp_path / "r.qdpx")
     on_cases, on_sources = _levels(_qde(tmp_path / "r.qdpx"))
-    assert set(on_cases) == {"Persona", "Comuna"} and set(on_sources) == {"Fecha"}
+    assert set(on_cases) == {"Persona", "Comuna"} and set(on_sources) == {"Persona", "Comuna", "Fecha"}
 
 
 def test_without_a_participant_column_every_value_is_a_document_variable_and_no_case(tmp_path):

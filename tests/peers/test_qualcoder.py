@@ -55,16 +55,9 @@ DECLARED = {"doc_id", "source_path", "format", "encoding", "language", "sha256",
 
 pytestmark = pytest.mark.slow
 
-# Losses known to fail: (test, project) → why. Each becomes a strict xfail, so a fix that lands makes it pass
-# loudly. Left: QualCoder ignores a named <Case>'s <SourceRef>, so values qualcode writes on the participant's case
-# (participant, pseudonym, role, district: constant per participant) come back attached to no document, and the
-# import says so. Keeping them needs qualcode to link cases the way QualCoder reads (issue 18, still open).
-_CASE_LINK = ("issue 18: QualCoder ignores a named case's <SourceRef>: case-level values come back on no document "
-              "(and the import warns 'a case with no source')")
-KNOWN_ISSUES: dict[tuple[str, str], str] = {
-    (test, trip): _CASE_LINK
-    for test in ("test_roundtrip_keeps_every_attribute", "test_roundtrip_qualcode_reads_qualcoders_export_without_warnings")
-    for trip in ("demo", "rich")}
+# Losses of qualcode's own export or import known to fail: (test, project) → why. Each becomes a strict xfail,
+# so a fix that lands makes it pass loudly. Every loss issue 18 found is fixed: none is left.
+KNOWN_ISSUES: dict[tuple[str, str], str] = {}
 
 @pytest.fixture(autouse=True)
 def _known_issue(request):
