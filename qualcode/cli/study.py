@@ -367,6 +367,9 @@ def round_cmd(project: Path = typer.Argument(..., help="Project file (created wi
     for row in failed.itertuples():
         say(f"  [{row.status}] {in_cli_words(row.message)}", fg="red" if row.status == "error" else "yellow",
             err=True)
+    if result.exit_code == NOTHING_DONE:  # nothing read: the rest of the summary would describe nothing
+        say(f"{result.summary()[0]}; nothing was read, so nothing was suggested or written")
+        raise typer.Exit(NOTHING_DONE)
     for line in result.summary():
         say(line)
     if result.exit_code:
@@ -400,6 +403,8 @@ def review_export(project: Path = typer.Argument(..., help="Project file."),
     check_outputs({"the workbook": out}, {"the project": project})
     p = Project.open(project, read_only=True)  # only reads: works on a read-only share
     suggestions = p.suggestions
+    if suggestions.empty:  # an empty workbook would only take the name a real one needs later
+        _fail(QualcodeError(f"{project}: no suggestions to review yet; run: qualcode suggest {project}"), 2)
     if undecided and coder:
         suggestions = not_decided(p, suggestions, coder)
     if order not in QUEUE_ORDERS:
@@ -501,6 +506,9 @@ def report_cmd(project: Path = typer.Argument(..., help="Project file."),
 
     if mapping is not None and pseudonymize is None:
         _fail(QualcodeError("--mapping needs --pseudonymize (the names file)"), 2)
+    if out.suffix.lower() != ".xlsx":  # Excel refuses to open a workbook whose name says it is something else
+        _fail(QualcodeError(f"{out}: the report is an Excel workbook; give a name ending in .xlsx "
+                            f"(e.g. {out.with_suffix('.xlsx').name})"), 2)
     separator = {"tab": "\t", "\\t": "\t"}.get(sep, sep) if sep is not None else (";" if lang == "es" else ",")
     if separator not in CSV_SEPARATORS:
         _fail(QualcodeError(f"--sep {sep!r}: use ';', ',' or 'tab'"), 2)

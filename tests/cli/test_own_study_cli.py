@@ -193,3 +193,22 @@ def test_add_one_round_folds_the_sheets_rows_of_other_rounds_and_counts_failed_f
     assert "2 added, 0 updated, 0 unchanged, 1 failed (below)" in out
     assert "is not in the corpus" not in out
     assert out.count("rows of the attributes sheet are for documents not loaded now") == 1
+
+
+def test_cli_edges_a_new_user_hit_say_what_to_do_and_write_nothing(tmp_path, samples):
+    # Issue 17 trial: a report named .docx was written as an Excel file; `review export` before any `suggest`
+    # wrote an empty workbook that then blocked the name; `round` on a mistyped folder printed a whole summary.
+    project = str(tmp_path / "e.qualcode")
+    assert runner.invoke(app, ["init", project]).exit_code == 0
+    runner.invoke(app, ["add", project, str(samples / "transcripts" / "int_d02_final.txt"), "-q"])
+    result = runner.invoke(app, ["review", "export", project, str(tmp_path / "rev.xlsx"), "--coder", "ana"])
+    assert result.exit_code == 2 and f"run: qualcode suggest {project}" in result.output
+    assert not (tmp_path / "rev.xlsx").exists()
+    result = runner.invoke(app, ["report", project, str(tmp_path / "z.docx")])
+    assert result.exit_code == 2 and "ending in .xlsx (e.g. z.xlsx)" in result.output
+    assert not (tmp_path / "z.docx").exists()
+    result = runner.invoke(app, ["round", project, str(tmp_path / "ronda4"), "--out", str(tmp_path / "r4"),
+                                 "--coder", "ana", "-q"])
+    assert result.exit_code == 2
+    assert "nothing was read, so nothing was suggested or written" in result.output
+    assert "saturation so far" not in result.output and not (tmp_path / "r4").exists()
