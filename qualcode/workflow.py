@@ -636,7 +636,14 @@ def import_refi_qda(path: str | Path, project_path: str | Path, *, unit: str = "
         if any(d.attributes for d in docs):
             merge_survey_attributes(corpus, docs)
         report = contents.report  # it counts the codings skipped below (no code book, or a code not in it)
-        records, skipped = _imported_decisions(contents.selections, corpus.segments, codebook)
+        records, skipped, split = _imported_decisions(contents.selections, corpus.segments, codebook)
+        if split:  # qualcode codes turns: said in the report, never silently
+            row = pd.DataFrame([{"what": "a coding that runs across several speaker turns", "count": split,
+                                 "outcome": "changed", "why": "qualcode codes within turns: it is coded on each turn "
+                                 "it covers (the speaker labels between are not coded), its memo on the first",
+                                 "where": ""}])
+            report = pd.concat([report, row.astype(report.dtypes.to_dict())], ignore_index=True) if len(report) \
+                else row
         summary = {"file": path.name, "origin": contents.origin, "positions": contents.positions,
                    "report": report.astype(object).where(report.notna(), None).to_dict("records"),
                    "notes": contents.notes.astype(object).where(contents.notes.notna(), None).to_dict("records")}
@@ -724,8 +731,9 @@ def imported_notes(project: Project) -> pd.DataFrame:
 
 
 def _imported_decisions(selections: pd.DataFrame, segments: pd.DataFrame,
-                        codebook: Codebook | None) -> tuple[list[Decision], int]:
-    """One manual decision per (selection, coding, overlapped segment); and how many codings had no code."""
+                        codebook: Codebook | None) -> tuple[list[Decision], int, int]:
+    """One manual decision per (selection, coding, overlapped segment); how many codings had no code; and how
+    many codings ran across several segments (coded on each, the memo kept on the first piece only)."""
     version = codebook.version if codebook is not None else None
     # Per document, segments sorted by start (they do not overlap): each selection finds its segments by
     # bisection, so a file with many selections costs n log n, not selections × segments.
@@ -733,24 +741,28 @@ def _imported_decisions(selections: pd.DataFrame, segments: pd.DataFrame,
     for doc_id, group in segments.sort_values(["doc_id", "start"]).groupby("doc_id", sort=False):
         by_doc[doc_id] = tuple(group[c].tolist() for c in ("segment_id", "start", "end", "text"))
     records = []
-    skipped = 0
+    skipped = split = 0
     for doc_id, start, end, code_id, who, memo, created in selections.itertuples(index=False, name=None):
         if code_id is None or codebook is None:
             skipped += 1
             continue
         ids, starts, ends, texts = by_doc.get(doc_id, ((), (), (), ()))
         k = bisect.bisect_right(ends, start)
+        pieces = 0
         while k < len(ids) and starts[k] < end:
             seg_start, seg_end = starts[k], ends[k]
             part = clip((start, end), (seg_start, seg_end))
             if part is not None:
-                # Each selection is its own coding: two selections of one code in one turn stay two.
+                # Each selection is its own coding: two selections of one code in one turn stay two. A memo is
+                # written once: on the first piece of a selection that runs across turns.
                 records.append(Decision.imported(
                     ids[k], code_id, who, doc_id=doc_id, quote=texts[k][slice(*to_segment(part, seg_start))],
-                    span=to_log(part, (seg_start, seg_end)), created_at=created, memo=memo,
+                    span=to_log(part, (seg_start, seg_end)), created_at=created, memo=memo if not pieces else None,
                     codebook_version=version))
+                pieces += 1
             k += 1
-    return records, skipped
+        split += pieces > 1
+    return records, skipped, split
 
 
 # -- evaluation (coders ↔ project) --------------------------------------------------------------------------------

@@ -105,6 +105,9 @@ def convert(source: str = typer.Argument(..., help="Codebook to read (file or sh
 
     if for_tool is not None and for_tool.lower() != "taguette":
         raise typer.BadParameter(f"the only tool is taguette, got {printable(for_tool)!r}.", param_hint="'--for'")
+    if for_tool is not None and target.suffix.lower() != ".csv":
+        raise typer.BadParameter(f"{target}: Taguette's codebook is a CSV file; give a name ending in .csv "
+                                 f"(e.g. {target.with_suffix('.csv').name}).", param_hint="TARGET")
     if for_tool is None and target.suffix.lower() == ".csv":
         raise typer.BadParameter(f"{target} is a .csv: give --for taguette for Taguette's codebook CSV, or "
                                  "write .xlsx for qualcode's own spreadsheet.", param_hint="TARGET")

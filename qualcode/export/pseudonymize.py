@@ -509,17 +509,22 @@ def quote_tags(quotes: pd.DataFrame, *, role: str = "role", stage: str = "stage"
     ...                   "stage": ["final", "final", "final"], "participant": ["D02", "D05", "PA2"]})
     >>> quote_tags(q).tolist()
     ['Dfinal1', 'Dfinal2', 'Sfinal1']
-    >>> q = pd.DataFrame({"role": ["Directora", "Director"], "stage": "final", "participant": ["p1", "p3"]})
+    >>> q = pd.DataFrame({"role": ["Directora", "Director", None], "stage": "final", "participant": ["p1", "p3", None]})
     >>> quote_tags(q).tolist()
-    ['Dfinal1', 'Dfinal2']
+    ['Dfinal1', 'Dfinal2', '']
     """
     check(quotes, "coded_quotes", columns=[role, stage, participant], values=False,
           where="quotes, given to quote_tags()")
     initials = {"principal": "D", "directora": "D", "director": "D"}
     numbers: dict[tuple[str, str], dict[str, int]] = {}
     tags = []
-    for r, s, p in zip(quotes[role].astype(str), quotes[stage].astype(str), quotes[participant].astype(str),
-                       strict=True):
+    def text(column: str) -> list[str]:  # an empty cell is "" (pandas 3 keeps it missing through astype(str))
+        return ["" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v) for v in quotes[column]]
+
+    for r, s, p in zip(text(role), text(stage), text(participant), strict=True):
+        if not p:  # no participant: no tag names them (an empty cell, not a number shared by strangers)
+            tags.append("")
+            continue
         initial = initials.get(r.lower(), r[:1].upper())
         seen = numbers.setdefault((initial, s), {})
         seen.setdefault(p, len(seen) + 1)

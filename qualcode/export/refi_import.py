@@ -750,7 +750,11 @@ class _Reader:
                  memos: list[str] | None = None) -> list[tuple[Any, ...]]:
         issues = self.issues
         rows = []
-        for coding in codings:
+        # A selection's own memo is its creator's: it goes with the codings that creator made, not with every
+        # coder's coding of the same words (one with none of theirs: every coding, as before).
+        owner = _key(selection.get("creatingUser")) if selection is not None and selection.get("creatingUser") else ""
+        theirs = {i for i, c in enumerate(codings) if not owner or _key(c.get("creatingUser") or owner) == owner}
+        for index, coding in enumerate(codings):
             ref = _first(coding, "CodeRef")
             code_id = guid_to_code.get(_key(ref.get("targetGUID") if ref is not None else None))
             if code_id is None and codebook is not None:
@@ -759,7 +763,7 @@ class _Reader:
             elif code_id is None:
                 issues.add("a coding in a file without a code book (not imported)", coding.sourceline,
                            why="the file holds no <CodeBook>: export the project with its codes")
-            parts = list(memos or [])
+            parts = list(memos or []) if index in theirs or not theirs else []
             parts += [self._note_text(_key(r.get("targetGUID")), r.sourceline, "a coding")
                       for r in _children(coding, "NoteRef")]
             user = coding.get("creatingUser") or (selection.get("creatingUser") if selection is not None else None)
@@ -1069,10 +1073,12 @@ def _decode(raw: bytes, where: str) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        utf16 = "; it starts with a UTF-16 byte-order mark" if raw.startswith((b"\xff\xfe", b"\xfe\xff")) else ""
         raise ExchangeFileError(
-            f"{where} is not UTF-8 text (byte {raw[exc.start:exc.start + 1]!r} at offset {exc.start}): REFI-QDA "
-            "sources are UTF-8, and the selections' positions cannot be trusted in a guessed encoding. Nothing was "
-            "imported; export the project again from its tool.", path=where.split(": member")[0]) from None
+            f"{where} is not UTF-8 text (byte {raw[exc.start:exc.start + 1]!r} at offset {exc.start}{utf16}): "
+            "REFI-QDA sources are UTF-8, and the selections' positions cannot be trusted in a guessed encoding. "
+            "Nothing was imported; export the project again from its tool (as UTF-8).",
+            path=where.split(": member")[0]) from None
 
 
 def _position(selection: etree._Element, attribute: str, where: str) -> int:

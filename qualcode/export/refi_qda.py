@@ -362,13 +362,12 @@ def qdpx_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFr
         raise ExchangeFileError(f"internal error: project.qde does not validate: {errors[:3]}")
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        info = zipfile.ZipInfo("project.qde", date_time=(2020, 1, 1, 0, 0, 0))
-        info.compress_type = zipfile.ZIP_DEFLATED
-        archive.writestr(info, data)
-        for member in sorted(texts):
+        for member, body in [("project.qde", data), *((m, texts[m].encode("utf-8")) for m in sorted(texts))]:
             info = zipfile.ZipInfo(member, date_time=(2020, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, texts[member].encode("utf-8"))
+            # rw-r--r-- when unzipped (without it, members are extracted owner-only), like any shared file.
+            info.external_attr = (0o100644 & 0xFFFF) << 16
+            archive.writestr(info, body)
     return buffer.getvalue()
 
 

@@ -193,7 +193,7 @@ def test_definition_only_codebook_ranks_above_the_content_baseline_and_the_prior
     ids = list(turns["segment_id"])
     coding = pd.read_csv(qc.__file__.rsplit("/qualcode/", 1)[0] + "/data_samples/coding/ana.csv")
     gold = set(zip(coding["segment_id"], coding["code_id"], strict=True))
-    ranking = suggest(turns, book, top_k=None, min_score=0.0)
+    ranking = suggest(turns, book, methods=("embedding",), top_k=None, min_score=0.0)  # no keywords to use
     codes = [c.id for c in book]
     docs = [" ".join(v for lang in ("es", "en") for v in (c.label.get(lang, ""), c.definition.get(lang, "")))
             for c in book]
