@@ -211,6 +211,13 @@ def read_qdpx(path: str | Path, *, position_units: PositionUnits | str = "auto")
         raise ParameterError(f"position_units={position_units!r} is not one of {', '.join(POSITION_UNITS)}: 'auto' "
                              "reads positions as the tool that wrote the file counts them.")
     path = existing_file(path, ExchangeFileError, "REFI-QDA project (.qdpx)")
+    with path.open("rb") as head:
+        start = head.read(64).lstrip()
+    if path.suffix.lower() == ".qdc" or start.startswith((b"<?xml", b"\xef\xbb\xbf<?xml")):
+        raise ExchangeFileError(
+            f"{path}: this is an XML file (a REFI-QDA codebook, .qdc, or a bare .qde), not a .qdpx project archive. "
+            "A codebook starts a project with: qualcode init PROJECT --codebook FILE.qdc (or qualcode codebook "
+            "convert FILE.qdc codebook.yaml); a project is exported from its tool as .qdpx.", path=path)
     names: list[str] = []
 
     def root_qde(member: str) -> bool:

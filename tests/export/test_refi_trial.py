@@ -115,3 +115,12 @@ def test_report_with_a_coded_document_without_role_or_participant_writes_the_qdp
                                  str(tmp_path / "p.qdpx")])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "i.xlsx").exists() and (tmp_path / "p.qdpx").exists()
+
+
+def test_importing_a_codebook_says_how_a_codebook_is_used(tmp_path):
+    # `qualcode import x.qdc` said "damaged zip archive; export it again".
+    qdc = tmp_path / "x.qdc"
+    qc.save_codebook(qc.load_codebook("leadership"), qdc)
+    result = runner.invoke(app, ["import", str(qdc), str(tmp_path / "z.qualcode")])
+    assert result.exit_code == 2 and "qualcode init PROJECT --codebook FILE.qdc" in result.output
+    assert not (tmp_path / "z.qualcode").exists()
