@@ -663,6 +663,13 @@ class _Reader:
             chosen = self.position_units
             how = "as asked (position_units / --positions)"
             outcome = "converted" if chosen == "utf16" else "imported"
+            if affected:
+                fits = {u: _fit(affected, u) for u in ("codepoints", "utf16")}
+                if fits[chosen][0] < fits[_other(chosen)][0]:  # the user's reading fits worse: say so, loudly
+                    how += (f", although only {fits[chosen][0]} of {fits[chosen][1]} selections {fits[chosen][2]} "
+                            f"read so and {fits[_other(chosen)][0]} read as {_UNITS[_other(chosen)]}: check "
+                            f"--positions {_other(chosen)}")
+                    outcome = "guessed"
         else:
             origin = (self.root.get("origin") or "").lower()
             rule, why = next(((u, why) for key, u, why in PRODUCERS if key in origin), (None, "the tool is not known"))

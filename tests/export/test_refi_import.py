@@ -217,7 +217,8 @@ def test_position_units_given_by_the_user_win_and_a_bad_value_is_refused(tmp_pat
     path = qdpx(tmp_path / "q.qdpx", text_source(selection(at, at + len(WORDS), name=WORDS)),
                 {f"sources/{SOURCE}.txt": text}, origin="QualCoder 4.0")
     assert read_qdpx(path).selections["start"].tolist() == [at]
-    forced = read_qdpx(path, position_units="utf16")
+    with pytest.warns(QualcodeWarning, match="check --positions codepoints"):  # it fits worse: said
+        forced = read_qdpx(path, position_units="utf16")
     assert forced.positions == "utf16" and forced.selections["start"].tolist() == [at - 1]
     with pytest.raises(ParameterError, match="position_units='bytes'"):
         read_qdpx(path, position_units="bytes")

@@ -124,3 +124,14 @@ def test_importing_a_codebook_says_how_a_codebook_is_used(tmp_path):
     result = runner.invoke(app, ["import", str(qdc), str(tmp_path / "z.qualcode")])
     assert result.exit_code == 2 and "qualcode init PROJECT --codebook FILE.qdc" in result.output
     assert not (tmp_path / "z.qualcode").exists()
+
+
+def test_forced_positions_that_fit_worse_than_the_other_reading_are_warned(tmp_path):
+    # `--positions utf16` on QualCoder's own project (it counts code points) put two codings on the wrong words
+    # and the report said only "converted as asked".
+    qualcoder = Path(__file__).parents[1] / "data" / "refi" / "qualcoder-4.0b_native-project.qdpx"
+    with pytest.warns(qc.QualcodeWarning, match="check --positions codepoints"):
+        project = import_refi_qda(qualcoder, tmp_path / "q.qualcode", position_units="utf16")
+    report = qc.import_report(project)
+    said = report[report["what"].str.startswith("selection positions")]
+    assert said["outcome"].iloc[0] == "guessed" and "4 read as code points" in said["why"].iloc[0]
