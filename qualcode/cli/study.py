@@ -506,14 +506,14 @@ def report_cmd(project: Path = typer.Argument(..., help="Project file."),
 
     if mapping is not None and pseudonymize is None:
         _fail(QualcodeError("--mapping needs --pseudonymize (the names file)"), 2)
-    if out.suffix.lower() != ".xlsx":  # Excel refuses to open a workbook whose name says it is something else
-        _fail(QualcodeError(f"{out}: the report is an Excel workbook; give a name ending in .xlsx "
-                            f"(e.g. {out.with_suffix('.xlsx').name})"), 2)
     separator = {"tab": "\t", "\\t": "\t"}.get(sep, sep) if sep is not None else (";" if lang == "es" else ",")
     if separator not in CSV_SEPARATORS:
         _fail(QualcodeError(f"--sep {sep!r}: use ';', ',' or 'tab'"), 2)
     check_outputs({"the report workbook": out, "--qdpx": qdpx, "--mapping": mapping, "--csv": csv},
                   {"the project": project, "--pseudonymize": pseudonymize})
+    if out.suffix.lower() != ".xlsx":  # Excel refuses to open a workbook whose name says it is something else
+        _fail(QualcodeError(f"{out}: the report is an Excel workbook; give a name ending in .xlsx "
+                            f"(e.g. {out.with_suffix('.xlsx').name})"), 2)
     names = Pseudonymizer.from_file(pseudonymize) if pseudonymize else None
     p = Project.open(project, read_only=True)  # only reads: works on a read-only share
     try:
