@@ -475,7 +475,8 @@ def _export_report(project: Project, path: str | Path | IO[bytes], *, lang: str,
     roles = project.roles()
     gone = sorted({*quotes["code_id"]} - {c.id for c in codebook})
     former = _former_labels(project, gone, lang) if gone else {}
-    tables = report_tables(quotes, codebook, segments=project.segments, lang=lang, by=by, order=order, roles=roles,
+    segments = project.segments  # read once: a join of the corpus and the attributes
+    tables = report_tables(quotes, codebook, segments=segments, lang=lang, by=by, order=order, roles=roles,
                            former_labels=former)
     if names is not None:  # the data are pseudonymized already; this pass also covers what tables derive (titles)
         tables = {names.transform(title): names.scrub(frame) for title, frame in tables.items()}
@@ -483,11 +484,9 @@ def _export_report(project: Project, path: str | Path | IO[bytes], *, lang: str,
     if charts and len(quotes):
         column = (roles.get(order) or order) if order is not None else None
         column = column if column in quotes.columns else None
-        segments = project.segments
-        view = quotes.rename(columns=roles.to_analysis(quotes.columns))  # analyses find roles by their names
-        figures[say("chart.frequencies", lang)] = plot_frequencies(
-            code_frequencies(view, segments=segments.rename(columns=roles.to_analysis(segments.columns))),
-            codebook=codebook, lang=lang)
+        # The quotes and segments carry the study's roles (io.roles.role_column): no renaming needed.
+        figures[say("chart.frequencies", lang)] = plot_frequencies(code_frequencies(quotes, segments=segments),
+                                                                   codebook=codebook, lang=lang)
         try:
             verdict = saturation(quotes, order=column, lang=lang).iloc[0]
         except ParameterError:
