@@ -233,9 +233,20 @@ def coder_params(coders: Sequence[BaseCoder]) -> tuple[str, str]:
     16
     """
     described = [{"method": getattr(c, "method", type(c).__name__),
-                  "params": {k: _plain(v) for k, v in sorted(c.get_params(deep=False).items())}} for c in coders]
+                  "params": _params(c)} for c in coders]
     text = json.dumps(described, sort_keys=True, ensure_ascii=False)
     return text, hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+# A parameter holding a credential (an LLM server's api_key …) is recorded as set, never its value: the run's
+# parameters are stored in the project file, which is shared.
+_SECRET = "***"
+
+
+def _params(estimator: BaseEstimator) -> dict[str, object]:
+    """An estimator's parameters as JSON data, credentials masked."""
+    return {k: _SECRET if v and any(w in k.lower() for w in ("key", "token", "secret", "password")) else _plain(v)
+            for k, v in sorted(estimator.get_params(deep=False).items())}
 
 
 def _plain(value: object) -> object:
@@ -247,8 +258,7 @@ def _plain(value: object) -> object:
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
     if isinstance(value, BaseEstimator):
-        return {"class": type(value).__name__,
-                "params": {k: _plain(v) for k, v in sorted(value.get_params(deep=False).items())}}
+        return {"class": type(value).__name__, "params": _params(value)}
     name = getattr(value, "name", None)
     described: dict[str, object] = {"class": type(value).__name__}
     if isinstance(name, str):

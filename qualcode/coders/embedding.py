@@ -74,7 +74,6 @@ _CODE_CELL_BYTES = 40
 # spread keeps its z-scores near 0 instead of blowing rounding noise up to large values.
 _MIN_ROW_STD = 1e-3
 # Scores are rounded to 4 decimals; inverting the logistic clips them this far from 0 and 1.
-_SCORE_EPS = 1e-4
 
 
 def _product(rows: np.ndarray, matrix: np.ndarray, j0: int, j1: int, *, exact: bool) -> np.ndarray:
@@ -317,11 +316,6 @@ class EmbeddingCoder(BaseCoder):
         # A score far below the row's mean overflows exp(); the logistic is then 0, as computed.
         with np.errstate(over="ignore"):
             return 1.0 / (1.0 + np.exp(-(z - self.z0) / self.tau))
-
-    def standardised(self, scores: np.ndarray) -> np.ndarray:
-        """Invert :meth:`calibrate`'s logistic: scores → the within-segment z they came from."""
-        clipped = np.clip(np.asarray(scores, dtype=float), _SCORE_EPS, 1 - _SCORE_EPS)
-        return self.z0 + self.tau * np.log(clipped / (1 - clipped))
 
     # -- suggesting ---------------------------------------------------------------
     def _windows(self, units: pd.DataFrame) -> tuple[list[int], list[tuple[int, int]], list[str]]:

@@ -124,12 +124,8 @@ class EnsembleCoder(BaseCoder):
     def fit(self, codebook: Codebook, decisions: pd.DataFrame | None = None) -> EnsembleCoder:
         """Fit every member coder on the codebook (and the decisions, for those that learn), then the fusion."""
         self._validate_params()
-        if self.coders is None:
-            members: list[BaseCoder] = [KeywordCoder(), EmbeddingCoder()]
-        else:
-            members = [get_coder(c) if isinstance(c, str) else c for c in self.coders]
         fitted = []
-        for member in members:
+        for member in self._members():
             member = clone(member)
             if "min_score" in member.get_params():
                 member.set_params(min_score=0.0)
@@ -141,10 +137,15 @@ class EnsembleCoder(BaseCoder):
         self._fit_fusion(decisions)
         return self
 
+    def _members(self) -> list[BaseCoder]:
+        """The member coders as given (names made into coders); by default a KeywordCoder and an EmbeddingCoder."""
+        if self.coders is None:
+            return [KeywordCoder(), EmbeddingCoder()]
+        return [get_coder(c) if isinstance(c, str) else c for c in self.coders]
+
     def coder_tags(self) -> CoderTags:
         """What its members need (any of them), and how they may run (all of them)."""
-        members = self.coders_ if hasattr(self, "coders_") else [
-            get_coder(c) if isinstance(c, str) else c for c in (self.coders or [KeywordCoder(), EmbeddingCoder()])]
+        members = self.coders_ if hasattr(self, "coders_") else self._members()
         tags = [m.coder_tags() for m in members]
         return CoderTags(needs_keywords=all(t.needs_keywords for t in tags),
                          needs_examples=all(t.needs_examples for t in tags),

@@ -172,8 +172,9 @@ def grouped_cross_validation(segments: pd.DataFrame, codebook: Codebook, gold: p
     top_k = DEFAULT_TOP_K if top_k is None else top_k
     min_score = DEFAULT_MIN_SCORE if min_score is None else min_score
     segments = segments.reset_index(drop=True)
+    cache = MemoryEmbeddingCache()  # each text encoded once, not once per fold
     keyword = KeywordCoder().fit(codebook).suggest(segments)
-    embedding = EmbeddingCoder(embedder, min_score=0.0).fit(codebook).suggest(segments)
+    embedding = EmbeddingCoder(embedder, min_score=0.0, cache=cache).fit(codebook).suggest(segments)
     texts = segments.set_index("segment_id")["text"]
     zero, learned_parts = [], []
     for train, test in GroupKFold(n_splits=folds).split(segments, groups=groups):
@@ -185,7 +186,7 @@ def grouped_cross_validation(segments: pd.DataFrame, codebook: Codebook, gold: p
         em = embedding[embedding["segment_id"].isin(test_ids)]
         zero.append(combine([kw, em], top_k=top_k, min_score=min_score, codes=[c.id for c in codebook]))
         # The learned models and the fusion's per-code weights both come from the training folds' decisions.
-        members = [KeywordCoder(), EmbeddingCoder(embedder), LearnedCoder(embedder)]
+        members = [KeywordCoder(), EmbeddingCoder(embedder, cache=cache), LearnedCoder(embedder, cache=cache)]
         learner = EnsembleCoder(members, top_k=top_k, min_score=min_score).fit(codebook, decisions)
         learned_parts.append(learner.suggest(segments.loc[test]))
     return {"zero_shot": evaluate(pd.concat(zero), gold, segments=segments, k=top_k),

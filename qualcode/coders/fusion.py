@@ -5,8 +5,8 @@ Evidence (one number per coder, 0 = no evidence either way)
         ``Σ w`` of the distinct keywords found in the best window (``−log(1 − score)`` of
         :class:`~qualcode.coders.KeywordCoder`): 0.7 for one word, 1.0 for a phrase; 0 without a match.
     embedding
-        The code's z-score across the codebook in the segment's best window
-        (:meth:`~qualcode.coders.EmbeddingCoder.standardised`); 0 is an average code, and is what a
+        The code's z-score across the codebook in the segment's best window (the inverse of
+        :meth:`~qualcode.coders.EmbeddingCoder.calibrate`'s logistic); 0 is an average code, and is what a
         segment gets when no embedding coder ran.
     learned
         The log-odds of the code's learned model; 0 for a code without one.

@@ -44,3 +44,10 @@ def test_a_project_without_runs_has_an_empty_declared_table(project):
     runs = project.suggestion_runs
     assert runs.empty
     check(runs, "suggestion_runs")
+
+
+def test_a_credential_among_a_coders_parameters_is_never_recorded():
+    # A suggestion run's parameters are stored in the project file: an LLM server's api_key must not be.
+    llm = qc.LLMCoder("http://127.0.0.1:1/v1", "modelo", api_key="SEKRIT-123")
+    text, _ = coder_params([EnsembleCoder([KeywordCoder(), llm])])
+    assert "SEKRIT" not in text and '"api_key": "***"' in text
