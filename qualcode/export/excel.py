@@ -90,7 +90,9 @@ def report_tables(quotes: pd.DataFrame, codebook: Codebook, *, segments: pd.Data
     check_lang(lang)
     own = set(columns("coded_quotes")) | {"quote", "quote_now", "quote_then", "tag", "memo", "dimension", "code"}
     attributes = [c for c in quotes.columns if c not in own and not str(c).startswith("_")]
-    roles = roles if roles is not None else recognise_roles(attributes)
+    if roles is None:  # the study's declared roles travel with coded quotes (qc.coded_quotes: DataFrame.attrs)
+        declared = {r: c for r, c in (quotes.attrs.get("roles") or {}).items() if c in attributes}
+        roles = recognise_roles(attributes, declared)
     by_columns = [roles.get(b) or b for b in by if (roles.get(b) or b) in quotes.columns]
     unknown = [b for b in by if b not in DEFAULT_BY and (roles.get(b) or b) not in quotes.columns]
     order_column = (roles.get(order) or order) if order is not None else None

@@ -77,7 +77,7 @@ from ..io.paths import existing_file
 from ..io.safe import parse_xml_safely, read_zip_safely
 from ..io.text import parse_transcript
 from ..schemas import check, columns
-from .refi_qda import is_xsd_datetime
+from .refi_qda import SOURCES_FOLDER, is_xsd_datetime
 
 if TYPE_CHECKING:
     from lxml import etree
@@ -260,7 +260,7 @@ _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 # File suffixes a source's name may carry that a document id leaves out (texts, PDFs, recordings).
 _SUFFIXES = (".txt", ".docx", ".rtf", ".pdf", ".m4a", ".mp3", ".wav", ".mp4", ".mov", ".avi", ".mpg")
 # The spec's folder for internal files (§8.1); NVivo capitalises it.
-_SOURCES = "sources/"
+_SOURCES = SOURCES_FOLDER + "/"
 # How each producer counts positions: (substring of <Project origin>, lower case; reading or None = measured; why).
 # First match wins ("qualcoder" before "qualcode"). The module docstring's table says the same.
 PRODUCERS: tuple[tuple[str, str | None, str], ...] = (

@@ -292,7 +292,7 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
             else:  # the schema takes only xsd:dateTime (an older import may have stored another tool's text)
                 undated.append(f"{doc.doc_id}:{start}")
             if memo is not None:  # where QualCoder (and ATLAS.ti) read a coding's memo
-                etree.SubElement(selection, E("Description")).text = _x(memo, "memos")
+                etree.SubElement(selection, E("Description")).text = memo
             coding = etree.SubElement(selection, E("Coding"))
             coding.set("guid", _guid("coding", key_))
             coding.set("creatingUser", user_guid)
@@ -318,7 +318,7 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
             note.set("creatingUser", _guid("user", coder))
             # Every note dated: QualCoder's import stops at a note without one (its parse_notes).
             note.set("creationDateTime", created or fallback)
-            etree.SubElement(note, E("PlainTextContent")).text = _x(memo, "memos")
+            etree.SubElement(note, E("PlainTextContent")).text = memo  # cleaned where it was read
     if len(codebook):
         sets = etree.SubElement(root, E("Sets"))
         codebook_set(etree.SubElement(sets, E("Set")), codebook, lang=lang, member="targetGUID")
