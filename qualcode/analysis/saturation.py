@@ -23,7 +23,6 @@ similarity from sampling data. In Encyclopedia of Biodiversity (2nd ed., Vol. 5,
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Literal
 
@@ -31,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError
-from ..io.dates import read_dates
+from ..io.dates import is_slashed_date, read_dates
 from ..io.roles import role_column
 from ..messages import say
 from ..schemas import check_lang, coded, returns, takes
@@ -39,7 +38,6 @@ from ..schemas import check_lang, coded, returns, takes
 __all__ = ["first_appearance", "saturation", "saturation_orderings", "unseen_codes"]
 
 
-_DATE_LIKE = re.compile(r"\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}")
 
 
 def _present(codings: pd.DataFrame) -> pd.DataFrame:
@@ -74,7 +72,7 @@ def _doc_order(codings: pd.DataFrame, order: str | Sequence[str] | None, lang: s
                 reading += "; " + say("order.unreadable", lang, n=len(dates.unreadable),
                                       values=", ".join(repr(v) for v in dates.unreadable[:3]))
             how += f" ({reading})"
-        elif frame["key"].map(lambda v: isinstance(v, str) and bool(_DATE_LIKE.search(v))).any():
+        elif frame["key"].map(is_slashed_date).any():
             how += f" ({say('order.text', lang)})"  # dates the column cannot be read as (day and month mixed)
         if missing:
             how += "; " + say("order.missing", lang, n=missing, column=order)

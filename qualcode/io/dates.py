@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-__all__ = ["MIN_DATES", "DateColumn", "read_dates"]
+__all__ = ["MIN_DATES", "DateColumn", "is_slashed_date", "read_dates"]
 
 #: Dates a column needs to be read as a date column (and more dates than cells that are no date); one date
 #: alone still orders (a round of one interview), one date among text does not make text a date column.
@@ -43,6 +43,17 @@ MIN_DATES = 1
 
 _ISO = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?\s*$")
 _DMY = re.compile(r"^\s*(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})\s*$")
+
+
+def is_slashed_date(value: object) -> bool:
+    """Whether a cell is written as day/month/year (or month/day/year) with ``/``, ``-`` or ``.``.
+
+    Examples
+    --------
+    >>> is_slashed_date("15/03/2024"), is_slashed_date("2024-03-15"), is_slashed_date(3)
+    (True, False, False)
+    """
+    return isinstance(value, str) and _DMY.match(value) is not None
 
 
 @dataclass

@@ -28,7 +28,7 @@ import pandas as pd
 from ..errors import AttributesError, ExchangeFileError, InputFileError, QualcodeError, TranscriptFormatError
 from ..nlp.normalize import fold_label
 from ..schemas import columns
-from .dates import read_dates
+from .dates import is_slashed_date, read_dates
 from .docx import check_office_container
 from .encoding import decode, normalize_text
 from .paths import existing_file
@@ -745,7 +745,7 @@ def date_notes(frame: pd.DataFrame, name: str) -> list[str]:
     notes = []
     for column in frame.columns:
         values = [v for v in frame[column].tolist() if v is not None and str(v).strip()]
-        if not values or not any(_SLASHED.match(str(v)) for v in values):
+        if not values or not any(is_slashed_date(str(v)) for v in values):
             continue
         dates = read_dates(values)
         if dates is not None and dates.unreadable:
@@ -758,10 +758,9 @@ def date_notes(frame: pd.DataFrame, name: str) -> list[str]:
             notes.append(f"{name}: column {column!r} holds dates read day first (dd/mm/yyyy) by guess: nothing in "
                          f"it proves the order, and {shown} would read differently month first. Write them as "
                          f"{example.date().isoformat()} (ISO) to make them unambiguous.")
-        elif dates is None and sum(bool(_SLASHED.match(str(v))) for v in values) == len(values):
+        elif dates is None and sum(is_slashed_date(str(v)) for v in values) == len(values):
             notes.append(f"{name}: column {column!r} looks like dates but mixes day-first and month-first ones "
                          "(or holds an impossible date), so it is ordered as text. Write them as YYYY-MM-DD.")
     return notes
 
 
-_SLASHED = re.compile(r"^\s*\d{1,2}[/.-]\d{1,2}[/.-](\d{4}|\d{2})\s*$")
