@@ -30,6 +30,7 @@ __all__ = [
     "ParsedTranscript",
     "ReadDocument",
     "Turn",
+    "questions",
     "segment_id",
     "speaker_role",
 ]
@@ -283,3 +284,33 @@ class Corpus:
         words = int(self.documents["n_words"].sum()) if len(self.documents) else 0
         return (f"Corpus({len(self.documents)} documents, {len(self.segments)} segments "
                 f"(unit={self.unit!r}), {words:,} words)")
+
+
+def questions(segments: pd.DataFrame) -> pd.Series:
+    """For every segment, the text of the last interviewer turn before it in its document (NaN when none).
+
+    What the review table shows beside each segment and what the LLM coder sends with it as context.
+
+    Parameters
+    ----------
+    segments : DataFrame
+        With ``doc_id``, ``start``, ``text`` and ``speaker_role``.
+
+    Returns
+    -------
+    Series
+        Aligned with ``segments``' index.
+
+    Examples
+    --------
+    >>> segs = pd.DataFrame({"doc_id": ["d", "d", "d"], "start": [0, 10, 20], "text": ["¿Cómo?", "Bien.", "Sí."],
+    ...                      "speaker_role": ["interviewer", "participant", "participant"]})
+    >>> questions(segs).tolist()
+    [nan, '¿Cómo?', '¿Cómo?']
+    """
+    # Stable: segments starting at the same offset keep their order, so the answer never depends on the sort.
+    ordered = segments.sort_values(["doc_id", "start"], kind="stable")
+    asked = ordered["text"].where(ordered["speaker_role"] == "interviewer")
+    previous = asked.groupby(ordered["doc_id"]).shift(1)
+    previous = previous.groupby(ordered["doc_id"]).ffill()
+    return previous.reindex(segments.index)

@@ -127,6 +127,10 @@ class CoderTags:
     suggests_in_parts : bool
         Has ``prepare(segments)`` and ``suggest_part(segments)``: encodes a whole batch once, then scores it
         part by part with the same result (how an ensemble bounds memory on a large codebook).
+    remote : bool
+        Sends segments to a server (the LLM coder) and has ``answered(segments)``: the scores of segments it
+        has answered before, without a request. An ensemble fits its fusion on those for decided segments
+        instead of asking the server about every decided segment again.
     """
 
     needs_keywords: bool = False
@@ -136,6 +140,7 @@ class CoderTags:
     uses_embedder: bool = False
     per_segment: bool = True
     suggests_in_parts: bool = False
+    remote: bool = False
 
 
 _REGISTRY: dict[str, type[BaseCoder]] = {}
@@ -165,7 +170,7 @@ def available_coders() -> list[str]:
     --------
     >>> from qualcode.coders import available_coders
     >>> available_coders()
-    ['embedding', 'ensemble', 'keyword', 'learned']
+    ['embedding', 'ensemble', 'keyword', 'learned', 'llm']
     """
     return sorted(_REGISTRY)
 
@@ -203,8 +208,11 @@ def method_support(codebook: Codebook) -> dict[str, str | None]:
     Examples
     --------
     >>> import qualcode as qc
-    >>> method_support(qc.load_codebook("nic_study"))
-    {'embedding': None, 'keyword': None, 'learned': 'learns from decisions: review some suggestions first'}
+    >>> support = method_support(qc.load_codebook("nic_study"))
+    >>> support["embedding"], support["learned"]
+    (None, 'learns from decisions: review some suggestions first')
+    >>> support["llm"].split(":")[0]
+    'needs your own OpenAI-compatible server'
     """
     out: dict[str, str | None] = {}
     for name in available_coders():

@@ -195,7 +195,8 @@ class EnsembleCoder(BaseCoder):
                                "language": [detect_language(q) or "es" for q in quotes]})
         parts = []
         for member in self.coders_:
-            part = member.suggest(pseudo)
+            # A remote coder (the LLM) gives what it answered before for these segments, without a request.
+            part = cast(LLMCoder, member).answered(pseudo) if member.coder_tags().remote else member.suggest(pseudo)
             if isinstance(member, LearnedCoder) and len(member.oof_) and len(part):
                 # Its own training segments are scored by the models that did not see them.
                 oof = member.oof_.set_index(["segment_id", "code_id"])["score"]
@@ -369,7 +370,7 @@ def evidence_table(parts: list[pd.DataFrame], fusion: Fusion) -> pd.DataFrame:
     scores = both["score"].to_numpy(dtype=float)
     for method in pd.unique(kind):
         at = kind == method
-        value[at] = evidence_of(method, scores[at], z0=fusion.z0, tau=fusion.tau)
+        value[at] = evidence_of(method, scores[at], z0=fusion.z0, tau=fusion.tau, intercept=fusion.prior_[0])
     wide = (pd.DataFrame({"segment_id": both["segment_id"].to_numpy(), "code_id": both["code_id"].to_numpy(),
                           "kind": kind, "value": value})
             .pivot_table(index=["segment_id", "code_id"], columns="kind", values="value", aggfunc="max",
@@ -532,7 +533,7 @@ def suggest(segments: pd.DataFrame, codebook: Codebook | None = None, *, decisio
         raise ParameterError("method 'llm' needs your server: llm=qc.LLMCoder(base_url=..., model=...).")
     if llm is not None:
         check_base_url(llm.base_url)  # before the other coders' work
-    # The LLM coder needs the user's server, so it is not in the registry: it comes as llm=.
+    # The LLM coder needs the user's server: it comes as llm= (by name it would have no URL).
     coders = suggestion_coders(codebook, methods=[m for m in methods if m != "llm"], learn=learn,
                                decisions=decisions, embedder=embedder, cache=cache)
     if llm is not None:

@@ -72,8 +72,10 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(clipped / (1 - clipped))
 
 
-def evidence_of(method: str, scores: np.ndarray, *, z0: float = 4.5, tau: float = 1.2) -> np.ndarray:
-    """A member coder's scores → its evidence (see the module docstring); ``z0``, ``tau``: the embedding coder's.
+def evidence_of(method: str, scores: np.ndarray, *, z0: float = 4.5, tau: float = 1.2,
+                intercept: float = PRIOR["intercept"]) -> np.ndarray:
+    """A member coder's scores → its evidence (see the module docstring); ``z0``, ``tau``: the embedding coder's;
+    ``intercept``: the prior's in use (another coder's score, alone, stays as it is under either prior).
 
     Examples
     --------
@@ -87,7 +89,7 @@ def evidence_of(method: str, scores: np.ndarray, *, z0: float = 4.5, tau: float 
         return z0 + tau * _logit(scores)
     if method == "learned":
         return _logit(scores)
-    return _logit(scores) - PRIOR["intercept"]
+    return _logit(scores) - intercept
 
 
 def _map_logistic(X: np.ndarray, y: np.ndarray, centre: np.ndarray, strength: float) -> np.ndarray:

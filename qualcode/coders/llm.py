@@ -19,9 +19,18 @@ Checks
     ``100 − FUZZY_MIN_RATIO`` % of them). A quote not found is dropped; each is counted in
     :attr:`LLMCoder.report_` (``hallucination_rate``) and an :class:`~qualcode.errors.LLMWarning` says so.
     The words found become the suggestion's ``spans`` (document offsets) and evidence.
-Scores
-    The model's own confidence (high, medium, low) mapped to :data:`SCORES`: ordinal levels, not calibrated
-    probabilities; a checked suggestion is at least "worth a look" (0.5).
+Scores (and how they fuse)
+    For each segment it answered, the model's answer puts every code at one of :data:`LEVELS`: the
+    confidence it stated (high, medium, low) for a code it chose with a quote found in the text, else
+    ``none``. A level's score is the share of such (segment, code) pairs people coded: before any
+    decision the documented prior :data:`PRIOR_SCORES`; after, the posterior mean given the decisions on
+    segments the model answered before (:func:`calibration`, a beta prior worth :data:`PRIOR_WEIGHT`
+    pairs). Scores are therefore probabilities, and a code the model looked at and left out is evidence
+    against it: beside other coders (``min_score=0``, as an ensemble sets it) every code of an answered
+    segment gets a row, and the fusion (:mod:`qualcode.coders.fusion`, evidence ``other``) starts from the
+    model's calibrated probability and adds the keyword and embedding evidence to it; its weight is then
+    fitted on the project's decisions like every coder's. Segments not answered (the server was down) get
+    no row: no evidence either way. Alone, the coder returns the chosen codes (:data:`MIN_SCORE`).
 Few-shot
     From the decisions (accepted or coded by hand) given to ``fit``: per code, the examples nearest to the
     segment (TF-IDF cosine over words, no model), at most ``few_shot_per_code`` per code and
@@ -43,13 +52,16 @@ import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from numbers import Integral, Real
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from ..codebook import Codebook
+from ..corpus import questions
 from ..errors import LLMContextError, LLMError, LLMWarning, ParameterError
 from ..io.chat import BACKOFF_SECONDS, RETRIES, TIMEOUT_SECONDS, ChatClient, check_base_url
 from ..nlp.normalize import fold_fast
@@ -57,23 +69,28 @@ from ..parallel import current
 from ..progress import progress
 from ..schemas import CODED, LANGS, check, returns, takes
 from ..spans import to_document
-from .base import SEGMENTS_IN, BaseCoder, participant_units, typed_suggestions
+from .base import SEGMENTS_IN, BaseCoder, CoderTags, participant_units, register_coder, typed_suggestions
 
 if TYPE_CHECKING:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
 __all__ = [
+    "ANSWER_LEVELS",
     "CODEBOOK_EXAMPLES",
     "CONCURRENCY",
     "FEW_SHOT_CHARS",
     "FUZZY_MIN_CHARS",
     "FUZZY_MIN_RATIO",
+    "LEVELS",
+    "MIN_SCORE",
+    "PRIOR_SCORES",
+    "PRIOR_WEIGHT",
     "PROMPT_VERSION",
-    "SCORES",
     "LLMCoder",
     "LLMReport",
     "MemoryResponseCache",
     "ResponseCache",
+    "calibration",
     "locate",
     "read_answer",
 ]
@@ -104,10 +121,25 @@ FUZZY_MIN_CHARS = 20
 #: characters differ (a typo, a dropped accent or comma, ``construyendo`` for ``construyéndose``); a
 #: paraphrase scores near 80 and is dropped.
 FUZZY_MIN_RATIO = 96.0
-#: Scores for the model's stated confidence: ordinal levels, not probabilities. A checked suggestion
-#: (a known code, its quote in the text) is at least "worth a look" (0.5 in every coder's scale) and above
-#: the ensemble's default cut (0.4).
-SCORES = {"high": 0.8, "medium": 0.65, "low": 0.5}
+#: The confidence levels a model states, most confident first.
+ANSWER_LEVELS = ("high", "medium", "low")
+#: ... and ``none``: a code the model did not choose for a segment it answered (or chose with a quote that
+#: is not in the segment: an unsupported claim counts as no claim).
+LEVELS = (*ANSWER_LEVELS, "none")
+#: What each level scores before any decision: the share of such (segment, code) pairs a person would code.
+#: Assumptions, not measurements (no model was measured here). A stated "high" is taken to be right two
+#: times in three, somewhat below what GPT-4 reached with a codebook (Cohen's κ ≥ 0.6 on most codes, Dunivin
+#: 2024), as the small local models a team runs usually do worse; "medium" and "low" step down from it. A
+#: code not chosen scores 0.01: in the sample's human coding 2.5 % of (participant turn, code) pairs are
+#: coded (435 of 290 × 60), and a model finding about 60 % of them leaves some 40 % of that rate behind.
+PRIOR_SCORES = {"high": 0.6, "medium": 0.45, "low": 0.3, "none": 0.01}
+#: How many decided (segment, code) pairs each prior is worth: a chosen level's meaning moves after a few
+#: decisions on such suggestions; "none" is a rate of about 1 %, which needs some hundreds of pairs to
+#: read (300: five coded segments × 60 codes).
+PRIOR_WEIGHT = {"high": 5.0, "medium": 5.0, "low": 5.0, "none": 300.0}
+#: The default cut of the coder alone: above "none" (0.01), below every chosen level, so alone it returns
+#: the codes the model chose, unless the decisions show that a level is almost never coded.
+MIN_SCORE = 0.05
 #: The longest answer asked for, in tokens: a dozen codes with a quote and a sentence each take under 1,000;
 #: a model that runs on past this is cut (and the answer read as far as it got).
 MAX_ANSWER_TOKENS = 2048
@@ -555,38 +587,90 @@ def answer_schema(code_ids: Sequence[str]) -> dict[str, Any]:
             "properties": {"code_id": {"type": "string", "enum": list(code_ids)},
                            "quote": {"type": "string"},
                            "reason": {"type": "string"},
-                           "confidence": {"type": "string", "enum": list(SCORES)}},
+                           "confidence": {"type": "string", "enum": list(ANSWER_LEVELS)}},
             "required": ["code_id", "quote", "reason", "confidence"], "additionalProperties": False}
     return {"type": "object", "properties": {"codes": {"type": "array", "items": item}},
             "required": ["codes"], "additionalProperties": False}
 
 
-def _questions(segments: pd.DataFrame) -> pd.Series:
-    # The rule of qualcode.review.table.questions (the review table, a higher layer): the last interviewer
-    # turn before each segment in its document.
-    ordered = segments.sort_values(["doc_id", "start"], kind="stable")
-    asked = ordered["text"].where(ordered["speaker_role"] == "interviewer")
-    previous = asked.groupby(ordered["doc_id"]).shift(1)
-    previous = previous.groupby(ordered["doc_id"]).ffill()
-    return previous.reindex(segments.index)
+# -- what a level means -----------------------------------------------------------------------------------------
+
+
+def calibration(states: dict[str, dict[str, str]], decisions: pd.DataFrame | None,
+                codes: Sequence[str]) -> pd.DataFrame:
+    """What each :data:`LEVELS` level of the model's answers turned out to mean on the project's decisions.
+
+    Per level, the (segment, code) pairs of decided segments the model answered: a pair is coded when a
+    person accepted the code there or coded it by hand; not coded when they rejected it, or coded the
+    segment with other codes only (the fusion's labels, :mod:`qualcode.coders.fusion`). The score is the
+    posterior mean of a beta prior centred on :data:`PRIOR_SCORES` and worth :data:`PRIOR_WEIGHT` pairs:
+    ``(prior · weight + n_coded) / (weight + n_coded + n_not_coded)``.
+
+    Parameters
+    ----------
+    states : dict
+        Per answered segment id, the level of each code the model chose there (with its quote found).
+    decisions : DataFrame, optional
+        ``segment_id``, ``code_id``, ``decision`` (:func:`qualcode.decisions`).
+    codes : sequence of str
+        The codebook's code ids.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by level: ``prior``, ``weight``, ``n_coded``, ``n_not_coded``, ``score``.
+
+    Examples
+    --------
+    >>> decided = pd.DataFrame({"segment_id": ["s1", "s2"], "code_id": ["a", "a"], "decision": ["accept", "reject"]})
+    >>> calibration({"s1": {"a": "high"}, "s2": {"a": "high"}}, decided, ["a", "b"])["score"].round(3).tolist()
+    [0.571, 0.45, 0.3, 0.01]
+    """
+    counts = {level: [0, 0] for level in LEVELS}
+    if decisions is not None and len(decisions) and states:
+        known = set(codes)
+        rows = decisions[decisions["segment_id"].isin(set(states)) & decisions["code_id"].isin(known)]
+        coded: dict[str, set[str]] = {}
+        rejected: dict[str, set[str]] = {}
+        for segment, code, yes in zip(rows["segment_id"], rows["code_id"], rows["decision"].isin(CODED),
+                                      strict=True):
+            (coded if yes else rejected).setdefault(str(segment), set()).add(str(code))
+        for segment in sorted(set(coded) | set(rejected)):
+            chosen = states.get(segment, {})
+            yes = coded.get(segment, set())
+            # A coded segment: every other code was looked at and not applied. Rejects only: those codes.
+            no = (known - yes) if yes else rejected.get(segment, set())
+            for code in yes:
+                counts[chosen.get(code, "none")][0] += 1
+            for code in no:
+                counts[chosen.get(code, "none")][1] += 1
+    table = pd.DataFrame({"prior": [PRIOR_SCORES[lv] for lv in LEVELS], "weight": [PRIOR_WEIGHT[lv] for lv in LEVELS],
+                          "n_coded": [counts[lv][0] for lv in LEVELS], "n_not_coded": [counts[lv][1] for lv in LEVELS]},
+                         index=pd.Index(LEVELS, name="level"))
+    table["score"] = ((table["prior"] * table["weight"] + table["n_coded"])
+                      / (table["weight"] + table["n_coded"] + table["n_not_coded"]))
+    return table
 
 
 # -- the coder ---------------------------------------------------------------------------------------------------
 
 
+@register_coder
 class LLMCoder(BaseCoder):
     """Suggest codes with a language model on your own OpenAI-compatible server (Ollama, llama.cpp, vLLM).
 
-    See the module docstring for exactly what is sent, how answers are checked and what is cached. Only
-    ``base_url`` is contacted, and only by ``suggest`` (``fit`` prepares the prompts offline).
+    See the module docstring for exactly what is sent, how answers are checked, what is cached and what a
+    score means. Only ``base_url`` is contacted, and only by ``suggest`` (``fit`` prepares the prompts and
+    the calibration offline).
 
     Parameters
     ----------
     base_url : str
         The server's OpenAI-compatible base URL, e.g. ``http://localhost:11434/v1`` (Ollama),
-        ``http://localhost:8080/v1`` (llama.cpp), ``http://localhost:8000/v1`` (vLLM).
+        ``http://localhost:8080/v1`` (llama.cpp), ``http://localhost:8000/v1`` (vLLM). Required to fit
+        (``None`` only so that :func:`~qualcode.coders.get_coder` can name the method).
     model : str
-        The model's name on that server.
+        The model's name on that server (required to fit, like ``base_url``).
     api_key : str, optional
         Sent as a bearer token to that server, if it asks for one.
     cache : ResponseCache, optional
@@ -600,7 +684,10 @@ class LLMCoder(BaseCoder):
         Example quotes per code from the codebook (:data:`CODEBOOK_EXAMPLES`).
     few_shot_chars, few_shot_per_code : int
         The few-shot budget from the team's decisions (0 for none).
-    skip_roles : tuple of str
+    min_score : float
+        Drop suggestions scoring below this (:data:`MIN_SCORE`: the codes the model did not choose). An
+        ensemble sets it to 0, so that a code the model looked at and left out counts against it.
+    skip_roles : str or tuple of str
         Speaker roles never coded.
     on_error : {"raise", "warn"}
         When the server fails: raise the :class:`~qualcode.errors.LLMError`, or warn and return the
@@ -610,6 +697,9 @@ class LLMCoder(BaseCoder):
     ----------
     report_ : LLMReport
         What the last ``suggest`` sent, received, refused and dropped.
+    calibration_ : DataFrame
+        What each level scores (:func:`calibration`): the prior, and the counts from the decisions given
+        to ``fit`` on segments the model answered before.
     n_requests_ : int
         HTTP requests sent since ``fit`` (tries included).
 
@@ -617,17 +707,41 @@ class LLMCoder(BaseCoder):
     --------
     >>> coder = LLMCoder("http://localhost:11434/v1", "qwen2.5:7b-instruct")  # doctest: +SKIP
     >>> coder.fit(codebook, decisions).suggest(corpus.segments)  # doctest: +SKIP
-    >>> coder.report_.hallucination_rate  # doctest: +SKIP
+    >>> coder.report_.hallucination_rate, coder.calibration_  # doctest: +SKIP
     """
 
     method = "llm"
+    _parameter_constraints: ClassVar[dict[str, list]] = {
+        "base_url": [str, None],
+        "model": [str, None],
+        "api_key": [str, None],
+        "cache": [None, HasMethods(["get", "put"])],
+        "concurrency": [Interval(Integral, 1, None, closed="left")],
+        "timeout": [Interval(Real, 0, None, closed="neither")],
+        "retries": [Interval(Integral, 0, None, closed="left")],
+        "backoff": [Interval(Real, 0, None, closed="left")],
+        "codebook_examples": [Interval(Integral, 0, None, closed="left")],
+        "few_shot_chars": [Interval(Integral, 0, None, closed="left")],
+        "few_shot_per_code": [Interval(Integral, 0, None, closed="left")],
+        "min_score": [Interval(Real, 0, 1, closed="both")],
+        "skip_roles": [str, tuple, list],
+        "on_error": [StrOptions({"raise", "warn"})],
+    }
+    _parameter_hints: ClassVar[dict[str, str]] = {
+        **BaseCoder._parameter_hints,
+        "base_url": "give your server's base URL, e.g. http://localhost:11434/v1 (--llm URL)",
+        "model": "give the model's name on that server, e.g. qwen2.5:7b-instruct (--model NAME)",
+        "cache": "pass project.llm_cache() or qualcode.coders.MemoryResponseCache()",
+        "timeout": "give the seconds to wait for one answer (--llm-timeout), more than 0",
+        "concurrency": "give the number of requests at once (--llm-concurrency), 1 or more",
+    }
 
-    def __init__(self, base_url: str, model: str, api_key: str | None = None, *,
+    def __init__(self, base_url: str | None = None, model: str | None = None, api_key: str | None = None, *,
                  cache: ResponseCache | None = None, concurrency: int = CONCURRENCY,
                  timeout: float = TIMEOUT_SECONDS, retries: int = RETRIES, backoff: float = BACKOFF_SECONDS,
                  codebook_examples: int = CODEBOOK_EXAMPLES, few_shot_chars: int = FEW_SHOT_CHARS,
-                 few_shot_per_code: int = FEW_SHOT_PER_CODE,
-                 skip_roles: tuple[str, ...] = ("interviewer", "unknown"), on_error: str = "raise") -> None:
+                 few_shot_per_code: int = FEW_SHOT_PER_CODE, min_score: float = MIN_SCORE,
+                 skip_roles: str | tuple[str, ...] = ("interviewer", "unknown"), on_error: str = "raise") -> None:
         self.base_url = base_url
         self.model = model
         self.api_key = api_key
@@ -639,6 +753,7 @@ class LLMCoder(BaseCoder):
         self.codebook_examples = codebook_examples
         self.few_shot_chars = few_shot_chars
         self.few_shot_per_code = few_shot_per_code
+        self.min_score = min_score
         self.skip_roles = skip_roles
         self.on_error = on_error
 
@@ -647,23 +762,30 @@ class LLMCoder(BaseCoder):
         shown = super().__repr__(N_CHAR_MAX)
         return shown.replace(repr(self.api_key), "'***'") if self.api_key else shown
 
+    def coder_tags(self) -> CoderTags:
+        """Sends each segment to a server: not spread over worker processes (threads wait for the answers),
+        and an ensemble fits its fusion on the answers it holds (:meth:`answered`), never asking for more."""
+        return CoderTags(language_aware=True, per_segment=False, remote=True)
+
+    def unsupported(self, codebook: Codebook) -> str | None:
+        """Why this coder cannot suggest: it needs your server's URL and model name."""
+        if not self.base_url or not self.model:
+            return "needs your own OpenAI-compatible server: give its URL and the model's name (--llm URL --model NAME)"
+        return None
+
     def fit(self, codebook: Codebook, decisions: pd.DataFrame | None = None) -> LLMCoder:
-        """Check the options and prepare the prompts and the few-shot index (no request is sent)."""
+        """Check the options; prepare the prompts, the few-shot index and the calibration (no request is sent).
+
+        The calibration (:attr:`calibration_`) counts, per level, the decisions on segments this model
+        answered before under this codebook version (kept in ``cache``).
+        """
+        self._validate_params()
+        if self.base_url is None:
+            raise ParameterError("the LLM coder needs your server's URL: base_url= (--llm URL), e.g. "
+                                 "http://localhost:11434/v1.")
         check_base_url(self.base_url)
-        if not isinstance(self.model, str) or not self.model.strip():
+        if self.model is None or not self.model.strip():
             raise ParameterError("give the model's name on the server (model=, --model), e.g. qwen2.5:7b-instruct.")
-        if self.on_error not in ("raise", "warn"):
-            raise ParameterError(f"on_error must be 'raise' or 'warn', got {self.on_error!r}.")
-        for name in ("concurrency", "retries", "codebook_examples", "few_shot_chars", "few_shot_per_code"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < (1 if name == "concurrency" else 0):
-                raise ParameterError(f"{name} must be a whole number of at least "
-                                     f"{1 if name == 'concurrency' else 0}, got {value!r}.")
-        if not self.timeout > 0:
-            raise ParameterError(f"timeout must be a positive number of seconds, got {self.timeout!r}.")
-        if self.cache is not None and not isinstance(self.cache, ResponseCache):
-            raise ParameterError("cache takes an object with get(model, keys) and put(model, items): "
-                                 "project.llm_cache() or qualcode.coders.llm.MemoryResponseCache().")
         if not len(codebook):
             raise ParameterError(f"codebook {codebook.id!r} has no codes to ask the model about.")
         self.client_ = ChatClient(self.base_url, self.model, api_key=self.api_key, timeout=self.timeout,
@@ -676,6 +798,10 @@ class LLMCoder(BaseCoder):
         self.report_ = LLMReport()
         self._answers: dict[str, str] = {}
         self.codebook_version_ = codebook.version
+        decided = [] if decisions is None or decisions.empty else sorted({str(s) for s in decisions["segment_id"]})
+        self.known_ = self._held_states(decided)
+        self.calibration_ = calibration(self.known_, decisions, self.code_ids_)
+        self.scores_ = {str(k): float(v) for k, v in self.calibration_["score"].items()}
         return self
 
     @property
@@ -683,8 +809,61 @@ class LLMCoder(BaseCoder):
         return self.client_.n_requests
 
     def _key(self, lang: str, user: str) -> str:
-        parts = [self.model, PROMPT_VERSION, self.codebook_version_, str(self.codebook_examples), lang, user]
+        parts = [str(self.model), PROMPT_VERSION, self.codebook_version_, str(self.codebook_examples), lang, user]
         return hashlib.sha256("\x1e".join(parts).encode("utf-8")).hexdigest()
+
+    def _segment_key(self, segment_id: str) -> str:
+        # What this model last answered for a segment (its checked levels), for the calibration.
+        parts = ["segment", str(self.model), PROMPT_VERSION, self.codebook_version_, str(segment_id)]
+        return hashlib.sha256("\x1e".join(parts).encode("utf-8")).hexdigest()
+
+    def _held_states(self, segment_ids: Sequence[str]) -> dict[str, dict[str, str]]:
+        """The checked levels this model gave the segments it answered before (from the cache)."""
+        if not segment_ids or self.cache is None:
+            return {}
+        keys = {self._segment_key(s): s for s in segment_ids}
+        found = self.cache.get(str(self.model), list(keys))
+        out: dict[str, dict[str, str]] = {}
+        known = set(self.code_ids_)
+        for key, text in found.items():
+            try:
+                data = json.loads(text)
+            except ValueError:
+                continue
+            if isinstance(data, dict):
+                out[keys[key]] = {str(c): str(v) for c, v in data.items() if c in known and v in LEVELS}
+        return out
+
+    def _level_rows(self, segment_id: object, doc_id: object, levels: dict[str, str],
+                    chosen: dict[str, dict]) -> list[dict]:
+        """One segment's rows: the codes chosen with their level's score, the others at ``none``'s score."""
+        rows = []
+        for code in self.code_ids_:
+            row = chosen.get(code)
+            score = self.scores_[levels.get(code, "none")]
+            if score < self.min_score:
+                continue
+            if row is None:
+                row = {"segment_id": segment_id, "doc_id": doc_id, "code_id": code, "method": self.method,
+                       "evidence": "", "spans": [], "codebook_version": self.codebook_version_}
+            rows.append({**row, "score": round(score, 4)})
+        return rows
+
+    @returns("suggestions")
+    @takes(segments=SEGMENTS_IN)
+    def answered(self, segments: pd.DataFrame) -> pd.DataFrame:
+        """The scores of the segments the model answered before (as seen by ``fit``), without any request.
+
+        What an ensemble fits its fusion weights on for decided segments (the tag ``remote``): their answers
+        are already known, and asking the server again would cost a request per decided segment.
+        """
+        self._check_fitted()
+        rows: list[dict] = []
+        for segment_id, doc_id in zip(segments["segment_id"], segments["doc_id"], strict=True):
+            levels = self.known_.get(str(segment_id))
+            if levels is not None:
+                rows.extend(self._level_rows(segment_id, doc_id, levels, {}))
+        return typed_suggestions(rows)
 
     @returns("suggestions")
     @takes(segments=SEGMENTS_IN)
@@ -698,21 +877,21 @@ class LLMCoder(BaseCoder):
         """
         self._check_fitted()
         report = self.report_ = LLMReport()
-        asked_before = segments.assign(question=_questions(segments))
+        asked_before = segments.assign(question=questions(segments))
         units = participant_units(asked_before, self.skip_roles)
         report.n_segments = len(units)
         if units.empty:
             return typed_suggestions([])
         texts = [str(t) for t in units["text"]]
         langs = [lang if lang in LANGS else LANGS[0] for lang in units["language"].astype(object).fillna("")]
-        questions = [q if isinstance(q, str) and q.strip() else None for q in units["question"]]
+        asked = [q if isinstance(q, str) and q.strip() else None for q in units["question"]]
         shots = self.examples_.nearest(texts, [str(s) for s in units["segment_id"]], per_code=self.few_shot_per_code,
                                        budget=self.few_shot_chars)
-        users = [segment_prompt(t, q, lang, s) for t, q, lang, s in zip(texts, questions, langs, shots, strict=True)]
+        users = [segment_prompt(t, q, lang, s) for t, q, lang, s in zip(texts, asked, langs, shots, strict=True)]
         keys = [self._key(lang, user) for lang, user in zip(langs, users, strict=True)]
         todo = {k: (lang, user) for k, lang, user in zip(keys, langs, users, strict=True) if k not in self._answers}
         if todo and self.cache is not None:
-            found = self.cache.get(self.model, list(todo))
+            found = self.cache.get(str(self.model), list(todo))
             self._answers.update(found)
             for k in found:
                 todo.pop(k)
@@ -786,7 +965,7 @@ class LLMCoder(BaseCoder):
                     continue
                 self._answers[key] = text
                 if self.cache is not None:
-                    self.cache.put(self.model, {key: text})
+                    self.cache.put(str(self.model), {key: text})
         report.errors = [str(e) for e in failures]
         # The most telling failure first: a fatal one (server, model, time) over a segment that did not fit.
         failures.sort(key=lambda e: isinstance(e, LLMContextError))
@@ -795,6 +974,7 @@ class LLMCoder(BaseCoder):
     def _rows(self, units: pd.DataFrame, texts: list[str], keys: list[str], report: LLMReport) -> list[dict]:
         known = set(self.code_ids_)
         rows: list[dict] = []
+        records: dict[str, str] = {}
         starts = [int(s) for s in units["start"]]
         for i, key in enumerate(keys):
             answer = self._answers.get(key)
@@ -804,6 +984,7 @@ class LLMCoder(BaseCoder):
             report.n_answered += 1
             start = starts[i]
             by_code: dict[str, dict] = {}
+            levels: dict[str, str] = {}
             report.n_too_many += max(0, len(items) - MAX_CODES_PER_ANSWER)
             for item in items[:MAX_CODES_PER_ANSWER]:
                 report.n_proposed += 1
@@ -822,18 +1003,22 @@ class LLMCoder(BaseCoder):
                 report.n_fuzzy += fuzzy
                 words = " … ".join(texts[i][a:b] for a, b in spans)
                 reason = _cut(" ".join(item["reason"].split()), REASON_CHARS)
-                score = SCORES.get(item["confidence"], SCORES["medium"])
+                level = item["confidence"] if item["confidence"] in ANSWER_LEVELS else "medium"
                 evidence = f"«{_cut(words, 160)}»" + (f" {reason}" if reason else "")
                 row = by_code.get(code)
                 if row is None:
                     by_code[code] = {"segment_id": units.at[i, "segment_id"], "doc_id": units.at[i, "doc_id"],
-                                     "code_id": code, "method": self.method, "score": score, "evidence": evidence,
+                                     "code_id": code, "method": self.method, "evidence": evidence,
                                      "spans": [list(to_document(s, start)) for s in spans],
                                      "codebook_version": self.codebook_version_}
-                else:  # the same code with another passage: one suggestion, every passage
-                    row["score"] = max(row["score"], score)
+                    levels[code] = level
+                else:  # the same code with another passage: one suggestion, every passage, its best level
                     row["evidence"] += " | " + evidence
                     row["spans"] += [list(to_document(s, start)) for s in spans]
+                    levels[code] = min(levels[code], level, key=ANSWER_LEVELS.index)
             report.n_kept += len(by_code)
-            rows.extend(by_code[c] for c in self.code_ids_ if c in by_code)
+            rows.extend(self._level_rows(units.at[i, "segment_id"], units.at[i, "doc_id"], levels, by_code))
+            records[self._segment_key(str(units.at[i, "segment_id"]))] = json.dumps(levels, sort_keys=True)
+        if records and self.cache is not None:
+            self.cache.put(str(self.model), records)
         return rows

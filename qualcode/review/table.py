@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from ..corpus import questions
 from ..errors import ParameterError
 from ..schemas import returns, takes
 
@@ -48,33 +49,6 @@ def evidence_text(value: object) -> str | None:
     if isinstance(value, (list, tuple)):
         return "; ".join(evidence_text(v) or "" for v in value)
     return str(value)
-
-
-def questions(segments: pd.DataFrame) -> pd.Series:
-    """For every segment, the text of the last interviewer turn before it in its document (NaN when none).
-
-    Parameters
-    ----------
-    segments : DataFrame
-        With ``doc_id``, ``start``, ``text`` and ``speaker_role``.
-
-    Returns
-    -------
-    Series
-        Aligned with ``segments``' index.
-
-    Examples
-    --------
-    >>> segs = pd.DataFrame({"doc_id": ["d", "d", "d"], "start": [0, 10, 20], "text": ["¿Cómo?", "Bien.", "Sí."],
-    ...                      "speaker_role": ["interviewer", "participant", "participant"]})
-    >>> questions(segs).tolist()
-    [nan, '¿Cómo?', '¿Cómo?']
-    """
-    ordered = segments.sort_values(["doc_id", "start"])
-    asked = ordered["text"].where(ordered["speaker_role"] == "interviewer")
-    previous = asked.groupby(ordered["doc_id"]).shift(1)
-    previous = previous.groupby(ordered["doc_id"]).ffill()
-    return previous.reindex(segments.index)
 
 
 def _cut(question: object, chars: int) -> object:

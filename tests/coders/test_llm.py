@@ -17,15 +17,17 @@ import pytest
 
 import qualcode as qc
 from qualcode.codebook import Code, Codebook
-from qualcode.coders import KeywordCoder
+from qualcode.coders import KeywordCoder, available_coders, get_coder, method_support
 from qualcode.coders.llm import (
+    PRIOR_SCORES,
     PROMPT_VERSION,
-    SCORES,
     LLMCoder,
     MemoryResponseCache,
+    calibration,
     locate,
     read_answer,
 )
+from qualcode.corpus import questions as corpus_questions
 from qualcode.errors import (
     LLMContextError,
     LLMError,
@@ -35,7 +37,8 @@ from qualcode.errors import (
     LLMWarning,
     ParameterError,
 )
-from qualcode.testing import check_coder
+from qualcode.review.table import questions as review_questions
+from qualcode.testing import check_coder, coder_checks
 
 _spec = importlib.util.spec_from_file_location("llm_server", Path(__file__).with_name("llm_server.py"))
 llm_server = sys.modules.setdefault("llm_server", importlib.util.module_from_spec(_spec))
@@ -130,8 +133,8 @@ def test_llm_coder_follows_the_coder_contract_and_evidence_becomes_document_offs
         (start, end), = row.spans
         assert documents[row.doc_id][start:end] in GOOD[segments.set_index("segment_id").at[row.segment_id, "text"]]
     assert dict(zip(out["code_id"], out["score"], strict=True)) == {
-        "collaboration.trust": SCORES["high"], "collaboration.isolation": SCORES["medium"],
-        "collaboration.exchange": SCORES["low"]}
+        "collaboration.trust": PRIOR_SCORES["high"], "collaboration.isolation": PRIOR_SCORES["medium"],
+        "collaboration.exchange": PRIOR_SCORES["low"]}
     assert len(srv.requests) == 3  # the participant segments only, once each: the second suggest used memory
 
 
@@ -213,7 +216,7 @@ def test_llm_unreadable_answer_is_counted_warned_and_not_cached(server):
     with pytest.warns(LLMWarning, match="1 answers could not be read"):
         out = coder(srv.url, cache=cache).fit(CODEBOOK).suggest(make_segments())
     assert set(out["code_id"]) == {"collaboration.trust", "collaboration.exchange"}
-    assert len(cache.answers) == 2
+    assert sum('"codes"' in v for v in cache.answers.values()) == 2  # the answers (beside each segment's levels)
     with pytest.warns(LLMWarning):
         coder(srv.url, cache=cache).fit(CODEBOOK).suggest(make_segments())
     assert len(srv.requests) == 4  # only the unreadable one was asked again
@@ -252,7 +255,7 @@ def test_llm_same_code_twice_gives_one_suggestion_with_both_spans(server):
     srv = server(by_segment({S1: answer(("collaboration.trust", "la confianza", "low"),
                                         ("collaboration.trust", "en las reuniones", "high"))}))
     out = coder(srv.url).fit(CODEBOOK).suggest(make_segments())
-    assert len(out) == 1 and out.at[0, "score"] == SCORES["high"]
+    assert len(out) == 1 and out.at[0, "score"] == PRIOR_SCORES["high"]
     document = "\n\n".join(TEXTS[:3])
     assert [document[a:b] for a, b in out.at[0, "spans"]] == ["la confianza", "en las reuniones"]
 
@@ -527,3 +530,108 @@ def test_llm_runaway_answer_is_bounded_and_counted(server):
     with pytest.warns(LLMWarning, match="170 codes beyond 30 in one answer dropped"):
         out = c.suggest(make_segments())
     assert list(out["code_id"]) == ["collaboration.trust"] and c.report_.n_not_in_text == 1
+
+
+# -- the coder contract, the registry and the calibration ------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", [name for name, _ in coder_checks(LLMCoder())])
+def test_llm_coder_passes_each_named_contract_check_against_a_local_server(server, name):
+    srv = server(by_segment(GOOD))
+    decisions = pd.DataFrame({"segment_id": ["d1"], "code_id": ["collaboration.trust"], "decision": ["accept"],
+                              "quote": ["La confianza entre directoras creció."]})
+    dict(coder_checks(coder(srv.url)))[name](CODEBOOK, make_segments(), decisions)
+
+
+def test_llm_is_a_registered_method_that_says_it_needs_a_server():
+    assert "llm" in available_coders()
+    made = get_coder("llm", base_url="http://127.0.0.1:9/v1", model="m", timeout=5)
+    assert isinstance(made, LLMCoder) and made.timeout == 5
+    assert method_support(CODEBOOK)["llm"].startswith("needs your own OpenAI-compatible server")
+    with pytest.raises(ParameterError, match="base_url"):
+        get_coder("llm").fit(CODEBOOK)
+    with pytest.raises(ParameterError, match="model"):
+        get_coder("llm", base_url="http://127.0.0.1:9/v1").fit(CODEBOOK)
+
+
+@pytest.mark.parametrize(("param", "value"), [("concurrency", 0), ("timeout", 0), ("retries", -1),
+                                              ("few_shot_chars", 1.5), ("min_score", 2.0), ("on_error", "ignore"),
+                                              ("cache", "llm_cache.sqlite"), ("skip_roles", 3)])
+def test_llm_parameters_out_of_their_declared_constraints_are_parameter_errors_and_fit_changes_none(param, value):
+    bad = LLMCoder("http://127.0.0.1:9/v1", "m", **{param: value})
+    with pytest.raises(ParameterError, match=rf"'{param}' parameter of LLMCoder"):
+        bad.fit(CODEBOOK)
+    assert bad.get_params()[param] == value
+
+
+def test_the_question_sent_is_the_review_tables_one_function():
+    assert review_questions is corpus_questions
+
+
+DECIDED = pd.DataFrame({"segment_id": ["s1", "s2", "s9"],
+                        "code_id": ["collaboration.trust", "collaboration.exchange", "collaboration.trust"],
+                        "decision": ["accept", "reject", "accept"],
+                        "quote": [S1, S2, "Confiamos unas en otras."]})
+
+
+def test_llm_scores_are_the_documented_prior_before_any_decision(server):
+    srv = server(by_segment(GOOD))
+    c = coder(srv.url, min_score=0.0).fit(CODEBOOK)
+    assert c.calibration_["score"].to_dict() == PRIOR_SCORES
+    out = c.suggest(make_segments())
+    # Every code of every answered segment: the chosen ones at their level, the others at "none".
+    assert len(out) == 3 * len(CODEBOOK)
+    left_out = out[~out["code_id"].isin(["collaboration.trust", "collaboration.isolation", "collaboration.exchange"])
+                   | (out["evidence"] == "")]
+    assert set(left_out["score"]) == {PRIOR_SCORES["none"]} and all(s == [] for s in left_out["spans"])
+    assert len(coder(srv.url).fit(CODEBOOK).suggest(make_segments())) == 3  # alone: the chosen codes
+
+
+def test_llm_calibration_is_learned_from_decisions_on_segments_it_answered_before(server):
+    srv = server(by_segment(GOOD))
+    cache = MemoryResponseCache()
+    coder(srv.url, cache=cache).fit(CODEBOOK).suggest(make_segments())
+    n = len(srv.requests)
+    c = coder(srv.url, cache=cache).fit(CODEBOOK, DECIDED)
+    assert len(srv.requests) == n  # fit sends nothing: the levels come from the cache
+    table = c.calibration_
+    # s1: trust chosen "high" and accepted; its 3 other codes not chosen and not coded. s2: isolation chosen
+    # "medium" (not decided), exchange rejected and not chosen. s9 was never answered: not counted.
+    assert table.loc["high", ["n_coded", "n_not_coded"]].tolist() == [1, 0]
+    assert table.loc["none", ["n_coded", "n_not_coded"]].tolist() == [0, 4]
+    assert table.loc["medium", ["n_coded", "n_not_coded"]].tolist() == [0, 0]
+    assert table.loc["high", "score"] == pytest.approx((0.6 * 5 + 1) / 6)
+    assert table.loc["none", "score"] == pytest.approx(0.01 * 300 / 304)
+    assert table.loc["medium", "score"] == PRIOR_SCORES["medium"]
+    out = c.suggest(make_segments())
+    assert out.set_index("code_id").at["collaboration.trust", "score"] == pytest.approx((0.6 * 5 + 1) / 6, abs=1e-4)
+    assert calibration({}, DECIDED, [c.id for c in CODEBOOK])["score"].to_dict() == PRIOR_SCORES
+
+
+def test_llm_a_code_the_model_left_out_counts_against_it_in_the_fusion(server):
+    segments = make_segments()
+    alone = qc.coders.suggest(segments, CODEBOOK, methods=["keyword"], top_k=None, min_score=0.0)
+    srv = server(by_segment({}))  # the model codes nothing
+    both = qc.coders.suggest(segments, CODEBOOK, methods=["keyword", "llm"], llm=coder(srv.url), top_k=None,
+                             min_score=0.0)
+    keyword = alone.set_index(["segment_id", "code_id"])["score"]
+    fused = both.set_index(["segment_id", "code_id"])["score"].reindex(keyword.index)
+    assert len(keyword) and (fused < keyword).all()
+    srv2 = server(by_segment(GOOD))
+    chosen = qc.coders.suggest(segments, CODEBOOK, methods=["keyword", "llm"], llm=coder(srv2.url), top_k=None,
+                               min_score=0.0).set_index(["segment_id", "code_id"])["score"]
+    assert chosen[("s1", "collaboration.trust")] > keyword[("s1", "collaboration.trust")]
+    # Alone, before any decision, a chosen code keeps the model's calibrated probability.
+    llm_only = qc.coders.suggest(segments, CODEBOOK, methods=["llm"], llm=coder(srv2.url))
+    assert llm_only.set_index("code_id").at["collaboration.isolation", "score"] == pytest.approx(
+        PRIOR_SCORES["medium"], abs=1e-3)
+
+
+def test_llm_in_an_ensemble_with_decisions_asks_nothing_about_the_decided_segments(server):
+    srv = server(by_segment(GOOD))
+    cache = MemoryResponseCache()
+    qc.coders.suggest(make_segments(), CODEBOOK, methods=["keyword"], llm=coder(srv.url, cache=cache))
+    n = len(srv.requests)
+    qc.coders.suggest(make_segments(), CODEBOOK, decisions=DECIDED, methods=["keyword"],
+                      llm=coder(srv.url, cache=cache, few_shot_chars=0))
+    assert len(srv.requests) == n  # the fusion is fitted on the answers already held

@@ -51,24 +51,25 @@ def participant_texts(project) -> set[str]:
 
 def test_qc_suggest_project_with_llm_caches_answers_in_the_project_and_a_rerun_sends_nothing(project, chat):
     coder = qc.LLMCoder(chat.url, "test-model")
-    out = qc.suggest(project, methods=["llm"], llm=coder, documents=[DOC], min_score=0)
+    out = qc.suggest(project, methods=["llm"], llm=coder, documents=[DOC])
     n = len(participant_texts(project))
     assert len(chat.requests) == n > 0
     assert not any(DOC in json.dumps(body, ensure_ascii=False) for body in chat.requests)  # no document names
-    assert set(out["method"]) == {"llm"} and len(out) == len(out["segment_id"].unique())
+    # The code chosen (a parent) is kept: the codes left out score "none" (0.01), below the default cut.
+    top = out[out["rank"] == 1]
+    assert set(out["method"]) == {"llm"} and set(top["code_id"]) == {CODE} and len(top) == len(out) == n
     stored = project.suggestions
     assert set(stored[stored["method"] == "llm"]["segment_id"]) == set(out["segment_id"])
     texts = project.documents.set_index("doc_id")["text"]
-    for spans in out["spans"]:
+    for spans in top["spans"]:
         (start, end), = spans
         assert len(texts[DOC][start:end].split()) == 5
     assert coder.cache is None  # the caller's coder is left as it was
-    again = qc.suggest(project, methods=["llm"], llm=qc.LLMCoder(chat.url, "test-model"), documents=[DOC],
-                       min_score=0)
+    again = qc.suggest(project, methods=["llm"], llm=qc.LLMCoder(chat.url, "test-model"), documents=[DOC])
     assert len(chat.requests) == n
     assert again[["segment_id", "code_id", "score"]].equals(out[["segment_id", "code_id", "score"]])
     rows = project.query("SELECT COUNT(*) FROM cache WHERE kind = 'llm' AND model = 'test-model'")
-    assert rows[0][0] == n
+    assert rows[0][0] == 2 * n  # each answer, and the levels it gave its segment (for the calibration)
 
 
 def test_cli_suggest_with_llm_stores_llm_suggestions_and_a_rerun_sends_nothing(project, chat):
