@@ -8,10 +8,12 @@ Needs your own OpenAI-compatible server (Ollama, llama.cpp, vLLM): the sample tr
 3. with ``--few-shot``: the LLM shown the nearest of Ana's codings of *other* participants (GroupKFold by
    participant, as bench/evaluate_coders.py), alone and in the ensemble, against Ana;
 4. what the LLM coder did: requests, answers read, codes refused, quotes not in the text (hallucination
-   rate), and wall and CPU time beside the ensemble's.
+   rate), and wall and CPU time beside the ensemble's;
+5. with ``--evaluate``: what ``qualcode evaluate --llm`` prints on the sample against Ana's coding (keyword,
+   embedding, default, llm, default+llm beside the prior, content-only and supervised baselines, same folds).
 
     python bench/llm_coder.py --base-url http://localhost:11434/v1 --model qwen2.5:7b-instruct [--few-shot]
-        [--limit 200] [--embedder use] [--concurrency 4] [--timeout 300]
+        [--evaluate] [--limit 200] [--embedder use] [--concurrency 4] [--timeout 300]
 
 ``--limit N`` codes only the first N participant segments (in document order) for a quick look; the
 figures are then over those segments only. Answers are kept in memory for the run only.
@@ -56,6 +58,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model", required=True, help="the model's name on that server")
     parser.add_argument("--api-key", default=os.environ.get("QUALCODE_LLM_API_KEY"))
     parser.add_argument("--few-shot", action="store_true", help="also run the grouped cross-validation")
+    parser.add_argument("--evaluate", action="store_true",
+                        help="also run qualcode evaluate's cross-validation with the LLM (systems llm, default+llm)")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--limit", type=int, default=None, help="only the first N participant segments")
     parser.add_argument("--embedder", default="use")
@@ -93,8 +97,10 @@ def main(argv: list[str] | None = None) -> None:
     cache = MemoryResponseCache()
 
     def llm_coder() -> LLMCoder:
+        # min_score 0: every code of an answered segment, so that a code the model left out counts against it
+        # in the fusion (alone, the cut below drops those at the "none" level).
         return LLMCoder(args.base_url, args.model, args.api_key, cache=cache, concurrency=args.concurrency,
-                        timeout=args.timeout)
+                        timeout=args.timeout, min_score=0.0)
 
     start = clock()
     llm = llm_coder().fit(codebook)
@@ -147,6 +153,21 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  HTTP requests {report.n_requests}; response_format used: {report.response_format}; "
           f"fuzzy quote matches kept: {report.n_fuzzy}; hallucination rate {report.hallucination_rate:.1%}")
     print(f"  time: keyword+embedding {t_zero}; LLM {t_llm}")
+
+    if args.evaluate:
+        from qualcode.coders.evaluate import cross_validate
+
+        print(f"\n5. qualcode evaluate with the LLM, against Ana ({args.folds}-fold, grouped by participant)")
+        focus = part["doc_id"].str.startswith("fg_")
+        groups = np.where(focus, part["doc_id"] + ":" + part["speaker"].astype(str), part["participant"].astype(str))
+        start = clock()
+        result = cross_validate(part, codebook, gold["ana"], groups, methods=("keyword", "embedding", "default"),
+                                folds=args.folds, curve=(), review=(), embedder=args.embedder, llm=llm_coder())
+        columns = ["system", "precision", "recall", "f1", "macro_f1", "kappa", "recall_at_k", "ece"]
+        print(result.summary[columns].round(3).to_string(index=False))
+        for note in result.notes:
+            print(f"  note: {note}")
+        print(f"  time: {since(start)}")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ codes seen for the first time and the saturation verdict before and after.
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,8 +37,9 @@ import pandas as pd
 
 from .analysis import saturation
 from .coders.ensemble import DEFAULT_MIN_SCORE, DEFAULT_TOP_K, combine
+from .coders.llm import LLMCoder
 from .corpus import Corpus
-from .errors import ProjectError, QualcodeError
+from .errors import LLMSkippedWarning, LLMWarning, ProjectError, QualcodeError
 from .io import LoadReport, SurveyColumns, load_corpus
 from .io.atomic import free_path
 from .io.paths import path_in
@@ -146,6 +148,9 @@ class RoundResult:
     report_not_rewritten : Path or None
         The report workbook already in ``out`` when the round had nothing new
         to suggest: not written again (``qualcode report`` writes a fresh one).
+    llm_skipped : str or None
+        With an LLM: what it could not code (its server failed) and the command
+        that asks it again; the other methods' suggestions are in the workbook.
     """
 
     documents: pd.DataFrame
@@ -162,6 +167,7 @@ class RoundResult:
     kept: list[Path] = field(default_factory=list)
     n_unsuggested_elsewhere: int = 0
     report_not_rewritten: Path | None = None
+    llm_skipped: str | None = None
 
     @property
     def n_failed(self) -> int:
@@ -203,6 +209,8 @@ class RoundResult:
                          f"segments ({methods})")
         else:
             lines.append("suggestions: none (nothing new to suggest)")
+        if self.llm_skipped:
+            lines.append(self.llm_skipped)
         first = self.codes_first_suggested
         lines.append(f"codes suggested that no coded quote has yet: {len(first)}"
                      + (f" ({', '.join(first[:8])}{', …' if len(first) > 8 else ''})" if first else ""))
@@ -330,7 +338,8 @@ def run_round(project: Project, source: str | Path | Sequence[str | Path] | Corp
               report: bool = True, name: str | None = None, workers: int = 1, scheduler: str | None = None,
               progress: bool = False, overwrite: bool = False, speakers: Sequence[str] = (),
               interviewer: Sequence[str] = (), survey: SurveyColumns | None = None,
-              doc_id: Literal["stem", "name", "path"] | Callable[[Path], str] = "stem") -> RoundResult:
+              doc_id: Literal["stem", "name", "path"] | Callable[[Path], str] = "stem",
+              llm: LLMCoder | None = None) -> RoundResult:
     """Add a round of transcripts, suggest codes for what is new, and write the review and report workbooks.
 
     Parameters
@@ -358,6 +367,10 @@ def run_round(project: Project, source: str | Path | Sequence[str | Path] | Corp
         Speaker labels to accept and the interviewer's labels (see :func:`~qualcode.io.load_corpus`).
     survey, doc_id
         How survey tables are read and document ids made (see :func:`~qualcode.io.load_corpus`).
+    llm : LLMCoder, optional
+        Also ask the LLM on your server (``qc.LLMCoder(base_url, model)``), beside ``methods``. When the
+        server fails, the other methods' suggestions still make the workbook, and ``llm_skipped`` (in the
+        summary) says which documents the LLM did not code and how to ask it again.
     Other parameters
         As :func:`~qualcode.workflow.suggest`.
 
@@ -390,9 +403,16 @@ def run_round(project: Project, source: str | Path | Sequence[str | Path] | Corp
                              "embedder": embedder, "codebook_version": _codebook_version(project)})
         segments = project.segments
         segments = segments[segments["doc_id"].isin(plan.todo + plan.owed)].reset_index(drop=True)
+        skipped: list[LLMSkippedWarning] = []
         if plan.todo:
-            found = suggest(project, methods=methods, learn=learn, embedder=embedder, documents=plan.todo,
-                            top_k=top_k, min_score=min_score)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", LLMWarning)
+                found = suggest(project, methods=methods, learn=learn, embedder=embedder, documents=plan.todo,
+                                top_k=top_k, min_score=min_score, llm=llm)
+            for warning in caught:  # passed on as they came; a skipped LLM is also said in the summary
+                if isinstance(warning.message, LLMSkippedWarning):
+                    skipped.append(warning.message)
+                warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
         else:
             found = combine([], top_k=1, min_score=0.0)
         if plan.owed:
@@ -402,6 +422,8 @@ def run_round(project: Project, source: str | Path | Sequence[str | Path] | Corp
     result = RoundResult(documents.reset_index(drop=True), report_frame, segments, found, first,
                          saturation_verdict(before), resumed=plan.resumed, owed=plan.owed,
                          n_unsuggested_elsewhere=plan.n_elsewhere)
+    if skipped and llm is not None:
+        result.llm_skipped = _llm_resume(skipped[0], llm, plan.todo, project.path)
     if out is not None and len(documents):
         folder = Path(out)
         folder.mkdir(parents=True, exist_ok=True)
@@ -447,6 +469,16 @@ def run_round(project: Project, source: str | Path | Sequence[str | Path] | Corp
     if plan.record is not None and out is not None:
         project.end_round(plan.record["id"])
     return result
+
+
+def _llm_resume(warning: LLMSkippedWarning, llm: LLMCoder, documents: list[str], project: Path | str) -> str:
+    """The summary line of a round whose LLM server failed: what was skipped, and how to ask again."""
+    shown = " ".join(f"-d {d}" for d in documents[:5]) + (" ..." if len(documents) > 5 else "")
+    first = str(warning).split(" First error: ", 1)[-1]
+    return (f"LLM skipped for {warning.n_failed} of {warning.n_segments} segments ({first}); the review "
+            "workbook holds the other methods' suggestions. When the server answers, ask the LLM again with: "
+            f"qualcode suggest {project} {shown} --llm {llm.base_url} --model {llm.model} (answers received are "
+            f"kept), then write a new workbook with: qualcode review export {project} WORKBOOK.xlsx")
 
 
 @dataclass

@@ -26,6 +26,7 @@ __all__ = [
     "LLMContextError",
     "LLMError",
     "LLMModelError",
+    "LLMSkippedWarning",
     "LLMTimeoutError",
     "LLMUnavailableError",
     "LLMWarning",
@@ -237,6 +238,18 @@ class LLMTimeoutError(LLMError, TimeoutError):
 
 class LLMWarning(QualcodeWarning):
     """The LLM coder dropped something (a quote not in the text, an unknown code, an unreadable answer) or failed."""
+
+
+class LLMSkippedWarning(LLMWarning):
+    """Beside other coders, the LLM server failed: ``n_failed`` of ``n_segments`` segments got no LLM answer.
+
+    The other coders' suggestions arrived; the run says how to ask the LLM again (answers received are kept).
+    """
+
+    def __init__(self, message: str, *, n_failed: int = 0, n_segments: int = 0) -> None:
+        super().__init__(message)
+        self.n_failed = n_failed
+        self.n_segments = n_segments
 
 
 class NoSpeakerLabelsWarning(QualcodeWarning):

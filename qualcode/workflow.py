@@ -769,7 +769,8 @@ def _imported_decisions(selections: pd.DataFrame, segments: pd.DataFrame,
 
 def evaluate_project(project: Project, *, methods: Sequence[str] = METHODS_EVALUATED, k: int = 3, folds: int = 5,
                      curve: Sequence[int] = DEFAULT_CURVE, review: Sequence[int] = DEFAULT_REVIEW,
-                     coder: str | None = None, seed: int = 0, embedder: str = "use") -> CrossValidation:
+                     coder: str | None = None, seed: int = 0, embedder: str = "use",
+                     llm: LLMCoder | None = None) -> CrossValidation:
     """How good would the suggestions have been on this project? Cross-validated against its human decisions.
 
     The gold coding is the project's current accept and manual decisions (an imported ``.qdpx`` coded in
@@ -788,6 +789,10 @@ def evaluate_project(project: Project, *, methods: Sequence[str] = METHODS_EVALU
         See :func:`qualcode.coders.evaluate.cross_validate`.
     coder : str, optional
         Only this coder's decisions are the gold coding (default: everyone's, pooled).
+    llm : LLMCoder, optional
+        Also measure the LLM on your server, alone (``llm``) and fused with the others (``default+llm``), on
+        the same folds (see :func:`~qualcode.coders.evaluate.cross_validate`). Its answers are kept in the
+        project, so a re-run sends nothing new; a server failure is a note and the rest is still measured.
 
     Returns
     -------
@@ -838,8 +843,10 @@ def evaluate_project(project: Project, *, methods: Sequence[str] = METHODS_EVALU
             groups = people.fillna("document:" + evaluated["doc_id"].astype(str)).astype(str)
             grouped_by = f"participant (column {column})"
     cache = MemoryEmbeddingCache() if project.read_only else project.embedding_cache()
+    if llm is not None and llm.cache is None and not project.read_only:
+        llm = clone(llm).set_params(cache=project.llm_cache())  # the caller's coder is left as it was
     result = cross_validate(evaluated, codebook, gold, groups.to_numpy(), methods=methods, k=k, folds=folds,
                             curve=curve, review=review, seed=seed, embedder=embedder, cache=cache,
-                            grouped_by=grouped_by)
+                            grouped_by=grouped_by, llm=llm)
     result.notes[:0] = notes
     return result

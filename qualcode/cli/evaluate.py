@@ -14,6 +14,7 @@ from ..io.cells import csv_frame, reporting
 from ..project import Project
 from ..workflow import evaluate_project
 from .app import app, command, say, shown
+from .llm_options import API_KEY, LLM_CONCURRENCY, LLM_TIMEOUT, LLM_URL, MODEL, llm_coder
 
 __all__ = ["evaluate_cmd", "table_paths"]
 
@@ -102,7 +103,9 @@ def evaluate_cmd(project: Path = typer.Argument(..., help="Project file with hum
                                                                       "file, per code / curve / reliability "
                                                                       "beside it (FILE_codes.csv …)."),
                  overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing CSV files of these "
-                                                                           "names.")) -> None:
+                                                                           "names."),
+                 llm: str | None = LLM_URL, model: str | None = MODEL, api_key: str | None = API_KEY,
+                 llm_timeout: float = LLM_TIMEOUT, llm_concurrency: int = LLM_CONCURRENCY) -> None:
     """Measure the suggestions against the project's own coding, on participants they did not learn from.
 
     Prints per-code precision, recall, F1 and Cohen's kappa, micro and macro
@@ -118,7 +121,14 @@ def evaluate_cmd(project: Path = typer.Argument(..., help="Project file with hum
         qualcode evaluate estudio.qualcode
 
         qualcode evaluate estudio.qualcode --methods default --curve 0,5,20 --csv evaluacion.csv
+
+        qualcode evaluate estudio.qualcode --llm http://localhost:11434/v1 --model qwen2.5:7b-instruct
+
+    With --llm and --model, the LLM on your server is measured too, alone (llm) and fused with the
+    others (default+llm), on the same folds: each evaluated segment is sent once, its answer kept in
+    the project, so running it again sends nothing new.
     """
+    coder_llm = llm_coder(llm, model, api_key, llm_timeout, llm_concurrency)
     wanted = tuple(m.strip() for m in methods.split(",") if m.strip())
     unknown = [m for m in wanted if m not in METHODS_EVALUATED]
     if unknown or not wanted:
@@ -132,7 +142,7 @@ def evaluate_cmd(project: Path = typer.Argument(..., help="Project file with hum
     p = Project.open(project)  # written to: the embedding cache
     try:
         result = evaluate_project(p, methods=wanted, k=k, folds=folds, curve=sizes, review=budgets, coder=coder,
-                                  seed=seed, embedder=embedder)
+                                  seed=seed, embedder=embedder, llm=coder_llm)
     finally:
         p.close()
     _show(result, k)

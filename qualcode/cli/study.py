@@ -19,7 +19,6 @@ from ..codebook import load_codebook
 from ..coders import EnsembleCoder, available_coders
 from ..coders.active import QUEUE_ORDERS
 from ..coders.ensemble import DEFAULT_MIN_SCORE, DEFAULT_TOP_K
-from ..coders.llm import CONCURRENCY, LLMCoder
 from ..errors import (
     NoSpeakerLabelsWarning,
     ParameterError,
@@ -32,7 +31,6 @@ from ..export.excel import CSV_SEPARATORS, DEFAULT_BY, DEFAULT_ORDER, table_file
 from ..io import REMEMBERED
 from ..io.atomic import atomic_write_bytes, check_outputs, check_writable, write_failure
 from ..io.cells import reporting
-from ..io.chat import TIMEOUT_SECONDS, check_base_url
 from ..io.roles import ROLES, parse_roles
 from ..messages import header, headers
 from ..messages import say as say_word
@@ -63,6 +61,7 @@ from .corpus import (
     SURVEY_TEXT,
     load_options,
 )
+from .llm_options import API_KEY, LLM_CONCURRENCY, LLM_TIMEOUT, LLM_URL, MODEL, llm_coder
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -265,16 +264,8 @@ def suggest_cmd(project: Path = typer.Argument(..., help="Project file."),
                 document: list[str] | None = typer.Option(None, "--document", "-d",
                                                              help="Only this document (repeat for more)."),
                 workers: int = WORKERS, scheduler: str | None = SCHEDULER, quiet: bool = QUIET,
-                llm: str | None = typer.Option(None, "--llm", help="Also ask the LLM on your own OpenAI-compatible "
-                                               "server at this URL (e.g. http://localhost:11434/v1); nothing "
-                                               "else is contacted."),
-                model: str | None = typer.Option(None, "--model", help="The model's name on the --llm server."),
-                api_key: str | None = typer.Option(None, "--api-key", envvar="QUALCODE_LLM_API_KEY",
-                                                   help="Key for the --llm server, if it asks for one."),
-                llm_timeout: float = typer.Option(TIMEOUT_SECONDS, "--llm-timeout", min=1,
-                                                  help="Seconds to wait for one answer of the --llm server."),
-                llm_concurrency: int = typer.Option(CONCURRENCY, "--llm-concurrency", min=1,
-                                                    help="Requests to the --llm server at once.")) -> None:
+                llm: str | None = LLM_URL, model: str | None = MODEL, api_key: str | None = API_KEY,
+                llm_timeout: float = LLM_TIMEOUT, llm_concurrency: int = LLM_CONCURRENCY) -> None:
     """Suggest codes for participant segments and store them in the project (replacing earlier ones).
 
     Embeddings of texts seen before come from the project's cache, so a re-run
@@ -290,12 +281,10 @@ def suggest_cmd(project: Path = typer.Argument(..., help="Project file."),
 
         qualcode suggest study.qualcode --llm http://localhost:11434/v1 --model qwen2.5:7b-instruct
     """
-    if (llm is None) != (model is None):
-        _fail(ParameterError("--llm and --model go together: the server's URL and the model's name on it."))
-    if llm is not None:
-        check_base_url(llm)
-    coder = None if llm is None else LLMCoder(llm, model or "", api_key, timeout=llm_timeout,
-                                                concurrency=llm_concurrency)
+    try:
+        coder = llm_coder(llm, model, api_key, llm_timeout, llm_concurrency)
+    except ParameterError as exc:
+        _fail(exc)
     p = Project.open(project)
     out = suggest(p, methods=_methods(methods), top_k=top_k,
                   min_score=min_score, learn=learn, documents=document or None, workers=workers,
@@ -321,7 +310,9 @@ def round_cmd(project: Path = typer.Argument(..., help="Project file (created wi
               overwrite: bool = OVERWRITE, speakers: list[str] | None = SPEAKERS,
               interviewer: list[str] | None = INTERVIEWER, survey_id: str | None = SURVEY_ID,
               survey_text: list[str] | None = SURVEY_TEXT, survey_speaker: str | None = SURVEY_SPEAKER,
-              doc_id: str = DOC_ID) -> None:
+              doc_id: str = DOC_ID, llm: str | None = LLM_URL, model: str | None = MODEL,
+              api_key: str | None = API_KEY, llm_timeout: float = LLM_TIMEOUT,
+              llm_concurrency: int = LLM_CONCURRENCY) -> None:
     """Add a round of interviews, suggest codes for what is new, write the review and report workbooks.
 
     Unchanged files are skipped; only new and changed documents are suggested
@@ -344,8 +335,13 @@ def round_cmd(project: Path = typer.Argument(..., help="Project file (created wi
         qualcode round study.qualcode "nacional/**/*.docx" -a atributos.xlsx --out nacional --workers 8
 
         qualcode round study.qualcode nacional/ -a atributos.xlsx --scheduler tcp://10.0.0.5:8786
-    """
 
+        qualcode round study.qualcode ronda3/ --out ronda3 --llm http://localhost:11434/v1 --model qwen2.5:7b
+    """
+    try:
+        llm_model = llm_coder(llm, model, api_key, llm_timeout, llm_concurrency)
+    except ParameterError as exc:
+        _fail(exc)
     p = Project.open(project)
     try:
         with warnings.catch_warnings():  # the rows printed below say it, with the remedy
@@ -355,7 +351,7 @@ def round_cmd(project: Path = typer.Argument(..., help="Project file (created wi
                                workers=workers, scheduler=scheduler, progress=not quiet, overwrite=overwrite,
                                speakers=speakers or (), interviewer=interviewer or (),
                                **load_options(survey_id, survey_text, survey_speaker, doc_id, paths),
-                               unit=unit)  # type: ignore[arg-type]  # the user's text; load_corpus() refuses others
+                               unit=unit, llm=llm_model)  # type: ignore[arg-type]  # the user's text; load_corpus() refuses others
     except QualcodeError as exc:
         _fail(exc, 2)
     except KeyboardInterrupt:

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 
-from ..errors import ParameterError, QualcodeWarning
+from ..errors import LLMError, ParameterError, QualcodeWarning
 from ..schemas import coded, columns, returns, takes
 from .active import learning_order, tfidf_vectorizer
 from .embedders import EmbeddingCache, MemoryEmbeddingCache
@@ -26,6 +27,7 @@ from .ensemble import DEFAULT_MIN_SCORE, DEFAULT_TOP_K, EnsembleCoder, combine
 from .ensemble import suggest as ensemble_suggest
 from .keyword import KeywordCoder
 from .learned import LearnedCoder
+from .llm import LLMCoder, MemoryResponseCache
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
     from ..codebook import Code, Codebook
     from .embedders import Embedder
 
-__all__ = ["BASELINES", "DEFAULT_CURVE", "DEFAULT_REVIEW", "EVALUATION_COLUMNS", "METHODS_EVALUATED",
+__all__ = ["BASELINES", "DEFAULT_CURVE", "DEFAULT_REVIEW", "EVALUATION_COLUMNS", "LLM_SYSTEMS", "METHODS_EVALUATED",
            "CrossValidation", "cross_validate", "evaluate"]
 
 EVALUATION_COLUMNS = columns("evaluation")
@@ -198,6 +200,8 @@ def grouped_cross_validation(segments: pd.DataFrame, codebook: Codebook, gold: p
 #: The coders ``cross_validate`` can measure: each zero-shot coder alone, the learned coder alone, and ``default``,
 #: what ``qc.suggest`` gives (the ensemble, learning from the training fold's decisions).
 METHODS_EVALUATED = ("keyword", "embedding", "learned", "default")
+#: Measured as well when an LLM coder is given: the LLM alone and what ``qc.suggest(..., llm=...)`` gives.
+LLM_SYSTEMS = ("llm", "default+llm")
 #: The baselines measured in the same run: the training fold's most frequent codes, TF-IDF similarity of the
 #: text to each code's label and definition, and a supervised TF-IDF + logistic regression per code.
 BASELINES = ("prior", "content", "supervised")
@@ -334,10 +338,12 @@ def _prior_ranking(train_gold: pd.DataFrame, test: pd.DataFrame) -> pd.DataFrame
 class _Methods:
     """Runs each evaluated coder on a fold through the public coders, with one embedding cache for all."""
 
-    def __init__(self, codebook: Codebook, embedder: str | Embedder, cache: EmbeddingCache) -> None:
+    def __init__(self, codebook: Codebook, embedder: str | Embedder, cache: EmbeddingCache,
+                 llm: LLMCoder | None = None) -> None:
         self.codebook = codebook
         self.embedder = embedder
         self.cache = cache
+        self.llm = llm
         self.n_codes = max(1, sum(1 for _ in codebook))
         #: What the coders said (a method skipped for this codebook …): once in the notes, not once per fold.
         self.said: set[str] = set()
@@ -354,6 +360,13 @@ class _Methods:
         return out
 
     def _ranking(self, method: str, test: pd.DataFrame, decisions: pd.DataFrame | None) -> pd.DataFrame:
+        if method in LLM_SYSTEMS and self.llm is not None:
+            if method == "llm":
+                coder = clone(self.llm).set_params(min_score=0.0).fit(self.codebook, decisions)
+                return _ranked(coder.suggest(test))
+            return _ranked(ensemble_suggest(test, self.codebook, decisions=decisions, top_k=self.n_codes,
+                                            min_score=0.0, embedder=self.embedder,  # type: ignore[arg-type]
+                                            cache=self.cache, llm=self.llm))
         if method == "learned":
             if decisions is None or decisions.empty:
                 return _ranked(pd.DataFrame(columns=["segment_id", "code_id", "score"]))
@@ -366,6 +379,33 @@ class _Methods:
             out = ensemble_suggest(test, self.codebook, methods=[method], learn=False, top_k=self.n_codes,
                                    min_score=0.0, embedder=self.embedder, cache=self.cache)  # type: ignore[arg-type]
         return _ranked(out)
+
+
+def _ask_llm(llm: LLMCoder, codebook: Codebook, splits: list, segments: pd.DataFrame, gold: pd.DataFrame,
+             texts: pd.Series) -> str:
+    """Ask the LLM about each fold's held-out segments (few-shot from its training side); a note on what it did.
+
+    A note starting with ``!`` says the LLM could not be measured and how to try again.
+    """
+    asked = cached = proposed = not_in_text = unknown = 0
+    for train, test in splits:
+        train_ids = set(segments.iloc[train]["segment_id"])
+        decisions = _accepted(gold[gold["segment_id"].isin(train_ids)], texts)
+        coder = clone(llm).set_params(on_error="raise").fit(codebook, decisions)
+        try:
+            with warnings.catch_warnings():  # counted below, once for all folds
+                warnings.simplefilter("ignore", QualcodeWarning)
+                coder.suggest(segments.iloc[test])
+        except LLMError as exc:
+            return (f"!{exc} Nothing else was measured with the LLM; answers received are kept, so running the "
+                    "same evaluation again asks only for the rest.")
+        report = coder.report_
+        asked, cached = asked + report.n_asked, cached + report.n_cached
+        proposed, unknown, not_in_text = (proposed + report.n_proposed, unknown + report.n_unknown_code,
+                                          not_in_text + report.n_not_in_text)
+    rate = not_in_text / (proposed - unknown) if proposed - unknown else 0.0
+    return (f"LLM {llm.model}: {asked} segments asked, {cached} answered from the cache; {proposed} codes proposed, "
+            f"{unknown} not in the codebook, {not_in_text} quotes not in the segment (hallucination rate {rate:.1%}).")
 
 
 def _sample_per_code(train_gold: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.DataFrame:
@@ -443,7 +483,7 @@ def cross_validate(segments: pd.DataFrame, codebook: Codebook, gold: pd.DataFram
                    methods: Sequence[str] = METHODS_EVALUATED, k: int = 3, folds: int = 5,
                    curve: Sequence[int] = DEFAULT_CURVE, review: Sequence[int] = DEFAULT_REVIEW, seed: int = 0,
                    embedder: str | Embedder = "use", cache: EmbeddingCache | None = None,
-                   grouped_by: str = "participant") -> CrossValidation:
+                   grouped_by: str = "participant", llm: LLMCoder | None = None) -> CrossValidation:
     """Measure each coder on people it has not seen, beside the prior, content-only and supervised baselines.
 
     Folds are grouped (``GroupKFold`` on ``groups``): a participant's
@@ -482,6 +522,14 @@ def cross_validate(segments: pd.DataFrame, codebook: Codebook, gold: pd.DataFram
         so each text is encoded once.
     grouped_by : str
         What ``groups`` are, for the report.
+    llm : LLMCoder, optional
+        Also measure :data:`LLM_SYSTEMS` on the same folds: the LLM alone and fused with the others. Each
+        evaluated segment is asked once, in its held-out fold, shown few-shot examples from the training
+        fold only (and without the interviewer's question: only the evaluated segments are given); the
+        calibration of each fold comes from the training fold's answers and gold coding. Answers go to
+        the coder's ``cache``, so a re-run sends nothing new. Not in the learning curve or the review
+        simulation (each of their points would ask again). A server failure is a note, and the other
+        systems are still measured.
 
     Returns
     -------
@@ -525,19 +573,32 @@ def cross_validate(segments: pd.DataFrame, codebook: Codebook, gold: pd.DataFram
     gold_pairs = set(zip(gold["segment_id"], gold["code_id"], strict=True))
     languages = segments["language"].dropna() if "language" in segments.columns else pd.Series(dtype=object)
     lang = "en" if len(languages) and languages.mode().iloc[0] == "en" else "es"
-    run = _Methods(codebook, embedder, cache if cache is not None else MemoryEmbeddingCache())
+    run = _Methods(codebook, embedder, cache if cache is not None else MemoryEmbeddingCache(), llm)
     content = _content_ranking(segments, codebook, lang)
-    rankings: dict[str, list[pd.DataFrame]] = {m: [] for m in (*methods, *BASELINES)}
+    systems = (*methods, *(LLM_SYSTEMS if llm is not None else ()))
+    rankings: dict[str, list[pd.DataFrame]] = {m: [] for m in (*systems, *BASELINES)}
     curves: dict[tuple[str, str, int], list[pd.DataFrame]] = {}
     accepted: dict[tuple[str, str, int], list[int]] = {}
     failed: dict[str, str] = {}
     order_in_reading = {s: i for i, s in enumerate(ids)}
-    for fold, (train, test) in enumerate(GroupKFold(n_splits=folds).split(segments, groups=keys)):
+    splits = list(GroupKFold(n_splits=folds).split(segments, groups=keys))
+    if llm is not None:
+        if llm.cache is None:  # the folds read each other's answers: they must be kept somewhere
+            llm = clone(llm).set_params(cache=MemoryResponseCache())
+            run.llm = llm
+        # Every segment asked once, before any fold is measured: each fold's calibration then reads the
+        # answers of its whole training side, the same on a first run and on a re-run from the cache.
+        said = _ask_llm(llm, codebook, splits, segments, gold, texts)
+        if said.startswith("!"):
+            failed.update(dict.fromkeys(LLM_SYSTEMS, said[1:]))
+        else:
+            notes.append(said)
+    for fold, (train, test) in enumerate(splits):
         train_seg, test_seg = segments.iloc[train], segments.iloc[test]
         test_ids = set(test_seg["segment_id"])
         train_gold = gold[gold["segment_id"].isin(set(train_seg["segment_id"]))]
         decisions = _accepted(train_gold, texts)
-        for method in methods:
+        for method in systems:
             if method in failed:
                 continue
             try:

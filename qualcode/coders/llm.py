@@ -62,7 +62,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from ..codebook import Codebook
 from ..corpus import questions
-from ..errors import LLMContextError, LLMError, LLMWarning, ParameterError
+from ..errors import LLMContextError, LLMError, LLMSkippedWarning, LLMWarning, ParameterError
 from ..io.chat import BACKOFF_SECONDS, RETRIES, TIMEOUT_SECONDS, ChatClient, check_base_url
 from ..nlp.normalize import fold_fast
 from ..parallel import current
@@ -907,8 +907,12 @@ class LLMCoder(BaseCoder):
                 raise failures[0]
         if failures or report.n_unknown_code or report.n_not_in_text or report.n_no_quote or report.n_unreadable \
                 or report.n_too_many:
-            detail = f" First error: {failures[0]}" if failures else ""
-            warnings.warn(report.summary() + detail, LLMWarning, stacklevel=2)
+            if failures:
+                warnings.warn(LLMSkippedWarning(f"{report.summary()} First error: {failures[0]}",
+                                                n_failed=report.n_failed, n_segments=report.n_segments),
+                              stacklevel=2)
+            else:
+                warnings.warn(report.summary(), LLMWarning, stacklevel=2)
         return typed_suggestions(rows)
 
     def _ask(self, todo: dict[str, tuple[str, str]], report: LLMReport) -> list[LLMError]:

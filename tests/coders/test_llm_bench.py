@@ -33,12 +33,13 @@ def test_llm_bench_prints_the_table_with_and_without_the_llm(capsys):
     server = llm_server.ChatServer(script)
     try:
         bench.main(["--base-url", server.url, "--model", "fixture", "--limit", "30", "--embedder", "tfidf",
-                    "--few-shot", "--folds", "2"])
+                    "--few-shot", "--evaluate", "--folds", "2"])
     finally:
         server.close()
     out = capsys.readouterr().out
     for name in ("zero-shot ensemble (keyword+embedding) vs ana", "LLM alone vs luis", "ensemble + LLM vs ana",
-                 "baseline (top-3 frequent) vs ana", "LLM few-shot (held out) vs ana"):
+                 "baseline (top-3 frequent) vs ana", "LLM few-shot (held out) vs ana",
+                 "5. qualcode evaluate with the LLM", "default+llm", "supervised"):
         assert name in out
     assert "30 codes not in the codebook refused" in out and "HTTP requests 30" in out
     assert all(path == "/v1/chat/completions" for path in server.paths)

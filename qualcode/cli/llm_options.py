@@ -1,0 +1,37 @@
+"""The ``--llm URL --model NAME`` options shared by ``qualcode suggest``, ``round`` and ``evaluate``."""
+
+from __future__ import annotations
+
+import typer
+
+from ..coders.llm import CONCURRENCY, LLMCoder
+from ..errors import ParameterError
+from ..io.chat import TIMEOUT_SECONDS, check_base_url
+
+__all__ = ["API_KEY", "LLM_CONCURRENCY", "LLM_TIMEOUT", "LLM_URL", "MODEL", "llm_coder"]
+
+LLM_URL = typer.Option(None, "--llm", help="Also ask the LLM on your own OpenAI-compatible server at this URL "
+                                           "(e.g. http://localhost:11434/v1); nothing else is contacted.")
+MODEL = typer.Option(None, "--model", help="The model's name on the --llm server.")
+API_KEY = typer.Option(None, "--api-key", envvar="QUALCODE_LLM_API_KEY",
+                       help="Key for the --llm server, if it asks for one.")
+LLM_TIMEOUT = typer.Option(TIMEOUT_SECONDS, "--llm-timeout", min=1,
+                           help="Seconds to wait for one answer of the --llm server.")
+LLM_CONCURRENCY = typer.Option(CONCURRENCY, "--llm-concurrency", min=1, help="Requests to the --llm server at once.")
+
+
+def llm_coder(url: str | None, model: str | None, api_key: str | None, timeout: float,
+              concurrency: int) -> LLMCoder | None:
+    """The LLM coder the options ask for (``None`` without ``--llm``), checked before any work.
+
+    Raises
+    ------
+    ParameterError
+        For ``--llm`` without ``--model`` (or the reverse), or a URL that is not an http(s) base URL.
+    """
+    if (url is None) != (model is None):
+        raise ParameterError("--llm and --model go together: the server's URL and the model's name on it.")
+    if url is None:
+        return None
+    check_base_url(url)
+    return LLMCoder(url, model, api_key, timeout=timeout, concurrency=concurrency)
