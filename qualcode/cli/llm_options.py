@@ -21,14 +21,18 @@ LLM_CONCURRENCY = typer.Option(CONCURRENCY, "--llm-concurrency", min=1, help="Re
 
 
 def llm_coder(url: str | None, model: str | None, api_key: str | None, timeout: float,
-              concurrency: int) -> LLMCoder | None:
+              concurrency: int, methods: tuple[str, ...] = ()) -> LLMCoder | None:
     """The LLM coder the options ask for (``None`` without ``--llm``), checked before any work.
 
     Raises
     ------
     ParameterError
-        For ``--llm`` without ``--model`` (or the reverse), or a URL that is not an http(s) base URL.
+        For ``--llm`` without ``--model`` (or the reverse), ``--methods llm`` without them, or a URL that is
+        not an http(s) base URL.
     """
+    if "llm" in methods and url is None and model is None:
+        raise ParameterError("--methods llm needs your own server: add --llm URL --model NAME (e.g. --llm "
+                             "http://localhost:11434/v1 --model qwen2.5:7b-instruct).")
     if (url is None) != (model is None):
         raise ParameterError("--llm and --model go together: the server's URL and the model's name on it.")
     if url is None:

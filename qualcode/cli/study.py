@@ -282,7 +282,7 @@ def suggest_cmd(project: Path = typer.Argument(..., help="Project file."),
         qualcode suggest study.qualcode --llm http://localhost:11434/v1 --model qwen2.5:7b-instruct
     """
     try:
-        coder = llm_coder(llm, model, api_key, llm_timeout, llm_concurrency)
+        coder = llm_coder(llm, model, api_key, llm_timeout, llm_concurrency, _methods(methods))
     except ParameterError as exc:
         _fail(exc)
     p = Project.open(project)
@@ -339,7 +339,7 @@ def round_cmd(project: Path = typer.Argument(..., help="Project file (created wi
         qualcode round study.qualcode ronda3/ --out ronda3 --llm http://localhost:11434/v1 --model qwen2.5:7b
     """
     try:
-        llm_model = llm_coder(llm, model, api_key, llm_timeout, llm_concurrency)
+        llm_model = llm_coder(llm, model, api_key, llm_timeout, llm_concurrency, _methods(methods))
     except ParameterError as exc:
         _fail(exc)
     p = Project.open(project)

@@ -165,6 +165,17 @@ def test_cli_evaluate_llm_options_misused_are_refused(coded_project):
     assert result.exit_code != 0 and "--llm and --model go together" in result.output
 
 
+@pytest.mark.parametrize("command", ["suggest", "round"])
+def test_cli_methods_llm_without_a_server_says_which_options_to_add(tmp_path, command):
+    project = tmp_path / "study.qualcode"
+    assert runner.invoke(app, ["init", str(project)]).exit_code == 0
+    args = [command, str(project), *([str(tmp_path)] if command == "round" else []), "--methods", "keyword,llm"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    said = " ".join(result.output.split())
+    assert "--methods llm needs your own server: add --llm URL --model NAME" in said and "qc." not in said
+
+
 ROUND = ["int_d02_final.txt", "int_pa2_final.txt"]
 
 
