@@ -246,3 +246,25 @@ def test_run_round_llm_skipped_is_a_warning_and_a_summary_line(tmp_path, samples
             result = qc.run_round(project, _round_folder(tmp_path, samples), methods=["keyword"], llm=down)
         assert result.llm_skipped and any(line.startswith("LLM skipped for") for line in result.summary())
         assert set(result.suggestions["method"]) == {"keyword"}
+
+
+def test_round_with_the_llm_alone_and_its_server_down_fails_saying_so_and_the_same_command_resumes(tmp_path,
+                                                                                                   samples):
+    project = tmp_path / "study.qualcode"
+    assert runner.invoke(app, ["init", str(project)]).exit_code == 0
+    folder = _round_folder(tmp_path, samples)
+    port = free_port()
+    args = ["round", str(project), str(folder), "--out", str(tmp_path / "out"), "--methods", "llm", "-q",
+            "--no-report", "--llm", f"http://127.0.0.1:{port}/v1", "--model", "test-model", "--llm-timeout", "5"]
+    down = runner.invoke(app, args)
+    assert down.exit_code == 2 and "no LLM server answers" in " ".join(down.output.split())
+    assert not (tmp_path / "out" / "revision_ronda.xlsx").exists()
+    server = llm_server.ChatServer(quoting)
+    try:
+        args[args.index("--llm") + 1] = server.url
+        again = runner.invoke(app, args)
+        assert again.exit_code == 0, again.output
+        assert "resuming the interrupted round" in again.output and len(server.requests) > 0
+        assert (tmp_path / "out" / "revision_ronda.xlsx").exists()
+    finally:
+        server.close()
