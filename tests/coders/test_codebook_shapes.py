@@ -111,5 +111,5 @@ def test_one_skip_role_given_as_text_is_that_role_not_its_letters(segments, stud
 
 def test_suggest_refuses_an_unknown_method_listing_the_registered_ones(segments, study_codebook):
     with pytest.raises(ParameterError, match=r"unknown method\(s\) \['keywords'\]; choose from \['embedding', "
-                                                r"'keyword', 'learned'\]"):
+                                                r"'keyword', 'learned', 'llm'\]"):
         suggest_table(segments, study_codebook, methods=["keywords"])
