@@ -527,7 +527,14 @@ def export_refi_qda(project: Project, path: str | Path, *, lang: str = "es", des
         Write a pseudonymized copy of the project (see
         :func:`pseudonymized_project`): sources' text and names, selections,
         memos, cases, variables and users hold no listed or detected name;
-        selections still point at the same words.
+        selections still point at the same words. The notes of an imported
+        project are then left out (warned).
+
+    A project imported from another tool (:func:`import_refi_qda`) writes
+    back the memos it kept as notes (:func:`imported_notes`: journals,
+    annotations, source, case, code and project memos), each where the
+    spec puts it (see :func:`qualcode.export.refi_qda.qde_bytes`), so
+    qualcode → ``.qdpx`` → qualcode → ``.qdpx`` keeps them.
 
     Returns
     -------
@@ -550,6 +557,11 @@ def export_refi_qda(project: Project, path: str | Path, *, lang: str = "es", des
     check_writable([path], overwrite=overwrite)
     with reporting(path, "XML (the .qdpx project)"):
         if pseudonymizer is not None and not isinstance(project, PseudonymizedProject):
+            kept = len(imported_notes(project))
+            if kept:  # free text of another tool, not pseudonymized: left out rather than risk a name
+                warnings.warn(f"{path}: the {kept} note(s) imported with this project (journals, annotations …) are "
+                              "not written in a pseudonymized export; export without pseudonymization to keep them.",
+                              QualcodeWarning, stacklevel=2)
             with pseudonymized_project(project, pseudonymizer) as hidden:
                 _write_qdpx(hidden, path, lang=lang, description=description, overwrite=overwrite)
         else:
@@ -560,8 +572,9 @@ def export_refi_qda(project: Project, path: str | Path, *, lang: str = "es", des
 def _write_qdpx(project: Project, path: str | Path, *, lang: str, description: str, overwrite: bool) -> None:
     stored = project.query("SELECT value FROM meta WHERE key = 'name'")
     name = stored[0][0] if stored else Path(project.path).stem
+    # A project imported from another tool writes back the memos it kept as notes (journals, annotations …).
     data = qdpx_bytes(project.codebook(), project.documents, decisions(project), name=name, lang=lang,
-                      description=description, roles=project.roles().columns)
+                      description=description, roles=project.roles().columns, notes=imported_notes(project))
     atomic_write_bytes(path, data, overwrite=overwrite)
 
 

@@ -70,7 +70,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 import pandas as pd
 
 from ..codebook.model import Codebook
-from ..codebook.qdc import code_guid, is_codebook_set, read_qdc
+from ..codebook.qdc import guid_key, is_codebook_set, read_codebook_summary, read_codebook_xml
 from ..corpus import ReadDocument
 from ..errors import ExchangeFileError, ParameterError, QualcodeError, QualcodeWarning
 from ..io.paths import existing_file
@@ -280,9 +280,8 @@ _MEDIA = {"PictureSource": "PictureSelection", "AudioSource": "AudioSelection", 
           "PDFSource": "PDFSelection"}
 
 
-def _key(guid: str | None) -> str:
-    """A GUID as a lookup key: braces, case and surrounding space do not matter (tools differ)."""
-    return (guid or "").strip().strip("{}").upper()
+# A GUID as a lookup key (braces, case and space do not matter): one rule for codes, sources, notes ….
+_key = guid_key
 
 
 class _Issues:
@@ -478,17 +477,10 @@ class _Reader:
                                 why="its variables have no document to go on; link the case to its sources")
 
     def _codebook(self) -> tuple[Codebook | None, dict[str, str]]:
-        codebook_el = _first(self.root, "CodeBook")
-        codebook = read_qdc(self.path.with_suffix(".qdc"), data=self.data) if codebook_el is not None else None
-        guid_to_code: dict[str, str] = {}
-        if codebook is not None and codebook_el is not None:
-            ours = {_key(code_guid(c.id)): c.id for c in codebook}
-            ordered = [el for el in codebook_el.iter() if _local(el) == "Code"]
-            # Matched by position only when the counts agree; otherwise nothing is (an empty list on purpose).
-            for el, code in zip(ordered, codebook.codes if len(ordered) == len(codebook.codes) else [], strict=False):
-                guid_to_code[_key(el.get("guid"))] = code.id
-            guid_to_code.update(ours)
-        return codebook, guid_to_code
+        """The code book and each code's GUID → its id, from the one parse of the ``.qde`` (matched by GUID)."""
+        if _first(self.root, "CodeBook") is None:
+            return None, {}
+        return read_codebook_xml(self.root, name=self.where, stem=self.path.stem)
 
     def _sources(self) -> list[_Source]:
         """The text-bearing sources; every other kind of source is counted in the report with its codings."""
@@ -848,9 +840,19 @@ class _Reader:
         """Project memo, journals and notes no element used; Sets, Graphs and the Links not read as annotations."""
         root, issues = self.root, self.issues
         description = _text_of(_first(root, "Description"))
-        if description:
+        # qualcode's own (and, through QualCoder, its project memo): the code book's title, read with the code book.
+        if description and read_codebook_summary(description) is None:
             self._note(None, "project memo", root.get("name") or "", self._user(root.get("creatingUserGUID")),
                        root.get("creationDateTime"), None, None, None, description)
+        for ref in _children(root, "NoteRef"):  # notes about the whole project (Project.xsd's last element)
+            guid = _key(ref.get("targetGUID"))
+            if guid in self.notes.used:  # already a coding's memo or an annotation: kept there, once
+                continue
+            note = self._note_elements().get(guid)
+            text = self._note_text(guid, ref.sourceline, "the project")
+            if note is not None and text:
+                self._note(None, "project memo", note.get("name") or "", self._user(note.get("creatingUser")),
+                           note.get("creationDateTime"), None, None, None, text)
         for codebook in _children(root, "CodeBook"):
             for code in codebook.iter():
                 for ref in _children(code, "NoteRef") if _local(code) == "Code" else []:

@@ -253,7 +253,8 @@ def test_every_coding_of_the_real_nvivo_project_is_kept_at_its_own_span(nvivo):
 # -- memos and the report -------------------------------------------------------------------------------------
 
 
-def test_memos_in_every_form_become_coding_memos_or_notes(tmp_path):
+def memos_qdpx(tmp_path: Path) -> tuple[Path, str]:
+    """A .qdpx with a memo in every place the spec allows (QualCoder's, MAXQDA's and NVivo's forms)."""
     text = "Interviewer: Hello\nAna: I trust my peers a lot. We share materials.\n"
     a, b = text.index("I trust my peers"), text.index("I trust my peers") + 16
     c, d = text.index("We share"), text.index("We share") + 8
@@ -281,6 +282,11 @@ def test_memos_in_every_form_become_coding_memos_or_notes(tmp_path):
     path = qdpx(tmp_path / "memos.qdpx", body, {f"sources/{SOURCE}.txt": text, f"sources/{note}1.txt": "journal entry",
                                                f"sources/{note}4.txt": "NVivo annotation"}, tail=tail,
                 code=f'<NoteRef targetGUID="{note}5"/>')
+    return path, text
+
+
+def test_memos_in_every_form_become_coding_memos_or_notes(tmp_path):
+    path, text = memos_qdpx(tmp_path)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # every memo has a home: nothing to warn about
         project = import_refi_qda(path, tmp_path / "m.qualcode")
@@ -429,3 +435,105 @@ def test_qualcoder_timestamp_with_an_offset_and_a_z_is_read_as_that_time(tmp_pat
         project = import_refi_qda(tmp_path / "qc.qdpx", tmp_path / "qc.qualcode")
     created = set(qc.decisions(project)["created_at"])
     assert created == {"2026-12-01T03:31:39.780062+00:00"}
+
+
+# -- imported notes written back (qualcode → .qdpx → qualcode keeps them) -----------------------------------------
+
+PARTICIPANT = ('<Variables><Variable guid="90000000-0000-0000-0000-000000000001" name="participant" '
+               'typeOfVariable="Text"/></Variables>')
+
+
+def _with_participant(path: Path) -> Path:
+    """The memos fixture with its case's participant as a variable (so the export has a case for the case memo)."""
+    with zipfile.ZipFile(path) as archive:
+        members = {n: archive.read(n) for n in archive.namelist()}
+    qde = members["project.qde"].decode("utf-8")
+    qde = qde.replace("<Sources>", PARTICIPANT + "<Sources>", 1).replace(
+        '<Description>case memo</Description>', '<Description>case memo</Description><VariableValue><VariableRef '
+        'targetGUID="90000000-0000-0000-0000-000000000001"/><TextValue>Ana</TextValue></VariableValue>')
+    members["project.qde"] = qde.encode("utf-8")
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+def _notes(project: Project) -> set[tuple]:
+    notes = qc.imported_notes(project)
+    return {tuple(None if pd.isna(v) else v for v in row)
+            for row in notes[["kind", "doc_id", "start", "end", "quote", "author", "text"]].itertuples(index=False)}
+
+
+def test_notes_roundtrip_every_kind_is_written_back_where_the_spec_puts_it_and_read_again(tmp_path):
+    path, _ = memos_qdpx(tmp_path)
+    first = quiet(import_refi_qda, _with_participant(path), tmp_path / "m.qualcode")
+    qc.export_refi_qda(first, tmp_path / "a.qdpx")
+    archive = zipfile.ZipFile(tmp_path / "a.qdpx")
+    qde = archive.read("project.qde")
+    assert qc.export.validate_qde(qde) == []
+    root = etree.fromstring(qde)
+    ns = {"q": NS}
+    # Every note dated and its author a user (QualCoder's import stops at a note without a date).
+    notes = root.findall("q:Notes/q:Note", ns)
+    assert notes and all(n.get("creationDateTime") for n in notes)
+    users = {u.get("guid") for u in root.findall("q:Users/q:User", ns)}
+    assert all(n.get("creatingUser") in users for n in notes if n.get("creatingUser"))
+    # Source memo: the TextSource's first child; case memo: the Case's; annotations: selections without a coding.
+    source = root.find("q:Sources/q:TextSource", ns)
+    assert etree.QName(source[0]).localname == "Description" and source[0].text == "source memo"
+    assert root.find("q:Cases/q:Case/q:Description", ns).text == "case memo"
+    uncoded = [s for s in source.findall("q:PlainTextSelection", ns) if s.find("q:Coding", ns) is None]
+    assert sorted(s.find("q:Description", ns).text for s in uncoded) == [
+        "MAXQDA memo on words, no code", "NVivo annotation", "annotation text"]
+    # A journal's text is a file, as QualCoder reads journals; the project memo a note the project refers to.
+    journal = next(n for n in notes if n.get("name") == "Journal")
+    assert archive.read("sources/" + journal.get("plainTextPath").removeprefix("internal://")) == b"journal entry"
+    assert [r.get("targetGUID") for r in root.findall("q:NoteRef", ns)] != []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        again = import_refi_qda(tmp_path / "a.qdpx", tmp_path / "b.qualcode")
+    assert _notes(again) == _notes(first) and len(qc.imported_notes(again)) == len(qc.imported_notes(first)) == 8
+    qc.export_refi_qda(again, tmp_path / "b.qdpx")
+    assert (tmp_path / "a.qdpx").read_bytes() == (tmp_path / "b.qdpx").read_bytes()
+
+
+def test_notes_roundtrip_a_note_without_its_place_is_a_journal_and_said(tmp_path):
+    """The case memo of a study without participants (no case to hold it) and a note with no date."""
+    path, _ = memos_qdpx(tmp_path)
+    first = quiet(import_refi_qda, path, tmp_path / "m.qualcode")
+    with pytest.warns(QualcodeWarning, match="1 imported note.*case memo 'Ana'.*written as journals"):
+        qc.export_refi_qda(first, tmp_path / "a.qdpx")
+    again = quiet(import_refi_qda, tmp_path / "a.qdpx", tmp_path / "b.qualcode")
+    kinds = qc.imported_notes(again).set_index("text")["kind"]
+    assert kinds["case memo"] == "journal" and kinds["journal entry"] == "journal"
+    # The journal had no date: written with the export's (a source memo, a Description, has none of its own).
+    notes = qc.imported_notes(again)
+    assert notes[notes["kind"] != "source memo"]["created_at"].notna().all()
+
+
+def _drop(path: Path, target: Path, pattern: str, by: str = "") -> Path:
+    """A copy of a .qdpx with the parts of its project.qde matching ``pattern`` removed (as another tool drops them)."""
+    with zipfile.ZipFile(path) as archive, zipfile.ZipFile(target, "w") as out:
+        for name in archive.namelist():
+            data = archive.read(name)
+            if name == "project.qde":
+                data = re.sub(pattern, by, data.decode("utf-8"), flags=re.S).encode("utf-8")
+            out.writestr(name, data)
+    return target
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_codebook_title_comes_back_from_the_project_description_when_a_tool_drops_the_set(project, tmp_path, lang):
+    """QualCoder keeps the project's description (as its project memo) and drops qualcode's Set: the title is read
+    from the description's first line, and that description is no project memo note."""
+    codebook = project.codebook()
+    qc.export_refi_qda(project, tmp_path / "a.qdpx", lang=lang)
+    path = _drop(tmp_path / "a.qdpx", tmp_path / "no_set.qdpx", r"<Sets>.*</Sets>")
+    assert b"<Sets>" not in zipfile.ZipFile(path).read("project.qde")
+    back = quiet(import_refi_qda, path, tmp_path / "b.qualcode")
+    assert back.codebook().id == codebook.id and back.codebook().title[lang] == codebook.title[lang]
+    assert qc.imported_notes(back).empty
+    # A real project memo in the description is still one.
+    memo = _drop(path, tmp_path / "memo.qdpx", r"<Description>(Libro de códigos|Codebook): [^<]*</Description>",
+                 "<Description>our memo</Description>")
+    assert set(read_qdpx(memo).notes["kind"]) == {"project memo"}
