@@ -47,17 +47,18 @@ from ..codebook.qdc import (
     codebook_summary,
     refi_schema,
 )
-from ..errors import ExchangeFileError, QualcodeWarning
+from ..errors import ExchangeFileError, ParameterError, QualcodeWarning
 from ..io.cells import clean_text
 from ..io.safe import parse_xml_safely
+from ..schemas import NOT_ATTRIBUTES
 from ..schemas import coded as coded_rows
 from ..version import __version__
 
 if TYPE_CHECKING:
     from lxml import etree
 
-__all__ = ["PER_DOCUMENT_ROLES", "SOURCES_FOLDER", "is_xsd_datetime", "qde_bytes", "qdpx_bytes", "validate_qde",
-           "variable_levels"]
+__all__ = ["FOR_TOOLS", "PER_DOCUMENT_ROLES", "SOURCES_FOLDER", "check_for_tool", "is_xsd_datetime", "qde_bytes",
+           "qdpx_bytes", "validate_qde", "variable_levels"]
 
 NS = "urn:QDA-XML:project:1.0"
 _NAMESPACE = uuid.UUID("0b7c2c9e-58e4-4f7e-8f6a-3f9d7a1e2b44")
@@ -100,9 +101,16 @@ SOURCES_FOLDER = "sources"
 # A note's creation time when none of the export's codings has a valid one: QualCoder cannot read a <Note>
 # without one, and the export must be the same bytes every time (so never "now").
 _NO_DATE = "2020-01-01T00:00:00Z"
-# Columns of the documents table that are not participant attributes.
-_DOCUMENT_COLUMNS = frozenset({"doc_id", "source_path", "format", "encoding", "language", "sha256", "n_turns",
-                               "n_segments", "n_words", "labelled", "text", "unit", "added_at", "updated_at"})
+
+
+#: The tools a ``.qdpx`` can be written for (``for_tool``; ``--qdpx-for``): None is every tool (the spec's way).
+FOR_TOOLS = ("qualcoder",)
+
+
+def check_for_tool(for_tool: str | None) -> None:
+    """Refuse a ``for_tool`` that is not one of :data:`FOR_TOOLS` (or None)."""
+    if for_tool is not None and for_tool not in FOR_TOOLS:
+        raise ParameterError(f"for_tool={for_tool!r}: give None (any tool) or one of {', '.join(FOR_TOOLS)}.")
 
 
 def _missing(value: object) -> bool:
@@ -142,7 +150,7 @@ def variable_levels(documents: pd.DataFrame, *, roles: Mapping[str, str] | None 
     ('participant', ['participant', 'district'], ['stage'])
     """
     roles = dict(roles or {})
-    attributes = [str(c) for c in documents.columns if c not in _DOCUMENT_COLUMNS]
+    attributes = [str(c) for c in documents.columns if c not in NOT_ATTRIBUTES]
     key = roles.get("participant") or ("participant" if "participant" in attributes else None)
     if key not in attributes:
         return None, [], attributes
@@ -160,7 +168,7 @@ def variable_levels(documents: pd.DataFrame, *, roles: Mapping[str, str] | None 
 
 def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFrame, *, name: str,
               lang: str = "es", description: str = "yaml", roles: Mapping[str, str] | None = None,
-              notes: pd.DataFrame | None = None) -> tuple[bytes, dict[str, str]]:
+              notes: pd.DataFrame | None = None, for_tool: str | None = None) -> tuple[bytes, dict[str, str]]:
     """The ``project.qde`` XML of a study and the plain text of its sources (not yet validated).
 
     What other tools read where (checked against QualCoder's own importer): one ``<PlainTextSelection>``
@@ -204,6 +212,11 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
         Role → column, for :func:`variable_levels` (which column is the participant, the stage …).
     notes : DataFrame, optional
         Memos with no coding (table ``imported_notes``: :func:`qualcode.imported_notes`); none by default.
+    for_tool : {None, "qualcoder"}
+        ``"qualcoder"``: participant-level values only on each document, not on the ``<Case>`` (which keeps
+        its name, documents and memo). QualCoder files a variable found on a case as a case variable and links
+        no document to a case from a ``.qdpx``, so its users could not filter documents by them; as document
+        variables they can. Other tools read case variables from the ``<Case>`` (the default).
 
     Returns
     -------
@@ -213,6 +226,7 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
     from lxml import etree
 
     check_description_form(description)
+    check_for_tool(for_tool)
     E = lambda tag: f"{{{NS}}}{tag}"  # noqa: E731
     current = coded_rows(decisions).sort_values(["doc_id", "start", "end", "coder", "code_id"], kind="stable")
     root = etree.Element(E("Project"), nsmap={None: NS})
@@ -265,7 +279,7 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
             if memos:  # where QualCoder reads a case's memo (the first child: Project.xsd's order)
                 etree.SubElement(case, E("Description")).text = "\n\n".join(memos)
             first = group.iloc[0]
-            for attribute in case_level:
+            for attribute in case_level if for_tool is None else []:
                 if not _missing(first[attribute]):
                     _variable_value(case, attribute, first[attribute], integer[attribute])
             for doc_id in group["doc_id"]:
@@ -495,7 +509,7 @@ def _place_notes(notes: pd.DataFrame | None, documents: pd.DataFrame, codebook: 
 
 def qdpx_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFrame, *, name: str,
                lang: str = "es", description: str = "yaml", roles: Mapping[str, str] | None = None,
-               notes: pd.DataFrame | None = None) -> bytes:
+               notes: pd.DataFrame | None = None, for_tool: str | None = None) -> bytes:
     """A REFI-QDA ``.qdpx`` archive of a study, validated against the official schema (same input, same bytes).
 
     Parameters are those of :func:`qde_bytes` (``notes``: the imported notes to write back). The sources' plain text
@@ -519,7 +533,7 @@ def qdpx_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFr
     ...                   name="estudio")  # doctest: +SKIP
     """
     data, texts = qde_bytes(codebook, documents, decisions, name=name, lang=lang, description=description,
-                            roles=roles, notes=notes)
+                            roles=roles, notes=notes, for_tool=for_tool)
     errors = validate_qde(data)
     if errors:  # pragma: no cover - a bug in this writer
         raise ExchangeFileError(f"internal error: project.qde does not validate: {errors[:3]}")

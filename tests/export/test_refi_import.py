@@ -537,3 +537,50 @@ def test_codebook_title_comes_back_from_the_project_description_when_a_tool_drop
     memo = _drop(path, tmp_path / "memo.qdpx", r"<Description>(Libro de códigos|Codebook): [^<]*</Description>",
                  "<Description>our memo</Description>")
     assert set(read_qdpx(memo).notes["kind"]) == {"project memo"}
+
+
+def _annotation_note(k: int, start: int, end: int, text: str) -> str:
+    return (f'<Note guid="60000000-0000-0000-0000-00000000000{k}" creatingUser="{USER}" '
+            f'creationDateTime="2024-03-15T10:00:00Z"><PlainTextContent>{text}</PlainTextContent>'
+            f'<PlainTextSelection guid="40000000-0000-0000-0000-00000000009{k}" startPosition="{start}" '
+            f'endPosition="{end}"/></Note>')
+
+
+def test_annotation_note_no_source_refers_to_is_an_annotation_of_the_document_it_fits(tmp_path):
+    """QualCoder 4.0 writes a source's NoteRef for its first annotation only: the others are Notes with a selection
+    that nothing refers to. With one document they are its annotations; with several, journals (reported)."""
+    notes = f"<Notes>{_annotation_note(1, AT, AT + 6, 'first')}{_annotation_note(2, 0, 4, 'second')}</Notes>"
+    body = text_source("", inner="").replace("</TextSource>",
+                                             '<NoteRef targetGUID="60000000-0000-0000-0000-000000000001"/></TextSource>')
+    path = qdpx(tmp_path / "one.qdpx", body + notes, {f"sources/{SOURCE}.txt": TEXT}, origin="QualCoder 4.0 Beta")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        read = read_qdpx(path)
+    got = {(k, t, s, e) for k, t, s, e in read.notes[["kind", "text", "start", "end"]].itertuples(index=False)}
+    assert got == {("annotation", "first", AT, AT + 6), ("annotation", "second", 0, 4)}
+    other = "31000000-0000-0000-0000-000000000001"
+    two = body.replace("</Sources>", f'<TextSource guid="{other}" name="otra" plainTextPath="internal://{other}.txt"/>'
+                                     "</Sources>")
+    path = qdpx(tmp_path / "two.qdpx", two + notes, {f"sources/{SOURCE}.txt": TEXT, f"sources/{other}.txt": TEXT},
+                origin="QualCoder 4.0 Beta")
+    with pytest.warns(QualcodeWarning, match="an annotation no source refers to"):
+        read = read_qdpx(path)
+    assert dict(zip(read.notes["text"], read.notes["kind"], strict=True)) == {"first": "annotation", "second": "journal"}
+
+
+@pytest.mark.parametrize("name", ["coder", "memo", "text", "code_id", "unit", "language"])
+def test_reserved_name_variable_is_imported_renamed_and_reported_as_a_sheet_would_refuse_it(tmp_path, name):
+    """A .qdpx variable named like a column of qualcode's own tables (schemas.NOT_ATTRIBUTES) does not collide: it
+    comes in as NAME_2, said in the warning and the report (an attribute sheet refuses the same names)."""
+    var = "90000000-0000-0000-0000-000000000001"
+    body = (f'<Variables><Variable guid="{var}" name="{name}" typeOfVariable="Text"/></Variables>'
+            + text_source("").replace("</TextSource>", f'<VariableValue><VariableRef targetGUID="{var}"/>'
+                                                          '<TextValue>ana</TextValue></VariableValue></TextSource>'))
+    path = qdpx(tmp_path / "v.qdpx", body, {f"sources/{SOURCE}.txt": TEXT})
+    with pytest.warns(QualcodeWarning, match=f"named like a column of qualcode's own tables.*'{name}' → '{name}_2'"):
+        project = import_refi_qda(path, tmp_path / "v.qualcode")
+    assert project.documents.set_index("doc_id").at["entrevista", f"{name}_2"] == "ana"
+    assert qc.import_report(project).set_index("outcome").loc["renamed", "count"] == 1
+    if name != "language":  # a sheet may give each document's language
+        from qualcode.io.tables import RESERVED
+        assert name in RESERVED
