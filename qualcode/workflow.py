@@ -580,8 +580,12 @@ def _write_qdpx(project: Project, path: str | Path, *, lang: str, description: s
                 for_tool: str | None = None) -> None:
     stored = project.query("SELECT value FROM meta WHERE key = 'name'")
     name = stored[0][0] if stored else Path(project.path).stem
+    try:
+        codebook = project.codebook()
+    except ProjectError:  # documents without codes yet (an imported project that had none): written without codes
+        codebook = Codebook(name, title={"es": name, "en": name})
     # A project imported from another tool writes back the memos it kept as notes (journals, annotations …).
-    data = qdpx_bytes(project.codebook(), project.documents, decisions(project), name=name, lang=lang,
+    data = qdpx_bytes(codebook, project.documents, decisions(project), name=name, lang=lang,
                       description=description, roles=project.roles().columns, notes=imported_notes(project),
                       for_tool=for_tool)
     atomic_write_bytes(path, data, overwrite=overwrite)

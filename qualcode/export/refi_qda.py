@@ -242,7 +242,8 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
             user = etree.SubElement(users, E("User"))
             user.set("guid", _guid("user", coder))
             user.set("name", _x(coder, "coder names"))
-    book = etree.SubElement(root, E("CodeBook"))
+    # The schema wants at least one <Code> in a <CodeBook>: a study without codes (yet) writes none.
+    book = etree.SubElement(root, E("CodeBook")) if len(codebook) else etree.Element(E("CodeBook"))
     codes_el = etree.SubElement(book, E("Codes"))
     parents: dict[str | None, etree._Element] = {None: codes_el}
     other = "en" if lang == "es" else "es"
@@ -269,9 +270,25 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
             var.set("name", _x(attribute, "attribute names"))
             var.set("typeOfVariable", "Integer" if integer[attribute] else "Text")
     with_case = documents[documents[key].notna()] if key else documents.iloc[:0]
-    if len(with_case):  # the schema wants at least one <Case> in <Cases>
+    in_case = set(with_case["doc_id"].astype(str))
+    # A case memo of a document no participant case holds (the other tool's case had no participant variable):
+    # the case comes back by its name, with its memo and documents, and nothing else.
+    memo_cases: dict[str, list[str]] = {}
+    for doc_id, case_notes in placed.cases.items():
+        for note in case_notes if doc_id not in in_case else []:
+            memo_cases.setdefault(note.name, []).append(doc_id)
+    if len(with_case) or memo_cases:  # the schema wants at least one <Case> in <Cases>
         cases = etree.SubElement(root, E("Cases"))
-        for case_key, group in with_case.groupby(key, sort=True):
+        for case_name in sorted(memo_cases):
+            case = etree.SubElement(cases, E("Case"))
+            case.set("guid", _guid("memo case", case_name))
+            case.set("name", case_name)
+            docs_of = list(dict.fromkeys(memo_cases[case_name]))
+            memos = list(dict.fromkeys(n.text for d in docs_of for n in placed.cases[d] if n.name == case_name))
+            etree.SubElement(case, E("Description")).text = "\n\n".join(memos)
+            for doc_id in docs_of:
+                etree.SubElement(case, E("SourceRef")).set("targetGUID", _guid("source", doc_id))
+        for case_key, group in with_case.groupby(key, sort=True) if key else []:
             case = etree.SubElement(cases, E("Case"))
             case.set("guid", _guid("case", str(case_key)))
             case.set("name", _x(case_key, "case names"))
@@ -300,6 +317,11 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
         source.set("plainTextPath", f"internal://{guid}.txt")
         doc_notes = placed.sources.get(str(doc.doc_id), [])
         if doc_notes:  # the source memo QualCoder (and the spec) read: the TextSource's first child
+            # Its author and date are the source's (where tools, and qualcode's import, read a source memo's).
+            if doc_notes[0].author:
+                source.set("creatingUser", _guid("user", doc_notes[0].author))
+            if doc_notes[0].created != fallback:
+                source.set("creationDateTime", doc_notes[0].created)
             etree.SubElement(source, E("Description")).text = doc_notes[0].text
         # Kept exactly (a text file holds any character) but lone surrogates, which UTF-8 cannot encode.
         texts[f"{SOURCES_FOLDER}/{guid}.txt"] = _SURROGATE.sub(lambda m: _x(m.group(), "sources' text"),
@@ -355,12 +377,6 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
             if not _missing(value):
                 _variable_value(source, attribute, value, integer[attribute])
     # Cases written above hold their documents' case memos; a document without a case cannot.
-    in_case = set(with_case["doc_id"].astype(str))
-    for doc_id, case_notes in placed.cases.items():
-        for note in case_notes if doc_id not in in_case else []:
-            note.alone = True
-            placed.loose.append(note)
-            placed.moved.append(f"case memo {note.name!r} (its document {doc_id!r} has no participant)")
     if coding_notes or placed.noted:
         notes_el = etree.SubElement(root, E("Notes"))
         for note_guid, coder, memo, created in coding_notes:
@@ -386,7 +402,9 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
     if len(codebook):
         sets = etree.SubElement(root, E("Sets"))
         codebook_set(etree.SubElement(sets, E("Set")), codebook, lang=lang, member="targetGUID")
-    etree.SubElement(root, E("Description")).text = _x(codebook_summary(codebook, lang), "the codebook description")
+    if len(codebook):
+        etree.SubElement(root, E("Description")).text = _x(codebook_summary(codebook, lang),
+                                                           "the codebook description")
     for note in placed.project:
         etree.SubElement(root, E("NoteRef")).set("targetGUID", note.guid)
     if placed.moved:

@@ -497,18 +497,45 @@ def test_notes_roundtrip_every_kind_is_written_back_where_the_spec_puts_it_and_r
     assert (tmp_path / "a.qdpx").read_bytes() == (tmp_path / "b.qdpx").read_bytes()
 
 
-def test_notes_roundtrip_a_note_without_its_place_is_a_journal_and_said(tmp_path):
-    """The case memo of a study without participants (no case to hold it) and a note with no date."""
+def test_notes_roundtrip_a_case_memo_without_a_participant_comes_back_by_its_case_name(tmp_path):
+    """The other tool's case had no participant variable: the export writes that case (name, memo, documents)."""
     path, _ = memos_qdpx(tmp_path)
     first = quiet(import_refi_qda, path, tmp_path / "m.qualcode")
-    with pytest.warns(QualcodeWarning, match="1 imported note.*case memo 'Ana'.*written as journals"):
+    assert "participant" not in first.documents.columns
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
         qc.export_refi_qda(first, tmp_path / "a.qdpx")
     again = quiet(import_refi_qda, tmp_path / "a.qdpx", tmp_path / "b.qualcode")
-    kinds = qc.imported_notes(again).set_index("text")["kind"]
-    assert kinds["case memo"] == "journal" and kinds["journal entry"] == "journal"
-    # The journal had no date: written with the export's (a source memo, a Description, has none of its own).
-    notes = qc.imported_notes(again)
-    assert notes[notes["kind"] != "source memo"]["created_at"].notna().all()
+    assert _notes(again) == _notes(first)
+    case = qc.imported_notes(again).set_index("kind").loc["case memo"]
+    assert (case["name"], case["doc_id"], case["text"]) == ("Ana", "entrevista", "case memo")
+
+
+def test_notes_roundtrip_a_note_without_its_place_is_a_journal_and_said(project, tmp_path):
+    """A code memo of a code the codebook no longer has, an annotation beyond its text, a note with no date and a
+    journal in non-ASCII: written (journals where they have no place), dated, valid, and said."""
+    doc = project.documents.iloc[0]
+    notes = pd.DataFrame([
+        {"doc_id": None, "kind": "code memo", "name": "Código borrado", "author": "ana", "created_at": None,
+         "start": None, "end": None, "quote": None, "text": "memo de un código que ya no está"},
+        {"doc_id": doc.doc_id, "kind": "annotation", "name": "", "author": None, "created_at": "15/03/2024",
+         "start": len(doc.text) + 5, "end": len(doc.text) + 9, "quote": None, "text": "fuera del texto"},
+        {"doc_id": None, "kind": "journal", "name": "Diario ñandú", "author": "Íñigo",
+         "created_at": "2024-03-15 10:00:00", "start": None, "end": None, "quote": None, "text": "¿qué aprendí? 🙂"},
+    ]).astype({"start": "Int64", "end": "Int64"})
+    with pytest.warns(QualcodeWarning, match="2 imported note.*code memo 'Código borrado'.*written as journals"):
+        data, texts = qc.export.refi_qda.qde_bytes(project.codebook(), project.documents, qc.decisions(project),
+                                                   name="t", notes=notes)
+    assert qc.export.validate_qde(data) == []
+    root = etree.fromstring(data)
+    written = {n.get("name"): n for n in root.iter(f"{{{NS}}}Note")}
+    assert set(written) == {"Código borrado", "annotation", "Diario ñandú"}  # an unnamed note: named by its kind
+    assert all(n.get("creationDateTime") for n in written.values())
+    assert written["Diario ñandú"].get("creationDateTime") == "2024-03-15T10:00:00"
+    users = {u.get("name") for u in root.iter(f"{{{NS}}}User")}
+    assert {"ana", "Íñigo"} <= users
+    journal = written["Diario ñandú"].get("plainTextPath").removeprefix("internal://")
+    assert texts[f"sources/{journal}"] == "¿qué aprendí? 🙂"
 
 
 def _drop(path: Path, target: Path, pattern: str, by: str = "") -> Path:
@@ -584,3 +611,36 @@ def test_reserved_name_variable_is_imported_renamed_and_reported_as_a_sheet_woul
     if name != "language":  # a sheet may give each document's language
         from qualcode.io.tables import RESERVED
         assert name in RESERVED
+
+
+def _all_features(tmp_path: Path) -> Path:
+    path = tmp_path / "all.qdpx"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("project.qde", (REFI / "qdpx-toolkit_hand-authored_all-features_project.qde").read_bytes())
+        archive.writestr("sources/11111111-1111-1111-1111-111111111111.txt",
+                         "Diet and health are closely linked in this interview.")
+    return path
+
+
+@pytest.mark.parametrize("sample", ["nvivo-12.6_oltas0517.qdpx", "qualcoder-4.0b_native-project.qdpx",
+                                    "qualcoder-4.0b_reexport-of-qualcode-demo.qdpx",
+                                    "atlasti-win-23.2_blank-project.qdpx", "all-features", "memos"])
+def test_real_tool_file_roundtrip_through_qualcode_keeps_documents_codings_and_notes(tmp_path, sample):
+    """Other tools' files (NVivo, QualCoder, ATLAS.ti, the hand-authored all-features file, memos in every place):
+    imported, exported, imported again — the same documents, codings (with coders and memos) and notes, and the
+    exported file valid (an ATLAS.ti project without codes too)."""
+    path = {"all-features": lambda: _all_features(tmp_path), "memos": lambda: memos_qdpx(tmp_path)[0]}.get(
+        sample, lambda: REFI / sample)()
+    first = quiet(import_refi_qda, path, tmp_path / "a.qualcode")
+    qc.export_refi_qda(first, tmp_path / "a.qdpx")
+    assert qc.export.validate_qde(zipfile.ZipFile(tmp_path / "a.qdpx").read("project.qde")) == []
+    again = quiet(import_refi_qda, tmp_path / "a.qdpx", tmp_path / "b.qualcode")
+
+    def codings(project: Project) -> list[tuple]:
+        rows = qc.schemas.coded(qc.decisions(project))
+        return sorted(map(tuple, rows[["doc_id", "start", "end", "code_id", "coder", "memo"]].astype(str).values))
+
+    assert dict(zip(first.documents["doc_id"], first.documents["text"], strict=True)) == \
+        dict(zip(again.documents["doc_id"], again.documents["text"], strict=True))
+    assert codings(first) == codings(again)
+    assert _notes(first) == _notes(again)
