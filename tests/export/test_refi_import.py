@@ -644,3 +644,33 @@ def test_real_tool_file_roundtrip_through_qualcode_keeps_documents_codings_and_n
         dict(zip(again.documents["doc_id"], again.documents["text"], strict=True))
     assert codings(first) == codings(again)
     assert _notes(first) == _notes(again)
+
+
+def test_notes_roundtrip_a_pseudonymized_export_leaves_the_imported_notes_out_and_says_so(tmp_path):
+    """Another tool's free text is not pseudonymized: left out of a pseudonymized export, never silently."""
+    path, _ = memos_qdpx(tmp_path)
+    first = quiet(import_refi_qda, path, tmp_path / "m.qualcode")
+    with pytest.warns(QualcodeWarning, match="the 8 note.*not written in a pseudonymized export"):
+        qc.export_refi_qda(first, tmp_path / "p.qdpx", pseudonymizer=qc.Pseudonymizer(["Ana"]))
+    qde = zipfile.ZipFile(tmp_path / "p.qdpx").read("project.qde").decode("utf-8")
+    assert not [t for t in ("journal entry", "source memo", "case memo", "NVivo annotation", "project memo") if t in qde]
+    assert "coding memo (QualCoder)" in qde  # the study's own memos are pseudonymized and written
+
+
+def test_notes_roundtrip_an_annotation_overlapping_a_coding_stays_an_annotation_and_the_coding_memo_free(tmp_path):
+    """An annotation on words a coding also covers (the same words and a part of them): neither becomes the other's
+    memo, on the way in or out."""
+    body = text_source(selection(AT, AT + len(WORDS), 1)
+                       + selection(AT, AT + len(WORDS), 2, inner="<Description>sobre lo codificado</Description>",
+                                   coded=False)
+                       + selection(AT, AT + 6, 3, inner="<Description>una parte</Description>", coded=False))
+    path = qdpx(tmp_path / "o.qdpx", body, {f"sources/{SOURCE}.txt": TEXT})
+    first = quiet(import_refi_qda, path, tmp_path / "a.qualcode")
+    qc.export_refi_qda(first, tmp_path / "a.qdpx")
+    again = quiet(import_refi_qda, tmp_path / "a.qdpx", tmp_path / "b.qualcode")
+    for project in (first, again):
+        quotes = qc.coded_quotes(project)
+        assert quotes["quote_now"].tolist() == [WORDS] and quotes["memo"].isna().all()
+        notes = qc.imported_notes(project)
+        assert set(zip(notes["kind"], notes["quote"], notes["text"], strict=True)) == {
+            ("annotation", WORDS, "sobre lo codificado"), ("annotation", WORDS[:6], "una parte")}
