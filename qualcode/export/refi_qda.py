@@ -11,9 +11,11 @@ participant's ``<Case>`` and, for tools that ignore a case's documents such
 as QualCoder, on each of its ``<TextSource>`` too; document variables on
 each ``<TextSource>`` only: see :func:`variable_levels`), each document with one coded selection per coding
 at character positions (code points) with its coder and date, and memos
-both as dated notes and as the selection's description. GUIDs are derived
-from ids (lower case), so exporting the same project twice gives the same
-file.
+both as dated notes and as the selection's description; and the notes a
+project imported from another tool kept (journals, annotations, source,
+case, code and project memos: :func:`qde_bytes` says where each goes).
+GUIDs are derived from ids (lower case), so exporting the same project
+twice gives the same file.
 
 Reading is :mod:`qualcode.export.refi_import`.
 
@@ -47,10 +49,10 @@ from ..codebook.qdc import (
     codebook_summary,
     refi_schema,
 )
-from ..errors import ExchangeFileError, ParameterError, QualcodeWarning
+from ..errors import ExchangeFileError, QualcodeWarning
 from ..io.cells import clean_text
 from ..io.safe import parse_xml_safely
-from ..schemas import NOT_ATTRIBUTES
+from ..schemas import NOT_ATTRIBUTES, check, check_option
 from ..schemas import coded as coded_rows
 from ..version import __version__
 
@@ -109,8 +111,7 @@ FOR_TOOLS = ("qualcoder",)
 
 def check_for_tool(for_tool: str | None) -> None:
     """Refuse a ``for_tool`` that is not one of :data:`FOR_TOOLS` (or None)."""
-    if for_tool is not None and for_tool not in FOR_TOOLS:
-        raise ParameterError(f"for_tool={for_tool!r}: give None (any tool) or one of {', '.join(FOR_TOOLS)}.")
+    check_option(for_tool, FOR_TOOLS, "for_tool", none="any tool: the spec's way")
 
 
 def _missing(value: object) -> bool:
@@ -476,6 +477,7 @@ def _place_notes(notes: pd.DataFrame | None, documents: pd.DataFrame, codebook: 
     placed = _PlacedNotes()
     if notes is None or not len(notes):
         return placed
+    check(notes, "imported_notes", values=False, where="notes, given to qde_bytes() (qc.imported_notes(project))")
     texts = dict(zip(documents["doc_id"].astype(str), documents["text"].astype(str), strict=True))
     other = "en" if lang == "es" else "es"
     code_of = {(c.label[lang] or c.label[other] or c.id): c.id for c in codebook}

@@ -126,7 +126,7 @@ def test_qdpx_for_qualcoder_puts_participant_level_values_on_documents_only(code
     assert len(for_qc.findall(".//q:Case/q:SourceRef", ns)) == len(coded.documents)
     values = [len(s.findall("q:VariableValue", ns)) for s in for_qc.findall(".//q:TextSource", ns)]
     assert values == [len(s.findall("q:VariableValue", ns)) for s in anyone.findall(".//q:TextSource", ns)]
-    with pytest.raises(ParameterError, match="for_tool='nvivo'"):
+    with pytest.raises(ParameterError, match=r"for_tool must be one of 'qualcoder'.*got 'nvivo'"):
         export_refi_qda(coded, tmp_path / "n.qdpx", for_tool="nvivo")
     from typer.testing import CliRunner
 
