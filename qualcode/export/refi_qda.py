@@ -377,7 +377,6 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
             value = documents.at[doc.Index, attribute]
             if not _missing(value):
                 _variable_value(source, attribute, value, integer[attribute])
-    # Cases written above hold their documents' case memos; a document without a case cannot.
     if coding_notes or placed.noted:
         notes_el = etree.SubElement(root, E("Notes"))
         for note_guid, coder, memo, created in coding_notes:
