@@ -39,6 +39,7 @@ __all__ = [
     "DOCUMENTS",
     "LANGS",
     "METHODS",
+    "NOT_ATTRIBUTES",
     "SEGMENTS",
     "SUGGESTIONS",
     "TABLES",
@@ -658,6 +659,18 @@ TABLES: dict[str, Table] = {t.name: t for t in (
     Table("emergent_themes", EMERGENT_THEMES, "candidate themes from uncoded participant segments",
           "qc.emergent_themes(segments, codings)"),
 )}
+
+
+#: Columns that are qualcode's own, never a study's attributes: those of the corpus and project tables (documents,
+#: segments, decisions, coded quotes, suggestions), the project's bookkeeping, and what the report adds to quotes.
+#: The one list every place uses to tell attributes from them: an attribute sheet may not use one (its key column
+#: and ``language`` aside, see :data:`qualcode.io.tables.RESERVED`), a ``.qdpx`` variable so named is imported
+#: renamed, and neither the ``.qdpx`` writer, the report nor the frequency tables take one for an attribute.
+NOT_ATTRIBUTES: frozenset[str] = frozenset({
+    *(c.name for table in (DOCUMENTS, SEGMENTS, DECISIONS, CODED_QUOTES, SUGGESTIONS) for c in table),
+    "unit", "added_at", "updated_at", "attributes",  # the project's documents table, and its stored attributes
+    "code", "dimension", "tag", "quote", "quote_now", "quote_then", "text", "memo",  # what the report adds
+})
 
 
 def _table(name: str) -> Table:

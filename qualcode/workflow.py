@@ -35,7 +35,7 @@ from .export.charts import plot_frequencies, plot_saturation
 from .export.excel import DEFAULT_BY, DEFAULT_ORDER, export_excel, report_tables
 from .export.pseudonymize import Pseudonymizer as TextPseudonymizer
 from .export.refi_import import PositionUnits, read_qdpx
-from .export.refi_qda import qdpx_bytes
+from .export.refi_qda import check_for_tool, qdpx_bytes
 from .io import assign_languages, merge_survey_attributes
 from .io.atomic import atomic_write_bytes, check_writable
 from .io.cells import reporting
@@ -507,7 +507,8 @@ def _export_report(project: Project, path: str | Path | IO[bytes], *, lang: str,
 
 
 def export_refi_qda(project: Project, path: str | Path, *, lang: str = "es", description: str = "yaml",
-                    overwrite: bool = False, pseudonymizer: TextPseudonymizer | None = None) -> Path:
+                    overwrite: bool = False, pseudonymizer: TextPseudonymizer | None = None,
+                    for_tool: str | None = None) -> Path:
     """Write the project as a REFI-QDA ``.qdpx`` (validated against the official schema; atomic).
 
     Parameters
@@ -527,7 +528,18 @@ def export_refi_qda(project: Project, path: str | Path, *, lang: str = "es", des
         Write a pseudonymized copy of the project (see
         :func:`pseudonymized_project`): sources' text and names, selections,
         memos, cases, variables and users hold no listed or detected name;
-        selections still point at the same words.
+        selections still point at the same words. The notes of an imported
+        project are then left out (warned).
+    for_tool : {None, "qualcoder"}
+        ``"qualcoder"`` writes participant-level values on each document only
+        (not also on the participant's case), so QualCoder users can filter
+        documents by them (QualCoder links no document to a case it imports).
+
+    A project imported from another tool (:func:`import_refi_qda`) writes
+    back the memos it kept as notes (:func:`imported_notes`: journals,
+    annotations, source, case, code and project memos), each where the
+    spec puts it (see :func:`qualcode.export.refi_qda.qde_bytes`), so
+    qualcode → ``.qdpx`` → qualcode → ``.qdpx`` keeps them.
 
     Returns
     -------
@@ -547,21 +559,35 @@ def export_refi_qda(project: Project, path: str | Path, *, lang: str = "es", des
     PosixPath('estudio.qdpx')
     """
     check_description_form(description)
+    check_for_tool(for_tool)
     check_writable([path], overwrite=overwrite)
     with reporting(path, "XML (the .qdpx project)"):
         if pseudonymizer is not None and not isinstance(project, PseudonymizedProject):
+            kept = len(imported_notes(project))
+            if kept:  # free text of another tool, not pseudonymized: left out rather than risk a name
+                warnings.warn(f"{path}: the {kept} note(s) imported with this project (journals, annotations …) are "
+                              "not written in a pseudonymized export; export without pseudonymization to keep them.",
+                              QualcodeWarning, stacklevel=2)
             with pseudonymized_project(project, pseudonymizer) as hidden:
-                _write_qdpx(hidden, path, lang=lang, description=description, overwrite=overwrite)
+                _write_qdpx(hidden, path, lang=lang, description=description, overwrite=overwrite,
+                            for_tool=for_tool)
         else:
-            _write_qdpx(project, path, lang=lang, description=description, overwrite=overwrite)
+            _write_qdpx(project, path, lang=lang, description=description, overwrite=overwrite, for_tool=for_tool)
     return Path(path)
 
 
-def _write_qdpx(project: Project, path: str | Path, *, lang: str, description: str, overwrite: bool) -> None:
+def _write_qdpx(project: Project, path: str | Path, *, lang: str, description: str, overwrite: bool,
+                for_tool: str | None = None) -> None:
     stored = project.query("SELECT value FROM meta WHERE key = 'name'")
     name = stored[0][0] if stored else Path(project.path).stem
-    data = qdpx_bytes(project.codebook(), project.documents, decisions(project), name=name, lang=lang,
-                      description=description, roles=project.roles().columns)
+    try:
+        codebook = project.codebook()
+    except ProjectError:  # documents without codes yet (an imported project that had none): written without codes
+        codebook = Codebook(name, title={"es": name, "en": name})
+    # A project imported from another tool writes back the memos it kept as notes (journals, annotations …).
+    data = qdpx_bytes(codebook, project.documents, decisions(project), name=name, lang=lang,
+                      description=description, roles=project.roles().columns, notes=imported_notes(project),
+                      for_tool=for_tool)
     atomic_write_bytes(path, data, overwrite=overwrite)
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..errors import ParameterError
 from ..io.roles import role_column
-from ..schemas import check, coded, columns, returns, takes
+from ..schemas import NOT_ATTRIBUTES, check, coded, returns, takes
 
 __all__ = ["code_by_attribute", "code_frequencies", "cooccurrence", "participant_keys", "rollup"]
 
@@ -141,7 +141,7 @@ def code_by_attribute(codings: pd.DataFrame, by: str | Sequence[str], *,
     by = [b if b in codings.columns else (role_column(codings, b) or b) for b in by]  # a role: its column
     unknown = [b for b in by if b not in codings.columns]
     if unknown:
-        own = set(columns("coded_quotes")) | {"quote", "quote_then", "text", "tag", "dimension"}
+        own = NOT_ATTRIBUTES
         present = [str(c) for c in codings.columns if c not in own]
         raise ParameterError(f"{', '.join(map(repr, unknown))}: not a column of these codings; their attribute "
                              f"columns are {', '.join(present) or '(none)'} (a role such as 'stage' or 'site' "

@@ -28,6 +28,7 @@ from ..errors import (
 )
 from ..export import export_tables
 from ..export.excel import CSV_SEPARATORS, DEFAULT_BY, DEFAULT_ORDER, table_files
+from ..export.refi_qda import FOR_TOOLS
 from ..io import REMEMBERED
 from ..io.atomic import atomic_write_bytes, check_outputs, check_writable, write_failure
 from ..io.cells import reporting
@@ -463,6 +464,9 @@ def report_cmd(project: Path = typer.Argument(..., help="Project file."),
                qdpx: Path | None = typer.Option(None, help="Also write a REFI-QDA .qdpx here."),
                descriptions: str = typer.Option("yaml", "--descriptions", callback=description_option,
                                                 help="With --qdpx: " + DESCRIPTIONS_HELP),
+               qdpx_for: str | None = typer.Option(None, "--qdpx-for", help="With --qdpx: the tool it is for: "
+                                                   "qualcoder writes participant-level values on each document "
+                                                   "only, so QualCoder users can filter documents by them."),
                csv: Path | None = typer.Option(None, help="Also write every table as CSV into this folder."),
                sep: str | None = typer.Option(None, "--sep", help="CSV separator: ';' (with decimal commas, as "
                                               "Excel reads it with Spanish settings; the default with --lang es), "
@@ -492,6 +496,8 @@ def report_cmd(project: Path = typer.Argument(..., help="Project file."),
 
         qualcode report study.qualcode informe.xlsx --qdpx estudio.qdpx --descriptions plain --lang en
 
+        qualcode report study.qualcode informe.xlsx --qdpx para_qualcoder.qdpx --qdpx-for qualcoder
+
         qualcode report study.qualcode informe.xlsx --csv tablas/ --overwrite
 
         qualcode report study.qualcode report.xlsx --lang en --csv tables/ --sep ';'
@@ -502,6 +508,9 @@ def report_cmd(project: Path = typer.Argument(..., help="Project file."),
 
     if mapping is not None and pseudonymize is None:
         _fail(QualcodeError("--mapping needs --pseudonymize (the names file)"), 2)
+    if qdpx_for is not None and qdpx_for.lower() not in FOR_TOOLS:
+        raise typer.BadParameter(f"the only tool is {', '.join(FOR_TOOLS)}, got {qdpx_for!r}.",
+                                 param_hint="'--qdpx-for'")
     separator = {"tab": "\t", "\\t": "\t"}.get(sep, sep) if sep is not None else (";" if lang == "es" else ",")
     if separator not in CSV_SEPARATORS:
         _fail(QualcodeError(f"--sep {sep!r}: use ';', ',' or 'tab'"), 2)
@@ -531,7 +540,8 @@ def report_cmd(project: Path = typer.Argument(..., help="Project file."),
                 written = export_tables(tables, csv, overwrite=overwrite, sep=separator)
                 say(f"wrote {len(written)} CSV files to {csv}")
             if qdpx:
-                export_refi_qda(source, qdpx, lang=lang, description=descriptions, overwrite=overwrite)
+                export_refi_qda(source, qdpx, lang=lang, description=descriptions, overwrite=overwrite,
+                                for_tool=qdpx_for.lower() if qdpx_for else None)
                 say(f"wrote {qdpx}")
         if names is not None:
             n, listed, detected = names.counts()

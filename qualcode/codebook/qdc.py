@@ -16,8 +16,11 @@ code qualcode writes carries the whole code, in one of two forms
   back as it was written.
 
 The codebook's own metadata travels in a code group (``Set``) holding the
-dimensions. Files from other tools have plain descriptions: their codes get
-ids made from their names, their name as label in both languages, and their
+dimensions; in a project file, its title also in words in the project's
+description (:func:`codebook_summary`), which tools such as QualCoder keep
+as the project memo when they drop the ``Set``: read back from there.
+Files from other tools have plain descriptions: their codes get ids made
+from their names, their name as label in both languages, and their
 description as definition.
 
 Every written file is validated against the official schema shipped with
@@ -50,8 +53,8 @@ if TYPE_CHECKING:
     from lxml import etree
 
 __all__ = ["DESCRIPTION_FORMATS", "check_description_form", "code_description", "code_guid", "codebook_set",
-           "is_codebook_set", "parse_code_description", "qdc_bytes", "read_qdc", "refi_schema", "validate_qdc",
-           "write_qdc"]
+           "codebook_summary", "guid_key", "is_codebook_set", "parse_code_description", "qdc_bytes",
+           "read_codebook_summary", "read_codebook_xml", "read_qdc", "refi_schema", "validate_qdc", "write_qdc"]
 
 NS = "urn:QDA-XML:codebook:1.0"
 _GUID_NAMESPACE = uuid.UUID("6f1f3b1e-3c55-4d2e-9a59-9c1de0a6b0a1")
@@ -474,7 +477,8 @@ def read_qdc(path: str | Path, data: bytes | None = None) -> Codebook:
     Tolerates what real tools write: namespaces ``1.0``, ``1:0`` and ``0:4``,
     an empty ``<Sets/>``, upper- or lower-case GUIDs. Codes qualcode wrote come back whole from their
     description in either form (:func:`parse_code_description`); in a project file the codebook's metadata
-    is read from the project's ``<Set>`` that holds it.
+    is read from the project's ``<Set>`` that holds it, or, when a tool dropped that Set, its title and id
+    from the project's description (:func:`codebook_summary`).
 
     Raises
     ------
@@ -484,9 +488,36 @@ def read_qdc(path: str | Path, data: bytes | None = None) -> Codebook:
         If the codes do not make a valid codebook.
     """
     path = Path(path)
-    name = str(path)
     raw = path.read_bytes() if data is None else data
-    root = parse_xml_safely(raw, name=name)
+    root = parse_xml_safely(raw, name=str(path))
+    return read_codebook_xml(root, name=str(path), stem=path.stem)[0]
+
+
+def guid_key(guid: str | None) -> str:
+    """A GUID as a lookup key: braces, case and surrounding space do not matter (tools differ).
+
+    Examples
+    --------
+    >>> guid_key(" {ab-CD} ")
+    'AB-CD'
+    """
+    return (guid or "").strip().strip("{}").upper()
+
+
+def read_codebook_xml(root: etree._Element, *, name: str, stem: str) -> tuple[Codebook, dict[str, str]]:
+    """The codebook of a parsed ``.qdc`` or project file, and each code's GUID (:func:`guid_key`) → its id.
+
+    What :func:`read_qdc` reads, from an element already parsed (the project reader parses its ``.qde``
+    once and matches its codings to codes by these GUIDs). ``name`` is the file named in messages, ``stem``
+    the codebook's id when the file does not give one.
+
+    Raises
+    ------
+    ExchangeFileError
+        If the file has no ``<CodeBook>``.
+    CodebookError
+        If the codes do not make a valid codebook.
+    """
     codebook_el = root if _local(root) == "CodeBook" else next(
         (el for el in root.iter() if isinstance(el.tag, str) and _local(el) == "CodeBook"), None)
     if codebook_el is None:
@@ -526,13 +557,13 @@ def read_qdc(path: str | Path, data: bytes | None = None) -> Codebook:
             entry["parent"] = parent_id
             entry["color"] = el.get("color")
             entry["line"] = el.sourceline
-            guid_to_id[(el.get("guid") or "").strip("{}").upper()] = code_id
+            guid_to_id[guid_key(el.get("guid"))] = code_id
             entries.append(entry)
             walk(el, code_id)
 
     if codes_el is not None:
         walk(codes_el, None)
-    meta: dict = {"id": path.stem}
+    meta: dict = {"id": stem}
     ignored_sets = []
     # In a project (.qdpx) the codebook's Set is one of the project's Sets (Project.xsd has none in its
     # CodeBook); the project's other sets (of documents …) are the project reader's business, not reported here.
@@ -548,10 +579,60 @@ def read_qdc(path: str | Path, data: bytes | None = None) -> Codebook:
                     "references": block.get("references")}
         elif not any(set_el is el for el in in_project):
             ignored_sets.append(set_el.get("name"))
+    if root is not codebook_el and meta.get("title") is None:
+        # A tool that drops the Set (QualCoder) keeps the project's description: the title in words.
+        description = next((d.text for d in root if isinstance(d.tag, str) and _local(d) == "Description"), None)
+        summary = read_codebook_summary(description)
+        if summary is not None:
+            meta = {"id": summary[1], "title": summary[0]}
     if ignored_sets:
         warnings.warn(f"{name}: code groups (sets) {ignored_sets} are not part of a qualcode codebook and were "
                       "not imported; the codes in them were.", CodebookWarning, stacklevel=2)
     if foreign and meta.get("title") is None:
         origin = codebook_el.get("origin") or root.get("origin")
-        meta["title"] = dict.fromkeys(LANGS, f"{path.stem}" + (f" ({origin})" if origin else ""))
-    return build_codebook(meta, entries, source=name)
+        meta["title"] = dict.fromkeys(LANGS, f"{stem}" + (f" ({origin})" if origin else ""))
+    return build_codebook(meta, entries, source=name), guid_to_id
+
+
+# The first line of a project's description as :func:`codebook_summary` writes it, per language.
+_SUMMARY_HEAD = {"es": "Libro de códigos", "en": "Codebook"}
+_SUMMARY_LINE = re.compile(r"(?P<head>Libro de códigos|Codebook): (?P<title>.*) \((?P<id>[^()\s]+)\)")
+
+
+def codebook_summary(codebook: Codebook, lang: str) -> str:
+    """The codebook in words for a project's description: ``Libro de códigos: <title> (<id>)``, its description
+    and references (what another tool's users read as the project memo; :func:`read_codebook_xml` reads the
+    title and id back from the first line).
+
+    Examples
+    --------
+    >>> from qualcode.codebook.model import Codebook
+    >>> codebook_summary(Codebook("nic", title={"es": "Red NIC"}), "es")
+    'Libro de códigos: Red NIC (nic)'
+    """
+    other = "en" if lang == "es" else "es"
+    title = codebook.title[lang] or codebook.title[other] or codebook.id
+    lines = [f"{_SUMMARY_HEAD[lang]}: {title} ({codebook.id})"]
+    if codebook.description[lang] or codebook.description[other]:
+        lines += ["", codebook.description[lang] or codebook.description[other]]
+    if codebook.references:
+        lines += ["", *codebook.references]
+    return "\n".join(lines)
+
+
+def read_codebook_summary(text: str | None) -> tuple[dict[str, str], str] | None:
+    """The title (in the summary's language) and id a :func:`codebook_summary` starts with; None for other text.
+
+    Examples
+    --------
+    >>> read_codebook_summary("Codebook: NIC network (nic)\\n\\nreferences")
+    ({'en': 'NIC network'}, 'nic')
+    >>> read_codebook_summary("a project memo") is None
+    True
+    """
+    first = (text or "").strip().split("\n", 1)[0].strip()
+    found = _SUMMARY_LINE.fullmatch(first)
+    if found is None:
+        return None
+    lang = next(k for k, v in _SUMMARY_HEAD.items() if v == found["head"])
+    return {lang: found["title"]}, found["id"]

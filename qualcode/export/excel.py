@@ -23,7 +23,7 @@ from ..io.dates import read_dates
 from ..io.paths import path_in
 from ..io.roles import Roles, recognise_roles
 from ..messages import WORDS, headers, say
-from ..schemas import check_lang, columns
+from ..schemas import NOT_ATTRIBUTES, check_lang
 from .pseudonymize import quote_tags
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ def report_tables(quotes: pd.DataFrame, codebook: Codebook, *, segments: pd.Data
         has nor one of its columns (the message lists them).
     """
     check_lang(lang)
-    own = set(columns("coded_quotes")) | {"quote", "quote_now", "quote_then", "tag", "memo", "dimension", "code"}
+    own = NOT_ATTRIBUTES
     attributes = [c for c in quotes.columns if c not in own and not str(c).startswith("_")]
     if roles is None:  # the study's declared roles travel with coded quotes (qc.coded_quotes: DataFrame.attrs)
         declared = {r: c for r, c in (quotes.attrs.get("roles") or {}).items() if c in attributes}

@@ -70,13 +70,13 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 import pandas as pd
 
 from ..codebook.model import Codebook
-from ..codebook.qdc import code_guid, is_codebook_set, read_qdc
+from ..codebook.qdc import guid_key, is_codebook_set, read_codebook_summary, read_codebook_xml
 from ..corpus import ReadDocument
 from ..errors import ExchangeFileError, ParameterError, QualcodeError, QualcodeWarning
 from ..io.paths import existing_file
 from ..io.safe import parse_xml_safely, read_zip_safely
 from ..io.text import parse_transcript
-from ..schemas import check, columns
+from ..schemas import NOT_ATTRIBUTES, check, columns
 from .refi_qda import SOURCES_FOLDER, is_xsd_datetime
 
 if TYPE_CHECKING:
@@ -250,9 +250,6 @@ _INTEGER = re.compile(r"\s*([+-]?)([0-9]+)\s*")
 _MAX_DIGITS = 18
 # Examples (lines) named per kind of problem in the one warning an import gives and in the report's `where`.
 _SHOWN = 5
-# Columns of the corpus tables (and the project's documents table): a variable may not reuse them.
-_CORPUS_COLUMNS = frozenset({*columns("documents"), *columns("segments"), "unit", "added_at", "updated_at",
-                             "attributes"})
 # What zipfile and zlib raise on a member they cannot inflate (damaged, encrypted, unknown method, truncated).
 _INFLATE_ERRORS = (zlib.error, zipfile.BadZipFile, RuntimeError, NotImplementedError, EOFError, OSError, ValueError)
 # Characters outside the Basic Multilingual Plane: one code point, two UTF-16 code units.
@@ -280,9 +277,8 @@ _MEDIA = {"PictureSource": "PictureSelection", "AudioSource": "AudioSelection", 
           "PDFSource": "PDFSelection"}
 
 
-def _key(guid: str | None) -> str:
-    """A GUID as a lookup key: braces, case and surrounding space do not matter (tools differ)."""
-    return (guid or "").strip().strip("{}").upper()
+# A GUID as a lookup key (braces, case and space do not matter): one rule for codes, sources, notes ….
+_key = guid_key
 
 
 class _Issues:
@@ -366,6 +362,7 @@ class _Reader:
         # Per GUID a case's SourceRef names but no source has: the case's (variables, memo), linked later if can be.
         self.case_of_unlinked: dict[str, list[tuple[dict[str, Any], tuple[str, str, str | None, str | None] | None]]]
         self.case_of_unlinked = {}
+        self.read_sources: list[_Source] = []  # the sources imported as documents (set once they are)
         self.users = {_key(u.get("guid")): (u.get("name") or "imported")
                       for users in _children(root, "Users") for u in _children(users, "User")}
 
@@ -424,6 +421,7 @@ class _Reader:
             for name, memo, author, created in case_memos.get(source.guid, []):
                 self._note(source.doc_id, "case memo", name, author, created, None, None, None, memo)
         self._sourceless_cases(docs)
+        self.read_sources = [s for s in sources if s.text is not None]
         self._project_level()
         issues.warn()
         notes = pd.DataFrame(self.note_rows, columns=columns("imported_notes"))
@@ -440,7 +438,7 @@ class _Reader:
         column gets ``set_`` before its name.
         """
         known = {s.guid for s in sources}
-        taken = set(variables.values()) | _CORPUS_COLUMNS
+        taken = set(variables.values()) | NOT_ATTRIBUTES
         out: dict[str, dict[str, str]] = {}
         for block in _children(self.root, "Sets"):
             for item in _children(block, "Set"):
@@ -478,17 +476,10 @@ class _Reader:
                                 why="its variables have no document to go on; link the case to its sources")
 
     def _codebook(self) -> tuple[Codebook | None, dict[str, str]]:
-        codebook_el = _first(self.root, "CodeBook")
-        codebook = read_qdc(self.path.with_suffix(".qdc"), data=self.data) if codebook_el is not None else None
-        guid_to_code: dict[str, str] = {}
-        if codebook is not None and codebook_el is not None:
-            ours = {_key(code_guid(c.id)): c.id for c in codebook}
-            ordered = [el for el in codebook_el.iter() if _local(el) == "Code"]
-            # Matched by position only when the counts agree; otherwise nothing is (an empty list on purpose).
-            for el, code in zip(ordered, codebook.codes if len(ordered) == len(codebook.codes) else [], strict=False):
-                guid_to_code[_key(el.get("guid"))] = code.id
-            guid_to_code.update(ours)
-        return codebook, guid_to_code
+        """The code book and each code's GUID → its id, from the one parse of the ``.qde`` (matched by GUID)."""
+        if _first(self.root, "CodeBook") is None:
+            return None, {}
+        return read_codebook_xml(self.root, name=self.where, stem=self.path.stem)
 
     def _sources(self) -> list[_Source]:
         """The text-bearing sources; every other kind of source is counted in the report with its codings."""
@@ -798,7 +789,7 @@ class _Reader:
             rows.append((source.doc_id, start, end, code_id, who, _join(parts), created))
         return rows
 
-    def _span(self, source: _Source, selection: etree._Element) -> tuple[int, int] | None:
+    def _span(self, source: _Source, selection: etree._Element, *, report: bool = True) -> tuple[int, int] | None:
         if _local(selection) == "TranscriptSelection":  # between two sync points of the transcript
             points = {_key(p.get("guid")): p for p in _children(source.element, "SyncPoint")}
             ends = [points.get(_key(selection.get(a))) for a in ("fromSyncPoint", "toSyncPoint")]
@@ -813,6 +804,8 @@ class _Reader:
         text = source.text or ""
         start, end = source.reading.to_text(raw_start), source.reading.to_text(raw_end)
         if start is None or end is None or not 0 <= start < end <= len(text):
+            if not report:
+                return None
             self.issues.add(f"a selection lies outside its source's text or is empty (not imported; source "
                             f"{source.name!r} has {len(text)} characters)", selection.sourceline,
                             f"{raw_start}–{raw_end}")
@@ -848,9 +841,19 @@ class _Reader:
         """Project memo, journals and notes no element used; Sets, Graphs and the Links not read as annotations."""
         root, issues = self.root, self.issues
         description = _text_of(_first(root, "Description"))
-        if description:
+        # qualcode's own (and, through QualCoder, its project memo): the code book's title, read with the code book.
+        if description and read_codebook_summary(description) is None:
             self._note(None, "project memo", root.get("name") or "", self._user(root.get("creatingUserGUID")),
                        root.get("creationDateTime"), None, None, None, description)
+        for ref in _children(root, "NoteRef"):  # notes about the whole project (Project.xsd's last element)
+            guid = _key(ref.get("targetGUID"))
+            if guid in self.notes.used:  # already a coding's memo or an annotation: kept there, once
+                continue
+            note = self._note_elements().get(guid)
+            text = self._note_text(guid, ref.sourceline, "the project")
+            if note is not None and text:
+                self._note(None, "project memo", note.get("name") or "", self._user(note.get("creatingUser")),
+                           note.get("creationDateTime"), None, None, None, text)
         for codebook in _children(root, "CodeBook"):
             for code in codebook.iter():
                 for ref in _children(code, "NoteRef") if _local(code) == "Code" else []:
@@ -867,6 +870,8 @@ class _Reader:
             if not text:
                 issues.add("a note without text in the file", note.sourceline, repr(note.get("name") or ""),
                            why="its text is neither in the .qde nor in the archive")
+                continue
+            if _first(note, "PlainTextSelection") is not None and self._orphan_annotation(note, text):
                 continue
             self._note(None, "journal", note.get("name") or "", self._user(note.get("creatingUser")),
                        note.get("creationDateTime"), None, None, None, text)
@@ -887,6 +892,32 @@ class _Reader:
             for item in _children(block, "Graph"):
                 issues.add("a graph (network view)", item.sourceline, repr(item.get("name") or ""),
                            why="qualcode keeps no drawings")
+
+    def _orphan_annotation(self, note: etree._Element, text: str) -> bool:
+        """A note holding a selection that no source refers to (QualCoder 4.0 refers to one annotation per
+        document only): an annotation of the one document its selection fits, else False (kept as a journal)."""
+        selection = _first(note, "PlainTextSelection")
+        fits = []
+        for source in self.read_sources:
+            try:
+                span = self._span(source, selection, report=False) if selection is not None else None
+            except ExchangeFileError:
+                return False
+            if span is not None:
+                fits.append((source, span))
+        if len(fits) != 1:
+            self.issues.add("an annotation no source refers to, on words of several documents (kept as a journal)",
+                            note.sourceline, outcome="changed",
+                            why="the file does not say which document it annotates (QualCoder 4.0 writes so)")
+            return False
+        (source, (start, end)), = fits
+        self._note(source.doc_id, "annotation", note.get("name") or "", self._user(note.get("creatingUser")),
+                   note.get("creationDateTime"), start, end, (source.text or "")[start:end], text)
+        if len(self.read_sources) > 1:
+            self.issues.add("an annotation no source refers to, placed on the only document its words fit",
+                            note.sourceline, outcome="guessed",
+                            why="the file does not say which document it annotates (QualCoder 4.0 writes so)")
+        return True
 
     # -- helpers ------------------------------------------------------------------------------------------------
 
@@ -1058,12 +1089,13 @@ def _variable_names(root: etree._Element, issues: _Issues) -> dict[str, str]:
             name = variable.get("name")
             if not name:
                 continue
-            if name in _CORPUS_COLUMNS:
+            if name in NOT_ATTRIBUTES:
                 base, n = name, 2
-                while f"{base}_{n}" in _CORPUS_COLUMNS or f"{base}_{n}" in taken:
+                while f"{base}_{n}" in NOT_ATTRIBUTES or f"{base}_{n}" in taken:
                     n += 1
-                issues.add("a variable is named like a corpus column (imported under another name)",
-                           variable.sourceline, f"{name!r} → {base}_{n!r}", outcome="renamed")
+                issues.add("a variable is named like a column of qualcode's own tables (imported under another name)",
+                           variable.sourceline, f"{name!r} → {f'{base}_{n}'!r}", outcome="renamed",
+                           why="the name is qualcode's (coder, memo, text …); an attribute sheet may not use it either")
                 name = f"{base}_{n}"
             taken.add(name)
             out[_key(variable.get("guid"))] = name

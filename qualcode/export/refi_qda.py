@@ -11,9 +11,11 @@ participant's ``<Case>`` and, for tools that ignore a case's documents such
 as QualCoder, on each of its ``<TextSource>`` too; document variables on
 each ``<TextSource>`` only: see :func:`variable_levels`), each document with one coded selection per coding
 at character positions (code points) with its coder and date, and memos
-both as dated notes and as the selection's description. GUIDs are derived
-from ids (lower case), so exporting the same project twice gives the same
-file.
+both as dated notes and as the selection's description; and the notes a
+project imported from another tool kept (journals, annotations, source,
+case, code and project memos: :func:`qde_bytes` says where each goes).
+GUIDs are derived from ids (lower case), so exporting the same project
+twice gives the same file.
 
 Reading is :mod:`qualcode.export.refi_import`.
 
@@ -32,24 +34,33 @@ import uuid
 import warnings
 import zipfile
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from ..codebook.model import Codebook
-from ..codebook.qdc import check_description_form, code_description, code_guid, codebook_set, refi_schema
+from ..codebook.qdc import (
+    check_description_form,
+    code_description,
+    code_guid,
+    codebook_set,
+    codebook_summary,
+    refi_schema,
+)
 from ..errors import ExchangeFileError, QualcodeWarning
 from ..io.cells import clean_text
 from ..io.safe import parse_xml_safely
+from ..schemas import NOT_ATTRIBUTES, check, check_option
 from ..schemas import coded as coded_rows
 from ..version import __version__
 
 if TYPE_CHECKING:
     from lxml import etree
 
-__all__ = ["PER_DOCUMENT_ROLES", "SOURCES_FOLDER", "is_xsd_datetime", "qde_bytes", "qdpx_bytes", "validate_qde",
-           "variable_levels"]
+__all__ = ["FOR_TOOLS", "PER_DOCUMENT_ROLES", "SOURCES_FOLDER", "check_for_tool", "is_xsd_datetime", "qde_bytes",
+           "qdpx_bytes", "validate_qde", "variable_levels"]
 
 NS = "urn:QDA-XML:project:1.0"
 _NAMESPACE = uuid.UUID("0b7c2c9e-58e4-4f7e-8f6a-3f9d7a1e2b44")
@@ -92,9 +103,15 @@ SOURCES_FOLDER = "sources"
 # A note's creation time when none of the export's codings has a valid one: QualCoder cannot read a <Note>
 # without one, and the export must be the same bytes every time (so never "now").
 _NO_DATE = "2020-01-01T00:00:00Z"
-# Columns of the documents table that are not participant attributes.
-_DOCUMENT_COLUMNS = frozenset({"doc_id", "source_path", "format", "encoding", "language", "sha256", "n_turns",
-                               "n_segments", "n_words", "labelled", "text", "unit", "added_at", "updated_at"})
+
+
+#: The tools a ``.qdpx`` can be written for (``for_tool``; ``--qdpx-for``): None is every tool (the spec's way).
+FOR_TOOLS = ("qualcoder",)
+
+
+def check_for_tool(for_tool: str | None) -> None:
+    """Refuse a ``for_tool`` that is not one of :data:`FOR_TOOLS` (or None)."""
+    check_option(for_tool, FOR_TOOLS, "for_tool", none="any tool: the spec's way")
 
 
 def _missing(value: object) -> bool:
@@ -134,7 +151,7 @@ def variable_levels(documents: pd.DataFrame, *, roles: Mapping[str, str] | None 
     ('participant', ['participant', 'district'], ['stage'])
     """
     roles = dict(roles or {})
-    attributes = [str(c) for c in documents.columns if c not in _DOCUMENT_COLUMNS]
+    attributes = [str(c) for c in documents.columns if c not in NOT_ATTRIBUTES]
     key = roles.get("participant") or ("participant" if "participant" in attributes else None)
     if key not in attributes:
         return None, [], attributes
@@ -150,21 +167,9 @@ def variable_levels(documents: pd.DataFrame, *, roles: Mapping[str, str] | None 
     return key, case_level, document_level
 
 
-def _codebook_summary(codebook: Codebook, lang: str) -> str:
-    other = "en" if lang == "es" else "es"
-    title = codebook.title[lang] or codebook.title[other] or codebook.id
-    head = {"es": "Libro de códigos", "en": "Codebook"}[lang]
-    lines = [f"{head}: {title} ({codebook.id})"]
-    if codebook.description[lang] or codebook.description[other]:
-        lines += ["", codebook.description[lang] or codebook.description[other]]
-    if codebook.references:
-        lines += ["", *codebook.references]
-    return "\n".join(lines)
-
-
 def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFrame, *, name: str,
-              lang: str = "es", description: str = "yaml", roles: Mapping[str, str] | None = None
-              ) -> tuple[bytes, dict[str, str]]:
+              lang: str = "es", description: str = "yaml", roles: Mapping[str, str] | None = None,
+              notes: pd.DataFrame | None = None, for_tool: str | None = None) -> tuple[bytes, dict[str, str]]:
     """The ``project.qde`` XML of a study and the plain text of its sources (not yet validated).
 
     What other tools read where (checked against QualCoder's own importer): one ``<PlainTextSelection>``
@@ -174,6 +179,16 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
     ``<TextSource>`` (:func:`variable_levels`); the codebook's title, description and references in the
     project's ``<Description>`` (words) and in a ``<Set>`` of the dimensions (for qualcode); lower-case
     GUIDs; texts under ``sources/``.
+
+    Notes another tool held with no coding (``notes``, the ``imported_notes`` table) go where the spec and
+    QualCoder's importer put them: an annotation as a ``<PlainTextSelection>`` without a coding, its text
+    as the selection's ``<Description>`` and in a ``<Note>`` it refers to; a source memo as its
+    ``<TextSource>``'s ``<Description>`` (a second one of the same document as a note the source refers
+    to); a case memo as the ``<Description>`` of the document's ``<Case>``; a code memo as a note the code
+    refers to; a project memo as a note the project refers to; a journal as a note nothing refers to.
+    Notes that stand alone (journals, project and code memos) keep their text in ``sources/<guid>.txt``
+    (``plainTextPath``), where QualCoder reads journals. Every note is dated and its author is a
+    ``<User>``. A note whose document, code or words are not in the study is written as a journal (warned).
 
     Parameters
     ----------
@@ -196,28 +211,40 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
         block, or prose other tools' users can read; qualcode reads both back exactly.
     roles : mapping, optional
         Role → column, for :func:`variable_levels` (which column is the participant, the stage …).
+    notes : DataFrame, optional
+        Memos with no coding (table ``imported_notes``: :func:`qualcode.imported_notes`); none by default.
+    for_tool : {None, "qualcoder"}
+        ``"qualcoder"``: participant-level values only on each document, not on the ``<Case>`` (which keeps
+        its name, documents and memo). QualCoder files a variable found on a case as a case variable and links
+        no document to a case from a ``.qdpx``, so its users could not filter documents by them; as document
+        variables they can. Other tools read case variables from the ``<Case>`` (the default).
 
     Returns
     -------
     (bytes, dict of str)
-        The XML, and ``sources/<guid>.txt`` → text for each document.
+        The XML, and ``sources/<guid>.txt`` → text for each document and each stand-alone note.
     """
     from lxml import etree
 
     check_description_form(description)
+    check_for_tool(for_tool)
     E = lambda tag: f"{{{NS}}}{tag}"  # noqa: E731
     current = coded_rows(decisions).sort_values(["doc_id", "start", "end", "coder", "code_id"], kind="stable")
     root = etree.Element(E("Project"), nsmap={None: NS})
     root.set("name", _x(name, "the project name"))
     root.set("origin", f"qualcode {__version__}")
-    coders = sorted(set(current["coder"]))
+    dated = [str(t) for t in current["created_at"] if is_xsd_datetime(str(t))]
+    fallback = max(dated, default=_NO_DATE)
+    placed = _place_notes(notes, documents, codebook, lang, fallback)
+    coders = sorted(set(current["coder"]) | {n.author for n in placed.all if n.author})
     if coders:
         users = etree.SubElement(root, E("Users"))
         for coder in coders:
             user = etree.SubElement(users, E("User"))
             user.set("guid", _guid("user", coder))
             user.set("name", _x(coder, "coder names"))
-    book = etree.SubElement(root, E("CodeBook"))
+    # The schema wants at least one <Code> in a <CodeBook>: a study without codes (yet) writes none.
+    book = etree.SubElement(root, E("CodeBook")) if len(codebook) else etree.Element(E("CodeBook"))
     codes_el = etree.SubElement(book, E("Codes"))
     parents: dict[str | None, etree._Element] = {None: codes_el}
     other = "en" if lang == "es" else "es"
@@ -230,6 +257,8 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
             el.set("color", code.color)
         etree.SubElement(el, E("Description")).text = _x(code_description(code, description, lang=lang),
                                                          "code descriptions")
+        for note in placed.codes.get(code.id, []):  # before the code's children: Project.xsd's order
+            etree.SubElement(el, E("NoteRef")).set("targetGUID", note.guid)
         parents[code.id] = el
     key, case_level, document_level = variable_levels(documents, roles=roles)
     attributes = [*case_level, *document_level]
@@ -242,14 +271,33 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
             var.set("name", _x(attribute, "attribute names"))
             var.set("typeOfVariable", "Integer" if integer[attribute] else "Text")
     with_case = documents[documents[key].notna()] if key else documents.iloc[:0]
-    if len(with_case):  # the schema wants at least one <Case> in <Cases>
+    in_case = set(with_case["doc_id"].astype(str))
+    # A case memo of a document no participant case holds (the other tool's case had no participant variable):
+    # the case comes back by its name, with its memo and documents, and nothing else.
+    memo_cases: dict[str, list[str]] = {}
+    for doc_id, case_notes in placed.cases.items():
+        for note in case_notes if doc_id not in in_case else []:
+            memo_cases.setdefault(note.name, []).append(doc_id)
+    if len(with_case) or memo_cases:  # the schema wants at least one <Case> in <Cases>
         cases = etree.SubElement(root, E("Cases"))
-        for case_key, group in with_case.groupby(key, sort=True):
+        for case_name in sorted(memo_cases):
+            case = etree.SubElement(cases, E("Case"))
+            case.set("guid", _guid("memo case", case_name))
+            case.set("name", case_name)
+            docs_of = list(dict.fromkeys(memo_cases[case_name]))
+            memos = list(dict.fromkeys(n.text for d in docs_of for n in placed.cases[d] if n.name == case_name))
+            etree.SubElement(case, E("Description")).text = "\n\n".join(memos)
+            for doc_id in docs_of:
+                etree.SubElement(case, E("SourceRef")).set("targetGUID", _guid("source", doc_id))
+        for case_key, group in with_case.groupby(key, sort=True) if key else []:
             case = etree.SubElement(cases, E("Case"))
             case.set("guid", _guid("case", str(case_key)))
             case.set("name", _x(case_key, "case names"))
+            memos = list(dict.fromkeys(n.text for d in group["doc_id"] for n in placed.cases.get(str(d), [])))
+            if memos:  # where QualCoder reads a case's memo (the first child: Project.xsd's order)
+                etree.SubElement(case, E("Description")).text = "\n\n".join(memos)
             first = group.iloc[0]
-            for attribute in case_level:
+            for attribute in case_level if for_tool is None else []:
                 if not _missing(first[attribute]):
                     _variable_value(case, attribute, first[attribute], integer[attribute])
             for doc_id in group["doc_id"]:
@@ -257,10 +305,8 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
     # Created with the first document: the schema wants at least one source in <Sources> (a codebook-only study).
     sources = etree.Element(E("Sources"))
     texts: dict[str, str] = {}
-    notes: list[tuple[str, str, str, str | None]] = []
+    coding_notes: list[tuple[str, str, str, str | None]] = []
     undated: list[str] = []
-    dated = [str(t) for t in current["created_at"] if is_xsd_datetime(str(t))]
-    fallback = max(dated, default=_NO_DATE)
     by_doc = dict(tuple(current.groupby("doc_id")))
     for doc in documents.itertuples():
         guid = _guid("source", str(doc.doc_id))  # doc_id is text already (string dtype)
@@ -270,6 +316,14 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
         source.set("guid", guid)
         source.set("name", _x(doc.doc_id, "document names"))
         source.set("plainTextPath", f"internal://{guid}.txt")
+        doc_notes = placed.sources.get(str(doc.doc_id), [])
+        if doc_notes:  # the source memo QualCoder (and the spec) read: the TextSource's first child
+            # Its author and date are the source's (where tools, and qualcode's import, read a source memo's).
+            if doc_notes[0].author:
+                source.set("creatingUser", _guid("user", doc_notes[0].author))
+            if doc_notes[0].created != fallback:
+                source.set("creationDateTime", doc_notes[0].created)
+            etree.SubElement(source, E("Description")).text = doc_notes[0].text
         # Kept exactly (a text file holds any character) but lone surrogates, which UTF-8 cannot encode.
         texts[f"{SOURCES_FOLDER}/{guid}.txt"] = _SURROGATE.sub(lambda m: _x(m.group(), "sources' text"),
                                                               str(doc.text))
@@ -301,17 +355,31 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
             etree.SubElement(coding, E("CodeRef")).set("targetGUID", code_guid(row.code_id))
             if memo is not None:
                 note_guid = _guid("note", key_)
-                notes.append((note_guid, row.coder, memo, created))
+                coding_notes.append((note_guid, row.coder, memo, created))
                 etree.SubElement(coding, E("NoteRef")).set("targetGUID", note_guid)
+        for note in placed.annotations.get(str(doc.doc_id), []):
+            # An annotation: a selection with no coding; its text where QualCoder reads it and in a note.
+            selection = etree.SubElement(source, E("PlainTextSelection"))
+            selection.set("guid", _guid("annotation", note.guid))
+            selection.set("name", note.name)
+            selection.set("startPosition", str(note.start))
+            selection.set("endPosition", str(note.end))
+            if note.author:
+                selection.set("creatingUser", _guid("user", note.author))
+            selection.set("creationDateTime", note.created)
+            etree.SubElement(selection, E("Description")).text = note.text
+            etree.SubElement(selection, E("NoteRef")).set("targetGUID", note.guid)
+        for note in doc_notes[1:]:
+            etree.SubElement(source, E("NoteRef")).set("targetGUID", note.guid)
         # Case-level values go on each of the case's documents too: QualCoder ignores a named case's documents
         # (its <SourceRef>s), so without them there a trip through QualCoder loses every case value.
         for attribute in [*case_level, *document_level]:
             value = documents.at[doc.Index, attribute]
             if not _missing(value):
                 _variable_value(source, attribute, value, integer[attribute])
-    if notes:
+    if coding_notes or placed.noted:
         notes_el = etree.SubElement(root, E("Notes"))
-        for note_guid, coder, memo, created in notes:
+        for note_guid, coder, memo, created in coding_notes:
             note = etree.SubElement(notes_el, E("Note"))
             note.set("guid", note_guid)
             note.set("name", _x(f"memo ({coder})", "memo names"))
@@ -319,10 +387,30 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
             # Every note dated: QualCoder's import stops at a note without one (its parse_notes).
             note.set("creationDateTime", created or fallback)
             etree.SubElement(note, E("PlainTextContent")).text = memo  # cleaned where it was read
+        for imported in placed.noted:
+            note = etree.SubElement(notes_el, E("Note"))
+            note.set("guid", imported.guid)
+            note.set("name", imported.name)
+            if imported.author:
+                note.set("creatingUser", _guid("user", imported.author))
+            note.set("creationDateTime", imported.created)
+            if imported.alone:  # a file, as QualCoder reads journals (Project.xsd: a path or a content, not both)
+                note.set("plainTextPath", f"internal://{imported.guid}.txt")
+                texts[f"{SOURCES_FOLDER}/{imported.guid}.txt"] = imported.text
+            else:
+                etree.SubElement(note, E("PlainTextContent")).text = imported.text
     if len(codebook):
         sets = etree.SubElement(root, E("Sets"))
         codebook_set(etree.SubElement(sets, E("Set")), codebook, lang=lang, member="targetGUID")
-    etree.SubElement(root, E("Description")).text = _x(_codebook_summary(codebook, lang), "the codebook description")
+    if len(codebook):
+        etree.SubElement(root, E("Description")).text = _x(codebook_summary(codebook, lang),
+                                                           "the codebook description")
+    for note in placed.project:
+        etree.SubElement(root, E("NoteRef")).set("targetGUID", note.guid)
+    if placed.moved:
+        warnings.warn(f"{name}: {len(placed.moved)} imported note(s) have no place of their kind in this study (a "
+                      f"document, code, case or words it does not have: {'; '.join(placed.moved[:3])}); written as "
+                      "journals, with their names.", QualcodeWarning, stacklevel=3)
     if undated:
         warnings.warn(f"{name}: {len(undated)} coding(s) have a creation time that is not a date and time (e.g. at "
                       f"{', '.join(undated[:3])}); written without one (REFI-QDA allows that), and their memos "
@@ -331,11 +419,119 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
     return data, texts
 
 
+# Kinds of imported notes (table imported_notes) and where each goes; any other kind is written as a journal.
+_NOTE_ORDER = ("project memo", "journal", "code memo", "case memo", "source memo", "annotation")
+
+
+@dataclass
+class _Note:
+    """One imported note as written: its GUID (from its content, so the same notes give the same file)."""
+
+    guid: str
+    kind: str
+    name: str
+    author: str | None
+    created: str
+    text: str
+    start: int | None = None
+    end: int | None = None
+    alone: bool = True  # a note in <Notes> whose text is a file (journals, project and code memos)
+
+
+@dataclass
+class _PlacedNotes:
+    project: list[_Note] = field(default_factory=list)
+    codes: dict[str, list[_Note]] = field(default_factory=dict)
+    cases: dict[str, list[_Note]] = field(default_factory=dict)
+    sources: dict[str, list[_Note]] = field(default_factory=dict)
+    annotations: dict[str, list[_Note]] = field(default_factory=dict)
+    loose: list[_Note] = field(default_factory=list)  # journals, and notes whose place the study lacks
+    moved: list[str] = field(default_factory=list)
+
+    @property
+    def all(self) -> list[_Note]:
+        return [*self.project, *(n for group in (self.codes, self.cases, self.sources, self.annotations)
+                                 for notes in group.values() for n in notes), *self.loose]
+
+    @property
+    def noted(self) -> list[_Note]:
+        """The notes that are ``<Note>`` elements (all but source memos written as a Description, case memos)."""
+        return [*self.project, *(n for notes in self.codes.values() for n in notes),
+                *(n for notes in self.sources.values() for n in notes[1:]),
+                *(n for notes in self.annotations.values() for n in notes), *self.loose]
+
+
+def _date(value: object, fallback: str) -> str:
+    """A note's date as xsd:dateTime (QualCoder writes "2024-03-15 10:00:00"): the export's date when none."""
+    text = "" if _missing(value) else str(value).strip()
+    for candidate in (text, text.replace(" ", "T", 1)):
+        if candidate and is_xsd_datetime(candidate):
+            return candidate
+    return fallback
+
+
+def _place_notes(notes: pd.DataFrame | None, documents: pd.DataFrame, codebook: Codebook, lang: str,
+                 fallback: str) -> _PlacedNotes:
+    """Where each imported note goes in the ``.qde`` (see :func:`qde_bytes`), texts cleaned for XML."""
+    placed = _PlacedNotes()
+    if notes is None or not len(notes):
+        return placed
+    check(notes, "imported_notes", values=False, where="notes, given to qde_bytes() (qc.imported_notes(project))")
+    texts = dict(zip(documents["doc_id"].astype(str), documents["text"].astype(str), strict=True))
+    other = "en" if lang == "es" else "es"
+    code_of = {(c.label[lang] or c.label[other] or c.id): c.id for c in codebook}
+    code_of.update({c.id: c.id for c in codebook})
+    rank = {kind: k for k, kind in enumerate(_NOTE_ORDER)}
+    rows: list[tuple[Any, ...]] = []
+    for row in notes.to_dict("records"):
+        text = "" if _missing(row["text"]) else str(row["text"])
+        if not text.strip():
+            continue
+        kind = str(row["kind"]) if not _missing(row["kind"]) else "journal"
+        doc = None if _missing(row["doc_id"]) else str(row["doc_id"])
+        start = None if _missing(row["start"]) else int(row["start"])
+        end = None if _missing(row["end"]) else int(row["end"])
+        author = None if _missing(row["author"]) else str(row["author"])
+        name = "" if _missing(row["name"]) else str(row["name"])
+        words = texts.get(doc or "", "")
+        fits = doc in texts and start is not None and end is not None and 0 <= start < end <= len(words)
+        if kind == "annotation" and fits and not name:  # named by its words, as coded selections are
+            name = words[start:end][:60]
+        rows.append((rank.get(kind, len(rank)), doc or "", start if start is not None else -1, end or -1, name,
+                     author or "", text, kind, doc, start, end, author, row["created_at"]))
+    seen: dict[str, int] = {}
+    for *key, kind, doc, start, end, author, created in sorted(rows, key=lambda r: r[:7]):
+        identity = "\0".join(map(str, key))
+        seen[identity] = seen.get(identity, 0) + 1
+        name, text = str(key[4]), str(key[6])
+        note = _Note(_guid("imported-note", f"{identity}\0{seen[identity]}"), kind,
+                     _x(name or kind, "note names"), author and _x(author, "note authors"), _date(created, fallback),
+                     _x(text, "notes"), start, end)
+        where = f"{kind} {name!r}" + (f" on {doc!r}" if doc else "")
+        if kind == "project memo":
+            placed.project.append(note)
+        elif kind == "code memo" and name in code_of:
+            placed.codes.setdefault(code_of[name], []).append(note)
+        elif kind in ("case memo", "source memo") and doc in texts:
+            note.alone = False
+            (placed.cases if kind == "case memo" else placed.sources).setdefault(doc, []).append(note)
+        elif kind == "annotation" and doc in texts and start is not None and end is not None \
+                and 0 <= start < end <= len(texts[doc]):
+            note.alone = False
+            placed.annotations.setdefault(doc, []).append(note)
+        else:
+            if kind != "journal":
+                placed.moved.append(where)
+            placed.loose.append(note)
+    return placed
+
+
 def qdpx_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFrame, *, name: str,
-               lang: str = "es", description: str = "yaml", roles: Mapping[str, str] | None = None) -> bytes:
+               lang: str = "es", description: str = "yaml", roles: Mapping[str, str] | None = None,
+               notes: pd.DataFrame | None = None, for_tool: str | None = None) -> bytes:
     """A REFI-QDA ``.qdpx`` archive of a study, validated against the official schema (same input, same bytes).
 
-    Parameters are those of :func:`qde_bytes`. The sources' plain text
+    Parameters are those of :func:`qde_bytes` (``notes``: the imported notes to write back). The sources' plain text
     (``sources/*.txt``) is kept exactly: selections' positions refer to it,
     and a text file may hold any character. Only the XML (names, memos,
     labels) has characters replaced.
@@ -356,7 +552,7 @@ def qdpx_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFr
     ...                   name="estudio")  # doctest: +SKIP
     """
     data, texts = qde_bytes(codebook, documents, decisions, name=name, lang=lang, description=description,
-                            roles=roles)
+                            roles=roles, notes=notes, for_tool=for_tool)
     errors = validate_qde(data)
     if errors:  # pragma: no cover - a bug in this writer
         raise ExchangeFileError(f"internal error: project.qde does not validate: {errors[:3]}")

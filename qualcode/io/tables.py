@@ -27,7 +27,7 @@ import pandas as pd
 
 from ..errors import AttributesError, ExchangeFileError, InputFileError, QualcodeError, TranscriptFormatError
 from ..nlp.normalize import fold_label
-from ..schemas import columns
+from ..schemas import NOT_ATTRIBUTES
 from .dates import is_slashed_date, read_dates
 from .docx import check_office_container
 from .encoding import decode, normalize_text
@@ -58,11 +58,9 @@ KEY_COLUMNS = ("doc_id", "document", "documento", "file", "filename", "file_name
                "nombre_archivo", "transcript", "transcripcion", "id")
 KNOWN_ATTRIBUTES = ("participant", "pseudonym", "role", "district", "stage", "round", "date",
                     "language", "cycle", "cohort", "school", "gender", "age", "group")
-# Columns qualcode's own tables already have (the corpus, and the decisions, quotes and suggestions that the
-# attributes travel into); an attribute may not reuse them. doc_id is the sheet's key; language may be given.
-RESERVED = (*dict.fromkeys(
-    c for table in ("documents", "segments", "decisions", "coded_quotes", "suggestions") for c in columns(table)
-    if c not in ("doc_id", "language")), "code", "dimension", "tag")  # the report adds the last three
+# Columns qualcode's own tables already have (schemas.NOT_ATTRIBUTES): an attribute may not reuse them. doc_id is
+# the sheet's key, and a sheet may give each document's language.
+RESERVED = tuple(sorted(NOT_ATTRIBUTES - {"doc_id", "language"}))
 
 
 @dataclass(frozen=True)

@@ -354,7 +354,7 @@ def test_codebook_yaml_alias_bomb_in_a_qdpx_project_is_refused(tmp_path):
     path = tmp_path / "bomb.qdpx"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("project.qde", qde)
-    with pytest.raises(CodebookError, match=r"bomb\.qdc:4: YAML anchor &a0 refused"):
+    with pytest.raises(CodebookError, match=r"bomb\.qdpx:project\.qde:4: YAML anchor &a0 refused"):
         read_qdpx(path)
 
 

@@ -253,7 +253,8 @@ def test_every_coding_of_the_real_nvivo_project_is_kept_at_its_own_span(nvivo):
 # -- memos and the report -------------------------------------------------------------------------------------
 
 
-def test_memos_in_every_form_become_coding_memos_or_notes(tmp_path):
+def memos_qdpx(tmp_path: Path) -> tuple[Path, str]:
+    """A .qdpx with a memo in every place the spec allows (QualCoder's, MAXQDA's and NVivo's forms)."""
     text = "Interviewer: Hello\nAna: I trust my peers a lot. We share materials.\n"
     a, b = text.index("I trust my peers"), text.index("I trust my peers") + 16
     c, d = text.index("We share"), text.index("We share") + 8
@@ -281,6 +282,11 @@ def test_memos_in_every_form_become_coding_memos_or_notes(tmp_path):
     path = qdpx(tmp_path / "memos.qdpx", body, {f"sources/{SOURCE}.txt": text, f"sources/{note}1.txt": "journal entry",
                                                f"sources/{note}4.txt": "NVivo annotation"}, tail=tail,
                 code=f'<NoteRef targetGUID="{note}5"/>')
+    return path, text
+
+
+def test_memos_in_every_form_become_coding_memos_or_notes(tmp_path):
+    path, text = memos_qdpx(tmp_path)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # every memo has a home: nothing to warn about
         project = import_refi_qda(path, tmp_path / "m.qualcode")
@@ -429,3 +435,242 @@ def test_qualcoder_timestamp_with_an_offset_and_a_z_is_read_as_that_time(tmp_pat
         project = import_refi_qda(tmp_path / "qc.qdpx", tmp_path / "qc.qualcode")
     created = set(qc.decisions(project)["created_at"])
     assert created == {"2026-12-01T03:31:39.780062+00:00"}
+
+
+# -- imported notes written back (qualcode → .qdpx → qualcode keeps them) -----------------------------------------
+
+PARTICIPANT = ('<Variables><Variable guid="90000000-0000-0000-0000-000000000001" name="participant" '
+               'typeOfVariable="Text"/></Variables>')
+
+
+def _with_participant(path: Path) -> Path:
+    """The memos fixture with its case's participant as a variable (so the export has a case for the case memo)."""
+    with zipfile.ZipFile(path) as archive:
+        members = {n: archive.read(n) for n in archive.namelist()}
+    qde = members["project.qde"].decode("utf-8")
+    qde = qde.replace("<Sources>", PARTICIPANT + "<Sources>", 1).replace(
+        '<Description>case memo</Description>', '<Description>case memo</Description><VariableValue><VariableRef '
+        'targetGUID="90000000-0000-0000-0000-000000000001"/><TextValue>Ana</TextValue></VariableValue>')
+    members["project.qde"] = qde.encode("utf-8")
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+def _notes(project: Project) -> set[tuple]:
+    notes = qc.imported_notes(project)
+    return {tuple(None if pd.isna(v) else v for v in row)
+            for row in notes[["kind", "doc_id", "start", "end", "quote", "author", "text"]].itertuples(index=False)}
+
+
+def test_notes_roundtrip_every_kind_is_written_back_where_the_spec_puts_it_and_read_again(tmp_path):
+    path, _ = memos_qdpx(tmp_path)
+    first = quiet(import_refi_qda, _with_participant(path), tmp_path / "m.qualcode")
+    qc.export_refi_qda(first, tmp_path / "a.qdpx")
+    archive = zipfile.ZipFile(tmp_path / "a.qdpx")
+    qde = archive.read("project.qde")
+    assert qc.export.validate_qde(qde) == []
+    root = etree.fromstring(qde)
+    ns = {"q": NS}
+    # Every note dated and its author a user (QualCoder's import stops at a note without a date).
+    notes = root.findall("q:Notes/q:Note", ns)
+    assert notes and all(n.get("creationDateTime") for n in notes)
+    users = {u.get("guid") for u in root.findall("q:Users/q:User", ns)}
+    assert all(n.get("creatingUser") in users for n in notes if n.get("creatingUser"))
+    # Source memo: the TextSource's first child; case memo: the Case's; annotations: selections without a coding.
+    source = root.find("q:Sources/q:TextSource", ns)
+    assert etree.QName(source[0]).localname == "Description" and source[0].text == "source memo"
+    assert root.find("q:Cases/q:Case/q:Description", ns).text == "case memo"
+    uncoded = [s for s in source.findall("q:PlainTextSelection", ns) if s.find("q:Coding", ns) is None]
+    assert sorted(s.find("q:Description", ns).text for s in uncoded) == [
+        "MAXQDA memo on words, no code", "NVivo annotation", "annotation text"]
+    # A journal's text is a file, as QualCoder reads journals; the project memo a note the project refers to.
+    journal = next(n for n in notes if n.get("name") == "Journal")
+    assert archive.read("sources/" + journal.get("plainTextPath").removeprefix("internal://")) == b"journal entry"
+    assert [r.get("targetGUID") for r in root.findall("q:NoteRef", ns)] != []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        again = import_refi_qda(tmp_path / "a.qdpx", tmp_path / "b.qualcode")
+    assert _notes(again) == _notes(first) and len(qc.imported_notes(again)) == len(qc.imported_notes(first)) == 8
+    qc.export_refi_qda(again, tmp_path / "b.qdpx")
+    assert (tmp_path / "a.qdpx").read_bytes() == (tmp_path / "b.qdpx").read_bytes()
+
+
+def test_notes_roundtrip_a_case_memo_without_a_participant_comes_back_by_its_case_name(tmp_path):
+    """The other tool's case had no participant variable: the export writes that case (name, memo, documents)."""
+    path, _ = memos_qdpx(tmp_path)
+    first = quiet(import_refi_qda, path, tmp_path / "m.qualcode")
+    assert "participant" not in first.documents.columns
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        qc.export_refi_qda(first, tmp_path / "a.qdpx")
+    again = quiet(import_refi_qda, tmp_path / "a.qdpx", tmp_path / "b.qualcode")
+    assert _notes(again) == _notes(first)
+    case = qc.imported_notes(again).set_index("kind").loc["case memo"]
+    assert (case["name"], case["doc_id"], case["text"]) == ("Ana", "entrevista", "case memo")
+
+
+def test_notes_roundtrip_a_note_without_its_place_is_a_journal_and_said(project, tmp_path):
+    """A code memo of a code the codebook no longer has, an annotation beyond its text, a note with no date and a
+    journal in non-ASCII: written (journals where they have no place), dated, valid, and said."""
+    doc = project.documents.iloc[0]
+    notes = pd.DataFrame([
+        {"doc_id": None, "kind": "code memo", "name": "Código borrado", "author": "ana", "created_at": None,
+         "start": None, "end": None, "quote": None, "text": "memo de un código que ya no está"},
+        {"doc_id": doc.doc_id, "kind": "annotation", "name": "", "author": None, "created_at": "15/03/2024",
+         "start": len(doc.text) + 5, "end": len(doc.text) + 9, "quote": None, "text": "fuera del texto"},
+        {"doc_id": None, "kind": "journal", "name": "Diario ñandú", "author": "Íñigo",
+         "created_at": "2024-03-15 10:00:00", "start": None, "end": None, "quote": None, "text": "¿qué aprendí? 🙂"},
+    ]).astype({"start": "Int64", "end": "Int64"})
+    with pytest.warns(QualcodeWarning, match="2 imported note.*code memo 'Código borrado'.*written as journals"):
+        data, texts = qc.export.refi_qda.qde_bytes(project.codebook(), project.documents, qc.decisions(project),
+                                                   name="t", notes=notes)
+    assert qc.export.validate_qde(data) == []
+    root = etree.fromstring(data)
+    written = {n.get("name"): n for n in root.iter(f"{{{NS}}}Note")}
+    assert set(written) == {"Código borrado", "annotation", "Diario ñandú"}  # an unnamed note: named by its kind
+    assert all(n.get("creationDateTime") for n in written.values())
+    assert written["Diario ñandú"].get("creationDateTime") == "2024-03-15T10:00:00"
+    users = {u.get("name") for u in root.iter(f"{{{NS}}}User")}
+    assert {"ana", "Íñigo"} <= users
+    journal = written["Diario ñandú"].get("plainTextPath").removeprefix("internal://")
+    assert texts[f"sources/{journal}"] == "¿qué aprendí? 🙂"
+
+
+def _drop(path: Path, target: Path, pattern: str, by: str = "") -> Path:
+    """A copy of a .qdpx with the parts of its project.qde matching ``pattern`` removed (as another tool drops them)."""
+    with zipfile.ZipFile(path) as archive, zipfile.ZipFile(target, "w") as out:
+        for name in archive.namelist():
+            data = archive.read(name)
+            if name == "project.qde":
+                data = re.sub(pattern, by, data.decode("utf-8"), flags=re.S).encode("utf-8")
+            out.writestr(name, data)
+    return target
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_codebook_title_comes_back_from_the_project_description_when_a_tool_drops_the_set(project, tmp_path, lang):
+    """QualCoder keeps the project's description (as its project memo) and drops qualcode's Set: the title is read
+    from the description's first line, and that description is no project memo note."""
+    codebook = project.codebook()
+    qc.export_refi_qda(project, tmp_path / "a.qdpx", lang=lang)
+    path = _drop(tmp_path / "a.qdpx", tmp_path / "no_set.qdpx", r"<Sets>.*</Sets>")
+    assert b"<Sets>" not in zipfile.ZipFile(path).read("project.qde")
+    back = quiet(import_refi_qda, path, tmp_path / "b.qualcode")
+    assert back.codebook().id == codebook.id and back.codebook().title[lang] == codebook.title[lang]
+    assert qc.imported_notes(back).empty
+    # A real project memo in the description is still one.
+    memo = _drop(path, tmp_path / "memo.qdpx", r"<Description>(Libro de códigos|Codebook): [^<]*</Description>",
+                 "<Description>our memo</Description>")
+    assert set(read_qdpx(memo).notes["kind"]) == {"project memo"}
+
+
+def _annotation_note(k: int, start: int, end: int, text: str) -> str:
+    return (f'<Note guid="60000000-0000-0000-0000-00000000000{k}" creatingUser="{USER}" '
+            f'creationDateTime="2024-03-15T10:00:00Z"><PlainTextContent>{text}</PlainTextContent>'
+            f'<PlainTextSelection guid="40000000-0000-0000-0000-00000000009{k}" startPosition="{start}" '
+            f'endPosition="{end}"/></Note>')
+
+
+def test_annotation_note_no_source_refers_to_is_an_annotation_of_the_document_it_fits(tmp_path):
+    """QualCoder 4.0 writes a source's NoteRef for its first annotation only: the others are Notes with a selection
+    that nothing refers to. With one document they are its annotations; with several, journals (reported)."""
+    notes = f"<Notes>{_annotation_note(1, AT, AT + 6, 'first')}{_annotation_note(2, 0, 4, 'second')}</Notes>"
+    body = text_source("", inner="").replace("</TextSource>",
+                                             '<NoteRef targetGUID="60000000-0000-0000-0000-000000000001"/></TextSource>')
+    path = qdpx(tmp_path / "one.qdpx", body + notes, {f"sources/{SOURCE}.txt": TEXT}, origin="QualCoder 4.0 Beta")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        read = read_qdpx(path)
+    got = {(k, t, s, e) for k, t, s, e in read.notes[["kind", "text", "start", "end"]].itertuples(index=False)}
+    assert got == {("annotation", "first", AT, AT + 6), ("annotation", "second", 0, 4)}
+    other = "31000000-0000-0000-0000-000000000001"
+    two = body.replace("</Sources>", f'<TextSource guid="{other}" name="otra" plainTextPath="internal://{other}.txt"/>'
+                                     "</Sources>")
+    path = qdpx(tmp_path / "two.qdpx", two + notes, {f"sources/{SOURCE}.txt": TEXT, f"sources/{other}.txt": TEXT},
+                origin="QualCoder 4.0 Beta")
+    with pytest.warns(QualcodeWarning, match="an annotation no source refers to"):
+        read = read_qdpx(path)
+    assert dict(zip(read.notes["text"], read.notes["kind"], strict=True)) == {"first": "annotation", "second": "journal"}
+
+
+@pytest.mark.parametrize("name", ["coder", "memo", "text", "code_id", "unit", "language"])
+def test_reserved_name_variable_is_imported_renamed_and_reported_as_a_sheet_would_refuse_it(tmp_path, name):
+    """A .qdpx variable named like a column of qualcode's own tables (schemas.NOT_ATTRIBUTES) does not collide: it
+    comes in as NAME_2, said in the warning and the report (an attribute sheet refuses the same names)."""
+    var = "90000000-0000-0000-0000-000000000001"
+    body = (f'<Variables><Variable guid="{var}" name="{name}" typeOfVariable="Text"/></Variables>'
+            + text_source("").replace("</TextSource>", f'<VariableValue><VariableRef targetGUID="{var}"/>'
+                                                          '<TextValue>ana</TextValue></VariableValue></TextSource>'))
+    path = qdpx(tmp_path / "v.qdpx", body, {f"sources/{SOURCE}.txt": TEXT})
+    with pytest.warns(QualcodeWarning, match=f"named like a column of qualcode's own tables.*'{name}' → '{name}_2'"):
+        project = import_refi_qda(path, tmp_path / "v.qualcode")
+    assert project.documents.set_index("doc_id").at["entrevista", f"{name}_2"] == "ana"
+    assert qc.import_report(project).set_index("outcome").loc["renamed", "count"] == 1
+    if name != "language":  # a sheet may give each document's language
+        from qualcode.io.tables import RESERVED
+        assert name in RESERVED
+
+
+def _all_features(tmp_path: Path) -> Path:
+    path = tmp_path / "all.qdpx"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("project.qde", (REFI / "qdpx-toolkit_hand-authored_all-features_project.qde").read_bytes())
+        archive.writestr("sources/11111111-1111-1111-1111-111111111111.txt",
+                         "Diet and health are closely linked in this interview.")
+    return path
+
+
+@pytest.mark.parametrize("sample", ["nvivo-12.6_oltas0517.qdpx", "qualcoder-4.0b_native-project.qdpx",
+                                    "qualcoder-4.0b_reexport-of-qualcode-demo.qdpx",
+                                    "atlasti-win-23.2_blank-project.qdpx", "all-features", "memos"])
+def test_real_tool_file_roundtrip_through_qualcode_keeps_documents_codings_and_notes(tmp_path, sample):
+    """Other tools' files (NVivo, QualCoder, ATLAS.ti, the hand-authored all-features file, memos in every place):
+    imported, exported, imported again — the same documents, codings (with coders and memos) and notes, and the
+    exported file valid (an ATLAS.ti project without codes too)."""
+    path = {"all-features": lambda: _all_features(tmp_path), "memos": lambda: memos_qdpx(tmp_path)[0]}.get(
+        sample, lambda: REFI / sample)()
+    first = quiet(import_refi_qda, path, tmp_path / "a.qualcode")
+    qc.export_refi_qda(first, tmp_path / "a.qdpx")
+    assert qc.export.validate_qde(zipfile.ZipFile(tmp_path / "a.qdpx").read("project.qde")) == []
+    again = quiet(import_refi_qda, tmp_path / "a.qdpx", tmp_path / "b.qualcode")
+
+    def codings(project: Project) -> list[tuple]:
+        rows = qc.schemas.coded(qc.decisions(project))
+        return sorted(map(tuple, rows[["doc_id", "start", "end", "code_id", "coder", "memo"]].astype(str).values))
+
+    assert dict(zip(first.documents["doc_id"], first.documents["text"], strict=True)) == \
+        dict(zip(again.documents["doc_id"], again.documents["text"], strict=True))
+    assert codings(first) == codings(again)
+    assert _notes(first) == _notes(again)
+
+
+def test_notes_roundtrip_a_pseudonymized_export_leaves_the_imported_notes_out_and_says_so(tmp_path):
+    """Another tool's free text is not pseudonymized: left out of a pseudonymized export, never silently."""
+    path, _ = memos_qdpx(tmp_path)
+    first = quiet(import_refi_qda, path, tmp_path / "m.qualcode")
+    with pytest.warns(QualcodeWarning, match="the 8 note.*not written in a pseudonymized export"):
+        qc.export_refi_qda(first, tmp_path / "p.qdpx", pseudonymizer=qc.Pseudonymizer(["Ana"]))
+    qde = zipfile.ZipFile(tmp_path / "p.qdpx").read("project.qde").decode("utf-8")
+    assert not [t for t in ("journal entry", "source memo", "case memo", "NVivo annotation", "project memo") if t in qde]
+    assert "coding memo (QualCoder)" in qde  # the study's own memos are pseudonymized and written
+
+
+def test_notes_roundtrip_an_annotation_overlapping_a_coding_stays_an_annotation_and_the_coding_memo_free(tmp_path):
+    """An annotation on words a coding also covers (the same words and a part of them): neither becomes the other's
+    memo, on the way in or out."""
+    body = text_source(selection(AT, AT + len(WORDS), 1)
+                       + selection(AT, AT + len(WORDS), 2, inner="<Description>sobre lo codificado</Description>",
+                                   coded=False)
+                       + selection(AT, AT + 6, 3, inner="<Description>una parte</Description>", coded=False))
+    path = qdpx(tmp_path / "o.qdpx", body, {f"sources/{SOURCE}.txt": TEXT})
+    first = quiet(import_refi_qda, path, tmp_path / "a.qualcode")
+    qc.export_refi_qda(first, tmp_path / "a.qdpx")
+    again = quiet(import_refi_qda, tmp_path / "a.qdpx", tmp_path / "b.qualcode")
+    for project in (first, again):
+        quotes = qc.coded_quotes(project)
+        assert quotes["quote_now"].tolist() == [WORDS] and quotes["memo"].isna().all()
+        notes = qc.imported_notes(project)
+        assert set(zip(notes["kind"], notes["quote"], notes["text"], strict=True)) == {
+            ("annotation", WORDS, "sobre lo codificado"), ("annotation", WORDS[:6], "una parte")}

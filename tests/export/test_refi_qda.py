@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import qualcode as qc
-from qualcode.errors import ExchangeFileError
+from qualcode.errors import ExchangeFileError, ParameterError
 from qualcode.export import validate_qde
 from qualcode.workflow import export_refi_qda, import_refi_qda
 
@@ -109,3 +109,28 @@ def test_the_pure_writer_and_reader_work_on_tables_without_a_project(coded, tmp_
     assert sorted(d.doc_id for d in contents.documents) == sorted(coded.documents["doc_id"])
     assert list(contents.selections.columns) == SELECTION_COLUMNS
     assert len(contents.selections) == 435 + 3 + 1 and set(contents.selections["coder"]) == {"ana", "luis"}
+
+
+def test_qdpx_for_qualcoder_puts_participant_level_values_on_documents_only(coded, tmp_path):
+    """QualCoder files a variable found on a <Case> as a case variable and links no document to a case it imports:
+    written for it, participant-level values are document variables only (checked in QualCoder: tests/peers)."""
+    from lxml import etree
+
+    ns = {"q": "urn:QDA-XML:project:1.0"}
+    export_refi_qda(coded, tmp_path / "qc.qdpx", for_tool="qualcoder")
+    export_refi_qda(coded, tmp_path / "any.qdpx")
+    for_qc = etree.fromstring(zipfile.ZipFile(tmp_path / "qc.qdpx").read("project.qde"))
+    anyone = etree.fromstring(zipfile.ZipFile(tmp_path / "any.qdpx").read("project.qde"))
+    assert validate_qde(etree.tostring(for_qc)) == []
+    assert for_qc.findall(".//q:Case/q:VariableValue", ns) == [] and anyone.findall(".//q:Case/q:VariableValue", ns)
+    assert len(for_qc.findall(".//q:Case/q:SourceRef", ns)) == len(coded.documents)
+    values = [len(s.findall("q:VariableValue", ns)) for s in for_qc.findall(".//q:TextSource", ns)]
+    assert values == [len(s.findall("q:VariableValue", ns)) for s in anyone.findall(".//q:TextSource", ns)]
+    with pytest.raises(ParameterError, match=r"for_tool must be one of 'qualcoder'.*got 'nvivo'"):
+        export_refi_qda(coded, tmp_path / "n.qdpx", for_tool="nvivo")
+    from typer.testing import CliRunner
+
+    from qualcode.cli import app
+    result = CliRunner().invoke(app, ["report", str(coded.path), str(tmp_path / "r.xlsx"), "--qdpx",
+                                      str(tmp_path / "r.qdpx"), "--qdpx-for", "nvivo"])
+    assert result.exit_code == 2 and "--qdpx-for" in result.output and not (tmp_path / "r.xlsx").exists()

@@ -309,7 +309,7 @@ def test_qdpx_duplicate_source_names_and_reserved_variable_names_are_renamed_and
     with pytest.warns(QualcodeWarning) as seen:
         project = import_refi_qda(path, tmp_path / "p.qualcode")
     said = " ".join(str(w.message) for w in seen)
-    assert f"'{names[0]}' → '{names[0]}-2'" in said and "named like a corpus column" in said
+    assert f"'{names[0]}' → '{names[0]}-2'" in said and "named like a column of qualcode's own tables" in said
     docs = project.documents
     assert sorted(docs["doc_id"]) == sorted([names[0], f"{names[0]}-2"])
     assert "text_2" in docs.columns and docs["text"].str.startswith("ENTREVISTADORA").all()

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import warnings
+import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -186,10 +187,10 @@ def _current_codings(project: qc.Project) -> pd.DataFrame:
     return rows[["doc_id", "start", "end", "code_id", "coder", "memo"]].reset_index(drop=True)
 
 
-def _round_trip(name: str, project_path: Path, work: Path) -> Trip:
+def _round_trip(name: str, project_path: Path, work: Path, for_tool: str | None = None) -> Trip:
     """Export a qualcode project, import it into QualCoder, export it from QualCoder, import that into qualcode."""
     with qc.Project.open(project_path) as project:
-        qdpx = qc.export_refi_qda(project, work / f"{name}.qdpx", lang=LANG)
+        qdpx = qc.export_refi_qda(project, work / f"{name}.qdpx", lang=LANG, for_tool=for_tool)
         trip_codebook, documents, codings = project.codebook(), project.documents.copy(), _current_codings(project)
     base = work / f"qc_{name}"
     imported = _drive("import-qdpx", qdpx, base, work)
@@ -599,3 +600,163 @@ def test_roundtrip_codebook_qdc(codebook_trip):
     expected = {(c.id, c.parent_id, c.label.get(LANG)) for c in codebook_trip.codebook}
     got = {(c.id, c.parent_id, c.label.get(LANG)) for c in codebook_trip.back}
     assert got == expected, _differ("codes (id, parent, label)", expected, got)
+
+
+def test_roundtrip_keeps_the_codebook_title(trip):
+    """QualCoder drops qualcode's Set but keeps the project's description (its project memo): the title is read
+    back from there (in the export's language, the one QualCoder shows)."""
+    back = trip.require_back()
+    assert trip.query("SELECT memo FROM project")[0][0].startswith("Libro de códigos: ")
+    assert back.codebook().id == trip.codebook.id
+    assert back.codebook().title[LANG] == trip.codebook.title[LANG]
+    assert qc.imported_notes(back).empty, "the codebook's summary is no project memo"
+
+
+def test_roundtrip_brings_each_attribute_back_once(trip):
+    """A participant-level value is on the case and on each document: it comes back once, as one column."""
+    back = trip.require_back()
+    got = [c for c in back.documents.columns if c not in DECLARED]
+    assert sorted(got) == sorted(trip.attributes), _differ("attribute columns", set(trip.attributes), set(got))
+    report = qc.import_report(back)
+    assert not report["outcome"].isin(["renamed", "not imported"]).any(), report.to_string()
+
+
+# --- participant-level values for QualCoder users (export_refi_qda(for_tool="qualcoder")) ------------------------
+
+
+@pytest.fixture(scope="module")
+def qualcoder_trip(work) -> Trip:
+    """The rich project written for QualCoder: participant-level values on each document only."""
+    folder = work / "for_qualcoder"
+    folder.mkdir()
+    result = _round_trip("for_qualcoder", _rich_project(folder), folder, for_tool="qualcoder")
+    yield result
+    if result.back is not None:
+        result.back.close()
+
+
+def test_qualcoder_users_filter_documents_by_participant_level_values(qualcoder_trip):
+    """QualCoder's file attributes (what its reports filter files by) hold every value; its filter query (from
+    report_attributes.select_attributes_file_ids) finds exactly the participant's documents."""
+    trip = qualcoder_trip
+    trip.require_import()
+    assert not trip.imported.problems(), trip.imported.describe()
+    kinds = dict(trip.query("SELECT name, caseOrFile FROM attribute_type"))
+    assert kinds and set(kinds.values()) == {"file"}, kinds
+    docs = trip.documents
+    for attribute in ["participant", "district"]:
+        for value, group in docs.groupby(attribute):
+            found = {name for (name,) in trip.query(
+                "SELECT s.name FROM attribute a JOIN source s ON s.id = a.id WHERE a.name = ? AND a.value = ? "
+                "AND a.attr_type = 'file'".replace("?", "'{}'").format(attribute, value))}
+            assert found == set(group["doc_id"]), (attribute, value, found)
+    assert {name for (name,) in trip.query("SELECT name FROM cases")} == set(docs["participant"].dropna())
+
+
+def test_qualcoder_trip_for_qualcoder_brings_every_value_back_once(qualcoder_trip):
+    back = qualcoder_trip.require_back()
+    got = back.documents.set_index("doc_id")
+    lost = [(d.doc_id, a) for d in qualcoder_trip.documents.itertuples() for a in qualcoder_trip.attributes
+            if not _same(getattr(d, a), got.at[d.doc_id, a] if a in got.columns else "<missing>")]
+    assert not lost, lost
+    extra = [c for c in back.documents.columns if c not in DECLARED and c not in qualcoder_trip.attributes]
+    assert not extra, extra
+
+
+# --- imported notes: qualcode → QualCoder → qualcode ----------------------------------------------------------------
+
+NOTE_GUID = "60000000-0000-0000-0000-00000000000"
+NOTES_TEXT = "Entrevistadora: Hola\nAna: Confío en mis colegas 🙂. Compartimos materiales.\n"
+
+
+def _notes_project(work: Path) -> Path:
+    """A project imported from a hand-made .qdpx with a memo in every place (journal with non-ASCII, annotations
+    in two forms and one over a coding, source, case, code and project memos, a note with no date)."""
+    t = NOTES_TEXT
+    a, b = t.index("Confío"), t.index("Confío") + len("Confío en mis colegas")
+    c, d = t.index("Compartimos"), t.index("Compartimos") + len("Compartimos")
+    ns, user, code, source = ("urn:QDA-XML:project:1.0", "10000000-0000-0000-0000-000000000001",
+                              "20000000-0000-0000-0000-000000000001", "30000000-0000-0000-0000-000000000001")
+    qde = (f'<?xml version="1.0" encoding="utf-8"?>\n<Project xmlns="{ns}" name="notas" origin="hand-made test">'
+           f'<Users><User guid="{user}" name="ana"/></Users>'
+           f'<CodeBook><Codes><Code guid="{code}" name="Confianza" isCodable="true"><NoteRef targetGUID="{NOTE_GUID}5"/>'
+           '</Code></Codes></CodeBook>'
+           '<Variables><Variable guid="90000000-0000-0000-0000-000000000001" name="participant" typeOfVariable="Text"/>'
+           '</Variables>'
+           '<Cases><Case guid="80000000-0000-0000-0000-000000000001" name="D1"><Description>memo del caso</Description>'
+           '<VariableValue><VariableRef targetGUID="90000000-0000-0000-0000-000000000001"/><TextValue>D1</TextValue>'
+           f'</VariableValue><SourceRef targetGUID="{source}"/></Case></Cases>'
+           f'<Sources><TextSource guid="{source}" name="entrevista" plainTextPath="internal://{source}.txt">'
+           '<Description>memo del documento</Description>'
+           f'<PlainTextSelection guid="40000000-0000-0000-0000-000000000001" name="" startPosition="{a}" '
+           f'endPosition="{b}" creatingUser="{user}" creationDateTime="2024-03-15T10:00:00Z">'
+           f'<Coding guid="50000000-0000-0000-0000-000000000001" creatingUser="{user}"><CodeRef targetGUID="{code}"/>'
+           '</Coding></PlainTextSelection>'
+           f'<PlainTextSelection guid="40000000-0000-0000-0000-000000000002" name="" startPosition="{a}" '
+           f'endPosition="{a + 6}" creatingUser="{user}" creationDateTime="2024-03-15T10:00:00Z">'
+           '<Description>anotación sobre una codificación</Description></PlainTextSelection>'
+           f'<PlainTextSelection guid="40000000-0000-0000-0000-000000000003" name="" startPosition="{c}" '
+           f'endPosition="{d}"><Description>anotación sin fecha</Description></PlainTextSelection>'
+           '</TextSource></Sources>'
+           f'<Notes><Note guid="{NOTE_GUID}1" name="Diario ñandú" creatingUser="{user}" '
+           f'creationDateTime="2024-03-16T09:00:00Z" plainTextPath="internal://{NOTE_GUID}1.txt"/>'
+           f'<Note guid="{NOTE_GUID}2" name="Memo del proyecto"><PlainTextContent>memo del proyecto</PlainTextContent>'
+           f'</Note><Note guid="{NOTE_GUID}5" name="Confianza"><PlainTextContent>memo del código</PlainTextContent>'
+           f'</Note></Notes><NoteRef targetGUID="{NOTE_GUID}2"/></Project>')
+    path = work / "notas.qdpx"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("project.qde", qde)
+        archive.writestr(f"sources/{source}.txt", t)
+        archive.writestr(f"sources/{NOTE_GUID}1.txt", "Día 1: ¿qué aprendí? — «confianza» 🙂")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", qc.QualcodeWarning)
+        qc.import_refi_qda(path, work / "notas.qualcode").close()
+    return work / "notas.qualcode"
+
+
+@pytest.fixture(scope="module")
+def notes_trip(work) -> Trip:
+    folder = work / "notes"
+    folder.mkdir()
+    project = _notes_project(folder)
+    result = _round_trip("notes", project, folder)
+    with qc.Project.open(project) as original:
+        result.notes = qc.imported_notes(original)  # type: ignore[attr-defined]
+    yield result
+    if result.back is not None:
+        result.back.close()
+
+
+def test_qualcoder_gets_every_imported_note(notes_trip):
+    """Journals (and project and code memos, which QualCoder keeps as journals), annotations, the source memo and
+    the case memo arrive where QualCoder keeps them, with their authors."""
+    trip = notes_trip
+    trip.require_import()
+    assert not trip.imported.problems(), f"{trip.imported.problems()}\n{trip.imported.describe()}"
+    journals = {name: (entry, owner) for name, entry, owner in trip.query("SELECT name, jentry, owner FROM journal")}
+    assert journals == {"Diario ñandú": ("Día 1: ¿qué aprendí? — «confianza» 🙂", "ana"),
+                        "Memo del proyecto": ("memo del proyecto", "default"),
+                        "Confianza": ("memo del código", "default")}
+    a = NOTES_TEXT.index("Confío")
+    c = NOTES_TEXT.index("Compartimos")
+    annotations = set(trip.query("SELECT pos0, pos1, memo, owner FROM annotation"))
+    assert annotations == {(a, a + 6, "anotación sobre una codificación", "ana"),
+                           (c, c + len("Compartimos"), "anotación sin fecha", "default")}
+    assert trip.query("SELECT memo FROM source") == [("memo del documento",)]
+    assert trip.query("SELECT name, memo FROM cases") == [("D1", "memo del caso")]
+    assert len(trip.query("SELECT * FROM code_text")) == 1  # the coding under the annotation is still there
+
+
+def test_roundtrip_keeps_every_imported_note(notes_trip):
+    """Back in qualcode every note's text comes back; annotations, source and case memos of the same kind, on the
+    same words; project and code memos as journals (QualCoder has no other place for them: README)."""
+    back = notes_trip.require_back()
+    before = notes_trip.notes  # type: ignore[attr-defined]
+    after = qc.imported_notes(back)
+    assert sorted(after["text"]) == sorted(before["text"])
+    kind_now = dict(zip(after["text"], after["kind"], strict=True))
+    expected = {t: ("journal" if k in ("project memo", "code memo") else k)
+                for t, k in zip(before["text"], before["kind"], strict=True)}
+    assert kind_now == expected
+    spans = {(r.text, r.start, r.end) for r in after.itertuples() if r.kind == "annotation"}
+    assert spans == {(r.text, r.start, r.end) for r in before.itertuples() if r.kind == "annotation"}
