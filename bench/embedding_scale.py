@@ -13,7 +13,7 @@ measuring process, in this order:
 5. the floor: the encoder's matrix products alone on those windows (bench/round_scale.py's ``matmul_floor``).
 
 The ratios say how far the coder is from what no implementation can go under (the floor) and from the bare
-model (raw encode). ``--profile`` prints where the coder's own time goes (cProfile, by own time).
+model (raw encode). ``--profile`` prints where suggest's CPU time goes (cProfile, by own time).
 
     python bench/embedding_scale.py                    # 0.1M and 1M words
     python bench/embedding_scale.py --sizes 100000 --profile
@@ -80,7 +80,7 @@ def measure(folder: Path, profile: bool) -> dict:
             import cProfile
             import pstats
 
-            profiler = cProfile.Profile()
+            profiler = cProfile.Profile(time.process_time)  # CPU: the machine may be shared
             profiler.enable()
         with Clock() as first:
             found = coder.suggest(segments)
