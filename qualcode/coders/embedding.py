@@ -407,8 +407,8 @@ class EmbeddingCoder(BaseCoder):
         its texts encoded (in the cache, or held by the coder up to
         :data:`~qualcode.coders.embedders.MEMORY_BYTES`) and vectors are the same as in one call. A round
         that suggests chunk by chunk does the same with the project's cache: called once on the round's
-        segments (it streams, holding a block of vectors at a time), every chunk's suggestions are then
-        those of one call on the whole round, to the bit.
+        segments (it streams, holding a block of vectors at a time), :meth:`suggest_part` on each chunk then
+        gives that chunk's rows of one call on the whole round, to the bit.
         """
         self._check_fitted()
         units = participant_units(segments, self.skip_roles)
