@@ -207,3 +207,14 @@ def test_sample_suggestions_with_use_are_the_same_by_blocks_and_in_one_block(stu
     best = max(range(len(coder.prototypes_)), key=lambda j: -1 if coder.prototypes_["code_id"][j] != row["code_id"]
                else float(coder.proto_vectors_[j] @ window))
     assert abs(float(coder.proto_vectors_[best] @ window) - shown.iloc[0]) <= 0.0051
+
+
+def test_round_by_chunks_after_prepare_gives_one_calls_suggestions(study_codebook, sample_corpus):
+    # What a streamed round does: encode the round's windows once, then suggest chunk by chunk.
+    segments = participants(sample_corpus, 2)
+    whole = EmbeddingCoder(BatchSensitiveEmbedder(), min_score=0.0).fit(study_codebook).suggest(segments)
+    coder = EmbeddingCoder(BatchSensitiveEmbedder(), cache=MemoryEmbeddingCache(), min_score=0.0)
+    coder.fit(study_codebook).prepare(segments)
+    docs = list(dict.fromkeys(segments["doc_id"]))
+    parts = [coder.suggest_part(segments[segments["doc_id"].isin(docs[i:i + 4])]) for i in range(0, len(docs), 4)]
+    pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True), whole, check_exact=True)
