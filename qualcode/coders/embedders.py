@@ -32,7 +32,9 @@ import hashlib
 import logging
 import re
 import warnings
+from collections import OrderedDict
 from collections.abc import Sequence
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -50,6 +52,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BATCH_SIZE",
+    "MEMORY_BYTES",
     "CacheKey",
     "CachedEmbedder",
     "Embedder",
@@ -62,6 +65,7 @@ __all__ = [
     "check_cache",
     "get_embedder",
     "own_embedder",
+    "text_key",
 ]
 
 log = logging.getLogger("qualcode.coders")
@@ -332,10 +336,6 @@ def own_embedder(spec: str | Embedder | None) -> Embedder:
     return embedder
 
 
-def _key(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
-
-
 CacheKey = tuple[str, str]
 """An embedding cache key: (embedder ``name``, first 24 hex digits of the SHA-256 of the UTF-8 text)."""
 
@@ -401,6 +401,26 @@ def check_cache(cache: object) -> EmbeddingCache | None:
                          "pass project.embedding_cache() or qualcode.coders.MemoryEmbeddingCache().")
 
 
+#: Bytes of vectors a :class:`CachedEmbedder` keeps in memory, the most recently used first out last. Without a
+#: bound it kept every vector it ever encoded (2 KiB each with USE's 512 floats: about 0.1 GiB per 1M words,
+#: growing with the corpus). 128 MiB holds every window of a corpus of about 2M words, so a
+#: ``prepare``-then-suggest-by-parts call on such a corpus finds all its vectors here even without a cache,
+#: and keeps a 10M-word round's memory where a 1M-word round's is, far below the 2 GiB target. Beyond it,
+#: vectors come back from the cache (the project's, always given by a round) unchanged.
+MEMORY_BYTES = 128 * 2**20
+
+
+def text_key(text: str) -> str:
+    """The text half of a :data:`CacheKey`: the first 24 hex digits of the SHA-256 of the UTF-8 text.
+
+    Examples
+    --------
+    >>> text_key("Sí.") == text_key("Sí.") != text_key("Si.")
+    True
+    """
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
+
+
 class CachedEmbedder:
     """Wraps an embedder with an embedding cache: each distinct text is encoded once, ever.
 
@@ -410,7 +430,10 @@ class CachedEmbedder:
         The model (its ``name`` is half of every cache key).
     cache : EmbeddingCache, optional
         Where vectors are kept between sessions (``project.embedding_cache()``); without one, only in this
-        object.
+        object, up to :data:`MEMORY_BYTES` (a text met again after its vector left is encoded again).
+    memory_bytes : int, optional
+        How many bytes of vectors are kept in this object, the least recently used leaving first
+        (default :data:`MEMORY_BYTES`).
 
     Attributes
     ----------
@@ -428,40 +451,116 @@ class CachedEmbedder:
     0
     """
 
-    def __init__(self, embedder: Embedder, cache: EmbeddingCache | None = None) -> None:
+    def __init__(self, embedder: Embedder, cache: EmbeddingCache | None = None, *,
+                 memory_bytes: int | None = None) -> None:
         self.embedder = embedder
         self.cache = check_cache(cache)
+        self.memory_bytes = MEMORY_BYTES if memory_bytes is None else memory_bytes
         self.n_encoded = 0
-        self._memory: dict[str, np.ndarray] = {}
+        self._memory: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._held = 0  # bytes in _memory
 
     @property
     def name(self) -> str:
         return self.embedder.name
 
-    def encode(self, texts: list[str]) -> np.ndarray:
-        keys = [_key(t) for t in texts]
-        missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in self._memory}
-        if missing and self.cache is not None:
-            found = self.cache.get([(self.name, k) for k in missing])
-            for (_, k), vector in found.items():
-                self._memory[k] = vector
-                missing.pop(k)
-        if missing:
-            runner = current()
-            todo = batches(list(missing.values()), BATCH_SIZE)
-            if runner.parallel:
-                done = runner.map(_encode_batch, todo, shared=self.embedder, desc=f"encode {len(missing)} texts")
+    @property
+    def held_bytes(self) -> int:
+        """Bytes of vectors held in this object now (at most ``memory_bytes``)."""
+        return self._held
+
+    def _remember(self, key: str, vector: np.ndarray) -> None:
+        if key in self._memory:
+            self._memory.move_to_end(key)
+            return
+        self._memory[key] = vector
+        self._held += vector.nbytes
+        while self._held > self.memory_bytes and self._memory:
+            self._held -= self._memory.popitem(last=False)[1].nbytes
+
+    def lookup(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        """The vectors held here or in the cache for these text keys (:func:`text_key`), those present only."""
+        out: dict[str, np.ndarray] = {}
+        ask = []
+        for k in keys:
+            vector = self._memory.get(k)
+            if vector is None:
+                ask.append(k)
             else:
-                done = runner.map(self.embedder.encode, todo, desc=f"encode {len(missing)} texts")
-            vectors = np.vstack(done)
-            self.n_encoded += len(missing)
-            fresh = dict(zip(missing, vectors, strict=True))  # one row per missing text
-            self._memory.update(fresh)
-            if self.cache is not None:
-                self.cache.put({(self.name, k): v for k, v in fresh.items()})
+                self._memory.move_to_end(k)
+                out[k] = vector
+        if ask and self.cache is not None:
+            for (_, k), vector in self.cache.get([(self.name, k) for k in ask]).items():
+                self._remember(k, vector)
+                out[k] = vector
+        return out
+
+    def encode_new(self, keys: Sequence[str], texts: Sequence[str]) -> np.ndarray:
+        """Encode ``texts`` (distinct, with their :func:`text_key` ``keys``) in batches of :data:`BATCH_SIZE`, as
+        :meth:`encode` encodes what it does not find, and keep the vectors here and in the cache."""
         if not texts:
             return np.zeros((0, 1), dtype=np.float32)
-        return np.vstack([self._memory[k] for k in keys])
+        runner = current()
+        todo = batches(list(texts), BATCH_SIZE)
+        if runner.parallel:
+            done = runner.map(_encode_batch, todo, shared=self.embedder, desc=f"encode {len(texts)} texts")
+        else:
+            done = runner.map(self.embedder.encode, todo, desc=f"encode {len(texts)} texts")
+        vectors = np.vstack(done)
+        self.n_encoded += len(texts)
+        for k, v in zip(keys, vectors, strict=True):  # one row per text
+            self._remember(k, v.copy())  # a row of its own: a view would keep the whole batch's array alive
+        if self.cache is not None:
+            self.cache.put({(self.name, k): v for k, v in zip(keys, vectors, strict=True)})
+        return vectors
+
+    def __getstate__(self) -> dict:
+        # A copy sent to a worker (a fitted coder) travels light: the vectors held here are only a faster
+        # layer over the cache, and a worker finds what it needs there or encodes it.
+        return {**self.__dict__, "_memory": OrderedDict(), "_held": 0}
+
+    def encode_set(self, tag: str, groups: Sequence[Sequence[str]]) -> list[np.ndarray]:
+        """``[self.encode(list(g)) for g in groups]``, kept in the cache as one entry for ``tag`` and the texts.
+
+        A codebook's prototypes are encoded this way (``tag`` names the codebook and its version): a second
+        fit, in this session or another, or in a worker given the same cache, reads one entry instead of
+        encoding (or looking up) each of its hundreds of texts. The vectors are those first encoded, to the bit.
+
+        Examples
+        --------
+        >>> cache = MemoryEmbeddingCache()
+        >>> tfidf = TfidfEmbedder(n_components=2).fit(["uno dos", "tres cuatro", "cinco"])
+        >>> first = CachedEmbedder(tfidf, cache).encode_set("codebook demo v1", [["uno dos"], ["cinco"]])
+        >>> again = CachedEmbedder(tfidf, cache)
+        >>> [v.shape for v in again.encode_set("codebook demo v1", [["uno dos"], ["cinco"]])], again.n_encoded
+        ([(1, 2), (1, 2)], 0)
+        """
+        sizes = [len(g) for g in groups]
+        total = sum(sizes)
+        digest = hashlib.sha256("\x1d".join([tag, *("\x1e".join(g) for g in groups)]).encode("utf-8"))
+        key = (self.name, "set-" + digest.hexdigest()[:24])  # never a text key (those are hex digits only)
+        stored = self.cache.get([key]).get(key) if self.cache is not None and total else None
+        if stored is not None and stored.size and stored.size % total == 0:
+            flat = np.asarray(stored, dtype=np.float32).reshape(total, -1)
+        else:
+            parts = [self.encode(list(g)) for g in groups if g]
+            if not parts:
+                return [np.zeros((0, 1), dtype=np.float32) for _ in groups]
+            flat = np.vstack(parts)
+            if self.cache is not None:
+                self.cache.put({key: flat.reshape(-1)})
+        bounds = np.cumsum([0, *sizes])
+        return [flat[a:b] for a, b in pairwise(bounds.tolist())]
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 1), dtype=np.float32)
+        keys = [text_key(t) for t in texts]
+        have = self.lookup(list(dict.fromkeys(keys)))
+        missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in have}
+        if missing:
+            have.update(zip(missing, self.encode_new(list(missing), list(missing.values())), strict=True))
+        return np.vstack([have[k] for k in keys])
 
 
 _LOADED: dict[str, Embedder] = {}

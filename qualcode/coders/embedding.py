@@ -27,11 +27,21 @@ Calibration
     segment's score depends on that segment only, whatever else is in the
     batch. The score is this coder's evidence alone;
     :class:`~qualcode.coders.EnsembleCoder` fuses it with the others.
+Memory
+    A batch is streamed: its windows are kept as offsets and text hashes
+    (about 70 bytes each), and cut, encoded and scored a block at a time
+    (:data:`SIMILARITY_BLOCK_BYTES`), so only a block's vectors are held.
+    Texts are still encoded as one call would encode them (same batches,
+    same vectors to the bit), and the evidence's similarity is read from the
+    product the scores come from. The codebook's vectors are one entry of
+    the embedding cache, read back by any later fit.
 """
 
 from __future__ import annotations
 
 import re
+from collections import deque
+from collections.abc import Iterator
 from numbers import Integral, Real
 from typing import ClassVar
 
@@ -44,9 +54,8 @@ from ..errors import ParameterError
 from ..parallel import current
 from ..progress import progress
 from ..schemas import returns, takes
-from ..spans import to_document
 from .base import SEGMENTS_IN, BaseCoder, CoderTags, participant_units, register_coder, typed_suggestions
-from .embedders import CachedEmbedder, Embedder, EmbeddingCache, own_embedder
+from .embedders import BATCH_SIZE, CachedEmbedder, Embedder, EmbeddingCache, own_embedder, text_key
 
 __all__ = ["MIN_BLOCK_MACS", "SIMILARITY_BLOCK_BYTES", "EmbeddingCoder", "windows"]
 
@@ -73,7 +82,8 @@ _CODE_CELL_BYTES = 40
 # A window whose raw scores are all (nearly) equal says nothing about which code fits: a floor on the row's
 # spread keeps its z-scores near 0 instead of blowing rounding noise up to large values.
 _MIN_ROW_STD = 1e-3
-# Scores are rounded to 4 decimals; inverting the logistic clips them this far from 0 and 1.
+# Units whose windows are cut at a time: the Python objects made on the way (a few per window) stay a few MB.
+_PLAN_UNITS = 4096
 
 
 def _product(rows: np.ndarray, matrix: np.ndarray, j0: int, j1: int, *, exact: bool) -> np.ndarray:
@@ -97,29 +107,26 @@ def _product(rows: np.ndarray, matrix: np.ndarray, j0: int, j1: int, *, exact: b
     return (matrix[a0:a1] @ rows.T)[j0 - a0:j1 - a0, :m]
 
 
-def _first_max(sims: np.ndarray, bounds: np.ndarray, *, where: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+def _first_max(sims: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per group of consecutive rows (``bounds[g]:bounds[g + 1]``, none empty) and column: the largest value
-    and (with ``where``) the row where it first occurs, as ``argmax`` picks it, NaN included.
+    and the row where it first occurs, as ``argmax`` picks it, NaN included.
 
     Groups run along rows and are walked position by position: each step is a few contiguous vector
     operations on one row per group, faster than ``reduceat`` over groups of a handful of rows.
     """
     starts, ends = bounds[:-1], bounds[1:]
-    has_nan = where and bool(np.isnan(sims).any())
+    has_nan = bool(np.isnan(sims).any())
     best = sims[starts]
-    first = np.repeat(starts.astype(np.int32)[:, None], sims.shape[1], axis=1) if where else None
+    first = np.repeat(starts.astype(np.int32)[:, None], sims.shape[1], axis=1)
     for k in range(1, int((ends - starts).max(initial=1))):
         at = np.minimum(starts + k, ends - 1)  # a shorter group reads its last row again: never strictly better
         values = sims[at]
-        if first is None:
-            np.maximum(best, values, out=best)  # NaN spreads, as argmax's value would be NaN
-            continue
         better = values > best
         if has_nan:
             better |= np.isnan(values) & ~np.isnan(best)  # argmax stops at the first NaN
         np.copyto(best, values, where=better)
         np.copyto(first, at.astype(np.int32)[:, None], where=better)
-    return best, None if first is None else first.astype(np.int64)
+    return best, first.astype(np.int64)
 
 
 def windows(text: str, max_words: int) -> list[tuple[int, int]]:
@@ -242,8 +249,12 @@ class EmbeddingCoder(BaseCoder):
         self.codes_ = [c.id for c in codebook]
         self.prototypes_ = pd.DataFrame(rows, columns=["code_id", "kind", "lang", "text"])
         self.exclusions_ = pd.DataFrame(excl, columns=["code_id", "kind", "lang", "text"])
-        self.proto_vectors_ = self.embedder_.encode(list(self.prototypes_["text"]))
-        self.excl_vectors_ = (self.embedder_.encode(list(self.exclusions_["text"])) if len(excl)
+        # One cache entry for the whole codebook: a re-run, or a worker given the fitted coder's cache, reads
+        # it instead of encoding each label, definition and example again.
+        self.proto_vectors_, excl_vectors = self.embedder_.encode_set(
+            f"codebook {codebook.id} {codebook.version}", [list(self.prototypes_["text"]),
+                                                           list(self.exclusions_["text"])])
+        self.excl_vectors_ = (excl_vectors if len(excl)
                               else np.zeros((0, self.proto_vectors_.shape[1]), dtype=np.float32))
         index = {c: i for i, c in enumerate(self.codes_)}
         self.proto_code_ = np.array([index[c] for c in self.prototypes_["code_id"]], dtype=int)
@@ -258,43 +269,38 @@ class EmbeddingCoder(BaseCoder):
         self.codebook_version_ = codebook.version
         return self
 
-    def _raw(self, vectors: np.ndarray, lo: int = 0, hi: int | None = None, *, exact: bool = True,
-             excl_sims: np.ndarray | None = None, nearest: bool = True) -> tuple[np.ndarray, np.ndarray]:
-        """Raw scores (rows × codes ``lo:hi``) and, per cell, the index of the nearest prototype.
+    def _raw(self, vectors: np.ndarray, *, exact: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per row and code: the raw score, the index of the nearest prototype and its similarity.
 
         Rows go by blocks of :data:`SIMILARITY_BLOCK_BYTES`. ``exact``: ``vectors`` are the whole matrix
         an unblocked computation would score, so when it fits in one block its products are made as they
-        are. ``excl_sims``: the rows' similarities to every exclusion sentence, when the caller has them.
-        ``nearest=False``: the scores only; the second array is empty.
+        are. The similarity is read from the product the scores come from (the evidence's figure): no row
+        is copied to compute it again.
         """
-        n_codes = len(self.codes_)
-        hi = n_codes if hi is None else hi
-        p0, p1 = int(self.proto_bounds_[lo]), int(self.proto_bounds_[hi])
-        e0, e1 = int(self.excl_bounds_[lo]), int(self.excl_bounds_[hi])
-        n = len(vectors)
-        per_row = (p1 - p0 + e1 - e0) * _SIM_CELL_BYTES + (hi - lo) * _CODE_CELL_BYTES
+        n_codes, n = len(self.codes_), len(vectors)
+        n_protos, n_excl = len(self.proto_vectors_), len(self.excl_vectors_)
+        per_row = (n_protos + n_excl) * _SIM_CELL_BYTES + n_codes * _CODE_CELL_BYTES
         step = max(1, SIMILARITY_BLOCK_BYTES // per_row)
-        exact = exact and n <= step and (lo, hi) == (0, n_codes)
-        groups = self.proto_bounds_[lo:hi + 1] - p0
-        with_excl = np.flatnonzero(np.diff(self.excl_bounds_[lo:hi + 1]))
-        excl_starts = self.excl_bounds_[lo:hi][with_excl] - e0
-        raw = np.empty((n, hi - lo), dtype=np.float32)
-        near = np.zeros((n, hi - lo) if nearest else (0, 0), dtype=np.int64)
+        exact = exact and n <= step
+        with_excl = np.flatnonzero(np.diff(self.excl_bounds_))
+        excl_starts = self.excl_bounds_[:-1][with_excl]
+        raw = np.empty((n, n_codes), dtype=np.float32)
+        near = np.empty((n, n_codes), dtype=np.int64)
+        sim = np.empty((n, n_codes), dtype=np.float32)
         for r0 in range(0, n, step):
             r1 = min(n, r0 + step)
             # Codes × rows from here on (see _first_max).
-            pos, first = _first_max(_product(vectors[r0:r1], self.proto_vectors_, p0, p1, exact=exact), groups,
-                                    where=nearest)
-            if first is not None:
-                near[r0:r1] = first.T + p0
+            pos, first = _first_max(_product(vectors[r0:r1], self.proto_vectors_, 0, n_protos, exact=exact),
+                                    self.proto_bounds_)
+            near[r0:r1] = first.T
+            sim[r0:r1] = pos.T
             if len(with_excl):
-                esims = (excl_sims[r0:r1, e0:e1].T if excl_sims is not None
-                         else _product(vectors[r0:r1], self.excl_vectors_, e0, e1, exact=exact))
+                esims = _product(vectors[r0:r1], self.excl_vectors_, 0, n_excl, exact=exact)
                 excl = np.maximum.reduceat(esims, excl_starts, axis=0)
                 own = pos[with_excl]
                 pos[with_excl] = own - self.exclusion_weight * np.maximum(0.0, excl - own)
             raw[r0:r1] = pos.T
-        return raw, near
+        return raw, near, sim
 
     def coder_tags(self) -> CoderTags:
         """Labels, definitions and examples by meaning, in any language; scored part by part on request."""
@@ -318,34 +324,106 @@ class EmbeddingCoder(BaseCoder):
             return 1.0 / (1.0 + np.exp(-(z - self.z0) / self.tau))
 
     # -- suggesting ---------------------------------------------------------------
-    def _windows(self, units: pd.DataFrame) -> tuple[list[int], list[tuple[int, int]], list[str]]:
-        """Per window of every unit: the unit's row, the window's span in its document, and its text."""
-        owner, spans, texts = [], [], []
-        for i, (text, base) in enumerate(zip(units["text"], units["start"], strict=True)):
-            for a, b in windows(str(text), self.max_words):
-                owner.append(i)
-                spans.append(to_document((a, b), base))
-                texts.append(str(text)[a:b])
-        return owner, spans, texts
+    def _plan(self, units: pd.DataFrame) -> _Plan:
+        """Every window of every unit, as compact arrays (no window's text is kept: it is cut again when needed).
+
+        Built by chunks of :data:`_PLAN_UNITS` units, so the Python objects made on the way stay few.
+        """
+        parts: list[tuple[np.ndarray, ...]] = []
+        for u0 in range(0, len(units), _PLAN_UNITS):
+            owner, starts, ends, keys = [], [], [], []
+            # Text columns are Arrow strings: each is made a Python string here, a chunk at a time.
+            for i, text in enumerate(units["text"].iloc[u0:u0 + _PLAN_UNITS].tolist(), start=u0):
+                text = str(text)
+                for a, b in windows(text, self.max_words):
+                    owner.append(i)
+                    starts.append(a)
+                    ends.append(b)
+                    keys.append(text_key(text[a:b]))
+            parts.append((np.array(owner, dtype=np.int64), np.array(starts, dtype=np.int64),
+                          np.array(ends, dtype=np.int64), np.array(keys, dtype="S24")))
+        columns = [np.concatenate(column) for column in zip(*parts, strict=True)]
+        return _Plan(units, *columns)
+
+    def _block_windows(self) -> int:
+        """Windows per block: their vectors, similarities and per-code scores within :data:`SIMILARITY_BLOCK_BYTES`."""
+        vector = self.proto_vectors_.nbytes // len(self.proto_vectors_)
+        # Each window's vector is held twice: as it came from the encoder, and stacked for the block.
+        per_window = ((len(self.proto_vectors_) + len(self.excl_vectors_)) * _SIM_CELL_BYTES
+                      + len(self.codes_) * _CODE_CELL_BYTES + 2 * vector)
+        return max(1, SIMILARITY_BLOCK_BYTES // per_window)
+
+    def _blocks(self, plan: _Plan, step: int) -> Iterator[tuple[int, int, np.ndarray, np.ndarray, np.ndarray]]:
+        """Per block of ``step`` windows: ``(w0, w1, rows, local, vectors)``, the block's distinct texts (numbered
+        by first appearance), each window's row among them, and their vectors.
+
+        Texts are encoded as one :meth:`CachedEmbedder.encode` of every distinct window text would encode them
+        (what is not found, in order of first appearance, by batches of :data:`~qualcode.coders.embedders.
+        BATCH_SIZE`), so vectors are the same to the bit; a block waits for the batch that holds its last new
+        text. Only the vectors of the blocks waiting are held (and, without a cache, of texts met again further
+        on, until then).
+        """
+        embedder, n = self.embedder_, len(plan.keys)
+        first, last, distinct = plan.first, plan.last, plan.distinct
+        held: dict[int, np.ndarray] = {}
+        pending: list[int] = []  # distinct texts to encode, in order
+        waiting: deque[tuple[int, int, int]] = deque()  # blocks and how many texts must be encoded before them
+        queued = encoded = 0
+        for w0 in range(0, n, step):
+            w1 = min(n, w0 + step)
+            new = range(int(np.searchsorted(first, w0)), int(np.searchsorted(first, w1)))
+            found = embedder.lookup([plan.key(d) for d in new])
+            for d in new:
+                vector = found.get(plan.key(d))
+                if vector is None:
+                    pending.append(d)
+                    queued += 1
+                else:
+                    held[d] = vector
+            waiting.append((w0, w1, queued))
+            ready = len(pending) if w1 == n else len(pending) // BATCH_SIZE * BATCH_SIZE
+            if ready:
+                todo, pending = pending[:ready], pending[ready:]
+                vectors = embedder.encode_new([plan.key(d) for d in todo], [plan.text(int(first[d])) for d in todo])
+                held.update(zip(todo, vectors, strict=True))
+                encoded += ready
+            while waiting and waiting[0][2] <= encoded:
+                b0, b1, _ = waiting.popleft()
+                rows, local = np.unique(distinct[b0:b1], return_inverse=True)
+                gone = [d for d in rows.tolist() if d not in held]  # met before, let go: the cache has it
+                if gone:
+                    back = embedder.lookup([plan.key(d) for d in gone])
+                    held.update((d, back[plan.key(d)]) for d in gone)
+                yield b0, b1, rows, local, np.stack([held[d] for d in rows.tolist()])
+                # With a cache, a text met again further on is read back from it then (the same vector);
+                # without one it stays here until its last window.
+                for d in (rows if embedder.cache is not None else rows[last[rows] < b1]).tolist():
+                    del held[d]
 
     def prepare(self, segments: pd.DataFrame) -> None:
         """Encode every text ``suggest(segments)`` encodes, in the same batches.
 
         :class:`~qualcode.coders.EnsembleCoder` calls it before suggesting part by part, so each part finds
-        its texts encoded and vectors are the same as in one call.
+        its texts encoded (in the cache, or held by the coder up to
+        :data:`~qualcode.coders.embedders.MEMORY_BYTES`) and vectors are the same as in one call. A round
+        that suggests chunk by chunk does the same with the project's cache: called once on the round's
+        segments (it streams, holding a block of vectors at a time), :meth:`suggest_part` on each chunk then
+        gives that chunk's rows of one call on the whole round, to the bit.
         """
         self._check_fitted()
         units = participant_units(segments, self.skip_roles)
         if not units.empty:
-            self.embedder_.encode(list(dict.fromkeys(self._windows(units)[2])))
+            for _ in self._blocks(self._plan(units), self._block_windows()):
+                pass
 
     @returns("suggestions")
     @takes(segments=SEGMENTS_IN)
     def suggest(self, segments: pd.DataFrame) -> pd.DataFrame:
         """Suggestions for every participant segment, scored by its best window.
 
-        Windows are scored by blocks of :data:`SIMILARITY_BLOCK_BYTES` (progress shows when there are
-        several), so memory does not grow with codebook × corpus; the result is the same as in one block.
+        Windows are cut, encoded and scored by blocks of :data:`SIMILARITY_BLOCK_BYTES` (progress shows when
+        there are several), so memory does not grow with codebook × corpus, nor with the corpus alone beyond
+        the suggestions returned; the result is the same as in one block.
 
         Returns
         -------
@@ -374,67 +452,49 @@ class EmbeddingCoder(BaseCoder):
         units = participant_units(segments, self.skip_roles)
         if units.empty:
             return typed_suggestions([])
-        owner, spans, texts = self._windows(units)
-        distinct = list(dict.fromkeys(texts))
-        vectors = self.embedder_.encode(distinct)
-        row_of = {t: k for k, t in enumerate(distinct)}
-        take = np.array([row_of[t] for t in texts])
-        n_codes, n_windows = len(self.codes_), len(texts)
-        per_window = ((len(self.proto_vectors_) + len(self.excl_vectors_)) * _SIM_CELL_BYTES
-                      + n_codes * _CODE_CELL_BYTES)
-        step = max(1, SIMILARITY_BLOCK_BYTES // per_window)
+        plan = self._plan(units)
+        n_codes, n_windows = len(self.codes_), len(plan.keys)
+        step = self._block_windows()
         whole = exact and n_windows <= step
-        excl_sims = None
-        if exact and not whole and len(self.excl_vectors_) and \
-                len(distinct) * len(self.excl_vectors_) * 4 <= SIMILARITY_BLOCK_BYTES:
-            excl_sims = vectors @ self.excl_vectors_.T  # the one product an unblocked computation makes
-        first_window = np.searchsorted(np.array(owner), np.arange(len(units) + 1))
-        found: list[tuple[np.ndarray, ...]] = []  # per block: unit, code, window, prototype, score
-        carry: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        owner = plan.owner
+        first_window = np.searchsorted(owner, np.arange(len(units) + 1))
+        found: list[tuple[np.ndarray, ...]] = []  # per block: unit, code, window, prototype, similarity, score
+        carry: tuple[np.ndarray, ...] | None = None
         with progress(n_windows, f"score {n_windows} windows against {n_codes} codes",
                       enabled=current().progress and exact and not whole) as bar:
-            for w0 in range(0, n_windows, step):
-                w1 = min(n_windows, w0 + step)
-                if whole:
-                    raw_rows, nearest_rows = self._raw(vectors)
-                    local = take
-                else:
-                    rows, local = np.unique(take[w0:w1], return_inverse=True)
-                    raw_rows, nearest_rows = self._raw(vectors[rows], exact=False,
-                                                       excl_sims=None if excl_sims is None else excl_sims[rows])
-                raw, nearest = raw_rows[local], nearest_rows[local]
-                del raw_rows, nearest_rows
+            for w0, w1, _, local, vectors in self._blocks(plan, step):
+                raw_rows, nearest_rows, sim_rows = self._raw(vectors, exact=whole)
+                raw, nearest, sim = raw_rows[local], nearest_rows[local], sim_rows[local]
+                del raw_rows, nearest_rows, sim_rows, vectors
                 scores = self.calibrate(raw)
                 # Best window per (segment, code); a segment's windows may begin in the previous block.
-                u0, u1 = owner[w0], owner[w1 - 1] + 1
+                u0, u1 = int(owner[w0]), int(owner[w1 - 1]) + 1
                 best_score = np.full((u1 - u0, n_codes), -1.0, dtype=np.float32)
                 best_window = np.zeros((u1 - u0, n_codes), dtype=np.int64)
                 best_nearest = np.zeros((u1 - u0, n_codes), dtype=np.int64)
+                best_sim = np.zeros((u1 - u0, n_codes), dtype=np.float32)
                 if carry is not None:
-                    best_score[0], best_window[0], best_nearest[0] = carry
-                for k in range(w1 - w0):
-                    i = owner[w0 + k] - u0
+                    best_score[0], best_window[0], best_nearest[0], best_sim[0] = carry
+                for k, i in enumerate((owner[w0:w1] - u0).tolist()):
                     better = scores[k] > best_score[i]
                     best_score[i, better] = scores[k, better]
                     best_window[i, better] = w0 + k
                     best_nearest[i, better] = nearest[k, better]
+                    best_sim[i, better] = sim[k, better]
                 done = u1 - u0 if first_window[u1] <= w1 else u1 - u0 - 1
-                carry = None if done == u1 - u0 else (best_score[-1], best_window[-1], best_nearest[-1])
+                carry = (None if done == u1 - u0
+                         else (best_score[-1], best_window[-1], best_nearest[-1], best_sim[-1]))
                 keep_i, keep_c = np.nonzero(best_score[:done] >= self.min_score)
                 found.append((keep_i + u0, keep_c, best_window[keep_i, keep_c], best_nearest[keep_i, keep_c],
-                               best_score[keep_i, keep_c]))
+                              best_sim[keep_i, keep_c], best_score[keep_i, keep_c]))
                 bar.update(w1 - w0)
-        keep_i, keep_c, w, p, score = (np.concatenate(parts) for parts in zip(*found, strict=True))
+        keep_i, keep_c, w, p, sims, score = (np.concatenate(parts) for parts in zip(*found, strict=True))
         if not len(keep_i):
             return typed_suggestions([])
-        # The evidence's similarity, by blocks of rows (the vectors of every kept pair would not fit at once).
-        rows_per_block = max(1, SIMILARITY_BLOCK_BYTES // (8 * vectors.shape[1]))
-        sims = np.concatenate([np.einsum("ij,ij->i", vectors[take[w[a:a + rows_per_block]]],
-                                         self.proto_vectors_[p[a:a + rows_per_block]])
-                               for a in range(0, len(w), rows_per_block)])
         shown = [f"≈ {k} ({lang}): «{t if len(t) <= 140 else t[:137] + '…'}»" for k, lang, t in
                  zip(self.prototypes_["kind"], self.prototypes_["lang"], self.prototypes_["text"], strict=True)]
         codes = np.array(self.codes_, dtype=object)
+        base = units["start"].to_numpy(dtype=np.int64)[owner[w]]  # window offsets → document offsets
         frame = pd.DataFrame({
             "segment_id": units["segment_id"].to_numpy()[keep_i],
             "doc_id": units["doc_id"].to_numpy()[keep_i],
@@ -442,7 +502,37 @@ class EmbeddingCoder(BaseCoder):
             "method": self.method,
             "score": np.round(score.astype(float), 4),
             "evidence": [f"{shown[j]} {sim:.2f}" for j, sim in zip(p.tolist(), sims.tolist(), strict=True)],
-            "spans": [[list(spans[k])] for k in w.tolist()],
+            "spans": [[[a, b]] for a, b in zip((plan.starts[w] + base).tolist(), (plan.ends[w] + base).tolist(),
+                                                strict=True)],
             "codebook_version": self.codebook_version_,
         })
         return typed_suggestions(frame)
+
+
+class _Plan:
+    """The windows of a batch of units: owner unit, span within it, text key; distinct texts by first appearance.
+
+    ``distinct[w]`` numbers window ``w``'s text by order of first appearance; ``first[d]`` and ``last[d]`` are
+    the first and last windows with text ``d``.
+    """
+
+    def __init__(self, units: pd.DataFrame, owner: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+                 keys: np.ndarray) -> None:
+        self.texts = units["text"].array  # as it is: to_numpy() would make every text a Python string at once
+        self.owner, self.starts, self.ends, self.keys = owner, starts, ends, keys
+        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        order = np.argsort(first, kind="stable")
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        self.distinct = rank[inverse.reshape(-1)]
+        self.first = first[order]
+        self.last = np.zeros(len(order), dtype=np.int64)
+        np.maximum.at(self.last, self.distinct, np.arange(len(keys)))
+
+    def key(self, d: int) -> str:
+        """Distinct text ``d``'s cache key (:func:`~qualcode.coders.embedders.text_key`)."""
+        return self.keys[self.first[d]].decode("ascii")
+
+    def text(self, w: int) -> str:
+        """Window ``w``'s text."""
+        return str(self.texts[self.owner[w]])[self.starts[w]:self.ends[w]]

@@ -91,13 +91,16 @@ def test_large_codebook_part_of_a_batch_scores_as_in_the_batch(codebook_300, seg
 def test_raw_scores_by_blocks_match_one_product_to_the_bit(codebook_300, monkeypatch):
     coder = EmbeddingCoder(HashingEmbedder()).fit(codebook_300)
     vectors = coder.proto_vectors_[::3]
-    raw, nearest = coder._raw(vectors)
+    whole = coder._raw(vectors)
     monkeypatch.setattr(embedding, "SIMILARITY_BLOCK_BYTES", 50_000)
-    for lo, hi in [(0, 300), (0, 1), (17, 18), (5, 77), (299, 300)]:
-        part_raw, part_nearest = coder._raw(vectors, lo, hi, exact=False)
-        assert np.array_equal(part_raw, raw[:, lo:hi]) and np.array_equal(part_nearest, nearest[:, lo:hi])
-    one_raw, one_nearest = coder._raw(vectors[7:8], exact=False)
-    assert np.array_equal(one_raw, raw[7:8]) and np.array_equal(one_nearest, nearest[7:8])
+    for got, want in zip(coder._raw(vectors, exact=False), whole, strict=True):
+        assert np.array_equal(got, want)
+    for got, want in zip(coder._raw(vectors[7:8], exact=False), whole, strict=True):
+        assert np.array_equal(got, want[7:8])
+    # The evidence's similarity is the nearest prototype's, read from the product the scores come from.
+    raw, nearest, sim = whole
+    again = np.einsum("ijk,ijk->ij", vectors[:, None, :], coder.proto_vectors_[nearest])
+    assert np.allclose(sim, again, atol=1e-5) and (raw <= sim + 1e-6).all()
 
 
 def test_large_codebook_ensemble_by_chunks_matches_one_piece(codebook_300, segments, monkeypatch, capsys):

@@ -48,7 +48,7 @@ def test_scores_are_in_unit_interval_for_every_backend(study_codebook, sample_co
 def test_calibration_puts_background_examples_low(use_coder):
     # Each code's own background (examples of unrelated codes) must mostly score below 0.5.
     vectors = use_coder.proto_vectors_[(use_coder.prototypes_["kind"] == "example").to_numpy()]
-    raw, _ = use_coder._raw(vectors)
+    raw, _, _ = use_coder._raw(vectors)
     assert (use_coder.calibrate(raw) < 0.5).mean() > 0.9
 
 
