@@ -176,10 +176,11 @@ class RoundResult:
 
     @property
     def exit_code(self) -> int:
-        """0: everything done; 1: some files failed, the rest done; 2: nothing could be read."""
+        """0: everything done; 1: some files failed or the LLM skipped some segments, the rest done; 2: nothing
+        could be read."""
         if self.n_failed and self.documents.empty:
             return 2
-        return 1 if self.n_failed else 0
+        return 1 if self.n_failed or self.llm_skipped else 0
 
     def summary(self) -> list[str]:
         """The round in a few lines, for a terminal or a log (counts and code ids; no participant text)."""
@@ -422,8 +423,7 @@ def run_round(project: Project, source: str | Path | Sequence[str | Path] | Corp
     result = RoundResult(documents.reset_index(drop=True), report_frame, segments, found, first,
                          saturation_verdict(before), resumed=plan.resumed, owed=plan.owed,
                          n_unsuggested_elsewhere=plan.n_elsewhere)
-    if skipped and llm is not None:
-        result.llm_skipped = _llm_resume(skipped[0], llm, plan.todo, project.path)
+    reports: list[Path] = []
     if out is not None and len(documents):
         folder = Path(out)
         folder.mkdir(parents=True, exist_ok=True)
@@ -466,19 +466,34 @@ def run_round(project: Project, source: str | Path | Sequence[str | Path] | Corp
                 target = _free_path(target)
             export_report(project, target, lang=lang, overwrite=overwrite)
             result.written.append(target)
+            reports.append(target)
+    if skipped and llm is not None:
+        sheets = [*result.resumed_sheets, *(p for p in result.written if p not in reports)]
+        result.llm_skipped = _llm_resume(skipped[0], llm, plan.todo, project.path, coder=coder, out=out,
+                                         sheets=sheets, lang=lang, methods=methods)
     if plan.record is not None and out is not None:
         project.end_round(plan.record["id"])
     return result
 
 
-def _llm_resume(warning: LLMSkippedWarning, llm: LLMCoder, documents: list[str], project: Path | str) -> str:
+def _llm_resume(warning: LLMSkippedWarning, llm: LLMCoder, documents: list[str], project: Path | str, *,
+                coder: str | None, out: str | Path | None, sheets: list[Path], lang: str,
+                methods: Sequence[str]) -> str:
     """The summary line of a round whose LLM server failed: what was skipped, and how to ask again."""
     shown = " ".join(f"-d {d}" for d in documents[:5]) + (" ..." if len(documents) > 5 else "")
-    first = str(warning).split(" First error: ", 1)[-1]
-    return (f"LLM skipped for {warning.n_failed} of {warning.n_segments} segments ({first}); the review "
-            "workbook holds the other methods' suggestions. When the server answers, ask the LLM again with: "
-            f"qualcode suggest {project} {shown} --llm {llm.base_url} --model {llm.model} (answers received are "
-            f"kept), then write a new workbook with: qualcode review export {project} WORKBOOK.xlsx")
+    first = str(warning).split(" First error: ", 1)[-1].rstrip(".")
+    named = ",".join(m for m in methods if m != "llm")
+    holds = (f"the review workbook ({sheets[0]}) holds the other methods' suggestions" if sheets else
+             "no review workbook was written")
+    who = f" --coder {coder}" if coder else ""
+    folder = Path(out) if out is not None else Path(".")
+    workbook = (sheets[0].with_name(f"{sheets[0].stem}-llm.xlsx") if sheets else
+                folder / ("revision_llm.xlsx" if lang == "es" else "review_llm.xlsx"))
+    return (f"LLM skipped for {warning.n_failed} of {warning.n_segments} segments ({first}); {holds}. When the "
+            f"server answers, ask the LLM again with: qualcode suggest {project} {shown}"
+            f"{f' --methods {named},llm' if named else ' --methods llm'} --llm {llm.base_url} --model {llm.model}"
+            f" (answers received are kept), then write a new workbook with: qualcode review export {project} "
+            f"{workbook}{who}{' --lang en' if lang == 'en' else ''}")
 
 
 @dataclass

@@ -237,7 +237,14 @@ class LLMTimeoutError(LLMError, TimeoutError):
 
 
 class LLMWarning(QualcodeWarning):
-    """The LLM coder dropped something (a quote not in the text, an unknown code, an unreadable answer) or failed."""
+    """The LLM coder dropped something (a quote not in the text, an unknown code, an unreadable answer) or failed.
+
+    ``segment_ids``: the segments it got no usable answer for (their stored suggestions are kept).
+    """
+
+    def __init__(self, message: str, *, segment_ids: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.segment_ids = segment_ids
 
 
 class LLMSkippedWarning(LLMWarning):
@@ -246,8 +253,9 @@ class LLMSkippedWarning(LLMWarning):
     The other coders' suggestions arrived; the run says how to ask the LLM again (answers received are kept).
     """
 
-    def __init__(self, message: str, *, n_failed: int = 0, n_segments: int = 0) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, *, n_failed: int = 0, n_segments: int = 0,
+                 segment_ids: tuple[str, ...] = ()) -> None:
+        super().__init__(message, segment_ids=segment_ids)
         self.n_failed = n_failed
         self.n_segments = n_segments
 

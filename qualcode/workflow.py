@@ -131,9 +131,24 @@ def suggest(source: Project | pd.DataFrame, codebook: Codebook | None = None, *,
                               scheduler=scheduler, progress=progress, llm=llm)
     if store:
         wanted = segments if documents is None else segments[segments["doc_id"].isin(set(documents))]
-        source.add_suggestions(result, replace_segments=list(wanted["segment_id"]),
+        replace = list(wanted["segment_id"])
+        kept = _unanswered_with_stored(source, result, codebook.version)
+        if kept:
+            # The LLM gave these no answer (its server failed): their stored suggestions stay as they were
+            # rather than being replaced by a run that lacks the LLM's; a re-run once it answers replaces them.
+            replace = [s for s in replace if s not in kept]
+        source.add_suggestions(result[~result["segment_id"].astype(str).isin(kept)], replace_segments=replace,
                                codebook_version=codebook.version, run=result.attrs.get("run"))
     return result
+
+
+def _unanswered_with_stored(project: Project, result: pd.DataFrame, version: str) -> set[str]:
+    """Segments the LLM got no answer for (``result.attrs["llm_report"]``) that hold stored suggestions."""
+    failed = (result.attrs.get("llm_report") or {}).get("failed_segments") or []
+    if not failed:
+        return set()
+    stored = project.query("SELECT DISTINCT segment_id FROM suggestions WHERE codebook_version = ?", [version])
+    return set(failed) & {str(row[0]) for row in stored}
 
 
 # -- reports and exchange (export ↔ project) ----------------------------------------------------------------------

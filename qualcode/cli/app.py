@@ -123,6 +123,8 @@ _CLI_WORDS: list[tuple[re.Pattern[str], str | object]] = [
     (re.compile(r"\bdoc_id=(['\"])(\w+)\1"), r"--doc-id \2"),
     (re.compile(r"\b(speakers|interviewer)=\[[^\]]*\] \(command line: ([^)]*)\)"), r"\2"),
     (re.compile(r"\b(speakers|interviewer)=\[[^\]]*\] / (--\1)"), r"\2"),
+    # "(timeout= / --llm-timeout)": the Python parameter, then its option.
+    (re.compile(r"\b[a-z_]+= / (--[a-z][\w-]*)"), r"\1"),
 ]
 
 
@@ -137,6 +139,8 @@ def in_cli_words(message: str) -> str:
     "load it with --survey-id ticket --survey-text q1 --survey-text 'q 2'"
     >>> in_cli_words("name them: speakers=['Name', ...] (command line: --speakers 'Name')")
     "name them: --speakers 'Name'"
+    >>> in_cli_words("give it more time (timeout= / --llm-timeout)")
+    'give it more time (--llm-timeout)'
     """
     for pattern, words in _CLI_WORDS:
         message = pattern.sub(words, message)  # type: ignore[arg-type]  # a replacement text or function

@@ -13,8 +13,17 @@ from ..io.atomic import atomic_write_bytes, check_outputs, check_writable
 from ..io.cells import csv_frame, reporting
 from ..project import Project
 from ..workflow import evaluate_project
-from .app import app, command, say, shown
-from .llm_options import API_KEY, LLM_CONCURRENCY, LLM_TIMEOUT, LLM_URL, MODEL, llm_coder
+from .app import PARTLY_DONE, app, command, in_cli_words, say, shown
+from .llm_options import (
+    API_KEY,
+    LLM_CONCURRENCY,
+    LLM_EXAMPLES,
+    LLM_FEW_SHOT_CHARS,
+    LLM_TIMEOUT,
+    LLM_URL,
+    MODEL,
+    llm_coder,
+)
 
 __all__ = ["evaluate_cmd", "table_paths"]
 
@@ -38,6 +47,10 @@ def table_paths(csv: Path) -> dict[str, Path]:
     return {name: csv.with_name(f"{csv.stem}{suffix}{csv.suffix or '.csv'}") for name, suffix in CSV_SUFFIXES.items()}
 
 
+# How coders/evaluate.py words a system it could not measure (its note): the command then exits 1.
+_LEFT_OUT = " failed and is left out: "
+
+
 def _show(result: CrossValidation, k: int) -> None:
     summary = result.summary
     n_segments = int(summary["n_segments"].iloc[0]) if len(summary) else 0
@@ -45,7 +58,10 @@ def _show(result: CrossValidation, k: int) -> None:
     say(f"{n_segments} participant segments, {n_gold} coded (segment, code) pairs; {result.folds}-fold "
         f"cross-validation grouped by {result.grouped_by}")
     for note in result.notes:
-        say(f"note: {note}")
+        if _LEFT_OUT in note:  # a method that could not be measured: the table lacks it
+            say(f"warning: {in_cli_words(note)}", err=True, fg="yellow", lines=True)
+        else:
+            say(f"note: {note}")
     with pd.option_context("display.width", 200, "display.max_columns", 30, "display.max_rows", 500):
         say("")
         say("suggestion quality on held-out segments (micro-averaged; recall@k on the full ranking):")
@@ -105,7 +121,8 @@ def evaluate_cmd(project: Path = typer.Argument(..., help="Project file with hum
                  overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing CSV files of these "
                                                                            "names."),
                  llm: str | None = LLM_URL, model: str | None = MODEL, api_key: str | None = API_KEY,
-                 llm_timeout: float = LLM_TIMEOUT, llm_concurrency: int = LLM_CONCURRENCY) -> None:
+                 llm_timeout: float = LLM_TIMEOUT, llm_concurrency: int = LLM_CONCURRENCY,
+                 llm_examples: int = LLM_EXAMPLES, llm_few_shot_chars: int = LLM_FEW_SHOT_CHARS) -> None:
     """Measure the suggestions against the project's own coding, on participants they did not learn from.
 
     Prints per-code precision, recall, F1 and Cohen's kappa, micro and macro
@@ -128,7 +145,8 @@ def evaluate_cmd(project: Path = typer.Argument(..., help="Project file with hum
     others (default+llm), on the same folds: each evaluated segment is sent once, its answer kept in
     the project, so running it again sends nothing new.
     """
-    coder_llm = llm_coder(llm, model, api_key, llm_timeout, llm_concurrency)
+    coder_llm = llm_coder(llm, model, api_key, llm_timeout, llm_concurrency, examples=llm_examples,
+                          few_shot_chars=llm_few_shot_chars)
     wanted = tuple(m.strip() for m in methods.split(",") if m.strip())
     unknown = [m for m in wanted if m not in METHODS_EVALUATED]
     if unknown or not wanted:
@@ -153,3 +171,5 @@ def evaluate_cmd(project: Path = typer.Argument(..., help="Project file with hum
                            overwrite=overwrite)
     if paths:
         say(f"wrote {', '.join(str(p) for p in paths.values())}")
+    if any(_LEFT_OUT in note for note in result.notes):
+        raise typer.Exit(PARTLY_DONE)  # measured in part: a system (the LLM, its server down) is missing

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import typer
 
-from ..coders.llm import CONCURRENCY, LLMCoder
+from ..coders.llm import CODEBOOK_EXAMPLES, CONCURRENCY, FEW_SHOT_CHARS, LLMCoder
 from ..errors import ParameterError
 from ..io.chat import TIMEOUT_SECONDS, check_base_url
 
-__all__ = ["API_KEY", "LLM_CONCURRENCY", "LLM_TIMEOUT", "LLM_URL", "MODEL", "llm_coder"]
+__all__ = ["API_KEY", "LLM_CONCURRENCY", "LLM_EXAMPLES", "LLM_FEW_SHOT_CHARS", "LLM_TIMEOUT", "LLM_URL", "MODEL",
+           "llm_coder"]
 
 LLM_URL = typer.Option(None, "--llm", help="Also ask the LLM on your own OpenAI-compatible server at this URL "
                                            "(e.g. http://localhost:11434/v1); nothing else is contacted.")
@@ -18,10 +19,17 @@ API_KEY = typer.Option(None, "--api-key", envvar="QUALCODE_LLM_API_KEY",
 LLM_TIMEOUT = typer.Option(TIMEOUT_SECONDS, "--llm-timeout", min=1,
                            help="Seconds to wait for one answer of the --llm server.")
 LLM_CONCURRENCY = typer.Option(CONCURRENCY, "--llm-concurrency", min=1, help="Requests to the --llm server at once.")
+LLM_EXAMPLES = typer.Option(CODEBOOK_EXAMPLES, "--llm-examples", min=0,
+                            help="Example quotes per code sent from the codebook to the --llm server (fewer: a "
+                                 "shorter prompt for a model with a small context).")
+LLM_FEW_SHOT_CHARS = typer.Option(FEW_SHOT_CHARS, "--llm-few-shot-chars", min=0,
+                                  help="Characters of the team's accepted quotes sent with each segment as "
+                                       "examples to the --llm server (0: none).")
 
 
 def llm_coder(url: str | None, model: str | None, api_key: str | None, timeout: float,
-              concurrency: int, methods: tuple[str, ...] = ()) -> LLMCoder | None:
+              concurrency: int, methods: tuple[str, ...] = (), *, examples: int = CODEBOOK_EXAMPLES,
+              few_shot_chars: int = FEW_SHOT_CHARS) -> LLMCoder | None:
     """The LLM coder the options ask for (``None`` without ``--llm``), checked before any work.
 
     Raises
@@ -38,4 +46,5 @@ def llm_coder(url: str | None, model: str | None, api_key: str | None, timeout: 
     if url is None:
         return None
     check_base_url(url)
-    return LLMCoder(url, model, api_key, timeout=timeout, concurrency=concurrency)
+    return LLMCoder(url, model, api_key, timeout=timeout, concurrency=concurrency, codebook_examples=examples,
+                    few_shot_chars=few_shot_chars)

@@ -62,7 +62,16 @@ from .corpus import (
     SURVEY_TEXT,
     load_options,
 )
-from .llm_options import API_KEY, LLM_CONCURRENCY, LLM_TIMEOUT, LLM_URL, MODEL, llm_coder
+from .llm_options import (
+    API_KEY,
+    LLM_CONCURRENCY,
+    LLM_EXAMPLES,
+    LLM_FEW_SHOT_CHARS,
+    LLM_TIMEOUT,
+    LLM_URL,
+    MODEL,
+    llm_coder,
+)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -132,7 +141,7 @@ def showing_warnings(command: Callable[P, R]) -> Callable[P, R]:
             # again while this loop reads the list (the list grew until memory ran out).
             for warning in caught:
                 if issubclass(warning.category, QualcodeWarning):
-                    say(f"warning: {warning.message}", err=True, fg="yellow", lines=True)
+                    say(f"warning: {in_cli_words(str(warning.message))}", err=True, fg="yellow", lines=True)
                 else:
                     warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
 
@@ -266,7 +275,8 @@ def suggest_cmd(project: Path = typer.Argument(..., help="Project file."),
                                                              help="Only this document (repeat for more)."),
                 workers: int = WORKERS, scheduler: str | None = SCHEDULER, quiet: bool = QUIET,
                 llm: str | None = LLM_URL, model: str | None = MODEL, api_key: str | None = API_KEY,
-                llm_timeout: float = LLM_TIMEOUT, llm_concurrency: int = LLM_CONCURRENCY) -> None:
+                llm_timeout: float = LLM_TIMEOUT, llm_concurrency: int = LLM_CONCURRENCY,
+                llm_examples: int = LLM_EXAMPLES, llm_few_shot_chars: int = LLM_FEW_SHOT_CHARS) -> None:
     """Suggest codes for participant segments and store them in the project (replacing earlier ones).
 
     Embeddings of texts seen before come from the project's cache, so a re-run
@@ -283,7 +293,8 @@ def suggest_cmd(project: Path = typer.Argument(..., help="Project file."),
         qualcode suggest study.qualcode --llm http://localhost:11434/v1 --model qwen2.5:7b-instruct
     """
     try:
-        coder = llm_coder(llm, model, api_key, llm_timeout, llm_concurrency, _methods(methods))
+        coder = llm_coder(llm, model, api_key, llm_timeout, llm_concurrency, _methods(methods),
+                          examples=llm_examples, few_shot_chars=llm_few_shot_chars)
     except ParameterError as exc:
         _fail(exc)
     p = Project.open(project)
@@ -292,6 +303,13 @@ def suggest_cmd(project: Path = typer.Argument(..., help="Project file."),
                   scheduler=scheduler, progress=not quiet, llm=coder)
     say(f"{len(out)} suggestions for {out['segment_id'].nunique() if len(out) else 0} segments "
         f"({', '.join(f'{k} {v}' for k, v in out['method'].value_counts().items()) if len(out) else 'none'})")
+    unanswered = (out.attrs.get("llm_report") or {}).get("failed_segments") or []
+    if unanswered:
+        # Done in part: the LLM's suggestions are missing there (their stored suggestions were kept).
+        say(f"the LLM gave no usable answer for {len(unanswered)} segments: their stored suggestions were kept as "
+            "they were; run the same command again when the server answers (answers received are kept)",
+            err=True, fg="yellow")
+        raise typer.Exit(PARTLY_DONE)
 
 
 @app.command("round")
@@ -313,7 +331,8 @@ def round_cmd(project: Path = typer.Argument(..., help="Project file (created wi
               survey_text: list[str] | None = SURVEY_TEXT, survey_speaker: str | None = SURVEY_SPEAKER,
               doc_id: str = DOC_ID, llm: str | None = LLM_URL, model: str | None = MODEL,
               api_key: str | None = API_KEY, llm_timeout: float = LLM_TIMEOUT,
-              llm_concurrency: int = LLM_CONCURRENCY) -> None:
+              llm_concurrency: int = LLM_CONCURRENCY, llm_examples: int = LLM_EXAMPLES,
+              llm_few_shot_chars: int = LLM_FEW_SHOT_CHARS) -> None:
     """Add a round of interviews, suggest codes for what is new, write the review and report workbooks.
 
     Unchanged files are skipped; only new and changed documents are suggested
@@ -340,7 +359,8 @@ def round_cmd(project: Path = typer.Argument(..., help="Project file (created wi
         qualcode round study.qualcode ronda3/ --out ronda3 --llm http://localhost:11434/v1 --model qwen2.5:7b
     """
     try:
-        llm_model = llm_coder(llm, model, api_key, llm_timeout, llm_concurrency, _methods(methods))
+        llm_model = llm_coder(llm, model, api_key, llm_timeout, llm_concurrency, _methods(methods),
+                              examples=llm_examples, few_shot_chars=llm_few_shot_chars)
     except ParameterError as exc:
         _fail(exc)
     p = Project.open(project)
@@ -368,7 +388,7 @@ def round_cmd(project: Path = typer.Argument(..., help="Project file (created wi
         say(f"{result.summary()[0]}; nothing was read, so nothing was suggested or written")
         raise typer.Exit(NOTHING_DONE)
     for line in result.summary():
-        say(line)
+        say(in_cli_words(line))
     if result.exit_code:
         raise typer.Exit(result.exit_code)
 

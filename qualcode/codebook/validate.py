@@ -88,6 +88,16 @@ def _place(where: str | None) -> str:
     return ", " + where if where else ""
 
 
+def _unknown_language(key: object, value: object) -> str:
+    """The problem of a key that is not a language; a text cut at a comma says so, with the fix."""
+    message = f"unknown language {key!r} (use {' / '.join(LANGS)})"
+    if value is None:
+        # {es: a, b, en: c} in YAML is es: "a", "b": (nothing), en: "c": the comma cut the text.
+        message += ("; a comma inside {es: ..., en: ...} ends the text there: put the whole text in quotes, "
+                    'like {es: "..., ...", en: "..."}')
+    return message
+
+
 def _issue(issues: list[dict], code_id: object, field: str | None, where: str | None, problem: str) -> None:
     issues.append({"code_id": code_id, "field": field, "where": where, "problem": problem})
 
@@ -190,7 +200,7 @@ def build_codebook(meta: dict, entries: Sequence[dict], *, source: str | None = 
                 value = {}
             for lang in value:
                 if lang not in LANGS:
-                    _issue(issues, cid, name, where, f"unknown language {lang!r} (use {' / '.join(LANGS)})")
+                    _issue(issues, cid, name, where, _unknown_language(lang, value[lang]))
             values[name] = {lang: str(value.get(lang) or "").strip() for lang in LANGS}
         if not any(values["label"].values()):
             _issue(issues, cid, "label", where, "missing required field 'label' (give at least one language)")
@@ -202,7 +212,7 @@ def build_codebook(meta: dict, entries: Sequence[dict], *, source: str | None = 
             lists: dict[str, list[str]] = {}
             for lang, items in value.items():
                 if lang not in LANGS:
-                    _issue(issues, cid, name, where, f"unknown language {lang!r} (use {' / '.join(LANGS)})")
+                    _issue(issues, cid, name, where, _unknown_language(lang, items))
                     continue
                 if isinstance(items, str) or not isinstance(items, list):
                     items = [items]

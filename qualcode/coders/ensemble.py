@@ -537,11 +537,20 @@ def suggest(segments: pd.DataFrame, codebook: Codebook | None = None, *, decisio
     coders = suggestion_coders(codebook, methods=[m for m in methods if m != "llm"], learn=learn,
                                decisions=decisions, embedder=embedder, cache=cache)
     if llm is not None:
-        coders.append(clone(llm).set_params(on_error="warn" if coders else llm.on_error))
+        # Beside methods the user named, a failing server is a warning and theirs still arrive. Asked alone
+        # (the learned coder, added by itself once there are decisions, does not count), a failure is an
+        # error: its suggestions would otherwise replace the stored ones with next to nothing.
+        named = [m for m in methods if m != "llm"] or learn is True
+        coders.append(clone(llm).set_params(on_error="warn" if named and coders else llm.on_error))
     with using(workers, scheduler, progress=progress):
         ensemble = EnsembleCoder(coders, top_k=top_k, min_score=min_score).fit(codebook, decisions)
         out = ensemble.suggest(segments)
     # Provenance, for a project to store beside the suggestions (qualcode.suggest does).
     params, digest = coder_params([ensemble])
     out.attrs["run"] = {"methods": "+".join(c.method for c in coders), "params": params, "params_hash": digest}
+    asked = next((c for c in ensemble.coders_ if isinstance(c, LLMCoder)), None)
+    if asked is not None and hasattr(asked, "report_"):
+        # What the LLM sent, received and dropped (the coder itself was a clone, fitted inside).
+        out.attrs["llm_report"] = asked.report_.as_dict()
+        out.attrs["llm_calibration"] = asked.calibration_.reset_index().to_dict("records")
     return out

@@ -6,12 +6,15 @@ What is sent
     description, code ids, labels, definitions, inclusion and exclusion criteria and up to
     ``codebook_examples`` example quotes per code, in the segment's language (the other language where a
     field is empty); a user message with the team's nearest accepted examples (few-shot, below), the
-    interviewer's question before the segment (cut to :data:`QUESTION_CHARS`) and the segment's text.
+    interviewer's question before the segment (its last :data:`QUESTION_CHARS` characters) and the segment's
+    text.
     Nothing else: no document or participant names, no attributes.
 The answer
     JSON ``{"codes": [{"code_id", "quote", "reason", "confidence"}]}``, asked for as a JSON schema where the
     server supports it (JSON mode or plain text where not) and read tolerantly (:func:`read_answer`:
-    reasoning blocks, code fences, prose around the object, trailing commas, a cut-off answer).
+    reasoning blocks, code fences, prose around the object, trailing commas). An answer cut off at the token
+    limit (``finish_reason`` ``length``, or JSON that stops midway: :func:`answer_cut`) is neither used nor
+    kept: a re-run asks again.
 Checks
     A code not in the codebook is refused; a quote is looked for in the segment (:func:`locate`: case,
     white space, typographic quotes and dashes, and end punctuation do not count; an ellipsis may join
@@ -45,7 +48,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import sys
 import threading
 import unicodedata
 import warnings
@@ -53,6 +58,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from numbers import Integral, Real
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
@@ -63,7 +69,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from ..codebook import Codebook
 from ..corpus import questions
 from ..errors import LLMContextError, LLMError, LLMSkippedWarning, LLMWarning, ParameterError
-from ..io.chat import BACKOFF_SECONDS, RETRIES, TIMEOUT_SECONDS, ChatClient, check_base_url
+from ..io.chat import BACKOFF_SECONDS, RETRIES, TIMEOUT_SECONDS, ChatClient, ChatReply, check_base_url
 from ..nlp.normalize import fold_fast
 from ..parallel import current
 from ..progress import progress
@@ -90,6 +96,7 @@ __all__ = [
     "LLMReport",
     "MemoryResponseCache",
     "ResponseCache",
+    "answer_cut",
     "calibration",
     "locate",
     "read_answer",
@@ -112,7 +119,8 @@ FEW_SHOT_CHARS = 2400
 FEW_SHOT_PER_CODE = 2
 #: A few-shot example longer than this is cut (its first words show how the team used the code).
 EXAMPLE_CHARS = 400
-#: The interviewer's question is cut to this many characters, as in the review table.
+#: The interviewer's turn before the segment is cut to its last this many characters (a long turn ends with
+#: the question the segment answers; what comes before is often a comment on the last answer).
 QUESTION_CHARS = 600
 #: A quote found only approximately must be at least this long: in a short quote one changed word is
 #: another claim, and short quotes are copied exactly by every model we know of.
@@ -162,6 +170,7 @@ _THINK = re.compile(r"<think>.*?(?:</think>|$)", re.S | re.I)
 _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)(?:```|$)", re.S)
 _TRAILING_COMMA = re.compile(r",\s*([}\]])")
 _LANG_NAMES = {"es": "Spanish", "en": "English"}
+_PACKAGE = str(Path(__file__).resolve().parent.parent) + os.sep
 # Segments compared with the examples at once: a block's dense similarity rows stay under ~40 MB even with
 # 10,000 accepted examples.
 _NEAREST_BLOCK = 512
@@ -235,6 +244,7 @@ class LLMReport:
     n_requests: int = 0
     n_answered: int = 0
     n_unreadable: int = 0
+    n_cut: int = 0
     n_failed: int = 0
     n_proposed: int = 0
     n_unknown_code: int = 0
@@ -245,6 +255,7 @@ class LLMReport:
     n_kept: int = 0
     response_format: str | None = None
     errors: list[str] = field(default_factory=list)
+    failed_segments: list[str] = field(default_factory=list)
 
     @property
     def hallucination_rate(self) -> float:
@@ -252,21 +263,52 @@ class LLMReport:
         return self.n_not_in_text / known if known else 0.0
 
     def summary(self) -> str:
-        """One paragraph in words."""
-        parts = [f"{self.n_segments} segments ({self.n_cached} answers from the cache, {self.n_asked} asked)",
-                 f"{self.n_proposed} codes proposed, {self.n_kept} kept"]
+        """One paragraph in words.
+
+        Examples
+        --------
+        >>> LLMReport(n_segments=1, n_asked=1, n_requests=1, n_answered=1, n_proposed=1, n_kept=1).summary()
+        'LLM coder: 1 segment (0 answers from the cache, 1 asked in 1 request); 1 code proposed, 1 kept.'
+        """
+        parts = [f"{_n(self.n_segments, 'segment')} ({_n(self.n_cached, 'answer')} from the cache, "
+                 f"{self.n_asked} asked in {_n(self.n_requests, 'request')})",
+                 f"{_n(self.n_proposed, 'code')} proposed, {self.n_kept} kept"]
         if self.n_unknown_code:
-            parts.append(f"{self.n_unknown_code} codes not in the codebook refused")
+            parts.append(f"{_n(self.n_unknown_code, 'code')} not in the codebook refused")
         if self.n_not_in_text or self.n_no_quote:
-            parts.append(f"{self.n_not_in_text} quotes not in the segment and {self.n_no_quote} without a quote "
-                         f"dropped (hallucination rate {self.hallucination_rate:.1%})")
+            parts.append(f"{_n(self.n_not_in_text, 'quote')} not in the segment and {self.n_no_quote} without a "
+                         f"quote dropped (hallucination rate {self.hallucination_rate:.1%})")
         if self.n_too_many:
-            parts.append(f"{self.n_too_many} codes beyond {MAX_CODES_PER_ANSWER} in one answer dropped")
+            parts.append(f"{_n(self.n_too_many, 'code')} beyond {MAX_CODES_PER_ANSWER} in one answer dropped")
         if self.n_unreadable:
-            parts.append(f"{self.n_unreadable} answers could not be read as JSON (not cached; a re-run asks again)")
+            parts.append(f"{_n(self.n_unreadable, 'answer')} could not be read as JSON (not kept; a re-run asks "
+                         "again)")
+        if self.n_cut:
+            parts.append(f"{_n(self.n_cut, 'answer')} cut at max_tokens ({MAX_ANSWER_TOKENS} tokens) before "
+                         "the end (not kept; a re-run asks again)")
         if self.n_failed:
-            parts.append(f"{self.n_failed} segments got no answer")
+            parts.append(f"{_n(self.n_failed, 'segment')} got no answer")
         return "LLM coder: " + "; ".join(parts) + "."
+
+    def as_dict(self) -> dict[str, Any]:
+        """The counts, the hallucination rate and the errors, as plain data (``result.attrs["llm_report"]``)."""
+        return {**{k: (list(v) if isinstance(v, list) else v) for k, v in vars(self).items()},
+                "hallucination_rate": self.hallucination_rate}
+
+
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` of the first caller outside qualcode: a warning then points at the user's line (their
+    notebook cell), not at qualcode's decorators."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame = frame.f_back
+        level += 1
+    return level
+
+
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
 
 
 # -- the answer ---------------------------------------------------------------------------------------------------
@@ -274,9 +316,14 @@ class LLMReport:
 
 def _json_span(text: str) -> str | None:
     """The first JSON object or array in ``text``, closed if the text was cut off inside it."""
+    return _json_span_cut(text)[0]
+
+
+def _json_span_cut(text: str) -> tuple[str | None, bool]:
+    """:func:`_json_span`, and whether the text was cut off inside it (what is returned was closed here)."""
     start = next((i for i, c in enumerate(text) if c in "{["), None)
     if start is None:
-        return None
+        return None, False
     stack: list[str] = []
     in_string = escaped = False
     for i in range(start, len(text)):
@@ -296,13 +343,35 @@ def _json_span(text: str) -> str | None:
             if stack and stack[-1] == c:
                 stack.pop()
             if not stack:
-                return text[start:i + 1]
+                return text[start:i + 1], False
     # Cut off (the answer hit its token limit): close what is open, dropping a dangling key or comma.
     tail = text[start:]
     if in_string:
         tail += '"'
     tail = re.sub(r'(,\s*"[^"]*"\s*:?\s*|,\s*|:\s*)$', "", tail)
-    return tail + "".join(reversed(stack))
+    return tail + "".join(reversed(stack)), True
+
+
+def answer_cut(text: str) -> bool:
+    """Whether a model's answer stops inside its JSON (it ran out of tokens): such an answer is incomplete.
+
+    :func:`read_answer` still reads what it holds, but the coder neither uses nor keeps it (a re-run asks
+    again): its last quote is cut short, and codes it would have named are missing.
+
+    Examples
+    --------
+    >>> answer_cut('{"codes": [{"code_id": "carga", "quote": "Agot')
+    True
+    >>> answer_cut('Here it is: {"codes": []}')
+    False
+    """
+    text = _THINK.sub("", text or "").strip()
+    fenced = _FENCE.search(text)
+    for candidate in ([fenced.group(1)] if fenced else []) + [text]:
+        found, cut = _json_span_cut(candidate)
+        if found is not None:
+            return cut
+    return False
 
 
 def read_answer(text: str) -> list[dict[str, str]] | None:
@@ -514,6 +583,11 @@ def _cut(text: str, chars: int) -> str:
     return text if len(text) <= chars else text[:chars].rstrip() + " …"
 
 
+def _cut_start(text: str, chars: int) -> str:
+    """The last ``chars`` characters: an interviewer's turn ends with the question the segment answers."""
+    return text if len(text) <= chars else "… " + text[-chars:].lstrip()
+
+
 # -- the prompt --------------------------------------------------------------------------------------------------
 
 
@@ -576,7 +650,8 @@ def segment_prompt(text: str, question: str | None, lang: str, shots: Sequence[t
         parts.append("Segments this team coded before (code_id: words):\n"
                      + "\n".join(f"- {code}: «{' '.join(example.split())}»" for code, example in shots))
     if question:
-        parts.append(f"Interviewer's question (context only): «{' '.join(_cut(question, QUESTION_CHARS).split())}»")
+        shown = " ".join(_cut_start(question, QUESTION_CHARS).split())
+        parts.append(f"Interviewer's question (context only): «{shown}»")
     parts.append(f"Segment to code ({_LANG_NAMES.get(lang, lang)}):\n<segment>\n{text}\n</segment>")
     return "\n\n".join(parts)
 
@@ -901,18 +976,23 @@ class LLMCoder(BaseCoder):
         report.n_requests = self.client_.n_requests - requests_before
         report.response_format = None if not report.n_asked else report.response_format
         rows = self._rows(units, texts, keys, report)
+        # Segments without an answer (server failure, an answer cut off or unreadable): no evidence either way.
+        report.failed_segments = [str(s) for s, k in zip(units["segment_id"], keys, strict=True)
+                                  if k not in self._answers]
         if failures:
             report.n_failed = sum(1 for k in keys if k not in self._answers)
             if self.on_error == "raise":
                 raise failures[0]
         if failures or report.n_unknown_code or report.n_not_in_text or report.n_no_quote or report.n_unreadable \
-                or report.n_too_many:
+                or report.n_too_many or report.n_cut:
             if failures:
                 warnings.warn(LLMSkippedWarning(f"{report.summary()} First error: {failures[0]}",
-                                                n_failed=report.n_failed, n_segments=report.n_segments),
-                              stacklevel=2)
+                                                n_failed=report.n_failed, n_segments=report.n_segments,
+                                                segment_ids=tuple(report.failed_segments)),
+                              stacklevel=_user_stacklevel())
             else:
-                warnings.warn(report.summary(), LLMWarning, stacklevel=2)
+                warnings.warn(LLMWarning(report.summary(), segment_ids=tuple(report.failed_segments)),
+                              stacklevel=_user_stacklevel())
         return typed_suggestions(rows)
 
     def _ask(self, todo: dict[str, tuple[str, str]], report: LLMReport) -> list[LLMError]:
@@ -933,37 +1013,44 @@ class LLMCoder(BaseCoder):
                 if not isinstance(error, LLMContextError) or context_errors >= CONTEXT_ERRORS_FATAL:
                     stop.set()
 
-        def one(key: str, lang: str, user: str) -> tuple[str, str | None, str | None]:
+        def one(key: str, lang: str, user: str) -> tuple[str, ChatReply | None, bool]:
             if stop.is_set():
-                return key, None, None
+                return key, None, False
             system = self.system_[lang]
             messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
             try:
                 reply = self.client_.complete(messages, self.schema_, max_tokens=MAX_ANSWER_TOKENS)
             except LLMError as exc:
                 failed(exc)
-                return key, None, None
+                return key, None, True
             sent = len(system) + len(user)
             if reply.prompt_tokens is not None and reply.prompt_tokens < sent / CHARS_PER_TOKEN_MAX:
                 failed(LLMContextError(
                     f"the LLM server at {self.client_.url} read only {reply.prompt_tokens} tokens of a prompt of "
                     f"{sent} characters: it cut the prompt to its context length. Give the model a longer "
-                    "context (for Ollama: OLLAMA_CONTEXT_LENGTH=32768 or num_ctx in a Modelfile), or send less "
-                    "(codebook_examples=, few_shot_chars=).", url=self.client_.url))
-                return key, None, None
-            return key, reply.text, reply.form
+                    "context (for Ollama: OLLAMA_CONTEXT_LENGTH=32768 or num_ctx in a Modelfile), or send less: fewer "
+                    "codebook examples per code (codebook_examples= / --llm-examples) or fewer characters of the "
+                    "team's examples (few_shot_chars= / --llm-few-shot-chars).", url=self.client_.url))
+                return key, None, True
+            return key, reply, True
 
         enabled = current().progress
         with ThreadPoolExecutor(max_workers=min(self.concurrency, len(todo))) as pool, \
                 progress(len(todo), f"ask {self.model} about {len(todo)} segments", enabled=enabled) as bar:
             futures = [pool.submit(one, key, lang, user) for key, (lang, user) in todo.items()]
             for future in as_completed(futures):
-                key, text, form = future.result()
+                key, reply, sent = future.result()
                 bar.update()
-                if text is None:
+                report.n_asked += sent
+                if reply is None:
                     continue
-                report.n_asked += 1
-                report.response_format = form
+                text = reply.text
+                report.response_format = reply.form
+                if reply.finish_reason == "length" or answer_cut(text):
+                    # Cut at max_tokens: its last quote is cut short and its later codes missing. Not kept, so
+                    # that a re-run asks again (instead of a broken answer counted as a hallucination forever).
+                    report.n_cut += 1
+                    continue
                 if read_answer(text) is None:
                     report.n_unreadable += 1
                     continue

@@ -21,6 +21,7 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+import ssl
 import threading
 import time
 import urllib.error
@@ -39,8 +40,8 @@ from ..errors import (
     printable,
 )
 
-__all__ = ["BACKOFF_SECONDS", "MAX_ANSWER_BYTES", "RESPONSE_FORMATS", "RETRIES", "TIMEOUT_SECONDS", "ChatClient",
-           "ChatReply", "check_base_url"]
+__all__ = ["BACKOFF_SECONDS", "EXCERPT_CHARS", "MAX_ANSWER_BYTES", "RESPONSE_FORMATS", "RETRIES", "TIMEOUT_SECONDS",
+           "ChatClient", "ChatReply", "check_base_url", "excerpt"]
 
 #: Seconds to wait for one answer. A local model on a CPU reads a prompt of several thousand tokens (the
 #: codebook) at tens of tokens a second and writes at a few: a few minutes is a normal answer there, and a
@@ -64,6 +65,13 @@ RESPONSE_FORMATS = ("json_schema", "json_object", "none")
 _CONTEXT_WORDS = ("context length", "context_length", "maximum context", "context window", "n_ctx",
                   "too many tokens", "prompt is too long", "exceeds the available context", "input is too long",
                   "exceed_context_size", "maximum model length", "max_model_len")
+#: Characters of a server's error message shown in an error: its gist ("model not found", "context length
+#: exceeded"). Servers echo the request in their errors, and the request holds transcript text, which must not
+#: reach a terminal or a CI log: a longer message is cut here, and any part of it that repeats what was sent
+#: is left out (:func:`excerpt`).
+EXCERPT_CHARS = 80
+# A stretch of a server's message this long found in the request is taken to be the request echoed back.
+_ECHO_CHARS = 12
 # Statuses worth trying again: the server is busy or had a passing failure.
 _TRANSIENT = {408, 409, 429, 500, 502, 503, 504}
 
@@ -72,6 +80,30 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, req, fp, code, msg, headers, newurl):
         # A redirect is answered as the error it is: following it would send the transcript elsewhere.
         return None
+
+
+def excerpt(message: str, sent: str = "") -> str:
+    """A server's error message fit to show: one line, at most :data:`EXCERPT_CHARS`, without the request.
+
+    Whatever repeats :data:`_ECHO_CHARS` or more characters of ``sent`` (the request's messages: transcript
+    text) is cut from there on.
+
+    Examples
+    --------
+    >>> excerpt('model "x" not found, try pulling it first')
+    'model "x" not found, try pulling it first'
+    >>> excerpt("cannot parse message: Bueno, yo creo que la red", sent="... Bueno, yo creo que la red ...")
+    'cannot parse message: [request text left out]'
+    """
+    text = " ".join(printable(str(message)).split())
+    folded = " ".join(sent.split())
+    if folded:
+        for i in range(max(0, len(text) - _ECHO_CHARS + 1)):
+            if text[i:i + _ECHO_CHARS] in folded:
+                return (text[:i].rstrip() + " [request text left out]").strip()
+    if len(text) > EXCERPT_CHARS:
+        return text[:EXCERPT_CHARS].rstrip() + " …"
+    return text
 
 
 def check_base_url(base_url: object) -> str:
@@ -96,8 +128,8 @@ def check_base_url(base_url: object) -> str:
         raise ParameterError(f"the LLM server's URL must start with http:// or https:// and name a host, got "
                              f"{printable(url)!r}; e.g. http://localhost:11434/v1.")
     if parts.username or parts.password:
-        raise ParameterError("the LLM server's URL must not carry a user name or password: give the key as "
-                             "api_key (--api-key) instead.")
+        raise ParameterError("the LLM server's URL must not carry a user name or password: give the key "
+                             "(api_key= / --api-key) instead.")
     if parts.query or parts.fragment:
         raise ParameterError(f"the LLM server's URL must not have a query or fragment, got {printable(url)!r}; "
                              "give the base URL only, e.g. http://localhost:11434/v1.")
@@ -180,11 +212,13 @@ class ChatClient:
                     with self._lock:
                         self._form = max(self._form, form + 1)
                     continue
-                raise self._client_error(refused.status, refused.message) from None
+                raise self._client_error(refused.status, refused.message, refused.shown) from None
             return _reply(answer, RESPONSE_FORMATS[form], self.url)
 
     def _post(self, body: dict[str, Any]) -> dict[str, Any]:
         data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        # What a server may echo back in an error: never shown (it is transcript text).
+        sent = "\n".join(str(m.get("content", "")) for m in body.get("messages", []) if isinstance(m, dict))
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
@@ -197,12 +231,12 @@ class ChatClient:
             try:
                 with self._opener.open(request, timeout=self.timeout) as response:
                     raw = response.read(MAX_ANSWER_BYTES + 1)
-                return _json_answer(raw, self.url)
+                return _json_answer(raw, self.url, sent)
             except urllib.error.HTTPError as exc:
                 message = _error_message(exc)
                 if exc.code not in _TRANSIENT:
-                    raise _Refused(exc.code, message) from None
-                failure = f"HTTP {exc.code}: {message}"
+                    raise _Refused(exc.code, message, excerpt(message, sent)) from None
+                failure = f"HTTP {exc.code}: {excerpt(message, sent)}"
                 wait = _retry_after(exc.headers.get("Retry-After") if exc.headers else None)
             except urllib.error.URLError as exc:
                 reason = exc.reason
@@ -210,15 +244,21 @@ class ChatClient:
                     raise self._timeout() from None
                 if isinstance(reason, (ConnectionRefusedError, socket.gaierror)):
                     raise self._unavailable(str(reason)) from None
+                if isinstance(reason, ssl.SSLError) and "WRONG_VERSION_NUMBER" in str(reason):
+                    # Trying again cannot help: the server answers in plain HTTP, not TLS.
+                    raise LLMUnavailableError(
+                        f"the LLM server at {self.url} speaks plain http://, not https://: give the URL as "
+                        f"{self.base_url.replace('https://', 'http://', 1)} (base_url= / --llm).",
+                        url=self.url) from None
                 failure = str(reason)
             except TimeoutError:
                 raise self._timeout() from None
             except (ConnectionError, http.client.HTTPException) as exc:
                 # The server dropped the connection or sent half an answer: a restart or an overload.
-                failure = f"{type(exc).__name__}: {exc}"
+                failure = f"{type(exc).__name__}: {excerpt(str(exc), sent)}"
             if attempt == self.retries:
                 raise LLMUnavailableError(
-                    f"the LLM server at {self.url} kept failing ({printable(failure)[:300]}) after "
+                    f"the LLM server at {self.url} kept failing ({failure}) after "
                     f"{self.retries + 1} tries; check its log, then run the same command again (answers "
                     "already received are kept).", url=self.url)
             time.sleep(min(wait, MAX_RETRY_AFTER_SECONDS) if wait is not None else pause)
@@ -228,17 +268,16 @@ class ChatClient:
     def _timeout(self) -> LLMTimeoutError:
         return LLMTimeoutError(
             f"the LLM server at {self.url} gave no answer within {self.timeout:g} s; give it more time "
-            "(timeout=, --llm-timeout), fewer requests at once (concurrency=, --llm-concurrency) or a smaller "
+            "(timeout= / --llm-timeout), fewer requests at once (concurrency= / --llm-concurrency) or a smaller "
             "model. Answers already received are kept.", url=self.url)
 
     def _unavailable(self, reason: str) -> LLMUnavailableError:
         return LLMUnavailableError(
             f"no LLM server answers at {self.url} ({printable(reason)}): start it (for Ollama: ollama serve) "
-            "or correct the URL given to --llm / base_url.", url=self.url)
+            "or correct the URL given (base_url= / --llm).", url=self.url)
 
-    def _client_error(self, status: int, message: str) -> LLMError:
+    def _client_error(self, status: int, message: str, shown: str) -> LLMError:
         text = message.lower()
-        shown = printable(message)[:300]
         if "model" in text and any(w in text for w in ("not found", "does not exist", "not exist", "unknown",
                                                        "no such", "not available", "try pulling")):
             return LLMModelError(
@@ -248,8 +287,9 @@ class ChatClient:
         if any(w in text for w in _CONTEXT_WORDS):
             return LLMContextError(
                 f"the prompt is longer than the model's context at {self.url} ({shown}); use a model or server "
-                "setting with a longer context (for Ollama: OLLAMA_CONTEXT_LENGTH=32768), fewer codebook "
-                "examples (codebook_examples=) or fewer few-shot examples (few_shot_chars=).", url=self.url)
+                "setting with a longer context (for Ollama: OLLAMA_CONTEXT_LENGTH=32768), or send less: fewer "
+                "codebook examples per code (codebook_examples= / --llm-examples) or fewer characters of the "
+                "team's examples (few_shot_chars= / --llm-few-shot-chars).", url=self.url)
         if 300 <= status < 400:
             return LLMUnavailableError(
                 f"the LLM server at {self.url} answered with a redirect (HTTP {status}), which qualcode does not "
@@ -257,7 +297,7 @@ class ChatClient:
                 url=self.url)
         if status in (401, 403):
             return LLMError(f"the LLM server at {self.url} refused the request (HTTP {status}: {shown}); "
-                            "check the key given as api_key (--api-key).", url=self.url)
+                            "check the key given (api_key= / --api-key).", url=self.url)
         if status == 404:
             return LLMUnavailableError(
                 f"no chat-completions endpoint at {self.url} (HTTP 404: {shown}); the base URL of an "
@@ -269,9 +309,9 @@ class ChatClient:
 class _Refused(Exception):
     """A 4xx answer that trying again will not change (kept inside this module)."""
 
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status, self.message = status, message
+    def __init__(self, status: int, message: str, shown: str) -> None:
+        super().__init__(shown)
+        self.status, self.message, self.shown = status, message, shown
 
 
 def _about_format(message: str) -> bool:
@@ -303,14 +343,15 @@ def _retry_after(value: str | None) -> float | None:
         return None  # an HTTP date: the doubling pause is used instead
 
 
-def _json_answer(raw: bytes, url: str) -> dict[str, Any]:
+def _json_answer(raw: bytes, url: str, sent: str = "") -> dict[str, Any]:
     if len(raw) > MAX_ANSWER_BYTES:
         raise LLMError(f"the LLM server at {url} sent more than {MAX_ANSWER_BYTES // 2**20} MB for one answer; "
                        "is the URL an OpenAI-compatible chat endpoint?", url=url)
     try:
         answer = json.loads(raw)
     except ValueError:
-        raise LLMError(f"the LLM server at {url} did not answer in JSON ({printable(raw[:120])!r}); is the URL "
+        raise LLMError(f"the LLM server at {url} did not answer in JSON "
+                       f"({excerpt(raw[:4 * EXCERPT_CHARS].decode('utf-8', 'replace'), sent)!r}); is the URL "
                        "an OpenAI-compatible chat endpoint (it usually ends in /v1)?", url=url) from None
     if not isinstance(answer, dict):
         raise LLMError(f"the LLM server at {url} did not send a chat completion.", url=url)

@@ -30,12 +30,13 @@ class Reply:
     raw: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     prompt_tokens: int | None = None
+    finish_reason: str | None = "stop"
 
 
-def completion(content: str, prompt_tokens: int | None = None) -> str:
+def completion(content: str, prompt_tokens: int | None = None, finish_reason: str | None = "stop") -> str:
     usage = {"prompt_tokens": prompt_tokens, "completion_tokens": 10} if prompt_tokens is not None else None
     body: dict[str, Any] = {"id": "x", "object": "chat.completion", "model": "m",
-                            "choices": [{"index": 0, "finish_reason": "stop",
+                            "choices": [{"index": 0, "finish_reason": finish_reason,
                                          "message": {"role": "assistant", "content": content}}]}
     if usage:
         body["usage"] = usage
@@ -112,7 +113,8 @@ class ChatServer:
                     reply = server.script(body, n)
                     if reply.delay:
                         time.sleep(reply.delay)
-                    raw = reply.raw if reply.content is None else completion(reply.content, reply.prompt_tokens)
+                    raw = reply.raw if reply.content is None else completion(reply.content, reply.prompt_tokens,
+                                                                             reply.finish_reason)
                 finally:
                     # Before answering: once answered, the client may send its next request at once, and
                     # counting this one still in flight then would overstate the client's concurrency.

@@ -213,7 +213,7 @@ def test_llm_unreadable_answers_give_none(text):
 def test_llm_unreadable_answer_is_counted_warned_and_not_cached(server):
     srv = server(by_segment({**GOOD, S2: "Lo siento, no puedo ayudar con eso."}))
     cache = MemoryResponseCache()
-    with pytest.warns(LLMWarning, match="1 answers could not be read"):
+    with pytest.warns(LLMWarning, match="1 answer could not be read"):
         out = coder(srv.url, cache=cache).fit(CODEBOOK).suggest(make_segments())
     assert set(out["code_id"]) == {"collaboration.trust", "collaboration.exchange"}
     assert sum('"codes"' in v for v in cache.answers.values()) == 2  # the answers (beside each segment's levels)
@@ -227,7 +227,7 @@ def test_llm_quote_not_in_text_is_dropped_and_counted_as_hallucination(server):
                       ("collaboration.isolation", "nunca nos reunimos con el Servicio Local", "high"))
     srv = server(by_segment({S1: invented}))
     c = coder(srv.url).fit(CODEBOOK)
-    with pytest.warns(LLMWarning, match=r"1 quotes not in the segment .*hallucination rate 50\.0%"):
+    with pytest.warns(LLMWarning, match=r"1 quote not in the segment .*hallucination rate 50\.0%"):
         out = c.suggest(make_segments())
     assert list(out["code_id"]) == ["collaboration.trust"]
     assert c.report_.n_not_in_text == 1 and c.report_.hallucination_rate == 0.5
@@ -235,7 +235,7 @@ def test_llm_quote_not_in_text_is_dropped_and_counted_as_hallucination(server):
 
 def test_llm_quote_from_the_interviewer_question_is_not_evidence(server):
     srv = server(by_segment({S1: answer(("collaboration.trust", "el trabajo con las otras directoras", "high"))}))
-    with pytest.warns(LLMWarning, match="1 quotes not in the segment"):
+    with pytest.warns(LLMWarning, match="1 quote not in the segment"):
         out = coder(srv.url).fit(CODEBOOK).suggest(make_segments())
     assert out.empty
 
@@ -381,7 +381,7 @@ def test_llm_context_errors_with_on_error_warn_keep_the_segments_that_fit(server
             Reply(GOOD.get(segment_of(body), ""))
 
     srv = server(script)
-    with pytest.warns(LLMWarning, match="1 segments got no answer"):
+    with pytest.warns(LLMWarning, match="1 segment got no answer"):
         out = coder(srv.url, on_error="warn").fit(CODEBOOK).suggest(make_segments())
     assert set(out["code_id"]) == {"collaboration.trust", "collaboration.exchange"}
 
