@@ -387,6 +387,10 @@ def run_round(project: Project, source: str | Path | Sequence[str | Path] | Corp
             corpus, documents, report_frame = add_files(project, source, attributes=attributes, unit=unit,
                                                         speakers=speakers, interviewer=interviewer,
                                                         survey=survey, doc_id=doc_id)
+        # The round's name needs one column of the documents; the texts go now, before suggesting (memory).
+        column = project.roles().get("round") or "round"  # the study's round column (Ronda, Vuelta …), or "round"
+        rounds = list(corpus.documents[column].dropna().unique()) if column in corpus.documents.columns else []
+        del corpus
         changed = list(documents.loc[documents["action"].isin(["added", "updated"]), "doc_id"])
         top_k = DEFAULT_TOP_K if top_k is None else top_k
         min_score = DEFAULT_MIN_SCORE if min_score is None else min_score
@@ -410,9 +414,6 @@ def run_round(project: Project, source: str | Path | Sequence[str | Path] | Corp
         folder = Path(out)
         folder.mkdir(parents=True, exist_ok=True)
         if name is None:
-            # The study's round column (Ronda, Vuelta …: its round role), else a column named "round".
-            column = project.roles().get("round") or "round"
-            rounds = list(corpus.documents[column].dropna().unique()) if column in corpus.documents.columns else []
             word = "ronda" if lang == "es" else "round"
             # A round attribute of 2 names the files ronda2; one that already reads "ronda2" or "R2" is kept as it is.
             value = str(rounds[0]).strip() if len(rounds) == 1 else ""

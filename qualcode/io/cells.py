@@ -50,6 +50,7 @@ __all__ = [
     "put",
     "put_row",
     "reporting",
+    "row_cells",
     "sheet_name",
 ]
 
@@ -257,6 +258,37 @@ def put(cell: Cell | MergedCell, value: object) -> None:
         cell.data_type = "s"
     else:
         cell.value = value  # type: ignore[assignment]  # any other type: openpyxl refuses it, naming the type
+
+
+def row_cells(ws: Worksheet, row: int, values: Sequence[object],
+              like: Sequence[Cell | None] | None = None) -> list[Cell | None]:
+    """The cells of row ``row`` for a write-only sheet's ``append``, each value through :func:`put`.
+
+    A write-only workbook (``Workbook(write_only=True)``) streams rows to the file as they come, so a long
+    sheet costs the same per row from the first to the last and is never held whole. An empty value without a
+    style is no cell at all (``None``); ``like`` as for :func:`put_row`.
+
+    Examples
+    --------
+    >>> from openpyxl import Workbook
+    >>> ws = Workbook(write_only=True).create_sheet("s")
+    >>> cells = row_cells(ws, 1, ["=1+1", None, 3])
+    >>> cells[0].value, cells[0].data_type, cells[1], cells[2].value
+    ('=1+1', 's', None, 3)
+    """
+    from openpyxl.cell.cell import Cell
+
+    styles = like if like is not None else [None] * len(values)
+    out: list[Cell | None] = []
+    for column, (model, value) in enumerate(zip(styles, values, strict=True), start=1):
+        style = getattr(model, "_style", None)
+        if style is None and (value is None or value is _NA):
+            out.append(None)
+            continue
+        cell = Cell(ws, row, column, style_array=style)  # copies the model's style (see put_row)
+        put(cell, value)
+        out.append(cell)
+    return out
 
 
 def put_row(ws: Worksheet, values: Sequence[object], like: Sequence[Cell | None] | None = None) -> int:
