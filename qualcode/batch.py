@@ -521,10 +521,10 @@ def _with_stored(project: Project, found: pd.DataFrame, segments: pd.DataFrame) 
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else (frames[0] if frames else found)
 
 
-#: Segments suggested at a time by a round (about 0.5M words of interviews): its texts, vectors and scores are
-#: held while it is suggested and stored, then released, so a round's memory does not grow with its size. The
-#: embedding coder's blocks (SIMILARITY_BLOCK_BYTES) bound the scoring inside a part; 10,000 segments keep a
-#: part's own tables near 100 MB while each part is still large enough for the workers to share.
+#: Segments suggested at a time by a round (about 0.6M words of interviews): its texts, vectors and scores are
+#: held while it is suggested and stored, then released, so a round's memory does not grow with its size. A
+#: part of 10,000 segments peaked about 230 MB above a round of 1,600 (bench/round_scale.py: 947 against 717
+#: MiB), well inside the 2 GiB budget, while each part is still large enough for the workers to share.
 ROUND_PART_SEGMENTS = 10_000
 #: Batches of texts (of the encoder's fixed BATCH_SIZE) encoded together while a round's texts are gathered:
 #: enough for every worker to take several at once; pending texts are at most this many batches.

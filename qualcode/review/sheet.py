@@ -33,7 +33,7 @@ import pandas as pd
 from ..coders.active import QUEUE_ORDERS, learning_order
 from ..errors import ParameterError, ReviewSheetError
 from ..io.atomic import atomic_path, check_writable
-from ..io.cells import reporting, row_cells
+from ..io.cells import reporting, row_cells, rows_as_cells
 from ..io.paths import existing_file
 from ..io.tables import open_workbook, sheet_rows
 from ..nlp.normalize import fold
@@ -174,6 +174,7 @@ def _export_review_sheet(project: Project, suggestions: pd.DataFrame | None, pat
     # before the first row; the filter and the drop-downs are written after the last.
     book = Workbook(write_only=True)
     ws = book.create_sheet("revision" if lang == "es" else "review")
+    rows_as_cells(ws)
     keys = ["n", "doc_id", "speaker", *shown, "question", "quote", "code_id", "code_label", "score", "method",
             "evidence", "decision", "other_code", "memo", *HIDDEN]
     headers = [HEADERS[k][lang] if k in HEADERS else k for k in keys]
@@ -218,11 +219,13 @@ def _export_review_sheet(project: Project, suggestions: pd.DataFrame | None, pat
     ws.auto_filter.ref = f"A1:{get_column_letter(len(keys))}{n_rows}"
 
     codes_ws = book.create_sheet("codes")
+    rows_as_cells(codes_ws)
     codes_ws.append(row_cells(codes_ws, 1, ["code_id", "label"]))
     for r, code in enumerate(codebook, start=2):
         codes_ws.append(row_cells(codes_ws, r, [code.id, labels[code.id]]))
     codes_ws.sheet_state = "hidden"
     about = book.create_sheet("about")
+    rows_as_cells(about)
     import uuid
 
     # export_id: recorded with every decision applied from this workbook, so that editing and re-applying it
