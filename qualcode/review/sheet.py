@@ -23,6 +23,8 @@ appends the rest in one transaction.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -31,7 +33,7 @@ import pandas as pd
 from ..coders.active import QUEUE_ORDERS, learning_order
 from ..errors import ParameterError, ReviewSheetError
 from ..io.atomic import atomic_path, check_writable
-from ..io.cells import put_row, reporting
+from ..io.cells import reporting, row_cells, rows_as_cells
 from ..io.paths import existing_file
 from ..io.tables import open_workbook, sheet_rows
 from ..nlp.normalize import fold
@@ -159,48 +161,49 @@ def _export_review_sheet(project: Project, suggestions: pd.DataFrame | None, pat
     check_lang(lang)
     codebook = project.codebook()
     labels = {c.id: (c.label[lang] or c.label["es" if lang == "en" else "en"]) for c in codebook}
-    table = review_table(project, suggestions, question_chars=question_chars)
-    if order != "document" and "score" in table.columns:
-        if order == "score":
-            best = pd.to_numeric(table["score"], errors="coerce").fillna(-1.0)
-            table = table.iloc[best.sort_values(ascending=False, kind="stable").index].reset_index(drop=True)
-        else:
-            table = table.iloc[learning_order(table)].reset_index(drop=True)
+    tables = _review_parts(project, suggestions, question_chars=question_chars, order=order)
+    table = next(tables)
     shown = attributes if attributes is not None else table.attrs["attributes"]
     unknown = [a for a in shown if a not in table.attrs["segment_columns"]]
     if unknown:
         raise ParameterError(f"attribute column(s) {unknown} are not in the project; it has "
                              f"{table.attrs['attributes']}.")
 
-    book = Workbook()
-    ws = book.worksheets[0]  # a new workbook holds one sheet, the active one
-    ws.title = "revision" if lang == "es" else "review"
+    # Write-only: rows stream to the file as they are made, so time per row is flat and the sheet is never held
+    # whole (a round's review of 24k rows in a few seconds). Widths, hidden columns and the frozen header go
+    # before the first row; the filter and the drop-downs are written after the last.
+    book = Workbook(write_only=True)
+    ws = book.create_sheet("revision" if lang == "es" else "review")
+    rows_as_cells(ws)
     keys = ["n", "doc_id", "speaker", *shown, "question", "quote", "code_id", "code_label", "score", "method",
             "evidence", "decision", "other_code", "memo", *HIDDEN]
     headers = [HEADERS[k][lang] if k in HEADERS else k for k in keys]
-    put_row(ws, headers)  # attribute names are the user's: typed as text like every cell
     # Styles: readable, filterable, frozen header; the quote column wide and wrapped; the coder's columns shaded.
     header_font, header_fill = Font(bold=True, color="FFFFFF"), PatternFill("solid", fgColor="2F5597")
     decide_fill = PatternFill("solid", fgColor="FFF2CC")
     widths = {"n": 6, "doc_id": 24, "speaker": 14, "question": 45, "quote": 70, "code_id": 34, "code_label": 26,
               "score": 8, "method": 10, "evidence": 30, "decision": 12, "other_code": 30, "memo": 30}
-    like = []  # per column, the style every data cell takes (styled once, copied: see put_row)
+    like, heading = [], []  # per column, the style every data cell takes and the header's (styled once, copied)
     for c, key in enumerate(keys, start=1):
         letter = get_column_letter(c)
-        cell = ws.cell(1, c)
-        cell.font, cell.fill = header_font, header_fill
-        cell.alignment = Alignment(wrap_text=True, vertical="center")
         ws.column_dimensions[letter].width = widths.get(key, 14)
         if key in HIDDEN:
             ws.column_dimensions[letter].hidden = True
-        model = Cell(ws, 2, c)  # a model, never placed in the sheet
+        head = Cell(ws, 1, c)  # a model, never placed in the sheet
+        head.font, head.fill = header_font, header_fill
+        head.alignment = Alignment(wrap_text=True, vertical="center")
+        heading.append(head)
+        model = Cell(ws, 2, c)
         model.alignment = Alignment(wrap_text=key in ("question", "quote", "evidence", "memo", "code_label"),
                                     vertical="top")
         if key in ("decision", "other_code", "memo"):
             model.fill = decide_fill
         like.append(model)
-    n_rows = 1  # counted here: openpyxl's max_row scans every cell, which made the sheet quadratic (issue 20)
-    for i, row in enumerate(table.to_dict("records"), start=1):
+    ws.freeze_panes = f"{get_column_letter(keys.index('quote') + 1)}2"
+    ws.append(row_cells(ws, 1, headers, like=heading))  # attribute names are the user's: typed as text
+    n_rows = 1
+    for i, row in enumerate((r for part in itertools.chain([table], tables) for r in part.to_dict("records")),
+                            start=1):
         values = {
             "n": i, "doc_id": row["doc_id"], "speaker": row.get("speaker"), "question": row.get("question"),
             "quote": row["text"], "code_id": row.get("code_id"), "code_label": labels.get(row.get("code_id") or ""),
@@ -210,29 +213,31 @@ def _export_review_sheet(project: Project, suggestions: pd.DataFrame | None, pat
             "_segment_id": row["segment_id"], "_text_sha": row["text_sha"], "_code_id": row.get("code_id"),
             **{a: row.get(a) for a in shown},
         }
+        n_rows += 1
         # Typed as text, control characters out, within the cell limit (qualcode.io.cells).
-        n_rows = put_row(ws, [values.get(key) for key in keys], like=like)
-    ws.freeze_panes = ws.cell(2, keys.index("quote") + 1).coordinate
+        ws.append(row_cells(ws, n_rows, [values.get(key) for key in keys], like=like))
     ws.auto_filter.ref = f"A1:{get_column_letter(len(keys))}{n_rows}"
 
     codes_ws = book.create_sheet("codes")
-    put_row(codes_ws, ["code_id", "label"])
-    for code in codebook:
-        put_row(codes_ws, [code.id, labels[code.id]])
+    rows_as_cells(codes_ws)
+    codes_ws.append(row_cells(codes_ws, 1, ["code_id", "label"]))
+    for r, code in enumerate(codebook, start=2):
+        codes_ws.append(row_cells(codes_ws, r, [code.id, labels[code.id]]))
     codes_ws.sheet_state = "hidden"
     about = book.create_sheet("about")
+    rows_as_cells(about)
     import uuid
 
     # export_id: recorded with every decision applied from this workbook, so that editing and re-applying it
     # works while re-applying an older one never reverses a later decision; log_position: the last decision
     # in the log when exported (what "later" means, independent of clocks and of imported creation times).
     position = project.query("SELECT max(decision_id) FROM decisions")[0][0] or 0
-    for key, value in [("format", FORMAT), ("project", str(Path(project.path).resolve())),
-                       ("project_id", project.project_id), ("exported_at", utc_now()),
-                       ("export_id", uuid.uuid4().hex), ("log_position", int(position)),
-                       ("codebook_version", codebook.version), ("coder", coder or ""), ("lang", lang),
-                       ("rows", n_rows - 1), ("qualcode", __version__)]:
-        put_row(about, [key, value])
+    about_rows = [("format", FORMAT), ("project", str(Path(project.path).resolve())),
+                  ("project_id", project.project_id), ("exported_at", utc_now()), ("export_id", uuid.uuid4().hex),
+                  ("log_position", int(position)), ("codebook_version", codebook.version), ("coder", coder or ""),
+                  ("lang", lang), ("rows", n_rows - 1), ("qualcode", __version__)]
+    for r, (key, value) in enumerate(about_rows, start=1):
+        about.append(row_cells(about, r, [key, value]))
     about.sheet_state = "hidden"
 
     if n_rows > 1:
@@ -247,8 +252,8 @@ def _export_review_sheet(project: Project, suggestions: pd.DataFrame | None, pat
         other = DataValidation(type="list", formula1=f"=codes!$B$2:$B${len(codebook) + 1}", allow_blank=True,
                                errorStyle="warning", showErrorMessage=True)
         other.add(f"{other_col}{first}:{other_col}{last}")
-        ws.add_data_validation(choice)
-        ws.add_data_validation(other)
+        ws.data_validations.append(choice)
+        ws.data_validations.append(other)
 
     if isinstance(path, (str, Path)):
         with atomic_path(path, overwrite=overwrite) as tmp:
@@ -256,6 +261,44 @@ def _export_review_sheet(project: Project, suggestions: pd.DataFrame | None, pat
     else:
         book.save(path)
     return n_rows - 1
+
+
+#: Rows of a review workbook made at a time (in reading order): the table of one part is held while its rows
+#: are written, so a round's workbook of any length takes the memory of 20,000 rows (some 50 MB).
+REVIEW_PART_ROWS = 20_000
+
+
+def _review_parts(project: Project, suggestions: pd.DataFrame | None, *, question_chars: int,
+                  order: str) -> Iterator[pd.DataFrame]:
+    """The review table in the workbook's row order, in parts of whole documents (at least one, maybe empty).
+
+    In reading order (documents by id, segments by start) the parts, taken in that order, are the table
+    made in one piece; the other orders need every row at once.
+    """
+    doc_of = {} if suggestions is None or order != "document" or len(suggestions) <= REVIEW_PART_ROWS or \
+        "segment_id" not in suggestions.columns else dict(project.query("SELECT segment_id, doc_id FROM segments"))
+    docs = suggestions["segment_id"].map(doc_of) if doc_of and suggestions is not None else None
+    if suggestions is None or docs is None or docs.isna().any():  # unknown segments: review_table says so
+        table = review_table(project, suggestions, question_chars=question_chars)
+        if order != "document" and "score" in table.columns:
+            if order == "score":
+                best = pd.to_numeric(table["score"], errors="coerce").fillna(-1.0)
+                table = table.iloc[best.sort_values(ascending=False, kind="stable").index].reset_index(drop=True)
+            else:
+                table = table.iloc[learning_order(table)].reset_index(drop=True)
+        yield table
+        return
+    counts = docs.value_counts()
+    part: list[str] = []
+    size = 0
+    ordered = sorted(counts.index)  # the order review_table sorts by
+    for k, doc in enumerate(ordered, start=1):
+        part.append(doc)
+        size += int(counts[doc])
+        if size >= REVIEW_PART_ROWS or k == len(ordered):
+            yield review_table(project, suggestions[docs.isin(part)], question_chars=question_chars,
+                               documents=part)
+            part, size = [], 0
 
 
 def _header_map() -> dict[str, str]:

@@ -9,6 +9,7 @@ its coder, in its reading order) stays with it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -57,7 +58,8 @@ def _cut(question: object, chars: int) -> object:
 
 @returns("review_table")
 @takes(suggestions="suggestions[segment_id, code_id]")
-def review_table(project: Project, suggestions: pd.DataFrame | None, *, question_chars: int = 600) -> pd.DataFrame:
+def review_table(project: Project, suggestions: pd.DataFrame | None, *, question_chars: int = 600,
+                 documents: Sequence[str] | None = None) -> pd.DataFrame:
     """The suggestions to review, each joined with its segment, in reading order of the documents' ids.
 
     Parameters
@@ -71,6 +73,9 @@ def review_table(project: Project, suggestions: pd.DataFrame | None, *, question
         for coding by hand.
     question_chars : int, default 600
         The interviewer's question is cut to this many characters (then `` …``).
+    documents : sequence of str, optional
+        Read only these documents' segments (the suggestions must be theirs): a long workbook is made part
+        by part. ``reading_order`` then counts within them.
 
     Returns
     -------
@@ -96,7 +101,7 @@ def review_table(project: Project, suggestions: pd.DataFrame | None, *, question
     >>> table = review_table(project, project.suggestions)  # doctest: +SKIP
     >>> table[["doc_id", "speaker", "question", "text", "code_id", "score"]].head()  # doctest: +SKIP
     """
-    segments = project.segments
+    segments = project.segments if documents is None else project.segments_of(documents)
     segments["question"] = questions(segments)
     segments["reading_order"] = range(len(segments))
     if suggestions is None:

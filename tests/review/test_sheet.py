@@ -194,3 +194,36 @@ def test_read_review_sheet_refuses_a_workbook_without_integrity_columns(tmp_path
     book.save(tmp_path / "x.xlsx")
     with pytest.raises(ReviewSheetError, match="_segment_id"):
         qc.read_review_sheet(tmp_path / "x.xlsx")
+
+
+def _cells(path):
+    import openpyxl
+
+    book = openpyxl.load_workbook(path)
+    about = dict(book["about"].iter_rows(values_only=True))
+    ws = book.worksheets[0]
+    layout = (ws.freeze_panes, ws.auto_filter.ref, [(str(v.sqref), v.formula1) for v in ws.data_validations.dataValidation],
+              {k: (d.width, d.hidden) for k, d in ws.column_dimensions.items()})
+    rows = [[(c.value, c.data_type, c.fill.fgColor.rgb, c.alignment.wrap_text) for c in row] for row in ws.iter_rows()]
+    return rows, layout, about["rows"], [list(r) for r in book["codes"].iter_rows(values_only=True)]
+
+
+def test_review_sheet_in_parts_is_the_sheet_made_whole(project, tmp_path, monkeypatch):
+    # Kind: a long workbook is made part by part (issue 20); parts must not change a row or the layout.
+    from qualcode.review import sheet as review_sheet
+
+    part = project.segments[project.segments["speaker_role"] == "participant"]
+    codes = [c.id for c in project.codebook() if "." in c.id][:3]
+    rows = pd.DataFrame([{"segment_id": s, "code_id": c, "score": 0.5 + k % 7 / 20, "method": "embedding",
+                          "evidence": ["red", "=apoyo"]} for k, (s, c) in
+                         enumerate((s, c) for s in part["segment_id"].iloc[::-1] for c in codes)])
+    whole = tmp_path / "whole.xlsx"
+    assert qc.export_review_sheet(project, rows, whole, coder="ana") == len(rows)
+    monkeypatch.setattr(review_sheet, "REVIEW_PART_ROWS", 40)
+    parts = list(review_sheet._review_parts(project, rows, question_chars=600, order="document"))
+    assert len(parts) > 5 and sum(map(len, parts)) == len(rows)
+    in_parts = tmp_path / "parts.xlsx"
+    assert qc.export_review_sheet(project, rows, in_parts, coder="ana") == len(rows)
+    assert _cells(in_parts) == _cells(whole)
+    read = qc.read_review_sheet(in_parts)
+    assert len(read) == len(rows) and set(read["segment_id"]) == set(rows["segment_id"])

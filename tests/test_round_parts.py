@@ -1,0 +1,101 @@
+"""A round suggests and stores its documents part by part (issue 20): memory flat in the round's size, and
+suggestions identical to one call over the whole round, to the bit, interrupted or not."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import qualcode as qc
+from qualcode import batch
+from qualcode.batch import add_files
+from qualcode.coders import embedders
+from qualcode.review.decisions import accept, reject
+
+
+class BatchSensitiveEmbedder:
+    """Vectors from each text's hash, nudged by the size of the batch the text was encoded in.
+
+    The real encoder's floats move (in their last bits) with a batch's make-up; this one moves them visibly, so
+    a text encoded in another batch than one call would use changes the scores.
+    """
+
+    name = "batch-sensitive"
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        rows = [np.random.default_rng(int(hashlib.sha256(t.encode()).hexdigest()[:12], 16)).standard_normal(24)
+                for t in texts]
+        return (np.vstack(rows) + 1e-3 * len(texts)).astype(np.float32)
+
+
+@pytest.fixture
+def sensitive(monkeypatch):
+    # "use" resolves to the batch-sensitive embedder; parts of ~60 segments and encoding as soon as a batch
+    # fills, so the round's texts are gathered across many parts with partial batches carried between them.
+    monkeypatch.setattr(embedders, "USEEmbedder", BatchSensitiveEmbedder)
+    monkeypatch.setattr(batch, "ROUND_PART_SEGMENTS", 60)
+    monkeypatch.setattr(batch, "ENCODE_BATCHES", 1)
+
+
+def _project(path, samples):
+    project = qc.Project.create(path)
+    project.add_codebook(qc.load_codebook("nic_study"))
+    add_files(project, samples / "transcripts", attributes=samples / "attributes.csv")
+    return project
+
+
+def _stored(project) -> pd.DataFrame:
+    return project.suggestions.drop(columns="created_at").reset_index(drop=True)
+
+
+def _decide(project) -> None:
+    """The same decisions in any project of the samples: enough for the learned coder on two codes."""
+    segments = project.segments
+    part = segments[segments["speaker_role"] == "participant"]["segment_id"].tolist()
+    codes = [c.id for c in project.codebook() if "." in c.id][:2]
+    for k, code in enumerate(codes):
+        accept(project, part[k * 20:k * 20 + 6], code, coder="ana")
+        reject(project, part[k * 20 + 6:k * 20 + 12], code, coder="ana")
+
+
+@pytest.mark.slow  # about 20 s: two projects of the samples suggested with the keyword coder
+def test_round_by_parts_suggests_what_one_call_suggests(tmp_path, samples, sensitive):
+    parts, whole = _project(tmp_path / "parts.qualcode", samples), _project(tmp_path / "whole.qualcode", samples)
+    for project in (parts, whole):
+        _decide(project)
+    pending = whole.unsuggested
+    assert len(batch._round_parts(parts, pending)) > 5  # really in parts
+    result = qc.run_round(parts, samples / "transcripts", attributes=samples / "attributes.csv")
+    qc.suggest(whole, documents=pending)
+    assert "learned" in parts.suggestion_runs["methods"].iloc[-1]
+    assert len(result.suggestions) == len(whole.suggestions) > 100
+    assert _stored(parts).equals(_stored(whole))
+    assert parts.unsuggested == [] == whole.unsuggested
+
+
+@pytest.mark.slow
+def test_round_by_parts_interrupted_between_parts_finishes_as_one_call(tmp_path, samples, sensitive, monkeypatch):
+    parts, whole = _project(tmp_path / "parts.qualcode", samples), _project(tmp_path / "whole.qualcode", samples)
+    qc.suggest(whole, documents=whole.unsuggested)
+    stores = []
+    real = qc.Project.add_suggestions
+
+    def killed_at_the_third_part(self, *args, **kwargs):
+        if len(stores) == 2:
+            raise KeyboardInterrupt
+        stores.append(1)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(qc.Project, "add_suggestions", killed_at_the_third_part)
+    with pytest.raises(KeyboardInterrupt):
+        qc.run_round(parts, samples / "transcripts", attributes=samples / "attributes.csv", out=tmp_path / "out")
+    assert 0 < len(parts.unsuggested) < len(whole.documents)  # two parts stored, the rest not
+    monkeypatch.setattr(qc.Project, "add_suggestions", real)
+    result = qc.run_round(parts, samples / "transcripts", attributes=samples / "attributes.csv",
+                          out=tmp_path / "out")
+    assert result.resumed and result.owed
+    assert _stored(parts).equals(_stored(whole))
+    assert result.n_review_rows == len(whole.suggestions)
