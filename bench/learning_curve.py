@@ -11,7 +11,7 @@ folds pooled; "± x" is the standard deviation over seeds.
    order (seeds) or in ``learn`` order (:func:`qualcode.coders.active.learning_order`, what
    ``qualcode review export --order learn`` uses), the ensemble learns from those decisions
    (``EnsembleCoder.update``) and suggests for the held-out participants. ``learn (uncertainty only)`` is the
-   order without its cold start (every item's code treated as one), measured in the same run.
+   order without its cold start (the queue given without its codes), measured in the same run.
 2. **Fusion weights.** N accepted examples per code drawn at random (seeds) from the training folds, as
    ``qualcode evaluate``'s learning curve; the fusion's pull toward its prior chosen by cross-validation on
    those decisions (the default, :data:`qualcode.coders.fusion.STRENGTHS`), against the documented fixed pull
