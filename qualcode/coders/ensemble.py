@@ -168,15 +168,18 @@ class EnsembleCoder(BaseCoder):
         """
         self._check_fitted()
         for member in self.coders_:
-            if isinstance(member, LearnedCoder):
-                member.update(decisions)
+            # The members that learn, by their tags (not their class): each relearns through its own update().
+            learn = getattr(member, "update", None) if member.coder_tags().needs_decisions else None
+            if callable(learn):
+                learn(decisions)
         self._fit_fusion(decisions)
         return self
 
     def _fit_fusion(self, decisions: pd.DataFrame | None) -> None:
-        embedding = next((c for c in self.coders_ if isinstance(c, EmbeddingCoder)), None)
+        # The fusion reads each member's evidence by its method name, so the embedding member is found by it too.
+        embedding = next((c for c in self.coders_ if getattr(c, "method", None) == EmbeddingCoder.method), None)
         self.fusion_ = (Fusion(embedding=False) if embedding is None
-                        else Fusion(z0=embedding.z0, tau=embedding.tau))
+                        else Fusion(z0=cast(EmbeddingCoder, embedding).z0, tau=cast(EmbeddingCoder, embedding).tau))
         if decisions is None or decisions.empty:
             return
         decisions = decisions[decisions["code_id"].isin(set(self.codes_))]
@@ -197,9 +200,10 @@ class EnsembleCoder(BaseCoder):
         for member in self.coders_:
             # A remote coder (the LLM) gives what it answered before for these segments, without a request.
             part = cast(LLMCoder, member).answered(pseudo) if member.coder_tags().remote else member.suggest(pseudo)
-            if isinstance(member, LearnedCoder) and len(member.oof_) and len(part):
+            held_out = getattr(member, "oof_", None) if member.coder_tags().needs_decisions else None
+            if held_out is not None and len(held_out) and len(part):
                 # Its own training segments are scored by the models that did not see them.
-                oof = member.oof_.set_index(["segment_id", "code_id"])["score"]
+                oof = held_out.set_index(["segment_id", "code_id"])["score"]
                 keys = pd.MultiIndex.from_arrays([part["segment_id"], part["code_id"]])
                 held = oof.reindex(keys).to_numpy()
                 part = part.assign(score=np.where(np.isnan(held), part["score"].to_numpy(dtype=float), held))
@@ -213,7 +217,13 @@ class EnsembleCoder(BaseCoder):
         evidence = evidence_table(parts, self.fusion_).set_index(["segment_id", "code_id"])
         keys = pd.MultiIndex.from_arrays([labels["segment_id"], labels["code_id"]])
         rows = evidence.reindex(keys).fillna(0.0).reset_index()
-        self.fusion_.fit(rows, labels["label"].to_numpy())
+        # The pull toward the prior is cross-validated by participant where the decisions say who spoke, else
+        # by document (an interview is one participant's).
+        by = "participant" if "participant" in decisions.columns else "doc_id"
+        group_of = (decisions.drop_duplicates("segment_id").set_index("segment_id")[by].astype(str)
+                    if by in decisions.columns else pd.Series(dtype=str))
+        groups = labels["segment_id"].map(group_of).fillna("").to_numpy() if len(group_of) else None
+        self.fusion_.fit(rows, labels["label"].to_numpy(), groups=groups)
 
     @returns("suggestions")
     @takes(segments=SEGMENTS_IN)

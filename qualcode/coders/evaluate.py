@@ -20,7 +20,7 @@ from sklearn.base import clone
 
 from ..errors import LLMError, ParameterError, QualcodeWarning
 from ..schemas import coded, columns, returns, takes
-from .active import learning_order, tfidf_vectorizer
+from .active import learning_order, main_language, tfidf_vectorizer
 from .embedders import EmbeddingCache, MemoryEmbeddingCache
 from .embedding import EmbeddingCoder
 from .ensemble import DEFAULT_MIN_SCORE, DEFAULT_TOP_K, EnsembleCoder, combine
@@ -271,11 +271,17 @@ def _cut(ranking: pd.DataFrame, system: str, k: int) -> pd.DataFrame:
     return ranking[(ranking["rank"] <= DEFAULT_TOP_K) & (ranking["score"].round(4) >= DEFAULT_MIN_SCORE)]
 
 
-def _accepted(gold: pd.DataFrame, texts: pd.Series) -> pd.DataFrame:
-    """Gold pairs as the decisions a coder would have made (accept), with their quotes."""
-    return pd.DataFrame({"segment_id": gold["segment_id"].to_numpy(), "code_id": gold["code_id"].to_numpy(),
-                         "decision": "accept", "coder": "gold",
-                         "quote": gold["segment_id"].map(texts).to_numpy()})
+def _accepted(gold: pd.DataFrame, texts: pd.Series, groups: pd.Series | None = None) -> pd.DataFrame:
+    """Gold pairs as the decisions a coder would have made (accept), with their quotes.
+
+    ``groups`` (segment → participant or document) go along as the decisions' ``participant``, so that the
+    fusion's pull toward its prior is cross-validated by participant as on a project's own decisions.
+    """
+    out = pd.DataFrame({"segment_id": gold["segment_id"].to_numpy(), "code_id": gold["code_id"].to_numpy(),
+                        "decision": "accept", "coder": "gold", "quote": gold["segment_id"].map(texts).to_numpy()})
+    if groups is not None:
+        out["participant"] = gold["segment_id"].map(groups).to_numpy()
+    return out
 
 
 def _code_text(code: Code) -> str:
@@ -565,14 +571,15 @@ def cross_validate(segments: pd.DataFrame, codebook: Codebook, gold: pd.DataFram
         notes.append(f"{folds} folds asked, {n_groups} {grouped_by} groups: {n_groups} folds used.")
         folds = n_groups
     texts = segments.drop_duplicates("segment_id").set_index("segment_id")["text"].astype(str)
+    group_of = pd.Series(keys, index=segments["segment_id"]).astype(str)
+    group_of = group_of[~group_of.index.duplicated()]
     gold = coded(gold)[["segment_id", "code_id"]].drop_duplicates()
     gold = gold[gold["segment_id"].isin(texts.index)]
     if gold.empty:
         raise ParameterError("no gold coding on the evaluated segments: code (accept or code by hand) some first.")
     ids = list(segments["segment_id"])
     gold_pairs = set(zip(gold["segment_id"], gold["code_id"], strict=True))
-    languages = segments["language"].dropna() if "language" in segments.columns else pd.Series(dtype=object)
-    lang = "en" if len(languages) and languages.mode().iloc[0] == "en" else "es"
+    lang = main_language(segments)
     run = _Methods(codebook, embedder, cache if cache is not None else MemoryEmbeddingCache(), llm)
     content = _content_ranking(segments, codebook, lang)
     systems = (*methods, *(LLM_SYSTEMS if llm is not None else ()))
@@ -597,7 +604,7 @@ def cross_validate(segments: pd.DataFrame, codebook: Codebook, gold: pd.DataFram
         train_seg, test_seg = segments.iloc[train], segments.iloc[test]
         test_ids = set(test_seg["segment_id"])
         train_gold = gold[gold["segment_id"].isin(set(train_seg["segment_id"]))]
-        decisions = _accepted(train_gold, texts)
+        decisions = _accepted(train_gold, texts, group_of)
         for method in systems:
             if method in failed:
                 continue
@@ -614,7 +621,7 @@ def cross_validate(segments: pd.DataFrame, codebook: Codebook, gold: pd.DataFram
             for system in ("default", "supervised") if n else ("default",):  # no supervised model from nothing
                 key = (system, "per code", n)
                 try:
-                    part = (run.ranking("default", test_seg, _accepted(sample, texts)) if system == "default"
+                    part = (run.ranking("default", test_seg, _accepted(sample, texts, group_of)) if system == "default"
                             else _supervised_ranking(train_seg[train_seg["segment_id"].isin(set(sample["segment_id"]))],
                                                      sample, test_seg, lang))
                 except Exception as exc:  # reported like a failing method
@@ -642,7 +649,8 @@ def cross_validate(segments: pd.DataFrame, codebook: Codebook, gold: pd.DataFram
                         reviewed = pd.DataFrame({"segment_id": seen["segment_id"].to_numpy(),
                                                  "code_id": seen["code_id"].to_numpy(),
                                                  "decision": np.where(yes, "accept", "reject"), "coder": "gold",
-                                                 "quote": seen["segment_id"].map(texts).to_numpy()})
+                                                 "quote": seen["segment_id"].map(texts).to_numpy(),
+                                                 "participant": seen["segment_id"].map(group_of).to_numpy()})
                         key = ("default", f"queue: {name} order", budget)
                         try:
                             part = run.ranking("default", test_seg, reviewed)

@@ -215,6 +215,28 @@ def test_learning_order_puts_uncertain_and_unlike_segments_first():
     assert order[-1] == 0  # the surest last
 
 
+def test_learning_order_gives_every_code_its_first_examples_before_any_code_more():
+    # Cold start: code "rare" has two likely suggestions at the end of the queue, "common" many uncertain
+    # ones first; few-shot learning needs examples of every code before more of one.
+    texts = [f"las plantas del huerto número {w}" for w in ("uno", "dos", "tres", "cuatro", "cinco", "seis")]
+    items = pd.DataFrame({"segment_id": [f"s{i}" for i in range(8)],
+                          "code_id": ["common"] * 6 + ["rare"] * 2,
+                          "score": [0.5, 0.52, 0.48, 0.5, 0.51, 0.49, 0.9, 0.85],
+                          "text": [*texts, "contamos los números", "sumamos y restamos"]})
+    order = learning_order(items).tolist()
+    assert order[:2] == [6, 7]
+    # Without codes: uncertainty × diversity only, the most uncertain first.
+    assert learning_order(items.drop(columns="code_id")).tolist()[0] == 0
+
+
+def test_learning_order_diversity_comes_from_given_vectors():
+    items = pd.DataFrame({"segment_id": ["a", "b", "c"], "score": [0.5, 0.5, 0.5], "text": ["x y z"] * 3})
+    near_a = np.array([[1.0, 0.0], [0.99, 0.1], [0.0, 1.0]])  # b says what a says; c does not
+    assert learning_order(items, vectors=near_a).tolist() == [0, 2, 1]
+    with pytest.raises(ParameterError, match="one per item"):
+        learning_order(items, vectors=near_a[:2])
+
+
 def test_learning_order_of_texts_without_words_falls_back_to_uncertainty():
     items = pd.DataFrame({"segment_id": ["a", "b"], "score": [0.9, 0.45], "text": ["123", "..."]})
     assert learning_order(items).tolist() == [1, 0]

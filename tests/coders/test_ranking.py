@@ -14,7 +14,7 @@ from qualcode.codebook import Codebook
 from qualcode.codebook.model import Code
 from qualcode.coders import EmbeddingCoder, EnsembleCoder, KeywordCoder, LearnedCoder, suggest
 from qualcode.coders.ensemble import combine
-from qualcode.coders.fusion import CALIBRATED_AFTER, PRIOR, Fusion
+from qualcode.coders.fusion import CALIBRATED_AFTER, PRIOR, STRENGTHS, Fusion
 from qualcode.testing import HashingEmbedder
 
 
@@ -141,6 +141,57 @@ def test_fusion_weighs_each_code_by_how_reliable_its_evidence_was():
     for lo, hi in ((0.0, 0.1), (0.5, 1.0)):
         band = (p >= lo) & (p < hi)
         assert abs(p[band].mean() - data["label"][band].mean()) < 0.08
+
+
+def _pairs(rng, groups: list[str], n: int, keyword_weight: float) -> pd.DataFrame:
+    """Decided pairs over ``groups`` (documents) where the label follows the prior with keyword evidence
+    ``keyword_weight`` times as telling as the prior says."""
+    keyword = (rng.random(len(groups) * n) < 0.3) * 1.0
+    embedding = rng.normal(0, 1, len(groups) * n)
+    z = PRIOR["intercept"] + keyword_weight * PRIOR["keyword"] * keyword + PRIOR["embedding"] * embedding
+    return pd.DataFrame({"segment_id": [f"s{i}" for i in range(len(groups) * n)], "code_id": "c",
+                         "doc": np.repeat(groups, n), "keyword": keyword, "embedding": embedding, "learned": 0.0,
+                         "label": (rng.random(len(z)) < 1 / (1 + np.exp(-z))).astype(int)})
+
+
+def test_fusion_pull_toward_the_prior_is_chosen_on_held_out_documents():
+    rng = np.random.default_rng(1)
+    # Decisions that follow the prior: whichever pull predicts the held-out documents best, the weights stay
+    # near the prior.
+    prior_like = _pairs(rng, ["d1", "d2", "d3", "d4"], 150, 1.0)
+    fusion = Fusion().fit(prior_like, prior_like["label"].to_numpy(), groups=prior_like["doc"].to_numpy())
+    assert len(fusion.cv_loss_) == len(STRENGTHS)
+    assert fusion.strengths_ == STRENGTHS[int(np.argmin(fusion.cv_loss_.to_numpy()))]
+    assert abs(fusion.pooled_[1] - PRIOR["keyword"]) < 0.4
+    # Decisions where keywords tell half what the prior says, on every document: the fitted pull wins.
+    weaker = _pairs(rng, ["d1", "d2", "d3", "d4"], 400, 0.5)
+    fusion = Fusion().fit(weaker, weaker["label"].to_numpy(), groups=weaker["doc"].to_numpy())
+    assert fusion.strengths_ != (np.inf, np.inf)
+    assert fusion.pooled_[1] < PRIOR["keyword"] - 0.3
+    assert fusion.cv_loss_.iloc[0] > fusion.cv_loss_.min()
+    # One document: nothing to hold out, the documented pull.
+    one = Fusion().fit(weaker, weaker["label"].to_numpy(), groups=np.full(len(weaker), "d1"))
+    assert one.strengths_ == STRENGTHS[-1] and one.cv_loss_.empty
+
+
+def test_ensemble_updates_every_member_tagged_as_learning_whatever_its_class(study_codebook, turns):
+    class Learner(KeywordCoder):
+        """Not a LearnedCoder: tagged as learning from decisions, with an update()."""
+
+        seen: list[int] = []  # noqa: RUF012 - a test double
+
+        def coder_tags(self):
+            return dataclasses.replace(super().coder_tags(), needs_decisions=True)
+
+        def update(self, decisions):
+            Learner.seen.append(len(decisions))
+            return self
+
+    coder = EnsembleCoder([Learner()], top_k=None, min_score=0.0).fit(study_codebook)
+    decided = pd.DataFrame({"segment_id": turns["segment_id"].iloc[:2], "code_id": "leadership.workload.time",
+                            "decision": "accept", "coder": "ana", "quote": turns["text"].iloc[:2]})
+    coder.update(decided)
+    assert Learner.seen == [2]
 
 
 def test_fusion_keeps_the_prior_before_any_decision():
