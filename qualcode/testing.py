@@ -2,7 +2,7 @@
 
 :func:`coder_checks` yields the contract's named checks, one by one, for
 ``pytest.mark.parametrize`` (as scikit-learn's ``parametrize_with_checks``);
-:func:`check_coder` runs the main ones at once and returns the suggestions.
+:func:`check_coder` runs them all at once and returns the fitted coder's suggestions.
 
 Examples
 --------
@@ -71,42 +71,25 @@ class HashingEmbedder:
 
 def check_coder(coder, codebook: Codebook, segments: pd.DataFrame,
                 decisions: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Assert the coder contract; return the fitted coder's suggestions.
+    """Run every named check of the coder contract (:func:`coder_checks`); return the fitted coder's suggestions.
 
-    Checks: parameters survive ``get_params``/``clone``; ``suggest`` before
-    ``fit`` raises ``NotFittedError``; ``fit`` returns the coder; the
-    suggestions table has the declared columns, scores in [0, 1], the
-    codebook's version and codes, and never an interviewer segment; suggesting
-    twice gives the same table.
+    The checks work on clones of ``coder``; then ``coder`` itself is fitted, and its suggestions (the same
+    when asked twice, in the declared table) are returned, for a test to look at what it suggested.
+
+    Raises
+    ------
+    QualcodeError
+        From the first check the coder breaks, saying what it breaks.
     """
-    params = coder.get_params()
-    twin = clone(coder)
-    if twin.get_params().keys() != params.keys():
-        raise QualcodeError(f"{type(coder).__name__}: clone() changed the parameters")
-    try:
-        clone(coder).suggest(segments)
-    except NotFittedError:
-        pass
-    else:
-        raise QualcodeError(f"{type(coder).__name__}: suggest() before fit() must raise NotFittedError")
-    fitted = coder.fit(codebook, decisions)
-    if fitted is not coder:
-        raise QualcodeError(f"{type(coder).__name__}: fit() must return self")
+    for _, check_named in coder_checks(coder):
+        check_named(codebook, segments, decisions)
+    if coder.fit(codebook, decisions) is not coder:
+        raise _fail(coder, "fit() must return self")
     out = coder.suggest(segments)
-    check(out, "suggestions", values=False, where=f"{type(coder).__name__}.suggest()")
-    if len(out):
-        if not out["score"].between(0, 1).all():
-            raise QualcodeError(f"{type(coder).__name__}: scores outside [0, 1]")
-        if set(out["codebook_version"]) != {codebook.version}:
-            raise QualcodeError(f"{type(coder).__name__}: suggestions must record the codebook version")
-        if not set(out["code_id"]) <= {c.id for c in codebook}:
-            raise QualcodeError(f"{type(coder).__name__}: suggested codes that are not in the codebook")
-        roles = segments.set_index("segment_id").loc[out["segment_id"], "speaker_role"]
-        if (roles == "interviewer").any():
-            raise QualcodeError(f"{type(coder).__name__}: suggested codes for interviewer turns")
+    _check_table(coder, out, codebook, segments)
     again = coder.suggest(segments)
     if not again[["segment_id", "code_id", "score"]].equals(out[["segment_id", "code_id", "score"]]):
-        raise QualcodeError(f"{type(coder).__name__}: suggest() is not deterministic")
+        raise _fail(coder, "suggest() is not deterministic")
     return out
 
 
@@ -152,6 +135,9 @@ def check_invalid_parameters_refused(coder: BaseCoder, codebook: Codebook, segme
             except ParameterError as exc:
                 if not re.search(rf"\b{re.escape(name)}\b", str(exc)):
                     raise _fail(coder, f"the error for {name}={value!r} does not name the parameter: {exc}") from None
+            except Exception as exc:  # a crash deep in fit is what the declared constraints exist to prevent
+                raise _fail(coder, f"fit() with {name}={value!r} raised {type(exc).__name__} instead of a "
+                                   f"ParameterError naming {name}: {exc}") from exc
             else:
                 if not any(make_constraint(c).is_satisfied_by(value) for c in constraints):
                     raise _fail(coder, f"fit() accepted {name}={value!r}, outside its declared constraints")

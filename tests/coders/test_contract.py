@@ -52,10 +52,18 @@ def test_every_builtin_coder_passes_each_contract_check(coder, check, few_segmen
     check(study_codebook, few_segments, gold_decisions)
 
 
-@pytest.mark.parametrize("key", list(BUILT_IN))
-def test_every_coder_follows_the_contract(key, few_segments, study_codebook, gold_decisions):
-    out = check_coder(BUILT_IN[key], study_codebook, few_segments, gold_decisions)
+def test_every_coder_follows_the_contract(few_segments, study_codebook, gold_decisions):
+    # check_coder runs every named check (the others are run one by one above).
+    out = check_coder(BUILT_IN["embedding-tfidf"], study_codebook, few_segments, gold_decisions)
     assert len(out) > 0
+
+
+def test_check_coder_runs_the_named_checks(few_segments, study_codebook):
+    # Undeclared parameters and a fit that changes them were beyond the main checks check_coder ran before.
+    with pytest.raises(QualcodeError, match="without a constraint"):
+        check_coder(_UndeclaredCoder(), study_codebook, few_segments)
+    with pytest.raises(QualcodeError, match=r"changed the parameter\(s\) \['skip_roles'\]"):
+        check_coder(_MutatingCoder(), study_codebook, few_segments)
 
 
 def test_every_registered_coder_is_checked():
@@ -69,8 +77,22 @@ class _MutatingCoder(KeywordCoder):
     """Fits its own parameter in place: the kind of fault check_fit_keeps_parameters exists for."""
 
     def fit(self, codebook, decisions=None):
+        self._validate_params()
         self.skip_roles = [*self.skip_roles, "observer"]
         return super().fit(codebook, decisions)
+
+
+class _CrashingCoder(KeywordCoder):
+    """Uses a parameter before checking it: a bad value crashes instead of naming the parameter."""
+
+    def fit(self, codebook, decisions=None):
+        _ = self.window + 1  # the use that comes before any check
+        return super().fit(codebook, decisions)
+
+
+def test_invalid_parameters_check_catches_a_crash_before_the_parameter_check(few_segments, study_codebook):
+    with pytest.raises(QualcodeError, match="instead of a ParameterError naming window"):
+        _run(_CrashingCoder(), "check_invalid_parameters_refused", few_segments, study_codebook)
 
 
 class _UndeclaredCoder(KeywordCoder):
