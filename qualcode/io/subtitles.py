@@ -18,8 +18,8 @@ label means diarization assigned nobody), so the cue is a turn of its own with n
 unknown), counted and reported with the fix (write the label at the cue's start). When names open
 fewer cues (a person wrote a name where each speaker starts), the cue continues the previous
 speaker, and the report says so; cues before the first name are unnamed. A cue going on with a
-sentence the previous cue left open (no ``. ? !`` at its end) or opening in lower case continues that
-speaker in both; so do cues without a name under Teams' name lines (Teams splits a long turn into cues).
+sentence the previous cue left open (no ``. ? !`` at its end), opening in lower case, or opening with a
+colon read as speech (``Por ejemplo: ...``, ``Yo le dije: ...``) continues that speaker in both; so do cues without a name under Teams' name lines (Teams splits a long turn into cues).
 A file with no speaker anywhere (transcription without diarization, auto-captions) gets a turn per cue,
 each with its cue's start as timestamp; a cue continuing a sentence the previous cue left open (no ``. ? !``
 at its end, or ``...``), with no pause of 2 s or more, joins it. A file whose cues end no sentences (no
@@ -240,8 +240,10 @@ def parse_subtitles(text: str, *, path: str | Path, kind: str,
                 body = " ".join(part.strip() for part in caption.text.strip()[head.col:].split("\n") if part.strip()) \
                     if head.style in ("bare", "after_time") else body[head.col:].strip()
             new_speaker = new_speaker or head.label
-        # A cue going on with a sentence the previous cue left open is that speaker's still.
-        if new_speaker is None and every_cue and (not pieces or _ends_sentence(pieces[-1][3])) \
+        # A cue going on with a sentence the previous cue left open is that speaker's still, and so is one
+        # opening with a colon read as speech (Por ejemplo: ..., Yo le dije: ...): the report keeps it in speech.
+        aside = index in heads and heads[index].style == "colon"
+        if new_speaker is None and every_cue and not aside and (not pieces or _ends_sentence(pieces[-1][3])) \
                 and not body[:1].islower():
             unassigned.append(cue.line)
             speaker = None

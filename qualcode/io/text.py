@@ -98,8 +98,10 @@ category Zs character) count as spaces in this grammar (Otter's
 A line without a label in a WhisperX-style text file (every label a diarization
 code such as ``SPEAKER_00:``, each turn one line) is a turn of no speaker (role
 unknown), reported: diarization assigned it to nobody. It stays the previous
-turn's when it goes on with a sentence the line above left open, and in a file
-whose speech wraps (unlabelled lines under more than a third of the labels).
+turn's when it goes on with a sentence the line above (the nearest with text,
+so Word's blank-line-separated paragraphs count) left open, when it opens with
+a colon read as speech (``Por ejemplo: ...``, below), and in a file whose
+speech wraps (unlabelled lines under more than a third of the labels).
 
 Not speakers: a colon inside speech (``Por ejemplo: ...``, ``A veces: ...``,
 ``I told her: ...``, ``Nota: ...``) — the words before it are not a plausible
@@ -242,7 +244,13 @@ def _unassigned_lines(lines: list[tuple[int, str]], candidates: dict[int, LabelC
     """Lines without a label in a WhisperX-style text file (every label a diarization code, each turn one line
     with its label): the pipeline assigned them to nobody. A line going on with a sentence the line above left
     open (no ``. ? !`` at its end, or opening in lower case) is that turn's still; a file where more than a
-    third of the labels have such lines below them wraps its speech, and none is taken."""
+    third of the labels have such lines below them wraps its speech, and none is taken.
+
+    "The line above" is the nearest line with text: Word paragraphs (and text files that leave a blank line
+    between paragraphs) put a blank line between a turn and the paragraph that goes on with it. A line opening
+    with a colon the speaker judge read as speech (``Por ejemplo: ...``, ``Yo le dije: ...``, ``Nota: ...``) is
+    the previous turn's: the load report says it is kept inside speech, so it is never nobody's.
+    """
     if len(accepted) < 3 or not all(DIARIZED_CODE.match(fold_label(candidates[i].label)) for i in accepted) \
             or any(not lines[i][1][candidates[i].col:].strip() for i in accepted):
         return []
@@ -253,7 +261,10 @@ def _unassigned_lines(lines: list[tuple[int, str]], candidates: dict[int, LabelC
         return []
     out = []
     for i in loose:
-        above = lines[i - 1][1].rstrip() if i > 0 else ""
+        if i in candidates and candidates[i].style == "colon":
+            continue
+        above = next((lines[j][1].rstrip() for j in range(i - 1, first - 1, -1)
+                      if lines[j][1].strip() and j not in boiler), "")
         body = lines[i][1].strip()
         if above and (not _SENTENCE_DONE.search(above) or body[:1].islower()):
             continue
