@@ -146,7 +146,7 @@ def one_round(folder: Path, project_path: Path, out: Path) -> dict:
         return run
 
     batch.add_files = timed("load", batch.add_files)
-    batch._suggest_by_parts = timed("suggest", batch._suggest_by_parts)
+    batch.suggest = timed("suggest", batch.suggest)
     batch.export_review_sheet = timed("review write", batch.export_review_sheet)
     batch.export_report = timed("report", batch.export_report)
     project = qc.Project.create(project_path)

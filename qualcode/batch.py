@@ -26,7 +26,6 @@ codes seen for the first time and the saturation verdict before and after.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import warnings
 from collections.abc import Callable, Sequence
@@ -34,14 +33,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
 import pandas as pd
 
 from .analysis import saturation
-from .coders.base import BaseCoder, coder_params, participant_units
-from .coders.embedders import BATCH_SIZE, CachedEmbedder
-from .coders.ensemble import DEFAULT_MIN_SCORE, DEFAULT_TOP_K, EnsembleCoder, combine, suggestion_coders
-from .coders.learned import LearnedCoder
+from .coders.ensemble import DEFAULT_MIN_SCORE, DEFAULT_TOP_K, combine
 from .coders.llm import LLMCoder
 from .corpus import Corpus
 from .errors import LLMSkippedWarning, LLMWarning, ProjectError, QualcodeError
@@ -49,7 +44,7 @@ from .io import LoadReport, SurveyColumns, load_corpus
 from .io.atomic import free_path
 from .io.paths import path_in
 from .parallel import using
-from .review.decisions import coded_quotes, decisions, undecided
+from .review.decisions import coded_quotes, undecided
 from .review.sheet import export_review_sheet
 from .workflow import export_report, suggest
 
@@ -425,8 +420,9 @@ def run_round(project: Project, source: str | Path | Sequence[str | Path] | Corp
                     skipped.append(warning.message)
                 warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
         elif plan.todo:
-            found = _suggest_by_parts(project, plan.todo, methods=methods, learn=learn, embedder=embedder,
-                                      top_k=top_k, min_score=min_score)
+            # Part by part, in bounded memory, with the suggestions of one call (workflow.suggest).
+            found = suggest(project, methods=methods, learn=learn, embedder=embedder, documents=plan.todo,
+                            top_k=top_k, min_score=min_score)
         else:
             found = combine([], top_k=1, min_score=0.0)
         if plan.owed:
@@ -571,137 +567,3 @@ def _with_stored(project: Project, found: pd.DataFrame, segments: pd.DataFrame) 
     stored = stored[list(found.columns)].astype(found.dtypes.to_dict())
     frames = [f for f in (found, stored) if len(f)]
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else (frames[0] if frames else found)
-
-
-#: Segments suggested at a time by a round (about 0.6M words of interviews): its texts, vectors and scores are
-#: held while it is suggested and stored, then released, so a round's memory does not grow with its size. A
-#: part of 10,000 segments peaked about 230 MB above a round of 1,600 (bench/round_scale.py: 947 against 717
-#: MiB), well inside the 2 GiB budget, while each part is still large enough for the workers to share.
-ROUND_PART_SEGMENTS = 10_000
-#: Batches of texts (of the encoder's fixed BATCH_SIZE) encoded together while a round's texts are gathered:
-#: enough for every worker to take several at once; pending texts are at most this many batches.
-ENCODE_BATCHES = 16
-
-
-def _round_parts(project: Project, documents: list[str]) -> list[list[str]]:
-    """``documents`` in their order, cut into runs of whole documents of about :data:`ROUND_PART_SEGMENTS`."""
-    counts = dict(project.query("SELECT doc_id, count(*) FROM segments GROUP BY doc_id"))
-    parts, part, size = [], [], 0
-    for doc in documents:
-        part.append(doc)
-        size += int(counts.get(doc, 0))
-        if size >= ROUND_PART_SEGMENTS:
-            parts.append(part)
-            part, size = [], 0
-    if part:
-        parts.append(part)
-    return parts
-
-
-class _RoundTexts:
-    """Encodes a round's texts part by part, in the batches one call over the whole round encodes them in.
-
-    The encoder's floats depend on a batch's make-up, so suggestions are identical to a round suggested in
-    one piece only when every text is encoded in the same batch as there: texts new to the project, in order
-    of first appearance, cut into batches of ``BATCH_SIZE``. Texts are gathered part by part; whole runs of
-    batches are encoded (in the workers, if any) and stored in the project's embedding cache as they fill; the
-    last, partial batch waits for the next part's texts.
-    """
-
-    def __init__(self, embedder: CachedEmbedder, batch: int) -> None:
-        self.embedder, self.batch = embedder, batch
-        self.seen: set[bytes] = set()  # digests of texts already looked at (cached, encoded or pending)
-        self.pending: list[str] = []
-
-    def add(self, texts: list[str]) -> None:
-        name, cache = self.embedder.name, self.embedder.cache
-        new: dict[str, str] = {}
-        for text in texts:
-            # The cache's key (qualcode.coders.embedders.CacheKey): 24 hex digits of the text's SHA-256.
-            key = hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
-            digest = bytes.fromhex(key)
-            if digest not in self.seen:
-                self.seen.add(digest)
-                new[key] = text
-        held = cache.get([(name, k) for k in new]) if cache is not None and new else {}
-        self.pending += [t for k, t in new.items() if (name, k) not in held]
-        if len(self.pending) >= ENCODE_BATCHES * self.batch:
-            self.flush(whole=True)
-
-    def flush(self, *, whole: bool = False) -> None:
-        cut = len(self.pending) - len(self.pending) % self.batch if whole else len(self.pending)
-        if cut:
-            # A fresh wrapper each time: its in-memory copy of the vectors goes with it; the cache keeps them.
-            CachedEmbedder(self.embedder.embedder, self.embedder.cache).encode(self.pending[:cut])
-            self.pending = self.pending[cut:]
-
-
-class _Collector:
-    """Stands in for a coder's embedder while a part's texts are gathered: records, encodes nothing."""
-
-    def __init__(self, name: str) -> None:
-        self.name, self.texts = name, list[str]()
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        self.texts += texts
-        return np.zeros((len(texts), 1), dtype=np.float32)
-
-
-def _texts_encoded(coder: BaseCoder, segments: pd.DataFrame) -> list[str]:
-    """The texts ``coder`` encodes when it suggests for ``segments``, in its order (empty: none, or unknown)."""
-    if coder.coder_tags().suggests_in_parts:
-        # The embedding coder's prepare() encodes exactly what it suggests from; the collector only records.
-        real = coder.embedder_
-        collector = _Collector(real.name)
-        coder.embedder_ = collector
-        try:
-            coder.prepare(segments)
-        finally:
-            coder.embedder_ = real
-        return collector.texts
-    if isinstance(coder, LearnedCoder):
-        return [str(t) for t in participant_units(segments, coder.skip_roles)["text"]]
-    return []
-
-
-def _suggest_by_parts(project: Project, documents: list[str], *, methods: Sequence[str], learn: bool | None,
-                      embedder: str, top_k: int, min_score: float) -> pd.DataFrame:
-    """``suggest(project, documents=documents)``, with the documents read, suggested and stored part by part.
-
-    The coders are fitted once. The round's new texts are first encoded into the project's embedding cache
-    in the batches one call would make (:class:`_RoundTexts`), one part of documents at a time; then each
-    part is read, suggested (its vectors from the cache) and stored, and its tables released. The
-    suggestions are those of one call, to the bit, while memory holds one part at a time.
-    """
-    codebook = project.codebook()
-    made = decisions(project)
-    coders = suggestion_coders(codebook, methods=methods, learn=learn, decisions=made, embedder=embedder,
-                               cache=project.embedding_cache())
-    ensemble = EnsembleCoder(coders, top_k=top_k, min_score=min_score).fit(codebook, made)
-    params, digest = coder_params([ensemble])
-    run = {"methods": "+".join(c.method for c in coders), "params": params, "params_hash": digest}
-    parts = _round_parts(project, documents)
-    # Encoding runs coder by coder over the whole round, as in one call (qualcode.coders.EnsembleCoder).
-    encoders: dict[str, _RoundTexts] = {}
-    for coder in ensemble.coders_:
-        if not coder.coder_tags().uses_embedder or not isinstance(getattr(coder, "embedder_", None), CachedEmbedder):
-            continue
-        texts = encoders.setdefault(coder.embedder_.name, _RoundTexts(coder.embedder_, BATCH_SIZE))
-        for part in parts if len(parts) > 1 else []:
-            texts.add(_texts_encoded(coder, project.segments_of(part)))
-        texts.flush()
-    found = []
-    for part in parts:
-        segments = project.segments_of(part)
-        for coder in ensemble.coders_:
-            if isinstance(getattr(coder, "embedder_", None), CachedEmbedder):
-                # Vectors come from the project's cache: a coder's in-memory copy of one part's goes with it.
-                coder.embedder_ = CachedEmbedder(coder.embedder_.embedder, coder.embedder_.cache)
-        out = ensemble.suggest(segments)
-        project.add_suggestions(out, replace_segments=list(segments["segment_id"]),
-                                codebook_version=codebook.version, run=run)
-        found.append(out)
-    frames = [f for f in found if len(f)]
-    if not frames:
-        return found[0] if found else combine([], top_k=1, min_score=0.0)
-    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]

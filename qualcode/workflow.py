@@ -18,6 +18,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import IO
 
+import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
@@ -25,9 +26,11 @@ from .analysis import code_frequencies, first_appearance, saturation
 from .codebook import Codebook, codebook_changes
 from .codebook.qdc import check_description_form
 from .coders import ensemble
-from .coders.embedders import MemoryEmbeddingCache
+from .coders.base import BaseCoder, participant_units
+from .coders.embedders import BATCH_SIZE, CachedEmbedder, MemoryEmbeddingCache
 from .coders.ensemble import DEFAULT_MIN_SCORE, DEFAULT_TOP_K
 from .coders.evaluate import DEFAULT_CURVE, DEFAULT_REVIEW, METHODS_EVALUATED, CrossValidation, cross_validate
+from .coders.learned import LearnedCoder
 from .coders.llm import LLMCoder
 from .corpus import Corpus, segment_id
 from .errors import ParameterError, ProjectError, QualcodeWarning
@@ -41,6 +44,7 @@ from .io.atomic import atomic_write_bytes, check_writable
 from .io.cells import reporting
 from .io.paths import path_in
 from .messages import say
+from .parallel import using
 from .project import Project, text_hash
 from .review.decisions import coded_quotes, decisions
 from .review.log import Decision
@@ -121,25 +125,181 @@ def suggest(source: Project | pd.DataFrame, codebook: Codebook | None = None, *,
                                 progress=progress, llm=llm)
     if not isinstance(source, Project):
         raise ParameterError("suggest() takes a Project or a segments DataFrame.")
-    segments = source.segments
     codebook = codebook or source.codebook()
+    counts = {str(d): int(n) for d, n in source.query(
+        "SELECT d.doc_id, count(s.doc_id) FROM documents d LEFT JOIN segments s USING (doc_id) "
+        "GROUP BY d.doc_id ORDER BY d.rowid")}
+    if documents is None:
+        wanted = list(counts)
+    else:
+        asked = {str(d) for d in documents}
+        unknown_docs = sorted(d for d in asked if not counts.get(d))
+        if unknown_docs:
+            raise ParameterError(f"no segments for document(s) {unknown_docs[:5]}; add them to the project first.")
+        wanted = [d for d in counts if d in asked]  # the project's order, as one call over its segments reads them
     if llm is not None and llm.cache is None:
         llm = clone(llm).set_params(cache=source.llm_cache())  # the caller's coder is left as it was
-    result = ensemble.suggest(segments, codebook, decisions=decisions(source), methods=methods, learn=learn,
-                              top_k=top_k, min_score=min_score, embedder=embedder,
-                              cache=source.embedding_cache(), documents=documents, workers=workers,
-                              scheduler=scheduler, progress=progress, llm=llm)
+    made = decisions(source)
+    model = ensemble.suggestion_ensemble(codebook, decisions=made, methods=methods, learn=learn, top_k=top_k,
+                                         min_score=min_score, embedder=embedder, cache=source.embedding_cache(),
+                                         llm=llm)
+    # With the LLM, one part: its report, its one warning and its error when asked alone (before anything is
+    # stored) are those of the whole call; at seconds per segment, its rounds are not the ones memory limits.
+    parts = [wanted] if llm is not None else _round_parts(wanted, counts)
+    with using(workers, scheduler, progress=progress):
+        model.fit(codebook, made)
+        if len(parts) > 1:
+            _encode_as_one_call(source, model, parts)
+        found = [_suggest_part(source, model, part, codebook.version, store) for part in parts]
+    frames = [f for f in found if len(f)]
+    result = (pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]) if frames else found[0]
+    result.attrs = found[-1].attrs
+    return result
+
+
+def _suggest_part(project: Project, model: ensemble.EnsembleCoder, documents: list[str], version: str,
+                  store: bool) -> pd.DataFrame:
+    """The fitted ``model``'s suggestions for one part of ``documents``, stored (``store``), its tables released."""
+    segments = project.segments_of(documents)
+    for coder in model.coders_:
+        if isinstance(getattr(coder, "embedder_", None), CachedEmbedder):
+            # Vectors come from the project's cache: a coder's in-memory copy of one part's goes with it.
+            coder.embedder_ = CachedEmbedder(coder.embedder_.embedder, coder.embedder_.cache)
+    result = model.suggest(segments)
+    result.attrs.update(ensemble.run_attrs(model))
     if store:
-        wanted = segments if documents is None else segments[segments["doc_id"].isin(set(documents))]
-        replace = list(wanted["segment_id"])
-        kept = _unanswered_with_stored(source, result, codebook.version)
+        replace = list(segments["segment_id"])
+        kept = _unanswered_with_stored(project, result, version)
         if kept:
             # The LLM gave these no answer (its server failed): their stored suggestions stay as they were
             # rather than being replaced by a run that lacks the LLM's; a re-run once it answers replaces them.
             replace = [s for s in replace if s not in kept]
-        source.add_suggestions(result[~result["segment_id"].astype(str).isin(kept)], replace_segments=replace,
-                               codebook_version=codebook.version, run=result.attrs.get("run"))
+        project.add_suggestions(result[~result["segment_id"].astype(str).isin(kept)], replace_segments=replace,
+                                codebook_version=version, run=result.attrs.get("run"))
     return result
+
+
+#: Segments suggested at a time for a project (about 0.6M words of interviews): its texts, vectors and scores
+#: are held while it is suggested and stored, then released, so memory does not grow with a round's size. A
+#: part of 10,000 segments peaked about 230 MB above a round of 1,600 (bench/round_scale.py: 947 against 717
+#: MiB), well inside the 2 GiB budget, while each part is still large enough for the workers to share.
+ROUND_PART_SEGMENTS = 10_000
+#: Batches of texts (of the encoder's fixed BATCH_SIZE) encoded together while a round's texts are gathered:
+#: enough for every worker to take several at once; pending texts are at most this many batches.
+ENCODE_BATCHES = 16
+
+
+def _round_parts(documents: list[str], counts: dict[str, int]) -> list[list[str]]:
+    """``documents`` in their order, cut into runs of whole documents of about :data:`ROUND_PART_SEGMENTS`.
+
+    Never empty: no documents make one empty part (whose suggestions are an empty table).
+    """
+    parts: list[list[str]] = []
+    part: list[str] = []
+    size = 0
+    for doc in documents:
+        part.append(doc)
+        size += int(counts.get(doc, 0))
+        if size >= ROUND_PART_SEGMENTS:
+            parts.append(part)
+            part, size = [], 0
+    if part or not parts:
+        parts.append(part)
+    return parts
+
+
+def _encode_as_one_call(project: Project, model: ensemble.EnsembleCoder, parts: list[list[str]]) -> None:
+    """Encode the texts of ``parts`` (read one at a time) into the project's embedding cache as one call would.
+
+    Encoding runs coder by coder over every part, as :class:`~qualcode.coders.ensemble.EnsembleCoder` does
+    over one table, so each part is then suggested from vectors that are those of one call, to the bit.
+    """
+    encoders: dict[str, _RoundTexts] = {}
+    for coder in model.coders_:
+        if not coder.coder_tags().uses_embedder or not isinstance(getattr(coder, "embedder_", None), CachedEmbedder):
+            continue
+        texts = encoders.setdefault(coder.embedder_.name, _RoundTexts(coder.embedder_, BATCH_SIZE))
+        for part in parts:
+            texts.add(_texts_encoded(coder, project.segments_of(part)))
+        texts.flush()
+
+
+class _RoundTexts:
+    """Encodes a round's texts part by part, in the batches one call over the whole round encodes them in.
+
+    The encoder's floats depend on a batch's make-up, so suggestions are identical to a round suggested in
+    one piece only when every text is encoded in the same batch as there: texts new to the project, in order
+    of first appearance, cut into batches of ``BATCH_SIZE``. Texts are gathered part by part; whole runs of
+    batches are encoded (in the workers, if any) and stored in the project's embedding cache as they fill; the
+    last, partial batch waits for the next part's texts.
+    """
+
+    def __init__(self, embedder: CachedEmbedder, batch: int) -> None:
+        self.embedder, self.batch = embedder, batch
+        self.seen: set[bytes] = set()  # digests of texts already looked at (cached, encoded or pending)
+        self.pending: list[str] = []
+
+    def add(self, texts: list[str]) -> None:
+        name, cache = self.embedder.name, self.embedder.cache
+        new: dict[str, str] = {}
+        for text in texts:
+            # The cache's key (qualcode.coders.embedders.CacheKey): 24 hex digits of the text's SHA-256.
+            key = hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
+            digest = bytes.fromhex(key)
+            if digest not in self.seen:
+                self.seen.add(digest)
+                new[key] = text
+        held = cache.get([(name, k) for k in new]) if cache is not None and new else {}
+        self.pending += [t for k, t in new.items() if (name, k) not in held]
+        if len(self.pending) >= ENCODE_BATCHES * self.batch:
+            self.flush(whole=True)
+
+    def flush(self, *, whole: bool = False) -> None:
+        cut = len(self.pending) - len(self.pending) % self.batch if whole else len(self.pending)
+        if cut:
+            # A fresh wrapper each time: its in-memory copy of the vectors goes with it; the cache keeps them.
+            CachedEmbedder(self.embedder.embedder, self.embedder.cache).encode(self.pending[:cut])
+            self.pending = self.pending[cut:]
+
+
+class _Collector:
+    """Stands in for a coder's :class:`CachedEmbedder` while a part's texts are gathered: records, encodes nothing.
+
+    It finds nothing and has no cache, so the coder hands it every distinct text, in order of first appearance
+    (``_RoundTexts`` then leaves out what the project's cache holds).
+    """
+
+    cache = None
+
+    def __init__(self, name: str) -> None:
+        self.name, self.texts = name, list[str]()
+
+    def lookup(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        return {}
+
+    def encode_new(self, keys: Sequence[str], texts: Sequence[str]) -> np.ndarray:
+        self.texts += texts
+        return np.zeros((len(texts), 1), dtype=np.float32)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        return self.encode_new(texts, texts)
+
+
+def _texts_encoded(coder: BaseCoder, segments: pd.DataFrame) -> list[str]:
+    """The texts ``coder`` encodes when it suggests for ``segments``, in its order (empty: none, or unknown)."""
+    if coder.coder_tags().suggests_in_parts:
+        # The embedding coder's prepare() encodes exactly what it suggests from; the collector only records.
+        real = coder.embedder_
+        collector = _Collector(real.name)
+        coder.embedder_ = collector
+        try:
+            coder.prepare(segments)
+        finally:
+            coder.embedder_ = real
+        return collector.texts
+    if isinstance(coder, LearnedCoder):
+        return [str(t) for t in participant_units(segments, coder.skip_roles)["text"]]
+    return []
 
 
 def _unanswered_with_stored(project: Project, result: pd.DataFrame, version: str) -> set[str]:

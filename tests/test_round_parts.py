@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import qualcode as qc
-from qualcode import batch
+from qualcode import workflow
 from qualcode.batch import add_files
 from qualcode.coders import embedders
 from qualcode.review.decisions import accept, reject
@@ -36,8 +36,20 @@ def sensitive(monkeypatch):
     # "use" resolves to the batch-sensitive embedder; parts of ~60 segments and encoding as soon as a batch
     # fills, so the round's texts are gathered across many parts with partial batches carried between them.
     monkeypatch.setattr(embedders, "USEEmbedder", BatchSensitiveEmbedder)
-    monkeypatch.setattr(batch, "ROUND_PART_SEGMENTS", 60)
-    monkeypatch.setattr(batch, "ENCODE_BATCHES", 1)
+    monkeypatch.setattr(workflow, "ROUND_PART_SEGMENTS", 60)
+    monkeypatch.setattr(workflow, "ENCODE_BATCHES", 1)
+
+
+def _one_call(project, monkeypatch, **kwargs) -> None:
+    """``qc.suggest`` on the project in one part: what one call over every document suggests."""
+    with monkeypatch.context() as patch:
+        patch.setattr(workflow, "ROUND_PART_SEGMENTS", 10**9)
+        qc.suggest(project, **kwargs)
+
+
+def _n_parts(project, documents) -> int:
+    counts = {str(d): int(n) for d, n in project.query("SELECT doc_id, count(*) FROM segments GROUP BY doc_id")}
+    return len(workflow._round_parts(documents, counts))
 
 
 def _project(path, samples):
@@ -62,14 +74,14 @@ def _decide(project) -> None:
 
 
 @pytest.mark.slow  # about 20 s: two projects of the samples suggested with the keyword coder
-def test_round_by_parts_suggests_what_one_call_suggests(tmp_path, samples, sensitive):
+def test_round_by_parts_suggests_what_one_call_suggests(tmp_path, samples, sensitive, monkeypatch):
     parts, whole = _project(tmp_path / "parts.qualcode", samples), _project(tmp_path / "whole.qualcode", samples)
     for project in (parts, whole):
         _decide(project)
     pending = whole.unsuggested
-    assert len(batch._round_parts(parts, pending)) > 5  # really in parts
+    assert _n_parts(parts, pending) > 5  # really in parts
     result = qc.run_round(parts, samples / "transcripts", attributes=samples / "attributes.csv")
-    qc.suggest(whole, documents=pending)
+    _one_call(whole, monkeypatch, documents=pending)
     assert "learned" in parts.suggestion_runs["methods"].iloc[-1]
     assert len(result.suggestions) == len(whole.suggestions) > 100
     assert _stored(parts).equals(_stored(whole))
@@ -79,7 +91,7 @@ def test_round_by_parts_suggests_what_one_call_suggests(tmp_path, samples, sensi
 @pytest.mark.slow
 def test_round_by_parts_interrupted_between_parts_finishes_as_one_call(tmp_path, samples, sensitive, monkeypatch):
     parts, whole = _project(tmp_path / "parts.qualcode", samples), _project(tmp_path / "whole.qualcode", samples)
-    qc.suggest(whole, documents=whole.unsuggested)
+    _one_call(whole, monkeypatch, documents=whole.unsuggested)
     stores = []
     real = qc.Project.add_suggestions
 
@@ -99,3 +111,28 @@ def test_round_by_parts_interrupted_between_parts_finishes_as_one_call(tmp_path,
     assert result.resumed and result.owed
     assert _stored(parts).equals(_stored(whole))
     assert result.n_review_rows == len(whole.suggestions)
+
+
+@pytest.mark.slow  # about 20 s, as above
+def test_suggest_on_a_project_by_parts_stores_what_one_call_stores(tmp_path, samples, sensitive, monkeypatch):
+    # qualcode suggest (qc.suggest on a project) goes part by part too: bounded memory, the same suggestions.
+    parts, whole = _project(tmp_path / "parts.qualcode", samples), _project(tmp_path / "whole.qualcode", samples)
+    for project in (parts, whole):
+        _decide(project)
+    documents = list(parts.documents["doc_id"])
+    assert _n_parts(parts, documents) > 5
+    stores = []
+    real = qc.Project.add_suggestions
+
+    def counted(self, *args, **kwargs):
+        stores.append(1)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(qc.Project, "add_suggestions", counted)
+    found = qc.suggest(parts, documents=documents[::-1])  # asked in another order: stored in the project's
+    assert len(stores) == _n_parts(parts, documents)
+    monkeypatch.setattr(qc.Project, "add_suggestions", real)
+    _one_call(whole, monkeypatch)
+    assert "learned" in found.attrs["run"]["methods"]
+    assert len(found) == len(whole.suggestions) > 100
+    assert _stored(parts).equals(_stored(whole))

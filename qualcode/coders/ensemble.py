@@ -27,7 +27,7 @@ import functools
 import warnings
 from collections.abc import Hashable, Sequence
 from numbers import Integral, Real
-from typing import ClassVar, cast
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import pandas as pd
@@ -60,7 +60,7 @@ from .learned import LearnedCoder, training_labels
 from .llm import LLMCoder
 
 __all__ = ["CHUNK_PAIRS", "DEFAULT_MIN_SCORE", "DEFAULT_TOP_K", "EnsembleCoder", "combine", "evidence_table",
-           "suggest", "suggestion_coders"]
+           "run_attrs", "suggest", "suggestion_coders", "suggestion_ensemble"]
 
 # Chosen on the sample gold coding (bench/ranking_quality.py prints the sweep of min_score): micro-F1 of the
 # top 3 against the sample's coder was .266 at 0.08 and .272 at 0.1 for keyword + embedding, but .254 against
@@ -537,6 +537,27 @@ def suggest(segments: pd.DataFrame, codebook: Codebook | None = None, *, decisio
         if unknown_docs:
             raise ParameterError(f"no segments for document(s) {unknown_docs[:5]}; add them to the project first.")
         segments = segments[segments["doc_id"].isin(wanted)]
+    ensemble = suggestion_ensemble(codebook, decisions=decisions, methods=methods, learn=learn, top_k=top_k,
+                                   min_score=min_score, embedder=embedder, cache=cache, llm=llm)
+    with using(workers, scheduler, progress=progress):
+        ensemble.fit(codebook, decisions)
+        out = ensemble.suggest(segments)
+    out.attrs.update(run_attrs(ensemble))
+    return out
+
+
+def suggestion_ensemble(codebook: Codebook, *, decisions: pd.DataFrame | None = None,
+                        methods: Sequence[str] = ("keyword", "embedding"), learn: bool | None = None,
+                        top_k: int | None = DEFAULT_TOP_K, min_score: float = DEFAULT_MIN_SCORE,
+                        embedder: str = "use", cache: EmbeddingCache | None = None,
+                        llm: LLMCoder | None = None) -> EnsembleCoder:
+    """The unfitted ensemble :func:`suggest` fits and runs for these options (as there, ``llm`` adds its method).
+
+    Raises
+    ------
+    ParameterError
+        For method ``"llm"`` without ``llm``, an LLM server address that is not a URL, an unknown method.
+    """
     if isinstance(methods, str):
         methods = [m.strip() for m in methods.split(",") if m.strip()]
     if "llm" in methods and llm is None:
@@ -552,15 +573,21 @@ def suggest(segments: pd.DataFrame, codebook: Codebook | None = None, *, decisio
         # error: its suggestions would otherwise replace the stored ones with next to nothing.
         named = [m for m in methods if m != "llm"] or learn is True
         coders.append(clone(llm).set_params(on_error="warn" if named and coders else llm.on_error))
-    with using(workers, scheduler, progress=progress):
-        ensemble = EnsembleCoder(coders, top_k=top_k, min_score=min_score).fit(codebook, decisions)
-        out = ensemble.suggest(segments)
-    # Provenance, for a project to store beside the suggestions (qualcode.suggest does).
+    return EnsembleCoder(coders, top_k=top_k, min_score=min_score)
+
+
+def run_attrs(ensemble: EnsembleCoder) -> dict[str, Any]:
+    """What :func:`suggest` puts in its result's ``attrs`` after ``ensemble`` suggested: provenance, LLM report.
+
+    ``run`` is what a project stores beside the suggestions; ``llm_report`` and ``llm_calibration`` (with an
+    LLM coder) say what the LLM sent, received and dropped in the last ``suggest``.
+    """
     params, digest = coder_params([ensemble])
-    out.attrs["run"] = {"methods": "+".join(c.method for c in coders), "params": params, "params_hash": digest}
+    attrs: dict[str, Any] = {"run": {"methods": "+".join(c.method for c in ensemble.coders_),
+                                     "params": params, "params_hash": digest}}
     asked = next((c for c in ensemble.coders_ if isinstance(c, LLMCoder)), None)
     if asked is not None and hasattr(asked, "report_"):
-        # What the LLM sent, received and dropped (the coder itself was a clone, fitted inside).
-        out.attrs["llm_report"] = asked.report_.as_dict()
-        out.attrs["llm_calibration"] = asked.calibration_.reset_index().to_dict("records")
-    return out
+        # The coder itself is the ensemble's fitted clone.
+        attrs["llm_report"] = asked.report_.as_dict()
+        attrs["llm_calibration"] = asked.calibration_.reset_index().to_dict("records")
+    return attrs
