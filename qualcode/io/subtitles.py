@@ -19,7 +19,8 @@ unknown), counted and reported with the fix (write the label at the cue's start)
 fewer cues (a person wrote a name where each speaker starts), the cue continues the previous
 speaker, and the report says so; cues before the first name are unnamed. A cue going on with a
 sentence the previous cue left open (no ``. ? !`` at its end), opening in lower case, or opening with a
-colon read as speech (``Por ejemplo: ...``, ``Yo le dije: ...``) continues that speaker in both; so do cues without a name under Teams' name lines (Teams splits a long turn into cues).
+colon read as speech (``Por ejemplo: ...``, ``Yo le dije: ...``) continues that speaker in both; so
+do cues without a name under Teams' name lines (Teams splits a long turn into cues).
 A file with no speaker anywhere (transcription without diarization, auto-captions) gets a turn per cue,
 each with its cue's start as timestamp; a cue continuing a sentence the previous cue left open (no ``. ? !``
 at its end, or ``...``), with no pause of 2 s or more, joins it. A file whose cues end no sentences (no
