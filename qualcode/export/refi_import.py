@@ -536,9 +536,13 @@ class _Reader:
         attributes: dict[str, dict[str, Any]] = {}
         memos: dict[str, list[tuple[str, str, str | None, str | None]]] = {}
         unlinked: dict[str, list[int | None]] = {}
+        by_guid = {s.guid: s for s in sources}
+        case_column = self._case_column(by_guid, variables)
         for block in _children(self.root, "Cases"):
             for case in _children(block, "Case"):
                 values = _values(case, variables)
+                if case_column is not None:  # the case itself (its name) kept: it goes back out as a <Case>
+                    values = {case_column: (case.get("name") or "").strip() or f"case_{case.sourceline}", **values}
                 description = _text_of(_first(case, "Description"))
                 memo = ((case.get("name") or "case", description, self._user(case.get("creatingUser")),
                          case.get("creationDateTime")) if description else None)
@@ -548,9 +552,14 @@ class _Reader:
                         unlinked.setdefault(target, []).append(ref.sourceline)
                         self.case_of_unlinked.setdefault(target, []).append((values, memo))
                         continue
+                    if case_column is not None and case_column in attributes.get(target, {}):
+                        self.issues.add("a document in several cases", ref.sourceline, repr(by_guid[target].name),
+                                        outcome="changed", why=f"qualcode keeps one case per document: "
+                                        f"{case_column!r} holds the last case that names it")
                     attributes.setdefault(target, {}).update(values)
                     if memo is not None:
                         memos.setdefault(target, []).append(memo)
+                        memo = None  # one note per case (on its first document), not one per document
                 if not _children(case, "SourceRef") and (values or memo):
                     self.sourceless.append((case.sourceline, values, memo))
                 n_codes = len(_children(case, "CodeRef"))
@@ -562,6 +571,41 @@ class _Reader:
                     self.issues.add("a selection assigned to a case", case.sourceline, count=n_selections,
                                     why="qualcode keeps cases as document attributes, not parts of texts")
         return attributes, memos, unlinked
+
+    def _case_column(self, sources: dict[str, _Source], variables: dict[str, str]) -> str | None:
+        """The attribute that keeps each case's name, or None when every case's values already name it.
+
+        A case whose name is one of its values (or of all its sources' values), as qualcode and QualCoder write
+        them, is carried by that variable. Otherwise the case's name becomes the ``participant`` attribute
+        (``case`` when the file has a variable of that name), so cases and their members survive a trip.
+        """
+        linked = []
+        for block in _children(self.root, "Cases"):
+            for case in _children(block, "Case"):
+                refs = [sources[t] for t in (_key(r.get("targetGUID")) for r in _children(case, "SourceRef"))
+                        if t in sources]
+                if refs:
+                    linked.append((case, refs))
+        if not linked:
+            return None
+
+        def carried(case: etree._Element, refs: list[_Source]) -> bool:
+            name = (case.get("name") or "").strip()
+            own = {str(v).strip() for v in _values(case, variables).values() if v is not None}
+            return bool(name) and (name in own or all(
+                name in {str(v).strip() for v in _values(s.owner, variables).values() if v is not None}
+                for s in refs))
+
+        if all(carried(case, refs) for case, refs in linked):
+            return None
+        taken = {v.casefold() for v in variables.values()}
+        column = "participant" if "participant" not in taken else "case"
+        while column.casefold() in taken:
+            column = f"{column}_"
+        self.issues.add("cases (their names and documents)", linked[0][0].sourceline, repr(column),
+                        outcome="imported as attribute", count=len(linked),
+                        why=f"each case's documents have its name in the attribute {column!r}; exported back as cases")
+        return column
 
     def _wanted_members(self, sources: list[_Source], unlinked: dict[str, list[int | None]]) -> dict[str, str]:
         """Which archive member holds each source's text, each note's text, and each file a case names."""
@@ -929,6 +973,10 @@ class _Reader:
         self.note_rows.append((doc_id, kind, name, author, created, start, end, quote, text))
         self.issues.add(f"a memo ({kind})", None, outcome="imported as note",
                         why="qualcode keeps it with the project: qc.imported_notes(project)")
+        if not (created or "").strip():
+            self.issues.add("a memo with no date", None, kind, outcome="imported as note",
+                            why="the file gives it no creationDateTime; an export dates it when the project was "
+                            "imported (REFI-QDA tools need a date)")
 
 
 def _join(parts: Iterable[str]) -> str | None:

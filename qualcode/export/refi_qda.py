@@ -169,7 +169,8 @@ def variable_levels(documents: pd.DataFrame, *, roles: Mapping[str, str] | None 
 
 def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFrame, *, name: str,
               lang: str = "es", description: str = "yaml", roles: Mapping[str, str] | None = None,
-              notes: pd.DataFrame | None = None, for_tool: str | None = None) -> tuple[bytes, dict[str, str]]:
+              notes: pd.DataFrame | None = None, for_tool: str | None = None,
+              note_date: str | None = None) -> tuple[bytes, dict[str, str]]:
     """The ``project.qde`` XML of a study and the plain text of its sources (not yet validated).
 
     What other tools read where (checked against QualCoder's own importer): one ``<PlainTextSelection>``
@@ -218,6 +219,11 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
         its name, documents and memo). QualCoder files a variable found on a case as a case variable and links
         no document to a case from a ``.qdpx``, so its users could not filter documents by them; as document
         variables they can. Other tools read case variables from the ``<Case>`` (the default).
+    note_date : str, optional
+        The date (xsd:dateTime) given to a note the other tool wrote without one (REFI-QDA's importers want one on
+        every note): :func:`qualcode.export_refi_qda` gives the time the project was imported. Default: the
+        latest coding's date (2020-01-01 without codings). The import report counts such notes
+        ("a memo with no date") and says how an export dates them.
 
     Returns
     -------
@@ -235,7 +241,8 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
     root.set("origin", f"qualcode {__version__}")
     dated = [str(t) for t in current["created_at"] if is_xsd_datetime(str(t))]
     fallback = max(dated, default=_NO_DATE)
-    placed = _place_notes(notes, documents, codebook, lang, fallback)
+    note_date = note_date if note_date and is_xsd_datetime(note_date) else fallback
+    placed = _place_notes(notes, documents, codebook, lang, note_date)
     coders = sorted(set(current["coder"]) | {n.author for n in placed.all if n.author})
     if coders:
         users = etree.SubElement(root, E("Users"))
@@ -321,7 +328,7 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
             # Its author and date are the source's (where tools, and qualcode's import, read a source memo's).
             if doc_notes[0].author:
                 source.set("creatingUser", _guid("user", doc_notes[0].author))
-            if doc_notes[0].created != fallback:
+            if doc_notes[0].dated:
                 source.set("creationDateTime", doc_notes[0].created)
             etree.SubElement(source, E("Description")).text = doc_notes[0].text
         # Kept exactly (a text file holds any character) but lone surrogates, which UTF-8 cannot encode.
@@ -436,6 +443,7 @@ class _Note:
     start: int | None = None
     end: int | None = None
     alone: bool = True  # a note in <Notes> whose text is a file (journals, project and code memos)
+    dated: bool = True  # False: the other tool gave it no date (``created`` is the export's note_date)
 
 
 @dataclass
@@ -471,7 +479,7 @@ def _date(value: object, fallback: str) -> str:
 
 
 def _place_notes(notes: pd.DataFrame | None, documents: pd.DataFrame, codebook: Codebook, lang: str,
-                 fallback: str) -> _PlacedNotes:
+                 note_date: str) -> _PlacedNotes:
     """Where each imported note goes in the ``.qde`` (see :func:`qde_bytes`), texts cleaned for XML."""
     placed = _PlacedNotes()
     if notes is None or not len(notes):
@@ -500,20 +508,25 @@ def _place_notes(notes: pd.DataFrame | None, documents: pd.DataFrame, codebook: 
         rows.append((rank.get(kind, len(rank)), doc or "", start if start is not None else -1, end or -1, name,
                      author or "", text, kind, doc, start, end, author, row["created_at"]))
     seen: dict[str, int] = {}
-    for *key, kind, doc, start, end, author, created in sorted(rows, key=lambda r: r[:7]):
+    # By kind and document only (a stable sort): a document's source memos keep their order, the first one
+    # going back to the source's <Description> where it came from; the table's order is the file's.
+    for *key, kind, doc, start, end, author, created in sorted(rows, key=lambda r: r[:2]):
         identity = "\0".join(map(str, key))
         seen[identity] = seen.get(identity, 0) + 1
         name, text = str(key[4]), str(key[6])
+        when = _date(created, "")
         note = _Note(_guid("imported-note", f"{identity}\0{seen[identity]}"), kind,
-                     _x(name or kind, "note names"), author and _x(author, "note authors"), _date(created, fallback),
-                     _x(text, "notes"), start, end)
+                     _x(name or kind, "note names"), author and _x(author, "note authors"), when or note_date,
+                     _x(text, "notes"), start, end, dated=bool(when))
         where = f"{kind} {name!r}" + (f" on {doc!r}" if doc else "")
         if kind == "project memo":
             placed.project.append(note)
         elif kind == "code memo" and name in code_of:
             placed.codes.setdefault(code_of[name], []).append(note)
         elif kind in ("case memo", "source memo") and doc in texts:
-            note.alone = False
+            # A case memo is the <Case>'s Description; a source's first memo its Description; any further source
+            # memo a note with its text in a file, as QualCoder reads notes (it ignores a note's PlainTextContent).
+            note.alone = kind == "source memo" and doc in placed.sources
             (placed.cases if kind == "case memo" else placed.sources).setdefault(doc, []).append(note)
         elif kind == "annotation" and doc in texts and start is not None and end is not None \
                 and 0 <= start < end <= len(texts[doc]):
@@ -528,7 +541,8 @@ def _place_notes(notes: pd.DataFrame | None, documents: pd.DataFrame, codebook: 
 
 def qdpx_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFrame, *, name: str,
                lang: str = "es", description: str = "yaml", roles: Mapping[str, str] | None = None,
-               notes: pd.DataFrame | None = None, for_tool: str | None = None) -> bytes:
+               notes: pd.DataFrame | None = None, for_tool: str | None = None, note_date: str | None = None
+               ) -> bytes:
     """A REFI-QDA ``.qdpx`` archive of a study, validated against the official schema (same input, same bytes).
 
     Parameters are those of :func:`qde_bytes` (``notes``: the imported notes to write back). The sources' plain text
@@ -552,7 +566,7 @@ def qdpx_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFr
     ...                   name="estudio")  # doctest: +SKIP
     """
     data, texts = qde_bytes(codebook, documents, decisions, name=name, lang=lang, description=description,
-                            roles=roles, notes=notes, for_tool=for_tool)
+                            roles=roles, notes=notes, for_tool=for_tool, note_date=note_date)
     errors = validate_qde(data)
     if errors:  # pragma: no cover - a bug in this writer
         raise ExchangeFileError(f"internal error: project.qde does not validate: {errors[:3]}")
