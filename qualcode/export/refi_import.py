@@ -362,6 +362,7 @@ class _Reader:
         # Per GUID a case's SourceRef names but no source has: the case's (variables, memo), linked later if can be.
         self.case_of_unlinked: dict[str, list[tuple[dict[str, Any], tuple[str, str, str | None, str | None] | None]]]
         self.case_of_unlinked = {}
+        self.used_links: set[int] = set()  # the <Link>s taken as annotations (by id of the element)
         self.read_sources: list[_Source] = []  # the sources imported as documents (set once they are)
         self.users = {_key(u.get("guid")): (u.get("name") or "imported")
                       for users in _children(root, "Users") for u in _children(users, "User")}
@@ -500,6 +501,10 @@ class _Reader:
                         _key(part.get("guid")) or _key(el.get("guid"))
                     out.append(_Source(part, _key(el.get("guid")) if k == 0 else _key(part.get("guid")), name,
                                        el if k == 0 else part))
+                if texts:
+                    self.issues.add(f"a {kind} imported as the plain text the file gives for it", el.sourceline,
+                                    outcome="converted", why="qualcode codes text: the document is that text "
+                                    "(its pages, layout and pictures are not kept); selections on it are read")
                 self._report_media(el, kind, imported_text=bool(texts))
         return out
 
@@ -730,17 +735,22 @@ class _Reader:
                             outcome=outcome, why=how, count=n)
         return chosen
 
-    def _note_links(self) -> dict[str, list[str]]:
-        """Selection GUID → the notes a <Link> ties to it (NVivo's annotations)."""
-        out: dict[str, list[str]] = {}
+    def _note_links(self) -> dict[str, list[tuple[str, etree._Element]]]:
+        """Selection GUID → the notes a <Link> ties to it, with the link (NVivo's annotations).
+
+        A note something refers to by a ``<NoteRef>`` (the project's memo, a source's, a code's) has its place
+        already: its link is not taken (and is reported as a link qualcode does not keep).
+        """
+        out: dict[str, list[tuple[str, etree._Element]]] = {}
         notes = self._note_elements()
+        referred = {_key(r.get("targetGUID")) for r in self.root.iter() if _local(r) == "NoteRef"}
         for block in _children(self.root, "Links"):
             for link in _children(block, "Link"):
                 origin, target = _key(link.get("originGUID")), _key(link.get("targetGUID"))
-                if origin in notes:
-                    out.setdefault(target, []).append(origin)
-                elif target in notes:
-                    out.setdefault(origin, []).append(target)
+                if origin in notes and origin not in referred:
+                    out.setdefault(target, []).append((origin, link))
+                elif target in notes and target not in referred:
+                    out.setdefault(origin, []).append((target, link))
         return out
 
     def _document(self, source: _Source, doc_ids: set[str], variables: dict[str, str],
@@ -778,11 +788,23 @@ class _Reader:
             memos: list[str] = [_text_of(_first(selection, "Description"))]
             memos += [self._note_text(_key(r.get("targetGUID")), r.sourceline, "a selection")
                       for r in _children(selection, "NoteRef")]
-            memos += [self.notes.texts.get(g, "") for g in links.get(_key(selection.get("guid")), [])]
-            self.notes.used.update(links.get(_key(selection.get("guid")), []))
+            for guid, link in links.get(_key(selection.get("guid")), []):
+                # A note tied to the words by a Link (NVivo's annotation): an annotation with its own name, author
+                # and date, never a coding's memo (it is not the coder's).
+                note = self._note_elements()[guid]
+                said = self.notes.texts.get(guid, "")
+                if said.strip():
+                    self.notes.used.add(guid)
+                    self.used_links.add(id(link))
+                    self._note(doc_id, "annotation", note.get("name") or selection.get("name") or "",
+                               self._user(note.get("creatingUser") or selection.get("creatingUser")),
+                               note.get("creationDateTime"), start, end, text[start:end], said)
             codings = _children(selection, "Coding")
             if not codings:
                 said = _join(memos)
+                if not said and any(self.notes.texts.get(g, "").strip()
+                                    for g, _ in links.get(_key(selection.get("guid")), [])):
+                    continue  # its annotation is the linked note's
                 if said:  # MAXQDA's and NVivo's annotations: a selection with a memo and no code
                     self._note(doc_id, "annotation", selection.get("name") or "",
                                self._user(selection.get("creatingUser")), selection.get("creationDateTime"),
@@ -919,15 +941,18 @@ class _Reader:
                 continue
             self._note(None, "journal", note.get("name") or "", self._user(note.get("creatingUser")),
                        note.get("creationDateTime"), None, None, None, text)
-        notes = self._note_elements()
         for block in _children(root, "Links"):
             for link in _children(block, "Link"):
-                if _key(link.get("originGUID")) in notes or _key(link.get("targetGUID")) in notes:
+                if id(link) in self.used_links:  # a note's link to words: its annotation
                     continue
                 issues.add("a link between two items", link.sourceline, repr(link.get("name") or ""),
                            why="qualcode keeps no links; the linked items themselves are imported when they can be")
         for block in _children(root, "Sets"):
             for item in _children(block, "Set"):
+                n_notes = len(_children(item, "MemberNote"))
+                if n_notes:
+                    issues.add("a note in a set", item.sourceline, repr(item.get("name") or ""), count=n_notes,
+                               why="qualcode keeps no sets of notes; the notes themselves are imported")
                 n_codes = len(_children(item, "MemberCode"))
                 if n_codes and not is_codebook_set(item):  # qualcode's own codebook metadata: read by read_qdc
                     issues.add("a set of codes (code group)", item.sourceline, repr(item.get("name") or ""),
@@ -1018,10 +1043,14 @@ def _fit(sources: list[_Source], units: str) -> tuple[int, int, str]:
     """How many selections fit a reading: by the words the file stores for them if any, else by word boundaries."""
     named = 0
     matched = bounded = total = 0
+    # Coded selections only (an annotation's name is its title, not its words), unless the file has none.
+    coded = any(_children(s, "Coding") for source in sources for s in _children(source.element, "PlainTextSelection"))
     for source in sources:
         text = source.text or ""
         reading = _Positions(text, units)
         for selection in _children(source.element, "PlainTextSelection"):
+            if coded and not _children(selection, "Coding"):
+                continue
             total += 1
             try:
                 a = reading.to_text(_position(selection, "startPosition", ""))

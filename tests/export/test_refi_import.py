@@ -323,11 +323,14 @@ def test_import_report_lists_what_has_no_home_with_counts_and_why(tmp_path):
                         ("a code given to a whole case", 1), ("a selection assigned to a case", 1)]:
         assert lost.loc[what, "count"] == count, what
         assert lost.loc[what, "why"] and lost.loc[what, "where"].startswith("line ")
-    # The Link ties the research memo to a coded selection: it is that coding's memo, not lost.
-    assert "a link between two items" not in report.index
+    # The Link ties the research memo, which the project refers to, to a coded selection: the memo stays the
+    # project's (not the coder's memo) and the link, not kept, is said.
+    assert lost.loc["a link between two items", "count"] == 1
+    assert "Remember to follow up on diet-related comments." in set(
+        qc.imported_notes(project).query("kind == 'project memo'")["text"])
     quotes = qc.coded_quotes(project).set_index("quote_now")
-    assert quotes.loc["Diet and health", "memo"] == "Remember to follow up on diet-related comments."
-    assert set(qc.imported_notes(project)["kind"]) == {"case memo"}
+    assert quotes.loc["Diet and health", "memo"] is None or pd.isna(quotes.loc["Diet and health", "memo"])
+    assert set(qc.imported_notes(project)["kind"]) == {"case memo", "project memo"}
     # The PDF's plain-text representation and the recording's transcript are documents; the text source's and the
     # transcript's codings are on their words (the transcript's between its two sync points, 0–20).
     assert sorted(project.documents["doc_id"]) == ["Interview 1", "doc", "interview"]

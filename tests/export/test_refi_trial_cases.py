@@ -47,7 +47,7 @@ def trial_qdpx(path: Path, *, case_variables: bool = True) -> Path:
               '</TextValue></VariableValue>') if case_variables else (lambda age, school: "")
     qde = f'''<?xml version="1.0" encoding="utf-8"?>
 <Project xmlns="urn:QDA-XML:project:1.0" name="Estudio redes" origin="HandTool 0.9">
-<Users><User guid="{g(1)}" name="Ana Pérez"/></Users>
+<Users><User guid="{g(1)}" name="Ana Pérez"/><User guid="{g(2)}" name="José Núñez"/></Users>
 <CodeBook><Codes><Code guid="{g(10)}" name="Redes" isCodable="true"/></Codes></CodeBook>
 <Variables><Variable guid="{g(20)}" name="Edad" typeOfVariable="Integer"/>
  <Variable guid="{g(21)}" name="Escuela" typeOfVariable="Text"/>
@@ -62,6 +62,8 @@ def trial_qdpx(path: Path, *, case_variables: bool = True) -> Path:
   <Description>Memo de fuente: hecha en la escuela de María.</Description>
   <PlainTextSelection guid="{g(70)}" startPosition="{start}" endPosition="{start + 12}" creatingUser="{g(1)}" {DT}>
    <Coding guid="{g(80)}" creatingUser="{g(1)}" {DT}><CodeRef targetGUID="{g(10)}"/></Coding></PlainTextSelection>
+  <PlainTextSelection guid="{g(73)}" name="anotación" startPosition="{start}" endPosition="{start + 5}"
+   creatingUser="{g(1)}" {DT}><Description>Anotación sobre la red.</Description></PlainTextSelection>
   <NoteRef targetGUID="{g(62)}"/>
   <VariableValue><VariableRef targetGUID="{g(23)}"/><DateValue>2026-03-01</DateValue></VariableValue>
  </TextSource>
@@ -77,7 +79,13 @@ def trial_qdpx(path: Path, *, case_variables: bool = True) -> Path:
  {_note(g(60), "Diario de campo", "Diario: reflexión de María González.")}
  {_note(g(62), "Nota de fuente", "Audio con ruido; María habló bajo.")}
  {_note(g(65), "Nota sin fecha", "Nota sin fecha de Rosa.", dated=False)}
+ <Note guid="{g(66)}" name="Comentario de José" creatingUser="{g(2)}" {DT}><PlainTextContent>José comenta la red.
+</PlainTextContent></Note>
 </Notes>
+<Links><Link guid="{g(90)}" name="memo-sel" originGUID="{g(60)}" targetGUID="{g(70)}"/>
+ <Link guid="{g(91)}" name="nota-sel" originGUID="{g(66)}" targetGUID="{g(74)}"/></Links>
+<Sets><Set guid="{g(96)}" name="Entrevistas marzo"><MemberSource targetGUID="{g(40)}"/>
+ <MemberNote targetGUID="{g(65)}"/></Set></Sets>
 <NoteRef targetGUID="{g(60)}"/><NoteRef targetGUID="{g(65)}"/>
 </Project>
 '''
@@ -197,3 +205,34 @@ def test_undated_notes_are_reported_and_dated_with_the_import_time_not_another_n
     note = root.find("q:Notes/q:Note[@name='Nota sin fecha']", NS)
     assert note.get("creationDateTime") == str(first.documents["added_at"].min())
     assert note.get("creationDateTime") != "2026-03-01T10:00:00Z"
+
+
+def test_a_linked_note_with_a_place_keeps_it_and_the_link_is_reported(tmp_path):
+    """A project memo a <Link> also ties to a coded selection stays the project's memo (not the coder's memo, its
+    author kept) and the link is in the report; a note in a source Set is reported; a note tied only by a link to
+    a coded selection is an annotation with its own author, not the coding's memo."""
+    first = _import(trial_qdpx(tmp_path / "t.qdpx"), tmp_path / "t.qualcode")
+    notes = qc.imported_notes(first).set_index("name")
+    assert notes.loc["Diario de campo", "kind"] == "project memo" and notes.loc["Diario de campo", "author"] == "Ana Pérez"
+    assert (notes.loc["Comentario de José", "kind"], notes.loc["Comentario de José", "author"],
+            notes.loc["Comentario de José", "quote"]) == ("annotation", "José Núñez", "El liderazgo")
+    assert qc.decisions(first)["memo"].isna().all()
+    report = qc.import_report(first).set_index("what")
+    assert report.loc["a link between two items", "count"] == 1
+    assert "memo-sel" in report.loc["a link between two items", "where"]
+    assert report.loc["a note in a set", "count"] == 1
+
+
+def test_a_pdf_read_as_its_text_is_reported_as_converted(tmp_path):
+    first = _import(trial_qdpx(tmp_path / "t.qdpx"), tmp_path / "t.qualcode")
+    report = qc.import_report(first).set_index("what")
+    row = report.loc["a PDFSource imported as the plain text the file gives for it"]
+    assert (row["count"], row["outcome"]) == (1, "converted")
+
+
+def test_the_position_check_counts_coded_selections_not_annotations(tmp_path):
+    """The reading of positions is judged on coded selections: an annotation's name is a title, not its words."""
+    first = _import(trial_qdpx(tmp_path / "t.qdpx"), tmp_path / "t.qualcode")
+    report = qc.import_report(first)
+    said = report[report["what"].str.startswith("selection positions")]
+    assert len(said) == 1 and " 1 of 1 selections" in said["why"].iloc[0]  # the coded one; the annotation not
