@@ -755,7 +755,7 @@ class _Reader:
 
     def _document(self, source: _Source, doc_ids: set[str], variables: dict[str, str],
                   doc_attributes: dict[str, dict[str, Any]], guid_to_code: dict[str, str], codebook: Codebook | None,
-                  links: dict[str, list[str]]) -> tuple[ReadDocument, list[tuple[Any, ...]]]:
+                  links: dict[str, list[tuple[str, etree._Element]]]) -> tuple[ReadDocument, list[tuple[Any, ...]]]:
         issues, name, text = self.issues, source.name, source.text or ""
         wanted_id = Path(name).stem if name.lower().endswith(_SUFFIXES) else name
         doc_id = _free_id(wanted_id, doc_ids)
@@ -792,13 +792,13 @@ class _Reader:
                 # A note tied to the words by a Link (NVivo's annotation): an annotation with its own name, author
                 # and date, never a coding's memo (it is not the coder's).
                 note = self._note_elements()[guid]
-                said = self.notes.texts.get(guid, "")
-                if said.strip():
+                linked = self.notes.texts.get(guid, "")
+                if linked.strip():
                     self.notes.used.add(guid)
                     self.used_links.add(id(link))
                     self._note(doc_id, "annotation", note.get("name") or selection.get("name") or "",
                                self._user(note.get("creatingUser") or selection.get("creatingUser")),
-                               note.get("creationDateTime"), start, end, text[start:end], said)
+                               note.get("creationDateTime"), start, end, text[start:end], linked)
             codings = _children(selection, "Coding")
             if not codings:
                 said = _join(memos)
