@@ -60,7 +60,7 @@ if TYPE_CHECKING:
     from lxml import etree
 
 __all__ = ["FOR_TOOLS", "PER_DOCUMENT_ROLES", "SOURCES_FOLDER", "check_for_tool", "is_xsd_datetime", "qde_bytes",
-           "qdpx_bytes", "validate_qde", "variable_levels"]
+           "qdpx_bytes", "validate_qde", "variable_levels", "variable_type"]
 
 NS = "urn:QDA-XML:project:1.0"
 _NAMESPACE = uuid.UUID("0b7c2c9e-58e4-4f7e-8f6a-3f9d7a1e2b44")
@@ -79,13 +79,73 @@ def validate_qde(data: bytes, *, name: str = "project.qde") -> list[str]:
     return [f"line {e.line}: {e.message}" for e in schema.error_log]
 
 
-def _variable_value(parent: etree._Element, attribute: str, value: object, integer: bool) -> None:
+def _variable_value(parent: etree._Element, attribute: str, value: object, kind: str) -> None:
     from lxml import etree
 
     value_el = etree.SubElement(parent, f"{{{NS}}}VariableValue")
     etree.SubElement(value_el, f"{{{NS}}}VariableRef").set("targetGUID", _guid("variable", attribute))
-    kind = "IntegerValue" if integer else "TextValue"
-    etree.SubElement(value_el, f"{{{NS}}}{kind}").text = _x(value, "attribute values")
+    if kind == "Boolean":
+        text = str(value).strip().lower()
+    elif kind == "Float":
+        text = _decimal(value)
+    elif kind in ("Integer", "Date", "DateTime"):
+        text = str(value).strip()
+    else:
+        text = _x(value, "attribute values")
+    etree.SubElement(value_el, f"{{{NS}}}{kind}Value").text = text
+
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _decimal(value: object) -> str:
+    """A float as xsd:decimal (no exponent): 1e-05 → 0.00001."""
+    number = float(str(value))
+    text = repr(number)
+    if "e" in text.lower():  # repr's exponent form is not xsd:decimal
+        text = format(number, ".20f").rstrip("0").rstrip(".")
+    return text
+
+
+def variable_type(values: pd.Series) -> str:
+    """The REFI-QDA ``typeOfVariable`` of an attribute column: what every value it holds is.
+
+    ``Integer`` (an integer column), ``Float`` (a float column), ``Boolean`` (true/false),
+    ``Date`` (YYYY-MM-DD), ``DateTime`` (xsd:dateTime), else ``Text``; an empty column is Text. So a tool that
+    sorts or filters by type (dates by time, ages as numbers) gets them so, and qualcode reads each back as it was.
+
+    Examples
+    --------
+    >>> variable_type(pd.Series(["2024-03-15", None])), variable_type(pd.Series([41, 55], dtype="Int64"))
+    ('Date', 'Integer')
+    """
+    dtype = str(values.dtype)
+    present = [v for v in values.tolist() if not _missing(v)]
+    if not present:
+        return "Text"
+    if dtype in ("Int64", "int64", "int32"):
+        return "Integer"
+    if dtype in ("bool", "boolean"):
+        return "Boolean"
+    if dtype.startswith(("float", "Float")):
+        finite = all(float(v) == float(v) and abs(float(v)) != float("inf") for v in present)
+        return "Float" if finite else "Text"
+    texts = [str(v).strip() for v in present]
+    if all(t in ("true", "false") for t in texts):
+        return "Boolean"
+    if all(_ISO_DATE.fullmatch(t) and _valid_date(t) for t in texts):
+        return "Date"
+    if all(is_xsd_datetime(t) for t in texts):
+        return "DateTime"
+    return "Text"
+
+
+def _valid_date(text: str) -> bool:
+    try:
+        datetime.strptime(text, "%Y-%m-%d")
+    except ValueError:
+        return False
+    return True
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -269,14 +329,14 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
         parents[code.id] = el
     key, case_level, document_level = variable_levels(documents, roles=roles)
     attributes = [*case_level, *document_level]
-    integer = {a: str(documents[a].dtype) == "Int64" for a in attributes}
+    kinds = {a: variable_type(documents[a]) for a in attributes}
     if attributes and len(documents):
         variables = etree.SubElement(root, E("Variables"))
-        for attribute in [a for a in documents.columns if a in integer]:
+        for attribute in [a for a in documents.columns if a in kinds]:
             var = etree.SubElement(variables, E("Variable"))
             var.set("guid", _guid("variable", attribute))
             var.set("name", _x(attribute, "attribute names"))
-            var.set("typeOfVariable", "Integer" if integer[attribute] else "Text")
+            var.set("typeOfVariable", kinds[attribute])
     with_case = documents[documents[key].notna()] if key else documents.iloc[:0]
     in_case = set(with_case["doc_id"].astype(str))
     # A case memo of a document no participant case holds (the other tool's case had no participant variable):
@@ -306,7 +366,7 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
             first = group.iloc[0]
             for attribute in case_level if for_tool is None else []:
                 if not _missing(first[attribute]):
-                    _variable_value(case, attribute, first[attribute], integer[attribute])
+                    _variable_value(case, attribute, first[attribute], kinds[attribute])
             for doc_id in group["doc_id"]:
                 etree.SubElement(case, E("SourceRef")).set("targetGUID", _guid("source", doc_id))
     # Created with the first document: the schema wants at least one source in <Sources> (a codebook-only study).
@@ -383,7 +443,7 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
         for attribute in [*case_level, *document_level]:
             value = documents.at[doc.Index, attribute]
             if not _missing(value):
-                _variable_value(source, attribute, value, integer[attribute])
+                _variable_value(source, attribute, value, kinds[attribute])
     if coding_notes or placed.noted:
         notes_el = etree.SubElement(root, E("Notes"))
         for note_guid, coder, memo, created in coding_notes:

@@ -236,3 +236,24 @@ def test_the_position_check_counts_coded_selections_not_annotations(tmp_path):
     report = qc.import_report(first)
     said = report[report["what"].str.startswith("selection positions")]
     assert len(said) == 1 and " 1 of 1 selections" in said["why"].iloc[0]  # the coded one; the annotation not
+
+
+def test_variable_types_go_out_as_they_came_in(tmp_path):
+    """A Date variable is exported as Date (DateValue), an Integer as Integer; a Float, Boolean and DateTime column
+    as such (a sibling built here); every value validates and comes back as it was."""
+    first = _import(trial_qdpx(tmp_path / "t.qdpx"), tmp_path / "t.qualcode")
+    export_refi_qda(first, tmp_path / "a.qdpx")
+    root = etree.fromstring(zipfile.ZipFile(tmp_path / "a.qdpx").read("project.qde"))
+    kinds = {v.get("name"): v.get("typeOfVariable") for v in root.findall("q:Variables/q:Variable", NS)}
+    assert (kinds["Fecha"], kinds["Edad"], kinds["Escuela"]) == ("Date", "Integer", "Text")
+    assert root.findall(".//q:DateValue", NS)[0].text == "2026-03-01"
+    documents = first.documents.assign(
+        puntaje=[3.5, 1e-05, None], activo=["true", "false", None], hora=["2026-03-01T10:00:00Z", None, None],
+        mixto=["2026-03-01", "pronto", None])
+    data, _ = qc.export.refi_qda.qde_bytes(first.codebook(), documents, qc.decisions(first), name="t")
+    assert qc.export.validate_qde(data) == []
+    root = etree.fromstring(data)
+    kinds = {v.get("name"): v.get("typeOfVariable") for v in root.findall("q:Variables/q:Variable", NS)}
+    assert (kinds["puntaje"], kinds["activo"], kinds["hora"], kinds["mixto"]) == (
+        "Float", "Boolean", "DateTime", "Text")
+    assert sorted(v.text for v in root.findall(".//q:FloatValue", NS)) == ["0.00001", "3.5"]
