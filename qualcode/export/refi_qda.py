@@ -319,7 +319,7 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
         el = etree.SubElement(parents[code.parent_id], E("Code"))
         el.set("guid", code_guid(code.id))
         el.set("name", _x(code.label[lang] or code.label[other] or code.id, "code names"))
-        el.set("isCodable", "true")
+        el.set("isCodable", "true" if code.codable else "false")
         if code.color:
             el.set("color", code.color)
         etree.SubElement(el, E("Description")).text = _x(code_description(code, description, lang=lang),
