@@ -772,8 +772,8 @@ class _Reader:
         rows: list[tuple[Any, ...]] = []
         for owner in {id(source.element): source.element, id(source.owner): source.owner}.values():
             memo = _text_of(_first(owner, "Description"))
-            if memo:
-                self._note(doc_id, "source memo", name, self._user(owner.get("creatingUser")),
+            if memo:  # named by its document, the name it goes back out under (a PDF's name loses ".pdf")
+                self._note(doc_id, "source memo", doc_id, self._user(owner.get("creatingUser")),
                            owner.get("creationDateTime"), None, None, None, memo)
             for ref in _children(owner, "NoteRef"):
                 self._source_note(source, _key(ref.get("targetGUID")), ref.sourceline)

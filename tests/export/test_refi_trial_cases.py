@@ -72,7 +72,7 @@ def trial_qdpx(path: Path, *, case_variables: bool = True) -> Path:
    <Coding guid="{g(83)}" creatingUser="{g(1)}" {DT}><CodeRef targetGUID="{g(10)}"/></Coding></PlainTextSelection>
   <VariableValue><VariableRef targetGUID="{g(23)}"/><DateValue>2026-04-10</DateValue></VariableValue>
  </TextSource>
- <PDFSource guid="{g(42)}" name="acta.pdf" path="internal://{g(52)}.pdf">
+ <PDFSource guid="{g(42)}" name="acta.pdf" path="internal://{g(52)}.pdf" {DT}><Description>Acta en PDF</Description>
   <Representation guid="{g(43)}" name="acta.txt" plainTextPath="internal://{g(53)}.txt"/></PDFSource>
 </Sources>
 <Notes>
@@ -228,6 +228,12 @@ def test_a_pdf_read_as_its_text_is_reported_as_converted(tmp_path):
     report = qc.import_report(first).set_index("what")
     row = report.loc["a PDFSource imported as the plain text the file gives for it"]
     assert (row["count"], row["outcome"]) == (1, "converted")
+    # Its memo is named by the document it is on, so it comes back the same after an export.
+    export_refi_qda(first, tmp_path / "a.qdpx")
+    again = _import(tmp_path / "a.qdpx", tmp_path / "b.qualcode")
+    for project in (first, again):
+        memo = qc.imported_notes(project).query("doc_id == 'acta'")
+        assert memo[["kind", "name", "text"]].values.tolist() == [["source memo", "acta", "Acta en PDF"]]
 
 
 def test_the_position_check_counts_coded_selections_not_annotations(tmp_path):
