@@ -565,7 +565,9 @@ def export_refi_qda(project: Project, path: str | Path, *, lang: str = "es", des
     for_tool : {None, "qualcoder"}
         ``"qualcoder"`` writes participant-level values on each document only
         (not also on the participant's case), so QualCoder users can filter
-        documents by them (QualCoder links no document to a case it imports).
+        documents by them (QualCoder links no document to a case it imports),
+        and a source's second and later imported memos as journals (QualCoder
+        drops a note a source refers to).
 
     A project imported from another tool (:func:`import_refi_qda`) writes
     back the memos it kept as notes (:func:`imported_notes`: journals,

@@ -276,7 +276,8 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
         Memos with no coding (table ``imported_notes``: :func:`qualcode.imported_notes`); none by default.
     for_tool : {None, "qualcoder"}
         ``"qualcoder"``: participant-level values only on each document, not on the ``<Case>`` (which keeps
-        its name, documents and memo). QualCoder files a variable found on a case as a case variable and links
+        its name, documents and memo); a source's second and later memos as journals (QualCoder drops a note a
+        source refers to). QualCoder files a variable found on a case as a case variable and links
         no document to a case from a ``.qdpx``, so its users could not filter documents by them; as document
         variables they can. Other tools read case variables from the ``<Case>`` (the default).
     note_date : str, optional
@@ -436,7 +437,9 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
             selection.set("creationDateTime", note.created)
             etree.SubElement(selection, E("Description")).text = note.text
             etree.SubElement(selection, E("NoteRef")).set("targetGUID", note.guid)
-        for note in doc_notes[1:]:
+        # A source's further memos: notes it refers to (the spec's way). QualCoder takes a note a source refers to
+        # for an annotation and drops it (no words to go on): for it they are journals, which it keeps.
+        for note in doc_notes[1:] if for_tool != "qualcoder" else []:
             etree.SubElement(source, E("NoteRef")).set("targetGUID", note.guid)
         # Case-level values go on each of the case's documents too: QualCoder ignores a named case's documents
         # (its <SourceRef>s), so without them there a trip through QualCoder loses every case value.
