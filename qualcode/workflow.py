@@ -48,7 +48,7 @@ from .parallel import using
 from .project import Project, text_hash
 from .review.decisions import coded_quotes, decisions
 from .review.log import Decision
-from .schemas import coded, columns, empty_table, returns
+from .schemas import check, coded, columns, empty_table, returns
 from .spans import clip, to_document, to_log, to_segment
 from .version import __version__
 
@@ -328,6 +328,8 @@ class PseudonymizedProject(Project):
     """
 
     pseudonymizer: TextPseudonymizer
+    #: The original project's imported notes (:func:`imported_notes`), pseudonymized as its memos are.
+    notes: pd.DataFrame
 
 
 @contextmanager
@@ -369,10 +371,13 @@ def pseudonymized_project(project: Project, pseudonymizer: TextPseudonymizer) ->
         codebook = project.codebook()
     except ProjectError:
         codebook = None
+    notes = imported_notes(project)
     pseudonymizer.learn([r["text"] for r in rows["documents"]] + [r["memo"] for r in rows["decisions"]]
-                        + [r["quote"] for r in rows["decisions"]],
+                        + [r["quote"] for r in rows["decisions"]]
+                        + [str(t) for c in ("text", "name", "quote") for t in notes[c].dropna()],
                         speakers=[r["speaker"] for r in rows["segments"]])
     hidden = _pseudonymized_rows(pseudonymizer, rows)
+    hidden_notes = _pseudonymized_notes(pseudonymizer, rows, notes)
     folder = tempfile.mkdtemp(prefix="qualcode-pseudonymized-")  # private to this user (0700)
     name = pseudonymizer.transform_id(Path(project.path).stem)
     try:
@@ -380,6 +385,7 @@ def pseudonymized_project(project: Project, pseudonymizer: TextPseudonymizer) ->
             path_in(folder, name, suffix=".qualcode", fallback="project"), hidden,
             pseudonymizer.transform_codebook(codebook) if codebook is not None else None)
         view.pseudonymizer = pseudonymizer
+        view.notes = hidden_notes
         try:
             yield view
         finally:
@@ -388,15 +394,41 @@ def pseudonymized_project(project: Project, pseudonymizer: TextPseudonymizer) ->
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _pseudonymized_rows(pseudonymizer: TextPseudonymizer, rows: dict[str, list[dict]]) -> dict[str, list[dict]]:
-    """The project's stored rows with every name replaced and every offset moved with its words."""
+def _pseudonymized_notes(pseudonymizer: TextPseudonymizer, rows: dict[str, list[dict]],
+                         notes: pd.DataFrame) -> pd.DataFrame:
+    """Imported notes with every name replaced as in memos (texts, titles, authors as coders, words) and each
+    annotation's offsets moved with the words of its document; its document id as the documents' ids are."""
     p = pseudonymizer
+    if not len(notes):
+        return notes
+    new_ids = _pseudonymized_ids(p, rows)
+    movers = {d["doc_id"]: p.mover(d["text"])[1] for d in rows["documents"]}
+    out = notes.copy()
+    for column in ("text", "name", "quote", "author"):
+        out[column] = [p.transform(v) if isinstance(v, str) else v for v in notes[column].astype(object)]
+    out["doc_id"] = [new_ids.get(d, p.transform_id(d)) if isinstance(d, str) else d
+                     for d in notes["doc_id"].astype(object)]
+    for column in ("start", "end"):
+        out[column] = [movers[d](int(v)) if isinstance(d, str) and d in movers and not pd.isna(v) else v
+                       for d, v in zip(notes["doc_id"].astype(object), notes[column].astype(object), strict=True)]
+    return check(out.astype(notes.dtypes.to_dict()), "imported_notes")
+
+
+def _pseudonymized_ids(p: TextPseudonymizer, rows: dict[str, list[dict]]) -> dict[str, str]:
+    """Each document's id → its pseudonymized id (a name's pseudonym may make two ids equal: kept apart)."""
     ids: dict[str, str] = {}
     for doc in rows["documents"]:
         new = p.transform_id(doc["doc_id"])
-        while new in ids.values():  # a name's pseudonym may make two ids equal: keep them apart
+        while new in ids.values():
             new += "_"
         ids[doc["doc_id"]] = new
+    return ids
+
+
+def _pseudonymized_rows(pseudonymizer: TextPseudonymizer, rows: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    """The project's stored rows with every name replaced and every offset moved with its words."""
+    p = pseudonymizer
+    ids = _pseudonymized_ids(p, rows)
     texts, movers = {}, {}
     documents = []
     for doc in rows["documents"]:
@@ -704,11 +736,13 @@ def export_refi_qda(project: Project, path: str | Path, *, lang: str = "es", des
         :func:`pseudonymized_project`): sources' text and names, selections,
         memos, cases, variables and users hold no listed or detected name;
         selections still point at the same words. The notes of an imported
-        project are then left out (warned).
+        project are written pseudonymized the same way (texts, titles, authors).
     for_tool : {None, "qualcoder"}
         ``"qualcoder"`` writes participant-level values on each document only
         (not also on the participant's case), so QualCoder users can filter
-        documents by them (QualCoder links no document to a case it imports).
+        documents by them (QualCoder links no document to a case it imports),
+        and a source's second and later imported memos as journals (QualCoder
+        drops a note a source refers to).
 
     A project imported from another tool (:func:`import_refi_qda`) writes
     back the memos it kept as notes (:func:`imported_notes`: journals,
@@ -738,11 +772,6 @@ def export_refi_qda(project: Project, path: str | Path, *, lang: str = "es", des
     check_writable([path], overwrite=overwrite)
     with reporting(path, "XML (the .qdpx project)"):
         if pseudonymizer is not None and not isinstance(project, PseudonymizedProject):
-            kept = len(imported_notes(project))
-            if kept:  # free text of another tool, not pseudonymized: left out rather than risk a name
-                warnings.warn(f"{path}: the {kept} note(s) imported with this project (journals, annotations …) are "
-                              "not written in a pseudonymized export; export without pseudonymization to keep them.",
-                              QualcodeWarning, stacklevel=2)
             with pseudonymized_project(project, pseudonymizer) as hidden:
                 _write_qdpx(hidden, path, lang=lang, description=description, overwrite=overwrite,
                             for_tool=for_tool)
@@ -759,10 +788,13 @@ def _write_qdpx(project: Project, path: str | Path, *, lang: str, description: s
         codebook = project.codebook()
     except ProjectError:  # documents without codes yet (an imported project that had none): written without codes
         codebook = Codebook(name, title={"es": name, "en": name})
-    # A project imported from another tool writes back the memos it kept as notes (journals, annotations …).
-    data = qdpx_bytes(codebook, project.documents, decisions(project), name=name, lang=lang,
+    # A project imported from another tool writes back the memos it kept as notes (journals, annotations …);
+    # one the other tool left undated is dated when the project was imported (said in a warning).
+    documents = project.documents
+    imported_at = str(documents["added_at"].min()) if "added_at" in documents and len(documents) else None
+    data = qdpx_bytes(codebook, documents, decisions(project), name=name, lang=lang,
                       description=description, roles=project.roles().columns, notes=imported_notes(project),
-                      for_tool=for_tool)
+                      for_tool=for_tool, note_date=imported_at)
     atomic_write_bytes(path, data, overwrite=overwrite)
 
 
@@ -922,6 +954,8 @@ def imported_notes(project: Project) -> pd.DataFrame:
     --------
     >>> qc.imported_notes(project).query("kind == 'annotation'")  # doctest: +SKIP
     """
+    if isinstance(project, PseudonymizedProject):  # the original's notes, pseudonymized with the rest
+        return project.notes
     rows = _import_summary(project).get("notes", [])
     if not rows:
         return empty_table("imported_notes")

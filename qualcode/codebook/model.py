@@ -52,6 +52,9 @@ class Code:
         a trailing ``*`` matches a word family, ``/.../`` is a regular expression.
     color : str, optional
         ``#rrggbb``.
+    codable : bool, default True
+        False for a category that only groups codes (REFI-QDA ``isCodable="false"``): kept so through
+        ``.qdc``/``.qdpx`` and YAML (written there only when false).
 
     Examples
     --------
@@ -68,6 +71,7 @@ class Code:
     keywords: dict[str, list[str]] = field(default_factory=dict)
     negative_keywords: dict[str, list[str]] = field(default_factory=dict)
     color: str | None = None
+    codable: bool = True
     line: int | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -96,6 +100,8 @@ class Code:
         out: dict = {"id": self.id, "label": dict(self.label)}
         if self.color:
             out["color"] = self.color
+        if not self.codable:
+            out["codable"] = False
         for name in TEXT_FIELDS[1:]:
             out[name] = dict(self.definition if name == "definition" else getattr(self, name))
         for name in LIST_FIELDS:

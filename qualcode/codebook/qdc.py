@@ -136,7 +136,7 @@ def code_description(code: Code, form: str = "yaml", *, lang: str = "es") -> str
     check_description_form(form)
     if form == "plain":
         return _plain_description(code, lang)
-    block = {"id": code.id, **{k: v for k, v in code.to_dict().items() if k not in ("id", "color")}}
+    block = {"id": code.id, **{k: v for k, v in code.to_dict().items() if k not in ("id", "color", "codable")}}
     # Characters XML cannot hold would reach the file as YAML escapes ("\\uD800") that the reader refuses:
     # replaced here as in every other written field (and counted), so the block always reads back.
     return _MARK + "\n" + _dump(_clean(block, "code descriptions"))
@@ -357,7 +357,7 @@ def qdc_bytes(codebook: Codebook, *, lang: str = "es", description: str = "yaml"
         el.set("guid", code_guid(code.id))
         other = next(x for x in LANGS if x != lang)
         el.set("name", clean_text(code.label[lang] or code.label[other] or code.id, "code names"))
-        el.set("isCodable", "true")
+        el.set("isCodable", "true" if code.codable else "false")
         if code.color:
             el.set("color", code.color)
         desc = etree.SubElement(el, f"{{{NS}}}Description")
@@ -556,6 +556,8 @@ def read_codebook_xml(root: etree._Element, *, name: str, stem: str) -> tuple[Co
             entry["id"] = code_id
             entry["parent"] = parent_id
             entry["color"] = el.get("color")
+            if (el.get("isCodable") or "true").strip().lower() in ("false", "0"):  # a category: kept so
+                entry["codable"] = False
             entry["line"] = el.sourceline
             guid_to_id[guid_key(el.get("guid"))] = code_id
             entries.append(entry)

@@ -24,7 +24,7 @@ from .regex import KeywordRegexError, compile_keyword_regex
 
 __all__ = ["CODE_FIELDS", "build_codebook", "check_keyword", "language_gaps", "warn_language_gaps"]
 
-CODE_FIELDS = ("id", "label", "color", *TEXT_FIELDS[1:], *LIST_FIELDS, "codes")
+CODE_FIELDS = ("id", "label", "color", "codable", *TEXT_FIELDS[1:], *LIST_FIELDS, "codes")
 _COLOR = re.compile(r"^#([0-9a-fA-F]{6}|[0-9a-fA-F]{3})$")
 _WORD = re.compile(r"[^\W_]+(?:\*)?|\*", re.UNICODE)
 
@@ -233,7 +233,11 @@ def build_codebook(meta: dict, entries: Sequence[dict], *, source: str | None = 
         if color is not None and (not isinstance(color, str) or not _COLOR.match(color)):
             _issue(issues, cid, "color", where, f"color {color!r} is not '#rrggbb'")
             color = None
-        codes.append(Code(cid, color=color, line=entry.get("line") or entry.get("row"), **values))
+        codable = entry.get("codable", True)
+        if not isinstance(codable, bool):
+            _issue(issues, cid, "codable", where, f"codable {codable!r} is not true or false")
+            codable = True
+        codes.append(Code(cid, color=color, codable=codable, line=entry.get("line") or entry.get("row"), **values))
 
     if not seen and not issues:
         _issue(issues, None, "codes", None, "the codebook has no codes")

@@ -362,6 +362,7 @@ class _Reader:
         # Per GUID a case's SourceRef names but no source has: the case's (variables, memo), linked later if can be.
         self.case_of_unlinked: dict[str, list[tuple[dict[str, Any], tuple[str, str, str | None, str | None] | None]]]
         self.case_of_unlinked = {}
+        self.used_links: set[int] = set()  # the <Link>s taken as annotations (by id of the element)
         self.read_sources: list[_Source] = []  # the sources imported as documents (set once they are)
         self.users = {_key(u.get("guid")): (u.get("name") or "imported")
                       for users in _children(root, "Users") for u in _children(users, "User")}
@@ -500,6 +501,10 @@ class _Reader:
                         _key(part.get("guid")) or _key(el.get("guid"))
                     out.append(_Source(part, _key(el.get("guid")) if k == 0 else _key(part.get("guid")), name,
                                        el if k == 0 else part))
+                if texts:
+                    self.issues.add(f"a {kind} imported as the plain text the file gives for it", el.sourceline,
+                                    outcome="converted", why="qualcode codes text: the document is that text "
+                                    "(its pages, layout and pictures are not kept); selections on it are read")
                 self._report_media(el, kind, imported_text=bool(texts))
         return out
 
@@ -536,9 +541,13 @@ class _Reader:
         attributes: dict[str, dict[str, Any]] = {}
         memos: dict[str, list[tuple[str, str, str | None, str | None]]] = {}
         unlinked: dict[str, list[int | None]] = {}
+        by_guid = {s.guid: s for s in sources}
+        case_column = self._case_column(by_guid, variables)
         for block in _children(self.root, "Cases"):
             for case in _children(block, "Case"):
                 values = _values(case, variables)
+                if case_column is not None:  # the case itself (its name) kept: it goes back out as a <Case>
+                    values = {case_column: (case.get("name") or "").strip() or f"case_{case.sourceline}", **values}
                 description = _text_of(_first(case, "Description"))
                 memo = ((case.get("name") or "case", description, self._user(case.get("creatingUser")),
                          case.get("creationDateTime")) if description else None)
@@ -548,9 +557,14 @@ class _Reader:
                         unlinked.setdefault(target, []).append(ref.sourceline)
                         self.case_of_unlinked.setdefault(target, []).append((values, memo))
                         continue
+                    if case_column is not None and case_column in attributes.get(target, {}):
+                        self.issues.add("a document in several cases", ref.sourceline, repr(by_guid[target].name),
+                                        outcome="changed", why=f"qualcode keeps one case per document: "
+                                        f"{case_column!r} holds the last case that names it")
                     attributes.setdefault(target, {}).update(values)
                     if memo is not None:
                         memos.setdefault(target, []).append(memo)
+                        memo = None  # one note per case (on its first document), not one per document
                 if not _children(case, "SourceRef") and (values or memo):
                     self.sourceless.append((case.sourceline, values, memo))
                 n_codes = len(_children(case, "CodeRef"))
@@ -562,6 +576,41 @@ class _Reader:
                     self.issues.add("a selection assigned to a case", case.sourceline, count=n_selections,
                                     why="qualcode keeps cases as document attributes, not parts of texts")
         return attributes, memos, unlinked
+
+    def _case_column(self, sources: dict[str, _Source], variables: dict[str, str]) -> str | None:
+        """The attribute that keeps each case's name, or None when every case's values already name it.
+
+        A case whose name is one of its values (or of all its sources' values), as qualcode and QualCoder write
+        them, is carried by that variable. Otherwise the case's name becomes the ``participant`` attribute
+        (``case`` when the file has a variable of that name), so cases and their members survive a trip.
+        """
+        linked = []
+        for block in _children(self.root, "Cases"):
+            for case in _children(block, "Case"):
+                refs = [sources[t] for t in (_key(r.get("targetGUID")) for r in _children(case, "SourceRef"))
+                        if t in sources]
+                if refs:
+                    linked.append((case, refs))
+        if not linked:
+            return None
+
+        def carried(case: etree._Element, refs: list[_Source]) -> bool:
+            name = (case.get("name") or "").strip()
+            own = {str(v).strip() for v in _values(case, variables).values() if v is not None}
+            return bool(name) and (name in own or all(
+                name in {str(v).strip() for v in _values(s.owner, variables).values() if v is not None}
+                for s in refs))
+
+        if all(carried(case, refs) for case, refs in linked):
+            return None
+        taken = {v.casefold() for v in variables.values()}
+        column = "participant" if "participant" not in taken else "case"
+        while column.casefold() in taken:
+            column = f"{column}_"
+        self.issues.add("cases (their names and documents)", linked[0][0].sourceline, repr(column),
+                        outcome="imported as attribute", count=len(linked),
+                        why=f"each case's documents have its name in the attribute {column!r}; exported back as cases")
+        return column
 
     def _wanted_members(self, sources: list[_Source], unlinked: dict[str, list[int | None]]) -> dict[str, str]:
         """Which archive member holds each source's text, each note's text, and each file a case names."""
@@ -686,22 +735,27 @@ class _Reader:
                             outcome=outcome, why=how, count=n)
         return chosen
 
-    def _note_links(self) -> dict[str, list[str]]:
-        """Selection GUID → the notes a <Link> ties to it (NVivo's annotations)."""
-        out: dict[str, list[str]] = {}
+    def _note_links(self) -> dict[str, list[tuple[str, etree._Element]]]:
+        """Selection GUID → the notes a <Link> ties to it, with the link (NVivo's annotations).
+
+        A note something refers to by a ``<NoteRef>`` (the project's memo, a source's, a code's) has its place
+        already: its link is not taken (and is reported as a link qualcode does not keep).
+        """
+        out: dict[str, list[tuple[str, etree._Element]]] = {}
         notes = self._note_elements()
+        referred = {_key(r.get("targetGUID")) for r in self.root.iter() if _local(r) == "NoteRef"}
         for block in _children(self.root, "Links"):
             for link in _children(block, "Link"):
                 origin, target = _key(link.get("originGUID")), _key(link.get("targetGUID"))
-                if origin in notes:
-                    out.setdefault(target, []).append(origin)
-                elif target in notes:
-                    out.setdefault(origin, []).append(target)
+                if origin in notes and origin not in referred:
+                    out.setdefault(target, []).append((origin, link))
+                elif target in notes and target not in referred:
+                    out.setdefault(origin, []).append((target, link))
         return out
 
     def _document(self, source: _Source, doc_ids: set[str], variables: dict[str, str],
                   doc_attributes: dict[str, dict[str, Any]], guid_to_code: dict[str, str], codebook: Codebook | None,
-                  links: dict[str, list[str]]) -> tuple[ReadDocument, list[tuple[Any, ...]]]:
+                  links: dict[str, list[tuple[str, etree._Element]]]) -> tuple[ReadDocument, list[tuple[Any, ...]]]:
         issues, name, text = self.issues, source.name, source.text or ""
         wanted_id = Path(name).stem if name.lower().endswith(_SUFFIXES) else name
         doc_id = _free_id(wanted_id, doc_ids)
@@ -718,8 +772,8 @@ class _Reader:
         rows: list[tuple[Any, ...]] = []
         for owner in {id(source.element): source.element, id(source.owner): source.owner}.values():
             memo = _text_of(_first(owner, "Description"))
-            if memo:
-                self._note(doc_id, "source memo", name, self._user(owner.get("creatingUser")),
+            if memo:  # named by its document, the name it goes back out under (a PDF's name loses ".pdf")
+                self._note(doc_id, "source memo", doc_id, self._user(owner.get("creatingUser")),
                            owner.get("creationDateTime"), None, None, None, memo)
             for ref in _children(owner, "NoteRef"):
                 self._source_note(source, _key(ref.get("targetGUID")), ref.sourceline)
@@ -734,11 +788,23 @@ class _Reader:
             memos: list[str] = [_text_of(_first(selection, "Description"))]
             memos += [self._note_text(_key(r.get("targetGUID")), r.sourceline, "a selection")
                       for r in _children(selection, "NoteRef")]
-            memos += [self.notes.texts.get(g, "") for g in links.get(_key(selection.get("guid")), [])]
-            self.notes.used.update(links.get(_key(selection.get("guid")), []))
+            for guid, link in links.get(_key(selection.get("guid")), []):
+                # A note tied to the words by a Link (NVivo's annotation): an annotation with its own name, author
+                # and date, never a coding's memo (it is not the coder's).
+                note = self._note_elements()[guid]
+                linked = self.notes.texts.get(guid, "")
+                if linked.strip():
+                    self.notes.used.add(guid)
+                    self.used_links.add(id(link))
+                    self._note(doc_id, "annotation", note.get("name") or selection.get("name") or "",
+                               self._user(note.get("creatingUser") or selection.get("creatingUser")),
+                               note.get("creationDateTime"), start, end, text[start:end], linked)
             codings = _children(selection, "Coding")
             if not codings:
                 said = _join(memos)
+                if not said and any(self.notes.texts.get(g, "").strip()
+                                    for g, _ in links.get(_key(selection.get("guid")), [])):
+                    continue  # its annotation is the linked note's
                 if said:  # MAXQDA's and NVivo's annotations: a selection with a memo and no code
                     self._note(doc_id, "annotation", selection.get("name") or "",
                                self._user(selection.get("creatingUser")), selection.get("creationDateTime"),
@@ -875,15 +941,18 @@ class _Reader:
                 continue
             self._note(None, "journal", note.get("name") or "", self._user(note.get("creatingUser")),
                        note.get("creationDateTime"), None, None, None, text)
-        notes = self._note_elements()
         for block in _children(root, "Links"):
             for link in _children(block, "Link"):
-                if _key(link.get("originGUID")) in notes or _key(link.get("targetGUID")) in notes:
+                if id(link) in self.used_links:  # a note's link to words: its annotation
                     continue
                 issues.add("a link between two items", link.sourceline, repr(link.get("name") or ""),
                            why="qualcode keeps no links; the linked items themselves are imported when they can be")
         for block in _children(root, "Sets"):
             for item in _children(block, "Set"):
+                n_notes = len(_children(item, "MemberNote"))
+                if n_notes:
+                    issues.add("a note in a set", item.sourceline, repr(item.get("name") or ""), count=n_notes,
+                               why="qualcode keeps no sets of notes; the notes themselves are imported")
                 n_codes = len(_children(item, "MemberCode"))
                 if n_codes and not is_codebook_set(item):  # qualcode's own codebook metadata: read by read_qdc
                     issues.add("a set of codes (code group)", item.sourceline, repr(item.get("name") or ""),
@@ -929,6 +998,10 @@ class _Reader:
         self.note_rows.append((doc_id, kind, name, author, created, start, end, quote, text))
         self.issues.add(f"a memo ({kind})", None, outcome="imported as note",
                         why="qualcode keeps it with the project: qc.imported_notes(project)")
+        if not (created or "").strip():
+            self.issues.add("a memo with no date", None, kind, outcome="imported as note",
+                            why="the file gives it no creationDateTime; an export dates it when the project was "
+                            "imported (REFI-QDA tools need a date)")
 
 
 def _join(parts: Iterable[str]) -> str | None:
@@ -970,10 +1043,14 @@ def _fit(sources: list[_Source], units: str) -> tuple[int, int, str]:
     """How many selections fit a reading: by the words the file stores for them if any, else by word boundaries."""
     named = 0
     matched = bounded = total = 0
+    # Coded selections only (an annotation's name is its title, not its words), unless the file has none.
+    coded = any(_children(s, "Coding") for source in sources for s in _children(source.element, "PlainTextSelection"))
     for source in sources:
         text = source.text or ""
         reading = _Positions(text, units)
         for selection in _children(source.element, "PlainTextSelection"):
+            if coded and not _children(selection, "Coding"):
+                continue
             total += 1
             try:
                 a = reading.to_text(_position(selection, "startPosition", ""))

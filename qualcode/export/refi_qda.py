@@ -60,7 +60,7 @@ if TYPE_CHECKING:
     from lxml import etree
 
 __all__ = ["FOR_TOOLS", "PER_DOCUMENT_ROLES", "SOURCES_FOLDER", "check_for_tool", "is_xsd_datetime", "qde_bytes",
-           "qdpx_bytes", "validate_qde", "variable_levels"]
+           "qdpx_bytes", "validate_qde", "variable_levels", "variable_type"]
 
 NS = "urn:QDA-XML:project:1.0"
 _NAMESPACE = uuid.UUID("0b7c2c9e-58e4-4f7e-8f6a-3f9d7a1e2b44")
@@ -79,13 +79,73 @@ def validate_qde(data: bytes, *, name: str = "project.qde") -> list[str]:
     return [f"line {e.line}: {e.message}" for e in schema.error_log]
 
 
-def _variable_value(parent: etree._Element, attribute: str, value: object, integer: bool) -> None:
+def _variable_value(parent: etree._Element, attribute: str, value: object, kind: str) -> None:
     from lxml import etree
 
     value_el = etree.SubElement(parent, f"{{{NS}}}VariableValue")
     etree.SubElement(value_el, f"{{{NS}}}VariableRef").set("targetGUID", _guid("variable", attribute))
-    kind = "IntegerValue" if integer else "TextValue"
-    etree.SubElement(value_el, f"{{{NS}}}{kind}").text = _x(value, "attribute values")
+    if kind == "Boolean":
+        text = str(value).strip().lower()
+    elif kind == "Float":
+        text = _decimal(value)
+    elif kind in ("Integer", "Date", "DateTime"):
+        text = str(value).strip()
+    else:
+        text = _x(value, "attribute values")
+    etree.SubElement(value_el, f"{{{NS}}}{kind}Value").text = text
+
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _decimal(value: object) -> str:
+    """A float as xsd:decimal (no exponent): 1e-05 → 0.00001."""
+    number = float(str(value))
+    text = repr(number)
+    if "e" in text.lower():  # repr's exponent form is not xsd:decimal
+        text = format(number, ".20f").rstrip("0").rstrip(".")
+    return text
+
+
+def variable_type(values: pd.Series) -> str:
+    """The REFI-QDA ``typeOfVariable`` of an attribute column: what every value it holds is.
+
+    ``Integer`` (an integer column), ``Float`` (a float column), ``Boolean`` (true/false),
+    ``Date`` (YYYY-MM-DD), ``DateTime`` (xsd:dateTime), else ``Text``; an empty column is Text. So a tool that
+    sorts or filters by type (dates by time, ages as numbers) gets them so, and qualcode reads each back as it was.
+
+    Examples
+    --------
+    >>> variable_type(pd.Series(["2024-03-15", None])), variable_type(pd.Series([41, 55], dtype="Int64"))
+    ('Date', 'Integer')
+    """
+    dtype = str(values.dtype)
+    present = [v for v in values.tolist() if not _missing(v)]
+    if not present:
+        return "Text"
+    if dtype in ("Int64", "int64", "int32"):
+        return "Integer"
+    if dtype in ("bool", "boolean"):
+        return "Boolean"
+    if dtype.startswith(("float", "Float")):
+        finite = all(float(v) == float(v) and abs(float(v)) != float("inf") for v in present)
+        return "Float" if finite else "Text"
+    texts = [str(v).strip() for v in present]
+    if all(t in ("true", "false") for t in texts):
+        return "Boolean"
+    if all(_ISO_DATE.fullmatch(t) and _valid_date(t) for t in texts):
+        return "Date"
+    if all(is_xsd_datetime(t) for t in texts):
+        return "DateTime"
+    return "Text"
+
+
+def _valid_date(text: str) -> bool:
+    try:
+        datetime.strptime(text, "%Y-%m-%d")
+    except ValueError:
+        return False
+    return True
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -169,7 +229,8 @@ def variable_levels(documents: pd.DataFrame, *, roles: Mapping[str, str] | None 
 
 def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFrame, *, name: str,
               lang: str = "es", description: str = "yaml", roles: Mapping[str, str] | None = None,
-              notes: pd.DataFrame | None = None, for_tool: str | None = None) -> tuple[bytes, dict[str, str]]:
+              notes: pd.DataFrame | None = None, for_tool: str | None = None,
+              note_date: str | None = None) -> tuple[bytes, dict[str, str]]:
     """The ``project.qde`` XML of a study and the plain text of its sources (not yet validated).
 
     What other tools read where (checked against QualCoder's own importer): one ``<PlainTextSelection>``
@@ -215,9 +276,15 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
         Memos with no coding (table ``imported_notes``: :func:`qualcode.imported_notes`); none by default.
     for_tool : {None, "qualcoder"}
         ``"qualcoder"``: participant-level values only on each document, not on the ``<Case>`` (which keeps
-        its name, documents and memo). QualCoder files a variable found on a case as a case variable and links
+        its name, documents and memo); a source's second and later memos as journals (QualCoder drops a note a
+        source refers to). QualCoder files a variable found on a case as a case variable and links
         no document to a case from a ``.qdpx``, so its users could not filter documents by them; as document
         variables they can. Other tools read case variables from the ``<Case>`` (the default).
+    note_date : str, optional
+        The date (xsd:dateTime) given to a note the other tool wrote without one (REFI-QDA's importers want one on
+        every note): :func:`qualcode.export_refi_qda` gives the time the project was imported. Default: the
+        latest coding's date (2020-01-01 without codings). The import report counts such notes
+        ("a memo with no date") and says how an export dates them.
 
     Returns
     -------
@@ -235,7 +302,8 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
     root.set("origin", f"qualcode {__version__}")
     dated = [str(t) for t in current["created_at"] if is_xsd_datetime(str(t))]
     fallback = max(dated, default=_NO_DATE)
-    placed = _place_notes(notes, documents, codebook, lang, fallback)
+    note_date = note_date if note_date and is_xsd_datetime(note_date) else fallback
+    placed = _place_notes(notes, documents, codebook, lang, note_date)
     coders = sorted(set(current["coder"]) | {n.author for n in placed.all if n.author})
     if coders:
         users = etree.SubElement(root, E("Users"))
@@ -252,7 +320,7 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
         el = etree.SubElement(parents[code.parent_id], E("Code"))
         el.set("guid", code_guid(code.id))
         el.set("name", _x(code.label[lang] or code.label[other] or code.id, "code names"))
-        el.set("isCodable", "true")
+        el.set("isCodable", "true" if code.codable else "false")
         if code.color:
             el.set("color", code.color)
         etree.SubElement(el, E("Description")).text = _x(code_description(code, description, lang=lang),
@@ -262,14 +330,14 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
         parents[code.id] = el
     key, case_level, document_level = variable_levels(documents, roles=roles)
     attributes = [*case_level, *document_level]
-    integer = {a: str(documents[a].dtype) == "Int64" for a in attributes}
+    kinds = {a: variable_type(documents[a]) for a in attributes}
     if attributes and len(documents):
         variables = etree.SubElement(root, E("Variables"))
-        for attribute in [a for a in documents.columns if a in integer]:
+        for attribute in [a for a in documents.columns if a in kinds]:
             var = etree.SubElement(variables, E("Variable"))
             var.set("guid", _guid("variable", attribute))
             var.set("name", _x(attribute, "attribute names"))
-            var.set("typeOfVariable", "Integer" if integer[attribute] else "Text")
+            var.set("typeOfVariable", kinds[attribute])
     with_case = documents[documents[key].notna()] if key else documents.iloc[:0]
     in_case = set(with_case["doc_id"].astype(str))
     # A case memo of a document no participant case holds (the other tool's case had no participant variable):
@@ -299,7 +367,7 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
             first = group.iloc[0]
             for attribute in case_level if for_tool is None else []:
                 if not _missing(first[attribute]):
-                    _variable_value(case, attribute, first[attribute], integer[attribute])
+                    _variable_value(case, attribute, first[attribute], kinds[attribute])
             for doc_id in group["doc_id"]:
                 etree.SubElement(case, E("SourceRef")).set("targetGUID", _guid("source", doc_id))
     # Created with the first document: the schema wants at least one source in <Sources> (a codebook-only study).
@@ -321,7 +389,7 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
             # Its author and date are the source's (where tools, and qualcode's import, read a source memo's).
             if doc_notes[0].author:
                 source.set("creatingUser", _guid("user", doc_notes[0].author))
-            if doc_notes[0].created != fallback:
+            if doc_notes[0].dated:
                 source.set("creationDateTime", doc_notes[0].created)
             etree.SubElement(source, E("Description")).text = doc_notes[0].text
         # Kept exactly (a text file holds any character) but lone surrogates, which UTF-8 cannot encode.
@@ -369,14 +437,16 @@ def qde_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFra
             selection.set("creationDateTime", note.created)
             etree.SubElement(selection, E("Description")).text = note.text
             etree.SubElement(selection, E("NoteRef")).set("targetGUID", note.guid)
-        for note in doc_notes[1:]:
+        # A source's further memos: notes it refers to (the spec's way). QualCoder takes a note a source refers to
+        # for an annotation and drops it (no words to go on): for it they are journals, which it keeps.
+        for note in doc_notes[1:] if for_tool != "qualcoder" else []:
             etree.SubElement(source, E("NoteRef")).set("targetGUID", note.guid)
         # Case-level values go on each of the case's documents too: QualCoder ignores a named case's documents
         # (its <SourceRef>s), so without them there a trip through QualCoder loses every case value.
         for attribute in [*case_level, *document_level]:
             value = documents.at[doc.Index, attribute]
             if not _missing(value):
-                _variable_value(source, attribute, value, integer[attribute])
+                _variable_value(source, attribute, value, kinds[attribute])
     if coding_notes or placed.noted:
         notes_el = etree.SubElement(root, E("Notes"))
         for note_guid, coder, memo, created in coding_notes:
@@ -436,6 +506,7 @@ class _Note:
     start: int | None = None
     end: int | None = None
     alone: bool = True  # a note in <Notes> whose text is a file (journals, project and code memos)
+    dated: bool = True  # False: the other tool gave it no date (``created`` is the export's note_date)
 
 
 @dataclass
@@ -471,7 +542,7 @@ def _date(value: object, fallback: str) -> str:
 
 
 def _place_notes(notes: pd.DataFrame | None, documents: pd.DataFrame, codebook: Codebook, lang: str,
-                 fallback: str) -> _PlacedNotes:
+                 note_date: str) -> _PlacedNotes:
     """Where each imported note goes in the ``.qde`` (see :func:`qde_bytes`), texts cleaned for XML."""
     placed = _PlacedNotes()
     if notes is None or not len(notes):
@@ -500,20 +571,25 @@ def _place_notes(notes: pd.DataFrame | None, documents: pd.DataFrame, codebook: 
         rows.append((rank.get(kind, len(rank)), doc or "", start if start is not None else -1, end or -1, name,
                      author or "", text, kind, doc, start, end, author, row["created_at"]))
     seen: dict[str, int] = {}
-    for *key, kind, doc, start, end, author, created in sorted(rows, key=lambda r: r[:7]):
+    # By kind and document only (a stable sort): a document's source memos keep their order, the first one
+    # going back to the source's <Description> where it came from; the table's order is the file's.
+    for *key, kind, doc, start, end, author, created in sorted(rows, key=lambda r: r[:2]):
         identity = "\0".join(map(str, key))
         seen[identity] = seen.get(identity, 0) + 1
         name, text = str(key[4]), str(key[6])
+        when = _date(created, "")
         note = _Note(_guid("imported-note", f"{identity}\0{seen[identity]}"), kind,
-                     _x(name or kind, "note names"), author and _x(author, "note authors"), _date(created, fallback),
-                     _x(text, "notes"), start, end)
+                     _x(name or kind, "note names"), author and _x(author, "note authors"), when or note_date,
+                     _x(text, "notes"), start, end, dated=bool(when))
         where = f"{kind} {name!r}" + (f" on {doc!r}" if doc else "")
         if kind == "project memo":
             placed.project.append(note)
         elif kind == "code memo" and name in code_of:
             placed.codes.setdefault(code_of[name], []).append(note)
         elif kind in ("case memo", "source memo") and doc in texts:
-            note.alone = False
+            # A case memo is the <Case>'s Description; a source's first memo its Description; any further source
+            # memo a note with its text in a file, as QualCoder reads notes (it ignores a note's PlainTextContent).
+            note.alone = kind == "source memo" and doc in placed.sources
             (placed.cases if kind == "case memo" else placed.sources).setdefault(doc, []).append(note)
         elif kind == "annotation" and doc in texts and start is not None and end is not None \
                 and 0 <= start < end <= len(texts[doc]):
@@ -528,7 +604,8 @@ def _place_notes(notes: pd.DataFrame | None, documents: pd.DataFrame, codebook: 
 
 def qdpx_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFrame, *, name: str,
                lang: str = "es", description: str = "yaml", roles: Mapping[str, str] | None = None,
-               notes: pd.DataFrame | None = None, for_tool: str | None = None) -> bytes:
+               notes: pd.DataFrame | None = None, for_tool: str | None = None, note_date: str | None = None
+               ) -> bytes:
     """A REFI-QDA ``.qdpx`` archive of a study, validated against the official schema (same input, same bytes).
 
     Parameters are those of :func:`qde_bytes` (``notes``: the imported notes to write back). The sources' plain text
@@ -552,7 +629,7 @@ def qdpx_bytes(codebook: Codebook, documents: pd.DataFrame, decisions: pd.DataFr
     ...                   name="estudio")  # doctest: +SKIP
     """
     data, texts = qde_bytes(codebook, documents, decisions, name=name, lang=lang, description=description,
-                            roles=roles, notes=notes, for_tool=for_tool)
+                            roles=roles, notes=notes, for_tool=for_tool, note_date=note_date)
     errors = validate_qde(data)
     if errors:  # pragma: no cover - a bug in this writer
         raise ExchangeFileError(f"internal error: project.qde does not validate: {errors[:3]}")

@@ -7,8 +7,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 import qualcode.codebook as cbm
+from qualcode.cli import app
 from qualcode.errors import CodebookWarning, ExchangeFileError
 from qualcode.io.safe import ZipLimits, read_zip_safely
 
@@ -195,3 +197,26 @@ def test_unreadable_qualcode_block_in_a_qdc_is_said_not_silent(tmp_path):
     with pytest.warns(CodebookWarning, match="qualcode: block is not valid YAML"), \
             contextlib.suppress(qc.errors.CodebookError):
         qc.load_codebook(tmp_path / "y.qdc")
+
+
+_CATEGORY_QDC = '''<?xml version="1.0" encoding="utf-8"?>
+<CodeBook xmlns="urn:QDA-XML:codebook:1.0"><Codes>
+<Code guid="abc00001-0000-4000-8000-000000000001" name="Categoría" isCodable="false">
+ <Code guid="abc00001-0000-4000-8000-000000000002" name="Hoja" isCodable="true"/></Code>
+<Code guid="abc00001-0000-4000-8000-000000000003" name="Suelta"/>
+</Codes></CodeBook>'''
+
+
+def test_not_codable_category_stays_not_codable_through_convert_and_yaml(tmp_path):
+    """``codebook convert cb.qdc out.qdc`` (and through YAML) keeps isCodable="false" on a category; a code without
+    the attribute, or codable, stays codable."""
+    (tmp_path / "cb.qdc").write_text(_CATEGORY_QDC, encoding="utf-8")
+    runner = CliRunner()
+    for source, target in (("cb.qdc", "out.qdc"), ("cb.qdc", "cb.yaml"), ("cb.yaml", "again.qdc")):
+        result = runner.invoke(app, ["codebook", "convert", str(tmp_path / source), str(tmp_path / target)])
+        assert result.exit_code == 0, result.output
+    for written in ("out.qdc", "again.qdc"):
+        text = (tmp_path / written).read_text(encoding="utf-8")
+        assert 'name="Categoría" isCodable="false"' in text
+        assert 'name="Hoja" isCodable="true"' in text and 'name="Suelta" isCodable="true"' in text
+    assert "codable: false" in (tmp_path / "cb.yaml").read_text(encoding="utf-8")

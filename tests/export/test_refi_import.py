@@ -300,7 +300,7 @@ def test_memos_in_every_form_become_coding_memos_or_notes(tmp_path):
     spans = notes.dropna(subset=["start"]).set_index("text")
     assert spans.loc["annotation text", "quote"] == "We share" and spans.loc["NVivo annotation", "quote"] == text[:11]
     assert notes.set_index("kind").loc["project memo", "doc_id"] is pd.NA
-    assert set(qc.import_report(project)["outcome"]) == {"imported as note"}
+    assert set(qc.import_report(project)["outcome"]) == {"imported as note", "imported as attribute"}  # the case
 
 
 def test_import_report_lists_what_has_no_home_with_counts_and_why(tmp_path):
@@ -323,11 +323,14 @@ def test_import_report_lists_what_has_no_home_with_counts_and_why(tmp_path):
                         ("a code given to a whole case", 1), ("a selection assigned to a case", 1)]:
         assert lost.loc[what, "count"] == count, what
         assert lost.loc[what, "why"] and lost.loc[what, "where"].startswith("line ")
-    # The Link ties the research memo to a coded selection: it is that coding's memo, not lost.
-    assert "a link between two items" not in report.index
+    # The Link ties the research memo, which the project refers to, to a coded selection: the memo stays the
+    # project's (not the coder's memo) and the link, not kept, is said.
+    assert lost.loc["a link between two items", "count"] == 1
+    assert "Remember to follow up on diet-related comments." in set(
+        qc.imported_notes(project).query("kind == 'project memo'")["text"])
     quotes = qc.coded_quotes(project).set_index("quote_now")
-    assert quotes.loc["Diet and health", "memo"] == "Remember to follow up on diet-related comments."
-    assert set(qc.imported_notes(project)["kind"]) == {"case memo"}
+    assert quotes.loc["Diet and health", "memo"] is None or pd.isna(quotes.loc["Diet and health", "memo"])
+    assert set(qc.imported_notes(project)["kind"]) == {"case memo", "project memo"}
     # The PDF's plain-text representation and the recording's transcript are documents; the text source's and the
     # transcript's codings are on their words (the transcript's between its two sync points, 0–20).
     assert sorted(project.documents["doc_id"]) == ["Interview 1", "doc", "interview"]
@@ -498,10 +501,11 @@ def test_notes_roundtrip_every_kind_is_written_back_where_the_spec_puts_it_and_r
 
 
 def test_notes_roundtrip_a_case_memo_without_a_participant_comes_back_by_its_case_name(tmp_path):
-    """The other tool's case had no participant variable: the export writes that case (name, memo, documents)."""
+    """The other tool's case had no participant variable: its name becomes the participant attribute, and the
+    export writes that case (name, memo, documents)."""
     path, _ = memos_qdpx(tmp_path)
     first = quiet(import_refi_qda, path, tmp_path / "m.qualcode")
-    assert "participant" not in first.documents.columns
+    assert first.documents["participant"].tolist() == ["Ana"]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         qc.export_refi_qda(first, tmp_path / "a.qdpx")
@@ -646,15 +650,23 @@ def test_real_tool_file_roundtrip_through_qualcode_keeps_documents_codings_and_n
     assert _notes(first) == _notes(again)
 
 
-def test_notes_roundtrip_a_pseudonymized_export_leaves_the_imported_notes_out_and_says_so(tmp_path):
-    """Another tool's free text is not pseudonymized: left out of a pseudonymized export, never silently."""
+def test_notes_roundtrip_a_pseudonymized_export_writes_the_imported_notes_pseudonymized(tmp_path):
+    """Another tool's notes go out pseudonymized like the study's own memos (the case named after a listed
+    name too): written, none lost, no listed name left."""
     path, _ = memos_qdpx(tmp_path)
     first = quiet(import_refi_qda, path, tmp_path / "m.qualcode")
-    with pytest.warns(QualcodeWarning, match="the 8 note.*not written in a pseudonymized export"):
-        qc.export_refi_qda(first, tmp_path / "p.qdpx", pseudonymizer=qc.Pseudonymizer(["Ana"]))
-    qde = zipfile.ZipFile(tmp_path / "p.qdpx").read("project.qde").decode("utf-8")
-    assert not [t for t in ("journal entry", "source memo", "case memo", "NVivo annotation", "project memo") if t in qde]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        qc.export_refi_qda(first, tmp_path / "p.qdpx", pseudonymizer=qc.Pseudonymizer(["Ana"], detect=False))
+    archive = zipfile.ZipFile(tmp_path / "p.qdpx")
+    qde = archive.read("project.qde").decode("utf-8")
+    everything = "\n".join(archive.read(m).decode("utf-8") for m in archive.namelist())
+    assert all(t in everything for t in ("journal entry", "source memo", "case memo", "NVivo annotation",
+                                         "project memo"))
     assert "coding memo (QualCoder)" in qde  # the study's own memos are pseudonymized and written
+    assert "ana" not in everything.casefold().replace("annotation", "") and "<Case " in qde
+    again = quiet(import_refi_qda, tmp_path / "p.qdpx", tmp_path / "p.qualcode")
+    assert len(qc.imported_notes(again)) == len(qc.imported_notes(first)) == 8
 
 
 def test_notes_roundtrip_an_annotation_overlapping_a_coding_stays_an_annotation_and_the_coding_memo_free(tmp_path):

@@ -14,6 +14,7 @@ Needs QualCoder's environment, ``.venv-qualcoder`` (``make qualcoder-venv``; ano
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 import shutil
@@ -760,3 +761,48 @@ def test_roundtrip_keeps_every_imported_note(notes_trip):
     assert kind_now == expected
     spans = {(r.text, r.start, r.end) for r in after.itertuples() if r.kind == "annotation"}
     assert spans == {(r.text, r.start, r.end) for r in before.itertuples() if r.kind == "annotation"}
+
+
+def _trial_builder():
+    """The trial's hand-made file builder (tests/export/test_refi_trial_cases.py), loaded by path: tests are not a
+    package, and one builder keeps the fast and the QualCoder tests on the same input."""
+    path = Path(__file__).parents[1] / "export" / "test_refi_trial_cases.py"
+    spec = importlib.util.spec_from_file_location("refi_trial_cases", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.trial_qdpx
+
+
+@pytest.fixture(scope="module")
+def trial_trip(work) -> Trip:
+    folder = work / "trial"
+    folder.mkdir()
+    source = _trial_builder()(folder / "hand_made.qdpx")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", qc.QualcodeWarning)
+        qc.import_refi_qda(source, folder / "trial.qualcode").close()
+    result = _round_trip("trial", folder / "trial.qualcode", folder, for_tool="qualcoder")
+    with qc.Project.open(folder / "trial.qualcode") as original:
+        result.notes = qc.imported_notes(original)  # type: ignore[attr-defined]
+    yield result
+    if result.back is not None:
+        result.back.close()
+
+
+def test_trial_source_memos_cases_and_notes_survive_qualcoder(trial_trip):
+    """The trial's file (cases, one without a memo; a source memo as Description and one as a named note; an
+    undated note) through QualCoder, written ``--qdpx-for qualcoder``: QualCoder gets both cases, the source's memo and the second source memo (as a
+    journal, from its text file); back in qualcode every note's text and every case are there."""
+    trip = trial_trip
+    trip.require_import()
+    assert sorted(n for (n,) in trip.query("SELECT name FROM cases")) == ["María González", "Pedro Ramírez"]
+    memos = dict(trip.query("SELECT name, memo FROM source"))
+    assert memos["ent_maria"] == "Memo de fuente: hecha en la escuela de María."
+    journals = dict(trip.query("SELECT name, jentry FROM journal"))
+    assert journals.get("Nota de fuente") == "Audio con ruido; María habló bajo."
+    assert journals.get("Nota sin fecha") == "Nota sin fecha de Rosa."
+    back = trip.require_back()
+    assert sorted(qc.imported_notes(back)["text"]) == sorted(trip.notes["text"])  # type: ignore[attr-defined]
+    participants = dict(zip(back.documents["doc_id"], back.documents["participant"], strict=True))
+    assert participants["ent_pedro"] == "Pedro Ramírez" and participants["ent_maria"] == "María González"
