@@ -27,7 +27,7 @@ from .codebook import Codebook, codebook_changes
 from .codebook.qdc import check_description_form
 from .coders import ensemble
 from .coders.base import BaseCoder, participant_units
-from .coders.embedders import BATCH_SIZE, CachedEmbedder, MemoryEmbeddingCache
+from .coders.embedders import BATCH_SIZE, CachedEmbedder, MemoryEmbeddingCache, text_key
 from .coders.ensemble import DEFAULT_MIN_SCORE, DEFAULT_TOP_K
 from .coders.evaluate import DEFAULT_CURVE, DEFAULT_REVIEW, METHODS_EVALUATED, CrossValidation, cross_validate
 from .coders.learned import LearnedCoder
@@ -243,8 +243,7 @@ class _RoundTexts:
         name, cache = self.embedder.name, self.embedder.cache
         new: dict[str, str] = {}
         for text in texts:
-            # The cache's key (qualcode.coders.embedders.CacheKey): 24 hex digits of the text's SHA-256.
-            key = hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
+            key = text_key(text)
             digest = bytes.fromhex(key)
             if digest not in self.seen:
                 self.seen.add(digest)
