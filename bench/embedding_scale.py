@@ -33,20 +33,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-TARGET_RSS_MIB = 2048  # issue 20: a 10M-word round on a laptop
-TARGET_FLOOR_RATIO = 1.5  # issue 20: a whole round within 1.5x the encoder's matmul floor
-
-
-class Clock:
-    """Wall and CPU seconds of a block (this process: the coder runs with one worker here)."""
-
-    def __enter__(self) -> Clock:
-        self.wall, self.cpu = time.perf_counter(), time.process_time()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.wall = time.perf_counter() - self.wall
-        self.cpu = time.process_time() - self.cpu
+# One clock and the issue's targets for every scale bench (this process only: the coder runs with one worker).
+from round_scale import TARGET_FLOOR_RATIO, TARGET_RSS_MIB, Clock  # noqa: E402 - bench/ is on the path above
 
 
 def _rss_mib() -> float:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -141,3 +142,10 @@ class ChatServer:
                 self.wfile.write(data)
 
         return Handler
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 nothing listens on: the URL of a server that is down."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

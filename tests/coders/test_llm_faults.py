@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import socket
 import sys
 import warnings
 from pathlib import Path
@@ -36,11 +35,6 @@ DOC = "int_d02_final"
 CODE = "collaboration"
 ROUND = ["int_d02_final.txt", "int_pa2_final.txt"]
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def quoting(body: dict, n: int) -> Reply:
@@ -98,7 +92,7 @@ FAILING = {
 def failing_url(servers, shape: str) -> str:
     reply = FAILING[shape]
     if reply is None:
-        return f"http://127.0.0.1:{free_port()}/v1"
+        return f"http://127.0.0.1:{llm_server.free_port()}/v1"
     return servers(lambda body, n: reply).url
 
 
@@ -117,7 +111,7 @@ def test_failed_llm_alone_through_python_raises_and_keeps_stored_suggestions(dec
     before = stored(decided)
     with qc.Project.open(decided) as p, pytest.raises(LLMError):
         qc.suggest(p, methods=["llm"], documents=[DOC],
-                   llm=LLMCoder(f"http://127.0.0.1:{free_port()}/v1", "m", backoff=0.01))
+                   llm=LLMCoder(f"http://127.0.0.1:{llm_server.free_port()}/v1", "m", backoff=0.01))
     pd.testing.assert_frame_equal(stored(decided), before)
 
 
@@ -139,7 +133,7 @@ def test_failed_llm_beside_other_methods_keeps_stored_suggestions_of_the_segment
 
 def test_failed_llm_beside_other_methods_exits_1_done_in_part(decided):
     result = runner.invoke(app, ["suggest", str(decided), "--methods", "keyword,llm", "-d", DOC, "-q", "--llm",
-                                 f"http://127.0.0.1:{free_port()}/v1", "--model", "m"])
+                                 f"http://127.0.0.1:{llm_server.free_port()}/v1", "--model", "m"])
     assert result.exit_code == 1, result.output
     assert "warning: LLM coder" in result.output and "kept" in result.output
 
@@ -164,7 +158,7 @@ def test_failed_llm_alone_in_a_round_with_decisions_fails_and_the_same_command_f
         p.accept([some["segment_id"]], [some["code_id"]], coder="ana")
     before = stored(project)
     args = ["round", str(project), str(_round_folder(tmp_path, samples, ROUND[1:], "r2")), "--out",
-            str(tmp_path / "o2"), "--methods", "llm", "-q", "--no-report", "--llm", f"http://127.0.0.1:{free_port()}/v1",
+            str(tmp_path / "o2"), "--methods", "llm", "-q", "--no-report", "--llm", f"http://127.0.0.1:{llm_server.free_port()}/v1",
             "--model", "m"]
     down = runner.invoke(app, args)
     assert down.exit_code == 2, down.output
@@ -184,7 +178,7 @@ def test_round_llm_resume_commands_carry_the_coder_the_methods_and_a_workbook_pa
     out = tmp_path / "out"
     result = runner.invoke(app, ["round", str(project), str(_round_folder(tmp_path, samples, ROUND, "r")), "--out",
                                  str(out), "--methods", "keyword", "-q", "--no-report", "--coder", "ana",
-                                 "--llm", f"http://127.0.0.1:{free_port()}/v1", "--model", "m"])
+                                 "--llm", f"http://127.0.0.1:{llm_server.free_port()}/v1", "--model", "m"])
     assert result.exit_code == 1, result.output
     said = " ".join(result.output.split())
     ask = said.split("ask the LLM again with: ", 1)[1].split(" (answers received", 1)[0]
@@ -292,7 +286,7 @@ def test_llm_error_messages_name_cli_options_in_cli_words(servers, shape):
     scripts = {"timeout": lambda body, n: Reply(WHOLE, delay=1.5),
                "context": lambda body, n: llm_server.error(400, "maximum context length exceeded"),
                "key": lambda body, n: FAILING["key-401"]}
-    url = servers(scripts[shape]).url if shape in scripts else f"http://127.0.0.1:{free_port()}/v1"
+    url = servers(scripts[shape]).url if shape in scripts else f"http://127.0.0.1:{llm_server.free_port()}/v1"
     coder = LLMCoder(url, "m", backoff=0.01, timeout=0.5).fit(CODEBOOK)
     with pytest.raises(LLMError) as caught:
         coder.suggest(one_segment())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import socket
 import sys
 from pathlib import Path
 
@@ -37,11 +36,6 @@ def chat():
     yield server
     server.close()
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def participant_texts(project) -> set[str]:
@@ -92,7 +86,7 @@ def test_cli_suggest_with_llm_server_down_warns_and_stores_the_keyword_suggestio
     path = str(project.path)
     project.close()
     result = runner.invoke(app, ["suggest", path, "--methods", "keyword", "-d", DOC, "--quiet",
-                                 "--llm", f"http://127.0.0.1:{free_port()}/v1", "--model", "m"])
+                                 "--llm", f"http://127.0.0.1:{llm_server.free_port()}/v1", "--model", "m"])
     assert result.exit_code == 1, result.output  # done in part: the LLM's suggestions are missing
     assert "warning: LLM coder" in result.output and "no LLM server answers" in result.output
     with qc.Project.open(path) as reopened:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
-import socket
 import sys
 from pathlib import Path
 
@@ -85,11 +84,6 @@ def chat():
     server.close()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def test_evaluate_measures_the_llm_beside_the_other_methods_on_the_same_folds_and_a_rerun_sends_nothing(codebook,
                                                                                                          chat):
@@ -116,7 +110,7 @@ def test_evaluate_measures_the_llm_beside_the_other_methods_on_the_same_folds_an
 
 def test_evaluate_with_the_llm_server_down_notes_it_and_measures_the_rest(codebook):
     segments, gold = study_tables()
-    down = LLMCoder(f"http://127.0.0.1:{free_port()}/v1", "m", backoff=0.01)
+    down = LLMCoder(f"http://127.0.0.1:{llm_server.free_port()}/v1", "m", backoff=0.01)
     result = cross_validate(segments, codebook, gold, segments["participant"], methods=("keyword",), k=1, folds=2,
                             curve=(), review=(), embedder=HashingEmbedder(), llm=down)
     assert "keyword" in set(result.summary["system"]) and not set(LLM_SYSTEMS) & set(result.summary["system"])
@@ -164,7 +158,7 @@ def test_cli_evaluate_with_llm_prints_it_beside_the_others_and_keeps_its_answers
                          ids=["down", "model-404"])
 def test_cli_evaluate_with_a_failed_llm_warns_and_exits_1_done_in_part(coded_project, reply):
     server = llm_server.ChatServer(lambda body, n: reply) if reply is not None else None
-    url = server.url if server is not None else f"http://127.0.0.1:{free_port()}/v1"
+    url = server.url if server is not None else f"http://127.0.0.1:{llm_server.free_port()}/v1"
     try:
         result = runner.invoke(app, ["evaluate", str(coded_project), "--methods", "keyword", "--k", "1", "--folds",
                                      "2", "--curve", "", "--review", "", "--embedder", "tfidf", "--llm", url,
@@ -230,7 +224,7 @@ def test_round_with_llm_codes_the_new_documents_with_it(tmp_path, samples):
 def test_round_with_llm_server_down_still_writes_the_workbook_and_says_how_to_ask_again(tmp_path, samples):
     project = tmp_path / "study.qualcode"
     assert runner.invoke(app, ["init", str(project)]).exit_code == 0
-    url = f"http://127.0.0.1:{free_port()}/v1"
+    url = f"http://127.0.0.1:{llm_server.free_port()}/v1"
     result = runner.invoke(app, ["round", str(project), str(_round_folder(tmp_path, samples)), "--out",
                                  str(tmp_path / "out"), "--methods", "keyword", "-q", "--no-report", "--llm", url,
                                  "--model", "test-model"])
@@ -259,7 +253,7 @@ def test_round_with_llm_server_down_still_writes_the_workbook_and_says_how_to_as
 def test_run_round_llm_skipped_is_a_warning_and_a_summary_line(tmp_path, samples):
     with qc.Project.create(tmp_path / "p.qualcode") as project:
         project.add_codebook(qc.load_codebook("nic_study"))
-        down = LLMCoder(f"http://127.0.0.1:{free_port()}/v1", "m")
+        down = LLMCoder(f"http://127.0.0.1:{llm_server.free_port()}/v1", "m")
         with pytest.warns(LLMSkippedWarning):
             result = qc.run_round(project, _round_folder(tmp_path, samples), methods=["keyword"], llm=down)
         assert result.llm_skipped and any(line.startswith("LLM skipped for") for line in result.summary())
@@ -271,7 +265,7 @@ def test_round_with_the_llm_alone_and_its_server_down_fails_saying_so_and_the_sa
     project = tmp_path / "study.qualcode"
     assert runner.invoke(app, ["init", str(project)]).exit_code == 0
     folder = _round_folder(tmp_path, samples)
-    port = free_port()
+    port = llm_server.free_port()
     args = ["round", str(project), str(folder), "--out", str(tmp_path / "out"), "--methods", "llm", "-q",
             "--no-report", "--llm", f"http://127.0.0.1:{port}/v1", "--model", "test-model", "--llm-timeout", "5"]
     down = runner.invoke(app, args)
