@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import re
 import struct
+import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -101,8 +102,15 @@ WORD_TOTAL_BYTES = WORD_PART_BYTES + 1 * _MiB
 #: One workbook part (a sheet, the shared strings), streamed by openpyxl's read-only mode: 64 MiB of sheet XML
 #: is ~3 million cells; a survey of 50,000 answers in 20 columns is ~30 MiB.
 WORKBOOK_PART_BYTES = 64 * _MiB
-#: Every part openpyxl reads is held inflated in memory (it never sees the original archive): 256 MiB.
+#: Every part openpyxl reads whole is held inflated in memory (it never sees the original archive): 256 MiB.
 WORKBOOK_TOTAL_BYTES = 256 * _MiB
+#: A worksheet read in read-only mode is streamed row by row from the copy, which spills to a temporary file
+#: beyond :data:`SPOOL_BYTES`, so its budget is disk, not memory (the work stays bounded by the cells a reader
+#: takes, ``io.tables.SHEET_MAX_CELLS``). qualcode's own review workbook takes ~1.5 KB of sheet XML a row:
+#: 323 MiB for the ~200,000 rows of a 10M-word round, which the in-memory budget refused.
+WORKBOOK_STREAMED_PART_BYTES = 2048 * _MiB
+#: A copy of an archive stays in memory up to this size, and goes to a temporary file beyond it.
+SPOOL_BYTES = 64 * _MiB
 #: A codebook workbook is read whole (merged cells need openpyxl's full mode, ~350 B a cell): 16 MiB of sheet
 #: XML is at most ~1.4 million cells, ~500 MiB; a codebook of 5,000 codes with examples is ~5 MiB.
 CODEBOOK_PART_BYTES = 16 * _MiB
@@ -132,6 +140,12 @@ class ZipLimits:
         Sizes below which any ratio is allowed.
     max_member : int, optional
         Inflated bytes of one member (``None``: up to ``max_total``).
+    streamed_member : int, optional
+        Inflated bytes of the members ``streamed`` picks, together: parts the
+        reader streams from a copy on disk instead of holding them (``None``:
+        no member is streamed). They do not count against ``max_total``.
+    streamed : callable, optional
+        Member name → whether the reader streams it.
     what : str
         What the archive is, for messages ("Word file").
     fix : str
@@ -145,11 +159,21 @@ class ZipLimits:
     max_member: int | None = REFI_PART_BYTES
     what: str = "archive"
     fix: str = "export it again from the tool that made it"
+    streamed_member: int | None = None
+    streamed: Callable[[str], bool] | None = None
 
     @property
     def member_budget(self) -> int:
-        """The inflated bytes one member may take."""
+        """The inflated bytes one member held in memory may take."""
         return min(self.max_member or self.max_total, self.max_total)
+
+    def is_streamed(self, name: str) -> bool:
+        """Whether the member ``name`` is streamed from disk (and so has the streamed budget)."""
+        return self.streamed_member is not None and self.streamed is not None and self.streamed(name)
+
+    def budget_for(self, name: str) -> int:
+        """The inflated bytes the member ``name`` may take."""
+        return self.streamed_member if self.is_streamed(name) and self.streamed_member else self.member_budget
 
 
 #: ``.qdpx`` projects and ``.qdc`` codebooks from other tools (the default).
@@ -157,13 +181,17 @@ REFI_LIMITS = ZipLimits(what="REFI-QDA file")
 #: ``.docx`` transcripts.
 WORD_LIMITS = ZipLimits(max_total=WORD_TOTAL_BYTES, max_members=OFFICE_MAX_MEMBERS, max_member=WORD_PART_BYTES,
                         what="Word file", fix="open it in Word or LibreOffice, save a new copy as .docx, and load that")
-#: ``.xlsx`` workbooks read row by row (attributes, surveys, review workbooks).
+_WORKSHEET = re.compile(r"(^|/)worksheets/[^/]+\.xml$", re.IGNORECASE)
+
+#: ``.xlsx`` workbooks read row by row (attributes, surveys, review workbooks): worksheets are streamed.
 WORKBOOK_LIMITS = ZipLimits(max_total=WORKBOOK_TOTAL_BYTES, max_members=OFFICE_MAX_MEMBERS,
                             max_member=WORKBOOK_PART_BYTES, what="Excel workbook",
                             fix="open it in Excel or LibreOffice, save it again as .xlsx, "
-                                "and load that")
-#: ``.xlsx`` codebooks, read whole.
-CODEBOOK_WORKBOOK_LIMITS = replace(WORKBOOK_LIMITS, max_member=CODEBOOK_PART_BYTES)
+                                "and load that",
+                            streamed_member=WORKBOOK_STREAMED_PART_BYTES,
+                            streamed=lambda name: bool(_WORKSHEET.search(name)))
+#: ``.xlsx`` codebooks, read whole: nothing is streamed.
+CODEBOOK_WORKBOOK_LIMITS = replace(WORKBOOK_LIMITS, max_member=CODEBOOK_PART_BYTES, streamed_member=None)
 
 
 def _a(what: str) -> str:
@@ -237,7 +265,7 @@ def _plan(archive: zipfile.ZipFile, name: str, limits: ZipLimits,
           wanted: Callable[[str], bool] | None) -> list[zipfile.ZipInfo]:
     """The members to inflate, after every name and every declared size and ratio is checked."""
     chosen: list[zipfile.ZipInfo] = []
-    total = packed = 0
+    total = packed = streamed = 0
     for info in archive.infolist():
         if not _safe_name(info.filename):
             raise ExchangeFileError(
@@ -246,9 +274,10 @@ def _plan(archive: zipfile.ZipFile, name: str, limits: ZipLimits,
         if info.is_dir() or (wanted is not None and not wanted(info.filename)):
             continue
         member = info.filename
-        if info.file_size > limits.member_budget:
+        budget = limits.budget_for(member)
+        if info.file_size > budget:
             raise _refuse(name, limits, f"member {member!r} would inflate to {_mib(info.file_size)}, more than "
-                                        f"the {_mib(limits.member_budget)} qualcode reads from one part of "
+                                        f"the {_mib(budget)} qualcode reads from one part of "
                                         f"{_a(limits.what)}")
         ratio = info.file_size / max(info.compress_size, 1)
         if info.file_size > limits.ratio_floor and ratio > limits.max_ratio:
@@ -261,6 +290,13 @@ def _plan(archive: zipfile.ZipFile, name: str, limits: ZipLimits,
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
             raise _damaged(name, limits, f"member {member!r} uses compression method {info.compress_type}, "
                                          "which Office and REFI-QDA files never use")
+        if limits.is_streamed(member):
+            streamed += info.file_size
+            if streamed > budget:
+                raise _refuse(name, limits, f"member {member!r} would expand the streamed parts beyond "
+                                            f"{_mib(budget)} (the budget for {_a(limits.what)})")
+            chosen.append(info)
+            continue
         total += info.file_size
         packed += info.compress_size
         if total > limits.max_total:
@@ -278,19 +314,25 @@ class _Counter:
 
     def __init__(self) -> None:
         self.total = 0
+        self.streamed = 0
 
 
 def _inflate(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limits: ZipLimits,
              counter: _Counter) -> Iterator[bytes]:
     """The member's bytes in chunks, counted against the budgets as they are inflated."""
     size = 0
-    budget = min(limits.member_budget, info.file_size)  # zipfile stops at the declared size; so do we
+    streamed = limits.is_streamed(info.filename)
+    budget = min(limits.budget_for(info.filename), info.file_size)  # zipfile stops at the declared size; so do we
     try:
         with archive.open(info) as handle:
             while chunk := handle.read(_CHUNK):
                 size += len(chunk)
-                counter.total += len(chunk)
-                if size > budget or counter.total > limits.max_total or (
+                if streamed:
+                    counter.streamed += len(chunk)
+                else:
+                    counter.total += len(chunk)
+                if size > budget or counter.total > limits.max_total or (streamed and counter.streamed > (
+                        limits.streamed_member or 0)) or (
                         size > limits.ratio_floor and size / max(info.compress_size, 1) > limits.max_ratio):
                     raise _refuse(name, limits, f"member {info.filename!r} inflates to more than its declared "
                                                 f"size or at a ratio above {limits.max_ratio:.0f}:1")
@@ -344,13 +386,16 @@ def read_zip_safely(path: str | Path, *, limits: ZipLimits | None = None,
 
 
 def repack_zip_safely(path: str | Path, *, limits: ZipLimits,
-                      wanted: Callable[[str], bool] | None = None) -> io.BytesIO:
-    """A copy of a zip, in memory and uncompressed, holding only what passed the archive policy.
+                      wanted: Callable[[str], bool] | None = None) -> IO[bytes]:
+    """A copy of a zip, uncompressed, holding only what passed the archive policy.
 
     For libraries that open a package themselves (openpyxl): they read this
     copy, never the original, so every byte they see was inflated here under
     the budgets. Members ``wanted`` refuses (images, embedded files) are kept
-    as empty entries, so the package's relationships still resolve.
+    as empty entries, so the package's relationships still resolve. The copy
+    is in memory up to :data:`SPOOL_BYTES` and in a temporary file beyond
+    (removed when it is closed), so a large streamed worksheet costs disk, not
+    memory.
 
     Raises
     ------
@@ -359,16 +404,21 @@ def repack_zip_safely(path: str | Path, *, limits: ZipLimits,
     """
     name = str(path)
     counter = _Counter()
-    copy = io.BytesIO()
-    with _open_archive(path, name, limits) as archive, zipfile.ZipFile(copy, "w", zipfile.ZIP_STORED) as out:
-        chosen = {info.filename for info in _plan(archive, name, limits, wanted)}
-        for info in archive.infolist():
-            if info.is_dir():
-                continue
-            entry = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
-            with out.open(entry, "w", force_zip64=False) as target:
-                if info.filename in chosen:
-                    for chunk in _inflate(archive, info, name, limits, counter):
-                        target.write(chunk)
+    copy: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 (returned open)
+    try:
+        with _open_archive(path, name, limits) as archive, zipfile.ZipFile(copy, "w", zipfile.ZIP_STORED,
+                                                                           allowZip64=True) as out:
+            chosen = {info.filename for info in _plan(archive, name, limits, wanted)}
+            for info in archive.infolist():
+                if info.is_dir():
+                    continue
+                entry = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+                with out.open(entry, "w", force_zip64=info.file_size > 0x7FFF0000) as target:
+                    if info.filename in chosen:
+                        for chunk in _inflate(archive, info, name, limits, counter):
+                            target.write(chunk)
+    except BaseException:
+        copy.close()  # a refused or damaged archive leaves no temporary file behind
+        raise
     copy.seek(0)
     return copy

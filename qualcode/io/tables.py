@@ -16,12 +16,13 @@ import difflib
 import io
 import re
 import warnings as _warnings
+import weakref
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -116,6 +117,7 @@ SHEET_MAX_ROW = 1_048_576
 _BINARY_PART = re.compile(r"(^|/)(media|embeddings|printerSettings|activeX)/|\.(bin|png|jpe?g|gif|bmp|tiff?|emf|wmf|"
                           r"svg|wdp|jfif|webp|ico|odttf)$", re.IGNORECASE)
 _WORKSHEET_PART = re.compile(r"(^|/)worksheets/[^/]+$")
+_SCAN_CHUNK = 1 << 22  # a sheet is checked 4 MiB at a time
 _ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row\b([^>]*)>")
 _ROW_NUMBER = re.compile(rb"""\sr\s*=\s*["']\s*(\d+)\s*["']""")
 _MERGED = re.compile(rb"""<(?:[A-Za-z_][\w.-]*:)?mergeCell\b[^>]*?\sref\s*=\s*["']\$?([A-Za-z]{1,3})\$?(\d+)"""
@@ -133,7 +135,21 @@ def _column(letters: bytes) -> int:
     return number
 
 
-def _check_sheets(copy: io.BytesIO, path: Path, error: type[QualcodeError], *, merged_budget: int | None) -> None:
+def _tags(archive: zipfile.ZipFile, member: str) -> Iterator[bytes]:
+    """The member's bytes in pieces that each end at a tag's end (``>``): a tag is never cut in two."""
+    carry = b""
+    with archive.open(member) as handle:
+        while chunk := handle.read(_SCAN_CHUNK):
+            data = carry + chunk
+            cut = data.rfind(b">") + 1
+            carry = data[cut:]
+            if cut:
+                yield data[:cut]
+    if carry:
+        yield carry
+
+
+def _check_sheets(copy: IO[bytes], path: Path, error: type[QualcodeError], *, merged_budget: int | None) -> None:
     """Refuse sheets whose rows are stored out of order, repeated or beyond Excel's last row.
 
     openpyxl's read-only mode skips a row stored after a later one (or twice)
@@ -141,37 +157,39 @@ def _check_sheets(copy: io.BytesIO, path: Path, error: type[QualcodeError], *, m
     it, so it is refused with what to do, never read with rows missing. For a
     whole-workbook read (``merged_budget``), merged ranges are sized first:
     openpyxl makes an object for every cell a range covers, and one tag can
-    cover all 17 billion cells of a sheet.
+    cover all 17 billion cells of a sheet. Sheets are scanned a piece at a
+    time: a streamed sheet may be larger than the memory a read may take.
     """
     with zipfile.ZipFile(copy) as archive:
         for member in archive.namelist():
             if not _WORKSHEET_PART.search(member) or not member.lower().endswith(".xml"):
                 continue
-            data = archive.read(member)
-            if merged_budget is not None:
-                covered = 0
-                for found in _MERGED.finditer(data):
-                    first_col, first_row = _column(found.group(1)), int(found.group(2))
-                    last_col = _column(found.group(3)) if found.group(3) else first_col
-                    last_row = int(found.group(4)) if found.group(4) else first_row
-                    covered += (abs(last_col - first_col) + 1) * (abs(last_row - first_row) + 1)
-                    if covered > merged_budget:
-                        raise error(f"{path}: the sheet stored as {member!r} merges more than {merged_budget:,} "
-                                    "cells; qualcode reads sheets up to that size. Unmerge the cells (or delete "
-                                    "the unused rows and columns), save, and load it again.", path=path)
-            last = 0
-            for tag in _ROW_TAG.finditer(data):
-                number = _ROW_NUMBER.search(tag.group(1))
-                row = int(number.group(1)) if number else last + 1
-                if row > SHEET_MAX_ROW:
-                    raise error(f"{path}: the sheet stored as {member!r} has a row numbered {row:,}, beyond Excel's "
-                                f"last row ({SHEET_MAX_ROW:,}); the file is damaged. Open it in Excel or "
-                                "LibreOffice and save it again as .xlsx.", path=path)
-                if row <= last:
-                    raise error(f"{path}: the sheet stored as {member!r} has row {row} after row {last} (rows out "
-                                "of order or repeated), and rows would be skipped. Open it in Excel or LibreOffice "
-                                "and save it again as .xlsx: that stores the rows in order.", path=path)
-                last = row
+            covered = last = 0
+            for data in _tags(archive, member):
+                if merged_budget is not None:
+                    for found in _MERGED.finditer(data):
+                        first_col, first_row = _column(found.group(1)), int(found.group(2))
+                        last_col = _column(found.group(3)) if found.group(3) else first_col
+                        last_row = int(found.group(4)) if found.group(4) else first_row
+                        covered += (abs(last_col - first_col) + 1) * (abs(last_row - first_row) + 1)
+                        if covered > merged_budget:
+                            raise error(f"{path}: the sheet stored as {member!r} merges more than "
+                                        f"{merged_budget:,} cells; qualcode reads sheets up to that size. Unmerge "
+                                        "the cells (or delete the unused rows and columns), save, and load it "
+                                        "again.", path=path)
+                for tag in _ROW_TAG.finditer(data):
+                    number = _ROW_NUMBER.search(tag.group(1))
+                    row = int(number.group(1)) if number else last + 1
+                    if row > SHEET_MAX_ROW:
+                        raise error(f"{path}: the sheet stored as {member!r} has a row numbered {row:,}, beyond "
+                                    f"Excel's last row ({SHEET_MAX_ROW:,}); the file is damaged. Open it in Excel "
+                                    "or LibreOffice and save it again as .xlsx.", path=path)
+                    if row <= last:
+                        raise error(f"{path}: the sheet stored as {member!r} has row {row} after row {last} (rows "
+                                    "out of order or repeated), and rows would be skipped. Open it in Excel or "
+                                    "LibreOffice and save it again as .xlsx: that stores the rows in order.",
+                                    path=path)
+                    last = row
     copy.seek(0)
 
 
@@ -210,19 +228,29 @@ def open_workbook(path: str | Path, *, error: type[QualcodeError] = TranscriptFo
 
     path = Path(path)
     check_office_container(path, "Excel")
+    if not read_only:  # a whole-workbook read holds every sheet in memory: none is streamed
+        limits = replace(limits, streamed_member=None)
     try:
         copy = repack_zip_safely(path, limits=limits, wanted=_workbook_part)
     except ExchangeFileError as exc:
         raise error(str(exc), path=path) from None
-    _check_sheets(copy, path, error, merged_budget=None if read_only else max_cells)
     try:
+        _check_sheets(copy, path, error, merged_budget=None if read_only else max_cells)
         with _warnings.catch_warnings():
             # Pictures are left out on purpose (openpyxl says it drops them); other warnings name no file.
             _warnings.filterwarnings("ignore", category=UserWarning, module="openpyxl")
             book = load_workbook(copy, read_only=read_only, data_only=data_only, keep_links=False)
+    except QualcodeError:
+        copy.close()
+        raise
     except Exception as exc:  # openpyxl raises many kinds for damaged files
+        copy.close()
         raise error(f"{path}: the Excel file is damaged or not a real .xlsx ({type(exc).__name__}: {exc}). "
                     "Open it in Excel or LibreOffice and save it again as .xlsx.", path=path) from None
+    if read_only:  # rows are read from the copy as they are asked for: it lives as long as the workbook
+        weakref.finalize(book, copy.close)
+    else:
+        copy.close()
     if not book.worksheets:
         # openpyxl opens a workbook part that lists no sheet (or is not a workbook at all) as an empty book;
         # every reader needs a worksheet, and Excel never saves a workbook without one (charts alone included).

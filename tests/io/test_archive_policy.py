@@ -158,9 +158,8 @@ def test_repacked_workbook_holds_only_checked_parts(tmp_path):
         for info in old.infolist():
             new.writestr(info.filename, old.read(info.filename))
         new.writestr("xl/media/image1.png", b"\x89PNG" + b"\0" * 5000)
-    copy = repack_zip_safely(tmp_path / "pic.xlsx", limits=WORKBOOK_LIMITS,
-                             wanted=lambda name: not name.endswith(".png"))
-    with zipfile.ZipFile(copy) as archive:
+    with repack_zip_safely(tmp_path / "pic.xlsx", limits=WORKBOOK_LIMITS,
+                           wanted=lambda name: not name.endswith(".png")) as copy, zipfile.ZipFile(copy) as archive:
         assert archive.read("xl/media/image1.png") == b""  # present, never inflated
         assert archive.getinfo(arc.SHEET).compress_type == zipfile.ZIP_STORED
         assert b"<sheetData>" in archive.read(arc.SHEET)
