@@ -343,7 +343,19 @@ def _retry_after(value: str | None) -> float | None:
         return None  # an HTTP date: the doubling pause is used instead
 
 
+def _empty(url: str, what: str) -> LLMError:
+    """An HTTP 200 with nothing in it: what a server sends when its model is not loaded, failed to load, or
+    ran out of context before writing a word; the URL is right, so a hint about ``/v1`` would mislead."""
+    return LLMError(f"the LLM server at {url} sent an empty answer ({what}) for a request: check that the model is "
+                    "loaded and answers (the server's log; for Ollama: ollama ps) and that its context size holds "
+                    "the prompt (for Ollama: OLLAMA_CONTEXT_LENGTH=32768), or send less (codebook_examples= / "
+                    "--llm-examples), then run the same command again (answers already received are kept).",
+                    url=url)
+
+
 def _json_answer(raw: bytes, url: str, sent: str = "") -> dict[str, Any]:
+    if not raw.strip():
+        raise _empty(url, "HTTP 200 with an empty body")
     if len(raw) > MAX_ANSWER_BYTES:
         raise LLMError(f"the LLM server at {url} sent more than {MAX_ANSWER_BYTES // 2**20} MB for one answer; "
                        "is the URL an OpenAI-compatible chat endpoint?", url=url)
@@ -359,12 +371,16 @@ def _json_answer(raw: bytes, url: str, sent: str = "") -> dict[str, Any]:
 
 
 def _reply(answer: dict[str, Any], form: str, url: str) -> ChatReply:
+    if isinstance(answer.get("choices"), list) and not answer["choices"]:
+        raise _empty(url, "no choices")
     try:
         choice = answer["choices"][0]
         text = choice["message"]["content"]
     except (KeyError, IndexError, TypeError):
         raise LLMError(f"the LLM server at {url} sent no choices[0].message.content; is it OpenAI-compatible?",
                        url=url) from None
+    if text is None or (isinstance(text, str) and not text.strip()):
+        raise _empty(url, "no text in choices[0].message.content")
     usage = answer.get("usage") if isinstance(answer.get("usage"), dict) else {}
     prompt_tokens = usage.get("prompt_tokens") if usage else None
     return ChatReply(text=text if isinstance(text, str) else "", form=form,
