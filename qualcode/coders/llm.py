@@ -41,7 +41,9 @@ Few-shot
 Cache
     Each answer is kept by a hash of everything the answer depends on: model, :data:`PROMPT_VERSION`,
     codebook version, language, the segment's text, its question and the examples shown. A re-run sends
-    nothing already answered; answers that could not be read are not kept (a re-run asks again).
+    nothing already answered; answers that could not be read are not kept (a re-run asks again), nor answers
+    with no usable evidence (codes proposed, none with a quote found in the segment: a translation, a
+    paraphrase), which count neither as suggestions nor as a ``none`` for the calibration.
 """
 
 from __future__ import annotations
@@ -253,6 +255,7 @@ class LLMReport:
     n_fuzzy: int = 0
     n_too_many: int = 0
     n_kept: int = 0
+    n_no_evidence: int = 0
     response_format: str | None = None
     errors: list[str] = field(default_factory=list)
     failed_segments: list[str] = field(default_factory=list)
@@ -278,6 +281,9 @@ class LLMReport:
         if self.n_not_in_text or self.n_no_quote:
             parts.append(f"{_n(self.n_not_in_text, 'quote')} not in the segment and {self.n_no_quote} without a "
                          f"quote dropped (hallucination rate {self.hallucination_rate:.1%})")
+        if self.n_no_evidence:
+            parts.append(f"{_n(self.n_no_evidence, 'answer')} with no usable evidence (codes proposed, none with a "
+                         "quote found in the segment: not kept; a re-run asks again)")
         if self.n_too_many:
             parts.append(f"{_n(self.n_too_many, 'code')} beyond {MAX_CODES_PER_ANSWER} in one answer dropped")
         if self.n_unreadable:
@@ -872,6 +878,7 @@ class LLMCoder(BaseCoder):
         self.n_examples_ = len(self.examples_.texts)
         self.report_ = LLMReport()
         self._answers: dict[str, str] = {}
+        self._unusable: dict[str, str] = {}  # this suggest's answers with no usable evidence (never kept)
         self.codebook_version_ = codebook.version
         decided = [] if decisions is None or decisions.empty else sorted({str(s) for s in decisions["segment_id"]})
         self.known_ = self._held_states(decided)
@@ -964,7 +971,8 @@ class LLMCoder(BaseCoder):
                                        budget=self.few_shot_chars)
         users = [segment_prompt(t, q, lang, s) for t, q, lang, s in zip(texts, asked, langs, shots, strict=True)]
         keys = [self._key(lang, user) for lang, user in zip(langs, users, strict=True)]
-        todo = {k: (lang, user) for k, lang, user in zip(keys, langs, users, strict=True) if k not in self._answers}
+        todo = {k: (lang, user, text) for k, lang, user, text in zip(keys, langs, users, texts, strict=True)
+                if k not in self._answers}
         if todo and self.cache is not None:
             found = self.cache.get(str(self.model), list(todo))
             self._answers.update(found)
@@ -972,6 +980,7 @@ class LLMCoder(BaseCoder):
                 todo.pop(k)
         report.n_cached = len(set(keys)) - len(todo)
         requests_before = self.client_.n_requests
+        self._unusable = {}
         failures = self._ask(todo, report)
         report.n_requests = self.client_.n_requests - requests_before
         report.response_format = None if not report.n_asked else report.response_format
@@ -984,7 +993,7 @@ class LLMCoder(BaseCoder):
             if self.on_error == "raise":
                 raise failures[0]
         if failures or report.n_unknown_code or report.n_not_in_text or report.n_no_quote or report.n_unreadable \
-                or report.n_too_many or report.n_cut:
+                or report.n_too_many or report.n_cut or report.n_no_evidence:
             if failures:
                 warnings.warn(LLMSkippedWarning(f"{report.summary()} First error: {failures[0]}",
                                                 n_failed=report.n_failed, n_segments=report.n_segments,
@@ -995,7 +1004,7 @@ class LLMCoder(BaseCoder):
                               stacklevel=_user_stacklevel())
         return typed_suggestions(rows)
 
-    def _ask(self, todo: dict[str, tuple[str, str]], report: LLMReport) -> list[LLMError]:
+    def _ask(self, todo: dict[str, tuple[str, str, str]], report: LLMReport) -> list[LLMError]:
         """Send the requests (``concurrency`` at once); keep and cache each answer as it arrives."""
         if not todo:
             return []
@@ -1037,7 +1046,7 @@ class LLMCoder(BaseCoder):
         enabled = current().progress
         with ThreadPoolExecutor(max_workers=min(self.concurrency, len(todo))) as pool, \
                 progress(len(todo), f"ask {self.model} about {len(todo)} segments", enabled=enabled) as bar:
-            futures = [pool.submit(one, key, lang, user) for key, (lang, user) in todo.items()]
+            futures = [pool.submit(one, key, lang, user) for key, (lang, user, _) in todo.items()]
             for future in as_completed(futures):
                 key, reply, sent = future.result()
                 bar.update()
@@ -1051,8 +1060,14 @@ class LLMCoder(BaseCoder):
                     # that a re-run asks again (instead of a broken answer counted as a hallucination forever).
                     report.n_cut += 1
                     continue
-                if read_answer(text) is None:
+                items = read_answer(text)
+                if items is None:
                     report.n_unreadable += 1
+                    continue
+                if not self._has_evidence(items, todo[key][2]):
+                    # Codes proposed, none with a quote in the segment (a translation, a paraphrase): not a
+                    # "none" for every code, and not kept, so that a re-run asks again. _rows counts its drops.
+                    self._unusable[key] = text
                     continue
                 self._answers[key] = text
                 if self.cache is not None:
@@ -1062,17 +1077,31 @@ class LLMCoder(BaseCoder):
         failures.sort(key=lambda e: isinstance(e, LLMContextError))
         return failures
 
+    def _has_evidence(self, items: list[dict[str, str]], text: str) -> bool:
+        """Whether an answer is a usable one: it proposes no code, or at least one it proposes is in the codebook
+        with a quote found in ``text``."""
+        known = set(self.code_ids_)
+        items = items[:MAX_CODES_PER_ANSWER]
+        return not items or any(item["code_id"] in known and item["quote"].strip()
+                                and locate(item["quote"], text) is not None for item in items)
+
     def _rows(self, units: pd.DataFrame, texts: list[str], keys: list[str], report: LLMReport) -> list[dict]:
         known = set(self.code_ids_)
         rows: list[dict] = []
         records: dict[str, str] = {}
         starts = [int(s) for s in units["start"]]
+        counted: set[str] = set()
         for i, key in enumerate(keys):
-            answer = self._answers.get(key)
-            if answer is None:
+            usable = key in self._answers
+            if usable:
+                report.n_answered += 1
+            elif key in self._unusable and key not in counted:
+                # No usable evidence: its drops are counted (once per answer); it gives no row and no level.
+                counted.add(key)
+                report.n_no_evidence += 1
+            else:
                 continue
-            items = read_answer(answer) or []
-            report.n_answered += 1
+            items = read_answer(self._answers[key] if usable else self._unusable[key]) or []
             start = starts[i]
             by_code: dict[str, dict] = {}
             levels: dict[str, str] = {}
@@ -1107,6 +1136,8 @@ class LLMCoder(BaseCoder):
                     row["evidence"] += " | " + evidence
                     row["spans"] += [list(to_document(s, start)) for s in spans]
                     levels[code] = min(levels[code], level, key=ANSWER_LEVELS.index)
+            if not usable:
+                continue
             report.n_kept += len(by_code)
             rows.extend(self._level_rows(units.at[i, "segment_id"], units.at[i, "doc_id"], levels, by_code))
             records[self._segment_key(str(units.at[i, "segment_id"]))] = json.dumps(levels, sort_keys=True)

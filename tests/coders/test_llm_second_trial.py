@@ -8,14 +8,15 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from qualcode.codebook import Code, Codebook
-from qualcode.coders.llm import LLMCoder
-from qualcode.errors import LLMError
+from qualcode.coders.llm import LLMCoder, MemoryResponseCache
+from qualcode.errors import LLMError, LLMWarning
 
 _spec = importlib.util.spec_from_file_location("llm_server", Path(__file__).with_name("llm_server.py"))
 llm_server = sys.modules.setdefault("llm_server", importlib.util.module_from_spec(_spec))
@@ -65,3 +66,54 @@ def test_empty_llm_reply_says_the_server_sent_an_empty_answer_not_a_v1_hint(serv
     said = " ".join(str(caught.value).split())
     assert "empty answer" in said and "model is loaded" in said and "context size" in said
     assert "/v1" not in said.replace(empty.url, "")
+
+
+# -- C: an answer whose quotes are all off the text ------------------------------------------------------------
+
+OFF_TEXT = {
+    "translated": json.dumps({"codes": [{"code_id": "trust", "quote": "trust among us was built little by little",
+                                         "reason": "r", "confidence": "high"}]}),
+    "paraphrased": json.dumps({"codes": [
+        {"code_id": "trust", "quote": "la confianza se construyó poco a poco", "reason": "r", "confidence": "high"},
+        {"code_id": "other", "quote": "nos reuníamos seguido", "reason": "r", "confidence": "low"}]},
+        ensure_ascii=False),
+}
+ON_TEXT = json.dumps({"codes": [{"code_id": "trust", "quote": "la confianza entre nosotras", "reason": "r",
+                                 "confidence": "high"}]}, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("shape", list(OFF_TEXT))
+def test_answer_with_no_usable_evidence_is_not_cached_nor_a_none_and_is_asked_again(servers, shape):
+    off = servers(lambda body, n: Reply(OFF_TEXT[shape]))
+    cache = MemoryResponseCache()
+    coder = LLMCoder(off.url, "m", cache=cache, backoff=0.01).fit(CODEBOOK)
+    with pytest.warns(LLMWarning, match="1 answer with no usable evidence"):
+        out = coder.suggest(one_segment())
+    report = coder.report_
+    assert out.empty and report.n_no_evidence == 1 and report.n_answered == 0 and report.n_kept == 0
+    assert report.n_not_in_text == report.n_proposed >= 1 and report.hallucination_rate == 1.0
+    assert report.failed_segments == ["s1"]
+    assert not cache.answers  # neither the answer nor the segment's levels (a "none" for every code)
+    # Decisions on the segment teach the calibration nothing about "none": the model gave no usable answer.
+    decided = pd.DataFrame({"segment_id": ["s1"], "code_id": ["trust"], "decision": ["accept"],
+                            "quote": ["la confianza"]})
+    refit = LLMCoder(off.url, "m", cache=cache, backoff=0.01).fit(CODEBOOK, decided)
+    assert refit.calibration_.loc["none", ["n_coded", "n_not_coded"]].tolist() == [0, 0]
+    # A re-run asks again, and a usable answer then is kept.
+    on = servers(lambda body, n: Reply(ON_TEXT))
+    again = LLMCoder(on.url, "m", cache=cache, backoff=0.01).fit(CODEBOOK)
+    assert list(again.suggest(one_segment())["code_id"]) == ["trust"] and len(on.requests) == 1
+    assert again.report_.n_no_evidence == 0 and cache.answers
+
+
+def test_answer_with_one_quote_in_the_text_is_usable_and_an_empty_list_is_a_none(servers):
+    mixed = json.dumps({"codes": [json.loads(ON_TEXT)["codes"][0], json.loads(OFF_TEXT["paraphrased"])["codes"][1]]},
+                       ensure_ascii=False)
+    for answer, kept in ((mixed, ["trust"]), ('{"codes": []}', [])):
+        server = servers(lambda body, n, answer=answer: Reply(answer))
+        cache = MemoryResponseCache()
+        coder = LLMCoder(server.url, "m", cache=cache, backoff=0.01).fit(CODEBOOK)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", LLMWarning)
+            out = coder.suggest(one_segment())
+        assert list(out["code_id"]) == kept and coder.report_.n_no_evidence == 0 and len(cache.answers) == 2
