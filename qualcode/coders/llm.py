@@ -165,6 +165,9 @@ CONTEXT_ERRORS_FATAL = 3
 MAX_CODES_PER_ANSWER = 30
 #: The reason shown in the evidence is cut to this many characters.
 REASON_CHARS = 240
+#: A refused quote is kept in the report's ``dropped`` table cut to this many characters (a runaway answer's
+#: quote can be megabytes).
+DROPPED_QUOTE_CHARS = 400
 
 _ELLIPSIS = re.compile(r"\s*(?:\[\s*(?:\.\.\.|…)\s*\]|\(\s*(?:\.\.\.|…)\s*\)|\.\.\.+|…)\s*")
 _EDGE = " .,;:!?¡¿\"'()[]-"
@@ -237,7 +240,10 @@ class LLMReport:
     """What the last ``suggest`` did: segments, requests, and what was refused or dropped.
 
     ``hallucination_rate`` is the share of proposed (known-code) suggestions whose quote is not in the
-    segment.
+    segment. ``dropped`` lists what was refused, one record per proposed code: ``segment_id``, ``code_id``,
+    ``quote`` (as the model wrote it, cut to :data:`DROPPED_QUOTE_CHARS`) and ``why`` (``not in the text``,
+    ``no quote``, ``unknown code``); in a notebook, ``pd.DataFrame(result.attrs["llm_report"]["dropped"])``.
+    It holds transcript-like text: it is never logged or printed (:meth:`summary` gives counts only).
     """
 
     n_segments: int = 0
@@ -259,6 +265,7 @@ class LLMReport:
     response_format: str | None = None
     errors: list[str] = field(default_factory=list)
     failed_segments: list[str] = field(default_factory=list)
+    dropped: list[dict[str, str]] = field(default_factory=list, repr=False)
 
     @property
     def hallucination_rate(self) -> float:
@@ -1109,15 +1116,16 @@ class LLMCoder(BaseCoder):
             for item in items[:MAX_CODES_PER_ANSWER]:
                 report.n_proposed += 1
                 code = item["code_id"]
-                if code not in known:
-                    report.n_unknown_code += 1
-                    continue
-                if not item["quote"].strip():
-                    report.n_no_quote += 1
-                    continue
-                found = locate(item["quote"], texts[i])
+                why = ("unknown code" if code not in known else "no quote" if not item["quote"].strip()
+                       else None)
+                found = locate(item["quote"], texts[i]) if why is None else None
                 if found is None:
-                    report.n_not_in_text += 1
+                    why = why or "not in the text"
+                    report.n_unknown_code += why == "unknown code"
+                    report.n_no_quote += why == "no quote"
+                    report.n_not_in_text += why == "not in the text"
+                    report.dropped.append({"segment_id": str(units.at[i, "segment_id"]), "code_id": code,
+                                           "quote": _cut(item["quote"], DROPPED_QUOTE_CHARS), "why": why})
                     continue
                 spans, fuzzy = found
                 report.n_fuzzy += fuzzy

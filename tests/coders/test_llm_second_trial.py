@@ -117,3 +117,27 @@ def test_answer_with_one_quote_in_the_text_is_usable_and_an_empty_list_is_a_none
             warnings.simplefilter("ignore", LLMWarning)
             out = coder.suggest(one_segment())
         assert list(out["code_id"]) == kept and coder.report_.n_no_evidence == 0 and len(cache.answers) == 2
+
+
+# -- F: what was refused is visible in the report (and only there) ---------------------------------------------
+
+
+def test_dropped_quotes_and_unknown_codes_are_listed_in_the_report_not_in_warnings(servers):
+    answer = json.dumps({"codes": [
+        {"code_id": "trust", "quote": "la confianza entre nosotras", "reason": "r", "confidence": "high"},
+        {"code_id": "trust", "quote": "trust was built slowly", "reason": "r", "confidence": "low"},
+        {"code_id": "made.up", "quote": "en las reuniones", "reason": "r", "confidence": "low"},
+        {"code_id": "other", "quote": " ", "reason": "r", "confidence": "low"}]}, ensure_ascii=False)
+    server = servers(lambda body, n: Reply(answer))
+    coder = LLMCoder(server.url, "m", backoff=0.01).fit(CODEBOOK)
+    with pytest.warns(LLMWarning) as said:
+        out = coder.suggest(one_segment())
+    assert list(out["code_id"]) == ["trust"]
+    dropped = pd.DataFrame(coder.report_.as_dict()["dropped"])
+    assert dropped.to_dict("records") == [
+        {"segment_id": "s1", "code_id": "trust", "quote": "trust was built slowly", "why": "not in the text"},
+        {"segment_id": "s1", "code_id": "made.up", "quote": "en las reuniones", "why": "unknown code"},
+        {"segment_id": "s1", "code_id": "other", "quote": " ", "why": "no quote"}]
+    for warning in said:
+        assert "trust was built" not in str(warning.message) and "reuniones" not in str(warning.message)
+    assert "reuniones" not in repr(coder.report_)
