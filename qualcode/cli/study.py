@@ -33,7 +33,7 @@ from ..io import REMEMBERED
 from ..io.atomic import atomic_write_bytes, check_outputs, check_writable, write_failure
 from ..io.cells import reporting
 from ..io.roles import ROLES, parse_roles
-from ..messages import header, headers
+from ..messages import counted, header, headers
 from ..messages import say as say_word
 from ..parallel import scheduler_address
 from ..project import Project
@@ -306,8 +306,8 @@ def suggest_cmd(project: Path = typer.Argument(..., help="Project file."),
     unanswered = (out.attrs.get("llm_report") or {}).get("failed_segments") or []
     if unanswered:
         # Done in part: the LLM's suggestions are missing there (their stored suggestions were kept).
-        say(f"the LLM gave no usable answer for {len(unanswered)} segments: their stored suggestions were kept as "
-            "they were; run the same command again when the server answers (answers received are kept)",
+        say(f"the LLM gave no usable answer for {counted(len(unanswered), 'segment')}: their stored suggestions were "
+            "kept as they were; run the same command again when the server answers (answers received are kept)",
             err=True, fg="yellow")
         raise typer.Exit(PARTLY_DONE)
 

@@ -19,6 +19,7 @@ import pandas as pd
 from sklearn.base import clone
 
 from ..errors import LLMError, ParameterError, QualcodeWarning
+from ..messages import counted
 from ..schemas import coded, columns, returns, takes
 from .active import learning_order, main_language, tfidf_vectorizer
 from .embedders import EmbeddingCache, MemoryEmbeddingCache
@@ -410,8 +411,9 @@ def _ask_llm(llm: LLMCoder, codebook: Codebook, splits: list, segments: pd.DataF
         proposed, unknown, not_in_text = (proposed + report.n_proposed, unknown + report.n_unknown_code,
                                           not_in_text + report.n_not_in_text)
     rate = not_in_text / (proposed - unknown) if proposed - unknown else 0.0
-    return (f"LLM {llm.model}: {asked} segments asked, {cached} answered from the cache; {proposed} codes proposed, "
-            f"{unknown} not in the codebook, {not_in_text} quotes not in the segment (hallucination rate {rate:.1%}).")
+    return (f"LLM {llm.model}: {counted(asked, 'segment')} asked, {cached} answered from the cache; "
+            f"{counted(proposed, 'code')} proposed, {unknown} not in the codebook, {counted(not_in_text, 'quote')} "
+            f"not in the segment (hallucination rate {rate:.1%}).")
 
 
 def _sample_per_code(train_gold: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.DataFrame:

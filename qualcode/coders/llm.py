@@ -72,6 +72,7 @@ from ..codebook import Codebook
 from ..corpus import questions
 from ..errors import LLMContextError, LLMError, LLMSkippedWarning, LLMWarning, ParameterError
 from ..io.chat import BACKOFF_SECONDS, RETRIES, TIMEOUT_SECONDS, ChatClient, ChatReply, check_base_url
+from ..messages import counted
 from ..nlp.normalize import fold_fast
 from ..parallel import current
 from ..progress import progress
@@ -280,27 +281,27 @@ class LLMReport:
         >>> LLMReport(n_segments=1, n_asked=1, n_requests=1, n_answered=1, n_proposed=1, n_kept=1).summary()
         'LLM coder: 1 segment (0 answers from the cache, 1 asked in 1 request); 1 code proposed, 1 kept.'
         """
-        parts = [f"{_n(self.n_segments, 'segment')} ({_n(self.n_cached, 'answer')} from the cache, "
-                 f"{self.n_asked} asked in {_n(self.n_requests, 'request')})",
-                 f"{_n(self.n_proposed, 'code')} proposed, {self.n_kept} kept"]
+        parts = [f"{counted(self.n_segments, 'segment')} ({counted(self.n_cached, 'answer')} from the cache, "
+                 f"{self.n_asked} asked in {counted(self.n_requests, 'request')})",
+                 f"{counted(self.n_proposed, 'code')} proposed, {self.n_kept} kept"]
         if self.n_unknown_code:
-            parts.append(f"{_n(self.n_unknown_code, 'code')} not in the codebook refused")
+            parts.append(f"{counted(self.n_unknown_code, 'code')} not in the codebook refused")
         if self.n_not_in_text or self.n_no_quote:
-            parts.append(f"{_n(self.n_not_in_text, 'quote')} not in the segment and {self.n_no_quote} without a "
+            parts.append(f"{counted(self.n_not_in_text, 'quote')} not in the segment and {self.n_no_quote} without a "
                          f"quote dropped (hallucination rate {self.hallucination_rate:.1%})")
         if self.n_no_evidence:
-            parts.append(f"{_n(self.n_no_evidence, 'answer')} with no usable evidence (codes proposed, none with a "
-                         "quote found in the segment: not kept; a re-run asks again)")
+            parts.append(f"{counted(self.n_no_evidence, 'answer')} with no usable evidence (codes proposed, none "
+                         "with a quote found in the segment: not kept; a re-run asks again)")
         if self.n_too_many:
-            parts.append(f"{_n(self.n_too_many, 'code')} beyond {MAX_CODES_PER_ANSWER} in one answer dropped")
+            parts.append(f"{counted(self.n_too_many, 'code')} beyond {MAX_CODES_PER_ANSWER} in one answer dropped")
         if self.n_unreadable:
-            parts.append(f"{_n(self.n_unreadable, 'answer')} could not be read as JSON (not kept; a re-run asks "
+            parts.append(f"{counted(self.n_unreadable, 'answer')} could not be read as JSON (not kept; a re-run asks "
                          "again)")
         if self.n_cut:
-            parts.append(f"{_n(self.n_cut, 'answer')} cut at max_tokens ({MAX_ANSWER_TOKENS} tokens) before "
+            parts.append(f"{counted(self.n_cut, 'answer')} cut at max_tokens ({MAX_ANSWER_TOKENS} tokens) before "
                          "the end (not kept; a re-run asks again)")
         if self.n_failed:
-            parts.append(f"{_n(self.n_failed, 'segment')} got no answer")
+            parts.append(f"{counted(self.n_failed, 'segment')} got no answer")
         return "LLM coder: " + "; ".join(parts) + "."
 
     def as_dict(self) -> dict[str, Any]:
@@ -318,10 +319,6 @@ def _user_stacklevel() -> int:
         frame = frame.f_back
         level += 1
     return level
-
-
-def _n(count: int, word: str) -> str:
-    return f"{count} {word}" + ("" if count == 1 else "s")
 
 
 # -- the answer ---------------------------------------------------------------------------------------------------

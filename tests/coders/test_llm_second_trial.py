@@ -13,10 +13,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
+from qualcode.cli import app
 from qualcode.codebook import Code, Codebook
 from qualcode.coders.llm import LLMCoder, MemoryResponseCache
 from qualcode.errors import LLMError, LLMWarning
+from qualcode.messages import counted
 
 _spec = importlib.util.spec_from_file_location("llm_server", Path(__file__).with_name("llm_server.py"))
 llm_server = sys.modules.setdefault("llm_server", importlib.util.module_from_spec(_spec))
@@ -141,3 +144,33 @@ def test_dropped_quotes_and_unknown_codes_are_listed_in_the_report_not_in_warnin
     for warning in said:
         assert "trust was built" not in str(warning.message) and "reuniones" not in str(warning.message)
     assert "reuniones" not in repr(coder.report_)
+
+
+# -- E: counted nouns in the LLM lines -------------------------------------------------------------------------
+
+DOC = "int_d02_final"
+
+
+def test_counted_says_one_in_the_singular_and_others_in_the_plural():
+    assert [counted(n, "segment") for n in (0, 1, 2)] == ["0 segments", "1 segment", "2 segments"]
+    assert counted(1, "reply", "replies") == "1 reply" and counted(2, "reply", "replies") == "2 replies"
+
+
+def test_llm_cli_line_for_one_unanswered_segment_is_in_the_singular(project, servers):
+    def script(body: dict, n: int) -> Reply:
+        if n == 1:  # one answer with no usable evidence: that segment has no usable answer
+            return Reply(json.dumps({"codes": [{"code_id": "collaboration", "quote": "not in any segment at all",
+                                                "reason": "r", "confidence": "high"}]}))
+        words = " ".join(llm_server.segment_of(body).split()[:5])
+        return Reply(json.dumps({"codes": [{"code_id": "collaboration", "quote": words, "reason": "r",
+                                            "confidence": "high"}]}, ensure_ascii=False))
+
+    server = servers(script)
+    path = str(project.path)
+    project.close()
+    result = CliRunner().invoke(app, ["suggest", path, "--methods", "llm", "-d", DOC, "-q", "--llm", server.url,
+                                      "--model", "m", "--llm-concurrency", "1"])
+    said = " ".join(result.output.split())
+    assert result.exit_code == 1, result.output
+    assert "no usable answer for 1 segment:" in said and "1 answer with no usable evidence" in said
+    assert "1 segments" not in said and "1 answers" not in said
