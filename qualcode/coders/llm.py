@@ -48,16 +48,18 @@ Cache
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import queue
 import re
 import sys
 import threading
+import time
 import unicodedata
 import warnings
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from numbers import Integral, Real
 from pathlib import Path
@@ -70,8 +72,8 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from ..codebook import Codebook
 from ..corpus import questions
-from ..errors import LLMContextError, LLMError, LLMSkippedWarning, LLMWarning, ParameterError
-from ..io.chat import BACKOFF_SECONDS, RETRIES, TIMEOUT_SECONDS, ChatClient, ChatReply, check_base_url
+from ..errors import LLMContextError, LLMError, LLMInterrupted, LLMSkippedWarning, LLMWarning, ParameterError
+from ..io.chat import BACKOFF_SECONDS, RETRIES, TIMEOUT_SECONDS, Cancelled, ChatClient, ChatReply, check_base_url
 from ..messages import counted
 from ..nlp.normalize import fold_fast
 from ..parallel import current
@@ -164,6 +166,10 @@ CONTEXT_ERRORS_FATAL = 3
 #: Codes read from one answer; the rest are dropped and counted. A segment with more than a few codes is
 #: rare; an answer with hundreds is a model looping, and checking each quote costs time.
 MAX_CODES_PER_ANSWER = 30
+#: Seconds that answers already in flight when the user presses Ctrl-C are waited for (and kept) before the
+#: interrupt goes on: a local model answers in seconds to minutes, and a user who pressed Ctrl-C expects the
+#: prompt back at once; what is still out is asked again by the next run.
+INTERRUPT_GRACE_SECONDS = 3.0
 #: The reason shown in the evidence is cut to this many characters.
 REASON_CHARS = 240
 #: A refused quote is kept in the report's ``dropped`` table cut to this many characters (a runaway answer's
@@ -1032,7 +1038,7 @@ class LLMCoder(BaseCoder):
             system = self.system_[lang]
             messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
             try:
-                reply = self.client_.complete(messages, self.schema_, max_tokens=MAX_ANSWER_TOKENS)
+                reply = self.client_.complete(messages, self.schema_, max_tokens=MAX_ANSWER_TOKENS, stop=stop)
             except LLMError as exc:
                 failed(exc)
                 return key, None, True
@@ -1047,35 +1053,93 @@ class LLMCoder(BaseCoder):
                 return key, None, True
             return key, reply, True
 
+        def take(key: str, reply: ChatReply | None, sent: bool) -> None:
+            """Count an answer; keep (and cache) it if it is whole, readable and has usable evidence."""
+            report.n_asked += sent
+            if reply is None:
+                return
+            text = reply.text
+            report.response_format = reply.form
+            if reply.finish_reason == "length" or answer_cut(text):
+                # Cut at max_tokens: its last quote is cut short and its later codes missing. Not kept, so
+                # that a re-run asks again (instead of a broken answer counted as a hallucination forever).
+                report.n_cut += 1
+                return
+            items = read_answer(text)
+            if items is None:
+                report.n_unreadable += 1
+                return
+            if not self._has_evidence(items, todo[key][2]):
+                # Codes proposed, none with a quote in the segment (a translation, a paraphrase): not a
+                # "none" for every code, and not kept, so that a re-run asks again. _rows counts its drops.
+                self._unusable[key] = text
+                return
+            self._answers[key] = text
+            if self.cache is not None:
+                self.cache.put(str(self.model), {key: text})
+            kept.append(key)
+
+        # Daemon threads, not a ThreadPoolExecutor: on Ctrl-C no queued request may start, and a request still
+        # waiting for its answer after the grace must not keep the process from exiting.
+        pending: queue.SimpleQueue[tuple[str, str, str]] = queue.SimpleQueue()
+        for key, (lang, user, _) in todo.items():
+            pending.put((key, lang, user))
+        done: queue.SimpleQueue[tuple[str, ChatReply | None, bool] | BaseException] = queue.SimpleQueue()
+
+        def work() -> None:
+            while not stop.is_set():
+                try:
+                    key, lang, user = pending.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    done.put(one(key, lang, user))
+                except Cancelled:
+                    done.put((key, None, False))
+                except BaseException as exc:  # a bug: handed to the caller's thread, which raises it
+                    done.put(exc)
+
+        kept: list[str] = []
+        threads = [threading.Thread(target=work, name=f"qualcode-llm-{i}", daemon=True)
+                   for i in range(min(self.concurrency, len(todo)))]
         enabled = current().progress
-        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(todo))) as pool, \
-                progress(len(todo), f"ask {self.model} about {len(todo)} segments", enabled=enabled) as bar:
-            futures = [pool.submit(one, key, lang, user) for key, (lang, user, _) in todo.items()]
-            for future in as_completed(futures):
-                key, reply, sent = future.result()
-                bar.update()
-                report.n_asked += sent
-                if reply is None:
-                    continue
-                text = reply.text
-                report.response_format = reply.form
-                if reply.finish_reason == "length" or answer_cut(text):
-                    # Cut at max_tokens: its last quote is cut short and its later codes missing. Not kept, so
-                    # that a re-run asks again (instead of a broken answer counted as a hallucination forever).
-                    report.n_cut += 1
-                    continue
-                items = read_answer(text)
-                if items is None:
-                    report.n_unreadable += 1
-                    continue
-                if not self._has_evidence(items, todo[key][2]):
-                    # Codes proposed, none with a quote in the segment (a translation, a paraphrase): not a
-                    # "none" for every code, and not kept, so that a re-run asks again. _rows counts its drops.
-                    self._unusable[key] = text
-                    continue
-                self._answers[key] = text
-                if self.cache is not None:
-                    self.cache.put(str(self.model), {key: text})
+        with progress(len(todo), f"ask {self.model} about {len(todo)} segments", enabled=enabled) as bar:
+            received = 0
+            try:
+                for thread in threads:
+                    thread.start()
+                while received < len(todo):
+                    try:
+                        item = done.get(timeout=0.1)
+                    except queue.Empty:
+                        if any(t.is_alive() for t in threads):
+                            continue
+                        try:  # a worker's last answer may have come just before it ended
+                            item = done.get_nowait()
+                        except queue.Empty:
+                            break  # stopped after a fatal failure: the rest were never sent
+                    received += 1
+                    bar.update()
+                    if isinstance(item, BaseException):
+                        stop.set()
+                        raise item
+                    take(*item)
+            except KeyboardInterrupt:
+                stop.set()  # no new request; answers in flight that arrive within the grace are kept
+                deadline = time.monotonic() + INTERRUPT_GRACE_SECONDS
+                while time.monotonic() < deadline and any(t.is_alive() for t in threads):
+                    with contextlib.suppress(queue.Empty):
+                        item = done.get(timeout=0.05)
+                        if not isinstance(item, BaseException):
+                            take(*item)
+                while True:
+                    try:
+                        item = done.get_nowait()
+                    except queue.Empty:
+                        break
+                    if not isinstance(item, BaseException):
+                        take(*item)
+                raise LLMInterrupted(n_kept=len(kept), n_asked=len(todo)) from None
         report.errors = [str(e) for e in failures]
         # The most telling failure first: a fatal one (server, model, time) over a segment that did not fit.
         failures.sort(key=lambda e: isinstance(e, LLMContextError))

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import signal
 import sys
+import threading
+import time
 import warnings
 from pathlib import Path
 
@@ -15,10 +18,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+import qualcode as qc
 from qualcode.cli import app
 from qualcode.codebook import Code, Codebook
 from qualcode.coders.llm import LLMCoder, MemoryResponseCache
-from qualcode.errors import LLMError, LLMWarning
+from qualcode.errors import LLMError, LLMInterrupted, LLMWarning
 from qualcode.messages import counted
 
 _spec = importlib.util.spec_from_file_location("llm_server", Path(__file__).with_name("llm_server.py"))
@@ -174,3 +178,84 @@ def test_llm_cli_line_for_one_unanswered_segment_is_in_the_singular(project, ser
     assert result.exit_code == 1, result.output
     assert "no usable answer for 1 segment:" in said and "1 answer with no usable evidence" in said
     assert "1 segments" not in said and "1 answers" not in said
+
+
+# -- A: Ctrl-C during the LLM step -----------------------------------------------------------------------------
+
+
+class Interrupting:
+    """A server script: requests 1-2 answer at once, 3-4 after ``slow`` s, later ones after a minute; when
+    request 3 arrives, Ctrl-C is simulated in the main thread (a real SIGINT to this process) 0.2 s later."""
+
+    def __init__(self, answer, slow: float = 1.0) -> None:
+        self.answer, self.slow = answer, slow
+        self.at: float | None = None
+        self.after: list[int] = []
+        self._timer: threading.Timer | None = None
+
+    def __call__(self, body: dict, n: int) -> Reply:
+        if self.at is not None and time.monotonic() >= self.at:
+            self.after.append(n)
+        if n == 3:
+            self._timer = threading.Timer(0.2, self._interrupt)
+            self._timer.start()
+        delay = 0.0 if n <= 2 else self.slow if n <= 4 else 60.0
+        return Reply(self.answer(body), delay=delay)
+
+    def _interrupt(self) -> None:
+        self.at = time.monotonic()
+        signal.raise_signal(signal.SIGINT)
+
+
+def quoting(body: dict, code: str = "trust") -> str:
+    words = " ".join(llm_server.segment_of(body).split()[:4])
+    return json.dumps({"codes": [{"code_id": code, "quote": words, "reason": "r", "confidence": "high"}]},
+                      ensure_ascii=False)
+
+
+def many_segments(n: int) -> pd.DataFrame:
+    return pd.concat([one_segment(f"Segmento número {i}: {S1}", f"s{i}") for i in range(n)], ignore_index=True)
+
+
+def test_interrupted_llm_step_sends_no_new_request_and_keeps_answers_received(servers):
+    script = Interrupting(quoting)
+    server = servers(script)
+    cache = MemoryResponseCache()
+    coder = LLMCoder(server.url, "m", cache=cache, concurrency=2, backoff=0.01).fit(CODEBOOK)
+    started = time.process_time()
+    with pytest.raises(KeyboardInterrupt) as caught:
+        coder.suggest(many_segments(10))
+    assert isinstance(caught.value, LLMInterrupted)
+    assert script.at is not None and script.after == []  # not one request after Ctrl-C
+    assert len(server.requests) == 4  # two answered, two in flight; the six queued never sent
+    assert caught.value.n_kept == 4 and caught.value.n_asked == 10
+    assert len(cache.answers) == 4  # the two received and the two in flight, answered within the grace
+    assert time.process_time() - started < 5
+    # The same call again asks only for the six never sent.
+    rest = servers(lambda body, n: Reply(quoting(body)))
+    again = LLMCoder(rest.url, "m", cache=cache, concurrency=2, backoff=0.01).fit(CODEBOOK)
+    out = again.suggest(many_segments(10))
+    assert len(rest.requests) == 6 and again.report_.n_cached == 4 and out["segment_id"].nunique() == 10
+
+
+def test_interrupted_llm_step_in_cli_suggest_says_what_was_kept_exits_130_and_stores_nothing(project, servers):
+    script = Interrupting(lambda body: quoting(body, "collaboration"))
+    server = servers(script)
+    path = str(project.path)
+    project.close()
+    args = ["suggest", path, "--methods", "llm", "-d", DOC, "-q", "--llm", server.url, "--model", "m",
+            "--llm-concurrency", "2"]
+    result = CliRunner().invoke(app, args)
+    said = " ".join(result.output.split())
+    assert result.exit_code == 130, result.output
+    assert "interrupted: 4 answers from the LLM kept in the project" in said and "same command again" in said
+    assert script.after == [] and len(server.requests) == 4
+    with qc.Project.open(path) as p:
+        assert p.suggestions.empty  # nothing half-written
+        n_segments = int((p.segments_of([DOC])["speaker_role"] == "participant").sum())
+        assert p.query("SELECT count(*) FROM cache WHERE kind = 'llm'") == [(4,)]  # the answers received
+    rest = servers(lambda body, n: Reply(quoting(body, "collaboration")))
+    args[args.index("--llm") + 1] = rest.url
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 0, again.output
+    assert len(rest.requests) == n_segments - 4
