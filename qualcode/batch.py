@@ -420,6 +420,10 @@ def run_round(project: Project, source: str | Path | Sequence[str | Path] | Corp
                 if isinstance(warning.message, LLMSkippedWarning):
                     skipped.append(warning.message)
                 warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+            kept = set(found.attrs.get("kept_segments") or ())
+            if kept:  # the LLM did not answer these: what is stored for them (their earlier suggestions) counts
+                found = _with_stored(project, found[~found["segment_id"].astype(str).isin(kept)],
+                                     segments[segments["segment_id"].astype(str).isin(kept)])
         elif plan.todo:
             # Part by part, in bounded memory, with the suggestions of one call (workflow.suggest).
             found = suggest(project, methods=methods, learn=learn, embedder=embedder, documents=plan.todo,

@@ -307,6 +307,9 @@ def suggest_cmd(project: Path = typer.Argument(..., help="Project file."),
     except LLMInterrupted as exc:
         say(_llm_interrupted(exc, "the suggestions"), err=True, fg="yellow")
         raise typer.Exit(INTERRUPTED) from None
+    kept = set(out.attrs.get("kept_segments") or ())
+    if kept:  # the LLM did not answer these: their earlier suggestions stay stored, this run's rows were not
+        out = out[~out["segment_id"].astype(str).isin(kept)]
     say(f"{len(out)} suggestions for {out['segment_id'].nunique() if len(out) else 0} segments "
         f"({', '.join(f'{k} {v}' for k, v in out['method'].value_counts().items()) if len(out) else 'none'})")
     unanswered = (out.attrs.get("llm_report") or {}).get("failed_segments") or []

@@ -259,3 +259,95 @@ def test_interrupted_llm_step_in_cli_suggest_says_what_was_kept_exits_130_and_st
     again = CliRunner().invoke(app, args)
     assert again.exit_code == 0, again.output
     assert len(rest.requests) == n_segments - 4
+
+
+# -- B: summaries count what is stored ------------------------------------------------------------------------
+
+
+def stored_rows(path) -> pd.DataFrame:
+    with qc.Project.open(path) as p:
+        return p.suggestions[["segment_id", "code_id", "method", "score"]]
+
+
+def test_summary_counts_the_suggestions_stored_not_rows_of_segments_that_kept_their_earlier_ones(project, servers):
+    first = servers(lambda body, n: Reply(quoting(body, "collaboration")))
+    qc.suggest(project, methods=["llm"], llm=LLMCoder(first.url, "m"), documents=[DOC])
+    path = str(project.path)
+    project.close()
+    before = stored_rows(path)
+    assert len(before)
+    # A second model answers every segment but one, whose prompt does not fit its context.
+    refused: list[str] = []
+
+    def script(body: dict, n: int) -> Reply:
+        if n == 3:
+            refused.append(llm_server.segment_of(body))
+            return llm_server.error(400, "maximum context length exceeded")
+        return Reply(quoting(body, "collaboration"))
+
+    second = servers(script)
+    result = CliRunner().invoke(app, ["suggest", path, "--methods", "keyword,llm", "-d", DOC, "-q", "--llm",
+                                      second.url, "--model", "m2", "--llm-concurrency", "1"])
+    assert result.exit_code == 1, result.output
+    with qc.Project.open(path) as p:
+        segments = p.segments_of([DOC])
+    skipped = set(segments.loc[segments["text"] == refused[0], "segment_id"].astype(str))
+    after = stored_rows(path)
+    this_run = after[~after["segment_id"].astype(str).isin(skipped)]
+    said = " ".join(result.output.split())
+    assert f"{len(this_run)} suggestions for {this_run['segment_id'].nunique()} segments" in said, said
+    # The skipped segment kept its earlier rows, and only those.
+    pd.testing.assert_frame_equal(after[after["segment_id"].astype(str).isin(skipped)].reset_index(drop=True),
+                                  before[before["segment_id"].astype(str).isin(skipped)].reset_index(drop=True))
+
+
+def test_suggest_result_names_the_segments_that_kept_their_stored_suggestions(project, servers):
+    first = servers(lambda body, n: Reply(quoting(body, "collaboration")))
+    qc.suggest(project, methods=["llm"], llm=LLMCoder(first.url, "m"), documents=[DOC])
+    down = f"http://127.0.0.1:{llm_server.free_port()}/v1"
+    with pytest.warns(LLMWarning):
+        out = qc.suggest(project, methods=["keyword", "llm"], documents=[DOC], llm=LLMCoder(down, "m2", backoff=0.01))
+    kept = set(out.attrs["kept_segments"])
+    assert kept and kept == set(out.attrs["llm_report"]["failed_segments"]) & set(project.suggestions["segment_id"])
+    stored = project.suggestions
+    assert set(stored.loc[stored["segment_id"].isin(kept), "method"]) == {"llm"}  # the earlier run's, untouched
+
+
+def test_round_summary_counts_the_suggestions_stored_when_the_llm_skips_an_edited_documents_segment(tmp_path, samples,
+                                                                                                   servers):
+    project = tmp_path / "study.qualcode"
+    folder = tmp_path / "r"
+    folder.mkdir()
+    transcript = folder / f"{DOC}.txt"
+    transcript.write_bytes((samples / "transcripts" / f"{DOC}.txt").read_bytes())
+    first = servers(lambda body, n: Reply(quoting(body, "collaboration")))
+    runner = CliRunner()
+    assert runner.invoke(app, ["init", str(project)]).exit_code == 0
+    args = ["round", str(project), str(folder), "--out", str(tmp_path / "o"), "--methods", "llm", "-q",
+            "--no-report", "--llm", first.url, "--model", "m"]
+    assert runner.invoke(app, args).exit_code == 0
+    before = stored_rows(project)
+    # The document is edited (a turn added at its end); another model skips one of its segments.
+    transcript.write_text(transcript.read_text(encoding="utf-8") + "\n\nE: ¿Algo más?\n\nD02: Nada más, gracias.\n",
+                          encoding="utf-8")
+    refused: list[str] = []
+
+    def script(body: dict, n: int) -> Reply:
+        if n == 3:
+            refused.append(llm_server.segment_of(body))
+            return llm_server.error(400, "maximum context length exceeded")
+        return Reply(quoting(body, "collaboration"))
+
+    second = servers(script)
+    args[args.index("--llm") + 1], args[args.index("--model") + 1] = second.url, "m2"
+    args[args.index("--methods") + 1] = "keyword,llm"
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1, result.output
+    after = stored_rows(project)
+    said = " ".join(result.output.split())
+    assert f"suggestions: {len(after)} for {after['segment_id'].nunique()} segments" in said, said
+    with qc.Project.open(project) as p:
+        segments = p.segments_of([DOC])
+    skipped = set(segments.loc[segments["text"] == refused[0], "segment_id"])
+    assert len(before[before["segment_id"].isin(skipped)]) and set(after.loc[after["segment_id"].isin(skipped),
+                                                                             "method"]) == {"llm"}
