@@ -43,6 +43,7 @@ from .errors import LLMSkippedWarning, LLMWarning, ProjectError, QualcodeError
 from .io import LoadReport, SurveyColumns, load_corpus
 from .io.atomic import free_path
 from .io.paths import path_in
+from .messages import counted
 from .parallel import using
 from .review.decisions import coded_quotes, undecided
 from .review.sheet import export_review_sheet
@@ -419,6 +420,10 @@ def run_round(project: Project, source: str | Path | Sequence[str | Path] | Corp
                 if isinstance(warning.message, LLMSkippedWarning):
                     skipped.append(warning.message)
                 warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+            kept = set(found.attrs.get("kept_segments") or ())
+            if kept:  # the LLM did not answer these: what is stored for them (their earlier suggestions) counts
+                found = _with_stored(project, found[~found["segment_id"].astype(str).isin(kept)],
+                                     segments[segments["segment_id"].astype(str).isin(kept)])
         elif plan.todo:
             # Part by part, in bounded memory, with the suggestions of one call (workflow.suggest).
             found = suggest(project, methods=methods, learn=learn, embedder=embedder, documents=plan.todo,
@@ -495,8 +500,8 @@ def _llm_resume(warning: LLMSkippedWarning, llm: LLMCoder, documents: list[str],
     folder = Path(out) if out is not None else Path(".")
     workbook = (sheets[0].with_name(f"{sheets[0].stem}-llm.xlsx") if sheets else
                 folder / ("revision_llm.xlsx" if lang == "es" else "review_llm.xlsx"))
-    return (f"LLM skipped for {warning.n_failed} of {warning.n_segments} segments ({first}); {holds}. When the "
-            f"server answers, ask the LLM again with: qualcode suggest {project} {shown}"
+    return (f"LLM skipped for {warning.n_failed} of {counted(warning.n_segments, 'segment')} ({first}); {holds}. "
+            f"When the server answers, ask the LLM again with: qualcode suggest {project} {shown}"
             f"{f' --methods {named},llm' if named else ' --methods llm'} --llm {llm.base_url} --model {llm.model}"
             f" (answers received are kept), then write a new workbook with: qualcode review export {project} "
             f"{workbook}{who}{' --lang en' if lang == 'en' else ''}")

@@ -25,6 +25,7 @@ __all__ = [
     "InputFileError",
     "LLMContextError",
     "LLMError",
+    "LLMInterrupted",
     "LLMModelError",
     "LLMSkippedWarning",
     "LLMTimeoutError",
@@ -234,6 +235,20 @@ class LLMContextError(LLMError):
 
 class LLMTimeoutError(LLMError, TimeoutError):
     """The server gave no answer within the timeout."""
+
+
+class LLMInterrupted(KeyboardInterrupt):
+    """Ctrl-C while the LLM coder was asking: no further request was sent, the answers received were kept.
+
+    A :class:`KeyboardInterrupt` (``except KeyboardInterrupt`` still catches it), not a qualcode error: the user
+    asked to stop. ``n_kept`` answers of this run were kept (in the project, with one), ``n_asked`` segments
+    were to be asked; the same call or command again asks only for the rest.
+    """
+
+    def __init__(self, *, n_kept: int = 0, n_asked: int = 0) -> None:
+        super().__init__(f"interrupted: {n_kept} of {n_asked} answers kept")
+        self.n_kept = n_kept
+        self.n_asked = n_asked
 
 
 class LLMWarning(QualcodeWarning):

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 
 from .schemas import check_lang
 
-__all__ = ["WORDS", "header", "headers", "say"]
+__all__ = ["WORDS", "counted", "header", "headers", "say"]
 
 # key -> {lang: text}; ``{name}`` fields are filled by :func:`say`.
 WORDS: dict[str, dict[str, str]] = {
@@ -183,6 +183,19 @@ def say(key: str, lang: str, /, **fields: object) -> str:
     """
     check_lang(lang)
     return WORDS[key][lang].format(**fields)
+
+
+def counted(n: int, singular: str, plural: str | None = None) -> str:
+    """``n`` and the noun that goes with it: ``1 segment``, ``0 segments``, ``2 answers``.
+
+    ``plural`` defaults to ``singular + "s"`` (give it for other plurals: ``counted(n, "reply", "replies")``).
+
+    Examples
+    --------
+    >>> counted(1, "segment"), counted(0, "answer"), counted(3, "reply", "replies")
+    ('1 segment', '0 answers', '3 replies')
+    """
+    return f"{n} {singular if n == 1 else (plural if plural is not None else singular + 's')}"
 
 
 def header(column: str, lang: str) -> str:

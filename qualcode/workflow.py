@@ -173,7 +173,9 @@ def _suggest_part(project: Project, model: ensemble.EnsembleCoder, documents: li
         if kept:
             # The LLM gave these no answer (its server failed): their stored suggestions stay as they were
             # rather than being replaced by a run that lacks the LLM's; a re-run once it answers replaces them.
+            # Their rows here are not stored: summaries count what is (attrs["kept_segments"]).
             replace = [s for s in replace if s not in kept]
+            result.attrs["kept_segments"] = sorted(kept)
         project.add_suggestions(result[~result["segment_id"].astype(str).isin(kept)], replace_segments=replace,
                                 codebook_version=version, run=result.attrs.get("run"))
     return result

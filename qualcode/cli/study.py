@@ -20,6 +20,7 @@ from ..coders import EnsembleCoder, available_coders
 from ..coders.active import QUEUE_ORDERS
 from ..coders.ensemble import DEFAULT_MIN_SCORE, DEFAULT_TOP_K
 from ..errors import (
+    LLMInterrupted,
     NoSpeakerLabelsWarning,
     ParameterError,
     QualcodeError,
@@ -33,7 +34,7 @@ from ..io import REMEMBERED
 from ..io.atomic import atomic_write_bytes, check_outputs, check_writable, write_failure
 from ..io.cells import reporting
 from ..io.roles import ROLES, parse_roles
-from ..messages import header, headers
+from ..messages import counted, header, headers
 from ..messages import say as say_word
 from ..parallel import scheduler_address
 from ..project import Project
@@ -43,6 +44,7 @@ from ..review.sheet import apply_review, export_review_sheet, read_review_sheet
 from ..workflow import Pseudonymizer, export_refi_qda, export_report, suggest
 from .app import (
     DESCRIPTIONS_HELP,
+    INTERRUPTED,
     NOTHING_DONE,
     PARTLY_DONE,
     app,
@@ -298,18 +300,31 @@ def suggest_cmd(project: Path = typer.Argument(..., help="Project file."),
     except ParameterError as exc:
         _fail(exc)
     p = Project.open(project)
-    out = suggest(p, methods=_methods(methods), top_k=top_k,
-                  min_score=min_score, learn=learn, documents=document or None, workers=workers,
-                  scheduler=scheduler, progress=not quiet, llm=coder)
+    try:
+        out = suggest(p, methods=_methods(methods), top_k=top_k,
+                      min_score=min_score, learn=learn, documents=document or None, workers=workers,
+                      scheduler=scheduler, progress=not quiet, llm=coder)
+    except LLMInterrupted as exc:
+        say(_llm_interrupted(exc, "the suggestions"), err=True, fg="yellow")
+        raise typer.Exit(INTERRUPTED) from None
+    kept = set(out.attrs.get("kept_segments") or ())
+    if kept:  # the LLM did not answer these: their earlier suggestions stay stored, this run's rows were not
+        out = out[~out["segment_id"].astype(str).isin(kept)]
     say(f"{len(out)} suggestions for {out['segment_id'].nunique() if len(out) else 0} segments "
         f"({', '.join(f'{k} {v}' for k, v in out['method'].value_counts().items()) if len(out) else 'none'})")
     unanswered = (out.attrs.get("llm_report") or {}).get("failed_segments") or []
     if unanswered:
         # Done in part: the LLM's suggestions are missing there (their stored suggestions were kept).
-        say(f"the LLM gave no usable answer for {len(unanswered)} segments: their stored suggestions were kept as "
-            "they were; run the same command again when the server answers (answers received are kept)",
+        say(f"the LLM gave no usable answer for {counted(len(unanswered), 'segment')}: their stored suggestions were "
+            "kept as they were; run the same command again when the server answers (answers received are kept)",
             err=True, fg="yellow")
         raise typer.Exit(PARTLY_DONE)
+
+
+def _llm_interrupted(exc: LLMInterrupted, what: str) -> str:
+    """The one line a Ctrl-C during the LLM's requests gets: what was kept, and that the same command goes on."""
+    return (f"interrupted: {counted(exc.n_kept, 'answer')} from the LLM kept in the project; "
+            f"run the same command again to continue {what} (it asks only for the rest)")
 
 
 @app.command("round")
@@ -375,10 +390,13 @@ def round_cmd(project: Path = typer.Argument(..., help="Project file (created wi
                                unit=unit, llm=llm_model)  # type: ignore[arg-type]  # the user's text; load_corpus() refuses others
     except QualcodeError as exc:
         _fail(exc, 2)
+    except LLMInterrupted as exc:
+        say(_llm_interrupted(exc, "the round"), err=True, fg="yellow")
+        raise typer.Exit(INTERRUPTED) from None
     except KeyboardInterrupt:
         say("interrupted: what was saved is kept; run the same command again to finish the round",
             err=True, fg="yellow")
-        raise typer.Exit(130) from None
+        raise typer.Exit(INTERRUPTED) from None
     rows = result.load_report
     failed = rows[(rows["status"] != "ok") | rows["message"].str.contains(REMEMBERED, regex=False)]
     for row in failed.itertuples():

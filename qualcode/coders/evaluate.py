@@ -19,6 +19,7 @@ import pandas as pd
 from sklearn.base import clone
 
 from ..errors import LLMError, ParameterError, QualcodeWarning
+from ..messages import counted
 from ..schemas import coded, columns, returns, takes
 from .active import learning_order, main_language, tfidf_vectorizer
 from .embedders import EmbeddingCache, MemoryEmbeddingCache
@@ -393,7 +394,7 @@ def _ask_llm(llm: LLMCoder, codebook: Codebook, splits: list, segments: pd.DataF
 
     A note starting with ``!`` says the LLM could not be measured and how to try again.
     """
-    asked = cached = proposed = not_in_text = unknown = 0
+    asked = cached = answered = proposed = kept = not_in_text = unknown = 0
     for train, test in splits:
         train_ids = set(segments.iloc[train]["segment_id"])
         decisions = _accepted(gold[gold["segment_id"].isin(train_ids)], texts)
@@ -407,11 +408,15 @@ def _ask_llm(llm: LLMCoder, codebook: Codebook, splits: list, segments: pd.DataF
                     "same evaluation again asks only for the rest.")
         report = coder.report_
         asked, cached = asked + report.n_asked, cached + report.n_cached
+        # What was kept (answers usable, codes with their quote found), not only what was asked and proposed.
+        answered, kept = answered + report.n_answered, kept + report.n_kept
         proposed, unknown, not_in_text = (proposed + report.n_proposed, unknown + report.n_unknown_code,
                                           not_in_text + report.n_not_in_text)
     rate = not_in_text / (proposed - unknown) if proposed - unknown else 0.0
-    return (f"LLM {llm.model}: {asked} segments asked, {cached} answered from the cache; {proposed} codes proposed, "
-            f"{unknown} not in the codebook, {not_in_text} quotes not in the segment (hallucination rate {rate:.1%}).")
+    return (f"LLM {llm.model}: {counted(asked, 'segment')} asked, {cached} answered from the cache, "
+            f"{counted(answered, 'usable answer')} in all; {counted(proposed, 'code')} proposed, {kept} kept, "
+            f"{unknown} not in the codebook, {counted(not_in_text, 'quote')} not in the segment (hallucination rate "
+            f"{rate:.1%}).")
 
 
 def _sample_per_code(train_gold: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.DataFrame:

@@ -41,21 +41,25 @@ Few-shot
 Cache
     Each answer is kept by a hash of everything the answer depends on: model, :data:`PROMPT_VERSION`,
     codebook version, language, the segment's text, its question and the examples shown. A re-run sends
-    nothing already answered; answers that could not be read are not kept (a re-run asks again).
+    nothing already answered; answers that could not be read are not kept (a re-run asks again), nor answers
+    with no usable evidence (codes proposed, none with a quote found in the segment: a translation, a
+    paraphrase), which count neither as suggestions nor as a ``none`` for the calibration.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import queue
 import re
 import sys
 import threading
+import time
 import unicodedata
 import warnings
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from numbers import Integral, Real
 from pathlib import Path
@@ -68,8 +72,9 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from ..codebook import Codebook
 from ..corpus import questions
-from ..errors import LLMContextError, LLMError, LLMSkippedWarning, LLMWarning, ParameterError
-from ..io.chat import BACKOFF_SECONDS, RETRIES, TIMEOUT_SECONDS, ChatClient, ChatReply, check_base_url
+from ..errors import LLMContextError, LLMError, LLMInterrupted, LLMSkippedWarning, LLMWarning, ParameterError
+from ..io.chat import BACKOFF_SECONDS, RETRIES, TIMEOUT_SECONDS, Cancelled, ChatClient, ChatReply, check_base_url
+from ..messages import counted
 from ..nlp.normalize import fold_fast
 from ..parallel import current
 from ..progress import progress
@@ -161,8 +166,15 @@ CONTEXT_ERRORS_FATAL = 3
 #: Codes read from one answer; the rest are dropped and counted. A segment with more than a few codes is
 #: rare; an answer with hundreds is a model looping, and checking each quote costs time.
 MAX_CODES_PER_ANSWER = 30
+#: Seconds that answers already in flight when the user presses Ctrl-C are waited for (and kept) before the
+#: interrupt goes on: a local model answers in seconds to minutes, and a user who pressed Ctrl-C expects the
+#: prompt back at once; what is still out is asked again by the next run.
+INTERRUPT_GRACE_SECONDS = 3.0
 #: The reason shown in the evidence is cut to this many characters.
 REASON_CHARS = 240
+#: A refused quote is kept in the report's ``dropped`` table cut to this many characters (a runaway answer's
+#: quote can be megabytes).
+DROPPED_QUOTE_CHARS = 400
 
 _ELLIPSIS = re.compile(r"\s*(?:\[\s*(?:\.\.\.|…)\s*\]|\(\s*(?:\.\.\.|…)\s*\)|\.\.\.+|…)\s*")
 _EDGE = " .,;:!?¡¿\"'()[]-"
@@ -235,7 +247,10 @@ class LLMReport:
     """What the last ``suggest`` did: segments, requests, and what was refused or dropped.
 
     ``hallucination_rate`` is the share of proposed (known-code) suggestions whose quote is not in the
-    segment.
+    segment. ``dropped`` lists what was refused, one record per proposed code: ``segment_id``, ``code_id``,
+    ``quote`` (as the model wrote it, cut to :data:`DROPPED_QUOTE_CHARS`) and ``why`` (``not in the text``,
+    ``no quote``, ``unknown code``); in a notebook, ``pd.DataFrame(result.attrs["llm_report"]["dropped"])``.
+    It holds transcript-like text: it is never logged or printed (:meth:`summary` gives counts only).
     """
 
     n_segments: int = 0
@@ -253,9 +268,11 @@ class LLMReport:
     n_fuzzy: int = 0
     n_too_many: int = 0
     n_kept: int = 0
+    n_no_evidence: int = 0
     response_format: str | None = None
     errors: list[str] = field(default_factory=list)
     failed_segments: list[str] = field(default_factory=list)
+    dropped: list[dict[str, str]] = field(default_factory=list, repr=False)
 
     @property
     def hallucination_rate(self) -> float:
@@ -270,24 +287,27 @@ class LLMReport:
         >>> LLMReport(n_segments=1, n_asked=1, n_requests=1, n_answered=1, n_proposed=1, n_kept=1).summary()
         'LLM coder: 1 segment (0 answers from the cache, 1 asked in 1 request); 1 code proposed, 1 kept.'
         """
-        parts = [f"{_n(self.n_segments, 'segment')} ({_n(self.n_cached, 'answer')} from the cache, "
-                 f"{self.n_asked} asked in {_n(self.n_requests, 'request')})",
-                 f"{_n(self.n_proposed, 'code')} proposed, {self.n_kept} kept"]
+        parts = [f"{counted(self.n_segments, 'segment')} ({counted(self.n_cached, 'answer')} from the cache, "
+                 f"{self.n_asked} asked in {counted(self.n_requests, 'request')})",
+                 f"{counted(self.n_proposed, 'code')} proposed, {self.n_kept} kept"]
         if self.n_unknown_code:
-            parts.append(f"{_n(self.n_unknown_code, 'code')} not in the codebook refused")
+            parts.append(f"{counted(self.n_unknown_code, 'code')} not in the codebook refused")
         if self.n_not_in_text or self.n_no_quote:
-            parts.append(f"{_n(self.n_not_in_text, 'quote')} not in the segment and {self.n_no_quote} without a "
+            parts.append(f"{counted(self.n_not_in_text, 'quote')} not in the segment and {self.n_no_quote} without a "
                          f"quote dropped (hallucination rate {self.hallucination_rate:.1%})")
+        if self.n_no_evidence:
+            parts.append(f"{counted(self.n_no_evidence, 'answer')} with no usable evidence (codes proposed, none "
+                         "with a quote found in the segment: not kept; a re-run asks again)")
         if self.n_too_many:
-            parts.append(f"{_n(self.n_too_many, 'code')} beyond {MAX_CODES_PER_ANSWER} in one answer dropped")
+            parts.append(f"{counted(self.n_too_many, 'code')} beyond {MAX_CODES_PER_ANSWER} in one answer dropped")
         if self.n_unreadable:
-            parts.append(f"{_n(self.n_unreadable, 'answer')} could not be read as JSON (not kept; a re-run asks "
+            parts.append(f"{counted(self.n_unreadable, 'answer')} could not be read as JSON (not kept; a re-run asks "
                          "again)")
         if self.n_cut:
-            parts.append(f"{_n(self.n_cut, 'answer')} cut at max_tokens ({MAX_ANSWER_TOKENS} tokens) before "
+            parts.append(f"{counted(self.n_cut, 'answer')} cut at max_tokens ({MAX_ANSWER_TOKENS} tokens) before "
                          "the end (not kept; a re-run asks again)")
         if self.n_failed:
-            parts.append(f"{_n(self.n_failed, 'segment')} got no answer")
+            parts.append(f"{counted(self.n_failed, 'segment')} got no answer")
         return "LLM coder: " + "; ".join(parts) + "."
 
     def as_dict(self) -> dict[str, Any]:
@@ -305,10 +325,6 @@ def _user_stacklevel() -> int:
         frame = frame.f_back
         level += 1
     return level
-
-
-def _n(count: int, word: str) -> str:
-    return f"{count} {word}" + ("" if count == 1 else "s")
 
 
 # -- the answer ---------------------------------------------------------------------------------------------------
@@ -872,6 +888,7 @@ class LLMCoder(BaseCoder):
         self.n_examples_ = len(self.examples_.texts)
         self.report_ = LLMReport()
         self._answers: dict[str, str] = {}
+        self._unusable: dict[str, str] = {}  # this suggest's answers with no usable evidence (never kept)
         self.codebook_version_ = codebook.version
         decided = [] if decisions is None or decisions.empty else sorted({str(s) for s in decisions["segment_id"]})
         self.known_ = self._held_states(decided)
@@ -964,7 +981,8 @@ class LLMCoder(BaseCoder):
                                        budget=self.few_shot_chars)
         users = [segment_prompt(t, q, lang, s) for t, q, lang, s in zip(texts, asked, langs, shots, strict=True)]
         keys = [self._key(lang, user) for lang, user in zip(langs, users, strict=True)]
-        todo = {k: (lang, user) for k, lang, user in zip(keys, langs, users, strict=True) if k not in self._answers}
+        todo = {k: (lang, user, text) for k, lang, user, text in zip(keys, langs, users, texts, strict=True)
+                if k not in self._answers}
         if todo and self.cache is not None:
             found = self.cache.get(str(self.model), list(todo))
             self._answers.update(found)
@@ -972,6 +990,7 @@ class LLMCoder(BaseCoder):
                 todo.pop(k)
         report.n_cached = len(set(keys)) - len(todo)
         requests_before = self.client_.n_requests
+        self._unusable = {}
         failures = self._ask(todo, report)
         report.n_requests = self.client_.n_requests - requests_before
         report.response_format = None if not report.n_asked else report.response_format
@@ -984,7 +1003,7 @@ class LLMCoder(BaseCoder):
             if self.on_error == "raise":
                 raise failures[0]
         if failures or report.n_unknown_code or report.n_not_in_text or report.n_no_quote or report.n_unreadable \
-                or report.n_too_many or report.n_cut:
+                or report.n_too_many or report.n_cut or report.n_no_evidence:
             if failures:
                 warnings.warn(LLMSkippedWarning(f"{report.summary()} First error: {failures[0]}",
                                                 n_failed=report.n_failed, n_segments=report.n_segments,
@@ -995,7 +1014,7 @@ class LLMCoder(BaseCoder):
                               stacklevel=_user_stacklevel())
         return typed_suggestions(rows)
 
-    def _ask(self, todo: dict[str, tuple[str, str]], report: LLMReport) -> list[LLMError]:
+    def _ask(self, todo: dict[str, tuple[str, str, str]], report: LLMReport) -> list[LLMError]:
         """Send the requests (``concurrency`` at once); keep and cache each answer as it arrives."""
         if not todo:
             return []
@@ -1019,7 +1038,7 @@ class LLMCoder(BaseCoder):
             system = self.system_[lang]
             messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
             try:
-                reply = self.client_.complete(messages, self.schema_, max_tokens=MAX_ANSWER_TOKENS)
+                reply = self.client_.complete(messages, self.schema_, max_tokens=MAX_ANSWER_TOKENS, stop=stop)
             except LLMError as exc:
                 failed(exc)
                 return key, None, True
@@ -1034,45 +1053,123 @@ class LLMCoder(BaseCoder):
                 return key, None, True
             return key, reply, True
 
+        def take(key: str, reply: ChatReply | None, sent: bool) -> None:
+            """Count an answer; keep (and cache) it if it is whole, readable and has usable evidence."""
+            report.n_asked += sent
+            if reply is None:
+                return
+            text = reply.text
+            report.response_format = reply.form
+            if reply.finish_reason == "length" or answer_cut(text):
+                # Cut at max_tokens: its last quote is cut short and its later codes missing. Not kept, so
+                # that a re-run asks again (instead of a broken answer counted as a hallucination forever).
+                report.n_cut += 1
+                return
+            items = read_answer(text)
+            if items is None:
+                report.n_unreadable += 1
+                return
+            if not self._has_evidence(items, todo[key][2]):
+                # Codes proposed, none with a quote in the segment (a translation, a paraphrase): not a
+                # "none" for every code, and not kept, so that a re-run asks again. _rows counts its drops.
+                self._unusable[key] = text
+                return
+            self._answers[key] = text
+            if self.cache is not None:
+                self.cache.put(str(self.model), {key: text})
+            kept.append(key)
+
+        # Daemon threads, not a ThreadPoolExecutor: on Ctrl-C no queued request may start, and a request still
+        # waiting for its answer after the grace must not keep the process from exiting.
+        pending: queue.SimpleQueue[tuple[str, str, str]] = queue.SimpleQueue()
+        for key, (lang, user, _) in todo.items():
+            pending.put((key, lang, user))
+        done: queue.SimpleQueue[tuple[str, ChatReply | None, bool] | BaseException] = queue.SimpleQueue()
+
+        def work() -> None:
+            while not stop.is_set():
+                try:
+                    key, lang, user = pending.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    done.put(one(key, lang, user))
+                except Cancelled:
+                    done.put((key, None, False))
+                except BaseException as exc:  # a bug: handed to the caller's thread, which raises it
+                    done.put(exc)
+
+        kept: list[str] = []
+        threads = [threading.Thread(target=work, name=f"qualcode-llm-{i}", daemon=True)
+                   for i in range(min(self.concurrency, len(todo)))]
         enabled = current().progress
-        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(todo))) as pool, \
-                progress(len(todo), f"ask {self.model} about {len(todo)} segments", enabled=enabled) as bar:
-            futures = [pool.submit(one, key, lang, user) for key, (lang, user) in todo.items()]
-            for future in as_completed(futures):
-                key, reply, sent = future.result()
-                bar.update()
-                report.n_asked += sent
-                if reply is None:
-                    continue
-                text = reply.text
-                report.response_format = reply.form
-                if reply.finish_reason == "length" or answer_cut(text):
-                    # Cut at max_tokens: its last quote is cut short and its later codes missing. Not kept, so
-                    # that a re-run asks again (instead of a broken answer counted as a hallucination forever).
-                    report.n_cut += 1
-                    continue
-                if read_answer(text) is None:
-                    report.n_unreadable += 1
-                    continue
-                self._answers[key] = text
-                if self.cache is not None:
-                    self.cache.put(str(self.model), {key: text})
+        with progress(len(todo), f"ask {self.model} about {len(todo)} segments", enabled=enabled) as bar:
+            received = 0
+            try:
+                for thread in threads:
+                    thread.start()
+                while received < len(todo):
+                    try:
+                        item = done.get(timeout=0.1)
+                    except queue.Empty:
+                        if any(t.is_alive() for t in threads):
+                            continue
+                        try:  # a worker's last answer may have come just before it ended
+                            item = done.get_nowait()
+                        except queue.Empty:
+                            break  # stopped after a fatal failure: the rest were never sent
+                    received += 1
+                    bar.update()
+                    if isinstance(item, BaseException):
+                        stop.set()
+                        raise item
+                    take(*item)
+            except KeyboardInterrupt:
+                stop.set()  # no new request; answers in flight that arrive within the grace are kept
+                deadline = time.monotonic() + INTERRUPT_GRACE_SECONDS
+                while time.monotonic() < deadline and any(t.is_alive() for t in threads):
+                    with contextlib.suppress(queue.Empty):
+                        item = done.get(timeout=0.05)
+                        if not isinstance(item, BaseException):
+                            take(*item)
+                while True:
+                    try:
+                        item = done.get_nowait()
+                    except queue.Empty:
+                        break
+                    if not isinstance(item, BaseException):
+                        take(*item)
+                raise LLMInterrupted(n_kept=len(kept), n_asked=len(todo)) from None
         report.errors = [str(e) for e in failures]
         # The most telling failure first: a fatal one (server, model, time) over a segment that did not fit.
         failures.sort(key=lambda e: isinstance(e, LLMContextError))
         return failures
+
+    def _has_evidence(self, items: list[dict[str, str]], text: str) -> bool:
+        """Whether an answer is a usable one: it proposes no code, or at least one it proposes is in the codebook
+        with a quote found in ``text``."""
+        known = set(self.code_ids_)
+        items = items[:MAX_CODES_PER_ANSWER]
+        return not items or any(item["code_id"] in known and item["quote"].strip()
+                                and locate(item["quote"], text) is not None for item in items)
 
     def _rows(self, units: pd.DataFrame, texts: list[str], keys: list[str], report: LLMReport) -> list[dict]:
         known = set(self.code_ids_)
         rows: list[dict] = []
         records: dict[str, str] = {}
         starts = [int(s) for s in units["start"]]
+        counted: set[str] = set()
         for i, key in enumerate(keys):
-            answer = self._answers.get(key)
-            if answer is None:
+            usable = key in self._answers
+            if usable:
+                report.n_answered += 1
+            elif key in self._unusable and key not in counted:
+                # No usable evidence: its drops are counted (once per answer); it gives no row and no level.
+                counted.add(key)
+                report.n_no_evidence += 1
+            else:
                 continue
-            items = read_answer(answer) or []
-            report.n_answered += 1
+            items = read_answer(self._answers[key] if usable else self._unusable[key]) or []
             start = starts[i]
             by_code: dict[str, dict] = {}
             levels: dict[str, str] = {}
@@ -1080,15 +1177,16 @@ class LLMCoder(BaseCoder):
             for item in items[:MAX_CODES_PER_ANSWER]:
                 report.n_proposed += 1
                 code = item["code_id"]
-                if code not in known:
-                    report.n_unknown_code += 1
-                    continue
-                if not item["quote"].strip():
-                    report.n_no_quote += 1
-                    continue
-                found = locate(item["quote"], texts[i])
+                why = ("unknown code" if code not in known else "no quote" if not item["quote"].strip()
+                       else None)
+                found = locate(item["quote"], texts[i]) if why is None else None
                 if found is None:
-                    report.n_not_in_text += 1
+                    why = why or "not in the text"
+                    report.n_unknown_code += why == "unknown code"
+                    report.n_no_quote += why == "no quote"
+                    report.n_not_in_text += why == "not in the text"
+                    report.dropped.append({"segment_id": str(units.at[i, "segment_id"]), "code_id": code,
+                                           "quote": _cut(item["quote"], DROPPED_QUOTE_CHARS), "why": why})
                     continue
                 spans, fuzzy = found
                 report.n_fuzzy += fuzzy
@@ -1107,6 +1205,8 @@ class LLMCoder(BaseCoder):
                     row["evidence"] += " | " + evidence
                     row["spans"] += [list(to_document(s, start)) for s in spans]
                     levels[code] = min(levels[code], level, key=ANSWER_LEVELS.index)
+            if not usable:
+                continue
             report.n_kept += len(by_code)
             rows.extend(self._level_rows(units.at[i, "segment_id"], units.at[i, "doc_id"], levels, by_code))
             records[self._segment_key(str(units.at[i, "segment_id"]))] = json.dumps(levels, sort_keys=True)

@@ -41,7 +41,7 @@ from ..errors import (
 )
 
 __all__ = ["BACKOFF_SECONDS", "EXCERPT_CHARS", "MAX_ANSWER_BYTES", "RESPONSE_FORMATS", "RETRIES", "TIMEOUT_SECONDS",
-           "ChatClient", "ChatReply", "check_base_url", "excerpt"]
+           "Cancelled", "ChatClient", "ChatReply", "check_base_url", "excerpt"]
 
 #: Seconds to wait for one answer. A local model on a CPU reads a prompt of several thousand tokens (the
 #: codebook) at tens of tokens a second and writes at a few: a few minutes is a normal answer there, and a
@@ -74,6 +74,10 @@ EXCERPT_CHARS = 80
 _ECHO_CHARS = 12
 # Statuses worth trying again: the server is busy or had a passing failure.
 _TRANSIENT = {408, 409, 429, 500, 502, 503, 504}
+
+
+class Cancelled(Exception):
+    """The caller's ``stop`` event was set: no (further) try of this request was sent."""
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -186,13 +190,17 @@ class ChatClient:
         return f"ChatClient({self.url!r}, model={self.model!r})"
 
     def complete(self, messages: list[dict[str, str]], schema: dict[str, Any], *,
-                 max_tokens: int | None = None) -> ChatReply:
+                 max_tokens: int | None = None, stop: threading.Event | None = None) -> ChatReply:
         """The model's answer to ``messages``, asked for JSON following ``schema`` in the best form accepted.
+
+        Once ``stop`` is set (Ctrl-C), no further try is sent and a pause before one ends at once.
 
         Raises
         ------
         LLMError
             One of its subclasses when the server cannot give an answer (see the module docstring).
+        Cancelled
+            When ``stop`` was set before a try.
         """
         while True:
             form = self._form
@@ -206,7 +214,7 @@ class ChatClient:
             elif RESPONSE_FORMATS[form] == "json_object":
                 body["response_format"] = {"type": "json_object"}
             try:
-                answer = self._post(body)
+                answer = self._post(body, stop)
             except _Refused as refused:
                 if form + 1 < len(RESPONSE_FORMATS) and _about_format(refused.message):
                     with self._lock:
@@ -215,7 +223,7 @@ class ChatClient:
                 raise self._client_error(refused.status, refused.message, refused.shown) from None
             return _reply(answer, RESPONSE_FORMATS[form], self.url)
 
-    def _post(self, body: dict[str, Any]) -> dict[str, Any]:
+    def _post(self, body: dict[str, Any], stop: threading.Event | None = None) -> dict[str, Any]:
         data = json.dumps(body, ensure_ascii=False).encode("utf-8")
         # What a server may echo back in an error: never shown (it is transcript text).
         sent = "\n".join(str(m.get("content", "")) for m in body.get("messages", []) if isinstance(m, dict))
@@ -224,6 +232,8 @@ class ChatClient:
             headers["Authorization"] = f"Bearer {self.api_key}"
         pause = self.backoff
         for attempt in range(self.retries + 1):
+            if stop is not None and stop.is_set():
+                raise Cancelled()
             request = urllib.request.Request(self.url, data=data, headers=headers, method="POST")
             with self._lock:
                 self.n_requests += 1
@@ -261,7 +271,11 @@ class ChatClient:
                     f"the LLM server at {self.url} kept failing ({failure}) after "
                     f"{self.retries + 1} tries; check its log, then run the same command again (answers "
                     "already received are kept).", url=self.url)
-            time.sleep(min(wait, MAX_RETRY_AFTER_SECONDS) if wait is not None else pause)
+            pause_now = min(wait, MAX_RETRY_AFTER_SECONDS) if wait is not None else pause
+            if stop is not None:
+                stop.wait(pause_now)  # ends at once on Ctrl-C; the next try then is not sent
+            else:
+                time.sleep(pause_now)
             pause *= 2
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -343,7 +357,19 @@ def _retry_after(value: str | None) -> float | None:
         return None  # an HTTP date: the doubling pause is used instead
 
 
+def _empty(url: str, what: str) -> LLMError:
+    """An HTTP 200 with nothing in it: what a server sends when its model is not loaded, failed to load, or
+    ran out of context before writing a word; the URL is right, so a hint about ``/v1`` would mislead."""
+    return LLMError(f"the LLM server at {url} sent an empty answer ({what}) for a request: check that the model is "
+                    "loaded and answers (the server's log; for Ollama: ollama ps) and that its context size holds "
+                    "the prompt (for Ollama: OLLAMA_CONTEXT_LENGTH=32768), or send less (codebook_examples= / "
+                    "--llm-examples), then run the same command again (answers already received are kept).",
+                    url=url)
+
+
 def _json_answer(raw: bytes, url: str, sent: str = "") -> dict[str, Any]:
+    if not raw.strip():
+        raise _empty(url, "HTTP 200 with an empty body")
     if len(raw) > MAX_ANSWER_BYTES:
         raise LLMError(f"the LLM server at {url} sent more than {MAX_ANSWER_BYTES // 2**20} MB for one answer; "
                        "is the URL an OpenAI-compatible chat endpoint?", url=url)
@@ -359,12 +385,16 @@ def _json_answer(raw: bytes, url: str, sent: str = "") -> dict[str, Any]:
 
 
 def _reply(answer: dict[str, Any], form: str, url: str) -> ChatReply:
+    if isinstance(answer.get("choices"), list) and not answer["choices"]:
+        raise _empty(url, "no choices")
     try:
         choice = answer["choices"][0]
         text = choice["message"]["content"]
     except (KeyError, IndexError, TypeError):
         raise LLMError(f"the LLM server at {url} sent no choices[0].message.content; is it OpenAI-compatible?",
                        url=url) from None
+    if text is None or (isinstance(text, str) and not text.strip()):
+        raise _empty(url, "no text in choices[0].message.content")
     usage = answer.get("usage") if isinstance(answer.get("usage"), dict) else {}
     prompt_tokens = usage.get("prompt_tokens") if usage else None
     return ChatReply(text=text if isinstance(text, str) else "", form=form,

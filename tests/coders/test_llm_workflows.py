@@ -152,6 +152,10 @@ def test_cli_evaluate_with_llm_prints_it_beside_the_others_and_keeps_its_answers
     again = runner.invoke(app, args)
     assert again.exit_code == 0 and len(chat.requests) == n  # the answers came from the project
     assert "0 segments asked, 24 answered from the cache" in again.output
+    said = " ".join(again.output.split())
+    proposed = int(said.split(" codes proposed, ")[0].rsplit(" ", 1)[1])
+    kept = int(said.split(" codes proposed, ")[1].split(" kept,")[0])
+    assert "24 usable answers in all" in said and 0 < kept <= proposed  # what was kept, beside what was proposed
 
 
 @pytest.mark.parametrize("reply", [None, llm_server.error(404, 'model "test-model" not found, try pulling it')],
