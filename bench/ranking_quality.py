@@ -41,7 +41,7 @@ def stripped(codebook):
 
 
 def scores(pred: pd.DataFrame, gold: set, ids: list[str], k: int = 3) -> tuple[float, float, float, float]:
-    """micro precision, recall, F1 of ``pred``'s rows; recall@k of its ranking (by score per segment)."""
+    """micro precision, recall, F1 of ``pred``'s rows; recall@k of its ranking (its ``rank``, else by score)."""
     ids_set = set(ids)
     pairs = {p for p in zip(pred["segment_id"], pred["code_id"], strict=True) if p[0] in ids_set}
     g = {p for p in gold if p[0] in ids_set}
@@ -49,8 +49,9 @@ def scores(pred: pd.DataFrame, gold: set, ids: list[str], k: int = 3) -> tuple[f
     p = tp / len(pairs) if pairs else 0.0
     r = tp / len(g) if g else 0.0
     f1 = 2 * p * r / (p + r) if p + r else 0.0
-    top = (pred[pred["segment_id"].isin(ids_set)]
-           .sort_values(["segment_id", "score", "code_id"], ascending=[True, False, True], kind="stable")
+    order = (["segment_id", "rank"], [True, True]) if "rank" in pred.columns else (
+        ["segment_id", "score", "code_id"], [True, False, True])
+    top = (pred[pred["segment_id"].isin(ids_set)].sort_values(order[0], ascending=order[1], kind="stable")
            .groupby("segment_id").head(k))
     hits = len(set(zip(top["segment_id"], top["code_id"], strict=True)) & g)
     return p, r, f1, hits / len(g) if g else 0.0
@@ -79,7 +80,7 @@ def main() -> None:
 
     import qualcode as qc
     from qualcode.coders import MemoryEmbeddingCache, suggest
-    from qualcode.coders.ensemble import DEFAULT_MIN_SCORE, DEFAULT_TOP_K
+    from qualcode.coders.ensemble import DEFAULT_MIN_SCORE, DEFAULT_TOP_K, shown
 
     samples = ROOT / "data_samples"
     corpus, _ = qc.load_corpus(samples / "transcripts", attributes=samples / "attributes.csv")
@@ -121,8 +122,7 @@ def main() -> None:
                   + f"   full ranking: {per_segment.median():.0f} codes/turn; {wall:.1f} s wall {cpu:.1f} s CPU")
             cuts = []
             for cut in (0.05, 0.08, 0.1, 0.15, 0.2, 0.3, 0.4):
-                kept = ranking[ranking["score"] >= cut].sort_values(["segment_id", "score"], ascending=[True, False])
-                cuts.append(f"{cut}: {scores(kept.groupby('segment_id').head(3), gold, ids)[2]:.3f}")
+                cuts.append(f"{cut}: {scores(shown(ranking, top_k=3, min_score=cut), gold, ids)[2]:.3f}")
             print("    F1 of the ranking's top 3 by min_score: " + ", ".join(cuts))
             if methods == ("keyword", "embedding"):
                 top = ranking[ranking["segment_id"].isin(ids)]

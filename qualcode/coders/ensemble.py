@@ -9,10 +9,11 @@ Fusion
     replaces the others). The methods and their evidence are joined
     (``embedding+keyword``).
 Ranking
-    Per segment, leaves by score, then parent codes, which are kept only
-    where no child scores ``min_score`` (people code leaves); ``top_k`` and
-    ``min_score`` cut the list, and ``top_k=None, min_score=0`` is a full
-    ranking of every leaf code.
+    Per segment, leaves by score, then parent codes where no child fits
+    (scores the suggestion floor; people code leaves); ``top_k`` and
+    ``min_score`` cut the list. ``top_k=None, min_score=0`` is a full
+    ranking of every code: the near misses follow (the other leaves, then
+    the other parents), and its first rows are the default suggestions.
 Memory
     A segment's suggestions depend on that segment only, so with a large
     codebook the segments are suggested and merged by chunks of whole
@@ -60,7 +61,7 @@ from .learned import LearnedCoder, training_labels
 from .llm import LLMCoder
 
 __all__ = ["CHUNK_PAIRS", "DEFAULT_MIN_SCORE", "DEFAULT_TOP_K", "EnsembleCoder", "combine", "evidence_table",
-           "run_attrs", "suggest", "suggestion_coders", "suggestion_ensemble"]
+           "run_attrs", "shown", "suggest", "suggestion_coders", "suggestion_ensemble"]
 
 # Chosen on the sample gold coding (bench/ranking_quality.py prints the sweep of min_score): micro-F1 of the
 # top 3 against the sample's coder was .266 at 0.08 and .272 at 0.1 for keyword + embedding, but .254 against
@@ -396,6 +397,63 @@ def _ancestors(codes: Sequence[str]) -> dict[str, list[str]]:
     return {c: [c[:k] for k, ch in enumerate(c) if ch == "." and c[:k] in known] for c in codes}
 
 
+def _covered(frame: pd.DataFrame, ancestors: dict[str, list[str]], fits: float) -> np.ndarray:
+    """Per row, whether it is a parent code of which a descendant scores at least ``fits`` in its segment."""
+    fitting = frame["score"].to_numpy(dtype=float) >= fits
+    covered = {(s, a) for s, c, f in zip(frame["segment_id"], frame["code_id"], fitting, strict=True) if f
+               for a in ancestors.get(c, [])}
+    return np.array([(s, c) in covered for s, c in zip(frame["segment_id"], frame["code_id"], strict=True)],
+                    dtype=bool)
+
+
+def _rank(frame: pd.DataFrame, codes: Sequence[str], fits: float) -> pd.DataFrame:
+    """Sort each segment's rows into the ranking and number them (``rank``), with a ``_covered`` column.
+
+    The order: leaves scoring at least ``fits``, then parents scoring at least ``fits`` of which no descendant
+    does (what a suggestion list shows, in the same order), then the near misses: the other leaves, then the
+    other parents; by score within each.
+    """
+    ancestors = _ancestors(codes)
+    parents = {a for up in ancestors.values() for a in up}
+    parent = frame["code_id"].isin(parents).to_numpy()
+    fit = frame["score"].to_numpy(dtype=float) >= fits
+    covered = _covered(frame, ancestors, fits) & parent
+    tier = np.select([fit & ~parent, fit & ~covered, ~parent], [0, 1, 2], default=3)
+    out = frame.assign(_tier=tier, _covered=covered)
+    out = out.sort_values(["segment_id", "_tier", "score", "code_id"], ascending=[True, True, False, True],
+                          kind="stable")
+    out["rank"] = out.groupby("segment_id").cumcount() + 1
+    return out
+
+
+def shown(ranking: pd.DataFrame, *, top_k: int | None = DEFAULT_TOP_K,
+          min_score: float = DEFAULT_MIN_SCORE) -> pd.DataFrame:
+    """The suggestions ``top_k`` and ``min_score`` show, cut from a full ranking (:func:`combine` at 0).
+
+    The same rows, in the same order, as :func:`combine` with these ``top_k`` and ``min_score`` gives
+    (ranks renumbered): what a user of ``qualcode suggest`` sees, for :mod:`qualcode.coders.evaluate`.
+
+    Parameters
+    ----------
+    ranking : DataFrame
+        ``segment_id``, ``code_id``, ``score`` and ``rank`` of a full ranking.
+    top_k, min_score
+        As in :func:`combine`.
+
+    Returns
+    -------
+    DataFrame
+        The rows shown, ``rank`` renumbered from 1 per segment.
+    """
+    out = ranking[ranking["score"].round(4) >= min_score]
+    if min_score > 0 and len(out):
+        codes = list(pd.unique(out["code_id"]))
+        out = out[~_covered(out, _ancestors(codes), max(min_score, DEFAULT_MIN_SCORE))]
+    out = out.sort_values(["segment_id", "rank"], kind="stable").copy()
+    out["rank"] = out.groupby("segment_id").cumcount() + 1
+    return out[out["rank"] <= top_k] if top_k is not None else out
+
+
 def combine(parts: list[pd.DataFrame], *, top_k: int | None, min_score: float, fusion: Fusion | None = None,
             codes: Sequence[str] | None = None) -> pd.DataFrame:
     """Fuse per-method suggestion tables into one score per (segment, code) and rank them.
@@ -405,9 +463,9 @@ def combine(parts: list[pd.DataFrame], *, top_k: int | None, min_score: float, f
     parts : list of DataFrame
         Suggestion tables of the member coders.
     top_k : int or None
-        At most this many codes per segment (``None``: all, a full ranking).
+        At most this many codes per segment (``None``: all).
     min_score : float
-        Drop fused scores below this.
+        Drop fused scores below this; at 0, a full ranking that keeps every parent code.
     fusion : Fusion, optional
         The fitted fusion (default: the prior, see :mod:`qualcode.coders.fusion`, for the methods present).
     codes : sequence of str, optional
@@ -416,8 +474,12 @@ def combine(parts: list[pd.DataFrame], *, top_k: int | None, min_score: float, f
     Returns
     -------
     DataFrame
-        The suggestions table plus ``rank``. Leaves come first; a parent code is kept only where it scores
-        at least ``min_score`` and none of its descendants does, and it ranks after the segment's leaves.
+        The suggestions table plus ``rank``. People code leaves: a parent code "fits" a segment only where it
+        scores at least ``min_score`` (at least :data:`DEFAULT_MIN_SCORE` when ``min_score`` is lower) and
+        none of its descendants does, and it ranks after the leaves that fit. With ``min_score > 0`` the other
+        parents are left out; with ``min_score=0`` (``top_k=None``: the full ranking) they are ranked last,
+        after the leaves that do not fit, so every code of the codebook gets a rank and the first rows of
+        each segment are the suggestions the default ``min_score`` shows (:func:`shown`).
     """
     frames = [p for p in parts if not p.empty]
     if not frames:
@@ -448,19 +510,12 @@ def combine(parts: list[pd.DataFrame], *, top_k: int | None, min_score: float, f
     evidence = evidence.reindex(pd.MultiIndex.from_arrays([merged["segment_id"], merged["code_id"]])).reset_index()
     merged["score"] = np.round(fusion.predict(evidence), 4)
     merged = merged[merged["score"] >= min_score]
-    ancestors = _ancestors(list(codes) if codes is not None else list(pd.unique(both["code_id"])))
-    parents = {a for up in ancestors.values() for a in up}
-    merged = merged.assign(_parent=merged["code_id"].isin(parents))
-    if merged["_parent"].any():
-        # A parent stays only where none of its descendants passed min_score ("no child fits").
-        covered = {(s, a) for s, c in zip(merged["segment_id"], merged["code_id"], strict=True)
-                   for a in ancestors.get(c, [])}
-        drop = [p and (s, c) in covered for s, c, p in
-                zip(merged["segment_id"], merged["code_id"], merged["_parent"], strict=True)]
-        merged = merged[~np.array(drop, dtype=bool)]
-    merged = merged.sort_values(["segment_id", "_parent", "score", "code_id"], ascending=[True, True, False, True],
-                                kind="stable")
-    merged["rank"] = merged.groupby("segment_id").cumcount() + 1
+    merged = _rank(merged, list(codes) if codes is not None else list(pd.unique(both["code_id"])),
+                   fits=max(min_score, DEFAULT_MIN_SCORE))
+    if min_score > 0 and merged["_covered"].any():
+        # A parent stays only where none of its descendants fits ("no child fits"): people code leaves.
+        merged = merged[~merged["_covered"].to_numpy()]
+        merged = merged.assign(rank=merged.groupby("segment_id").cumcount() + 1)
     if top_k is not None:
         merged = merged[merged["rank"] <= top_k]
     if merged.empty:

@@ -25,6 +25,7 @@ from .active import learning_order, main_language, tfidf_vectorizer
 from .embedders import EmbeddingCache, MemoryEmbeddingCache
 from .embedding import EmbeddingCoder
 from .ensemble import DEFAULT_MIN_SCORE, DEFAULT_TOP_K, EnsembleCoder, combine
+from .ensemble import shown as suggestions_shown
 from .ensemble import suggest as ensemble_suggest
 from .keyword import KeywordCoder
 from .learned import LearnedCoder
@@ -248,14 +249,21 @@ class CrossValidation:
     notes: list[str] = field(default_factory=list)
 
 
-def _ranked(frame: pd.DataFrame) -> pd.DataFrame:
-    """``segment_id``, ``code_id``, ``score``, ``rank`` (1 = best of its segment; ties by code id)."""
+def _ranked(frame: pd.DataFrame, *, own_rank: bool = False) -> pd.DataFrame:
+    """``segment_id``, ``code_id``, ``score``, ``rank`` (1 = best of its segment; ties by code id).
+
+    ``own_rank``: keep the order of the frame's ``rank`` (the ensemble's, which puts parent codes after the
+    leaves) instead of sorting by score.
+    """
     if frame.empty:
         return pd.DataFrame({"segment_id": pd.Series(dtype=object), "code_id": pd.Series(dtype=object),
                              "score": pd.Series(dtype=float), "rank": pd.Series(dtype=int)})
-    out = frame[["segment_id", "code_id", "score"]].copy()
+    out = frame[["segment_id", "code_id", "score", *(["rank"] if own_rank else [])]].copy()
     out["score"] = pd.to_numeric(out["score"], errors="coerce").astype(float).fillna(0.0)
-    out = out.sort_values(["segment_id", "score", "code_id"], ascending=[True, False, True], kind="stable")
+    if own_rank:
+        out = out.sort_values(["segment_id", "rank"], kind="stable")
+    else:
+        out = out.sort_values(["segment_id", "score", "code_id"], ascending=[True, False, True], kind="stable")
     out = out.drop_duplicates(["segment_id", "code_id"], keep="first")
     out["rank"] = out.groupby("segment_id").cumcount() + 1
     return out.reset_index(drop=True)
@@ -269,7 +277,7 @@ def _cut(ranking: pd.DataFrame, system: str, k: int) -> pd.DataFrame:
         return ranking[(ranking["rank"] <= k) & (ranking["score"] > 0)]
     if system == "supervised":
         return ranking[(ranking["rank"] <= DEFAULT_TOP_K) & (ranking["score"] >= SUPERVISED_THRESHOLD)]
-    return ranking[(ranking["rank"] <= DEFAULT_TOP_K) & (ranking["score"].round(4) >= DEFAULT_MIN_SCORE)]
+    return suggestions_shown(ranking, top_k=DEFAULT_TOP_K, min_score=DEFAULT_MIN_SCORE)
 
 
 def _accepted(gold: pd.DataFrame, texts: pd.Series, groups: pd.Series | None = None) -> pd.DataFrame:
@@ -373,7 +381,7 @@ class _Methods:
                 return _ranked(coder.suggest(test))
             return _ranked(ensemble_suggest(test, self.codebook, decisions=decisions, top_k=self.n_codes,
                                             min_score=0.0, embedder=self.embedder,  # type: ignore[arg-type]
-                                            cache=self.cache, llm=self.llm))
+                                            cache=self.cache, llm=self.llm), own_rank=True)
         if method == "learned":
             if decisions is None or decisions.empty:
                 return _ranked(pd.DataFrame(columns=["segment_id", "code_id", "score"]))
@@ -385,7 +393,7 @@ class _Methods:
         else:
             out = ensemble_suggest(test, self.codebook, methods=[method], learn=False, top_k=self.n_codes,
                                    min_score=0.0, embedder=self.embedder, cache=self.cache)  # type: ignore[arg-type]
-        return _ranked(out)
+        return _ranked(out, own_rank=True)
 
 
 def _ask_llm(llm: LLMCoder, codebook: Codebook, splits: list, segments: pd.DataFrame, gold: pd.DataFrame,
