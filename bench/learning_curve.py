@@ -9,9 +9,10 @@ folds pooled; "± x" is the standard deviation over seeds.
 1. **Review order.** The queue is the zero-shot default suggestions for the training participants. After N
    suggestions reviewed (accepted where Ana coded the pair, rejected where not) in document order, in random
    order (seeds) or in ``learn`` order (:func:`qualcode.coders.active.learning_order`, what
-   ``qualcode review export --order learn`` uses), the ensemble learns from those decisions
-   (``EnsembleCoder.update``) and suggests for the held-out participants. ``learn (uncertainty only)`` is the
-   order without its cold start (the queue given without its codes), measured in the same run.
+   ``qualcode review export --order learn`` uses: a segment at a time, by uncertainty × diversity), the ensemble
+   learns from those decisions (``EnsembleCoder.update``) and suggests for the held-out participants.
+   ``learn (diversity only)`` is the same order with every score at the boundary (farthest-first over the
+   segments, k-center greedy), measured in the same run.
 2. **Fusion weights.** N accepted examples per code drawn at random (seeds) from the training folds, as
    ``qualcode evaluate``'s learning curve; the fusion's pull toward its prior chosen by cross-validation on
    those decisions (the default, :data:`qualcode.coders.fusion.STRENGTHS`), against the documented fixed pull
@@ -112,7 +113,7 @@ def review_orders(sample: Sample, coder, budgets: tuple[int, ...], seeds: int) -
 
     zero = coder.scores(sample.turns)
     rows = []
-    orders = ["document", *[f"random {s}" for s in range(seeds)], "learn", "learn (uncertainty only)"]
+    orders = ["document", *[f"random {s}" for s in range(seeds)], "learn", "learn (diversity only)"]
     pooled: dict[tuple[str, int], list[pd.DataFrame]] = {}
     accepted: dict[tuple[str, int], int] = {}
     for train, test in sample.folds:
@@ -123,7 +124,7 @@ def review_orders(sample: Sample, coder, budgets: tuple[int, ...], seeds: int) -
                                   kind="stable").reset_index(drop=True)
         queue["text"] = queue["segment_id"].map(sample.texts)
         positions = {"document": np.arange(len(queue)), "learn": learning_order(queue),
-                     "learn (uncertainty only)": learning_order(queue.drop(columns="code_id"))}
+                     "learn (diversity only)": learning_order(queue.assign(score=0.5))}
         for s in range(seeds):
             positions[f"random {s}"] = np.random.default_rng(s).permutation(len(queue))
         for name in orders:
@@ -215,7 +216,7 @@ def main() -> None:
             shown = pd.DataFrame({n: [f"{cell(grid.loc[(o, n), 'f1'])} / {cell(grid.loc[(o, n), 'r3'])} "
                                       f"({grid.loc[(o, n), 'acc']:.0f} acc.)" for o in grid.index.levels[0]]
                                   for n in sorted(set(table["n"]))}, index=list(grid.index.levels[0]))
-            order = [o for o in ("document", "random", "learn (uncertainty only)", "learn") if o in shown.index]
+            order = [o for o in ("document", "random", "learn (diversity only)", "learn") if o in shown.index]
             with pd.option_context("display.width", 250, "display.max_colwidth", 60):
                 print(shown.loc[order].to_string())
         if args.part in ("fusion", "both"):

@@ -2,19 +2,17 @@
 
 Active learning by uncertainty and diversity (Settles 2009, *Active Learning
 Literature Survey*, §3.1 and §5): a decision teaches the most where the
-coders are least sure (a score near the decision boundary), and a second
-decision on a segment much like one already queued teaches little.
-:func:`learning_order` picks greedily, each time the suggestion with the
-highest ``uncertainty × (1 − similarity to the segments already picked)``
-(farthest-first on TF-IDF vectors of the segments' words, or on embeddings
-already computed). Before that, a cold start: few-shot learning needs a few
-accepted examples of each code (the learned coder starts at 3), so each
-code's likeliest suggestions come first until it has them
-(:data:`COLD_START_POSITIVES`, :data:`COLD_START_PICKS`). The review queue
+coders are least sure (a score near the decision boundary), and a decision on
+a segment much like one already decided teaches little. :func:`learning_order`
+picks greedily a segment at a time (a reviewer reads a segment once and
+decides all of its suggestions, so the learned coder gets whole decisions),
+each time the segment with the highest ``uncertainty × (1 − similarity to the
+segments already picked)`` (farthest-first on TF-IDF vectors of the segments'
+words, or on embeddings already computed). The review queue
 (``ReviewQueue(order="learn")``) and the review workbook (``order="learn"``)
-use it; ``qc.evaluate_project`` and ``bench/learning_curve.py`` measure
-whether it learns faster than document order (on the sample it does not:
-see the README), which stays the default.
+use it; ``bench/learning_curve.py`` measures it against document order on
+participants whose words were never reviewed (see the README): document order
+stays the default.
 """
 
 from __future__ import annotations
@@ -32,23 +30,16 @@ from ..nlp import fold_fast, stemmer, stop_words
 if TYPE_CHECKING:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-__all__ = ["COLD_START_PICKS", "COLD_START_POSITIVES", "GREEDY_ITEMS", "QUEUE_ORDERS", "learning_order",
-           "main_language", "tfidf_vectorizer", "uncertainty"]
+__all__ = ["GREEDY_ITEMS", "QUEUE_ORDERS", "learning_order", "main_language", "tfidf_vectorizer", "uncertainty"]
 
 #: The orders of a review queue and a review workbook: reading order, best score first, or learn fastest.
 QUEUE_ORDERS = ("document", "score", "learn")
 
 #: Farthest-first costs one pass over the queue's segments per pick: the first this-many suggestions are picked
-#: that way, the rest follow by uncertainty. A reviewer decides a few hundred suggestions before suggestions are
-#: made again (which re-orders the queue), so 2,000 covers several sessions; at 10,000 segments it takes about
-#: a second.
+#: that way (whole segments), the rest follow by their value at that point. A reviewer decides a few hundred
+#: suggestions before suggestions are made again (which re-orders the queue), so 2,000 covers several sessions;
+#: at 10,000 segments it takes about a second.
 GREEDY_ITEMS = 2000
-#: Cold start: the learned coder fits a code from 3 accepted segments (``LearnedCoder(min_positive=3)``), and
-#: few-shot learning works from 3-5 examples per code; so each code's likeliest suggestions come first until
-#: its picks are expected to hold this many accepts (the sum of their calibrated scores) ...
-COLD_START_POSITIVES = 3.0
-#: ... or it has had this many picks: a code whose suggestions are all unlikely does not hold the queue up.
-COLD_START_PICKS = 5
 
 _WORD = re.compile(r"[^\W\d_]{3,}")
 
@@ -109,24 +100,20 @@ def uncertainty(scores: pd.Series | np.ndarray, boundary: float = 0.5) -> np.nda
 
 def learning_order(items: pd.DataFrame, *, boundary: float = 0.5, lang: str | None = None,
                    vectors: np.ndarray | None = None) -> np.ndarray:
-    """The positions of ``items`` (suggestions to review), most informative first.
+    """The positions of ``items`` (suggestions to review), most informative first, a segment at a time.
 
-    Greedy, one pick at a time (see the module docstring):
-
-    1. **cold start**: while a code has fewer than :data:`COLD_START_POSITIVES` expected accepts among the
-       picks (the sum of their calibrated scores) and fewer than :data:`COLD_START_PICKS` picks, its
-       suggestions come first, the likeliest (highest score) and least like the segments already picked
-       first: every code gets its few examples before any code gets more;
-    2. then **uncertainty × diversity**: ``(1 − |score − boundary| / max(boundary, 1 − boundary)) × (1 −
-       max cosine to a segment already picked)``.
+    Greedy over segments (see the module docstring): each time the segment with the highest
+    ``uncertainty × (1 − max cosine to a segment already picked)``, where a segment's uncertainty is that of
+    its most uncertain suggestion (``1 − |score − boundary| / max(boundary, 1 − boundary)``); then all of
+    that segment's suggestions, the most uncertain first. A reviewer reads a segment once and decides all
+    it was suggested for, and the learned coder gets complete decisions on it.
 
     Parameters
     ----------
     items : DataFrame
         One row per suggestion, with ``segment_id``, ``score`` and the
-        segment's ``text`` (and ``code_id`` for the cold start; without it,
-        uncertainty × diversity only), in the order to fall back on (reading
-        order): ties keep it.
+        segment's ``text``, in the order to fall back on (reading order):
+        ties keep it.
     boundary : float
         The score at which the coders are least sure (0.5 on a calibrated scale).
     lang : str, optional
@@ -145,10 +132,8 @@ def learning_order(items: pd.DataFrame, *, boundary: float = 0.5, lang: str | No
     >>> items = pd.DataFrame({"segment_id": ["a", "a", "b", "c"], "score": [0.9, 0.5, 0.55, 0.45],
     ...                       "text": ["redes de directoras", "redes de directoras",
     ...                                "redes de directoras del distrito", "medir la asistencia"]})
-    >>> learning_order(items).tolist()
-    [1, 3, 2, 0]
-    >>> learning_order(items.assign(code_id=["x", "y", "y", "y"])).tolist()  # x's only example first
-    [0, 3, 2, 1]
+    >>> learning_order(items).tolist()  # a (its 0.5 first, then its 0.9), c (unlike a), b (much like a)
+    [1, 0, 3, 2]
     """
     if not 0 < boundary < 1:
         raise ParameterError(f"boundary must be between 0 and 1, got {boundary}.")
@@ -162,45 +147,27 @@ def learning_order(items: pd.DataFrame, *, boundary: float = 0.5, lang: str | No
         raise ParameterError(f"vectors has {len(vectors)} rows for {n} items; give one per item.")
     if lang is None:
         lang = main_language(items)
-    score = pd.to_numeric(pd.Series(np.asarray(items["score"], dtype=float)), errors="coerce").to_numpy(dtype=float)
-    u = uncertainty(score, boundary)
-    likely = np.nan_to_num(np.clip(score, 0.0, 1.0), nan=boundary)
+    u = uncertainty(pd.to_numeric(items["score"], errors="coerce"), boundary)
     segment, first = pd.factorize(items["segment_id"].astype(str))
+    # Each segment's suggestions, the most uncertain first (reading order among equals).
+    within = np.lexsort((np.arange(n), -u, segment))
+    starts = np.searchsorted(segment[within], np.arange(len(first)))
+    ends = np.append(starts[1:], n)
+    worth = np.maximum.reduceat(u[within], starts)
     matrix = _segment_vectors(items, segment, lang, vectors)
-    if "code_id" in items.columns:
-        code, _ = pd.factorize(items["code_id"].astype(str))
-        expected = np.zeros(code.max() + 1)
-        picks = np.zeros(code.max() + 1, dtype=int)
-    else:
-        code = None
     near = np.zeros(len(first))
-    seen = np.zeros(len(first), dtype=bool)
-    taken = np.zeros(n, dtype=bool)
+    taken = np.zeros(len(first), dtype=bool)
     order: list[int] = []
-    for _ in range(min(n, GREEDY_ITEMS)):
-        spread = 1.0 - near[segment]
-        value = u * spread
-        if code is not None:
-            cold = (expected[code] < COLD_START_POSITIVES) & (picks[code] < COLD_START_PICKS)
-            # A cold code's likeliest suggestion outranks every warm one (values are at most 1).
-            value = np.where(cold, 2.0 + likely * spread, value)
-        i = int(np.argmax(np.where(taken, -np.inf, value)))
-        order.append(i)
-        taken[i] = True
-        if code is not None:
-            expected[code[i]] += likely[i]
-            picks[code[i]] += 1
-        s = segment[i]
-        if not seen[s]:
-            seen[s] = True
-            near[s] = 1.0
-            if matrix is not None:
-                similar = matrix @ matrix[s].T
-                near = np.maximum(near, (similar.toarray() if hasattr(similar, "toarray") else similar).ravel())
+    while len(order) < min(n, GREEDY_ITEMS):
+        s = int(np.argmax(np.where(taken, -np.inf, worth * (1.0 - near))))
+        taken[s] = True
+        order.extend(within[starts[s]:ends[s]].tolist())
+        if matrix is not None:
+            similar = matrix @ matrix[s].T
+            near = np.maximum(near, (similar.toarray() if hasattr(similar, "toarray") else similar).ravel())
     rest = np.flatnonzero(~taken)
-    if len(rest):
-        value = u[rest] * (1.0 - near[segment[rest]])
-        order.extend(rest[np.argsort(-value, kind="stable")].tolist())
+    for s in rest[np.argsort(-(worth[rest] * (1.0 - near[rest])), kind="stable")]:
+        order.extend(within[starts[s]:ends[s]].tolist())
     return np.asarray(order, dtype=int)
 
 

@@ -215,18 +215,16 @@ def test_learning_order_puts_uncertain_and_unlike_segments_first():
     assert order[-1] == 0  # the surest last
 
 
-def test_learning_order_gives_every_code_its_first_examples_before_any_code_more():
-    # Cold start: code "rare" has two likely suggestions at the end of the queue, "common" many uncertain
-    # ones first; few-shot learning needs examples of every code before more of one.
-    texts = [f"las plantas del huerto número {w}" for w in ("uno", "dos", "tres", "cuatro", "cinco", "seis")]
-    items = pd.DataFrame({"segment_id": [f"s{i}" for i in range(8)],
-                          "code_id": ["common"] * 6 + ["rare"] * 2,
-                          "score": [0.5, 0.52, 0.48, 0.5, 0.51, 0.49, 0.9, 0.85],
-                          "text": [*texts, "contamos los números", "sumamos y restamos"]})
+def test_learning_order_keeps_a_segments_suggestions_together():
+    # A reviewer reads a segment once and decides all of its suggestions: picked for its most uncertain
+    # suggestion (s0's 0.5), the segment's surer one (0.95) follows at once, before any other segment.
+    items = pd.DataFrame({"segment_id": ["s0", "s1", "s0", "s2"], "code_id": ["a", "a", "b", "b"],
+                          "score": [0.5, 0.55, 0.95, 0.6],
+                          "text": ["las plantas del huerto", "contamos los números", "las plantas del huerto",
+                                   "sumamos y restamos"]})
     order = learning_order(items).tolist()
-    assert order[:2] == [6, 7]
-    # Without codes: uncertainty × diversity only, the most uncertain first.
-    assert learning_order(items.drop(columns="code_id")).tolist()[0] == 0
+    assert order[:2] == [0, 2]
+    assert sorted(order[2:]) == [1, 3]
 
 
 def test_learning_order_diversity_comes_from_given_vectors():
