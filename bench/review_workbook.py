@@ -84,11 +84,14 @@ def main() -> None:
             assert written == n == len(read), (written, n, len(read))
             print(f"{n:>7,} {wall:>10.2f} {cpu:>9.2f} {cpu / n * 1000:>9.3f} {rwall:>9.2f} {rcpu:>8.2f} "
                   f"{rcpu / n * 1000:>9.3f}")
-            last = (n, wall)
+            last = (n, wall, cpu)
         project.close()
     if last and last[0] >= 24000:
-        print(f"24k-row review workbook written in {last[1]:.2f} s (target < {TARGET_24K_S:.0f} s: "
-              f"{'met' if last[1] < TARGET_24K_S else 'NOT met'})")
+        # Wall time is the target's measure but depends on the machine's load; CPU time is what this process
+        # spent. Both are judged.
+        print(f"24k-row review workbook written in {last[1]:.2f} s wall, {last[2]:.2f} s CPU (target < "
+              f"{TARGET_24K_S:.0f} s: wall {'met' if last[1] < TARGET_24K_S else 'NOT met'}, CPU "
+              f"{'met' if last[2] < TARGET_24K_S else 'NOT met'})")
 
 
 if __name__ == "__main__":

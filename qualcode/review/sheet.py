@@ -33,7 +33,7 @@ import pandas as pd
 from ..coders.active import QUEUE_ORDERS, learning_order
 from ..errors import ParameterError, ReviewSheetError
 from ..io.atomic import atomic_path, check_writable
-from ..io.cells import reporting, row_cells, rows_as_cells
+from ..io.cells import RowStream, reporting
 from ..io.paths import existing_file
 from ..io.tables import open_workbook, sheet_rows
 from ..nlp.normalize import fold
@@ -174,7 +174,6 @@ def _export_review_sheet(project: Project, suggestions: pd.DataFrame | None, pat
     # before the first row; the filter and the drop-downs are written after the last.
     book = Workbook(write_only=True)
     ws = book.create_sheet("revision" if lang == "es" else "review")
-    rows_as_cells(ws)
     keys = ["n", "doc_id", "speaker", *shown, "question", "quote", "code_id", "code_label", "score", "method",
             "evidence", "decision", "other_code", "memo", *HIDDEN]
     headers = [HEADERS[k][lang] if k in HEADERS else k for k in keys]
@@ -200,7 +199,8 @@ def _export_review_sheet(project: Project, suggestions: pd.DataFrame | None, pat
             model.fill = decide_fill
         like.append(model)
     ws.freeze_panes = f"{get_column_letter(keys.index('quote') + 1)}2"
-    ws.append(row_cells(ws, 1, headers, like=heading))  # attribute names are the user's: typed as text
+    sheet = RowStream(ws)  # after the widths, hidden columns and panes: they precede the rows in the file
+    sheet.append(headers, like=heading)  # attribute names are the user's: typed as text
     n_rows = 1
     for i, row in enumerate((r for part in itertools.chain([table], tables) for r in part.to_dict("records")),
                             start=1):
@@ -215,17 +215,17 @@ def _export_review_sheet(project: Project, suggestions: pd.DataFrame | None, pat
         }
         n_rows += 1
         # Typed as text, control characters out, within the cell limit (qualcode.io.cells).
-        ws.append(row_cells(ws, n_rows, [values.get(key) for key in keys], like=like))
+        sheet.append([values.get(key) for key in keys], like=like)
     ws.auto_filter.ref = f"A1:{get_column_letter(len(keys))}{n_rows}"
 
     codes_ws = book.create_sheet("codes")
-    rows_as_cells(codes_ws)
-    codes_ws.append(row_cells(codes_ws, 1, ["code_id", "label"]))
-    for r, code in enumerate(codebook, start=2):
-        codes_ws.append(row_cells(codes_ws, r, [code.id, labels[code.id]]))
+    codes = RowStream(codes_ws)
+    codes.append(["code_id", "label"])
+    for code in codebook:
+        codes.append([code.id, labels[code.id]])
     codes_ws.sheet_state = "hidden"
     about = book.create_sheet("about")
-    rows_as_cells(about)
+    about_sheet = RowStream(about)
     import uuid
 
     # export_id: recorded with every decision applied from this workbook, so that editing and re-applying it
@@ -236,8 +236,8 @@ def _export_review_sheet(project: Project, suggestions: pd.DataFrame | None, pat
                   ("project_id", project.project_id), ("exported_at", utc_now()), ("export_id", uuid.uuid4().hex),
                   ("log_position", int(position)), ("codebook_version", codebook.version), ("coder", coder or ""),
                   ("lang", lang), ("rows", n_rows - 1), ("qualcode", __version__)]
-    for r, (key, value) in enumerate(about_rows, start=1):
-        about.append(row_cells(about, r, [key, value]))
+    for key, value in about_rows:
+        about_sheet.append([key, value])
     about.sheet_state = "hidden"
 
     if n_rows > 1:
