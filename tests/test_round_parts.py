@@ -136,3 +136,39 @@ def test_suggest_on_a_project_by_parts_stores_what_one_call_stores(tmp_path, sam
     assert "learned" in found.attrs["run"]["methods"]
     assert len(found) == len(whole.suggestions) > 100
     assert _stored(parts).equals(_stored(whole))
+
+
+def test_every_part_of_a_round_is_scored_by_the_same_product_path(tmp_path, samples, sensitive, monkeypatch):
+    """A call of 1, 2 or 3 parts stores the same suggestions, to the bit: the last (small) part and a one-part
+    call are scored by ``suggest_part`` like every other part, never by the embedding coder's ``suggest``."""
+    from qualcode.coders.embedding import EmbeddingCoder
+
+    whole = []
+    real = EmbeddingCoder.suggest
+
+    def counted(self, segments):
+        whole.append(1)
+        return real(self, segments)
+
+    monkeypatch.setattr(EmbeddingCoder, "suggest", counted)
+    stored = []
+    for n_parts in (1, 2, 3):
+        project = _project(tmp_path / f"{n_parts}.qualcode", samples)
+        _decide(project)
+        documents = list(project.documents["doc_id"])
+        total = len(project.segments)
+        size = next(s for s in range(total // n_parts, total + 2) if _n_parts_of(project, documents, s) == n_parts)
+        monkeypatch.setattr(workflow, "ROUND_PART_SEGMENTS", size)
+        found = qc.suggest(project, methods=["embedding"])
+        assert "learned" in found.attrs["run"]["methods"]
+        stored.append(_stored(project))
+    assert len(stored[0]) > 100
+    assert stored[0].equals(stored[1]) and stored[0].equals(stored[2])
+    assert whole == []
+
+
+def _n_parts_of(project, documents, size) -> int:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(workflow, "ROUND_PART_SEGMENTS", size)
+        return _n_parts(project, documents)
+
