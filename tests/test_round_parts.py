@@ -172,3 +172,37 @@ def _n_parts_of(project, documents, size) -> int:
         patch.setattr(workflow, "ROUND_PART_SEGMENTS", size)
         return _n_parts(project, documents)
 
+
+def test_texts_to_encode_lists_what_the_coder_hands_its_embedder(samples):
+    # The hook a round by parts gathers its texts with (no coder's embedder is swapped for a recorder).
+    from qualcode.coders.embedding import EmbeddingCoder
+    from qualcode.coders.learned import LearnedCoder
+
+    class Recording:
+        name = "recording"
+
+        def __init__(self):
+            self.texts = []
+
+        def encode(self, texts):
+            self.texts += texts
+            return BatchSensitiveEmbedder().encode(texts)
+
+    corpus, _ = qc.load_corpus(samples / "transcripts")
+    segments = corpus.segments.head(120)
+    codebook = qc.load_codebook("nic_study")
+    part = segments[segments["speaker_role"] == "participant"]["segment_id"].tolist()
+    codes = [c.id for c in codebook if "." in c.id][:2]
+    made = pd.DataFrame({"segment_id": part[:24], "code_id": [codes[0]] * 12 + [codes[1]] * 12,
+                         "decision": (["accept"] * 6 + ["reject"] * 6) * 2})
+    made = made.merge(segments[["segment_id", "text"]].rename(columns={"text": "quote"}), on="segment_id")
+    for coder in (EmbeddingCoder(Recording()), LearnedCoder(Recording())):
+        coder.fit(codebook, made)
+        recorder = coder.embedder_.embedder
+        held = set(recorder.texts)  # encoded in fit (decided quotes), held by the coder: not asked again
+        recorder.texts.clear()
+        listed = coder.texts_to_encode(segments)
+        assert recorder.texts == []  # listing encodes nothing
+        coder.suggest(segments)
+        assert len(listed) > 50
+        assert recorder.texts == [t for t in dict.fromkeys(listed) if t not in held]
