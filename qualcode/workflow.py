@@ -18,7 +18,6 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import IO
 
-import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
@@ -26,11 +25,9 @@ from .analysis import code_frequencies, first_appearance, saturation
 from .codebook import Codebook, codebook_changes
 from .codebook.qdc import check_description_form
 from .coders import ensemble
-from .coders.base import BaseCoder, participant_units
 from .coders.embedders import BATCH_SIZE, CachedEmbedder, MemoryEmbeddingCache, text_key
 from .coders.ensemble import DEFAULT_MIN_SCORE, DEFAULT_TOP_K
 from .coders.evaluate import DEFAULT_CURVE, DEFAULT_REVIEW, METHODS_EVALUATED, CrossValidation, cross_validate
-from .coders.learned import LearnedCoder
 from .coders.llm import LLMCoder
 from .corpus import Corpus, segment_id
 from .errors import ParameterError, ProjectError, QualcodeWarning
@@ -222,7 +219,7 @@ def _encode_as_one_call(project: Project, model: ensemble.EnsembleCoder, parts: 
             continue
         texts = encoders.setdefault(coder.embedder_.name, _RoundTexts(coder.embedder_, BATCH_SIZE))
         for part in parts:
-            texts.add(_texts_encoded(coder, project.segments_of(part)))
+            texts.add(coder.texts_to_encode(project.segments_of(part)))
         texts.flush()
 
 
@@ -261,46 +258,6 @@ class _RoundTexts:
             # A fresh wrapper each time: its in-memory copy of the vectors goes with it; the cache keeps them.
             CachedEmbedder(self.embedder.embedder, self.embedder.cache).encode(self.pending[:cut])
             self.pending = self.pending[cut:]
-
-
-class _Collector:
-    """Stands in for a coder's :class:`CachedEmbedder` while a part's texts are gathered: records, encodes nothing.
-
-    It finds nothing and has no cache, so the coder hands it every distinct text, in order of first appearance
-    (``_RoundTexts`` then leaves out what the project's cache holds).
-    """
-
-    cache = None
-
-    def __init__(self, name: str) -> None:
-        self.name, self.texts = name, list[str]()
-
-    def lookup(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
-        return {}
-
-    def encode_new(self, keys: Sequence[str], texts: Sequence[str]) -> np.ndarray:
-        self.texts += texts
-        return np.zeros((len(texts), 1), dtype=np.float32)
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        return self.encode_new(texts, texts)
-
-
-def _texts_encoded(coder: BaseCoder, segments: pd.DataFrame) -> list[str]:
-    """The texts ``coder`` encodes when it suggests for ``segments``, in its order (empty: none, or unknown)."""
-    if coder.coder_tags().suggests_in_parts:
-        # The embedding coder's prepare() encodes exactly what it suggests from; the collector only records.
-        real = coder.embedder_
-        collector = _Collector(real.name)
-        coder.embedder_ = collector
-        try:
-            coder.prepare(segments)
-        finally:
-            coder.embedder_ = real
-        return collector.texts
-    if isinstance(coder, LearnedCoder):
-        return [str(t) for t in participant_units(segments, coder.skip_roles)["text"]]
-    return []
 
 
 def _unanswered_with_stored(project: Project, result: pd.DataFrame, version: str) -> set[str]:

@@ -136,3 +136,73 @@ def test_suggest_on_a_project_by_parts_stores_what_one_call_stores(tmp_path, sam
     assert "learned" in found.attrs["run"]["methods"]
     assert len(found) == len(whole.suggestions) > 100
     assert _stored(parts).equals(_stored(whole))
+
+
+def test_every_part_of_a_round_is_scored_by_the_same_product_path(tmp_path, samples, sensitive, monkeypatch):
+    """A call of 1, 2 or 3 parts stores the same suggestions, to the bit: the last (small) part and a one-part
+    call are scored by ``suggest_part`` like every other part, never by the embedding coder's ``suggest``."""
+    from qualcode.coders.embedding import EmbeddingCoder
+
+    whole = []
+    real = EmbeddingCoder.suggest
+
+    def counted(self, segments):
+        whole.append(1)
+        return real(self, segments)
+
+    monkeypatch.setattr(EmbeddingCoder, "suggest", counted)
+    stored = []
+    for n_parts in (1, 2, 3):
+        project = _project(tmp_path / f"{n_parts}.qualcode", samples)
+        _decide(project)
+        documents = list(project.documents["doc_id"])
+        total = len(project.segments)
+        size = next(s for s in range(total // n_parts, total + 2) if _n_parts_of(project, documents, s) == n_parts)
+        monkeypatch.setattr(workflow, "ROUND_PART_SEGMENTS", size)
+        found = qc.suggest(project, methods=["embedding"])
+        assert "learned" in found.attrs["run"]["methods"]
+        stored.append(_stored(project))
+    assert len(stored[0]) > 100
+    assert stored[0].equals(stored[1]) and stored[0].equals(stored[2])
+    assert whole == []
+
+
+def _n_parts_of(project, documents, size) -> int:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(workflow, "ROUND_PART_SEGMENTS", size)
+        return _n_parts(project, documents)
+
+
+def test_texts_to_encode_lists_what_the_coder_hands_its_embedder(samples):
+    # The hook a round by parts gathers its texts with (no coder's embedder is swapped for a recorder).
+    from qualcode.coders.embedding import EmbeddingCoder
+    from qualcode.coders.learned import LearnedCoder
+
+    class Recording:
+        name = "recording"
+
+        def __init__(self):
+            self.texts = []
+
+        def encode(self, texts):
+            self.texts += texts
+            return BatchSensitiveEmbedder().encode(texts)
+
+    corpus, _ = qc.load_corpus(samples / "transcripts")
+    segments = corpus.segments.head(120)
+    codebook = qc.load_codebook("nic_study")
+    part = segments[segments["speaker_role"] == "participant"]["segment_id"].tolist()
+    codes = [c.id for c in codebook if "." in c.id][:2]
+    made = pd.DataFrame({"segment_id": part[:24], "code_id": [codes[0]] * 12 + [codes[1]] * 12,
+                         "decision": (["accept"] * 6 + ["reject"] * 6) * 2})
+    made = made.merge(segments[["segment_id", "text"]].rename(columns={"text": "quote"}), on="segment_id")
+    for coder in (EmbeddingCoder(Recording()), LearnedCoder(Recording())):
+        coder.fit(codebook, made)
+        recorder = coder.embedder_.embedder
+        held = set(recorder.texts)  # encoded in fit (decided quotes), held by the coder: not asked again
+        recorder.texts.clear()
+        listed = coder.texts_to_encode(segments)
+        assert recorder.texts == []  # listing encodes nothing
+        coder.suggest(segments)
+        assert len(listed) > 50
+        assert recorder.texts == [t for t in dict.fromkeys(listed) if t not in held]

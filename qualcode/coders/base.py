@@ -120,7 +120,9 @@ class CoderTags:
     language_aware : bool
         Reads each segment's ``language`` (matches words of that language).
     uses_embedder : bool
-        Encodes texts with an embedder (a model to load; vectors go to the cache).
+        Encodes texts with an embedder (a model to load; vectors go to the cache) held as ``embedder_`` (a
+        :class:`~qualcode.coders.embedders.CachedEmbedder` once fitted), and lists them with
+        ``texts_to_encode(segments)`` (so a round by parts can encode them as one call would).
     per_segment : bool
         A segment's suggestions depend on that segment only, so the segments may be suggested by chunks of
         documents in worker processes and the parts joined.
@@ -329,3 +331,10 @@ class BaseCoder(BaseEstimator):
 
     def suggest(self, segments: pd.DataFrame) -> pd.DataFrame:
         raise NotImplementedError  # pragma: no cover
+
+    def texts_to_encode(self, segments: pd.DataFrame) -> list[str]:
+        """The texts ``suggest(segments)`` hands its embedder, in that order (a text may repeat).
+
+        Empty for a coder without an embedder; a coder tagged ``uses_embedder`` lists them, encoding nothing.
+        """
+        return []

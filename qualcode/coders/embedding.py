@@ -416,6 +416,16 @@ class EmbeddingCoder(BaseCoder):
             for _ in self._blocks(self._plan(units), self._block_windows()):
                 pass
 
+    def texts_to_encode(self, segments: pd.DataFrame) -> list[str]:
+        """The texts ``suggest(segments)`` (or :meth:`prepare`) hands its embedder when it holds none: every
+        distinct window text, in order of first appearance."""
+        self._check_fitted()
+        units = participant_units(segments, self.skip_roles)
+        if units.empty:
+            return []
+        plan = self._plan(units)
+        return [plan.text(int(w)) for w in plan.first]
+
     @returns("suggestions")
     @takes(segments=SEGMENTS_IN)
     def suggest(self, segments: pd.DataFrame) -> pd.DataFrame:

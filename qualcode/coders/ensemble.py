@@ -199,8 +199,12 @@ class EnsembleCoder(BaseCoder):
                                "language": [detect_language(q) or "es" for q in quotes]})
         parts = []
         for member in self.coders_:
-            # A remote coder (the LLM) gives what it answered before for these segments, without a request.
-            part = cast(LLMCoder, member).answered(pseudo) if member.coder_tags().remote else member.suggest(pseudo)
+            # A remote coder (the LLM) gives what it answered before for these segments, without a request; one
+            # that suggests in parts scores them as it scores every part of a call (the same products).
+            tags = member.coder_tags()
+            part = (cast(LLMCoder, member).answered(pseudo) if tags.remote
+                    else cast(EmbeddingCoder, member).suggest_part(pseudo) if tags.suggests_in_parts
+                    else member.suggest(pseudo))
             held_out = getattr(member, "oof_", None) if member.coder_tags().needs_decisions else None
             if held_out is not None and len(held_out) and len(part):
                 # Its own training segments are scored by the models that did not see them.
@@ -252,7 +256,10 @@ class EnsembleCoder(BaseCoder):
                                    codes=self.codes_)
         chunks = _document_chunks(segments, max(1, CHUNK_PAIRS // max(1, self.n_codes_)))
         if len(chunks) <= 1:
-            return ranked([_suggest_spread(c, segments) for c in self.coders_])
+            # One chunk: the coders that suggest in parts still score it as a part (the same products, to the
+            # bit, as in a call of many chunks: a round's parts, small or large, store what one call stores).
+            return ranked([cast(EmbeddingCoder, c).suggest_part(segments) if c.coder_tags().suggests_in_parts
+                           else _suggest_spread(c, segments) for c in self.coders_])
         # Coders that can suggest part by part (the embedding coder) first encode every text as one call
         # would (same batches, same vectors); the others (keyword matches, learned models, whose tables are
         # small) run once over everything. Encoding happens in the coders' order, as in one call.

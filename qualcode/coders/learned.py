@@ -176,6 +176,11 @@ class LearnedCoder(BaseCoder):
         """Learns from decisions; encodes with an embedder."""
         return CoderTags(needs_decisions=True, uses_embedder=True)
 
+    def texts_to_encode(self, segments: pd.DataFrame) -> list[str]:
+        """The texts ``suggest(segments)`` encodes: every participant segment's, in order."""
+        self._check_fitted()
+        return [str(t) for t in participant_units(segments, self.skip_roles)["text"]] if self.models_ else []
+
     def _model(self, warm_start: bool = False) -> LogisticRegression:
         from sklearn.linear_model import LogisticRegression
 
@@ -209,7 +214,7 @@ class LearnedCoder(BaseCoder):
             return typed_suggestions([])
         texts = [str(t) for t in units["text"]]
         starts = [int(s) for s in units["start"]]
-        vectors = self.embedder_.encode(texts)
+        vectors = self.embedder_.encode(texts)  # the texts texts_to_encode lists
         counts = self.counts_.set_index("code_id")
         rows = []
         for code, model in self.models_.items():

