@@ -185,7 +185,8 @@ def test_llm_cli_line_for_one_unanswered_segment_is_in_the_singular(project, ser
 
 class Interrupting:
     """A server script: requests 1-2 answer at once, 3-4 after ``slow`` s, later ones after a minute; when
-    request 3 arrives, Ctrl-C is simulated in the main thread (a real SIGINT to this process) 0.2 s later."""
+    request 4 arrives (so 3 and 4 are both in flight, whatever the machine's load), Ctrl-C is simulated in the
+    main thread (a real SIGINT to this process) 0.05 s later."""
 
     def __init__(self, answer, slow: float = 1.0) -> None:
         self.answer, self.slow = answer, slow
@@ -196,8 +197,8 @@ class Interrupting:
     def __call__(self, body: dict, n: int) -> Reply:
         if self.at is not None and time.monotonic() >= self.at:
             self.after.append(n)
-        if n == 3:
-            self._timer = threading.Timer(0.2, self._interrupt)
+        if n == 4:
+            self._timer = threading.Timer(0.05, self._interrupt)
             self._timer.start()
         delay = 0.0 if n <= 2 else self.slow if n <= 4 else 60.0
         return Reply(self.answer(body), delay=delay)
