@@ -1022,6 +1022,7 @@ class LLMCoder(BaseCoder):
         lock = threading.Lock()
         failures: list[LLMError] = []
         context_errors = 0
+        few_tokens: list[tuple[int, int]] = []  # (tokens counted, characters sent) of whole answers
 
         def failed(error: LLMError) -> None:
             # Decided here, in the worker, so that no further request starts after a fatal failure.
@@ -1044,6 +1045,12 @@ class LLMCoder(BaseCoder):
                 return key, None, True
             sent = len(system) + len(user)
             if reply.prompt_tokens is not None and reply.prompt_tokens < sent / CHARS_PER_TOKEN_MAX:
+                if reply.finish_reason == "stop":
+                    # A whole answer: the count may leave out a cached prompt (some servers count only the
+                    # tokens not cached); a warning, not a discarded answer.
+                    with lock:
+                        few_tokens.append((reply.prompt_tokens, sent))
+                    return key, reply, True
                 failed(LLMContextError(
                     f"the LLM server at {self.client_.url} read only {reply.prompt_tokens} tokens of a prompt of "
                     f"{sent} characters: it cut the prompt to its context length. Give the model a longer "
@@ -1140,6 +1147,14 @@ class LLMCoder(BaseCoder):
                     if not isinstance(item, BaseException):
                         take(*item)
                 raise LLMInterrupted(n_kept=len(kept), n_asked=len(todo)) from None
+        if few_tokens:
+            tokens, chars = few_tokens[0]
+            warnings.warn(LLMWarning(
+                f"the LLM server at {self.client_.url} counted only {tokens} tokens of a prompt of {chars} "
+                f"characters ({counted(len(few_tokens), 'answer')} like this, kept): either it counts only the "
+                "part of the prompt it had not cached, or it cut the prompt to its context length. If the "
+                "suggestions look unrelated to the codebook, give the model a longer context (for Ollama: "
+                "OLLAMA_CONTEXT_LENGTH=32768)."), stacklevel=_user_stacklevel())
         report.errors = [str(e) for e in failures]
         # The most telling failure first: a fatal one (server, model, time) over a segment that did not fit.
         failures.sort(key=lambda e: isinstance(e, LLMContextError))

@@ -396,7 +396,22 @@ def _reply(answer: dict[str, Any], form: str, url: str) -> ChatReply:
     if text is None or (isinstance(text, str) and not text.strip()):
         raise _empty(url, "no text in choices[0].message.content")
     usage = answer.get("usage") if isinstance(answer.get("usage"), dict) else {}
-    prompt_tokens = usage.get("prompt_tokens") if usage else None
     return ChatReply(text=text if isinstance(text, str) else "", form=form,
                      finish_reason=choice.get("finish_reason") if isinstance(choice, dict) else None,
-                     prompt_tokens=prompt_tokens if isinstance(prompt_tokens, int) else None)
+                     prompt_tokens=_prompt_tokens(usage))
+
+
+def _prompt_tokens(usage: dict[str, Any] | None) -> int | None:
+    """The prompt tokens the server read, or None if unknown.
+
+    Some servers (Ollama versions) count only the tokens not cached, or report 0 for a prompt read from cache:
+    0 or no count is unknown, and ``prompt_tokens_details.cached_tokens`` is added when given.
+    """
+    counted = usage.get("prompt_tokens") if usage else None
+    if isinstance(counted, bool) or not isinstance(counted, int) or counted <= 0:
+        return None
+    details = usage.get("prompt_tokens_details") if usage else None
+    cached = details.get("cached_tokens") if isinstance(details, dict) else None
+    if isinstance(cached, int) and not isinstance(cached, bool) and cached > 0:
+        counted += cached
+    return counted

@@ -373,7 +373,8 @@ def test_llm_context_too_long_is_a_context_error(server, message):
 
 
 def test_llm_prompt_cut_by_the_server_is_a_context_error(server):
-    srv = server(lambda body, n: Reply('{"codes": []}', prompt_tokens=12))
+    # An answer that is not whole (the model ran out of context) with too few prompt tokens counted.
+    srv = server(lambda body, n: Reply('{"codes": []}', prompt_tokens=12, finish_reason="length"))
     with pytest.raises(LLMContextError, match="read only 12 tokens"):
         coder(srv.url).fit(CODEBOOK).suggest(make_segments())
 

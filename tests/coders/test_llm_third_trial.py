@@ -1,0 +1,79 @@
+"""Faults a new user's third trial of the LLM coder found (issue 19), each against a real local server.
+
+These test qualcode's side of the protocol only; they say nothing about a model's quality.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from qualcode.codebook import Code, Codebook
+from qualcode.coders.llm import LLMCoder
+from qualcode.errors import LLMError, LLMWarning
+
+_spec = importlib.util.spec_from_file_location("llm_server", Path(__file__).with_name("llm_server.py"))
+llm_server = sys.modules.setdefault("llm_server", importlib.util.module_from_spec(_spec))
+_spec.loader.exec_module(llm_server)
+Reply = llm_server.Reply
+
+S1 = "Bueno, yo creo que la confianza entre nosotras se fue construyendo de a poco, en las reuniones."
+CODEBOOK = Codebook("demo", codes=[Code("trust", label={"es": "Confianza"}), Code("other", label={"es": "Otro"})])
+ON_TEXT = json.dumps({"codes": [{"code_id": "trust", "quote": "la confianza entre nosotras", "reason": "r",
+                                 "confidence": "high"}]}, ensure_ascii=False)
+
+
+@pytest.fixture
+def servers():
+    started: list = []
+
+    def start(script=None):
+        server = llm_server.ChatServer(script)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.close()
+
+
+def one_segment(text: str = S1, segment_id: str = "s1") -> pd.DataFrame:
+    return pd.DataFrame([{"segment_id": segment_id, "doc_id": "d", "text": text, "start": 0, "end": len(text),
+                          "speaker_role": "participant", "language": "es"}])
+
+
+def with_usage(content: str, usage: dict) -> Reply:
+    body = {"id": "x", "object": "chat.completion", "model": "m", "usage": usage,
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}]}
+    return Reply(content=None, raw=json.dumps(body, ensure_ascii=False))
+
+
+# -- 1: the "prompt was cut" check on a server that counts only uncached prompt tokens ---------------------------
+
+@pytest.mark.parametrize("usage", [{"prompt_tokens": 0, "completion_tokens": 9},
+                                   {"prompt_tokens": 40, "prompt_tokens_details": {"cached_tokens": 900}}],
+                         ids=["zero-when-cached", "cached-tokens-given"])
+def test_cached_prompt_token_count_is_no_false_alarm_of_a_cut_prompt(servers, usage):
+    server = servers(lambda body, n: with_usage(ON_TEXT, usage))
+    coder = LLMCoder(server.url, "m", backoff=0.01).fit(CODEBOOK)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LLMWarning)
+        out = coder.suggest(one_segment())
+    assert list(out["code_id"]) == ["trust"] and coder.report_.n_failed == 0
+
+
+def test_whole_answer_with_few_prompt_tokens_counted_is_kept_with_a_warning(servers):
+    # Only the uncached part counted (80 tokens of a prompt of thousands of characters): the answer is whole.
+    server = servers(lambda body, n: Reply(ON_TEXT, prompt_tokens=8))
+    coder = LLMCoder(server.url, "m", backoff=0.01).fit(CODEBOOK)
+    with pytest.warns(LLMWarning, match="counted only 8 tokens") as caught:
+        out = coder.suggest(one_segment())
+    assert list(out["code_id"]) == ["trust"] and coder.report_.n_failed == 0
+    assert not any("cut the prompt to its context length. Give" in str(w.message) for w in caught)
+    assert not any(isinstance(w.message, LLMError) for w in caught)
