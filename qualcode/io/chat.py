@@ -18,12 +18,15 @@ tried again after a growing pause (:data:`RETRIES`, :data:`BACKOFF_SECONDS`), ho
 
 from __future__ import annotations
 
+import html
 import http.client
 import json
+import re
 import socket
 import ssl
 import threading
 import time
+import unicodedata
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -72,6 +75,10 @@ _CONTEXT_WORDS = ("context length", "context_length", "maximum context", "contex
 EXCERPT_CHARS = 80
 # A stretch of a server's message this long found in the request is taken to be the request echoed back.
 _ECHO_CHARS = 12
+# Words in a row, folded, that a server's message shares with the request: the request quoted (escaped or not).
+_ECHO_WORDS = 4
+_BEARER = re.compile(r"(?i)\bBearer\s+[^\s\"',;]+")
+_JSON_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 # Statuses worth trying again: the server is busy or had a passing failure.
 _TRANSIENT = {408, 409, 429, 500, 502, 503, 504}
 
@@ -86,20 +93,30 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def excerpt(message: str, sent: str = "") -> str:
+def excerpt(message: str, sent: str = "", secret: str | None = None) -> str:
     """A server's error message fit to show: one line, at most :data:`EXCERPT_CHARS`, without the request.
 
     Whatever repeats :data:`_ECHO_CHARS` or more characters of ``sent`` (the request's messages: transcript
-    text) is cut from there on.
+    text) is cut from there on. A message sharing :data:`_ECHO_WORDS` words in a row with ``sent`` once both are
+    unescaped (``\\u00ed``, ``&#237;``) and folded (case, accents) is left out whole. ``secret`` (the API key)
+    and any ``Bearer`` token are replaced by ``***``.
 
     Examples
     --------
     >>> excerpt('model "x" not found, try pulling it first')
     'model "x" not found, try pulling it first'
-    >>> excerpt("cannot parse message: Bueno, yo creo que la red", sent="... Bueno, yo creo que la red ...")
+    >>> excerpt("cannot parse message: Bueno, yo creo", sent="... Bueno, yo creo que la red ...")
     'cannot parse message: [request text left out]'
+    >>> excerpt('could not tokenize "S&#237;, la P&#237;a dijo"', sent="Sí, la Pía dijo que no")
+    "[server's message left out: it quotes the request]"
     """
-    text = " ".join(printable(str(message)).split())
+    text = str(message)
+    if secret:
+        text = text.replace(secret, "***")
+    text = _BEARER.sub("Bearer ***", text)
+    text = " ".join(printable(text).split())
+    if sent and _quotes(text, sent):
+        return "[server's message left out: it quotes the request]"
     folded = " ".join(sent.split())
     if folded:
         for i in range(max(0, len(text) - _ECHO_CHARS + 1)):
@@ -108,6 +125,23 @@ def excerpt(message: str, sent: str = "") -> str:
     if len(text) > EXCERPT_CHARS:
         return text[:EXCERPT_CHARS].rstrip() + " …"
     return text
+
+
+def _words(text: str) -> list[str]:
+    """``text`` unescaped (JSON ``\\uXXXX``, HTML entities) and folded (case, accents), as words."""
+    text = html.unescape(_JSON_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text))
+    text = "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c))
+    return re.findall(r"\w+", text)
+
+
+def _quotes(message: str, sent: str) -> bool:
+    """Whether ``message`` shares :data:`_ECHO_WORDS` words in a row with ``sent``."""
+    said = _words(message)
+    if len(said) < _ECHO_WORDS:
+        return False
+    words = _words(sent)
+    runs = {tuple(words[i:i + _ECHO_WORDS]) for i in range(len(words) - _ECHO_WORDS + 1)}
+    return any(tuple(said[i:i + _ECHO_WORDS]) in runs for i in range(len(said) - _ECHO_WORDS + 1))
 
 
 def check_base_url(base_url: object) -> str:
@@ -245,8 +279,8 @@ class ChatClient:
             except urllib.error.HTTPError as exc:
                 message = _error_message(exc)
                 if exc.code not in _TRANSIENT:
-                    raise _Refused(exc.code, message, excerpt(message, sent)) from None
-                failure = f"HTTP {exc.code}: {excerpt(message, sent)}"
+                    raise _Refused(exc.code, message, excerpt(message, sent, self.api_key)) from None
+                failure = f"HTTP {exc.code}: {excerpt(message, sent, self.api_key)}"
                 wait = _retry_after(exc.headers.get("Retry-After") if exc.headers else None)
             except urllib.error.URLError as exc:
                 reason = exc.reason
@@ -265,7 +299,7 @@ class ChatClient:
                 raise self._timeout() from None
             except (ConnectionError, http.client.HTTPException) as exc:
                 # The server dropped the connection or sent half an answer: a restart or an overload.
-                failure = f"{type(exc).__name__}: {excerpt(str(exc), sent)}"
+                failure = f"{type(exc).__name__}: {excerpt(str(exc), sent, self.api_key)}"
             if attempt == self.retries:
                 raise LLMUnavailableError(
                     f"the LLM server at {self.url} kept failing ({failure}) after "

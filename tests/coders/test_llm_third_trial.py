@@ -77,3 +77,45 @@ def test_whole_answer_with_few_prompt_tokens_counted_is_kept_with_a_warning(serv
     assert list(out["code_id"]) == ["trust"] and coder.report_.n_failed == 0
     assert not any("cut the prompt to its context length. Give" in str(w.message) for w in caught)
     assert not any(isinstance(w.message, LLMError) for w in caught)
+
+
+# -- 2: transcript text escaped by the server in its error message -----------------------------------------------
+
+S2 = "Sí, la Pía me dijo que la confianza había crecido en el jardín, poco a poco."
+ESCAPED = {  # the server's message as it reads once its JSON body is decoded
+    "json-escaped": "could not tokenize content " + json.dumps(S2[:48]),  # "S\u00ed, la P\u00eda ..."
+    "html-entities": 'could not tokenize content "' + S2[:48].replace("í", "&#237;") + '"',
+    "case-and-accents": 'could not tokenize content "SI, LA PIA ME DIJO QUE LA CONFIANZA"',
+}
+
+
+@pytest.mark.parametrize("shape", list(ESCAPED))
+def test_escaped_transcript_text_in_a_server_error_is_left_out(servers, shape):
+    server = servers(lambda body, n: llm_server.error(400, ESCAPED[shape]))
+    coder = LLMCoder(server.url, "m", backoff=0.01).fit(CODEBOOK)
+    with pytest.raises(LLMError) as caught:
+        coder.suggest(one_segment(S2))
+    said = str(caught.value).casefold()
+    assert "quotes the request" in said and "could not tokenize" not in said
+    for word in ("p\\u00eda", "p&#237;a", "pia", "dijo", "confianza"):
+        assert word not in said
+
+
+def test_server_error_that_does_not_quote_the_request_is_still_shown(servers):
+    server = servers(lambda body, n: llm_server.error(400, "invalid parameter temperature: must be below 2"))
+    with pytest.raises(LLMError, match="invalid parameter temperature"):
+        LLMCoder(server.url, "m", backoff=0.01).fit(CODEBOOK).suggest(one_segment())
+
+
+# -- 3: the API key echoed back by the server ----------------------------------------------------------------
+
+@pytest.mark.parametrize("status", [401, 503])
+def test_api_key_echoed_in_a_server_error_is_redacted(servers, status):
+    server = servers(lambda body, n: llm_server.error(
+        status, f"Invalid API key: {body and 'Bearer sk-wrong-999'} (key sk-wrong-999); other: Bearer abc.def"))
+    coder = LLMCoder(server.url, "m", api_key="sk-wrong-999", backoff=0.01, retries=1).fit(CODEBOOK)
+    with pytest.raises(LLMError) as caught:
+        coder.suggest(one_segment())
+    said = str(caught.value)
+    assert "Invalid API key" in said
+    assert "sk-wrong-999" not in said and "abc.def" not in said and "Bearer ***" in said
