@@ -37,11 +37,12 @@ import pandas as pd
 
 from .analysis import saturation
 from .coders.ensemble import DEFAULT_MIN_SCORE, DEFAULT_TOP_K, combine
-from .coders.llm import LLMCoder
+from .coders.llm import CODEBOOK_EXAMPLES, CONCURRENCY, FEW_SHOT_CHARS, LLMCoder
 from .corpus import Corpus
 from .errors import LLMSkippedWarning, LLMWarning, ProjectError, QualcodeError
 from .io import LoadReport, SurveyColumns, load_corpus
 from .io.atomic import free_path
+from .io.chat import TIMEOUT_SECONDS
 from .io.paths import path_in
 from .messages import counted
 from .parallel import using
@@ -503,8 +504,17 @@ def _llm_resume(warning: LLMSkippedWarning, llm: LLMCoder, documents: list[str],
     return (f"LLM skipped for {warning.n_failed} of {counted(warning.n_segments, 'segment')} ({first}); {holds}. "
             f"When the server answers, ask the LLM again with: qualcode suggest {project} {shown}"
             f"{f' --methods {named},llm' if named else ' --methods llm'} --llm {llm.base_url} --model {llm.model}"
-            f" (answers received are kept), then write a new workbook with: qualcode review export {project} "
-            f"{workbook}{who}{' --lang en' if lang == 'en' else ''}")
+            f"{_llm_options(llm)} (answers received are kept), then write a new workbook with: "
+            f"qualcode review export {project} {workbook}{who}{' --lang en' if lang == 'en' else ''}")
+
+
+def _llm_options(llm: LLMCoder) -> str:
+    """The user's LLM options that differ from the defaults, in CLI words (the prompt, and so the cached answers,
+    depend on some); never the API key (``--api-key`` or QUALCODE_LLM_API_KEY is given again by the user)."""
+    options = [("--llm-timeout", llm.timeout, TIMEOUT_SECONDS), ("--llm-concurrency", llm.concurrency, CONCURRENCY),
+               ("--llm-examples", llm.codebook_examples, CODEBOOK_EXAMPLES),
+               ("--llm-few-shot-chars", llm.few_shot_chars, FEW_SHOT_CHARS)]
+    return "".join(f" {name} {value:g}" for name, value, default in options if value != default)
 
 
 @dataclass

@@ -182,12 +182,29 @@ def test_round_llm_resume_commands_carry_the_coder_the_methods_and_a_workbook_pa
     assert result.exit_code == 1, result.output
     said = " ".join(result.output.split())
     ask = said.split("ask the LLM again with: ", 1)[1].split(" (answers received", 1)[0]
-    assert "--methods keyword,llm" in ask
+    assert "--methods keyword,llm" in ask and "--llm-" not in ask  # defaults are not repeated
     export = said.split("write a new workbook with: ", 1)[1].split()
     assert export[:3] == ["qualcode", "review", "export"] and "--coder" in export
     assert export[export.index("--coder") + 1] == "ana"
     assert Path(export[4]).parent == out and export[4].endswith("-llm.xlsx")
     assert "base_url" not in said and "/ --llm" not in said and ".);" not in said
+
+
+def test_round_llm_resume_command_carries_the_users_llm_options_but_never_the_api_key(tmp_path, samples):
+    project = tmp_path / "study.qualcode"
+    assert runner.invoke(app, ["init", str(project)]).exit_code == 0
+    result = runner.invoke(app, ["round", str(project), str(_round_folder(tmp_path, samples, ROUND, "r")), "--out",
+                                 str(tmp_path / "out"), "--methods", "keyword", "-q", "--no-report",
+                                 "--llm", f"http://127.0.0.1:{llm_server.free_port()}/v1", "--model", "m",
+                                 "--api-key", "sk-secret-123", "--llm-examples", "1", "--llm-few-shot-chars", "0",
+                                 "--llm-timeout", "900", "--llm-concurrency", "2"])
+    assert result.exit_code == 1, result.output
+    said = " ".join(result.output.split())
+    ask = said.split("ask the LLM again with: ", 1)[1].split(" (answers received", 1)[0].split()
+    for option, value in (("--llm-examples", "1"), ("--llm-few-shot-chars", "0"), ("--llm-timeout", "900"),
+                          ("--llm-concurrency", "2")):
+        assert ask[ask.index(option) + 1] == value
+    assert "sk-secret-123" not in result.output and "--api-key" not in ask
 
 
 # -- an answer cut at max_tokens ---------------------------------------------------------------------------------
