@@ -310,13 +310,16 @@ def suggest_cmd(project: Path = typer.Argument(..., help="Project file."),
     kept = set(out.attrs.get("kept_segments") or ())
     if kept:  # the LLM did not answer these: their earlier suggestions stay stored, this run's rows were not
         out = out[~out["segment_id"].astype(str).isin(kept)]
-    say(f"{len(out)} suggestions for {out['segment_id'].nunique() if len(out) else 0} segments "
+    say(f"{counted(len(out), 'suggestion')} for {counted(out['segment_id'].nunique() if len(out) else 0, 'segment')} "
         f"({', '.join(f'{k} {v}' for k, v in out['method'].value_counts().items()) if len(out) else 'none'})")
     unanswered = (out.attrs.get("llm_report") or {}).get("failed_segments") or []
     if unanswered:
         # Done in part: the LLM's suggestions are missing there (their stored suggestions were kept).
-        say(f"the LLM gave no usable answer for {counted(len(unanswered), 'segment')}: their stored suggestions were "
-            "kept as they were; run the same command again when the server answers (answers received are kept)",
+        n_kept = len(kept & {str(s) for s in unanswered})
+        held = (f"{counted(n_kept, 'segment')} of them kept {'its' if n_kept == 1 else 'their'} stored suggestions"
+                if n_kept else "they have no LLM suggestions")
+        say(f"the LLM gave no usable answer for {counted(len(unanswered), 'segment')}: {held}; run the same "
+            "command again when the server answers (answers received are kept)",
             err=True, fg="yellow")
         raise typer.Exit(PARTLY_DONE)
 

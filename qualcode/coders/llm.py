@@ -999,7 +999,8 @@ class LLMCoder(BaseCoder):
         report.failed_segments = [str(s) for s, k in zip(units["segment_id"], keys, strict=True)
                                   if k not in self._answers]
         if failures:
-            report.n_failed = sum(1 for k in keys if k not in self._answers)
+            # An answer with no usable evidence is counted as such, not also as no answer.
+            report.n_failed = sum(1 for k in keys if k not in self._answers and k not in self._unusable)
             if self.on_error == "raise":
                 raise failures[0]
         if failures or report.n_unknown_code or report.n_not_in_text or report.n_no_quote or report.n_unreadable \
@@ -1110,7 +1111,7 @@ class LLMCoder(BaseCoder):
         threads = [threading.Thread(target=work, name=f"qualcode-llm-{i}", daemon=True)
                    for i in range(min(self.concurrency, len(todo)))]
         enabled = current().progress
-        with progress(len(todo), f"ask {self.model} about {len(todo)} segments", enabled=enabled) as bar:
+        with progress(len(todo), f"ask {self.model} about {counted(len(todo), 'segment')}", enabled=enabled) as bar:
             received = 0
             try:
                 for thread in threads:

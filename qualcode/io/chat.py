@@ -42,6 +42,7 @@ from ..errors import (
     ParameterError,
     printable,
 )
+from ..messages import counted
 
 __all__ = ["BACKOFF_SECONDS", "EXCERPT_CHARS", "MAX_ANSWER_BYTES", "RESPONSE_FORMATS", "RETRIES", "TIMEOUT_SECONDS",
            "Cancelled", "ChatClient", "ChatReply", "check_base_url", "excerpt"]
@@ -303,8 +304,8 @@ class ChatClient:
             if attempt == self.retries:
                 raise LLMUnavailableError(
                     f"the LLM server at {self.url} kept failing ({failure}) after "
-                    f"{self.retries + 1} tries; check its log, then run the same command again (answers "
-                    "already received are kept).", url=self.url)
+                    f"{counted(self.retries + 1, 'try', 'tries')}; check its log, then run the same command again "
+                    "(answers already received are kept).", url=self.url)
             pause_now = min(wait, MAX_RETRY_AFTER_SECONDS) if wait is not None else pause
             if stop is not None:
                 stop.wait(pause_now)  # ends at once on Ctrl-C; the next try then is not sent
@@ -441,11 +442,11 @@ def _prompt_tokens(usage: dict[str, Any] | None) -> int | None:
     Some servers (Ollama versions) count only the tokens not cached, or report 0 for a prompt read from cache:
     0 or no count is unknown, and ``prompt_tokens_details.cached_tokens`` is added when given.
     """
-    counted = usage.get("prompt_tokens") if usage else None
-    if isinstance(counted, bool) or not isinstance(counted, int) or counted <= 0:
+    n = usage.get("prompt_tokens") if usage else None
+    if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
         return None
     details = usage.get("prompt_tokens_details") if usage else None
     cached = details.get("cached_tokens") if isinstance(details, dict) else None
     if isinstance(cached, int) and not isinstance(cached, bool) and cached > 0:
-        counted += cached
-    return counted
+        n += cached
+    return n

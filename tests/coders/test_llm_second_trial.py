@@ -177,7 +177,8 @@ def test_llm_cli_line_for_one_unanswered_segment_is_in_the_singular(project, ser
     said = " ".join(result.output.split())
     assert result.exit_code == 1, result.output
     assert "no usable answer for 1 segment:" in said and "1 answer with no usable evidence" in said
-    assert "1 segments" not in said and "1 answers" not in said
+    assert "1 segments" not in said and "1 answers" not in said and "1 suggestions" not in said
+    assert "stored suggestions" not in said and "they have no LLM suggestions" in said  # none were stored
 
 
 # -- A: Ctrl-C during the LLM step -----------------------------------------------------------------------------

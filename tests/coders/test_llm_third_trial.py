@@ -119,3 +119,29 @@ def test_api_key_echoed_in_a_server_error_is_redacted(servers, status):
     said = str(caught.value)
     assert "Invalid API key" in said
     assert "sk-wrong-999" not in said and "abc.def" not in said and "Bearer ***" in said
+
+
+# -- 5: counts and wording -------------------------------------------------------------------------------------
+
+def test_answer_with_no_usable_evidence_is_not_also_counted_as_no_answer(servers):
+    off = json.dumps({"codes": [{"code_id": "trust", "quote": "trust was built", "reason": "r",
+                                 "confidence": "high"}]})
+
+    def script(body, n):
+        if llm_server.segment_of(body) == S1:
+            return Reply(off)
+        return llm_server.error(400, "invalid request")
+
+    server = servers(script)
+    two = pd.concat([one_segment(), one_segment(S2, "s2")], ignore_index=True)
+    coder = LLMCoder(server.url, "m", backoff=0.01, on_error="warn", concurrency=1).fit(CODEBOOK)
+    with pytest.warns(LLMWarning) as caught:
+        coder.suggest(two)
+    assert coder.report_.n_no_evidence == 1 and coder.report_.n_failed == 1
+    assert "1 segment got no answer" in " ".join(str(w.message) for w in caught)
+
+
+def test_server_failing_after_one_try_says_try_in_the_singular(servers):
+    server = servers(lambda body, n: llm_server.error(503, "overloaded"))
+    with pytest.raises(LLMError, match=r"after 1 try;"):
+        LLMCoder(server.url, "m", backoff=0.01, retries=0).fit(CODEBOOK).suggest(one_segment())
