@@ -32,7 +32,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ReplacedCharactersWarning
+from ..errors import ParameterError, ReplacedCharactersWarning
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -320,7 +320,9 @@ class RowStream:
         """Write one row; return its number. ``like`` as for :func:`put_row` (an empty value without a style is
         no cell)."""
         if like is not None and len(like) != len(values):
-            raise ValueError(f"{len(values)} values and {len(like)} styles")
+            raise ParameterError(
+                f"RowStream.append got {len(values)} values but {len(like)} styles; pass one style (or None) per value."
+            )
         self.ws.append((values, like))
         self.rows += 1
         return self.rows
