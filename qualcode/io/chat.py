@@ -273,6 +273,7 @@ class ChatClient:
             with self._lock:
                 self.n_requests += 1
             wait: float | None = None
+            reached = True  # the server took the request (an HTTP error, a dropped connection): not down
             try:
                 with self._opener.open(request, timeout=self.timeout) as response:
                     raw = response.read(MAX_ANSWER_BYTES + 1)
@@ -296,6 +297,7 @@ class ChatClient:
                         f"{self.base_url.replace('https://', 'http://', 1)} (base_url= / --llm).",
                         url=self.url) from None
                 failure = str(reason)
+                reached = False  # no route, a reset before any answer: the server cannot be reached
             except TimeoutError:
                 raise self._timeout() from None
             except (ConnectionError, http.client.HTTPException) as exc:
@@ -305,7 +307,7 @@ class ChatClient:
                 raise LLMUnavailableError(
                     f"the LLM server at {self.url} kept failing ({failure}) after "
                     f"{counted(self.retries + 1, 'try', 'tries')}; check its log, then run the same command again "
-                    "(answers already received are kept).", url=self.url)
+                    "(answers already received are kept).", url=self.url, transient=reached)
             pause_now = min(wait, MAX_RETRY_AFTER_SECONDS) if wait is not None else pause
             if stop is not None:
                 stop.wait(pause_now)  # ends at once on Ctrl-C; the next try then is not sent
