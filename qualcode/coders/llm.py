@@ -290,6 +290,7 @@ class LLMReport:
     n_too_many: int = 0
     n_kept: int = 0
     n_no_evidence: int = 0
+    n_not_cached: int = 0
     response_format: str | None = None
     stopped: str | None = None
     errors: list[str] = field(default_factory=list)
@@ -914,6 +915,7 @@ class LLMCoder(BaseCoder):
         self.report_ = LLMReport()
         self._answers: dict[str, str] = {}
         self._unusable: dict[str, str] = {}  # this suggest's answers with no usable evidence (never kept)
+        self._not_cached: set[str] = set()  # this suggest's answers to a prompt perhaps cut (used, never kept)
         self.codebook_version_ = codebook.version
         decided = [] if decisions is None or decisions.empty else sorted({str(s) for s in decisions["segment_id"]})
         self.known_ = self._held_states(decided)
@@ -1017,6 +1019,7 @@ class LLMCoder(BaseCoder):
         report.n_cached = len(set(keys)) - len(todo)
         requests_before = self.client_.n_requests
         self._unusable = {}
+        self._not_cached = set()
         failures = self._ask(todo, report)
         report.n_requests = self.client_.n_requests - requests_before
         report.response_format = None if not report.n_asked else report.response_format
@@ -1024,6 +1027,8 @@ class LLMCoder(BaseCoder):
         # Segments without an answer (server failure, an answer cut off or unreadable): no evidence either way.
         report.failed_segments = [str(s) for s, k in zip(units["segment_id"], keys, strict=True)
                                   if k not in self._answers]
+        for key in self._not_cached:  # used in this run only: a later suggest asks again, as a re-run does
+            self._answers.pop(key, None)
         if failures:
             # An answer with no usable evidence is counted as such, not also as no answer.
             report.n_failed = sum(1 for k in keys if k not in self._answers and k not in self._unusable)
@@ -1053,7 +1058,9 @@ class LLMCoder(BaseCoder):
         fatal: list[LLMError] = []  # what stopped the batch (at most one)
         context_errors = 0
         in_a_row = 0  # segments failed since the last answer
-        few_tokens: list[tuple[int, int]] = []  # (tokens counted, characters sent) of whole answers
+        # Whole answers to a prompt the server may have cut: (key, tokens counted, characters sent).
+        few_tokens: list[tuple[str, int, int]] = []
+        few_keys: set[str] = set()
 
         def failed(error: LLMError) -> None:
             """Skip the segment, or stop the batch when the server as a whole fails.
@@ -1101,9 +1108,11 @@ class LLMCoder(BaseCoder):
             if reply.prompt_tokens is not None and reply.prompt_tokens < sent / CHARS_PER_TOKEN_MAX:
                 if reply.finish_reason == "stop":
                     # A whole answer: the count may leave out a cached prompt (some servers count only the
-                    # tokens not cached); a warning, not a discarded answer.
+                    # tokens not cached); a warning, not a discarded answer. But not cached either: if the
+                    # prompt was cut, a re-run with a longer context must ask again, not reuse it forever.
                     with lock:
-                        few_tokens.append((reply.prompt_tokens, sent))
+                        few_tokens.append((key, reply.prompt_tokens, sent))
+                        few_keys.add(key)
                     answered()
                     return key, reply, True
                 failed(LLMContextError(
@@ -1121,6 +1130,8 @@ class LLMCoder(BaseCoder):
             report.n_asked += sent
             if reply is None:
                 return
+            if key in few_keys:
+                self._not_cached.add(key)
             text = reply.text
             report.response_format = reply.form
             if reply.finish_reason == "length" or answer_cut(text):
@@ -1138,6 +1149,9 @@ class LLMCoder(BaseCoder):
                 self._unusable[key] = text
                 return
             self._answers[key] = text
+            if key in self._not_cached:
+                report.n_not_cached += 1
+                return
             if self.cache is not None:
                 self.cache.put(str(self.model), {key: text})
             kept.append(key)
@@ -1204,13 +1218,13 @@ class LLMCoder(BaseCoder):
                         take(*item)
                 raise LLMInterrupted(n_kept=len(kept), n_asked=len(todo)) from None
         if few_tokens:
-            tokens, chars = few_tokens[0]
+            _, tokens, chars = few_tokens[0]
             warnings.warn(LLMWarning(
                 f"the LLM server at {self.client_.url} counted only {tokens} tokens of a prompt of {chars} "
-                f"characters ({counted(len(few_tokens), 'answer')} like this, kept): either it counts only the "
-                "part of the prompt it had not cached, or it cut the prompt to its context length. If the "
-                "suggestions look unrelated to the codebook, give the model a longer context (for Ollama: "
-                "OLLAMA_CONTEXT_LENGTH=32768)."), stacklevel=_user_stacklevel())
+                f"characters ({counted(len(few_tokens), 'answer')} like this, used in this run but not cached: a "
+                "re-run asks again): either it counts only the part of the prompt it had not cached, or it cut "
+                "the prompt to its context length. If the suggestions look unrelated to the codebook, give the "
+                "model a longer context (for Ollama: OLLAMA_CONTEXT_LENGTH=32768)."), stacklevel=_user_stacklevel())
         report.errors = [str(e) for e in failures]
         report.stopped = str(fatal[0]) if fatal else None
         # The most telling failure first: the one that stopped the batch, then the segments' own in order.
@@ -1280,6 +1294,8 @@ class LLMCoder(BaseCoder):
                 continue
             report.n_kept += len(by_code)
             rows.extend(self._level_rows(units.at[i, "segment_id"], units.at[i, "doc_id"], levels, by_code))
+            if key in self._not_cached:
+                continue  # nor its levels: the calibration learns from answers that are kept
             records[self._segment_key(str(units.at[i, "segment_id"]))] = json.dumps(levels, sort_keys=True)
         if records and self.cache is not None:
             self.cache.put(str(self.model), records)

@@ -15,7 +15,7 @@ import pytest
 
 from qualcode.codebook import Code, Codebook
 from qualcode.coders.llm import CONSECUTIVE_FAILURES_FATAL, LLMCoder, MemoryResponseCache
-from qualcode.errors import LLMError, LLMSkippedWarning, LLMUnavailableError
+from qualcode.errors import LLMError, LLMSkippedWarning, LLMUnavailableError, LLMWarning
 
 _spec = importlib.util.spec_from_file_location("llm_server", Path(__file__).with_name("llm_server.py"))
 llm_server = sys.modules.setdefault("llm_server", importlib.util.module_from_spec(_spec))
@@ -132,3 +132,25 @@ def test_every_request_failing_in_a_short_batch_is_still_an_error(servers):
     server = servers(lambda body, n: llm_server.error(500, "internal error"))
     with pytest.raises(LLMError, match="kept failing"):
         LLMCoder(server.url, "m", retries=0, backoff=0.01).fit(CODEBOOK).suggest(segments(2))
+
+
+# -- 4: a whole answer to a prompt the server may have cut is used, not cached ---------------------------------
+
+def test_answer_to_a_cut_prompt_is_used_with_its_warning_but_not_cached_and_asked_again(servers):
+    # 8 prompt tokens for a prompt of thousands of characters, finish_reason "stop": a whole answer.
+    server = servers(lambda body, n: Reply(quoting(body), prompt_tokens=8))
+    cache = MemoryResponseCache()
+    coder = LLMCoder(server.url, "m", cache=cache, backoff=0.01).fit(CODEBOOK)
+    with pytest.warns(LLMWarning, match=r"counted only 8 tokens.*used in this run but not cached"):
+        out = coder.suggest(segments(2))
+    assert set(out["segment_id"]) == {"s0", "s1"} and coder.report_.n_not_cached == 2
+    assert cache.answers == {}  # neither the answers nor their levels (the calibration's)
+    assert not coder.report_.failed_segments and coder.report_.n_failed == 0
+    # The same coder again, and a re-run with a longer context: asked again, then cached.
+    with pytest.warns(LLMWarning, match="counted only 8 tokens"):
+        coder.suggest(segments(2))
+    assert len(server.requests) == 4
+    longer = servers(lambda body, n: Reply(quoting(body), prompt_tokens=5000))
+    rerun = LLMCoder(longer.url, "m", cache=cache, backoff=0.01).fit(CODEBOOK)
+    rerun.suggest(segments(2))
+    assert len(longer.requests) == 2 and rerun.report_.n_not_cached == 0 and len(cache.answers) == 4
