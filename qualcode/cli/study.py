@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import functools
 import io
+import shlex
 import warnings
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -324,6 +326,27 @@ def suggest_cmd(project: Path = typer.Argument(..., help="Project file."),
         raise typer.Exit(PARTLY_DONE)
 
 
+#: Document ids an unknown -d lists in its error (a study of hundreds lists the first ones, and how to see all).
+SHOWN_DOCUMENTS = 20
+
+
+def _segments_of_documents(p: Project, project: Path, documents: list[str]) -> set[str]:
+    """The segment ids of ``documents`` (``-d``); an unknown id is an error (exit 2) naming it and the known ones."""
+    known = [str(row[0]) for row in p.query("SELECT doc_id FROM documents ORDER BY rowid")]
+    wanted = list(dict.fromkeys(documents))
+    unknown = [d for d in wanted if d not in set(known)]
+    if unknown:
+        close = [m for d in unknown for m in difflib.get_close_matches(d, known, n=3)]
+        near = f"did you mean {', '.join(dict.fromkeys(close))}? " if close else ""
+        listed = ", ".join(known[:SHOWN_DOCUMENTS]) or "none yet (add transcripts: qualcode add PROJECT FILES)"
+        more = (f", … ({len(known)} in all; in Python, project.documents['doc_id'] lists every one)"
+                if len(known) > SHOWN_DOCUMENTS else "")
+        _fail(QualcodeError(f"{project}: no document {', '.join(map(repr, unknown))} in the project; {near}give -d "
+                            f"one of its document ids: {listed}{more}"), 2)
+    marks = ", ".join("?" * len(wanted))
+    return {str(row[0]) for row in p.query(f"SELECT segment_id FROM segments WHERE doc_id IN ({marks})", wanted)}
+
+
 def _llm_interrupted(exc: LLMInterrupted, what: str) -> str:
     """The one line a Ctrl-C during the LLM's requests gets: what was kept, and that the same command goes on."""
     return (f"interrupted: {counted(exc.n_kept, 'answer')} from the LLM kept in the project; "
@@ -425,6 +448,9 @@ def review_export(project: Path = typer.Argument(..., help="Project file."),
                   order: str = typer.Option("document", "--order", help="Rows in reading order (document), best "
                                             "score first (score), or what teaches the learned coder most first: "
                                             "uncertain and varied (learn)."),
+                  document: list[str] | None = typer.Option(None, "--document", "-d",
+                                                               help="Only this document's suggestions (repeat for "
+                                                                    "more)."),
                   overwrite: bool = OVERWRITE) -> None:
     """Write a review workbook of the stored suggestions (drop-downs, filters, hidden integrity columns).
 
@@ -436,6 +462,8 @@ def review_export(project: Path = typer.Argument(..., help="Project file."),
         qualcode review export study.qualcode revision_ana.xlsx --coder ana
 
         qualcode review export study.qualcode revision_ana.xlsx --coder ana --overwrite
+
+        qualcode review export study.qualcode revision_d02.xlsx -d int_d02_final -d int_d05_final
     """
 
     check_outputs({"the workbook": out}, {"the project": project})
@@ -443,6 +471,12 @@ def review_export(project: Path = typer.Argument(..., help="Project file."),
     suggestions = p.suggestions
     if suggestions.empty:  # an empty workbook would only take the name a real one needs later
         _fail(QualcodeError(f"{project}: no suggestions to review yet; run: qualcode suggest {project}"), 2)
+    if document:
+        suggestions = suggestions[suggestions["segment_id"].isin(_segments_of_documents(p, project, document))]
+        if suggestions.empty:
+            shown_docs = " ".join(f"-d {shlex.quote(d)}" for d in dict.fromkeys(document))
+            _fail(QualcodeError(f"{project}: no suggestions stored for {' '.join(map(repr, document))}; run: "
+                                f"qualcode suggest {shlex.quote(str(project))} {shown_docs}"), 2)
     if undecided and coder:
         suggestions = not_decided(p, suggestions, coder)
     if order not in QUEUE_ORDERS:

@@ -22,6 +22,7 @@ import html
 import http.client
 import json
 import re
+import shlex
 import socket
 import ssl
 import threading
@@ -333,7 +334,7 @@ class ChatClient:
                                                        "no such", "not available", "try pulling")):
             return LLMModelError(
                 f"the LLM server at {self.url} has no model {self.model!r} ({shown}); pull or load it first "
-                f"(for Ollama: ollama pull {self.model}) or give a name the server lists at "
+                f"(for Ollama: ollama pull {shlex.quote(self.model)}) or give a name the server lists at "
                 f"{self.base_url}/models.", url=self.url, model=self.model)
         if any(w in text for w in _CONTEXT_WORDS):
             return LLMContextError(

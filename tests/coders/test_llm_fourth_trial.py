@@ -7,15 +7,20 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shlex
 import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
+import qualcode as qc
+from qualcode.cli import app
 from qualcode.codebook import Code, Codebook
 from qualcode.coders.llm import CONSECUTIVE_FAILURES_FATAL, LLMCoder, MemoryResponseCache
 from qualcode.errors import LLMError, LLMSkippedWarning, LLMUnavailableError, LLMWarning
+from qualcode.review.sheet import read_review_sheet
 
 _spec = importlib.util.spec_from_file_location("llm_server", Path(__file__).with_name("llm_server.py"))
 llm_server = sys.modules.setdefault("llm_server", importlib.util.module_from_spec(_spec))
@@ -154,3 +159,83 @@ def test_answer_to_a_cut_prompt_is_used_with_its_warning_but_not_cached_and_aske
     rerun = LLMCoder(longer.url, "m", cache=cache, backoff=0.01).fit(CODEBOOK)
     rerun.suggest(segments(2))
     assert len(longer.requests) == 2 and rerun.report_.n_not_cached == 0 and len(cache.answers) == 4
+
+
+# -- 1: review export -d, and the round's printed commands can be pasted into a shell -------------------------
+
+runner = CliRunner()
+
+
+def rows_by_document(workbook: Path, project: Path) -> set[str]:
+    """The documents of a review workbook's rows (by their hidden segment ids)."""
+    segment_ids = set(read_review_sheet(workbook)["segment_id"].astype(str))
+    with qc.Project.open(project, read_only=True) as p:
+        segs = p.segments
+    return set(segs.loc[segs["segment_id"].astype(str).isin(segment_ids), "doc_id"])
+
+
+def test_round_llm_resume_commands_quote_every_value_and_paste_into_a_shell(tmp_path, samples, servers):
+    home = tmp_path / "my study"  # a space in every path
+    home.mkdir()
+    project = home / "estudio 2024.qualcode"
+    assert runner.invoke(app, ["init", str(project)]).exit_code == 0
+    first = home / "ronda 1"
+    first.mkdir()
+    (first / "int_d13_final.md").write_bytes((samples / "transcripts" / "int_d13_final.md").read_bytes())
+    assert runner.invoke(app, ["round", str(project), str(first), "--out", str(home / "salida 1"), "--methods",
+                               "keyword", "-q", "--no-report"]).exit_code == 0
+    second = home / "ronda 2"
+    second.mkdir()
+    docs = {"int d02 final": "int_d02_final.txt", "int pa2 d'Ana": "int_pa2_final.txt"}  # a space, a quote
+    for doc, name in docs.items():
+        (second / f"{doc}.txt").write_bytes((samples / "transcripts" / name).read_bytes())
+    state = {"down": True}
+
+    def script(body: dict, n: int) -> Reply:
+        if state["down"]:  # the model is not loaded yet: the round goes on without the LLM
+            return llm_server.error(404, 'model "qwen 2.5" not found, try pulling it first')
+        return Reply(quoting(body).replace('"trust"', '"collaboration"'))
+
+    server = servers(script)
+    result = runner.invoke(app, ["round", str(project), str(second), "--out", str(home / "salida 2"), "--methods",
+                                 "keyword", "-q", "--no-report", "--coder", "Ana María", "--llm", server.url,
+                                 "--model", "qwen 2.5"])
+    assert result.exit_code == 1, result.output
+    line = next(x for x in result.output.splitlines() if "ask the LLM again with: " in x)
+    ask = shlex.split(line.split("ask the LLM again with: ", 1)[1].split(" (answers received", 1)[0])
+    export = shlex.split(line.split("write a new workbook with: ", 1)[1])
+    assert ask[:3] == ["qualcode", "suggest", str(project)] and export[:4] == ["qualcode", "review", "export",
+                                                                                str(project)]
+    for command in (ask, export):
+        assert [command[i + 1] for i, a in enumerate(command) if a == "-d"] == list(docs)
+    assert ask[ask.index("--model") + 1] == "qwen 2.5" and ask[ask.index("--llm") + 1] == server.url
+    assert export[export.index("--coder") + 1] == "Ana María" and Path(export[4]).parent == home / "salida 2"
+    # Pasted as printed, once the server answers: the LLM is asked about the round's documents only, and the
+    # new workbook holds those documents' suggestions only (not the first round's).
+    state["down"] = False
+    asked = runner.invoke(app, [*ask[1:], "-q"])
+    assert asked.exit_code == 0, asked.output
+    assert len(server.requests) > 2
+    written = runner.invoke(app, export[1:])
+    assert written.exit_code == 0, written.output
+    assert rows_by_document(Path(export[4]), project) == set(docs)
+
+
+def test_review_export_unknown_document_is_a_clear_error_naming_it(tmp_path, samples):
+    project = tmp_path / "study.qualcode"
+    folder = tmp_path / "r"
+    folder.mkdir()
+    for name in ("int_d02_final.txt", "int_d13_final.md"):
+        (folder / name).write_bytes((samples / "transcripts" / name).read_bytes())
+    assert runner.invoke(app, ["init", str(project)]).exit_code == 0
+    assert runner.invoke(app, ["round", str(project), str(folder), "--out", str(tmp_path / "o"), "--methods",
+                               "keyword", "-q", "--no-report"]).exit_code == 0
+    out = tmp_path / "only_d02.xlsx"
+    wrong = runner.invoke(app, ["review", "export", str(project), str(out), "-d", "int_d02_final", "-d", "int_d02"])
+    said = " ".join(wrong.output.split())
+    assert wrong.exit_code == 2, wrong.output
+    assert "no document 'int_d02' in the project" in said and "did you mean int_d02_final" in said
+    assert "int_d02_final, int_d13_final" in said and not out.exists()
+    right = runner.invoke(app, ["review", "export", str(project), str(out), "-d", "int_d02_final"])
+    assert right.exit_code == 0, right.output
+    assert rows_by_document(out, project) == {"int_d02_final"}
