@@ -74,7 +74,9 @@ from .llm_options import (
     LLM_TIMEOUT,
     LLM_URL,
     MODEL,
+    QUIET,
     llm_coder,
+    llm_interrupted,
 )
 
 P = ParamSpec("P")
@@ -104,7 +106,6 @@ SCHEDULER = typer.Option(None, "--scheduler", metavar="ADDRESS", callback=_sched
                          help="Run the work on this Dask scheduler (tcp://host:8786; pip install "
                               "'qualcode\\[dask]'). Workers must see the transcript files at the same paths. "
                               "Reaching it may take QUALCODE_SCHEDULER_TIMEOUT seconds (default 5).")
-QUIET = typer.Option(False, "--quiet", "-q", help="No progress bars.")
 OVERWRITE = typer.Option(False, "--overwrite", help="Replace existing files of these names (by default an existing "
                                                     "file, perhaps someone's work, is never replaced).")
 
@@ -307,7 +308,7 @@ def suggest_cmd(project: Path = typer.Argument(..., help="Project file."),
                       min_score=min_score, learn=learn, documents=document or None, workers=workers,
                       scheduler=scheduler, progress=not quiet, llm=coder)
     except LLMInterrupted as exc:
-        say(_llm_interrupted(exc, "the suggestions"), err=True, fg="yellow")
+        say(llm_interrupted(exc, "the suggestions"), err=True, fg="yellow")
         raise typer.Exit(INTERRUPTED) from None
     kept = set(out.attrs.get("kept_segments") or ())
     if kept:  # the LLM did not answer these: their earlier suggestions stay stored, this run's rows were not
@@ -345,12 +346,6 @@ def _segments_of_documents(p: Project, project: Path, documents: list[str]) -> s
                             f"one of its document ids: {listed}{more}"), 2)
     marks = ", ".join("?" * len(wanted))
     return {str(row[0]) for row in p.query(f"SELECT segment_id FROM segments WHERE doc_id IN ({marks})", wanted)}
-
-
-def _llm_interrupted(exc: LLMInterrupted, what: str) -> str:
-    """The one line a Ctrl-C during the LLM's requests gets: what was kept, and that the same command goes on."""
-    return (f"interrupted: {counted(exc.n_kept, 'answer')} from the LLM kept in the project; "
-            f"run the same command again to continue {what} (it asks only for the rest)")
 
 
 @app.command("round")
@@ -417,7 +412,7 @@ def round_cmd(project: Path = typer.Argument(..., help="Project file (created wi
     except QualcodeError as exc:
         _fail(exc, 2)
     except LLMInterrupted as exc:
-        say(_llm_interrupted(exc, "the round"), err=True, fg="yellow")
+        say(llm_interrupted(exc, "the round"), err=True, fg="yellow")
         raise typer.Exit(INTERRUPTED) from None
     except KeyboardInterrupt:
         say("interrupted: what was saved is kept; run the same command again to finish the round",

@@ -268,7 +268,8 @@ class LLMReport:
     ``no quote``, ``unknown code``); in a notebook, ``pd.DataFrame(result.attrs["llm_report"]["dropped"])``.
     It holds transcript-like text: it is never logged or printed (:meth:`summary` gives counts only).
 
-    ``failed_segments`` are the segments without a usable answer; ``n_failed`` of them had a request that
+    ``n_stored`` answers received in this call were kept in the cache (``n_not_cached`` others were used only
+    in this call). ``failed_segments`` are the segments without a usable answer; ``n_failed`` of them had a request that
     failed (an empty reply, a 5xx after every retry, no answer in time): each was skipped, not kept, and the
     batch went on. ``stopped`` is the error that stopped the batch (server down, model missing, the context
     too short, :data:`CONSECUTIVE_FAILURES_FATAL` failures in a row), else ``None``; ``errors`` lists them all.
@@ -291,6 +292,7 @@ class LLMReport:
     n_kept: int = 0
     n_no_evidence: int = 0
     n_not_cached: int = 0
+    n_stored: int = 0
     response_format: str | None = None
     stopped: str | None = None
     errors: list[str] = field(default_factory=list)
@@ -1225,6 +1227,7 @@ class LLMCoder(BaseCoder):
                 "re-run asks again): either it counts only the part of the prompt it had not cached, or it cut "
                 "the prompt to its context length. If the suggestions look unrelated to the codebook, give the "
                 "model a longer context (for Ollama: OLLAMA_CONTEXT_LENGTH=32768)."), stacklevel=_user_stacklevel())
+        report.n_stored = len(kept)
         report.errors = [str(e) for e in failures]
         report.stopped = str(fatal[0]) if fatal else None
         # The most telling failure first: the one that stopped the batch, then the segments' own in order.
