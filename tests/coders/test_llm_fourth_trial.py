@@ -239,3 +239,28 @@ def test_review_export_unknown_document_is_a_clear_error_naming_it(tmp_path, sam
     right = runner.invoke(app, ["review", "export", str(project), str(out), "-d", "int_d02_final"])
     assert right.exit_code == 0, right.output
     assert rows_by_document(out, project) == {"int_d02_final"}
+
+
+def test_segment_failure_with_the_llm_alone_in_cli_suggest_is_done_in_part_not_an_error(project, servers):
+    doc = "int_d02_final"
+    texts = sorted(set(project.segments_of([doc]).query("speaker_role == 'participant'")["text"]))
+    unlucky = texts[len(texts) // 2]
+
+    def script(body: dict, n: int) -> Reply:
+        if llm_server.segment_of(body) == unlucky:  # an empty reply (a 500 is the same, after 15 s of retries)
+            return Reply("")
+        words = " ".join(llm_server.segment_of(body).split()[:4])
+        return Reply(json.dumps({"codes": [{"code_id": "collaboration", "quote": words, "reason": "r",
+                                            "confidence": "high"}]}, ensure_ascii=False))
+
+    server = servers(script)
+    path = str(project.path)
+    project.close()
+    result = runner.invoke(app, ["suggest", path, "--methods", "llm", "-d", doc, "-q", "--llm", server.url,
+                                 "--model", "m"])
+    said = " ".join(result.output.split())
+    assert result.exit_code == 1, result.output  # done in part: the others' suggestions are stored
+    assert "the LLM gave no usable answer for 1 segment" in said and "1 segment got no answer" in said
+    with qc.Project.open(path) as p:
+        stored = p.suggestions.merge(p.segments_of([doc])[["segment_id", "text"]], on="segment_id")
+    assert set(stored["text"]) == set(texts) - {unlucky}
