@@ -27,6 +27,7 @@ codes seen for the first time and the saturation verdict before and after.
 from __future__ import annotations
 
 import json
+import shlex
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -482,7 +483,7 @@ def run_round(project: Project, source: str | Path | Sequence[str | Path] | Corp
     if skipped and llm is not None:
         sheets = [*result.resumed_sheets, *(p for p in result.written if p not in reports)]
         result.llm_skipped = _llm_resume(skipped[0], llm, plan.todo, project.path, coder=coder, out=out,
-                                         sheets=sheets, lang=lang, methods=methods)
+                                         sheets=sheets, lang=lang, methods=methods, reviewed=plan.todo + plan.owed)
     if plan.record is not None and out is not None:
         project.end_round(plan.record["id"])
     return result
@@ -490,22 +491,31 @@ def run_round(project: Project, source: str | Path | Sequence[str | Path] | Corp
 
 def _llm_resume(warning: LLMSkippedWarning, llm: LLMCoder, documents: list[str], project: Path | str, *,
                 coder: str | None, out: str | Path | None, sheets: list[Path], lang: str,
-                methods: Sequence[str]) -> str:
-    """The summary line of a round whose LLM server failed: what was skipped, and how to ask again."""
-    shown = " ".join(f"-d {d}" for d in documents[:5]) + (" ..." if len(documents) > 5 else "")
+                methods: Sequence[str], reviewed: Sequence[str] | None = None) -> str:
+    """The summary line of a round whose LLM server failed: what was skipped, and how to ask again.
+
+    The suggest command names the ``documents`` asked about; the review export command those of the round's
+    workbook (``reviewed``: also those an interrupted run had suggested for). Each document is a ``-d``, and
+    every value in both commands is quoted for a POSIX shell (:func:`shlex.quote`), so each can be pasted as
+    it is, even with spaces or quotes in a path, a document id or a model name.
+    """
+    q = shlex.quote
+    shown = " ".join(f"-d {q(d)}" for d in documents)
     first = str(warning).split(" First error: ", 1)[-1].rstrip(".")
     named = ",".join(m for m in methods if m != "llm")
     holds = (f"the review workbook ({sheets[0]}) holds the other methods' suggestions" if sheets else
              "no review workbook was written")
-    who = f" --coder {coder}" if coder else ""
+    who = f" --coder {q(coder)}" if coder else ""
     folder = Path(out) if out is not None else Path(".")
     workbook = (sheets[0].with_name(f"{sheets[0].stem}-llm.xlsx") if sheets else
                 folder / ("revision_llm.xlsx" if lang == "es" else "review_llm.xlsx"))
     return (f"LLM skipped for {warning.n_failed} of {counted(warning.n_segments, 'segment')} ({first}); {holds}. "
-            f"When the server answers, ask the LLM again with: qualcode suggest {project} {shown}"
-            f"{f' --methods {named},llm' if named else ' --methods llm'} --llm {llm.base_url} --model {llm.model}"
-            f"{_llm_options(llm)} (answers received are kept), then write a new workbook with: "
-            f"qualcode review export {project} {workbook}{who}{' --lang en' if lang == 'en' else ''}")
+            f"When the server answers, ask the LLM again with: qualcode suggest {q(str(project))} {shown}"
+            f" --methods {q(f'{named},llm' if named else 'llm')} --llm {q(str(llm.base_url))} "
+            f"--model {q(str(llm.model))}{_llm_options(llm)} (answers received are kept), then write a new workbook "
+            f"with: qualcode review export {q(str(project))} {q(str(workbook))} "
+            f"{' '.join(f'-d {q(d)}' for d in dict.fromkeys(reviewed if reviewed is not None else documents))}{who}"
+            f"{' --lang en' if lang == 'en' else ''}")
 
 
 def _llm_options(llm: LLMCoder) -> str:

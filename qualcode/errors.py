@@ -222,7 +222,13 @@ class LLMError(QualcodeError, RuntimeError):
 
 
 class LLMUnavailableError(LLMError, ConnectionError):
-    """No server answers at the URL given, or it kept failing (429, 5xx) after the retries."""
+    """No server answers at the URL given, or it kept failing (429, 5xx) after the retries.
+
+    ``transient`` is True when the server took the requests but failed each try (a 5xx, a 429, a dropped
+    connection): one segment's failure, which the LLM coder skips, not a server that is down.
+    """
+
+    transient: bool = False
 
 
 class LLMModelError(LLMError):

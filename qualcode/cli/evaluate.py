@@ -8,12 +8,13 @@ import pandas as pd
 import typer
 
 from ..coders.evaluate import DEFAULT_CURVE, DEFAULT_REVIEW, METHODS_EVALUATED, CrossValidation
-from ..errors import ParameterError
+from ..errors import LLMInterrupted, ParameterError
 from ..io.atomic import atomic_write_bytes, check_outputs, check_writable
 from ..io.cells import csv_frame, reporting
+from ..parallel import using
 from ..project import Project
 from ..workflow import evaluate_project
-from .app import PARTLY_DONE, app, command, in_cli_words, say, shown
+from .app import INTERRUPTED, PARTLY_DONE, app, command, in_cli_words, say, shown
 from .llm_options import (
     API_KEY,
     LLM_CONCURRENCY,
@@ -22,7 +23,9 @@ from .llm_options import (
     LLM_TIMEOUT,
     LLM_URL,
     MODEL,
+    QUIET,
     llm_coder,
+    llm_interrupted,
 )
 
 __all__ = ["evaluate_cmd", "table_paths"]
@@ -122,7 +125,8 @@ def evaluate_cmd(project: Path = typer.Argument(..., help="Project file with hum
                                                                            "names."),
                  llm: str | None = LLM_URL, model: str | None = MODEL, api_key: str | None = API_KEY,
                  llm_timeout: float = LLM_TIMEOUT, llm_concurrency: int = LLM_CONCURRENCY,
-                 llm_examples: int = LLM_EXAMPLES, llm_few_shot_chars: int = LLM_FEW_SHOT_CHARS) -> None:
+                 llm_examples: int = LLM_EXAMPLES, llm_few_shot_chars: int = LLM_FEW_SHOT_CHARS,
+                 quiet: bool = QUIET) -> None:
     """Measure the suggestions against the project's own coding, on participants they did not learn from.
 
     Prints per-code precision, recall, F1 and Cohen's kappa, micro and macro
@@ -143,7 +147,8 @@ def evaluate_cmd(project: Path = typer.Argument(..., help="Project file with hum
 
     With --llm and --model, the LLM on your server is measured too, alone (llm) and fused with the
     others (default+llm), on the same folds: each evaluated segment is sent once, its answer kept in
-    the project, so running it again sends nothing new.
+    the project, so running it again sends nothing new. A progress line shows the LLM's requests (-q
+    hides it); Ctrl-C during them keeps the answers received (exit 130), and the same command goes on.
     """
     coder_llm = llm_coder(llm, model, api_key, llm_timeout, llm_concurrency, examples=llm_examples,
                           few_shot_chars=llm_few_shot_chars)
@@ -159,8 +164,13 @@ def evaluate_cmd(project: Path = typer.Argument(..., help="Project file with hum
         check_writable(list(paths.values()), overwrite=overwrite)  # before the work, not after it
     p = Project.open(project)  # written to: the embedding cache
     try:
-        result = evaluate_project(p, methods=wanted, k=k, folds=folds, curve=sizes, review=budgets, coder=coder,
-                                  seed=seed, embedder=embedder, llm=coder_llm)
+        # Progress as 'qualcode suggest' shows it (the LLM's "ask MODEL about N segments" line among others).
+        with using(progress=not quiet):
+            result = evaluate_project(p, methods=wanted, k=k, folds=folds, curve=sizes, review=budgets,
+                                      coder=coder, seed=seed, embedder=embedder, llm=coder_llm)
+    except LLMInterrupted as exc:
+        say(llm_interrupted(exc, "the evaluation"), err=True, fg="yellow")
+        raise typer.Exit(INTERRUPTED) from None
     finally:
         p.close()
     _show(result, k)

@@ -5,11 +5,14 @@ from __future__ import annotations
 import typer
 
 from ..coders.llm import CODEBOOK_EXAMPLES, CONCURRENCY, FEW_SHOT_CHARS, LLMCoder
-from ..errors import ParameterError
+from ..errors import LLMInterrupted, ParameterError
 from ..io.chat import TIMEOUT_SECONDS, check_base_url
+from ..messages import counted
 
 __all__ = ["API_KEY", "LLM_CONCURRENCY", "LLM_EXAMPLES", "LLM_FEW_SHOT_CHARS", "LLM_TIMEOUT", "LLM_URL", "MODEL",
-           "llm_coder"]
+           "QUIET", "llm_coder", "llm_interrupted"]
+
+QUIET = typer.Option(False, "--quiet", "-q", help="No progress bars.")
 
 LLM_URL = typer.Option(None, "--llm", help="Also ask the LLM on your own OpenAI-compatible server at this URL "
                                            "(e.g. http://localhost:11434/v1); nothing else is contacted.")
@@ -25,6 +28,13 @@ LLM_EXAMPLES = typer.Option(CODEBOOK_EXAMPLES, "--llm-examples", min=0,
 LLM_FEW_SHOT_CHARS = typer.Option(FEW_SHOT_CHARS, "--llm-few-shot-chars", min=0,
                                   help="Characters of the team's accepted quotes sent with each segment as "
                                        "examples to the --llm server (0: none).")
+
+
+def llm_interrupted(exc: LLMInterrupted, what: str) -> str:
+    """The one line a Ctrl-C during the LLM's requests gets (suggest, round, evaluate): what was kept, and that the
+    same command goes on."""
+    return (f"interrupted: {counted(exc.n_kept, 'answer')} from the LLM kept in the project; "
+            f"run the same command again to continue {what} (it asks only for the rest)")
 
 
 def llm_coder(url: str | None, model: str | None, api_key: str | None, timeout: float,

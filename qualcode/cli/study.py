@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import functools
 import io
+import shlex
 import warnings
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -72,7 +74,9 @@ from .llm_options import (
     LLM_TIMEOUT,
     LLM_URL,
     MODEL,
+    QUIET,
     llm_coder,
+    llm_interrupted,
 )
 
 P = ParamSpec("P")
@@ -102,7 +106,6 @@ SCHEDULER = typer.Option(None, "--scheduler", metavar="ADDRESS", callback=_sched
                          help="Run the work on this Dask scheduler (tcp://host:8786; pip install "
                               "'qualcode\\[dask]'). Workers must see the transcript files at the same paths. "
                               "Reaching it may take QUALCODE_SCHEDULER_TIMEOUT seconds (default 5).")
-QUIET = typer.Option(False, "--quiet", "-q", help="No progress bars.")
 OVERWRITE = typer.Option(False, "--overwrite", help="Replace existing files of these names (by default an existing "
                                                     "file, perhaps someone's work, is never replaced).")
 
@@ -305,7 +308,7 @@ def suggest_cmd(project: Path = typer.Argument(..., help="Project file."),
                       min_score=min_score, learn=learn, documents=document or None, workers=workers,
                       scheduler=scheduler, progress=not quiet, llm=coder)
     except LLMInterrupted as exc:
-        say(_llm_interrupted(exc, "the suggestions"), err=True, fg="yellow")
+        say(llm_interrupted(exc, "the suggestions"), err=True, fg="yellow")
         raise typer.Exit(INTERRUPTED) from None
     kept = set(out.attrs.get("kept_segments") or ())
     if kept:  # the LLM did not answer these: their earlier suggestions stay stored, this run's rows were not
@@ -324,10 +327,25 @@ def suggest_cmd(project: Path = typer.Argument(..., help="Project file."),
         raise typer.Exit(PARTLY_DONE)
 
 
-def _llm_interrupted(exc: LLMInterrupted, what: str) -> str:
-    """The one line a Ctrl-C during the LLM's requests gets: what was kept, and that the same command goes on."""
-    return (f"interrupted: {counted(exc.n_kept, 'answer')} from the LLM kept in the project; "
-            f"run the same command again to continue {what} (it asks only for the rest)")
+#: Document ids an unknown -d lists in its error (a study of hundreds lists the first ones, and how to see all).
+SHOWN_DOCUMENTS = 20
+
+
+def _segments_of_documents(p: Project, project: Path, documents: list[str]) -> set[str]:
+    """The segment ids of ``documents`` (``-d``); an unknown id is an error (exit 2) naming it and the known ones."""
+    known = [str(row[0]) for row in p.query("SELECT doc_id FROM documents ORDER BY rowid")]
+    wanted = list(dict.fromkeys(documents))
+    unknown = [d for d in wanted if d not in set(known)]
+    if unknown:
+        close = [m for d in unknown for m in difflib.get_close_matches(d, known, n=3)]
+        near = f"did you mean {', '.join(dict.fromkeys(close))}? " if close else ""
+        listed = ", ".join(known[:SHOWN_DOCUMENTS]) or "none yet (add transcripts: qualcode add PROJECT FILES)"
+        more = (f", … ({len(known)} in all; in Python, project.documents['doc_id'] lists every one)"
+                if len(known) > SHOWN_DOCUMENTS else "")
+        _fail(QualcodeError(f"{project}: no document {', '.join(map(repr, unknown))} in the project; {near}give -d "
+                            f"one of its document ids: {listed}{more}"), 2)
+    marks = ", ".join("?" * len(wanted))
+    return {str(row[0]) for row in p.query(f"SELECT segment_id FROM segments WHERE doc_id IN ({marks})", wanted)}
 
 
 @app.command("round")
@@ -394,7 +412,7 @@ def round_cmd(project: Path = typer.Argument(..., help="Project file (created wi
     except QualcodeError as exc:
         _fail(exc, 2)
     except LLMInterrupted as exc:
-        say(_llm_interrupted(exc, "the round"), err=True, fg="yellow")
+        say(llm_interrupted(exc, "the round"), err=True, fg="yellow")
         raise typer.Exit(INTERRUPTED) from None
     except KeyboardInterrupt:
         say("interrupted: what was saved is kept; run the same command again to finish the round",
@@ -425,6 +443,9 @@ def review_export(project: Path = typer.Argument(..., help="Project file."),
                   order: str = typer.Option("document", "--order", help="Rows in reading order (document), best "
                                             "score first (score), or what teaches the learned coder most first: "
                                             "uncertain and varied (learn)."),
+                  document: list[str] | None = typer.Option(None, "--document", "-d",
+                                                               help="Only this document's suggestions (repeat for "
+                                                                    "more)."),
                   overwrite: bool = OVERWRITE) -> None:
     """Write a review workbook of the stored suggestions (drop-downs, filters, hidden integrity columns).
 
@@ -436,6 +457,8 @@ def review_export(project: Path = typer.Argument(..., help="Project file."),
         qualcode review export study.qualcode revision_ana.xlsx --coder ana
 
         qualcode review export study.qualcode revision_ana.xlsx --coder ana --overwrite
+
+        qualcode review export study.qualcode revision_d02.xlsx -d int_d02_final -d int_d05_final
     """
 
     check_outputs({"the workbook": out}, {"the project": project})
@@ -443,6 +466,12 @@ def review_export(project: Path = typer.Argument(..., help="Project file."),
     suggestions = p.suggestions
     if suggestions.empty:  # an empty workbook would only take the name a real one needs later
         _fail(QualcodeError(f"{project}: no suggestions to review yet; run: qualcode suggest {project}"), 2)
+    if document:
+        suggestions = suggestions[suggestions["segment_id"].isin(_segments_of_documents(p, project, document))]
+        if suggestions.empty:
+            shown_docs = " ".join(f"-d {shlex.quote(d)}" for d in dict.fromkeys(document))
+            _fail(QualcodeError(f"{project}: no suggestions stored for {' '.join(map(repr, document))}; run: "
+                                f"qualcode suggest {shlex.quote(str(project))} {shown_docs}"), 2)
     if undecided and coder:
         suggestions = not_decided(p, suggestions, coder)
     if order not in QUEUE_ORDERS:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from ..errors import LLMError, ParameterError, QualcodeWarning
+from ..errors import LLMError, LLMInterrupted, ParameterError, QualcodeWarning
 from ..messages import counted
 from ..schemas import coded, columns, returns, takes
 from .active import learning_order, main_language, tfidf_vectorizer
@@ -402,7 +402,7 @@ def _ask_llm(llm: LLMCoder, codebook: Codebook, splits: list, segments: pd.DataF
 
     A note starting with ``!`` says the LLM could not be measured and how to try again.
     """
-    asked = cached = answered = proposed = kept = not_in_text = unknown = 0
+    asked = cached = answered = proposed = kept = not_in_text = unknown = failed = stored = 0
     for train, test in splits:
         train_ids = set(segments.iloc[train]["segment_id"])
         decisions = _accepted(gold[gold["segment_id"].isin(train_ids)], texts)
@@ -411,11 +411,14 @@ def _ask_llm(llm: LLMCoder, codebook: Codebook, splits: list, segments: pd.DataF
             with warnings.catch_warnings():  # counted below, once for all folds
                 warnings.simplefilter("ignore", QualcodeWarning)
                 coder.suggest(segments.iloc[test])
+        except LLMInterrupted as exc:  # Ctrl-C: what every fold so far kept in the project, not this fold's only
+            raise LLMInterrupted(n_kept=stored + exc.n_kept, n_asked=asked + exc.n_asked) from None
         except LLMError as exc:
             return (f"!{exc} Nothing else was measured with the LLM; answers received are kept, so running the "
                     "same evaluation again asks only for the rest.")
         report = coder.report_
-        asked, cached = asked + report.n_asked, cached + report.n_cached
+        asked, cached, stored = asked + report.n_asked, cached + report.n_cached, stored + report.n_stored
+        failed += report.n_failed  # skipped segments (their request failed): measured as suggesting nothing
         # What was kept (answers usable, codes with their quote found), not only what was asked and proposed.
         answered, kept = answered + report.n_answered, kept + report.n_kept
         proposed, unknown, not_in_text = (proposed + report.n_proposed, unknown + report.n_unknown_code,
@@ -424,7 +427,9 @@ def _ask_llm(llm: LLMCoder, codebook: Codebook, splits: list, segments: pd.DataF
     return (f"LLM {llm.model}: {counted(asked, 'segment')} asked, {cached} answered from the cache, "
             f"{counted(answered, 'usable answer')} in all; {counted(proposed, 'code')} proposed, {kept} kept, "
             f"{unknown} not in the codebook, {counted(not_in_text, 'quote')} not in the segment (hallucination rate "
-            f"{rate:.1%}).")
+            f"{rate:.1%})."
+            + (f" {counted(failed, 'segment')} got no answer (the request failed) and count as suggesting nothing; "
+               "running the same evaluation again asks for them." if failed else ""))
 
 
 def _sample_per_code(train_gold: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.DataFrame:

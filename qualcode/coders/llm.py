@@ -72,7 +72,16 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from ..codebook import Codebook
 from ..corpus import questions
-from ..errors import LLMContextError, LLMError, LLMInterrupted, LLMSkippedWarning, LLMWarning, ParameterError
+from ..errors import (
+    LLMContextError,
+    LLMError,
+    LLMInterrupted,
+    LLMModelError,
+    LLMSkippedWarning,
+    LLMUnavailableError,
+    LLMWarning,
+    ParameterError,
+)
 from ..io.chat import BACKOFF_SECONDS, RETRIES, TIMEOUT_SECONDS, Cancelled, ChatClient, ChatReply, check_base_url
 from ..messages import counted
 from ..nlp.normalize import fold_fast
@@ -89,6 +98,8 @@ __all__ = [
     "ANSWER_LEVELS",
     "CODEBOOK_EXAMPLES",
     "CONCURRENCY",
+    "CONSECUTIVE_FAILURES_FATAL",
+    "CONTEXT_ERRORS_FATAL",
     "FEW_SHOT_CHARS",
     "FUZZY_MIN_CHARS",
     "FUZZY_MIN_RATIO",
@@ -163,6 +174,11 @@ CHARS_PER_TOKEN_MAX = 8
 #: After this many segments that do not fit the model's context, the codebook itself does not fit: the
 #: remaining segments are not sent.
 CONTEXT_ERRORS_FATAL = 3
+#: A segment whose request fails (an empty reply, a 5xx after every retry, no answer in time) is skipped and
+#: the batch goes on; after this many failed segments in a row the server is taken to be failing as a whole
+#: (a crashed model, a wrong key) and the remaining segments are not sent. Three: one or two failures in a
+#: row happen to a busy server; three in a row at four requests in flight is most of what was out.
+CONSECUTIVE_FAILURES_FATAL = 3
 #: Codes read from one answer; the rest are dropped and counted. A segment with more than a few codes is
 #: rare; an answer with hundreds is a model looping, and checking each quote costs time.
 MAX_CODES_PER_ANSWER = 30
@@ -251,6 +267,12 @@ class LLMReport:
     ``quote`` (as the model wrote it, cut to :data:`DROPPED_QUOTE_CHARS`) and ``why`` (``not in the text``,
     ``no quote``, ``unknown code``); in a notebook, ``pd.DataFrame(result.attrs["llm_report"]["dropped"])``.
     It holds transcript-like text: it is never logged or printed (:meth:`summary` gives counts only).
+
+    ``n_stored`` answers received in this call were kept in the cache (``n_not_cached`` others were used only
+    in this call). ``failed_segments`` are the segments without a usable answer; ``n_failed`` of them had a request that
+    failed (an empty reply, a 5xx after every retry, no answer in time): each was skipped, not kept, and the
+    batch went on. ``stopped`` is the error that stopped the batch (server down, model missing, the context
+    too short, :data:`CONSECUTIVE_FAILURES_FATAL` failures in a row), else ``None``; ``errors`` lists them all.
     """
 
     n_segments: int = 0
@@ -269,7 +291,10 @@ class LLMReport:
     n_too_many: int = 0
     n_kept: int = 0
     n_no_evidence: int = 0
+    n_not_cached: int = 0
+    n_stored: int = 0
     response_format: str | None = None
+    stopped: str | None = None
     errors: list[str] = field(default_factory=list)
     failed_segments: list[str] = field(default_factory=list)
     dropped: list[dict[str, str]] = field(default_factory=list, repr=False)
@@ -781,8 +806,11 @@ class LLMCoder(BaseCoder):
     skip_roles : str or tuple of str
         Speaker roles never coded.
     on_error : {"raise", "warn"}
-        When the server fails: raise the :class:`~qualcode.errors.LLMError`, or warn and return the
-        suggestions of the segments answered (what :func:`qualcode.suggest` does beside other coders).
+        When the server fails as a whole (down, model missing, context too short,
+        :data:`CONSECUTIVE_FAILURES_FATAL` failed segments in a row) or every request sent failed: raise the
+        :class:`~qualcode.errors.LLMError`, or warn and return the suggestions of the segments answered
+        (what :func:`qualcode.suggest` does beside other coders). A segment whose own request fails is
+        skipped either way: a warning, and listed in :attr:`report_` (``failed_segments``).
 
     Attributes
     ----------
@@ -889,6 +917,7 @@ class LLMCoder(BaseCoder):
         self.report_ = LLMReport()
         self._answers: dict[str, str] = {}
         self._unusable: dict[str, str] = {}  # this suggest's answers with no usable evidence (never kept)
+        self._not_cached: set[str] = set()  # this suggest's answers to a prompt perhaps cut (used, never kept)
         self.codebook_version_ = codebook.version
         decided = [] if decisions is None or decisions.empty else sorted({str(s) for s in decisions["segment_id"]})
         self.known_ = self._held_states(decided)
@@ -965,7 +994,8 @@ class LLMCoder(BaseCoder):
         Raises
         ------
         LLMError
-            With ``on_error="raise"``, when the server cannot answer (answers received before are kept).
+            With ``on_error="raise"``, when the server fails as a whole or no request sent got an answer
+            (answers received before are kept).
         """
         self._check_fitted()
         report = self.report_ = LLMReport()
@@ -991,6 +1021,7 @@ class LLMCoder(BaseCoder):
         report.n_cached = len(set(keys)) - len(todo)
         requests_before = self.client_.n_requests
         self._unusable = {}
+        self._not_cached = set()
         failures = self._ask(todo, report)
         report.n_requests = self.client_.n_requests - requests_before
         report.response_format = None if not report.n_asked else report.response_format
@@ -998,10 +1029,14 @@ class LLMCoder(BaseCoder):
         # Segments without an answer (server failure, an answer cut off or unreadable): no evidence either way.
         report.failed_segments = [str(s) for s, k in zip(units["segment_id"], keys, strict=True)
                                   if k not in self._answers]
+        for key in self._not_cached:  # used in this run only: a later suggest asks again, as a re-run does
+            self._answers.pop(key, None)
         if failures:
             # An answer with no usable evidence is counted as such, not also as no answer.
             report.n_failed = sum(1 for k in keys if k not in self._answers and k not in self._unusable)
-            if self.on_error == "raise":
+            # A segment's own failure was skipped (listed in the report) and the batch went on; the server
+            # failing as a whole, or every request sent failing (nothing done), is an error.
+            if self.on_error == "raise" and (report.stopped is not None or len(failures) >= report.n_asked):
                 raise failures[0]
         if failures or report.n_unknown_code or report.n_not_in_text or report.n_no_quote or report.n_unreadable \
                 or report.n_too_many or report.n_cut or report.n_no_evidence:
@@ -1022,17 +1057,44 @@ class LLMCoder(BaseCoder):
         stop = threading.Event()
         lock = threading.Lock()
         failures: list[LLMError] = []
+        fatal: list[LLMError] = []  # what stopped the batch (at most one)
         context_errors = 0
-        few_tokens: list[tuple[int, int]] = []  # (tokens counted, characters sent) of whole answers
+        in_a_row = 0  # segments failed since the last answer
+        # Whole answers to a prompt the server may have cut: (key, tokens counted, characters sent).
+        few_tokens: list[tuple[str, int, int]] = []
+        few_keys: set[str] = set()
 
         def failed(error: LLMError) -> None:
-            # Decided here, in the worker, so that no further request starts after a fatal failure.
-            nonlocal context_errors
+            """Skip the segment, or stop the batch when the server as a whole fails.
+
+            Decided here, in the worker, so that no further request starts after a fatal failure. Fatal: a
+            server that is down or unreachable (every request would fail the same way), a model it does not
+            have, :data:`CONTEXT_ERRORS_FATAL` segments that do not fit the context (the codebook itself does
+            not), or :data:`CONSECUTIVE_FAILURES_FATAL` failed segments in a row. Anything else (an empty reply,
+            a 5xx after every retry, no answer in time) costs only its segment: counted, listed, not kept.
+            """
+            nonlocal context_errors, in_a_row
             with lock:
                 failures.append(error)
+                in_a_row += 1
                 context_errors += isinstance(error, LLMContextError)
-                if not isinstance(error, LLMContextError) or context_errors >= CONTEXT_ERRORS_FATAL:
+                if fatal:
+                    return
+                down = isinstance(error, LLMUnavailableError) and not error.transient
+                if down or isinstance(error, LLMModelError) or context_errors >= CONTEXT_ERRORS_FATAL:
+                    fatal.append(error)
+                elif in_a_row >= CONSECUTIVE_FAILURES_FATAL:
+                    fatal.append(type(error)(
+                        f"the LLM server at {self.client_.url} failed on {in_a_row} segments in a row, so the "
+                        "rest were not sent; run the same command again once it answers (answers already "
+                        f"received are kept). The last failure: {error}", url=self.client_.url))
+                if fatal:
                     stop.set()
+
+        def answered() -> None:
+            nonlocal in_a_row
+            with lock:
+                in_a_row = 0
 
         def one(key: str, lang: str, user: str) -> tuple[str, ChatReply | None, bool]:
             if stop.is_set():
@@ -1048,9 +1110,12 @@ class LLMCoder(BaseCoder):
             if reply.prompt_tokens is not None and reply.prompt_tokens < sent / CHARS_PER_TOKEN_MAX:
                 if reply.finish_reason == "stop":
                     # A whole answer: the count may leave out a cached prompt (some servers count only the
-                    # tokens not cached); a warning, not a discarded answer.
+                    # tokens not cached); a warning, not a discarded answer. But not cached either: if the
+                    # prompt was cut, a re-run with a longer context must ask again, not reuse it forever.
                     with lock:
-                        few_tokens.append((reply.prompt_tokens, sent))
+                        few_tokens.append((key, reply.prompt_tokens, sent))
+                        few_keys.add(key)
+                    answered()
                     return key, reply, True
                 failed(LLMContextError(
                     f"the LLM server at {self.client_.url} read only {reply.prompt_tokens} tokens of a prompt of "
@@ -1059,6 +1124,7 @@ class LLMCoder(BaseCoder):
                     "codebook examples per code (codebook_examples= / --llm-examples) or fewer characters of the "
                     "team's examples (few_shot_chars= / --llm-few-shot-chars).", url=self.client_.url))
                 return key, None, True
+            answered()
             return key, reply, True
 
         def take(key: str, reply: ChatReply | None, sent: bool) -> None:
@@ -1066,6 +1132,8 @@ class LLMCoder(BaseCoder):
             report.n_asked += sent
             if reply is None:
                 return
+            if key in few_keys:
+                self._not_cached.add(key)
             text = reply.text
             report.response_format = reply.form
             if reply.finish_reason == "length" or answer_cut(text):
@@ -1083,6 +1151,9 @@ class LLMCoder(BaseCoder):
                 self._unusable[key] = text
                 return
             self._answers[key] = text
+            if key in self._not_cached:
+                report.n_not_cached += 1
+                return
             if self.cache is not None:
                 self.cache.put(str(self.model), {key: text})
             kept.append(key)
@@ -1149,17 +1220,18 @@ class LLMCoder(BaseCoder):
                         take(*item)
                 raise LLMInterrupted(n_kept=len(kept), n_asked=len(todo)) from None
         if few_tokens:
-            tokens, chars = few_tokens[0]
+            _, tokens, chars = few_tokens[0]
             warnings.warn(LLMWarning(
                 f"the LLM server at {self.client_.url} counted only {tokens} tokens of a prompt of {chars} "
-                f"characters ({counted(len(few_tokens), 'answer')} like this, kept): either it counts only the "
-                "part of the prompt it had not cached, or it cut the prompt to its context length. If the "
-                "suggestions look unrelated to the codebook, give the model a longer context (for Ollama: "
-                "OLLAMA_CONTEXT_LENGTH=32768)."), stacklevel=_user_stacklevel())
+                f"characters ({counted(len(few_tokens), 'answer')} like this, used in this run but not cached: a "
+                "re-run asks again): either it counts only the part of the prompt it had not cached, or it cut "
+                "the prompt to its context length. If the suggestions look unrelated to the codebook, give the "
+                "model a longer context (for Ollama: OLLAMA_CONTEXT_LENGTH=32768)."), stacklevel=_user_stacklevel())
+        report.n_stored = len(kept)
         report.errors = [str(e) for e in failures]
-        # The most telling failure first: a fatal one (server, model, time) over a segment that did not fit.
-        failures.sort(key=lambda e: isinstance(e, LLMContextError))
-        return failures
+        report.stopped = str(fatal[0]) if fatal else None
+        # The most telling failure first: the one that stopped the batch, then the segments' own in order.
+        return fatal + [e for e in failures if not fatal or e is not fatal[0]]
 
     def _has_evidence(self, items: list[dict[str, str]], text: str) -> bool:
         """Whether an answer is a usable one: it proposes no code, or at least one it proposes is in the codebook
@@ -1225,6 +1297,8 @@ class LLMCoder(BaseCoder):
                 continue
             report.n_kept += len(by_code)
             rows.extend(self._level_rows(units.at[i, "segment_id"], units.at[i, "doc_id"], levels, by_code))
+            if key in self._not_cached:
+                continue  # nor its levels: the calibration learns from answers that are kept
             records[self._segment_key(str(units.at[i, "segment_id"]))] = json.dumps(levels, sort_keys=True)
         if records and self.cache is not None:
             self.cache.put(str(self.model), records)

@@ -22,6 +22,7 @@ import html
 import http.client
 import json
 import re
+import shlex
 import socket
 import ssl
 import threading
@@ -273,6 +274,7 @@ class ChatClient:
             with self._lock:
                 self.n_requests += 1
             wait: float | None = None
+            reached = True  # the server took the request (an HTTP error, a dropped connection): not down
             try:
                 with self._opener.open(request, timeout=self.timeout) as response:
                     raw = response.read(MAX_ANSWER_BYTES + 1)
@@ -296,6 +298,7 @@ class ChatClient:
                         f"{self.base_url.replace('https://', 'http://', 1)} (base_url= / --llm).",
                         url=self.url) from None
                 failure = str(reason)
+                reached = False  # no route, a reset before any answer: the server cannot be reached
             except TimeoutError:
                 raise self._timeout() from None
             except (ConnectionError, http.client.HTTPException) as exc:
@@ -305,7 +308,7 @@ class ChatClient:
                 raise LLMUnavailableError(
                     f"the LLM server at {self.url} kept failing ({failure}) after "
                     f"{counted(self.retries + 1, 'try', 'tries')}; check its log, then run the same command again "
-                    "(answers already received are kept).", url=self.url)
+                    "(answers already received are kept).", url=self.url, transient=reached)
             pause_now = min(wait, MAX_RETRY_AFTER_SECONDS) if wait is not None else pause
             if stop is not None:
                 stop.wait(pause_now)  # ends at once on Ctrl-C; the next try then is not sent
@@ -331,7 +334,7 @@ class ChatClient:
                                                        "no such", "not available", "try pulling")):
             return LLMModelError(
                 f"the LLM server at {self.url} has no model {self.model!r} ({shown}); pull or load it first "
-                f"(for Ollama: ollama pull {self.model}) or give a name the server lists at "
+                f"(for Ollama: ollama pull {shlex.quote(self.model)}) or give a name the server lists at "
                 f"{self.base_url}/models.", url=self.url, model=self.model)
         if any(w in text for w in _CONTEXT_WORDS):
             return LLMContextError(

@@ -319,18 +319,23 @@ def test_llm_retries_429_honouring_retry_after(server):
     assert len(out) == 3 and len(srv.requests) == 5
 
 
+def four_segments() -> pd.DataFrame:
+    """make_segments() and a fourth participant segment: one more than CONSECUTIVE_FAILURES_FATAL."""
+    return make_segments([*TEXTS, f"{S3} (2)"], [*ROLES, "participant"], ("es", "es", "es", "en", "en", "en"))
+
+
 def test_llm_keeps_failing_5xx_becomes_unavailable_error_after_the_retries(server):
     srv = server(lambda body, n: error(503, "overloaded"))
-    with pytest.raises(LLMUnavailableError, match=r"kept failing .* after 3 tries"):
-        coder(srv.url, retries=2, concurrency=1).fit(CODEBOOK).suggest(make_segments())
-    assert len(srv.requests) == 3  # one segment's tries; the others were not sent
+    with pytest.raises(LLMUnavailableError, match=r"3 segments in a row.*kept failing .* after 3 tries"):
+        coder(srv.url, retries=2, concurrency=1).fit(CODEBOOK).suggest(four_segments())
+    assert len(srv.requests) == 9  # three segments' tries each, then the fourth was not sent
 
 
 def test_llm_timeout_raises_a_timeout_error_saying_what_to_do(server):
     srv = server(lambda body, n: Reply(delay=2.0))
     with pytest.raises(LLMTimeoutError, match=r"no answer within 0\.3 s.*--llm-timeout"):
-        coder(srv.url, timeout=0.3, concurrency=1).fit(CODEBOOK).suggest(make_segments())
-    assert len(srv.requests) == 1
+        coder(srv.url, timeout=0.3, concurrency=1).fit(CODEBOOK).suggest(four_segments())
+    assert len(srv.requests) == 3  # each segment timed out once (skipped); three in a row stop the rest
 
 
 def test_llm_slow_answers_arrive_and_concurrency_is_bounded(server):
@@ -522,8 +527,8 @@ def test_llm_suggestions_fuse_with_keyword_suggestions(server):
 def test_llm_answers_that_are_not_chat_completions_are_llm_errors(server, reply, words):
     srv = server(lambda body, n: reply)
     with pytest.raises(LLMError, match=words):
-        coder(srv.url, concurrency=1).fit(CODEBOOK).suggest(make_segments())
-    assert len(srv.requests) == 1  # not tried again, and no other segment sent
+        coder(srv.url, concurrency=1).fit(CODEBOOK).suggest(four_segments())
+    assert len(srv.requests) == 3  # not tried again; three segments failed in a row, so the fourth was not sent
 
 
 def test_llm_runaway_answer_is_bounded_and_counted(server):

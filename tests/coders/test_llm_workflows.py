@@ -9,7 +9,10 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
+import signal
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -284,3 +287,64 @@ def test_round_with_the_llm_alone_and_its_server_down_fails_saying_so_and_the_sa
         assert (tmp_path / "out" / "revision_ronda.xlsx").exists()
     finally:
         server.close()
+
+
+# -- evaluate: the same progress line and Ctrl-C as suggest (issue 19, a user's fourth trial) ------------------
+
+EVALUATE = ["--methods", "keyword", "--k", "1", "--folds", "2", "--curve", "", "--review", "", "--embedder", "tfidf",
+            "--model", "test-model"]
+
+
+def test_cli_evaluate_with_llm_shows_the_ask_progress_line_unless_quiet(coded_project, chat):
+    shown = runner.invoke(app, ["evaluate", str(coded_project), *EVALUATE, "--llm", chat.url])
+    assert shown.exit_code == 0, shown.output
+    assert "ask test-model about 12 segments" in shown.output  # one line per fold, as suggest --llm shows it
+    n = len(chat.requests)
+    # Another model (its answers are not cached yet): asked again, without the line.
+    quiet = runner.invoke(app, ["evaluate", str(coded_project), *EVALUATE, "--llm", chat.url, "-q", "--model",
+                                "other-model"])
+    assert quiet.exit_code == 0, quiet.output
+    assert len(chat.requests) == 2 * n and "ask other-model" not in quiet.output and " 100%" not in quiet.output
+
+
+class InterruptAt:
+    """A server script: Ctrl-C (a real SIGINT to this process) 0.05 s after request ``at`` arrives; requests
+    ``at - 1`` and ``at`` answer after 1 s (both in flight then), later ones after a minute."""
+
+    def __init__(self, at: int) -> None:
+        self.at, self.sent_at, self.after = at, None, []
+
+    def __call__(self, body: dict, n: int):
+        if self.sent_at is not None and time.monotonic() >= self.sent_at:
+            self.after.append(n)
+        if n == self.at:
+            threading.Timer(0.05, self._interrupt).start()
+        reply = reading(body, n)
+        reply.delay = 0.0 if n < self.at - 1 else 1.0 if n <= self.at else 60.0
+        return reply
+
+    def _interrupt(self) -> None:
+        self.sent_at = time.monotonic()
+        signal.raise_signal(signal.SIGINT)
+
+
+def test_cli_evaluate_interrupted_during_the_llm_says_what_was_kept_and_exits_130(coded_project):
+    script = InterruptAt(14)  # fold 1's 12 answered, then two of fold 2's in flight
+    server = llm_server.ChatServer(script)
+    try:
+        result = runner.invoke(app, ["evaluate", str(coded_project), *EVALUATE, "--llm", server.url,
+                                     "--llm-concurrency", "2", "-q"])
+    finally:
+        server.close()
+    said = " ".join(result.output.split())
+    assert result.exit_code == 130, result.output
+    assert ("interrupted: 14 answers from the LLM kept in the project; run the same command again to continue the "
+            "evaluation") in said
+    assert script.after == [] and len(server.requests) == 14 and "Traceback" not in result.output
+    rest = llm_server.ChatServer(reading)
+    try:
+        again = runner.invoke(app, ["evaluate", str(coded_project), *EVALUATE, "--llm", rest.url, "-q"])
+    finally:
+        rest.close()
+    assert again.exit_code == 0, again.output
+    assert len(rest.requests) == 24 - 14  # only the rest
