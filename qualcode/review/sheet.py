@@ -18,7 +18,9 @@ skips what is already current (read inside the write transaction, so
 applying a sheet twice, even from two processes at once, changes nothing),
 refuses, row by row, what its coder decided again since the export by other
 means (``stale``: an older workbook never reverses a later decision), and
-appends the rest in one transaction.
+appends the rest in one transaction. The rows are checked and written in
+parts of whole segments (``APPLY_PART_ROWS``), all in that transaction, so a
+workbook of any length takes the memory of one part.
 """
 
 from __future__ import annotations
@@ -545,6 +547,9 @@ def apply_review(project: Project, review: pd.DataFrame, *, coder: str | None = 
     transaction and only changes are appended, so applying the same sheet any
     number of times, or from two processes at once, changes nothing after the
     first. Accepts and rejects keep the suggestion's method and score.
+    The rows are taken in parts of about 5,000 (the rows of a segment always
+    together), all in that one transaction: memory follows the part, not the
+    workbook, and an error in any part leaves the project as it was.
 
     ``other code`` takes a code id or a label in either language (case and
     accents do not matter): the suggested code is rejected (unless the row
