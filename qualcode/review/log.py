@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -538,45 +539,52 @@ class DecisionLog:
         """
         return self._append(list(decisions), skip_current=True, workbook=workbook)
 
+    @contextmanager
+    def appending(self, workbook: Workbook | None = None) -> Iterator[Callable[[Sequence[Decision]],
+                                                                            tuple[list[str], list[dict | None]]]]:
+        """Append decisions part by part, every part in one transaction: all of them are kept, or none.
+
+        Yields a function that takes one part's decisions and appends those that
+        change the current view and, with a ``workbook``, are not stale (as
+        :meth:`append_from_workbook`; without one, as :meth:`append_changes`),
+        returning per decision its outcome (``applied``, ``unchanged`` or
+        ``stale``) and, for a stale one, the later decision that stands. Each
+        part's check reads the log inside the transaction, which begins with the
+        first part that holds a decision and commits when the block ends; an
+        error anywhere in the block rolls every part back. A caller holds one
+        part at a time, so memory follows the part, not the whole (issue 20).
+
+        Examples
+        --------
+        >>> with project.log.appending(book) as append:  # doctest: +SKIP
+        ...     for part in parts:
+        ...         outcomes, later = append(part)
+        """
+        now = utc_now()
+        with ExitStack() as stack:
+            db: sqlite3.Connection | None = None
+
+            def append(decisions: Sequence[Decision]) -> tuple[list[str], list[dict | None]]:
+                nonlocal db
+                part = list(decisions)
+                if not part:
+                    return [], []
+                if db is None:
+                    db = stack.enter_context(self.project.transaction())
+                outcomes, later, _, _ = self._append_part(db, part, now, skip_current=True, workbook=workbook)
+                return outcomes, later
+
+            yield append
+
     def _append(self, decisions: list[Decision], *, skip_current: bool,
                 workbook: Workbook | None) -> tuple[pd.DataFrame, list[str], list[dict | None]]:
         if not decisions:
             return pd.DataFrame(columns=DECISION_COLUMNS), [], []
         now = utc_now()
-        later: list[dict | None] = [None] * len(decisions)
         with self.project.transaction() as db:
-            places = self._places(db, {d.segment_id for d in decisions})
-            missing = sorted({d.segment_id for d in decisions} - set(places))
-            if missing:
-                raise ParameterError(f"{len(missing)} segment id(s) are not in the project, e.g. {missing[:5]}.")
-            outcomes = ["applied"] * len(decisions)
-            if skip_current:
-                history: dict[tuple[str, str, str], list[dict]] = {}
-                state = self._state(db, decisions, places, history)
-                for i, d in enumerate(decisions):
-                    span = _absolute(d, places)
-                    rows = state.setdefault(d.key, [])
-                    if d.decision == "reject":
-                        same = len(rows) == 1 and rows[0][0] == "reject" and rows[0][2] == d.memo
-                    else:
-                        same = (d.decision, span, d.memo) in rows
-                    if same:
-                        outcomes[i] = "unchanged"
-                        continue
-                    if workbook is not None:
-                        newer = workbook.later_than_export(history.get(d.key, []))
-                        if newer is not None:
-                            outcomes[i], later[i] = "stale", newer
-                            continue
-                    if d.decision == "reject":
-                        state[d.key] = [("reject", span, d.memo)]
-                    else:
-                        state[d.key] = [r for r in rows if r[0] != "reject" and r[1] != span] + \
-                            [(d.decision, span, d.memo)]
-            chosen = [d for d, o in zip(decisions, outcomes, strict=True) if o == "applied"]
+            outcomes, later, chosen, places = self._append_part(db, decisions, now, skip_current=skip_current,
+                                                                workbook=workbook)
             if chosen:
-                db.executemany(f"INSERT INTO decisions({', '.join(_STORED)}) VALUES ({', '.join('?' * len(_STORED))})",
-                               [d._stored(now) for d in chosen])
                 # One writer at a time (BEGIN IMMEDIATE) and AUTOINCREMENT: the new ids are consecutive.
                 last = db.execute("SELECT max(decision_id) FROM decisions").fetchone()[0]
         if not chosen:
@@ -592,6 +600,49 @@ class DecisionLog:
                             "codebook_version": d.codebook_version, "anchor": "original",
                             "export_id": d.export_id})
         return _typed(pd.DataFrame(records, columns=DECISION_COLUMNS)), outcomes, later
+
+    def _append_part(self, db: sqlite3.Connection, decisions: list[Decision], now: str, *, skip_current: bool,
+                     workbook: Workbook | None
+                     ) -> tuple[list[str], list[dict | None], list[Decision], dict[str, tuple[int, int]]]:
+        """Inside the caller's transaction: check ``decisions`` against the log and insert those that apply.
+
+        Returns per decision its outcome and later decision (as :meth:`append_from_workbook`), the decisions
+        inserted (in order) and the places of their segments.
+        """
+        later: list[dict | None] = [None] * len(decisions)
+        places = self._places(db, {d.segment_id for d in decisions})
+        missing = sorted({d.segment_id for d in decisions} - set(places))
+        if missing:
+            raise ParameterError(f"{len(missing)} segment id(s) are not in the project, e.g. {missing[:5]}.")
+        outcomes = ["applied"] * len(decisions)
+        if skip_current:
+            history: dict[tuple[str, str, str], list[dict]] = {}
+            state = self._state(db, decisions, places, history)
+            for i, d in enumerate(decisions):
+                span = _absolute(d, places)
+                rows = state.setdefault(d.key, [])
+                if d.decision == "reject":
+                    same = len(rows) == 1 and rows[0][0] == "reject" and rows[0][2] == d.memo
+                else:
+                    same = (d.decision, span, d.memo) in rows
+                if same:
+                    outcomes[i] = "unchanged"
+                    continue
+                if workbook is not None:
+                    newer = workbook.later_than_export(history.get(d.key, []))
+                    if newer is not None:
+                        outcomes[i], later[i] = "stale", newer
+                        continue
+                if d.decision == "reject":
+                    state[d.key] = [("reject", span, d.memo)]
+                else:
+                    state[d.key] = [r for r in rows if r[0] != "reject" and r[1] != span] + \
+                        [(d.decision, span, d.memo)]
+        chosen = [d for d, o in zip(decisions, outcomes, strict=True) if o == "applied"]
+        if chosen:
+            db.executemany(f"INSERT INTO decisions({', '.join(_STORED)}) VALUES ({', '.join('?' * len(_STORED))})",
+                           [d._stored(now) for d in chosen])
+        return outcomes, later, chosen, places
 
     @staticmethod
     def _places(db: sqlite3.Connection, segment_ids: set[str]) -> dict[str, tuple[int, int]]:

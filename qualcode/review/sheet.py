@@ -18,16 +18,19 @@ skips what is already current (read inside the write transaction, so
 applying a sheet twice, even from two processes at once, changes nothing),
 refuses, row by row, what its coder decided again since the export by other
 means (``stale``: an older workbook never reverses a later decision), and
-appends the rest in one transaction.
+appends the rest in one transaction. The rows are checked and written in
+parts of whole segments (``APPLY_PART_ROWS``), all in that transaction, so a
+workbook of any length takes the memory of one part.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from ..coders.active import QUEUE_ORDERS, learning_order
@@ -364,62 +367,86 @@ def read_review_sheet(path: str | Path) -> pd.DataFrame:
         if missing:
             raise ReviewSheetError(f"{path}: the review sheet lacks column(s) {missing}; export a new review sheet.",
                                    path=path)
-        # (sheet row, values, columns holding a formula) of every row with something in it
-        read: list[tuple[int, list, set[int]]] = []
+        # Only the columns apply_review needs, one list per column (issue 20: every cell of every row, quotes and
+        # questions included, was most of the memory of reading a round's workbook). A row counts when any of its
+        # cells holds something; formulas are noted only where they sit in a kept column.
+        kept = {key: i for key, i in columns.items() if key in _READ}
+        numbers: list[int] = []  # the sheet row of each row read
+        held: dict[str, list] = {key: [] for key in kept}
+        formulas: dict[int, set[int]] = {}  # position in numbers → kept columns holding a formula
         for number, cells in enumerate(sheet_rows(target, path=path, error=ReviewSheetError, min_row=2,
                                                   values_only=False), start=2):
-            values = [c.value for c in cells]
-            if any(v not in (None, "") for v in values):
-                read.append((number, values, {i for i in columns.values() if i < len(cells)
-                                              and cells[i].data_type == "f"}))
+            if all(c.value in (None, "") for c in cells):
+                continue
+            width = len(cells)
+            for key, i in kept.items():
+                held[key].append(cells[i].value if i < width else None)
+            found = {i for i in kept.values() if i < width and cells[i].data_type == "f"}
+            if found:
+                formulas[len(numbers)] = found
+            numbers.append(number)
         title = target.title
     finally:
         book.close()
+    n = len(numbers)
+    for key in _READ:
+        held.setdefault(key, [None] * n)
     # The values the spreadsheet computed, read only where a formula sits where a value is expected.
-    computed = {(number, i) for number, _, formulas in read for key, i in columns.items()
-                if i in formulas and key not in _TYPED_TEXT}
+    computed = {(numbers[p], i) for p, found in formulas.items() for key, i in kept.items()
+                if i in found and key not in _TYPED_TEXT}
     cached = _computed_values(path, title, computed) if computed else {}
-    rows = []
-    for number, values, formulas in read:
-        get = {k: (values[i] if i < len(values) else None) for k, i in columns.items()}
-        remarks, unsaved = [], False
-        for key, i in columns.items():
-            if i not in formulas:
+    remarks: dict[int, str] = {}
+    unsaved: set[int] = set()
+    for p, found in formulas.items():
+        said = []
+        for key, i in kept.items():
+            if i not in found:
                 continue
             if key in _TYPED_TEXT:
                 # Someone's words that the spreadsheet took for a formula: keep them, and say so.
-                get[key] = _formula_text(values[i])
-                remarks.append(f"the {_TYPED_TEXT[key]} is a formula in the spreadsheet; recorded as its text")
+                held[key][p] = _formula_text(held[key][p])
+                said.append(f"the {_TYPED_TEXT[key]} is a formula in the spreadsheet; recorded as its text")
             else:
-                get[key] = cached.get((number, i))
-                if key == "decision" and get[key] is None:
-                    unsaved = True
-        record = {"row": number, "segment_id": get.get("_segment_id"), "text_sha": get.get("_text_sha"),
-                  "code_id": get.get("_code_id") or get.get("code_id"), "decision": None,
-                  "other_code": (str(get.get("other_code")).strip() or None) if get.get("other_code") else None,
-                  "memo": (str(get.get("memo")).strip() or None) if get.get("memo") is not None else None,
-                  "method": (str(get.get("method")).strip() or None) if get.get("method") else None,
-                  "score": _number(get.get("score")), "problem": None, "decision_problem": None,
-                  "remark": "; ".join(remarks) or None}
-        if not record["segment_id"]:
-            record["problem"] = "the hidden segment id is empty (the row was typed in by hand?)"
+                held[key][p] = cached.get((numbers[p], i))
+                if key == "decision" and held[key][p] is None:
+                    unsaved.add(p)
+        if said:
+            remarks[p] = "; ".join(said)
+    segment_ids = held.pop("_segment_id")
+    decisions: list[str | None] = []
+    problems: list[str | None] = []
+    decision_problems: list[str | None] = []
+    for p, (segment_id, typed) in enumerate(zip(segment_ids, held.pop("decision"), strict=True)):
+        decision = problem = decision_problem = None
+        if not segment_id:
+            problem = "the hidden segment id is empty (the row was typed in by hand?)"
         else:
             try:
-                record["decision"] = normalize_decision(get.get("decision"))
-                if unsaved:
-                    record["decision_problem"] = ("the decision cell is a formula whose value the spreadsheet did "
-                                                  "not save; type the decision (aceptar/rechazar)")
+                decision = normalize_decision(typed)
+                if p in unsaved:
+                    decision_problem = ("the decision cell is a formula whose value the spreadsheet did not save; "
+                                        "type the decision (aceptar/rechazar)")
             except ParameterError as exc:
                 # Only this cell is unclear: the row's other code can still be taken.
-                record["decision_problem"] = str(exc)
-        rows.append(record)
-    frame = pd.DataFrame(rows, columns=["row", "segment_id", "text_sha", "code_id", "decision", "other_code", "memo",
-                                        "method", "score", "problem", "decision_problem", "remark"]
-                         ).astype({"row": "Int64"})
-    frame["score"] = frame["score"].astype("Float64")
-    for column in ("segment_id", "text_sha", "code_id", "decision", "other_code", "memo", "method", "problem",
-                   "decision_problem", "remark"):
-        frame[column] = frame[column].astype("string")
+                decision_problem = str(exc)
+        decisions.append(decision)
+        problems.append(problem)
+        decision_problems.append(decision_problem)
+    frame = pd.DataFrame({
+        "row": pd.array(numbers, dtype="Int64"),
+        "segment_id": _text_column(segment_ids),
+        "text_sha": _text_column(held.pop("_text_sha")),
+        "code_id": _text_column([a or b for a, b in zip(held.pop("_code_id"), held.pop("code_id"), strict=True)]),
+        "decision": _text_column(decisions),
+        "other_code": _text_column([(str(v).strip() or None) if v else None for v in held.pop("other_code")]),
+        "memo": _text_column([(str(v).strip() or None) if v is not None else None for v in held.pop("memo")]),
+        "method": _text_column([(str(v).strip() or None) if v else None for v in held.pop("method")]),
+        "score": pd.array([_number(v) for v in held.pop("score")], dtype="Float64"),
+        "problem": _text_column(problems),
+        "decision_problem": _text_column(decision_problems),
+        "remark": _text_column([remarks.get(p) for p in range(n)]),
+    })
+    del segment_ids, decisions, problems, decision_problems
     # Duplicated rows: identical ones count once; different decisions for one suggestion are a problem.
     decided = frame[frame["problem"].isna()]
     # Only the keys that repeat are grouped: a group per row cost more than the rest of the reading.
@@ -442,6 +469,19 @@ def read_review_sheet(path: str | Path) -> pd.DataFrame:
                         "export_id": str(meta["export_id"]) if meta.get("export_id") else None,
                         "log_position": _position(meta.get("log_position"))})
     return frame
+
+
+# The columns of a review sheet that read_review_sheet keeps (what apply_review needs).
+_READ = ("_segment_id", "_text_sha", "_code_id", "code_id", "decision", "other_code", "memo", "method", "score")
+
+
+def _text_column(values: list) -> pd.Series:
+    """``values`` (cell values, ``None`` for none) as a column of pandas' string dtype.
+
+    The type is inferred first, as a frame made of the rows would: a column of whole numbers with blanks reads
+    as before (``1.0``).
+    """
+    return pd.Series(values).astype("string")
 
 
 def _computed_values(path: Path, title: str, wanted: set[tuple[int, int]]) -> dict[tuple[int, int], object]:
@@ -507,6 +547,9 @@ def apply_review(project: Project, review: pd.DataFrame, *, coder: str | None = 
     transaction and only changes are appended, so applying the same sheet any
     number of times, or from two processes at once, changes nothing after the
     first. Accepts and rejects keep the suggestion's method and score.
+    The rows are taken in parts of about 5,000 (the rows of a segment always
+    together), all in that one transaction: memory follows the part, not the
+    workbook, and an error in any part leaves the project as it was.
 
     ``other code`` takes a code id or a label in either language (case and
     accents do not matter): the suggested code is rejected (unless the row
@@ -566,16 +609,77 @@ def apply_review(project: Project, review: pd.DataFrame, *, coder: str | None = 
     log = project.log
     workbook = _workbook(review, project.project_id)
     export_id = workbook.export_id if workbook is not None else None
-    rows = [_clean(r) for r in review.to_dict("records")]
-    places = log.segments({r["segment_id"] for r in rows if r["segment_id"]})
-    usable = [r for r in rows if r["problem"] is None and r["segment_id"]]
-    if usable and not exported_from and not any(r["segment_id"] in places for r in usable):
-        # A workbook of an older qualcode (no project id) none of whose rows is in this project.
-        raise ReviewSheetError(
-            f"{where}none of the workbook's {len(usable)} rows is a segment of {project.path}: it was exported from "
-            "another project, or every transcript in it changed since the export. Apply it to the project it came "
-            "from, or re-export from this one.", path=path)
+    if not exported_from:
+        _refuse_foreign_old_workbook(project, review, where, path)
     codebook = project.codebook()
+    version = log.current_version()
+    # The rows in parts of whole segments (a segment's rows are taken together), checked and written part by
+    # part in one transaction: memory follows the part, not the workbook (issue 20), and an error in any part
+    # leaves the project as it was.
+    # What happened to each row, one list per column: the row, segment and code columns are the sheet's, taken
+    # at the end (held per row through the parts, they would cost more than a part).
+    said: dict[str, list] = {name: [None] * len(review) for name in ("outcome", "decisions", "message")}
+    with log.appending(workbook) as append:
+        for positions in _apply_parts(review):
+            rows = [_clean(r) for r in review.iloc[positions].to_dict("records")]
+            for position, out in zip(positions.tolist(), _apply_part(project, rows, codebook, version, who,
+                                                                       export_id, append), strict=True):
+                for column, value in zip(said.values(), out, strict=True):
+                    column[position] = value
+    # Column by column, each list let go once it is a column (types inferred as a frame of the rows would).
+    table = {name: pd.Series([_clean_value(v) for v in review[name].tolist()]) for name in ("row", "segment_id",
+                                                                                            "code_id")}
+    while said:
+        name = next(iter(said))
+        table[name] = pd.Series(said.pop(name))
+    return pd.DataFrame(table)
+
+
+#: Rows of a review workbook checked and written at a time by :func:`apply_review` (more when a segment's rows
+#: go past it: they are taken together).
+APPLY_PART_ROWS = 5_000
+
+
+def _apply_parts(review: pd.DataFrame) -> Iterator[np.ndarray]:
+    """Positions of the rows of ``review``, in parts of about :data:`APPLY_PART_ROWS` rows of whole segments.
+
+    Segments in the order they first appear in the sheet; each part's rows in sheet order. Rows without a
+    segment id come first (nothing of theirs is applied).
+    """
+    segments, _ = pd.factorize(review["segment_id"], use_na_sentinel=True)  # missing: -1
+    order = np.argsort(segments, kind="stable")
+    ordered = segments[order]
+    size = max(1, int(APPLY_PART_ROWS))
+    start = 0
+    while start < len(order):
+        end = min(start + size, len(order))
+        if end < len(order) and ordered[end - 1] >= 0:  # not across a segment's rows: to its last one
+            end = int(np.searchsorted(ordered, ordered[end - 1], side="right"))
+        yield np.sort(order[start:end])
+        start = end
+
+
+def _refuse_foreign_old_workbook(project: Project, review: pd.DataFrame, where: str, path: str | None) -> None:
+    """Refuse a workbook of an older qualcode (no project id) none of whose usable rows is a segment of ``project``."""
+    usable = review.loc[review["problem"].isna() & review["segment_id"].fillna("").ne(""), "segment_id"]
+    if usable.empty:
+        return
+    for chunk in chunks(usable.unique().tolist()):
+        marks = ", ".join("?" * len(chunk))
+        if project.query(f"SELECT 1 FROM segments WHERE segment_id IN ({marks}) LIMIT 1", chunk):
+            return
+    raise ReviewSheetError(
+        f"{where}none of the workbook's {len(usable)} rows is a segment of {project.path}: it was exported from "
+        "another project, or every transcript in it changed since the export. Apply it to the project it came "
+        "from, or re-export from this one.", path=path)
+
+
+def _apply_part(project: Project, rows: list[dict], codebook: Codebook, version: str, who: str,
+                export_id: str | None, append: Callable[[list[Decision]], tuple[list[str], list[dict | None]]]
+                ) -> list[tuple]:
+    """Check one part's rows (every row of its segments), append its decisions; per row: outcome, decisions, message."""
+    log = project.log
+    places = log.segments({r["segment_id"] for r in rows if r["segment_id"]})
     codes = {c.id for c in codebook}
     report: list[dict] = []
     # (segment, code) → what the rows say about it: (kind, index in report, memo)
@@ -635,7 +739,6 @@ def apply_review(project: Project, review: pd.DataFrame, *, coder: str | None = 
                 out.update(outcome="blank", message="no decision in this row")
     # The net effect per (segment, code), compared with the current state inside the write transaction.
     stored = _stored_suggestions(project, {seg for seg, _ in intents})
-    version = log.current_version()
     planned: list[tuple[Decision, list[int], list[int]]] = []  # decision, rows that asked for it, rows covered
     for (seg, c), items in sorted(intents.items(), key=lambda kv: min(i for _, i, _ in kv[1])):
         positive = [i for i in items if i[0] != "reject"]
@@ -660,11 +763,7 @@ def apply_review(project: Project, review: pd.DataFrame, *, coder: str | None = 
                                                export_id=export_id, **info)
         asked = [i for k, i, _ in group if k == kind]
         planned.append((decision_, asked, [i for _, i, _ in group]))
-    if workbook is not None:
-        _, outcomes, later = log.append_from_workbook([p[0] for p in planned], workbook)
-    else:  # no trace of when or where the workbook was made (very old qualcode): as before
-        _, appended = log.append_changes([p[0] for p in planned])
-        outcomes, later = ["applied" if a else "unchanged" for a in appended], [None] * len(planned)
+    outcomes, later = append([p[0] for p in planned])
     for (decision_, asked, covered), outcome, newer in zip(planned, outcomes, later, strict=True):  # one per decision
         for i in covered:
             report[i]["parts"].append(outcome)
@@ -673,6 +772,7 @@ def apply_review(project: Project, review: pd.DataFrame, *, coder: str | None = 
         if outcome == "applied":
             for i in dict.fromkeys(asked):
                 report[i]["decisions"] = "+".join(filter(None, [report[i]["decisions"], decision_.decision]))
+    done = []
     for out in report:
         parts, notes, stale = out.pop("parts"), out.pop("notes"), out.pop("stale")
         remarks = out.pop("remarks")
@@ -686,7 +786,8 @@ def apply_review(project: Project, review: pd.DataFrame, *, coder: str | None = 
         messages = [*([out["message"]] if out["message"] else []), *notes, *stale, *remarks]
         if messages:
             out["message"] = "; ".join(dict.fromkeys(messages))
-    return pd.DataFrame(report, columns=["row", "segment_id", "code_id", "outcome", "decisions", "message"])
+        done.append((out["outcome"], out["decisions"], out["message"]))
+    return done
 
 
 def _workbook(review: pd.DataFrame, project_id: str) -> Workbook | None:
@@ -721,7 +822,12 @@ def _stale_message(coder: str, later: dict, export_id: str | None) -> str:
 
 def _clean(row: dict) -> dict:
     """A read row with pandas' missing values as ``None``."""
-    return {k: (None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else v) for k, v in row.items()}
+    return {k: _clean_value(v) for k, v in row.items()}
+
+
+def _clean_value(value: object) -> object:
+    """``value``, or ``None`` for pandas' missing values."""
+    return None if value is None or value is pd.NA or (isinstance(value, float) and value != value) else value
 
 
 def _resolve_code(typed: str, codebook: Codebook) -> tuple[str | None, str | None]:
