@@ -19,7 +19,9 @@ while storing suggestions, while writing the workbooks) is finished by
 running it again: documents added but never suggested are suggested, the
 review workbook still owed is written from the stored suggestions, and a
 review workbook the interrupted run had already written is kept as it is (a
-coder may have started filling it) instead of being written again.
+coder may have started filling it) instead of being written again. A round
+whose LLM server failed is finished the same way: run again with the LLM, it
+asks the LLM for the segments it skipped and writes the workbook to fill.
 :func:`decision_changes` says what applying a reviewed workbook changed: the
 codes seen for the first time and the saturation verdict before and after.
 """
@@ -54,7 +56,8 @@ from .workflow import export_report, suggest
 if TYPE_CHECKING:
     from .project import Project
 
-__all__ = ["RoundResult", "add_files", "count_actions", "decision_changes", "run_round", "saturation_verdict"]
+__all__ = ["RoundResult", "add_files", "count_actions", "decision_changes", "llm_replaced", "run_round",
+           "saturation_verdict"]
 
 
 def count_actions(documents: pd.DataFrame) -> str:
@@ -154,6 +157,17 @@ class RoundResult:
     llm_skipped : str or None
         With an LLM: what it could not code (its server failed) and the command
         that asks it again; the other methods' suggestions are in the workbook.
+    llm_asked : int
+        Segments an earlier run's LLM skipped (its server failed), asked again now.
+    llm_sent : int
+        Of the segments the LLM was asked about then, those sent to it (the others' answers were in the project).
+    llm_owed : str or None
+        Run without the LLM while an earlier run's LLM step is owed: that it is, and how to finish it.
+    llm_replaces : (Path, Path) or None
+        The workbook written now, with the LLM's suggestions, and the one written when the LLM failed,
+        which it replaces (fill only the first).
+    llm_fill : Path or None
+        Asked again, the LLM failed again: no new workbook; this one, written before, is still the one to fill.
     """
 
     documents: pd.DataFrame
@@ -171,6 +185,11 @@ class RoundResult:
     n_unsuggested_elsewhere: int = 0
     report_not_rewritten: Path | None = None
     llm_skipped: str | None = None
+    llm_asked: int = 0
+    llm_sent: int = 0
+    llm_owed: str | None = None
+    llm_replaces: tuple[Path, Path] | None = None
+    llm_fill: Path | None = None
 
     @property
     def n_failed(self) -> int:
@@ -197,6 +216,10 @@ class RoundResult:
         for path in self.resumed_sheets:
             lines.append(f"resuming the interrupted round: {path} was already written and is kept as it is "
                          f"({self.n_review_rows} rows; it may hold a coder's work)")
+        if self.llm_asked:
+            lines.append(f"resuming: asking the LLM for {counted(self.llm_asked, 'segment')} it skipped when its "
+                         f"server failed ({self.llm_sent} sent now; answers received earlier are reused, not sent "
+                         "again)")
         if self.n_unsuggested_elsewhere:
             lines.append(f"{self.n_unsuggested_elsewhere} documents added earlier are not in this round and have "
                          "no suggestions yet: re-run their round, or run 'qualcode suggest'")
@@ -206,7 +229,8 @@ class RoundResult:
                 lines.append(f"decisions on edited documents: {reanchored} re-anchored, {orphaned} orphaned "
                              "(kept in the log; see project.orphans())")
         participants = int((self.segments["speaker_role"] == "participant").sum()) if len(self.segments) else 0
-        lines.append(f"segments: {len(self.segments)} new or changed ({participants} from participants)")
+        what = "new, changed or asked the LLM again" if self.llm_asked else "new or changed"
+        lines.append(f"segments: {len(self.segments)} {what} ({participants} from participants)")
         if len(self.suggestions):
             methods = ", ".join(f"{k} {v}" for k, v in self.suggestions["method"].value_counts().items())
             lines.append(f"suggestions: {len(self.suggestions)} for {self.suggestions['segment_id'].nunique()} "
@@ -215,6 +239,8 @@ class RoundResult:
             lines.append("suggestions: none (nothing new to suggest)")
         if self.llm_skipped:
             lines.append(self.llm_skipped)
+        if self.llm_owed:
+            lines.append(self.llm_owed)
         first = self.codes_first_suggested
         lines.append(f"codes suggested that no coded quote has yet: {len(first)}"
                      + (f" ({', '.join(first[:8])}{', …' if len(first) > 8 else ''})" if first else ""))
@@ -227,6 +253,13 @@ class RoundResult:
                          "(run 'qualcode report' for a fresh one, or --overwrite)")
         for path in self.written:
             lines.append(f"wrote {path}")
+        if self.llm_replaces is not None:
+            new, old = self.llm_replaces
+            lines.append(f"fill only {new}: it holds all of this round's suggestions, the LLM's included, and replaces "
+                         f"{old} (written when the LLM failed): discard {old}" if new != old else
+                         f"{new} was written again with all of this round's suggestions, the LLM's included: fill it")
+        if self.llm_fill is not None:
+            lines.append(f"no new review workbook: {self.llm_fill} is still the one to fill until the LLM answers")
         return lines
 
 
@@ -374,7 +407,11 @@ def run_round(project: Project, source: str | Path | Sequence[str | Path] | Corp
     llm : LLMCoder, optional
         Also ask the LLM on your server (``qc.LLMCoder(base_url, model)``), beside ``methods``. When the
         server fails, the other methods' suggestions still make the workbook, and ``llm_skipped`` (in the
-        summary) says which documents the LLM did not code and how to ask it again.
+        summary) says which documents the LLM did not code and how to ask it again; the project records
+        that the round owes its LLM step. Run again with ``llm``, the round asks the LLM for those
+        documents (its cached answers are reused: only the skipped segments are sent) and writes the
+        workbook it owes under the next free name (``llm_replaces``: fill it, not the first); run again
+        without, it leaves the step owed and says so (``llm_owed``).
     Other parameters
         As :func:`~qualcode.workflow.suggest`.
 
@@ -408,9 +445,11 @@ def run_round(project: Project, source: str | Path | Sequence[str | Path] | Corp
         min_score = DEFAULT_MIN_SCORE if min_score is None else min_score
         plan = _resume_plan(project, documents, changed, out is not None,
                             {"methods": list(methods), "learn": learn, "top_k": top_k, "min_score": min_score,
-                             "embedder": embedder, "codebook_version": _codebook_version(project)})
+                             "embedder": embedder, "codebook_version": _codebook_version(project)},
+                            asks_llm=llm is not None)
         segments = project.segments_of(plan.todo + plan.owed)
         skipped: list[LLMSkippedWarning] = []
+        asked = 0  # segments the LLM was asked about (not answered from its cache)
         if plan.todo and llm is not None:
             # With the LLM, one call: its answers are kept per segment in the project, and its failures keep
             # the stored suggestions of the segments it did not answer (workflow.suggest).
@@ -418,6 +457,7 @@ def run_round(project: Project, source: str | Path | Sequence[str | Path] | Corp
                 warnings.simplefilter("always", LLMWarning)
                 found = suggest(project, methods=methods, learn=learn, embedder=embedder, documents=plan.todo,
                                 top_k=top_k, min_score=min_score, llm=llm)
+            asked = (found.attrs.get("llm_report") or {}).get("n_asked", 0)
             for warning in caught:  # passed on as they came; a skipped LLM is also said in the summary
                 if isinstance(warning.message, LLMSkippedWarning):
                     skipped.append(warning.message)
@@ -434,11 +474,26 @@ def run_round(project: Project, source: str | Path | Sequence[str | Path] | Corp
             found = combine([], top_k=1, min_score=0.0)
         if plan.owed:
             found = _with_stored(project, found, segments[segments["doc_id"].isin(plan.owed)])
+        if plan.llm_reviewed:
+            # The workbook that replaces the one written when the LLM failed holds every document that one did.
+            found = _with_stored(project, found, project.segments_of(plan.llm_reviewed))
     seen = set(before["code_id"]) if len(before) else set()
     first = sorted(set(found["code_id"]) - seen)
     result = RoundResult(documents.reset_index(drop=True), report_frame, segments, found, first,
                          saturation_verdict(before), resumed=plan.resumed, owed=plan.owed,
-                         n_unsuggested_elsewhere=plan.n_elsewhere)
+                         n_unsuggested_elsewhere=plan.n_elsewhere,
+                         llm_asked=sum(len(r["llm_owed"].get("segments", [])) for r in plan.llm_asked),
+                         llm_owed=_llm_still_owed(plan.llm_owed), llm_sent=asked if plan.llm_asked else 0)
+    # The workbook written when the LLM failed: the one a re-run that asks the LLM again replaces.
+    earlier = next((Path(r["sheet"]) for r in plan.llm_asked if r.get("sheet") and Path(r["sheet"]).exists()), None)
+    # Asked again and skipped again, with nothing else to suggest: a new workbook would repeat that one.
+    only_owed = set(plan.todo) <= {d for r in plan.llm_asked for d in r["llm_owed"]["documents"]} and not plan.owed
+    again = bool(skipped) and earlier is not None and only_owed
+    # Done already by the printed commands (qualcode suggest, then review export): every answer came from the
+    # cache and the workbook they wrote holds them; another one would repeat it.
+    exported = next((Path(r["export"]) for r in plan.llm_asked if r.get("export") and Path(r["export"]).exists()),
+                    None)
+    done_by_export = exported is not None and only_owed and not skipped and not asked
     reports: list[Path] = []
     if out is not None and len(documents):
         folder = Path(out)
@@ -455,12 +510,17 @@ def run_round(project: Project, source: str | Path | Sequence[str | Path] | Corp
                 # The interrupted run wrote it (atomically: it is whole); a coder may have started filling it.
                 result.n_review_rows = len(todo)
                 result.resumed_sheets.append(plan.sheet)
+            elif again:
+                result.llm_fill = earlier  # still the one to fill; the LLM step stays owed
+            elif done_by_export and exported is not None and earlier is not None:
+                result.llm_replaces = (exported, earlier)
             else:
                 # The name comes from a cell of the attributes sheet (or --name): a file name inside --out, always.
                 sheet = path_in(folder, name, prefix="revision_" if lang == "es" else "review_", suffix=".xlsx",
                                 fallback="ronda" if lang == "es" else "round")
                 if not overwrite and sheet.exists():
-                    result.kept.append(sheet)
+                    if sheet != earlier:  # that one is named below: this workbook replaces it
+                        result.kept.append(sheet)
                     sheet = _free_path(sheet)
                 if plan.record is not None:
                     # Recorded before writing: a re-run after the write keeps this file instead of adding another.
@@ -469,6 +529,8 @@ def run_round(project: Project, source: str | Path | Sequence[str | Path] | Corp
                 result.n_review_rows = export_review_sheet(project, todo, sheet, lang=lang, coder=coder,
                                                            overwrite=overwrite)
                 result.written.append(sheet)
+                if earlier is not None:
+                    result.llm_replaces = (sheet, earlier)
         target = folder / ("informe.xlsx" if lang == "es" else "report.xlsx")
         if report and not overwrite and target.exists() and not len(found) and plan.record is None:
             # A re-run with nothing new: another informe-N.xlsx beside the same report would only be noise.
@@ -480,13 +542,90 @@ def run_round(project: Project, source: str | Path | Sequence[str | Path] | Corp
             export_report(project, target, lang=lang, overwrite=overwrite)
             result.written.append(target)
             reports.append(target)
+    sheets = [*result.resumed_sheets, *(p for p in result.written if p not in reports)]
+    if result.llm_fill is not None:
+        sheets = [result.llm_fill]
+    reviewed = list(dict.fromkeys(plan.todo + plan.owed + plan.llm_reviewed))
     if skipped and llm is not None:
-        sheets = [*result.resumed_sheets, *(p for p in result.written if p not in reports)]
         result.llm_skipped = _llm_resume(skipped[0], llm, plan.todo, project.path, coder=coder, out=out,
-                                         sheets=sheets, lang=lang, methods=methods, reviewed=plan.todo + plan.owed)
+                                         sheets=sheets, lang=lang, methods=methods, reviewed=reviewed)
     if plan.record is not None and out is not None:
         project.end_round(plan.record["id"])
+    if llm is not None and (skipped or plan.llm_asked):
+        _owe_llm(project, plan, skipped, llm, sheets[0] if sheets else None, reviewed,
+                 _llm_workbook(sheets, out, lang))
     return result
+
+
+def _owe_llm(project: Project, plan: _Plan, skipped: list[LLMSkippedWarning], llm: LLMCoder, sheet: Path | None,
+             reviewed: list[str], export: Path) -> None:
+    """Record the LLM step this round still owes (the segments its server skipped), or forget it: it is done.
+
+    Kept among the rounds in progress, apart from the interrupted ones (``llm_owed``): a re-run of the round
+    with the LLM asks it again for those documents (:func:`_resume_plan`), one without says it is owed.
+    """
+    failed = list(dict.fromkeys(s for w in skipped for s in w.segment_ids))
+    if not failed:
+        for record in plan.llm_asked:
+            project.end_round(record["id"])
+        return
+    docs = project.segments_of(reviewed)
+    owed = docs.loc[docs["segment_id"].astype(str).isin(set(failed)), "doc_id"]
+    record = {"id": plan.llm_asked[0]["id"] if plan.llm_asked else None, "documents": reviewed,
+              "sheet": str(sheet.absolute()) if sheet is not None else None, "export": str(export.absolute()),
+              "llm_owed": {"documents": list(dict.fromkeys(map(str, owed))), "segments": failed,
+                           "base_url": str(llm.base_url), "model": str(llm.model), "options": _llm_options(llm)}}
+    if plan.llm_asked:
+        record["started_at"] = plan.llm_asked[0].get("started_at")
+    project.save_round(record)
+    for extra in plan.llm_asked[1:]:
+        project.end_round(extra["id"])
+
+
+def llm_replaced(project: Project, suggestions: pd.DataFrame, workbook: str | Path) -> Path | None:
+    """The review workbook a round wrote when its LLM failed, that ``workbook`` (of ``suggestions``) replaces.
+
+    ``qualcode review export`` after ``qualcode suggest --llm`` (the commands a round prints when its LLM
+    server failed) writes a workbook holding the LLM's suggestions too: the earlier one, of the round's same
+    documents, then holds a part of the same rows, and applying both would count those rows twice.
+
+    Returns
+    -------
+    Path or None
+        That earlier workbook, when it exists, ``suggestions`` cover all of its documents and the LLM has
+        answered some of the segments it had skipped; else ``None``.
+    """
+    ids = set(suggestions["segment_id"].astype(str))
+    for record in project.rounds_in_progress():
+        owed = record.get("llm_owed")
+        if not owed or not record.get("sheet"):
+            continue
+        sheet = Path(record["sheet"])
+        if not sheet.exists() or sheet.absolute() == Path(workbook).absolute():
+            continue
+        segments = project.segments_of(record["documents"])
+        by_doc = dict(zip(segments["segment_id"].astype(str), segments["doc_id"].astype(str), strict=True))
+        stored = set(project.suggestions["segment_id"].astype(str)) & set(by_doc)
+        # Every document of the round that has suggestions is in this workbook (rows decided already aside).
+        covered = {by_doc[s] for s in stored} <= {by_doc[s] for s in ids if s in by_doc}
+        answered = suggestions[suggestions["segment_id"].astype(str).isin(set(owed.get("segments", [])))]
+        if covered and answered["method"].astype(str).str.contains("llm").any():
+            return sheet
+    return None
+
+
+def _llm_still_owed(records: list[dict]) -> str | None:
+    """The summary line of a re-run without the LLM while an earlier run's LLM step is owed, with how to finish."""
+    if not records:
+        return None
+    n = sum(len(r["llm_owed"].get("segments", [])) for r in records)
+    last = records[-1]["llm_owed"]
+    sheet = next((r["sheet"] for r in records if r.get("sheet")), None)
+    fill = f"; until then, {sheet} holds the other methods' suggestions" if sheet else ""
+    return (f"the LLM step of this round is still owed: its server skipped {counted(n, 'segment')} in an earlier "
+            f"run{fill}. To finish it, run this command again with --llm {shlex.quote(str(last['base_url']))} "
+            f"--model {shlex.quote(str(last['model']))}{last.get('options', '')}: it asks the LLM for those segments "
+            "only and writes the workbook to fill")
 
 
 def _llm_resume(warning: LLMSkippedWarning, llm: LLMCoder, documents: list[str], project: Path | str, *,
@@ -506,16 +645,25 @@ def _llm_resume(warning: LLMSkippedWarning, llm: LLMCoder, documents: list[str],
     holds = (f"the review workbook ({sheets[0]}) holds the other methods' suggestions" if sheets else
              "no review workbook was written")
     who = f" --coder {q(coder)}" if coder else ""
-    folder = Path(out) if out is not None else Path(".")
-    workbook = (sheets[0].with_name(f"{sheets[0].stem}-llm.xlsx") if sheets else
-                folder / ("revision_llm.xlsx" if lang == "es" else "review_llm.xlsx"))
+    workbook = _llm_workbook(sheets, out, lang)
+    instead = f"in place of {sheets[0]} (" if sheets else "("
     return (f"LLM skipped for {warning.n_failed} of {counted(warning.n_segments, 'segment')} ({first}); {holds}. "
-            f"When the server answers, ask the LLM again with: qualcode suggest {q(str(project))} {shown}"
+            "When the server answers, run this same command again: it asks the LLM for the skipped segments only "
+            f"and writes the workbook to fill{f' instead of {sheets[0]}' if sheets else ''}. Or ask the LLM again "
+            f"with: qualcode suggest {q(str(project))} {shown}"
             f" --methods {q(f'{named},llm' if named else 'llm')} --llm {q(str(llm.base_url))} "
-            f"--model {q(str(llm.model))}{_llm_options(llm)} (answers received are kept), then write a new workbook "
+            f"--model {q(str(llm.model))}{_llm_options(llm)} (answers received are kept), then, {instead}the new "
+            "workbook holds all of this round's suggestions, the LLM's included: fill only it), write a new workbook "
             f"with: qualcode review export {q(str(project))} {q(str(workbook))} "
             f"{' '.join(f'-d {q(d)}' for d in dict.fromkeys(reviewed if reviewed is not None else documents))}{who}"
             f"{' --lang en' if lang == 'en' else ''}")
+
+
+def _llm_workbook(sheets: list[Path], out: str | Path | None, lang: str) -> Path:
+    """The workbook the printed ``qualcode review export`` command writes after an LLM failure."""
+    folder = Path(out) if out is not None else Path(".")
+    return (sheets[0].with_name(f"{sheets[0].stem}-llm.xlsx") if sheets else
+            folder / ("revision_llm.xlsx" if lang == "es" else "review_llm.xlsx"))
 
 
 def _llm_options(llm: LLMCoder) -> str:
@@ -535,10 +683,13 @@ class _Plan:
     n_elsewhere: int                  # documents added earlier, never suggested, not in this round
     record: dict | None = None        # the round in progress, as stored in the project
     sheet: Path | None = None         # the review workbook an interrupted run chose
+    llm_asked: list[dict] = field(default_factory=list)  # LLM steps owed by an earlier run, asked again now
+    llm_owed: list[dict] = field(default_factory=list)   # LLM steps owed, left as they are (no LLM this run)
+    llm_reviewed: list[str] = field(default_factory=list)  # their workbook's other documents (stored suggestions)
 
 
 def _resume_plan(project: Project, documents: pd.DataFrame, changed: list[str], writes: bool,
-                 options: dict) -> _Plan:
+                 options: dict, asks_llm: bool = False) -> _Plan:
     """What this round has to do, including what an interrupted run of it left undone.
 
     A round is recorded in the project (:meth:`~qualcode.project.Project.save_round`) before its suggestions
@@ -546,16 +697,30 @@ def _resume_plan(project: Project, documents: pd.DataFrame, changed: list[str], 
     by the project in the transaction that adds them. Whatever point a run was killed at, the re-run
     suggests for what has no suggestions yet, writes the review workbook it owes from the stored ones, and
     keeps a workbook the killed run had already written.
+
+    A run whose LLM server failed leaves an LLM step owed (:func:`_owe_llm`): with ``asks_llm`` its documents
+    are suggested again (the LLM's cached answers are reused, so only what it skipped is sent) and its
+    workbook's other documents go into the new workbook from the stored suggestions; without, it is left as it
+    is (``llm_owed``), for the summary to say.
     """
     in_round = list(documents["doc_id"])
     pending = set(project.unsuggested)
     todo = list(changed) + [d for d in in_round if d in pending and d not in set(changed)]
     resumed = [d for d in todo if d not in set(changed)]
     plan = _Plan(todo, [], resumed, len(pending - set(in_round)))
+    rounds = [r for r in project.rounds_in_progress() if set(r.get("documents", [])) <= set(in_round)]
+    for record in (r for r in rounds if r.get("llm_owed")):
+        if not asks_llm:
+            plan.llm_owed.append(record)
+            continue
+        plan.llm_asked.append(record)
+        plan.todo += [d for d in record["llm_owed"]["documents"] if d not in set(plan.todo)]
+    for record in plan.llm_asked:
+        plan.llm_reviewed += [d for d in record["documents"] if d not in set(plan.todo) | set(plan.llm_reviewed)]
     if not writes:
         return plan
     options = json.loads(json.dumps(options))  # as it reads back from the project
-    previous = [r for r in project.rounds_in_progress() if set(r.get("documents", [])) <= set(in_round)]
+    previous = [r for r in rounds if not r.get("llm_owed")]
     for record in previous:
         left = [d for d in record["documents"] if d not in set(plan.todo) | set(plan.owed)]
         if record.get("options") == options:
@@ -573,6 +738,7 @@ def _resume_plan(project: Project, documents: pd.DataFrame, changed: list[str], 
         plan.record["id"] = project.save_round(plan.record)
         for record in previous[1:]:
             project.end_round(record["id"])
+    plan.llm_reviewed = [d for d in plan.llm_reviewed if d not in set(plan.owed)]
     return plan
 
 

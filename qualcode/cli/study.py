@@ -16,7 +16,7 @@ import pandas as pd
 import typer
 
 from ..analysis import saturation
-from ..batch import add_files, count_actions, decision_changes, run_round
+from ..batch import add_files, count_actions, decision_changes, llm_replaced, run_round
 from ..codebook import load_codebook
 from ..coders import EnsembleCoder, available_coders
 from ..coders.active import QUEUE_ORDERS
@@ -382,7 +382,11 @@ def round_cmd(project: Path = typer.Argument(..., help="Project file (created wi
     disk) is finished by running it again: the re-run suggests for what has no
     suggestions yet and writes the review workbook still owed; a workbook the
     interrupted run already wrote is kept as it is, never written over.
-    Apply the reviewed workbook with 'qualcode review apply'.
+    When the LLM's server failed (exit 1), the round still owes its LLM
+    step: the same command run again with --llm asks the LLM only for the
+    segments it skipped and writes the workbook to fill under the next free
+    name, saying which one it replaces; run without --llm, it says the step
+    is still owed. Apply the reviewed workbook with 'qualcode review apply'.
 
     Examples:
 
@@ -478,6 +482,10 @@ def review_export(project: Path = typer.Argument(..., help="Project file."),
         raise ParameterError(f"--order must be one of {', '.join(QUEUE_ORDERS)}, got {order!r}.")
     n = export_review_sheet(p, suggestions, out, lang=lang, coder=coder, overwrite=overwrite, order=order)
     say(f"wrote {out}: {n} rows to review")
+    replaced = llm_replaced(p, suggestions, out)
+    if replaced is not None:
+        say(f"fill only {out}: it holds all of the round's suggestions, the LLM's included, and replaces {replaced} "
+            f"(written when the LLM failed): discard {replaced}")
 
 
 @review_app.command("apply")
