@@ -366,15 +366,16 @@ def _llm_unused_lines(report: dict, kept: set[str]) -> list[str]:
     unusable = report.get("unusable_segments") or []
     if unusable:
         why = report.get("unusable") or {}
-        causes = ", ".join(f"{n} {_UNUSABLE_WORDS.get(cause, cause)}" for cause, n in why.items())
-        advice = ["the model may answer the same when asked again: try a larger model"]
+        causes = [f"{counted(n, 'answer')} {_UNUSABLE_WORDS.get(cause, cause)}" for cause, n in why.items()]
+        causes_said = " and ".join([", ".join(causes[:-1]), causes[-1]] if len(causes) > 1 else causes)
+        advice = ["try a larger model"]
         if "codes not in the codebook" in why:
             advice.append("check that the codebook's ids and labels say what the codes are")
         if "cut at max_tokens" in why:
             advice.append("allow a longer answer (--llm-max-tokens)")
         lines.append(f"the LLM gave no usable answer for {counted(len(unusable), 'segment')}: the model answered, "
-                     f"but its answers could not be used ({causes}; {held(unusable)}); {'; '.join(advice)}. A re-run "
-                     "asks again")
+                     f"but {causes_said or 'its answers could not be used'}; {held(unusable)}. A re-run asks "
+                     f"again, but the model may answer the same: {' and '.join(advice)}")
     return lines
 
 
