@@ -284,12 +284,19 @@ def test_cli_llm_max_tokens_reaches_the_server(project, servers):
 
 
 def test_request_count_counts_a_segment_tried_then_stopped_as_asked(servers):
-    server = servers(lambda body, n: llm_server.error(500, "internal error"))
+    def script(body: dict, n: int) -> Reply:
+        failing = llm_server.error(500, "internal error")
+        if llm_server.segment_of(body).startswith("Segmento número 3:"):
+            failing.delay = 0.3  # still between its tries when the other three have failed the batch
+        return failing
+
+    server = servers(script)
     coder = LLMCoder(server.url, "m", backoff=0.05, on_error="warn", concurrency=4).fit(CODEBOOK)
-    with pytest.warns(LLMWarning):
-        coder.suggest(segments(6))
+    with pytest.warns(LLMWarning) as caught:
+        coder.suggest(segments(4))
     tried = {llm_server.segment_of(r) for r in server.requests}
-    assert coder.report_.n_asked == len(tried) and coder.report_.n_requests == len(server.requests)
+    assert len(tried) == 4 and coder.report_.n_asked == 4 and coder.report_.n_requests == len(server.requests)
+    assert f"4 asked in {len(server.requests)} requests" in " ".join(str(w.message) for w in caught)
 
 
 def test_api_key_help_says_the_environment_variable_is_safer():
