@@ -20,6 +20,7 @@ from .llm_options import (
     LLM_CONCURRENCY,
     LLM_EXAMPLES,
     LLM_FEW_SHOT_CHARS,
+    LLM_MAX_TOKENS,
     LLM_TIMEOUT,
     LLM_URL,
     MODEL,
@@ -126,6 +127,7 @@ def evaluate_cmd(project: Path = typer.Argument(..., help="Project file with hum
                  llm: str | None = LLM_URL, model: str | None = MODEL, api_key: str | None = API_KEY,
                  llm_timeout: float = LLM_TIMEOUT, llm_concurrency: int = LLM_CONCURRENCY,
                  llm_examples: int = LLM_EXAMPLES, llm_few_shot_chars: int = LLM_FEW_SHOT_CHARS,
+                 llm_max_tokens: int = LLM_MAX_TOKENS,
                  quiet: bool = QUIET) -> None:
     """Measure the suggestions against the project's own coding, on participants they did not learn from.
 
@@ -151,7 +153,7 @@ def evaluate_cmd(project: Path = typer.Argument(..., help="Project file with hum
     hides it); Ctrl-C during them keeps the answers received (exit 130), and the same command goes on.
     """
     coder_llm = llm_coder(llm, model, api_key, llm_timeout, llm_concurrency, examples=llm_examples,
-                          few_shot_chars=llm_few_shot_chars)
+                          few_shot_chars=llm_few_shot_chars, max_tokens=llm_max_tokens)
     wanted = tuple(m.strip() for m in methods.split(",") if m.strip())
     unknown = [m for m in wanted if m not in METHODS_EVALUATED]
     if unknown or not wanted:

@@ -71,6 +71,7 @@ from .llm_options import (
     LLM_CONCURRENCY,
     LLM_EXAMPLES,
     LLM_FEW_SHOT_CHARS,
+    LLM_MAX_TOKENS,
     LLM_TIMEOUT,
     LLM_URL,
     MODEL,
@@ -281,11 +282,15 @@ def suggest_cmd(project: Path = typer.Argument(..., help="Project file."),
                 workers: int = WORKERS, scheduler: str | None = SCHEDULER, quiet: bool = QUIET,
                 llm: str | None = LLM_URL, model: str | None = MODEL, api_key: str | None = API_KEY,
                 llm_timeout: float = LLM_TIMEOUT, llm_concurrency: int = LLM_CONCURRENCY,
-                llm_examples: int = LLM_EXAMPLES, llm_few_shot_chars: int = LLM_FEW_SHOT_CHARS) -> None:
+                llm_examples: int = LLM_EXAMPLES, llm_few_shot_chars: int = LLM_FEW_SHOT_CHARS,
+                llm_max_tokens: int = LLM_MAX_TOKENS) -> None:
     """Suggest codes for participant segments and store them in the project (replacing earlier ones).
 
     Embeddings of texts seen before come from the project's cache, so a re-run
-    encodes only what is new.
+    encodes only what is new. The first line counts what the project holds for
+    the segments suggested: a segment the --llm server gave no usable answer
+    keeps its stored suggestions, and the line says how many were kept rather
+    than new. Exit code 1 when the LLM gave some segments no usable answer.
 
     Examples:
 
@@ -299,7 +304,7 @@ def suggest_cmd(project: Path = typer.Argument(..., help="Project file."),
     """
     try:
         coder = llm_coder(llm, model, api_key, llm_timeout, llm_concurrency, _methods(methods),
-                          examples=llm_examples, few_shot_chars=llm_few_shot_chars)
+                          examples=llm_examples, few_shot_chars=llm_few_shot_chars, max_tokens=llm_max_tokens)
     except ParameterError as exc:
         _fail(exc)
     p = Project.open(project)
@@ -310,21 +315,78 @@ def suggest_cmd(project: Path = typer.Argument(..., help="Project file."),
     except LLMInterrupted as exc:
         say(llm_interrupted(exc, "the suggestions"), err=True, fg="yellow")
         raise typer.Exit(INTERRUPTED) from None
-    kept = set(out.attrs.get("kept_segments") or ())
-    if kept:  # the LLM did not answer these: their earlier suggestions stay stored, this run's rows were not
-        out = out[~out["segment_id"].astype(str).isin(kept)]
-    say(f"{counted(len(out), 'suggestion')} for {counted(out['segment_id'].nunique() if len(out) else 0, 'segment')} "
-        f"({', '.join(f'{k} {v}' for k, v in out['method'].value_counts().items()) if len(out) else 'none'})")
-    unanswered = (out.attrs.get("llm_report") or {}).get("failed_segments") or []
-    if unanswered:
-        # Done in part: the LLM's suggestions are missing there (their stored suggestions were kept).
-        n_kept = len(kept & {str(s) for s in unanswered})
-        held = (f"{counted(n_kept, 'segment')} of them kept {'its' if n_kept == 1 else 'their'} stored suggestions"
-                if n_kept else "they have no LLM suggestions")
-        say(f"the LLM gave no usable answer for {counted(len(unanswered), 'segment')}: {held}; run the same "
-            "command again when the server answers (answers received are kept)",
-            err=True, fg="yellow")
+    say(_suggested_line(p, out))
+    report = out.attrs.get("llm_report") or {}
+    if report.get("failed_segments"):
+        kept = set(out.attrs.get("kept_segments") or ())
+        for line in _llm_unused_lines(report, kept):
+            say(line, err=True, fg="yellow")
         raise typer.Exit(PARTLY_DONE)
+
+
+def _suggested_line(p: Project, out: pd.DataFrame) -> str:
+    """What the project now holds for the segments suggested: this run's rows, and the stored ones kept.
+
+    A segment the LLM gave no usable answer (``attrs["kept_segments"]``) keeps its stored suggestions, and this
+    run's rows for it are not stored: the line counts what is stored, and says how much of it was kept.
+    """
+    kept = set(out.attrs.get("kept_segments") or ())
+    new = out[~out["segment_id"].astype(str).isin(kept)] if kept else out
+    held = p.suggestions.iloc[0:0]
+    if kept:
+        stored = p.suggestions
+        held = stored[stored["segment_id"].astype(str).isin(kept) & (stored["codebook_version"] ==
+                                                                     p.codebook().version)]
+    both = pd.concat([new[["segment_id", "method"]], held[["segment_id", "method"]]], ignore_index=True)
+    methods = ", ".join(f"{k} {v}" for k, v in both["method"].value_counts().items()) if len(both) else "none"
+    line = f"{counted(len(both), 'suggestion')} for {counted(both['segment_id'].nunique(), 'segment')} ({methods})"
+    asked = (out.attrs.get("llm_report") or {}).get("n_segments")
+    if not len(both) and asked:  # "for 0 segments" would read as if nothing had been asked
+        line = f"0 suggestions stored for the {counted(asked, 'segment')} suggested"
+    if kept:
+        line += (f": {len(new)} new, {len(held)} kept from before for the "
+                 f"{counted(len(kept), 'segment')} the LLM gave no usable answer")
+    return line
+
+
+def _llm_unused_lines(report: dict, kept: set[str]) -> list[str]:
+    """What the LLM left unsuggested, by kind: segments the server failed on (a re-run once it answers asks
+    again) and segments whose answers could not be used (why; a re-run may get the same answers)."""
+    def held(segments: list[str]) -> str:
+        n_kept = len(kept & set(segments))
+        return (f"{counted(n_kept, 'segment')} of them kept {'its' if n_kept == 1 else 'their'} stored suggestions"
+                if n_kept else "they have no LLM suggestions")
+
+    lines = []
+    failed = report.get("unanswered_segments") or []
+    if failed:
+        lines.append(f"the LLM gave no usable answer for {counted(len(failed), 'segment')}: the server failed on "
+                     f"{'it' if len(failed) == 1 else 'them'} ({held(failed)}); run the same command again when the "
+                     "server answers (answers received are kept)")
+    unusable = report.get("unusable_segments") or []
+    if unusable:
+        why = report.get("unusable") or {}
+        causes = [f"{counted(n, 'answer')} {_UNUSABLE_WORDS.get(cause, cause)}" for cause, n in why.items()]
+        causes_said = " and ".join([", ".join(causes[:-1]), causes[-1]] if len(causes) > 1 else causes)
+        advice = ["try a larger model"]
+        if "codes not in the codebook" in why:
+            advice.append("check that the codebook's ids and labels say what the codes are")
+        if "cut at max_tokens" in why:
+            advice.append("allow a longer answer (--llm-max-tokens)")
+        lines.append(f"the LLM gave no usable answer for {counted(len(unusable), 'segment')}: the model answered, "
+                     f"but {causes_said or 'its answers could not be used'}; {held(unusable)}. A re-run asks "
+                     f"again, but the model may answer the same: {' and '.join(advice)}")
+    return lines
+
+
+#: Why answers could not be used (``llm_report["unusable"]``), as said after their count of segments.
+_UNUSABLE_WORDS = {
+    "codes not in the codebook": "named only codes not in the codebook (neither an id nor a label)",
+    "quotes not in the text": "quoted passages not in the segment's text (paraphrased or translated)",
+    "no quote": "gave codes without a quote",
+    "cut at max_tokens": "were cut at the answer's token limit",
+    "not JSON": "could not be read as JSON",
+}
 
 
 #: Document ids an unknown -d lists in its error (a study of hundreds lists the first ones, and how to see all).

@@ -84,7 +84,7 @@ from ..errors import (
 )
 from ..io.chat import BACKOFF_SECONDS, RETRIES, TIMEOUT_SECONDS, Cancelled, ChatClient, ChatReply, check_base_url
 from ..messages import counted
-from ..nlp.normalize import fold_fast
+from ..nlp.normalize import fold_fast, fold_label
 from ..parallel import current
 from ..progress import progress
 from ..schemas import CODED, LANGS, check, returns, takes
@@ -104,6 +104,8 @@ __all__ = [
     "FUZZY_MIN_CHARS",
     "FUZZY_MIN_RATIO",
     "LEVELS",
+    "LEVEL_WORDS",
+    "MAX_ANSWER_TOKENS",
     "MIN_SCORE",
     "PRIOR_SCORES",
     "PRIOR_WEIGHT",
@@ -113,6 +115,7 @@ __all__ = [
     "MemoryResponseCache",
     "ResponseCache",
     "answer_cut",
+    "answer_level",
     "calibration",
     "locate",
     "read_answer",
@@ -147,6 +150,14 @@ FUZZY_MIN_CHARS = 20
 FUZZY_MIN_RATIO = 96.0
 #: The confidence levels a model states, most confident first.
 ANSWER_LEVELS = ("high", "medium", "low")
+#: The words (and numbers) a model may state a confidence in, read as one of :data:`ANSWER_LEVELS`: the
+#: schema asks for the English words, but a model writing in the segment's language often answers in Spanish,
+#: and a server without JSON-schema support may get a number. Accents and case do not count. A number from 0
+#: to 1 is read in thirds. Anything else is read as ``medium`` and counted (``n_unknown_level``).
+LEVEL_WORDS = {"high": "high", "alta": "high", "alto": "high", "elevada": "high", "elevado": "high",
+               "medium": "medium", "media": "medium", "medio": "medium", "moderate": "medium",
+               "moderada": "medium", "moderado": "medium", "mid": "medium",
+               "low": "low", "baja": "low", "bajo": "low"}
 #: ... and ``none``: a code the model did not choose for a segment it answered (or chose with a quote that
 #: is not in the segment: an unsupported claim counts as no claim).
 LEVELS = (*ANSWER_LEVELS, "none")
@@ -269,10 +280,21 @@ class LLMReport:
     It holds transcript-like text: it is never logged or printed (:meth:`summary` gives counts only).
 
     ``n_stored`` answers received in this call were kept in the cache (``n_not_cached`` others were used only
-    in this call). ``failed_segments`` are the segments without a usable answer; ``n_failed`` of them had a request that
-    failed (an empty reply, a 5xx after every retry, no answer in time): each was skipped, not kept, and the
-    batch went on. ``stopped`` is the error that stopped the batch (server down, model missing, the context
-    too short, :data:`CONSECUTIVE_FAILURES_FATAL` failures in a row), else ``None``; ``errors`` lists them all.
+    in this call). ``failed_segments`` are the segments without a usable answer (their stored suggestions are
+    kept), of two kinds: ``unanswered_segments`` got no answer from the server (a request that failed: an empty
+    reply, a 5xx after every retry, no answer in time, or not sent after the batch stopped; ``n_failed``
+    counts them): a re-run once the server answers asks again; ``unusable_segments`` got an answer that
+    could not be used, for the reasons counted in ``unusable`` (segments per reason: ``codes not in the
+    codebook``, ``quotes not in the text``, ``no quote``, ``cut at max_tokens``, ``not JSON``): a re-run asks
+    again, but a model at temperature 0 may answer the same. Neither kind is cached. Each was skipped and the
+    batch went on.
+
+    ``n_by_label`` codes were given by their label instead of their id (case and accents aside, in any of the
+    codebook's languages) and taken as that code; ``n_unknown_level`` stated a confidence that is not one of
+    :data:`LEVEL_WORDS` and was read as ``medium``.
+
+    ``stopped`` is the error that stopped the batch (server down, model missing, the context too short,
+    :data:`CONSECUTIVE_FAILURES_FATAL` failures in a row), else ``None``; ``errors`` lists them all.
     """
 
     n_segments: int = 0
@@ -293,10 +315,16 @@ class LLMReport:
     n_no_evidence: int = 0
     n_not_cached: int = 0
     n_stored: int = 0
+    n_by_label: int = 0
+    n_unknown_level: int = 0
+    max_tokens: int = MAX_ANSWER_TOKENS
     response_format: str | None = None
     stopped: str | None = None
     errors: list[str] = field(default_factory=list)
     failed_segments: list[str] = field(default_factory=list)
+    unanswered_segments: list[str] = field(default_factory=list)
+    unusable_segments: list[str] = field(default_factory=list)
+    unusable: dict[str, int] = field(default_factory=dict)
     dropped: list[dict[str, str]] = field(default_factory=list, repr=False)
 
     @property
@@ -315,30 +343,64 @@ class LLMReport:
         parts = [f"{counted(self.n_segments, 'segment')} ({counted(self.n_cached, 'answer')} from the cache, "
                  f"{self.n_asked} asked in {counted(self.n_requests, 'request')})",
                  f"{counted(self.n_proposed, 'code')} proposed, {self.n_kept} kept"]
+        if self.n_by_label:
+            parts.append(f"{counted(self.n_by_label, 'code')} given by {'its' if self.n_by_label == 1 else 'their'} "
+                         "label, taken")
         if self.n_unknown_code:
-            parts.append(f"{counted(self.n_unknown_code, 'code')} not in the codebook refused")
+            parts.append(f"{counted(self.n_unknown_code, 'code')} not in the codebook (neither an id nor a label) "
+                         "refused")
         if self.n_not_in_text or self.n_no_quote:
             parts.append(f"{counted(self.n_not_in_text, 'quote')} not in the segment and {self.n_no_quote} without a "
                          f"quote dropped (hallucination rate {self.hallucination_rate:.1%})")
+        if self.n_unknown_level:
+            parts.append(f"{counted(self.n_unknown_level, 'confidence')} not high, medium or low (nor alta, media, "
+                         "baja, nor a number from 0 to 1) read as medium")
         if self.n_no_evidence:
-            parts.append(f"{counted(self.n_no_evidence, 'answer')} with no usable evidence (codes proposed, none "
-                         "with a quote found in the segment: not kept; a re-run asks again)")
+            why = [f"{n} with {cause}" for cause, n in self.unusable.items() if cause in _NO_EVIDENCE]
+            parts.append(f"{counted(self.n_no_evidence, 'answer')} with no usable evidence ({', '.join(why)}): not "
+                         "kept; a re-run asks again, but the model may answer the same")
         if self.n_too_many:
             parts.append(f"{counted(self.n_too_many, 'code')} beyond {MAX_CODES_PER_ANSWER} in one answer dropped")
         if self.n_unreadable:
             parts.append(f"{counted(self.n_unreadable, 'answer')} could not be read as JSON (not kept; a re-run asks "
                          "again)")
         if self.n_cut:
-            parts.append(f"{counted(self.n_cut, 'answer')} cut at max_tokens ({MAX_ANSWER_TOKENS} tokens) before "
-                         "the end (not kept; a re-run asks again)")
+            parts.append(f"{counted(self.n_cut, 'answer')} cut at max_tokens ({self.max_tokens} tokens) before "
+                         "the end (not kept; a re-run asks again, or allow a longer answer: max_tokens= / "
+                         "--llm-max-tokens)")
         if self.n_failed:
-            parts.append(f"{counted(self.n_failed, 'segment')} got no answer")
+            parts.append(f"{counted(self.n_failed, 'segment')} got no answer (the server failed)")
         return "LLM coder: " + "; ".join(parts) + "."
 
     def as_dict(self) -> dict[str, Any]:
         """The counts, the hallucination rate and the errors, as plain data (``result.attrs["llm_report"]``)."""
         return {**{k: (list(v) if isinstance(v, list) else v) for k, v in vars(self).items()},
                 "hallucination_rate": self.hallucination_rate}
+
+
+#: Why an answer could not be used, when it was read: every code it names is unknown, or none of the known
+#: ones comes with a quote found in the segment.
+_NO_EVIDENCE = ("codes not in the codebook", "quotes not in the text", "no quote")
+
+
+def answer_level(stated: str) -> str | None:
+    """The :data:`ANSWER_LEVELS` level a stated confidence means (:data:`LEVEL_WORDS`), ``None`` if none.
+
+    Examples
+    --------
+    >>> [answer_level(w) for w in ("Alta", "medio", "LOW", "0.9", "0.5", "0.1", "sure", "")]
+    ['high', 'medium', 'low', 'high', 'medium', 'low', None, None]
+    """
+    word = fold_label(str(stated)).strip(" .")
+    if word in LEVEL_WORDS:
+        return LEVEL_WORDS[word]
+    try:
+        number = float(word)
+    except ValueError:
+        return None
+    if not 0 <= number <= 1:
+        return None
+    return "high" if number >= 2 / 3 else "medium" if number >= 1 / 3 else "low"
 
 
 def _user_stacklevel() -> int:
@@ -771,6 +833,23 @@ def calibration(states: dict[str, dict[str, str]], decisions: pd.DataFrame | Non
 # -- the coder ---------------------------------------------------------------------------------------------------
 
 
+def _labels(codebook: Codebook) -> dict[str, str]:
+    """Each code's id, and its labels in every language folded (case, accents, white space), → its id.
+
+    A model shown ids and labels sometimes answers with the label; the review workbook takes a label for its code
+    too. A label two codes share names neither, and an id is never shadowed by another code's label.
+    """
+    ids = {c.id for c in codebook}
+    named: dict[str, set[str]] = {}
+    for code in codebook:
+        for label in code.label.values():
+            if label and label.strip():
+                named.setdefault(fold_label(label), set()).add(code.id)
+    out = {fold_label(k): next(iter(v)) for k, v in named.items() if len(v) == 1 and k not in ids}
+    out.update({i: i for i in ids})
+    return out
+
+
 @register_coder
 class LLMCoder(BaseCoder):
     """Suggest codes with a language model on your own OpenAI-compatible server (Ollama, llama.cpp, vLLM).
@@ -798,6 +877,11 @@ class LLMCoder(BaseCoder):
         ``backoff`` seconds, doubled each time (see :mod:`qualcode.io.chat`).
     codebook_examples : int
         Example quotes per code from the codebook (:data:`CODEBOOK_EXAMPLES`).
+    max_tokens : int
+        The longest answer asked for, in tokens (:data:`MAX_ANSWER_TOKENS`), sent as ``max_tokens``; the server
+        reserves it in the model's context beside the prompt, so a model with a small context may need less. Not
+        part of a cached answer's key: an answer is the same whatever room it had, and one cut at the limit is
+        never kept.
     few_shot_chars, few_shot_per_code : int
         The few-shot budget from the team's decisions (0 for none).
     min_score : float
@@ -840,6 +924,7 @@ class LLMCoder(BaseCoder):
         "retries": [Interval(Integral, 0, None, closed="left")],
         "backoff": [Interval(Real, 0, None, closed="left")],
         "codebook_examples": [Interval(Integral, 0, None, closed="left")],
+        "max_tokens": [Interval(Integral, 1, None, closed="left")],
         "few_shot_chars": [Interval(Integral, 0, None, closed="left")],
         "few_shot_per_code": [Interval(Integral, 0, None, closed="left")],
         "min_score": [Interval(Real, 0, 1, closed="both")],
@@ -853,6 +938,7 @@ class LLMCoder(BaseCoder):
         "cache": "pass project.llm_cache() or qualcode.coders.MemoryResponseCache()",
         "timeout": "give the seconds to wait for one answer (--llm-timeout), more than 0",
         "concurrency": "give the number of requests at once (--llm-concurrency), 1 or more",
+        "max_tokens": "give the longest answer in tokens (--llm-max-tokens), 1 or more",
     }
 
     def __init__(self, base_url: str | None = None, model: str | None = None, api_key: str | None = None, *,
@@ -860,7 +946,8 @@ class LLMCoder(BaseCoder):
                  timeout: float = TIMEOUT_SECONDS, retries: int = RETRIES, backoff: float = BACKOFF_SECONDS,
                  codebook_examples: int = CODEBOOK_EXAMPLES, few_shot_chars: int = FEW_SHOT_CHARS,
                  few_shot_per_code: int = FEW_SHOT_PER_CODE, min_score: float = MIN_SCORE,
-                 skip_roles: str | tuple[str, ...] = ("interviewer", "unknown"), on_error: str = "raise") -> None:
+                 skip_roles: str | tuple[str, ...] = ("interviewer", "unknown"), on_error: str = "raise",
+                 max_tokens: int = MAX_ANSWER_TOKENS) -> None:
         self.base_url = base_url
         self.model = model
         self.api_key = api_key
@@ -875,6 +962,7 @@ class LLMCoder(BaseCoder):
         self.min_score = min_score
         self.skip_roles = skip_roles
         self.on_error = on_error
+        self.max_tokens = max_tokens
 
     def __repr__(self, N_CHAR_MAX: int = 700) -> str:
         # The key stays out of notebooks' outputs and logs.
@@ -910,6 +998,7 @@ class LLMCoder(BaseCoder):
         self.client_ = ChatClient(self.base_url, self.model, api_key=self.api_key, timeout=self.timeout,
                                   retries=self.retries, backoff=self.backoff)
         self.code_ids_ = [c.id for c in codebook]
+        self.labels_ = _labels(codebook)
         self.schema_ = answer_schema(self.code_ids_)
         self.system_ = {lang: codebook_prompt(codebook, lang, examples=self.codebook_examples) for lang in LANGS}
         self.examples_ = _Examples.from_decisions(decisions, set(self.code_ids_))
@@ -918,6 +1007,7 @@ class LLMCoder(BaseCoder):
         self._answers: dict[str, str] = {}
         self._unusable: dict[str, str] = {}  # this suggest's answers with no usable evidence (never kept)
         self._not_cached: set[str] = set()  # this suggest's answers to a prompt perhaps cut (used, never kept)
+        self._why: dict[str, str] = {}  # this suggest's answers that could not be used, and why
         self.codebook_version_ = codebook.version
         decided = [] if decisions is None or decisions.empty else sorted({str(s) for s in decisions["segment_id"]})
         self.known_ = self._held_states(decided)
@@ -928,6 +1018,14 @@ class LLMCoder(BaseCoder):
     @property
     def n_requests_(self) -> int:
         return self.client_.n_requests
+
+    def _code_of(self, named: str) -> tuple[str | None, bool]:
+        """The code id an answer names (an id, or a code's label as the review workbook takes one), and whether
+        it was named by its label; ``(None, False)`` for a code not in the codebook."""
+        if self.labels_.get(named) == named:  # an id (ids map to themselves)
+            return named, False
+        code = self.labels_.get(fold_label(named))
+        return code, code is not None
 
     def _key(self, lang: str, user: str) -> str:
         parts = [str(self.model), PROMPT_VERSION, self.codebook_version_, str(self.codebook_examples), lang, user]
@@ -998,7 +1096,7 @@ class LLMCoder(BaseCoder):
             (answers received before are kept).
         """
         self._check_fitted()
-        report = self.report_ = LLMReport()
+        report = self.report_ = LLMReport(max_tokens=self.max_tokens)
         asked_before = segments.assign(question=questions(segments))
         units = participant_units(asked_before, self.skip_roles)
         report.n_segments = len(units)
@@ -1022,6 +1120,7 @@ class LLMCoder(BaseCoder):
         requests_before = self.client_.n_requests
         self._unusable = {}
         self._not_cached = set()
+        self._why = {}
         failures = self._ask(todo, report)
         report.n_requests = self.client_.n_requests - requests_before
         report.response_format = None if not report.n_asked else report.response_format
@@ -1029,17 +1128,26 @@ class LLMCoder(BaseCoder):
         # Segments without an answer (server failure, an answer cut off or unreadable): no evidence either way.
         report.failed_segments = [str(s) for s, k in zip(units["segment_id"], keys, strict=True)
                                   if k not in self._answers]
+        # Of two kinds: the server failed (a re-run once it answers asks again), or its answer could not be used.
+        report.unusable_segments = [s for s, k in zip(units["segment_id"].astype(str), keys, strict=True)
+                                    if k not in self._answers and k in self._why]
+        report.unanswered_segments = [s for s, k in zip(units["segment_id"].astype(str), keys, strict=True)
+                                      if k not in self._answers and k not in self._why]
+        for key in (k for k in keys if k not in self._answers and k in self._why):  # per segment
+            cause = self._why[key]
+            report.unusable[cause] = report.unusable.get(cause, 0) + 1
         for key in self._not_cached:  # used in this run only: a later suggest asks again, as a re-run does
             self._answers.pop(key, None)
         if failures:
             # An answer with no usable evidence is counted as such, not also as no answer.
-            report.n_failed = sum(1 for k in keys if k not in self._answers and k not in self._unusable)
+            report.n_failed = len(report.unanswered_segments)
             # A segment's own failure was skipped (listed in the report) and the batch went on; the server
             # failing as a whole, or every request sent failing (nothing done), is an error.
             if self.on_error == "raise" and (report.stopped is not None or len(failures) >= report.n_asked):
                 raise failures[0]
         if failures or report.n_unknown_code or report.n_not_in_text or report.n_no_quote or report.n_unreadable \
-                or report.n_too_many or report.n_cut or report.n_no_evidence:
+                or report.n_too_many or report.n_cut or report.n_no_evidence or report.n_unknown_level \
+                or report.n_by_label:
             if failures:
                 warnings.warn(LLMSkippedWarning(f"{report.summary()} First error: {failures[0]}",
                                                 n_failed=report.n_failed, n_segments=report.n_segments,
@@ -1102,7 +1210,7 @@ class LLMCoder(BaseCoder):
             system = self.system_[lang]
             messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
             try:
-                reply = self.client_.complete(messages, self.schema_, max_tokens=MAX_ANSWER_TOKENS, stop=stop)
+                reply = self.client_.complete(messages, self.schema_, max_tokens=self.max_tokens, stop=stop)
             except LLMError as exc:
                 failed(exc)
                 return key, None, True
@@ -1140,12 +1248,15 @@ class LLMCoder(BaseCoder):
                 # Cut at max_tokens: its last quote is cut short and its later codes missing. Not kept, so
                 # that a re-run asks again (instead of a broken answer counted as a hallucination forever).
                 report.n_cut += 1
+                self._why[key] = "cut at max_tokens"
                 return
             items = read_answer(text)
             if items is None:
                 report.n_unreadable += 1
+                self._why[key] = "not JSON"
                 return
             if not self._has_evidence(items, todo[key][2]):
+                self._why[key] = self._why_unusable(items)
                 # Codes proposed, none with a quote in the segment (a translation, a paraphrase): not a
                 # "none" for every code, and not kept, so that a re-run asks again. _rows counts its drops.
                 self._unusable[key] = text
@@ -1173,8 +1284,8 @@ class LLMCoder(BaseCoder):
                     return
                 try:
                     done.put(one(key, lang, user))
-                except Cancelled:
-                    done.put((key, None, False))
+                except Cancelled as exc:  # asked if a try was sent before Ctrl-C or the batch's stop
+                    done.put((key, None, exc.tries > 0))
                 except BaseException as exc:  # a bug: handed to the caller's thread, which raises it
                     done.put(exc)
 
@@ -1236,13 +1347,18 @@ class LLMCoder(BaseCoder):
     def _has_evidence(self, items: list[dict[str, str]], text: str) -> bool:
         """Whether an answer is a usable one: it proposes no code, or at least one it proposes is in the codebook
         with a quote found in ``text``."""
-        known = set(self.code_ids_)
         items = items[:MAX_CODES_PER_ANSWER]
-        return not items or any(item["code_id"] in known and item["quote"].strip()
+        return not items or any(self._code_of(item["code_id"])[0] is not None and item["quote"].strip()
                                 and locate(item["quote"], text) is not None for item in items)
 
+    def _why_unusable(self, items: list[dict[str, str]]) -> str:
+        """Why an answer with no usable evidence (:meth:`_has_evidence`) is so, in words (:data:`_NO_EVIDENCE`)."""
+        known = [item for item in items[:MAX_CODES_PER_ANSWER] if self._code_of(item["code_id"])[0] is not None]
+        if not known:
+            return "codes not in the codebook"
+        return "no quote" if not any(item["quote"].strip() for item in known) else "quotes not in the text"
+
     def _rows(self, units: pd.DataFrame, texts: list[str], keys: list[str], report: LLMReport) -> list[dict]:
-        known = set(self.code_ids_)
         rows: list[dict] = []
         records: dict[str, str] = {}
         starts = [int(s) for s in units["start"]]
@@ -1264,8 +1380,10 @@ class LLMCoder(BaseCoder):
             report.n_too_many += max(0, len(items) - MAX_CODES_PER_ANSWER)
             for item in items[:MAX_CODES_PER_ANSWER]:
                 report.n_proposed += 1
-                code = item["code_id"]
-                why = ("unknown code" if code not in known else "no quote" if not item["quote"].strip()
+                resolved, by_label = self._code_of(item["code_id"])
+                code = resolved or item["code_id"]
+                report.n_by_label += by_label
+                why = ("unknown code" if resolved is None else "no quote" if not item["quote"].strip()
                        else None)
                 found = locate(item["quote"], texts[i]) if why is None else None
                 if found is None:
@@ -1280,7 +1398,10 @@ class LLMCoder(BaseCoder):
                 report.n_fuzzy += fuzzy
                 words = " … ".join(texts[i][a:b] for a, b in spans)
                 reason = _cut(" ".join(item["reason"].split()), REASON_CHARS)
-                level = item["confidence"] if item["confidence"] in ANSWER_LEVELS else "medium"
+                level = answer_level(item["confidence"])
+                if level is None:  # read as medium, and counted: a stated level not understood is not silent
+                    report.n_unknown_level += bool(item["confidence"])
+                    level = "medium"
                 evidence = f"«{_cut(words, 160)}»" + (f" {reason}" if reason else "")
                 row = by_code.get(code)
                 if row is None:

@@ -46,7 +46,7 @@ from ..errors import (
 from ..messages import counted
 
 __all__ = ["BACKOFF_SECONDS", "EXCERPT_CHARS", "MAX_ANSWER_BYTES", "RESPONSE_FORMATS", "RETRIES", "TIMEOUT_SECONDS",
-           "Cancelled", "ChatClient", "ChatReply", "check_base_url", "excerpt"]
+           "Cancelled", "ChatClient", "ChatReply", "check_base_url", "context_split", "excerpt"]
 
 #: Seconds to wait for one answer. A local model on a CPU reads a prompt of several thousand tokens (the
 #: codebook) at tens of tokens a second and writes at a few: a few minutes is a normal answer there, and a
@@ -86,7 +86,14 @@ _TRANSIENT = {408, 409, 429, 500, 502, 503, 504}
 
 
 class Cancelled(Exception):
-    """The caller's ``stop`` event was set: no (further) try of this request was sent."""
+    """The caller's ``stop`` event was set: no (further) try of this request was sent.
+
+    ``tries`` were sent before it (a request tried and then stopped during its pause was asked all the same).
+    """
+
+    def __init__(self, tries: int = 0) -> None:
+        super().__init__(f"cancelled after {tries} tries")
+        self.tries = tries
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -256,7 +263,8 @@ class ChatClient:
                     with self._lock:
                         self._form = max(self._form, form + 1)
                     continue
-                raise self._client_error(refused.status, refused.message, refused.shown) from None
+                raise self._client_error(refused.status, refused.message, refused.shown,
+                                         max_tokens=max_tokens) from None
             return _reply(answer, RESPONSE_FORMATS[form], self.url)
 
     def _post(self, body: dict[str, Any], stop: threading.Event | None = None) -> dict[str, Any]:
@@ -269,7 +277,7 @@ class ChatClient:
         pause = self.backoff
         for attempt in range(self.retries + 1):
             if stop is not None and stop.is_set():
-                raise Cancelled()
+                raise Cancelled(attempt)
             request = urllib.request.Request(self.url, data=data, headers=headers, method="POST")
             with self._lock:
                 self.n_requests += 1
@@ -317,6 +325,48 @@ class ChatClient:
             pause *= 2
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def _context_error(self, message: str, shown: str, max_tokens: int | None) -> LLMContextError:
+        """The error for a request longer than the model's context: which part overflows, when the server says.
+
+        Servers give the split in their message (:func:`context_split`): the prompt's tokens and the answer's
+        reserve (``max_tokens``), which the server counts against the context before writing a word. When the
+        prompt fits but the reserve does not, sending less prompt is not the fix: a shorter reserve is.
+        """
+        context, prompt, completion = context_split(message)
+        completion = completion if completion is not None else max_tokens
+        longer = "give the model a longer context (for Ollama: OLLAMA_CONTEXT_LENGTH=32768; vLLM: --max-model-len)"
+        less = ("send less: fewer codebook examples per code (codebook_examples= / --llm-examples) or fewer "
+                "characters of the team's examples (few_shot_chars= / --llm-few-shot-chars)")
+        reserve = "max_tokens= / --llm-max-tokens"
+
+        def error(text: str) -> LLMContextError:
+            return LLMContextError(text, url=self.url, context_tokens=context, prompt_tokens=prompt,
+                                   completion_tokens=completion)
+
+        if context is not None and prompt is not None and completion is not None and prompt < context:
+            room = context - prompt
+            said = (f"the model's context at {self.url} is {context} tokens: the prompt takes {prompt} and the "
+                    f"answer's reserve (max_tokens, {completion}) does not fit in the {room} left")
+            if room >= MIN_ANSWER_ROOM:
+                return error(f"{said}; ask for a shorter answer, at most {room} tokens ({reserve} {room}; "
+                             "a dozen codes with a quote and a reason take under 1,000), or "
+                             f"{longer}.")
+            return error(f"{said}, nor would an answer ({MIN_ANSWER_ROOM} tokens or more); {longer}, or "
+                         f"{less}.")
+        if context is not None and prompt is not None:
+            on_top = (f", and the answer's reserve (max_tokens, {completion}) comes on top of it" if completion
+                      else "")
+            need = f" of at least {prompt + min(completion or MIN_ANSWER_ROOM, 1024)} tokens"
+            return error(
+                f"the model's context at {self.url} is {context} tokens: the prompt alone takes {prompt}{on_top}; "
+                f"{longer.replace('a longer context', 'a longer context' + need)}, or {less}"
+                + (f" and ask for a shorter answer ({reserve})" if completion else "") + ".")
+        reserved = (f", or leaves no room for the answer's reserve (max_tokens, {completion}) beside it"
+                    if completion is not None else "")
+        return error(
+            f"the prompt is longer than the model's context at {self.url}{reserved} ({shown}); {longer}, or {less}"
+            + (f"; or ask for a shorter answer ({reserve})" if completion is not None else "") + ".")
+
     def _timeout(self) -> LLMTimeoutError:
         return LLMTimeoutError(
             f"the LLM server at {self.url} gave no answer within {self.timeout:g} s; give it more time "
@@ -328,7 +378,7 @@ class ChatClient:
             f"no LLM server answers at {self.url} ({printable(reason)}): start it (for Ollama: ollama serve) "
             "or correct the URL given (base_url= / --llm).", url=self.url)
 
-    def _client_error(self, status: int, message: str, shown: str) -> LLMError:
+    def _client_error(self, status: int, message: str, shown: str, *, max_tokens: int | None = None) -> LLMError:
         text = message.lower()
         if "model" in text and any(w in text for w in ("not found", "does not exist", "not exist", "unknown",
                                                        "no such", "not available", "try pulling")):
@@ -337,11 +387,7 @@ class ChatClient:
                 f"(for Ollama: ollama pull {shlex.quote(self.model)}) or give a name the server lists at "
                 f"{self.base_url}/models.", url=self.url, model=self.model)
         if any(w in text for w in _CONTEXT_WORDS):
-            return LLMContextError(
-                f"the prompt is longer than the model's context at {self.url} ({shown}); use a model or server "
-                "setting with a longer context (for Ollama: OLLAMA_CONTEXT_LENGTH=32768), or send less: fewer "
-                "codebook examples per code (codebook_examples= / --llm-examples) or fewer characters of the "
-                "team's examples (few_shot_chars= / --llm-few-shot-chars).", url=self.url)
+            return self._context_error(message, shown, max_tokens)
         if 300 <= status < 400:
             return LLMUnavailableError(
                 f"the LLM server at {self.url} answered with a redirect (HTTP {status}), which qualcode does not "
@@ -356,6 +402,40 @@ class ChatClient:
                 "OpenAI-compatible server usually ends in /v1 (http://localhost:11434/v1).", url=self.url)
         return LLMError(f"the LLM server at {self.url} refused the request (HTTP {status}: {shown}).",
                         url=self.url)
+
+
+#: The fewest tokens worth leaving for an answer: a code with a quote and a reason takes about 60, and JSON
+#: around a handful of them some 300.
+MIN_ANSWER_ROOM = 256
+_CONTEXT_TOKENS = re.compile(r"(?:maximum (?:context|model) length|context (?:length|size|window)|n_ctx)"
+                             r"\D{0,20}?(\d+)", re.I)
+_SPLIT = re.compile(r"(\d+) (?:tokens )?in the messages?,\s*(\d+) (?:tokens )?in the completion", re.I)
+_INPUT = re.compile(r"(?:request has|prompt has|prompt of|prompt is) (\d+) (?:input |prompt )?tokens", re.I)
+_TOO_LARGE = re.compile(r"max_(?:completion_)?tokens'?\D{0,40}?too large:?\s*(\d+)", re.I)
+
+
+def context_split(message: str) -> tuple[int | None, int | None, int | None]:
+    """The model's context, the prompt's tokens and the answer's reserve, as far as a server's message says.
+
+    Examples
+    --------
+    >>> context_split("This model's maximum context length is 512 tokens. However, you requested 2626 tokens "
+    ...               "(578 in the messages, 2048 in the completion). Please reduce the length.")
+    (512, 578, 2048)
+    >>> context_split("'max_tokens' or 'max_completion_tokens' is too large: 2048. This model's maximum context "
+    ...               "length is 512 tokens and your request has 578 input tokens (2048 > 512 - 578).")
+    (512, 578, 2048)
+    >>> context_split("context length exceeded")
+    (None, None, None)
+    """
+    found = _CONTEXT_TOKENS.search(message)
+    context = int(found.group(1)) if found else None
+    split = _SPLIT.search(message)
+    if split:
+        return context, int(split.group(1)), int(split.group(2))
+    prompt = _INPUT.search(message)
+    large = _TOO_LARGE.search(message)
+    return (context, int(prompt.group(1)) if prompt else None, int(large.group(1)) if large else None)
 
 
 class _Refused(Exception):

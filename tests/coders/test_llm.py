@@ -245,10 +245,11 @@ def test_llm_quote_from_the_interviewer_question_is_not_evidence(server):
 
 def test_llm_unknown_code_is_refused_and_counted(server):
     srv = server(by_segment({S1: answer(("collaboration.friendship", "la confianza", "high"),
-                                        ("trust", "la confianza", "high"),
+                                        ("confidence", "la confianza", "high"),
                                         ("collaboration.trust", "la confianza", "high"))}))
     c = coder(srv.url).fit(CODEBOOK)
-    with pytest.warns(LLMWarning, match="2 codes not in the codebook refused"):
+    # ("trust", the English label of collaboration.trust, would be taken as that code: test_llm_trial5.py)
+    with pytest.warns(LLMWarning, match=r"2 codes not in the codebook \(neither an id nor a label\) refused"):
         out = c.suggest(make_segments())
     assert list(out["code_id"]) == ["collaboration.trust"]
     assert c.report_.n_unknown_code == 2 and c.report_.n_proposed == 3

@@ -41,5 +41,5 @@ def test_llm_bench_prints_the_table_with_and_without_the_llm(capsys):
                  "baseline (top-3 frequent) vs ana", "LLM few-shot (held out) vs ana",
                  "5. qualcode evaluate with the LLM", "default+llm", "supervised"):
         assert name in out
-    assert "30 codes not in the codebook refused" in out and "HTTP requests 30" in out
+    assert "30 codes not in the codebook (neither an id nor a label) refused" in out and "HTTP requests 30" in out
     assert all(path == "/v1/chat/completions" for path in server.paths)

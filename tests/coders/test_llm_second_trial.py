@@ -298,8 +298,11 @@ def test_summary_counts_the_suggestions_stored_not_rows_of_segments_that_kept_th
     skipped = set(segments.loc[segments["text"] == refused[0], "segment_id"].astype(str))
     after = stored_rows(path)
     this_run = after[~after["segment_id"].astype(str).isin(skipped)]
+    held = after[after["segment_id"].astype(str).isin(skipped)]
     said = " ".join(result.output.split())
-    assert f"{len(this_run)} suggestions for {this_run['segment_id'].nunique()} segments" in said, said
+    # What the project holds for the segments suggested, kept ones included, and which were kept (issue 19, A).
+    assert f"{len(after)} suggestions for {after['segment_id'].nunique()} segments" in said, said
+    assert f"{len(this_run)} new, {len(held)} kept from before for the 1 segment the LLM" in said, said
     # The skipped segment kept its earlier rows, and only those.
     pd.testing.assert_frame_equal(after[after["segment_id"].astype(str).isin(skipped)].reset_index(drop=True),
                                   before[before["segment_id"].astype(str).isin(skipped)].reset_index(drop=True))
