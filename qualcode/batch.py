@@ -40,7 +40,7 @@ import pandas as pd
 
 from .analysis import saturation
 from .coders.ensemble import DEFAULT_MIN_SCORE, DEFAULT_TOP_K, combine
-from .coders.llm import CODEBOOK_EXAMPLES, CONCURRENCY, FEW_SHOT_CHARS, LLMCoder
+from .coders.llm import CODEBOOK_EXAMPLES, CONCURRENCY, FEW_SHOT_CHARS, MAX_ANSWER_TOKENS, LLMCoder
 from .corpus import Corpus
 from .errors import LLMSkippedWarning, LLMWarning, ProjectError, QualcodeError
 from .io import LoadReport, SurveyColumns, load_corpus
@@ -671,7 +671,8 @@ def _llm_options(llm: LLMCoder) -> str:
     depend on some); never the API key (``--api-key`` or QUALCODE_LLM_API_KEY is given again by the user)."""
     options = [("--llm-timeout", llm.timeout, TIMEOUT_SECONDS), ("--llm-concurrency", llm.concurrency, CONCURRENCY),
                ("--llm-examples", llm.codebook_examples, CODEBOOK_EXAMPLES),
-               ("--llm-few-shot-chars", llm.few_shot_chars, FEW_SHOT_CHARS)]
+               ("--llm-few-shot-chars", llm.few_shot_chars, FEW_SHOT_CHARS),
+               ("--llm-max-tokens", llm.max_tokens, MAX_ANSWER_TOKENS)]
     return "".join(f" {name} {value:g}" for name, value, default in options if value != default)
 
 

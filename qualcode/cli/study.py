@@ -430,7 +430,7 @@ def round_cmd(project: Path = typer.Argument(..., help="Project file (created wi
               doc_id: str = DOC_ID, llm: str | None = LLM_URL, model: str | None = MODEL,
               api_key: str | None = API_KEY, llm_timeout: float = LLM_TIMEOUT,
               llm_concurrency: int = LLM_CONCURRENCY, llm_examples: int = LLM_EXAMPLES,
-              llm_few_shot_chars: int = LLM_FEW_SHOT_CHARS) -> None:
+              llm_few_shot_chars: int = LLM_FEW_SHOT_CHARS, llm_max_tokens: int = LLM_MAX_TOKENS) -> None:
     """Add a round of interviews, suggest codes for what is new, write the review and report workbooks.
 
     Unchanged files are skipped; only new and changed documents are suggested
@@ -462,7 +462,7 @@ def round_cmd(project: Path = typer.Argument(..., help="Project file (created wi
     """
     try:
         llm_model = llm_coder(llm, model, api_key, llm_timeout, llm_concurrency, _methods(methods),
-                              examples=llm_examples, few_shot_chars=llm_few_shot_chars)
+                              examples=llm_examples, few_shot_chars=llm_few_shot_chars, max_tokens=llm_max_tokens)
     except ParameterError as exc:
         _fail(exc)
     p = Project.open(project)

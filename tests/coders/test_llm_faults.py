@@ -197,12 +197,12 @@ def test_round_llm_resume_command_carries_the_users_llm_options_but_never_the_ap
                                  str(tmp_path / "out"), "--methods", "keyword", "-q", "--no-report",
                                  "--llm", f"http://127.0.0.1:{llm_server.free_port()}/v1", "--model", "m",
                                  "--api-key", "sk-secret-123", "--llm-examples", "1", "--llm-few-shot-chars", "0",
-                                 "--llm-timeout", "900", "--llm-concurrency", "2"])
+                                 "--llm-timeout", "900", "--llm-concurrency", "2", "--llm-max-tokens", "512"])
     assert result.exit_code == 1, result.output
     said = " ".join(result.output.split())
     ask = said.split("ask the LLM again with: ", 1)[1].split(" (answers received", 1)[0].split()
     for option, value in (("--llm-examples", "1"), ("--llm-few-shot-chars", "0"), ("--llm-timeout", "900"),
-                          ("--llm-concurrency", "2")):
+                          ("--llm-concurrency", "2"), ("--llm-max-tokens", "512")):
         assert ask[ask.index(option) + 1] == value
     assert "sk-secret-123" not in result.output and "--api-key" not in ask
 
