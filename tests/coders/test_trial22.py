@@ -38,7 +38,8 @@ def test_wrong_direction_a_rejected_pair_scores_lower_after_learning_and_an_acce
     rejected, accepted = top.iloc[::4], top.drop(top.index[::4])
     decisions = pd.concat([decisions_of(accepted, "accept", turns), decisions_of(rejected, "reject", turns)],
                           ignore_index=True)
-    after = ensemble().fit(study_codebook, decisions).suggest(turns)
+    learner = ensemble().fit(study_codebook, decisions)
+    after = learner.suggest(turns)
     key = ["segment_id", "code_id"]
     was = rejected[[*key, "score"]].merge(after[[*key, "score", "rank", "evidence"]], on=key,
                                           suffixes=("_before", "_after"))
@@ -48,6 +49,13 @@ def test_wrong_direction_a_rejected_pair_scores_lower_after_learning_and_an_acce
     assert was["evidence"].str.contains("decided: rejected").all()
     now = accepted[[*key, "score"]].merge(after[[*key, "score"]], on=key, suffixes=("_before", "_after"))
     assert (now["score_after"] > now["score_before"]).all()
+    # Every pair nobody decided (all a held-out evaluation sees) scores as the refitted weights alone say.
+    learner.fusion_.decided_ = learner.fusion_.decided_.iloc[0:0]
+    plain = learner.suggest(turns).set_index(key)["score"]
+    undecided = after.set_index(key)["score"].drop(index=list(zip(decisions["segment_id"], decisions["code_id"],
+                                                                  strict=True)))
+    assert len(undecided) > 10 * len(decisions)
+    assert undecided.equals(plain.reindex(undecided.index))
 
 
 def test_wrong_direction_the_decision_moves_only_its_own_pair():
