@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from ..codebook import Codebook, load_codebook, save_codebook
+from ..codebook.validate import content_note, describe
 from ..coders import method_support
 from ..errors import CodebookError, ProjectError, printable
 from ..io.atomic import check_outputs
@@ -44,17 +45,14 @@ def validate(path: str = typer.Argument(..., help="Codebook file (.yaml, .xlsx, 
     except CodebookError as exc:  # what validate is for: the problems found, exit 1 (a file it cannot read: 2)
         say(str(exc), err=True, fg="red", lines=True)
         raise typer.Exit(PARTLY_DONE) from None
-    frame = codebook.to_frame()
-    say(f"{path}: valid. {len(codebook)} codes in {len(codebook.dimensions)} dimension(s) "
-        f"({', '.join(codebook.dimensions)}); depth up to {int(frame['depth'].max())}; "
-        f"version {codebook.version}.")
+    say(f"{path}: valid. {describe(codebook)}; version {codebook.version}.")
     support = method_support(codebook)
     usable = [name for name, reason in support.items() if reason is None]
     say(f"suggestion methods (qualcode suggest --methods): {', '.join(usable) or 'none'}"
         + "".join(f"; not {name}: {reason}" for name, reason in support.items() if reason is not None) + ".")
-    if "embedding" in usable and not any(any(c.examples.values()) for c in codebook):
-        say("note: no code has example quotes: embedding scores are calibrated on labels and definitions only; "
-            "a few examples per code make them better.")
+    note = content_note(codebook) if "embedding" in usable else None
+    if note is not None:
+        say(f"note: {note}")
 
 
 @codebook_app.command("show")

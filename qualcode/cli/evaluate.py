@@ -66,6 +66,8 @@ def _show(result: CrossValidation, k: int) -> None:
             say(f"warning: {in_cli_words(note)}", err=True, fg="yellow", lines=True)
         else:
             say(f"note: {note}")
+    for warning in result.warnings:  # where a small project's figures say less than they seem to
+        say(f"warning: {in_cli_words(warning)}", err=True, fg="yellow", lines=True)
     with pd.option_context("display.width", 200, "display.max_columns", 30, "display.max_rows", 500):
         say("")
         say("suggestion quality on held-out segments (micro-averaged; recall@k on the full ranking):")

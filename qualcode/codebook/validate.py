@@ -22,7 +22,8 @@ from ..nlp.words import stemmer, stop_words
 from .model import ID_PATTERN, LANGS, LIST_FIELDS, TEXT_FIELDS, Code, Codebook
 from .regex import KeywordRegexError, compile_keyword_regex
 
-__all__ = ["CODE_FIELDS", "build_codebook", "check_keyword", "language_gaps", "warn_language_gaps"]
+__all__ = ["CODE_FIELDS", "build_codebook", "check_keyword", "content_note", "describe", "language_gaps",
+           "warn_language_gaps"]
 
 CODE_FIELDS = ("id", "label", "color", "codable", *TEXT_FIELDS[1:], *LIST_FIELDS, "codes")
 _COLOR = re.compile(r"^#([0-9a-fA-F]{6}|[0-9a-fA-F]{3})$")
@@ -306,3 +307,41 @@ def warn_language_gaps(codebook: Codebook, languages: Iterable[str]) -> pd.DataF
             CodebookWarning, stacklevel=2,
         )
     return gaps
+
+
+def describe(codebook: Codebook) -> str:
+    """How many codes, in what tree: the summary ``qualcode codebook validate`` prints.
+
+    A flat codebook (no code has sub-codes) is said to be one: its top-level codes are not dimensions.
+
+    Examples
+    --------
+    >>> flat = Codebook(id="f", title={}, codes=[Code("a", label={"es": "A"}), Code("b", label={"es": "B"})])
+    >>> describe(flat)
+    '2 codes, flat (no dimensions or sub-codes)'
+    """
+    depth = max((c.depth for c in codebook.codes), default=0)
+    if depth == 0:
+        return f"{len(codebook)} code{'' if len(codebook) == 1 else 's'}, flat (no dimensions or sub-codes)"
+    dimensions = codebook.dimensions
+    return (f"{len(codebook)} codes in {len(dimensions)} dimension(s) ({', '.join(dimensions)}); "
+            f"depth up to {depth}")
+
+
+def content_note(codebook: Codebook) -> str | None:
+    """What the embedding coder has to go on when no code has example quotes (``None`` when some have).
+
+    Said from what the codebook really holds: labels and definitions, or labels only (keywords help the
+    keyword method, not the embedding), so a keywords-only codebook is not said to have definitions.
+    """
+    def has(field: str) -> bool:
+        return any(any(v for v in getattr(c, field).values()) for c in codebook.codes)
+
+    if has("examples"):
+        return None
+    described = [name for name, field in (("definitions", "definition"), ("inclusion criteria", "inclusion"))
+                 if has(field)]
+    basis = "labels and " + " and ".join(described) if described else "labels only (no definitions)"
+    extra = "; keywords are used by the keyword method, not here" if has("keywords") else ""
+    return (f"no code has example quotes: embedding scores are calibrated on {basis}{extra}; a few examples per "
+            "code make them better.")

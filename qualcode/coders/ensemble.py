@@ -186,6 +186,8 @@ class EnsembleCoder(BaseCoder):
         decisions = decisions[decisions["code_id"].isin(set(self.codes_))]
         if decisions.empty:
             return
+        # The decided pairs carry their decision into their own scores, whatever the weights become.
+        self.fusion_.decide(decisions)
         text, positive, negative = training_labels(decisions)
         if text.empty:
             return
@@ -516,6 +518,15 @@ def combine(parts: list[pd.DataFrame], *, top_k: int | None, min_score: float, f
     evidence = evidence_table(frames, fusion).set_index(["segment_id", "code_id"])
     evidence = evidence.reindex(pd.MultiIndex.from_arrays([merged["segment_id"], merged["code_id"]])).reset_index()
     merged["score"] = np.round(fusion.predict(evidence), 4)
+    if len(fusion.decided_):
+        # Say why a decided pair's score moved: the person's decision is part of it (fusion.DECIDED).
+        keys = pd.MultiIndex.from_arrays([merged["segment_id"].astype(str), merged["code_id"].astype(str)])
+        at = fusion.decided_.index.get_indexer(keys)
+        sign = np.where(at >= 0, fusion.decided_.to_numpy()[np.maximum(at, 0)], 0.0)
+        if (sign != 0).any():
+            note = np.select([sign > 0, sign < 0], ["decided: coded", "decided: rejected"], default="")
+            merged["evidence"] = [f"{e} | {n}" if n and e else n or e
+                                  for e, n in zip(merged["evidence"], note, strict=True)]
     merged = merged[merged["score"] >= min_score]
     merged = _rank(merged, list(codes) if codes is not None else list(pd.unique(both["code_id"])),
                    fits=max(min_score, DEFAULT_MIN_SCORE))

@@ -22,11 +22,13 @@ from ..errors import LLMError, LLMInterrupted, ParameterError, QualcodeWarning
 from ..messages import counted
 from ..schemas import coded, columns, returns, takes
 from .active import learning_order, main_language, tfidf_vectorizer
+from .base import get_coder
 from .embedders import EmbeddingCache, MemoryEmbeddingCache
 from .embedding import EmbeddingCoder
 from .ensemble import DEFAULT_MIN_SCORE, DEFAULT_TOP_K, EnsembleCoder, combine
 from .ensemble import shown as suggestions_shown
 from .ensemble import suggest as ensemble_suggest
+from .fusion import CALIBRATED_AFTER
 from .keyword import KeywordCoder
 from .learned import LearnedCoder
 from .llm import LLMCoder, MemoryResponseCache
@@ -238,6 +240,9 @@ class CrossValidation:
         Number of folds.
     notes : list of str
         What a reader must know: segments or codings left out, methods that failed.
+    warnings : list of str
+        Where the figures say less than they seem to (small projects): how many coded segments per code the
+        folds hold, where the learning curve stops, review budgets beyond the queue.
     """
 
     summary: pd.DataFrame
@@ -247,6 +252,7 @@ class CrossValidation:
     grouped_by: str
     folds: int
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 def _ranked(frame: pd.DataFrame, *, own_rank: bool = False) -> pd.DataFrame:
@@ -360,6 +366,8 @@ class _Methods:
         self.cache = cache
         self.llm = llm
         self.n_codes = max(1, sum(1 for _ in codebook))
+        #: Methods skipped for this codebook (keyword without any keywords): left out of the tables, not zeros.
+        self.skipped: set[str] = set()
         #: What the coders said (a method skipped for this codebook …): once in the notes, not once per fold.
         self.said: set[str] = set()
 
@@ -391,6 +399,12 @@ class _Methods:
             out = ensemble_suggest(test, self.codebook, decisions=decisions, top_k=self.n_codes, min_score=0.0,
                                    embedder=self.embedder, cache=self.cache)  # type: ignore[arg-type]
         else:
+            reason = get_coder(method).unsupported(self.codebook)
+            if reason is not None:
+                # The same words as the ensemble's warning (one note for both), and no row of zeros.
+                self.skipped.add(method)
+                self.said.add(f"the {method} method was skipped for codebook {self.codebook.id!r}: {reason}.")
+                return _ranked(pd.DataFrame(columns=["segment_id", "code_id", "score"]))
             out = ensemble_suggest(test, self.codebook, methods=[method], learn=False, top_k=self.n_codes,
                                    min_score=0.0, embedder=self.embedder, cache=self.cache)  # type: ignore[arg-type]
         return _ranked(out, own_rank=True)
@@ -582,8 +596,12 @@ def cross_validate(segments: pd.DataFrame, codebook: Codebook, gold: pd.DataFram
         raise ParameterError(f"groups has {len(keys)} keys for {len(segments)} segments; give one per segment.")
     n_groups = len(set(keys.tolist()))
     if n_groups < 2:
-        raise ParameterError(f"cross-validation needs at least two {grouped_by} groups with coded segments; "
-                             f"found {n_groups}.")
+        # grouped_by may carry how to group better ("document (no participant column: declare one …)").
+        kind, _, why = grouped_by.partition(" (")
+        why = why.removesuffix(")")
+        raise ParameterError(f"cross-validation needs coded segments in at least two {kind} groups (one to hold "
+                             f"out, one to learn from); found {n_groups}."
+                             + (f" There is {why}." if why.startswith("no ") else ""))
     notes: list[str] = []
     if folds > n_groups:
         notes.append(f"{folds} folds asked, {n_groups} {grouped_by} groups: {n_groups} folds used.")
@@ -606,6 +624,7 @@ def cross_validate(segments: pd.DataFrame, codebook: Codebook, gold: pd.DataFram
     accepted: dict[tuple[str, str, int], list[int]] = {}
     failed: dict[str, str] = {}
     order_in_reading = {s: i for i, s in enumerate(ids)}
+    queue_sizes: list[int] = []  # the review queue of each fold's training side
     splits = list(GroupKFold(n_splits=folds).split(segments, groups=keys))
     if llm is not None:
         if llm.cache is None:  # the folds read each other's answers: they must be kept somewhere
@@ -658,6 +677,7 @@ def cross_validate(segments: pd.DataFrame, codebook: Codebook, gold: pd.DataFram
                                      reading=queue["segment_id"].map(order_in_reading))
                 queue = queue.sort_values(["reading", "score", "code_id"], ascending=[True, False, True],
                                           kind="stable").reset_index(drop=True)
+                queue_sizes.append(len(queue))
                 orders = {"document": np.arange(len(queue)), "learn": learning_order(queue, lang=lang)}
                 for name, positions in orders.items():
                     for budget in sorted({int(b) for b in review}):
@@ -680,9 +700,10 @@ def cross_validate(segments: pd.DataFrame, codebook: Codebook, gold: pd.DataFram
     for what, why in failed.items():
         notes.append(f"{what} failed and is left out: {why}")
     notes.extend(sorted(run.said))
+    cautions = _small_project_warnings(gold, ids, splits, segments, curve, review, queue_sizes)
     score_rows, summary_rows, reliability_rows = [], [], []
     for system, parts in rankings.items():
-        if system in failed or not parts:
+        if system in failed or system in run.skipped or not parts:
             continue
         ranking = pd.concat(parts, ignore_index=True)
         rows = _metrics(system, ranking, gold, ids, k)
@@ -699,4 +720,47 @@ def cross_validate(segments: pd.DataFrame, codebook: Codebook, gold: pd.DataFram
         scores=pd.DataFrame(score_rows, columns=EVALUATION_COLUMNS),
         curve=pd.DataFrame(curve_rows, columns=columns("learning_curve")),
         reliability=pd.DataFrame(reliability_rows, columns=columns("reliability")),
-        grouped_by=grouped_by, folds=folds, notes=notes)
+        grouped_by=grouped_by, folds=folds, notes=notes, warnings=cautions)
+
+
+def _small_project_warnings(gold: pd.DataFrame, ids: list[str], splits: list, segments: pd.DataFrame,
+                            curve: Sequence[int], review: Sequence[int], queue_sizes: list[int]) -> list[str]:
+    """What a small project's figures do not show (issue 22): the lines ``qualcode evaluate`` warns with.
+
+    Always one on the turns nobody coded; then, where they apply: how many coded segments per code the
+    training folds hold (few: the figures are anecdotes), the learning-curve points that repeat the last
+    one (the folds hold no more examples to draw), and review budgets no smaller than the queue (document
+    and learn order then decide the same suggestions).
+    """
+    out = []
+    coded_ids = set(gold["segment_id"])
+    uncoded = sum(1 for s in dict.fromkeys(ids) if s not in coded_ids)
+    out.append(f"no code on {uncoded} of the {counted(len(set(ids)), 'participant turn')} evaluated (nobody coded "
+               "them, or every suggestion there was rejected): they count as coded with nothing, so any suggestion "
+               "there is a false positive.")
+    per_fold = []  # per training side: coded segments per code
+    for train, _ in splits:
+        train_ids = set(segments.iloc[train]["segment_id"])
+        per_fold.append(gold[gold["segment_id"].isin(train_ids)].groupby("code_id")["segment_id"].nunique())
+    most = int(max((c.max() for c in per_fold if len(c)), default=0))
+    median = float(np.median(pd.concat(per_fold).to_numpy())) if any(len(c) for c in per_fold) else 0.0
+    if len(coded_ids) < CALIBRATED_AFTER:
+        out.append(f"only {counted(len(coded_ids), 'coded segment')} ({counted(len(gold), 'coded pair')}): the "
+                   f"training folds hold at most {counted(most, 'coded segment')} of any code (median {median:g} "
+                   "per code coded there), so every figure below rests on a handful of decisions; code at least "
+                   f"{CALIBRATED_AFTER} segments before reading them as estimates.")
+    repeated = sorted(n for n in {int(n) for n in curve} if n > most)
+    if repeated and most > 0:
+        out.append(f"learning curve: no code has more than {counted(most, 'coded segment')} in any training fold, "
+                   f"so the curve stops at n = {most}: the points {', '.join(map(str, repeated))} learn from the same "
+                   "examples as it.")
+    elif repeated:
+        out.append("learning curve: the training folds hold no coded segment, so every point is zero-shot.")
+    if queue_sizes:
+        longest = max(queue_sizes)
+        beyond = sorted(b for b in {int(b) for b in review} if b >= longest)
+        if beyond:
+            out.append(f"review simulation: each fold's queue holds at most {counted(longest, 'suggestion')}; "
+                       f"budget(s) {', '.join(map(str, beyond))} decide the whole queue, so document and learn "
+                       "order decide the same suggestions and score the same.")
+    return out
