@@ -57,6 +57,8 @@ import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import expit
 
+from ..schemas import CODED
+
 __all__ = ["CALIBRATED_AFTER", "CODE_STRENGTH", "DECIDED", "EVIDENCE", "FUSION_FOLDS", "PRIOR", "PRIOR_STRENGTH",
            "PRIOR_WITHOUT_EMBEDDING", "STRENGTHS", "Fusion", "evidence_of"]
 
@@ -235,8 +237,6 @@ class Fusion:
             ``segment_id``, ``code_id``, ``decision`` (current decisions, any coder): a pair is ``+1`` when
             anyone coded it (accepted or by hand), else ``-1`` when rejected.
         """
-        from ..schemas import CODED
-
         if decisions is None or decisions.empty:
             return self
         sign = np.where(decisions["decision"].isin(CODED).to_numpy(), 1.0, -1.0)

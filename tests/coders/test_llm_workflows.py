@@ -92,11 +92,11 @@ def test_evaluate_measures_the_llm_beside_the_other_methods_on_the_same_folds_an
                                                                                                          chat):
     segments, gold = study_tables()
     cache = MemoryResponseCache()
-    options = {"methods": ("keyword",), "k": 1, "folds": 2, "curve": (), "review": (), "embedder": HashingEmbedder()}
+    options = {"methods": ("embedding",), "k": 1, "folds": 2, "curve": (), "review": (), "embedder": HashingEmbedder()}
     result = cross_validate(segments, codebook, gold, segments["participant"],
                             llm=LLMCoder(chat.url, "test-model", cache=cache), **options)
     summary = result.summary.set_index("system")
-    assert set(LLM_SYSTEMS) <= set(summary.index) and "keyword" in summary.index
+    assert set(LLM_SYSTEMS) <= set(summary.index) and "embedding" in summary.index
     assert summary.loc["llm", "f1"] == 1.0 and summary.loc["default+llm", "f1"] == 1.0
     assert len(chat.requests) == len(segments)  # each segment once, in its held-out fold
     assert any("24 segments asked" in note and "hallucination rate 0.0%" in note for note in result.notes)
@@ -114,9 +114,9 @@ def test_evaluate_measures_the_llm_beside_the_other_methods_on_the_same_folds_an
 def test_evaluate_with_the_llm_server_down_notes_it_and_measures_the_rest(codebook):
     segments, gold = study_tables()
     down = LLMCoder(f"http://127.0.0.1:{llm_server.free_port()}/v1", "m", backoff=0.01)
-    result = cross_validate(segments, codebook, gold, segments["participant"], methods=("keyword",), k=1, folds=2,
+    result = cross_validate(segments, codebook, gold, segments["participant"], methods=("embedding",), k=1, folds=2,
                             curve=(), review=(), embedder=HashingEmbedder(), llm=down)
-    assert "keyword" in set(result.summary["system"]) and not set(LLM_SYSTEMS) & set(result.summary["system"])
+    assert "embedding" in set(result.summary["system"]) and not set(LLM_SYSTEMS) & set(result.summary["system"])
     assert any("no LLM server answers" in n and "running the same evaluation again" in n for n in result.notes)
 
 
@@ -167,7 +167,7 @@ def test_cli_evaluate_with_a_failed_llm_warns_and_exits_1_done_in_part(coded_pro
     server = llm_server.ChatServer(lambda body, n: reply) if reply is not None else None
     url = server.url if server is not None else f"http://127.0.0.1:{llm_server.free_port()}/v1"
     try:
-        result = runner.invoke(app, ["evaluate", str(coded_project), "--methods", "keyword", "--k", "1", "--folds",
+        result = runner.invoke(app, ["evaluate", str(coded_project), "--methods", "embedding", "--k", "1", "--folds",
                                      "2", "--curve", "", "--review", "", "--embedder", "tfidf", "--llm", url,
                                      "--model", "test-model"])
     finally:
@@ -176,7 +176,7 @@ def test_cli_evaluate_with_a_failed_llm_warns_and_exits_1_done_in_part(coded_pro
     assert result.exit_code == 1, result.output
     said = " ".join(result.output.split())
     assert "warning: llm failed and is left out" in said and "note: llm failed" not in said
-    assert any(line.split()[:1] == ["keyword"] for line in result.output.splitlines())  # the rest is measured
+    assert any(line.split()[:1] == ["embedding"] for line in result.output.splitlines())  # the rest is measured
 
 
 def test_cli_evaluate_llm_options_misused_are_refused(coded_project):
