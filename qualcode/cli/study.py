@@ -360,9 +360,14 @@ def _llm_unused_lines(report: dict, kept: set[str]) -> list[str]:
     lines = []
     failed = report.get("unanswered_segments") or []
     if failed:
+        # A re-run helps once the server answers; a context too short or a missing model needs a change first.
+        again = {"context": "the request does not fit the model's context: change what the error above says (a "
+                            "longer context, --llm-max-tokens, --llm-examples), then run the same command again",
+                 "model": "the server does not have that model: pull it or give the name it lists (--model), then "
+                          "run the same command again"}.get(str(report.get("stopped_kind")),
+                                                             "run the same command again when the server answers")
         lines.append(f"the LLM gave no usable answer for {counted(len(failed), 'segment')}: the server failed on "
-                     f"{'it' if len(failed) == 1 else 'them'} ({held(failed)}); run the same command again when the "
-                     "server answers (answers received are kept)")
+                     f"{'it' if len(failed) == 1 else 'them'} ({held(failed)}); {again} (answers received are kept)")
     unusable = report.get("unusable_segments") or []
     if unusable:
         why = report.get("unusable") or {}

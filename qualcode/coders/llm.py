@@ -320,6 +320,7 @@ class LLMReport:
     max_tokens: int = MAX_ANSWER_TOKENS
     response_format: str | None = None
     stopped: str | None = None
+    stopped_kind: str | None = None
     errors: list[str] = field(default_factory=list)
     failed_segments: list[str] = field(default_factory=list)
     unanswered_segments: list[str] = field(default_factory=list)
@@ -1341,6 +1342,9 @@ class LLMCoder(BaseCoder):
         report.n_stored = len(kept)
         report.errors = [str(e) for e in failures]
         report.stopped = str(fatal[0]) if fatal else None
+        # What a re-run needs: the server back ("unavailable"), or a change of the user's ("model", "context").
+        report.stopped_kind = (None if not fatal else "context" if isinstance(fatal[0], LLMContextError) else
+                               "model" if isinstance(fatal[0], LLMModelError) else "unavailable")
         # The most telling failure first: the one that stopped the batch, then the segments' own in order.
         return fatal + [e for e in failures if not fatal or e is not fatal[0]]
 

@@ -356,7 +356,11 @@ class ChatClient:
         if context is not None and prompt is not None:
             on_top = (f", and the answer's reserve (max_tokens, {completion}) comes on top of it" if completion
                       else "")
-            need = f" of at least {prompt + min(completion or MIN_ANSWER_ROOM, 1024)} tokens"
+            # What fits as sent (the reserve as asked), and with a smaller reserve the answer still fits in.
+            need = f" of at least {prompt + (completion or MIN_ANSWER_ROOM)} tokens"
+            if completion and completion > SHORT_ANSWER_TOKENS:
+                need += (f" ({prompt + SHORT_ANSWER_TOKENS} with --llm-max-tokens {SHORT_ANSWER_TOKENS} / "
+                         f"max_tokens={SHORT_ANSWER_TOKENS})")
             return error(
                 f"the model's context at {self.url} is {context} tokens: the prompt alone takes {prompt}{on_top}; "
                 f"{longer.replace('a longer context', 'a longer context' + need)}, or {less}"
@@ -407,6 +411,8 @@ class ChatClient:
 #: The fewest tokens worth leaving for an answer: a code with a quote and a reason takes about 60, and JSON
 #: around a handful of them some 300.
 MIN_ANSWER_ROOM = 256
+# A reserve a dozen codes with a quote and a reason fit in: the smaller reserve a context error proposes.
+SHORT_ANSWER_TOKENS = 1024
 _CONTEXT_TOKENS = re.compile(r"(?:maximum (?:context|model) length|context (?:length|size|window)|n_ctx)"
                              r"\D{0,20}?(\d+)", re.I)
 _SPLIT = re.compile(r"(\d+) (?:tokens )?in the messages?,\s*(\d+) (?:tokens )?in the completion", re.I)

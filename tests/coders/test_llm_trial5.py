@@ -222,7 +222,9 @@ def test_context_error_where_the_answers_reserve_overflows_says_so(servers):
     message = str(caught.value)
     assert "is 512 tokens: the prompt alone takes 578" in message, message
     assert "the answer's reserve (max_tokens, 2048) comes on top" in message and "--llm-max-tokens" in message
-    assert "a longer context of at least 1602 tokens" in message and "fewer codebook examples" in message
+    # What fits as sent (578 + 2048), and with the shorter reserve it proposes: a context of 1602 still fails as sent.
+    assert "a longer context of at least 2626 tokens (1602 with --llm-max-tokens 1024" in message, message
+    assert "fewer codebook examples" in message
 
 
 def test_context_error_with_too_little_room_for_an_answer_says_so(servers):
@@ -308,3 +310,16 @@ def test_api_key_help_says_the_environment_variable_is_safer():
 def test_readme_says_seed_and_max_tokens_are_sent():
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     assert "`seed`" in readme and "`max_tokens`" in readme
+
+
+def test_context_error_beside_other_methods_says_what_to_change_not_to_wait_for_the_server(project, servers):
+    # A context too short is not cured by waiting: the summary says to change what the error names, then re-run.
+    path = str(project.path)
+    project.close()
+    server = servers(lambda body, n: llm_server.error(400, VLLM))
+    result = runner.invoke(app, ["suggest", path, "--methods", "keyword,llm", "-d", DOC, "-q", "--llm", server.url,
+                                 "--model", "m"])
+    text = said(result)
+    assert result.exit_code == 1, result.output
+    assert "does not fit the model's context" in text and "--llm-max-tokens" in text, text
+    assert "when the server answers" not in text, text
