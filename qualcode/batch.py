@@ -596,6 +596,7 @@ def llm_replaced(project: Project, suggestions: pd.DataFrame, workbook: str | Pa
         answered some of the segments it had skipped; else ``None``.
     """
     ids = set(suggestions["segment_id"].astype(str))
+    suggested: set[str] | None = None  # every stored segment id, read once, and only when a record needs it
     for record in project.rounds_in_progress():
         owed = record.get("llm_owed")
         if not owed or not record.get("sheet"):
@@ -605,7 +606,9 @@ def llm_replaced(project: Project, suggestions: pd.DataFrame, workbook: str | Pa
             continue
         segments = project.segments_of(record["documents"])
         by_doc = dict(zip(segments["segment_id"].astype(str), segments["doc_id"].astype(str), strict=True))
-        stored = set(project.suggestions["segment_id"].astype(str)) & set(by_doc)
+        if suggested is None:
+            suggested = set(project.suggestions["segment_id"].astype(str))
+        stored = suggested & set(by_doc)
         # Every document of the round that has suggestions is in this workbook (rows decided already aside).
         covered = {by_doc[s] for s in stored} <= {by_doc[s] for s in ids if s in by_doc}
         answered = suggestions[suggestions["segment_id"].astype(str).isin(set(owed.get("segments", [])))]
@@ -715,9 +718,11 @@ def _resume_plan(project: Project, documents: pd.DataFrame, changed: list[str], 
             plan.llm_owed.append(record)
             continue
         plan.llm_asked.append(record)
-        plan.todo += [d for d in record["llm_owed"]["documents"] if d not in set(plan.todo)]
+        plan.todo = list(dict.fromkeys([*plan.todo, *map(str, record["llm_owed"]["documents"])]))
     for record in plan.llm_asked:
-        plan.llm_reviewed += [d for d in record["documents"] if d not in set(plan.todo) | set(plan.llm_reviewed)]
+        taken = set(plan.todo)
+        plan.llm_reviewed = list(dict.fromkeys([*plan.llm_reviewed, *(d for d in record["documents"]
+                                                                        if d not in taken)]))
     if not writes:
         return plan
     options = json.loads(json.dumps(options))  # as it reads back from the project

@@ -29,10 +29,13 @@ from ..codebook.qdc import DESCRIPTION_FORMATS
 from ..errors import QualcodeError, printable
 from ..schemas import LANGS
 
-__all__ = ["DONE", "INTERRUPTED", "NOTHING_DONE", "PARTLY_DONE", "app", "command", "in_cli_words", "lang_option",
-           "say", "shown"]
+__all__ = ["DONE", "INTERRUPTED", "NOTHING_DONE", "PARTLY_DONE", "QUIET", "app", "command", "in_cli_words",
+           "lang_option", "say", "shown"]
 
 DONE, PARTLY_DONE, NOTHING_DONE, INTERRUPTED = 0, 1, 2, 130
+
+# One --quiet for every command that shows progress (suggest, round, evaluate).
+QUIET = typer.Option(False, "--quiet", "-q", help="No progress bars.")
 
 P = ParamSpec("P")
 R = TypeVar("R")

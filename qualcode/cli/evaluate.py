@@ -14,7 +14,7 @@ from ..io.cells import csv_frame, reporting
 from ..parallel import using
 from ..project import Project
 from ..workflow import evaluate_project
-from .app import INTERRUPTED, PARTLY_DONE, app, command, in_cli_words, say, shown
+from .app import INTERRUPTED, PARTLY_DONE, QUIET, app, command, in_cli_words, say, shown
 from .llm_options import (
     API_KEY,
     LLM_CONCURRENCY,
@@ -24,7 +24,6 @@ from .llm_options import (
     LLM_TIMEOUT,
     LLM_URL,
     MODEL,
-    QUIET,
     llm_coder,
     llm_interrupted,
 )

@@ -10,9 +10,7 @@ from ..io.chat import TIMEOUT_SECONDS, check_base_url
 from ..messages import counted
 
 __all__ = ["API_KEY", "LLM_CONCURRENCY", "LLM_EXAMPLES", "LLM_FEW_SHOT_CHARS", "LLM_MAX_TOKENS", "LLM_TIMEOUT",
-           "LLM_URL", "MODEL", "QUIET", "llm_coder", "llm_interrupted"]
-
-QUIET = typer.Option(False, "--quiet", "-q", help="No progress bars.")
+           "LLM_URL", "MODEL", "llm_coder", "llm_interrupted"]
 
 LLM_URL = typer.Option(None, "--llm", help="Also ask the LLM on your own OpenAI-compatible server at this URL "
                                            "(e.g. http://localhost:11434/v1); nothing else is contacted.")

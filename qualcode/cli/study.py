@@ -49,6 +49,7 @@ from .app import (
     INTERRUPTED,
     NOTHING_DONE,
     PARTLY_DONE,
+    QUIET,
     app,
     command,
     description_option,
@@ -75,7 +76,6 @@ from .llm_options import (
     LLM_TIMEOUT,
     LLM_URL,
     MODEL,
-    QUIET,
     llm_coder,
     llm_interrupted,
 )

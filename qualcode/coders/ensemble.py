@@ -520,9 +520,7 @@ def combine(parts: list[pd.DataFrame], *, top_k: int | None, min_score: float, f
     merged["score"] = np.round(fusion.predict(evidence), 4)
     if len(fusion.decided_):
         # Say why a decided pair's score moved: the person's decision is part of it (fusion.DECIDED).
-        keys = pd.MultiIndex.from_arrays([merged["segment_id"].astype(str), merged["code_id"].astype(str)])
-        at = fusion.decided_.index.get_indexer(keys)
-        sign = np.where(at >= 0, fusion.decided_.to_numpy()[np.maximum(at, 0)], 0.0)
+        sign = fusion.decided_sign(merged)
         if (sign != 0).any():
             note = np.select([sign > 0, sign < 0], ["decided: coded", "decided: rejected"], default="")
             merged["evidence"] = [f"{e} | {n}" if n and e else n or e

@@ -247,6 +247,12 @@ class Fusion:
         self.decided_ = pairs.groupby(level=[0, 1], sort=False).max()
         return self
 
+    def decided_sign(self, pairs: pd.DataFrame) -> np.ndarray:
+        """Per row of ``pairs`` (``segment_id``, ``code_id``): ``+1`` coded, ``-1`` rejected, ``0`` undecided."""
+        keys = pd.MultiIndex.from_arrays([pairs["segment_id"].astype(str), pairs["code_id"].astype(str)])
+        at = self.decided_.index.get_indexer(keys)
+        return np.where(at >= 0, self.decided_.to_numpy()[np.maximum(at, 0)], 0.0)
+
     @property
     def calibrated(self) -> bool:
         """Whether scores are calibrated on this project's decisions (:data:`CALIBRATED_AFTER`)."""
@@ -334,7 +340,5 @@ class Fusion:
             W[known] = own[known]
         z = np.einsum("ij,ij->i", X, W)
         if len(self.decided_) and len(evidence):
-            keys = pd.MultiIndex.from_arrays([evidence["segment_id"].astype(str), evidence["code_id"].astype(str)])
-            at = self.decided_.index.get_indexer(keys)
-            z = z + DECIDED * np.where(at >= 0, self.decided_.to_numpy()[np.maximum(at, 0)], 0.0)
+            z = z + DECIDED * self.decided_sign(evidence)
         return expit(z)

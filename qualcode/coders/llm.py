@@ -1130,13 +1130,14 @@ class LLMCoder(BaseCoder):
         report.failed_segments = [str(s) for s, k in zip(units["segment_id"], keys, strict=True)
                                   if k not in self._answers]
         # Of two kinds: the server failed (a re-run once it answers asks again), or its answer could not be used.
-        report.unusable_segments = [s for s, k in zip(units["segment_id"].astype(str), keys, strict=True)
-                                    if k not in self._answers and k in self._why]
-        report.unanswered_segments = [s for s, k in zip(units["segment_id"].astype(str), keys, strict=True)
-                                      if k not in self._answers and k not in self._why]
-        for key in (k for k in keys if k not in self._answers and k in self._why):  # per segment
-            cause = self._why[key]
-            report.unusable[cause] = report.unusable.get(cause, 0) + 1
+        for segment, key in zip(units["segment_id"].astype(str), keys, strict=True):
+            if key in self._answers:
+                continue
+            if key in self._why:
+                report.unusable_segments.append(segment)
+                report.unusable[self._why[key]] = report.unusable.get(self._why[key], 0) + 1
+            else:
+                report.unanswered_segments.append(segment)
         for key in self._not_cached:  # used in this run only: a later suggest asks again, as a re-run does
             self._answers.pop(key, None)
         if failures:

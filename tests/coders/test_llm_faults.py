@@ -43,20 +43,6 @@ def quoting(body: dict, n: int) -> Reply:
                             ensure_ascii=False))
 
 
-@pytest.fixture
-def servers():
-    started: list = []
-
-    def start(script=None):
-        server = llm_server.ChatServer(script)
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.close()
-
-
 def stored(path) -> pd.DataFrame:
     with qc.Project.open(path) as p:
         return p.suggestions[["segment_id", "code_id", "method", "score"]].sort_values(

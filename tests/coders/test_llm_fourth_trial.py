@@ -31,20 +31,6 @@ S1 = "Bueno, yo creo que la confianza entre nosotras se fue construyendo de a po
 CODEBOOK = Codebook("demo", codes=[Code("trust", label={"es": "Confianza"}), Code("other", label={"es": "Otro"})])
 
 
-@pytest.fixture
-def servers():
-    started: list = []
-
-    def start(script=None):
-        server = llm_server.ChatServer(script)
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.close()
-
-
 def segments(n: int) -> pd.DataFrame:
     texts = [f"Segmento número {i}: {S1}" for i in range(n)]
     return pd.DataFrame([{"segment_id": f"s{i}", "doc_id": "d", "text": t, "start": 0, "end": len(t),

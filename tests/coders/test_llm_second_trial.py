@@ -34,20 +34,6 @@ S1 = "Bueno, yo creo que la confianza entre nosotras se fue construyendo de a po
 CODEBOOK = Codebook("demo", codes=[Code("trust", label={"es": "Confianza"}), Code("other", label={"es": "Otro"})])
 
 
-@pytest.fixture
-def servers():
-    started: list = []
-
-    def start(script=None):
-        server = llm_server.ChatServer(script)
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.close()
-
-
 def one_segment(text: str = S1, segment_id: str = "s1") -> pd.DataFrame:
     return pd.DataFrame([{"segment_id": segment_id, "doc_id": "d", "text": text, "start": 0, "end": len(text),
                           "speaker_role": "participant", "language": "es"}])
